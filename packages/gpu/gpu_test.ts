@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { assertClose, closeness, createGpu, GpuError, sizeClass } from "./mod.ts";
+
+Deno.test("createGpu explains a missing WebGPU", async () => {
+  await assert.rejects(() => createGpu({ navigator: {} }), (e: unknown) => {
+    assert.ok(e instanceof GpuError);
+    assert.match(e.message, /navigator\.gpu is missing/);
+    return true;
+  });
+  const noAdapter = { gpu: { requestAdapter: () => Promise.resolve(null) } as unknown as GPU };
+  await assert.rejects(() => createGpu({ navigator: noAdapter }), /no WebGPU adapter.*mesa-vulkan-drivers/s);
+});
+
+Deno.test("tensors round-trip through the GPU", async () => {
+  const gpu = await createGpu();
+  try {
+    const f = gpu.upload(new Float32Array([1.5, -2, 3e-8, 1e30]), [2, 2]);
+    assert.deepEqual([...await f.read()], [1.5, -2, Math.fround(3e-8), Math.fround(1e30)]);
+    assert.deepEqual(f.shape, [2, 2]);
+    const i = gpu.upload(new Int32Array([-7, 0, 2 ** 31 - 1]), [3]);
+    assert.equal(i.dtype, "i32");
+    assert.deepEqual([...await i.read()], [-7, 0, 2 ** 31 - 1]);
+    const z = gpu.zeros([3, 5]);
+    assert.ok((await z.read()).every((v) => v === 0));
+    const empty = gpu.upload(new Float32Array(0), [0, 4]);
+    assert.equal((await empty.read()).length, 0);
+    for (const t of [f, i, z, empty]) t.dispose();
+    f.dispose(); // twice is harmless
+    await assert.rejects(() => f.read(), /disposed/);
+    assert.equal(gpu.pool.live, 0);
+  } finally {
+    gpu.destroy();
+  }
+});
+
+Deno.test("bad shapes and oversized tensors give clear errors", async () => {
+  const gpu = await createGpu();
+  try {
+    assert.throws(() => gpu.upload(new Float32Array(5), [2, 3]), {
+      name: "RangeError",
+      message: /shape \[2, 3\] holds 6 values but the data has 5/,
+    });
+    assert.throws(() => gpu.zeros([2, -1]), RangeError);
+    assert.throws(() => gpu.zeros([2, 1.5]), RangeError);
+    const tooMany = Math.floor(gpu.maxTensorBytes / 4) + 1;
+    assert.throws(() => gpu.empty([tooMany]), /exceed the device's largest bindable buffer/);
+    const t = gpu.zeros([4, 6]);
+    assert.deepEqual(t.reshape([24]).shape, [24]);
+    assert.throws(() => t.reshape([5, 5]), /Cannot reshape/);
+    t.dispose();
+  } finally {
+    gpu.destroy();
+  }
+});
+
+Deno.test("a failing kernel surfaces as an error that names it", async () => {
+  const gpu = await createGpu();
+  try {
+    const program = {
+      name: "broken_kernel",
+      key: "x",
+      code: () => "@compute @workgroup_size(1) fn main() { let x: f32 = undefined_thing; }",
+    };
+    const t = gpu.zeros([4]);
+    try {
+      gpu.dispatch(program, { bindings: [], workgroups: [1] });
+    } catch {
+      // some implementations throw right away; others report asynchronously
+    }
+    await assert.rejects(() => t.read(), (e: unknown) => {
+      assert.ok(e instanceof GpuError);
+      assert.match(e.message, /broken_kernel/);
+      return true;
+    });
+    t.dispose();
+  } finally {
+    gpu.destroy();
+  }
+});
+
+Deno.test("dispatches are batched and the pipeline cache is keyed by program", async () => {
+  const gpu = await createGpu();
+  try {
+    const add = (k: number) => ({
+      name: "add_const",
+      key: `k=${k}`,
+      code: () =>
+        `@group(0) @binding(0) var<storage, read_write> a: array<f32>;
+         struct U { n: u32 }
+         @group(0) @binding(1) var<uniform> u: U;
+         @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
+           if (g.x < u.n) { a[g.x] = a[g.x] + ${k}.0; }
+         }`,
+    });
+    const n = 1000;
+    const t = gpu.upload(new Float32Array(n).fill(1), [n]);
+    for (let s = 0; s < 10; s++) {
+      gpu.dispatch(add(s % 2), { bindings: [t], uniforms: new Uint32Array([n]), workgroups: [Math.ceil(n / 64)] });
+    }
+    assert.equal(gpu.pipelineCount, 2);
+    const out = await t.read();
+    assertClose(out, new Float32Array(n).fill(6), { atol: 0, rtol: 0 });
+    t.dispose();
+  } finally {
+    gpu.destroy();
+  }
+});
+
+Deno.test("closeness uses atol + rtol·|ref|", () => {
+  assert.ok(closeness([1.001], [1], { atol: 0, rtol: 1e-2 }).excess <= 0);
+  assert.ok(closeness([1.1], [1], { atol: 0, rtol: 1e-2 }).excess > 0);
+  assert.ok(closeness([NaN], [1]).excess > 0);
+  assert.throws(() => assertClose([1, 2], [1, 3], { atol: 0.5, rtol: 0 }), /index 1/);
+  assert.equal(sizeClass(1), 16);
+  assert.ok(sizeClass(5000) >= 5000);
+});

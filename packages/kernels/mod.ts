@@ -1,0 +1,6 @@
+/**
+ * WGSL compute kernels for SAE Lab, each with a CPU reference.
+ *
+ * @module
+ */
+export {};
