@@ -1,0 +1,137 @@
+/**
+ * What an SAE is (kind, sizes, L1 coefficient) and the training defaults of
+ * the paper (Cunningham et al. 2023, with the authors' released code for the
+ * conventions the text leaves open).
+ *
+ * @module
+ */
+
+/**
+ * SAE variants.
+ * - `untied`: `c = ReLU(W_e x + b_e)`, `x̂ = D̂ᵀ c` with the rows of `D` normalised to unit length in every
+ *   forward pass.
+ * - `tied`: one matrix `M` with rows normalised in every forward pass: `c = ReLU(M̂ x + b)`, `x̂ = M̂ᵀ c`.
+ * - `topk` (beyond the paper, after Gao et al. 2024): like `untied`, but only the `k` largest pre-activations
+ *   of each row are kept (then ReLU).
+ */
+export type SaeKind = "untied" | "tied" | "topk";
+
+/** The architecture and sparsity coefficient of one SAE. */
+export interface SaeSpec {
+  /** Variant. */
+  kind: SaeKind;
+  /** Input width (the hook's width). */
+  dIn: number;
+  /** Number of dictionary features (`R · dIn`). */
+  dDict: number;
+  /** L1 coefficient α. Default 0 for `topk`, required otherwise. */
+  l1: number;
+  /** `topk` only: features kept per row. */
+  k?: number;
+  /**
+   * Learn a decoder bias `b_dec` (SAELens layout: `x̂ = D̂ᵀc + b_dec`, and `b_dec` is subtracted from the
+   * input before encoding). Default `false`: the paper's SAEs have no decoder bias.
+   */
+  decoderBias?: boolean;
+}
+
+/** Adam and batch settings. Defaults are the paper's. */
+export interface OptimizerOptions {
+  /** Adam learning rate. Default 1e-3 (the paper). */
+  lr?: number;
+  /** Adam β₁. Default 0.9 (PyTorch's default, which the paper's code uses). */
+  beta1?: number;
+  /** Adam β₂. Default 0.999. */
+  beta2?: number;
+  /** Adam ε. Default 1e-8. */
+  eps?: number;
+}
+
+/** Resolved optimizer settings. */
+export type AdamSettings = Required<OptimizerOptions>;
+
+/** The paper's optimizer defaults. */
+export const PAPER_ADAM: AdamSettings = Object.freeze({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+
+/** Batch size of the paper's sweeps over Pythia-70M activations (1024; some runs used 2048). */
+export const PAPER_BATCH_SIZE = 1024;
+
+/** Dictionary ratios `R = dDict / dIn` of the paper's sweeps. */
+export const PAPER_RATIOS: readonly number[] = Object.freeze([1, 2, 4, 8]);
+
+/** Smallest guard on a row norm in the decoder normalisation (as in the paper's code: `clamp(‖D_j‖, 1e-8)`). */
+export const NORM_EPS = 1e-8;
+
+/**
+ * Numbers spaced evenly on a log scale, both ends included.
+ *
+ * @param lo First value (> 0).
+ * @param hi Last value (> 0).
+ * @param count How many values.
+ * @returns `count` values from `lo` to `hi`.
+ * @example The paper's α grid
+ * ```ts
+ * import { logGrid } from "@saelab/sae";
+ * const alphas = logGrid(1e-4, 1e-2, 5); // 1e-4, 3.16e-4, 1e-3, 3.16e-3, 1e-2
+ * if (Math.abs(alphas[2] - 1e-3) > 1e-12) throw new Error("grid");
+ * ```
+ */
+export function logGrid(lo: number, hi: number, count: number): number[] {
+  if (!(lo > 0 && hi > 0)) throw new RangeError(`Cannot make a log grid: ends ${lo} and ${hi} must be positive`);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(`Cannot make a log grid: count ${count} is not a whole number ≥ 1`);
+  }
+  if (count === 1) return [lo];
+  const a = Math.log10(lo), b = Math.log10(hi);
+  return Array.from({ length: count }, (_, i) => 10 ** (a + ((b - a) * i) / (count - 1)));
+}
+
+/**
+ * Check a spec and fill its defaults.
+ *
+ * @param spec The spec to check.
+ * @returns The spec with `k`, `l1` and `decoderBias` resolved.
+ * @throws {RangeError} When a size or coefficient is out of range.
+ * @example
+ * ```ts
+ * import { resolveSpec } from "@saelab/sae";
+ * const s = resolveSpec({ kind: "untied", dIn: 16, dDict: 64, l1: 1e-3 });
+ * if (s.decoderBias !== false) throw new Error("paper default");
+ * ```
+ */
+export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
+  const { kind, dIn, dDict } = spec;
+  if (kind !== "untied" && kind !== "tied" && kind !== "topk") {
+    throw new RangeError(`Cannot build an SAE: kind ${JSON.stringify(kind)} is not untied, tied or topk`);
+  }
+  for (const [name, v] of [["dIn", dIn], ["dDict", dDict]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`Cannot build an SAE: ${name} ${v} is not a whole number ≥ 1`);
+    }
+  }
+  const l1 = spec.l1 ?? 0;
+  if (!(l1 >= 0) || !Number.isFinite(l1)) throw new RangeError(`Cannot build an SAE: L1 coefficient ${l1} is not ≥ 0`);
+  const k = kind === "topk" ? spec.k ?? 0 : 0;
+  if (kind === "topk" && (!Number.isInteger(k) || k < 1 || k > dDict)) {
+    throw new RangeError(`Cannot build a TopK SAE: k ${spec.k} is not a whole number in 1..${dDict}`);
+  }
+  return { kind, dIn, dDict, l1, k, decoderBias: spec.decoderBias ?? false };
+}
+
+/**
+ * A short stable name for a sweep member: `untied_r4_a1.0e-3`.
+ *
+ * @param spec The member's spec.
+ * @returns The name.
+ * @example
+ * ```ts
+ * import { specName } from "@saelab/sae";
+ * console.log(specName({ kind: "tied", dIn: 8, dDict: 32, l1: 0.001 })); // tied_r4_a1.0e-3
+ * ```
+ */
+export function specName(spec: SaeSpec): string {
+  const r = spec.dDict / spec.dIn;
+  const ratio = Number.isInteger(r) ? `${r}` : r.toFixed(2);
+  const tail = spec.kind === "topk" ? `k${spec.k}` : `a${(spec.l1 ?? 0).toExponential(1)}`;
+  return `${spec.kind}_r${ratio}_${tail}${spec.decoderBias ? "_bdec" : ""}`;
+}
