@@ -3,4 +3,10 @@
  *
  * @module
  */
-export {};
+export { relu, reluBackward } from "./relu.ts";
+export type { ElementwiseOptions } from "./relu.ts";
+export { l1Grad } from "./l1_grad.ts";
+export type { L1GradOptions } from "./l1_grad.ts";
+export { adam } from "./adam.ts";
+export type { AdamOptions, AdamState } from "./adam.ts";
+export type { MapVariant } from "./_map.ts";
