@@ -1,0 +1,96 @@
+/**
+ * Types of the dictionaries a run holds: SAEs under `saes/<name>/` and baselines under
+ * `baselines/<name>/`. Names are unique across both folders; `features/<name>/` and `scores.json`
+ * use the same names.
+ *
+ * @module
+ */
+
+/**
+ * `cfg.json` of a dictionary folder, in the SAELens layout (snake_case keys, as SAELens writes them).
+ * The weights sit beside it in `sae_weights.safetensors`: `W_enc [d_in, d_sae]`, `b_enc [d_sae]`,
+ * `W_dec [d_sae, d_in]`, `b_dec [d_in]`. SAELens 6 puts `model_name` and `hook_name` under `metadata`;
+ * both places are accepted on read.
+ */
+export interface SaeCfg {
+  /** Width of the activation the dictionary reads (the model's d_model for residual hooks). */
+  d_in: number;
+  /** Number of dictionary features. The dictionary ratio R is `d_sae / d_in`. */
+  d_sae: number;
+  /** TransformerLens hook name, e.g. `"blocks.2.hook_resid_post"`. */
+  hook_name?: string;
+  /** Layer of the hook. */
+  hook_layer?: number;
+  /** Model the dictionary was trained on. */
+  model_name?: string;
+  /** SAELens architecture: `"standard"` for the ReLU SAE of the paper. */
+  architecture?: string;
+  /** Weight dtype in the safetensors file, e.g. `"float32"`. */
+  dtype?: string;
+  /** Activation function name, e.g. `"relu"`. */
+  activation_fn_str?: string;
+  /** Whether `b_dec` is subtracted from the input before encoding. */
+  apply_b_dec_to_input?: boolean;
+  /** Input normalisation SAELens applied (`"none"` when none). */
+  normalize_activations?: string;
+  /** Tokens per context window used while harvesting. */
+  context_size?: number;
+  /** L1 coefficient α the SAE was trained with. */
+  l1_coefficient?: number;
+  /** SAELens 6 keeps model and hook facts here. */
+  metadata?: { model_name?: string; hook_name?: string; hook_layer?: number; [key: string]: unknown };
+  /** Baselines: which method made the dictionary (`"pca"`, `"ica"`, `"neurons"`, `"random"`). */
+  method?: string;
+  /** Further SAELens or project fields. */
+  [key: string]: unknown;
+}
+
+/** Kind of a dictionary: a trained SAE or a baseline basis. */
+export type DictKind = "sae" | "baseline";
+
+/** Language-model losses with the hook's activation replaced, for the spliced-loss table. */
+export interface SplicedLoss {
+  /** Cross-entropy of the unmodified model (nats per token). */
+  clean: number;
+  /** Cross-entropy with the activation replaced by the dictionary's reconstruction. */
+  spliced: number;
+  /** Cross-entropy with the activation replaced by zeros. */
+  zeroAblation: number;
+}
+
+/**
+ * `eval.json` beside `cfg.json`: how well a dictionary reconstructs held-out activations.
+ * One per sweep member and per baseline; the run page's frontier, dead-fraction, MMCS and
+ * spliced-loss views read these.
+ */
+export interface DictEval {
+  /** SAE or baseline. */
+  kind: DictKind;
+  /** Method: `"sae"` for SAEs, else the baseline's method (`"pca"`, `"ica"`, `"neurons"`, `"random"`). */
+  method: string;
+  /** Input width. */
+  dIn: number;
+  /** Number of features. */
+  dSae: number;
+  /** Dictionary ratio R = dSae / dIn (SAEs). */
+  ratio?: number;
+  /** L1 coefficient α (SAEs). */
+  l1Coefficient?: number;
+  /** Fraction of variance unexplained on held-out tokens. */
+  fvu: number;
+  /** Mean squared error per activation vector on held-out tokens. */
+  mse?: number;
+  /** Mean number of non-zero features per token. */
+  l0: number;
+  /** Fraction of features that never fired on the evaluation tokens. */
+  deadFraction: number;
+  /** Held-out tokens evaluated. */
+  tokens?: number;
+  /** Spliced-in language-model losses, when the model was available. */
+  splicedLoss?: SplicedLoss;
+  /**
+   * Mean max cosine similarity of this dictionary's decoder rows against the `reference`
+   * dictionary's (usually the next larger R at the same α).
+   */
+  mmcs?: { reference: string; value: number };
+}

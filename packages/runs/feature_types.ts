@@ -1,0 +1,100 @@
+/**
+ * Types of `features/<dict>/`: `index.json` summarises every feature of one dictionary, and
+ * `<i>.json` (i = feature index, decimal, no padding) holds one feature's detail.
+ *
+ * @module
+ */
+
+/** One feature's line in the feature browser. */
+export interface FeatureSummary {
+  /** Feature index in the dictionary (row of `W_dec`). */
+  index: number;
+  /** Fraction of harvested tokens on which the feature is non-zero. */
+  density: number;
+  /** Largest activation seen. */
+  maxActivation: number;
+  /** Mean activation over the tokens where it fires. */
+  meanActivation?: number;
+  /** Natural-language explanation, when the feature was explained. */
+  explanation?: string;
+  /** Correlation score of the explanation's simulation with the true activations, in [-1, 1]. */
+  score?: number;
+}
+
+/** `features/<dict>/index.json`. */
+export interface FeatureIndex {
+  /** Dictionary name. */
+  dict: string;
+  /** Method that made the dictionary (`"sae"`, `"pca"`, …). */
+  method: string;
+  /** Tokens the statistics were computed on. */
+  tokens: number;
+  /** Explainer/simulator backend that wrote the explanations and scores, when any. */
+  backend?: string;
+  /** One summary per feature that was harvested (not necessarily all `d_sae`). */
+  features: FeatureSummary[];
+}
+
+/** A text window with the feature's activation on each token. */
+export interface Fragment {
+  /** Decoded tokens, in order, with their leading spaces. */
+  tokens: string[];
+  /** Activation on each token; same length as `tokens`. */
+  acts: number[];
+  /** Stable id of the source document or window. */
+  doc?: string;
+  /** Position of the first token inside the document. */
+  start?: number;
+}
+
+/** Histogram of the feature's non-zero activations. */
+export interface Histogram {
+  /** Bin edges, ascending; `counts.length + 1` of them. */
+  edges: number[];
+  /** Count of activations per bin. */
+  counts: number[];
+  /** Tokens where the feature was exactly zero (not binned). */
+  zeros?: number;
+}
+
+/** A token and a number attached to it. */
+export interface TokenValue {
+  /** Decoded token. */
+  token: string;
+  /** Value, e.g. a logit effect. */
+  value: number;
+}
+
+/** Direct effect of the feature's decoder direction on the logits through the unembedding. */
+export interface LogitEffects {
+  /** Tokens whose logits rise most, largest first. */
+  positive: TokenValue[];
+  /** Tokens whose logits fall most, most negative first. */
+  negative: TokenValue[];
+}
+
+/** A feature of the same dictionary with a similar decoder direction. */
+export interface Neighbour {
+  /** Feature index. */
+  index: number;
+  /** Cosine similarity of the two decoder rows. */
+  cosine: number;
+}
+
+/** `features/<dict>/<i>.json`: everything the feature page shows. */
+export interface FeatureDetail extends FeatureSummary {
+  /** Dictionary name. */
+  dict: string;
+  /** Explainer/simulator backend behind `explanation` and `score`. */
+  backend?: string;
+  /** Fragments with the highest activations, highest first. */
+  top: Fragment[];
+  /** Fragments sampled at random among those where the feature fires. */
+  random: Fragment[];
+  /** Activation histogram. */
+  histogram: Histogram;
+  /** Logit effects, present when the model's unembedding was available. */
+  logits?: LogitEffects;
+  /** Nearest features by decoder cosine, most similar first. */
+  neighbours?: Neighbour[];
+}

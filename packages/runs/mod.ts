@@ -1,0 +1,65 @@
+/**
+ * The run-folder format of SAE Lab: typed records for every file of `runs/<id>/`, atomic writers,
+ * validating readers that tolerate a run still being written, id validation, path joining that
+ * never leaves the runs folder, the stage contract of the CLI, and a synthetic demo run.
+ *
+ * ```
+ * runs/<id>/
+ *   run.json                    RunJson: id, created, status, config, model, hook, timings, stages
+ *   metrics.jsonl               MetricRow per line: member, step, loss, mse, l0, …
+ *   saes/<name>/                SAELens layout: cfg.json (SaeCfg), sae_weights.safetensors; eval.json (DictEval)
+ *   baselines/<name>/           same layout, cfg.method = pca | ica | neurons | random
+ *   features/<dict>/index.json  FeatureIndex: one FeatureSummary per feature
+ *   features/<dict>/<i>.json    FeatureDetail: fragments, histogram, logit effects, neighbours
+ *   scores.json                 ScoresJson: per dictionary mean score, 95% bootstrap interval, backend, n
+ *   patch.json                  PatchJson: feature-patching curves
+ *   circuits.json               CircuitsJson: feature graph across layers
+ * ```
+ *
+ * ```ts ignore
+ * import { loadRun, makeDemoRun } from "@saelab/runs";
+ * const dir = await Deno.makeTempDir();
+ * const { id } = await makeDemoRun(dir, 1);
+ * const run = await loadRun(dir, id);
+ * console.log(run?.summary.run?.status); // "done"
+ * ```
+ *
+ * @module
+ */
+export * from "./run_types.ts";
+export type * from "./dict_types.ts";
+export type * from "./feature_types.ts";
+export type * from "./result_types.ts";
+export type * from "./stage.ts";
+export { noProgress } from "./stage.ts";
+export { ID_PATTERN, isValidId, makeRunId, resolveInside, RUN_FILES, safeJoin, validateId } from "./paths.ts";
+export {
+  appendJsonLines,
+  appendMetrics,
+  createRun,
+  setRunStatus,
+  setStage,
+  updateRun,
+  writeBytesAtomic,
+  writeJsonAtomic,
+  writeTextAtomic,
+} from "./write.ts";
+export type { CreateRunOptions } from "./write.ts";
+export {
+  listDicts,
+  listNames,
+  listRuns,
+  parseMetrics,
+  readFeature,
+  readFeatureIndex,
+  readJson,
+  readMetrics,
+  readRun,
+} from "./read.ts";
+export type { DictEntry, FileResult, MetricsResult, RunSummary } from "./read.ts";
+export { loadRun } from "./bundle.ts";
+export type { RunBundle } from "./bundle.ts";
+export { validate } from "./validate.ts";
+export type { FileKind } from "./validate.ts";
+export { demoMemberName, makeDemoRun } from "./demo.ts";
+export type { DemoRunOptions } from "./demo.ts";

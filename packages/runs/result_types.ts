@@ -1,0 +1,95 @@
+/**
+ * Types of a run's result files: `scores.json` (interpretability per dictionary),
+ * `patch.json` (feature-patching curves) and `circuits.json` (feature graph across layers).
+ *
+ * @module
+ */
+import type { DictKind } from "./dict_types.ts";
+
+/** Interpretability of one dictionary: mean explanation score over its scored features. */
+export interface DictScore {
+  /** SAE or baseline. */
+  kind: DictKind;
+  /** Method label for the comparison chart (`"sae"`, `"pca"`, `"ica"`, `"neurons"`, `"random"`). */
+  method: string;
+  /** Mean correlation score over the scored features. */
+  mean: number;
+  /** 95% bootstrap confidence interval of the mean, `[low, high]`. */
+  ci95: [number, number];
+  /** Number of features scored. */
+  n: number;
+  /** Explainer/simulator backend that produced the scores, e.g. `"openai:gpt-4o-mini"` or `"heuristic"`. */
+  backend: string;
+}
+
+/** `scores.json`. */
+export interface ScoresJson {
+  /** Score per dictionary name. */
+  dicts: Record<string, DictScore>;
+}
+
+/** One point of a patching curve. */
+export interface PatchPoint {
+  /** Number of features (or directions) patched. */
+  k: number;
+  /** Metric value after patching `k` of them. */
+  value: number;
+}
+
+/** The patching curve of one dictionary. */
+export interface PatchCurve {
+  /** Dictionary name. */
+  dict: string;
+  /** Method label. */
+  method: string;
+  /** Points in increasing `k`. */
+  points: PatchPoint[];
+}
+
+/** `patch.json`: how a task metric moves as more features are patched from a counterfactual run. */
+export interface PatchJson {
+  /** Task name, e.g. `"ioi"`. */
+  task: string;
+  /** Metric name, e.g. `"logit difference"`. */
+  metric: string;
+  /** Metric on the clean input, for reference. */
+  clean?: number;
+  /** Metric on the fully patched (counterfactual) input, for reference. */
+  patched?: number;
+  /** One curve per dictionary. */
+  curves: PatchCurve[];
+}
+
+/** A feature in the circuit graph. */
+export interface CircuitNode {
+  /** Unique id, e.g. `"L2/sae_r4/17"`. */
+  id: string;
+  /** Layer of the dictionary's hook. */
+  layer: number;
+  /** Dictionary name. */
+  dict: string;
+  /** Feature index. */
+  feature: number;
+  /** Short label (e.g. the explanation). */
+  label?: string;
+}
+
+/** An effect of one feature on a later one. */
+export interface CircuitEdge {
+  /** Upstream node id. */
+  source: string;
+  /** Downstream node id. */
+  target: string;
+  /** Signed effect size of ablating the source on the target. */
+  weight: number;
+}
+
+/** `circuits.json`: features connected by ablation effects across layers. */
+export interface CircuitsJson {
+  /** What `weight` measures. */
+  metric?: string;
+  /** Nodes. */
+  nodes: CircuitNode[];
+  /** Edges from earlier to later layers. */
+  edges: CircuitEdge[];
+}
