@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type DType, type Gpu, Tensor } from "@saelab/gpu";
+import { type Binding, type DType, type Gpu, type Program, Tensor } from "@saelab/gpu";
 
 /** Most workgroups along one dispatch dimension (WebGPU's default limit). */
 export const MAX_GROUPS_X = 65535;
@@ -151,6 +151,22 @@ export const GRID_ARGS = "@builtin(workgroup_id) wid: vec3u, @builtin(num_workgr
 /** WGSL expression of the linear invocation id under a 2-D {@linkcode grid} for workgroup size `wg`. */
 export function LINEAR_ID(wg: number): string {
   return `((wid.y * nwg.x + wid.x) * ${wg}u + lid)`;
+}
+
+/**
+ * Dispatch `program` with one invocation per item (`count` of them, workgroup size `wg`)
+ * over a 2-D {@linkcode grid}; the kernel must skip ids ≥ `count`.
+ */
+export function dispatchLinear(
+  gpu: Gpu,
+  program: Program,
+  options: { bindings: readonly Binding[]; uniforms: Uniforms; count: number; wg: number },
+): void {
+  gpu.dispatch(program, {
+    bindings: options.bindings,
+    uniforms: options.uniforms.bytes(),
+    workgroups: grid(Math.ceil(options.count / options.wg)),
+  });
 }
 
 function describe(v: unknown): string {
