@@ -1,0 +1,136 @@
+/**
+ * Multi-head scaled dot-product self-attention on GPT-NeoX's fused QKV layout:
+ * each token's `3·D` values are, per head `h`, `[q_h | k_h | v_h]` (the
+ * output of `query_key_value` viewed as `[B, T, H, 3·headSize]`). For each
+ * head, `softmax(q·kᵀ · scale)` (causal by default) weights `v`; heads are
+ * merged back into `[B, T, D]` in head order.
+ *
+ * Bindings: `qkv` [B, T, 3·D], `z` [B, T, D], optionally `lse` [B, H, T] (the
+ * log-sum-exp of each softmax row, for a backward pass that recomputes the
+ * probabilities), uniforms `{ rows, seq, heads, headSize, scale, causal }`.
+ * One invocation per (b, h, query) walks the keys once with an online softmax
+ * (running max and sum), so no score row is stored. Workgroup size 64; the
+ * head size is bounded by a compile-time bucket (16…256) of private storage.
+ *
+ * @module
+ */
+import type { Gpu, Program, Tensor } from "@saelab/gpu";
+import { checkNumber, checkTensor, fmtShape, grid, GRID_ARGS, LINEAR_ID, outTensor, Uniforms } from "./_util.ts";
+
+/** Options of {@linkcode attention}. */
+export interface AttentionOptions {
+  /** Number of heads; `3·D` must split into `heads` groups. */
+  heads: number;
+  /** Mask keys after the query. Default true. */
+  causal?: boolean;
+  /** Score scale. Default `headSize^−0.5`. */
+  scale?: number;
+  /** Write the merged heads here (`[B, T, D]`) instead of a new tensor. */
+  out?: Tensor<"f32">;
+  /** Also write each softmax row's log-sum-exp (of the scaled scores) here, `[B, H, T]`. */
+  lse?: Tensor<"f32">;
+}
+
+const WG = 64;
+/** Largest head size the kernel accepts. */
+export const MAX_HEAD_SIZE = 256;
+
+function program(bucket: number, withLse: boolean): Program {
+  return {
+    name: "attention",
+    key: `hs${bucket}|${withLse ? "lse" : "nolse"}`,
+    code: () => `
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+@group(0) @binding(1) var<storage, read_write> z: array<f32>;
+${withLse ? "@group(0) @binding(2) var<storage, read_write> lse: array<f32>;" : ""}
+struct U { rows: u32, seq: u32, heads: u32, headSize: u32, scale: f32, causal: u32 }
+@group(0) @binding(${withLse ? 3 : 2}) var<uniform> u: U;
+
+@compute @workgroup_size(${WG})
+fn main(${GRID_ARGS}) {
+  let id = ${LINEAR_ID(WG)};
+  if (id >= u.rows) { return; }
+  // id enumerates (b, h, i) with i fastest, so neighbouring invocations share keys
+  let i = id % u.seq;
+  let h = (id / u.seq) % u.heads;
+  let b = id / (u.seq * u.heads);
+  let hs = u.headSize;
+  let width = 3u * u.heads * hs;
+  let q0 = (b * u.seq + i) * width + h * 3u * hs;
+  var q: array<f32, ${bucket}>;
+  var acc: array<f32, ${bucket}>;
+  for (var e = 0u; e < hs; e++) { q[e] = qkv[q0 + e] * u.scale; acc[e] = 0.0; }
+  var m = -3.0e38;
+  var l = 0.0;
+  let last = select(u.seq, i + 1u, u.causal != 0u);
+  for (var j = 0u; j < last; j++) {
+    let k0 = (b * u.seq + j) * width + h * 3u * hs + hs;
+    var s = 0.0;
+    for (var e = 0u; e < hs; e++) { s += q[e] * qkv[k0 + e]; }
+    if (s > m) {
+      let c = exp(m - s);
+      l *= c;
+      for (var e = 0u; e < hs; e++) { acc[e] *= c; }
+      m = s;
+    }
+    let p = exp(s - m);
+    l += p;
+    let v0 = k0 + hs;
+    for (var e = 0u; e < hs; e++) { acc[e] += p * qkv[v0 + e]; }
+  }
+  let z0 = (b * u.seq + i) * u.heads * hs + h * hs;
+  for (var e = 0u; e < hs; e++) { z[z0 + e] = acc[e] / l; }
+  ${withLse ? "lse[id] = m + log(l);" : ""}
+}`,
+  };
+}
+
+/**
+ * Self-attention over fused per-head `[q | k | v]` activations.
+ *
+ * @param gpu The GPU context.
+ * @param qkv `[B, T, 3·D]`, laid out per head as `[q_h | k_h | v_h]`.
+ * @param options `heads`, `causal`, `scale`, `out`, `lse`.
+ * @returns The attention output before the output projection, `[B, T, D]` (heads merged).
+ * @throws {RangeError} When `3·D` does not split into `heads` or the head size exceeds {@linkcode MAX_HEAD_SIZE}.
+ * @example
+ * ```ts ignore
+ * import { createGpu } from "@saelab/gpu";
+ * import { attention } from "@saelab/kernels";
+ * const gpu = await createGpu();
+ * const qkv = gpu.upload(new Float32Array(1 * 4 * 3 * 8), [1, 4, 24]); // B 1, T 4, D 8
+ * const z = attention(gpu, qkv, { heads: 2 }); // [1, 4, 8]
+ * ```
+ */
+export function attention(gpu: Gpu, qkv: Tensor<"f32">, options: AttentionOptions): Tensor<"f32"> {
+  const k = "attention";
+  checkTensor(gpu, k, "qkv", qkv, { rank: 3 });
+  const [batch, seq, width] = qkv.shape;
+  const heads = checkNumber(k, "heads", options?.heads, { integer: true });
+  if (heads < 1 || width % (3 * heads) !== 0) {
+    throw new RangeError(
+      `Cannot run ${k}: qkv ${fmtShape(qkv.shape)} does not split into ${heads} heads of [q | k | v]`,
+    );
+  }
+  const headSize = width / (3 * heads);
+  if (headSize > MAX_HEAD_SIZE) {
+    throw new RangeError(`Cannot run ${k}: head size ${headSize} exceeds the supported ${MAX_HEAD_SIZE}`);
+  }
+  const scale = checkNumber(k, "scale", options.scale ?? 1 / Math.sqrt(headSize));
+  const z = outTensor(gpu, k, options.out, [batch, seq, heads * headSize]);
+  const lse = options.lse === undefined
+    ? undefined
+    : outTensor(gpu, k, options.lse, [batch, heads, seq], { name: "lse" });
+  let bucket = 16;
+  while (bucket < headSize) bucket *= 2;
+  const rows = batch * heads * seq;
+  gpu.dispatch(program(bucket, lse !== undefined), {
+    bindings: lse ? [qkv, z, lse] : [qkv, z],
+    uniforms: new Uniforms().u32(rows).u32(seq).u32(heads).u32(headSize).f32(scale).u32(
+      options.causal === false ? 0 : 1,
+    )
+      .bytes(),
+    workgroups: grid(Math.ceil(rows / WG)),
+  });
+  return z;
+}

@@ -1,0 +1,124 @@
+/**
+ * Softmax cross-entropy per row: `loss[n] = logsumexp(logits[n, :]) − logits[n, target[n]]`.
+ * A negative target marks a row to ignore (its loss is 0); a target ≥ V gives NaN.
+ *
+ * Bindings: `logits` [N, V], `targets` [N] (i32), `loss` [N], optionally
+ * `lse` [N] (each row's log-sum-exp, for the backward pass), uniforms
+ * `{ rows, vocab }`. One workgroup of 256 invocations per row: each keeps a
+ * running max and sum of exponentials over its strided entries (one pass over
+ * the row), then the pairs are merged in shared memory.
+ *
+ * @module
+ */
+import type { Gpu, Program, Tensor } from "@saelab/gpu";
+import { checkTensor, fmtShape, grid, GRID_ARGS, outTensor, Uniforms } from "./_util.ts";
+
+/** Options of {@linkcode crossEntropy}. */
+export interface CrossEntropyOptions {
+  /** Write the per-row losses here (`[N]`) instead of a new tensor. */
+  out?: Tensor<"f32">;
+  /** Also write each row's log-sum-exp here (`[N]`). */
+  lse?: Tensor<"f32">;
+}
+
+const WG = 256;
+
+function program(withLse: boolean): Program {
+  return {
+    name: "cross_entropy",
+    key: withLse ? "lse" : "nolse",
+    code: () => `
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+${withLse ? "@group(0) @binding(3) var<storage, read_write> lse: array<f32>;" : ""}
+struct U { rows: u32, vocab: u32 }
+@group(0) @binding(${withLse ? 4 : 3}) var<uniform> u: U;
+var<workgroup> pm: array<f32, ${WG}>;
+var<workgroup> ps: array<f32, ${WG}>;
+
+@compute @workgroup_size(${WG})
+fn main(${GRID_ARGS}) {
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= u.rows) { return; }
+  let o = row * u.vocab;
+  var m = -3.0e38;
+  var s = 0.0;
+  for (var i = lid; i < u.vocab; i += ${WG}u) {
+    let v = logits[o + i];
+    if (v > m) { s *= exp(m - v); m = v; }
+    s += exp(v - m);
+  }
+  pm[lid] = m;
+  ps[lid] = s;
+  workgroupBarrier();
+  for (var k = ${WG / 2}u; k > 0u; k >>= 1u) {
+    if (lid < k) {
+      let m1 = pm[lid];
+      let m2 = pm[lid + k];
+      let mm = max(m1, m2);
+      ps[lid] = ps[lid] * exp(m1 - mm) + ps[lid + k] * exp(m2 - mm);
+      pm[lid] = mm;
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let total = pm[0] + log(ps[0]);
+    let t = targets[row];
+    var value = 0.0;
+    if (t >= 0) {
+      value = select(bitcast<f32>(0x7fc00000u), total - logits[o + u32(t)], u32(t) < u.vocab);
+    }
+    loss[row] = value;
+    ${withLse ? "lse[row] = total;" : ""}
+  }
+}`,
+  };
+}
+
+/**
+ * Per-row softmax cross-entropy of logits against target ids.
+ *
+ * @param gpu The GPU context.
+ * @param logits `[N, V]` (or `[..., V]`, flattened to rows).
+ * @param targets `[N]` i32 ids; negative ids mark ignored rows.
+ * @param options `out`, `lse`.
+ * @returns Per-row losses `[N]` in nats (0 for ignored rows).
+ * @example
+ * ```ts ignore
+ * import { createGpu } from "@saelab/gpu";
+ * import { crossEntropy } from "@saelab/kernels";
+ * const gpu = await createGpu();
+ * const logits = gpu.upload(new Float32Array([0, 0, 0, 0]), [1, 4]);
+ * const targets = gpu.upload(new Int32Array([2]), [1]);
+ * console.log(await crossEntropy(gpu, logits, targets).read()); // [ln 4 ≈ 1.386]
+ * ```
+ */
+export function crossEntropy(
+  gpu: Gpu,
+  logits: Tensor<"f32">,
+  targets: Tensor<"i32">,
+  options: CrossEntropyOptions = {},
+): Tensor<"f32"> {
+  const k = "crossEntropy";
+  checkTensor(gpu, k, "logits", logits);
+  checkTensor(gpu, k, "targets", targets, { dtypes: ["i32"] });
+  if (logits.rank < 1) throw new RangeError(`Cannot run ${k}: logits must have at least one dimension`);
+  const vocab = logits.shape[logits.rank - 1];
+  const rows = vocab === 0 ? 0 : logits.size / vocab;
+  if (targets.size !== rows) {
+    throw new RangeError(
+      `Cannot run ${k}: targets ${fmtShape(targets.shape)} must hold one id per row of logits ${
+        fmtShape(logits.shape)
+      }`,
+    );
+  }
+  const loss = outTensor(gpu, k, options.out, [rows]);
+  const lse = options.lse === undefined ? undefined : outTensor(gpu, k, options.lse, [rows], { name: "lse" });
+  gpu.dispatch(program(lse !== undefined), {
+    bindings: lse ? [logits, targets, loss, lse] : [logits, targets, loss],
+    uniforms: new Uniforms().u32(rows).u32(vocab).bytes(),
+    workgroups: grid(rows),
+  });
+  return loss;
+}

@@ -1,0 +1,110 @@
+/**
+ * LayerNorm over the last dimension: `y = (x − mean) / √(var + eps) · weight + bias`,
+ * with the biased variance, as `torch.nn.LayerNorm`.
+ *
+ * Bindings: `x` [rows, D], `weight` [D], `bias` [D], `y` [rows, D], uniforms
+ * `{ rows, width, eps }`. One workgroup of 64 invocations per row: a shared-memory
+ * sum gives the mean, a second one the variance of the centred values (two passes,
+ * so large means do not cancel), then each invocation writes its strided elements.
+ *
+ * @module
+ */
+import type { Gpu, Program, Tensor } from "@saelab/gpu";
+import { checkNumber, checkTensor, fmtShape, grid, GRID_ARGS, outTensor, Uniforms } from "./_util.ts";
+
+/** Options of {@linkcode layerNorm}. */
+export interface LayerNormOptions {
+  /** Gain `[D]`. */
+  weight: Tensor<"f32">;
+  /** Shift `[D]`. */
+  bias: Tensor<"f32">;
+  /** Added to the variance. Default 1e-5. */
+  eps?: number;
+  /** Write here (shape of `x`, another tensor) instead of a new tensor. */
+  out?: Tensor<"f32">;
+}
+
+const WG = 64;
+
+const LAYER_NORM: Program = {
+  name: "layer_norm",
+  key: `wg${WG}`,
+  code: () => `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+struct U { rows: u32, width: u32, eps: f32 }
+@group(0) @binding(4) var<uniform> u: U;
+var<workgroup> part: array<f32, ${WG}>;
+
+fn total(v: f32, l: u32) -> f32 {
+  part[l] = v;
+  workgroupBarrier();
+  for (var k = ${WG / 2}u; k > 0u; k >>= 1u) {
+    if (l < k) { part[l] += part[l + k]; }
+    workgroupBarrier();
+  }
+  let t = part[0];
+  workgroupBarrier();
+  return t;
+}
+
+@compute @workgroup_size(${WG})
+fn main(${GRID_ARGS}) {
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= u.rows) { return; }
+  let o = row * u.width;
+  var s = 0.0;
+  for (var i = lid; i < u.width; i += ${WG}u) { s += x[o + i]; }
+  let mean = total(s, lid) / f32(u.width);
+  var q = 0.0;
+  for (var i = lid; i < u.width; i += ${WG}u) { let d = x[o + i] - mean; q += d * d; }
+  let inv = inverseSqrt(total(q, lid) / f32(u.width) + u.eps);
+  for (var i = lid; i < u.width; i += ${WG}u) { y[o + i] = (x[o + i] - mean) * inv * w[i] + b[i]; }
+}`,
+};
+
+/**
+ * LayerNorm of every row of `x` over its last dimension.
+ *
+ * @param gpu The GPU context.
+ * @param x Input `[..., D]`.
+ * @param options `weight` and `bias` `[D]`, `eps`, `out`.
+ * @returns The normalised tensor, shaped like `x`.
+ * @throws {RangeError} When `weight` or `bias` do not have `D` entries.
+ * @example
+ * ```ts ignore
+ * import { createGpu } from "@saelab/gpu";
+ * import { layerNorm } from "@saelab/kernels";
+ * const gpu = await createGpu();
+ * const x = gpu.upload(new Float32Array([1, 2, 3, 4]), [2, 2]);
+ * const weight = gpu.upload(new Float32Array([1, 1]), [2]);
+ * const bias = gpu.upload(new Float32Array([0, 0]), [2]);
+ * console.log(await layerNorm(gpu, x, { weight, bias }).read()); // ≈ [-1, 1, -1, 1]
+ * ```
+ */
+export function layerNorm(gpu: Gpu, x: Tensor<"f32">, options: LayerNormOptions): Tensor<"f32"> {
+  const k = "layerNorm";
+  checkTensor(gpu, k, "x", x);
+  if (x.rank < 1) throw new RangeError(`Cannot run ${k}: x must have at least one dimension, got []`);
+  const width = x.shape[x.rank - 1];
+  for (const name of ["weight", "bias"] as const) {
+    const t = checkTensor(gpu, k, name, options?.[name]);
+    if (t.size !== width) {
+      throw new RangeError(
+        `Cannot run ${k}: ${name} ${fmtShape(t.shape)} must have ${width} entries to match x ${fmtShape(x.shape)}`,
+      );
+    }
+  }
+  const eps = checkNumber(k, "eps", options.eps ?? 1e-5);
+  const y = outTensor(gpu, k, options.out, x.shape);
+  if (y.buffer === x.buffer) throw new RangeError(`Cannot run ${k}: out must not be x`);
+  const rows = width === 0 ? 0 : x.size / width;
+  gpu.dispatch(LAYER_NORM, {
+    bindings: [x, options.weight, options.bias, y],
+    uniforms: new Uniforms().u32(rows).u32(width).f32(eps).bytes(),
+    workgroups: grid(rows),
+  });
+  return y;
+}

@@ -1,0 +1,37 @@
+/**
+ * CPU reference of LayerNorm (float64).
+ *
+ * @module
+ */
+
+/**
+ * LayerNorm of each row of a row-major `[rows, width]` array over its last dimension.
+ *
+ * @param x Input values.
+ * @param width Length of a row.
+ * @param options `weight`, `bias` (length `width`) and `eps` (default 1e-5).
+ * @returns The normalised values.
+ * @example
+ * ```ts
+ * import { layerNormRef } from "./layer_norm_ref.ts";
+ * console.log(layerNormRef([1, 3], 2, { weight: [1, 1], bias: [0, 0], eps: 0 })); // Float64Array [-1, 1]
+ * ```
+ */
+export function layerNormRef(
+  x: ArrayLike<number>,
+  width: number,
+  options: { weight: ArrayLike<number>; bias: ArrayLike<number>; eps?: number },
+): Float64Array {
+  const eps = options.eps ?? 1e-5;
+  const y = new Float64Array(x.length);
+  for (let o = 0; o < x.length; o += width) {
+    let mean = 0;
+    for (let i = 0; i < width; i++) mean += x[o + i];
+    mean /= width;
+    let v = 0;
+    for (let i = 0; i < width; i++) v += (x[o + i] - mean) ** 2;
+    const inv = 1 / Math.sqrt(v / width + eps);
+    for (let i = 0; i < width; i++) y[o + i] = (x[o + i] - mean) * inv * options.weight[i] + options.bias[i];
+  }
+  return y;
+}
