@@ -105,6 +105,7 @@ export function parseHeader(json: Uint8Array, dataLength: number, file: string):
   const tensors = new Map<string, TensorInfo>();
   for (const [name, entry] of Object.entries(parsed)) {
     if (name === "__metadata__") {
+      if (entry === null) continue; // an absent map, as serde reads it
       if (!isPlainObject(entry)) {
         throw new SafetensorsError(`Cannot read ${file}: __metadata__ is not an object of strings`, { file });
       }
@@ -181,8 +182,11 @@ function checkCoverage(tensors: Map<string, TensorInfo>, dataLength: number, fil
     previous = name;
   }
   if (at !== dataLength) {
+    const last = previous === undefined ? "" : ` (the last tensor, ${JSON.stringify(previous)}, ends there)`;
     throw new SafetensorsError(
-      `Cannot read ${file}: the tensors cover ${at} bytes but the data section holds ${dataLength} (trailing bytes or a truncated file)`,
+      `Cannot read ${file}: the tensors cover ${at} bytes${last} but the data section holds ${dataLength}: ${
+        dataLength - at
+      } trailing bytes`,
       { file, ...(previous === undefined ? {} : { tensor: previous }) },
     );
   }
