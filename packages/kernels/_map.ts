@@ -13,7 +13,7 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import { grid, GRID_ARGS, LINEAR_ID, Uniforms } from "./_util.ts";
+import { bindOperands, type BoundOperands, grid, GRID_ARGS, LINEAR_ID, Uniforms } from "./_util.ts";
 
 /** How an elementwise kernel walks its data. */
 export type MapVariant = "scalar" | "vec4";
@@ -69,53 +69,39 @@ export function runMap(gpu: Gpu, spec: MapSpec, run: MapRun): void {
   if (variant === "vec4" && !canVec4(tensors, size)) {
     throw new RangeError(`Cannot run ${spec.name} as vec4: a buffer is not a whole number of vec4s`);
   }
-  // group operands by buffer: slot[i] is the binding of operand i
-  const buffers: GPUBuffer[] = [];
-  const slot = tensors.map((t) => {
-    let k = buffers.indexOf(t.buffer);
-    if (k < 0) k = buffers.push(t.buffer) - 1;
-    return k;
-  });
-  for (let i = 0; i < slot.length; i++) {
-    for (let j = 0; j < i; j++) {
-      if (slot[i] === slot[j] && spec.operands[i].access !== "read" && spec.operands[j].access !== "read") {
-        throw new RangeError(
-          `Cannot run ${spec.name}: ${spec.operands[j].name} and ${spec.operands[i].name} are the same tensor`,
-        );
-      }
-    }
-  }
+  const operands = spec.operands.map((o, i) => ({ ...o, tensor: tensors[i] }));
+  // the body works on private copies named like the operands; storage arrays get a prefix
+  const bound = bindOperands(spec.name, operands, { elementType: () => "T", prefix: "buf_" });
   const { width, wg, per } = MAP_VARIANTS[variant];
   const units = Math.ceil(size / width);
   const program: Program = {
     name: spec.name,
-    key: `${variant}|${slot.join(",")}`,
-    code: () => mapCode(spec, slot, variant),
+    key: `${variant}|${bound.key}`,
+    code: () => mapCode(spec, bound, variant),
   };
   const u = new Uniforms().u32(units);
   for (const p of spec.params ?? []) u.f32(run.params?.[p] ?? NaN);
-  gpu.dispatch(program, { bindings: buffers, uniforms: u.bytes(), workgroups: grid(Math.ceil(units / (wg * per))) });
+  gpu.dispatch(program, {
+    bindings: bound.buffers,
+    uniforms: u.bytes(),
+    workgroups: grid(Math.ceil(units / (wg * per))),
+  });
 }
 
-function mapCode(spec: MapSpec, slot: number[], variant: MapVariant): string {
+function mapCode(spec: MapSpec, bound: BoundOperands, variant: MapVariant): string {
   const { width, wg, per } = MAP_VARIANTS[variant];
-  const nBuffers = Math.max(...slot) + 1;
-  const decls: string[] = [];
-  for (let b = 0; b < nBuffers; b++) {
-    const writes = spec.operands.some((o, i) => slot[i] === b && o.access !== "read");
-    decls.push(`@group(0) @binding(${b}) var<storage, ${writes ? "read_write" : "read"}> b${b}: array<T>;`);
-  }
   const fields = ["n: u32", ...(spec.params ?? []).map((p) => `${p}: f32`)];
-  const loads = spec.operands.map((o, i) =>
-    o.access === "write" ? `var ${o.name}: T;` : `var ${o.name} = b${slot[i]}[i];`
+  const buf = bound.ref;
+  const loads = spec.operands.map((o) =>
+    o.access === "write" ? `var ${o.name}: T;` : `var ${o.name} = ${buf(o.name)}[i];`
   );
-  const stores = spec.operands.flatMap((o, i) => o.access === "read" ? [] : [`b${slot[i]}[i] = ${o.name};`]);
+  const stores = spec.operands.flatMap((o) => o.access === "read" ? [] : [`${buf(o.name)}[i] = ${o.name};`]);
   return `
 alias T = ${width === 4 ? "vec4<f32>" : "f32"};
 const Z = T(0.0);
-${decls.join("\n")}
+${bound.declarations}
 struct U { ${fields.join(", ")} }
-@group(0) @binding(${nBuffers}) var<uniform> u: U;
+@group(0) @binding(${bound.buffers.length}) var<uniform> u: U;
 @compute @workgroup_size(${wg})
 fn main(${GRID_ARGS}) {
   let base = ${LINEAR_ID(wg)} * ${per}u;

@@ -175,3 +175,58 @@ function describe(v: unknown): string {
   if (typeof v === "object") return (v as object).constructor?.name ?? "an object";
   return typeof v === "number" || typeof v === "string" ? `${typeof v} ${String(v)}` : typeof v;
 }
+
+/** A tensor bound to a kernel, with how the kernel uses it. */
+export interface Operand {
+  name: string;
+  tensor: Tensor;
+  access: "read" | "write" | "readwrite";
+}
+
+/** Storage bindings for operands that may share buffers (see {@linkcode bindOperands}). */
+export interface BoundOperands {
+  /** One buffer per binding, in binding order. */
+  buffers: GPUBuffer[];
+  /** WGSL declarations `@group(0) @binding(k) var<storage, …> name: array<type>;`. */
+  declarations: string;
+  /** The WGSL variable that holds an operand. */
+  ref: (name: string) => string;
+  /** Cache-key part describing which operands share a binding. */
+  key: string;
+}
+
+/**
+ * Bind operands that may alias (an in-place update): tensors sharing a buffer get one binding,
+ * read-write when any of them is written, since WebGPU forbids binding one buffer as read-only
+ * and writable storage in a dispatch. Two written operands may not share a buffer.
+ *
+ * @param options `elementType`: WGSL element type per operand name (default `f32`);
+ * `prefix`: put before operand names to name the storage arrays (default none).
+ */
+export function bindOperands(
+  kernel: string,
+  operands: readonly Operand[],
+  options: { elementType?: (name: string) => string; prefix?: string } = {},
+): BoundOperands {
+  const { elementType = () => "f32", prefix = "" } = options;
+  const buffers: GPUBuffer[] = [];
+  const slot = operands.map((o) => {
+    const k = buffers.indexOf(o.tensor.buffer);
+    return k < 0 ? buffers.push(o.tensor.buffer) - 1 : k;
+  });
+  operands.forEach((o, i) => {
+    const j = slot.indexOf(slot[i]);
+    if (j < i && o.access !== "read" && operands[j].access !== "read") {
+      throw new RangeError(`Cannot run ${kernel}: ${operands[j].name} and ${o.name} are the same tensor`);
+    }
+  });
+  const declarations = buffers.map((_, b) => {
+    const first = operands[slot.indexOf(b)];
+    const writes = operands.some((o, i) => slot[i] === b && o.access !== "read");
+    return `@group(0) @binding(${b}) var<storage, ${writes ? "read_write" : "read"}> ${prefix}${first.name}: array<${
+      elementType(first.name)
+    }>;`;
+  }).join("\n");
+  const names = new Map(operands.map((o, i) => [o.name, prefix + operands[slot.indexOf(slot[i])].name]));
+  return { buffers, declarations, ref: (name) => names.get(name)!, key: slot.join(",") };
+}
