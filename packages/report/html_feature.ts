@@ -1,0 +1,225 @@
+/**
+ * HTML fragments of the feature browser and the feature page: token shading, fragment lists,
+ * the sortable feature table, pagination, logit effects and nearest features.
+ *
+ * @module
+ */
+import type { FeatureSummary, Fragment, LogitEffects, Neighbour } from "@saelab/runs";
+import { escapeHtml, tableHtml } from "./html.ts";
+import { FEATURE_SORT_KEYS, type FeatureSortKey, type Page, type SortOrder } from "./features.ts";
+import { formatNumber as f } from "./summary.ts";
+
+/** Number of shading levels above zero (CSS classes `a1` … `a10`). */
+export const SHADE_LEVELS = 10;
+
+/** Visible form of a token: newlines and tabs become symbols, everything else is kept. */
+export function visibleToken(token: string): string {
+  return token.replaceAll("\n", "↵").replaceAll("\t", "⇥").replaceAll("\r", "");
+}
+
+/**
+ * Tokens of a fragment, each in a `span.tok` shaded by its activation relative to `max`
+ * (class `a0`…`a10`), with the exact value in `title` and `data-act` for hover.
+ *
+ * @param fragment Tokens and activations.
+ * @param options The activation that maps to full shading (usually the feature's max).
+ * @returns HTML.
+ * @example
+ * ```ts
+ * import { shadedTokensHtml } from "@saelab/report";
+ * shadedTokensHtml({ tokens: [" a", " b"], acts: [0, 2] }, { max: 2 });
+ * // '<span class="frag"><span class="tok a0" ...> a</span><span class="tok a10" ...> b</span></span>'
+ * ```
+ */
+export function shadedTokensHtml(fragment: Fragment, options: { max: number }): string {
+  const max = options.max > 0 ? options.max : Math.max(1e-12, ...fragment.acts);
+  const spans = fragment.tokens.map((tok, i) => {
+    const a = fragment.acts[i] ?? 0;
+    const level = a <= 0 ? 0 : Math.max(1, Math.min(SHADE_LEVELS, Math.round((a / max) * SHADE_LEVELS)));
+    const value = Number.isFinite(a) ? a.toFixed(3) : String(a);
+    return `<span class="tok a${level}" title="${escapeHtml(JSON.stringify(tok))} → ${value}" data-act="${value}">` +
+      `${escapeHtml(visibleToken(tok))}</span>`;
+  });
+  return `<span class="frag">${spans.join("")}</span>`;
+}
+
+/**
+ * A list of fragments with their peak activation.
+ *
+ * @param fragments Fragments.
+ * @param options Shading maximum.
+ * @returns HTML.
+ * @example
+ * ```ts
+ * import { fragmentsHtml } from "@saelab/report";
+ * fragmentsHtml([], { max: 1 }); // '<p class="empty">No fragments.</p>'
+ * ```
+ */
+export function fragmentsHtml(fragments: readonly Fragment[], options: { max: number }): string {
+  if (fragments.length === 0) return `<p class="empty">No fragments.</p>`;
+  const items = fragments.map((fr) => {
+    const peak = Math.max(...fr.acts, 0);
+    const src = fr.doc ? ` title="${escapeHtml(fr.doc)}${fr.start !== undefined ? ` @${fr.start}` : ""}"` : "";
+    return `<li><span class="peak"${src}>${f(peak)}</span>${shadedTokensHtml(fr, options)}</li>`;
+  });
+  return `<ol class="fragments">${items.join("")}</ol>`;
+}
+
+/** Links the feature table needs. */
+export interface FeatureTableLinks {
+  /** Link to a feature page. */
+  feature: (index: number) => string;
+  /** Link to the browser sorted by `key` in `order` (page 1). */
+  sort: (key: FeatureSortKey, order: SortOrder) => string;
+}
+
+const SORT_LABELS: Record<FeatureSortKey, string> = {
+  index: "feature",
+  score: "score",
+  density: "density",
+  maxActivation: "max activation",
+};
+
+/**
+ * The feature browser table with sortable headers (clicking the current key flips the order).
+ *
+ * @param page The page of summaries.
+ * @param options Current sort and links.
+ * @returns HTML.
+ * @example
+ * ```ts ignore
+ * featureTableHtml(page, { sort: "score", order: "desc", links });
+ * ```
+ */
+export function featureTableHtml(
+  page: Page<FeatureSummary>,
+  options: { sort: FeatureSortKey; order: SortOrder; links: FeatureTableLinks },
+): string {
+  const header = (key: FeatureSortKey) => {
+    const active = key === options.sort;
+    const next: SortOrder = active ? (options.order === "desc" ? "asc" : "desc") : key === "index" ? "asc" : "desc";
+    const arrow = active ? (options.order === "desc" ? " ▼" : " ▲") : "";
+    return `<a class="sort${active ? " active" : ""}" href="${escapeHtml(options.links.sort(key, next))}">${
+      SORT_LABELS[key]
+    }${arrow}</a>`;
+  };
+  if (!FEATURE_SORT_KEYS.includes(options.sort)) throw new TypeError(`Cannot sort by ${options.sort}`);
+  return tableHtml(page.items, {
+    className: "data features",
+    empty: "No features were harvested for this dictionary.",
+    columns: [
+      {
+        label: "feature",
+        header: header("index"),
+        numeric: true,
+        cell: (s) => `<a href="${escapeHtml(options.links.feature(s.index))}">#${s.index}</a>`,
+      },
+      {
+        label: "explanation",
+        cell: (s) => (s.explanation ? escapeHtml(s.explanation) : `<span class="muted">not explained</span>`),
+      },
+      { label: "score", header: header("score"), numeric: true, cell: (s) => f(s.score) },
+      { label: "density", header: header("density"), numeric: true, cell: (s) => f(s.density) },
+      { label: "max activation", header: header("maxActivation"), numeric: true, cell: (s) => f(s.maxActivation) },
+    ],
+  });
+}
+
+/**
+ * Previous/next links and page numbers (first, last and a window around the current page).
+ *
+ * @param page Current page facts.
+ * @param options Link to page `n`.
+ * @returns HTML (empty when there is one page).
+ * @example
+ * ```ts
+ * import { paginationHtml } from "@saelab/report";
+ * paginationHtml({ page: 1, pages: 1 }, { href: (n) => `?page=${n}` }); // ""
+ * ```
+ */
+export function paginationHtml(
+  page: { page: number; pages: number },
+  options: { href: (n: number) => string },
+): string {
+  if (page.pages <= 1) return "";
+  const link = (n: number, label: string, cls = "") =>
+    `<a class="${cls}" href="${escapeHtml(options.href(n))}"${
+      n === page.page ? ` aria-current="page"` : ""
+    }>${label}</a>`;
+  const shown = new Set([1, page.pages]);
+  for (let n = page.page - 2; n <= page.page + 2; n++) if (n >= 1 && n <= page.pages) shown.add(n);
+  const nums = [...shown].sort((a, b) => a - b);
+  const parts: string[] = [];
+  nums.forEach((n, i) => {
+    if (i > 0 && n - nums[i - 1] > 1) parts.push(`<span class="gap">…</span>`);
+    parts.push(link(n, String(n), n === page.page ? "current" : ""));
+  });
+  const prev = page.page > 1
+    ? link(page.page - 1, "← previous", "prev")
+    : `<span class="prev disabled">← previous</span>`;
+  const next = page.page < page.pages
+    ? link(page.page + 1, "next →", "next")
+    : `<span class="next disabled">next →</span>`;
+  return `<nav class="pagination">${prev}${parts.join("")}${next}</nav>`;
+}
+
+/**
+ * Two tables of logit effects: tokens promoted and suppressed by the feature's decoder direction.
+ *
+ * @param logits Positive and negative effects.
+ * @returns HTML.
+ * @example
+ * ```ts
+ * import { logitEffectsHtml } from "@saelab/report";
+ * logitEffectsHtml({ positive: [{ token: " whale", value: 1.2 }], negative: [] }).includes("whale"); // true
+ * ```
+ */
+export function logitEffectsHtml(logits: LogitEffects): string {
+  const side = (title: string, rows: LogitEffects["positive"], cls: string) =>
+    `<div class="logits ${cls}"><h4>${title}</h4>` +
+    tableHtml(rows, {
+      className: "data compact",
+      empty: "none",
+      columns: [
+        {
+          label: "token",
+          cell: (r) => `<code class="token">${escapeHtml(visibleToken(JSON.stringify(r.token).slice(1, -1)))}</code>`,
+        },
+        { label: "effect", numeric: true, cell: (r) => f(r.value) },
+      ],
+    }) + `</div>`;
+  return `<div class="logit-pair">${side("promoted", logits.positive, "pos")}${
+    side("suppressed", logits.negative, "neg")
+  }</div>`;
+}
+
+/**
+ * Nearest features by decoder cosine, each linking to its page.
+ *
+ * @param neighbours Neighbours, most similar first.
+ * @param options Link to a feature page, and optional summaries for their explanations.
+ * @returns HTML.
+ * @example
+ * ```ts
+ * import { neighboursHtml } from "@saelab/report";
+ * neighboursHtml([{ index: 3, cosine: 0.8 }], { href: (i) => `/f/${i}` }).includes("/f/3"); // true
+ * ```
+ */
+export function neighboursHtml(
+  neighbours: readonly Neighbour[],
+  options: { href: (index: number) => string; explanations?: Map<number, string> },
+): string {
+  return tableHtml(neighbours, {
+    className: "data compact neighbours",
+    empty: "No neighbours recorded.",
+    columns: [
+      {
+        label: "feature",
+        numeric: true,
+        cell: (n) => `<a href="${escapeHtml(options.href(n.index))}">#${n.index}</a>`,
+      },
+      { label: "cosine", numeric: true, cell: (n) => f(n.cosine) },
+      { label: "explanation", cell: (n) => escapeHtml(options.explanations?.get(n.index) ?? "") },
+    ],
+  });
+}

@@ -1,0 +1,285 @@
+/**
+ * Vega-lite specifications of results: the method comparison with intervals (the paper's Figure 2),
+ * the feature-patching curve, the circuit graph and a feature's activation histogram.
+ *
+ * @module
+ */
+import type { CircuitsJson, Histogram, PatchJson, ScoresJson } from "@saelab/runs";
+import { base } from "./_spec_base.ts";
+import type { VegaLiteSpec } from "./summary.ts";
+
+/**
+ * Mean interpretability score per dictionary with its 95% bootstrap interval; SAEs first, then
+ * baselines, each by descending mean.
+ *
+ * @param scores `scores.json`.
+ * @returns A bar chart with error bars, or `null` when no dictionary was scored.
+ * @example
+ * ```ts
+ * import { methodComparisonSpec } from "@saelab/report";
+ * const spec = methodComparisonSpec({
+ *   dicts: { pca: { kind: "baseline", method: "pca", mean: 0.2, ci95: [0.1, 0.3], n: 40, backend: "heuristic" } },
+ * });
+ * ```
+ */
+export function methodComparisonSpec(scores: ScoresJson): VegaLiteSpec | null {
+  const entries = Object.entries(scores.dicts);
+  if (entries.length === 0) return null;
+  const values = entries
+    .map(([dict, s]) => ({
+      dict,
+      label: s.kind === "sae" ? `SAE ${dict}` : s.method === dict ? dict : `${s.method} (${dict})`,
+      kind: s.kind === "sae" ? "sparse autoencoder" : "baseline",
+      method: s.method,
+      mean: s.mean,
+      lo: s.ci95[0],
+      hi: s.ci95[1],
+      n: s.n,
+      backend: s.backend,
+    }))
+    .sort((a, b) => (a.kind === b.kind ? b.mean - a.mean : a.kind === "sparse autoencoder" ? -1 : 1));
+  const x = {
+    field: "label",
+    type: "nominal",
+    title: null,
+    sort: values.map((v) => v.label),
+    axis: { labelAngle: -20 },
+  };
+  const tooltip = [
+    { field: "dict", type: "nominal", title: "dictionary" },
+    { field: "method", type: "nominal" },
+    { field: "mean", type: "quantitative", format: ".3f", title: "mean score" },
+    { field: "lo", type: "quantitative", format: ".3f", title: "95% CI low" },
+    { field: "hi", type: "quantitative", format: ".3f", title: "95% CI high" },
+    { field: "n", type: "quantitative", title: "features scored" },
+    { field: "backend", type: "nominal" },
+  ];
+  return base("Mean autointerpretability score per method with 95% bootstrap intervals", {
+    width: Math.max(240, 70 * values.length),
+    height: 260,
+    data: { values },
+    encoding: { x },
+    layer: [
+      {
+        mark: { type: "bar", width: { band: 0.6 } },
+        encoding: {
+          y: { field: "mean", type: "quantitative", title: "mean explanation score (correlation)" },
+          color: {
+            field: "kind",
+            type: "nominal",
+            title: null,
+            scale: { domain: ["sparse autoencoder", "baseline"], range: ["#4c78a8", "#bab0ac"] },
+          },
+          tooltip,
+        },
+      },
+      {
+        mark: { type: "rule", strokeWidth: 2, color: "#222" },
+        encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+      },
+      {
+        mark: { type: "tick", color: "#222", thickness: 2, size: 14 },
+        encoding: { y: { field: "lo", type: "quantitative" } },
+      },
+      {
+        mark: { type: "tick", color: "#222", thickness: 2, size: 14 },
+        encoding: { y: { field: "hi", type: "quantitative" } },
+      },
+    ],
+  });
+}
+
+/**
+ * Feature-patching curves: the task metric against the number of features patched, one line per
+ * dictionary, with dashed reference lines at the clean and fully patched values.
+ *
+ * @param patch `patch.json`.
+ * @returns A line chart, or `null` when there are no curves.
+ * @example
+ * ```ts
+ * import { patchCurveSpec } from "@saelab/report";
+ * const spec = patchCurveSpec({ task: "ioi", metric: "logit diff", curves: [{ dict: "a", method: "sae", points: [{ k: 0, value: 3 }] }] });
+ * ```
+ */
+export function patchCurveSpec(patch: PatchJson): VegaLiteSpec | null {
+  const values = patch.curves.flatMap((c) =>
+    c.points.map((p) => ({
+      dict: c.dict,
+      label: c.method === c.dict ? c.dict : `${c.method} (${c.dict})`,
+      k: p.k,
+      value: p.value,
+    }))
+  );
+  if (values.length === 0) return null;
+  const refs = [["clean", patch.clean], ["fully patched", patch.patched]]
+    .filter((r): r is [string, number] => typeof r[1] === "number")
+    .map(([name, value]) => ({ name, value }));
+  const maxK = Math.max(...values.map((v) => v.k));
+  const layers: VegaLiteSpec[] = [
+    {
+      data: { values },
+      mark: { type: "line", point: { filled: true, size: 50 } },
+      encoding: {
+        x: {
+          field: "k",
+          type: "quantitative",
+          title: "features patched",
+          scale: { type: maxK > 20 ? "symlog" : "linear" },
+        },
+        y: { field: "value", type: "quantitative", title: patch.metric },
+        color: { field: "label", type: "nominal", title: "dictionary" },
+        tooltip: [{ field: "label", type: "nominal" }, { field: "k", type: "quantitative" }, {
+          field: "value",
+          type: "quantitative",
+          format: ".3f",
+        }],
+      },
+    },
+  ];
+  if (refs.length) {
+    layers.push(
+      {
+        data: { values: refs },
+        mark: { type: "rule", strokeDash: [4, 4], color: "#888" },
+        encoding: { y: { field: "value", type: "quantitative" } },
+      },
+      {
+        data: { values: refs },
+        mark: { type: "text", align: "right", dy: -6, color: "#666", x: "width" },
+        encoding: { y: { field: "value", type: "quantitative" }, text: { field: "name" } },
+      },
+    );
+  }
+  return base(`Feature patching on ${patch.task}: ${patch.metric} against features patched`, {
+    width: 420,
+    height: 260,
+    layer: layers,
+  });
+}
+
+/** Node positions of a circuit graph: x = layer, y = rank within the layer, centred. */
+export function layoutCircuit(circuits: CircuitsJson): Map<string, { x: number; y: number }> {
+  const byLayer = new Map<number, string[]>();
+  for (const n of circuits.nodes) byLayer.set(n.layer, [...(byLayer.get(n.layer) ?? []), n.id]);
+  const pos = new Map<string, { x: number; y: number }>();
+  for (const [layer, ids] of byLayer) {
+    ids.forEach((id, i) => pos.set(id, { x: layer, y: i - (ids.length - 1) / 2 }));
+  }
+  return pos;
+}
+
+/**
+ * Circuit graph: features placed by layer, edges coloured by sign and thickened by |weight|.
+ *
+ * @param circuits `circuits.json`.
+ * @returns A node-link chart, or `null` when there are no nodes.
+ * @example
+ * ```ts
+ * import { circuitGraphSpec } from "@saelab/report";
+ * const spec = circuitGraphSpec({ nodes: [{ id: "a", layer: 0, dict: "d", feature: 1 }], edges: [] });
+ * ```
+ */
+export function circuitGraphSpec(circuits: CircuitsJson): VegaLiteSpec | null {
+  if (circuits.nodes.length === 0) return null;
+  const pos = layoutCircuit(circuits);
+  const nodes = circuits.nodes.map((n) => ({
+    ...pos.get(n.id)!,
+    id: n.id,
+    dict: n.dict,
+    feature: n.feature,
+    label: n.label ?? `${n.feature}`,
+  }));
+  const edges = circuits.edges
+    .filter((e) => pos.has(e.source) && pos.has(e.target))
+    .map((e) => ({
+      x: pos.get(e.source)!.x,
+      y: pos.get(e.source)!.y,
+      x2: pos.get(e.target)!.x,
+      y2: pos.get(e.target)!.y,
+      weight: e.weight,
+      size: Math.abs(e.weight),
+      sign: e.weight >= 0 ? "positive" : "negative",
+      source: e.source,
+      target: e.target,
+    }));
+  const layers = [...new Set(nodes.map((n) => n.x))].sort((a, b) => a - b);
+  const x = {
+    field: "x",
+    type: "quantitative",
+    title: "layer",
+    scale: { domain: [layers[0] - 0.3, layers[layers.length - 1] + 0.6] },
+    axis: { values: layers, format: "d", grid: false },
+  };
+  const ys = nodes.map((n) => n.y);
+  const y = {
+    field: "y",
+    type: "quantitative",
+    axis: null,
+    scale: { domain: [Math.min(...ys) - 0.5, Math.max(...ys) + 0.5] },
+  };
+  return base(`Feature circuit across layers${circuits.metric ? ` (edge weight: ${circuits.metric})` : ""}`, {
+    width: Math.max(300, 180 * layers.length),
+    height: Math.max(200, 50 * (Math.max(...ys) - Math.min(...ys) + 1)),
+    layer: [
+      {
+        data: { values: edges },
+        mark: { type: "rule", opacity: 0.7 },
+        encoding: {
+          x,
+          y,
+          x2: { field: "x2" },
+          y2: { field: "y2" },
+          color: {
+            field: "sign",
+            type: "nominal",
+            title: "effect",
+            scale: { domain: ["positive", "negative"], range: ["#4c78a8", "#e45756"] },
+          },
+          strokeWidth: { field: "size", type: "quantitative", title: "|weight|", scale: { range: [0.5, 5] } },
+          tooltip: [{ field: "source" }, { field: "target" }, { field: "weight", type: "quantitative", format: ".3f" }],
+        },
+      },
+      {
+        data: { values: nodes },
+        mark: { type: "point", filled: true, size: 220, color: "#2e3440" },
+        encoding: { x, y, tooltip: [{ field: "id" }, { field: "dict" }, { field: "feature" }, { field: "label" }] },
+      },
+      {
+        data: { values: nodes },
+        mark: { type: "text", align: "left", dx: 10, fontSize: 11 },
+        encoding: { x, y, text: { field: "label" } },
+      },
+    ],
+  });
+}
+
+/**
+ * Histogram of a feature's non-zero activations from pre-binned counts.
+ *
+ * @param hist Edges and counts.
+ * @returns A bar chart.
+ * @example
+ * ```ts
+ * import { histogramSpec } from "@saelab/report";
+ * const spec = histogramSpec({ edges: [0, 1, 2], counts: [5, 2] });
+ * ```
+ */
+export function histogramSpec(hist: Histogram): VegaLiteSpec {
+  const values = hist.counts.map((count, i) => ({ lo: hist.edges[i], hi: hist.edges[i + 1], count }));
+  return base("Histogram of the feature's non-zero activations", {
+    width: 380,
+    height: 180,
+    data: { values },
+    mark: { type: "bar", color: "#f58518", binSpacing: 1 },
+    encoding: {
+      x: { field: "lo", type: "quantitative", bin: "binned", title: "activation", axis: { format: ".2g" } },
+      x2: { field: "hi" },
+      y: { field: "count", type: "quantitative", title: "tokens" },
+      tooltip: [
+        { field: "lo", type: "quantitative", format: ".3g", title: "from" },
+        { field: "hi", type: "quantitative", format: ".3g", title: "to" },
+        { field: "count", type: "quantitative" },
+      ],
+    },
+  });
+}

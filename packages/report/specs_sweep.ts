@@ -1,0 +1,187 @@
+/**
+ * Vega-lite specifications of the SAE sweep: training curves, the sparsity–reconstruction frontier,
+ * dead fractions and the MMCS heatmap.
+ *
+ * @module
+ */
+import type { MetricRow } from "@saelab/runs";
+import { alphaLabel, base, ratioLabel, sortedLabels } from "./_spec_base.ts";
+import { downsampleRows, type MemberPoint, type VegaLiteSpec } from "./summary.ts";
+
+/**
+ * Training curves: one panel per metric (loss, MSE, L0 by default), one line per member.
+ *
+ * @param rows Rows of `metrics.jsonl`.
+ * @param options Metrics to plot and the point budget per member (default 300).
+ * @returns A faceted line chart.
+ * @example
+ * ```ts
+ * import { trainingCurvesSpec } from "@saelab/report";
+ * const spec = trainingCurvesSpec([{ member: "a", step: 0, loss: 1, mse: 0.9, l0: 12 }]);
+ * ```
+ */
+export function trainingCurvesSpec(
+  rows: readonly MetricRow[],
+  options: { metrics?: string[]; maxPerMember?: number } = {},
+): VegaLiteSpec {
+  const metrics = options.metrics ?? ["loss", "mse", "l0"];
+  const kept = downsampleRows(rows, { maxPerMember: options.maxPerMember ?? 300 });
+  const values = kept.map((r) => {
+    const v: Record<string, unknown> = { member: r.member, step: r.step };
+    for (const m of metrics) v[m] = typeof r[m] === "number" ? r[m] : null;
+    return v;
+  });
+  return base("Training curves per sweep member", {
+    data: { values },
+    transform: [{ fold: metrics, as: ["metric", "value"] }, { filter: "isValid(datum.value)" }],
+    facet: { column: { field: "metric", type: "nominal", title: null, sort: metrics } },
+    spec: {
+      width: 250,
+      height: 190,
+      mark: { type: "line", strokeWidth: 1.5, interpolate: "monotone" },
+      encoding: {
+        x: { field: "step", type: "quantitative", title: "step" },
+        y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
+        color: { field: "member", type: "nominal", title: "member", sort: "ascending" },
+        tooltip: [
+          { field: "member", type: "nominal" },
+          { field: "metric", type: "nominal" },
+          { field: "step", type: "quantitative" },
+          { field: "value", type: "quantitative", format: ".4g" },
+        ],
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+  });
+}
+
+function memberValues(points: readonly MemberPoint[]) {
+  return points.map((p) => ({
+    member: p.name,
+    R: ratioLabel(p.ratio),
+    ratio: p.ratio,
+    alpha: p.alpha,
+    alphaLabel: alphaLabel(p.alpha),
+    fvu: p.fvu,
+    l0: p.l0,
+    deadFraction: p.deadFraction,
+    mmcs: p.mmcs ?? null,
+    mmcsReference: p.mmcsReference ?? null,
+  }));
+}
+
+const memberTooltip = [
+  { field: "member", type: "nominal" },
+  { field: "R", type: "nominal", title: "R" },
+  { field: "alphaLabel", type: "nominal", title: "α" },
+  { field: "l0", type: "quantitative", title: "L0", format: ".3g" },
+  { field: "fvu", type: "quantitative", title: "FVU", format: ".3g" },
+  { field: "deadFraction", type: "quantitative", title: "dead", format: ".1%" },
+];
+
+/**
+ * Sparsity–reconstruction frontier: FVU against L0, one point per member, coloured by R,
+ * points of the same R joined in order of α.
+ *
+ * @param points Sweep members.
+ * @returns A scatter-and-line chart.
+ * @example
+ * ```ts
+ * import { frontierSpec } from "@saelab/report";
+ * const spec = frontierSpec([{ name: "r1", ratio: 1, alpha: 1e-3, fvu: 0.1, l0: 5, deadFraction: 0 }]);
+ * ```
+ */
+export function frontierSpec(points: readonly MemberPoint[]): VegaLiteSpec {
+  const domain = sortedLabels(points.map((p) => p.ratio), ratioLabel);
+  const color = { field: "R", type: "nominal", title: "ratio R", scale: { domain } };
+  const x = { field: "l0", type: "quantitative", title: "L0 (active features per token)", scale: { zero: false } };
+  const y = { field: "fvu", type: "quantitative", title: "fraction of variance unexplained", scale: { zero: false } };
+  return base("Sparsity–reconstruction frontier (FVU against L0) across the sweep", {
+    width: 420,
+    height: 280,
+    data: { values: memberValues(points) },
+    layer: [
+      {
+        mark: { type: "line", opacity: 0.45 },
+        encoding: { x, y, color, detail: { field: "R" }, order: { field: "alpha" } },
+      },
+      { mark: { type: "point", filled: true, size: 80 }, encoding: { x, y, color, tooltip: memberTooltip } },
+    ],
+  });
+}
+
+/**
+ * Dead-feature fraction per member: bars grouped by α, one bar per R.
+ *
+ * @param points Sweep members.
+ * @returns A grouped bar chart.
+ * @example
+ * ```ts
+ * import { deadFractionSpec } from "@saelab/report";
+ * const spec = deadFractionSpec([{ name: "r1", ratio: 1, alpha: 1e-3, fvu: 0.1, l0: 5, deadFraction: 0.2 }]);
+ * ```
+ */
+export function deadFractionSpec(points: readonly MemberPoint[]): VegaLiteSpec {
+  const rDomain = sortedLabels(points.map((p) => p.ratio), ratioLabel);
+  const aDomain = sortedLabels(points.map((p) => p.alpha), alphaLabel);
+  return base("Fraction of dead features per sweep member", {
+    width: 360,
+    height: 240,
+    data: { values: memberValues(points) },
+    mark: { type: "bar" },
+    encoding: {
+      x: { field: "alphaLabel", type: "ordinal", title: "L1 coefficient α", sort: aDomain, axis: { labelAngle: 0 } },
+      xOffset: { field: "R", type: "nominal", sort: rDomain },
+      y: { field: "deadFraction", type: "quantitative", title: "dead features", axis: { format: "%" } },
+      color: { field: "R", type: "nominal", title: "ratio R", scale: { domain: rDomain } },
+      tooltip: memberTooltip,
+    },
+  });
+}
+
+/**
+ * MMCS heatmap over R × α: each cell is the mean max cosine similarity of a member's decoder
+ * against its reference dictionary (usually the next larger R at the same α).
+ *
+ * @param points Sweep members; those without MMCS are left out.
+ * @returns A heatmap, or `null` when no member has MMCS.
+ * @example
+ * ```ts
+ * import { mmcsHeatmapSpec } from "@saelab/report";
+ * mmcsHeatmapSpec([{ name: "r1", ratio: 1, alpha: 1e-3, fvu: 0.1, l0: 5, deadFraction: 0 }]); // null
+ * ```
+ */
+export function mmcsHeatmapSpec(points: readonly MemberPoint[]): VegaLiteSpec | null {
+  const withMmcs = points.filter((p) => p.mmcs !== undefined);
+  if (withMmcs.length === 0) return null;
+  const rDomain = sortedLabels(withMmcs.map((p) => p.ratio), ratioLabel).reverse();
+  const aDomain = sortedLabels(withMmcs.map((p) => p.alpha), alphaLabel);
+  const x = { field: "alphaLabel", type: "ordinal", title: "L1 coefficient α", sort: aDomain, axis: { labelAngle: 0 } };
+  const y = { field: "R", type: "ordinal", title: "ratio R", sort: rDomain };
+  return base("Mean max cosine similarity (MMCS) of each member against its reference, over R × α", {
+    width: Math.max(160, 70 * aDomain.length),
+    height: Math.max(100, 50 * rDomain.length),
+    data: { values: memberValues(withMmcs) },
+    encoding: { x, y },
+    layer: [
+      {
+        mark: { type: "rect" },
+        encoding: {
+          color: { field: "mmcs", type: "quantitative", title: "MMCS", scale: { scheme: "viridis", domain: [0, 1] } },
+          tooltip: [...memberTooltip, { field: "mmcs", type: "quantitative", format: ".3f" }, {
+            field: "mmcsReference",
+            type: "nominal",
+            title: "against",
+          }],
+        },
+      },
+      {
+        mark: { type: "text", fontSize: 12 },
+        encoding: {
+          text: { field: "mmcs", type: "quantitative", format: ".2f" },
+          color: { condition: { test: "datum.mmcs > 0.6", value: "black" }, value: "white" },
+        },
+      },
+    ],
+  });
+}
