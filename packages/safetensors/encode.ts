@@ -18,7 +18,7 @@ export type TensorInput =
     /** Dimensions, row-major. */
     shape: readonly number[];
     /** Values, row-major: numbers (any typed array), bigints (I64/U64) or booleans (BOOL). */
-    data: ArrayLike<number> | ArrayLike<bigint> | ArrayLike<boolean>;
+    data: ArrayLike<number | bigint | boolean>;
   }
   | {
     /** Element type on disk. */
