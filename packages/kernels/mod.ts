@@ -17,6 +17,7 @@ export { colSum, sum } from "./col_sum.ts";
 export type { SumOptions } from "./col_sum.ts";
 export { squaredError } from "./squared_error.ts";
 export type { SquaredErrorOptions, SquaredErrorResult } from "./squared_error.ts";
+export { topK, topKBackward } from "./top_k.ts";
 export { addBias } from "./add_bias.ts";
 export { ROW_NORM_EPS, rowNormalize, rowNormalizeBackward } from "./row_normalize.ts";
 export type { RowNormalizeOptions, RowNormalizeResult } from "./row_normalize.ts";
