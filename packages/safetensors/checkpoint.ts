@@ -78,23 +78,23 @@ export class Checkpoint implements TensorReader {
   }
 
   /** Read and decode a tensor. */
-  get(name: string): Promise<TensorData> {
-    return this.#shard(name).get(name);
+  async get(name: string): Promise<TensorData> {
+    return await this.#shard(name).get(name);
   }
 
   /** Read a float tensor as `Float32Array`. */
-  getFloat32(name: string): Promise<Float32Array> {
-    return this.#shard(name).getFloat32(name);
+  async getFloat32(name: string): Promise<Float32Array> {
+    return await this.#shard(name).getFloat32(name);
   }
 
   /** Read an integer tensor as `Int32Array` (range-checked). */
-  getInt32(name: string): Promise<Int32Array> {
-    return this.#shard(name).getInt32(name);
+  async getInt32(name: string): Promise<Int32Array> {
+    return await this.#shard(name).getInt32(name);
   }
 
   /** Read a tensor's raw bytes. */
-  getRaw(name: string): Promise<Uint8Array> {
-    return this.#shard(name).getRaw(name);
+  async getRaw(name: string): Promise<Uint8Array> {
+    return await this.#shard(name).getRaw(name);
   }
 
   /** Close every shard. */
@@ -149,7 +149,19 @@ export async function openCheckpoint(dir: string, options: CheckpointOptions = {
   const index = parseIndex(await Deno.readTextFile(indexPath), indexPath);
   const opened = new Map<string, SafetensorsFile>();
   try {
-    for (const shard of new Set(index.weightMap.values())) opened.set(shard, await openSafetensors(join(dir, shard)));
+    for (const shard of new Set(index.weightMap.values())) {
+      if (!(await exists(join(dir, shard)))) {
+        const tensor = [...index.weightMap].find(([, s]) => s === shard)![0];
+        throw new SafetensorsError(
+          `Cannot open checkpoint ${dir}: ${indexPath} names shard ${shard}, which is missing`,
+          {
+            file: join(dir, shard),
+            tensor,
+          },
+        );
+      }
+      opened.set(shard, await openSafetensors(join(dir, shard)));
+    }
     const where = new Map<string, SafetensorsFile>();
     for (const [name, shard] of index.weightMap) {
       const f = opened.get(shard)!;
