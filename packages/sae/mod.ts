@@ -21,3 +21,4 @@ export * from "./spec.ts";
 export * from "./weights.ts";
 export * from "./reference.ts";
 export * from "./reference_train.ts";
+export * from "./sweep.ts";

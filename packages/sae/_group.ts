@@ -1,0 +1,232 @@
+/**
+ * A group of sweep members that share variant, input width and dictionary
+ * size: their parameters are packed in one buffer, their operands stacked as
+ * texture layers, so each stage of a training step is one dispatch for the
+ * whole group.
+ *
+ * One step (z = member, every matmul batched over z):
+ * ```
+ * E   C, Cᵀ = ReLU(X W_e ᵀ + b_e)       Xᵀ [d,B] · W_ext [d+4,n]  (TopK: raw P, then select)
+ * D   G, Gᵀ = 2/(B·d) · (C D̂ − X)        Cᵀ [n,B] · D̂ [n,d]
+ * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        Gᵀ [d,B] · D̂ᵀ [d,n]
+ * W   ∂W_ext = X_eᵀ ∂P  (row d = ∂b_e)    X_e [B,d+4] · ∂P [B,n]
+ * Dg  ∂D̂ = Cᵀ G                          C [B,n] · G [B,d]
+ * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
+ * A   Adam over the packed buffer; then W_ext → texture and D → D̂, D̂ᵀ for the next step
+ * ```
+ *
+ * @module
+ */
+import type { Gpu, Tensor } from "@saelab/gpu";
+import { adam } from "@saelab/kernels";
+import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_layout.ts";
+import { normalizeBackward, normalizeRows, packTexture, type RowsAt } from "./_prep_kernels.ts";
+import { rowStats, topkSelect } from "./_stats_kernels.ts";
+import { MatrixTexture } from "./_textures.ts";
+import { tileMatmul } from "./_tile_matmul.ts";
+import type { AdamSettings, SaeSpec } from "./spec.ts";
+import type { SaeWeights } from "./weights.ts";
+
+/** The staged input batch shared by every group. */
+export interface StagedInput {
+  /** `X_e [B, d + 4]`. */
+  xe: MatrixTexture;
+  /** `Xᵀ [d, B]`. */
+  xt: MatrixTexture;
+}
+
+/** Members of one (kind, d, n) trained together. */
+export class MemberGroup {
+  /** Parameter layout. */
+  readonly layout: GroupLayout;
+  /** Member specs, in layer order. */
+  readonly specs: Required<SaeSpec>[];
+  /** Packed parameters, gradients and Adam moments. */
+  readonly params: Tensor<"f32">;
+  readonly grads: Tensor<"f32">;
+  readonly m: Tensor<"f32">;
+  readonly v: Tensor<"f32">;
+  /** Last step at which each feature fired, `[Z·n]`. */
+  readonly fired: Tensor<"u32">;
+  #gpu: Gpu;
+  #t: Record<string, MatrixTexture> = {};
+  #alphas: Tensor<"f32">;
+  #norms: Tensor<"f32">;
+  #gd: Tensor<"f32">;
+  #dw: Tensor<"f32"> | null;
+  #rowsAt: RowsAt;
+
+  /**
+   * @param gpu The context.
+   * @param specs Resolved specs, all of one kind, `dIn` and `dDict`.
+   * @param weights Initial weights, one per spec.
+   * @param batch Largest batch (rows) a step will see.
+   */
+  constructor(gpu: Gpu, specs: Required<SaeSpec>[], weights: SaeWeights[], batch: number) {
+    const { kind, dIn: d, dDict: n } = specs[0];
+    const Z = specs.length;
+    this.#gpu = gpu;
+    this.specs = specs;
+    this.layout = groupLayout(kind, { d, n, members: Z });
+    const host = new Float32Array(this.layout.total);
+    weights.forEach((w, z) => packWeights(this.layout, z, w, host));
+    const tag = `sae.${kind}.n${n}`;
+    this.params = gpu.upload(host, [host.length], `${tag}.params`);
+    this.grads = gpu.zeros([host.length], "f32", `${tag}.grads`);
+    this.m = gpu.zeros([host.length], "f32", `${tag}.adam_m`);
+    this.v = gpu.zeros([host.length], "f32", `${tag}.adam_v`);
+    this.fired = gpu.zeros([Z * n], "u32", `${tag}.fired`);
+    this.#alphas = gpu.upload(Float32Array.from(specs, (s) => s.l1), [Z], `${tag}.alphas`);
+    this.#norms = gpu.zeros([Z * n], "f32", `${tag}.norms`);
+    this.#gd = gpu.zeros([Z * n * d], "f32", `${tag}.grad_dhat`);
+    this.#dw = kind === "tied" ? gpu.zeros([Z * (d + 4) * n], "f32", `${tag}.grad_w`) : null;
+    const tex = (name: string, rows: number, cols: number) =>
+      this.#t[name] = new MatrixTexture(gpu, [Z, rows, cols], `${tag}.${name}`);
+    if (kind !== "tied") tex("w", d + 4, n);
+    if (kind === "topk") tex("p", batch, n);
+    tex("dh", n, d);
+    tex("dht", d + 4, n);
+    tex("c", batch, n);
+    tex("ct", n, batch);
+    tex("g", batch, d);
+    tex("gt", d, batch);
+    tex("dp", batch, n);
+    this.#rowsAt = kind === "tied"
+      ? { offset: this.layout.enc, stride: n * d, bias: this.layout.dec }
+      : { offset: this.layout.dec, stride: n * d };
+    this.refresh();
+  }
+
+  /** Bring the operand textures up to date with the parameters. */
+  refresh(): void {
+    const { d, n, members } = this.layout;
+    if (this.layout.kind !== "tied") {
+      packTexture(this.#gpu, this.params, this.#t.w, {
+        offset: this.layout.enc,
+        stride: this.layout.encStride,
+        rows: d + 4,
+        layers: members,
+      });
+    }
+    normalizeRows(this.#gpu, this.params, {
+      dh: this.#t.dh,
+      dht: this.#t.dht,
+      norms: this.#norms,
+      n,
+      d,
+      members,
+      at: this.#rowsAt,
+    });
+  }
+
+  /** Record the forward pass (E, TopK select, D): codes in `C`/`Cᵀ`, scaled error in `G`/`Gᵀ`. */
+  forward(x: StagedInput, rows: number, mark: { fired: Tensor<"u32">; step: number }): void {
+    const gpu = this.#gpu, t = this.#t;
+    const { d, n, members, kind } = this.layout;
+    const wEnc = kind === "tied" ? t.dht : t.w;
+    const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
+    if (kind === "topk") {
+      tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p.view] });
+      topkSelect(gpu, { p: t.p }, {
+        c: t.c,
+        ct: t.ct,
+        fired: mark.fired,
+        rows,
+        n,
+        k: this.specs[0].k,
+        members,
+        step: mark.step,
+      });
+    } else {
+      tileMatmul(gpu, "encode", { a: x.xt, b: wEnc, ...common, outputs: [t.c.view, t.ct.view, mark.fired] });
+    }
+    tileMatmul(gpu, "decode", {
+      a: t.ct,
+      b: t.dh,
+      m: rows,
+      n: d,
+      k: n,
+      members,
+      outputs: [x.xe.view, t.g.view, t.gt.view],
+      scale: 2 / (rows * d),
+    });
+  }
+
+  /** Record one full training step (forward, backward, Adam, texture refresh). */
+  step(x: StagedInput, rows: number, step: number, settings: AdamSettings): void {
+    const gpu = this.#gpu, t = this.#t;
+    const { d, n, members } = this.layout;
+    this.forward(x, rows, { fired: this.fired, step });
+    tileMatmul(gpu, "codeGrad", {
+      a: t.gt,
+      b: t.dht,
+      m: rows,
+      n,
+      k: d,
+      members,
+      outputs: [t.c.view, t.dp.view, this.#alphas],
+      scale: 1 / rows,
+    });
+    tileMatmul(gpu, "store", {
+      a: x.xe,
+      b: t.dp,
+      m: d + 4,
+      n,
+      k: rows,
+      members,
+      outputs: [this.#dw ?? this.grads],
+      base: this.#dw ? 0 : this.layout.enc,
+      stride: (d + 4) * n,
+    });
+    tileMatmul(gpu, "store", { a: t.c, b: t.g, m: n, n: d, k: rows, members, outputs: [this.#gd], stride: n * d });
+    normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
+      grad: this.grads,
+      n,
+      d,
+      members,
+      at: this.#rowsAt,
+    });
+    adam(gpu, { param: this.params, grad: this.grads, m: this.m, v: this.v }, { ...settings, step });
+    this.refresh();
+  }
+
+  /** Record per-row statistics of the last forward pass into `stats [Z][rows]` (vec4). */
+  stats(stats: Tensor<"f32">, rows: number): void {
+    const { d, n, members } = this.layout;
+    rowStats(this.#gpu, { c: this.#t.c, g: this.#t.g }, { stats, rows, n, d, members, inv: (rows * d) / 2 });
+  }
+
+  /** The codes texture `C [B, n]` (layer z) of the last forward pass. */
+  get codes(): MatrixTexture {
+    return this.#t.c;
+  }
+
+  /** The scaled error texture `G [B, d]` (layer z) of the last forward pass. */
+  get error(): MatrixTexture {
+    return this.#t.g;
+  }
+
+  /** Read a packed tensor (parameters or a moment) as one {@linkcode SaeWeights} per member. */
+  async read(which: "params" | "m" | "v"): Promise<SaeWeights[]> {
+    const host = await this[which].read();
+    return this.specs.map((s, z) => unpackWeights(this.layout, z, s, host));
+  }
+
+  /** Overwrite a packed tensor from host weights (one per member), then refresh the textures. */
+  write(which: "params" | "m" | "v", weights: SaeWeights[]): void {
+    const host = new Float32Array(this.layout.total);
+    weights.forEach((w, z) => packWeights(this.layout, z, w, host));
+    this.#gpu.flush();
+    this.#gpu.device.queue.writeBuffer(this[which].buffer, 0, host);
+    if (which === "params") this.refresh();
+  }
+
+  /** Free every buffer and texture. */
+  dispose(): void {
+    for (const t of Object.values(this.#t)) t.destroy();
+    for (const b of [this.params, this.grads, this.m, this.v, this.fired, this.#alphas, this.#norms, this.#gd]) {
+      b.dispose();
+    }
+    this.#dw?.dispose();
+  }
+}

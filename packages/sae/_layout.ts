@@ -1,0 +1,88 @@
+/**
+ * Where a group's parameters live in its one packed buffer (so Adam is one
+ * dispatch per group), and the conversion to and from {@linkcode SaeWeights}.
+ *
+ * Untied and TopK, per member z: `W_ext [d + 4, n]` at `enc + z·encStride` — `W_encᵀ`
+ * (SAELens `W_enc` layout) in rows `0..d−1`, `b_enc` in row `d`, zeros in rows `d+1..d+3` —
+ * then `D [n, d]` at `dec + z·n·d`. Tied: `M [n, d]` at `enc + z·n·d`, then `b [n]` at `bias + z·n`.
+ *
+ * @module
+ */
+import type { SaeSpec } from "./spec.ts";
+import type { SaeWeights } from "./weights.ts";
+
+/** Offsets (in floats, multiples of 4) of a group's parameter blocks. */
+export interface GroupLayout {
+  /** Shared variant of the group's members. */
+  kind: SaeSpec["kind"];
+  /** Input width. */
+  d: number;
+  /** Features per member. */
+  n: number;
+  /** Members. */
+  members: number;
+  /** Offset and per-member stride of `W_ext` (untied) or `M` (tied). */
+  enc: number;
+  /** See `enc`. */
+  encStride: number;
+  /** Offset of the `D` blocks (untied; stride n·d), or of the bias block (tied; stride n). */
+  dec: number;
+  /** Total floats. */
+  total: number;
+}
+
+/**
+ * The layout of a group.
+ *
+ * @param kind Variant.
+ * @param sizes `d`, `n` and member count.
+ * @returns Offsets and total size.
+ */
+export function groupLayout(kind: SaeSpec["kind"], sizes: { d: number; n: number; members: number }): GroupLayout {
+  const { d, n, members } = sizes;
+  const encStride = kind === "tied" ? n * d : (d + 4) * n;
+  const dec = members * encStride;
+  const total = dec + members * (kind === "tied" ? n : n * d);
+  return { kind, d, n, members, enc: 0, encStride, dec, total };
+}
+
+/** Write member z's weights into a packed host array. */
+export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into: Float32Array): void {
+  const { d, n } = layout;
+  const e = layout.enc + z * layout.encStride;
+  if (layout.kind === "tied") {
+    into.set(w.encoder, e);
+    into.set(w.encoderBias, layout.dec + z * n);
+    return;
+  }
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < d; i++) into[e + i * n + j] = w.encoder[j * d + i];
+    into[e + d * n + j] = w.encoderBias[j];
+  }
+  into.fill(0, e + (d + 1) * n, e + (d + 4) * n);
+  into.set(w.decoder!, layout.dec + z * n * d);
+}
+
+/** Read member z's weights out of a packed host array. */
+export function unpackWeights(layout: GroupLayout, z: number, spec: Required<SaeSpec>, from: Float32Array): SaeWeights {
+  const { d, n } = layout;
+  const e = layout.enc + z * layout.encStride;
+  if (layout.kind === "tied") {
+    return {
+      spec: { ...spec },
+      encoder: from.slice(e, e + n * d),
+      encoderBias: from.slice(layout.dec + z * n, layout.dec + (z + 1) * n),
+      decoder: null,
+      decoderBias: null,
+    };
+  }
+  const encoder = new Float32Array(n * d);
+  for (let j = 0; j < n; j++) for (let i = 0; i < d; i++) encoder[j * d + i] = from[e + i * n + j];
+  return {
+    spec: { ...spec },
+    encoder,
+    encoderBias: from.slice(e + d * n, e + (d + 1) * n),
+    decoder: from.slice(layout.dec + z * n * d, layout.dec + (z + 1) * n * d),
+    decoderBias: null,
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * `sae_matmul`: the batched, texture-operand matmul of the SAE trainer with
+ * its fused epilogues.
+ *
+ * For every member z (dispatch dimension z) it computes
+ * `acc[m, n] = Σ_k At[k, m] · Bt[k, n]`, both operands stored k-major in
+ * `rgba32float` 2D-array textures (texel = 4 consecutive m or n of one k;
+ * layer z, or layer 0 when the operand is shared by all members). Each
+ * invocation holds an 8 × 8 register tile and per k fetches 2 + 2 texels for
+ * 64 multiply-adds; workgroup 8 × 8.
+ *
+ * Epilogues (compile-time):
+ * - `store`: `out[base + z·stride + m·N + n] = acc` (storage buffer).
+ * - `encode`: `C = ReLU(acc + bias)` (bias = row `biasRow` of `Bt`), written to
+ *   texture `C [M, N]` and transposed to `Cᵀ [N, M]`; `fired[z·N + n] = step`
+ *   where a feature fired. `encodeRaw` writes `acc + bias` to `C` only (TopK selects later).
+ * - `decode`: `G = scale · (acc − X)` with `X` read from a shared texture, written
+ *   to `G [M, N]` and `Gᵀ [N, M]`.
+ * - `codeGrad`: `∂P = (acc + α_z · scale) · [C > 0]`, written to texture `∂P [M, N]`.
+ *
+ * M and N must be multiples of 4; partial tiles are guarded.
+ *
+ * @module
+ */
+import type { Gpu, Program } from "@saelab/gpu";
+import type { MatrixTexture } from "./_textures.ts";
+
+/** Register tile: rows (m) and columns (n) per invocation. */
+const TM = 8, TN = 8;
+/** Workgroup size along n and m. */
+const WX = 8, WY = 8;
+
+/** What the kernel does with each accumulated tile. */
+export type Epilogue = "store" | "encode" | "encodeRaw" | "decode" | "codeGrad";
+
+const XYZW = ["x", "y", "z", "w"];
+
+function head(ep: Epilogue): string {
+  const out = {
+    store: `@group(0) @binding(2) var<storage, read_write> out: array<vec4f>;`,
+    encode: `@group(0) @binding(2) var oc: texture_storage_2d_array<rgba32float, write>;
+@group(0) @binding(3) var oct: texture_storage_2d_array<rgba32float, write>;
+@group(0) @binding(4) var<storage, read_write> fired: array<u32>;`,
+    decode: `@group(0) @binding(2) var tx: texture_2d_array<f32>;
+@group(0) @binding(3) var og: texture_storage_2d_array<rgba32float, write>;
+@group(0) @binding(4) var ogt: texture_storage_2d_array<rgba32float, write>;`,
+    encodeRaw: `@group(0) @binding(2) var oc: texture_storage_2d_array<rgba32float, write>;`,
+    codeGrad: `@group(0) @binding(2) var tc: texture_2d_array<f32>;
+@group(0) @binding(3) var odp: texture_storage_2d_array<rgba32float, write>;
+@group(0) @binding(4) var<storage, read> alphas: array<f32>;`,
+  };
+  const n = { store: 3, encode: 5, encodeRaw: 3, decode: 5, codeGrad: 5 };
+  return `${out[ep]}\n@group(0) @binding(${n[ep]}) var<uniform> u: U;`;
+}
+
+/** WGSL of the epilogue, run after the k loop with `acc{r}_{j}` in scope. */
+function tail(ep: Epilogue): string {
+  const rows = Array.from({ length: TM }, (_, r) => r);
+  const cols = Array.from({ length: TN / 4 }, (_, j) => j);
+  const lines: string[] = [];
+  if (ep === "store") {
+    for (const r of rows) {
+      lines.push(`if (m0 + ${r}u < u.m) {`);
+      for (const j of cols) {
+        lines.push(`  if (n4 + ${j}u < u.n / 4u) { out[ob + (m0 + ${r}u) * (u.n / 4u) + n4 + ${j}u] = acc${r}_${j}; }`);
+      }
+      lines.push(`}`);
+    }
+    return lines.join("\n  ");
+  }
+  // value tiles v{r}_{j}
+  for (const r of rows) {
+    for (const j of cols) {
+      const a = `acc${r}_${j}`;
+      const pos = `vec2u(n4 + ${j}u, min(m0 + ${r}u, u.m - 1u))`;
+      if (ep === "encode") lines.push(`let v${r}_${j} = max(${a} + bias${j}, vec4f(0.0));`);
+      else if (ep === "encodeRaw") lines.push(`let v${r}_${j} = ${a} + bias${j};`);
+      else if (ep === "decode") lines.push(`let v${r}_${j} = u.scale * (${a} - textureLoad(tx, ${pos}, 0, 0));`);
+      else {
+        lines.push(
+          `let v${r}_${j} = select(vec4f(0.0), ${a} + vec4f(alpha * u.scale), textureLoad(tc, ${pos}, z, 0) > vec4f(0.0));`,
+        );
+      }
+    }
+  }
+  const direct = ep === "decode" ? "og" : ep === "codeGrad" ? "odp" : "oc";
+  for (const r of rows) {
+    for (const j of cols) {
+      lines.push(
+        `if (m0 + ${r}u < u.m && n4 + ${j}u < u.n / 4u) { textureStore(${direct}, vec2u(n4 + ${j}u, m0 + ${r}u), z, v${r}_${j}); }`,
+      );
+    }
+  }
+  if (ep === "codeGrad" || ep === "encodeRaw") return lines.join("\n  ");
+  const tr = ep === "decode" ? "ogt" : "oct";
+  for (const j of cols) {
+    for (let c = 0; c < 4; c++) {
+      const col = `n0 + ${4 * j + c}u`;
+      for (let q = 0; q < TM / 4; q++) {
+        const texel = [0, 1, 2, 3].map((s) => `v${4 * q + s}_${j}.${XYZW[c]}`).join(", ");
+        lines.push(
+          `if (${col} < u.n && m0 / 4u + ${q}u < u.m / 4u) { textureStore(${tr}, vec2u(m0 / 4u + ${q}u, ${col}), z, vec4f(${texel})); }`,
+        );
+      }
+      if (ep !== "decode") {
+        const any = rows.map((r) => `v${r}_${j}.${XYZW[c]} > 0.0`).join(" || ");
+        lines.push(`if (${col} < u.n && (${any})) { fired[z * u.n + ${col}] = u.step; }`);
+      }
+    }
+  }
+  return lines.join("\n  ");
+}
+
+function program(ep: Epilogue): Program {
+  const rows = Array.from({ length: TM }, (_, r) => r);
+  const cols = Array.from({ length: TN / 4 }, (_, j) => j);
+  const accs = rows.flatMap((r) => cols.map((j) => `var acc${r}_${j} = vec4f(0.0);`));
+  const loadA = Array.from({ length: TM / 4 }, (_, q) => `let a${q} = textureLoad(ta, vec2u(ma${q}, k), la, 0);`);
+  const loadB = cols.map((j) => `let b${j} = textureLoad(tb, vec2u(nb${j}, k), lb, 0);`);
+  const fma = rows.flatMap((r) =>
+    cols.map((j) => `acc${r}_${j} = fma(vec4f(a${r >> 2}.${XYZW[r & 3]}), b${j}, acc${r}_${j});`)
+  );
+  const isEncode = ep === "encode" || ep === "encodeRaw";
+  return {
+    name: "sae_matmul",
+    key: ep,
+    code: () => `
+struct U { m: u32, n: u32, k: u32, sharedA: u32, sharedB: u32, base: u32, stride: u32, biasRow: u32, step: u32, scale: f32 }
+@group(0) @binding(0) var ta: texture_2d_array<f32>;
+@group(0) @binding(1) var tb: texture_2d_array<f32>;
+${head(ep)}
+
+@compute @workgroup_size(${WX}, ${WY})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let z = g.z;
+  let n4 = g.x * ${TN / 4}u;
+  let n0 = n4 * 4u;
+  let m0 = g.y * ${TM}u;
+  if (n0 >= u.n || m0 >= u.m) { return; }
+  let la = select(z, 0u, u.sharedA == 1u);
+  let lb = select(z, 0u, u.sharedB == 1u);
+  ${Array.from({ length: TM / 4 }, (_, q) => `let ma${q} = min(m0 / 4u + ${q}u, u.m / 4u - 1u);`).join("\n  ")}
+  ${cols.map((j) => `let nb${j} = min(n4 + ${j}u, u.n / 4u - 1u);`).join("\n  ")}
+  ${ep === "store" ? "let ob = (u.base + z * u.stride) / 4u;" : ""}
+  ${ep === "codeGrad" ? "let alpha = alphas[z];" : ""}
+  ${isEncode ? cols.map((j) => `let bias${j} = textureLoad(tb, vec2u(nb${j}, u.biasRow), lb, 0);`).join("\n  ") : ""}
+  ${accs.join("\n  ")}
+  for (var k = 0u; k < u.k; k++) {
+    ${loadA.join("\n    ")}
+    ${loadB.join("\n    ")}
+    ${fma.join("\n    ")}
+  }
+  ${tail(ep)}
+}
+`,
+  };
+}
+
+const PROGRAMS = new Map<Epilogue, Program>();
+
+/** Operands and outputs of one batched matmul. */
+export interface TileMatmulArgs {
+  /** `At [K, M]` per member (or shared). */
+  a: MatrixTexture;
+  /** `Bt [K, N]` per member (or shared). */
+  b: MatrixTexture;
+  /** Rows of the result. */
+  m: number;
+  /** Columns of the result. */
+  n: number;
+  /** Reduction length (rows of `a` and `b` used). */
+  k: number;
+  /** Number of members (dispatch z). */
+  members: number;
+  /** Extra bindings of the epilogue, in order (see the module doc). */
+  outputs: readonly (GPUBindingResource | GPUBuffer)[];
+  /** `store`: offset and per-member stride of the output, in floats (multiples of 4). */
+  base?: number;
+  /** See `base`. */
+  stride?: number;
+  /** `encode`: row of `b` that holds the bias. */
+  biasRow?: number;
+  /** `encode`: step number written to `fired`. */
+  step?: number;
+  /** `decode`: factor on `acc − X`; `codeGrad`: factor on `α_z`. */
+  scale?: number;
+}
+
+/**
+ * Record one batched texture matmul with its epilogue.
+ *
+ * @param gpu The context.
+ * @param epilogue What to do with the result.
+ * @param args Operands, sizes and outputs.
+ */
+export function tileMatmul(gpu: Gpu, epilogue: Epilogue, args: TileMatmulArgs): void {
+  const { a, b, m, n, k, members } = args;
+  if (m % 4 !== 0 || n % 4 !== 0) {
+    throw new RangeError(`Cannot run sae_matmul: sizes ${m} × ${n} must be multiples of 4`);
+  }
+  if (a.cols < m || b.cols < n || a.rows < k || b.rows < k) {
+    throw new RangeError(
+      `Cannot run sae_matmul: operands [${a.rows}, ${a.cols}] and [${b.rows}, ${b.cols}] do not cover ` +
+        `k = ${k}, m = ${m}, n = ${n}`,
+    );
+  }
+  let prog = PROGRAMS.get(epilogue);
+  if (!prog) PROGRAMS.set(epilogue, prog = program(epilogue));
+  const u = new ArrayBuffer(40);
+  const w = new Uint32Array(u);
+  w.set([m, n, k, a.layers === 1 ? 1 : 0, b.layers === 1 ? 1 : 0, args.base ?? 0, args.stride ?? 0]);
+  w[7] = args.biasRow ?? 0;
+  w[8] = args.step ?? 0;
+  new Float32Array(u)[9] = args.scale ?? 1;
+  gpu.dispatch(prog, {
+    bindings: [a.view, b.view, ...args.outputs],
+    uniforms: u,
+    workgroups: [Math.ceil(n / (TN * WX)), Math.ceil(m / (TM * WY)), members],
+  });
+}

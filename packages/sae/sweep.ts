@@ -1,0 +1,293 @@
+/**
+ * The GPU sweep trainer: many SAEs (dictionary ratio × α × variant) trained
+ * in one pass over the same batches. Members of equal variant and size form a
+ * group whose every stage is one batched dispatch (see `_group.ts`); a step
+ * records its work and returns, and only every `logEvery` steps is a small
+ * statistics buffer read back — asynchronously, so the loop never waits.
+ *
+ * @module
+ */
+import type { Gpu, Tensor } from "@saelab/gpu";
+import { MemberGroup, type StagedInput } from "./_group.ts";
+import { prepInput } from "./_prep_kernels.ts";
+import { MatrixTexture } from "./_textures.ts";
+import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, resolveSpec, type SaeSpec, specName } from "./spec.ts";
+import { initWeights, type SaeWeights } from "./weights.ts";
+
+/** Options of {@linkcode SweepTrainer}. */
+export interface SweepOptions {
+  /** Largest batch (rows, a multiple of 4) a step will see. */
+  batchSize: number;
+  /** Adam settings (paper defaults: lr 1e-3, β 0.9/0.999, ε 1e-8). */
+  adam?: OptimizerOptions;
+  /** Member i starts from `initWeights(spec, { seed: seed + i })`. Default 0. */
+  seed?: number;
+  /** Start from these weights instead (one per member, e.g. from checkpoints). */
+  weights?: SaeWeights[];
+  /** Steps already taken (resuming): Adam's bias correction continues from here. Default 0. */
+  startStep?: number;
+  /** Read statistics back every this many steps (0: never). Default 100. */
+  logEvery?: number;
+  /** Called with each step's statistics when they arrive. */
+  onLog?: (log: StepLog) => void;
+}
+
+/** Training statistics of one member at one step (the loss before that step's update). */
+export interface MemberLog {
+  /** Member name (see {@linkcode specName}). */
+  name: string;
+  /** `mse + α · l1`. */
+  loss: number;
+  /** Mean squared error over all elements of the batch. */
+  mse: number;
+  /** Mean over rows of `Σ_j |c_j|`. */
+  l1: number;
+  /** Mean number of active features per row. */
+  l0: number;
+  /** Fraction of features that did not fire since the previous log. */
+  quietFraction: number;
+}
+
+/** The statistics of one logged step. */
+export interface StepLog {
+  /** Step number (1-based). */
+  step: number;
+  /** One entry per member, in member order. */
+  members: MemberLog[];
+}
+
+/** Thrown when a loss or weight stops being finite. */
+export class TrainingDivergedError extends Error {
+  /**
+   * @param message What diverged, where and when.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingDivergedError";
+  }
+}
+
+/** Trains a sweep of SAEs on the GPU. */
+export class SweepTrainer {
+  /** Member specs, in the order given. */
+  readonly specs: readonly Required<SaeSpec>[];
+  /** Member names. */
+  readonly names: readonly string[];
+  /** Adam settings. */
+  readonly adam: AdamSettings;
+  /** Input width. */
+  readonly dIn: number;
+  /** Largest batch. */
+  readonly batchSize: number;
+  #gpu: Gpu;
+  #groups: { group: MemberGroup; members: number[] }[] = [];
+  #input: StagedInput;
+  #upload: Tensor<"f32">;
+  #stats: Tensor<"f32">[] = [];
+  #step: number;
+  #logEvery: number;
+  #onLog?: (log: StepLog) => void;
+  #pending: Promise<void> = Promise.resolve();
+  #error: Error | null = null;
+  #lastLogStep: number;
+
+  /**
+   * @param gpu The context.
+   * @param specs One spec per member (all with the same `dIn`).
+   * @param options Batch size, optimizer, seeds or starting weights, logging.
+   */
+  constructor(gpu: Gpu, specs: readonly SaeSpec[], options: SweepOptions) {
+    if (specs.length === 0) throw new RangeError("Cannot train a sweep: no members were given");
+    this.specs = specs.map(resolveSpec);
+    const dIn = this.specs[0].dIn;
+    const bad = this.specs.find((s) => s.dIn !== dIn || s.dIn % 4 !== 0 || s.dDict % 4 !== 0 || s.decoderBias);
+    if (bad) {
+      throw new RangeError(
+        `Cannot train ${specName(bad)} on the GPU: every member needs the same dIn (${dIn}), dIn and dDict ` +
+          `multiples of 4, and no decoder bias (the paper's SAEs have none)`,
+      );
+    }
+    const batch = options.batchSize;
+    if (!Number.isInteger(batch) || batch < 4 || batch % 4 !== 0) {
+      throw new RangeError(`Cannot train a sweep: batchSize ${batch} is not a multiple of 4`);
+    }
+    if (options.weights && options.weights.length !== specs.length) {
+      throw new RangeError(`Cannot train a sweep: ${options.weights.length} weights for ${specs.length} members`);
+    }
+    this.#gpu = gpu;
+    this.dIn = dIn;
+    this.batchSize = batch;
+    this.names = this.specs.map(specName);
+    this.adam = { ...PAPER_ADAM, ...options.adam };
+    this.#step = options.startStep ?? 0;
+    this.#lastLogStep = this.#step;
+    this.#logEvery = options.logEvery ?? 100;
+    this.#onLog = options.onLog;
+    const seed = options.seed ?? 0;
+    const weights = options.weights ?? this.specs.map((s, i) => initWeights(s, { seed: seed + i }));
+    const byKey = new Map<string, number[]>();
+    this.specs.forEach((s, i) => {
+      const key = `${s.kind}/${s.dDict}/${s.k}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), i]);
+    });
+    for (const members of byKey.values()) {
+      const group = new MemberGroup(gpu, members.map((i) => this.specs[i]), members.map((i) => weights[i]), batch);
+      this.#groups.push({ group, members });
+      this.#stats.push(gpu.zeros([members.length * batch * 4], "f32", "sae.row_stats"));
+    }
+    this.#input = {
+      xe: new MatrixTexture(gpu, [1, batch, dIn + 4], "sae.input_xe"),
+      xt: new MatrixTexture(gpu, [1, dIn, batch], "sae.input_xt"),
+    };
+    this.#upload = gpu.zeros([batch * dIn], "f32", "sae.input");
+  }
+
+  /** Steps taken so far. */
+  get stepCount(): number {
+    return this.#step;
+  }
+
+  /** Member groups and the member indices of their layers (for evaluation and checkpoints). */
+  get groups(): readonly { group: MemberGroup; members: readonly number[] }[] {
+    return this.#groups;
+  }
+
+  /**
+   * Stage a batch into the shared input textures.
+   *
+   * @param batch `[rows, dIn]` host rows or a GPU tensor.
+   * @returns The number of rows.
+   */
+  stage(batch: Float32Array | Tensor<"f32">): number {
+    const d = this.dIn;
+    const values = batch instanceof Float32Array ? batch.length : batch.size;
+    const rows = values / d;
+    if (!Number.isInteger(rows) || rows < 4 || rows % 4 !== 0 || rows > this.batchSize) {
+      throw new RangeError(
+        `Cannot train on a batch of ${values} values: it must hold a multiple of 4 rows of ${d}, ` +
+          `at most ${this.batchSize}`,
+      );
+    }
+    let src: Tensor<"f32"> = batch as Tensor<"f32">;
+    if (batch instanceof Float32Array) {
+      this.#gpu.flush(); // earlier steps read the upload buffer: submit them before overwriting it
+      this.#gpu.device.queue.writeBuffer(this.#upload.buffer, 0, batch as Float32Array<ArrayBuffer>);
+      src = this.#upload;
+    }
+    prepInput(this.#gpu, src, { ...this.#input, rows, d });
+    return rows;
+  }
+
+  /**
+   * Record one training step of every member on a batch. Never waits on the GPU;
+   * throws a {@linkcode TrainingDivergedError} raised by an earlier log.
+   *
+   * @param batch `[rows, dIn]` rows (host or GPU), rows a multiple of 4.
+   */
+  step(batch: Float32Array | Tensor<"f32">): void {
+    if (this.#error) throw this.#error;
+    const rows = this.stage(batch);
+    const step = ++this.#step;
+    for (const { group } of this.#groups) group.step(this.#input, rows, step, this.adam);
+    if (this.#logEvery > 0 && step % this.#logEvery === 0) this.#log(step, rows);
+    this.#gpu.flush();
+  }
+
+  /** Wait for outstanding logs; throws if one found a non-finite loss. */
+  async settle(): Promise<void> {
+    await this.#pending;
+    if (this.#error) throw this.#error;
+  }
+
+  #log(step: number, rows: number): void {
+    const reads = this.#groups.map(({ group }, g) => {
+      group.stats(this.#stats[g], rows);
+      return Promise.all([
+        this.#gpu.readBuffer(this.#stats[g].buffer, group.specs.length * rows * 16),
+        group.fired.read(),
+      ]);
+    });
+    const since = this.#lastLogStep;
+    this.#lastLogStep = step;
+    this.#pending = this.#pending.then(async () => {
+      const members: MemberLog[] = new Array(this.specs.length);
+      const results = await Promise.all(reads);
+      results.forEach(([bytes, fired], g) => {
+        const { group, members: idx } = this.#groups[g];
+        const stats = new Float32Array(bytes);
+        const n = group.layout.n, d = this.dIn;
+        idx.forEach((i, z) => {
+          let se = 0, l0 = 0, l1 = 0;
+          for (let b = 0; b < rows; b++) {
+            se += stats[(z * rows + b) * 4];
+            l0 += stats[(z * rows + b) * 4 + 1];
+            l1 += stats[(z * rows + b) * 4 + 2];
+          }
+          let quiet = 0;
+          for (let j = 0; j < n; j++) if (fired[z * n + j] <= since) quiet++;
+          const mse = se / (rows * d);
+          const loss = mse + this.specs[i].l1 * (l1 / rows);
+          members[i] = { name: this.names[i], loss, mse, l1: l1 / rows, l0: l0 / rows, quietFraction: quiet / n };
+        });
+      });
+      const bad = members.find((m) => !Number.isFinite(m.loss));
+      if (bad && !this.#error) {
+        this.#error = new TrainingDivergedError(
+          `Training diverged: ${bad.name} has a non-finite loss (${bad.loss}) at step ${step}; ` +
+            `lower the learning rate or α, or check the activations for NaN/Inf`,
+        );
+      }
+      this.#onLog?.({ step, members });
+    }).catch((e) => {
+      this.#error ??= e instanceof Error ? e : new Error(String(e));
+    });
+  }
+
+  /**
+   * The current weights of every member (waits for the GPU).
+   *
+   * @returns One {@linkcode SaeWeights} per member, in member order.
+   */
+  async weights(): Promise<SaeWeights[]> {
+    return await this.#gather("params");
+  }
+
+  /**
+   * Adam's moments and step count, for resuming.
+   *
+   * @returns First and second moments in the layout of the weights, and the step.
+   */
+  async optimizerState(): Promise<{ m: SaeWeights[]; v: SaeWeights[]; step: number }> {
+    return { m: await this.#gather("m"), v: await this.#gather("v"), step: this.#step };
+  }
+
+  /**
+   * Restore Adam's moments (e.g. from a checkpoint); weights come with the constructor.
+   *
+   * @param state Moments in member order.
+   */
+  loadOptimizerState(state: { m: SaeWeights[]; v: SaeWeights[] }): void {
+    for (const { group, members } of this.#groups) {
+      group.write("m", members.map((i) => state.m[i]));
+      group.write("v", members.map((i) => state.v[i]));
+    }
+  }
+
+  async #gather(which: "params" | "m" | "v"): Promise<SaeWeights[]> {
+    const out: SaeWeights[] = new Array(this.specs.length);
+    for (const { group, members } of this.#groups) {
+      const ws = await group.read(which);
+      members.forEach((i, z) => out[i] = ws[z]);
+    }
+    return out;
+  }
+
+  /** Free every GPU resource of the sweep. */
+  dispose(): void {
+    for (const { group } of this.#groups) group.dispose();
+    for (const s of this.#stats) s.dispose();
+    this.#input.xe.destroy();
+    this.#input.xt.destroy();
+    this.#upload.dispose();
+  }
+}

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { assertClose, createGpu } from "@saelab/gpu";
+import { initWeights, ReferenceTrainer, type SaeSpec, type StepLog, SweepTrainer } from "./mod.ts";
+import { Rng } from "./_random.ts";
+
+const gpu = await createGpu();
+
+function batches(count: number, rows: number, d: number, seed: number): Float32Array[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => Float32Array.from({ length: rows * d }, () => rng.normal()));
+}
+
+const d = 8;
+const specs: SaeSpec[] = [
+  { kind: "untied", dIn: d, dDict: 16, l1: 1e-3 },
+  { kind: "untied", dIn: d, dDict: 16, l1: 3e-2 },
+  { kind: "untied", dIn: d, dDict: 32, l1: 1e-2 },
+  { kind: "tied", dIn: d, dDict: 16, l1: 1e-2 },
+  { kind: "topk", dIn: d, dDict: 24, l1: 0, k: 3 },
+];
+
+Deno.test("the GPU sweep trainer matches the float64 reference step for step", async () => {
+  const data = batches(6, 12, d, 21);
+  const logs: StepLog[] = [];
+  const trainer = new SweepTrainer(gpu, specs, { batchSize: 12, seed: 5, logEvery: 2, onLog: (l) => logs.push(l) });
+  const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 5 + i })));
+  const refLosses: number[][] = [];
+  for (const x of data) {
+    trainer.step(x);
+    refLosses.push(refs.map((r) => r.trainStep(x).loss));
+  }
+  await trainer.settle();
+  const got = await trainer.weights();
+  specs.forEach((_, i) => {
+    const want = refs[i].toWeights();
+    const tol = { atol: 2e-6, rtol: 1e-4 };
+    assertClose(got[i].encoder, want.encoder, tol, `${trainer.names[i]} encoder`);
+    assertClose(got[i].encoderBias, want.encoderBias, tol, `${trainer.names[i]} encoder bias`);
+    if (want.decoder) assertClose(got[i].decoder!, want.decoder, tol, `${trainer.names[i]} decoder`);
+    else assert.equal(got[i].decoder, null);
+  });
+  assert.deepEqual(logs.map((l) => l.step), [2, 4, 6]);
+  for (const log of logs) {
+    const want = refLosses[log.step - 1];
+    assertClose(log.members.map((m) => m.loss), want, { atol: 1e-6, rtol: 1e-5 }, `losses at step ${log.step}`);
+  }
+  trainer.dispose();
+});
+
+Deno.test("the sweep trainer rejects mixed widths and bad batches", () => {
+  assert.throws(
+    () => new SweepTrainer(gpu, [specs[0], { ...specs[0], dIn: 12 }], { batchSize: 8 }),
+    /same dIn/,
+  );
+  const t = new SweepTrainer(gpu, [specs[0]], { batchSize: 8, logEvery: 0 });
+  assert.throws(() => t.step(new Float32Array(6 * d)), /multiple of 4 rows/);
+  assert.throws(() => t.step(new Float32Array(12 * d)), /at most 8/);
+  t.dispose();
+});
+
+globalThis.addEventListener("unload", () => gpu.destroy());
