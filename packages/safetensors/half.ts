@@ -191,10 +191,34 @@ export function decodeBfloat16(src: Uint16Array): Float32Array {
   return out;
 }
 
+/** binary32 pattern → nearest binary16 pattern (ties to even), with integer operations only. */
+function float16BitsOfFloat32Bits(u: number): number {
+  const sign = (u >>> 16) & 0x8000;
+  const a = u & 0x7fffffff;
+  if (a > 0x7f800000) return 0x7e00; // NaN
+  if (a >= 0x477ff000) return sign | 0x7c00; // ≥ 65520 (the midpoint above 65504) and ∞
+  if (a >= 0x38800000) {
+    // Normal in binary16: re-bias the exponent (127 → 15) and round away the low 13 mantissa bits.
+    let r = (a >>> 13) - (112 << 10);
+    const rest = a & 0x1fff;
+    if (rest > 0x1000 || (rest === 0x1000 && (r & 1) === 1)) r++;
+    return sign | r;
+  }
+  if (a <= 0x33000000) return sign; // ≤ 2^-25: zero (2^-25 itself ties to the even zero)
+  // Subnormal in binary16: the value × 2^24, i.e. the 24-bit significand shifted right by 126 − exponent.
+  const shift = 126 - (a >>> 23);
+  const m = (a & 0x7fffff) | 0x800000;
+  let q = m >>> shift;
+  const rest = m & ((1 << shift) - 1), half = 1 << (shift - 1);
+  if (rest > half || (rest === half && (q & 1) === 1)) q++;
+  return sign | q;
+}
+
 /**
  * Encode numbers as binary16 patterns, rounding to nearest with ties to even.
  *
- * @param src The values (doubles are rounded once, directly to binary16).
+ * @param src The values (doubles are rounded once, directly to binary16); a `Float32Array` takes a
+ *   bit-level fast path with the same results.
  * @returns The 16-bit patterns.
  * @example
  * ```ts
@@ -204,6 +228,11 @@ export function decodeBfloat16(src: Uint16Array): Float32Array {
  */
 export function encodeFloat16(src: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(src.length);
+  if (src instanceof Float32Array) {
+    const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+    for (let i = 0; i < bits.length; i++) out[i] = float16BitsOfFloat32Bits(bits[i]);
+    return out;
+  }
   for (let i = 0; i < src.length; i++) out[i] = encodeHalf(src[i], F16);
   return out;
 }

@@ -172,3 +172,32 @@ Deno.test("F16/BF16 encoding matches a search for the nearest value on random in
     assert.equal(hex(fast[i]), hex(want), `encodeBfloat16 fast path (${x})`);
   }
 });
+
+Deno.test("encodeFloat16 fast path (Float32Array) agrees with float16Bits on every midpoint and random patterns", () => {
+  const next = rng(99);
+  const values: number[] = [];
+  const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+  const neighbours = (x: number) => {
+    f32[0] = x;
+    const u = u32[0];
+    for (const d of [-1, 0, 1]) {
+      u32[0] = u + d;
+      values.push(f32[0], -f32[0]);
+    }
+  };
+  for (let h = 0; h < 0x7c00; h++) {
+    neighbours(float16Value(h));
+    neighbours((float16Value(h) + float16Value(h + 1)) / 2); // exact in float32; 0x7bff → 65520
+  }
+  for (let i = 0; i < 1_000_000; i++) {
+    u32[0] = Math.floor(next() * 2 ** 32);
+    values.push(f32[0]);
+  }
+  values.push(NaN, Infinity, -Infinity, 0, -0);
+  const fast = encodeFloat16(Float32Array.from(values));
+  for (let i = 0; i < values.length; i++) {
+    if (fast[i] !== float16Bits(values[i])) {
+      assert.fail(`encodeFloat16([${values[i]}]) = ${hex(fast[i])}, float16Bits gives ${hex(float16Bits(values[i]))}`);
+    }
+  }
+});
