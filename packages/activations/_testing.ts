@@ -1,7 +1,7 @@
 /**
- * A stand-in model for tests: activations are a fixed function of the token
- * ids, the position in the window and the layer, computed on the CPU and
- * handed to hooks as GPU tensors.
+ * A stand-in model for tests, with `@saelab/neox`'s forward contract:
+ * activations are a fixed function of the token ids, the position in the
+ * window and the block, computed on the CPU and handed to hooks as GPU tensors.
  *
  * @module
  */
@@ -22,7 +22,7 @@ export function fakeActivation(ids: ArrayLike<number>, t: number, k: number, lay
   return Math.sin(0.37 * (k + 1) * ids[t] + 0.5 * layer) + 0.25 * Math.cos(0.11 * k * prev) + 0.01 * t;
 }
 
-/** A fake model of width `d`; `forwards` counts forward passes, `rows` counts windows run. */
+/** A fake model of width `d`; `forwards` counts forward passes, `windows` the sequences run. */
 export function fakeModel(gpu: Gpu, options: { d: number; numLayers: number }): HookedModel & {
   forwards: number;
   windows: number;
@@ -33,26 +33,33 @@ export function fakeModel(gpu: Gpu, options: { d: number; numLayers: number }): 
     config: { hiddenSize: d, numLayers },
     forwards: 0,
     windows: 0,
-    async forward(ids: Tensor<"i32">, opts: ForwardOptions = {}) {
-      const [B, T] = ids.shape;
-      const host = await ids.read(); // [B, T]
+    forward(ids: readonly ArrayLike<number>[], opts: ForwardOptions = {}): Tensor<"f32"> {
+      const B = ids.length, T = ids[0].length;
+      const stop = opts.stopAtLayer ?? numLayers;
+      for (const name of Object.keys(opts.hooks ?? {})) {
+        const m = /^blocks\.(\d+)\.hook_resid_post$/.exec(name);
+        if (!m || Number(m[1]) >= stop) throw new RangeError(`Cannot hook ${name} (stopAtLayer ${stop})`);
+      }
       model.forwards++;
       model.windows += B;
-      const last = Math.min(opts.stopAtLayer ?? numLayers - 1, numLayers - 1);
-      for (let layer = 0; layer <= last; layer++) {
-        const hook = opts.hooks?.[`blocks.${layer}.hook_resid_post`];
-        if (!hook) continue;
-        const x = new Float32Array(B * T * d); // [B, T, d]
+      let x = new Float32Array(B * T * d); // [B, T, d]
+      for (let layer = 0; layer < stop; layer++) {
+        x = new Float32Array(B * T * d);
         for (let b = 0; b < B; b++) {
-          const w = host.subarray(b * T, (b + 1) * T);
           for (let t = 0; t < T; t++) {
-            for (let k = 0; k < d; k++) x[(b * T + t) * d + k] = fakeActivation(w, t, k, layer);
+            for (let k = 0; k < d; k++) x[(b * T + t) * d + k] = fakeActivation(ids[b], t, k, layer);
           }
         }
-        using tensor = gpu.upload(x, [B, T, d], `fake.blocks.${layer}`);
-        hook(tensor);
+        const hook = opts.hooks?.[`blocks.${layer}.hook_resid_post`];
+        if (!hook) continue;
+        const t = gpu.upload(x, [B, T, d], `fake.blocks.${layer}`);
+        if (hook.keep) hook.read(`blocks.${layer}.hook_resid_post`, t);
+        else {
+          hook.read(`blocks.${layer}.hook_resid_post`, t);
+          t.dispose();
+        }
       }
-      return null;
+      return gpu.upload(x, [B, T, d], "fake.resid"); // the caller owns it
     },
   };
   return model;

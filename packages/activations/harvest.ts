@@ -123,7 +123,7 @@ export async function harvest(
   await cleanStoreFolder(dir, manifest, { all: o.overwrite });
   if (manifest?.complete) return { dir, manifest, resumedAt: manifest.windowsDone, rowsWritten: 0 };
 
-  const layer = hookLayer(o.hook, model.config.numLayers);
+  hookLayer(o.hook, model.config.numLayers); // a block the model lacks fails here, before any work
   const heldOut = Uint8Array.from(
     windows.documents,
     (doc) => splitOf(doc.id, { heldOutFraction: o.heldOutFraction, seed: o.splitSeed }) === "heldout" ? 1 : 0,
@@ -164,12 +164,7 @@ export async function harvest(
     o.signal?.throwIfAborted();
     const n = Math.min(o.batchSize, windows.count - w);
     const batchIds = windows.batch(w, n); // [n, T]
-    const { data, width } = await readHook(model, batchIds, {
-      batch: n,
-      contextLength: T,
-      hook: o.hook,
-      layer,
-    });
+    const { data, width } = await readHook(model, batchIds, { batch: n, contextLength: T, hook: o.hook });
     o.signal?.throwIfAborted();
     if (!manifest) manifest = newManifest(o, { config, configHash, width, windows });
     if (width !== manifest.d) {

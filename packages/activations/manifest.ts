@@ -35,8 +35,8 @@ export interface Manifest {
   model: string;
   /** Hook point (TransformerLens name). */
   hook: string;
-  /** Layer of the hook point. */
-  layer: number;
+  /** Block of the hook point (null after the last block). */
+  layer: number | null;
   /** Width of a row. */
   d: number;
   /** Element type of `acts`. */

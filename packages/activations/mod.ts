@@ -20,7 +20,7 @@
 export { harvest } from "./harvest.ts";
 export type { HarvestOptions, HarvestProgress, HarvestResult } from "./harvest.ts";
 export { hookLayer, readHook } from "./model.ts";
-export type { ForwardOptions, HookedModel, HookFn } from "./model.ts";
+export type { ForwardOptions, HookedModel, ReadHook } from "./model.ts";
 export { ActivationStore, openStore } from "./store.ts";
 export type { OpenStoreOptions } from "./store.ts";
 export { sequentialBatches, shuffledBatches, shuffledBatchesSync } from "./batches.ts";

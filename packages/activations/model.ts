@@ -1,31 +1,38 @@
 /**
- * What harvesting needs from a model: a forward pass over token ids that
- * calls hooks with TransformerLens-named activations and can stop early.
- * `@saelab/neox` models fit.
+ * What harvesting needs from a model: `@saelab/neox`'s forward contract. The
+ * pass takes `[B][T]` token ids, calls `hooks[name].read(name, act)` at
+ * TransformerLens-named points (with `keep: true` the hook owns a GPU copy),
+ * runs blocks `0 … stopAtLayer − 1` only when `stopAtLayer` is given, and
+ * returns a tensor the caller owns.
  *
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
 
-/** Called with the activation at a hook point; the tensor is only valid during the call. */
-export type HookFn = (activation: Tensor<"f32">) => Tensor<"f32"> | void;
+/** What to do at one hook point (the read half of `@saelab/neox`'s `Hook`). */
+export interface ReadHook {
+  /** Observe the activation `[B, T, width]`. */
+  read: (name: string, act: Tensor<"f32">) => void;
+  /** Hand `read` a GPU copy that the hook owns and must dispose. */
+  keep?: boolean;
+}
 
 /** Options of a forward pass. */
 export interface ForwardOptions {
   /** Hooks by TransformerLens name (`blocks.3.hook_resid_post`). */
-  hooks?: Record<string, HookFn>;
-  /** Stop after this block; later blocks and the unembedding are not run. */
+  hooks?: Readonly<Record<string, ReadHook>>;
+  /** Run blocks `0 … stopAtLayer − 1` only. */
   stopAtLayer?: number;
 }
 
-/** A model whose activations can be harvested. */
+/** A model whose activations can be harvested (`@saelab/neox`'s `NeoxModel` is one). */
 export interface HookedModel {
   /** The GPU context the model runs on. */
   readonly gpu: Gpu;
   /** Sizes: the residual width and the number of blocks. */
   readonly config: { readonly hiddenSize: number; readonly numLayers: number };
-  /** Run the model on token ids `[B, T]`. */
-  forward(ids: Tensor<"i32">, options?: ForwardOptions): unknown;
+  /** Run the model on `[B][T]` token ids; returns a tensor the caller owns. */
+  forward(ids: readonly ArrayLike<number>[], options?: ForwardOptions): { dispose(): void };
 }
 
 /**
@@ -33,7 +40,7 @@ export interface HookedModel {
  *
  * @param hook A TransformerLens hook name.
  * @param numLayers Blocks in the model.
- * @returns The block index (`numLayers − 1` for hooks after the last block, 0 for `hook_embed`).
+ * @returns The block index, or null for points after the last block (`ln_final.hook_normalized`, `logits`).
  * @throws {RangeError} When the name names a block the model does not have.
  * @example
  * ```ts
@@ -41,12 +48,9 @@ export interface HookedModel {
  * if (hookLayer("blocks.2.hook_resid_post", 4) !== 2) throw new Error();
  * ```
  */
-export function hookLayer(hook: string, numLayers: number): number {
+export function hookLayer(hook: string, numLayers: number): number | null {
   const m = /^blocks\.(\d+)\./.exec(hook);
-  if (!m) {
-    if (hook === "hook_embed" || hook === "hook_pos_embed") return 0;
-    return numLayers - 1;
-  }
+  if (!m) return null;
   const layer = Number(m[1]);
   if (layer >= numLayers) {
     throw new RangeError(`Cannot harvest ${hook}: the model has ${numLayers} blocks (0 … ${numLayers - 1})`);
@@ -55,44 +59,51 @@ export function hookLayer(hook: string, numLayers: number): number {
 }
 
 /**
- * Run a model on a batch of windows and read one hook's activation back to the host.
+ * Run a model on a batch of windows, stopping after the hook's block, and read the hook's activation.
  *
  * @param model The model.
  * @param ids Token ids `[B, T]`, row-major.
- * @param options Batch shape, hook and layer.
+ * @param options Batch shape and hook.
  * @returns The activation `[B, T, width]` and its width.
  * @throws {Error} When the forward pass never reached the hook.
+ * @example
+ * ```ts ignore
+ * import { readHook } from "@saelab/activations";
+ * const { data, width } = await readHook(model, ids, { batch: 4, contextLength: 128, hook: "blocks.1.hook_resid_post" });
+ * ```
  */
 export async function readHook(
   model: HookedModel,
   ids: Int32Array,
-  options: { batch: number; contextLength: number; hook: string; layer: number },
+  options: { batch: number; contextLength: number; hook: string },
 ): Promise<{ data: Float32Array; width: number }> {
-  const gpu = model.gpu;
   const { batch, contextLength: T, hook } = options;
-  using input = gpu.upload(ids, [batch, T], "harvest.ids"); // [B, T]
-  let copy: Tensor<"f32"> | null = null;
+  if (ids.length !== batch * T) {
+    throw new RangeError(`Cannot harvest ${hook}: ${ids.length} ids do not make ${batch} windows of ${T}`);
+  }
+  const layer = hookLayer(hook, model.config.numLayers);
+  const rows = Array.from({ length: batch }, (_, b) => ids.subarray(b * T, (b + 1) * T)); // [B][T]
+  let kept: Tensor<"f32"> | null = null;
+  const read = (_: string, act: Tensor<"f32">) => {
+    kept?.dispose();
+    kept = act;
+  };
   try {
-    await model.forward(input, {
-      stopAtLayer: options.layer,
-      hooks: {
-        [hook]: (t) => {
-          copy?.dispose();
-          copy = gpu.empty(t.shape, "f32", "harvest.activation");
-          if (t.byteLength > 0) gpu.encoder().copyBufferToBuffer(t.buffer, 0, copy.buffer, 0, t.byteLength);
-        },
-      },
+    const out = model.forward(rows, {
+      hooks: { [hook]: { read, keep: true } },
+      stopAtLayer: layer === null ? undefined : layer + 1,
     });
-    const captured = copy as Tensor<"f32"> | null;
-    if (captured === null) throw new Error(`Cannot harvest ${hook}: the forward pass never called that hook`);
-    const width = captured.shape[captured.shape.length - 1];
-    if (captured.size !== batch * T * width) {
+    out.dispose();
+    const act = kept as Tensor<"f32"> | null;
+    if (act === null) throw new Error(`Cannot harvest ${hook}: the forward pass never called that hook`);
+    const width = act.shape[act.shape.length - 1];
+    if (act.size !== batch * T * width) {
       throw new RangeError(
-        `Cannot harvest ${hook}: its activation has shape [${captured.shape}], not [${batch}, ${T}, width]`,
+        `Cannot harvest ${hook}: its activation has shape [${act.shape}], not [${batch}, ${T}, width]`,
       );
     }
-    return { data: await captured.read(), width };
+    return { data: await act.read(), width };
   } finally {
-    (copy as Tensor<"f32"> | null)?.dispose();
+    (kept as Tensor<"f32"> | null)?.dispose();
   }
 }
