@@ -231,14 +231,15 @@ export async function openSafetensorsFrom(source: ByteSource): Promise<Safetenso
 }
 
 /**
- * A byte source over bytes in memory (no copy is made; do not modify them while in use).
+ * A byte source over bytes in memory. Each read copies its range, so tensors never alias `bytes`;
+ * do not modify `bytes` while the source is in use.
  *
  * @param bytes The file's bytes.
  * @param name Name used in errors.
  * @returns The source.
  */
 export function bytesSource(bytes: Uint8Array, name = "<bytes>"): ByteSource {
-  const readSync = (offset: number, length: number) => bytes.subarray(offset, offset + length);
+  const readSync = (offset: number, length: number) => bytes.slice(offset, offset + length);
   return { name, size: bytes.length, readSync, read: (offset, length) => Promise.resolve(readSync(offset, length)) };
 }
 
@@ -260,7 +261,7 @@ export function blobSource(blob: Blob, name?: string): ByteSource {
 /**
  * Parse a safetensors file held in memory.
  *
- * @param bytes The file's bytes (not copied; do not modify them while in use).
+ * @param bytes The file's bytes (kept, not copied: each tensor read copies its range; do not modify them while in use).
  * @param options `name` for errors (default `"<bytes>"`).
  * @returns The file; use `getSync` (or `get`) to read tensors.
  * @throws {SafetensorsError} When the bytes are not a valid safetensors file.
