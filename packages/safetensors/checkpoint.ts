@@ -53,7 +53,7 @@ export class Checkpoint implements TensorReader {
     this.#shards = shards;
     this.#where = options.where;
     this.names = Object.freeze([...options.where.keys()].sort(compareCodePoints));
-    this.metadata = Object.freeze(Object.assign({}, ...shards.map((s) => s.metadata)));
+    this.metadata = Object.freeze(Object.fromEntries(shards.flatMap((s) => Object.entries(s.metadata))));
     this.indexMetadata = Object.freeze({ ...options.indexMetadata });
     this.files = Object.freeze(shards.map((s) => s.file));
   }

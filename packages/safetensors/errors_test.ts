@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SafetensorsError } from "./errors.ts";
 import { openSafetensors } from "./file.ts";
-import { parseSafetensors } from "./reader.ts";
+import { openSafetensorsFrom, parseSafetensors } from "./reader.ts";
 import { serializeSafetensors } from "./serialize.ts";
 
 const enc = new TextEncoder();
@@ -148,4 +148,19 @@ Deno.test("reads that fail later: missing tensor, closed file, file truncated af
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a source that ends before its stated size: truncated header", async () => {
+  const bytes = craft({ a: t("U8", [1], [0, 1]) }, 1);
+  const source = {
+    name: "shrunk.safetensors",
+    size: bytes.length + 100,
+    read: (o: number, n: number) => Promise.resolve(bytes.slice(o, Math.min(o + n, 20))),
+  };
+  await assert.rejects(
+    openSafetensorsFrom(source),
+    (e) =>
+      e instanceof SafetensorsError &&
+      /shrunk.safetensors: the file is truncated \(got 12 of its \d+ header/.test(e.message),
+  );
 });

@@ -173,7 +173,7 @@ Deno.test("F16/BF16 encoding matches a search for the nearest value on random in
   }
 });
 
-Deno.test("encodeFloat16 fast path (Float32Array) agrees with float16Bits on every midpoint and random patterns", () => {
+Deno.test("encodeFloat16 fast path (Float32Array) agrees with float16Bits on all midpoints and random patterns", () => {
   const next = rng(99);
   const values: number[] = [];
   const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);

@@ -9,7 +9,8 @@
  * import { openCheckpoint, writeSafetensors } from "@saelab/safetensors";
  * using ckpt = await openCheckpoint("models/neox-tiny"); // model.safetensors or its index + shards
  * const w = await ckpt.getFloat32("embed_out.weight"); // [vocab, d_model]
- * await writeSafetensors("half.safetensors", { w: { dtype: "F16", shape: ckpt.info("embed_out.weight").shape, data: w } });
+ * const shape = ckpt.info("embed_out.weight").shape;
+ * await writeSafetensors("half.safetensors", { w: { dtype: "F16", shape, data: w } }); // rounded to nearest even
  * ```
  *
  * @module

@@ -221,7 +221,12 @@ export async function openSafetensorsFrom(source: ByteSource): Promise<Safetenso
     const prefix = await source.read(0, Math.min(8, source.size));
     const n = readHeaderLength(prefix, source.size, source.name);
     const json = await source.read(8, n);
-    if (json.length !== n) readHeaderLength(prefix, 8 + json.length, source.name);
+    if (json.length !== n) {
+      throw new SafetensorsError(
+        `Cannot read ${source.name}: the file is truncated (got ${json.length} of its ${n} header bytes)`,
+        { file: source.name },
+      );
+    }
     const header = parseHeader(json, source.size - 8 - n, source.name);
     return new SafetensorsFile(source, header, { dataStart: 8 + n });
   } catch (error) {
