@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { splitOf, type TokenWindows } from "@saelab/corpus";
-import { type RowBlock, writeChunk } from "./chunks.ts";
+import { writeChunk } from "./chunks.ts";
 import { type ChunkEntry, hashJson, type Manifest, readManifest, type StoreDType, writeManifest } from "./manifest.ts";
+import { checkOptions, fingerprint, newManifest, RowBuffer } from "./_harvest_parts.ts";
 import { type HookedModel, hookLayer, readHook } from "./model.ts";
 import { cleanStoreFolder } from "./_clean.ts";
 
@@ -160,150 +160,56 @@ export async function harvest(
     await writeManifest(dir, m);
   };
 
-  for (let w = resumedAt; w < windows.count && rows < o.maxTokens; w += o.batchSize) {
-    o.signal?.throwIfAborted();
+  // The next batch runs on the GPU while this one's rows are stored.
+  const run = (w: number) => {
     const n = Math.min(o.batchSize, windows.count - w);
-    const batchIds = windows.batch(w, n); // [n, T]
-    const { data, width } = await readHook(model, batchIds, { batch: n, contextLength: T, hook: o.hook });
-    o.signal?.throwIfAborted();
-    if (!manifest) manifest = newManifest(o, { config, configHash, width, windows });
-    if (width !== manifest.d) {
-      throw new RangeError(`Cannot harvest ${o.hook}: its width is ${width} but the store holds rows of ${manifest.d}`);
-    }
-    if (!buffers) {
-      chunkRows = o.chunkRows ?? Math.max(1, Math.floor(o.chunkBytes / (width * (o.dtype === "f16" ? 2 : 4))));
-      buffers = { train: new RowBuffer(chunkRows + T, width), heldout: new RowBuffer(chunkRows + T, width) };
-    }
-    for (let b = 0; b < n && rows < o.maxTokens; b++) {
-      const win = w + b;
-      const doc = windows.doc[win];
-      const buf = buffers[heldOut[doc] ? "heldout" : "train"];
-      const first = windows.first[win];
-      const last = Math.min(T, first + (o.maxTokens - rows)); // positions [first, last)
-      for (let t = first; t < last; t++) {
-        const at = b * T + t;
-        buf.push(data.subarray(at * width, (at + 1) * width), doc, windows.start[win] + t, batchIds[at]);
+    const ids = windows.batch(w, n); // [n, T]
+    const result = readHook(model, ids, { batch: n, contextLength: T, hook: o.hook }).then((r) => ({ ...r, ids, n }));
+    result.catch(() => {}); // surfaced when awaited
+    return result;
+  };
+  const rowsUpTo = (w: number) => { // rows of windows [0, w), capped
+    let r = rows;
+    for (let i = done; i < w && r < o.maxTokens; i++) r += owned(i);
+    return Math.min(r, o.maxTokens);
+  };
+  let next = resumedAt < windows.count && rows < o.maxTokens ? run(resumedAt) : null;
+  try {
+    for (let w = resumedAt; next !== null; w += o.batchSize) {
+      o.signal?.throwIfAborted();
+      const { data, width, ids, n } = await next;
+      next = w + n < windows.count && rowsUpTo(w + n) < o.maxTokens ? run(w + n) : null;
+      o.signal?.throwIfAborted();
+      if (!manifest) manifest = newManifest(o, { config, configHash, width, windows });
+      if (width !== manifest.d) {
+        throw new RangeError(
+          `Cannot harvest ${o.hook}: its width is ${width} but the store holds rows of ${manifest.d}`,
+        );
       }
-      rows += last - first;
-      done = win + 1;
-      if (buf.rows >= chunkRows && rows < o.maxTokens && win + 1 < windows.count) await commit(win + 1, false);
+      if (!buffers) {
+        chunkRows = o.chunkRows ?? Math.max(1, Math.floor(o.chunkBytes / (width * (o.dtype === "f16" ? 2 : 4))));
+        buffers = { train: new RowBuffer(chunkRows + T, width), heldout: new RowBuffer(chunkRows + T, width) };
+      }
+      for (let b = 0; b < n && rows < o.maxTokens; b++) {
+        const win = w + b;
+        const doc = windows.doc[win];
+        const buf = buffers[heldOut[doc] ? "heldout" : "train"];
+        const first = windows.first[win];
+        const last = Math.min(T, first + (o.maxTokens - rows)); // positions [first, last)
+        for (let t = first; t < last; t++) {
+          const at = b * T + t;
+          buf.push(data.subarray(at * width, (at + 1) * width), doc, windows.start[win] + t, ids[at]);
+        }
+        rows += last - first;
+        done = win + 1;
+        if (buf.rows >= chunkRows && rows < o.maxTokens && win + 1 < windows.count) await commit(win + 1, false);
+      }
+      o.onProgress?.({ windowsDone: w + n, windows: windows.count, rows, rowsTotal, resumedAt });
     }
-    o.onProgress?.({ windowsDone: Math.min(w + n, windows.count), windows: windows.count, rows, rowsTotal, resumedAt });
+  } finally {
+    await (next as Promise<unknown> | null)?.catch(() => {}); // let an abandoned batch finish before returning
   }
   if (!manifest || !buffers) throw new RangeError(`Cannot harvest ${o.hook}: there are no windows to run`);
   await commit(done, true);
   return { dir, manifest, resumedAt, rowsWritten };
-}
-
-/** Rows waiting to become a chunk. */
-class RowBuffer implements RowBlock {
-  rows = 0;
-  readonly d: number;
-  readonly x: Float32Array;
-  readonly doc: Int32Array;
-  readonly pos: Int32Array;
-  readonly token: Int32Array;
-
-  constructor(capacity: number, d: number) {
-    this.d = d;
-    this.x = new Float32Array(capacity * d); // [capacity, d]
-    this.doc = new Int32Array(capacity);
-    this.pos = new Int32Array(capacity);
-    this.token = new Int32Array(capacity);
-  }
-
-  push(row: Float32Array, doc: number, pos: number, token: number): void {
-    const r = this.rows++;
-    this.x.set(row, r * this.d);
-    this.doc[r] = doc;
-    this.pos[r] = pos;
-    this.token[r] = token;
-  }
-}
-
-function newManifest(
-  o: ReturnType<typeof checkOptions>,
-  at: { config: Record<string, unknown>; configHash: string; width: number; windows: TokenWindows },
-): Manifest {
-  return {
-    format: "saelab-activations",
-    version: 1,
-    model: o.modelName,
-    hook: o.hook,
-    layer: hookLayer(o.hook, Number.MAX_SAFE_INTEGER),
-    d: at.width,
-    dtype: o.dtype,
-    contextLength: o.T,
-    configHash: at.configHash,
-    config: at.config,
-    documents: at.windows.documents.map((d) => d.id),
-    rows: { train: 0, heldout: 0 },
-    chunks: [],
-    heldOutChunks: [],
-    windowsDone: 0,
-    windows: at.windows.count,
-    complete: false,
-  };
-}
-
-/** SHA-256 over the windows' documents, positions and token ids. */
-function fingerprint(windows: TokenWindows): string {
-  const h = createHash("sha256");
-  h.update(`T=${windows.contextLength};n=${windows.count};`);
-  for (let w = 0; w < windows.count; w++) {
-    const doc = windows.documents[windows.doc[w]].id;
-    h.update(`${doc}@${windows.start[w]}+${windows.first[w]};`);
-    const ids = windows.batch(w, 1);
-    h.update(new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
-  }
-  return h.digest("hex");
-}
-
-function checkOptions(model: HookedModel, windows: TokenWindows, options: HarvestOptions) {
-  const fail = (why: string) => new RangeError(`Cannot harvest ${options.hook}: ${why}`);
-  if (typeof options.hook !== "string" || options.hook.length === 0) {
-    throw new TypeError("Cannot harvest: options.hook must name a hook point");
-  }
-  if (typeof options.dir !== "string" || options.dir.length === 0) {
-    throw new TypeError(`Cannot harvest ${options.hook}: options.dir must name a folder`);
-  }
-  if (!model?.config || typeof model.forward !== "function") {
-    throw new TypeError(`Cannot harvest ${options.hook}: the model has no config or forward method`);
-  }
-  const batchSize = options.batchSize ?? 8;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw fail(`batchSize ${batchSize} is not a whole number ≥ 1`);
-  const maxTokens = options.maxTokens ?? Infinity;
-  if (!(maxTokens >= 1) || (Number.isFinite(maxTokens) && !Number.isInteger(maxTokens))) {
-    throw fail(`maxTokens ${maxTokens} is not a whole number ≥ 1`);
-  }
-  const dtype = options.dtype ?? "f32";
-  if (dtype !== "f32" && dtype !== "f16") {
-    throw new TypeError(`Cannot harvest ${options.hook}: dtype ${dtype} is not f32 or f16`);
-  }
-  const heldOutFraction = options.heldOutFraction ?? 0.1;
-  if (!(heldOutFraction >= 0 && heldOutFraction <= 1)) {
-    throw fail(`heldOutFraction ${heldOutFraction} is not in [0, 1]`);
-  }
-  const chunkRows = options.chunkRows;
-  if (chunkRows !== undefined && (!Number.isInteger(chunkRows) || chunkRows < 1)) {
-    throw fail(`chunkRows ${chunkRows} is not a whole number ≥ 1`);
-  }
-  const chunkBytes = options.chunkBytes ?? 32 * 2 ** 20;
-  if (!(chunkBytes > 0)) throw fail(`chunkBytes ${chunkBytes} is not positive`);
-  return {
-    hook: options.hook,
-    dir: options.dir.replace(/\/+$/, ""),
-    T: windows.contextLength,
-    batchSize,
-    maxTokens,
-    dtype,
-    heldOutFraction,
-    splitSeed: options.splitSeed ?? 0,
-    chunkRows,
-    chunkBytes,
-    modelName: options.modelName ?? "model",
-    overwrite: options.overwrite ?? false,
-    onProgress: options.onProgress,
-    signal: options.signal,
-  };
 }
