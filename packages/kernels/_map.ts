@@ -53,6 +53,8 @@ export interface MapRun {
   params?: Record<string, number>;
   /** Variant; default `"vec4"` when every buffer can be read as whole `vec4`s. */
   variant?: MapVariant;
+  /** Override the variant's workgroup size and units per invocation (benchmarks sweep these). */
+  tuning?: { wg: number; per: number };
 }
 
 /** True when every buffer holds whole `vec4`s covering `size` elements. */
@@ -72,12 +74,13 @@ export function runMap(gpu: Gpu, spec: MapSpec, run: MapRun): void {
   const operands = spec.operands.map((o, i) => ({ ...o, tensor: tensors[i] }));
   // the body works on private copies named like the operands; storage arrays get a prefix
   const bound = bindOperands(spec.name, operands, { elementType: () => "T", prefix: "buf_" });
-  const { width, wg, per } = MAP_VARIANTS[variant];
+  const { width } = MAP_VARIANTS[variant];
+  const { wg, per } = run.tuning ?? MAP_VARIANTS[variant];
   const units = Math.ceil(size / width);
   const program: Program = {
     name: spec.name,
-    key: `${variant}|${bound.key}`,
-    code: () => mapCode(spec, bound, variant),
+    key: `${variant}|wg${wg}|per${per}|${bound.key}`,
+    code: () => mapCode(spec, bound, { width, wg, per }),
   };
   const u = new Uniforms().u32(units);
   for (const p of spec.params ?? []) u.f32(run.params?.[p] ?? NaN);
@@ -88,8 +91,8 @@ export function runMap(gpu: Gpu, spec: MapSpec, run: MapRun): void {
   });
 }
 
-function mapCode(spec: MapSpec, bound: BoundOperands, variant: MapVariant): string {
-  const { width, wg, per } = MAP_VARIANTS[variant];
+function mapCode(spec: MapSpec, bound: BoundOperands, shape: { width: number; wg: number; per: number }): string {
+  const { width, wg, per } = shape;
   const fields = ["n: u32", ...(spec.params ?? []).map((p) => `${p}: f32`)];
   const buf = bound.ref;
   const loads = spec.operands.map((o) =>

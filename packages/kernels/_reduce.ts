@@ -68,7 +68,7 @@ export function reduceRows(
   const temps: Tensor[] = [];
   while (rows > CHUNK) {
     const chunks = Math.ceil(rows / CHUNK);
-    const dst = gpu.empty([chunks, cols], "f32", "reduce_rows.partial");
+    const dst = gpu.empty([chunks, cols], "f32", "reduce_rows.partial"); // [⌈rows/CHUNK⌉, cols]
     temps.push(dst);
     pass(gpu, src, dst, rows, cols, 1, false);
     src = dst;

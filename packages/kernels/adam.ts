@@ -46,7 +46,8 @@ export interface AdamOptions {
   variant?: MapVariant;
 }
 
-const ADAM: MapSpec = {
+/** @internal The map of {@linkcode adam} (benchmarks run it with other tunings). */
+export const ADAM: MapSpec = {
   name: "adam",
   operands: [
     { name: "p", access: "readwrite" },
@@ -87,6 +88,22 @@ export function adam(gpu: Gpu, state: AdamState, options: AdamOptions): void {
   for (const name of ["grad", "m", "v"] as const) {
     checkSameShape(k, ["param", name], param, checkTensor(gpu, k, name, state[name]));
   }
+  const params = adamParams(options);
+  runMap(gpu, ADAM, {
+    tensors: { p: param, g: state.grad, m: state.m, v: state.v },
+    params,
+    variant: options.variant,
+  });
+}
+
+/**
+ * @internal Checked hyper-parameters → the uniforms of {@linkcode ADAM}, step factors in float64.
+ *
+ * @param options Hyper-parameters of one step.
+ * @returns Values of the map's parameters.
+ */
+export function adamParams(options: AdamOptions): Record<string, number> {
+  const k = "adam";
   if (typeof options !== "object" || options === null) {
     throw new TypeError("Cannot run adam: options { lr, beta1, beta2, eps, step } are required");
   }
@@ -101,7 +118,7 @@ export function adam(gpu: Gpu, state: AdamState, options: AdamOptions): void {
   }
   if (step < 1) throw new RangeError(`Cannot run adam: step counts from 1, got ${step}`);
   if (eps < 0 || wd < 0) throw new RangeError(`Cannot run adam: eps and weightDecay must be ≥ 0`);
-  const params = {
+  return {
     lr,
     b1: beta1,
     c1: 1 - beta1,
@@ -112,9 +129,4 @@ export function adam(gpu: Gpu, state: AdamState, options: AdamOptions): void {
     eps,
     lrwd: lr * wd,
   };
-  runMap(gpu, ADAM, {
-    tensors: { p: param, g: state.grad, m: state.m, v: state.v },
-    params,
-    variant: options.variant,
-  });
 }

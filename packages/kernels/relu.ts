@@ -18,7 +18,8 @@ export interface ElementwiseOptions {
   variant?: MapVariant;
 }
 
-const RELU: MapSpec = {
+/** @internal The map of {@linkcode relu} (benchmarks run it with other tunings). */
+export const RELU: MapSpec = {
   name: "relu",
   operands: [{ name: "x", access: "read" }, { name: "y", access: "write" }],
   body: "y = max(x, Z);",

@@ -198,7 +198,7 @@ export function rowNormalizeBackward(
   const out = outTensor(gpu, k, options.out, [rows, cols]);
   if (out.buffer === norms.buffer) throw new RangeError(`Cannot run ${k}: out must not be norms`);
   if (rows === 0) return out;
-  using dot = gpu.empty([rows], "f32", "row_normalize_backward.dot");
+  using dot = gpu.empty([rows], "f32", "row_normalize_backward.dot"); // [r] w_i · g_i
   rowDot(gpu, saved.w, gradOut, dot, false);
   run(
     gpu,

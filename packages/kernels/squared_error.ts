@@ -110,7 +110,7 @@ export function squaredError(
     throw new RangeError("Cannot run squaredError: loss must be a tensor of its own");
   }
   const chunks = Math.ceil(n / CHUNK);
-  using partial = gpu.empty([chunks], "f32", "squared_error.partial");
+  using partial = gpu.empty([chunks], "f32", "squared_error.partial"); // [⌈N/CHUNK⌉] sums of squares
   // pred and grad may be one tensor: bind it once, read-write
   const inPlace = grad.buffer === pred.buffer;
   dispatchLinear(gpu, inPlace ? IN_PLACE : SQUARED_ERROR, {
