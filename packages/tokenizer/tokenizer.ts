@@ -18,10 +18,12 @@ import type { DecodeOptions, EncodingWithOffsets } from "./types.ts";
  * Face's `tokenizers` (with `add_special_tokens` having nothing to add).
  *
  * Input text is read as Unicode scalar values: a lone surrogate encodes as U+FFFD,
- * and `Uint8Array` input is decoded as UTF-8 with U+FFFD for invalid bytes. Hence
- * `decode(encode(s)) === s` for every string that is well formed and in NFC
- * (and without a prefix space added by `add_prefix_space`); for others
- * `decode(encode(s)) === s.toWellFormed().normalize("NFC")`.
+ * and `Uint8Array` input is decoded as UTF-8 with U+FFFD for invalid bytes; neither
+ * throws. The round trip `decode(encode(s)) === s` holds for every well-formed string
+ * in NFC (with `add_prefix_space` off, as in Pythia's file). For other strings the
+ * result is canonically equivalent to `s.toWellFormed()` (equal after NFC): the text
+ * between special tokens is normalised piece by piece, as Hugging Face does, so a
+ * combining mark right after a special token stays uncombined.
  */
 export class Tokenizer {
   #json: Omit<TokenizerJson, "model" | "added_tokens">;
@@ -161,7 +163,7 @@ export class Tokenizer {
     const all = new Uint8Array(length);
     let at = 0;
     for (const p of parts) all.set(p, at), at += p.length;
-    return new TextDecoder().decode(all);
+    return UTF8.decode(all);
   }
 
   #bytesOf(id: number): Uint8Array {
@@ -239,12 +241,15 @@ export class Tokenizer {
   }
 }
 
+/** UTF-8 with U+FFFD for invalid bytes; a leading U+FEFF is kept, not taken for a byte-order mark. */
+const UTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
 function wellFormed(text: string | Uint8Array): string {
   if (typeof text !== "string") {
     if (!(text instanceof Uint8Array)) {
       throw new TypeError(`Cannot encode: expected a string or Uint8Array, got ${typeof text}`);
     }
-    return new TextDecoder().decode(text);
+    return UTF8.decode(text);
   }
   return text.isWellFormed() ? text : text.toWellFormed();
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { toByteLevel, Tokenizer, type TokenizerJson } from "./mod.ts";
-import { hasPythia, mixedText, PYTHIA_DIR, readPythia, rng } from "./_testdata.ts";
+import { checkSpans, hasPythia, mixedText, PYTHIA_DIR, readPythia, rng } from "./_testdata.ts";
 
 const present = hasPythia();
 const json = present ? readPythia("tokenizer.json") as TokenizerJson : null;
@@ -26,26 +26,6 @@ function naiveBpe(word: string, j: TokenizerJson, ranks: Map<string, number>): n
     }
     parts = merged;
   }
-}
-
-/**
- * Checks spans: in range, in order, tiling the input, except that tokens splitting one character
- * share it (one code point of the input, input code points that NFC makes one, or a combining
- * sequence that NFC reorders).
- */
-function checkSpans(text: string, offsets: Array<[number, number]>): void {
-  let prevStart = 0, prevEnd = 0;
-  for (const [i, [s, e]] of offsets.entries()) {
-    assert.ok(s < e && e <= text.length, `span ${i} [${s}, ${e}) of ${text.length}`);
-    const overlap = text.slice(s, prevEnd);
-    const oneChar = [...overlap].length === 1 || [...overlap.normalize("NFC")].length === 1 ||
-      /^\P{M}?\p{M}+$/u.test(overlap); // a combining sequence that NFC reordered
-    const shared = s >= prevStart && s < prevEnd && e >= prevEnd && oneChar;
-    assert.ok(s === prevEnd || shared, `span ${i} [${s}, ${e}) after [${prevStart}, ${prevEnd})`);
-    prevStart = s;
-    prevEnd = e;
-  }
-  assert.equal(prevEnd, text.length);
 }
 
 pythia("every reference case encodes to the listed ids", (t) => {

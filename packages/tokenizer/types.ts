@@ -14,7 +14,9 @@ export interface EncodingWithOffsets {
    * character NFC composed from several input characters spans all of them. A token that
    * holds only some of the bytes of a multi-byte character spans that whole character,
    * so the tokens that split one character (an emoji, say) share one span. Consecutive
-   * spans tile the input (none overlap except those sharing a split character).
+   * spans tile the input (none overlap except those sharing a split character). A space that
+   * `add_prefix_space` puts before a segment is part of no input: alone as a token it spans
+   * nothing (`[start, start)`).
    */
   offsets: Array<[number, number]>;
 }

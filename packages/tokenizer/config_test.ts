@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { type AddedToken, Tokenizer, type TokenizerJson, trainBpe } from "./mod.ts";
+
+const base = trainBpe(["my name is anthony, my name is ony; a cat sat on a mat"], { vocabSize: 280 });
+/** `base` with some parts replaced. */
+const variant = (patch: Record<string, unknown>, model: Record<string, unknown> = {}): TokenizerJson =>
+  ({ ...structuredClone(base), ...patch, model: { ...structuredClone(base.model), ...model } }) as TokenizerJson;
+const refused = (json: unknown, pattern: RegExp) =>
+  assert.throws(
+    () => Tokenizer.fromJSON(json as TokenizerJson),
+    (e) => e instanceof TypeError && pattern.test(e.message),
+  );
+
+Deno.test("unsupported model types are refused by name", () => {
+  refused(variant({}, { type: "Unigram" }), /model type "Unigram" is not supported/);
+  refused(variant({}, { type: "WordPiece" }), /model type "WordPiece"/);
+  refused(variant({}, { dropout: 0.1 }), /dropout 0\.1/);
+  refused(variant({}, { continuing_subword_prefix: "##" }), /continuing_subword_prefix "##"/);
+  refused(variant({}, { end_of_word_suffix: "</w>" }), /end_of_word_suffix/);
+});
+
+Deno.test("unsupported pre-tokenizers, normalisers, decoders and post-processors are refused by name", () => {
+  refused(variant({ pre_tokenizer: { type: "Metaspace", replacement: "▁" } }), /pre-tokenizer "Metaspace"/);
+  refused(variant({ pre_tokenizer: { type: "Whitespace" } }), /pre-tokenizer "Whitespace"/);
+  refused(
+    variant({ pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Split" }, { type: "ByteLevel" }] } }),
+    /pre-tokenizer "Sequence" of \["Split", "ByteLevel"\]/,
+  );
+  refused(variant({ pre_tokenizer: null }), /pre-tokenizer null/);
+  refused(variant({ normalizer: { type: "Lowercase" } }), /normalizer "Lowercase" is not supported/);
+  refused(variant({ normalizer: { type: "NFKC" } }), /normalizer "NFKC"/);
+  refused(variant({ normalizer: { type: "Sequence", normalizers: [{ type: "NFC" }, { type: "Strip" }] } }), /"Strip"/);
+  refused(variant({ decoder: { type: "WordPiece" } }), /decoder "WordPiece"/);
+  refused(variant({ post_processor: { type: "TemplateProcessing" } }), /post-processor "TemplateProcessing"/);
+  refused(variant({ truncation: { max_length: 8 } }), /truncation/);
+});
+
+Deno.test("malformed files are refused with what is wrong", () => {
+  refused(null, /expected a tokenizer.json object/);
+  refused({ model: null }, /"model" is missing/);
+  refused(variant({}, { vocab: undefined }), /model.vocab/);
+  refused(variant({}, { merges: ["a b c"] }), /merge 0 is "a b c"/);
+  refused(variant({}, { merges: ["a zz"] }), /merge 0 \("a zz"\) uses a token missing/);
+  refused(variant({}, { merges: ["a b"] }), /makes "ab", missing from the vocab/);
+  refused(variant({}, { vocab: { ...base.model.vocab, weird: -1 } }), /"weird" the id -1/);
+  refused(variant({}, { vocab: { ...base.model.vocab, again: 0 } }), /id 0 to two tokens/);
+  refused(variant({ added_tokens: [{ content: 5 }] }), /added_tokens\[0\]/);
+  refused(variant({}, { unk_token: "<unk>" }), /unk_token "<unk>"/);
+});
+
+Deno.test("accepted variants: Sequence wrappers, a model without a type, add_prefix_space, use_regex", () => {
+  const text = "my name is ony";
+  const plain = Tokenizer.fromJSON(base).encode(text);
+  const seq = variant({
+    normalizer: { type: "Sequence", normalizers: [{ type: "NFC" }] },
+    pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "ByteLevel", add_prefix_space: false }] },
+  });
+  assert.deepEqual(Tokenizer.fromJSON(seq).encode(text), plain);
+  const { type: _, ...untyped } = base.model;
+  assert.deepEqual(Tokenizer.fromJSON({ ...base, model: untyped }).encode(text), plain);
+  const prefixed = Tokenizer.fromJSON(variant({ pre_tokenizer: { type: "ByteLevel", add_prefix_space: true } }));
+  assert.deepEqual(prefixed.encode(text), Tokenizer.fromJSON(base).encode(" " + text));
+  const my = prefixed.encodeWithOffsets("my"); // "Ġ" "my": the added space spans nothing
+  assert.deepEqual(my.ids.map((id) => prefixed.idToToken(id)), ["Ġ", "my"]);
+  assert.deepEqual(my.offsets, [[0, 0], [0, 2]]);
+  const whole = Tokenizer.fromJSON(
+    variant({ pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, use_regex: false } }),
+  );
+  const ids = whole.encode("a cat sat");
+  assert.equal(whole.decode(ids), "a cat sat");
+  assert.ok(ids.length < Tokenizer.fromJSON(base).encode("a cat sat").length + 1);
+});
+
+/** `base` with added tokens appended after its vocabulary. */
+function withAdded(tokens: Array<Partial<AddedToken> & { content: string }>): Tokenizer {
+  const size = Object.keys(base.model.vocab).length;
+  const added = tokens.map((t, i): AddedToken => ({
+    id: size + i,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: false,
+    ...t,
+  }));
+  return Tokenizer.fromJSON(variant({ added_tokens: added }));
+}
+
+/** The added tokens found in `text`, as [content, matched text]. */
+function found(tok: Tokenizer, text: string): Array<[string, string]> {
+  const { ids, offsets } = tok.encodeWithOffsets(text);
+  const vocab = Object.keys(base.model.vocab).length;
+  return ids.flatMap((id, i) =>
+    id >= vocab ? [[tok.idToToken(id)!, text.slice(...offsets[i])] as [string, string]] : []
+  );
+}
+
+Deno.test("added tokens: lstrip and rstrip take the whitespace beside them; single_word needs word edges", () => {
+  const tok = withAdded([
+    { content: "[CLS]", special: true },
+    { content: "my", lstrip: true, rstrip: true },
+    { content: "name" },
+    { content: "ony", single_word: true },
+    { content: "[SEP]", special: true },
+  ]);
+  assert.deepEqual(found(tok, "[CLS] my name is anthony [SEP]"), [
+    ["[CLS]", "[CLS]"],
+    ["my", " my "],
+    ["name", "name"],
+    ["[SEP]", "[SEP]"],
+  ]);
+  assert.deepEqual(found(tok, "ony, ony- ◌̰ony x_ony"), [["ony", "ony"], ["ony", "ony"]]);
+  const mask = withAdded([{ content: "<mask>", single_word: true }]);
+  assert.deepEqual(found(mask, "<mask> My name <mask> A<mask> <mask>ony <mask>").length, 3);
+  const tok2 = withAdded([{ content: "[CLS]", special: true }]);
+  assert.equal(tok2.decode(tok2.encode("[CLS] my"), { skipSpecialTokens: true }), " my");
+});
+
+Deno.test("added tokens: normalized ones match the NFC text, raw ones the input; longest match wins", () => {
+  const tok = withAdded([{ content: "é", normalized: true }, { content: "o\u0308", normalized: false }]);
+  assert.deepEqual(found(tok, "e\u0301 é o\u0308 ö"), [["é", "e\u0301"], ["é", "é"], ["o\u0308", "o\u0308"]]);
+  const longest = withAdded([{ content: "ab" }, { content: "abc" }, { content: "bcd" }]);
+  assert.deepEqual(found(longest, "abcd ab bcd"), [["abc", "abc"], ["ab", "ab"], ["bcd", "bcd"]]);
+});
