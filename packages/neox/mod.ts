@@ -1,0 +1,36 @@
+/**
+ * GPT-NeoX (Pythia) on WebGPU: Hugging Face folders, a forward pass with
+ * TransformerLens hook points that read or replace activations, next-token
+ * loss, generation, a float64 CPU reference and a Hub downloader.
+ *
+ * ```ts ignore
+ * import { createGpu } from "@saelab/gpu";
+ * import { loadModel } from "@saelab/neox";
+ * const gpu = await createGpu();
+ * using model = await loadModel(gpu, "models/pythia-70m-deduped");
+ * const kept: Tensor[] = [];
+ * const resid = model.forward(batch, {
+ *   stopAtLayer: 4,
+ *   hooks: { "blocks.3.mlp.hook_post": { keep: true, read: (_, act) => kept.push(act) } },
+ * });
+ * ```
+ *
+ * @module
+ */
+export { parseConfig, toHfConfig } from "./config.ts";
+export type { NeoxConfig } from "./config.ts";
+export { BLOCK_HOOKS, hookNames, hookWidth } from "./hooks.ts";
+export type { Hook, Hooks } from "./hooks.ts";
+export { packTokens } from "./tokens.ts";
+export type { PackedTokens, TokenBatch } from "./tokens.ts";
+export { sampleToken } from "./sample.ts";
+export { randomWeights, seededRandom, weightSpecs } from "./weights.ts";
+export type { RandomWeightsOptions, WeightSpec } from "./weights.ts";
+export { referenceForward } from "./reference.ts";
+export type { ReferenceOutput, WeightLookup } from "./reference.ts";
+export { saveModel } from "./save.ts";
+export type { SaveModelOptions } from "./save.ts";
+export { downloadFile, downloadModel } from "./download.ts";
+export type { DownloadedFile, DownloadOptions, DownloadProgress, DownloadResult } from "./download.ts";
+export { headFile, resolveUrl } from "./hub.ts";
+export type { HubOptions, RemoteFile } from "./hub.ts";

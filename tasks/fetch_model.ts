@@ -1,0 +1,54 @@
+/**
+ * Pipeline stage `fetch-model`: download a GPT-NeoX model folder from the
+ * Hugging Face Hub (or a mirror) with `@saelab/neox`'s `downloadModel`.
+ *
+ * Config: `repo` (or the first positional argument), `revision` (default
+ * `main`), `dir` or `out` (default `models/<name>`), `endpoint` and `token`
+ * (else `HF_ENDPOINT` / `HF_TOKEN` from `deps.env`, when the CLI passes it).
+ *
+ * @module
+ */
+import { downloadModel } from "@saelab/neox";
+import type { StageDeps, StageResult } from "@saelab/runs";
+
+/** What this stage needs from the CLI: the common deps, plus the environment when it may be read. */
+export type FetchModelDeps = StageDeps & { env?: Readonly<Record<string, string | undefined>> };
+
+function text(config: Record<string, unknown>, ...keys: string[]): string | undefined {
+  for (const k of keys) {
+    const v = k === "_" ? (config._ as unknown[] | undefined)?.[0] : config[k];
+    if (typeof v === "string" && v !== "") return v;
+  }
+  return undefined;
+}
+
+/**
+ * Download the model named by `config.repo`.
+ *
+ * @param config Merged configuration (see the module doc).
+ * @param deps Progress, abort signal, logger and, optionally, the environment.
+ * @returns A one-line summary.
+ * @example
+ * ```ts ignore
+ * await run({ repo: "EleutherAI/pythia-70m-deduped", out: "models/pythia-70m-deduped" }, deps);
+ * ```
+ */
+export async function run(config: Record<string, unknown>, deps: FetchModelDeps): Promise<StageResult> {
+  const repo = text(config, "repo", "_");
+  if (!repo) {
+    throw new TypeError("Cannot fetch a model: name a Hub repository, e.g. --repo EleutherAI/pythia-70m-deduped");
+  }
+  const dir = text(config, "dir", "out") ?? `models/${repo.split("/").pop()}`;
+  const result = await downloadModel(repo, {
+    revision: text(config, "revision") ?? "main",
+    dir,
+    endpoint: text(config, "endpoint") ?? deps.env?.HF_ENDPOINT,
+    token: text(config, "token") ?? deps.env?.HF_TOKEN,
+    signal: deps.signal,
+    onProgress: (p) => deps.progress({ label: "fetch-model", done: p.bytes, total: p.total, unit: "B", info: p.file }),
+  });
+  for (const f of result.files) deps.log.debug(`${f.name}: ${f.size} bytes, ${f.status}, checked by ${f.verified}`);
+  const mb = (result.files.reduce((n, f) => n + f.size, 0) / 2 ** 20).toFixed(1);
+  const at = result.commit ? ` at ${result.commit.slice(0, 10)}` : "";
+  return { message: `${repo}${at}: ${result.files.length} files (${mb} MiB) in ${result.dir}` };
+}
