@@ -40,8 +40,8 @@ function isWordBefore(text: string, i: number): boolean {
   return WORD_CHAR.test(String.fromCodePoint(cp));
 }
 
-function isWordAfter(text: string, i: number, end: number): boolean {
-  return i < end && WORD_CHAR.test(String.fromCodePoint(text.codePointAt(i)!));
+function isWordAfter(text: string, i: number): boolean {
+  return i < text.length && WORD_CHAR.test(String.fromCodePoint(text.codePointAt(i)!));
 }
 
 /** Finds one set of added tokens (the raw or the normalised ones) in text. */
@@ -75,17 +75,16 @@ export class AddedTokenMatcher {
   }
 
   /**
-   * Calls `onMatch(start, stop, token)` for each match in `text[start, end)`, left to right.
+   * Calls `onMatch(start, stop, token)` for each match in `text`, left to right.
    *
    * @param text The text.
-   * @param range `[start, end)`: the part of `text` to search.
    * @param onMatch Receives each match's span (widened by `lstrip`/`rstrip`) and token.
    */
-  find(text: string, range: [number, number], onMatch: (start: number, stop: number, token: AddedToken) => void): void {
-    const [from, end] = range;
+  find(text: string, onMatch: (start: number, stop: number, token: AddedToken) => void): void {
+    const end = text.length;
     const first = this.#firstUnit;
-    let done = from; // end of the previous match
-    let i = from;
+    let done = 0; // end of the previous match
+    let i = 0;
     while (i < end) {
       if (first[text.charCodeAt(i)] === 0) {
         i++;
@@ -109,7 +108,7 @@ export class AddedTokenMatcher {
       let start = i;
       let stop = bestEnd;
       i = bestEnd;
-      if (best.single_word && ((start > from && isWordBefore(text, start)) || isWordAfter(text, stop, end))) continue;
+      if (best.single_word && (isWordBefore(text, start) || isWordAfter(text, stop))) continue;
       if (best.lstrip) {
         while (start > done && SPACE_CHAR.test(text[start - 1])) start--;
       }

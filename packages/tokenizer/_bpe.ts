@@ -7,7 +7,7 @@
  */
 import { BYTE_TO_CHAR } from "./bytes.ts";
 import { pushUtf8 } from "./_utf8.ts";
-import { NumberHeap } from "./_heap.ts";
+import { Heap } from "./_heap.ts";
 import { PairMap } from "./_pair_map.ts";
 
 const NO_MERGE = 0x7fffffff;
@@ -164,7 +164,7 @@ export class Bpe {
   #mergeWithHeap(ids: number[], lens: number[]): void {
     const n = ids.length;
     const next = new Int32Array(n), prev = new Int32Array(n);
-    const heap = new NumberHeap();
+    const heap = new Heap<number>((x, y) => x < y);
     for (let i = 0; i < n; i++) {
       next[i] = i + 1 < n ? i + 1 : -1;
       prev[i] = i - 1;

@@ -24,6 +24,8 @@ export class Encoder {
   #useRegex: boolean;
   #raw: AddedTokenMatcher;
   #normalized: AddedTokenMatcher;
+  #ids: number[] = [];
+  #spans: number[] | null = null;
 
   /** @param spec The checked settings. */
   constructor(spec: Spec) {
@@ -45,113 +47,128 @@ export class Encoder {
    * Encodes well-formed text.
    *
    * @param text The input (no lone surrogates).
-   * @param ids Receives the ids.
    * @param spans Receives `start, end` per id (flat), or null to skip spans.
+   * @returns The ids.
    */
-  encode(text: string, ids: number[], spans: number[] | null): void {
+  encode(text: string, spans: number[] | null): number[] {
+    this.#ids = [];
+    this.#spans = spans;
     if (this.#raw.empty) {
-      if (text.length > 0) this.#segment(text, 0, text.length, ids, spans);
-      return;
+      if (text.length > 0) this.#segment(text, 0);
+    } else {
+      let pos = 0;
+      this.#raw.find(text, (start, stop, token) => {
+        if (pos < start) this.#segment(text.slice(pos, start), pos);
+        this.#ids.push(token.id);
+        spans?.push(start, stop);
+        pos = stop;
+      });
+      if (pos < text.length) this.#segment(text.slice(pos), pos);
     }
-    let pos = 0;
-    this.#raw.find(text, [0, text.length], (start, stop, token) => {
-      if (pos < start) this.#segment(text, pos, start, ids, spans);
-      ids.push(token.id);
-      spans?.push(start, stop);
-      pos = stop;
-    });
-    if (pos < text.length) this.#segment(text, pos, text.length, ids, spans);
+    const ids = this.#ids;
+    this.#ids = [];
+    this.#spans = null;
+    return ids;
   }
 
-  /** One segment between raw added tokens: normalise, then cut out normalised added tokens. */
-  #segment(text: string, from: number, to: number, ids: number[], spans: number[] | null): void {
-    let piece = text.slice(from, to);
+  /** One segment between raw added tokens (at `base` in the input): normalise, then cut out normalised added tokens. */
+  #segment(segment: string, base: number): void {
+    let piece = segment;
     let align: Aligned | null = null;
     if (this.#nfc) {
-      const normalized = piece.normalize("NFC");
-      if (normalized !== piece) {
-        if (spans) align = nfcAligned(piece);
+      const normalized = segment.normalize("NFC");
+      if (normalized !== segment) {
+        if (this.#spans) align = nfcAligned(segment);
         piece = normalized;
       }
     }
-    const at = new Origin(from, align);
     if (this.#normalized.empty) {
-      this.#words(piece, 0, piece.length, at, ids, spans);
+      this.#words(piece, new Origin(base, align, 0));
       return;
     }
     let pos = 0;
-    this.#normalized.find(piece, [0, piece.length], (start, stop, token) => {
-      if (pos < start) this.#words(piece, pos, start, at, ids, spans);
-      ids.push(token.id);
-      spans?.push(at.start(start), at.end(stop));
+    this.#normalized.find(piece, (start, stop, token) => {
+      if (pos < start) this.#words(piece.slice(pos, start), new Origin(base, align, pos));
+      this.#ids.push(token.id);
+      if (this.#spans) {
+        const at = new Origin(base, align, 0);
+        this.#spans.push(at.start(start), at.end(stop));
+      }
       pos = stop;
     });
-    if (pos < piece.length) this.#words(piece, pos, piece.length, at, ids, spans);
+    if (pos < piece.length) this.#words(piece.slice(pos), new Origin(base, align, pos));
   }
 
-  /** Pre-tokenizes `piece[from, to)` and encodes each pre-token. */
-  #words(piece: string, from: number, to: number, at: Origin, ids: number[], spans: number[] | null): void {
-    let src = piece, begin = from, end = to, shift = 0;
-    if (this.#addPrefixSpace && piece.charCodeAt(from) !== 0x20) {
-      src = " " + piece.slice(from, to);
-      begin = 0;
-      end = src.length;
-      shift = from - 1; // src index k stands for piece index k + shift; the added space for `from`
-    }
-    const bpe = this.bpe;
-    for (let i = begin; i < end;) {
-      const j = this.#useRegex ? preTokenEnd(src, i, end) : end;
-      const code = bpe.encodeWord(src.slice(i, j));
-      if (spans) {
-        wordSpans(src, i, code, (s, e) => {
-          const ps = Math.max(s + shift, from), pe = Math.max(e + shift, from);
-          const start = at.start(ps);
-          spans.push(start, pe > ps ? at.end(pe) : start);
-        });
-      }
+  /** Pre-tokenizes normalised text (`at` maps its indices to the input) and encodes each pre-token. */
+  #words(text: string, at: Origin): void {
+    const prefixed = this.#addPrefixSpace && text.charCodeAt(0) !== 0x20;
+    // With a prefix space, index k of `src` stands for index k - 1 of `text`; the space itself for 0.
+    const src = prefixed ? " " + text : text;
+    const shift = prefixed ? 1 : 0;
+    const ids = this.#ids, spans = this.#spans, bpe = this.bpe;
+    for (let i = 0; i < src.length;) {
+      const j = this.#useRegex ? preTokenEnd(src, i) : src.length;
+      const word = src.slice(i, j);
+      const code = bpe.encodeWord(word);
       const n = code.length >> 1;
       for (let k = 0; k < n; k++) ids.push(code[k]);
+      if (spans) {
+        const local = wordSpans(word, code);
+        for (let k = 0; k < n; k++) {
+          const s = Math.max(i + local[2 * k] - shift, 0), e = Math.max(i + local[2 * k + 1] - shift, 0);
+          const start = at.start(s);
+          spans.push(start, e > s ? at.end(e) : start);
+        }
+      }
       i = j;
     }
   }
 }
 
-/** Maps indices of a normalised segment back to the input. */
+/** Maps indices of a part of a normalised segment back to the input. */
 class Origin {
   #base: number;
   #align: Aligned | null;
-  constructor(base: number, align: Aligned | null) {
+  #offset: number;
+  /**
+   * @param base Input index where the segment starts.
+   * @param align The segment's NFC alignment, or null when NFC left it unchanged.
+   * @param offset Where the part starts in the normalised segment.
+   */
+  constructor(base: number, align: Aligned | null, offset: number) {
     this.#base = base;
     this.#align = align;
+    this.#offset = offset;
   }
-  /** Input index where normalised index `k` starts. */
+  /** Input index where the part's index `k` starts. */
   start(k: number): number {
-    const a = this.#align;
-    return this.#base + (a === null ? k : k < a.starts.length ? a.starts[k] : a.ends[a.ends.length - 1]);
+    const a = this.#align, j = k + this.#offset;
+    return this.#base + (a === null ? j : j < a.starts.length ? a.starts[j] : a.ends[a.ends.length - 1]);
   }
-  /** Input index where the normalised span ending at `k` (exclusive, `k > 0`) ends. */
+  /** Input index where a span of the part ending at `k` (exclusive, `k > 0`) ends. */
   end(k: number): number {
-    const a = this.#align;
-    return this.#base + (a === null ? k : a.ends[k - 1]);
+    const a = this.#align, j = k + this.#offset;
+    return this.#base + (a === null ? j : a.ends[j - 1]);
   }
 }
 
 /**
- * Calls `emit(start, end)` for each token of a pre-token with the UTF-16 span of
- * `src` it covers. A token that holds only some bytes of a character covers the
- * whole character, so the tokens that split one character share its span.
+ * The UTF-16 span of `word` that each of its tokens covers, as flat `start, end` pairs. A token
+ * that holds only some of the bytes of a character covers the whole character, so the tokens
+ * that split one character share its span.
  */
-function wordSpans(src: string, at: number, code: WordCode, emit: (s: number, e: number) => void): void {
+function wordSpans(word: string, code: WordCode): Int32Array {
   const n = code.length >> 1;
-  let c = at; // the character holding the next byte
+  const out = new Int32Array(2 * n);
+  let c = 0; // the character holding the next byte
   let left = 0; // bytes of that character not yet consumed (0: none started)
   let width = 0;
   for (let k = 0; k < n; k++) {
     let need = code[n + k];
-    const start = c;
+    out[2 * k] = c;
     while (need > 0) {
       if (left === 0) {
-        const u = src.charCodeAt(c);
+        const u = word.charCodeAt(c);
         width = u >= 0xd800 && u <= 0xdbff ? 2 : 1;
         left = width === 2 ? 4 : u < 0x80 ? 1 : u < 0x800 ? 2 : 3;
       }
@@ -160,6 +177,7 @@ function wordSpans(src: string, at: number, code: WordCode, emit: (s: number, e:
       need -= take;
       if (left === 0) c += width;
     }
-    emit(start, left === 0 ? c : c + width);
+    out[2 * k + 1] = left === 0 ? c : c + width;
   }
+  return out;
 }

@@ -1,43 +1,9 @@
 /**
- * Binary heaps: one over plain numbers (smallest first) for the merge loop of
- * long words, one over objects with a comparison for the trainer.
+ * A binary heap with a given order: merge candidates of long words (smallest key
+ * first) and the trainer's pairs (most frequent first).
  *
  * @module
  */
-
-/** A min-heap of numbers. */
-export class NumberHeap {
-  #items: number[] = [];
-
-  /** Number of items. */
-  get size(): number {
-    return this.#items.length;
-  }
-
-  /** @param value The number to add. */
-  push(value: number): void {
-    const a = this.#items;
-    let i = a.length;
-    a.push(value);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (a[parent] <= value) break;
-      a[i] = a[parent];
-      i = parent;
-    }
-    a[i] = value;
-  }
-
-  /** @returns The smallest number, removed (undefined when empty). */
-  pop(): number | undefined {
-    const a = this.#items;
-    if (a.length === 0) return undefined;
-    const top = a[0];
-    const last = a.pop()!;
-    if (a.length > 0) siftDown(a, last, (x, y) => x < y);
-    return top;
-  }
-}
 
 /** A heap ordered by `before(x, y)`: true when `x` must come out before `y`. */
 export class Heap<T> {
@@ -74,22 +40,22 @@ export class Heap<T> {
     if (a.length === 0) return undefined;
     const top = a[0];
     const last = a.pop()!;
-    if (a.length > 0) siftDown(a, last, this.#before);
+    if (a.length > 0) this.#siftDown(last);
     return top;
   }
-}
 
-/** Puts `value` at the root of `a` and sifts it down. */
-function siftDown<T>(a: T[], value: T, before: (x: T, y: T) => boolean): void {
-  const n = a.length;
-  let i = 0;
-  for (;;) {
-    let child = 2 * i + 1;
-    if (child >= n) break;
-    if (child + 1 < n && before(a[child + 1], a[child])) child++;
-    if (!before(a[child], value)) break;
-    a[i] = a[child];
-    i = child;
+  /** Puts `value` at the root and sifts it down. */
+  #siftDown(value: T): void {
+    const a = this.#items, n = a.length;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.#before(a[child + 1], a[child])) child++;
+      if (!this.#before(a[child], value)) break;
+      a[i] = a[child];
+      i = child;
+    }
+    a[i] = value;
   }
-  a[i] = value;
 }

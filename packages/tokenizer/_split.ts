@@ -52,8 +52,9 @@ function classAt(text: string, i: number): number {
   return u >= 0xd800 && u <= 0xdbff ? classOf(text.codePointAt(i)!) : classOf(u);
 }
 
-/** End of the run of code points of class `cls` that starts at `i`. */
-function runEnd(text: string, i: number, end: number, cls: number): number {
+/** End of the run of code points that share the class of the one at `i`. */
+function runEnd(text: string, i: number): number {
+  const cls = classAt(text, i), end = text.length;
   while (i < end) {
     const u = text.charCodeAt(i);
     if (u >= 0xd800 && u <= 0xdbff) {
@@ -70,12 +71,12 @@ function runEnd(text: string, i: number, end: number, cls: number): number {
 /**
  * End of the pre-token that starts at `start` (the pattern's leftmost match there).
  *
- * @param text A well-formed string.
- * @param start Where the pre-token starts (`start < end`).
- * @param end Where the scanned span ends; matches never go beyond it.
+ * @param text A well-formed string; matches end at its end at the latest.
+ * @param start Where the pre-token starts (`start < text.length`).
  * @returns The index just after the pre-token.
  */
-export function preTokenEnd(text: string, start: number, end: number): number {
+export function preTokenEnd(text: string, start: number): number {
+  const end = text.length;
   const u = text.charCodeAt(start);
   if (u === 0x27 && start + 1 < end) { // contractions: 's 't 'm 'd 're 've 'll
     const v = text.charCodeAt(start + 1);
@@ -85,17 +86,10 @@ export function preTokenEnd(text: string, start: number, end: number): number {
       if ((w === 0x65 && (v === 0x72 || v === 0x76)) || (v === 0x6c && w === 0x6c)) return start + 3;
     }
   }
-  let cls = classAt(text, start);
-  let from = start;
-  if (u === 0x20 && start + 1 < end) { // an optional leading space before letters, numbers or others
-    const next = classAt(text, start + 1);
-    if (next !== SPACE) {
-      cls = next;
-      from = start + 1;
-    }
-  }
-  if (cls !== SPACE) return runEnd(text, from, end, cls);
-  const stop = runEnd(text, start, end, SPACE);
+  // An optional leading space goes with letters, numbers or other symbols that follow it.
+  if (u === 0x20 && start + 1 < end && classAt(text, start + 1) !== SPACE) return runEnd(text, start + 1);
+  if (classAt(text, start) !== SPACE) return runEnd(text, start);
+  const stop = runEnd(text, start);
   // `\s+(?!\S)` leaves the last space to the word that follows; a lone space falls through to `\s+`.
   if (stop < end && stop - start >= 2) return stop - 1;
   return stop;

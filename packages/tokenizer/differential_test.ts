@@ -6,7 +6,7 @@ import { codeText, hasPythia, mixedText, mobyDickText, readPythia } from "./_tes
 const present = hasPythia();
 
 /** Asserts equal id arrays, reporting the first difference with the tokens around it. */
-function assertSameIds(ours: number[], peer: number[], tok: Tokenizer, what: string): void {
+function assertSameIds(what: string, { ours, peer, tok }: { ours: number[]; peer: number[]; tok: Tokenizer }): void {
   let i = 0;
   while (i < ours.length && ours[i] === peer[i]) i++;
   if (i === ours.length && i === peer.length) return;
@@ -37,7 +37,7 @@ Deno.test({
       bytes += new TextEncoder().encode(text).length;
       const ids = ours.encode(text);
       const peerIds = peer.encode(text, { add_special_tokens: false }).ids;
-      assertSameIds(ids, peerIds, ours, what);
+      assertSameIds(what, { ours: ids, peer: peerIds, tok: ours });
       assert.equal(ours.decode(ids), peer.decode(peerIds), `${what}: decoded text`);
       assert.ok(ids.length > text.length / 8, `${what}: ${ids.length} tokens`);
     }

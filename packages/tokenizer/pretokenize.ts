@@ -25,7 +25,7 @@ export function preTokenize(text: string, options: { addPrefixSpace?: boolean; u
   if (options.useRegex === false) return s.length > 0 ? [s] : [];
   const out: string[] = [];
   for (let i = 0; i < s.length;) {
-    const j = preTokenEnd(s, i, s.length);
+    const j = preTokenEnd(s, i);
     out.push(s.slice(i, j));
     i = j;
   }

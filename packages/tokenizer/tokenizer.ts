@@ -108,9 +108,7 @@ export class Tokenizer {
    * ```
    */
   encode(text: string | Uint8Array): number[] {
-    const ids: number[] = [];
-    this.#encoder.encode(wellFormed(text), ids, null);
-    return ids;
+    return this.#encoder.encode(wellFormed(text), null);
   }
 
   /**
@@ -127,8 +125,8 @@ export class Tokenizer {
    * ```
    */
   encodeWithOffsets(text: string | Uint8Array): EncodingWithOffsets {
-    const ids: number[] = [], flat: number[] = [];
-    this.#encoder.encode(wellFormed(text), ids, flat);
+    const flat: number[] = [];
+    const ids = this.#encoder.encode(wellFormed(text), flat);
     const offsets = new Array<[number, number]>(ids.length);
     for (let i = 0; i < ids.length; i++) offsets[i] = [flat[2 * i], flat[2 * i + 1]];
     return { ids, offsets };

@@ -44,7 +44,7 @@ function countWords(texts: Iterable<string>, specials: readonly string[]): Map<s
   const addSegment = (segment: string) => {
     const s = segment.normalize("NFC");
     for (let i = 0; i < s.length;) {
-      const j = preTokenEnd(s, i, s.length);
+      const j = preTokenEnd(s, i);
       const word = s.slice(i, j);
       counts.set(word, (counts.get(word) ?? 0) + 1);
       i = j;
@@ -53,7 +53,7 @@ function countWords(texts: Iterable<string>, specials: readonly string[]): Map<s
   for (const raw of texts) {
     const text = raw.isWellFormed() ? raw : raw.toWellFormed();
     let pos = 0;
-    matcher.find(text, [0, text.length], (start, stop) => {
+    matcher.find(text, (start, stop) => {
       if (pos < start) addSegment(text.slice(pos, start));
       pos = stop;
     });

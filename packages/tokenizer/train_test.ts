@@ -8,7 +8,10 @@ import { mixedText, mobyDickText, sotuTexts } from "./_testdata.ts";
  * word again. Same rules as trainBpe: special tokens first, then the 256 bytes in the order of
  * their characters, then merged tokens; the most frequent pair wins, ties to the smaller ids.
  */
-function naiveTrain(texts: string[], vocabSize: number, specials: string[], minFrequency: number) {
+function naiveTrain(
+  texts: string[],
+  { vocabSize, specials, minFrequency }: { vocabSize: number; specials: string[]; minFrequency: number },
+) {
   const counts = new Map<string, number>();
   for (const text of texts) {
     let pieces = [text];
@@ -64,7 +67,7 @@ Deno.test("trainBpe equals a trainer that recounts every pair after each merge",
   const texts = [moby.slice(0, 12_000) + "<|endoftext|>", moby.slice(12_000), "aaaa aaa aaaaaaa ééé 🙂🙂 \t\t\n"];
   for (const minFrequency of [1, 3]) {
     const json = trainBpe(texts, { vocabSize: 2 + 256 + 200, specialTokens: SPECIALS, minFrequency });
-    const ref = naiveTrain(texts, 2 + 256 + 200, SPECIALS, minFrequency);
+    const ref = naiveTrain(texts, { vocabSize: 2 + 256 + 200, specials: SPECIALS, minFrequency });
     assert.deepEqual(json.model.merges, ref.merges, `minFrequency ${minFrequency}`);
     assert.deepEqual(json.model.vocab, ref.vocab);
   }
