@@ -20,7 +20,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { createGpu, type Gpu, type Tensor } from "@saelab/gpu";
-import { MAP_VARIANTS, type MapVariant, runMap } from "../_map.ts";
+import { mapTuning, type MapVariant, runMap } from "../_map.ts";
 import { RELU } from "../relu.ts";
 import { ADAM, adamParams } from "../adam.ts";
 
@@ -154,11 +154,13 @@ async function tfjs(): Promise<{ relu: Rate; adam: Rate } | { error: string }> {
 async function main(): Promise<void> {
   const gpu = await createGpu();
   const info = gpu.adapter.info;
+  const tuning = mapTuning(gpu, "vec4");
+  const library = `vec4_wg${tuning.wg}_per${tuning.per}`;
   const ours = await saelab(gpu);
   gpu.destroy();
   const peer = await tfjs();
   const best = (rates: Record<string, Rate>) => Object.entries(rates).reduce((a, b) => (b[1].gbps > a[1].gbps ? b : a));
-  const library = `vec4_wg${MAP_VARIANTS.vec4.wg}_per${MAP_VARIANTS.vec4.per}`;
+
   const result = {
     bench: "elementwise",
     backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
