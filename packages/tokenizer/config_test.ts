@@ -122,3 +122,33 @@ Deno.test("added tokens: normalized ones match the NFC text, raw ones the input;
   const longest = withAdded([{ content: "ab" }, { content: "abc" }, { content: "bcd" }]);
   assert.deepEqual(found(longest, "abcd ab bcd"), [["abc", "abc"], ["ab", "ab"], ["bcd", "bcd"]]);
 });
+
+/** A hand-made byte-level BPE over the bytes of "a", "b", "c" and " " only. */
+function tiny(model: Record<string, unknown>): Tokenizer {
+  return Tokenizer.fromJSON({
+    normalizer: null,
+    pre_tokenizer: { type: "ByteLevel", add_prefix_space: false },
+    decoder: { type: "ByteLevel" },
+    model: {
+      type: "BPE",
+      vocab: { "<unk>": 0, "a": 1, "b": 2, "c": 3, "Ġ": 4, "ab": 5, "abc": 6, "Ġab": 7 },
+      merges: ["a b", "Ġ ab"],
+      ...model,
+    },
+  });
+}
+
+Deno.test("bytes missing from the vocabulary: unk_token (fused or not), or dropped as Hugging Face does", () => {
+  assert.deepEqual(tiny({ unk_token: "<unk>" }).encode("ab é"), [5, 4, 0, 0]);
+  assert.deepEqual(tiny({ unk_token: "<unk>", fuse_unk: true }).encode("ab é"), [5, 4, 0]);
+  const dropped = tiny({});
+  assert.deepEqual(dropped.encode("ab éab"), [5, 7]); // "Ġ" and "ab" merge across the dropped bytes
+  assert.deepEqual(dropped.encodeWithOffsets("ab éab").offsets, [[0, 2], [2, 6]]);
+  assert.deepEqual(dropped.encode("é"), []);
+});
+
+Deno.test("ignore_merges looks whole pre-tokens up first", () => {
+  assert.deepEqual(tiny({}).encode("abc"), [5, 3]);
+  assert.deepEqual(tiny({ ignore_merges: true }).encode("abc"), [6]);
+  assert.deepEqual(tiny({ ignore_merges: true }).encode("abcc"), [5, 3, 3]);
+});

@@ -16,7 +16,8 @@ export interface EncodingWithOffsets {
    * so the tokens that split one character (an emoji, say) share one span. Consecutive
    * spans tile the input (none overlap except those sharing a split character). A space that
    * `add_prefix_space` puts before a segment is part of no input: alone as a token it spans
-   * nothing (`[start, start)`).
+   * nothing (`[start, start)`). Spans are not trimmed: where Hugging Face's `trim_offsets`
+   * would leave the space out of `"Ġworld"`'s span, here it is in, so that spans tile the text.
    */
   offsets: Array<[number, number]>;
 }
