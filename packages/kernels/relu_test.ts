@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
-import { relu, reluBackward } from "./relu.ts";
+import { RELU, relu, reluBackward } from "./relu.ts";
+import { runMap } from "./_map.ts";
+import { MAX_GROUPS_X } from "./_util.ts";
 import { reluBackwardRef, reluRef } from "./relu_ref.ts";
 import { AWKWARD_2D, randomFloats } from "./_testing.ts";
 
@@ -34,6 +36,18 @@ Deno.test("relu and reluBackward work in place and into a given out", async () =
   assertClose(await g.read(), reluBackwardRef(hg, hx), EXACT);
   relu(gpu, x, { out: x });
   assertClose(await x.read(), reluRef(hx), EXACT);
+});
+
+Deno.test("the elementwise engine covers more than 65535 workgroups (2-D dispatch)", async () => {
+  const n = MAX_GROUPS_X * 64 + 5; // one f32 per invocation, 64 per workgroup
+  const hx = randomFloats(n, 77);
+  using x = gpu.upload(hx, [n]);
+  using y = gpu.zeros([n]);
+  runMap(gpu, RELU, { tensors: { x, y }, variant: "scalar", tuning: { wg: 64, per: 1 } });
+  const got = await y.read();
+  let bad = -1;
+  for (let i = n - 1; i >= 0 && bad < 0; i--) if (got[i] !== Math.max(hx[i], 0)) bad = i;
+  assert.equal(bad, -1, `element ${bad} of ${n} is wrong`);
 });
 
 Deno.test("relu and reluBackward reject bad arguments", () => {
