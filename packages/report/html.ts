@@ -126,11 +126,14 @@ export interface PageAssets {
   styles: string[];
   /** Script URLs loaded (in order) on pages with charts. */
   chartScripts: string[];
+  /** Icon URL. */
+  icon?: string;
 }
 
 /** The assets `apps/server` serves. */
 export const DEFAULT_ASSETS: PageAssets = {
   styles: ["/static/style.css"],
+  icon: "/static/favicon.svg",
   chartScripts: [
     "/static/vendor/vega.min.js",
     "/static/vendor/vega-lite.min.js",
@@ -165,6 +168,7 @@ export function pageHtml(
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(options.title)} · SAE Lab</title>
 ${assets.styles.map((s) => `<link rel="stylesheet" href="${escapeHtml(s)}">`).join("\n")}
+${assets.icon ? `<link rel="icon" href="${escapeHtml(assets.icon)}" type="image/svg+xml">` : ""}
 </head><body>
 <header class="top"><a class="brand" href="/">SAE Lab</a><nav class="crumbs">${crumbs}</nav></header>
 <main>

@@ -132,11 +132,22 @@ export function stagesHtml(run: RunJson): string {
   });
 }
 
+/** Ratio and coefficient of a member from its `cfg.json`, for members not evaluated yet. */
+export interface MemberConfig {
+  /** Member name. */
+  name: string;
+  /** R = d_sae / d_in. */
+  ratio?: number;
+  /** L1 coefficient α. */
+  alpha?: number;
+}
+
 /**
  * Per-member table: final training row joined with the held-out evaluation.
  *
  * @param rows Rows of `metrics.jsonl`.
  * @param evals SAE evaluations by name (members without one show training numbers only).
+ * @param options Ratios and coefficients from `cfg.json` of members not evaluated yet.
  * @returns HTML.
  * @example
  * ```ts
@@ -144,14 +155,28 @@ export function stagesHtml(run: RunJson): string {
  * metricsTableHtml([{ member: "a", step: 9, loss: 0.5, mse: 0.4, l0: 7 }], []).includes("<td>a</td>"); // true
  * ```
  */
-export function metricsTableHtml(rows: readonly MetricRow[], evals: readonly NamedEval[]): string {
+export function metricsTableHtml(
+  rows: readonly MetricRow[],
+  evals: readonly NamedEval[],
+  options: { configs?: readonly MemberConfig[] } = {},
+): string {
   const evalBy = new Map(evals.map((e) => [e.name, e.eval]));
+  const cfgBy = new Map((options.configs ?? []).map((c) => [c.name, c]));
   const names = new Set([
     ...lastRows(rows).map((r) => r.member),
     ...evals.filter((e) => e.eval.kind === "sae").map((e) => e.name),
+    ...cfgBy.keys(),
   ]);
   const last = new Map(lastRows(rows).map((r) => [r.member, r]));
-  const table = [...names].sort().map((name) => ({ name, row: last.get(name), ev: evalBy.get(name) }));
+  const table = [...names].map((name) => {
+    const ev = evalBy.get(name), cfg = cfgBy.get(name);
+    const ratio = ev ? ev.ratio ?? ev.dSae / ev.dIn : cfg?.ratio;
+    const alpha = ev?.l1Coefficient ?? cfg?.alpha;
+    return { name, row: last.get(name), ev, ratio, alpha };
+  }).sort((a, b) =>
+    (a.ratio ?? Infinity) - (b.ratio ?? Infinity) || (a.alpha ?? Infinity) - (b.alpha ?? Infinity) ||
+    a.name.localeCompare(b.name)
+  );
   return tableHtml(table, {
     className: "data metrics",
     empty: "No training metrics yet.",
@@ -160,13 +185,13 @@ export function metricsTableHtml(rows: readonly MetricRow[], evals: readonly Nam
       {
         label: "R",
         numeric: true,
-        cell: (r) => f(r.ev ? r.ev.ratio ?? r.ev.dSae / r.ev.dIn : undefined),
+        cell: (r) => f(r.ratio),
         help: "dictionary ratio d_sae / d_in",
       },
       {
         label: "α",
         numeric: true,
-        cell: (r) => (r.ev?.l1Coefficient !== undefined ? alphaLabel(r.ev.l1Coefficient) : "–"),
+        cell: (r) => (r.alpha !== undefined ? alphaLabel(r.alpha) : "–"),
         help: "L1 coefficient",
       },
       { label: "step", numeric: true, cell: (r) => f(r.row?.step) },
@@ -234,7 +259,9 @@ export function splicedLossTableHtml(evals: readonly NamedEval[]): string {
  * ```
  */
 export function scoresTableHtml(scores: ScoresJson, options: { href?: (dict: string) => string } = {}): string {
-  const rows = Object.entries(scores.dicts);
+  const rows = Object.entries(scores.dicts).sort(([, a], [, b]) =>
+    a.kind === b.kind ? b.mean - a.mean : a.kind === "sae" ? -1 : 1
+  );
   return tableHtml(rows, {
     className: "data scores",
     empty: "No dictionary was scored yet.",

@@ -105,7 +105,15 @@ export function frontierSpec(points: readonly MemberPoint[]): VegaLiteSpec {
         mark: { type: "line", opacity: 0.45 },
         encoding: { x, y, color, detail: { field: "R" }, order: { field: "alpha" } },
       },
-      { mark: { type: "point", filled: true, size: 80 }, encoding: { x, y, color, tooltip: memberTooltip } },
+      {
+        mark: { type: "point", filled: true, size: 80, opacity: 1 },
+        encoding: {
+          x,
+          y,
+          color: { ...color, legend: { symbolOpacity: 1, symbolType: "circle" } },
+          tooltip: memberTooltip,
+        },
+      },
     ],
   });
 }

@@ -41,8 +41,7 @@ export async function readJson<T>(
     text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { status: "missing" };
-    if (e instanceof Deno.errors.IsADirectory) return { status: "invalid", problems: ["is a folder, not a file"] };
-    throw e;
+    return { status: "invalid", problems: [`cannot be read: ${(e as Error).message}`] };
   }
   let value: unknown;
   try {
@@ -136,9 +135,8 @@ export async function listNames(runsDir: string, segments: readonly string[]): P
       if (!isValidId(e.name) || e.name.endsWith(".tmp")) continue;
       if (e.isDirectory || (e.isSymlink && (await isDir(`${dir}/${e.name}`)))) names.push(e.name);
     }
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return [];
-    throw e;
+  } catch {
+    return []; // missing, not a folder, or not readable: nothing to list
   }
   return names.sort();
 }
@@ -170,7 +168,7 @@ export async function readMetrics(runsDir: string, id: string): Promise<MetricsR
     text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { rows: [], problems: [] };
-    throw e;
+    return { rows: [], problems: [`metrics.jsonl cannot be read: ${(e as Error).message}`] };
   }
   return parseMetrics(text);
 }

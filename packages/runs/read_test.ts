@@ -8,6 +8,7 @@ import {
   readFeature,
   readFeatureIndex,
   readJson,
+  readMetrics,
   readRun,
 } from "./mod.ts";
 
@@ -97,6 +98,23 @@ Deno.test("feature readers validate names and indices and report missing files",
       "pca",
       "random",
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readers report unreadable files as problems instead of throwing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { id } = await makeDemoRun(dir, 8, { status: "running" });
+    await Deno.remove(join(dir, id, "metrics.jsonl"));
+    await Deno.mkdir(join(dir, id, "metrics.jsonl"));
+    await Deno.mkdir(join(dir, id, "scores.json"));
+    const m = await readMetrics(dir, id);
+    assert.equal(m.rows.length, 0);
+    assert.match(m.problems[0], /cannot be read/);
+    const s = await readJson(dir, [id, "scores.json"], { kind: "scores" });
+    assert.equal(s.status, "invalid");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
