@@ -1,0 +1,202 @@
+/**
+ * The Hono application: HTML pages, a JSON API mirroring each page, static assets, security
+ * headers. It only reads run folders.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { listRuns, loadRun, readFeature, readFeatureIndex } from "@saelab/runs";
+import type { FeatureIndex, FileResult } from "@saelab/runs";
+import { paginate, sortFeatures } from "@saelab/report";
+import { type Asset, loadAssets } from "./assets.ts";
+import { responseCache } from "./cache.ts";
+import { browseQuery, indexParam, nameParam } from "./params.ts";
+import { indexPage, runPage } from "./pages_run.ts";
+import { browserPage, featurePage, messagePage } from "./pages_feature.ts";
+
+/** Options of {@linkcode createApp}. */
+export interface AppOptions {
+  /** The runs folder (read only). */
+  runsDir: string;
+  /** Preloaded static assets; loaded on first use when omitted. */
+  assets?: Map<string, Asset>;
+  /** Features per page in the browser (default 50). */
+  perPage?: number;
+  /** Called with unexpected errors (answered as a bare 500). */
+  onError?: (error: unknown) => void;
+  /** Reuse a page or API answer for this many milliseconds (default 1000; 0 re-reads the files every time). */
+  cacheMs?: number;
+  /** Milliseconds clock for the cache; default `performance.now`. */
+  now?: () => number;
+}
+
+/** The Content-Security-Policy every response carries: only same-origin scripts and styles, no eval. */
+export const CSP: string = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const isApi = (c: Context) => c.req.path.startsWith("/api/");
+
+/** Map the runs package's "path leaves the runs folder" refusals to a 404. */
+async function guarded<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof TypeError && /links outside|leaves|not a plain name/.test(e.message)) {
+      throw new HTTPException(404, { message: "Not found" });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Build the report server application.
+ *
+ * @param options The runs folder and optional assets, page size and error callback.
+ * @returns A Hono app; serve it with `Deno.serve(app.fetch)` or test it with `app.request(path)`.
+ * @example
+ * ```ts ignore
+ * const app = createApp({ runsDir: "runs" });
+ * const res = await app.request("/api/runs");
+ * ```
+ */
+export function createApp(options: AppOptions): Hono {
+  const { runsDir } = options;
+  const perPage = options.perPage ?? 50;
+  let assets: Promise<Map<string, Asset>> | null = options.assets ? Promise.resolve(options.assets) : null;
+  const app = new Hono();
+
+  app.use("*", async (c, next) => {
+    await next();
+    c.header("Content-Security-Policy", CSP);
+    c.header("X-Content-Type-Options", "nosniff");
+    c.header("Referrer-Policy", "no-referrer");
+    c.header("X-Frame-Options", "DENY");
+    c.header("Cross-Origin-Opener-Policy", "same-origin");
+    if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+  });
+
+  app.use("*", responseCache({ ttlMs: options.cacheMs ?? 1000, now: options.now, skip: ["/static/"] }));
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      if (isApi(c)) return c.json({ error: err.message }, status);
+      return c.html(messagePage(status === 404 ? "Not found" : "Bad request", err.message), status);
+    }
+    options.onError?.(err);
+    return isApi(c)
+      ? c.json({ error: "Internal error" }, 500)
+      : c.html(messagePage("Internal error", "Something went wrong."), 500);
+  });
+  app.notFound((
+    c,
+  ) => (isApi(c) ? c.json({ error: "Not found" }, 404) : c.html(messagePage("Not found", "No such page."), 404)));
+
+  const notFound = (what: string): never => {
+    throw new HTTPException(404, { message: `${what} not found` });
+  };
+
+  // Data shared by pages and API.
+  const run = async (c: Context) => {
+    const id = nameParam(c.req.param("id"), "run id");
+    return (await guarded(() => loadRun(runsDir, id))) ?? notFound(`Run ${id}`);
+  };
+  const index = async (c: Context): Promise<{ id: string; dict: string; index: FileResult<FeatureIndex> }> => {
+    const id = nameParam(c.req.param("id"), "run id");
+    const dict = nameParam(c.req.param("dict"), "dictionary name");
+    const idx = await guarded(() => readFeatureIndex(runsDir, id, dict));
+    if (idx.status === "missing") notFound(`Features of ${dict} in run ${id}`);
+    return { id, dict, index: idx };
+  };
+  const browse = async (c: Context) => {
+    const { id, dict, index: idx } = await index(c);
+    if (idx.status !== "ok") return { id, dict, idx, invalid: idx.status === "invalid" ? idx.problems : [] };
+    const scored = idx.value.features.some((f) => typeof f.score === "number");
+    const query = browseQuery((k) => c.req.query(k), { scored, perPage });
+    const page = paginate(sortFeatures(idx.value.features, query), { page: query.page, perPage: query.per });
+    return { id, dict, idx, query, page, invalid: [] as string[] };
+  };
+  const feature = async (c: Context) => {
+    const { id, dict } = {
+      id: nameParam(c.req.param("id"), "run id"),
+      dict: nameParam(c.req.param("dict"), "dictionary name"),
+    };
+    const i = indexParam(c.req.param("i"));
+    const f = await guarded(() => readFeature(runsDir, id, { dict, index: i }));
+    if (f.status === "missing") notFound(`Feature ${i} of ${dict} in run ${id}`);
+    return { id, dict, i, f };
+  };
+
+  // Pages.
+  app.get("/", async (c) => c.html(indexPage(await guarded(() => listRuns(runsDir)), { runsDir })));
+  app.get("/runs/:id", async (c) => c.html(runPage(await run(c))));
+  app.get("/runs/:id/dicts/:dict", async (c) => {
+    const b = await browse(c);
+    if (b.idx.status !== "ok" || !b.page) {
+      return c.html(messagePage("Feature index unreadable", `features/${b.dict}/index.json: ${b.invalid.join("; ")}`));
+    }
+    return c.html(browserPage(b.id, b.idx.value, { page: b.page, query: b.query! }));
+  });
+  app.get("/runs/:id/dicts/:dict/features/:i", async (c) => {
+    const { id, dict, i, f } = await feature(c);
+    if (f.status !== "ok") {
+      return c.html(
+        messagePage(
+          "Feature unreadable",
+          `features/${dict}/${i}.json: ${f.status === "invalid" ? f.problems.join("; ") : ""}`,
+        ),
+      );
+    }
+    const idx = await guarded(() => readFeatureIndex(runsDir, id, dict));
+    return c.html(featurePage(id, f.value, { index: idx.status === "ok" ? idx.value : null }));
+  });
+
+  // JSON API, one route per page.
+  app.get("/api/runs", async (c) => c.json({ runs: await guarded(() => listRuns(runsDir)) }));
+  app.get("/api/runs/:id", async (c) => c.json(await run(c)));
+  app.get("/api/runs/:id/dicts/:dict", async (c) => {
+    const b = await browse(c);
+    if (b.idx.status !== "ok" || !b.page) {
+      return c.json({ run: b.id, dict: b.dict, status: "invalid", problems: b.invalid });
+    }
+    const { features: _all, ...meta } = b.idx.value;
+    return c.json({
+      run: b.id,
+      status: "ok",
+      ...meta,
+      ...b.query,
+      pages: b.page.pages,
+      total: b.page.total,
+      page: b.page.page,
+      features: b.page.items,
+    });
+  });
+  app.get("/api/runs/:id/dicts/:dict/features/:i", async (c) => {
+    const { id, dict, i, f } = await feature(c);
+    if (f.status !== "ok") {
+      return c.json({ run: id, dict, index: i, status: "invalid", problems: f.status === "invalid" ? f.problems : [] });
+    }
+    return c.json({ run: id, status: "ok", feature: f.value });
+  });
+
+  // Static assets: looked up by exact name in memory, never on disk by URL.
+  app.get("/static/*", async (c) => {
+    assets ??= loadAssets().then((r) => r.assets);
+    const a = (await assets).get(c.req.path.slice("/static/".length));
+    if (!a) return notFound("Asset");
+    c.header("Cache-Control", "public, max-age=3600");
+    return c.body(a.body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": a.type });
+  });
+
+  return app;
+}
