@@ -1,0 +1,154 @@
+/**
+ * The commands of `apps/cli/main.ts`. Pipeline stages live in `tasks/<name>.ts` and export
+ * `run(config, deps)` ({@linkcode StageModule}); adding a stage is adding one entry here (and a
+ * one-line `deno task` in the root deno.json). A stage whose file is absent from this build is
+ * listed but answers "not available in this build" with exit code 2.
+ *
+ * @module
+ */
+import type { StageModule } from "@saelab/runs";
+import type { OptionSpec } from "./args.ts";
+
+/** One command. */
+export interface StageEntry {
+  /** One line shown in the command list and at the top of its help. */
+  describe: string;
+  /** Its own flags (kebab-case names); `--config`, `--runs`, `--verbose`, `--help` are common to all. */
+  options: Record<string, OptionSpec>;
+  /** Example command lines for `--help`. */
+  examples: string[];
+  /** The module file, checked for existence before loading. */
+  file: URL;
+  /** Load the module. */
+  load: () => Promise<StageModule>;
+  /** Ctrl-C is how this command normally ends (exit 0 rather than 130). */
+  endsOnInterrupt?: boolean;
+}
+
+const run: OptionSpec = {
+  type: "string",
+  describe: "run id (folder under --runs); default: a new id, or the latest run",
+};
+const model: OptionSpec = { type: "string", describe: "Hugging Face model folder (default: the embedded model)" };
+const seed: OptionSpec = { type: "number", describe: "random seed", default: 0 };
+
+/** The commands, by name. */
+export const STAGES: Record<string, StageEntry> = {
+  train: {
+    describe: "the main job: harvest a hook, train an SAE sweep (R × α), baselines and scores into a run folder",
+    options: {
+      run,
+      model,
+      hook: { type: "string", describe: "TransformerLens hook name, e.g. blocks.2.hook_resid_post" },
+      ratios: { type: "numbers", describe: "dictionary ratios R = d_sae / d_in, comma-separated" },
+      l1: { type: "numbers", describe: "L1 coefficients α, comma-separated" },
+      steps: { type: "number", describe: "optimiser steps per member" },
+      "batch-size": { type: "number", describe: "activation vectors per step" },
+      lr: { type: "number", describe: "learning rate" },
+      seed,
+    },
+    examples: [
+      "deno task train",
+      "deno task train --ratios 1,2,4 --l1 1e-3,3e-3 --steps 2000",
+      "deno task train --config sweep.json --run sweep-1",
+    ],
+    file: new URL("../../tasks/train.ts", import.meta.url),
+    load: () => import("../../tasks/train.ts"),
+  },
+  harvest: {
+    describe: "run the model over the corpus and store one hook's activations",
+    options: {
+      run,
+      model,
+      hook: { type: "string", describe: "TransformerLens hook name" },
+      tokens: { type: "number", describe: "tokens to harvest" },
+      seed,
+    },
+    examples: ["deno task harvest --hook blocks.1.hook_resid_post --tokens 200000"],
+    file: new URL("../../tasks/harvest.ts", import.meta.url),
+    load: () => import("../../tasks/harvest.ts"),
+  },
+  baselines: {
+    describe: "fit the baseline dictionaries (PCA, ICA, neuron basis, random) on a run's activations",
+    options: {
+      run,
+      methods: {
+        type: "strings",
+        describe: "baselines to fit, comma-separated",
+        default: ["pca", "ica", "neurons", "random"],
+      },
+      seed,
+    },
+    examples: ["deno task baselines --run sweep-1", "deno task baselines --run sweep-1 --methods pca,ica"],
+    file: new URL("../../tasks/baselines.ts", import.meta.url),
+    load: () => import("../../tasks/baselines.ts"),
+  },
+  score: {
+    describe: "explain and score dictionary features (autointerpretability) and write scores.json",
+    options: {
+      run,
+      dicts: { type: "strings", describe: "dictionaries to score, comma-separated (default: all)" },
+      features: { type: "number", describe: "features scored per dictionary" },
+      backend: { type: "string", describe: "explainer/simulator backend (e.g. an OpenAI-compatible endpoint name)" },
+      seed,
+    },
+    examples: ["deno task score --run sweep-1", "deno task score --run sweep-1 --dicts pca,r4_a1e-3 --features 50"],
+    file: new URL("../../tasks/score.ts", import.meta.url),
+    load: () => import("../../tasks/score.ts"),
+  },
+  pretrain: {
+    describe: "pretrain the small default GPT-NeoX model on the embedded corpus",
+    options: {
+      out: { type: "string", describe: "output model folder" },
+      steps: { type: "number", describe: "optimiser steps" },
+      seed,
+    },
+    examples: ["deno task pretrain --steps 2000"],
+    file: new URL("../../tasks/pretrain.ts", import.meta.url),
+    load: () => import("../../tasks/pretrain.ts"),
+  },
+  "fetch-model": {
+    describe: "download a model (e.g. a Pythia checkpoint) from the Hugging Face Hub into a local folder",
+    options: {
+      repo: { type: "string", describe: "Hub repository, e.g. EleutherAI/pythia-70m-deduped" },
+      revision: { type: "string", describe: "branch, tag or commit", default: "main" },
+      out: { type: "string", describe: "destination folder" },
+    },
+    examples: ["deno task fetch-model --repo EleutherAI/pythia-70m-deduped --out models/pythia-70m"],
+    file: new URL("../../tasks/fetch-model.ts", import.meta.url),
+    load: () => import("../../tasks/fetch-model.ts"),
+  },
+  patch: {
+    describe: "feature patching: how a task metric moves as features are patched from a counterfactual",
+    options: { run, task: { type: "string", describe: "task name, e.g. ioi" }, seed },
+    examples: ["deno task patch --run sweep-1 --task ioi"],
+    file: new URL("../../tasks/patch.ts", import.meta.url),
+    load: () => import("../../tasks/patch.ts"),
+  },
+  circuits: {
+    describe: "ablation graphs between features across layers, written to circuits.json",
+    options: { run, layers: { type: "numbers", describe: "layers to connect, comma-separated" }, seed },
+    examples: ["deno task circuits --run sweep-1 --layers 0,1,2"],
+    file: new URL("../../tasks/circuits.ts", import.meta.url),
+    load: () => import("../../tasks/circuits.ts"),
+  },
+  serve: {
+    describe: "serve the report pages for the runs folder (binds 127.0.0.1 unless --host says otherwise)",
+    options: {
+      port: { type: "number", describe: "port (0 picks a free one)", default: 8080 },
+      host: {
+        type: "string",
+        describe: "interface to bind; 0.0.0.0 exposes the pages on the network",
+        default: "127.0.0.1",
+      },
+    },
+    examples: [
+      "deno task serve",
+      "deno task serve --runs runs --port 8080",
+      "deno task serve --host 0.0.0.0 --port 3000",
+    ],
+    file: new URL("./stages/serve.ts", import.meta.url),
+    load: () => import("./stages/serve.ts"),
+    endsOnInterrupt: true,
+  },
+};
