@@ -98,6 +98,7 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
  *
  * @param argv Arguments after the command name.
  * @param options The command's own flags.
+ * @param settings Whether positional arguments are accepted (they become `config._`).
  * @returns Merged configuration and common flags.
  * @throws {UsageError} On unknown flags, missing or malformed values, stray positional arguments or a bad config file.
  * @example
@@ -106,7 +107,11 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
  * parsed.config.steps; // 100
  * ```
  */
-export async function parseCommand(argv: readonly string[], options: Record<string, OptionSpec>): Promise<ParsedArgs> {
+export async function parseCommand(
+  argv: readonly string[],
+  options: Record<string, OptionSpec>,
+  settings: { positionals?: boolean } = {},
+): Promise<ParsedArgs> {
   const all = { ...options, ...COMMON_OPTIONS };
   const specs = Object.fromEntries(
     Object.entries(all).map((
@@ -119,7 +124,9 @@ export async function parseCommand(argv: readonly string[], options: Record<stri
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/^Unknown option '(.+?)'.*$/s, "Unknown option $1"));
   }
-  if (positionals.length) throw new UsageError(`Unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (positionals.length && !settings.positionals) {
+    throw new UsageError(`Unexpected argument ${JSON.stringify(positionals[0])}`);
+  }
   const help = values.help === true;
   const fromFile = typeof values.config === "string" && !help ? await readConfigFile(values.config) : {};
   const config: Record<string, unknown> = {};
@@ -130,6 +137,7 @@ export async function parseCommand(argv: readonly string[], options: Record<stri
   for (const [flag, spec] of Object.entries(options)) {
     if (values[flag] !== undefined) config[camel(flag)] = convert(flag, spec, values[flag]);
   }
+  if (positionals.length) config._ = positionals;
   const runsFromFile = typeof fromFile.runs === "string" ? fromFile.runs : undefined;
   delete config.runs;
   return {

@@ -5,7 +5,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import type { Logger, StageDeps } from "@saelab/runs";
+import type { Logger, StageDeps, StageModule } from "@saelab/runs";
 import { parseCommand, UsageError } from "./args.ts";
 import { commandHelp, mainHelp } from "./help.ts";
 import { createProgressBar } from "./progress.ts";
@@ -28,6 +28,8 @@ export interface CliIo {
   exit: (code: number) => never;
   /** Current directory, to resolve `--runs`. */
   cwd: string;
+  /** Read an environment variable (only those a registry entry lists are read). */
+  env: (name: string) => string | undefined;
 }
 
 /** The real process. */
@@ -54,6 +56,13 @@ export function processIo(): CliIo {
     },
     exit: (code) => Deno.exit(code),
     cwd: Deno.cwd(),
+    env: (name) => {
+      try {
+        return Deno.env.get(name);
+      } catch {
+        return undefined; // no --allow-env for it
+      }
+    },
   };
 }
 
@@ -123,7 +132,7 @@ export async function runCli(
   }
   let parsed;
   try {
-    parsed = await parseCommand(rest, entry.options);
+    parsed = await parseCommand(rest, entry.options, { positionals: entry.positional !== undefined });
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`error: ${e.message}\nRun \`deno task ${name} --help\` for the options.\n`);
@@ -177,6 +186,7 @@ export async function runCli(
     signal: controller.signal,
     log,
     verbose: parsed.verbose,
+    ...(entry.env ? { env: Object.fromEntries(entry.env.map((name) => [name, io.env(name)])) } : {}),
   };
   try {
     const mod = await entry.load();
@@ -184,7 +194,7 @@ export async function runCli(
       io.stderr(`error: the module of \`${name}\` does not export run(config, deps)\n`);
       return EXIT.failed;
     }
-    const result = await mod.run(parsed.config, deps);
+    const result = await (mod.run as StageModule["run"])(parsed.config, deps);
     bar.finish();
     if (result?.message) io.stderr(`${result.message}\n`);
     if (result?.runId) io.stdout(`${result.runId}\n`);

@@ -22,6 +22,7 @@ function fakeIo() {
       throw new Error(`exit ${code}`);
     },
     cwd: "/work/here",
+    env: (name) => ({ HF_TOKEN: "secret", HOME: "/root" } as Record<string, string>)[name],
   };
   const signal = (sig: string) => [...(listeners.get(sig) ?? [])].forEach((f) => f());
   return { io, out, signal, listeners };
@@ -94,6 +95,28 @@ Deno.test("a stage gets the merged config and its deps, and its run id goes to s
   assert.match(f.out.stderr, /fake .* 100\.0% 1\/1 step .*done\nhello\nall good\n/);
   assert.ok(!f.out.stderr.includes("hidden"));
   assert.equal(f.listeners.get("SIGINT")?.size, 0, "signal listeners are removed afterwards");
+});
+
+Deno.test("positional arguments and environment variables reach only stages that declare them", async () => {
+  let seen: { config: Record<string, unknown>; deps: StageDeps } | null = null;
+  const capture: StageModule["run"] = (config, deps) => {
+    seen = { config, deps };
+    return Promise.resolve();
+  };
+  const f = fakeIo();
+  const withEnv = entry(capture, { env: ["HF_TOKEN", "MISSING"], positional: "[REPO]" });
+  assert.equal(await runCli(["fetch", "org/model", "--steps", "1"], { io: f.io, stages: { fetch: withEnv } }), EXIT.ok);
+  assert.deepEqual(seen!.config, { steps: 1, _: ["org/model"] });
+  assert.deepEqual(seen!.deps.env, { HF_TOKEN: "secret", MISSING: undefined });
+  const g = fakeIo();
+  assert.equal(await runCli(["plain", "org/model"], { io: g.io, stages: { plain: entry(capture) } }), EXIT.usage);
+  assert.match(g.out.stderr, /Unexpected argument "org\/model"/);
+  assert.equal(await runCli(["plain"], { io: g.io, stages: { plain: entry(capture) } }), EXIT.ok);
+  assert.equal(seen!.deps.env, undefined);
+  const h = fakeIo();
+  await runCli(["fetch", "--help"], { io: h.io, stages: { fetch: withEnv } });
+  assert.match(h.out.stdout, /Usage: deno task fetch \[options\] \[REPO\]/);
+  assert.match(h.out.stdout, /Environment variables read: HF_TOKEN, MISSING\./);
 });
 
 Deno.test("failures: exit 1 with the message only, the stack with --verbose; usage errors exit 2", async () => {

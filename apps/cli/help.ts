@@ -32,7 +32,7 @@ export function commandHelp(name: string, entry: StageEntry): string {
   return [
     `${name}: ${entry.describe}`,
     "",
-    `Usage: deno task ${name} [options]`,
+    `Usage: deno task ${name} [options]${entry.positional ? ` ${entry.positional}` : ""}`,
     "",
     "Options:",
     ...optionLines(entry.options),
@@ -44,6 +44,7 @@ export function commandHelp(name: string, entry: StageEntry): string {
     ...entry.examples.map((e) => `  ${e}`),
     "",
     "Options come from their defaults, then the --config JSON file (camelCase or kebab-case keys), then flags.",
+    ...(entry.env ? [`Environment variables read: ${entry.env.join(", ")}.`] : []),
   ].join("\n");
 }
 

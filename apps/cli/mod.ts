@@ -13,7 +13,7 @@
 export { EXIT, isAvailable, processIo, runCli } from "./cli.ts";
 export type { CliIo } from "./cli.ts";
 export { STAGES } from "./registry.ts";
-export type { StageEntry } from "./registry.ts";
+export type { LoadedStage, StageEntry } from "./registry.ts";
 export { camel, COMMON_OPTIONS, parseCommand, readConfigFile, UsageError } from "./args.ts";
 export type { OptionSpec, ParsedArgs } from "./args.ts";
 export { createProgressBar, formatCount, formatDuration, formatProgress } from "./progress.ts";

@@ -6,8 +6,18 @@
  *
  * @module
  */
-import type { StageModule } from "@saelab/runs";
+import type { StageDeps, StageResult } from "@saelab/runs";
 import type { OptionSpec } from "./args.ts";
+
+/**
+ * What `load` must resolve to: a module with `run(config, deps)`. The config parameter is typed
+ * loosely here so that a stage may declare its own config type; the CLI passes the merged
+ * configuration object (see `StageModule` in `@saelab/runs`), which the stage validates.
+ */
+export interface LoadedStage {
+  /** Run the stage. */
+  run: (config: never, deps: StageDeps) => Promise<StageResult | void>;
+}
 
 /** One command. */
 export interface StageEntry {
@@ -20,9 +30,13 @@ export interface StageEntry {
   /** The module file, checked for existence before loading. */
   file: URL;
   /** Load the module. */
-  load: () => Promise<StageModule>;
+  load: () => Promise<LoadedStage>;
   /** Ctrl-C is how this command normally ends (exit 0 rather than 130). */
   endsOnInterrupt?: boolean;
+  /** Environment variables the stage may read, handed over as `deps.env` (nothing else is). */
+  env?: string[];
+  /** Accepts positional arguments, passed as `config._`; the text names them in the usage line. */
+  positional?: string;
 }
 
 const run: OptionSpec = {
@@ -110,13 +124,25 @@ export const STAGES: Record<string, StageEntry> = {
   "fetch-model": {
     describe: "download a model (e.g. a Pythia checkpoint) from the Hugging Face Hub into a local folder",
     options: {
-      repo: { type: "string", describe: "Hub repository, e.g. EleutherAI/pythia-70m-deduped" },
+      repo: {
+        type: "string",
+        describe: "Hub repository, e.g. EleutherAI/pythia-70m-deduped (or give it as the argument)",
+      },
       revision: { type: "string", describe: "branch, tag or commit", default: "main" },
-      out: { type: "string", describe: "destination folder" },
+      out: { type: "string", describe: "destination folder (default: models/<name>)" },
+      endpoint: {
+        type: "string",
+        describe: "Hub mirror URL (default: $HF_ENDPOINT or huggingface.co); a token is read from $HF_TOKEN",
+      },
     },
-    examples: ["deno task fetch-model --repo EleutherAI/pythia-70m-deduped --out models/pythia-70m"],
-    file: new URL("../../tasks/fetch-model.ts", import.meta.url),
-    load: () => import("../../tasks/fetch-model.ts"),
+    examples: [
+      "deno task fetch-model EleutherAI/pythia-70m-deduped",
+      "deno task fetch-model --repo EleutherAI/pythia-70m-deduped --revision step143000 --out models/pythia-70m",
+    ],
+    file: new URL("../../tasks/fetch_model.ts", import.meta.url),
+    load: () => import("../../tasks/fetch_model.ts"),
+    env: ["HF_ENDPOINT", "HF_TOKEN"],
+    positional: "[REPO]",
   },
   patch: {
     describe: "feature patching: how a task metric moves as features are patched from a counterfactual",

@@ -53,6 +53,11 @@ export interface StageDeps {
   log: Logger;
   /** Whether `--verbose` was given. */
   verbose: boolean;
+  /**
+   * The environment variables the stage's registry entry lists (`env: ["HF_TOKEN", …]`), and no
+   * others; absent when it lists none. Stages never read `Deno.env` themselves.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** What a stage may return; the CLI prints `message` and the run id. */
