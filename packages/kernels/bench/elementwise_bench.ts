@@ -10,8 +10,10 @@
  * its figure is an effective rate.
  *
  * Each measurement records `iterations` dispatches into one command encoder,
- * then reads one float back (one submit and one wait per measurement); the
- * median and the best of `rounds` measurements are reported.
+ * then reads one float back (one submit and one wait per measurement). The
+ * cases are timed round-robin, `rounds` times, so that load from other
+ * processes on the CPU behind a software adapter falls on all of them alike;
+ * the median and the best round are reported, with the load average.
  *
  * Run: `deno run -A packages/kernels/bench/elementwise_bench.ts` (prints one JSON object).
  *
@@ -38,9 +40,7 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { name: "naive_f32_wg64", variant: "scalar", tuning: { wg: 64, per: 1 } },
   { name: "f32_wg256", variant: "scalar", tuning: { wg: 256, per: 1 } },
-  { name: "vec4_wg64_per1", variant: "vec4", tuning: { wg: 64, per: 1 } },
   { name: "vec4_wg256_per1", variant: "vec4", tuning: { wg: 256, per: 1 } },
-  { name: "vec4_wg256_per2", variant: "vec4", tuning: { wg: 256, per: 2 } },
   { name: "vec4_wg256_per4", variant: "vec4", tuning: { wg: 256, per: 4 } },
   { name: "vec4_wg512_per4", variant: "vec4", tuning: { wg: 512, per: 4 } },
   { name: "vec4_wg256_per8", variant: "vec4", tuning: { wg: 256, per: 8 } },
@@ -56,6 +56,14 @@ interface Rate {
   ms: number;
 }
 
+/** One timed configuration: `step` records one call, `sync` waits for all recorded calls via a one-float read. */
+interface Case {
+  kernel: "relu" | "adam";
+  name: string;
+  step: () => void;
+  sync: () => Promise<void>;
+}
+
 function summarise(seconds: number[], bytes: number): Rate {
   const sorted = [...seconds].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
@@ -63,117 +71,131 @@ function summarise(seconds: number[], bytes: number): Rate {
   return { gbps: round(bytes / median / 1e9), best: round(bytes / sorted[0] / 1e9), ms: round(median * 1e3) };
 }
 
-/** Seconds per call of `step`, measured `ROUNDS` times after a warm-up; `probe` is read once per round. */
-async function measure(gpu: Gpu, step: () => void, probe: Tensor): Promise<number[]> {
-  step();
-  await gpu.readBuffer(probe.buffer, 4); // compile and warm up
-  const out: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < ITERATIONS; i++) step();
-    await gpu.readBuffer(probe.buffer, 4);
-    out.push((performance.now() - t0) / ITERATIONS / 1e3);
-  }
-  return out;
-}
-
-async function saelab(gpu: Gpu): Promise<{ relu: Record<string, Rate>; adam: Record<string, Rate> }> {
+/** The elementwise engine's variants, on this package's GPU context. */
+function saelabCases(gpu: Gpu, owned: Tensor[]): Case[] {
   const x = gpu.upload(Float32Array.from({ length: N }, (_, i) => (i % 7) - 3), [N], "bench.x");
   const y = gpu.empty([N], "f32", "bench.y");
   const param = gpu.upload(Float32Array.from({ length: N }, (_, i) => Math.sin(i)), [N], "bench.param");
   const grad = gpu.upload(Float32Array.from({ length: N }, (_, i) => Math.cos(i)), [N], "bench.grad");
   const m = gpu.zeros([N], "f32", "bench.m");
   const v = gpu.zeros([N], "f32", "bench.v");
+  owned.push(x, y, param, grad, m, v);
   const params = adamParams({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 10, weightDecay: 0.01 });
-  const relu: Record<string, Rate> = {};
-  const adam: Record<string, Rate> = {};
-  try {
-    for (const c of VARIANTS) {
-      const reluStep = () => runMap(gpu, RELU, { tensors: { x, y }, variant: c.variant, tuning: c.tuning });
-      relu[c.name] = summarise(await measure(gpu, reluStep, y), BYTES.relu * N);
-      const adamStep = () =>
-        runMap(gpu, ADAM, { tensors: { p: param, g: grad, m, v }, params, variant: c.variant, tuning: c.tuning });
-      adam[c.name] = summarise(await measure(gpu, adamStep, param), BYTES.adam * N);
-      console.error(`${c.name}: relu ${relu[c.name].gbps} GB/s, adam ${adam[c.name].gbps} GB/s`);
-    }
-  } finally {
-    for (const t of [x, y, param, grad, m, v]) t.dispose();
-  }
-  return { relu, adam };
+  return VARIANTS.flatMap((c): Case[] => [
+    {
+      kernel: "relu",
+      name: c.name,
+      step: () => runMap(gpu, RELU, { tensors: { x, y }, variant: c.variant, tuning: c.tuning }),
+      sync: async () => void await gpu.readBuffer(y.buffer, 4),
+    },
+    {
+      kernel: "adam",
+      name: c.name,
+      step: () =>
+        runMap(gpu, ADAM, { tensors: { p: param, g: grad, m, v }, params, variant: c.variant, tuning: c.tuning }),
+      sync: async () => void await gpu.readBuffer(param.buffer, 4),
+    },
+  ]);
 }
 
-async function tfjs(): Promise<{ relu: Rate; adam: Rate } | { error: string }> {
-  try {
-    if (!(await tf.setBackend("webgpu"))) return { error: "the webgpu backend did not initialise" };
-    await tf.ready();
-    const time = async (step: () => tf.Tensor): Promise<number[]> => {
-      const read = async (t: tf.Tensor) => {
-        const first = tf.slice(tf.reshape(t, [-1]), 0, 1);
-        await first.data();
-        first.dispose();
-      };
-      let last = step();
-      await read(last);
-      const out: number[] = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        const t0 = performance.now();
-        for (let i = 0; i < ITERATIONS; i++) {
-          const next = step();
-          if (next !== last) last.dispose();
-          last = next;
-        }
-        await read(last);
-        out.push((performance.now() - t0) / ITERATIONS / 1e3);
-      }
-      last.dispose();
-      return out;
-    };
-    const x = tf.tensor1d(Float32Array.from({ length: N }, (_, i) => (i % 7) - 3));
-    const relu = summarise(await time(() => tf.relu(x)), BYTES.relu * N);
-    x.dispose();
-    const param = tf.variable(tf.tensor1d(Float32Array.from({ length: N }, (_, i) => Math.sin(i))));
-    const grad = tf.tensor1d(Float32Array.from({ length: N }, (_, i) => Math.cos(i)));
-    const optimizer = tf.train.adam(1e-4, 0.9, 0.999, 1e-8);
-    const adam = summarise(
-      await time(() => {
-        optimizer.applyGradients([{ name: param.name, tensor: grad }]);
-        return param;
-      }),
-      BYTES.adam * N,
-    );
-    optimizer.dispose();
-    grad.dispose();
-    param.dispose();
-    console.error(`tfjs-webgpu: relu ${relu.gbps} GB/s, adam ${adam.gbps} GB/s (effective)`);
-    return { relu, adam };
-  } catch (e) {
-    return { error: e instanceof Error ? e.message : String(e) };
+/** TensorFlow.js's WebGPU backend: `tf.relu` and `tf.train.adam` on tensors of the same size. */
+async function tfjsCases(cleanup: (() => void)[]): Promise<Case[]> {
+  if (!(await tf.setBackend("webgpu"))) throw new Error("the webgpu backend did not initialise");
+  await tf.ready();
+  const readFirst = async (t: tf.Tensor) => {
+    const first = tf.slice(tf.reshape(t, [-1]), 0, 1);
+    await first.data();
+    first.dispose();
+  };
+  const x = tf.tensor1d(Float32Array.from({ length: N }, (_, i) => (i % 7) - 3));
+  let last: tf.Tensor | null = null;
+  const param = tf.variable(tf.tensor1d(Float32Array.from({ length: N }, (_, i) => Math.sin(i))));
+  const grad = tf.tensor1d(Float32Array.from({ length: N }, (_, i) => Math.cos(i)));
+  const optimizer = tf.train.adam(1e-4, 0.9, 0.999, 1e-8);
+  cleanup.push(() => {
+    last?.dispose();
+    for (const t of [x, param, grad, optimizer]) t.dispose();
+  });
+  return [
+    {
+      kernel: "relu",
+      name: "tfjs_webgpu",
+      step: () => {
+        last?.dispose(); // the previous result, already recorded, is not needed
+        last = tf.relu(x);
+      },
+      sync: () => readFirst(last!),
+    },
+    {
+      kernel: "adam",
+      name: "tfjs_webgpu_effective",
+      step: () => optimizer.applyGradients([{ name: param.name, tensor: grad }]),
+      sync: () => readFirst(param),
+    },
+  ];
+}
+
+/** Time every case round-robin, so that load from other processes falls on all of them alike. */
+async function run(cases: Case[]): Promise<Map<Case, number[]>> {
+  const times = new Map<Case, number[]>(cases.map((c) => [c, []]));
+  for (const c of cases) {
+    c.step();
+    await c.sync(); // compile and warm up
   }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of cases) {
+      const t0 = performance.now();
+      for (let i = 0; i < ITERATIONS; i++) c.step();
+      await c.sync();
+      times.get(c)!.push((performance.now() - t0) / ITERATIONS / 1e3);
+    }
+    console.error(`round ${r + 1} of ${ROUNDS} done`);
+  }
+  return times;
 }
 
 async function main(): Promise<void> {
+  const loadBefore = Deno.loadavg();
   const gpu = await createGpu();
   const info = gpu.adapter.info;
   const tuning = mapTuning(gpu, "vec4");
-  const library = `vec4_wg${tuning.wg}_per${tuning.per}`;
-  const ours = await saelab(gpu);
+  const owned: Tensor[] = [];
+  const cleanup: (() => void)[] = [];
+  const cases = saelabCases(gpu, owned);
+  let peerError: string | undefined;
+  try {
+    cases.push(...await tfjsCases(cleanup));
+  } catch (e) {
+    peerError = e instanceof Error ? e.message : String(e);
+  }
+  const times = await run(cases);
+  for (const t of owned) t.dispose();
+  for (const f of cleanup) f();
   gpu.destroy();
-  const peer = await tfjs();
-  const best = (rates: Record<string, Rate>) => Object.entries(rates).reduce((a, b) => (b[1].gbps > a[1].gbps ? b : a));
-
+  const table = (kernel: "relu" | "adam") => {
+    const rows: Record<string, Rate | { error: string }> = {};
+    for (const c of cases) if (c.kernel === kernel) rows[c.name] = summarise(times.get(c)!, BYTES[kernel] * N);
+    if (peerError) rows[kernel === "relu" ? "tfjs_webgpu" : "tfjs_webgpu_effective"] = { error: peerError };
+    return rows;
+  };
+  const relu = table("relu"), adam = table("adam");
+  const fastest = (rows: Record<string, Rate | { error: string }>) =>
+    Object.entries(rows).filter(([, r]) => "gbps" in r).sort((a, b) => (b[1] as Rate).gbps - (a[1] as Rate).gbps)[0][0];
   const result = {
     bench: "elementwise",
     backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
     adapter: { software: gpu.isSoftware, vendor: info?.vendor ?? "", description: info?.description ?? "" },
+    // other processes share the CPU that runs a software adapter: 1-minute load averages before and after
+    loadAverage: [loadBefore[0], Deno.loadavg()[0]],
     floats: N,
     iterations: ITERATIONS,
     rounds: ROUNDS,
     bytesPerElement: BYTES,
     targetGbps: 5,
-    libraryDefault: library,
-    relu: { ...ours.relu, tfjs_webgpu: "error" in peer ? peer : peer.relu },
-    adam: { ...ours.adam, tfjs_webgpu_effective: "error" in peer ? peer : peer.adam },
-    fastest: { relu: best(ours.relu)[0], adam: best(ours.adam)[0] },
+    libraryDefault: `vec4_wg${tuning.wg}_per${tuning.per}`,
+    relu,
+    adam,
+    fastest: { relu: fastest(relu), adam: fastest(adam) },
   };
   console.log(JSON.stringify(result, null, 2));
 }
