@@ -95,6 +95,14 @@ Deno.test("runs still being written are shown as such, never as errors", async (
   assert.ok(live.includes("In progress.") && live.includes("600 / 1200 steps"));
   assert.ok(live.includes("Not scored yet.") && live.includes("No member has been evaluated yet."));
   assert.ok(live.includes(`id="chart-curves"`));
+  // Members not evaluated yet still show R and α, read from their cfg.json.
+  const firstRow = live.match(/<table class="data metrics">.*?<tbody><tr>(.*?)<\/tr>/)![1];
+  assert.deepEqual([...firstRow.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => m[1]).slice(0, 4), [
+    "r1_a1e-3",
+    "1",
+    "1e-3",
+    "550",
+  ]);
   assert.ok(!live.includes(`id="chart-frontier"`));
   const api = await json("/api/runs/live");
   assert.equal(api.summary.run.status, "running");

@@ -100,10 +100,11 @@ export function frontierSpec(points: readonly MemberPoint[]): VegaLiteSpec {
     width: 420,
     height: 280,
     data: { values: memberValues(points) },
+    resolve: { legend: { color: "independent" } },
     layer: [
       {
         mark: { type: "line", opacity: 0.45 },
-        encoding: { x, y, color, detail: { field: "R" }, order: { field: "alpha" } },
+        encoding: { x, y, color: { ...color, legend: null }, detail: { field: "R" }, order: { field: "alpha" } },
       },
       {
         mark: { type: "point", filled: true, size: 80, opacity: 1 },
