@@ -7,8 +7,9 @@
  * and writable storage in a dispatch.
  *
  * Bindings: one storage buffer per distinct operand buffer, then the uniforms
- * `{ n: u32, <params>: f32 }`. Workgroup size {@linkcode MAP_VARIANTS}`[v].wg`;
- * each invocation handles `per` consecutive units (an `f32` or a `vec4<f32>`).
+ * `{ n: u32, <params>: f32 }`. Workgroup size and units per invocation come
+ * from {@linkcode mapTuning} (scalar: 256 × 1 f32; vec4: 256 × 4 vec4s, 512 × 4
+ * on software adapters); each invocation handles `per` consecutive units.
  *
  * @module
  */
