@@ -7,10 +7,12 @@
  *
  * Bindings: `qkv` [B, T, 3·D], `z` [B, T, D], optionally `lse` [B, H, T] (the
  * log-sum-exp of each softmax row, for a backward pass that recomputes the
- * probabilities), uniforms `{ rows, seq, heads, headSize, scale, causal }`.
+ * probabilities), uniforms `{ rows, seq, heads, scale, causal }`.
  * One invocation per (b, h, query) walks the keys once with an online softmax
- * (running max and sum), so no score row is stored. Workgroup size 64; the
- * head size is bounded by a compile-time bucket (16…256) of private storage.
+ * (running max and sum), so no score row is stored. The head size is
+ * compiled in (one pipeline per head size, so the loops over it unroll into
+ * registers); head sizes that are multiples of 4 are read as `vec4`s.
+ * Workgroup size 64.
  *
  * @module
  */
@@ -35,16 +37,21 @@ const WG = 64;
 /** Largest head size the kernel accepts. */
 export const MAX_HEAD_SIZE = 256;
 
-function program(bucket: number, withLse: boolean): Program {
+function program(headSize: number, withLse: boolean, lanes: 1 | 4): Program {
+  const T = lanes === 4 ? "vec4<f32>" : "f32";
+  const dot = lanes === 4 ? "dot(a, b)" : "a * b";
   return {
     name: "attention",
-    key: `hs${bucket}|${withLse ? "lse" : "nolse"}`,
+    key: `hs${headSize}|${withLse ? "lse" : "nolse"}|x${lanes}`,
     code: () => `
-@group(0) @binding(0) var<storage, read> qkv: array<f32>;
-@group(0) @binding(1) var<storage, read_write> z: array<f32>;
+alias T = ${T};
+@group(0) @binding(0) var<storage, read> qkv: array<T>;
+@group(0) @binding(1) var<storage, read_write> z: array<T>;
 ${withLse ? "@group(0) @binding(2) var<storage, read_write> lse: array<f32>;" : ""}
-struct U { rows: u32, seq: u32, heads: u32, headSize: u32, scale: f32, causal: u32 }
+struct U { rows: u32, seq: u32, heads: u32, scale: f32, causal: u32 }
 @group(0) @binding(${withLse ? 3 : 2}) var<uniform> u: U;
+
+fn dotT(a: T, b: T) -> f32 { return ${dot}; }
 
 @compute @workgroup_size(${WG})
 fn main(${GRID_ARGS}) {
@@ -54,19 +61,19 @@ fn main(${GRID_ARGS}) {
   let i = id % u.seq;
   let h = (id / u.seq) % u.heads;
   let b = id / (u.seq * u.heads);
-  let hs = u.headSize;
+  const hs = ${headSize / lanes}u; // head size in units of T, compiled in so that the loops unroll
   let width = 3u * u.heads * hs;
   let q0 = (b * u.seq + i) * width + h * 3u * hs;
-  var q: array<f32, ${bucket}>;
-  var acc: array<f32, ${bucket}>;
-  for (var e = 0u; e < hs; e++) { q[e] = qkv[q0 + e] * u.scale; acc[e] = 0.0; }
+  var q: array<T, hs>;
+  var acc: array<T, hs>;
+  for (var e = 0u; e < hs; e++) { q[e] = qkv[q0 + e] * u.scale; acc[e] = T(0.0); }
   var m = -3.0e38;
   var l = 0.0;
   let last = select(u.seq, i + 1u, u.causal != 0u);
   for (var j = 0u; j < last; j++) {
     let k0 = (b * u.seq + j) * width + h * 3u * hs + hs;
     var s = 0.0;
-    for (var e = 0u; e < hs; e++) { s += q[e] * qkv[k0 + e]; }
+    for (var e = 0u; e < hs; e++) { s += dotT(q[e], qkv[k0 + e]); }
     if (s > m) {
       let c = exp(m - s);
       l *= c;
@@ -121,12 +128,10 @@ export function attention(gpu: Gpu, qkv: Tensor<"f32">, options: AttentionOption
   const lse = options.lse === undefined
     ? undefined
     : outTensor(gpu, k, options.lse, [batch, heads, seq], { name: "lse" });
-  let bucket = 16;
-  while (bucket < headSize) bucket *= 2;
   const rows = batch * heads * seq;
-  gpu.dispatch(program(bucket, lse !== undefined), {
+  gpu.dispatch(program(headSize, lse !== undefined, headSize % 4 === 0 ? 4 : 1), {
     bindings: lse ? [qkv, z, lse] : [qkv, z],
-    uniforms: new Uniforms().u32(rows).u32(seq).u32(heads).u32(headSize).f32(scale).u32(
+    uniforms: new Uniforms().u32(rows).u32(seq).u32(heads).f32(scale).u32(
       options.causal === false ? 0 : 1,
     )
       .bytes(),

@@ -6,6 +6,7 @@
  * `{ rows, width, eps }`. One workgroup of 64 invocations per row: a shared-memory
  * sum gives the mean, a second one the variance of the centred values (two passes,
  * so large means do not cancel), then each invocation writes its strided elements.
+ * Rows whose width is a multiple of 4 are read as `vec4`s.
  *
  * @module
  */
@@ -26,14 +27,19 @@ export interface LayerNormOptions {
 
 const WG = 64;
 
-const LAYER_NORM: Program = {
-  name: "layer_norm",
-  key: `wg${WG}`,
-  code: () => `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+/** Rows whose width is a multiple of 4 are read as `vec4`s (`lanes` 4). */
+function program(lanes: 1 | 4): Program {
+  const T = lanes === 4 ? "vec4<f32>" : "f32";
+  const sum = lanes === 4 ? "dot(v, vec4<f32>(1.0))" : "v";
+  return {
+    name: "layer_norm",
+    key: `wg${WG}|x${lanes}`,
+    code: () => `
+alias T = ${T};
+@group(0) @binding(0) var<storage, read> x: array<T>;
+@group(0) @binding(1) var<storage, read> w: array<T>;
+@group(0) @binding(2) var<storage, read> b: array<T>;
+@group(0) @binding(3) var<storage, read_write> y: array<T>;
 struct U { rows: u32, width: u32, eps: f32 }
 @group(0) @binding(4) var<uniform> u: U;
 var<workgroup> part: array<f32, ${WG}>;
@@ -50,20 +56,24 @@ fn total(v: f32, l: u32) -> f32 {
   return t;
 }
 
+fn hsum(v: T) -> f32 { return ${sum}; }
+
 @compute @workgroup_size(${WG})
 fn main(${GRID_ARGS}) {
   let row = wid.y * nwg.x + wid.x;
   if (row >= u.rows) { return; }
-  let o = row * u.width;
+  let n = u.width / ${lanes}u;
+  let o = row * n;
   var s = 0.0;
-  for (var i = lid; i < u.width; i += ${WG}u) { s += x[o + i]; }
+  for (var i = lid; i < n; i += ${WG}u) { s += hsum(x[o + i]); }
   let mean = total(s, lid) / f32(u.width);
   var q = 0.0;
-  for (var i = lid; i < u.width; i += ${WG}u) { let d = x[o + i] - mean; q += d * d; }
+  for (var i = lid; i < n; i += ${WG}u) { let d = x[o + i] - mean; q += hsum(d * d); }
   let inv = inverseSqrt(total(q, lid) / f32(u.width) + u.eps);
-  for (var i = lid; i < u.width; i += ${WG}u) { y[o + i] = (x[o + i] - mean) * inv * w[i] + b[i]; }
+  for (var i = lid; i < n; i += ${WG}u) { y[o + i] = (x[o + i] - mean) * inv * w[i] + b[i]; }
 }`,
-};
+  };
+}
 
 /**
  * LayerNorm of every row of `x` over its last dimension.
@@ -101,7 +111,7 @@ export function layerNorm(gpu: Gpu, x: Tensor<"f32">, options: LayerNormOptions)
   const y = outTensor(gpu, k, options.out, x.shape);
   if (y.buffer === x.buffer) throw new RangeError(`Cannot run ${k}: out must not be x`);
   const rows = width === 0 ? 0 : x.size / width;
-  gpu.dispatch(LAYER_NORM, {
+  gpu.dispatch(program(width % 4 === 0 ? 4 : 1), {
     bindings: [x, options.weight, options.bias, y],
     uniforms: new Uniforms().u32(rows).u32(width).f32(eps).bytes(),
     workgroups: grid(rows),

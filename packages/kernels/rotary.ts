@@ -12,9 +12,9 @@
  *
  * Bindings: `x`, `y` (or one read-write buffer in place), uniforms
  * `{ total, seq, vectors, headSize, rotaryDims, rotate, every, offset, logBase, sign }`.
- * One invocation per (token, vector, k) with `k < headSize − rotaryDims/2`: an
- * invocation owns one rotated pair or one passed-through entry, so in-place
- * updates are safe. Workgroup size 256.
+ * In place, one invocation per rotated pair; otherwise one per (token, vector,
+ * k < headSize − rotaryDims/2), owning a rotated pair or copied entries. Either
+ * way an invocation reads only what it writes. Workgroup size 256.
  *
  * @module
  */
@@ -43,7 +43,13 @@ export interface RotaryOptions {
 
 const WG = 256;
 
+/**
+ * In place, invocations cover only the rotated pairs: (token, rotated vector, k < rotaryDims/2).
+ * Out of place, they cover every entry: (token, vector, k < headSize − rotaryDims/2), each
+ * owning one rotated pair or one or two copied entries.
+ */
 function program(inPlace: boolean): Program {
+  const src = inPlace ? "y" : "x";
   return {
     name: "rotary",
     key: inPlace ? "inplace" : "copy",
@@ -63,26 +69,34 @@ fn main(${GRID_ARGS}) {
   let id = ${LINEAR_ID(WG)};
   if (id >= u.total) { return; }
   let half = u.rotaryDims / 2u;
-  let per = u.headSize - half;
+${
+      inPlace
+        ? `  let rotated = (u.vectors / u.every) * u.rotate;
+  let k = id % half;
+  let r = (id / half) % rotated;
+  let token = id / (half * rotated);
+  let vec = (r / u.rotate) * u.every + r % u.rotate;`
+        : `  let per = u.headSize - half;
   let k = id % per;
   let vec = (id / per) % u.vectors;
-  let token = id / (per * u.vectors);
+  let token = id / (per * u.vectors);`
+    }
   let o = (token * u.vectors + vec) * u.headSize;
-  if (k >= half || vec % u.every >= u.rotate) {
-    // passed through: entry k + half of a rotated vector, or any entry of another vector
-    ${
-      inPlace ? "return;" : `let j = select(k + half, k, vec % u.every >= u.rotate);
+${
+      inPlace ? "" : `  if (k >= half || vec % u.every >= u.rotate) {
+    // copied: entry k + half of a rotated vector, or entries k and k + per of another vector
+    let j = select(k + half, k, vec % u.every >= u.rotate);
     y[o + j] = x[o + j];
     if (vec % u.every >= u.rotate && k < half) { y[o + k + per] = x[o + k + per]; }
-    return;`
+    return;
+  }`
     }
-  }
   let pos = f32(token % u.seq + u.offset);
   let theta = pos * exp(-f32(2u * k) / f32(u.rotaryDims) * u.logBase);
   let c = cos(theta);
   let s = u.sign * sin(theta);
-  let a = ${inPlace ? "y" : "x"}[o + k];
-  let b = ${inPlace ? "y" : "x"}[o + k + half];
+  let a = ${src}[o + k];
+  let b = ${src}[o + k + half];
   y[o + k] = a * c - b * s;
   y[o + k + half] = b * c + a * s;
 }`,
@@ -135,7 +149,10 @@ export function rotary(gpu: Gpu, x: Tensor<"f32">, options: RotaryOptions): Tens
   const y = outTensor(gpu, k, options.out, x.shape);
   const inPlace = y.buffer === x.buffer;
   const vectors = width / headSize;
-  const total = (x.size / width) * vectors * (headSize - rotaryDims / 2);
+  const tokens = x.size / width;
+  const total = inPlace
+    ? tokens * (vectors / every) * rotate * (rotaryDims / 2)
+    : tokens * vectors * (headSize - rotaryDims / 2);
   const u = new Uniforms().u32(total).u32(seq).u32(vectors).u32(headSize).u32(rotaryDims).u32(rotate).u32(every)
     .u32(offset).f32(Math.log(base)).f32(options.inverse ? -1 : 1);
   gpu.dispatch(program(inPlace), {
