@@ -1,0 +1,317 @@
+/**
+ * The GPT-NeoX model on the GPU: weights, the forward pass with hook points,
+ * next-token loss and generation.
+ *
+ * @module
+ */
+import type { Gpu, Tensor } from "@saelab/gpu";
+import { add, attention, crossEntropy, gelu, layerNorm, matmul, rotary } from "@saelab/kernels";
+import type { NeoxConfig } from "./config.ts";
+import type { Hooks } from "./hooks.ts";
+import { checkHooks, runHook, Scope } from "./_scope.ts";
+import { packTokens, type TokenBatch } from "./tokens.ts";
+import { generate, type GenerateOptions } from "./generate.ts";
+import { embedTokens, unembedInto, type VocabPart } from "./_vocab.ts";
+
+/** The weights of one block on the GPU; linear weights are `[out, in]` as stored by Hugging Face. */
+export interface BlockWeights {
+  ln1Weight: Tensor<"f32">;
+  ln1Bias: Tensor<"f32">;
+  ln2Weight: Tensor<"f32">;
+  ln2Bias: Tensor<"f32">;
+  /** `[3·D, D]`, rows per head `[q | k | v]`. */
+  qkvWeight: Tensor<"f32">;
+  qkvBias?: Tensor<"f32">;
+  /** `[D, D]`. */
+  denseWeight: Tensor<"f32">;
+  denseBias?: Tensor<"f32">;
+  /** `[F, D]`. */
+  fcWeight: Tensor<"f32">;
+  fcBias: Tensor<"f32">;
+  /** `[D, F]`. */
+  projWeight: Tensor<"f32">;
+  projBias: Tensor<"f32">;
+}
+
+/** All weights on the GPU. */
+export interface ModelWeights {
+  /** `[V, D]` in row parts. */
+  embedIn: VocabPart[];
+  blocks: BlockWeights[];
+  finalNormWeight: Tensor<"f32">;
+  finalNormBias: Tensor<"f32">;
+  /** `[V, D]` in row parts; the same parts as `embedIn` when the embeddings are tied. */
+  embedOut: VocabPart[];
+}
+
+/** Options of {@linkcode NeoxModel.forward}. */
+export interface ForwardOptions {
+  /** Hooks by hook point name (see `hooks.ts` for the contract). */
+  hooks?: Hooks;
+  /**
+   * Run only blocks `0 … stopAtLayer−1` and return the residual stream there
+   * (`blocks.{stopAtLayer}.hook_resid_pre`, or the last block's output when it equals
+   * the number of layers), skipping the rest and the unembedding. Default: run everything.
+   */
+  stopAtLayer?: number;
+}
+
+/** Options of {@linkcode NeoxModel.loss}. */
+export interface LossOptions {
+  /** Hooks by hook point name. */
+  hooks?: Hooks;
+  /** Also return each position's loss. Default false. */
+  perToken?: boolean;
+}
+
+/** The result of {@linkcode NeoxModel.loss}. */
+export interface LossResult {
+  /** Mean next-token cross-entropy in nats over all `B·(T−1)` predictions. */
+  mean: number;
+  /** `[B, T−1]`: loss of predicting token `t+1` from position `t`, when asked for. */
+  perToken?: Float32Array;
+}
+
+/** A loaded GPT-NeoX model. Create one with `loadModel` or `createModel`; dispose it when done. */
+export class NeoxModel {
+  /** The GPU context holding the weights. */
+  readonly gpu: Gpu;
+  /** The configuration. */
+  readonly config: NeoxConfig;
+  #w: ModelWeights;
+  #disposed = false;
+
+  /**
+   * @param gpu The GPU context.
+   * @param config The configuration.
+   * @param weights Weights already on `gpu`; the model takes ownership of them.
+   */
+  constructor(gpu: Gpu, config: NeoxConfig, weights: ModelWeights) {
+    this.gpu = gpu;
+    this.config = config;
+    this.#w = weights;
+  }
+
+  /**
+   * Run the model on a batch.
+   *
+   * @param ids Token ids `[B][T]`, equal lengths, `T ≤ max_position_embeddings`.
+   * @param options `hooks`, `stopAtLayer`.
+   * @returns Logits `[B, T, V]`, or the residual stream `[B, T, D]` with `stopAtLayer`; the caller owns it.
+   * @throws {RangeError} For bad ids or hook names (before any GPU work).
+   * @example
+   * ```ts ignore
+   * const logits = model.forward([[1, 2, 3]]); // [1, 3, V]
+   * const resid = model.forward(batch, { stopAtLayer: 3 }); // blocks.3.hook_resid_pre
+   * ```
+   */
+  forward(ids: TokenBatch, options: ForwardOptions = {}): Tensor<"f32"> {
+    const stop = this.#stop(options.stopAtLayer);
+    checkHooks(this.config, options.hooks, stop, options.stopAtLayer === undefined);
+    const scope = new Scope();
+    try {
+      const x = this.#blocks(ids, options.hooks, stop, scope);
+      if (options.stopAtLayer !== undefined) return scope.move(x);
+      const normed = this.#finalNorm(x, options.hooks, scope);
+      return scope.move(this.#unembed(normed, options.hooks, scope));
+    } finally {
+      scope.release();
+    }
+  }
+
+  /**
+   * Mean next-token cross-entropy of a batch (the same hooks apply, e.g. a spliced SAE).
+   *
+   * @param ids Token ids `[B][T]` with `T ≥ 2`.
+   * @param options `hooks`, `perToken`.
+   * @returns The mean loss in nats and, if asked, the per-position losses.
+   * @example
+   * ```ts ignore
+   * const clean = await model.loss(batch);
+   * const spliced = await model.loss(batch, { hooks: { "blocks.3.hook_resid_post": { replace: (_, x) => sae(x) } } });
+   * ```
+   */
+  async loss(ids: TokenBatch, options: LossOptions = {}): Promise<LossResult> {
+    const { data, batch, seq } = packTokens(this.config, ids);
+    if (seq < 2) throw new RangeError("Cannot compute the loss: sequences need at least 2 tokens");
+    checkHooks(this.config, options.hooks, this.config.numLayers);
+    const targets = new Int32Array(batch * seq).fill(-1); // [B, T]: the next token, −1 at the end
+    for (let b = 0; b < batch; b++) targets.set(data.subarray(b * seq + 1, (b + 1) * seq), b * seq);
+    const scope = new Scope();
+    let losses: Float32Array;
+    try {
+      const x = this.#blocks(ids, options.hooks, this.config.numLayers, scope);
+      const normed = this.#finalNorm(x, options.hooks, scope);
+      const logits = this.#unembed(normed, options.hooks, scope);
+      const t = scope.own(this.gpu.upload(targets, [batch * seq], "neox.targets"));
+      const l = scope.own(crossEntropy(this.gpu, logits.reshape([batch * seq, this.config.vocabSize]), t));
+      losses = await l.read();
+    } finally {
+      scope.release();
+    }
+    const perToken = new Float32Array(batch * (seq - 1));
+    let total = 0;
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < seq - 1; t++) {
+        const v = losses[b * seq + t];
+        perToken[b * (seq - 1) + t] = v;
+        total += v;
+      }
+    }
+    const mean = total / perToken.length;
+    return options.perToken ? { mean, perToken } : { mean };
+  }
+
+  /**
+   * Continue each prompt by greedy decoding or temperature sampling; see {@linkcode GenerateOptions}.
+   *
+   * @param prompts Token ids `[B][T]`, equal lengths.
+   * @param options Length, temperature, seed, stop token and hooks.
+   * @returns The new tokens of each sequence (prompts excluded).
+   * @example
+   * ```ts ignore
+   * const [tokens] = await model.generate([prompt], { maxNewTokens: 20, temperature: 0.8, seed: 1 });
+   * ```
+   */
+  generate(prompts: TokenBatch, options: GenerateOptions = {}): Promise<number[][]> {
+    return generate(this, prompts, options);
+  }
+
+  /**
+   * Logits of the last position of each sequence, `[B, V]` on the host (used by generation).
+   *
+   * @param ids Token ids `[B][T]`.
+   * @param hooks Hooks of the pass; a `logits` hook sees `[B, 1, V]`.
+   * @returns The last position's logits, row-major.
+   */
+  async lastLogits(ids: TokenBatch, hooks?: Hooks): Promise<Float32Array> {
+    checkHooks(this.config, hooks, this.config.numLayers);
+    const scope = new Scope();
+    try {
+      const x = this.#blocks(ids, hooks, this.config.numLayers, scope);
+      const [batch, seq, d] = x.shape;
+      const last = scope.own(this.gpu.empty([batch, 1, d], "f32", "neox.last"));
+      for (let b = 0; b < batch; b++) {
+        this.gpu.encoder().copyBufferToBuffer(x.buffer, ((b * seq) + seq - 1) * d * 4, last.buffer, b * d * 4, d * 4);
+      }
+      const normed = this.#finalNorm(last, hooks, scope);
+      return await this.#unembed(normed, hooks, scope).read();
+    } finally {
+      scope.release();
+    }
+  }
+
+  /** Free the weights. Safe to call twice. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const w = this.#w;
+    const all = [
+      ...[...w.embedIn, ...w.embedOut].map((p) => p.weight),
+      w.finalNormWeight,
+      w.finalNormBias,
+      ...w.blocks.flatMap((b) => Object.values(b)),
+    ];
+    for (const t of new Set(all)) t?.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  #stop(stopAtLayer: number | undefined): number {
+    if (this.#disposed) throw new TypeError("Cannot run the model: it was disposed");
+    const n = this.config.numLayers;
+    const stop = stopAtLayer ?? n;
+    if (!Number.isInteger(stop) || stop < 0 || stop > n) {
+      throw new RangeError(`Cannot run the model: stopAtLayer ${stopAtLayer} must be a whole number in 0 … ${n}`);
+    }
+    return stop;
+  }
+
+  /** Embedding and blocks `0 … stop−1`; returns the residual `[B, T, D]` owned by `scope`. */
+  #blocks(ids: TokenBatch, hooks: Hooks | undefined, stop: number, scope: Scope): Tensor<"f32"> {
+    if (this.#disposed) throw new TypeError("Cannot run the model: it was disposed");
+    const { data, batch, seq } = packTokens(this.config, ids);
+    const gpu = this.gpu;
+    const tokens = scope.own(gpu.upload(data, [batch, seq], "neox.ids"));
+    let x = scope.own(embedTokens(gpu, tokens, this.#w.embedIn)); // [B, T, D]
+    for (let l = 0; l < stop; l++) {
+      const inner = new Scope();
+      try {
+        scope.move(x, inner);
+        x = inner.move(this.#block(l, x, hooks, inner), scope);
+      } finally {
+        inner.release();
+      }
+    }
+    return x;
+  }
+
+  /** One block; `x` `[B, T, D]` is owned by `scope`. Returns `blocks.{l}.hook_resid_post`. */
+  #block(l: number, x: Tensor<"f32">, hooks: Hooks | undefined, scope: Scope): Tensor<"f32"> {
+    const { gpu, config } = this;
+    const w = this.#w.blocks[l];
+    const [batch, seq] = x.shape;
+    const rows = batch * seq;
+    const p = `blocks.${l}.`;
+    const eps = config.layerNormEps;
+    /** `a [B, T, in] · Wᵀ + bias` → `[B, T, out]`. */
+    const linear = (a: Tensor<"f32">, weight: Tensor<"f32">, bias: Tensor<"f32"> | undefined, label: string) => {
+      const out = scope.own(gpu.empty([batch, seq, weight.shape[0]], "f32", label));
+      matmul(gpu, a.reshape([rows, a.shape[2]]), weight, {
+        transposeB: true,
+        bias,
+        out: out.reshape([rows, weight.shape[0]]),
+      });
+      return out;
+    };
+    x = runHook(gpu, hooks, p + "hook_resid_pre", x, scope);
+
+    const ln1 = scope.own(layerNorm(gpu, x, { weight: w.ln1Weight, bias: w.ln1Bias, eps }));
+    const qkv = linear(ln1, w.qkvWeight, w.qkvBias, "neox.qkv"); // [B, T, H·3·hs]
+    rotary(gpu, qkv, {
+      headSize: config.headSize,
+      rotaryDims: config.rotaryDims,
+      base: config.rotaryBase,
+      rotate: 2,
+      every: 3,
+      out: qkv,
+    });
+    const z = scope.own(attention(gpu, qkv, { heads: config.numHeads })); // [B, T, D]
+    let attnOut = linear(z, w.denseWeight, w.denseBias, "neox.attn_out");
+    attnOut = runHook(gpu, hooks, p + "hook_attn_out", attnOut, scope);
+
+    let mid = x;
+    if (!config.parallelResidual) {
+      mid = scope.own(add(gpu, x, attnOut));
+      mid = runHook(gpu, hooks, p + "hook_resid_mid", mid, scope);
+    }
+    const ln2 = scope.own(layerNorm(gpu, mid, { weight: w.ln2Weight, bias: w.ln2Bias, eps }));
+    const hidden = linear(ln2, w.fcWeight, w.fcBias, "neox.mlp_pre"); // [B, T, F]
+    let post = gelu(gpu, hidden, { out: hidden });
+    post = runHook(gpu, hooks, p + "mlp.hook_post", post, scope);
+    let mlpOut = linear(post, w.projWeight, w.projBias, "neox.mlp_out");
+    mlpOut = runHook(gpu, hooks, p + "hook_mlp_out", mlpOut, scope);
+
+    const resid = scope.own(add(gpu, mid, mlpOut));
+    if (config.parallelResidual) add(gpu, resid, attnOut, { out: resid });
+    return runHook(gpu, hooks, p + "hook_resid_post", resid, scope);
+  }
+
+  #finalNorm(x: Tensor<"f32">, hooks: Hooks | undefined, scope: Scope): Tensor<"f32"> {
+    const w = this.#w;
+    const normed = scope.own(
+      layerNorm(this.gpu, x, { weight: w.finalNormWeight, bias: w.finalNormBias, eps: this.config.layerNormEps }),
+    );
+    return runHook(this.gpu, hooks, "ln_final.hook_normalized", normed, scope);
+  }
+
+  #unembed(normed: Tensor<"f32">, hooks: Hooks | undefined, scope: Scope): Tensor<"f32"> {
+    const [batch, seq, d] = normed.shape;
+    const v = this.config.vocabSize;
+    const logits = scope.own(this.gpu.empty([batch, seq, v], "f32", "neox.logits"));
+    unembedInto(this.gpu, normed.reshape([batch * seq, d]), this.#w.embedOut, logits.reshape([batch * seq, v]));
+    return runHook(this.gpu, hooks, "logits", logits, scope);
+  }
+}
