@@ -5,33 +5,16 @@
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { add, attention, crossEntropy, gelu, layerNorm, matmul, rotary } from "@saelab/kernels";
+import { crossEntropy, layerNorm } from "@saelab/kernels";
 import type { NeoxConfig } from "./config.ts";
 import type { Hooks } from "./hooks.ts";
 import { checkHooks, runHook, Scope } from "./_scope.ts";
 import { packTokens, type TokenBatch } from "./tokens.ts";
 import { generate, type GenerateOptions } from "./generate.ts";
 import { embedTokens, unembedInto, type VocabPart } from "./_vocab.ts";
+import { type BlockWeights, recordBlock } from "./_block.ts";
 
-/** The weights of one block on the GPU; linear weights are `[out, in]` as stored by Hugging Face. */
-export interface BlockWeights {
-  ln1Weight: Tensor<"f32">;
-  ln1Bias: Tensor<"f32">;
-  ln2Weight: Tensor<"f32">;
-  ln2Bias: Tensor<"f32">;
-  /** `[3·D, D]`, rows per head `[q | k | v]`. */
-  qkvWeight: Tensor<"f32">;
-  qkvBias?: Tensor<"f32">;
-  /** `[D, D]`. */
-  denseWeight: Tensor<"f32">;
-  denseBias?: Tensor<"f32">;
-  /** `[F, D]`. */
-  fcWeight: Tensor<"f32">;
-  fcBias: Tensor<"f32">;
-  /** `[D, F]`. */
-  projWeight: Tensor<"f32">;
-  projBias: Tensor<"f32">;
-}
+export type { BlockWeights };
 
 /** All weights on the GPU. */
 export interface ModelWeights {
@@ -62,6 +45,11 @@ export interface LossOptions {
   hooks?: Hooks;
   /** Also return each position's loss. Default false. */
   perToken?: boolean;
+  /**
+   * Most bytes of logits held at once: longer batches are unembedded and scored in row
+   * chunks (unless a `logits` hook asks for all of them). Default 64 MiB.
+   */
+  maxLogitsBytes?: number;
 }
 
 /** The result of {@linkcode NeoxModel.loss}. */
@@ -142,10 +130,16 @@ export class NeoxModel {
     try {
       const x = this.#blocks(ids, options.hooks, this.config.numLayers, scope);
       const normed = this.#finalNorm(x, options.hooks, scope);
-      const logits = this.#unembed(normed, options.hooks, scope);
       const t = scope.own(this.gpu.upload(targets, [batch * seq], "neox.targets"));
-      const l = scope.own(crossEntropy(this.gpu, logits.reshape([batch * seq, this.config.vocabSize]), t));
-      losses = await l.read();
+      const maxBytes = Math.min(options.maxLogitsBytes ?? 64 * 2 ** 20, this.gpu.maxTensorBytes);
+      const chunk = Math.max(1, Math.floor(maxBytes / (4 * this.config.vocabSize)));
+      if (options.hooks?.logits !== undefined || batch * seq <= chunk) {
+        const logits = this.#unembed(normed, options.hooks, scope);
+        const l = scope.own(crossEntropy(this.gpu, logits.reshape([batch * seq, this.config.vocabSize]), t));
+        losses = await l.read();
+      } else {
+        losses = await this.#chunkedLoss(normed, t, chunk, scope).read();
+      }
     } finally {
       scope.release();
     }
@@ -240,7 +234,10 @@ export class NeoxModel {
       const inner = new Scope();
       try {
         scope.move(x, inner);
-        x = inner.move(this.#block(l, x, hooks, inner), scope);
+        x = inner.move(
+          recordBlock(gpu, this.config, { weights: this.#w.blocks[l], layer: l, x, hooks, scope: inner }),
+          scope,
+        );
       } finally {
         inner.release();
       }
@@ -248,55 +245,23 @@ export class NeoxModel {
     return x;
   }
 
-  /** One block; `x` `[B, T, D]` is owned by `scope`. Returns `blocks.{l}.hook_resid_post`. */
-  #block(l: number, x: Tensor<"f32">, hooks: Hooks | undefined, scope: Scope): Tensor<"f32"> {
-    const { gpu, config } = this;
-    const w = this.#w.blocks[l];
-    const [batch, seq] = x.shape;
-    const rows = batch * seq;
-    const p = `blocks.${l}.`;
-    const eps = config.layerNormEps;
-    /** `a [B, T, in] · Wᵀ + bias` → `[B, T, out]`. */
-    const linear = (a: Tensor<"f32">, weight: Tensor<"f32">, bias: Tensor<"f32"> | undefined, label: string) => {
-      const out = scope.own(gpu.empty([batch, seq, weight.shape[0]], "f32", label));
-      matmul(gpu, a.reshape([rows, a.shape[2]]), weight, {
-        transposeB: true,
-        bias,
-        out: out.reshape([rows, weight.shape[0]]),
-      });
-      return out;
-    };
-    x = runHook(gpu, hooks, p + "hook_resid_pre", x, scope);
-
-    const ln1 = scope.own(layerNorm(gpu, x, { weight: w.ln1Weight, bias: w.ln1Bias, eps }));
-    const qkv = linear(ln1, w.qkvWeight, w.qkvBias, "neox.qkv"); // [B, T, H·3·hs]
-    rotary(gpu, qkv, {
-      headSize: config.headSize,
-      rotaryDims: config.rotaryDims,
-      base: config.rotaryBase,
-      rotate: 2,
-      every: 3,
-      out: qkv,
-    });
-    const z = scope.own(attention(gpu, qkv, { heads: config.numHeads })); // [B, T, D]
-    let attnOut = linear(z, w.denseWeight, w.denseBias, "neox.attn_out");
-    attnOut = runHook(gpu, hooks, p + "hook_attn_out", attnOut, scope);
-
-    let mid = x;
-    if (!config.parallelResidual) {
-      mid = scope.own(add(gpu, x, attnOut));
-      mid = runHook(gpu, hooks, p + "hook_resid_mid", mid, scope);
+  /** Per-row losses `[N]` of `normed [B, T, D]`, unembedding `rows` rows at a time. */
+  #chunkedLoss(normed: Tensor<"f32">, targets: Tensor<"i32">, rows: number, scope: Scope): Tensor<"f32"> {
+    const gpu = this.gpu, d = this.config.hiddenSize, v = this.config.vocabSize;
+    const total = targets.size;
+    const losses = scope.own(gpu.empty([total], "f32", "neox.losses"));
+    for (let r0 = 0; r0 < total; r0 += rows) {
+      const n = Math.min(rows, total - r0);
+      using x = gpu.empty([n, d], "f32", "neox.loss_rows");
+      using t = gpu.empty([n], "i32", "neox.loss_targets");
+      using logits = gpu.empty([n, v], "f32", "neox.loss_logits");
+      gpu.encoder().copyBufferToBuffer(normed.buffer, r0 * d * 4, x.buffer, 0, n * d * 4);
+      gpu.encoder().copyBufferToBuffer(targets.buffer, r0 * 4, t.buffer, 0, n * 4);
+      unembedInto(gpu, x, this.#w.embedOut, logits);
+      using l = crossEntropy(gpu, logits, t);
+      gpu.encoder().copyBufferToBuffer(l.buffer, 0, losses.buffer, r0 * 4, n * 4);
     }
-    const ln2 = scope.own(layerNorm(gpu, mid, { weight: w.ln2Weight, bias: w.ln2Bias, eps }));
-    const hidden = linear(ln2, w.fcWeight, w.fcBias, "neox.mlp_pre"); // [B, T, F]
-    let post = gelu(gpu, hidden, { out: hidden });
-    post = runHook(gpu, hooks, p + "mlp.hook_post", post, scope);
-    let mlpOut = linear(post, w.projWeight, w.projBias, "neox.mlp_out");
-    mlpOut = runHook(gpu, hooks, p + "hook_mlp_out", mlpOut, scope);
-
-    const resid = scope.own(add(gpu, mid, mlpOut));
-    if (config.parallelResidual) add(gpu, resid, attnOut, { out: resid });
-    return runHook(gpu, hooks, p + "hook_resid_post", resid, scope);
+    return losses;
   }
 
   #finalNorm(x: Tensor<"f32">, hooks: Hooks | undefined, scope: Scope): Tensor<"f32"> {

@@ -164,7 +164,9 @@ Deno.test("read hooks see activations in pass order; kept copies outlive the pas
   assertClose(await resid.read(), ref.residual, TOL, "stopAtLayer 1 residual");
   kept!.dispose();
   resid.dispose();
-  await model.loss(IDS);
+  const whole = await model.loss(IDS, { perToken: true });
+  const chunked = await model.loss(IDS, { perToken: true, maxLogitsBytes: 7 * 97 * 4 }); // 7-row chunks
+  assertClose(chunked.perToken!, whole.perToken!, { atol: 1e-6, rtol: 1e-6 }, "loss in row chunks");
   assert.equal(gpu.pool.live, live, "every tensor of the passes was returned to the pool");
 });
 
