@@ -12,6 +12,9 @@
  * waits for the GPU (`gpu.sync()`), nothing is read back; the median and best
  * of `rounds` are reported after one warm-up.
  *
+ * Peer: the float64 CPU reference forward (plain TypeScript, `referenceForward`)
+ * of the same model to layer 3 on one sequence of the same context, timed once.
+ *
  * Run: `deno task bench:neox` (prints one JSON object). Options:
  * `--batch B` (default 4), `--seq T` (128), `--rounds R` (3).
  *
@@ -20,7 +23,7 @@
 import { parseArgs } from "node:util";
 import { createGpu } from "@saelab/gpu";
 import { matmulVariant } from "@saelab/kernels";
-import { createModel, parseConfig, randomWeights, seededRandom } from "@saelab/neox";
+import { createModel, parseConfig, randomWeights, referenceForward, seededRandom } from "@saelab/neox";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -41,7 +44,8 @@ const config = parseConfig({
 });
 const gpu = await createGpu();
 const t0 = performance.now();
-const model = await createModel(gpu, config, { weights: randomWeights(config, { seed: 1 }) });
+const weights = randomWeights(config, { seed: 1 });
+const model = await createModel(gpu, config, { weights });
 const loadSeconds = (performance.now() - t0) / 1000;
 const rand = seededRandom(2);
 const ids = Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(rand() * 50277)));
@@ -73,6 +77,20 @@ async function measure(stopAtLayer: number | undefined) {
   };
 }
 
+/** The CPU reference on one sequence, to layer 3. */
+function peer() {
+  const start = performance.now();
+  referenceForward(config, (name) => weights[name], ids.slice(0, 1), { stopAtLayer: 3 });
+  const s = (performance.now() - start) / 1000;
+  const flops = T * 3 * perBlock;
+  return {
+    name: "float64 CPU reference (referenceForward), 1 sequence, to layer 3",
+    seconds: +s.toFixed(3),
+    tokensPerSecond: Math.round(T / s),
+    gflopPerSecond: +(flops / s / 1e9).toFixed(3),
+  };
+}
+
 const probe = gpu.zeros([B * T, D]), qkvShaped = gpu.zeros([3 * D, D]);
 const results = {
   benchmark: "neox forward",
@@ -86,6 +104,7 @@ const results = {
   loadSeconds: +loadSeconds.toFixed(2),
   toLayer3: await measure(3),
   toLogits: await measure(undefined),
+  peer: peer(),
 };
 probe.dispose();
 qkvShaped.dispose();
