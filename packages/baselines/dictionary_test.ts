@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { seededRandom } from "@saelab/corpus";
+import { assertClose, createGpu } from "@saelab/gpu";
+import { writeSafetensors } from "@saelab/safetensors";
+import {
+  evaluateDictionary,
+  LinearDictionary,
+  loadDictionary,
+  neuronDictionary,
+  randomDictionary,
+  saveDictionary,
+} from "@saelab/baselines";
+
+const gpu = await createGpu();
+globalThis.addEventListener("unload", () => gpu.destroy());
+
+const random = seededRandom(4);
+const rand = (n: number, s = 1) => Float32Array.from({ length: n }, () => (random() * 2 - 1) * s);
+const D = 6, F = 10, ROWS = 40;
+const x = rand(ROWS * D, 2);
+
+function saeLike(k = 0): LinearDictionary {
+  return new LinearDictionary({
+    name: k ? "topk" : "sae",
+    kind: "sae",
+    method: "sae",
+    dIn: D,
+    dDict: F,
+    encoder: rand(F * D),
+    encoderBias: rand(F, 0.3),
+    decoder: rand(F * D),
+    decoderBias: rand(D, 0.5),
+    k,
+  });
+}
+
+Deno.test("GPU encode/decode match the float64 CPU reference (ReLU and top-k)", async () => {
+  for (const dict of [saeLike(), saeLike(3)]) {
+    using xt = gpu.upload(x, [ROWS, D]);
+    using c = dict.encode(xt);
+    const ch = await c.read();
+    assertClose(ch, dict.encodeHost(x), { atol: 1e-5, rtol: 1e-5 });
+    if (dict.k) {
+      for (let r = 0; r < ROWS; r++) assert.ok(ch.subarray(r * F, (r + 1) * F).filter((v) => v > 0).length <= 3);
+    }
+    using back = dict.decode(c);
+    assertClose(await back.read(), dict.decodeHost(ch), { atol: 1e-5, rtol: 1e-5 });
+    using bad = gpu.zeros([2, D + 1]);
+    assert.throws(() => dict.encode(bad), /expected \[rows, 6\]/);
+    dict.dispose();
+  }
+});
+
+Deno.test("save/load round trip in SAELens layout keeps the weights, k and method", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dict-" });
+  try {
+    for (const dict of [saeLike(), saeLike(4)]) {
+      const cfg = await saveDictionary(join(dir, dict.name), dict, { hookName: "blocks.1.hook_resid_post" });
+      assert.equal(cfg.architecture, dict.k ? "topk" : "standard");
+      const back = await loadDictionary(join(dir, dict.name), { kind: "sae" });
+      assert.equal(back.k, dict.k);
+      assert.equal(back.method, "sae");
+      assert.deepEqual(back.encoder, dict.encoder);
+      assert.deepEqual(back.decoder, dict.decoder);
+      assert.deepEqual(back.encoderBias, dict.encoderBias);
+      assert.deepEqual(back.decoderBias, dict.decoderBias);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a SAELens folder with apply_b_dec_to_input encodes ReLU((x − b_dec)·W_enc + b_enc)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "saelens-" });
+  try {
+    const wEnc = rand(D * F), bEnc = rand(F, 0.2), wDec = rand(F * D), bDec = rand(D, 0.7);
+    await writeSafetensors(join(dir, "sae_weights.safetensors"), {
+      W_enc: { dtype: "F32", shape: [D, F], data: wEnc },
+      b_enc: { dtype: "F32", shape: [F], data: bEnc },
+      W_dec: { dtype: "F32", shape: [F, D], data: wDec },
+      b_dec: { dtype: "F32", shape: [D], data: bDec },
+    });
+    await Deno.writeTextFile(
+      join(dir, "cfg.json"),
+      JSON.stringify({ d_in: D, d_sae: F, architecture: "standard", apply_b_dec_to_input: true }),
+    );
+    const dict = await loadDictionary(dir);
+    const got = dict.encodeHost(x);
+    for (let r = 0; r < ROWS; r++) {
+      for (let j = 0; j < F; j++) {
+        let s = bEnc[j];
+        for (let i = 0; i < D; i++) s += (x[r * D + i] - bDec[i]) * wEnc[i * F + j];
+        assert.ok(Math.abs(got[r * F + j] - Math.max(s, 0)) <= 1e-5, `row ${r} feature ${j}`);
+      }
+    }
+    await Deno.writeTextFile(join(dir, "cfg.json"), JSON.stringify({ d_in: D, d_sae: F, architecture: "gated" }));
+    await assert.rejects(() => loadDictionary(dir), /architecture "gated"/);
+    await Deno.writeTextFile(join(dir, "cfg.json"), JSON.stringify({ d_in: D, d_sae: F + 1 }));
+    await assert.rejects(() => loadDictionary(dir), /W_enc has shape \[6, 10\], expected \[6, 11\]/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("evaluateDictionary matches a CPU computation of FVU, MSE, L0 and dead fraction", async () => {
+  const dict = saeLike();
+  const ev = await evaluateDictionary(gpu, dict, { batches: [x.subarray(0, 16 * D), x.subarray(16 * D)] });
+  const c = dict.encodeHost(x), xh = dict.decodeHost(c);
+  let se = 0, nnz = 0;
+  const fired = new Set<number>();
+  for (let i = 0; i < x.length; i++) se += (x[i] - xh[i]) ** 2;
+  c.forEach((v, i) => {
+    if (v !== 0) {
+      nnz++;
+      fired.add(i % F);
+    }
+  });
+  const mean = new Float64Array(D);
+  for (let i = 0; i < x.length; i++) mean[i % D] += x[i] / ROWS;
+  let variance = 0;
+  for (let i = 0; i < x.length; i++) variance += (x[i] - mean[i % D]) ** 2;
+  assert.equal(ev.tokens, ROWS);
+  assert.ok(Math.abs(ev.mse! - se / x.length) <= 1e-5 + 1e-4 * (se / x.length));
+  assert.ok(Math.abs(ev.fvu - se / variance) <= 1e-5 + 1e-4 * (se / variance));
+  assert.ok(Math.abs(ev.l0 - nnz / ROWS) <= 1e-9);
+  assert.equal(ev.deadFraction, (F - fired.size) / F);
+  dict.dispose();
+});
+
+Deno.test("neuron basis is the identity (± split or ReLU); random directions are seeded unit vectors", () => {
+  const split = neuronDictionary(3);
+  assert.deepEqual([...split.encodeHost(new Float32Array([1, -2, 0.5]))], [1, 0, 0, 2, 0.5, 0]);
+  assert.deepEqual([...split.decodeHost(split.encodeHost(new Float32Array([1, -2, 0.5])))], [1, -2, 0.5]);
+  const a = randomDictionary(5, { seed: 2, count: 7 }), b = randomDictionary(5, { seed: 2, count: 7 });
+  assert.deepEqual(a.encoder, b.encoder);
+  assert.notDeepEqual(a.encoder, randomDictionary(5, { seed: 3, count: 7 }).encoder);
+  assert.equal(a.dDict, 7);
+  const centred = randomDictionary(2, { count: 1, mean: [1, 1] });
+  const u = centred.encoder;
+  assert.ok(Math.abs(centred.encodeHost(new Float32Array([1, 1]))[0]) < 1e-7, "the centre maps to 0");
+  assert.ok(Math.abs(u[0] ** 2 + u[1] ** 2 - 1) < 1e-6);
+  assert.throws(() => randomDictionary(3, { mean: [1] }), RangeError);
+});

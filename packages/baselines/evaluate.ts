@@ -1,0 +1,94 @@
+/**
+ * How well any {@linkcode Dictionary} reconstructs held-out rows, on the GPU:
+ * mean squared error, fraction of variance unexplained, L0 and the fraction
+ * of features that never fire — the fields of a run's `eval.json`.
+ *
+ * @module
+ */
+import type { Gpu, Tensor } from "@saelab/gpu";
+import { nonzeroCount, squaredError } from "@saelab/kernels";
+import type { DictEval } from "@saelab/runs";
+import type { Dictionary } from "./dictionary.ts";
+
+/** Options of {@linkcode evaluateDictionary}. */
+export interface EvaluateOptions {
+  /** Stop after this many rows. Default: all. */
+  maxRows?: number;
+  /** Stops between batches with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Evaluate a dictionary on row batches.
+ *
+ * @param gpu The GPU context.
+ * @param dict The dictionary.
+ * @param batches Held-out rows `[rows, dIn]` (an array or an async iterable of batches).
+ * @param options Row limit and abort signal.
+ * @returns `eval.json` fields (`kind`, `method`, `dIn`, `dSae`, `fvu`, `mse`, `l0`, `deadFraction`, `tokens`).
+ * @throws {RangeError} When no rows are given.
+ * @example
+ * ```ts ignore
+ * import { evaluateDictionary } from "@saelab/baselines";
+ * const ev = await evaluateDictionary(gpu, dict, { batches: heldOut });
+ * console.log(ev.fvu, ev.l0);
+ * ```
+ */
+export async function evaluateDictionary(
+  gpu: Gpu,
+  dict: Dictionary,
+  options: EvaluateOptions & { batches: Iterable<Float32Array> | AsyncIterable<Float32Array> },
+): Promise<DictEval> {
+  const d = dict.dIn;
+  const sum = new Float64Array(d), sq = new Float64Array(d);
+  const counts = gpu.zeros([dict.dDict], "f32", "eval.counts");
+  const losses: { loss: Tensor<"f32">; size: number }[] = [];
+  let rows = 0;
+  const maxRows = options.maxRows ?? Infinity;
+  try {
+    for await (const batch of options.batches) {
+      options.signal?.throwIfAborted();
+      const take = Math.min(batch.length / d, maxRows - rows);
+      if (take <= 0) break;
+      const x = batch.subarray(0, take * d);
+      for (let e = 0; e < x.length; e++) {
+        sum[e % d] += x[e];
+        sq[e % d] += x[e] * x[e];
+      }
+      using xt = gpu.upload(x, [take, d], "eval.x"); // [B, d]
+      using c = dict.encode(xt); // [B, dDict]
+      using xh = dict.decode(c); // [B, d]
+      nonzeroCount(gpu, c, { accumulate: counts });
+      const { loss, grad } = squaredError(gpu, xh, xt, { grad: xh });
+      void grad;
+      losses.push({ loss, size: x.length });
+      rows += take;
+      if (rows >= maxRows) break;
+    }
+    if (rows === 0) throw new RangeError(`Cannot evaluate ${dict.name}: no rows were given`);
+    let se = 0;
+    for (const { loss, size } of losses) se += (await loss.read())[0] * size;
+    const nnz = await counts.read();
+    let total = 0, dead = 0;
+    for (const n of nnz) {
+      total += n;
+      if (n === 0) dead++;
+    }
+    let variance = 0;
+    for (let i = 0; i < d; i++) variance += sq[i] - (sum[i] * sum[i]) / rows;
+    return {
+      kind: dict.kind,
+      method: dict.method,
+      dIn: d,
+      dSae: dict.dDict,
+      fvu: variance > 0 ? se / variance : 0,
+      mse: se / (rows * d),
+      l0: total / rows,
+      deadFraction: dead / dict.dDict,
+      tokens: rows,
+    };
+  } finally {
+    counts.dispose();
+    for (const l of losses) l.loss.dispose();
+  }
+}
