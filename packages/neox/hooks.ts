@@ -13,7 +13,7 @@
  *    start `act.read()` inside the call. With `keep: true` the hook gets a GPU
  *    copy it owns instead (dispose it when done) — how a harvester keeps
  *    activations without a round trip.
- * 2. `replace(name, act)`: return a tensor of the same shape (or `[B·T, width]`)
+ * 2. `replace(name, act)`: return an f32 tensor of the same shape `[B, T, width]`
  *    to use from here on — an SAE reconstruction, a patched activation. The
  *    model takes ownership of a returned tensor and disposes it when done (return
  *    a copy of anything you keep). Returning nothing, or `act` itself after
@@ -21,6 +21,8 @@
  *
  * Names are checked before any work: an unknown name, `hook_resid_mid` on a
  * parallel-residual model or a layer at or past `stopAtLayer` is a RangeError.
+ * In `generate`, `ln_final.hook_normalized` and `logits` see only the last
+ * position, `[B, 1, width]`.
  *
  * @module
  */
