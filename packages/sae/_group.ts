@@ -9,8 +9,9 @@
  * E   C, Cᵀ = ReLU(X W_e ᵀ + b_e)       Xᵀ [d,B] · W_ext [d+4,n]  (TopK: raw P, then select)
  * D   G, Gᵀ = 2/(B·d) · (C D̂ − X)        Cᵀ [n,B] · D̂ [n,d]
  * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        Gᵀ [d,B] · D̂ᵀ [d,n]
- * W   ∂W_ext = X_eᵀ ∂P  (row d = ∂b_e)    X_e [B,d+4] · ∂P [B,n]
+ * W   ∂W_ext = ∂Pᵀ X_e (col d = ∂b_e)    ∂P [B,n] · X_e [B,d+4]
  * Dg  ∂D̂ = Cᵀ G                          C [B,n] · G [B,d]
+ * (D, W and Dg skip the k whose codes are all zero in a tile: `sparseA`)
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
  * A   Adam over the packed buffer; then W_ext → texture and D → D̂, D̂ᵀ for the next step
  * ```
@@ -20,7 +21,7 @@
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { adam } from "@saelab/kernels";
 import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_layout.ts";
-import { normalizeBackward, normalizeRows, packTexture, type RowsAt } from "./_prep_kernels.ts";
+import { normalizeBackward, normalizeRows, packTransposed, type RowsAt } from "./_prep_kernels.ts";
 import { rowStats, topkSelect } from "./_stats_kernels.ts";
 import { MatrixTexture } from "./_textures.ts";
 import { tileMatmul } from "./_tile_matmul.ts";
@@ -79,7 +80,7 @@ export class MemberGroup {
     this.#alphas = gpu.upload(Float32Array.from(specs, (s) => s.l1), [Z], `${tag}.alphas`);
     this.#norms = gpu.zeros([Z * n], "f32", `${tag}.norms`);
     this.#gd = gpu.zeros([Z * n * d], "f32", `${tag}.grad_dhat`);
-    this.#dw = kind === "tied" ? gpu.zeros([Z * (d + 4) * n], "f32", `${tag}.grad_w`) : null;
+    this.#dw = kind === "tied" ? gpu.zeros([Z * n * (d + 4)], "f32", `${tag}.grad_w`) : null;
     const tex = (name: string, rows: number, cols: number) =>
       this.#t[name] = new MatrixTexture(gpu, [Z, rows, cols], `${tag}.${name}`);
     if (kind !== "tied") tex("w", d + 4, n);
@@ -101,10 +102,11 @@ export class MemberGroup {
   refresh(): void {
     const { d, n, members } = this.layout;
     if (this.layout.kind !== "tied") {
-      packTexture(this.#gpu, this.params, this.#t.w, {
+      packTransposed(this.#gpu, this.params, this.#t.w, {
         offset: this.layout.enc,
         stride: this.layout.encStride,
-        rows: d + 4,
+        rows: n,
+        cols: d + 4,
         layers: members,
       });
     }
@@ -149,6 +151,7 @@ export class MemberGroup {
       members,
       outputs: [x.xe.view, t.g.view, t.gt.view],
       scale: 2 / (rows * d),
+      sparseA: true,
     });
   }
 
@@ -168,17 +171,28 @@ export class MemberGroup {
       scale: 1 / rows,
     });
     tileMatmul(gpu, "store", {
-      a: x.xe,
-      b: t.dp,
-      m: d + 4,
-      n,
+      a: t.dp,
+      b: x.xe,
+      m: n,
+      n: d + 4,
       k: rows,
       members,
       outputs: [this.#dw ?? this.grads],
       base: this.#dw ? 0 : this.layout.enc,
       stride: (d + 4) * n,
+      sparseA: true,
     });
-    tileMatmul(gpu, "store", { a: t.c, b: t.g, m: n, n: d, k: rows, members, outputs: [this.#gd], stride: n * d });
+    tileMatmul(gpu, "store", {
+      a: t.c,
+      b: t.g,
+      m: n,
+      n: d,
+      k: rows,
+      members,
+      outputs: [this.#gd],
+      stride: n * d,
+      sparseA: true,
+    });
     normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
       grad: this.grads,
       n,

@@ -2,9 +2,10 @@
  * Where a group's parameters live in its one packed buffer (so Adam is one
  * dispatch per group), and the conversion to and from {@linkcode SaeWeights}.
  *
- * Untied and TopK, per member z: `W_ext [d + 4, n]` at `enc + z·encStride` — `W_encᵀ`
- * (SAELens `W_enc` layout) in rows `0..d−1`, `b_enc` in row `d`, zeros in rows `d+1..d+3` —
- * then `D [n, d]` at `dec + z·n·d`. Tied: `M [n, d]` at `enc + z·n·d`, then `b [n]` at `bias + z·n`.
+ * Untied and TopK, per member z: `W_ext [n, d + 4]` at `enc + z·encStride` — row j holds
+ * `W_e[j, :]`, then `b_e[j]`, then three zeros (the encoder-gradient matmul writes `∂b_e` into
+ * that column) — then `D [n, d]` at `dec + z·n·d`. Tied: `M [n, d]` at `enc + z·n·d`, then
+ * `b [n]` at `dec + z·n`.
  *
  * @module
  */
@@ -21,7 +22,7 @@ export interface GroupLayout {
   n: number;
   /** Members. */
   members: number;
-  /** Offset and per-member stride of `W_ext` (untied) or `M` (tied). */
+  /** Offset and per-member stride of `W_ext [n, d + 4]` (untied) or `M [n, d]` (tied). */
   enc: number;
   /** See `enc`. */
   encStride: number;
@@ -56,10 +57,10 @@ export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into:
     return;
   }
   for (let j = 0; j < n; j++) {
-    for (let i = 0; i < d; i++) into[e + i * n + j] = w.encoder[j * d + i];
-    into[e + d * n + j] = w.encoderBias[j];
+    into.set(w.encoder.subarray(j * d, (j + 1) * d), e + j * (d + 4));
+    into[e + j * (d + 4) + d] = w.encoderBias[j];
+    into.fill(0, e + j * (d + 4) + d + 1, e + (j + 1) * (d + 4));
   }
-  into.fill(0, e + (d + 1) * n, e + (d + 4) * n);
   into.set(w.decoder!, layout.dec + z * n * d);
 }
 
@@ -77,11 +78,15 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
     };
   }
   const encoder = new Float32Array(n * d);
-  for (let j = 0; j < n; j++) for (let i = 0; i < d; i++) encoder[j * d + i] = from[e + i * n + j];
+  const encoderBias = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    encoder.set(from.subarray(e + j * (d + 4), e + j * (d + 4) + d), j * d);
+    encoderBias[j] = from[e + j * (d + 4) + d];
+  }
   return {
     spec: { ...spec },
     encoder,
-    encoderBias: from.slice(e + d * n, e + (d + 1) * n),
+    encoderBias,
     decoder: from.slice(layout.dec + z * n * d, layout.dec + (z + 1) * n * d),
     decoderBias: null,
   };

@@ -61,35 +61,42 @@ export function prepInput(
   });
 }
 
-const PACK = prog(
-  "sae_pack",
-  `struct U { rows: u32, cols4: u32, src4: u32, stride4: u32 }
+const PACK_T = prog(
+  "sae_pack_transposed",
+  `struct U { rows: u32, cols: u32, src4: u32, stride4: u32 }
 @group(0) @binding(0) var<storage, read> p: array<vec4f>;
 @group(0) @binding(1) var t: texture_storage_2d_array<rgba32float, write>;
 @group(0) @binding(2) var<uniform> u: U;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3u) {
-  let x = g.x % u.cols4;
-  let row = g.x / u.cols4;
-  if (row >= u.rows) { return; }
-  textureStore(t, vec2u(x, row), g.y, p[u.src4 + g.y * u.stride4 + row * u.cols4 + x]);
+  let c4 = u.cols / 4u;
+  let i4 = g.x % c4;
+  let j4 = g.x / c4;
+  if (j4 >= u.rows / 4u) { return; }
+  let base = u.src4 + g.y * u.stride4 + j4 * 4u * c4 + i4;
+  let r0 = p[base]; let r1 = p[base + c4]; let r2 = p[base + 2u * c4]; let r3 = p[base + 3u * c4];
+  textureStore(t, vec2u(j4, i4 * 4u), g.y, vec4f(r0.x, r1.x, r2.x, r3.x));
+  textureStore(t, vec2u(j4, i4 * 4u + 1u), g.y, vec4f(r0.y, r1.y, r2.y, r3.y));
+  textureStore(t, vec2u(j4, i4 * 4u + 2u), g.y, vec4f(r0.z, r1.z, r2.z, r3.z));
+  textureStore(t, vec2u(j4, i4 * 4u + 3u), g.y, vec4f(r0.w, r1.w, r2.w, r3.w));
 }`,
 );
 
-/** Copy `layers` matrices `[rows, cols]` from a buffer (offset and stride in floats) into a texture. */
-export function packTexture(
+/**
+ * Copy `layers` matrices `[rows, cols]` from a buffer (offset and stride in floats) into a
+ * texture transposed, `[cols, rows]` per layer (rows and cols multiples of 4).
+ */
+export function packTransposed(
   gpu: Gpu,
   src: Binding,
   dst: MatrixTexture,
-  at: { offset: number; stride: number; rows: number; layers: number },
+  at: { offset: number; stride: number; rows: number; cols: number; layers: number },
 ): void {
-  const cols4 = dst.cols / 4;
-  const texels = at.rows * cols4;
-  const xs = Math.ceil(texels / 64);
-  gpu.dispatch(PACK, {
+  const blocks = (at.rows / 4) * (at.cols / 4);
+  gpu.dispatch(PACK_T, {
     bindings: [src, dst.view],
-    uniforms: new Uint32Array([at.rows, cols4, at.offset / 4, at.stride / 4]),
-    workgroups: [xs, at.layers, 1],
+    uniforms: new Uint32Array([at.rows, at.cols, at.offset / 4, at.stride / 4]),
+    workgroups: [Math.ceil(blocks / 64), at.layers, 1],
   });
 }
 
@@ -166,15 +173,12 @@ const NORM_BACKWARD = prog(
 @group(0) @binding(0) var<storage, read> gd: array<vec4f>;
 @group(0) @binding(1) var dh: texture_2d_array<f32>;
 @group(0) @binding(2) var<storage, read> norms: array<f32>;
-@group(0) @binding(3) var<storage, read> dw: array<f32>;
+@group(0) @binding(3) var<storage, read> dw: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(5) var<uniform> u: U;
 fn gradDir(z: u32, j: u32, i4: u32) -> vec4f {
   var v = gd[(z * u.n + j) * (u.d / 4u) + i4];
-  if (u.tied == 1u) {
-    let o = z * u.dwStride + i4 * 4u * u.n + j;
-    v += vec4f(dw[o], dw[o + u.n], dw[o + 2u * u.n], dw[o + 3u * u.n]);
-  }
+  if (u.tied == 1u) { v += dw[(z * u.dwStride + j * (u.d + 4u)) / 4u + i4]; }
   return v;
 }
 @compute @workgroup_size(64)
@@ -193,13 +197,13 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
     let v = (gradDir(z, j, i4) - dotv * textureLoad(dh, vec2u(i4, j), z, 0)) / nrm;
     grad[o + i4 * 4u] = v.x; grad[o + i4 * 4u + 1u] = v.y; grad[o + i4 * 4u + 2u] = v.z; grad[o + i4 * 4u + 3u] = v.w;
   }
-  if (u.tied == 1u) { grad[u.biasDst + z * u.n + j] = dw[z * u.dwStride + u.d * u.n + j]; }
+  if (u.tied == 1u) { grad[u.biasDst + z * u.n + j] = dw[(z * u.dwStride + j * (u.d + 4u) + u.d) / 4u].x; }
 }`,
 );
 
 /**
  * Backward of the row normalisation: `∂D_j = (g_j − (g_j·D̂_j) D̂_j) / ‖D_j‖` with `g = ∂D̂`
- * (`[Z][n, d]` in `gd`); tied SAEs add the encoder's `∂M̂ᵀ` (`[Z][d + 4, n]` in `dw`, row d = `∂b`).
+ * (`[Z][n, d]` in `gd`); tied SAEs add the encoder's `∂M̂` (`[Z][n, d + 4]` in `dw`, column d = `∂b`).
  */
 export function normalizeBackward(
   gpu: Gpu,

@@ -18,6 +18,9 @@
  *   to `G [M, N]` and `Gᵀ [N, M]`.
  * - `codeGrad`: `∂P = (acc + α_z · scale) · [C > 0]`, written to texture `∂P [M, N]`.
  *
+ * With `sparseA` the k loop skips a k whose tile of `At` is all zero (codes
+ * and code gradients are sparse once an SAE has trained).
+ *
  * M and N must be multiples of 4; partial tiles are guarded.
  *
  * @module
@@ -111,7 +114,7 @@ function tail(ep: Epilogue): string {
   return lines.join("\n  ");
 }
 
-function program(ep: Epilogue): Program {
+function program(ep: Epilogue, skip: boolean): Program {
   const rows = Array.from({ length: TM }, (_, r) => r);
   const cols = Array.from({ length: TN / 4 }, (_, j) => j);
   const accs = rows.flatMap((r) => cols.map((j) => `var acc${r}_${j} = vec4f(0.0);`));
@@ -123,7 +126,7 @@ function program(ep: Epilogue): Program {
   const isEncode = ep === "encode" || ep === "encodeRaw";
   return {
     name: "sae_matmul",
-    key: ep,
+    key: `${ep}${skip ? "/skip" : ""}`,
     code: () => `
 struct U { m: u32, n: u32, k: u32, sharedA: u32, sharedB: u32, base: u32, stride: u32, biasRow: u32, step: u32, scale: f32 }
 @group(0) @binding(0) var ta: texture_2d_array<f32>;
@@ -147,8 +150,10 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   ${accs.join("\n  ")}
   for (var k = 0u; k < u.k; k++) {
     ${loadA.join("\n    ")}
+    ${skip ? `if (${loadA.map((_, q) => `any(a${q} != vec4f(0.0))`).join(" || ")}) {` : "{"}
     ${loadB.join("\n    ")}
     ${fma.join("\n    ")}
+    }
   }
   ${tail(ep)}
 }
@@ -156,7 +161,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   };
 }
 
-const PROGRAMS = new Map<Epilogue, Program>();
+const PROGRAMS = new Map<string, Program>();
 
 /** Operands and outputs of one batched matmul. */
 export interface TileMatmulArgs {
@@ -170,6 +175,12 @@ export interface TileMatmulArgs {
   n: number;
   /** Reduction length (rows of `a` and `b` used). */
   k: number;
+  /**
+   * `At` is mostly zeros (codes, code gradients): skip the multiply-adds of a k whose
+   * 8 `At` values of the tile are all zero. All lanes of a SIMD row share those values,
+   * so the branch does not diverge.
+   */
+  sparseA?: boolean;
   /** Number of members (dispatch z). */
   members: number;
   /** Extra bindings of the epilogue, in order (see the module doc). */
@@ -204,8 +215,10 @@ export function tileMatmul(gpu: Gpu, epilogue: Epilogue, args: TileMatmulArgs): 
         `k = ${k}, m = ${m}, n = ${n}`,
     );
   }
-  let prog = PROGRAMS.get(epilogue);
-  if (!prog) PROGRAMS.set(epilogue, prog = program(epilogue));
+  const skip = args.sparseA ?? false;
+  const key = `${epilogue}/${skip}`;
+  let prog = PROGRAMS.get(key);
+  if (!prog) PROGRAMS.set(key, prog = program(epilogue, skip));
   const u = new ArrayBuffer(40);
   const w = new Uint32Array(u);
   w.set([m, n, k, a.layers === 1 ? 1 : 0, b.layers === 1 ? 1 : 0, args.base ?? 0, args.stride ?? 0]);

@@ -128,6 +128,20 @@ Deno.test("sae_matmul decode and codeGrad epilogues", async () => {
   alphas.dispose();
 });
 
+Deno.test("sae_matmul with sparseA skips all-zero k of a tile and still sums the rest", async () => {
+  // codes-like At: most rows zero, a few tiles with one non-zero
+  const k = 30, m = 16, n = 8;
+  const a = new Float32Array(k * m);
+  for (const [q, i, v] of [[0, 3, 1.5], [7, 12, -2], [29, 0, 0.25], [13, 9, 4]]) a[q * m + i] = v;
+  const b = rand(k * n);
+  const sa = textures("test.sparse_a", [a], k, m), sb = textures("test.sparse_b", [b], k, n);
+  const out = gpu.zeros([m * n]);
+  tileMatmul(gpu, "store", { a: sa, b: sb, m, n, k, members: 1, outputs: [out], sparseA: true });
+  assertClose(await out.read(), reference([a], [b], m, n, k, 0), { atol: 1e-6, rtol: 1e-6 });
+  for (const t of [sa, sb]) t.destroy();
+  out.dispose();
+});
+
 Deno.test("sae_matmul rejects sizes that are not multiples of 4", () => {
   assert.throws(
     () => tileMatmul(gpu, "store", { a: ta, b: tb, m: 6, n: 8, k: 2, members: 1, outputs: [] }),

@@ -142,6 +142,11 @@ export class SweepTrainer {
     this.#upload = gpu.zeros([batch * dIn], "f32", "sae.input");
   }
 
+  /** @internal The shared input textures, valid after {@linkcode SweepTrainer.stage}. */
+  get staged(): StagedInput {
+    return this.#input;
+  }
+
   /** Steps taken so far. */
   get stepCount(): number {
     return this.#step;

@@ -1,0 +1,145 @@
+/**
+ * End-of-training metrics of every sweep member on held-out rows, computed
+ * on the GPU with the same forward kernels as training: MSE, fraction of
+ * variance unexplained, L0, L1, loss, dead fraction (features that never fire
+ * on the held-out set), and the MMCS between each dictionary and the one of
+ * twice its size with the same variant and α.
+ *
+ * @module
+ */
+import { InputMoments, mmcs } from "./metrics.ts";
+import type { SaeSpec } from "./spec.ts";
+import type { SweepTrainer } from "./sweep.ts";
+import { featureDirections, type SaeWeights } from "./weights.ts";
+
+/** Held-out metrics of one member. */
+export interface MemberMetrics {
+  /** Member name. */
+  name: string;
+  /** Its spec. */
+  spec: Required<SaeSpec>;
+  /** Held-out rows evaluated. */
+  rows: number;
+  /** Mean squared error over all elements. */
+  mse: number;
+  /** Fraction of variance unexplained: `Σ‖x − x̂‖² / Σ‖x − x̄‖²`. */
+  fvu: number;
+  /** Mean active features per row. */
+  l0: number;
+  /** Mean `Σ_j |c_j|` per row. */
+  l1: number;
+  /** `mse + α · l1`. */
+  loss: number;
+  /** Fraction of features that never fired on the held-out rows. */
+  deadFraction: number;
+  /** MMCS to the member with twice the features (same variant and α), or null when there is none. */
+  mmcsToDouble: number | null;
+  /** That member's name, or null. */
+  doubleName: string | null;
+}
+
+/**
+ * Evaluate every member of a sweep on held-out batches.
+ *
+ * @param trainer The sweep (its current weights are evaluated).
+ * @param batches Held-out `[rows, dIn]` batches (rows a multiple of 4, at most the batch size).
+ * @returns One entry per member, in member order.
+ * @example
+ * ```ts ignore
+ * const metrics = await evaluateSweep(trainer, heldOutBatches);
+ * console.table(metrics.map((m) => ({ name: m.name, fvu: m.fvu, l0: m.l0, dead: m.deadFraction })));
+ * ```
+ */
+export async function evaluateSweep(
+  trainer: SweepTrainer,
+  batches: Iterable<Float32Array> | AsyncIterable<Float32Array>,
+): Promise<MemberMetrics[]> {
+  const gpu = trainer.groups[0].group.params.gpu;
+  const d = trainer.dIn;
+  const members = trainer.specs.length;
+  const se = new Float64Array(members), l0 = new Float64Array(members), l1 = new Float64Array(members);
+  const moments = new InputMoments(d);
+  const fired = trainer.groups.map(({ group }) => gpu.zeros([group.fired.size], "u32", "sae.eval_fired"));
+  const stats = trainer.groups.map(({ group }) =>
+    gpu.zeros([group.specs.length * trainer.batchSize * 4], "f32", "sae.eval_stats")
+  );
+  try {
+    for await (const x of batches) {
+      const rows = trainer.stage(x);
+      moments.add(x);
+      const reads = trainer.groups.map(({ group }, g) => {
+        group.forward(trainer.staged, rows, { fired: fired[g], step: 1 });
+        group.stats(stats[g], rows);
+        return gpu.readBuffer(stats[g].buffer, group.specs.length * rows * 16);
+      });
+      const results = await Promise.all(reads);
+      results.forEach((bytes, g) => {
+        const s = new Float32Array(bytes);
+        trainer.groups[g].members.forEach((i, z) => {
+          for (let b = 0; b < rows; b++) {
+            se[i] += s[(z * rows + b) * 4];
+            l0[i] += s[(z * rows + b) * 4 + 1];
+            l1[i] += s[(z * rows + b) * 4 + 2];
+          }
+        });
+      });
+    }
+    if (moments.rows === 0) throw new RangeError("Cannot evaluate a sweep: no held-out rows were given");
+    const dead = new Float64Array(members);
+    for (let g = 0; g < trainer.groups.length; g++) {
+      const flags = await fired[g].read();
+      const { group, members: idx } = trainer.groups[g];
+      const n = group.layout.n;
+      idx.forEach((i, z) => {
+        let count = 0;
+        for (let j = 0; j < n; j++) if (flags[z * n + j] === 0) count++;
+        dead[i] = count / n;
+      });
+    }
+    const weights = await trainer.weights();
+    const doubles = doublePairs(trainer.specs);
+    const rows = moments.rows, variance = moments.totalVariance;
+    return trainer.specs.map((spec, i) => {
+      const j = doubles[i];
+      return {
+        name: trainer.names[i],
+        spec,
+        rows,
+        mse: se[i] / (rows * d),
+        fvu: se[i] / variance,
+        l0: l0[i] / rows,
+        l1: l1[i] / rows,
+        loss: se[i] / (rows * d) + spec.l1 * (l1[i] / rows),
+        deadFraction: dead[i],
+        mmcsToDouble: j < 0 ? null : dictionaryMmcs(weights[i], weights[j]),
+        doubleName: j < 0 ? null : trainer.names[j],
+      };
+    });
+  } finally {
+    for (const t of [...fired, ...stats]) t.dispose();
+  }
+}
+
+/**
+ * MMCS between two dictionaries' unit feature directions (`a`'s features against `b`'s).
+ *
+ * @param a The smaller dictionary.
+ * @param b The larger dictionary.
+ * @returns Mean over `a`'s features of the best cosine with a feature of `b`.
+ * @example
+ * ```ts
+ * import { dictionaryMmcs, initWeights } from "@saelab/sae";
+ * const w = initWeights({ kind: "untied", dIn: 4, dDict: 8, l1: 0 });
+ * if (Math.abs(dictionaryMmcs(w, w) - 1) > 1e-6) throw new Error("self MMCS is 1");
+ * ```
+ */
+export function dictionaryMmcs(a: SaeWeights, b: SaeWeights): number {
+  return mmcs(featureDirections(a), featureDirections(b), a.spec.dIn);
+}
+
+/** For each member, the index of the member of the same variant, α and k with twice its features, or -1. */
+export function doublePairs(specs: readonly Required<SaeSpec>[]): number[] {
+  return specs.map((s) =>
+    specs.findIndex((t) => t.kind === s.kind && t.l1 === s.l1 && t.k === s.k && t.dDict === 2 * s.dDict)
+  );
+}
