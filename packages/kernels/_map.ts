@@ -8,8 +8,8 @@
  *
  * Bindings: one storage buffer per distinct operand buffer, then the uniforms
  * `{ n: u32, <params>: f32 }`. Workgroup size and units per invocation come
- * from {@linkcode mapTuning} (scalar: 256 × 1 f32; vec4: 256 × 4 vec4s, 512 × 4
- * on software adapters); each invocation handles `per` consecutive units.
+ * from {@linkcode MAP_VARIANTS} (scalar: 256 × 1 f32; vec4: 256 × 4 vec4s, chosen
+ * with `bench/elementwise_bench.ts`); each invocation handles `per` consecutive units.
  *
  * @module
  */
@@ -24,18 +24,6 @@ export const MAP_VARIANTS: Record<MapVariant, { width: number; wg: number; per: 
   scalar: { width: 1, wg: 256, per: 1 },
   vec4: { width: 4, wg: 256, per: 4 },
 };
-
-/**
- * Workgroup size and units per invocation of a variant on this device. Software adapters
- * (llvmpipe/lavapipe) run `vec4` maps about 10% faster with 512 invocations per workgroup
- * (`bench/elementwise_bench.ts`), where the device allows that many.
- */
-export function mapTuning(gpu: Gpu, variant: MapVariant): { wg: number; per: number } {
-  const { wg, per } = MAP_VARIANTS[variant];
-  const limits = gpu.device.limits;
-  const big = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX) >= 512;
-  return variant === "vec4" && gpu.isSoftware && big ? { wg: 512, per } : { wg, per };
-}
 
 /** One operand of a map: its name in the body and whether the body reads it, writes it or both. */
 export interface MapOperand {
@@ -88,7 +76,7 @@ export function runMap(gpu: Gpu, spec: MapSpec, run: MapRun): void {
   // the body works on private copies named like the operands; storage arrays get a prefix
   const bound = bindOperands(spec.name, operands, { elementType: () => "T", prefix: "buf_" });
   const { width } = MAP_VARIANTS[variant];
-  const { wg, per } = run.tuning ?? mapTuning(gpu, variant);
+  const { wg, per } = run.tuning ?? MAP_VARIANTS[variant];
   const units = Math.ceil(size / width);
   const program: Program = {
     name: spec.name,

@@ -22,7 +22,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { createGpu, type Gpu, type Tensor } from "@saelab/gpu";
-import { mapTuning, type MapVariant, runMap } from "../_map.ts";
+import { MAP_VARIANTS, type MapVariant, runMap } from "../_map.ts";
 import { RELU } from "../relu.ts";
 import { ADAM, adamParams } from "../adam.ts";
 
@@ -48,12 +48,27 @@ const VARIANTS: Variant[] = [
 
 /** Result of one kernel/variant pair. */
 interface Rate {
-  /** Median GB/s over the rounds. */
+  /** Median GB/s over the rounds (wall clock). */
   gbps: number;
-  /** Best GB/s over the rounds. */
+  /** Best GB/s over the rounds (wall clock). */
   best: number;
   /** Median milliseconds per call. */
   ms: number;
+  /**
+   * GB/s if this process had every core to itself: bytes over (CPU seconds of the process ÷ cores),
+   * median over the rounds; absent where `/proc/self/stat` cannot be read.
+   */
+  cpuGbps?: number;
+}
+
+/** User + system CPU seconds of this process (all threads, the software adapter's included), or NaN. */
+function cpuSeconds(): number {
+  try {
+    const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, 100 per second on Linux
+  } catch {
+    return NaN;
+  }
 }
 
 /** One timed configuration: `step` records one call, `sync` waits for all recorded calls via a one-float read. */
@@ -64,11 +79,17 @@ interface Case {
   sync: () => Promise<void>;
 }
 
-function summarise(seconds: number[], bytes: number): Rate {
-  const sorted = [...seconds].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
+function summarise(t: Timing, bytes: number): Rate {
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
   const round = (v: number) => Math.round(v * 100) / 100;
-  return { gbps: round(bytes / median / 1e9), best: round(bytes / sorted[0] / 1e9), ms: round(median * 1e3) };
+  const wall = median(t.wall), cpu = median(t.cpu) / navigator.hardwareConcurrency;
+  const rate: Rate = {
+    gbps: round(bytes / wall / 1e9),
+    best: round(bytes / Math.min(...t.wall) / 1e9),
+    ms: round(wall * 1e3),
+  };
+  if (Number.isFinite(cpu) && cpu > 0) rate.cpuGbps = round(bytes / cpu / 1e9);
+  return rate;
 }
 
 /** The elementwise engine's variants, on this package's GPU context. */
@@ -81,7 +102,8 @@ function saelabCases(gpu: Gpu, owned: Tensor[]): Case[] {
   const v = gpu.zeros([N], "f32", "bench.v");
   owned.push(x, y, param, grad, m, v);
   const params = adamParams({ lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 10, weightDecay: 0.01 });
-  return VARIANTS.flatMap((c): Case[] => [
+  const maxWg = Math.min(gpu.limits.maxComputeInvocationsPerWorkgroup, gpu.limits.maxComputeWorkgroupSizeX);
+  return VARIANTS.filter((c) => c.tuning.wg <= maxWg).flatMap((c): Case[] => [
     {
       kernel: "relu",
       name: c.name,
@@ -135,19 +157,26 @@ async function tfjsCases(cleanup: (() => void)[]): Promise<Case[]> {
   ];
 }
 
+/** Seconds per call, wall clock and process CPU time, one entry per round. */
+interface Timing {
+  wall: number[];
+  cpu: number[];
+}
+
 /** Time every case round-robin, so that load from other processes falls on all of them alike. */
-async function run(cases: Case[]): Promise<Map<Case, number[]>> {
-  const times = new Map<Case, number[]>(cases.map((c) => [c, []]));
+async function run(cases: Case[]): Promise<Map<Case, Timing>> {
+  const times = new Map<Case, Timing>(cases.map((c) => [c, { wall: [], cpu: [] }]));
   for (const c of cases) {
     c.step();
     await c.sync(); // compile and warm up
   }
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of cases) {
-      const t0 = performance.now();
+      const t0 = performance.now(), c0 = cpuSeconds();
       for (let i = 0; i < ITERATIONS; i++) c.step();
       await c.sync();
-      times.get(c)!.push((performance.now() - t0) / ITERATIONS / 1e3);
+      times.get(c)!.wall.push((performance.now() - t0) / ITERATIONS / 1e3);
+      times.get(c)!.cpu.push((cpuSeconds() - c0) / ITERATIONS);
     }
     console.error(`round ${r + 1} of ${ROUNDS} done`);
   }
@@ -158,7 +187,6 @@ async function main(): Promise<void> {
   const loadBefore = Deno.loadavg();
   const gpu = await createGpu();
   const info = gpu.adapter.info;
-  const tuning = mapTuning(gpu, "vec4");
   const owned: Tensor[] = [];
   const cleanup: (() => void)[] = [];
   const cases = saelabCases(gpu, owned);
@@ -192,7 +220,7 @@ async function main(): Promise<void> {
     rounds: ROUNDS,
     bytesPerElement: BYTES,
     targetGbps: 5,
-    libraryDefault: `vec4_wg${tuning.wg}_per${tuning.per}`,
+    libraryDefault: `vec4_wg${MAP_VARIANTS.vec4.wg}_per${MAP_VARIANTS.vec4.per}`,
     relu,
     adam,
     fastest: { relu: fastest(relu), adam: fastest(adam) },
