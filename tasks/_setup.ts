@@ -1,0 +1,143 @@
+/**
+ * What the harvest and train stages share: the checked configuration, the model on the GPU,
+ * the hook, the windows, and the run folder.
+ *
+ * @module
+ */
+import { createGpu, type Gpu } from "@saelab/gpu";
+import { hookNames, loadModel, type NeoxModel } from "@saelab/neox";
+import type { StageDeps } from "@saelab/runs";
+import { type PipelineConfig, resolveConfig } from "./_config.ts";
+import { prepareWindows, type RunWindows } from "./_corpus.ts";
+import { type ModelSource, resolveModel } from "./_model.ts";
+import { openRun, type RunHandle } from "./_run.ts";
+
+/** Everything a stage of the main job works with. Dispose it when done. */
+export interface Pipeline {
+  /** The checked configuration. */
+  config: PipelineConfig;
+  /** The model folder, tokenizer and model record. */
+  source: ModelSource;
+  /** The GPU context. */
+  gpu: Gpu;
+  /** The model on the GPU. */
+  model: NeoxModel;
+  /** Full hook name, e.g. `blocks.2.hook_resid_post`. */
+  hook: string;
+  /** Block of the hook. */
+  layer: number;
+  /** Tokens per window. */
+  contextLength: number;
+  /** Windows to harvest and held-out windows. */
+  windows: RunWindows;
+  /** The run folder. */
+  run: RunHandle;
+  /** Free the model and the GPU. */
+  dispose(): void;
+}
+
+/**
+ * The full hook name a configuration asks for.
+ *
+ * @param hook A full name (`blocks.2.hook_resid_post`) or a block suffix (`hook_resid_post`, `mlp.hook_post`).
+ * @param options The layer when `hook` is a suffix, and the model's hook names and block count.
+ * @returns The full name and its block.
+ * @throws {TypeError} When the hook is not one of the model's, or a full name disagrees with `layer`.
+ * @example
+ * ```ts
+ * import { resolveHook } from "./_setup.ts";
+ * const names = ["blocks.0.hook_resid_post", "blocks.1.hook_resid_post"];
+ * const h = resolveHook("hook_resid_post", { names, numLayers: 2 });
+ * if (h.hook !== "blocks.1.hook_resid_post") throw new Error(h.hook);
+ * ```
+ */
+export function resolveHook(
+  hook: string,
+  options: { layer?: number; names: readonly string[]; numLayers: number },
+): { hook: string; layer: number } {
+  const full = /^blocks\.(\d+)\.(.+)$/.exec(hook);
+  const layer = full ? Number(full[1]) : options.layer ?? Math.floor(options.numLayers / 2);
+  if (full && options.layer !== undefined && options.layer !== layer) {
+    throw new TypeError(`Invalid hook: ${hook} is in block ${layer}, but layer ${options.layer} was asked for`);
+  }
+  const name = full ? hook : `blocks.${layer}.${hook}`;
+  if (!options.names.includes(name)) {
+    const suffixes = [...new Set(options.names.map((n) => n.replace(/^blocks\.\d+\./, "")))].join(", ");
+    throw new TypeError(
+      `Invalid hook: the model has no ${name} (blocks 0 … ${options.numLayers - 1}; hook points ${suffixes})`,
+    );
+  }
+  return { hook: name, layer };
+}
+
+/**
+ * Check the configuration, choose and load the model, resolve the hook, prepare the windows and
+ * open the run folder.
+ *
+ * @param raw The merged CLI configuration.
+ * @param deps The CLI's deps.
+ * @returns The pipeline; dispose it when done.
+ * @example
+ * ```ts ignore
+ * const p = await setupPipeline(config, deps);
+ * try { ... } finally { p.dispose(); }
+ * ```
+ */
+export async function setupPipeline(raw: Record<string, unknown>, deps: StageDeps): Promise<Pipeline> {
+  const config = resolveConfig(raw);
+  const source = await resolveModel({
+    model: config.model,
+    cache: config.cache,
+    warn: deps.log.warn,
+    onProgress: (done, total) => deps.progress({ label: "placeholder tokenizer", done, total, unit: "merge" }),
+  });
+  deps.log.info(`Model: ${source.info.name} (${source.dir})`);
+  const gpu = await createGpu();
+  let model: NeoxModel | null = null;
+  try {
+    model = await loadModel(gpu, source.dir);
+    const { hook, layer } = resolveHook(config.hook, {
+      layer: config.layer,
+      names: hookNames(model.config),
+      numLayers: model.config.numLayers,
+    });
+    const contextLength = Math.min(config.context ?? 128, model.config.maxPositions);
+    deps.signal.throwIfAborted();
+    const windows = await prepareWindows({
+      corpus: config.corpus,
+      model: source,
+      contextLength,
+      tokens: config.tokens,
+      corpusTokens: config.corpusTokens,
+      heldOutFraction: config.heldOutFraction,
+      lossWindows: config.skip.includes("spliced") ? 0 : config.lossWindows,
+      seed: config.seed,
+      progress: deps.progress,
+    });
+    deps.log.debug(
+      `Corpus: ${windows.documents} documents, ${windows.tokens} tokens, ${windows.harvest.count} windows`,
+    );
+    const stored = { ...config, model: source.dir, hook, layer, context: contextLength } as Record<string, unknown>;
+    const run = await openRun(deps, { requested: config.run, config: stored, model: source.info, hook });
+    const m = model;
+    return {
+      config,
+      source,
+      gpu,
+      model: m,
+      hook,
+      layer,
+      contextLength,
+      windows,
+      run,
+      dispose() {
+        m.dispose();
+        gpu.destroy();
+      },
+    };
+  } catch (e) {
+    model?.dispose();
+    gpu.destroy();
+    throw e;
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * The sweep's training loop: every member (variant × R × α) steps on the same shuffled batches
+ * of the store's training rows in one `SweepTrainer`. Statistics are read back every `logEvery`
+ * steps without stalling the loop (the GPU is allowed one logging interval of queued work), and
+ * become rows of `metrics.jsonl`. A checkpoint (weights, Adam moments, step) is written every
+ * `checkpointSeconds`, on Ctrl-C and at the end; a rerun resumes from it on the same batches.
+ *
+ * @module
+ */
+import type { ActivationStore } from "@saelab/activations";
+import { appendMetrics, type MetricRow, readMetrics, RUN_FILES, writeTextAtomic } from "@saelab/runs";
+import { type SaeSpec, specName, type StepLog, SweepTrainer } from "@saelab/sae";
+import { loadTrainState, type SaeFolderInfo, saveTrainState, writeSaeFolder } from "./_checkpoint.ts";
+import type { PipelineConfig } from "./_config.ts";
+import type { RunHandle, StageReporter } from "./_run.ts";
+
+/** File of the resumable training state inside a run folder. */
+export const STATE_FILE = "train-state.safetensors";
+
+/**
+ * The sweep's members: every variant × ratio × α, in that order.
+ *
+ * @param config Variants, ratios and coefficients.
+ * @param dIn The hook's width.
+ * @returns One spec per member.
+ * @throws {RangeError} When a ratio does not give a whole number of features divisible by 4.
+ * @example
+ * ```ts
+ * import { resolveConfig } from "./_config.ts";
+ * import { memberSpecs } from "./_train.ts";
+ * const specs = memberSpecs(resolveConfig({ kinds: ["untied"], ratios: [1, 2], l1: [1e-3] }), 16);
+ * if (specs.length !== 2 || specs[1].dDict !== 32) throw new Error();
+ * ```
+ */
+export function memberSpecs(config: Pick<PipelineConfig, "kinds" | "ratios" | "l1">, dIn: number): SaeSpec[] {
+  const specs: SaeSpec[] = [];
+  for (const kind of config.kinds) {
+    for (const ratio of config.ratios) {
+      const dDict = ratio * dIn;
+      if (!Number.isInteger(dDict) || dDict % 4 !== 0) {
+        throw new RangeError(`Invalid ratios: R ${ratio} × d_in ${dIn} = ${dDict} features, not a multiple of 4`);
+      }
+      for (const l1 of config.l1) specs.push({ kind, dIn, dDict, l1 });
+    }
+  }
+  return specs;
+}
+
+/** What the training stage hands on. */
+export interface TrainOutcome {
+  /** The trainer with the final weights (dispose it when done). */
+  trainer: SweepTrainer;
+  /** Steps taken. */
+  steps: number;
+}
+
+function batchVariance(x: Float32Array, d: number): number {
+  const rows = x.length / d;
+  const mean = new Float64Array(d);
+  for (let e = 0; e < x.length; e++) mean[e % d] += x[e];
+  for (let i = 0; i < d; i++) mean[i] /= rows;
+  let v = 0;
+  for (let e = 0; e < x.length; e++) v += (x[e] - mean[e % d]) ** 2;
+  return v;
+}
+
+/**
+ * Train (or finish training) the sweep on the store's training rows.
+ *
+ * @param run The run folder.
+ * @param store The activation store.
+ * @param options Configuration, `gpu`, the folder facts of each member, and the stage reporter.
+ * @returns The trainer and the steps taken.
+ * @example
+ * ```ts ignore
+ * const { trainer } = await trainSweep(run, store, { config, gpu, info, stage });
+ * ```
+ */
+export async function trainSweep(
+  run: RunHandle,
+  store: ActivationStore,
+  options: {
+    config: PipelineConfig;
+    gpu: ConstructorParameters<typeof SweepTrainer>[0];
+    info: Omit<SaeFolderInfo, "steps" | "tokens">;
+    stage?: StageReporter;
+  },
+): Promise<TrainOutcome> {
+  const { config, gpu, info } = options;
+  const { deps } = run;
+  const d = store.d;
+  const specs = memberSpecs(config, d);
+  const names = specs.map(specName);
+  const statePath = run.path(STATE_FILE);
+  const state = await loadTrainState(statePath, specs, names);
+  const start = state?.step ?? 0;
+  const batchSize = config.batchSize;
+  if (store.rows("train") < batchSize) {
+    throw new RangeError(
+      `Cannot train: the store has ${store.rows("train")} training rows, fewer than one batch of ${batchSize}`,
+    );
+  }
+  if (start > 0 && start < config.steps) {
+    deps.log.info(`train: resuming ${names.length} members at step ${start} of ${config.steps}`);
+  }
+  await dropRowsAfter(run, start);
+
+  const variances = new Map<number, number>();
+  let rows: MetricRow[] = [];
+  let latest = "";
+  const onLog = (log: StepLog) => {
+    const variance = variances.get(log.step);
+    variances.delete(log.step);
+    for (const m of log.members) {
+      rows.push({
+        member: m.name,
+        step: log.step - 1,
+        loss: m.loss,
+        mse: m.mse,
+        l0: m.l0,
+        l1: m.l1,
+        ...(variance ? { fvu: (m.mse * batchSize * d) / variance } : {}),
+        deadFraction: m.quietFraction,
+        tokens: (log.step - 1) * batchSize,
+        lr: config.lr,
+      });
+    }
+    const mean = (k: "mse" | "l0") => log.members.reduce((s, m) => s + m[k], 0) / log.members.length;
+    latest = `mse ${mean("mse").toPrecision(3)} L0 ${mean("l0").toFixed(1)}`;
+  };
+  const trainer = new SweepTrainer(gpu, specs, {
+    batchSize,
+    adam: { lr: config.lr },
+    seed: config.seed,
+    weights: state?.weights,
+    startStep: start,
+    logEvery: config.logEvery,
+    onLog,
+  });
+  try {
+    if (state) trainer.loadOptimizerState(state);
+    const members = await trainer.weights();
+    for (let i = 0; i < names.length; i++) {
+      await writeSaeFolder(run.path(RUN_FILES.saes, names[i]), members[i], {
+        ...info,
+        steps: start,
+        tokens: start * batchSize,
+      });
+    }
+    const checkpoint = async () => {
+      await trainer.settle();
+      const step = trainer.stepCount;
+      await appendMetrics(deps.runsDir, run.id, rows);
+      rows = [];
+      const { m, v } = await trainer.optimizerState();
+      const weights = await trainer.weights();
+      await saveTrainState(statePath, { step, names, weights, m, v });
+      for (let i = 0; i < names.length; i++) {
+        await writeSaeFolder(run.path(RUN_FILES.saes, names[i]), weights[i], {
+          ...info,
+          steps: step,
+          tokens: step * batchSize,
+        });
+      }
+    };
+    if (start < config.steps) {
+      const batches = store.batches({
+        batchSize,
+        seed: config.seed,
+        epochs: Infinity,
+        dropLast: true,
+        bufferRows: Math.min(65_536, store.rows("train")),
+      });
+      for (let s = 0; s < start; s++) await batches.next(); // the batches a resumed run has already seen
+      let lastSave = performance.now();
+      for (let s = start; s < config.steps; s++) {
+        if (deps.signal.aborted) {
+          await checkpoint();
+          deps.signal.throwIfAborted();
+        }
+        const next = await batches.next();
+        if (next.done) throw new Error("Cannot train: the batch stream ended early");
+        const x = next.value.x;
+        const step = s + 1;
+        if (step % config.logEvery === 0) {
+          variances.set(step, batchVariance(x, d));
+          await trainer.settle(); // lets the GPU run ahead by at most one logging interval
+        }
+        trainer.step(x);
+        deps.progress({ label: "train", done: step, total: config.steps, unit: "step", info: latest });
+        options.stage?.update({ done: step, total: config.steps, unit: "steps" });
+        if (performance.now() - lastSave > config.checkpointSeconds * 1000 && step < config.steps) {
+          await checkpoint();
+          lastSave = performance.now();
+        }
+      }
+      await batches.return(undefined);
+      await checkpoint();
+    }
+    return { trainer, steps: trainer.stepCount };
+  } catch (e) {
+    trainer.dispose();
+    throw e;
+  }
+}
+
+/** Drop metrics rows logged after the step a run resumes from (written before a crash). */
+async function dropRowsAfter(run: RunHandle, step: number): Promise<void> {
+  const { rows } = await readMetrics(run.deps.runsDir, run.id);
+  if (!rows.some((r) => r.step >= step)) return;
+  const kept = rows.filter((r) => r.step < step);
+  await writeTextAtomic(run.path(RUN_FILES.metrics), kept.map((r) => JSON.stringify(r) + "\n").join(""));
+}

@@ -1,0 +1,153 @@
+/**
+ * Pipeline stage `train`, the main job: corpus → model → harvest one hook (held-out rows apart)
+ * → train an SAE sweep (variant × dictionary ratio R × L1 coefficient α, all members in one pass
+ * over the same batches) → evaluate every member (MSE, FVU, L0, dead fraction, MMCS, spliced
+ * loss) → baselines and interpretability scores when those stages are in this build → a summary
+ * in the terminal. Everything lands in `runs/<id>/`; every stage resumes from what is on disk,
+ * so rerunning after Ctrl-C continues where it stopped.
+ *
+ * Config: see `PipelineConfig` in `_config.ts`. With no `run`, the newest unfinished run with the
+ * same settings is resumed, else a new one is started.
+ *
+ * @module
+ */
+import { readJson, RUN_FILES, type ScoresJson, setRunStatus, type StageDeps, type StageResult } from "@saelab/runs";
+import { specName, type SweepTrainer } from "@saelab/sae";
+import { evaluateMembers } from "./_evaluate.ts";
+import { readRunJson, runStage } from "./_run.ts";
+import { type Pipeline, setupPipeline } from "./_setup.ts";
+import { formatSummary, type SummaryRow } from "./_summary.ts";
+import { loadTrainState } from "./_checkpoint.ts";
+import { memberSpecs, STATE_FILE, trainSweep } from "./_train.ts";
+import { harvestStage } from "./harvest.ts";
+
+/** Stages of other files run in-process after training, when this build has them. */
+const LATER_STAGES = [
+  { name: "baselines", file: new URL("./baselines.ts", import.meta.url) },
+  { name: "score", file: new URL("./score.ts", import.meta.url) },
+] as const;
+
+async function exists(url: URL): Promise<boolean> {
+  try {
+    return (await Deno.stat(url)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+async function trainedSteps(p: Pipeline, d: number): Promise<number> {
+  const specs = memberSpecs(p.config, d);
+  const state = await loadTrainState(p.run.path(STATE_FILE), specs, specs.map(specName));
+  return state?.step ?? 0;
+}
+
+async function trainAndEvaluate(p: Pipeline): Promise<SummaryRow[]> {
+  const { run, config } = p;
+  const store = await harvestStage(p);
+  const info = { hook: p.hook, layer: p.layer, model: p.source.info.name, contextLength: p.contextLength };
+  const before = await readRunJson(run);
+  const trained = before.stages.train?.status === "done" && (await trainedSteps(p, store.d)) >= config.steps;
+  let trainer: SweepTrainer | null = null;
+  try {
+    if (trained) {
+      run.deps.log.info(`train: ${config.steps} steps already done`);
+      trainer = (await trainSweep(run, store, { config, gpu: p.gpu, info })).trainer;
+    } else {
+      trainer = await runStage(run, "train", async (stage) => {
+        const started = performance.now();
+        const out = await trainSweep(run, store, { config, gpu: p.gpu, info, stage });
+        const seconds = (performance.now() - started) / 1000;
+        run.deps.log.info(
+          `train: ${out.trainer.specs.length} members, ${out.steps} steps of ${config.batchSize} in ${
+            seconds.toFixed(1)
+          }s`,
+        );
+        return out.trainer;
+      });
+    }
+    const t = trainer;
+    const evaluated = trained && before.stages.evaluate?.status === "done";
+    if (evaluated) {
+      const rows = await readEvals(p, t.names);
+      if (rows) return rows;
+    }
+    const { evals } = await runStage(run, "evaluate", () =>
+      evaluateMembers(run, t, {
+        store,
+        model: p.model,
+        hook: p.hook,
+        windows: config.skip.includes("spliced") || config.lossWindows === 0 ? null : p.windows.heldOut,
+        batch: Math.max(1, Math.min(config.harvestBatch, 8)),
+      }));
+    return t.names.map((name, i) => ({ name, eval: evals[i] }));
+  } finally {
+    trainer?.dispose();
+  }
+}
+
+async function readEvals(p: Pipeline, names: readonly string[]): Promise<SummaryRow[] | null> {
+  const rows: SummaryRow[] = [];
+  for (const name of names) {
+    const r = await readJson<SummaryRow["eval"]>(p.run.deps.runsDir, [p.run.id, RUN_FILES.saes, name, RUN_FILES.eval], {
+      kind: "dictEval",
+    });
+    if (r.status !== "ok") return null;
+    rows.push({ name, eval: r.value });
+  }
+  return rows;
+}
+
+async function baselineRows(p: Pipeline): Promise<SummaryRow[]> {
+  const rows: SummaryRow[] = [];
+  const { runsDir } = p.run.deps;
+  try {
+    for await (const e of Deno.readDir(p.run.path(RUN_FILES.baselines))) {
+      if (!e.isDirectory) continue;
+      const r = await readJson<SummaryRow["eval"]>(runsDir, [p.run.id, RUN_FILES.baselines, e.name, RUN_FILES.eval], {
+        kind: "dictEval",
+      });
+      if (r.status === "ok") rows.push({ name: e.name, eval: r.value });
+    }
+  } catch { /* no baselines */ }
+  return rows.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Run the main job.
+ *
+ * @param config Merged configuration (see the module doc).
+ * @param deps Runs folder, progress, abort signal, logger.
+ * @returns The run id and where to look.
+ * @example
+ * ```ts ignore
+ * await run({ ratios: [1, 2], l1: [1e-3], steps: 200 }, deps);
+ * ```
+ */
+export async function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
+  const started = performance.now();
+  const p = await setupPipeline(config, deps);
+  let rows: SummaryRow[];
+  try {
+    rows = await trainAndEvaluate(p);
+  } finally {
+    p.dispose();
+  }
+  for (const stage of LATER_STAGES) {
+    if (p.config.skip.includes(stage.name) || !(await exists(stage.file))) continue;
+    deps.signal.throwIfAborted();
+    const mod = await import(stage.file.href) as {
+      run: (c: Record<string, unknown>, d: StageDeps) => Promise<unknown>;
+    };
+    await runStage(p.run, stage.name, () => mod.run({ run: p.run.id, seed: p.config.seed }, deps));
+  }
+  await setRunStatus(deps.runsDir, p.run.id, { status: "done" });
+  const scores = await readJson<ScoresJson>(deps.runsDir, [p.run.id, RUN_FILES.scores], { kind: "scores" });
+  const summary = formatSummary(await readRunJson(p.run), {
+    rows: [...rows, ...(await baselineRows(p))],
+    scores: scores.status === "ok" ? scores.value : null,
+    wallSeconds: (performance.now() - started) / 1000,
+    runsDir: deps.runsDir,
+  });
+  deps.log.info(`\n${summary}`);
+  return { runId: p.run.id, message: `Run ${p.run.id} is in ${p.run.dir}` };
+}
