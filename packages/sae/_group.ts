@@ -231,7 +231,7 @@ export class MemberGroup {
     const host = new Float32Array(this.layout.total);
     weights.forEach((w, z) => packWeights(this.layout, z, w, host));
     this.#gpu.flush();
-    this.#gpu.device.queue.writeBuffer(this[which].buffer, 0, host);
+    this.#gpu.device.queue.writeBuffer(this[which].buffer, 0, host as Float32Array<ArrayBuffer>);
     if (which === "params") this.refresh();
   }
 

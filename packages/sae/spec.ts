@@ -135,3 +135,44 @@ export function specName(spec: SaeSpec): string {
   const tail = spec.kind === "topk" ? `k${spec.k}` : `a${(spec.l1 ?? 0).toExponential(1)}`;
   return `${spec.kind}_r${ratio}_${tail}${spec.decoderBias ? "_bdec" : ""}`;
 }
+
+/** Options of {@linkcode sweepSpecs}. */
+export interface SweepGridOptions {
+  /** Input width. */
+  dIn: number;
+  /** Dictionary ratios R. Default the paper's 1, 2, 4, 8. */
+  ratios?: readonly number[];
+  /** L1 coefficients. Default 5 points on a log grid from 1e-4 to 1e-2 (the paper's range). */
+  alphas?: readonly number[];
+  /** Variants. Default `["untied"]`. */
+  kinds?: readonly ("untied" | "tied")[];
+  /** Also add TopK members with these k (one per ratio). Default none. */
+  topk?: readonly number[];
+}
+
+/**
+ * The members of a sweep: every kind × ratio × α (plus TopK members per ratio × k).
+ *
+ * @param options Width and grid.
+ * @returns Specs, ordered by kind, then ratio, then α.
+ * @example
+ * ```ts
+ * import { sweepSpecs } from "@saelab/sae";
+ * const specs = sweepSpecs({ dIn: 128, ratios: [2, 4], alphas: [1e-3, 1e-2] });
+ * if (specs.length !== 4 || specs[3].dDict !== 512) throw new Error("grid");
+ * ```
+ */
+export function sweepSpecs(options: SweepGridOptions): SaeSpec[] {
+  const { dIn } = options;
+  const ratios = options.ratios ?? PAPER_RATIOS;
+  const alphas = options.alphas ?? logGrid(1e-4, 1e-2, 5);
+  const out: SaeSpec[] = [];
+  for (const kind of options.kinds ?? ["untied"]) {
+    for (const r of ratios) for (const l1 of alphas) out.push({ kind, dIn, dDict: Math.round(r * dIn), l1 });
+  }
+  for (const k of options.topk ?? []) {
+    for (const r of ratios) out.push({ kind: "topk", dIn, dDict: Math.round(r * dIn), l1: 0, k });
+  }
+  out.forEach(resolveSpec);
+  return out;
+}

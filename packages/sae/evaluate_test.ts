@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { assertClose, createGpu } from "@saelab/gpu";
+import {
+  dictionaryMmcs,
+  evaluateSweep,
+  referenceForward,
+  type SaeSpec,
+  SweepTrainer,
+  toReferenceParams,
+} from "./mod.ts";
+import { Rng } from "./_random.ts";
+
+const gpu = await createGpu();
+
+Deno.test("held-out evaluation matches the reference forward pass", async () => {
+  const d = 8;
+  const specs: SaeSpec[] = [
+    { kind: "untied", dIn: d, dDict: 16, l1: 1e-2 },
+    { kind: "untied", dIn: d, dDict: 32, l1: 1e-2 },
+    { kind: "tied", dIn: d, dDict: 16, l1: 3e-2 },
+    { kind: "topk", dIn: d, dDict: 16, l1: 0, k: 2 },
+  ];
+  const rng = new Rng(3);
+  const trainer = new SweepTrainer(gpu, specs, { batchSize: 16, seed: 1, logEvery: 0 });
+  const train = Float32Array.from({ length: 16 * d }, () => rng.normal());
+  for (let s = 0; s < 3; s++) trainer.step(train);
+  const held = [0, 1].map(() => Float32Array.from({ length: 12 * d }, () => rng.normal() + 0.5));
+  const metrics = await evaluateSweep(trainer, held);
+  const weights = await trainer.weights();
+  const all = new Float32Array([...held[0], ...held[1]]);
+  let variance = 0;
+  for (let i = 0; i < d; i++) {
+    let mean = 0;
+    for (let b = 0; b < 24; b++) mean += all[b * d + i] / 24;
+    for (let b = 0; b < 24; b++) variance += (all[b * d + i] - mean) ** 2;
+  }
+  specs.forEach((spec, i) => {
+    const f = referenceForward(spec, toReferenceParams(weights[i]), all);
+    let l0 = 0;
+    const n = spec.dDict, fired = new Array(n).fill(false);
+    f.codes.forEach((c, e) => {
+      if (c > 0) {
+        l0++;
+        fired[e % n] = true;
+      }
+    });
+    const m = metrics[i];
+    assert.equal(m.rows, 24);
+    assertClose([m.mse, m.l1, m.loss, m.fvu], [f.mse, f.l1, f.loss, (f.mse * 24 * d) / variance], {
+      atol: 1e-6,
+      rtol: 1e-4,
+    }, m.name);
+    assert.equal(m.l0, l0 / 24, `${m.name} L0`);
+    assert.equal(m.deadFraction, fired.filter((x) => !x).length / n, `${m.name} dead fraction`);
+  });
+  assert.equal(metrics[0].doubleName, metrics[1].name);
+  assertClose([metrics[0].mmcsToDouble!], [dictionaryMmcs(weights[0], weights[1])], { atol: 1e-9, rtol: 0 });
+  assert.equal(metrics[1].mmcsToDouble, null);
+  await assert.rejects(() => evaluateSweep(trainer, []), /no held-out rows/);
+  trainer.dispose();
+});
+
+globalThis.addEventListener("unload", () => gpu.destroy());
