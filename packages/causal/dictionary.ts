@@ -1,0 +1,84 @@
+/**
+ * What causal analyses need from any {@linkcode Dictionary}: feature
+ * activations of host rows and the decoder rows of chosen features (the
+ * change of the reconstruction per unit of a feature).
+ *
+ * @module
+ */
+import type { Gpu } from "@saelab/gpu";
+import type { Dictionary } from "@saelab/baselines";
+
+export type { Dictionary };
+
+/** Rows per GPU call when encoding or probing a dictionary. */
+const CHUNK_ROWS = 1024;
+
+/**
+ * Feature activations of rows held on the host, encoded on the GPU in chunks.
+ *
+ * @param gpu The GPU context.
+ * @param dict The dictionary.
+ * @param x Rows `[rows, dIn]`.
+ * @returns Activations `[rows, dDict]`.
+ * @throws {RangeError} When the row width is not the dictionary's `dIn`.
+ * @example
+ * ```ts ignore
+ * const codes = await encodeRows(gpu, dict, rows); // [rows, dDict]
+ * ```
+ */
+export async function encodeRows(gpu: Gpu, dict: Dictionary, x: Float32Array): Promise<Float32Array> {
+  const { dIn, dDict } = dict;
+  if (x.length % dIn !== 0) {
+    throw new RangeError(`Cannot encode with ${dict.name}: ${x.length} values are not rows of ${dIn}`);
+  }
+  const rows = x.length / dIn;
+  const out = new Float32Array(rows * dDict);
+  for (let r0 = 0; r0 < rows; r0 += CHUNK_ROWS) {
+    const n = Math.min(CHUNK_ROWS, rows - r0);
+    using input = gpu.upload(x.subarray(r0 * dIn, (r0 + n) * dIn), [n, dIn], "causal.encode_rows"); // [n, dIn]
+    using codes = dict.encode(input); // [n, dDict]
+    out.set(await codes.read(), r0 * dDict);
+  }
+  return out;
+}
+
+/**
+ * Decoder rows of some features: how the reconstruction moves per unit of each feature
+ * (`decode(e_j) − decode(0)`; for the linear decoders of this project, row `j` of `W_dec`).
+ *
+ * @param gpu The GPU context (used when the dictionary does not expose its decoder matrix).
+ * @param dict The dictionary.
+ * @param features Feature indices.
+ * @returns Rows `[features.length, dIn]`.
+ * @throws {RangeError} For a feature index out of range.
+ * @example
+ * ```ts ignore
+ * const rows = await decoderRows(gpu, dict, [3, 17]); // [2, dIn]
+ * ```
+ */
+export async function decoderRows(gpu: Gpu, dict: Dictionary, features: readonly number[]): Promise<Float32Array> {
+  const { dIn, dDict } = dict;
+  for (const f of features) {
+    if (!Number.isInteger(f) || f < 0 || f >= dDict) {
+      throw new RangeError(`Cannot read decoder row ${f} of ${dict.name}: it has ${dDict} features`);
+    }
+  }
+  const out = new Float32Array(features.length * dIn);
+  const matrix = (dict as { decoder?: unknown }).decoder;
+  if (matrix instanceof Float32Array && matrix.length === dDict * dIn) {
+    features.forEach((f, i) => out.set(matrix.subarray(f * dIn, (f + 1) * dIn), i * dIn));
+    return out;
+  }
+  for (let i0 = 0; i0 < features.length; i0 += CHUNK_ROWS) {
+    const n = Math.min(CHUNK_ROWS, features.length - i0);
+    const onehot = new Float32Array((n + 1) * dDict); // last row all zeros: the bias
+    for (let i = 0; i < n; i++) onehot[i * dDict + features[i0 + i]] = 1;
+    using c = gpu.upload(onehot, [n + 1, dDict], "causal.decoder_probe"); // [n + 1, dDict]
+    using rec = dict.decode(c); // [n + 1, dIn]
+    const r = await rec.read();
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < dIn; k++) out[(i0 + i) * dIn + k] = r[i * dIn + k] - r[n * dIn + k];
+    }
+  }
+  return out;
+}

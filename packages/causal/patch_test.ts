@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { assertClose, createGpu } from "@saelab/gpu";
+import { referenceForward } from "@saelab/neox";
+import { cleanKl, Downstream, featurePatching, klRows, logSoftmax, mean, runTask, summarizeTask } from "./mod.ts";
+import { plantedModel } from "./_planted.ts";
+
+const gpu = await createGpu();
+const planted = await plantedModel(gpu);
+const hook = "blocks.0.hook_resid_post";
+
+Deno.test("the planted task: logit differences and outputs match a float64 reference", async () => {
+  const run = await runTask(planted.model, planted.task, { hook });
+  const ref = (ids: number[][]) => {
+    const out = referenceForward(planted.config, (n) => planted.weights[n], ids);
+    const v = planted.config.vocabSize, t = ids[0].length;
+    return ids.map((_, b) => out.logits!.subarray((b * t + t - 1) * v, (b * t + t) * v));
+  };
+  const clean = ref(planted.task.pairs.map((p) => p.clean));
+  const cf = ref(planted.task.pairs.map((p) => p.counterfactual));
+  const s = summarizeTask(run);
+  assertClose([s.cleanLogitDiff!], [mean(clean.map((l) => l[5] - l[6]))], { atol: 1e-4, rtol: 1e-4 }, "clean");
+  assertClose([s.counterfactualLogitDiff!], [mean(cf.map((l) => l[5] - l[6]))], { atol: 1e-4, rtol: 1e-4 }, "cf");
+  assert.ok(s.cleanLogitDiff! > 3, `the model performs the task (${s.cleanLogitDiff})`);
+  const want = mean(klRows(logSoftmax(clean.flatMap((r) => [...r]), 8), logSoftmax(cf.flatMap((r) => [...r]), 8), 8));
+  assertClose([cleanKl(run)], [want], { atol: 1e-5, rtol: 1e-4 }, "clean KL");
+});
+
+Deno.test("patching finds the planted feature: one feature carries the task at every threshold", async () => {
+  const run = await runTask(planted.model, planted.task, { hook });
+  using down = await Downstream.create(planted.model, hook, { weights: planted.weights });
+  const dict = planted.dicts[0];
+  const curve = await featurePatching(down, run, dict, { seed: 3 });
+  // u, w and z differ between the prompts (at the last position); c is constant and not a feature
+  assert.equal(curve.active, 3);
+  assert.equal(curve.points.length, 50);
+  for (const p of curve.points) {
+    assert.deepEqual(p.features, [0], `threshold ${p.threshold}: only u stays patched`);
+    assert.equal(p.patched, 1);
+    assert.equal(p.reverted, 2);
+    // the output stays the counterfactual's: reverting w and z changes nothing downstream of u
+    assert.ok(p.kl < 1e-6, `KL ${p.kl}`);
+    // only u's edit remains: |δ_u| = 2 at one position of three
+    assertClose([p.edit], [2 / 3], { atol: 1e-4, rtol: 1e-4 }, "edit magnitude");
+  }
+  // the start keeps the clean run's reconstruction error (the large c): the output is the counterfactual's
+  assert.ok(curve.start.kl < 1e-6, `start KL ${curve.start.kl}`);
+  assert.ok(curve.start.edit > 2 / 3, "the start edit also moves w and z");
+  assert.ok(Math.abs(curve.points[0].logitDiff! - summarizeTask(run).counterfactualLogitDiff!) < 1e-3);
+  // the sweep asked for few forward calls: 3 differing features, then remembered results
+  assert.ok(curve.calls <= 6, `${curve.calls} calls`);
+});
+
+Deno.test("patching only the read position, and the other KL direction", async () => {
+  const run = await runTask(planted.model, planted.task, { hook });
+  using down = await Downstream.create(planted.model, hook);
+  const curve = await featurePatching(down, run, planted.dicts[0], {
+    positions: "read",
+    kl: "counterfactual‖patched",
+    thresholds: [1e-4, 1e-2],
+  });
+  assert.deepEqual(curve.points.map((p) => p.features), [[0], [0]]);
+  assertClose([curve.points[1].edit], [2], { atol: 1e-4, rtol: 1e-4 }, "edit at the read position");
+  assert.ok(cleanKl(run, "counterfactual‖patched") > 0.1);
+});
+
+Deno.test("patching rejects a dictionary of the wrong width or hook", async () => {
+  const run = await runTask(planted.model, planted.task, { hook });
+  using down = await Downstream.create(planted.model, "blocks.1.hook_resid_post");
+  await assert.rejects(() => featurePatching(down, run, planted.dicts[0]), /downstream runs from/);
+});
+
+globalThis.addEventListener("unload", () => {
+  planted.model.dispose();
+  for (const d of planted.dicts) d.dispose();
+});
