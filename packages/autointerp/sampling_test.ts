@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { seededRandom } from "@saelab/corpus";
+import { assertClose, createGpu } from "@saelab/gpu";
+import { LinearDictionary } from "@saelab/baselines";
+import { validate } from "@saelab/runs";
+import {
+  buildFragments,
+  type DictSamples,
+  readFeatureFiles,
+  sampleDictionaries,
+  selectFeatures,
+  writeFeatureFiles,
+} from "@saelab/autointerp";
+
+const gpu = await createGpu();
+globalThis.addEventListener("unload", () => gpu.destroy());
+
+// Dyadic inputs, weights and biases: every pre-activation is exact in float32 and never exactly 0,
+// so the GPU and the float64 CPU reference agree bit for bit.
+const random = seededRandom(9);
+const dyadic = (n: number, scale: number, offset = 0) =>
+  Float32Array.from({ length: n }, () => (Math.floor(random() * 9) - 4) * scale + offset);
+const D = 6, L = 8, DOCS = 5, PER_DOC = 70;
+const n = DOCS * PER_DOC;
+const rows = {
+  rows: n,
+  d: D,
+  x: dyadic(n * D, 1 / 8),
+  doc: Int32Array.from({ length: n }, (_, i) => Math.floor(i / PER_DOC)),
+  pos: Int32Array.from({ length: n }, (_, i) => i % PER_DOC),
+  token: Int32Array.from({ length: n }, () => Math.floor(random() * 30)),
+};
+const set = buildFragments(rows, { length: L }); // 8 fragments per document, 40 in all
+
+function dict(name: string, f: number, k = 0): LinearDictionary {
+  return new LinearDictionary({
+    name,
+    kind: k ? "baseline" : "sae",
+    method: k ? "pca_topk" : "sae",
+    dIn: D,
+    dDict: f,
+    encoder: dyadic(f * D, 1 / 8),
+    encoderBias: dyadic(f, 1 / 16, -1 / 128),
+    decoder: dyadic(f * D, 1 / 8),
+    decoderBias: new Float32Array(D),
+    k,
+  });
+}
+const dicts = [dict("a", 10), dict("b", 7), dict("c", 9, 3)];
+const options = { features: 5, top: 6, random: 4, negatives: 3, seed: 2, decode: (id: number) => `t${id}` };
+const out = await sampleDictionaries(gpu, dicts, { set, ...options, blockValues: 700 }); // several blocks
+
+Deno.test("summaries, chosen features and fragment activations match the CPU reference exactly", () => {
+  dicts.forEach((d, g) => {
+    const acts = d.encodeHost(set.x); // [fragments·L, F]
+    const F = d.dDict;
+    const max = new Float32Array(set.count * F),
+      nnz = new Float32Array(set.count * F),
+      sum = new Float32Array(set.count * F);
+    for (let f = 0; f < set.count; f++) {
+      for (let j = 0; j < F; j++) {
+        let m = -Infinity, c = 0, s = 0;
+        for (let t = 0; t < L; t++) {
+          const v = acts[(f * L + t) * F + j];
+          m = Math.max(m, v);
+          c += v !== 0 ? 1 : 0;
+          s += v;
+        }
+        max[f * F + j] = m;
+        nnz[f * F + j] = c;
+        sum[f * F + j] = s;
+      }
+    }
+    const ref = selectFeatures({ fragments: set.count, features: F, length: L, max, nnz, sum }, d.name, options);
+    const got = out[g];
+    assert.equal(got.dict, d.name);
+    assert.equal(got.tokens, set.count * L);
+    assert.deepEqual(got.summaries, ref.summaries);
+    assert.equal(got.eligible, ref.eligible);
+    assert.deepEqual(got.samples.map((s) => s.index), ref.chosen.map((c) => c.index));
+    got.samples.forEach((s, i) => {
+      const c = ref.chosen[i];
+      const expect = (f: number) => Array.from({ length: L }, (_, t) => acts[(f * L + t) * F + s.index]);
+      assert.deepEqual(s.top.map((fr) => fr.acts), c.top.map(expect), `${d.name}/${s.index} top`);
+      assert.deepEqual(s.random.map((fr) => fr.acts), c.random.map(expect), `${d.name}/${s.index} random`);
+      assert.deepEqual(s.negatives.map((fr) => fr.acts), c.negatives.map(expect));
+      assert.deepEqual(
+        s.top[0].tokens,
+        Array.from(set.token.subarray(c.top[0] * L, (c.top[0] + 1) * L), (t) => `t${t}`),
+      );
+      assert.equal(s.top[0].start, set.start[c.top[0]]);
+      // histogram of the positive activations on [0, max]: all counted; bins within one boundary step
+      const values = Array.from({ length: set.count * L }, (_, r) => acts[r * F + s.index]).filter((v) => v > 0);
+      const counts = new Array(32).fill(0);
+      for (const v of values) counts[Math.min(31, Math.floor((v / s.maxActivation) * 32))]++;
+      assert.equal(s.histogram.counts.reduce((a, b) => a + b, 0), values.length);
+      assert.ok(s.histogram.counts.reduce((a, b, k) => a + Math.abs(b - counts[k]), 0) <= 2, `${d.name} histogram`);
+      assert.equal(s.histogram.zeros, set.count * L - values.length);
+      assert.equal(s.histogram.edges.length, 33);
+    });
+    // top-k: at most k features fire per token
+    if (d.k) {
+      for (let r = 0; r < set.count * L; r++) {
+        assert.ok(acts.subarray(r * F, (r + 1) * F).filter((v) => v > 0).length <= d.k);
+      }
+    }
+  });
+});
+
+Deno.test("feature files validate against the run format and read back for rescoring", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "features-" });
+  try {
+    const samples: DictSamples = out[0];
+    const s0 = samples.samples[0];
+    const score = {
+      dict: "a",
+      index: s0.index,
+      backend: "offline",
+      explanation: "Fires on t1.",
+      score: 0.5,
+      topScore: 0.6,
+      randomScore: 0.1,
+      detection: { accuracy: 0.7, auc: 0.8, n: 8 },
+    };
+    await writeFeatureFiles(dir, samples, { scores: [score], sampling: { seed: 2 } });
+    const index = JSON.parse(await Deno.readTextFile(join(dir, "a", "index.json")));
+    assert.deepEqual(validate("featureIndex", index), []);
+    assert.equal(index.backend, "offline");
+    assert.equal(index.features[s0.index].score, 0.5);
+    const detail = JSON.parse(await Deno.readTextFile(join(dir, "a", `${s0.index}.json`)));
+    assert.deepEqual(validate("featureDetail", detail), []);
+    assert.equal(detail.explanation, "Fires on t1.");
+    const back = await readFeatureFiles(dir, "a");
+    assert.ok(back);
+    assert.deepEqual(back.sampling, { seed: 2 });
+    assert.deepEqual(back.samples.samples.map((s) => s.index), samples.samples.map((s) => s.index));
+    back.samples.samples[0].top.forEach((f, i) => {
+      assert.deepEqual(f.tokens, s0.top[i].tokens);
+      assertClose(f.acts, s0.top[i].acts, { atol: 0, rtol: 5e-5 }); // stored to 5 significant digits
+    });
+    assert.equal(back.previous.get(s0.index)!.offline.score, 0.5);
+    // a second backend is added beside the first
+    await writeFeatureFiles(dir, back.samples, {
+      scores: [{ ...score, backend: "openai:m", score: 0.9, explanation: "cats" }],
+      sampling: back.sampling,
+      previous: back.previous,
+    });
+    const again = JSON.parse(await Deno.readTextFile(join(dir, "a", `${s0.index}.json`)));
+    assert.deepEqual(Object.keys(again.results).sort(), ["offline", "openai:m"]);
+    assert.equal(again.score, 0.9);
+    assert.equal(await readFeatureFiles(dir, "missing"), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
