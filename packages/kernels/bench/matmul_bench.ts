@@ -1,0 +1,222 @@
+/**
+ * Matmul benchmark: GFLOP/s (2·m·n·k per call) on the SAE shapes for each
+ * kernel of `matmul` — naive, storage-tiled, texture — and for TensorFlow.js's
+ * WebGPU backend (`tf.matMul`) on the same adapter in the same run.
+ *
+ * Shapes (batch 4096, d_in 512, d_sae 2048):
+ * - `[4096×512]·[512×2048]`   encoder forward, x·W_enc;
+ * - `[4096×2048]ᵀ·[4096×512]` decoder weight gradient, fᵀ·δ;
+ * - `[4096×2048]·[2048×512]`  decoder forward, f·W_dec.
+ *
+ * Each case is compiled and warmed up first. A measurement records
+ * `iterations` calls (enough for about two seconds; texture staging and the
+ * epilogue included) and then reads one float back: one submit and one wait.
+ * Cases run round-robin so that load from other processes falls on all of
+ * them alike; the median and the best of the rounds are reported. A case whose
+ * single call takes longer than 5 s is measured once.
+ *
+ * Run: `deno run -A packages/kernels/bench/matmul_bench.ts [--skip naive,tfjs]`
+ * (prints one JSON object; progress goes to stderr).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-webgpu";
+import { createGpu, type Gpu, type Tensor } from "@saelab/gpu";
+import { matmul, type MatmulVariant, matmulVariant } from "../matmul.ts";
+
+interface Shape {
+  name: string;
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+const SHAPES: Shape[] = [
+  { name: "[4096×512]·[512×2048]", m: 4096, k: 512, n: 2048, transposeA: false, transposeB: false },
+  { name: "[4096×2048]ᵀ·[4096×512]", m: 2048, k: 4096, n: 512, transposeA: true, transposeB: false },
+  { name: "[4096×2048]·[2048×512]", m: 4096, k: 2048, n: 512, transposeA: false, transposeB: false },
+];
+const KERNELS = ["naive", "tiled", "texture", "tfjs_webgpu"] as const;
+type Kernel = (typeof KERNELS)[number];
+const ROUNDS = 3;
+const SECONDS_PER_MEASUREMENT = 2;
+
+/** One timed configuration: `step` records one call, `sync` waits for everything recorded. */
+interface Case {
+  shape: Shape;
+  kernel: Kernel;
+  step: () => void;
+  sync: () => Promise<void>;
+  times: number[];
+}
+
+function values(n: number, seed: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
+}
+
+function stored(s: Shape): { a: number[]; b: number[] } {
+  return { a: s.transposeA ? [s.k, s.m] : [s.m, s.k], b: s.transposeB ? [s.n, s.k] : [s.k, s.n] };
+}
+
+function saelabCases(gpu: Gpu, kernels: Kernel[], owned: Tensor[]): Case[] {
+  const cases: Case[] = [];
+  for (const shape of SHAPES) {
+    const dims = stored(shape);
+    const a = gpu.upload(values(shape.m * shape.k, 1), dims.a, "bench.a");
+    const b = gpu.upload(values(shape.k * shape.n, 2), dims.b, "bench.b");
+    const out = gpu.empty([shape.m, shape.n], "f32", "bench.c");
+    owned.push(a, b, out);
+    for (const kernel of kernels) {
+      if (kernel === "tfjs_webgpu") continue;
+      const options = { transposeA: shape.transposeA, transposeB: shape.transposeB, out, variant: kernel };
+      cases.push({
+        shape,
+        kernel,
+        step: () => void matmul(gpu, a, b, options),
+        sync: async () => void await gpu.readBuffer(out.buffer, 4),
+        times: [],
+      });
+    }
+  }
+  return cases;
+}
+
+async function tfjsCases(cleanup: (() => void)[]): Promise<Case[]> {
+  if (!(await tf.setBackend("webgpu"))) throw new Error("the webgpu backend did not initialise");
+  await tf.ready();
+  return SHAPES.map((shape) => {
+    const dims = stored(shape);
+    const a = tf.tensor2d(values(shape.m * shape.k, 1), dims.a as [number, number]);
+    const b = tf.tensor2d(values(shape.k * shape.n, 2), dims.b as [number, number]);
+    let last: tf.Tensor | null = null;
+    cleanup.push(() => {
+      last?.dispose();
+      a.dispose();
+      b.dispose();
+    });
+    return {
+      shape,
+      kernel: "tfjs_webgpu" as const,
+      step: () => {
+        last?.dispose(); // already recorded; only the newest result is read
+        last = tf.matMul(a, b, shape.transposeA, shape.transposeB);
+      },
+      sync: async () => {
+        const first = tf.slice(tf.reshape(last!, [-1]), 0, 1);
+        await first.data();
+        first.dispose();
+      },
+      times: [],
+    };
+  });
+}
+
+/** Seconds per call of `iterations` calls recorded back to back, one wait at the end. */
+async function measure(c: Case, iterations: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) c.step();
+  await c.sync();
+  return (performance.now() - t0) / 1e3 / iterations;
+}
+
+async function run(cases: Case[]): Promise<Map<Case, number>> {
+  const iterations = new Map<Case, number>();
+  for (const c of cases) {
+    c.step();
+    await c.sync(); // compile and warm up
+    const once = await measure(c, 1);
+    c.times.push(once);
+    iterations.set(c, Math.max(1, Math.round(SECONDS_PER_MEASUREMENT / once)));
+    console.error(`${c.kernel} ${c.shape.name}: ${(once * 1e3).toFixed(0)} ms per call`);
+  }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const c of cases) {
+      if (c.times[0] > 5) continue; // slow baselines: the single call is the measurement
+      if (r === 0) c.times.length = 0;
+      c.times.push(await measure(c, iterations.get(c)!));
+    }
+    console.error(`round ${r + 1} of ${ROUNDS} done`);
+  }
+  return iterations;
+}
+
+function summary(c: Case, iterations: number) {
+  const flops = 2 * c.shape.m * c.shape.n * c.shape.k;
+  const sorted = [...c.times].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const round = (v: number) => Math.round(v * 100) / 100;
+  return {
+    gflops: round(flops / median / 1e9),
+    best: round(flops / sorted[0] / 1e9),
+    ms: round(median * 1e3),
+    iterations: c.times.length === 1 ? 1 : iterations,
+    rounds: c.times.length,
+  };
+}
+
+async function main(): Promise<void> {
+  const skipAt = Deno.args.indexOf("--skip");
+  const skip = skipAt >= 0 ? (Deno.args[skipAt + 1] ?? "").split(",") : [];
+  const kernels = KERNELS.filter((k) => !skip.includes(k) && !(k === "tfjs_webgpu" && skip.includes("tfjs")));
+  const loadBefore = Deno.loadavg();
+  const gpu = await createGpu();
+  const owned: Tensor[] = [];
+  const cleanup: (() => void)[] = [];
+  const cases = saelabCases(gpu, kernels, owned);
+  const defaults: Record<string, MatmulVariant> = {};
+  for (const s of SHAPES) {
+    const t = stored(s);
+    const [a, b] = [gpu.empty(t.a), gpu.empty(t.b)];
+    defaults[s.name] = matmulVariant(gpu, a, b, s);
+    a.dispose();
+    b.dispose();
+  }
+  let peerError: string | undefined;
+  if (kernels.includes("tfjs_webgpu")) {
+    try {
+      cases.push(...await tfjsCases(cleanup));
+    } catch (e) {
+      peerError = e instanceof Error ? e.message : String(e);
+    }
+  }
+  const iterations = await run(cases);
+  const shapes: Record<string, Record<string, unknown>> = {};
+  for (const s of SHAPES) {
+    const row: Record<string, unknown> = {
+      m: s.m,
+      k: s.k,
+      n: s.n,
+      transposeA: s.transposeA,
+      default: defaults[s.name],
+    };
+    for (const c of cases) if (c.shape === s) row[c.kernel] = summary(c, iterations.get(c)!);
+    if (peerError) row.tfjs_webgpu = { error: peerError };
+    const rate = (k: string) => (row[k] as { gflops?: number } | undefined)?.gflops;
+    const [best, peer] = [rate(defaults[s.name]), rate("tfjs_webgpu")];
+    if (best !== undefined && peer !== undefined) row.defaultOverTfjs = Math.round((best / peer) * 10) / 10;
+    shapes[s.name] = row;
+  }
+  for (const t of owned) t.dispose();
+  for (const f of cleanup) f();
+  const info = gpu.adapter.info;
+  gpu.destroy();
+  console.log(JSON.stringify(
+    {
+      bench: "matmul",
+      backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
+      adapter: { software: gpu.isSoftware, vendor: info?.vendor ?? "", description: info?.description ?? "" },
+      // other processes share the CPU that runs a software adapter: 1-minute load averages before and after
+      loadAverage: [loadBefore[0], Deno.loadavg()[0]],
+      unit: "GFLOP/s",
+      targets: { gflops: 20, timesTfjs: 10 },
+      shapes,
+    },
+    null,
+    2,
+  ));
+}
+
+if (import.meta.main) await main();
