@@ -82,3 +82,60 @@ export async function decoderRows(gpu: Gpu, dict: Dictionary, features: readonly
   }
   return out;
 }
+
+/** The parts of a {@linkcode Dictionary} whose encoder is one affine map and a ReLU or identity (no top-k). */
+interface AffineEncoder {
+  encoder: Float32Array;
+  encoderBias: Float32Array;
+  activation: "relu" | "identity";
+  k: number;
+}
+
+function affineEncoder(dict: Dictionary): AffineEncoder | null {
+  const d = dict as Partial<AffineEncoder>;
+  const ok = d.encoder instanceof Float32Array && d.encoder.length === dict.dDict * dict.dIn &&
+    d.encoderBias instanceof Float32Array && d.encoderBias.length === dict.dDict &&
+    (d.activation === "relu" || d.activation === "identity") && d.k === 0;
+  return ok ? (d as AffineEncoder) : null;
+}
+
+/**
+ * One feature's activation on each row: on the host when the encoder is affine then ReLU or identity
+ * (each feature is then independent of the others), else through a full encode on the GPU.
+ *
+ * @param gpu The GPU context.
+ * @param dict The dictionary.
+ * @param options `x`: rows `[rows, dIn]`; `feature`: which feature.
+ * @returns The activation per row `[rows]`.
+ * @throws {RangeError} For a feature out of range or rows of the wrong width.
+ * @example
+ * ```ts ignore
+ * const act = await featureColumn(gpu, sae, { x: rows, feature: 17 }); // [rows]
+ * ```
+ */
+export async function featureColumn(
+  gpu: Gpu,
+  dict: Dictionary,
+  options: { x: Float32Array; feature: number },
+): Promise<Float32Array> {
+  const { x, feature: f } = options;
+  const { dIn, dDict } = dict;
+  if (!Number.isInteger(f) || f < 0 || f >= dDict) {
+    throw new RangeError(`Cannot read feature ${f} of ${dict.name}: it has ${dDict} features`);
+  }
+  if (x.length % dIn !== 0) throw new RangeError(`Cannot encode with ${dict.name}: rows must have ${dIn} values`);
+  const rows = x.length / dIn;
+  const affine = affineEncoder(dict);
+  if (!affine) {
+    const all = await encodeRows(gpu, dict, x);
+    return Float32Array.from({ length: rows }, (_, r) => all[r * dDict + f]);
+  }
+  const w = affine.encoder.subarray(f * dIn, (f + 1) * dIn), b = affine.encoderBias[f];
+  const out = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = b;
+    for (let i = 0; i < dIn; i++) s += w[i] * x[r * dIn + i];
+    out[r] = affine.activation === "relu" ? Math.max(0, s) : s;
+  }
+  return out;
+}
