@@ -42,6 +42,11 @@ export interface PipelineConfig {
   l1: number[];
   /** Optimiser steps (every member sees every batch). Default 320. */
   steps: number;
+  /**
+   * Stop training when this many seconds have passed (the members keep the steps they have, and
+   * `--run <id>` trains on later). Keeps the main job inside its time budget on a busy machine. Default 300.
+   */
+  trainSeconds: number;
   /** Activation vectors per step (a multiple of 4). Default 512. */
   batchSize: number;
   /** Adam learning rate. Default 1e-3 (the paper). */
@@ -73,6 +78,7 @@ export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze({
   ratios: [1, 2, 4],
   l1: logGrid(1e-4, 1e-2, 3),
   steps: 320,
+  trainSeconds: 300,
   batchSize: 512,
   lr: 1e-3,
   seed: 0,
@@ -174,6 +180,7 @@ export function resolveConfig(raw: Record<string, unknown>): PipelineConfig {
     l1: list(raw, "l1", (x): x is number => typeof x === "number" && x >= 0 && Number.isFinite(x), "a number ≥ 0") ??
       [...DEFAULTS.l1],
     steps: int(raw, "steps", 0) ?? DEFAULTS.steps,
+    trainSeconds: positive(raw, "trainSeconds") ?? DEFAULTS.trainSeconds,
     batchSize: int(raw, "batchSize", 4) ?? DEFAULTS.batchSize,
     lr: positive(raw, "lr") ?? DEFAULTS.lr,
     seed: int(raw, "seed", 0) ?? DEFAULTS.seed,

@@ -23,7 +23,7 @@ import {
 } from "@saelab/runs";
 
 /** Keys of a stored configuration that do not decide what a run computes. */
-const FREE_KEYS = ["run", "steps", "skip", "checkpointSeconds", "logEvery", "cache"];
+const FREE_KEYS = ["run", "steps", "trainSeconds", "skip", "checkpointSeconds", "logEvery", "cache"];
 
 /**
  * The part of a stored configuration that must match for a run to resume.
@@ -112,7 +112,7 @@ export async function openRun(
 
 /** What a stage body may report while it works. */
 export interface StageReporter {
-  /** Record progress in `run.json` (written at most every few seconds). */
+  /** Record progress in `run.json` (written at most every few seconds, and with the stage's final status). */
   update(record: Pick<StageRecord, "done" | "total" | "unit">): void;
 }
 
@@ -140,8 +140,10 @@ export async function runStage<T>(
   await setStage(runsDir, run.id, { stage: name, record: { status: "running", started: new Date().toISOString() } });
   let lastWrite = performance.now();
   let pending: Promise<unknown> = Promise.resolve();
+  let latest: Partial<StageRecord> = {};
   const reporter: StageReporter = {
     update(record) {
+      latest = record;
       if (performance.now() - lastWrite < 5000) return;
       lastWrite = performance.now();
       pending = pending.then(() => setStage(runsDir, run.id, { stage: name, record })).catch(() => {});
@@ -153,7 +155,7 @@ export async function runStage<T>(
     await pending;
     await setStage(runsDir, run.id, {
       stage: name,
-      record: { status: "done", finished: new Date().toISOString(), error: undefined },
+      record: { ...latest, status: "done", finished: new Date().toISOString(), error: undefined },
       seconds: seconds(),
     });
     return result;
@@ -164,6 +166,7 @@ export async function runStage<T>(
     await setStage(runsDir, run.id, {
       stage: name,
       record: {
+        ...latest,
         status: interrupted ? "interrupted" : "failed",
         finished: new Date().toISOString(),
         ...(interrupted ? {} : { error: message }),

@@ -76,6 +76,7 @@ export function resolveHook(
  *
  * @param raw The merged CLI configuration.
  * @param deps The CLI's deps.
+ * @param options A GPU context to use (it stays open on dispose); default: a new one.
  * @returns The pipeline; dispose it when done.
  * @example
  * ```ts ignore
@@ -83,7 +84,11 @@ export function resolveHook(
  * try { ... } finally { p.dispose(); }
  * ```
  */
-export async function setupPipeline(raw: Record<string, unknown>, deps: StageDeps): Promise<Pipeline> {
+export async function setupPipeline(
+  raw: Record<string, unknown>,
+  deps: StageDeps,
+  options: { gpu?: Gpu } = {},
+): Promise<Pipeline> {
   const config = resolveConfig(raw);
   const source = await resolveModel({
     model: config.model,
@@ -92,7 +97,8 @@ export async function setupPipeline(raw: Record<string, unknown>, deps: StageDep
     onProgress: (done, total) => deps.progress({ label: "placeholder tokenizer", done, total, unit: "merge" }),
   });
   deps.log.info(`Model: ${source.info.name} (${source.dir})`);
-  const gpu = await createGpu();
+  const ownGpu = options.gpu === undefined;
+  const gpu = options.gpu ?? await createGpu();
   let model: NeoxModel | null = null;
   try {
     model = await loadModel(gpu, source.dir);
@@ -132,12 +138,12 @@ export async function setupPipeline(raw: Record<string, unknown>, deps: StageDep
       run,
       dispose() {
         m.dispose();
-        gpu.destroy();
+        if (ownGpu) gpu.destroy();
       },
     };
   } catch (e) {
     model?.dispose();
-    gpu.destroy();
+    if (ownGpu) gpu.destroy();
     throw e;
   }
 }

@@ -173,7 +173,15 @@ export async function trainSweep(
       });
       for (let s = 0; s < start; s++) await batches.next(); // the batches a resumed run has already seen
       let lastSave = performance.now();
+      const deadline = performance.now() + config.trainSeconds * 1000;
       for (let s = start; s < config.steps; s++) {
+        if (performance.now() > deadline) {
+          deps.log.warn(
+            `train: stopped at step ${s} of ${config.steps}: the time budget of ${config.trainSeconds}s ran out ` +
+              `(rerun with --run ${run.id} to train on, or raise trainSeconds)`,
+          );
+          break;
+        }
         if (deps.signal.aborted) {
           await checkpoint();
           deps.signal.throwIfAborted();

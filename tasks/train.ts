@@ -12,6 +12,7 @@
  * @module
  */
 import { readJson, RUN_FILES, type ScoresJson, setRunStatus, type StageDeps, type StageResult } from "@saelab/runs";
+import type { Gpu } from "@saelab/gpu";
 import { specName, type SweepTrainer } from "@saelab/sae";
 import { evaluateMembers } from "./_evaluate.ts";
 import { readRunJson, runStage } from "./_run.ts";
@@ -123,9 +124,30 @@ async function baselineRows(p: Pipeline): Promise<SummaryRow[]> {
  * await run({ ratios: [1, 2], l1: [1e-3], steps: 200 }, deps);
  * ```
  */
-export async function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
+export function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
+  return train(config, deps);
+}
+
+/**
+ * {@linkcode run} on a given GPU context (which stays open), so that tests reuse one device.
+ *
+ * @param config Merged configuration (see the module doc).
+ * @param deps Runs folder, progress, abort signal, logger.
+ * @param options The GPU context.
+ * @returns The run id and where to look.
+ * @example
+ * ```ts ignore
+ * const gpu = await createGpu();
+ * await train({ model: "models/tiny", steps: 10 }, deps, { gpu });
+ * ```
+ */
+export async function train(
+  config: Record<string, unknown>,
+  deps: StageDeps,
+  options: { gpu?: Gpu } = {},
+): Promise<StageResult> {
   const started = performance.now();
-  const p = await setupPipeline(config, deps);
+  const p = await setupPipeline(config, deps, options);
   let rows: SummaryRow[];
   try {
     rows = await trainAndEvaluate(p);

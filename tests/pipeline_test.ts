@@ -1,0 +1,253 @@
+/**
+ * End-to-end test of the main job on a tiny pipeline: a folder corpus, a BPE tokenizer trained on
+ * it, a seeded random GPT-NeoX (d 16, 2 blocks), 512 harvested tokens and a sweep of two SAEs
+ * (R 1 and 2) trained for a few steps. It checks that the run folder is complete and valid by
+ * `@saelab/runs`' readers, that each `eval.json` agrees with a float64 CPU evaluation of the
+ * SAELens weights on disk over the store's held-out rows, that Ctrl-C then a rerun continues
+ * (and ends with the same weights as an uninterrupted run), and that a rerun of a finished run
+ * redoes nothing.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openStore } from "@saelab/activations";
+import { createGpu } from "@saelab/gpu";
+import { parseConfig, randomWeights, saveModel } from "@saelab/neox";
+import { listDicts, readMetrics, readRun, type RunJson, type StageDeps, validate } from "@saelab/runs";
+import { openSafetensors } from "@saelab/safetensors";
+import { Tokenizer, trainBpe } from "@saelab/tokenizer";
+import { seededRandom, splitOf } from "@saelab/corpus";
+import { train } from "../tasks/train.ts";
+
+const gpu = await createGpu();
+
+const WORDS = ("the a of and to in is was for on that with as by at from this which be are it not or have an " +
+  "they we nation people state law war peace trade money year congress union government").split(" ");
+
+async function fixture(root: string): Promise<{ corpus: string; model: string }> {
+  const corpus = join(root, "texts");
+  await Deno.mkdir(corpus);
+  const rand = seededRandom(7);
+  const texts: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const words = Array.from(
+      { length: 260 },
+      (_, k) => WORDS[Math.floor(rand() * WORDS.length)] + (k % 13 === 12 ? "." : ""),
+    );
+    texts.push(words.join(" "));
+    await Deno.writeTextFile(join(corpus, `doc${String(i).padStart(2, "0")}.txt`), texts[i]);
+  }
+  const heldOut = texts.filter((_, i) =>
+    splitOf(`texts:doc${String(i).padStart(2, "0")}.txt`, { heldOutFraction: 0.3 }) === "heldout"
+  );
+  assert.ok(heldOut.length > 0 && heldOut.length < 12, "the fixture needs documents on both sides of the split");
+  const tokenizer = trainBpe(texts, { vocabSize: 320, specialTokens: ["<|endoftext|>"] });
+  const config = parseConfig({
+    model_type: "gpt_neox",
+    vocab_size: Tokenizer.fromJSON(tokenizer).vocabSize,
+    hidden_size: 16,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 64,
+    rotary_pct: 0.25,
+    max_position_embeddings: 16,
+    use_parallel_residual: true,
+  });
+  const model = join(root, "tiny-neox");
+  await saveModel(model, config, randomWeights(config, { seed: 3 }));
+  await Deno.writeTextFile(join(model, "tokenizer.json"), JSON.stringify(tokenizer));
+  return { corpus, model };
+}
+
+function deps(runsDir: string, options: { abortAtStep?: number } = {}): StageDeps & { messages: string[] } {
+  const controller = new AbortController();
+  const messages: string[] = [];
+  return {
+    runsDir,
+    messages,
+    signal: controller.signal,
+    verbose: false,
+    log: { info: (m) => messages.push(m), warn: (m) => messages.push(`warning: ${m}`), debug: () => {} },
+    progress: (e) => {
+      if (e.label === "train" && e.done === options.abortAtStep) {
+        controller.abort(new DOMException("Interrupted by the test", "AbortError"));
+      }
+    },
+  };
+}
+
+async function readRunJson(runsDir: string, id: string): Promise<RunJson> {
+  const r = await readRun(runsDir, id);
+  assert.equal(r?.readable, "ok", `run.json of ${id}: ${r?.problems.join("; ")}`);
+  return r!.run!;
+}
+
+async function saeTensors(dir: string): Promise<Record<string, Float32Array>> {
+  const f = await openSafetensors(join(dir, "sae_weights.safetensors"));
+  try {
+    const out: Record<string, Float32Array> = {};
+    for (const name of ["W_enc", "b_enc", "W_dec", "b_dec"]) out[name] = await f.getFloat32(name);
+    return out;
+  } finally {
+    f.close();
+  }
+}
+
+/** Float64 evaluation of SAELens weights on rows: FVU, mean L0 and the fraction of features that never fire. */
+function cpuEval(t: Record<string, Float32Array>, x: Float32Array, d: number) {
+  const n = t.b_enc.length, rows = x.length / d;
+  const mean = new Float64Array(d);
+  for (let e = 0; e < x.length; e++) mean[e % d] += x[e] / rows;
+  let se = 0, variance = 0, active = 0;
+  const fired = new Uint8Array(n);
+  const c = new Float64Array(n);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < n; j++) {
+      let s = t.b_enc[j];
+      for (let i = 0; i < d; i++) s += (x[r * d + i] - t.b_dec[i]) * t.W_enc[i * n + j];
+      c[j] = Math.max(0, s);
+      if (c[j] > 0) active++, fired[j] = 1;
+    }
+    for (let i = 0; i < d; i++) {
+      let y = t.b_dec[i];
+      for (let j = 0; j < n; j++) y += c[j] * t.W_dec[j * d + i];
+      se += (x[r * d + i] - y) ** 2;
+      variance += (x[r * d + i] - mean[i]) ** 2;
+    }
+  }
+  return { fvu: se / variance, l0: active / rows, dead: fired.reduce((k, f) => k + (f ? 0 : 1), 0) / n };
+}
+
+/** Mean over rows of `a` of the best cosine with a row of `b`. */
+function cpuMmcs(a: Float32Array, b: Float32Array, d: number): number {
+  const norm = (m: Float32Array, r: number) => Math.hypot(...m.subarray(r * d, (r + 1) * d));
+  let total = 0;
+  for (let r = 0; r < a.length / d; r++) {
+    let best = -Infinity;
+    for (let s = 0; s < b.length / d; s++) {
+      let dot = 0;
+      for (let i = 0; i < d; i++) dot += a[r * d + i] * b[s * d + i];
+      best = Math.max(best, dot / (norm(a, r) * norm(b, s)));
+    }
+    total += best;
+  }
+  return total / (a.length / d);
+}
+
+Deno.test("the main job writes a complete run, agrees with a CPU evaluation, and resumes instead of redoing work", async () => {
+  const root = await Deno.makeTempDir({ prefix: "saelab-pipeline-" });
+  try {
+    const { corpus, model } = await fixture(root);
+    const runsDir = join(root, "runs");
+    const config = {
+      model,
+      corpus,
+      cache: join(root, "cache"),
+      tokens: 512,
+      context: 16,
+      heldOutFraction: 0.3,
+      harvestBatch: 8,
+      kinds: ["untied"],
+      ratios: [1, 2],
+      l1: [1e-3],
+      steps: 12,
+      batchSize: 32,
+      logEvery: 4,
+      lossWindows: 2,
+      skip: ["baselines", "score"],
+    };
+    const id = "pipeline";
+
+    // Interrupted in the middle of training: the run says so, and a checkpoint is on disk.
+    await assert.rejects(() => train({ ...config, run: id }, deps(runsDir, { abortAtStep: 6 }), { gpu }), {
+      name: "AbortError",
+    });
+    let runJson = await readRunJson(runsDir, id);
+    assert.equal(runJson.status, "interrupted");
+    assert.equal(runJson.stages.harvest.status, "done");
+    assert.equal(runJson.stages.train.status, "interrupted");
+    const harvested = runJson.stages.harvest;
+    const state = await openSafetensors(join(runsDir, id, "train-state.safetensors"));
+    assert.equal(state.metadata.step, "6");
+    state.close();
+
+    // The rerun picks the run up without naming it, reuses the store and finishes training.
+    const second = deps(runsDir);
+    const result = await train(config, second, { gpu });
+    assert.equal(result.runId, id);
+    assert.ok(second.messages.some((m) => m.startsWith(`Resuming run ${id}`)), second.messages.join("\n"));
+    runJson = await readRunJson(runsDir, id);
+    assert.equal(runJson.status, "done");
+    assert.deepEqual(runJson.stages.harvest, harvested, "the harvest must not run again");
+    for (const stage of ["harvest", "train", "evaluate"]) {
+      assert.equal(runJson.stages[stage].status, "done", stage);
+      assert.ok(runJson.timings[stage] > 0, `timing of ${stage}`);
+    }
+    assert.equal(runJson.model.isDefaultModel, false);
+    assert.equal(runJson.hook, "blocks.1.hook_resid_post");
+
+    // Every file conforms; two members with weights and evaluations.
+    const store = await openStore(join(runsDir, id, "activations"));
+    assert.equal(store.rows("train") + store.rows("heldout"), 512);
+    assert.ok(store.rows("heldout") >= 8);
+    const dicts = await listDicts(runsDir, id);
+    assert.deepEqual(dicts.map((x) => x.name), ["untied_r1_a1.0e-3", "untied_r2_a1.0e-3"]);
+    const metrics = await readMetrics(runsDir, id);
+    assert.deepEqual(metrics.problems, []);
+    for (const dict of dicts) {
+      assert.equal(dict.cfg.status, "ok", JSON.stringify(dict.cfg));
+      assert.equal(dict.eval.status, "ok", JSON.stringify(dict.eval));
+      const steps = metrics.rows.filter((r) => r.member === dict.name).map((r) => r.step);
+      assert.deepEqual(steps, [3, 7, 11], `each logged step once for ${dict.name}`);
+    }
+    for (const row of metrics.rows) assert.deepEqual(validate("metricRow", row), []);
+
+    // eval.json against a float64 evaluation of the SAELens weights on the held-out rows it used.
+    const held: Float32Array[] = [];
+    for await (const b of store.sequential({ batchSize: 32, split: "heldout" })) {
+      held.push(b.x.slice(0, (b.rows - (b.rows % 4)) * store.d));
+    }
+    const x = new Float32Array(held.reduce((k, a) => k + a.length, 0));
+    held.reduce((at, a) => (x.set(a, at), at + a.length), 0);
+    const tensors = await Promise.all(dicts.map((dict) => saeTensors(join(runsDir, id, "saes", dict.name))));
+    dicts.forEach((dict, i) => {
+      const ev = dict.eval.status === "ok" ? dict.eval.value : assert.fail("no eval");
+      const ref = cpuEval(tensors[i], x, store.d);
+      assert.equal(ev.tokens, x.length / store.d);
+      assert.ok(Math.abs(ev.fvu - ref.fvu) <= 1e-5 + 1e-3 * ref.fvu, `FVU ${ev.fvu} vs ${ref.fvu}`);
+      assert.ok(Math.abs(ev.l0 - ref.l0) <= 0.05, `L0 ${ev.l0} vs ${ref.l0}`);
+      assert.ok(Math.abs(ev.deadFraction - ref.dead) <= 1 / 16, `dead ${ev.deadFraction} vs ${ref.dead}`);
+      const l = ev.splicedLoss!;
+      assert.ok([l.clean, l.spliced, l.zeroAblation].every(Number.isFinite), JSON.stringify(l));
+    });
+    const mmcs = dicts[0].eval.status === "ok" ? dicts[0].eval.value.mmcs! : assert.fail("no eval");
+    assert.equal(mmcs.reference, dicts[1].name);
+    const refMmcs = cpuMmcs(tensors[0].W_dec, tensors[1].W_dec, store.d);
+    assert.ok(Math.abs(mmcs.value - refMmcs) <= 1e-5, `MMCS ${mmcs.value} vs ${refMmcs}`);
+
+    // A rerun of the finished run changes nothing.
+    const before = await Deno.readTextFile(join(runsDir, id, "run.json"));
+    const third = deps(runsDir);
+    await train({ ...config, run: id }, third, { gpu });
+    const after = await readRunJson(runsDir, id);
+    assert.deepEqual(
+      { stages: after.stages, timings: after.timings },
+      { stages: JSON.parse(before).stages, timings: JSON.parse(before).timings },
+    );
+    assert.deepEqual((await readMetrics(runsDir, id)).rows, metrics.rows);
+
+    // Interrupting and resuming ends with the weights of an uninterrupted run.
+    await train({ ...config, run: "straight" }, deps(runsDir), { gpu });
+    for (const dict of dicts) {
+      const a = await saeTensors(join(runsDir, id, "saes", dict.name));
+      const b = await saeTensors(join(runsDir, "straight", "saes", dict.name));
+      for (const key of Object.keys(a)) {
+        const worst = a[key].reduce((m, v, i) => Math.max(m, Math.abs(v - b[key][i])), 0);
+        assert.ok(worst <= 1e-6, `${dict.name} ${key} differs by ${worst}`);
+      }
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+globalThis.addEventListener("unload", () => gpu.destroy());
