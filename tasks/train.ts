@@ -22,11 +22,17 @@ import { loadTrainState } from "./_checkpoint.ts";
 import { memberSpecs, STATE_FILE, trainSweep } from "./_train.ts";
 import { harvestStage } from "./harvest.ts";
 
-/** Stages of other files run in-process after training, when this build has them. */
+/** Stages of other files run in-process after training when this build has them, on the same GPU context. */
 const LATER_STAGES = [
   { name: "baselines", file: new URL("./baselines.ts", import.meta.url) },
   { name: "score", file: new URL("./score.ts", import.meta.url) },
 ] as const;
+
+/** What a later stage's module exports: `run`, and a function of its own name that takes a GPU context. */
+type LaterStage = Record<
+  string,
+  ((config: Record<string, unknown>, deps: StageDeps, options?: { gpu?: Gpu }) => Promise<unknown>) | undefined
+>;
 
 async function exists(url: URL): Promise<boolean> {
   try {
@@ -42,7 +48,8 @@ async function trainedSteps(p: Pipeline, d: number): Promise<number> {
   return state?.step ?? 0;
 }
 
-async function trainAndEvaluate(p: Pipeline): Promise<SummaryRow[]> {
+/** Train and evaluate, or reuse what is on disk; `fresh` says whether anything was computed now. */
+async function trainAndEvaluate(p: Pipeline): Promise<{ rows: SummaryRow[]; fresh: boolean }> {
   const { run, config } = p;
   const store = await harvestStage(p);
   const info = { hook: p.hook, layer: p.layer, model: p.source.info.name, contextLength: p.contextLength };
@@ -70,7 +77,7 @@ async function trainAndEvaluate(p: Pipeline): Promise<SummaryRow[]> {
     const evaluated = trained && before.stages.evaluate?.status === "done";
     if (evaluated) {
       const rows = await readEvals(p, t.names);
-      if (rows) return rows;
+      if (rows) return { rows, fresh: false };
     }
     const { evals } = await runStage(run, "evaluate", () =>
       evaluateMembers(run, t, {
@@ -80,7 +87,7 @@ async function trainAndEvaluate(p: Pipeline): Promise<SummaryRow[]> {
         windows: config.skip.includes("spliced") || config.lossWindows === 0 ? null : p.windows.heldOut,
         batch: Math.max(1, Math.min(config.harvestBatch, 8)),
       }));
-    return t.names.map((name, i) => ({ name, eval: evals[i] }));
+    return { rows: t.names.map((name, i) => ({ name, eval: evals[i] })), fresh: true };
   } finally {
     trainer?.dispose();
   }
@@ -150,17 +157,19 @@ export async function train(
   const p = await setupPipeline(config, deps, options);
   let rows: SummaryRow[];
   try {
-    rows = await trainAndEvaluate(p);
+    const done = await trainAndEvaluate(p);
+    rows = done.rows;
+    const stages = (await readRunJson(p.run)).stages;
+    for (const stage of LATER_STAGES) {
+      if (p.config.skip.includes(stage.name) || !(await exists(stage.file))) continue;
+      if (!done.fresh && stages[stage.name]?.status === "done") continue;
+      deps.signal.throwIfAborted();
+      const mod = await import(stage.file.href) as LaterStage;
+      const call = mod[stage.name] ?? mod.run!;
+      await runStage(p.run, stage.name, () => call({ run: p.run.id, seed: p.config.seed }, deps, { gpu: p.gpu }));
+    }
   } finally {
     p.dispose();
-  }
-  for (const stage of LATER_STAGES) {
-    if (p.config.skip.includes(stage.name) || !(await exists(stage.file))) continue;
-    deps.signal.throwIfAborted();
-    const mod = await import(stage.file.href) as {
-      run: (c: Record<string, unknown>, d: StageDeps) => Promise<unknown>;
-    };
-    await runStage(p.run, stage.name, () => mod.run({ run: p.run.id, seed: p.config.seed }, deps));
   }
   await setRunStatus(deps.runsDir, p.run.id, { status: "done" });
   const scores = await readJson<ScoresJson>(deps.runsDir, [p.run.id, RUN_FILES.scores], { kind: "scores" });
