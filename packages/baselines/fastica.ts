@@ -31,6 +31,8 @@ export interface FastIcaOptions {
   maxIter?: number;
   /** Seed of the initial unmixing matrix. Default 0. */
   seed?: number;
+  /** Stop iterating after this many seconds (the result then reports `converged: false`). Default: no limit. */
+  maxSeconds?: number;
   /** Stops between iterations with `signal.reason`. */
   signal?: AbortSignal;
   /** Called after each iteration (with deflation: per component). */
@@ -90,6 +92,11 @@ export async function fastIca(gpu: Gpu, x: Float32Array, options: FastIcaOptions
   }
   const alpha = options.alpha ?? 1;
   if (!(alpha >= 1 && alpha <= 2)) throw new RangeError(`Cannot run FastICA: alpha ${alpha} is not in [1, 2]`);
+  const tol = options.tol ?? 1e-4, maxIter = options.maxIter ?? 200;
+  if (!Number.isInteger(maxIter) || maxIter < 1) {
+    throw new RangeError(`Cannot run FastICA: maxIter ${maxIter} is not ≥ 1`);
+  }
+  if (!(tol > 0)) throw new RangeError(`Cannot run FastICA: tol ${tol} is not positive`);
   const moments = await covariance(gpu, [x], { d });
   const eig = symmetricEigen(moments.cov, d);
   const positive = eig.values.filter((v) => v > 1e-10 * Math.max(eig.values[0], 0)).length;
@@ -118,9 +125,9 @@ export async function fastIca(gpu: Gpu, x: Float32Array, options: FastIcaOptions
   xt.dispose();
   kt.dispose();
   kb.dispose();
-  const tol = options.tol ?? 1e-4, maxIter = options.maxIter ?? 200;
   const random = seededRandom(options.seed ?? 0);
-  const fit = { gpu, z, rows, c, alpha, tol, maxIter, random, options };
+  const deadline = performance.now() + (options.maxSeconds ?? Infinity) * 1000;
+  const fit = { gpu, z, rows, c, alpha, tol, maxIter, random, options, deadline };
   let w: Float64Array, result: { iterations: number; converged: boolean; change: number; per?: number[] };
   try {
     ({ w, ...result } = algorithm === "symmetric" ? await symmetric(fit) : await deflation(fit));
@@ -163,6 +170,7 @@ interface Fit {
   maxIter: number;
   random: () => number;
   options: FastIcaOptions;
+  deadline: number;
 }
 
 async function symmetric(f: Fit) {
@@ -171,7 +179,7 @@ async function symmetric(f: Fit) {
   const g = gpu.empty([rows, c], "f32", "fastica.g"), gp = gpu.empty([rows, c], "f32", "fastica.gp");
   let change = Infinity, iterations = 0;
   try {
-    while (iterations < f.maxIter) {
+    while (iterations < f.maxIter && (iterations === 0 || performance.now() < f.deadline)) {
       f.options.signal?.throwIfAborted();
       using wt = gpu.upload(Float32Array.from(w), [c, c], "fastica.w");
       using y = matmul(gpu, z, wt, { transposeB: true }); // [N, c]: y_j = w_j · z
@@ -211,7 +219,7 @@ async function deflation(f: Fit) {
       let v = Float64Array.from({ length: c }, () => gaussian(f.random));
       v = orthogonalize(v, w, p);
       let change = Infinity, it = 0;
-      while (it < f.maxIter) {
+      while (it < f.maxIter && (it === 0 || performance.now() < f.deadline)) {
         f.options.signal?.throwIfAborted();
         using vt = gpu.upload(Float32Array.from(v), [c, 1], "fastica.w");
         using y = matmul(gpu, z, vt); // [N, 1]

@@ -1,0 +1,198 @@
+/**
+ * Pipeline stage `baselines`: fit the paper's comparison dictionaries on a run's training
+ * activations and write each to `runs/<id>/baselines/<name>/` (SAELens layout, `cfg.method` set)
+ * with its held-out `eval.json`:
+ *
+ * - `pca` (± split of every component) and `pca_topk` (k = the median held-out L0 of the run's SAEs);
+ * - `ica` (FastICA, symmetric, logcosh; ± split) and `ica_topk`;
+ * - `neurons` (the hooked activation's coordinates; ± split, or ReLU for `mlp.hook_post`);
+ * - `random` (2d seeded unit directions with ReLU, centred on the data mean).
+ *
+ * Config: `run` (default: the newest run with activations), `methods` (`pca`, `ica`, `neurons`, `random`;
+ * default all), `seed` (0), `fitRows` (65536 training rows for the covariance), `icaRows` (8192 of them for
+ * FastICA), `icaIterations` (200), `icaSeconds` (60: FastICA stops there and reports non-convergence),
+ * `topK` (default: from the SAEs), `evalRows` (65536 held-out rows). A dictionary already written with the
+ * same settings is kept.
+ *
+ * @module
+ */
+import { hashJson } from "@saelab/activations";
+import {
+  evaluateDictionary,
+  fastIca,
+  fitPca,
+  icaDictionary,
+  type LinearDictionary,
+  neuronDictionary,
+  type Pca,
+  pcaDictionary,
+  randomDictionary,
+  saveDictionary,
+} from "@saelab/baselines";
+import { createGpu, type Gpu } from "@saelab/gpu";
+import { listDicts, RUN_FILES, type StageDeps, type StageResult, writeJsonAtomic } from "@saelab/runs";
+import { findRun, intOption, listOption, readSplit, runStore, withStageRecord } from "./_dict_stage.ts";
+
+const METHODS = ["pca", "ica", "neurons", "random"] as const;
+
+/**
+ * Fit the baselines of a run.
+ *
+ * @param config Merged configuration (see the module doc).
+ * @param deps Runs folder, progress, abort signal, logger.
+ * @returns The run id and a one-line summary.
+ * @example
+ * ```ts ignore
+ * await run({ run: "sweep-1", methods: ["pca", "ica"] }, deps);
+ * ```
+ */
+export function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
+  return baselines(config, deps);
+}
+
+/**
+ * {@linkcode run} on a given GPU context (left open), so that callers and tests reuse one device.
+ *
+ * @param config Merged configuration.
+ * @param deps Runs folder, progress, abort signal, logger.
+ * @param options The GPU context (default: a new one, destroyed at the end).
+ * @returns The run id and a one-line summary.
+ * @example
+ * ```ts ignore
+ * await baselines({ run: "sweep-1" }, deps, { gpu });
+ * ```
+ */
+export async function baselines(
+  config: Record<string, unknown>,
+  deps: StageDeps,
+  options: { gpu?: Gpu } = {},
+): Promise<StageResult> {
+  const methods = listOption(config, "methods", [...METHODS])!;
+  const unknown = methods.find((m) => !(METHODS as readonly string[]).includes(m));
+  if (unknown) throw new TypeError(`Invalid methods: ${JSON.stringify(unknown)} is not one of ${METHODS.join(", ")}`);
+  const seed = intOption(config, "seed", 0, 0);
+  const fitRows = intOption(config, "fitRows", 65536);
+  const icaRows = intOption(config, "icaRows", 8192, 2);
+  const icaIterations = intOption(config, "icaIterations", 200);
+  const icaSeconds = intOption(config, "icaSeconds", 60);
+  const evalRows = intOption(config, "evalRows", 65536);
+  const run = await findRun(deps, config.run, "baselines");
+  const store = await runStore(run, "baselines");
+  const d = store.d, hook = store.manifest.hook;
+  const topK = config.topK === undefined ? await saeL0(deps, run.id, d) : intOption(config, "topK", 1);
+  const key = hashJson({ store: store.manifest.configHash, seed, fitRows, icaRows, icaIterations, topK });
+  return await withStageRecord(deps, run, "baselines", async () => {
+    const gpu = options.gpu ?? await createGpu();
+    try {
+      const want = methods.flatMap((m) => m === "pca" || m === "ica" ? (topK ? [m, `${m}_topk`] : [m]) : [m]);
+      const todo: string[] = [];
+      for (const name of want) if (!(await isCurrent(run.path(RUN_FILES.baselines, name), key))) todo.push(name);
+      const done = want.length - todo.length;
+      if (done) deps.log.info(`baselines: keeping ${want.filter((n) => !todo.includes(n)).join(", ")}`);
+      if (todo.length === 0) return { runId: run.id, message: `Baselines of run ${run.id} are up to date` };
+      if (topK === null && methods.some((m) => m === "pca" || m === "ica")) {
+        deps.log.warn("baselines: no SAE eval.json with an L0 yet, so PCA/ICA top-k are left out (set --top-k)");
+      }
+      // one shuffled pass over training rows: the covariance on the GPU, the first icaRows rows kept for FastICA
+      const ica = new Float32Array(Math.min(icaRows, fitRows, store.rows("train")) * d);
+      let kept = 0;
+      const needPca = todo.some((n) => n.startsWith("pca") || n.startsWith("ica") || n === "random");
+      let pca: Pca | null = null;
+      if (needPca) {
+        const batches = async function* () {
+          for await (const b of store.batches({ batchSize: 4096, seed, split: "train", bufferRows: 32768 })) {
+            const take = Math.min(b.rows, ica.length / d - kept);
+            if (take > 0) {
+              ica.set(b.x.subarray(0, take * d), kept * d);
+              kept += take;
+            }
+            yield b.x;
+          }
+        };
+        pca = await fitPca(gpu, batches(), {
+          d,
+          maxRows: fitRows,
+          signal: deps.signal,
+          onRows: (rows) => deps.progress({ label: "baselines: covariance", done: rows, total: fitRows, unit: "row" }),
+        });
+      }
+      const built = new Map<string, LinearDictionary>();
+      if (todo.some((n) => n.startsWith("pca"))) {
+        built.set("pca", pcaDictionary(pca!));
+        if (topK) built.set("pca_topk", pcaDictionary(pca!, { k: topK }));
+      }
+      if (todo.some((n) => n.startsWith("ica"))) {
+        const fit = await fastIca(gpu, ica.subarray(0, kept * d), {
+          d,
+          seed,
+          maxIter: icaIterations,
+          maxSeconds: icaSeconds,
+          signal: deps.signal,
+          onIteration: (i) =>
+            deps.progress({ label: "baselines: FastICA", done: i.iteration, total: icaIterations, unit: "it" }),
+        });
+        deps.log.info(
+          `baselines: FastICA on ${fit.rows} rows ${fit.converged ? "converged" : "did not converge"} after ` +
+            `${fit.iterations} iterations (change ${fit.change.toExponential(2)})`,
+        );
+        built.set("ica", icaDictionary(fit));
+        if (topK) built.set("ica_topk", icaDictionary(fit, { k: topK }));
+      }
+      if (todo.includes("neurons")) {
+        built.set("neurons", neuronDictionary(d, { split: !hook.endsWith("mlp.hook_post") }));
+      }
+      if (todo.includes("random")) built.set("random", randomDictionary(d, { seed, mean: pca!.mean }));
+      const heldOut = await readSplit(store, "heldout", evalRows);
+      const evalRowsX = heldOut.rows > 0 ? heldOut.x : (await readSplit(store, "train", evalRows)).x;
+      if (heldOut.rows === 0) deps.log.warn("baselines: the store has no held-out rows; evaluating on training rows");
+      const lines: string[] = [];
+      let i = 0;
+      for (const name of todo) {
+        deps.signal.throwIfAborted();
+        const dict = built.get(name)!;
+        try {
+          const dir = run.path(RUN_FILES.baselines, name);
+          await saveDictionary(dir, dict, {
+            hookName: hook,
+            modelName: run.json.model.name,
+            extra: { fit_key: key, hook_layer: store.manifest.layer ?? undefined },
+          });
+          const batches = Array.from(
+            { length: Math.ceil(evalRowsX.length / d / 4096) },
+            (_, b) => evalRowsX.subarray(b * 4096 * d, Math.min(evalRowsX.length, (b + 1) * 4096 * d)),
+          );
+          const ev = await evaluateDictionary(gpu, dict, { batches, signal: deps.signal });
+          await writeJsonAtomic(`${dir}/${RUN_FILES.eval}`, ev);
+          lines.push(`${name} (${dict.dDict} features, FVU ${ev.fvu.toFixed(3)}, L0 ${ev.l0.toFixed(1)})`);
+        } finally {
+          dict.dispose();
+        }
+        deps.progress({ label: "baselines", done: ++i, total: todo.length, unit: "dict" });
+      }
+      return { runId: run.id, message: `Baselines of run ${run.id}: ${lines.join(", ")}` };
+    } finally {
+      if (!options.gpu) gpu.destroy();
+    }
+  });
+}
+
+/** The median held-out L0 of the run's SAEs, rounded, within 1..2d; null when none has an eval.json. */
+async function saeL0(deps: StageDeps, runId: string, d: number): Promise<number | null> {
+  const l0s = (await listDicts(deps.runsDir, runId))
+    .flatMap((e) => e.kind === "sae" && e.eval.status === "ok" ? [e.eval.value.l0] : [])
+    .sort((a, b) => a - b);
+  if (l0s.length === 0) return null;
+  const mid = l0s.length / 2;
+  const median = l0s.length % 2 ? l0s[Math.floor(mid)] : (l0s[mid - 1] + l0s[mid]) / 2;
+  return Math.max(1, Math.min(2 * d, Math.round(median)));
+}
+
+async function isCurrent(dir: string, key: string): Promise<boolean> {
+  try {
+    const cfg = JSON.parse(await Deno.readTextFile(`${dir}/${RUN_FILES.cfg}`));
+    await Deno.stat(`${dir}/${RUN_FILES.eval}`);
+    return cfg.fit_key === key;
+  } catch {
+    return false;
+  }
+}

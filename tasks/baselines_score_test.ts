@@ -1,0 +1,187 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Hono } from "hono";
+import { harvest, type HookedModel } from "@saelab/activations";
+import { LinearDictionary, saveDictionary } from "@saelab/baselines";
+import { loadDocuments, makeWindows, memorySource, seededRandom, tokenizeDocuments } from "@saelab/corpus";
+import { createGpu, type Gpu } from "@saelab/gpu";
+import { createRun, listDicts, readFeature, readFeatureIndex, readJson, RUN_FILES, type StageDeps } from "@saelab/runs";
+import { baselines } from "./baselines.ts";
+import { score } from "./score.ts";
+
+const gpu = await createGpu();
+globalThis.addEventListener("unload", () => gpu.destroy());
+
+const D = 8, V = 24, HOOK = "blocks.0.hook_resid_post";
+const random = seededRandom(1);
+const embed = Float32Array.from({ length: V * D }, () => random() * 2 - 1);
+
+/** A stand-in model whose residual is E[token] + 0.5·E[previous token]. */
+function fakeModel(g: Gpu): HookedModel {
+  return {
+    gpu: g,
+    config: { hiddenSize: D, numLayers: 1 },
+    forward(ids, opts = {}) {
+      const B = ids.length, T = ids[0].length;
+      const x = new Float32Array(B * T * D);
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          for (let k = 0; k < D; k++) {
+            const prev = t > 0 ? embed[ids[b][t - 1] * D + k] : 0;
+            x[(b * T + t) * D + k] = embed[ids[b][t] * D + k] + 0.5 * prev;
+          }
+        }
+      }
+      const hook = opts.hooks?.[HOOK];
+      const out = g.upload(x, [B, T, D], "fake.resid");
+      if (hook) {
+        hook.read(HOOK, hook.keep ? g.upload(x, [B, T, D], "fake.kept") : out);
+      }
+      return out;
+    },
+  };
+}
+
+function deps(runsDir: string, env: Record<string, string> = {}): StageDeps & { messages: string[] } {
+  const messages: string[] = [];
+  return {
+    runsDir,
+    progress: () => {},
+    signal: new AbortController().signal,
+    log: { info: (m) => messages.push(m), warn: (m) => messages.push(m), debug: () => {} },
+    verbose: false,
+    env,
+    messages,
+  };
+}
+
+/** A run folder with a harvested store and one SAE (random weights) with an eval.json. */
+async function makeRun(runsDir: string): Promise<string> {
+  const id = "t1";
+  await createRun(runsDir, {
+    id,
+    config: {},
+    model: { name: "fake", path: null, isDefaultModel: false },
+    hook: HOOK,
+  });
+  const texts: Record<string, string> = {};
+  for (let i = 0; i < 24; i++) {
+    texts[`doc${i}`] = Array.from({ length: 300 }, () => String.fromCharCode(97 + Math.floor(random() * V))).join("");
+  }
+  const docs = await loadDocuments([memorySource("mem", texts)]);
+  const chars = { encode: (t: string) => Array.from(t, (c) => (c.charCodeAt(0) - 97) % V) };
+  const windows = makeWindows(tokenizeDocuments(docs, chars), { contextLength: 32 }).shuffle(2);
+  await harvest(fakeModel(gpu), windows, {
+    hook: HOOK,
+    dir: join(runsDir, id, "activations"),
+    batchSize: 16,
+    heldOutFraction: 0.3,
+    chunkRows: 2048,
+  });
+  const F = 16;
+  const sae = new LinearDictionary({
+    name: "sae_r2",
+    kind: "sae",
+    method: "sae",
+    dIn: D,
+    dDict: F,
+    encoder: Float32Array.from({ length: F * D }, () => random() * 2 - 1),
+    encoderBias: new Float32Array(F).fill(-0.5),
+    decoder: Float32Array.from({ length: F * D }, () => random() * 2 - 1),
+    decoderBias: new Float32Array(D),
+  });
+  const dir = join(runsDir, id, RUN_FILES.saes, "sae_r2");
+  await saveDictionary(dir, sae, { hookName: HOOK });
+  await Deno.writeTextFile(
+    join(dir, RUN_FILES.eval),
+    JSON.stringify({ kind: "sae", method: "sae", dIn: D, dSae: F, fvu: 0.5, l0: 3.4, deadFraction: 0 }),
+  );
+  return id;
+}
+
+Deno.test("baselines and offline scoring on a harvested run write files the run format accepts", async () => {
+  const runsDir = await Deno.makeTempDir({ prefix: "runs-" });
+  try {
+    const id = await makeRun(runsDir);
+    const d1 = deps(runsDir);
+    const res = await baselines({ run: id, seed: 0 }, d1, { gpu });
+    assert.match(res.message!, /pca \(16 features, FVU 0\.000/); // the ± split of every component is exact
+    const dicts = await listDicts(runsDir, id);
+    assert.deepEqual(dicts.map((e) => e.name), ["sae_r2", "ica", "ica_topk", "neurons", "pca", "pca_topk", "random"]);
+    for (const e of dicts) {
+      assert.equal(e.cfg.status, "ok", `${e.name} cfg`);
+      assert.equal(e.eval.status, "ok", `${e.name} eval`);
+    }
+    const pcaTopk = dicts.find((e) => e.name === "pca_topk")!;
+    assert.ok(pcaTopk.eval.status === "ok" && pcaTopk.eval.value.l0 <= 3 + 1e-9, "k = round(median SAE L0) = 3");
+    // a second call keeps what is there
+    const again = await baselines({ run: id, seed: 0 }, deps(runsDir), { gpu });
+    assert.match(again.message!, /up to date/);
+
+    const d2 = deps(runsDir);
+    await score({ run: id, features: 6, seed: 0 }, d2, { gpu });
+    const scores = await readJson<{ dicts: Record<string, { backend: string; n: number }> }>(
+      runsDir,
+      [id, RUN_FILES.scores],
+      { kind: "scores" },
+    );
+    assert.equal(scores.status, "ok");
+    if (scores.status !== "ok") return;
+    assert.deepEqual(Object.keys(scores.value.dicts).sort(), dicts.map((e) => e.name).sort());
+    for (const s of Object.values(scores.value.dicts)) assert.equal(s.backend, "offline");
+    const index = await readFeatureIndex(runsDir, id, "pca");
+    assert.equal(index.status, "ok");
+    if (index.status !== "ok") return;
+    assert.equal(index.value.features.length, 16);
+    const scored = index.value.features.find((f) => f.score !== undefined)!;
+    const detail = await readFeature(runsDir, id, { dict: "pca", index: scored.index });
+    assert.equal(detail.status, "ok");
+    if (detail.status === "ok") {
+      assert.equal(detail.value.top[0].tokens.length, 64);
+      assert.equal(detail.value.backend, "offline");
+    }
+    assert.ok(!d2.messages.some((m) => m.includes("reusing")));
+  } finally {
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
+
+Deno.test("LLM rescoring reuses the sampled activations and keeps both backends' results", async () => {
+  const runsDir = await Deno.makeTempDir({ prefix: "runs-" });
+  const app = new Hono();
+  let requests = 0;
+  app.post("/v1/chat/completions", async (c) => {
+    requests++;
+    const body = await c.req.json();
+    const [system, user] = body.messages.map((m: { content: string }) => m.content);
+    let content = "This feature fires on letters.";
+    if (system.includes("predict")) {
+      const frags = user.split(/\n\nFragment \d+ \(\d+ tokens\):\n/).slice(1);
+      content = JSON.stringify({ fragments: frags.map((f: string) => f.split("\n").map((_, i: number) => i % 3)) });
+    } else if (system.includes("fires anywhere")) {
+      content = JSON.stringify({ answers: user.split("\n").filter((l: string) => l.startsWith("Text ")).map(() => 5) });
+    }
+    return c.json({ choices: [{ message: { content } }], usage: { prompt_tokens: 100, completion_tokens: 10 } });
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  try {
+    const id = await makeRun(runsDir);
+    await baselines({ run: id, methods: ["pca"] }, deps(runsDir), { gpu });
+    await score({ run: id, features: 4, dicts: ["pca"] }, deps(runsDir), { gpu });
+    const env = { OPENAI_BASE_URL: `http://127.0.0.1:${server.addr.port}/v1`, OPENAI_API_KEY: "k" };
+    const d = deps(runsDir, env);
+    await score({ run: id, features: 4, dicts: ["pca"], llm: true, llmModel: "m" }, d); // no GPU given
+    assert.ok(d.messages.some((m) => m.includes("reusing the sampled activations of pca")));
+    assert.ok(requests >= 4 * 2, `requests ${requests}`); // explain + simulate (PCA features fire everywhere: no negatives)
+    const scores = JSON.parse(await Deno.readTextFile(join(runsDir, id, RUN_FILES.scores)));
+    assert.equal(scores.dicts.pca.backend, "openai:m");
+    assert.deepEqual(Object.keys(scores.backends).sort(), ["offline", "openai:m"]);
+    const index = await readFeatureIndex(runsDir, id, "pca");
+    assert.ok(index.status === "ok" && index.value.backend === "openai:m");
+    assert.ok(d.messages.some((m) => /\d+ requests \(0 from the cache/.test(m)));
+    await assert.rejects(() => score({ run: id, dicts: ["nope"] }, deps(runsDir)), /has no such dictionary/);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
