@@ -10,7 +10,8 @@
  *
  * Config: `run` (default: the newest run with activations), `methods` (`pca`, `ica`, `neurons`, `random`;
  * default all), `seed` (0), `fitRows` (65536 training rows for the covariance), `icaRows` (8192 of them for
- * FastICA), `icaIterations` (200), `icaSeconds` (60: FastICA stops there and reports non-convergence),
+ * FastICA), `icaIterations` (100; FastICA reports whether it converged), `icaSeconds` (optional time limit; results then
+ * depend on the machine's speed),
  * `topK` (default: from the SAEs), `evalRows` (65536 held-out rows). A dictionary already written with the
  * same settings is kept.
  *
@@ -73,8 +74,8 @@ export async function baselines(
   const seed = intOption(config, "seed", 0, 0);
   const fitRows = intOption(config, "fitRows", 65536);
   const icaRows = intOption(config, "icaRows", 8192, 2);
-  const icaIterations = intOption(config, "icaIterations", 200);
-  const icaSeconds = intOption(config, "icaSeconds", 60);
+  const icaIterations = intOption(config, "icaIterations", 100);
+  const icaSeconds = config.icaSeconds === undefined ? undefined : intOption(config, "icaSeconds", 1);
   const evalRows = intOption(config, "evalRows", 65536);
   const run = await findRun(deps, config.run, "baselines");
   const store = await runStore(run, "baselines");

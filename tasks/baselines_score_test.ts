@@ -132,7 +132,9 @@ Deno.test("baselines and offline scoring on a harvested run write files the run 
     const index = await readFeatureIndex(runsDir, id, "pca");
     assert.equal(index.status, "ok");
     if (index.status !== "ok") return;
-    assert.equal(index.value.features.length, 16);
+    assert.equal(index.value.features.length, 6); // the sampled features; stats.json covers all 16
+    const stats = JSON.parse(await Deno.readTextFile(join(runsDir, id, RUN_FILES.features, "pca", "stats.json")));
+    assert.equal(stats.density.length, 16);
     const scored = index.value.features.find((f) => f.score !== undefined)!;
     const detail = await readFeature(runsDir, id, { dict: "pca", index: scored.index });
     assert.equal(detail.status, "ok");

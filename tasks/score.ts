@@ -119,25 +119,32 @@ export async function score(
       } else stale.push(e);
     }
     if (ready.size) deps.log.info(`score: reusing the sampled activations of ${[...ready.keys()].join(", ")}`);
+    const t0 = performance.now();
     if (stale.length) {
       const sampled = await sampleStale(run, stale, { ...options, deps, store, maxFragments, length, features, seed });
       for (const s of sampled) ready.set(s.dict, { samples: s, previous: new Map() });
     }
+    const t1 = performance.now();
+    let scoring = 0, writing = 0;
     const results: Record<string, DictScoreDetail> = {};
     for (const e of entries) {
       const { samples, previous } = ready.get(e.name)!;
       const label = `score ${e.name}`;
+      const s0 = performance.now();
       const scores = await scoreFeatures(samples.samples, backend.backend, {
         seed,
         concurrency: intOption(config, "concurrency", 4),
         signal: deps.signal,
         onProgress: (done, total) => deps.progress({ label, done, total, unit: "feat" }),
       });
+      const s1 = performance.now();
+      scoring += s1 - s0;
       await writeFeatureFiles(featuresDir, samples, {
         scores,
         previous,
         sampling: { key, weights: weights.get(e.name), ...common },
       });
+      writing += performance.now() - s1;
       results[e.name] = summarizeScores(scores, {
         kind: samples.kind,
         method: samples.method,
@@ -149,6 +156,10 @@ export async function score(
       if (failed.length) deps.log.debug(`score ${e.name}: ${failed.length} features not scored, e.g. ${failed[0]}`);
     }
     await mergeScores(run.dir, results);
+    deps.log.debug(
+      `score: activations and sampling ${((t1 - t0) / 1000).toFixed(1)}s (${stale.length} dictionaries), ` +
+        `explaining and scoring ${(scoring / 1000).toFixed(1)}s, writing ${(writing / 1000).toFixed(1)}s`,
+    );
     if (backend.client) {
       const t = backend.client.tally;
       deps.log.info(

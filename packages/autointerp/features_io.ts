@@ -24,8 +24,8 @@ export type StoredResult = Omit<FeatureScore, "dict" | "index" | "backend">;
 
 /** A detail file as this package writes it: the runs type plus negatives and per-backend results. */
 export interface StoredDetail extends FeatureDetail {
-  /** Fragments where the feature never fires (detection negatives). */
-  negatives: Fragment[];
+  /** Fragments where the feature never fires (detection negatives); their activations are all 0 and not stored. */
+  negatives: Omit<Fragment, "acts">[];
   /** Results by backend name. */
   results?: Record<string, StoredResult>;
 }
@@ -42,12 +42,30 @@ export interface StoredIndex extends FeatureIndex {
   kind?: DictKind;
 }
 
+/** `features/<dict>/stats.json`: density and activation statistics of every feature, by index. */
+export interface FeatureStats {
+  /** Dictionary name. */
+  dict: string;
+  /** Held-out tokens the statistics cover. */
+  tokens: number;
+  /** Fraction of tokens where each feature is non-zero. */
+  density: number[];
+  /** Largest activation of each feature. */
+  maxActivation: number[];
+  /** Mean activation of each feature where it fires. */
+  meanActivation: number[];
+}
+
+/** File name of {@linkcode FeatureStats} inside `features/<dict>/`. */
+export const STATS_FILE = "stats.json";
+
 const round = (v: number) => (v === 0 ? 0 : Number(v.toPrecision(5)));
 const roundFragment = (f: Fragment): Fragment => ({ ...f, acts: f.acts.map(round) });
 
 /**
  * Write a dictionary's feature files, merging new scores into the per-backend results already there.
- * The newest backend's explanation and score become the feature's shown ones.
+ * The newest backend's explanation and score become the feature's shown ones. `index.json` lists the sampled
+ * features (each has a page); `stats.json` holds density and activation statistics of every feature.
  *
  * @param featuresDir `runs/<id>/features`.
  * @param samples The dictionary's summaries and samples.
@@ -94,7 +112,7 @@ export async function writeFeatureFiles(
       ...(s ? { backend: s.backend } : {}),
       top: f.top.map(roundFragment),
       random: f.random.map(roundFragment),
-      negatives: f.negatives.map(roundFragment),
+      negatives: f.negatives.map(({ acts: _, ...rest }) => rest),
       histogram: { ...f.histogram, edges: f.histogram.edges.map(round) },
       results,
     };
@@ -104,7 +122,7 @@ export async function writeFeatureFiles(
     method: samples.method,
     tokens: samples.tokens,
     ...(backend ? { backend } : {}),
-    features: summaries,
+    features: samples.samples.map((f) => summaries[f.index]),
     sampling: options.sampling,
     sampled: samples.samples.map((f) => f.index),
     eligible: samples.eligible,
@@ -116,6 +134,14 @@ export async function writeFeatureFiles(
       details.slice(i, i + 32).map((d) => writeTextAtomic(join(dir, `${d.index}.json`), JSON.stringify(d))),
     );
   }
+  const stats: FeatureStats = {
+    dict: samples.dict,
+    tokens: samples.tokens,
+    density: summaries.map((s) => s.density),
+    maxActivation: summaries.map((s) => s.maxActivation),
+    meanActivation: summaries.map((s) => s.meanActivation),
+  };
+  await writeTextAtomic(join(dir, STATS_FILE), JSON.stringify(stats));
   await writeTextAtomic(join(dir, RUN_FILES.featureIndex), JSON.stringify(index));
 }
 
@@ -171,11 +197,22 @@ export async function readFeatureFiles(featuresDir: string, dict: string): Promi
       meanActivation: d.meanActivation ?? 0,
       top: d.top,
       random: d.random,
-      negatives: d.negatives,
+      negatives: d.negatives.map((f) => ({ ...f, acts: new Array(f.tokens.length).fill(0) })),
       histogram: d.histogram,
     });
   }
-  const summaries = index.features.map(({ explanation: _e, score: _s, ...rest }) => rest);
+  let summaries = index.features.map(({ explanation: _e, score: _s, ...rest }) => rest);
+  try {
+    const st: FeatureStats = JSON.parse(await Deno.readTextFile(join(dir, STATS_FILE)));
+    summaries = st.density.map((density, i) => ({
+      index: i,
+      density,
+      maxActivation: st.maxActivation[i],
+      meanActivation: st.meanActivation[i],
+    }));
+  } catch {
+    return null;
+  }
   return {
     samples: {
       dict,

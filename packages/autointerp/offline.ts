@@ -14,7 +14,7 @@
  */
 import type { Fragment } from "@saelab/runs";
 import { pearson } from "./stats.ts";
-import type { Backend, Explanation, TokenFragment } from "./types.ts";
+import type { Backend, Explanation } from "./types.ts";
 
 /** Which context the offline explanation keys on. */
 export type OfflineMode = "token" | "previous" | "both";
@@ -61,11 +61,17 @@ export function offlineBackend(options: OfflineOptions = {}): Backend {
     explainer: { name, explain: (fragments) => Promise.resolve(explainOffline(fragments, maxTokens)) },
     simulator: {
       name,
-      simulate: (e, fragments) => Promise.resolve(fragments.map((f) => predict(data(e), f).map((w) => 10 * w))),
+      simulate: (e, fragments) => {
+        const p = predictor(data(e));
+        return Promise.resolve(fragments.map((f) => p.weights(f.tokens).map((w) => 10 * w)));
+      },
     },
     detector: {
       name,
-      detect: (e, fragments) => Promise.resolve(fragments.map((f) => detectOffline(data(e), f))),
+      detect: (e, fragments) => {
+        const p = predictor(data(e));
+        return Promise.resolve(fragments.map((f) => 1 - p.rates(f.tokens).reduce((miss, r) => miss * (1 - r), 1)));
+      },
     },
   };
 }
@@ -114,9 +120,10 @@ function explainOffline(fragments: readonly Fragment[], maxTokens: number): Expl
   let bestFit = -Infinity;
   for (const mode of ["token", "previous", "both"] as const) {
     const candidate: OfflineExplanation = { mode, tokens, previous };
+    const p = predictor(candidate);
     const sim: number[] = [], act: number[] = [];
     for (const f of fragments) {
-      sim.push(...predict(candidate, f));
+      sim.push(...p.weights(f.tokens));
       act.push(...f.acts);
     }
     const fit = act.length ? pearson(sim, act) : 0;
@@ -128,26 +135,17 @@ function explainOffline(fragments: readonly Fragment[], maxTokens: number): Expl
   return { text: describe(best), data: best };
 }
 
-function predict(e: OfflineExplanation, f: TokenFragment): number[] {
-  const tok = new Map(e.tokens.map(([t, w]) => [t, w]));
-  const prev = new Map(e.previous.map(([t, w]) => [t, w]));
-  return f.tokens.map((t, i) => {
-    const a = e.mode === "previous" ? 0 : tok.get(t) ?? 0;
-    const b = e.mode === "token" || i === 0 ? 0 : prev.get(f.tokens[i - 1]) ?? 0;
-    return Math.max(a, b);
-  });
-}
-
-function detectOffline(e: OfflineExplanation, f: TokenFragment): number {
-  const tok = new Map(e.tokens.map(([t, , r]) => [t, r]));
-  const prev = new Map(e.previous.map(([t, , r]) => [t, r]));
-  let miss = 1;
-  f.tokens.forEach((t, i) => {
-    const a = e.mode === "previous" ? 0 : tok.get(t) ?? 0;
-    const b = e.mode === "token" || i === 0 ? 0 : prev.get(f.tokens[i - 1]) ?? 0;
-    miss *= 1 - Math.max(a, b);
-  });
-  return 1 - miss;
+/** Per-token weights and firing rates under an explanation (lookup tables built once). */
+function predictor(e: OfflineExplanation) {
+  const table = (list: WeightedToken[], column: 1 | 2) => new Map(list.map((w) => [w[0], w[column]]));
+  const tw = table(e.tokens, 1), pw = table(e.previous, 1), tr = table(e.tokens, 2), pr = table(e.previous, 2);
+  const apply = (tok: Map<string, number>, prev: Map<string, number>) => (tokens: readonly string[]) =>
+    tokens.map((t, i) => {
+      const a = e.mode === "previous" ? 0 : tok.get(t) ?? 0;
+      const b = e.mode === "token" || i === 0 ? 0 : prev.get(tokens[i - 1]) ?? 0;
+      return a > b ? a : b;
+    });
+  return { weights: apply(tw, pw), rates: apply(tr, pr) };
 }
 
 function describe(e: OfflineExplanation): string {

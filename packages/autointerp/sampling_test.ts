@@ -127,7 +127,11 @@ Deno.test("feature files validate against the run format and read back for resco
     const index = JSON.parse(await Deno.readTextFile(join(dir, "a", "index.json")));
     assert.deepEqual(validate("featureIndex", index), []);
     assert.equal(index.backend, "offline");
-    assert.equal(index.features[s0.index].score, 0.5);
+    assert.deepEqual(index.features.map((f: { index: number }) => f.index), samples.samples.map((s) => s.index));
+    assert.equal(index.features[0].score, 0.5);
+    const stats = JSON.parse(await Deno.readTextFile(join(dir, "a", "stats.json")));
+    assert.equal(stats.density.length, 10);
+    assert.equal(stats.maxActivation[3], Number(samples.summaries[3].maxActivation.toPrecision(5)));
     const detail = JSON.parse(await Deno.readTextFile(join(dir, "a", `${s0.index}.json`)));
     assert.deepEqual(validate("featureDetail", detail), []);
     assert.equal(detail.explanation, "Fires on t1.");
@@ -135,6 +139,7 @@ Deno.test("feature files validate against the run format and read back for resco
     assert.ok(back);
     assert.deepEqual(back.sampling, { seed: 2 });
     assert.deepEqual(back.samples.samples.map((s) => s.index), samples.samples.map((s) => s.index));
+    assert.equal(back.samples.summaries.length, 10);
     back.samples.samples[0].top.forEach((f, i) => {
       assert.deepEqual(f.tokens, s0.top[i].tokens);
       assertClose(f.acts, s0.top[i].acts, { atol: 0, rtol: 5e-5 }); // stored to 5 significant digits
