@@ -55,7 +55,7 @@ export interface PipelineConfig {
   seed: number;
   /** Read training statistics back every this many steps. Default 10. */
   logEvery: number;
-  /** Write a resumable checkpoint at least this often (seconds). Default 30. */
+  /** Write a resumable checkpoint at least this often (seconds); Ctrl-C writes one too. Default 60. */
   checkpointSeconds: number;
   /** Held-out windows for the spliced loss (clean, spliced, zero-ablated). Default 8; 0 skips it. */
   lossWindows: number;
@@ -83,7 +83,7 @@ export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze({
   lr: 1e-3,
   seed: 0,
   logEvery: 10,
-  checkpointSeconds: 30,
+  checkpointSeconds: 60,
   lossWindows: 8,
   skip: [] as string[],
   cache: new URL("../.cache", import.meta.url).pathname,

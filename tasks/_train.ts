@@ -50,8 +50,10 @@ export function memberSpecs(config: Pick<PipelineConfig, "kinds" | "ratios" | "l
 export interface TrainOutcome {
   /** The trainer with the final weights (dispose it when done). */
   trainer: SweepTrainer;
-  /** Steps taken. */
+  /** Steps taken in all. */
   steps: number;
+  /** Step this call started from (non-zero when resumed). */
+  startStep: number;
 }
 
 function batchVariance(x: Float32Array, d: number): number {
@@ -148,6 +150,7 @@ export async function trainSweep(
       });
     }
     const checkpoint = async () => {
+      const t0 = performance.now();
       await trainer.settle();
       const step = trainer.stepCount;
       await appendMetrics(deps.runsDir, run.id, rows);
@@ -162,6 +165,7 @@ export async function trainSweep(
           tokens: step * batchSize,
         });
       }
+      deps.log.debug(`train: checkpoint at step ${step} in ${((performance.now() - t0) / 1000).toFixed(2)}s`);
     };
     if (start < config.steps) {
       const batches = store.batches({
@@ -205,7 +209,7 @@ export async function trainSweep(
       await batches.return(undefined);
       await checkpoint();
     }
-    return { trainer, steps: trainer.stepCount };
+    return { trainer, steps: trainer.stepCount, startStep: start };
   } catch (e) {
     trainer.dispose();
     throw e;

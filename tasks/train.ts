@@ -66,9 +66,8 @@ async function trainAndEvaluate(p: Pipeline): Promise<{ rows: SummaryRow[]; fres
         const out = await trainSweep(run, store, { config, gpu: p.gpu, info, stage });
         const seconds = (performance.now() - started) / 1000;
         run.deps.log.info(
-          `train: ${out.trainer.specs.length} members, ${out.steps} steps of ${config.batchSize} in ${
-            seconds.toFixed(1)
-          }s`,
+          `train: ${out.trainer.specs.length} members, steps ${out.startStep} → ${out.steps} of ${config.batchSize} ` +
+            `vectors in ${seconds.toFixed(1)}s`,
         );
         return out.trainer;
       });
