@@ -151,23 +151,20 @@ export async function baselines(
       for (const name of todo) {
         deps.signal.throwIfAborted();
         const dict = built.get(name)!;
-        try {
-          const dir = run.path(RUN_FILES.baselines, name);
-          await saveDictionary(dir, dict, {
-            hookName: hook,
-            modelName: run.json.model.name,
-            extra: { fit_key: key, hook_layer: store.manifest.layer ?? undefined },
-          });
-          const batches = Array.from(
-            { length: Math.ceil(evalRowsX.length / d / 4096) },
-            (_, b) => evalRowsX.subarray(b * 4096 * d, Math.min(evalRowsX.length, (b + 1) * 4096 * d)),
-          );
-          const ev = await evaluateDictionary(gpu, dict, { batches, signal: deps.signal });
-          await writeJsonAtomic(`${dir}/${RUN_FILES.eval}`, ev);
-          lines.push(`${name} (${dict.dDict} features, FVU ${ev.fvu.toFixed(3)}, L0 ${ev.l0.toFixed(1)})`);
-        } finally {
-          dict.dispose();
-        }
+        const dir = run.path(RUN_FILES.baselines, name);
+        await saveDictionary(dir, dict, {
+          hookName: hook,
+          modelName: run.json.model.name,
+          extra: { fit_key: key, hook_layer: store.manifest.layer ?? undefined },
+        });
+        const batches = Array.from(
+          { length: Math.ceil(evalRowsX.length / d / 4096) },
+          (_, b) => evalRowsX.subarray(b * 4096 * d, Math.min(evalRowsX.length, (b + 1) * 4096 * d)),
+        );
+        using bound = dict.bind(gpu);
+        const ev = await evaluateDictionary(bound, { batches, signal: deps.signal });
+        await writeJsonAtomic(`${dir}/${RUN_FILES.eval}`, ev);
+        lines.push(`${name} (${dict.dDict} features, FVU ${ev.fvu.toFixed(3)}, L0 ${ev.l0.toFixed(1)})`);
         deps.progress({ label: "baselines", done: ++i, total: todo.length, unit: "dict" });
       }
       return { runId: run.id, message: `Baselines of run ${run.id}: ${lines.join(", ")}` };

@@ -82,7 +82,6 @@ async function makeRun(runsDir: string): Promise<string> {
   const sae = new LinearDictionary({
     name: "sae_r2",
     kind: "sae",
-    method: "sae",
     dIn: D,
     dDict: F,
     encoder: Float32Array.from({ length: F * D }, () => random() * 2 - 1),

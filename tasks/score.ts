@@ -178,8 +178,19 @@ export async function score(
 }
 
 async function chooseDicts(deps: StageDeps, run: StageRun, names: string[] | undefined): Promise<DictEntry[]> {
-  const all = (await listDicts(deps.runsDir, run.id)).filter((e) => e.cfg.status === "ok");
-  if (all.length === 0) throw new TypeError(`Cannot score run ${run.id}: it has no dictionaries yet`);
+  const hookOf = (e: DictEntry) =>
+    e.cfg.status === "ok" ? e.cfg.value.hook_name ?? e.cfg.value.metadata?.hook_name : null;
+  const all = (await listDicts(deps.runsDir, run.id)).filter((e) => {
+    if (e.cfg.status !== "ok") return false;
+    const hook = hookOf(e);
+    if (hook && hook !== run.json.hook) {
+      deps.log.warn(`score: leaving out ${e.name}: it reads ${hook}, not ${run.json.hook}`);
+    }
+    return !hook || hook === run.json.hook;
+  });
+  if (all.length === 0) {
+    throw new TypeError(`Cannot score run ${run.id}: it has no dictionaries on ${run.json.hook} yet`);
+  }
   if (!names) return all;
   const missing = names.filter((n) => !all.some((e) => e.name === n));
   if (missing.length) {
@@ -243,7 +254,6 @@ async function sampleStale(
       onProgress: (e) => deps.progress({ ...e, label: `score: ${e.label}`, unit: "frag" }),
     });
   } finally {
-    for (const d of dicts) d.dispose();
     if (!o.gpu) gpu.destroy();
   }
 }

@@ -134,8 +134,8 @@ export async function sampleDictionaries(
       });
       results.set(d.name, {
         dict: d.name,
-        method: d.method,
-        kind: d.kind,
+        method: d.kind,
+        kind: d.origin,
         tokens: set.count * set.length,
         summaries: sel.summaries,
         eligible: sel.eligible,

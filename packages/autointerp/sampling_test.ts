@@ -36,8 +36,7 @@ const set = buildFragments(rows, { length: L }); // 8 fragments per document, 40
 function dict(name: string, f: number, k = 0): LinearDictionary {
   return new LinearDictionary({
     name,
-    kind: k ? "baseline" : "sae",
-    method: k ? "pca_topk" : "sae",
+    kind: k ? "pca_topk" : "sae",
     dIn: D,
     dDict: f,
     encoder: dyadic(f * D, 1 / 8),

@@ -44,7 +44,7 @@ export function neuronDictionary(d: number, options: NeuronOptions = {}): Linear
   const split = options.split ?? true;
   return signedBasisDictionary(rows, new Float64Array(d), {
     name: options.name ?? "neurons",
-    method: "neurons",
+    kind: "neurons",
     split,
     relu: true,
     info: { split },
@@ -94,7 +94,7 @@ export function randomDictionary(d: number, options: RandomOptions = {}): Linear
   }
   return signedBasisDictionary(rows, mean, {
     name: options.name ?? "random",
-    method: "random",
+    kind: "random",
     split: false,
     relu: true,
     info: { count, seed, centred: options.mean !== undefined },

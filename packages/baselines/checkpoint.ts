@@ -63,8 +63,8 @@ export async function saveDictionary(
     apply_b_dec_to_input: false,
     normalize_activations: "none",
     dtype: "float32",
-    method: dict.method,
-    saelab: { kind: dict.kind, activation: dict.activation, k: dict.k, ...dict.info },
+    method: dict.kind,
+    saelab: { activation: dict.activation, k: dict.k, ...dict.info },
     ...options.extra,
   };
   await writeJsonAtomic(join(dir, RUN_FILES.cfg), cfg);
@@ -77,7 +77,8 @@ export async function saveDictionary(
  * the k largest ReLU activations.
  *
  * @param dir The folder.
- * @param options Name and kind to give it (default: the folder name, `"sae"`).
+ * @param options Name (default: the folder name) and the run folder it sits in (`"sae"` for `saes/`: kind `"sae"`;
+ *   `"baseline"`: kind from `cfg.method`).
  * @returns The dictionary.
  * @throws {TypeError} When `cfg.json` is missing or unreadable, or names an architecture this reader does not know.
  * @throws {RangeError} When a weight's shape disagrees with `d_in`/`d_sae`.
@@ -139,8 +140,7 @@ export async function loadDictionary(
   const saelab = (cfg.saelab ?? {}) as Record<string, unknown>;
   return new LinearDictionary({
     name,
-    kind: options.kind ?? "sae",
-    method: typeof cfg.method === "string" ? cfg.method : "sae",
+    kind: (options.kind ?? "sae") === "sae" ? "sae" : typeof cfg.method === "string" ? cfg.method : "baseline",
     dIn,
     dDict,
     encoder,

@@ -1,41 +1,21 @@
 /**
- * The `Dictionary` interface that SAEs and baselines share, and
  * {@linkcode LinearDictionary}: every method of this project is one —
  *
  *   c = topk?( act( W_e x + b_e ) ),   x̂ = Dᵀ c + b_d
  *
  * with `act` ReLU or the identity and an optional per-row top-k. An SAE in
  * SAELens layout, PCA with its ± split, PCA top-k, ICA, the neuron basis and
- * random directions are all instances, so one evaluation and one
- * interpretability pipeline serves them all.
+ * random directions are all instances. The weights live on the host (with a
+ * float64 CPU reference); {@linkcode LinearDictionary.bind} puts them on a GPU
+ * as `@saelab/sae`'s `Dictionary`, so one evaluation and one interpretability
+ * pipeline serve SAEs and baselines alike.
  *
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { matmul, topK } from "@saelab/kernels";
 import type { DictKind } from "@saelab/runs";
-
-/** The common interface of SAEs and baselines: encode activations into features and back. */
-export interface Dictionary {
-  /** Name (a folder name under `saes/` or `baselines/`). */
-  readonly name: string;
-  /** SAE or baseline. */
-  readonly kind: DictKind;
-  /** `"sae"`, `"pca"`, `"pca_topk"`, `"ica"`, `"ica_topk"`, `"neurons"`, `"random"`. */
-  readonly method: string;
-  /** Input width. */
-  readonly dIn: number;
-  /** Number of features. */
-  readonly dDict: number;
-  /** Feature activations of rows `x [rows, dIn]` → `[rows, dDict]`, recorded on `x`'s GPU. */
-  encode(x: Tensor<"f32">): Tensor<"f32">;
-  /** Reconstruction of feature activations `c [rows, dDict]` → `[rows, dIn]`. */
-  decode(c: Tensor<"f32">): Tensor<"f32">;
-  /** Unit feature directions (normalised decoder rows) `[dDict, dIn]`. */
-  directions(): Float32Array;
-  /** Release GPU copies of the weights. */
-  dispose(): void;
-}
+import type { Dictionary } from "@saelab/sae";
 
 /** Non-linearity applied to `W_e x + b_e` before the optional top-k. */
 export type DictActivation = "relu" | "identity";
@@ -44,10 +24,8 @@ export type DictActivation = "relu" | "identity";
 export interface LinearDictionaryInit {
   /** Name. */
   name: string;
-  /** SAE or baseline. */
-  kind: DictKind;
-  /** Method label. */
-  method: string;
+  /** What made it (as `Dictionary.kind`): `"sae"`, `"pca"`, `"pca_topk"`, `"ica"`, `"ica_topk"`, `"neurons"`, `"random"`. */
+  kind: string;
   /** Input width. */
   dIn: number;
   /** Number of features. */
@@ -68,13 +46,6 @@ export interface LinearDictionaryInit {
   info?: Record<string, unknown>;
 }
 
-interface GpuWeights {
-  encoder: Tensor<"f32">; // [dDict, dIn]
-  encoderBias: Tensor<"f32">; // [dDict]
-  decoder: Tensor<"f32">; // [dDict, dIn]
-  decoderBias: Tensor<"f32">; // [dIn]
-}
-
 /**
  * A dictionary whose encoder is affine, then ReLU or identity, then an optional top-k.
  *
@@ -83,18 +54,21 @@ interface GpuWeights {
  * import { LinearDictionary } from "@saelab/baselines";
  * const u = new Float32Array([0.6, 0.8, -0.6, -0.8]); // [2, 2]
  * const dict = new LinearDictionary({
- *   name: "pm", kind: "baseline", method: "pca", dIn: 2, dDict: 2,
+ *   name: "pm", kind: "pca", dIn: 2, dDict: 2,
  *   encoder: u, encoderBias: new Float32Array(2), decoder: u, decoderBias: new Float32Array(2),
  * });
  * const c = dict.encodeHost(new Float32Array([3, 4])); // [5, 0]
  * if (c[0] !== 5 || c[1] !== 0) throw new Error("encode");
  * ```
  */
-export class LinearDictionary implements Dictionary {
+export class LinearDictionary {
+  /** Name. */
   readonly name: string;
-  readonly kind: DictKind;
-  readonly method: string;
+  /** What made it (`"sae"`, `"pca"`, …). */
+  readonly kind: string;
+  /** Input width. */
   readonly dIn: number;
+  /** Number of features. */
   readonly dDict: number;
   /** Encoder rows `[dDict, dIn]`. */
   readonly encoder: Float32Array;
@@ -110,7 +84,6 @@ export class LinearDictionary implements Dictionary {
   readonly k: number;
   /** How it was made. */
   readonly info: Record<string, unknown>;
-  #gpu = new Map<Gpu, GpuWeights>();
 
   /**
    * @param init Weights and facts; arrays are kept, not copied.
@@ -143,7 +116,6 @@ export class LinearDictionary implements Dictionary {
     }
     this.name = init.name;
     this.kind = init.kind;
-    this.method = init.method;
     this.dIn = dIn;
     this.dDict = dDict;
     this.encoder = init.encoder;
@@ -155,37 +127,19 @@ export class LinearDictionary implements Dictionary {
     this.info = init.info ?? {};
   }
 
-  /**
-   * Feature activations on the GPU.
-   *
-   * @param x Rows `[rows, dIn]`.
-   * @returns `[rows, dDict]` (the caller owns it).
-   */
-  encode(x: Tensor<"f32">): Tensor<"f32"> {
-    this.#checkWidth(x, this.dIn, "encode");
-    const gpu = x.gpu;
-    const w = this.#weights(gpu);
-    const pre = matmul(gpu, x, w.encoder, {
-      transposeB: true,
-      bias: w.encoderBias,
-      relu: this.activation === "relu",
-    }); // [rows, dDict]
-    if (this.k === 0 || x.shape[0] === 0) return pre;
-    const out = topK(gpu, pre, this.k);
-    pre.dispose();
-    return out;
+  /** Where a run keeps it: `"sae"` for SAEs, `"baseline"` for everything else. */
+  get origin(): DictKind {
+    return this.kind === "sae" ? "sae" : "baseline";
   }
 
   /**
-   * Reconstruction on the GPU.
+   * Upload the weights to a GPU as a `Dictionary` (dispose it to free them).
    *
-   * @param c Feature activations `[rows, dDict]`.
-   * @returns `[rows, dIn]` (the caller owns it).
+   * @param gpu The context.
+   * @returns The GPU dictionary.
    */
-  decode(c: Tensor<"f32">): Tensor<"f32"> {
-    this.#checkWidth(c, this.dDict, "decode");
-    const w = this.#weights(c.gpu);
-    return matmul(c.gpu, c, w.decoder, { bias: w.decoderBias });
+  bind(gpu: Gpu): GpuLinearDictionary {
+    return new GpuLinearDictionary(gpu, this);
   }
 
   /**
@@ -251,30 +205,86 @@ export class LinearDictionary implements Dictionary {
     }
     return out;
   }
+}
 
-  /** Release the GPU copies of the weights (on every GPU they were uploaded to). */
+/** A {@linkcode LinearDictionary} on a GPU, implementing `@saelab/sae`'s `Dictionary`. */
+export class GpuLinearDictionary implements Dictionary {
+  readonly name: string;
+  readonly kind: string;
+  readonly dIn: number;
+  readonly dDict: number;
+  readonly gpu: Gpu;
+  /** The host dictionary. */
+  readonly host: LinearDictionary;
+  #encoder: Tensor<"f32">; // [dDict, dIn]
+  #encoderBias: Tensor<"f32">; // [dDict]
+  #decoder: Tensor<"f32">; // [dDict, dIn]
+  #decoderBias: Tensor<"f32">; // [dIn]
+
+  /**
+   * @param gpu The context.
+   * @param host The weights (copied to the GPU).
+   */
+  constructor(gpu: Gpu, host: LinearDictionary) {
+    this.gpu = gpu;
+    this.host = host;
+    this.name = host.name;
+    this.kind = host.kind;
+    this.dIn = host.dIn;
+    this.dDict = host.dDict;
+    const label = `dict.${host.name}`;
+    this.#encoder = gpu.upload(host.encoder, [host.dDict, host.dIn], `${label}.encoder`);
+    this.#encoderBias = gpu.upload(host.encoderBias, [host.dDict], `${label}.encoder_bias`);
+    this.#decoder = gpu.upload(host.decoder, [host.dDict, host.dIn], `${label}.decoder`);
+    this.#decoderBias = gpu.upload(host.decoderBias, [host.dIn], `${label}.decoder_bias`);
+  }
+
+  /**
+   * Feature activations, recorded on the GPU.
+   *
+   * @param x Rows `[rows, dIn]`.
+   * @returns `[rows, dDict]` (the caller owns it).
+   */
+  encode(x: Tensor<"f32">): Tensor<"f32"> {
+    this.#checkWidth(x, this.dIn, "encode");
+    const pre = matmul(this.gpu, x, this.#encoder, {
+      transposeB: true,
+      bias: this.#encoderBias,
+      relu: this.host.activation === "relu",
+    }); // [rows, dDict]
+    if (this.host.k === 0 || x.shape[0] === 0) return pre;
+    const out = topK(this.gpu, pre, this.host.k);
+    pre.dispose();
+    return out;
+  }
+
+  /**
+   * Reconstruction, recorded on the GPU.
+   *
+   * @param c Feature activations `[rows, dDict]`.
+   * @returns `[rows, dIn]` (the caller owns it).
+   */
+  decode(c: Tensor<"f32">): Tensor<"f32"> {
+    this.#checkWidth(c, this.dDict, "decode");
+    return matmul(this.gpu, c, this.#decoder, { bias: this.#decoderBias });
+  }
+
+  /**
+   * Unit decoder rows.
+   *
+   * @returns `[dDict, dIn]` on the host.
+   */
+  directions(): Promise<Float32Array> {
+    return Promise.resolve(this.host.directions());
+  }
+
+  /** Free the GPU copies of the weights. */
   dispose(): void {
-    for (const w of this.#gpu.values()) for (const t of Object.values(w)) t.dispose();
-    this.#gpu.clear();
+    for (const t of [this.#encoder, this.#encoderBias, this.#decoder, this.#decoderBias]) t.dispose();
   }
 
   [Symbol.dispose](): void {
     this.dispose();
-  }
-
-  #weights(gpu: Gpu): GpuWeights {
-    let w = this.#gpu.get(gpu);
-    if (!w) {
-      const label = `dict.${this.name}`;
-      w = {
-        encoder: gpu.upload(this.encoder, [this.dDict, this.dIn], `${label}.encoder`),
-        encoderBias: gpu.upload(this.encoderBias, [this.dDict], `${label}.encoder_bias`),
-        decoder: gpu.upload(this.decoder, [this.dDict, this.dIn], `${label}.decoder`),
-        decoderBias: gpu.upload(this.decoderBias, [this.dIn], `${label}.decoder_bias`),
-      };
-      this.#gpu.set(gpu, w);
-    }
-    return w;
   }
 
   #checkWidth(t: Tensor, width: number, what: string): void {

@@ -24,7 +24,6 @@ function saeLike(k = 0): LinearDictionary {
   return new LinearDictionary({
     name: k ? "topk" : "sae",
     kind: "sae",
-    method: "sae",
     dIn: D,
     dDict: F,
     encoder: rand(F * D),
@@ -36,19 +35,23 @@ function saeLike(k = 0): LinearDictionary {
 }
 
 Deno.test("GPU encode/decode match the float64 CPU reference (ReLU and top-k)", async () => {
-  for (const dict of [saeLike(), saeLike(3)]) {
+  for (const host of [saeLike(), saeLike(3)]) {
+    using dict = host.bind(gpu);
     using xt = gpu.upload(x, [ROWS, D]);
     using c = dict.encode(xt);
     const ch = await c.read();
-    assertClose(ch, dict.encodeHost(x), { atol: 1e-5, rtol: 1e-5 });
-    if (dict.k) {
-      for (let r = 0; r < ROWS; r++) assert.ok(ch.subarray(r * F, (r + 1) * F).filter((v) => v > 0).length <= 3);
+    assertClose(ch, host.encodeHost(x), { atol: 1e-5, rtol: 1e-5 });
+    if (host.k) {
+      for (let r = 0; r < ROWS; r++) {
+        assert.ok(ch.subarray(r * F, (r + 1) * F).filter((v: number) => v > 0).length <= 3);
+      }
     }
     using back = dict.decode(c);
-    assertClose(await back.read(), dict.decodeHost(ch), { atol: 1e-5, rtol: 1e-5 });
+    assertClose(await back.read(), host.decodeHost(ch), { atol: 1e-5, rtol: 1e-5 });
+    assert.deepEqual(await dict.directions(), host.directions());
+    assert.equal(dict.kind, "sae");
     using bad = gpu.zeros([2, D + 1]);
     assert.throws(() => dict.encode(bad), /expected \[rows, 6\]/);
-    dict.dispose();
   }
 });
 
@@ -60,7 +63,8 @@ Deno.test("save/load round trip in SAELens layout keeps the weights, k and metho
       assert.equal(cfg.architecture, dict.k ? "topk" : "standard");
       const back = await loadDictionary(join(dir, dict.name), { kind: "sae" });
       assert.equal(back.k, dict.k);
-      assert.equal(back.method, "sae");
+      assert.equal(back.kind, "sae");
+      assert.equal(back.origin, "sae");
       assert.deepEqual(back.encoder, dict.encoder);
       assert.deepEqual(back.decoder, dict.decoder);
       assert.deepEqual(back.encoderBias, dict.encoderBias);
@@ -105,7 +109,9 @@ Deno.test("a SAELens folder with apply_b_dec_to_input encodes ReLU((x − b_dec)
 
 Deno.test("evaluateDictionary matches a CPU computation of FVU, MSE, L0 and dead fraction", async () => {
   const dict = saeLike();
-  const ev = await evaluateDictionary(gpu, dict, { batches: [x.subarray(0, 16 * D), x.subarray(16 * D)] });
+  using bound = dict.bind(gpu);
+  const ev = await evaluateDictionary(bound, { batches: [x.subarray(0, 16 * D), x.subarray(16 * D)] });
+  assert.equal(ev.kind, "sae");
   const c = dict.encodeHost(x), xh = dict.decodeHost(c);
   let se = 0, nnz = 0;
   const fired = new Set<number>();
@@ -125,7 +131,6 @@ Deno.test("evaluateDictionary matches a CPU computation of FVU, MSE, L0 and dead
   assert.ok(Math.abs(ev.fvu - se / variance) <= 1e-5 + 1e-4 * (se / variance));
   assert.ok(Math.abs(ev.l0 - nnz / ROWS) <= 1e-9);
   assert.equal(ev.deadFraction, (F - fired.size) / F);
-  dict.dispose();
 });
 
 Deno.test("neuron basis is the identity (± split or ReLU); random directions are seeded unit vectors", () => {

@@ -1,14 +1,14 @@
 /**
- * How well any {@linkcode Dictionary} reconstructs held-out rows, on the GPU:
+ * How well any `Dictionary` (`@saelab/sae`'s interface: SAEs and bound baselines) reconstructs held-out rows, on the GPU:
  * mean squared error, fraction of variance unexplained, L0 and the fraction
  * of features that never fire — the fields of a run's `eval.json`.
  *
  * @module
  */
-import type { Gpu, Tensor } from "@saelab/gpu";
+import type { Tensor } from "@saelab/gpu";
 import { nonzeroCount, squaredError } from "@saelab/kernels";
 import type { DictEval } from "@saelab/runs";
-import type { Dictionary } from "./dictionary.ts";
+import type { Dictionary } from "@saelab/sae";
 
 /** Options of {@linkcode evaluateDictionary}. */
 export interface EvaluateOptions {
@@ -21,25 +21,23 @@ export interface EvaluateOptions {
 /**
  * Evaluate a dictionary on row batches.
  *
- * @param gpu The GPU context.
- * @param dict The dictionary.
- * @param batches Held-out rows `[rows, dIn]` (an array or an async iterable of batches).
- * @param options Row limit and abort signal.
- * @returns `eval.json` fields (`kind`, `method`, `dIn`, `dSae`, `fvu`, `mse`, `l0`, `deadFraction`, `tokens`).
+ * @param dict The dictionary (on its GPU).
+ * @param options Held-out row batches `[rows, dIn]` (an array or an async iterable), row limit, abort signal.
+ * @returns `eval.json` fields (`kind` is `"sae"` when `dict.kind` is, else `"baseline"`; `method` is `dict.kind`).
  * @throws {RangeError} When no rows are given.
  * @example
  * ```ts ignore
  * import { evaluateDictionary } from "@saelab/baselines";
- * const ev = await evaluateDictionary(gpu, dict, { batches: heldOut });
+ * using bound = pcaDict.bind(gpu);
+ * const ev = await evaluateDictionary(bound, { batches: heldOut });
  * console.log(ev.fvu, ev.l0);
  * ```
  */
 export async function evaluateDictionary(
-  gpu: Gpu,
   dict: Dictionary,
   options: EvaluateOptions & { batches: Iterable<Float32Array> | AsyncIterable<Float32Array> },
 ): Promise<DictEval> {
-  const d = dict.dIn;
+  const d = dict.dIn, gpu = dict.gpu;
   const sum = new Float64Array(d), sq = new Float64Array(d);
   const counts = gpu.zeros([dict.dDict], "f32", "eval.counts");
   const losses: { loss: Tensor<"f32">; size: number }[] = [];
@@ -77,8 +75,8 @@ export async function evaluateDictionary(
     let variance = 0;
     for (let i = 0; i < d; i++) variance += sq[i] - (sum[i] * sum[i]) / rows;
     return {
-      kind: dict.kind,
-      method: dict.method,
+      kind: dict.kind === "sae" ? "sae" : "baseline",
+      method: dict.kind,
       dIn: d,
       dSae: dict.dDict,
       fvu: variance > 0 ? se / variance : 0,

@@ -94,26 +94,25 @@ Deno.test("ICA ± split dictionary reconstructs exactly; ICA top-k keeps k featu
   const ica = await fastIca(gpu, x, { d: S, seed: 1, tol: 1e-5, maxIter: 300 });
   const dict = icaDictionary(ica);
   const topk = icaDictionary(ica, { k: 2 });
-  try {
+  using dictGpu = dict.bind(gpu);
+  using topkGpu = topk.bind(gpu);
+  {
     const rows = 32;
     const sample = x.slice(0, rows * S);
     using xt = gpu.upload(sample, [rows, S]);
-    using c = dict.encode(xt);
+    using c = dictGpu.encode(xt);
     assertClose(await c.read(), dict.encodeHost(sample), { atol: 1e-3, rtol: 1e-4 });
-    using back = dict.decode(c);
+    using back = dictGpu.decode(c);
     assertClose(await back.read(), sample, { atol: 1e-3, rtol: 1e-5 });
     const u = dict.directions();
     for (let j = 0; j < dict.dDict; j++) {
       assert.ok(Math.abs(Math.hypot(...u.subarray(j * S, (j + 1) * S)) - 1) < 1e-5, "unit decoder rows");
     }
-    using ck = topk.encode(xt);
+    using ck = topkGpu.encode(xt);
     const kh = await ck.read();
     for (let r = 0; r < rows; r++) {
       assert.ok(kh.subarray(r * 2 * S, (r + 1) * 2 * S).filter((v) => v !== 0).length <= 2, `row ${r}`);
     }
     assertClose(kh, topk.encodeHost(sample), { atol: 1e-3, rtol: 1e-4 });
-  } finally {
-    dict.dispose();
-    topk.dispose();
   }
 });

@@ -57,7 +57,7 @@ export function icaDictionary(ica: Ica, options: IcaDictionaryOptions = {}): Lin
   }).sort((p, q) => q.norm - p.norm);
   return signedBasisDictionary(parts.map((p) => p.encode), ica.mean, {
     name: options.name ?? (options.k !== undefined ? "ica_topk" : "ica"),
-    method: options.k !== undefined ? "ica_topk" : "ica",
+    kind: options.k !== undefined ? "ica_topk" : "ica",
     split,
     k: options.k,
     decodeRows: parts.map((p) => p.decode),

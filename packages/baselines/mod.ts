@@ -1,8 +1,8 @@
 /**
  * Baseline dictionaries for the paper's comparison — PCA (with its ± split and
  * PCA top-k), FastICA (and ICA top-k), the neuron basis and random directions
- * — and the {@linkcode Dictionary} interface they share with SAEs
- * ({@linkcode LinearDictionary}, loaded from or saved to SAELens folders).
+ * — as {@linkcode LinearDictionary}s: host weights with a float64 reference that `bind(gpu)` turns into
+ * `@saelab/sae`'s `Dictionary`, the interface SAEs implement; SAEs load into the same class from SAELens folders.
  *
  * ```ts ignore
  * import { createGpu } from "@saelab/gpu";
@@ -17,8 +17,8 @@
  *
  * @module
  */
-export { keepTopK, LinearDictionary } from "./dictionary.ts";
-export type { DictActivation, Dictionary, LinearDictionaryInit } from "./dictionary.ts";
+export { GpuLinearDictionary, keepTopK, LinearDictionary } from "./dictionary.ts";
+export type { DictActivation, LinearDictionaryInit } from "./dictionary.ts";
 export { loadDictionary, saveDictionary } from "./checkpoint.ts";
 export type { SaveDictionaryOptions } from "./checkpoint.ts";
 export { symmetricEigen } from "./eigen.ts";

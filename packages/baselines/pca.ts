@@ -118,7 +118,7 @@ export function pcaDictionary(pca: Pca, options: PcaDictionaryOptions = {}): Lin
   const info = { components: c, split, rows: pca.rows, variances: Array.from(pca.values.subarray(0, c)) };
   return signedBasisDictionary(rows, pca.mean, {
     name: options.name ?? (options.k !== undefined ? "pca_topk" : "pca"),
-    method: options.k !== undefined ? "pca_topk" : "pca",
+    kind: options.k !== undefined ? "pca_topk" : "pca",
     split,
     k: options.k,
     info,
@@ -131,12 +131,12 @@ export function pcaDictionary(pca: Pca, options: PcaDictionaryOptions = {}): Lin
  *
  * @param rows Encoder directions (need not be unit) `[c][d]`.
  * @param mean Centre μ `[d]`.
- * @param options Name, method, split (else `relu` or identity), top-k, decoder rows, info.
+ * @param options Name, kind, split (else `relu` or identity), top-k, decoder rows, info.
  * @returns The dictionary (`2c` features with the split, else `c`).
  * @example
  * ```ts
  * import { signedBasisDictionary } from "@saelab/baselines";
- * const dict = signedBasisDictionary([new Float64Array([1, 0])], new Float64Array(2), { name: "x", method: "neurons", split: true });
+ * const dict = signedBasisDictionary([new Float64Array([1, 0])], new Float64Array(2), { name: "x", kind: "neurons", split: true });
  * if (dict.dDict !== 2) throw new Error("two signs");
  * ```
  */
@@ -145,7 +145,7 @@ export function signedBasisDictionary(
   mean: ArrayLike<number>,
   options: {
     name: string;
-    method: string;
+    kind: string;
     split: boolean;
     k?: number;
     decodeRows?: readonly Float64Array[];
@@ -173,8 +173,7 @@ export function signedBasisDictionary(
   }
   return new LinearDictionary({
     name: options.name,
-    kind: "baseline",
-    method: options.method,
+    kind: options.kind,
     dIn: d,
     dDict: n,
     encoder,

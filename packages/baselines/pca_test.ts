@@ -78,15 +78,17 @@ Deno.test("PCA ± split reconstructs exactly on the GPU; PCA top-k keeps the k l
   using xt = gpu.upload(sample, [rows, D]);
   const full = pcaDictionary(pca);
   const topk = pcaDictionary(pca, { k: 3 });
-  try {
+  using fullGpu = full.bind(gpu);
+  using topkGpu = topk.bind(gpu);
+  {
     assert.equal(full.dDict, 2 * D);
-    using c = full.encode(xt);
+    using c = fullGpu.encode(xt);
     const ch = await c.read();
     assertClose(ch, full.encodeHost(sample), { atol: 1e-3, rtol: 1e-4 });
     for (const v of ch) assert.ok(v >= 0, "non-negative");
-    using back = full.decode(c);
+    using back = fullGpu.decode(c);
     assertClose(await back.read(), sample, { atol: 2e-3, rtol: 1e-5 });
-    using ck = topk.encode(xt);
+    using ck = topkGpu.encode(xt);
     const kh = await ck.read();
     assertClose(kh, topk.encodeHost(sample), { atol: 1e-3, rtol: 1e-4 });
     for (let r = 0; r < rows; r++) {
@@ -101,8 +103,5 @@ Deno.test("PCA ± split reconstructs exactly on the GPU; PCA top-k keeps the k l
     }
     assert.throws(() => pcaDictionary(pca, { k: 2, split: false }), RangeError);
     assert.throws(() => pcaDictionary(pca, { components: 0 }), RangeError);
-  } finally {
-    full.dispose();
-    topk.dispose();
   }
 });
