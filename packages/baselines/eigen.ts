@@ -1,19 +1,24 @@
 /**
- * Symmetric eigendecomposition by the cyclic Jacobi method in float64 on the
- * CPU: each sweep visits every pair (p, q) and applies the plane rotation
- * that zeroes `a[p, q]`; sweeps repeat until the off-diagonal mass is below
- * `tol` relative to the whole matrix. Accurate to rounding for any symmetric
- * matrix (repeated eigenvalues included) and fast enough for d ≤ 512.
+ * Symmetric eigendecomposition in float64 on the CPU, two ways:
+ *
+ * - `"jacobi"`: the cyclic Jacobi method — each sweep visits every pair (p, q) and applies the plane
+ *   rotation that zeroes `a[p, q]`, until the off-diagonal mass is below `tol` relative to the whole
+ *   matrix. Simple and accurate to rounding; the reference.
+ * - `"tridiagonal"` (default): Householder reduction to tridiagonal form, then implicit QR steps with
+ *   Wilkinson shifts (`_tridiagonal.ts`); the same results several times faster for d in the hundreds.
  *
  * @module
  */
+import { tridiagonalEigen } from "./_tridiagonal.ts";
 
 /** Options of {@linkcode symmetricEigen}. */
 export interface EigenOptions {
   /** Stop when `sqrt(Σ_{p≠q} a_pq²) ≤ tol · ‖A‖_F`. Default 1e-14. */
   tol?: number;
-  /** Most sweeps. Default 60. */
+  /** Most sweeps (Jacobi) or QR steps per eigenvalue (tridiagonal). Default 60. */
   maxSweeps?: number;
+  /** Algorithm. Default `"tridiagonal"`. */
+  method?: "jacobi" | "tridiagonal";
 }
 
 /** Eigenvalues and eigenvectors of a symmetric matrix. */
@@ -22,9 +27,9 @@ export interface Eigen {
   values: Float64Array;
   /** Eigenvectors as rows, in the order of `values` `[n, n]`: row i is the unit vector of `values[i]`. */
   vectors: Float64Array;
-  /** Sweeps run. */
+  /** Sweeps (Jacobi) or QR steps (tridiagonal) run. */
   sweeps: number;
-  /** Whether the off-diagonal mass fell below the tolerance. */
+  /** Whether the iteration reached its tolerance. */
   converged: boolean;
 }
 
@@ -50,6 +55,14 @@ export function symmetricEigen(a: ArrayLike<number>, n: number, options: EigenOp
   }
   const tol = options.tol ?? 1e-14;
   const maxSweeps = options.maxSweeps ?? 60;
+  const method = options.method ?? "tridiagonal";
+  if (method === "tridiagonal") {
+    const sym = new Float64Array(n * n);
+    for (let p = 0; p < n; p++) for (let q = p; q < n; q++) sym[p * n + q] = sym[q * n + p] = a[p * n + q];
+    const t = tridiagonalEigen(sym, n, maxSweeps);
+    return sorted(t.values, t.vectors, n, { sweeps: t.steps, converged: t.converged });
+  }
+  if (method !== "jacobi") throw new RangeError(`Cannot decompose: method ${JSON.stringify(method)} is unknown`);
   const m = new Float64Array(n * n);
   for (let p = 0; p < n; p++) {
     for (let q = p; q < n; q++) m[p * n + q] = m[q * n + p] = a[p * n + q];
@@ -72,13 +85,22 @@ export function symmetricEigen(a: ArrayLike<number>, n: number, options: EigenOp
       for (let q = p + 1; q < n; q++) if (m[p * n + q] !== 0) rotate(m, v, n, p, q);
     }
   }
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => m[j * n + j] - m[i * n + i]);
+  return sorted(Float64Array.from({ length: n }, (_, i) => m[i * n + i]), v, n, { sweeps, converged });
+}
+
+function sorted(
+  vals: Float64Array,
+  vecs: Float64Array,
+  n: number,
+  info: { sweeps: number; converged: boolean },
+): Eigen {
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => vals[j] - vals[i]);
   const values = new Float64Array(n), vectors = new Float64Array(n * n);
   order.forEach((src, dst) => {
-    values[dst] = m[src * n + src];
-    vectors.set(v.subarray(src * n, src * n + n), dst * n);
+    values[dst] = vals[src];
+    vectors.set(vecs.subarray(src * n, src * n + n), dst * n);
   });
-  return { values, vectors, sweeps, converged };
+  return { values, vectors, ...info };
 }
 
 /** Apply the Jacobi rotation that zeroes m[p, q] to m (both sides) and to the rows of v. */
