@@ -17,14 +17,28 @@ export interface Group {
   k: number;
 }
 
-/** Group dictionaries: one group per non-linearity for those without top-k, one per top-k dictionary. */
-export function groupDictionaries(dicts: readonly LinearDictionary[]): Group[] {
-  const byKey = new Map<string, LinearDictionary[]>();
-  dicts.forEach((d, i) => {
-    const key = d.k > 0 ? `topk:${i}` : d.activation;
-    byKey.set(key, [...(byKey.get(key) ?? []), d]);
-  });
-  return [...byKey.values()].map((list) => {
+/**
+ * Group dictionaries: those without top-k that share a non-linearity go together, up to `maxWidth` features per
+ * group (a larger dictionary is a group of its own); each top-k dictionary is alone.
+ */
+export function groupDictionaries(dicts: readonly LinearDictionary[], maxWidth = Infinity): Group[] {
+  const lists: LinearDictionary[][] = [];
+  const open = new Map<string, { list: LinearDictionary[]; width: number }>();
+  for (const d of dicts) {
+    if (d.k > 0) {
+      lists.push([d]);
+      continue;
+    }
+    let g = open.get(d.activation);
+    if (!g || g.width + d.dDict > maxWidth) {
+      g = { list: [], width: 0 };
+      open.set(d.activation, g);
+      lists.push(g.list);
+    }
+    g.list.push(d);
+    g.width += d.dDict;
+  }
+  return lists.map((list) => {
     const offsets: number[] = [];
     let width = 0;
     for (const d of list) {

@@ -81,7 +81,8 @@ export async function sampleDictionaries(
       throw new RangeError(`Cannot sample ${d.name}: it reads width ${d.dIn}, the fragments have ${set.d}`);
     }
   }
-  const groups = groupDictionaries(dicts);
+  // per-fragment statistics of a group take 3 · fragments · width floats: keep each tensor under 2²⁴ values
+  const groups = groupDictionaries(dicts, Math.max(1, Math.floor((1 << 24) / Math.max(1, set.count))));
   const results = new Map<string, DictSamples>();
   const decoded = new Map<number, string>();
   const text = (id: number) => {

@@ -12,6 +12,7 @@ import {
   selectFeatures,
   writeFeatureFiles,
 } from "@saelab/autointerp";
+import { groupDictionaries } from "./_groups.ts";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
@@ -157,4 +158,12 @@ Deno.test("feature files validate against the run format and read back for resco
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("dictionaries are grouped by non-linearity up to a width; top-k ones alone", () => {
+  const groups = groupDictionaries([dict("p", 10), dict("q", 7), dict("t", 9, 3), dict("r", 5), dict("s", 12)], 17);
+  assert.deepEqual(groups.map((g) => g.dicts.map((d) => d.name)), [["p", "q"], ["t"], ["r", "s"]]);
+  assert.deepEqual(groups[0].offsets, [0, 10]);
+  assert.equal(groups[0].width, 17);
+  assert.equal(groups[1].k, 3);
 });
