@@ -114,6 +114,7 @@ export async function writeFeatureFiles(
       random: f.random.map(roundFragment),
       negatives: f.negatives.map(({ acts: _, ...rest }) => rest),
       histogram: { ...f.histogram, edges: f.histogram.edges.map(round) },
+      ...(f.neighbours ? { neighbours: f.neighbours } : {}),
       results,
     };
   });
@@ -199,6 +200,7 @@ export async function readFeatureFiles(featuresDir: string, dict: string): Promi
       random: d.random,
       negatives: d.negatives.map((f) => ({ ...f, acts: new Array(f.tokens.length).fill(0) })),
       histogram: d.histogram,
+      ...(d.neighbours ? { neighbours: d.neighbours } : {}),
     });
   }
   let summaries = index.features.map(({ explanation: _e, score: _s, ...rest }) => rest);

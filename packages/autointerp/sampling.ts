@@ -105,6 +105,7 @@ export async function sampleDictionaries(
     const acts = await passTwo(gpu, group, choices.map((c) => c.chosen), options, choices);
     group.dicts.forEach((d, g) => {
       const sel = choices[g];
+      const dirs = d.directions(); // [dDict, dIn] unit rows
       const samples = sel.chosen.map((c, s): FeatureSample => {
         const summary = sel.summaries[c.index];
         const frag = (f: number, values: ArrayLike<number> | null): Fragment => {
@@ -131,6 +132,7 @@ export async function sampleDictionaries(
             counts: Array.from(acts.hist[g][s]),
             zeros: Math.round(set.count * set.length * (1 - summary.density)),
           },
+          neighbours: neighbours(dirs, d.dIn, c.index),
         };
       });
       results.set(d.name, {
@@ -170,6 +172,23 @@ async function passOne(gpu: Gpu, group: Group, options: SampleOptions & { set: F
   }
   const [max, nnz, sum] = await Promise.all([fmax.read(), fnnz.read(), fsum.read()]);
   return { max, nnz, sum };
+}
+
+/** The `count` features whose unit decoder rows have the largest cosine with feature `j`'s. */
+function neighbours(dirs: Float32Array, d: number, j: number, count = 5): { index: number; cosine: number }[] {
+  const n = dirs.length / d;
+  const best: { index: number; cosine: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i === j) continue;
+    let dot = 0;
+    for (let t = 0; t < d; t++) dot += dirs[i * d + t] * dirs[j * d + t];
+    if (best.length < count || dot > best[best.length - 1].cosine) {
+      best.push({ index: i, cosine: dot });
+      best.sort((a, b) => b.cosine - a.cosine || a.index - b.index);
+      if (best.length > count) best.pop();
+    }
+  }
+  return best.map((b) => ({ index: b.index, cosine: Math.max(-1, Math.min(1, Math.round(b.cosine * 1e4) / 1e4)) }));
 }
 
 function sliceColumns(arr: Float32Array, rows: number, width: number, offset: number, cols: number): Float32Array {

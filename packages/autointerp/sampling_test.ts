@@ -98,6 +98,15 @@ Deno.test("summaries, chosen features and fragment activations match the CPU ref
       assert.ok(s.histogram.counts.reduce((a, b, k) => a + Math.abs(b - counts[k]), 0) <= 2, `${d.name} histogram`);
       assert.equal(s.histogram.zeros, set.count * L - values.length);
       assert.equal(s.histogram.edges.length, 33);
+      // nearest features by decoder cosine
+      const u = d.directions();
+      const cos = Array.from({ length: F }, (_, i) => {
+        let dot = 0;
+        for (let t = 0; t < D; t++) dot += u[i * D + t] * u[s.index * D + t];
+        return { index: i, cosine: dot };
+      }).filter((c) => c.index !== s.index).sort((a, b) => b.cosine - a.cosine || a.index - b.index).slice(0, 5);
+      assert.deepEqual(s.neighbours!.map((n) => n.index), cos.map((c) => c.index));
+      s.neighbours!.forEach((n, k) => assert.ok(Math.abs(n.cosine - cos[k].cosine) < 1e-4));
     });
     // top-k: at most k features fire per token
     if (d.k) {

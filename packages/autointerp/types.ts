@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Fragment, Histogram } from "@saelab/runs";
+import type { Fragment, Histogram, Neighbour } from "@saelab/runs";
 
 /** One feature's data for the protocol, as written to `features/<dict>/<i>.json`. */
 export interface FeatureSample {
@@ -27,6 +27,8 @@ export interface FeatureSample {
   negatives: Fragment[];
   /** Histogram of the non-zero activations on the held-out tokens. */
   histogram: Histogram;
+  /** Features of the same dictionary with the most similar decoder directions, most similar first. */
+  neighbours?: Neighbour[];
 }
 
 /** Text fed to a simulator or detector: only the tokens. */
