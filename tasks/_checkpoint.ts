@@ -1,19 +1,23 @@
 /**
- * What training leaves on disk: a resumable state (every member's weights and Adam moments and
- * the step, in one safetensors file replaced atomically, so it is always one consistent step),
- * and each member as a SAELens folder (`cfg.json` + `sae_weights.safetensors`).
+ * What training leaves on disk: a resumable state (every member's weights and Adam moments, the
+ * step and the activation scale, in one safetensors file replaced atomically, so it is always one
+ * consistent step), and each member as a SAELens folder (`cfg.json` + `sae_weights.safetensors`)
+ * that reads raw activations: the members train on activations multiplied by a constant scale
+ * (SAELens' `expected_average_only_in` normalisation), and the folder folds it into the weights.
  *
  * @module
  */
 import { join } from "node:path";
 import { openSafetensors, type TensorInput, writeSafetensors } from "@saelab/safetensors";
 import { RUN_FILES, type SaeCfg, writeJsonAtomic } from "@saelab/runs";
-import { resolveSpec, type SaeSpec, type SaeWeights, toSaeLensTensors } from "@saelab/sae";
+import { resolveSpec, type SaeSpec, type SaeTensors, type SaeWeights, toSaeLensTensors } from "@saelab/sae";
 
 /** A resumable training state. */
 export interface TrainState {
   /** Optimiser steps taken. */
   step: number;
+  /** The constant the activations are multiplied by before they reach the SAEs. */
+  scale: number;
   /** Member names, in member order. */
   names: string[];
   /** Weights per member. */
@@ -52,7 +56,12 @@ export async function saveTrainState(path: string, state: TrainState): Promise<v
     put(tensors, `v.${i}`, state.v[i]);
   });
   await writeSafetensors(path, tensors, {
-    metadata: { format: "saelab-train-state", step: String(state.step), names: JSON.stringify(state.names) },
+    metadata: {
+      format: "saelab-train-state",
+      step: String(state.step),
+      scale: String(state.scale),
+      names: JSON.stringify(state.names),
+    },
   });
 }
 
@@ -95,6 +104,7 @@ export async function loadTrainState(
     const all = (which: string) => Promise.all(resolved.map((s, i) => read(`${which}.${i}`, s)));
     return {
       step: Number(file.metadata.step),
+      scale: Number(file.metadata.scale ?? 1),
       names: [...names],
       weights: await all("w"),
       m: await all("m"),
@@ -119,6 +129,8 @@ export interface SaeFolderInfo {
   steps: number;
   /** Activation vectors seen. */
   tokens: number;
+  /** The activation scale the member was trained at (folded into the weights written). */
+  scale: number;
 }
 
 /**
@@ -132,7 +144,7 @@ export interface SaeFolderInfo {
  * import { initWeights } from "@saelab/sae";
  * import { saeCfg } from "./_checkpoint.ts";
  * const w = initWeights({ kind: "tied", dIn: 4, dDict: 8, l1: 1e-3 });
- * const cfg = saeCfg(w, { hook: "blocks.0.hook_resid_post", layer: 0, model: "m", contextLength: 8, steps: 0, tokens: 0 });
+ * const cfg = saeCfg(w, { hook: "blocks.0.hook_resid_post", layer: 0, model: "m", contextLength: 8, steps: 0, tokens: 0, scale: 1 });
  * if (cfg.d_sae !== 8 || cfg.dict_ratio !== 2) throw new Error();
  * ```
  */
@@ -150,6 +162,7 @@ export function saeCfg(w: SaeWeights, info: SaeFolderInfo): SaeCfg {
     activation_fn_str: "relu",
     apply_b_dec_to_input: false,
     normalize_activations: "none",
+    activation_scale: info.scale,
     context_size: info.contextLength,
     l1_coefficient: l1,
     metadata: { model_name: info.model, hook_name: info.hook, hook_layer: info.layer },
@@ -158,6 +171,33 @@ export function saeCfg(w: SaeWeights, info: SaeFolderInfo): SaeCfg {
     dict_ratio: dDict / dIn,
     training_steps: info.steps,
     training_tokens: info.tokens,
+  };
+}
+
+/**
+ * SAELens tensors of a member trained on activations multiplied by `scale`, for raw activations:
+ * `W_enc · scale` reads them, `W_dec / scale` writes them back at their own scale; the codes are
+ * the same as the trained member's on scaled activations.
+ *
+ * @param w The member's weights.
+ * @param scale The activation scale it was trained at.
+ * @returns `W_enc [dIn, dDict]`, `b_enc`, `W_dec [dDict, dIn]`, `b_dec`.
+ * @example
+ * ```ts
+ * import { initWeights } from "@saelab/sae";
+ * import { foldedTensors } from "./_checkpoint.ts";
+ * const w = initWeights({ kind: "untied", dIn: 4, dDict: 8, l1: 1e-3 });
+ * const t = foldedTensors(w, 2);
+ * if (Math.abs(Math.hypot(...t.W_dec.subarray(0, 4)) - 0.5) > 1e-6) throw new Error("decoder rows have norm 1/scale");
+ * ```
+ */
+export function foldedTensors(w: SaeWeights, scale: number): SaeTensors {
+  const t = toSaeLensTensors(w);
+  return {
+    W_enc: t.W_enc.map((v) => v * scale),
+    b_enc: t.b_enc,
+    W_dec: t.W_dec.map((v) => v / scale),
+    b_dec: t.b_dec.map((v) => v / scale),
   };
 }
 
@@ -174,7 +214,7 @@ export function saeCfg(w: SaeWeights, info: SaeFolderInfo): SaeCfg {
  * ```
  */
 export async function writeSaeFolder(dir: string, w: SaeWeights, info: SaeFolderInfo): Promise<void> {
-  const t = toSaeLensTensors(w);
+  const t = foldedTensors(w, info.scale);
   const { dIn: d, dDict: n } = w.spec;
   await Deno.mkdir(dir, { recursive: true });
   await writeSafetensors(join(dir, RUN_FILES.weights), {

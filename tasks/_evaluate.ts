@@ -12,13 +12,14 @@ import type { TokenWindows } from "@saelab/corpus";
 import type { NeoxModel } from "@saelab/neox";
 import { type DictEval, RUN_FILES, type SplicedLoss, writeJsonAtomic } from "@saelab/runs";
 import { evaluateSweep, type MemberMetrics, SaeDictionary, type SweepTrainer } from "@saelab/sae";
+import { foldedTensors } from "./_checkpoint.ts";
 import type { RunHandle } from "./_run.ts";
 
-/** Held-out batches of the store, trimmed to a multiple of 4 rows as the trainer needs. */
-async function* heldOutBatches(store: ActivationStore, batchSize: number): AsyncGenerator<Float32Array> {
+/** Held-out batches of the store at the training scale, trimmed to a multiple of 4 rows as the trainer needs. */
+async function* heldOutBatches(store: ActivationStore, batchSize: number, scale: number): AsyncGenerator<Float32Array> {
   for await (const b of store.sequential({ batchSize, split: "heldout" })) {
     const rows = b.rows - (b.rows % 4);
-    if (rows >= 4) yield b.x.subarray(0, rows * store.d);
+    if (rows >= 4) yield b.x.subarray(0, rows * store.d).map((v) => v * scale); // [rows, d]
   }
 }
 
@@ -27,7 +28,7 @@ async function* heldOutBatches(store: ActivationStore, batchSize: number): Async
  *
  * @param model The model.
  * @param trainer The sweep (its current weights are spliced in).
- * @param options Hook, windows, windows per pass, progress and abort signal.
+ * @param options Hook, activation scale of the training, windows, windows per pass, progress and abort signal.
  * @returns The losses of each member, in member order.
  * @example
  * ```ts ignore
@@ -39,6 +40,7 @@ export async function splicedLosses(
   trainer: SweepTrainer,
   options: {
     hook: string;
+    scale: number;
     windows: TokenWindows;
     batch: number;
     progress?: (done: number, total: number) => void;
@@ -48,7 +50,14 @@ export async function splicedLosses(
   const { hook, windows } = options;
   const gpu = model.gpu;
   const weights = await trainer.weights();
-  const dicts = weights.map((w) => SaeDictionary.fromWeights(gpu, w));
+  const dicts = weights.map((w, i) =>
+    new SaeDictionary(gpu, foldedTensors(w, options.scale), {
+      dIn: w.spec.dIn,
+      dDict: w.spec.dDict,
+      name: trainer.names[i],
+      applyBDecToInput: false,
+    })
+  );
   const T = windows.contextLength;
   const n = windows.count;
   let clean = 0, zero = 0;
@@ -98,7 +107,7 @@ export async function splicedLosses(
  *
  * @param run The run folder.
  * @param trainer The trained sweep.
- * @param options Store, model, hook, spliced-loss windows and batch, progress.
+ * @param options Store, model, hook, activation scale, spliced-loss windows and batch.
  * @returns The metrics and evaluations, in member order.
  * @example
  * ```ts ignore
@@ -108,23 +117,31 @@ export async function splicedLosses(
 export async function evaluateMembers(
   run: RunHandle,
   trainer: SweepTrainer,
-  options: { store: ActivationStore; model: NeoxModel; hook: string; windows: TokenWindows | null; batch: number },
+  options: {
+    store: ActivationStore;
+    model: NeoxModel;
+    hook: string;
+    scale: number;
+    windows: TokenWindows | null;
+    batch: number;
+  },
 ): Promise<{ metrics: MemberMetrics[]; evals: DictEval[] }> {
   const { deps } = run;
   deps.progress({ label: "evaluate", done: 0, total: options.store.rows("heldout"), unit: "row" });
-  const metrics = await evaluateSweep(trainer, heldOutBatches(options.store, trainer.batchSize));
+  const metrics = await evaluateSweep(trainer, heldOutBatches(options.store, trainer.batchSize, options.scale));
   deps.progress({ label: "evaluate", done: metrics[0]?.rows ?? 0, total: metrics[0]?.rows ?? 0, unit: "row" });
   let losses: SplicedLoss[] | null = null;
   if (options.windows && options.windows.count > 0) {
     losses = await splicedLosses(options.model, trainer, {
       hook: options.hook,
+      scale: options.scale,
       windows: options.windows,
       batch: options.batch,
       signal: deps.signal,
       progress: (done, total) => deps.progress({ label: "spliced loss", done, total, unit: "pass" }),
     });
   }
-  const evals = metrics.map((m, i): DictEval & { variant: string } => ({
+  const evals = metrics.map((m, i): DictEval & { variant: string; activationScale: number } => ({
     kind: "sae",
     method: "sae",
     variant: m.spec.kind,
@@ -133,7 +150,8 @@ export async function evaluateMembers(
     ratio: m.spec.dDict / m.spec.dIn,
     l1Coefficient: m.spec.l1,
     fvu: m.fvu,
-    mse: m.mse,
+    mse: m.mse / options.scale ** 2,
+    activationScale: options.scale,
     l0: m.l0,
     deadFraction: m.deadFraction,
     tokens: m.rows,

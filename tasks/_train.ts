@@ -5,6 +5,10 @@
  * become rows of `metrics.jsonl`. A checkpoint (weights, Adam moments, step) is written every
  * `checkpointSeconds`, on Ctrl-C and at the end; a rerun resumes from it on the same batches.
  *
+ * The members see the activations multiplied by one constant that makes their mean squared norm
+ * equal to `dIn` (SAELens' `expected_average_only_in`), so that the paper's α grid means the same
+ * on any model; training statistics (`loss`, `mse`) are in those units, FVU and L0 in any.
+ *
  * @module
  */
 import type { ActivationStore } from "@saelab/activations";
@@ -54,6 +58,28 @@ export interface TrainOutcome {
   steps: number;
   /** Step this call started from (non-zero when resumed). */
   startStep: number;
+  /** The activation scale the members train at. */
+  scale: number;
+}
+
+/**
+ * The constant that makes the mean squared norm of the first training rows (up to 16384) equal to `d`.
+ *
+ * @param store The activation store.
+ * @returns The scale (1 when the rows are all zero).
+ * @example
+ * ```ts ignore
+ * const scale = await activationScale(store);
+ * ```
+ */
+export async function activationScale(store: ActivationStore): Promise<number> {
+  const rows = Math.min(store.rows("train"), 16_384);
+  let sum = 0;
+  for (let at = 0; at < rows; at += 4096) {
+    const block = await store.getRows(at, Math.min(4096, rows - at));
+    for (let i = 0; i < block.x.length; i++) sum += block.x[i] * block.x[i];
+  }
+  return sum > 0 ? Math.sqrt((store.d * rows) / sum) : 1;
 }
 
 function batchVariance(x: Float32Array, d: number): number {
@@ -84,7 +110,7 @@ export async function trainSweep(
   options: {
     config: PipelineConfig;
     gpu: ConstructorParameters<typeof SweepTrainer>[0];
-    info: Omit<SaeFolderInfo, "steps" | "tokens">;
+    info: Omit<SaeFolderInfo, "steps" | "tokens" | "scale">;
     stage?: StageReporter;
   },
 ): Promise<TrainOutcome> {
@@ -96,6 +122,8 @@ export async function trainSweep(
   const statePath = run.path(STATE_FILE);
   const state = await loadTrainState(statePath, specs, names);
   const start = state?.step ?? 0;
+  const scale = state?.scale ?? await activationScale(store);
+  const folder = (step: number) => ({ ...info, steps: step, tokens: step * batchSize, scale });
   const batchSize = config.batchSize;
   if (store.rows("train") < batchSize) {
     throw new RangeError(
@@ -143,11 +171,7 @@ export async function trainSweep(
     if (state) trainer.loadOptimizerState(state);
     const members = await trainer.weights();
     for (let i = 0; i < names.length; i++) {
-      await writeSaeFolder(run.path(RUN_FILES.saes, names[i]), members[i], {
-        ...info,
-        steps: start,
-        tokens: start * batchSize,
-      });
+      await writeSaeFolder(run.path(RUN_FILES.saes, names[i]), members[i], folder(start));
     }
     const checkpoint = async () => {
       const t0 = performance.now();
@@ -157,13 +181,9 @@ export async function trainSweep(
       rows = [];
       const { m, v } = await trainer.optimizerState();
       const weights = await trainer.weights();
-      await saveTrainState(statePath, { step, names, weights, m, v });
+      await saveTrainState(statePath, { step, scale, names, weights, m, v });
       for (let i = 0; i < names.length; i++) {
-        await writeSaeFolder(run.path(RUN_FILES.saes, names[i]), weights[i], {
-          ...info,
-          steps: step,
-          tokens: step * batchSize,
-        });
+        await writeSaeFolder(run.path(RUN_FILES.saes, names[i]), weights[i], folder(step));
       }
       deps.log.debug(`train: checkpoint at step ${step} in ${((performance.now() - t0) / 1000).toFixed(2)}s`);
     };
@@ -176,6 +196,7 @@ export async function trainSweep(
         bufferRows: Math.min(65_536, store.rows("train")),
       });
       for (let s = 0; s < start; s++) await batches.next(); // the batches a resumed run has already seen
+      const x = new Float32Array(batchSize * d); // [batch, d]
       let lastSave = performance.now();
       const deadline = performance.now() + config.trainSeconds * 1000;
       for (let s = start; s < config.steps; s++) {
@@ -192,7 +213,8 @@ export async function trainSweep(
         }
         const next = await batches.next();
         if (next.done) throw new Error("Cannot train: the batch stream ended early");
-        const x = next.value.x;
+        const raw = next.value.x;
+        for (let e = 0; e < raw.length; e++) x[e] = raw[e] * scale; // [batch, d]
         const step = s + 1;
         if (step % config.logEvery === 0) {
           variances.set(step, batchVariance(x, d));
@@ -209,7 +231,7 @@ export async function trainSweep(
       await batches.return(undefined);
       await checkpoint();
     }
-    return { trainer, steps: trainer.stepCount, startStep: start };
+    return { trainer, steps: trainer.stepCount, startStep: start, scale };
   } catch (e) {
     trainer.dispose();
     throw e;

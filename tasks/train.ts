@@ -13,13 +13,13 @@
  */
 import { readJson, RUN_FILES, type ScoresJson, setRunStatus, type StageDeps, type StageResult } from "@saelab/runs";
 import type { Gpu } from "@saelab/gpu";
-import { specName, type SweepTrainer } from "@saelab/sae";
+import { specName } from "@saelab/sae";
 import { evaluateMembers } from "./_evaluate.ts";
 import { readRunJson, runStage } from "./_run.ts";
 import { type Pipeline, setupPipeline } from "./_setup.ts";
 import { formatSummary, type SummaryRow } from "./_summary.ts";
 import { loadTrainState } from "./_checkpoint.ts";
-import { memberSpecs, STATE_FILE, trainSweep } from "./_train.ts";
+import { memberSpecs, STATE_FILE, type TrainOutcome, trainSweep } from "./_train.ts";
 import { harvestStage } from "./harvest.ts";
 
 /** Stages of other files run in-process after training when this build has them, on the same GPU context. */
@@ -55,40 +55,40 @@ async function trainAndEvaluate(p: Pipeline): Promise<{ rows: SummaryRow[]; fres
   const info = { hook: p.hook, layer: p.layer, model: p.source.info.name, contextLength: p.contextLength };
   const before = await readRunJson(run);
   const trained = before.stages.train?.status === "done" && (await trainedSteps(p, store.d)) >= config.steps;
-  let trainer: SweepTrainer | null = null;
+  if (trained && before.stages.evaluate?.status === "done") {
+    const rows = await readEvals(p, memberSpecs(config, store.d).map(specName));
+    if (rows) return { rows, fresh: false };
+  }
+  let out: TrainOutcome | null = null;
   try {
     if (trained) {
       run.deps.log.info(`train: ${config.steps} steps already done`);
-      trainer = (await trainSweep(run, store, { config, gpu: p.gpu, info })).trainer;
+      out = await trainSweep(run, store, { config, gpu: p.gpu, info });
     } else {
-      trainer = await runStage(run, "train", async (stage) => {
+      out = await runStage(run, "train", async (stage) => {
         const started = performance.now();
-        const out = await trainSweep(run, store, { config, gpu: p.gpu, info, stage });
+        const o = await trainSweep(run, store, { config, gpu: p.gpu, info, stage });
         const seconds = (performance.now() - started) / 1000;
         run.deps.log.info(
-          `train: ${out.trainer.specs.length} members, steps ${out.startStep} → ${out.steps} of ${config.batchSize} ` +
+          `train: ${o.trainer.specs.length} members, steps ${o.startStep} → ${o.steps} of ${config.batchSize} ` +
             `vectors in ${seconds.toFixed(1)}s`,
         );
-        return out.trainer;
+        return o;
       });
     }
-    const t = trainer;
-    const evaluated = trained && before.stages.evaluate?.status === "done";
-    if (evaluated) {
-      const rows = await readEvals(p, t.names);
-      if (rows) return { rows, fresh: false };
-    }
+    const { trainer, scale } = out;
     const { evals } = await runStage(run, "evaluate", () =>
-      evaluateMembers(run, t, {
+      evaluateMembers(run, trainer, {
         store,
         model: p.model,
         hook: p.hook,
+        scale,
         windows: config.skip.includes("spliced") || config.lossWindows === 0 ? null : p.windows.heldOut,
         batch: Math.max(1, Math.min(config.harvestBatch, 8)),
       }));
-    return { rows: t.names.map((name, i) => ({ name, eval: evals[i] })), fresh: true };
+    return { rows: trainer.names.map((name, i) => ({ name, eval: evals[i] })), fresh: true };
   } finally {
-    trainer?.dispose();
+    out?.trainer.dispose();
   }
 }
 

@@ -114,7 +114,8 @@ function cpuEval(t: Record<string, Float32Array>, x: Float32Array, d: number) {
       variance += (x[r * d + i] - mean[i]) ** 2;
     }
   }
-  return { fvu: se / variance, l0: active / rows, dead: fired.reduce((k, f) => k + (f ? 0 : 1), 0) / n };
+  const dead = fired.reduce((k, f) => k + (f ? 0 : 1), 0) / n;
+  return { fvu: se / variance, mse: se / (rows * d), l0: active / rows, dead };
 }
 
 /** Mean over rows of `a` of the best cosine with a row of `b`. */
@@ -189,6 +190,8 @@ Deno.test("the main job writes a complete run, agrees with a CPU evaluation, and
     const store = await openStore(join(runsDir, id, "activations"));
     assert.equal(store.rows("train") + store.rows("heldout"), 512);
     assert.ok(store.rows("heldout") >= 8);
+    const trainRows = await store.getRows(0, store.rows("train"));
+    const scale = Math.sqrt(store.rows("train") * store.d / trainRows.x.reduce((k, v) => k + v * v, 0));
     const dicts = await listDicts(runsDir, id);
     assert.deepEqual(dicts.map((x) => x.name), ["untied_r1_a1.0e-3", "untied_r2_a1.0e-3"]);
     const metrics = await readMetrics(runsDir, id);
@@ -196,6 +199,8 @@ Deno.test("the main job writes a complete run, agrees with a CPU evaluation, and
     for (const dict of dicts) {
       assert.equal(dict.cfg.status, "ok", JSON.stringify(dict.cfg));
       assert.equal(dict.eval.status, "ok", JSON.stringify(dict.eval));
+      const trainedAt = dict.cfg.status === "ok" ? dict.cfg.value.activation_scale as number : NaN;
+      assert.ok(Math.abs(trainedAt - scale) <= 1e-6 * scale, `activation scale ${trainedAt} vs ${scale}`);
       const steps = metrics.rows.filter((r) => r.member === dict.name).map((r) => r.step);
       assert.deepEqual(steps, [3, 7, 11], `each logged step once for ${dict.name}`);
     }
@@ -214,6 +219,7 @@ Deno.test("the main job writes a complete run, agrees with a CPU evaluation, and
       const ref = cpuEval(tensors[i], x, store.d);
       assert.equal(ev.tokens, x.length / store.d);
       assert.ok(Math.abs(ev.fvu - ref.fvu) <= 1e-5 + 1e-3 * ref.fvu, `FVU ${ev.fvu} vs ${ref.fvu}`);
+      assert.ok(Math.abs(ev.mse! - ref.mse) <= 1e-6 + 1e-3 * ref.mse, `MSE ${ev.mse} vs ${ref.mse}`);
       assert.ok(Math.abs(ev.l0 - ref.l0) <= 0.05, `L0 ${ev.l0} vs ${ref.l0}`);
       assert.ok(Math.abs(ev.deadFraction - ref.dead) <= 1 / 16, `dead ${ev.deadFraction} vs ${ref.dead}`);
       const l = ev.splicedLoss!;
