@@ -1,8 +1,11 @@
 /**
  * Matmul reading its operands through `textureLoad` from `rgba32float`
- * textures (see `_matmul_stage.ts` for the layout). On CPU software adapters
- * (llvmpipe/lavapipe) a texel fetch gathers four floats per lane far more
- * cheaply than storage-buffer loads, so this is the fast path there.
+ * textures bound as read-only storage textures (see `_matmul_stage.ts` for
+ * the layout). On CPU software adapters (llvmpipe/lavapipe) one load gathers
+ * four floats per lane far more cheaply than storage-buffer loads, so this is
+ * the fast path there. Read-only storage textures need the WGSL language
+ * feature `readonly_and_readwrite_storage_textures`; llvmpipe runs their
+ * loads about 1.6× faster than the sampled-texture path (`texture_2d`).
  *
  * Each invocation computes R rows × 4C columns of C. Per step of four k it
  * fetches R texels of A and 4C texels of B and does 16·R·C multiply-adds,
@@ -16,8 +19,9 @@
  * `_matmul_unstage.ts` then moves it into C with the bias/accumulate/ReLU
  * epilogue.
  *
- * Bindings: 0 `ta`, 1 `tb` (texture_2d<f32>), 2 `tc` (rgba32float storage
- * texture, write), 3 `p` (Params: `aw`/`bw`/`cw` = texels per stored row).
+ * Bindings: 0 `ta`, 1 `tb` (rgba32float storage textures, read), 2 `tc`
+ * (rgba32float storage texture, write), 3 `p` (Params: `aw`/`bw`/`cw` =
+ * texels per stored row).
  *
  * @module
  */
@@ -40,10 +44,9 @@ export interface TextureConfig {
 /**
  * Tile of every transpose combination, tuned on llvmpipe (2 cores, 256-bit
  * vectors) with the SAE shapes: 16 rows × 16 columns per invocation and 8×4
- * invocations per workgroup. Per step of four k an invocation fetches 32
- * texels for 1024 multiply-adds. Larger tiles (32×32 per invocation) ran
- * about 20% faster but took LLVM 15–45 s to compile per pipeline; smaller
- * ones (8×16) ran about 25% slower.
+ * invocations per workgroup. Per step of four k an invocation loads 32
+ * texels for 1024 multiply-adds. Half the rows (8×16) ran about 18% slower;
+ * 32×16 and 16×32 about 17% slower (register spills) and compile 2–3× longer.
  */
 export const TEXTURE_TILE: TextureConfig = { r: 16, c: 4, wx: 8, wy: 4 };
 
@@ -76,16 +79,16 @@ function program(tA: boolean, tB: boolean, cfg: TextureConfig, shift: number): P
     key: `${tA ? "T" : "N"}${tB ? "T" : "N"}/${R}x${C}/${wx}x${wy}/shift=${shift}`,
     code: () =>
       `${PARAMS_WGSL}
-@group(0) @binding(0) var ta: texture_2d<f32>;
-@group(0) @binding(1) var tb: texture_2d<f32>;
+@group(0) @binding(0) var ta: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(1) var tb: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var tc: texture_storage_2d<rgba32float, write>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 fn loadA(row: u32, x: u32) -> vec4f {
-  return textureLoad(ta, vec2u(x + (row >> ${shift}u) * p.aw, row & ${mask}u), 0);
+  return textureLoad(ta, vec2u(x + (row >> ${shift}u) * p.aw, row & ${mask}u));
 }
 fn loadB(row: u32, x: u32) -> vec4f {
-  return textureLoad(tb, vec2u(x + (row >> ${shift}u) * p.bw, row & ${mask}u), 0);
+  return textureLoad(tb, vec2u(x + (row >> ${shift}u) * p.bw, row & ${mask}u));
 }
 fn store(row: u32, x: u32, v: vec4f) {
   textureStore(tc, vec2u(x + (row >> ${shift}u) * p.cw, row & ${mask}u), p.alpha * v);
@@ -118,8 +121,21 @@ function outputLayout(pr: Shape, cfg: TextureConfig): { tiles: [number, number];
   return { tiles, rows: tiles[1] * cfg.r * cfg.wy, texels: tiles[0] * cfg.c * cfg.wx };
 }
 
-/** True when the operands and the product of a problem fit the texture limits. */
+/** The WGSL language feature the texture kernel needs. */
+const READ_ONLY_TEXTURES = "readonly_and_readwrite_storage_textures";
+
+/** True when this runtime's WGSL has read-only storage textures. */
+export function textureLoadsSupported(): boolean {
+  const gpu = (globalThis as { navigator?: { gpu?: { wgslLanguageFeatures?: ReadonlySet<string> } } }).navigator?.gpu;
+  return gpu?.wgslLanguageFeatures?.has(READ_ONLY_TEXTURES) ?? false;
+}
+
+/**
+ * True when the runtime supports the texture kernel and the operands and the
+ * product of a problem fit the texture limits.
+ */
 export function textureFits(gpu: Gpu, pr: Shape, cfg: TextureConfig = TEXTURE_TILE): boolean {
+  if (!textureLoadsSupported()) return false;
   const pad = (x: number) => Math.ceil(x / 4) * 4;
   const a = pr.transposeA ? stagedExtent(gpu, pad(pr.k), pr.m) : stagedExtent(gpu, pr.m, pr.k);
   const b = pr.transposeB ? stagedExtent(gpu, pr.n, pr.k) : stagedExtent(gpu, pad(pr.k), pr.n);

@@ -8,7 +8,7 @@
  * - otherwise `matmul_unstage`, one invocation per texel (workgroup 64),
  *   which applies bias, accumulation and ReLU on the way.
  *
- * Bindings of `matmul_unstage`: 0 `tc` (texture_2d<f32>), 1 `bias` (read),
+ * Bindings of `matmul_unstage`: 0 `tc` (read-only storage texture), 1 `bias` (read),
  * 2 `c` (read_write), 3 `p` (Params with alpha = 1, `aw` = texels per block).
  *
  * @module
@@ -25,7 +25,7 @@ function program(shift: number): Program {
     key: `shift=${shift}`,
     code: () =>
       `${PARAMS_WGSL}
-@group(0) @binding(0) var tc: texture_2d<f32>;
+@group(0) @binding(0) var tc: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var<storage, read> bias: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
@@ -39,7 +39,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
   if (t >= p.m * texels) { return; }
   let i = t / texels;
   let j = (t % texels) * 4u;
-  let v = textureLoad(tc, vec2u(j / 4u + (i >> ${shift}u) * p.aw, i & ${2 ** shift - 1}u), 0);
+  let v = textureLoad(tc, vec2u(j / 4u + (i >> ${shift}u) * p.aw, i & ${2 ** shift - 1}u));
   finish(i, j, v.x);
   if (j + 1u < p.n) { finish(i, j + 1u, v.y); }
   if (j + 2u < p.n) { finish(i, j + 2u, v.z); }

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import process from "node:process";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { createGpu, type Gpu, type Tensor } from "@saelab/gpu";
@@ -51,6 +52,7 @@ interface Case {
   step: () => void;
   sync: () => Promise<void>;
   times: number[];
+  cpu: number[];
 }
 
 function values(n: number, seed: number): Float32Array {
@@ -78,6 +80,7 @@ function saelabCases(gpu: Gpu, kernels: Kernel[], owned: Tensor[]): Case[] {
         step: () => void matmul(gpu, a, b, options),
         sync: async () => void await gpu.readBuffer(out.buffer, 4),
         times: [],
+        cpu: [],
       });
     }
   }
@@ -110,16 +113,24 @@ async function tfjsCases(cleanup: (() => void)[]): Promise<Case[]> {
         first.dispose();
       },
       times: [],
+      cpu: [],
     };
   });
 }
 
-/** Seconds per call of `iterations` calls recorded back to back, one wait at the end. */
+/**
+ * Record `iterations` calls back to back and wait once; push the wall-clock
+ * and the process CPU seconds (all threads, the software adapter's included) per call.
+ */
 async function measure(c: Case, iterations: number): Promise<number> {
-  const t0 = performance.now();
+  const cpu0 = process.cpuUsage(), t0 = performance.now();
   for (let i = 0; i < iterations; i++) c.step();
   await c.sync();
-  return (performance.now() - t0) / 1e3 / iterations;
+  const wall = (performance.now() - t0) / 1e3 / iterations;
+  const cpu = process.cpuUsage(cpu0);
+  c.times.push(wall);
+  c.cpu.push((cpu.user + cpu.system) / 1e6 / iterations);
+  return wall;
 }
 
 async function run(cases: Case[]): Promise<Map<Case, number>> {
@@ -128,30 +139,31 @@ async function run(cases: Case[]): Promise<Map<Case, number>> {
     c.step();
     await c.sync(); // compile and warm up
     const once = await measure(c, 1);
-    c.times.push(once);
     iterations.set(c, Math.max(1, Math.round(SECONDS_PER_MEASUREMENT / once)));
     console.error(`${c.kernel} ${c.shape.name}: ${(once * 1e3).toFixed(0)} ms per call`);
   }
   for (let r = 0; r < ROUNDS; r++) {
     for (const c of cases) {
       if (c.times[0] > 5) continue; // slow baselines: the single call is the measurement
-      if (r === 0) c.times.length = 0;
-      c.times.push(await measure(c, iterations.get(c)!));
+      if (r === 0) c.times.length = c.cpu.length = 0;
+      await measure(c, iterations.get(c)!);
     }
     console.error(`round ${r + 1} of ${ROUNDS} done`);
   }
   return iterations;
 }
 
-function summary(c: Case, iterations: number) {
+function summary(c: Case, iterations: number, cores: number) {
   const flops = 2 * c.shape.m * c.shape.n * c.shape.k;
-  const sorted = [...c.times].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const round = (v: number) => Math.round(v * 100) / 100;
+  const wall = median(c.times), cpu = median(c.cpu);
   return {
-    gflops: round(flops / median / 1e9),
-    best: round(flops / sorted[0] / 1e9),
-    ms: round(median * 1e3),
+    gflops: round(flops / wall / 1e9),
+    best: round(flops / Math.min(...c.times) / 1e9),
+    ms: round(wall * 1e3),
+    cpuMs: round(cpu * 1e3),
+    cpuNormalisedGflops: round(flops / (cpu / cores) / 1e9),
     iterations: c.times.length === 1 ? 1 : iterations,
     rounds: c.times.length,
   };
@@ -162,6 +174,7 @@ async function main(): Promise<void> {
   const skip = skipAt >= 0 ? (Deno.args[skipAt + 1] ?? "").split(",") : [];
   const kernels = KERNELS.filter((k) => !skip.includes(k) && !(k === "tfjs_webgpu" && skip.includes("tfjs")));
   const loadBefore = Deno.loadavg();
+  const cores = navigator.hardwareConcurrency;
   const gpu = await createGpu();
   const owned: Tensor[] = [];
   const cleanup: (() => void)[] = [];
@@ -192,7 +205,7 @@ async function main(): Promise<void> {
       transposeA: s.transposeA,
       default: defaults[s.name],
     };
-    for (const c of cases) if (c.shape === s) row[c.kernel] = summary(c, iterations.get(c)!);
+    for (const c of cases) if (c.shape === s) row[c.kernel] = summary(c, iterations.get(c)!, cores);
     if (peerError) row.tfjs_webgpu = { error: peerError };
     const rate = (k: string) => (row[k] as { gflops?: number } | undefined)?.gflops;
     const [best, peer] = [rate(defaults[s.name]), rate("tfjs_webgpu")];
@@ -210,7 +223,11 @@ async function main(): Promise<void> {
       adapter: { software: gpu.isSoftware, vendor: info?.vendor ?? "", description: info?.description ?? "" },
       // other processes share the CPU that runs a software adapter: 1-minute load averages before and after
       loadAverage: [loadBefore[0], Deno.loadavg()[0]],
+      cores,
       unit: "GFLOP/s",
+      notes: "gflops: median wall-clock rate; best: fastest round; cpuMs: process CPU time per call (all " +
+        "threads); cpuNormalisedGflops: flops / (cpuMs / cores), the rate the CPU work would give with " +
+        "the cores to itself (a software adapter shares them with every other process)",
       targets: { gflops: 20, timesTfjs: 10 },
       shapes,
     },
