@@ -20,7 +20,7 @@
  * @module
  */
 import type { Gpu } from "@saelab/gpu";
-import { LinearDictionary } from "@saelab/baselines";
+import { type GpuLinearDictionary, LinearDictionary } from "@saelab/baselines";
 import { createModel, type NeoxConfig, type NeoxModel, parseConfig, weightSpecs } from "@saelab/neox";
 import type { PatchTask } from "./task.ts";
 
@@ -57,7 +57,7 @@ export interface Planted {
   config: NeoxConfig;
   weights: Record<string, Float32Array>;
   /** Dictionaries at `blocks.{l}.hook_resid_post`, l = 0, 1, 2. */
-  dicts: LinearDictionary[];
+  dicts: GpuLinearDictionary[];
   /** Clean prompts end in token 1, counterfactuals in token 2; answers 5 and 6. */
   task: PatchTask;
 }
@@ -123,14 +123,13 @@ export async function plantedModel(gpu: Gpu): Promise<Planted> {
     new LinearDictionary({
       name: `planted_l${l}`,
       kind: "sae",
-      method: "sae",
       dIn: D,
       dDict: FEATURES.length,
       encoder: rows,
       encoderBias: new Float32Array(FEATURES.length),
       decoder: rows,
       decoderBias: new Float32Array(D),
-    })
+    }).bind(gpu)
   );
   const prefixes = [[3, 4], [4, 3], [3, 3], [0, 4], [4, 0], [0, 3]];
   const task: PatchTask = {

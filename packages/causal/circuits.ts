@@ -20,9 +20,9 @@ import type { Tensor } from "@saelab/gpu";
 import type { NeoxModel } from "@saelab/neox";
 import type { ProgressFn } from "@saelab/runs";
 import { hookPlace } from "./_hook.ts";
-import { decoderRows, type Dictionary, encodeRows, featureColumn } from "./dictionary.ts";
+import { decoderRows, type Dictionary, encodeChunked, featureColumn } from "./dictionary.ts";
 import { Downstream, type WeightSource } from "./downstream.ts";
-import { cacheHooks, type HookCache } from "./_hook_cache.ts";
+import { cacheHooks } from "./_hook_cache.ts";
 
 /** A dictionary and the hook it reads. */
 export interface LayerDictionary {
@@ -143,7 +143,7 @@ export async function ablationGraph(model: NeoxModel, options: AblationGraphOpti
   const columns = new Map<string, Float32Array>();
   const column = async (i: number, f: number) => {
     const key = `${i}/${f}`;
-    if (!columns.has(key)) columns.set(key, await featureColumn(gpu, dicts[i].dict, { x: cache.x[i], feature: f }));
+    if (!columns.has(key)) columns.set(key, await featureColumn(dicts[i].dict, { x: cache.x[i], feature: f }));
     return columns.get(key)!;
   };
   const downs = new Map<number, Downstream>();
@@ -188,8 +188,8 @@ export async function ablationGraph(model: NeoxModel, options: AblationGraphOpti
     const x = gather(cache.x[i - 1], chosen, T * w);
     const pre = cache.residPre[i - 1] ? gather(cache.residPre[i - 1]!, chosen, T * cache.hidden) : undefined;
     const ids = chosen.map((c) => windows[c]);
-    const codes = await encodeRows(gpu, up.dict, x); // [rowsPer, F]
-    const candidates = await rankCandidates(gpu, up.dict, codes, nCandidates);
+    const codes = await encodeChunked(up.dict, x); // [rowsPer, F]
+    const candidates = await rankCandidates(up.dict, codes, nCandidates);
     // slot −1: the unedited activation, through the same path
     const slot = new Map(candidates.features.map((u, a) => [u, a]));
     const run = async (list: number[]) => {
@@ -213,7 +213,7 @@ export async function ablationGraph(model: NeoxModel, options: AblationGraphOpti
         preT = gpu.upload(rep, [...shape, cache.hidden], "causal.resid_pre");
       }
       const out = await down!.activationAt(list.flatMap(() => ids), tensor, { at: dicts[i].hook, residPre: preT });
-      return await featureColumn(gpu, dicts[i].dict, { x: out, feature: f }); // [list·rowsPer]
+      return await featureColumn(dicts[i].dict, { x: out, feature: f }); // [list·rowsPer]
     };
     const per = Math.max(1, Math.floor(maxTokens / rowsPer));
     const baseline = await run([-1]);
@@ -283,7 +283,6 @@ function gather(all: Float32Array, chosen: number[], span: number): Float32Array
 
 /** Upstream features active in the contexts, largest total contribution first, with their decoder rows. */
 async function rankCandidates(
-  gpu: HookCache["gpu"],
   dict: Dictionary,
   codes: Float32Array,
   n: number,
@@ -291,7 +290,7 @@ async function rankCandidates(
   const F = dict.dDict, total = new Float64Array(F);
   for (let i = 0; i < codes.length; i++) total[i % F] += Math.abs(codes[i]);
   const active = [...total.keys()].filter((j) => total[j] > 0);
-  const rows = await decoderRows(gpu, dict, active);
+  const rows = await decoderRows(dict, active);
   const w = dict.dIn;
   const score = active.map((j, a) => {
     let s = 0;

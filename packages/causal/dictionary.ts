@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { Gpu } from "@saelab/gpu";
-import type { Dictionary } from "@saelab/baselines";
+import type { Dictionary } from "@saelab/sae";
 
 export type { Dictionary };
 
@@ -14,19 +13,19 @@ export type { Dictionary };
 const CHUNK_ROWS = 1024;
 
 /**
- * Feature activations of rows held on the host, encoded on the GPU in chunks.
+ * Feature activations of rows held on the host, encoded on the dictionary's GPU in chunks of 1024 rows.
  *
- * @param gpu The GPU context.
  * @param dict The dictionary.
  * @param x Rows `[rows, dIn]`.
  * @returns Activations `[rows, dDict]`.
  * @throws {RangeError} When the row width is not the dictionary's `dIn`.
  * @example
  * ```ts ignore
- * const codes = await encodeRows(gpu, dict, rows); // [rows, dDict]
+ * const codes = await encodeChunked(dict, rows); // [rows, dDict]
  * ```
  */
-export async function encodeRows(gpu: Gpu, dict: Dictionary, x: Float32Array): Promise<Float32Array> {
+export async function encodeChunked(dict: Dictionary, x: Float32Array): Promise<Float32Array> {
+  const gpu = dict.gpu;
   const { dIn, dDict } = dict;
   if (x.length % dIn !== 0) {
     throw new RangeError(`Cannot encode with ${dict.name}: ${x.length} values are not rows of ${dIn}`);
@@ -43,28 +42,28 @@ export async function encodeRows(gpu: Gpu, dict: Dictionary, x: Float32Array): P
 }
 
 /**
- * Decoder rows of some features: how the reconstruction moves per unit of each feature
- * (`decode(e_j) − decode(0)`; for the linear decoders of this project, row `j` of `W_dec`).
+ * Decoder rows of some features: how the reconstruction moves per unit of each feature,
+ * `decode(e_j) − decode(0)` (row `j` of `W_dec` for the affine decoders of this project).
+ * Read from the host weights when the dictionary carries them (`host.decoder`), else probed on the GPU.
  *
- * @param gpu The GPU context (used when the dictionary does not expose its decoder matrix).
  * @param dict The dictionary.
  * @param features Feature indices.
  * @returns Rows `[features.length, dIn]`.
  * @throws {RangeError} For a feature index out of range.
  * @example
  * ```ts ignore
- * const rows = await decoderRows(gpu, dict, [3, 17]); // [2, dIn]
+ * const rows = await decoderRows(dict, [3, 17]); // [2, dIn]
  * ```
  */
-export async function decoderRows(gpu: Gpu, dict: Dictionary, features: readonly number[]): Promise<Float32Array> {
-  const { dIn, dDict } = dict;
+export async function decoderRows(dict: Dictionary, features: readonly number[]): Promise<Float32Array> {
+  const { dIn, dDict, gpu } = dict;
   for (const f of features) {
     if (!Number.isInteger(f) || f < 0 || f >= dDict) {
       throw new RangeError(`Cannot read decoder row ${f} of ${dict.name}: it has ${dDict} features`);
     }
   }
   const out = new Float32Array(features.length * dIn);
-  const matrix = (dict as { decoder?: unknown }).decoder;
+  const matrix = hostWeights(dict)?.decoder;
   if (matrix instanceof Float32Array && matrix.length === dDict * dIn) {
     features.forEach((f, i) => out.set(matrix.subarray(f * dIn, (f + 1) * dIn), i * dIn));
     return out;
@@ -83,38 +82,43 @@ export async function decoderRows(gpu: Gpu, dict: Dictionary, features: readonly
   return out;
 }
 
-/** The parts of a {@linkcode Dictionary} whose encoder is one affine map and a ReLU or identity (no top-k). */
-interface AffineEncoder {
+/** Host weights some dictionaries carry (`@saelab/baselines`' GPU dictionaries, as `host`). */
+interface HostWeights {
   encoder: Float32Array;
   encoderBias: Float32Array;
+  decoder: Float32Array;
   activation: "relu" | "identity";
   k: number;
 }
 
-function affineEncoder(dict: Dictionary): AffineEncoder | null {
-  const d = dict as Partial<AffineEncoder>;
+function hostWeights(dict: Dictionary): Partial<HostWeights> | undefined {
+  return (dict as { host?: Partial<HostWeights> }).host;
+}
+
+/** The host weights when the encoder is one affine map then ReLU or identity (no top-k). */
+function affineEncoder(dict: Dictionary): HostWeights | null {
+  const d = hostWeights(dict);
+  if (!d) return null;
   const ok = d.encoder instanceof Float32Array && d.encoder.length === dict.dDict * dict.dIn &&
     d.encoderBias instanceof Float32Array && d.encoderBias.length === dict.dDict &&
     (d.activation === "relu" || d.activation === "identity") && d.k === 0;
-  return ok ? (d as AffineEncoder) : null;
+  return ok ? (d as HostWeights) : null;
 }
 
 /**
  * One feature's activation on each row: on the host when the encoder is affine then ReLU or identity
  * (each feature is then independent of the others), else through a full encode on the GPU.
  *
- * @param gpu The GPU context.
  * @param dict The dictionary.
  * @param options `x`: rows `[rows, dIn]`; `feature`: which feature.
  * @returns The activation per row `[rows]`.
  * @throws {RangeError} For a feature out of range or rows of the wrong width.
  * @example
  * ```ts ignore
- * const act = await featureColumn(gpu, sae, { x: rows, feature: 17 }); // [rows]
+ * const act = await featureColumn(sae, { x: rows, feature: 17 }); // [rows]
  * ```
  */
 export async function featureColumn(
-  gpu: Gpu,
   dict: Dictionary,
   options: { x: Float32Array; feature: number },
 ): Promise<Float32Array> {
@@ -127,7 +131,7 @@ export async function featureColumn(
   const rows = x.length / dIn;
   const affine = affineEncoder(dict);
   if (!affine) {
-    const all = await encodeRows(gpu, dict, x);
+    const all = await encodeChunked(dict, x);
     return Float32Array.from({ length: rows }, (_, r) => all[r * dDict + f]);
   }
   const w = affine.encoder.subarray(f * dIn, (f + 1) * dIn), b = affine.encoderBias[f];

@@ -28,7 +28,7 @@ import type { Gpu, Tensor } from "@saelab/gpu";
 import type { ProgressFn } from "@saelab/runs";
 import { logGrid } from "@saelab/sae";
 import { EditState } from "./_edits.ts";
-import { decoderRows, type Dictionary, encodeRows } from "./dictionary.ts";
+import { decoderRows, type Dictionary, encodeChunked } from "./dictionary.ts";
 import type { Downstream } from "./downstream.ts";
 import { type GreedyStep, greedySweep } from "./greedy.ts";
 import { klRows, logitDiffs, logSoftmax, mean } from "./kl.ts";
@@ -79,7 +79,7 @@ export interface PatchPointResult {
 export interface FeaturePatchResult {
   /** Dictionary name. */
   dict: string;
-  /** Its method label. */
+  /** What made it (`Dictionary.kind`: `"sae"`, `"pca"`, …). */
   method: string;
   /** Features in the dictionary. */
   dDict: number;
@@ -171,10 +171,10 @@ export async function featurePatching(
       for (let t = 0; t < g.length; t++) edited.push(options.positions === "read" ? t === g.length - 1 : true);
     }
   }
-  const cClean = await encodeRows(gpu, dict, cat((g) => g.xClean));
-  const cCf = await encodeRows(gpu, dict, cat((g) => g.xCounterfactual));
+  const cClean = await encodeChunked(dict, cat((g) => g.xClean));
+  const cCf = await encodeChunked(dict, cat((g) => g.xCounterfactual));
   const state = new EditState(cClean, cCf, { dDict: dict.dDict, width: w, edited });
-  state.start(await decoderRows(gpu, dict, state.active));
+  state.start(await decoderRows(dict, state.active));
 
   const tokens = rows; // tokens per candidate set
   const byTokens = Math.floor((options.maxTokens ?? 8192) / Math.max(1, tokens));
@@ -250,7 +250,7 @@ export async function featurePatching(
   const last = steps[steps.length - 1];
   return {
     dict: dict.name,
-    method: dict.method,
+    method: dict.kind,
     dDict: dict.dDict,
     active: state.active.length,
     start: { kl: start.kl, edit: start.edit, ...(start.logitDiff !== undefined ? { logitDiff: start.logitDiff } : {}) },

@@ -34,6 +34,16 @@ export interface PatchPoint {
   k: number;
   /** Metric value after patching `k` of them. */
   value: number;
+  /** Feature patching: the sweep's threshold at this point. */
+  threshold?: number;
+  /** Feature patching: mean L2 edit magnitude `‖x_clean − x_patched‖` at the hook. */
+  edit?: number;
+  /** Feature patching: features reverted to their clean value. */
+  reverted?: number;
+  /** Feature patching: mean logit difference of the patched output. */
+  logitDiff?: number;
+  /** Feature patching: the features still patched, when few. */
+  features?: number[];
 }
 
 /** The patching curve of one dictionary. */
@@ -42,8 +52,12 @@ export interface PatchCurve {
   dict: string;
   /** Method label. */
   method: string;
-  /** Points in increasing `k`. */
+  /** Points in increasing `k` (feature patching: in increasing threshold). */
   points: PatchPoint[];
+  /** Feature patching: features whose activation differs between the prompts. */
+  active?: number;
+  /** Feature patching: the starting point, every differing feature patched. */
+  start?: { kl: number; edit: number; logitDiff?: number };
 }
 
 /** `patch.json`: how a task metric moves as more features are patched from a counterfactual run. */
@@ -58,6 +72,14 @@ export interface PatchJson {
   patched?: number;
   /** One curve per dictionary. */
   curves: PatchCurve[];
+  /** Hook the dictionaries read. */
+  hook?: string;
+  /** Prompt pairs. */
+  pairs?: number;
+  /** Mean logit difference (clean answer minus counterfactual answer) on each prompt set, before patching. */
+  logitDiff?: { clean: number; counterfactual: number };
+  /** Fraction of pairs the model gets right both ways. */
+  accuracy?: number;
 }
 
 /** A feature in the circuit graph. */

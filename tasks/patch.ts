@@ -1,0 +1,317 @@
+/**
+ * Pipeline stage `patch`: the paper's feature-patching experiment (Figure 3) on a run's dictionaries,
+ * written to `runs/<id>/patch.json`.
+ *
+ * 1. A task the model performs: `ioi` (Pythia), `repeat` (induction) or `phrase`; `auto` (default) checks
+ *    the candidates in that order — `repeat` and `phrase` first on the project's own model — and takes the
+ *    first whose logit differences show the model doing it, printing every check first.
+ * 2. For several SAE members at the run's hook (default: the untied ones of the largest ratio, one per α) and
+ *    a PCA rotation fitted on the run's activations: the greedy threshold sweep of `@saelab/causal`
+ *    (50 thresholds, 1e-5 … 1), each curve written as soon as it is done. A rerun with the same settings keeps
+ *    finished curves.
+ *
+ * Config: `run`, `model` (override the run's model folder), `task` (`auto`), `pairs` (60 for IOI, 24 otherwise),
+ * `dicts` (names under saes/ or baselines/), `pca` (true), `positions` (`all` | `read`), `seed` (0),
+ * `maxTokens` (8192 tokens per forward call).
+ *
+ * @module
+ */
+import { hashJson, openStore } from "@saelab/activations";
+import { fitPca, pcaDictionary } from "@saelab/baselines";
+import {
+  cleanKl,
+  type Dictionary,
+  Downstream,
+  featurePatching,
+  type FeaturePatchResult,
+  ioiTask,
+  type PatchTask,
+  patchThresholds,
+  phraseTask,
+  repeatTask,
+  runTask,
+  summarizeTask,
+  type TaskRun,
+} from "@saelab/causal";
+import { createGpu, type Gpu } from "@saelab/gpu";
+import type { NeoxModel } from "@saelab/neox";
+import {
+  listDicts,
+  type PatchCurve,
+  type PatchJson,
+  RUN_FILES,
+  type StageDeps,
+  type StageResult,
+  writeJsonAtomic,
+} from "@saelab/runs";
+import type { Tokenizer } from "@saelab/tokenizer";
+import {
+  type AnalysisRun,
+  choiceOption,
+  defaultMembers,
+  intOption,
+  listOption,
+  loadEntries,
+  loadRunModel,
+  openAnalysisRun,
+  recordStage,
+} from "./_causal.ts";
+
+const TASKS = ["auto", "ioi", "repeat", "phrase"] as const;
+type TaskName = (typeof TASKS)[number];
+
+/**
+ * Run the feature-patching stage.
+ *
+ * @param config Merged configuration (see the module doc).
+ * @param deps Runs folder, progress, abort signal, logger.
+ * @returns The run id and a one-line summary.
+ * @example
+ * ```ts ignore
+ * await run({ run: "sweep-1", task: "auto" }, deps);
+ * ```
+ */
+export function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
+  return patchStage(config, deps);
+}
+
+/**
+ * {@linkcode run} on a given GPU context (left open).
+ *
+ * @param config Merged configuration.
+ * @param deps The CLI's deps.
+ * @param options The GPU context (default: a new one, destroyed at the end).
+ * @returns The run id and a one-line summary.
+ */
+export async function patchStage(
+  config: Record<string, unknown>,
+  deps: StageDeps,
+  options: { gpu?: Gpu } = {},
+): Promise<StageResult> {
+  const taskName = choiceOption(config, "task", [...TASKS], "auto");
+  const positions = choiceOption(config, "positions", ["all", "read"], "all");
+  const seed = intOption(config, "seed", 0, 0);
+  const maxTokens = intOption(config, "maxTokens", 8192);
+  const wanted = listOption(config, "dicts");
+  const withPca = config.pca === undefined ? true : config.pca === true || config.pca === "true";
+  const run = await openAnalysisRun(deps, config.run, "patch");
+  const hook = run.json.hook;
+  return await recordStage(deps, run, "patch", async () => {
+    const gpu = options.gpu ?? await createGpu();
+    const { model, dir, tokenizer } = await loadRunModel(gpu, run, config.model);
+    try {
+      const defaultPairs = (name: string) => intOption(config, "pairs", name === "ioi" ? 60 : 24);
+      const chosen = await chooseTask(deps, {
+        model,
+        tokenizer,
+        hook,
+        name: taskName,
+        pairs: defaultPairs,
+        seed,
+        isDefault: run.json.model.isDefaultModel,
+      });
+      const { task, taskRun } = chosen;
+      const entries = await listDicts(deps.runsDir, run.id);
+      const picked = wanted
+        ? wanted.map((n) => {
+          const e = entries.find((x) => x.name === n);
+          if (!e) throw new TypeError(`Invalid dicts: run ${run.id} has no dictionary ${JSON.stringify(n)}`);
+          return e;
+        })
+        : defaultMembers(entries, hook, 4);
+      const dicts: Dictionary[] = await loadEntries(gpu, run, picked);
+      if (withPca) {
+        const pca = await pcaRotation(gpu, run, deps);
+        if (pca) dicts.push(pca);
+      }
+      const thresholds = patchThresholds();
+      const settings = hashJson({
+        task: task.name,
+        pairs: task.pairs.length,
+        seed,
+        positions,
+        hook,
+        thresholds,
+        model: dir,
+      });
+      const out: PatchJson & { settings: string; kl: string; examples: unknown } = {
+        task: task.name,
+        metric: "KL(patched ‖ counterfactual)",
+        clean: cleanKl(taskRun),
+        patched: 0,
+        curves: [],
+        hook,
+        pairs: task.pairs.length,
+        ...summaryFields(taskRun),
+        kl:
+          "mean over pairs of KL(P_patched ‖ P_counterfactual) at the read position (the direction of the paper's code)",
+        examples: task.pairs.slice(0, 3).map((p) => p.text),
+        settings,
+      };
+      const previous = await readPrevious(run, settings);
+      using down = await Downstream.create(model, hook, { weights: dir });
+      deps.log.info(
+        `patch: ${dicts.length} dictionaries at ${hook}; the model runs from block ${down.from} on (${down.mode})`,
+      );
+      for (const dict of dicts) {
+        const kept = previous.find((c) => c.dict === dict.name);
+        if (kept) {
+          out.curves.push(kept);
+          deps.log.info(`patch: keeping the curve of ${dict.name}`);
+          continue;
+        }
+        const result = await featurePatching(down, taskRun, dict, {
+          seed,
+          positions,
+          maxTokens,
+          signal: deps.signal,
+          onProgress: deps.progress,
+        });
+        out.curves.push(toCurve(result));
+        await writeJsonAtomic(run.path(RUN_FILES.patch), out);
+        deps.log.info(describe(result));
+      }
+      await writeJsonAtomic(run.path(RUN_FILES.patch), out);
+      for (const d of dicts) d.dispose();
+      return {
+        runId: run.id,
+        message: `Feature patching on ${task.name} for ${dicts.length} dictionaries of run ${run.id}`,
+      };
+    } finally {
+      model.dispose();
+      if (!options.gpu) gpu.destroy();
+    }
+  });
+}
+
+function summaryFields(run: TaskRun): Partial<PatchJson> {
+  const s = summarizeTask(run);
+  if (s.cleanLogitDiff === undefined) return {};
+  return { logitDiff: { clean: s.cleanLogitDiff, counterfactual: s.counterfactualLogitDiff! }, accuracy: s.accuracy };
+}
+
+function toCurve(r: FeaturePatchResult): PatchCurve & Record<string, unknown> {
+  return {
+    dict: r.dict,
+    method: r.dict === "pca_rotation" ? "pca rotation" : r.method,
+    points: r.points.map((p) => ({
+      k: p.patched,
+      value: p.kl,
+      threshold: p.threshold,
+      edit: p.edit,
+      reverted: p.reverted,
+      ...(p.logitDiff !== undefined ? { logitDiff: p.logitDiff } : {}),
+      ...(p.features ? { features: p.features } : {}),
+    })),
+    active: r.active,
+    start: r.start,
+    evaluations: r.evaluations,
+    calls: r.calls,
+    seconds: r.seconds,
+  };
+}
+
+function describe(r: FeaturePatchResult): string {
+  const at = (t: number) =>
+    r.points.reduce((a, p) => (Math.abs(Math.log(p.threshold / t)) < Math.abs(Math.log(a.threshold / t)) ? p : a));
+  const p = at(1e-2);
+  return `patch: ${r.dict}: ${r.active} features differ; at threshold ${
+    p.threshold.toExponential(1)
+  } ${p.patched} stay ` +
+    `patched, KL ${p.kl.toExponential(2)}, edit ${p.edit.toFixed(3)} (${r.evaluations} sets in ${r.calls} calls, ` +
+    `${r.seconds.toFixed(1)} s)`;
+}
+
+async function readPrevious(run: AnalysisRun, settings: string): Promise<PatchCurve[]> {
+  try {
+    const old = JSON.parse(await Deno.readTextFile(run.path(RUN_FILES.patch)));
+    return old.settings === settings && Array.isArray(old.curves) ? old.curves : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A PCA rotation (no ± split) fitted on up to 16384 training rows of the run's activation store. */
+async function pcaRotation(gpu: Gpu, run: AnalysisRun, deps: StageDeps): Promise<Dictionary | null> {
+  let store;
+  try {
+    store = await openStore(run.path("activations"));
+  } catch {
+    deps.log.warn(`patch: run ${run.id} has no activation store, so the PCA rotation is left out`);
+    return null;
+  }
+  const batches = async function* () {
+    for await (const b of store.batches({ batchSize: 4096, seed: 0, split: "train", bufferRows: 16384 })) yield b.x;
+  };
+  const pca = await fitPca(gpu, batches(), { d: store.d, maxRows: 16384, signal: deps.signal });
+  return pcaDictionary(pca, { split: false, name: "pca_rotation" }).bind(gpu);
+}
+
+/** Build the candidate tasks, show how the model does on each, and pick one. */
+async function chooseTask(
+  deps: StageDeps,
+  o: {
+    model: NeoxModel;
+    tokenizer: Tokenizer;
+    hook: string;
+    name: TaskName;
+    pairs: (name: string) => number;
+    seed: number;
+    isDefault: boolean;
+  },
+): Promise<{ task: PatchTask; taskRun: TaskRun }> {
+  const order: TaskName[] = o.name !== "auto"
+    ? [o.name]
+    : o.isDefault
+    ? ["repeat", "phrase", "ioi"]
+    : ["ioi", "repeat", "phrase"];
+  let best: { task: PatchTask; taskRun: TaskRun; margin: number } | null = null;
+  for (const name of order) {
+    let task: PatchTask;
+    try {
+      task = makeTask(deps, name, o.tokenizer, { pairs: o.pairs(name), seed: o.seed });
+    } catch (e) {
+      deps.log.info(`patch: task ${name} is not available for this tokenizer (${(e as Error).message})`);
+      continue;
+    }
+    const taskRun = await runTask(o.model, task, { hook: o.hook });
+    const s = summarizeTask(taskRun);
+    const margin = (s.cleanLogitDiff ?? 0) - (s.counterfactualLogitDiff ?? 0);
+    deps.log.info(
+      `patch: task ${name} (${task.pairs.length} pairs): mean logit difference ${fmt(s.cleanLogitDiff)} on the clean ` +
+        `prompts, ${fmt(s.counterfactualLogitDiff)} on the counterfactuals; right both ways on ` +
+        `${((s.accuracy ?? 0) * 100).toFixed(0)}% of pairs`,
+    );
+    if (!best || margin > best.margin) best = { task, taskRun, margin };
+    const performs = (s.cleanLogitDiff ?? 0) > 0 && (s.counterfactualLogitDiff ?? 0) < 0 && (s.accuracy ?? 0) >= 0.5;
+    if (performs && o.name === "auto") return { task, taskRun };
+  }
+  if (!best) throw new TypeError("Cannot run patch: no task could be built for this model's tokenizer");
+  if (o.name === "auto") {
+    deps.log.warn(`patch: the model performs none of the tasks well; using ${best.task.name}, which it does best`);
+  }
+  return best;
+}
+
+function makeTask(
+  deps: StageDeps,
+  name: TaskName,
+  tokenizer: Tokenizer,
+  o: { pairs: number; seed: number },
+): PatchTask {
+  if (name === "ioi") {
+    const r = ioiTask(tokenizer, o);
+    if (r.names.length < 20) throw new RangeError(`only ${r.names.length} names are single tokens`);
+    deps.log.info(
+      `patch: IOI uses ${r.names.length} single-token names` +
+        (r.droppedNames.length ? `; dropped (not one token): ${r.droppedNames.join(", ")}` : "") +
+        (r.droppedPairs ? `; ${r.droppedPairs} pairs of unequal length dropped` : ""),
+    );
+    return r.task;
+  }
+  return name === "repeat" ? repeatTask(tokenizer, o) : phraseTask(tokenizer, o);
+}
+
+function fmt(x: number | undefined): string {
+  return x === undefined ? "n/a" : (x >= 0 ? "+" : "") + x.toFixed(2);
+}
