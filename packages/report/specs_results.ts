@@ -90,7 +90,8 @@ export function methodComparisonSpec(scores: ScoresJson): VegaLiteSpec | null {
 }
 
 /**
- * Feature-patching curves: the task metric against the number of features patched, one line per
+ * Feature-patching curves: the task metric against the number of features patched — or, when the points
+ * carry the edit magnitude (the paper's threshold sweep), against the mean L2 edit magnitude — one line per
  * dictionary, with dashed reference lines at the clean and fully patched values.
  *
  * @param patch `patch.json`.
@@ -108,9 +109,12 @@ export function patchCurveSpec(patch: PatchJson): VegaLiteSpec | null {
       label: c.method === c.dict ? c.dict : `${c.method} (${c.dict})`,
       k: p.k,
       value: p.value,
+      ...(typeof p.edit === "number" ? { edit: p.edit, threshold: p.threshold ?? 0 } : {}),
     }))
   );
   if (values.length === 0) return null;
+  // feature patching records the edit magnitude: plot the paper's axes (edit vs metric), in threshold order
+  const byEdit = values.every((v) => typeof v.edit === "number");
   const refs = [["clean", patch.clean], ["fully patched", patch.patched]]
     .filter((r): r is [string, number] => typeof r[1] === "number")
     .map(([name, value]) => ({ name, value }));
@@ -120,7 +124,7 @@ export function patchCurveSpec(patch: PatchJson): VegaLiteSpec | null {
       data: { values },
       mark: { type: "line", point: { filled: true, size: 50 } },
       encoding: {
-        x: {
+        x: byEdit ? { field: "edit", type: "quantitative", title: "mean L2 edit magnitude at the hook" } : {
           field: "k",
           type: "quantitative",
           title: "features patched",
@@ -128,11 +132,23 @@ export function patchCurveSpec(patch: PatchJson): VegaLiteSpec | null {
         },
         y: { field: "value", type: "quantitative", title: patch.metric },
         color: { field: "label", type: "nominal", title: "dictionary" },
-        tooltip: [{ field: "label", type: "nominal" }, { field: "k", type: "quantitative" }, {
-          field: "value",
-          type: "quantitative",
-          format: ".3f",
-        }],
+        ...(byEdit ? { order: { field: "threshold", type: "quantitative" } } : {}),
+        tooltip: [
+          { field: "label", type: "nominal" },
+          { field: "k", type: "quantitative", title: "features patched" },
+          {
+            field: "value",
+            type: "quantitative",
+            format: ".3f",
+          },
+          ...(byEdit
+            ? [{ field: "edit", type: "quantitative", format: ".3f" }, {
+              field: "threshold",
+              type: "quantitative",
+              format: ".1e",
+            }]
+            : []),
+        ],
       },
     },
   ];
@@ -150,11 +166,14 @@ export function patchCurveSpec(patch: PatchJson): VegaLiteSpec | null {
       },
     );
   }
-  return base(`Feature patching on ${patch.task}: ${patch.metric} against features patched`, {
-    width: 420,
-    height: 260,
-    layer: layers,
-  });
+  return base(
+    `Feature patching on ${patch.task}: ${patch.metric} against ${byEdit ? "edit magnitude" : "features patched"}`,
+    {
+      width: 420,
+      height: 260,
+      layer: layers,
+    },
+  );
 }
 
 /** Node positions of a circuit graph: x = layer, y = rank within the layer, centred. */

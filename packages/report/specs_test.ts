@@ -107,6 +107,31 @@ Deno.test("patch curve: a line per dictionary and reference rules", async () => 
   assert.equal(patchCurveSpec({ task: "t", metric: "m", curves: [] }), null);
 });
 
+Deno.test("patch curve of a threshold sweep: edit magnitude on x, points joined in threshold order", async () => {
+  const points = [[1e-3, 0.9, 0.01, 5], [1e-2, 0.5, 0.05, 3], [1e-1, 0.7, 0.2, 1]].map((
+    [threshold, edit, value, k],
+  ) => ({
+    threshold,
+    edit,
+    value,
+    k,
+  }));
+  const spec = patchCurveSpec({
+    task: "t",
+    metric: "KL",
+    clean: 1,
+    patched: 0,
+    curves: [{ dict: "s", method: "sae", points }],
+  })!;
+  const line = (spec.layer as Record<string, Record<string, Record<string, unknown>>>[])[0];
+  assert.equal(line.encoding.x.field, "edit");
+  assert.equal(line.encoding.order.field, "threshold");
+  const r = await render(spec);
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.marks.line, 1);
+  assert.equal(r.marks.symbol, 3);
+});
+
 Deno.test("circuit graph: layout by layer, an edge rule per edge between known nodes", async () => {
   const c: CircuitsJson = {
     nodes: [
