@@ -11,7 +11,7 @@
  * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        Gᵀ [d,B] · D̂ᵀ [d,n]
  * W   ∂W_ext = ∂Pᵀ X_e (col d = ∂b_e)    ∂P [B,n] · X_e [B,d+4]
  * Dg  ∂D̂ = Cᵀ G                          C [B,n] · G [B,d]
- * (D, W and Dg skip the k whose codes are all zero in a tile: `sparseA`)
+ * (D, W and Dg mark their code operand `sparseA`: see `_tile_matmul.ts`)
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
  * A   Adam over the packed buffer; then W_ext → texture and D → D̂, D̂ᵀ for the next step
  * ```

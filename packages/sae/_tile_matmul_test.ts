@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { MatrixTexture } from "./_textures.ts";
-import { tileMatmul } from "./_tile_matmul.ts";
+import { LARGE_TILE, SMALL_TILE, tileMatmul } from "./_tile_matmul.ts";
 import { Rng } from "./_random.ts";
 
 const gpu = await createGpu();
@@ -41,92 +41,99 @@ const bt = [rand((K + 1) * N), rand((K + 1) * N)];
 const ta = textures("test.a", at, K + 1, M);
 const tb = textures("test.b", bt, K + 1, N); // row K holds the encode bias
 
-Deno.test("sae_matmul store: batched product into a buffer at an offset and stride", async () => {
-  const stride = M * N + 8, base = 4;
-  const out = gpu.zeros([base + Z * stride]);
-  tileMatmul(gpu, "store", { a: ta, b: tb, m: M, n: N, k: K, members: Z, outputs: [out], base, stride });
-  const got = await out.read();
-  for (let z = 0; z < Z; z++) {
-    assertClose(got.subarray(base + z * stride, base + z * stride + M * N), reference(at, bt, M, N, K, z), {
-      atol: 1e-5,
-      rtol: 1e-5,
-    }, `member ${z}`);
-  }
-  out.dispose();
-});
-
-Deno.test("sae_matmul encode: bias, ReLU, C and Cᵀ, fired features", async () => {
-  const c = new MatrixTexture(gpu, [Z, M, N], "test.c");
-  const ct = new MatrixTexture(gpu, [Z, N, M], "test.ct");
-  const fired = gpu.zeros([Z * N], "u32");
-  tileMatmul(gpu, "encode", {
-    a: ta,
-    b: tb,
-    m: M,
-    n: N,
-    k: K,
-    members: Z,
-    outputs: [c.view, ct.view, fired],
-    biasRow: K,
-    step: 7,
-  });
-  const firedHost = await fired.read();
-  for (let z = 0; z < Z; z++) {
-    const acc = reference(at, bt, M, N, K, z);
-    const want = acc.map((v, e) => Math.max(v + bt[z][K * N + (e % N)], 0));
-    assertClose(await c.read(gpu, z), want, { atol: 1e-5, rtol: 1e-5 }, `C member ${z}`);
-    assertClose(await ct.read(gpu, z), transpose(want, M, N), { atol: 1e-5, rtol: 1e-5 }, `Cᵀ member ${z}`);
-    for (let j = 0; j < N; j++) {
-      let any = false;
-      for (let i = 0; i < M; i++) any ||= want[i * N + j] > 0;
-      assert.equal(firedHost[z * N + j], any ? 7 : 0, `fired ${z}/${j}`);
+for (const tile of [SMALL_TILE, LARGE_TILE]) {
+  Deno.test(`sae_matmul store: batched product into a buffer at an offset and stride (tile ${tile.tm}×${tile.tn})`, async () => {
+    const stride = M * N + 8, base = 4;
+    const out = gpu.zeros([base + Z * stride]);
+    tileMatmul(gpu, "store", { a: ta, b: tb, m: M, n: N, k: K, members: Z, outputs: [out], base, stride, tile });
+    const got = await out.read();
+    for (let z = 0; z < Z; z++) {
+      assertClose(got.subarray(base + z * stride, base + z * stride + M * N), reference(at, bt, M, N, K, z), {
+        atol: 1e-5,
+        rtol: 1e-5,
+      }, `member ${z}`);
     }
-  }
-  c.destroy();
-  ct.destroy();
-  fired.dispose();
-});
+    out.dispose();
+  });
+}
 
-Deno.test("sae_matmul decode and codeGrad epilogues", async () => {
-  const x = textures("test.x", [rand(M * N)], M, N);
-  const xs = await x.read(gpu);
-  const g = new MatrixTexture(gpu, [Z, M, N], "test.g");
-  const gt = new MatrixTexture(gpu, [Z, N, M], "test.gt");
-  tileMatmul(gpu, "decode", {
-    a: ta,
-    b: tb,
-    m: M,
-    n: N,
-    k: K,
-    members: Z,
-    outputs: [x.view, g.view, gt.view],
-    scale: 0.5,
+for (const tile of [SMALL_TILE, LARGE_TILE]) {
+  Deno.test(`sae_matmul encode: bias, ReLU, C and Cᵀ, fired features (tile ${tile.tm}×${tile.tn})`, async () => {
+    const c = new MatrixTexture(gpu, [Z, M, N], "test.c");
+    const ct = new MatrixTexture(gpu, [Z, N, M], "test.ct");
+    const fired = gpu.zeros([Z * N], "u32");
+    tileMatmul(gpu, "encode", {
+      a: ta,
+      b: tb,
+      m: M,
+      n: N,
+      k: K,
+      members: Z,
+      tile,
+      outputs: [c.view, ct.view, fired],
+      biasRow: K,
+      step: 7,
+    });
+    const firedHost = await fired.read();
+    for (let z = 0; z < Z; z++) {
+      const acc = reference(at, bt, M, N, K, z);
+      const want = acc.map((v, e) => Math.max(v + bt[z][K * N + (e % N)], 0));
+      assertClose(await c.read(gpu, z), want, { atol: 1e-5, rtol: 1e-5 }, `C member ${z}`);
+      assertClose(await ct.read(gpu, z), transpose(want, M, N), { atol: 1e-5, rtol: 1e-5 }, `Cᵀ member ${z}`);
+      for (let j = 0; j < N; j++) {
+        let any = false;
+        for (let i = 0; i < M; i++) any ||= want[i * N + j] > 0;
+        assert.equal(firedHost[z * N + j], any ? 7 : 0, `fired ${z}/${j}`);
+      }
+    }
+    c.destroy();
+    ct.destroy();
+    fired.dispose();
   });
-  const mask = textures("test.mask", [rand(M * N), rand(M * N)], M, N);
-  const masks = [await mask.read(gpu, 0), await mask.read(gpu, 1)];
-  const dp = new MatrixTexture(gpu, [Z, M, N], "test.dp");
-  const alphas = gpu.upload(new Float32Array([0.25, -1]), [2]);
-  tileMatmul(gpu, "codeGrad", {
-    a: ta,
-    b: tb,
-    m: M,
-    n: N,
-    k: K,
-    members: Z,
-    outputs: [mask.view, dp.view, alphas],
-    scale: 2,
+
+  Deno.test(`sae_matmul decode and codeGrad epilogues (tile ${tile.tm}×${tile.tn})`, async () => {
+    const x = textures("test.x", [rand(M * N)], M, N);
+    const xs = await x.read(gpu);
+    const g = new MatrixTexture(gpu, [Z, M, N], "test.g");
+    const gt = new MatrixTexture(gpu, [Z, N, M], "test.gt");
+    tileMatmul(gpu, "decode", {
+      a: ta,
+      b: tb,
+      m: M,
+      n: N,
+      k: K,
+      members: Z,
+      tile,
+      outputs: [x.view, g.view, gt.view],
+      scale: 0.5,
+    });
+    const mask = textures("test.mask", [rand(M * N), rand(M * N)], M, N);
+    const masks = [await mask.read(gpu, 0), await mask.read(gpu, 1)];
+    const dp = new MatrixTexture(gpu, [Z, M, N], "test.dp");
+    const alphas = gpu.upload(new Float32Array([0.25, -1]), [2]);
+    tileMatmul(gpu, "codeGrad", {
+      a: ta,
+      b: tb,
+      m: M,
+      n: N,
+      k: K,
+      members: Z,
+      tile,
+      outputs: [mask.view, dp.view, alphas],
+      scale: 2,
+    });
+    for (let z = 0; z < Z; z++) {
+      const acc = reference(at, bt, M, N, K, z);
+      const want = acc.map((v, e) => 0.5 * (v - xs[e]));
+      assertClose(await g.read(gpu, z), want, { atol: 1e-5, rtol: 1e-5 }, `G member ${z}`);
+      assertClose(await gt.read(gpu, z), transpose(want, M, N), { atol: 1e-5, rtol: 1e-5 }, `Gᵀ member ${z}`);
+      const wantDp = acc.map((v, e) => (masks[z][e] > 0 ? v + 2 * [0.25, -1][z] : 0));
+      assertClose(await dp.read(gpu, z), wantDp, { atol: 1e-5, rtol: 1e-5 }, `∂P member ${z}`);
+    }
+    for (const t of [x, g, gt, mask, dp]) t.destroy();
+    alphas.dispose();
   });
-  for (let z = 0; z < Z; z++) {
-    const acc = reference(at, bt, M, N, K, z);
-    const want = acc.map((v, e) => 0.5 * (v - xs[e]));
-    assertClose(await g.read(gpu, z), want, { atol: 1e-5, rtol: 1e-5 }, `G member ${z}`);
-    assertClose(await gt.read(gpu, z), transpose(want, M, N), { atol: 1e-5, rtol: 1e-5 }, `Gᵀ member ${z}`);
-    const wantDp = acc.map((v, e) => (masks[z][e] > 0 ? v + 2 * [0.25, -1][z] : 0));
-    assertClose(await dp.read(gpu, z), wantDp, { atol: 1e-5, rtol: 1e-5 }, `∂P member ${z}`);
-  }
-  for (const t of [x, g, gt, mask, dp]) t.destroy();
-  alphas.dispose();
-});
+}
 
 Deno.test("sae_matmul with sparseA skips all-zero k of a tile and still sums the rest", async () => {
   // codes-like At: most rows zero, a few tiles with one non-zero
