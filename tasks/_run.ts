@@ -19,30 +19,30 @@ import {
   setStage,
   type StageDeps,
   type StageRecord,
+  updateRun,
   validateId,
 } from "@saelab/runs";
 
 /** Keys of a stored configuration that do not decide what a run computes. */
 const FREE_KEYS = ["run", "steps", "trainSeconds", "skip", "checkpointSeconds", "logEvery", "cache"];
 
-/**
- * The part of a stored configuration that must match for a run to resume.
- *
- * @param config A run's configuration.
- * @returns A hash of it without the keys that may change between invocations.
- * @example
- * ```ts
- * import { configKey } from "./_run.ts";
- * if (configKey({ steps: 1, ratios: [1] }) !== configKey({ steps: 9, ratios: [1] })) throw new Error();
- * ```
- */
-export function configKey(config: Record<string, unknown>): string {
-  return hashJson(Object.fromEntries(Object.entries(config).filter(([k]) => !FREE_KEYS.includes(k))));
-}
+/** Keys only training and later stages read: they may change until a run's training starts. */
+const TRAIN_KEYS = ["kinds", "ratios", "l1", "batchSize", "lr", "lossWindows"];
 
 function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => !FREE_KEYS.includes(k)));
   return [...keys].filter((k) => hashJson(a[k] ?? null) !== hashJson(b[k] ?? null));
+}
+
+/**
+ * Why an existing run cannot continue with a configuration, or null when it can: the settings that
+ * decide its results must match, except that training settings may change while it has not trained.
+ */
+function conflict(run: RunJson, config: Record<string, unknown>): string | null {
+  const differ = differences(run.config, config);
+  if (differ.length === 0) return null;
+  if (run.stages.train === undefined && differ.every((k) => TRAIN_KEYS.includes(k))) return null;
+  return `${differ.join(", ")} differ`;
 }
 
 /** An open run. */
@@ -61,10 +61,13 @@ export interface RunHandle {
 
 /**
  * Open the run to write: `requested` when given (created, or resumed when its settings match),
- * else the newest unfinished run with the same settings, else a new one.
+ * else the newest run with the same settings that `finished` says has work left, else a new one.
+ * Settings that do not decide results (`steps`, `trainSeconds`, `skip`, …) may differ, and so may
+ * the training settings of a run that has not trained yet; a resumed run records the new settings.
  *
  * @param deps The CLI's deps (runs folder, log).
- * @param options The requested id, the resolved configuration, the model and the hook.
+ * @param options The requested id, the resolved configuration, the model, the hook, and whether a run
+ *   has nothing left to do for this stage (default: its status is `done`).
  * @returns The run.
  * @throws {TypeError} When the requested run exists with other settings.
  * @example
@@ -74,9 +77,15 @@ export interface RunHandle {
  */
 export async function openRun(
   deps: StageDeps,
-  options: { requested?: string; config: Record<string, unknown>; model: ModelInfo; hook: string },
+  options: {
+    requested?: string;
+    config: Record<string, unknown>;
+    model: ModelInfo;
+    hook: string;
+    finished?: (run: RunJson) => boolean;
+  },
 ): Promise<RunHandle> {
-  const key = configKey(options.config);
+  const finished = options.finished ?? ((r: RunJson) => r.status === "done");
   let id: string | undefined;
   let resumed = false;
   if (options.requested !== undefined) {
@@ -86,18 +95,17 @@ export async function openRun(
       if (!existing.run) {
         throw new TypeError(`Cannot resume run ${id}: its run.json is unreadable (${existing.problems.join("; ")})`);
       }
-      if (configKey(existing.run.config) !== key) {
+      const why = conflict(existing.run, options.config);
+      if (why !== null) {
         throw new TypeError(
-          `Cannot resume run ${id}: it was started with other settings (${
-            differences(existing.run.config, options.config).join(", ")
-          } differ); choose another --run`,
+          `Cannot resume run ${id}: it was started with other settings (${why}); choose another --run`,
         );
       }
       resumed = true;
     }
   } else {
     const match = (await listRuns(deps.runsDir)).find((r) =>
-      r.run && !r.run.synthetic && r.run.status !== "done" && configKey(r.run.config) === key
+      r.run && !r.run.synthetic && !finished(r.run) && conflict(r.run, options.config) === null
     );
     if (match) {
       id = match.id;
@@ -105,7 +113,10 @@ export async function openRun(
     } else id = makeRunId(new Date());
   }
   await createRun(deps.runsDir, { id, config: options.config, model: options.model, hook: options.hook });
-  if (resumed) deps.log.info(`Resuming run ${id}`);
+  if (resumed) {
+    await updateRun(deps.runsDir, id, (r) => ({ ...r, config: options.config }));
+    deps.log.info(`Resuming run ${id}`);
+  }
   const runsDir = deps.runsDir;
   return { deps, id, dir: safeJoin(runsDir, [id]), resumed, path: (...names) => safeJoin(runsDir, [id, ...names]) };
 }

@@ -6,7 +6,7 @@
  */
 import { createGpu, type Gpu } from "@saelab/gpu";
 import { hookNames, loadModel, type NeoxModel } from "@saelab/neox";
-import type { StageDeps } from "@saelab/runs";
+import type { RunJson, StageDeps } from "@saelab/runs";
 import { type PipelineConfig, resolveConfig } from "./_config.ts";
 import { prepareWindows, type RunWindows } from "./_corpus.ts";
 import { type ModelSource, resolveModel } from "./_model.ts";
@@ -76,7 +76,8 @@ export function resolveHook(
  *
  * @param raw The merged CLI configuration.
  * @param deps The CLI's deps.
- * @param options A GPU context to use (it stays open on dispose); default: a new one.
+ * @param options A GPU context to use (it stays open on dispose; default: a new one), and which runs
+ *   have nothing left to do for the calling stage (see `openRun`).
  * @returns The pipeline; dispose it when done.
  * @example
  * ```ts ignore
@@ -87,7 +88,7 @@ export function resolveHook(
 export async function setupPipeline(
   raw: Record<string, unknown>,
   deps: StageDeps,
-  options: { gpu?: Gpu } = {},
+  options: { gpu?: Gpu; finished?: (run: RunJson) => boolean } = {},
 ): Promise<Pipeline> {
   const config = resolveConfig(raw);
   const source = await resolveModel({
@@ -124,7 +125,13 @@ export async function setupPipeline(
       `Corpus: ${windows.documents} documents, ${windows.tokens} tokens, ${windows.harvest.count} windows`,
     );
     const stored = { ...config, model: source.dir, hook, layer, context: contextLength } as Record<string, unknown>;
-    const run = await openRun(deps, { requested: config.run, config: stored, model: source.info, hook });
+    const run = await openRun(deps, {
+      requested: config.run,
+      config: stored,
+      model: source.info,
+      hook,
+      finished: options.finished,
+    });
     const m = model;
     return {
       config,

@@ -91,7 +91,7 @@ export async function harvestStage(p: Pipeline): Promise<ActivationStore> {
  * ```
  */
 export async function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
-  const p = await setupPipeline(config, deps);
+  const p = await setupPipeline(config, deps, { finished: (r) => r.stages.harvest?.status === "done" });
   try {
     const store = await harvestStage(p);
     await setRunStatus(deps.runsDir, p.run.id, { status: "done" });

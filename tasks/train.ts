@@ -6,8 +6,8 @@
  * in the terminal. Everything lands in `runs/<id>/`; every stage resumes from what is on disk,
  * so rerunning after Ctrl-C continues where it stopped.
  *
- * Config: see `PipelineConfig` in `_config.ts`. With no `run`, the newest unfinished run with the
- * same settings is resumed, else a new one is started.
+ * Config: see `PipelineConfig` in `_config.ts`. With no `run`, the newest run with the same settings
+ * that is not finished (interrupted, failed, or only harvested) is resumed, else a new one is started.
  *
  * @module
  */
@@ -153,7 +153,10 @@ export async function train(
   options: { gpu?: Gpu } = {},
 ): Promise<StageResult> {
   const started = performance.now();
-  const p = await setupPipeline(config, deps, options);
+  const p = await setupPipeline(config, deps, {
+    ...options,
+    finished: (r) => r.status === "done" && r.stages.evaluate?.status === "done",
+  });
   let rows: SummaryRow[];
   try {
     const done = await trainAndEvaluate(p);

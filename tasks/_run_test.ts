@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { readRun, type RunJson, setRunStatus, setStage, type StageDeps } from "@saelab/runs";
+import { openRun, runStage } from "./_run.ts";
+
+const model = { name: "tiny", path: "/models/tiny", isDefaultModel: false };
+const base = { model: "/models/tiny", hook: "blocks.1.hook_resid_post", tokens: 512, ratios: [1, 2], steps: 10 };
+
+function deps(runsDir: string, controller = new AbortController()): StageDeps & { messages: string[] } {
+  const messages: string[] = [];
+  const log = { info: (m: string) => messages.push(m), warn: (m: string) => messages.push(m), debug: () => {} };
+  return { runsDir, messages, progress: () => {}, signal: controller.signal, log, verbose: false };
+}
+
+async function json(runsDir: string, id: string): Promise<RunJson> {
+  const r = await readRun(runsDir, id);
+  assert.ok(r?.run, `run.json of ${id}`);
+  return r.run;
+}
+
+const trained = (r: RunJson) => r.status === "done" && r.stages.evaluate?.status === "done";
+
+Deno.test("openRun resumes the newest unfinished run with the same settings and records the new free settings", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const d = deps(dir);
+    const first = await openRun(d, { config: base, model, hook: base.hook, finished: trained });
+    assert.equal(first.resumed, false);
+    await setStage(dir, first.id, { stage: "harvest", record: { status: "done" } });
+    const again = await openRun(d, { config: { ...base, steps: 20 }, model, hook: base.hook, finished: trained });
+    assert.equal(again.id, first.id);
+    assert.equal(again.resumed, true);
+    assert.equal((await json(dir, first.id)).config.steps, 20);
+    assert.deepEqual((await json(dir, first.id)).stages.harvest, { status: "done" });
+
+    // Training settings may change until training starts; harvest settings may not.
+    const grid = await openRun(d, { config: { ...base, ratios: [4] }, model, hook: base.hook, finished: trained });
+    assert.equal(grid.id, first.id);
+    await setStage(dir, first.id, { stage: "train", record: { status: "running" } });
+    await assert.rejects(
+      () => openRun(d, { requested: first.id, config: { ...base, ratios: [1] }, model, hook: base.hook }),
+      { name: "TypeError", message: /ratios differ/ },
+    );
+    await assert.rejects(
+      () => openRun(d, { requested: first.id, config: { ...base, ratios: [4], tokens: 9 }, model, hook: base.hook }),
+      { name: "TypeError", message: /tokens differ/ },
+    );
+    const other = await openRun(d, { config: { ...base, tokens: 1024 }, model, hook: base.hook, finished: trained });
+    assert.notEqual(other.id, first.id);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openRun starts a new run once the last one is finished", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const d = deps(dir);
+    const first = await openRun(d, { config: base, model, hook: base.hook, finished: trained });
+    await runStage(first, "evaluate", () => Promise.resolve());
+    assert.equal((await json(dir, first.id)).status, "running");
+    await setRunStatus(dir, first.id, { status: "done" });
+    const next = await openRun(d, { config: base, model, hook: base.hook, finished: trained });
+    assert.notEqual(next.id, first.id);
+    assert.equal(next.resumed, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runStage records done with timings, failed with the message, and interrupted on abort", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const controller = new AbortController();
+    const d = deps(dir, controller);
+    const run = await openRun(d, { requested: "r1", config: base, model, hook: base.hook });
+    assert.equal(
+      await runStage(run, "harvest", (s) => (s.update({ done: 5, total: 5, unit: "tokens" }), Promise.resolve(7))),
+      7,
+    );
+    let r = await json(dir, "r1");
+    assert.equal(r.stages.harvest.status, "done");
+    assert.equal(r.stages.harvest.done, 5);
+    assert.ok(r.timings.harvest >= 0);
+
+    await assert.rejects(() => runStage(run, "train", () => Promise.reject(new RangeError("no rows"))), RangeError);
+    r = await json(dir, "r1");
+    assert.equal(r.stages.train.status, "failed");
+    assert.equal(r.stages.train.error, "no rows");
+    assert.equal(r.status, "failed");
+    assert.match(r.error!, /train: no rows/);
+
+    controller.abort(new DOMException("stop", "AbortError"));
+    await assert.rejects(() => runStage(run, "train", () => Promise.reject(controller.signal.reason)), {
+      name: "AbortError",
+    });
+    r = await json(dir, "r1");
+    assert.equal(r.stages.train.status, "interrupted");
+    assert.equal(r.status, "interrupted");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
