@@ -39,9 +39,10 @@ export interface Pipeline {
 /**
  * The full hook name a configuration asks for.
  *
- * @param hook A full name (`blocks.2.hook_resid_post`) or a block suffix (`hook_resid_post`, `mlp.hook_post`).
+ * @param hook A full name (`blocks.2.hook_resid_post`, `ln_final.hook_normalized`) or a block suffix
+ *   (`hook_resid_post`, `mlp.hook_post`).
  * @param options The layer when `hook` is a suffix, and the model's hook names and block count.
- * @returns The full name and its block.
+ * @returns The full name and its block (the number of blocks for points after the last one).
  * @throws {TypeError} When the hook is not one of the model's, or a full name disagrees with `layer`.
  * @example
  * ```ts
@@ -55,6 +56,7 @@ export function resolveHook(
   hook: string,
   options: { layer?: number; names: readonly string[]; numLayers: number },
 ): { hook: string; layer: number } {
+  if (!hook.startsWith("blocks.") && options.names.includes(hook)) return { hook, layer: options.numLayers };
   const full = /^blocks\.(\d+)\.(.+)$/.exec(hook);
   const layer = full ? Number(full[1]) : options.layer ?? Math.floor(options.numLayers / 2);
   if (full && options.layer !== undefined && options.layer !== layer) {
