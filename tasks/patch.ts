@@ -11,7 +11,7 @@
  *    finished curves.
  *
  * Config: `run`, `model` (override the run's model folder), `task` (`auto`), `pairs` (60 for IOI, 24 otherwise),
- * `dicts` (names under saes/ or baselines/), `pca` (true), `positions` (`all` | `read`), `seed` (0),
+ * `dicts` (names under saes/ or baselines/), `noPca` (false), `positions` (`all` | `read`), `seed` (0),
  * `maxTokens` (8192 tokens per forward call).
  *
  * @module
@@ -93,12 +93,13 @@ export async function patchStage(
   const seed = intOption(config, "seed", 0, 0);
   const maxTokens = intOption(config, "maxTokens", 8192);
   const wanted = listOption(config, "dicts");
-  const withPca = config.pca === undefined ? true : config.pca === true || config.pca === "true";
+  const withPca = config.noPca !== true && config.pca !== false;
   const run = await openAnalysisRun(deps, config.run, "patch");
   const hook = run.json.hook;
   return await recordStage(deps, run, "patch", async () => {
     const gpu = options.gpu ?? await createGpu();
     const { model, dir, tokenizer } = await loadRunModel(gpu, run, config.model);
+    const dicts: Dictionary[] = [];
     try {
       const defaultPairs = (name: string) => intOption(config, "pairs", name === "ioi" ? 60 : 24);
       const chosen = await chooseTask(deps, {
@@ -119,7 +120,7 @@ export async function patchStage(
           return e;
         })
         : defaultMembers(entries, hook, 4);
-      const dicts: Dictionary[] = await loadEntries(gpu, run, picked);
+      dicts.push(...await loadEntries(gpu, run, picked));
       if (withPca) {
         const pca = await pcaRotation(gpu, run, deps);
         if (pca) dicts.push(pca);
@@ -172,12 +173,12 @@ export async function patchStage(
         deps.log.info(describe(result));
       }
       await writeJsonAtomic(run.path(RUN_FILES.patch), out);
-      for (const d of dicts) d.dispose();
       return {
         runId: run.id,
         message: `Feature patching on ${task.name} for ${dicts.length} dictionaries of run ${run.id}`,
       };
     } finally {
+      for (const d of dicts) d.dispose();
       model.dispose();
       if (!options.gpu) gpu.destroy();
     }

@@ -22,7 +22,7 @@ import type { ProgressFn } from "@saelab/runs";
 import { hookPlace } from "./_hook.ts";
 import { decoderRows, type Dictionary, encodeChunked, featureColumn } from "./dictionary.ts";
 import { Downstream, type WeightSource } from "./downstream.ts";
-import { cacheHooks } from "./_hook_cache.ts";
+import { cacheHooks } from "./hook_cache.ts";
 
 /** A dictionary and the hook it reads. */
 export interface LayerDictionary {

@@ -39,3 +39,5 @@ export { IOI_NAMES, IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, ioiTask } from "./io
 export type { IoiOptions, IoiTask, TextCodec } from "./ioi.ts";
 export { PHRASE_FRAMES, PHRASES, phraseTask, repeatTask, wordTokens } from "./text_tasks.ts";
 export type { RepeatOptions } from "./text_tasks.ts";
+export { cacheHooks } from "./hook_cache.ts";
+export type { HookCache } from "./hook_cache.ts";

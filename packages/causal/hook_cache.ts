@@ -29,6 +29,11 @@ export interface HookCache {
  * @param options Hooks, and the most tokens per forward call (default 8192).
  * @returns The activations.
  * @throws {RangeError} When windows are empty or of unequal lengths.
+ * @example
+ * ```ts ignore
+ * const cache = await cacheHooks(model, windows, { hooks: ["blocks.1.hook_resid_post"] });
+ * const rows = cache.x[0]; // [W, T, D]
+ * ```
  */
 export async function cacheHooks(
   model: NeoxModel,

@@ -1,0 +1,215 @@
+/**
+ * Pipeline stage `circuits`: the paper's ablation graph (Figure 4) for one feature of a run's SAE,
+ * written to `runs/<id>/circuits.json`.
+ *
+ * The target is a feature of an SAE member at the run's hook (`blocks.L.…`); the graph goes down
+ * `depth` layers through dictionaries at the same point of blocks L−1, L−2, …: the run's own SAEs at
+ * those hooks when it has them, else companion SAEs trained here with the member's recipe (kept under
+ * `runs/<id>/circuits/`). Contexts are token windows rebuilt from the run's activation store.
+ *
+ * Config: `run`, `model`, `member` (default: an untied member of the largest ratio, middle α), `target`
+ * (feature index; default: the best-scored explained feature, else the strongest sparse one in the windows),
+ * `depth` (2), `edges` (3 kept per node), `contexts` (8 windows per node), `candidates` (32 upstream features
+ * ablated per node), `windows` (64 windows of `length` 64 tokens), `companionSteps` (400), `seed` (0).
+ *
+ * @module
+ */
+import { openStore } from "@saelab/activations";
+import { ablationGraph, encodeChunked, type LayerDictionary } from "@saelab/causal";
+import { createGpu, type Gpu } from "@saelab/gpu";
+import {
+  type CircuitsJson,
+  listDicts,
+  readFeatureIndex,
+  RUN_FILES,
+  type StageDeps,
+  type StageResult,
+  writeJsonAtomic,
+} from "@saelab/runs";
+import type { Dictionary } from "@saelab/sae";
+import {
+  type AnalysisRun,
+  defaultMembers,
+  entryHook,
+  featureLabels,
+  intOption,
+  loadEntries,
+  loadRunModel,
+  openAnalysisRun,
+  recordStage,
+} from "./_causal.ts";
+import { companion, memberSpec, storeWindows } from "./_companions.ts";
+
+/**
+ * Run the circuits stage.
+ *
+ * @param config Merged configuration (see the module doc).
+ * @param deps Runs folder, progress, abort signal, logger.
+ * @returns The run id and a one-line summary.
+ * @example
+ * ```ts ignore
+ * await run({ run: "sweep-1", depth: 2 }, deps);
+ * ```
+ */
+export function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
+  return circuitsStage(config, deps);
+}
+
+/**
+ * {@linkcode run} on a given GPU context (left open).
+ *
+ * @param config Merged configuration.
+ * @param deps The CLI's deps.
+ * @param options The GPU context (default: a new one, destroyed at the end).
+ * @returns The run id and a one-line summary.
+ */
+export async function circuitsStage(
+  config: Record<string, unknown>,
+  deps: StageDeps,
+  options: { gpu?: Gpu } = {},
+): Promise<StageResult> {
+  const depth = intOption(config, "depth", 2);
+  const edges = intOption(config, "edges", 3);
+  const contexts = intOption(config, "contexts", 8);
+  const candidates = intOption(config, "candidates", 32);
+  const nWindows = intOption(config, "windows", 64);
+  const length = intOption(config, "length", 64, 2);
+  const steps = intOption(config, "companionSteps", 400);
+  const seed = intOption(config, "seed", 0, 0);
+  const run = await openAnalysisRun(deps, config.run, "circuits");
+  const hook = run.json.hook;
+  const m = /^blocks\.(\d+)\.(.+)$/.exec(hook);
+  if (!m) throw new TypeError(`Cannot run circuits: the run's hook ${hook} is not a block hook`);
+  const layer = Number(m[1]), point = m[2];
+  return await recordStage(deps, run, "circuits", async () => {
+    const gpu = options.gpu ?? await createGpu();
+    const { model, dir } = await loadRunModel(gpu, run, config.model);
+    const dicts: Dictionary[] = [];
+    try {
+      const entries = await listDicts(deps.runsDir, run.id);
+      const name = typeof config.member === "string" ? config.member : pickMember(entries, hook);
+      const entry = entries.find((e) => e.name === name && e.kind === "sae");
+      if (!entry || entry.cfg.status !== "ok") throw new TypeError(`Invalid member: run ${run.id} has no SAE ${name}`);
+      const [member] = await loadEntries(gpu, run, [entry]);
+      dicts.push(member);
+      const store = await openStore(run.path("activations")).catch(() => {
+        throw new TypeError(`Cannot run circuits on run ${run.id}: it has no activation store to take contexts from`);
+      });
+      const windows = await storeWindows(store, { length, count: nWindows, split: "heldout" });
+      if (windows.length < nWindows) {
+        windows.push(...await storeWindows(store, { length, count: nWindows - windows.length, split: "train" }));
+      }
+      if (windows.length === 0) throw new TypeError(`Cannot run circuits: no ${length}-token windows in the store`);
+      const layers: LayerDictionary[] = [];
+      const spec = memberSpec(entry.cfg.value);
+      for (let l = Math.max(0, layer - depth); l < layer; l++) {
+        const at = `blocks.${l}.${point}`;
+        const own = entries.find((e) => e.kind === "sae" && entryHook(e) === at && e.cfg.status === "ok");
+        let dict: Dictionary;
+        if (own) [dict] = await loadEntries(gpu, run, [own]);
+        else {
+          const training = await storeWindows(store, {
+            length: Math.min(128, model.config.maxPositions),
+            count: 128,
+            split: "train",
+          });
+          dict = await companion(gpu, {
+            model,
+            run,
+            hook: at,
+            spec,
+            name: `${name}_L${l}`,
+            windows: training,
+            steps,
+            seed,
+            deps,
+          });
+        }
+        dicts.push(dict);
+        layers.push({ hook: at, dict, label: await labeller(deps, run, dict.name) });
+      }
+      layers.push({ hook, dict: member, label: await labeller(deps, run, member.name) });
+      const target = config.target !== undefined
+        ? intOption(config, "target", 0, 0)
+        : await pickTarget(deps, run, member);
+      deps.log.info(`circuits: target feature ${target} of ${name} at ${hook}; ${layers.length - 1} layers below`);
+      const graph = await ablationGraph(model, {
+        dicts: layers,
+        windows,
+        target: { hook, feature: target },
+        depth,
+        edges,
+        contexts,
+        candidates,
+        weights: dir,
+        onProgress: deps.progress,
+        signal: deps.signal,
+      });
+      const out: CircuitsJson & Record<string, unknown> = {
+        metric: graph.metric,
+        nodes: graph.nodes.map((n) => ({
+          id: n.id,
+          layer: n.layer,
+          dict: n.dict,
+          feature: n.feature,
+          ...(n.label ? { label: n.label } : {}),
+          activation: n.activation,
+          positions: n.positions,
+        })),
+        edges: graph.edges,
+        target: graph.target,
+        hook,
+        windows: windows.length,
+        windowLength: length,
+        ablations: graph.ablations,
+        seconds: graph.seconds,
+      };
+      await writeJsonAtomic(run.path(RUN_FILES.circuits), out);
+      return {
+        runId: run.id,
+        message: `Circuit of ${graph.target}: ${graph.nodes.length} features, ${graph.edges.length} edges ` +
+          `(${graph.ablations} ablations in ${graph.seconds.toFixed(1)} s)`,
+      };
+    } finally {
+      for (const d of dicts) d.dispose();
+      model.dispose();
+      if (!options.gpu) gpu.destroy();
+    }
+  });
+}
+
+function pickMember(entries: Awaited<ReturnType<typeof listDicts>>, hook: string): string {
+  const members = defaultMembers(entries, hook, 8);
+  if (members.length === 0) throw new TypeError(`Cannot run circuits: the run has no SAE at ${hook}`);
+  return members[Math.floor((members.length - 1) / 2)].name;
+}
+
+async function labeller(deps: StageDeps, run: AnalysisRun, dict: string) {
+  const labels = await featureLabels(deps, run, dict);
+  return (f: number) => labels.get(f);
+}
+
+/** The best-scored explained feature, else the sparse feature (firing on under 10% of positions) with the most activation. */
+async function pickTarget(deps: StageDeps, run: AnalysisRun, member: Dictionary): Promise<number> {
+  const index = await readFeatureIndex(deps.runsDir, run.id, member.name);
+  if (index.status === "ok") {
+    const scored = index.value.features.filter((f) => typeof f.score === "number").sort((a, b) => b.score! - a.score!);
+    if (scored.length) return scored[0].index;
+  }
+  return await strongestSparse(member, deps, run);
+}
+
+async function strongestSparse(member: Dictionary, deps: StageDeps, run: AnalysisRun): Promise<number> {
+  const store = await openStore(run.path("activations"));
+  const rows = await store.getRows(0, Math.min(4096, store.rows("heldout") || store.rows("train")), {
+    split: store.rows("heldout") ? "heldout" : "train",
+  });
+  const codes = await encodeChunked(member, rows.x);
+  const F = member.dDict, n = rows.rows;
+  const fires = new Float64Array(F), total = new Float64Array(F);
+  for (let i = 0; i < codes.length; i++) if (codes[i] > 0) fires[i % F]++, total[i % F] += codes[i];
+  let best = 0;
+  for (let j = 0; j < F; j++) if (fires[j] / n < 0.1 && total[j] > total[best]) best = j;
+  deps.log.debug(`circuits: feature ${best} fires on ${((fires[best] / n) * 100).toFixed(1)}% of held-out rows`);
+  return best;
+}
