@@ -10,7 +10,7 @@
  *    (50 thresholds, 1e-5 … 1), each curve written as soon as it is done. A rerun with the same settings keeps
  *    finished curves.
  *
- * Config: `run`, `model` (override the run's model folder), `task` (`auto`), `pairs` (60 for IOI, 24 otherwise),
+ * Config: `run`, `model` (override the run's model folder), `task` (`auto`), `pairs` (60 for IOI, 16 otherwise),
  * `dicts` (names under saes/ or baselines/), `noPca` (false), `positions` (`all` | `read`), `seed` (0),
  * `maxTokens` (8192 tokens per forward call).
  *
@@ -101,7 +101,7 @@ export async function patchStage(
     const { model, dir, tokenizer } = await loadRunModel(gpu, run, config.model);
     const dicts: Dictionary[] = [];
     try {
-      const defaultPairs = (name: string) => intOption(config, "pairs", name === "ioi" ? 60 : 24);
+      const defaultPairs = (name: string) => intOption(config, "pairs", name === "ioi" ? 60 : 16);
       const chosen = await chooseTask(deps, {
         model,
         tokenizer,
@@ -119,7 +119,7 @@ export async function patchStage(
           if (!e) throw new TypeError(`Invalid dicts: run ${run.id} has no dictionary ${JSON.stringify(n)}`);
           return e;
         })
-        : defaultMembers(entries, hook, 4);
+        : defaultMembers(entries, hook, 3);
       dicts.push(...await loadEntries(gpu, run, picked));
       if (withPca) {
         const pca = await pcaRotation(gpu, run, deps);

@@ -186,7 +186,7 @@ export const STAGES: Record<string, StageEntry> = {
         describe: "auto (the first task the model performs), ioi, repeat or phrase",
         default: "auto",
       },
-      pairs: { type: "number", describe: "prompt pairs (default 60 for ioi, 24 otherwise)" },
+      pairs: { type: "number", describe: "prompt pairs (default 60 for ioi, 16 otherwise)" },
       dicts: { type: "strings", describe: "dictionaries to patch (default: SAE members at the run's hook)" },
       "no-pca": { type: "boolean", describe: "leave out the PCA rotation fitted on the run's activations" },
       positions: { type: "string", describe: "edit all positions up to the read position, or only it: all | read" },

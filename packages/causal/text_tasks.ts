@@ -106,13 +106,8 @@ export const PHRASES: readonly [string, string][] = [
   ["federal", "government"], ["tax", "cuts"], ["economic", "growth"], ["American", "people"],
 ];
 
-/** Frames the phrase follows (each ends before the first word). */
-export const PHRASE_FRAMES: readonly string[] = [
-  "We spoke at length about the",
-  "This year we will talk about the",
-  "Tonight I want to say a word about the",
-  "Nothing matters more to us than the",
-];
+/** Short frames the phrase follows (each ends before the first word): every token is work for each patched run. */
+export const PHRASE_FRAMES: readonly string[] = ["The", "And the", "For the", "We support the"];
 
 /**
  * The phrase task: `frame + a` → `b` for a phrase `a b`; the counterfactual uses another phrase's first word.
