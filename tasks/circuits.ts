@@ -184,9 +184,13 @@ function pickMember(entries: Awaited<ReturnType<typeof listDicts>>, hook: string
   return members[Math.floor((members.length - 1) / 2)].name;
 }
 
+/** Feature explanations, cut to one short line for the graph (the feature page has them whole). */
 async function labeller(deps: StageDeps, run: AnalysisRun, dict: string) {
   const labels = await featureLabels(deps, run, dict);
-  return (f: number) => labels.get(f);
+  return (f: number) => {
+    const text = labels.get(f)?.replace(/\s+/g, " ").trim();
+    return text && text.length > 60 ? `${text.slice(0, 57).trimEnd()}…` : text;
+  };
 }
 
 /** The best-scored explained feature, else the sparse feature (firing on under 10% of positions) with the most activation. */
