@@ -11,7 +11,8 @@
  * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        Gᵀ [d,B] · D̂ᵀ [d,n]
  * W   ∂W_ext = ∂Pᵀ X_e (col d = ∂b_e)    ∂P [B,n] · X_e [B,d+4]
  * Dg  ∂D̂ = Cᵀ G                          C [B,n] · G [B,d]
- * (D, W and Dg mark their code operand `sparseA`: see `_tile_matmul.ts`)
+ * D loops, per tile of rows, only over the features that fired in it; W and Dg,
+ * per tile of features, only over the rows where one fired (k-lists, `_k_lists.ts`).
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
  * A   Adam over the packed buffer; then W_ext → texture and D → D̂, D̂ᵀ for the next step
  * ```
@@ -24,7 +25,8 @@ import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_la
 import { normalizeBackward, normalizeRows, packTransposed, type RowsAt } from "./_prep_kernels.ts";
 import { rowStats, topkSelect } from "./_stats_kernels.ts";
 import { MatrixTexture } from "./_textures.ts";
-import { tileMatmul } from "./_tile_matmul.ts";
+import { allocKList, buildKList, type KList } from "./_k_lists.ts";
+import { chooseTile, type TileConfig, tileMatmul } from "./_tile_matmul.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
@@ -56,6 +58,12 @@ export class MemberGroup {
   #gd: Tensor<"f32">;
   #dw: Tensor<"f32"> | null;
   #rowsAt: RowsAt;
+  /** Tiles of D (rows × d) and of W/Dg (features × d), fixed so that the k-lists match them. */
+  #tileD: TileConfig;
+  #tileF: TileConfig;
+  /** Features firing per row tile (for D) and rows firing per feature tile (for W, Dg). */
+  #listD: KList;
+  #listF: KList;
 
   /**
    * @param gpu The context.
@@ -81,6 +89,10 @@ export class MemberGroup {
     this.#norms = gpu.zeros([Z * n], "f32", `${tag}.norms`);
     this.#gd = gpu.zeros([Z * n * d], "f32", `${tag}.grad_dhat`);
     this.#dw = kind === "tied" ? gpu.zeros([Z * n * (d + 4)], "f32", `${tag}.grad_w`) : null;
+    this.#tileD = chooseTile(batch, d, { list: true });
+    this.#tileF = chooseTile(n, d, { list: true });
+    this.#listD = allocKList(gpu, { k: n, m: batch, members: Z, tm: this.#tileD.tm }, `${tag}.klist_rows`);
+    this.#listF = allocKList(gpu, { k: batch, m: n, members: Z, tm: this.#tileF.tm }, `${tag}.klist_features`);
     const tex = (name: string, rows: number, cols: number) =>
       this.#t[name] = new MatrixTexture(gpu, [Z, rows, cols], `${tag}.${name}`);
     if (kind !== "tied") tex("w", d + 4, n);
@@ -142,6 +154,7 @@ export class MemberGroup {
     } else {
       tileMatmul(gpu, "encode", { a: x.xt, b: wEnc, ...common, outputs: [t.c.view, t.ct.view, mark.fired] });
     }
+    buildKList(gpu, t.ct, { list: this.#listD, k: n, m: rows, members });
     tileMatmul(gpu, "decode", {
       a: t.ct,
       b: t.dh,
@@ -151,7 +164,8 @@ export class MemberGroup {
       members,
       outputs: [x.xe.view, t.g.view, t.gt.view],
       scale: 2 / (rows * d),
-      sparseA: true,
+      list: this.#listD,
+      tile: this.#tileD,
     });
   }
 
@@ -170,6 +184,7 @@ export class MemberGroup {
       outputs: [t.c.view, t.dp.view, this.#alphas],
       scale: 1 / rows,
     });
+    buildKList(gpu, t.c, { list: this.#listF, k: rows, m: n, members });
     tileMatmul(gpu, "store", {
       a: t.dp,
       b: x.xe,
@@ -180,7 +195,8 @@ export class MemberGroup {
       outputs: [this.#dw ?? this.grads],
       base: this.#dw ? 0 : this.layout.enc,
       stride: (d + 4) * n,
-      sparseA: true,
+      list: this.#listF,
+      tile: this.#tileF,
     });
     tileMatmul(gpu, "store", {
       a: t.c,
@@ -191,7 +207,8 @@ export class MemberGroup {
       members,
       outputs: [this.#gd],
       stride: n * d,
-      sparseA: true,
+      list: this.#listF,
+      tile: this.#tileF,
     });
     normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
       grad: this.grads,
@@ -242,5 +259,9 @@ export class MemberGroup {
       b.dispose();
     }
     this.#dw?.dispose();
+    for (const l of [this.#listD, this.#listF]) {
+      l.indices.dispose();
+      l.counts.dispose();
+    }
   }
 }

@@ -20,17 +20,19 @@
  *   to `G [M, N]` and `Gᵀ [N, M]`.
  * - `codeGrad`: `∂P = (acc + α_z · scale) · [C > 0]`, written to texture `∂P [M, N]`.
  *
- * With `sparseA` the multiply-adds of a k whose tile row of `At` is all zero
- * (codes and code gradients are sparse once an SAE has trained) sit behind a
- * branch that is uniform across a SIMD row. GPUs with real branches skip that
- * work; llvmpipe executes the branch masked, so on it the flag saves nothing
- * (measured: all-zero and dense codes cost the same).
+ * With a k-list (`list`), the k loop runs only over the k at which the tile's
+ * rows of `At` are not all zero — codes and code gradients are sparse once an
+ * SAE has trained. The list of each tile of TM rows comes from `_k_lists.ts`.
+ * A loop with a data-dependent trip count really skips work on llvmpipe, where
+ * a branch around the multiply-adds would only be masked (measured: an
+ * all-zero and a dense `At` then cost the same).
  *
  * M and N must be multiples of 4; partial tiles are guarded.
  *
  * @module
  */
 import type { Gpu, Program } from "@saelab/gpu";
+import type { KList } from "./_k_lists.ts";
 import type { MatrixTexture } from "./_textures.ts";
 
 /** Register tile (rows m × columns n per invocation) and workgroup size (along n, m). */
@@ -46,9 +48,19 @@ export const LARGE_TILE: TileConfig = Object.freeze({ tm: 16, tn: 16, wx: 8, wy:
 /** The tile of small problems: they gain little from 16 × 16 and its shaders take longer to compile. */
 export const SMALL_TILE: TileConfig = Object.freeze({ tm: 8, tn: 8, wx: 8, wy: 8 });
 
-/** The tile for an `m × n` result: {@linkcode LARGE_TILE} from 256 × 256 outputs on, else {@linkcode SMALL_TILE}. */
-export function chooseTile(m: number, n: number): TileConfig {
-  return m * n >= 65536 ? LARGE_TILE : SMALL_TILE;
+/**
+ * The tile of large problems whose k loop follows a k-list: fewer rows per tile, so that more
+ * tiles see a k with all-zero codes (at 4% code density a 16-row tile is active at half the k,
+ * an 8-row tile at a third), and more columns, to keep 64 accumulators per invocation.
+ */
+export const LARGE_LIST_TILE: TileConfig = Object.freeze({ tm: 8, tn: 32, wx: 8, wy: 8 });
+
+/**
+ * The tile for an `m × n` result: from 256 × 256 outputs on {@linkcode LARGE_TILE} (or
+ * {@linkcode LARGE_LIST_TILE} for a k-list matmul), else {@linkcode SMALL_TILE}.
+ */
+export function chooseTile(m: number, n: number, options: { list?: boolean } = {}): TileConfig {
+  return m * n >= 65536 ? (options.list ? LARGE_LIST_TILE : LARGE_TILE) : SMALL_TILE;
 }
 
 /** What the kernel does with each accumulated tile. */
@@ -56,7 +68,7 @@ export type Epilogue = "store" | "encode" | "encodeRaw" | "decode" | "codeGrad";
 
 const XYZW = ["x", "y", "z", "w"];
 
-function head(ep: Epilogue): string {
+function head(ep: Epilogue, list: boolean): string {
   const out = {
     store: `@group(0) @binding(2) var<storage, read_write> out: array<vec4f>;`,
     encode: `@group(0) @binding(2) var oc: texture_storage_2d_array<rgba32float, write>;
@@ -70,8 +82,12 @@ function head(ep: Epilogue): string {
 @group(0) @binding(3) var odp: texture_storage_2d_array<rgba32float, write>;
 @group(0) @binding(4) var<storage, read> alphas: array<f32>;`,
   };
-  const n = { store: 3, encode: 5, encodeRaw: 3, decode: 5, codeGrad: 5 };
-  return `${out[ep]}\n@group(0) @binding(${n[ep]}) var<uniform> u: U;`;
+  const n = { store: 3, encode: 5, encodeRaw: 3, decode: 5, codeGrad: 5 }[ep];
+  const lists = list
+    ? `@group(0) @binding(${n}) var<storage, read> klist: array<u32>;
+@group(0) @binding(${n + 1}) var<storage, read> kcount: array<u32>;\n`
+    : "";
+  return `${out[ep]}\n${lists}@group(0) @binding(${n + (list ? 2 : 0)}) var<uniform> u: U;`;
 }
 
 /** WGSL of the epilogue, run after the k loop with `acc{r}_{j}` in scope. */
@@ -132,7 +148,7 @@ function tail(ep: Epilogue, { tm: TM, tn: TN }: TileConfig): string {
   return lines.join("\n  ");
 }
 
-function program(ep: Epilogue, skip: boolean, tile: TileConfig): Program {
+function program(ep: Epilogue, list: boolean, tile: TileConfig): Program {
   const { tm: TM, tn: TN, wx: WX, wy: WY } = tile;
   const rows = Array.from({ length: TM }, (_, r) => r);
   const cols = Array.from({ length: TN / 4 }, (_, j) => j);
@@ -145,12 +161,12 @@ function program(ep: Epilogue, skip: boolean, tile: TileConfig): Program {
   const isEncode = ep === "encode" || ep === "encodeRaw";
   return {
     name: "sae_matmul",
-    key: `${ep}${skip ? "/skip" : ""}/${TM}x${TN}/${WX}x${WY}`,
+    key: `${ep}${list ? "/list" : ""}/${TM}x${TN}/${WX}x${WY}`,
     code: () => `
-struct U { m: u32, n: u32, k: u32, sharedA: u32, sharedB: u32, base: u32, stride: u32, biasRow: u32, step: u32, scale: f32 }
+struct U { m: u32, n: u32, k: u32, sharedA: u32, sharedB: u32, base: u32, stride: u32, biasRow: u32, step: u32, scale: f32, listStride: u32, listTiles: u32 }
 @group(0) @binding(0) var ta: texture_2d_array<f32>;
 @group(0) @binding(1) var tb: texture_2d_array<f32>;
-${head(ep)}
+${head(ep, list)}
 
 @compute @workgroup_size(${WX}, ${WY})
 fn main(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wg: vec3u) {
@@ -167,12 +183,17 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wg: vec3
   ${ep === "codeGrad" ? "let alpha = alphas[z];" : ""}
   ${isEncode ? cols.map((j) => `let bias${j} = textureLoad(tb, vec2u(nb${j}, u.biasRow), lb, 0);`).join("\n  ") : ""}
   ${accs.join("\n  ")}
-  for (var k = 0u; k < u.k; k++) {
+  ${
+      list
+        ? `let lt = z * u.listTiles + m0 / ${TM}u;
+  let kn = kcount[lt];
+  for (var t = 0u; t < kn; t++) {
+    let k = klist[lt * u.listStride + t];`
+        : `for (var k = 0u; k < u.k; k++) {`
+    }
     ${loadA.join("\n    ")}
-    ${skip ? `if (${loadA.map((_, q) => `any(a${q} != vec4f(0.0))`).join(" || ")}) {` : "{"}
     ${loadB.join("\n    ")}
     ${fma.join("\n    ")}
-    }
   }
   ${tail(ep, tile)}
 }
@@ -195,11 +216,10 @@ export interface TileMatmulArgs {
   /** Reduction length (rows of `a` and `b` used). */
   k: number;
   /**
-   * `At` is mostly zeros (codes, code gradients): skip the multiply-adds of a k whose
-   * `At` values of the tile are all zero. All lanes of a SIMD row share those values,
-   * so the branch does not diverge.
+   * Loop only over listed k: for tile `t = m0 / tm` of member z, the first `counts[z·tiles + t]`
+   * entries of `indices[(z·tiles + t)·stride ..]` (see `_k_lists.ts`; built for this tile's `tm`).
    */
-  sparseA?: boolean;
+  list?: KList;
   /** Number of members (dispatch z). */
   members: number;
   /** Extra bindings of the epilogue, in order (see the module doc). */
@@ -236,19 +256,26 @@ export function tileMatmul(gpu: Gpu, epilogue: Epilogue, args: TileMatmulArgs): 
         `k = ${k}, m = ${m}, n = ${n}`,
     );
   }
-  const skip = args.sparseA ?? false;
+  const list = args.list;
   const tile = args.tile ?? chooseTile(m, n);
-  const key = `${epilogue}/${skip}/${tile.tm}x${tile.tn}/${tile.wx}x${tile.wy}`;
+  if (list && list.tm !== tile.tm) {
+    throw new RangeError(
+      `Cannot run sae_matmul: a k-list built for ${list.tm}-row tiles used with ${tile.tm}-row tiles`,
+    );
+  }
+  const key = `${epilogue}/${!!list}/${tile.tm}x${tile.tn}/${tile.wx}x${tile.wy}`;
   let prog = PROGRAMS.get(key);
-  if (!prog) PROGRAMS.set(key, prog = program(epilogue, skip, tile));
-  const u = new ArrayBuffer(40);
+  if (!prog) PROGRAMS.set(key, prog = program(epilogue, !!list, tile));
+  const u = new ArrayBuffer(48);
   const w = new Uint32Array(u);
   w.set([m, n, k, a.layers === 1 ? 1 : 0, b.layers === 1 ? 1 : 0, args.base ?? 0, args.stride ?? 0]);
   w[7] = args.biasRow ?? 0;
   w[8] = args.step ?? 0;
   new Float32Array(u)[9] = args.scale ?? 1;
+  w[10] = list?.stride ?? 0;
+  w[11] = list?.tiles ?? 0;
   gpu.dispatch(prog, {
-    bindings: [a.view, b.view, ...args.outputs],
+    bindings: [a.view, b.view, ...args.outputs, ...(list ? [list.indices, list.counts] : [])],
     uniforms: u,
     workgroups: [Math.ceil(n / (tile.tn * tile.wx)), Math.ceil(m / (tile.tm * tile.wy)), members],
   });

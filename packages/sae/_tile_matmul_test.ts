@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { MatrixTexture } from "./_textures.ts";
 import { LARGE_TILE, SMALL_TILE, tileMatmul } from "./_tile_matmul.ts";
+import { allocKList, buildKList } from "./_k_lists.ts";
 import { Rng } from "./_random.ts";
 
 const gpu = await createGpu();
@@ -135,19 +136,55 @@ for (const tile of [SMALL_TILE, LARGE_TILE]) {
   });
 }
 
-Deno.test("sae_matmul with sparseA skips all-zero k of a tile and still sums the rest", async () => {
-  // codes-like At: most rows zero, a few tiles with one non-zero
-  const k = 30, m = 16, n = 8;
-  const a = new Float32Array(k * m);
-  for (const [q, i, v] of [[0, 3, 1.5], [7, 12, -2], [29, 0, 0.25], [13, 9, 4]]) a[q * m + i] = v;
-  const b = rand(k * n);
-  const sa = textures("test.sparse_a", [a], k, m), sb = textures("test.sparse_b", [b], k, n);
-  const out = gpu.zeros([m * n]);
-  tileMatmul(gpu, "store", { a: sa, b: sb, m, n, k, members: 1, outputs: [out], sparseA: true });
-  assertClose(await out.read(), reference([a], [b], m, n, k, 0), { atol: 1e-6, rtol: 1e-6 });
-  for (const t of [sa, sb]) t.destroy();
-  out.dispose();
-});
+for (const tile of [SMALL_TILE, LARGE_TILE]) {
+  Deno.test(`sae_matmul with k-lists loops only over the k where the tile's At is non-zero (tile ${tile.tm}×${tile.tn})`, async () => {
+    // codes-like At [k, m] with m = 36 (a partial last tile): mostly zero, a few non-zeros
+    const k = 30, m = 36, n = 8;
+    const a = new Float32Array(k * m);
+    for (const [q, i, v] of [[0, 3, 1.5], [7, 12, -2], [29, 0, 0.25], [13, 9, 4], [13, 35, 1], [20, 17, 2]]) {
+      a[q * m + i] = v;
+    }
+    const b = rand(k * n);
+    const sa = textures("test.sparse_a", [a, a.map((v) => -v)], k, m), sb = textures("test.sparse_b", [b], k, n);
+    const list = allocKList(gpu, { k: 40, m: 48, members: 2, tm: tile.tm }, "test.klist");
+    buildKList(gpu, sa, { list, k, m, members: 2 });
+    const counts = await list.counts.read(), indices = await list.indices.read();
+    for (let t = 0; t < list.tiles; t++) {
+      const want: number[] = [];
+      for (let q = 0; q < k; q++) {
+        let any = false;
+        for (let i = t * tile.tm; i < Math.min(m, (t + 1) * tile.tm); i++) any ||= a[q * m + i] !== 0;
+        if (any) want.push(q);
+      }
+      for (const z of [0, 1]) {
+        const at = z * list.tiles + t;
+        assert.deepEqual([...indices.subarray(at * list.stride, at * list.stride + counts[at])], want, `tile ${t}`);
+      }
+    }
+    const out = gpu.zeros([2 * m * n]);
+    tileMatmul(gpu, "store", { a: sa, b: sb, m, n, k, members: 2, outputs: [out], stride: m * n, list, tile });
+    const got = await out.read();
+    assertClose(got.subarray(0, m * n), reference([a], [b], m, n, k, 0), { atol: 1e-6, rtol: 1e-6 });
+    assertClose(got.subarray(m * n), reference([a.map((v) => -v)], [b], m, n, k, 0), { atol: 1e-6, rtol: 1e-6 });
+    assert.throws(
+      () =>
+        tileMatmul(gpu, "store", {
+          a: sa,
+          b: sb,
+          m,
+          n,
+          k,
+          members: 2,
+          outputs: [out],
+          list,
+          tile: tile === SMALL_TILE ? LARGE_TILE : SMALL_TILE,
+        }),
+      /k-list built for/,
+    );
+    for (const t of [sa, sb]) t.destroy();
+    for (const t of [out, list.indices, list.counts]) t.dispose();
+  });
+}
 
 Deno.test("sae_matmul rejects sizes that are not multiples of 4", () => {
   assert.throws(

@@ -41,16 +41,16 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     // Equal feature frequencies (decay 1) instead of the paper's 0.99, so that even the rarest feature
-    // appears often within this test's 230k rows; lr 1e-2 instead of 1e-3 to converge in 450 steps.
+    // appears often within this test's 256k rows; lr 1e-2 instead of 1e-3 to converge in 500 steps.
     const toy = new ToyData({ d: 128, features: 512, meanActive: 5, decay: 1, seed: 1 });
     const batch = 512;
-    const trainer = new SweepTrainer(gpu, [{ kind: "untied", dIn: 128, dDict: 512, l1: 1e-3 }], {
+    const trainer = new SweepTrainer(gpu, [{ kind: "untied", dIn: 128, dDict: 512, l1: 8e-4 }], {
       batchSize: batch,
       adam: { lr: 1e-2 },
       logEvery: 150,
     });
     const untrained = mmcs(toy.features, featureDirections((await trainer.weights())[0]), 128);
-    for (let s = 0; s < 450; s++) trainer.step(toy.batch(batch).x);
+    for (let s = 0; s < 500; s++) trainer.step(toy.batch(batch).x);
     await trainer.settle();
     const learned = featureDirections((await trainer.weights())[0]);
     const score = mmcs(toy.features, learned, 128);
