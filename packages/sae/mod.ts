@@ -1,18 +1,43 @@
 /**
  * Sparse autoencoders after Cunningham et al. (2023), "Sparse Autoencoders
- * Find Highly Interpretable Features in Language Models": untied and tied
- * SAEs with unit-norm dictionary rows, an L1 penalty and Adam, plus a TopK
- * variant; a float64 CPU reference; a GPU trainer that trains whole sweeps
- * (dictionary ratio × α) in one pass over the data; metrics; and
- * checkpoints in SAELens layout.
+ * Find Highly Interpretable Features in Language Models".
+ *
+ * The method, as the paper and its released code define it:
+ * - **untied**: `c = ReLU(W_e x + b_e)`, `x̂ = D̂ᵀ c` with every decoder row
+ *   normalised to unit length in every forward pass (`D_j / max(‖D_j‖, 1e-8)`);
+ *   **tied**: one row-normalised `M`, `c = ReLU(M̂ x + b)`, `x̂ = M̂ᵀ c`.
+ *   No decoder bias (an optional `b_dec`, SAELens-style, exists in the CPU
+ *   reference, the dictionary and checkpoints; the GPU trainer trains the paper's
+ *   bias-free SAEs).
+ * - loss `mean((x − x̂)²) + α · mean_b Σ_j |c_bj|`: the MSE averages over every
+ *   element of the batch, the L1 term averages each row's L1 norm over rows.
+ * - Xavier-uniform `W_e` and `D`, zero `b_e`; Adam (lr 1e-3, β 0.9/0.999, ε 1e-8);
+ *   batches of 1024 (2048 in some of the paper's runs); sweeps over R ∈ {1, 2, 4, 8}
+ *   and α on a log grid from 1e-4 to 1e-2.
+ * - TopK (Gao et al. 2024) is offered beyond the paper through the same interface.
+ *
+ * Pieces: a float64 CPU reference with hand-derived gradients
+ * (`referenceGradients`, checked by finite differences); {@linkcode SweepTrainer},
+ * which trains many members in one pass over the same batches — members of
+ * equal variant and size share every dispatch, one per stage per group, with
+ * texture operands and fused epilogues, and never waits on the GPU inside the
+ * step loop; held-out metrics (MSE, FVU, L0, dead fraction, MMCS to the dictionary
+ * of twice the size, spliced-in model loss); SAELens checkpoints with exact resume;
+ * dead-feature resampling; the paper's toy data with known features; and the
+ * {@linkcode Dictionary} interface that baselines implement too.
  *
  * ```ts ignore
  * import { createGpu } from "@saelab/gpu";
- * import { SweepTrainer, sweepSpecs } from "@saelab/sae";
+ * import { evaluateSweep, sweepSpecs, trainSweep } from "@saelab/sae";
  * const gpu = await createGpu();
- * const trainer = new SweepTrainer(gpu, sweepSpecs({ dIn: 128, ratios: [1, 2], alphas: [1e-3, 3e-3] }));
- * for (const batch of batches) trainer.step(batch); // never waits on the GPU
- * const metrics = await trainer.evaluate(heldOut);
+ * const { trainer } = await trainSweep(gpu, {
+ *   specs: sweepSpecs({ dIn: 128, ratios: [1, 2], alphas: [1e-3, 3e-3] }),
+ *   batchSize: 1024,
+ *   steps: 2000,
+ *   batches, // Float32Array [1024, 128] batches, e.g. an activation store's
+ *   checkpoint: { dir: "runs/r1/saes", every: 500, source: { hookName, modelName } },
+ * });
+ * const metrics = await evaluateSweep(trainer, heldOut);
  * ```
  *
  * @module

@@ -44,6 +44,11 @@ export interface MemberLog {
   l1: number;
   /** Mean number of active features per row. */
   l0: number;
+  /**
+   * Fraction of variance unexplained on the batch, `Σ‖x − x̂‖² / Σ‖x − x̄‖²` (x̄ the batch mean);
+   * NaN when the batch was given as a GPU tensor.
+   */
+  fvu: number;
   /** Fraction of features that did not fire since the previous log. */
   quietFraction: number;
 }
@@ -194,7 +199,9 @@ export class SweepTrainer {
     const rows = this.stage(batch);
     const step = ++this.#step;
     for (const { group } of this.#groups) group.step(this.#input, rows, step, this.adam);
-    if (this.#logEvery > 0 && step % this.#logEvery === 0) this.#log(step, rows);
+    if (this.#logEvery > 0 && step % this.#logEvery === 0) {
+      this.#log(step, rows, batch instanceof Float32Array ? batchVariance(batch, this.dIn) : NaN);
+    }
     this.#gpu.flush();
   }
 
@@ -204,7 +211,7 @@ export class SweepTrainer {
     if (this.#error) throw this.#error;
   }
 
-  #log(step: number, rows: number): void {
+  #log(step: number, rows: number, variance: number): void {
     const reads = this.#groups.map(({ group }, g) => {
       group.stats(this.#stats[g], rows);
       return Promise.all([
@@ -232,7 +239,15 @@ export class SweepTrainer {
           for (let j = 0; j < n; j++) if (fired[z * n + j] <= since) quiet++;
           const mse = se / (rows * d);
           const loss = mse + this.specs[i].l1 * (l1 / rows);
-          members[i] = { name: this.names[i], loss, mse, l1: l1 / rows, l0: l0 / rows, quietFraction: quiet / n };
+          members[i] = {
+            name: this.names[i],
+            loss,
+            mse,
+            fvu: se / variance,
+            l1: l1 / rows,
+            l0: l0 / rows,
+            quietFraction: quiet / n,
+          };
         });
       });
       const bad = members.find((m) => !Number.isFinite(m.loss));
@@ -295,4 +310,17 @@ export class SweepTrainer {
     this.#input.xt.destroy();
     this.#upload.dispose();
   }
+}
+
+/** `Σ_b ‖x_b − x̄‖²` of a batch, in float64. */
+function batchVariance(x: Float32Array, d: number): number {
+  const sum = new Float64Array(d), sq = new Float64Array(d);
+  for (let e = 0; e < x.length; e++) {
+    sum[e % d] += x[e];
+    sq[e % d] += x[e] * x[e];
+  }
+  const rows = x.length / d;
+  let t = 0;
+  for (let i = 0; i < d; i++) t += sq[i] - (sum[i] * sum[i]) / rows;
+  return t;
 }

@@ -24,10 +24,12 @@ Deno.test("the GPU sweep trainer matches the float64 reference step for step", a
   const logs: StepLog[] = [];
   const trainer = new SweepTrainer(gpu, specs, { batchSize: 12, seed: 5, logEvery: 2, onLog: (l) => logs.push(l) });
   const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 5 + i })));
-  const refLosses: number[][] = [];
+  const refLosses: number[][] = [], refMse: number[][] = [];
   for (const x of data) {
     trainer.step(x);
-    refLosses.push(refs.map((r) => r.trainStep(x).loss));
+    const losses = refs.map((r) => r.trainStep(x));
+    refLosses.push(losses.map((l) => l.loss));
+    refMse.push(losses.map((l) => l.mse));
   }
   await trainer.settle();
   const got = await trainer.weights();
@@ -43,6 +45,15 @@ Deno.test("the GPU sweep trainer matches the float64 reference step for step", a
   for (const log of logs) {
     const want = refLosses[log.step - 1];
     assertClose(log.members.map((m) => m.loss), want, { atol: 1e-6, rtol: 1e-5 }, `losses at step ${log.step}`);
+    const x = data[log.step - 1];
+    let variance = 0;
+    for (let i = 0; i < d; i++) {
+      let mean = 0;
+      for (let b = 0; b < 12; b++) mean += x[b * d + i] / 12;
+      for (let b = 0; b < 12; b++) variance += (x[b * d + i] - mean) ** 2;
+    }
+    const wantFvu = refMse[log.step - 1].map((mse) => (mse * 12 * d) / variance);
+    assertClose(log.members.map((m) => m.fvu), wantFvu, { atol: 1e-6, rtol: 1e-5 }, `FVU at step ${log.step}`);
   }
   trainer.dispose();
 });
