@@ -47,6 +47,7 @@ export * from "./weights.ts";
 export * from "./reference.ts";
 export * from "./reference_train.ts";
 export * from "./sweep.ts";
+export * from "./sweep_log.ts";
 export * from "./metrics.ts";
 export * from "./evaluate.ts";
 export * from "./toy.ts";

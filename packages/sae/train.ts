@@ -18,7 +18,8 @@ import type { Gpu } from "@saelab/gpu";
 import { loadTrainingState, type OptimizerState, SAE_FILES, type SaeSource, saveSae } from "./checkpoint.ts";
 import { resampleDead, type ResampleOptions } from "./resample.ts";
 import { type OptimizerOptions, type SaeSpec, specName } from "./spec.ts";
-import { type StepLog, SweepTrainer, TrainingDivergedError } from "./sweep.ts";
+import { SweepTrainer } from "./sweep.ts";
+import { type StepLog, TrainingDivergedError } from "./sweep_log.ts";
 import type { SaeWeights } from "./weights.ts";
 
 /** A batch: rows `[B, dIn]`, bare or as an activation-store batch. */
