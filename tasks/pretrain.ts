@@ -84,6 +84,7 @@ export async function run(config: Record<string, unknown>, deps: StageDeps): Pro
   );
   const gpu = await createGpu();
   try {
+    const loopStart = performance.now();
     const result = await pretrain(gpu, {
       config: model,
       train: data.train,
@@ -109,6 +110,7 @@ export async function run(config: Record<string, unknown>, deps: StageDeps): Pro
         deps.log.debug(JSON.stringify(p));
       },
     });
+    const loopSeconds = (performance.now() - loopStart) / 1000;
     if (!result.finished) {
       return { message: `pretrain stopped at step ${result.step} of ${steps}; run it again to resume (${out})` };
     }
@@ -130,7 +132,8 @@ export async function run(config: Record<string, unknown>, deps: StageDeps): Pro
     const hardware =
       `${info.vendor || "unknown vendor"} ${info.description || info.device || info.architecture}`.trim() +
       `${gpu.isSoftware ? " (WebGPU software adapter on the CPU)" : ""}, ${navigator.hardwareConcurrency} CPU threads`;
-    const wallSeconds = (performance.now() - started) / 1000 + (result.stepsThisRun < steps ? result.seconds : 0);
+    // the loop's wall time over all sessions, plus this session's time before and after it
+    const wallSeconds = result.wallSeconds + (performance.now() - started) / 1000 - loopSeconds;
     const parameters = weightSpecs(model).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
     const facts = {
       name: out.split("/").filter(Boolean).pop()!,

@@ -14,6 +14,8 @@ export interface LoopState {
   step: number;
   /** Training seconds so far (over all sessions). */
   seconds: number;
+  /** Wall-clock seconds inside the loop so far (over all sessions: evaluations and checkpoints included). */
+  wallSeconds: number;
   /** Tokens trained on so far. */
   tokens: number;
   /** Logged points. */

@@ -123,14 +123,19 @@ export async function pretrain(gpu: Gpu, options: PretrainOptions): Promise<Pret
   }
   const ckptDir = join(out, "checkpoint");
   const resumed = await loadTrainingState(ckptDir);
-  const state: LoopState = resumed
+  const sessionStart = performance.now();
+  const r = resumed?.state;
+  const state: LoopState = r
     ? {
-      step: resumed.state.step,
-      seconds: resumed.state.seconds,
-      tokens: resumed.state.tokens,
-      history: resumed.state.history,
+      step: r.step,
+      seconds: r.seconds,
+      wallSeconds: r.wallSeconds ?? r.seconds,
+      tokens: r.tokens,
+      history: r.history,
     }
-    : { step: 0, seconds: 0, tokens: 0, history: [] };
+    : { step: 0, seconds: 0, wallSeconds: 0, tokens: 0, history: [] };
+  const wallBefore = state.wallSeconds;
+  const clock = () => (state.wallSeconds = wallBefore + (performance.now() - sessionStart) / 1000);
   const weights = resumed ? resumed.tensors : initialWeights(config, seed);
   const params = uploadParams(gpu, config, weights, resumed?.tensors);
   const perEpoch = Math.floor(train.count / batch);
@@ -139,6 +144,7 @@ export async function pretrain(gpu: Gpu, options: PretrainOptions): Promise<Pret
   const startStep = state.step;
   try {
     const checkpoint = async () => {
+      clock();
       const { weights, moments } = await downloadParams(params);
       await saveTrainingState(ckptDir, { ...weights, ...moments }, { ...state, steps, seed, batch });
     };
@@ -204,6 +210,7 @@ export async function pretrain(gpu: Gpu, options: PretrainOptions): Promise<Pret
     const { weights: final } = await downloadParams(params);
     await saveModel(out, config, final, { dtype: options.dtype ?? "F16" });
     await checkpoint();
+    clock();
     return { ...state, finished, stepsThisRun: state.step - startStep };
   } finally {
     stats.dispose();
