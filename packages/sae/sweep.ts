@@ -9,6 +9,7 @@
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { MemberGroup, type StagedInput } from "./_group.ts";
+import { groupLayout } from "./_layout.ts";
 import { prepInput } from "./_prep_kernels.ts";
 import { MatrixTexture } from "./_textures.ts";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, resolveSpec, type SaeSpec, specName } from "./spec.ts";
@@ -96,10 +97,23 @@ export class SweepTrainer {
       const key = `${s.kind}/${s.dDict}/${s.k}`;
       byKey.set(key, [...(byKey.get(key) ?? []), i]);
     });
-    for (const members of byKey.values()) {
-      const group = new MemberGroup(gpu, members.map((i) => this.specs[i]), members.map((i) => weights[i]), batch);
-      this.#groups.push({ group, members });
-      this.#stats.push(gpu.zeros([members.length * batch * 4], "f32", "sae.row_stats"));
+    for (const same of byKey.values()) {
+      // members of one size share buffers: split them so each packed buffer stays bindable
+      const s = this.specs[same[0]];
+      const perMember = groupLayout(s.kind, { d: dIn, n: s.dDict, members: 1 }).total * 4;
+      const fit = Math.min(gpu.limits.maxTextureArrayLayers, Math.floor(gpu.maxTensorBytes / perMember));
+      if (fit < 1) {
+        throw new RangeError(
+          `Cannot train ${specName(s)}: its parameters need ${perMember} bytes, more than the device's largest ` +
+            `bindable buffer (${gpu.maxTensorBytes} bytes)`,
+        );
+      }
+      for (let at = 0; at < same.length; at += fit) {
+        const members = same.slice(at, at + fit);
+        const group = new MemberGroup(gpu, members.map((i) => this.specs[i]), members.map((i) => weights[i]), batch);
+        this.#groups.push({ group, members });
+        this.#stats.push(gpu.zeros([members.length * batch * 4], "f32", "sae.row_stats"));
+      }
     }
     this.#input = {
       xe: new MatrixTexture(gpu, [1, batch, dIn + 4], "sae.input_xe"),

@@ -58,6 +58,32 @@ Deno.test("the GPU sweep trainer matches the float64 reference step for step", a
   trainer.dispose();
 });
 
+Deno.test("members of one size are split into groups whose packed buffers stay bindable", async () => {
+  const same: SaeSpec[] = [1e-3, 3e-3, 1e-2].map((l1) => ({ kind: "untied", dIn: d, dDict: 16, l1 }));
+  const data = batches(3, 8, d, 5);
+  const whole = new SweepTrainer(gpu, same, { batchSize: 8, seed: 2, logEvery: 0 });
+  for (const x of data) whole.step(x);
+  const want = await whole.weights();
+  whole.dispose();
+  const perMember = ((d + 4) * 16 + 16 * d) * 4;
+  Object.defineProperty(gpu, "maxTensorBytes", { value: 2 * perMember, configurable: true });
+  try {
+    const split = new SweepTrainer(gpu, same, { batchSize: 8, seed: 2, logEvery: 0 });
+    assert.deepEqual(split.groups.map((g) => g.members), [[0, 1], [2]]);
+    for (const x of data) split.step(x);
+    const got = await split.weights();
+    same.forEach((_, i) => assert.deepEqual(got[i], want[i], `member ${i}`));
+    split.dispose();
+    Object.defineProperty(gpu, "maxTensorBytes", { value: perMember / 2, configurable: true });
+    assert.throws(
+      () => new SweepTrainer(gpu, same, { batchSize: 8 }),
+      /more than the device's largest bindable buffer/,
+    );
+  } finally {
+    delete (gpu as { maxTensorBytes?: number }).maxTensorBytes;
+  }
+});
+
 Deno.test("the sweep trainer rejects mixed widths and bad batches", () => {
   assert.throws(
     () => new SweepTrainer(gpu, [specs[0], { ...specs[0], dIn: 12 }], { batchSize: 8 }),
