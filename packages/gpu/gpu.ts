@@ -100,6 +100,7 @@ export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
       "maxComputeWorkgroupSizeX",
       "maxComputeWorkgroupSizeY",
       "maxStorageBuffersPerShaderStage",
+      "maxTextureDimension2D",
     ] as const
   ) wanted[name] = adapter.limits[name];
   const features: GPUFeatureName[] = [];
