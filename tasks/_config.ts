@@ -14,7 +14,7 @@ import { logGrid, type SaeKind } from "@saelab/sae";
 export interface PipelineConfig {
   /** Run id (folder under the runs folder). Default: resume the latest unfinished run of this config, else a new id. */
   run?: string;
-  /** Hugging Face GPT-NeoX folder. Default: the embedded model (or the placeholder until it exists). */
+  /** Hugging Face GPT-NeoX folder. Default: the embedded model, `fixtures/models/sotu-neox` (not Pythia). */
   model?: string;
   /** Text: `"sotu"`, `"moby-dick"`, or a folder of `.txt`/`.jsonl` files. Default `"sotu"`. */
   corpus: string;
@@ -61,8 +61,6 @@ export interface PipelineConfig {
   lossWindows: number;
   /** Stages to leave out: `baselines`, `score`, `spliced`. Default none. */
   skip: string[];
-  /** Folder for generated artefacts shared by runs (the placeholder model). Default: `.cache` at the repository root. */
-  cache: string;
 }
 
 /** The defaults, as documented on {@linkcode PipelineConfig}. */
@@ -86,7 +84,6 @@ export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze({
   checkpointSeconds: 60,
   lossWindows: 8,
   skip: [] as string[],
-  cache: new URL("../.cache", import.meta.url).pathname,
 });
 
 /** Stage names `skip` accepts. */
@@ -188,7 +185,6 @@ export function resolveConfig(raw: Record<string, unknown>): PipelineConfig {
     checkpointSeconds: positive(raw, "checkpointSeconds") ?? DEFAULTS.checkpointSeconds,
     lossWindows: int(raw, "lossWindows", 0) ?? DEFAULTS.lossWindows,
     skip: skip ?? [...DEFAULTS.skip],
-    cache: text(raw, "cache") ?? DEFAULTS.cache,
   };
   if (c.batchSize % 4 !== 0) fail("batchSize", `${c.batchSize} is not a multiple of 4`);
   if (c.kinds.includes("topk")) fail("kinds", "topk members need a k; train them with @saelab/sae directly");

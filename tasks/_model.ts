@@ -1,49 +1,26 @@
 /**
- * Which language model a run reads: a folder the user names (`--model`), else the embedded
- * default under `fixtures/models/`, else a clearly labelled placeholder — a GPT-NeoX of the
- * default's shape with seeded random weights and a BPE tokenizer trained on the State of the
- * Union training split — generated once into the cache folder.
+ * Which language model a run reads: a Hugging Face folder the user names (`--model`), else the
+ * embedded default, `fixtures/models/sotu-neox` — the project's own small GPT-NeoX, which is not
+ * Pythia, and every run that uses it says so.
  *
  * @module
  */
-import { basename, join, resolve } from "node:path";
-import { loadDocuments, sotuSource, splitDocuments } from "@saelab/corpus";
-import { parseConfig, randomWeights, saveModel } from "@saelab/neox";
+import { basename, join, relative, resolve } from "node:path";
 import type { ModelInfo } from "@saelab/runs";
-import { Tokenizer, trainBpe } from "@saelab/tokenizer";
+import { Tokenizer } from "@saelab/tokenizer";
 
 /** The end-of-text token put at the start of every document when the tokenizer has it. */
 export const END_OF_TEXT = "<|endoftext|>";
 
-/** Where the embedded default model lives, relative to the repository root. */
-export const FIXTURE_MODELS = new URL("../fixtures/models/", import.meta.url).pathname;
+/** The embedded default model. */
+export const DEFAULT_MODEL: string = new URL("../fixtures/models/sotu-neox", import.meta.url).pathname;
 
-/** Name of the placeholder model folder inside the cache folder. */
-export const PLACEHOLDER_NAME = "placeholder-neox-d128-l4-random";
+const REPO_ROOT = new URL("..", import.meta.url).pathname;
 
-/** The `config.json` of the default shape (Pythia family: parallel residual, rotary_pct 0.25). */
-export function defaultShape(vocabSize: number): Record<string, unknown> {
-  return {
-    model_type: "gpt_neox",
-    architectures: ["GPTNeoXForCausalLM"],
-    vocab_size: vocabSize,
-    hidden_size: 128,
-    num_hidden_layers: 4,
-    num_attention_heads: 4,
-    intermediate_size: 512,
-    rotary_pct: 0.25,
-    rotary_emb_base: 10000,
-    max_position_embeddings: 128,
-    use_parallel_residual: true,
-    layer_norm_eps: 1e-5,
-    tie_word_embeddings: false,
-    hidden_act: "gelu",
-  };
-}
-
-const NOT_PYTHIA =
-  "It is not Pythia: for the paper's setting run `deno task fetch-model EleutherAI/pythia-70m-deduped` " +
-  "and `deno task train --model models/pythia-70m-deduped`.";
+/** What run.json and the summary say about the default model. */
+export const DEFAULT_MODEL_NOTE = "The project's own small GPT-NeoX (d 128, 4 layers) trained on State of the Union " +
+  "speeches — NOT Pythia, and far weaker (see its model card). For the paper's setting: " +
+  "`deno task fetch-model EleutherAI/pythia-70m-deduped`, then `deno task train --model models/pythia-70m-deduped`.";
 
 /** A model folder ready to load, with its tokenizer and what the run should say about it. */
 export interface ModelSource {
@@ -71,73 +48,6 @@ async function isModelFolder(dir: string): Promise<boolean> {
     (await exists(join(dir, "model.safetensors")) || await exists(join(dir, "model.safetensors.index.json")));
 }
 
-/**
- * The embedded default model: the first folder under `fixtures/models/` (by name) that holds
- * `config.json`, `tokenizer.json` and safetensors weights.
- *
- * @param root Folder to look in. Default: `fixtures/models/` of this repository.
- * @returns The folder, or null while there is none.
- * @example
- * ```ts ignore
- * const dir = await findDefaultModel();
- * ```
- */
-export async function findDefaultModel(root = FIXTURE_MODELS): Promise<string | null> {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(root)) if (e.isDirectory) names.push(e.name);
-  } catch {
-    return null;
-  }
-  for (const name of names.sort()) if (await isModelFolder(join(root, name))) return join(root, name);
-  return null;
-}
-
-/**
- * Make the placeholder model in `cacheDir` unless it is there already: seeded random weights of
- * the default shape and a 4096-token BPE trained on the State of the Union training split.
- *
- * @param cacheDir The cache folder.
- * @param options Progress callback (merges done of the tokenizer).
- * @returns The model folder.
- * @example
- * ```ts ignore
- * const dir = await ensurePlaceholder(".cache");
- * ```
- */
-export async function ensurePlaceholder(
-  cacheDir: string,
-  options: { onProgress?: (done: number, total: number) => void } = {},
-): Promise<string> {
-  const dir = join(cacheDir, "models", PLACEHOLDER_NAME);
-  if (await isModelFolder(dir)) return dir;
-  const docs = await loadDocuments([sotuSource()]);
-  const { train } = splitDocuments(docs, { heldOutFraction: 0.1, seed: 0 });
-  const tokenizerJson = trainBpe(train.map((d) => d.text), {
-    vocabSize: 4096,
-    specialTokens: [END_OF_TEXT],
-    onProgress: options.onProgress,
-  });
-  const vocab = Tokenizer.fromJSON(tokenizerJson).vocabSize;
-  const config = parseConfig(defaultShape(vocab));
-  const tmp = `${dir}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await saveModel(tmp, config, randomWeights(config, { seed: 1 }));
-    await Deno.writeTextFile(join(tmp, "tokenizer.json"), JSON.stringify(tokenizerJson));
-    await Deno.writeTextFile(
-      join(tmp, "README.md"),
-      "# Placeholder model\n\nSeeded random weights of the default shape, generated by `deno task train` while " +
-        "no trained default model exists under fixtures/models/. Not a trained language model and not Pythia.\n",
-    );
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    await Deno.rename(tmp, dir);
-  } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw e;
-  }
-  return dir;
-}
-
 async function modelName(dir: string): Promise<string> {
   try {
     const raw = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
@@ -150,58 +60,30 @@ async function modelName(dir: string): Promise<string> {
 /**
  * Choose the model folder and load its tokenizer.
  *
- * @param options `model` (a folder the user named), `cache` (for the placeholder), a log and progress.
+ * @param options `model`: a folder the user named; default the embedded model.
  * @returns The folder, its tokenizer and `run.json`'s model record.
- * @throws {TypeError} When the named folder is not a Hugging Face model folder.
+ * @throws {TypeError} When the folder is not a Hugging Face model folder.
  * @example
  * ```ts ignore
- * const m = await resolveModel({ cache: ".cache" });
+ * const m = await resolveModel({});
  * console.log(m.info.name, m.info.note);
  * ```
  */
-export async function resolveModel(options: {
-  model?: string;
-  cache: string;
-  warn?: (message: string) => void;
-  onProgress?: (done: number, total: number) => void;
-}): Promise<ModelSource> {
-  let dir: string, info: ModelInfo;
-  if (options.model !== undefined) {
-    dir = resolve(options.model);
-    if (!(await isModelFolder(dir))) {
-      throw new TypeError(
-        `Cannot use the model in ${dir}: it needs config.json, tokenizer.json and model.safetensors ` +
+export async function resolveModel(options: { model?: string }): Promise<ModelSource> {
+  const dir = resolve(options.model ?? DEFAULT_MODEL);
+  if (!(await isModelFolder(dir))) {
+    throw new TypeError(
+      options.model === undefined
+        ? `Cannot find the default model in ${dir}: rebuild it with \`deno task pretrain\`, or pass --model DIR`
+        : `Cannot use the model in ${dir}: it needs config.json, tokenizer.json and model.safetensors ` +
           "(or a sharded index), as a Hugging Face folder has",
-      );
-    }
-    info = { name: await modelName(dir), path: dir, isDefaultModel: false };
-  } else {
-    const fixture = await findDefaultModel();
-    if (fixture) {
-      dir = fixture;
-      info = {
-        name: basename(fixture),
-        path: dir,
-        isDefaultModel: true,
-        note:
-          `The project's own small GPT-NeoX, trained on public-domain English (model card in ${dir}). ${NOT_PYTHIA}`,
-      };
-    } else {
-      options.warn?.(
-        "No trained default model under fixtures/models/ yet: using a PLACEHOLDER with random weights " +
-          "(its features mean little). Pass --model DIR for a real model.",
-      );
-      dir = await ensurePlaceholder(options.cache, { onProgress: options.onProgress });
-      info = {
-        name: PLACEHOLDER_NAME,
-        path: dir,
-        isDefaultModel: true,
-        note: "PLACEHOLDER: a GPT-NeoX of the default shape (d 128, 4 layers, 4 heads, vocabulary 4096, context 128) " +
-          "with seeded RANDOM weights, standing in until the trained default model exists under fixtures/models/. " +
-          `Its features show the pipeline working, not a language model's features. ${NOT_PYTHIA}`,
-      };
-    }
+    );
   }
+  const isDefaultModel = dir === resolve(DEFAULT_MODEL);
+  const shown = relative(REPO_ROOT, dir);
+  const info: ModelInfo = isDefaultModel
+    ? { name: basename(dir), path: dir, isDefaultModel, note: `${DEFAULT_MODEL_NOTE} Folder: ${shown}.` }
+    : { name: await modelName(dir), path: dir, isDefaultModel };
   const tokenizer = await Tokenizer.fromFile(join(dir, "tokenizer.json"));
   const separator = tokenizer.tokenToId(END_OF_TEXT);
   return { dir, info, tokenizer, ...(separator !== undefined ? { separator } : {}) };

@@ -24,7 +24,7 @@ import {
 } from "@saelab/runs";
 
 /** Keys of a stored configuration that do not decide what a run computes. */
-const FREE_KEYS = ["run", "steps", "trainSeconds", "skip", "checkpointSeconds", "logEvery", "cache"];
+const FREE_KEYS = ["run", "steps", "trainSeconds", "skip", "checkpointSeconds", "logEvery"];
 
 /** Keys only training and later stages read: they may change until a run's training starts. */
 const TRAIN_KEYS = ["kinds", "ratios", "l1", "batchSize", "lr", "lossWindows"];

@@ -93,13 +93,12 @@ export async function setupPipeline(
   options: { gpu?: Gpu; finished?: (run: RunJson) => boolean } = {},
 ): Promise<Pipeline> {
   const config = resolveConfig(raw);
-  const source = await resolveModel({
-    model: config.model,
-    cache: config.cache,
-    warn: deps.log.warn,
-    onProgress: (done, total) => deps.progress({ label: "placeholder tokenizer", done, total, unit: "merge" }),
-  });
-  deps.log.info(`Model: ${source.info.name} (${source.dir})`);
+  const source = await resolveModel({ model: config.model });
+  deps.log.info(
+    `Model: ${source.info.name} in ${source.dir}${
+      source.info.isDefaultModel ? " (the embedded default, which is not Pythia: --model DIR for another)" : ""
+    }`,
+  );
   const ownGpu = options.gpu === undefined;
   const gpu = options.gpu ?? await createGpu();
   let model: NeoxModel | null = null;

@@ -142,7 +142,6 @@ Deno.test("the main job writes a complete run, agrees with a CPU evaluation, and
     const config = {
       model,
       corpus,
-      cache: join(root, "cache"),
       tokens: 512,
       context: 16,
       heldOutFraction: 0.3,
