@@ -62,6 +62,8 @@ export interface GreedyOptions<E> {
   batch?: number;
   /** Called after each threshold. */
   onStep?: (step: GreedyStep<E>) => void;
+  /** Called after each objective call with the evaluations so far and the features still in the set. */
+  onBatch?: (evaluations: number, remaining: number) => void;
   /** Stops the sweep between batches (throws the signal's reason). */
   signal?: AbortSignal;
 }
@@ -144,6 +146,7 @@ export async function greedySweep<E extends { value: number }>(
       const results = await objective.evaluate(removals);
       evaluations += removals.length;
       calls++;
+      options.onBatch?.(evaluations, set.size);
       for (let j = 0; j < removals.length; j++) {
         const accepted = decide(order[p], results[j], threshold);
         p++;

@@ -231,6 +231,8 @@ export async function featurePatching(
     ...(s.remaining.length <= 64 ? { features: s.remaining } : {}),
   });
   let done = 0;
+  const report = (info: string) =>
+    options.onProgress?.({ label: `patch ${dict.name}`, done, total: thresholds.length, unit: "thr", info });
   const steps = await greedySweep({ evaluate, commit: (f) => state.revert(f) }, {
     features: state.active,
     thresholds,
@@ -238,14 +240,11 @@ export async function featurePatching(
     seed: options.seed ?? 0,
     batch,
     signal: options.signal,
-    onStep: (s) =>
-      options.onProgress?.({
-        label: `patch ${dict.name}`,
-        done: ++done,
-        total: thresholds.length,
-        unit: "thr",
-        info: `${s.remaining.length} patched, KL ${s.state.kl.toExponential(2)}`,
-      }),
+    onBatch: (evaluations, remaining) => report(`${remaining} patched, ${evaluations} sets run`),
+    onStep: (s) => {
+      done++;
+      report(`${s.remaining.length} patched, KL ${s.state.kl.toExponential(2)}`);
+    },
   });
   const last = steps[steps.length - 1];
   return {

@@ -106,8 +106,11 @@ export const PHRASES: readonly [string, string][] = [
   ["federal", "government"], ["tax", "cuts"], ["economic", "growth"], ["American", "people"],
 ];
 
-/** Short frames the phrase follows (each ends before the first word): every token is work for each patched run. */
-export const PHRASE_FRAMES: readonly string[] = ["The", "And the", "For the", "We support the"];
+/**
+ * Short frames the phrase follows (each ends before the first word): every token is work for each patched
+ * run. Only the frames of the most common token length are used, so all prompts run as one batch.
+ */
+export const PHRASE_FRAMES: readonly string[] = ["And the", "For the", "Of the", "In the", "To the", "On the"];
 
 /**
  * The phrase task: `frame + a` → `b` for a phrase `a b`; the counterfactual uses another phrase's first word.
@@ -133,12 +136,15 @@ export function phraseTask(
     throw new RangeError(`Cannot make the phrase task: ${usable.length} phrases are single tokens`);
   }
   const bos = options.bos === undefined ? endOfText(codec) : options.bos ?? undefined;
+  const lengths = PHRASE_FRAMES.map((f) => codec.encode(f).length);
+  const common = lengths.reduce((best, n) => (count(lengths, n) > count(lengths, best) ? n : best), lengths[0]);
+  const frames = PHRASE_FRAMES.filter((_, i) => lengths[i] === common);
   const rand = seeded(options.seed ?? 0);
   const pairs: PromptPair[] = [];
   for (let i = 0; i < (options.pairs ?? 32); i++) {
     const [p, q] = pickDistinct(usable, 2, rand);
     if (p.ib === q.ib) continue;
-    const frame = PHRASE_FRAMES[Math.floor(rand() * PHRASE_FRAMES.length)];
+    const frame = frames[Math.floor(rand() * frames.length)];
     const head = [...(bos !== undefined ? [bos] : []), ...codec.encode(frame)];
     pairs.push({
       clean: [...head, p.ia],
@@ -148,4 +154,8 @@ export function phraseTask(
     });
   }
   return { name: "phrase", description: "complete a two-word phrase from its first word", pairs };
+}
+
+function count(values: number[], v: number): number {
+  return values.filter((x) => x === v).length;
 }
