@@ -1,9 +1,11 @@
 /// <reference lib="dom" />
 /**
  * End-to-end check of the report pages in headless Chromium (Debian's `chromium`), driven by
- * playwright-core: every chart container renders an SVG or canvas, the console stays free of errors
- * (Content-Security-Policy violations included), no request fails, and screenshots are saved under
- * `.cache/e2e/` (git-ignored). Run with `deno task test:e2e`; not part of `deno task test`.
+ * playwright-core, on two kinds of run: synthetic demo runs, and a small real run made by the
+ * pipeline itself (tiny model, two SAE members, baselines and offline scoring). Every chart
+ * container renders an SVG or canvas, the console stays free of errors (Content-Security-Policy
+ * violations included), no request fails, and screenshots are saved under `.cache/e2e/`
+ * (git-ignored). Run with `deno task test:e2e`; not part of `deno task test`.
  *
  * @module
  */
@@ -11,8 +13,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
+import { createGpu } from "@saelab/gpu";
 import { makeDemoRun } from "@saelab/runs";
 import { startServer } from "@saelab/server";
+import { makePipelineRun } from "./_pipeline_run.ts";
+
+const gpu = await createGpu();
+globalThis.addEventListener("unload", () => gpu.destroy());
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -43,7 +50,7 @@ function watch(page: Page): string[] {
 }
 
 /** Open a page, wait until every chart container reports, and check each holds a drawing. */
-async function visit(page: Page, url: string, shot: string): Promise<{ charts: string[] }> {
+async function visit(page: Page, url: string, shot: string): Promise<{ charts: string[]; svg: string[] }> {
   const problems = watch(page);
   const res = await page.goto(url, { waitUntil: "load" });
   assert.equal(res?.status(), 200, url);
@@ -57,6 +64,7 @@ async function visit(page: Page, url: string, shot: string): Promise<{ charts: s
       id: el.id,
       state: el.getAttribute("data-rendered"),
       drawn: !!el.querySelector("svg, canvas") && (el.querySelector("svg, canvas")!.getBoundingClientRect().width > 50),
+      svg: !!el.querySelector("svg"),
     })));
   for (const c of charts) {
     assert.equal(c.state, "true", `${url}: chart ${c.id} did not render`);
@@ -64,7 +72,7 @@ async function visit(page: Page, url: string, shot: string): Promise<{ charts: s
   }
   await page.screenshot({ path: join(SHOTS, `${shot}.png`), fullPage: true });
   assert.deepEqual(problems, [], `${url}: ${problems.join("\n")}`);
-  return { charts: charts.map((c) => c.id) };
+  return { charts: charts.map((c) => c.id), svg: charts.filter((c) => c.svg).map((c) => c.id) };
 }
 
 Deno.test({
@@ -121,6 +129,62 @@ Deno.test({
       await context.close();
       await server.shutdown();
       await Deno.remove(runs, { recursive: true });
+      await Deno.remove(profile, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a run made by the pipeline renders its charts, feature browser and a feature page without console errors",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await Deno.mkdir(SHOTS, { recursive: true });
+    const work = await Deno.makeTempDir({ prefix: "saelab-e2e-pipeline-" });
+    const profile = await Deno.makeTempDir({ prefix: "saelab-e2e-profile-" });
+    const runs = join(work, "runs");
+    let server: Awaited<ReturnType<typeof startServer>> | null = null;
+    let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | null = null;
+    try {
+      const id = await makePipelineRun(runs, { gpu, work: join(work, "inputs") });
+      server = await startServer({ runsDir: runs, port: 0 });
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        args: FLAGS,
+        viewport: { width: 1360, height: 900 },
+      });
+      const page = await context.newPage();
+      const u = (p: string) => `${server!.url}${p}`;
+
+      await visit(page, u("/"), "11-pipeline-runs");
+      assert.equal(await page.locator("table.runs tbody tr").count(), 1);
+
+      // The run has metrics, evaluated members (two ratios at one α), baselines and scores: each of
+      // those charts is on the page and drawn as SVG; patching and circuits were not run, so are absent.
+      const run = await visit(page, u(`/runs/${id}`), "12-pipeline-run");
+      const expected = ["chart-curves", "chart-dead", "chart-frontier", "chart-methods", "chart-mmcs"];
+      assert.deepEqual(run.charts.sort(), expected);
+      assert.deepEqual(run.svg.sort(), expected);
+      assert.equal(await page.locator(".banner.synthetic").count(), 0);
+      const text = await page.textContent("body") ?? "";
+      for (const name of ["untied_r1_a1.0e-3", "untied_r2_a1.0e-3", "pca", "offline"]) {
+        assert.ok(text.includes(name), `the run page names ${name}`);
+      }
+
+      const dict = "untied_r2_a1.0e-3";
+      await visit(page, u(`/runs/${id}/dicts/${dict}?sort=score&order=desc`), "13-pipeline-features");
+      const rows = await page.locator("table.features tbody tr").count();
+      assert.ok(rows > 0, "the feature browser lists the scored features");
+      await page.locator("table.features tbody tr a").first().click();
+      await page.waitForURL(new RegExp(`/runs/${id}/dicts/${dict.replaceAll(".", "\\.")}/features/\\d+$`));
+      const feature = await visit(page, page.url(), "14-pipeline-feature");
+      assert.deepEqual(feature.svg, ["chart-histogram"]);
+      assert.ok((await page.locator("ol.fragments .tok").count()) > 0, "the feature page shows shaded fragments");
+      assert.ok((await page.locator("table.neighbours tbody tr").count()) > 0, "nearest features are listed");
+    } finally {
+      await context?.close();
+      await server?.shutdown();
+      await Deno.remove(work, { recursive: true });
       await Deno.remove(profile, { recursive: true });
     }
   },
