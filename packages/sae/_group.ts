@@ -7,8 +7,8 @@
  * One step (z = member, every matmul batched over z):
  * ```
  * E   C, Cᵀ = ReLU(X W_e ᵀ + b_e)       Xᵀ [d,B] · W_ext [d+4,n]  (TopK: raw P, then select)
- * D   G, Gᵀ = 2/(B·d) · (C D̂ − X)        Cᵀ [n,B] · D̂ [n,d]
- * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        Gᵀ [d,B] · D̂ᵀ [d,n]
+ * D   G = 2/(B·d) · (C D̂ − X)           Cᵀ [n,B] · D̂ [n,d]
+ * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        only at firing codes (`_code_grad.ts`)
  * W   ∂W_ext = ∂Pᵀ X_e (col d = ∂b_e)    ∂P [B,n] · X_e [B,d+4]
  * Dg  ∂D̂ = Cᵀ G                          C [B,n] · G [B,d]
  * D loops, per tile of rows, only over the features that fired in it; W and Dg,
@@ -22,7 +22,8 @@
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { adam } from "@saelab/kernels";
 import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_layout.ts";
-import { normalizeBackward, normalizeRows, packTransposed, type RowsAt } from "./_prep_kernels.ts";
+import { normalizeBackward, normalizeRows, packTexture, packTransposed, type RowsAt } from "./_prep_kernels.ts";
+import { CODE_GRAD_ROWS, codeGradSparse } from "./_code_grad.ts";
 import { rowStats, topkSelect } from "./_stats_kernels.ts";
 import { MatrixTexture } from "./_textures.ts";
 import { allocKList, buildKList, type KList } from "./_k_lists.ts";
@@ -64,6 +65,8 @@ export class MemberGroup {
   /** Features firing per row tile (for D) and rows firing per feature tile (for W, Dg). */
   #listD: KList;
   #listF: KList;
+  /** `∂P [Z][B, n]`, written only where codes fired. */
+  #dpBuf: Tensor<"f32">;
 
   /**
    * @param gpu The context.
@@ -93,6 +96,10 @@ export class MemberGroup {
     this.#tileF = chooseTile(n, d, { list: true });
     this.#listD = allocKList(gpu, { k: n, m: batch, members: Z, tm: this.#tileD.tm }, `${tag}.klist_rows`);
     this.#listF = allocKList(gpu, { k: batch, m: n, members: Z, tm: this.#tileF.tm }, `${tag}.klist_features`);
+    if (this.#tileD.tm !== CODE_GRAD_ROWS) {
+      throw new RangeError(`Cannot build a group: D tiles of ${this.#tileD.tm} rows`);
+    }
+    this.#dpBuf = gpu.zeros([Z * batch * n], "f32", `${tag}.grad_pre`);
     const tex = (name: string, rows: number, cols: number) =>
       this.#t[name] = new MatrixTexture(gpu, [Z, rows, cols], `${tag}.${name}`);
     if (kind !== "tied") tex("w", d + 4, n);
@@ -102,7 +109,6 @@ export class MemberGroup {
     tex("c", batch, n);
     tex("ct", n, batch);
     tex("g", batch, d);
-    tex("gt", d, batch);
     tex("dp", batch, n);
     this.#rowsAt = kind === "tied"
       ? { offset: this.layout.enc, stride: n * d, bias: this.layout.dec }
@@ -133,7 +139,7 @@ export class MemberGroup {
     });
   }
 
-  /** Record the forward pass (E, TopK select, D): codes in `C`/`Cᵀ`, scaled error in `G`/`Gᵀ`. */
+  /** Record the forward pass (E, TopK select, D): codes in `C`/`Cᵀ`, scaled error in `G`. */
   forward(x: StagedInput, rows: number, mark: { fired: Tensor<"u32">; step: number }): void {
     const gpu = this.#gpu, t = this.#t;
     const { d, n, members, kind } = this.layout;
@@ -162,7 +168,7 @@ export class MemberGroup {
       n: d,
       k: n,
       members,
-      outputs: [x.xe.view, t.g.view, t.gt.view],
+      outputs: [x.xe.view, t.g.view],
       scale: 2 / (rows * d),
       list: this.#listD,
       tile: this.#tileD,
@@ -174,16 +180,15 @@ export class MemberGroup {
     const gpu = this.#gpu, t = this.#t;
     const { d, n, members } = this.layout;
     this.forward(x, rows, { fired: this.fired, step });
-    tileMatmul(gpu, "codeGrad", {
-      a: t.gt,
-      b: t.dht,
-      m: rows,
+    gpu.encoder().clearBuffer(this.#dpBuf.buffer, 0, members * rows * n * 4);
+    codeGradSparse(gpu, { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas }, {
+      dp: this.#dpBuf,
+      rows,
       n,
-      k: d,
+      d,
       members,
-      outputs: [t.c.view, t.dp.view, this.#alphas],
-      scale: 1 / rows,
     });
+    packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
     buildKList(gpu, t.c, { list: this.#listF, k: rows, m: n, members });
     tileMatmul(gpu, "store", {
       a: t.dp,
@@ -255,7 +260,9 @@ export class MemberGroup {
   /** Free every buffer and texture. */
   dispose(): void {
     for (const t of Object.values(this.#t)) t.destroy();
-    for (const b of [this.params, this.grads, this.m, this.v, this.fired, this.#alphas, this.#norms, this.#gd]) {
+    for (
+      const b of [this.params, this.grads, this.m, this.v, this.fired, this.#alphas, this.#norms, this.#gd, this.#dpBuf]
+    ) {
       b.dispose();
     }
     this.#dw?.dispose();

@@ -100,6 +100,36 @@ export function packTransposed(
   });
 }
 
+const PACK = prog(
+  "sae_pack",
+  `struct U { rows: u32, cols4: u32, src4: u32, stride4: u32 }
+@group(0) @binding(0) var<storage, read> p: array<vec4f>;
+@group(0) @binding(1) var t: texture_storage_2d_array<rgba32float, write>;
+@group(0) @binding(2) var<uniform> u: U;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let x = g.x % u.cols4;
+  let row = g.x / u.cols4;
+  if (row >= u.rows) { return; }
+  textureStore(t, vec2u(x, row), g.y, p[u.src4 + g.y * u.stride4 + row * u.cols4 + x]);
+}`,
+);
+
+/** Copy `layers` matrices `[rows, cols]` from a buffer (offset and stride in floats) into a texture. */
+export function packTexture(
+  gpu: Gpu,
+  src: Binding,
+  dst: MatrixTexture,
+  at: { offset: number; stride: number; rows: number; cols: number; layers: number },
+): void {
+  const cols4 = at.cols / 4;
+  gpu.dispatch(PACK, {
+    bindings: [src, dst.view],
+    uniforms: new Uint32Array([at.rows, cols4, at.offset / 4, at.stride / 4]),
+    workgroups: [Math.ceil((at.rows * cols4) / 64), at.layers, 1],
+  });
+}
+
 const NORMALIZE = prog(
   "sae_normalize",
   `struct U { n: u32, d: u32, src4: u32, stride4: u32, bias: u32, tied: u32 }

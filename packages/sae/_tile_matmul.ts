@@ -17,8 +17,7 @@
  *   texture `C [M, N]` and transposed to `Cᵀ [N, M]`; `fired[z·N + n] = step`
  *   where a feature fired. `encodeRaw` writes `acc + bias` to `C` only (TopK selects later).
  * - `decode`: `G = scale · (acc − X)` with `X` read from a shared texture, written
- *   to `G [M, N]` and `Gᵀ [N, M]`.
- * - `codeGrad`: `∂P = (acc + α_z · scale) · [C > 0]`, written to texture `∂P [M, N]`.
+ *   to texture `G [M, N]`.
  *
  * With a k-list (`list`), the k loop runs only over the k at which the tile's
  * rows of `At` are not all zero — codes and code gradients are sparse once an
@@ -64,7 +63,7 @@ export function chooseTile(m: number, n: number, options: { list?: boolean } = {
 }
 
 /** What the kernel does with each accumulated tile. */
-export type Epilogue = "store" | "encode" | "encodeRaw" | "decode" | "codeGrad";
+export type Epilogue = "store" | "encode" | "encodeRaw" | "decode";
 
 const XYZW = ["x", "y", "z", "w"];
 
@@ -75,14 +74,10 @@ function head(ep: Epilogue, list: boolean): string {
 @group(0) @binding(3) var oct: texture_storage_2d_array<rgba32float, write>;
 @group(0) @binding(4) var<storage, read_write> fired: array<u32>;`,
     decode: `@group(0) @binding(2) var tx: texture_2d_array<f32>;
-@group(0) @binding(3) var og: texture_storage_2d_array<rgba32float, write>;
-@group(0) @binding(4) var ogt: texture_storage_2d_array<rgba32float, write>;`,
+@group(0) @binding(3) var og: texture_storage_2d_array<rgba32float, write>;`,
     encodeRaw: `@group(0) @binding(2) var oc: texture_storage_2d_array<rgba32float, write>;`,
-    codeGrad: `@group(0) @binding(2) var tc: texture_2d_array<f32>;
-@group(0) @binding(3) var odp: texture_storage_2d_array<rgba32float, write>;
-@group(0) @binding(4) var<storage, read> alphas: array<f32>;`,
   };
-  const n = { store: 3, encode: 5, encodeRaw: 3, decode: 5, codeGrad: 5 }[ep];
+  const n = { store: 3, encode: 5, encodeRaw: 3, decode: 4 }[ep];
   const lists = list
     ? `@group(0) @binding(${n}) var<storage, read> klist: array<u32>;
 @group(0) @binding(${n + 1}) var<storage, read> kcount: array<u32>;\n`
@@ -112,15 +107,10 @@ function tail(ep: Epilogue, { tm: TM, tn: TN }: TileConfig): string {
       const pos = `vec2u(n4 + ${j}u, min(m0 + ${r}u, u.m - 1u))`;
       if (ep === "encode") lines.push(`let v${r}_${j} = max(${a} + bias${j}, vec4f(0.0));`);
       else if (ep === "encodeRaw") lines.push(`let v${r}_${j} = ${a} + bias${j};`);
-      else if (ep === "decode") lines.push(`let v${r}_${j} = u.scale * (${a} - textureLoad(tx, ${pos}, 0, 0));`);
-      else {
-        lines.push(
-          `let v${r}_${j} = select(vec4f(0.0), ${a} + vec4f(alpha * u.scale), textureLoad(tc, ${pos}, z, 0) > vec4f(0.0));`,
-        );
-      }
+      else lines.push(`let v${r}_${j} = u.scale * (${a} - textureLoad(tx, ${pos}, 0, 0));`);
     }
   }
-  const direct = ep === "decode" ? "og" : ep === "codeGrad" ? "odp" : "oc";
+  const direct = ep === "decode" ? "og" : "oc";
   for (const r of rows) {
     for (const j of cols) {
       lines.push(
@@ -128,21 +118,18 @@ function tail(ep: Epilogue, { tm: TM, tn: TN }: TileConfig): string {
       );
     }
   }
-  if (ep === "codeGrad" || ep === "encodeRaw") return lines.join("\n  ");
-  const tr = ep === "decode" ? "ogt" : "oct";
+  if (ep !== "encode") return lines.join("\n  ");
   for (const j of cols) {
     for (let c = 0; c < 4; c++) {
       const col = `n0 + ${4 * j + c}u`;
       for (let q = 0; q < TM / 4; q++) {
         const texel = [0, 1, 2, 3].map((s) => `v${4 * q + s}_${j}.${XYZW[c]}`).join(", ");
         lines.push(
-          `if (${col} < u.n && m0 / 4u + ${q}u < u.m / 4u) { textureStore(${tr}, vec2u(m0 / 4u + ${q}u, ${col}), z, vec4f(${texel})); }`,
+          `if (${col} < u.n && m0 / 4u + ${q}u < u.m / 4u) { textureStore(oct, vec2u(m0 / 4u + ${q}u, ${col}), z, vec4f(${texel})); }`,
         );
       }
-      if (ep !== "decode") {
-        const any = rows.map((r) => `v${r}_${j}.${XYZW[c]} > 0.0`).join(" || ");
-        lines.push(`if (${col} < u.n && (${any})) { fired[z * u.n + ${col}] = u.step; }`);
-      }
+      const any = rows.map((r) => `v${r}_${j}.${XYZW[c]} > 0.0`).join(" || ");
+      lines.push(`if (${col} < u.n && (${any})) { fired[z * u.n + ${col}] = u.step; }`);
     }
   }
   return lines.join("\n  ");
@@ -180,7 +167,6 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wg: vec3
   ${Array.from({ length: TM / 4 }, (_, q) => `let ma${q} = min(m0 / 4u + ${q}u, u.m / 4u - 1u);`).join("\n  ")}
   ${cols.map((j) => `let nb${j} = min(n4 + ${j}u, u.n / 4u - 1u);`).join("\n  ")}
   ${ep === "store" ? "let ob = (u.base + z * u.stride) / 4u;" : ""}
-  ${ep === "codeGrad" ? "let alpha = alphas[z];" : ""}
   ${isEncode ? cols.map((j) => `let bias${j} = textureLoad(tb, vec2u(nb${j}, u.biasRow), lb, 0);`).join("\n  ") : ""}
   ${accs.join("\n  ")}
   ${
@@ -234,7 +220,7 @@ export interface TileMatmulArgs {
   biasRow?: number;
   /** `encode`: step number written to `fired`. */
   step?: number;
-  /** `decode`: factor on `acc − X`; `codeGrad`: factor on `α_z`. */
+  /** `decode`: factor on `acc − X`. */
   scale?: number;
 }
 

@@ -92,11 +92,10 @@ for (const tile of [SMALL_TILE, LARGE_TILE]) {
     fired.dispose();
   });
 
-  Deno.test(`sae_matmul decode and codeGrad epilogues (tile ${tile.tm}×${tile.tn})`, async () => {
+  Deno.test(`sae_matmul decode epilogue (tile ${tile.tm}×${tile.tn})`, async () => {
     const x = textures("test.x", [rand(M * N)], M, N);
     const xs = await x.read(gpu);
     const g = new MatrixTexture(gpu, [Z, M, N], "test.g");
-    const gt = new MatrixTexture(gpu, [Z, N, M], "test.gt");
     tileMatmul(gpu, "decode", {
       a: ta,
       b: tb,
@@ -105,34 +104,14 @@ for (const tile of [SMALL_TILE, LARGE_TILE]) {
       k: K,
       members: Z,
       tile,
-      outputs: [x.view, g.view, gt.view],
+      outputs: [x.view, g.view],
       scale: 0.5,
     });
-    const mask = textures("test.mask", [rand(M * N), rand(M * N)], M, N);
-    const masks = [await mask.read(gpu, 0), await mask.read(gpu, 1)];
-    const dp = new MatrixTexture(gpu, [Z, M, N], "test.dp");
-    const alphas = gpu.upload(new Float32Array([0.25, -1]), [2]);
-    tileMatmul(gpu, "codeGrad", {
-      a: ta,
-      b: tb,
-      m: M,
-      n: N,
-      k: K,
-      members: Z,
-      tile,
-      outputs: [mask.view, dp.view, alphas],
-      scale: 2,
-    });
     for (let z = 0; z < Z; z++) {
-      const acc = reference(at, bt, M, N, K, z);
-      const want = acc.map((v, e) => 0.5 * (v - xs[e]));
+      const want = reference(at, bt, M, N, K, z).map((v, e) => 0.5 * (v - xs[e]));
       assertClose(await g.read(gpu, z), want, { atol: 1e-5, rtol: 1e-5 }, `G member ${z}`);
-      assertClose(await gt.read(gpu, z), transpose(want, M, N), { atol: 1e-5, rtol: 1e-5 }, `Gᵀ member ${z}`);
-      const wantDp = acc.map((v, e) => (masks[z][e] > 0 ? v + 2 * [0.25, -1][z] : 0));
-      assertClose(await dp.read(gpu, z), wantDp, { atol: 1e-5, rtol: 1e-5 }, `∂P member ${z}`);
     }
-    for (const t of [x, g, gt, mask, dp]) t.destroy();
-    alphas.dispose();
+    for (const t of [x, g]) t.destroy();
   });
 }
 

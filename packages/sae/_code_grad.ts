@@ -1,0 +1,104 @@
+/**
+ * `sae_code_grad`: the gradient at the pre-activations, computed only where a
+ * code fired. `∂P[b, j] = (G[b, :]·D̂[j, :] + α_z/B)` where `C[b, j] > 0`, else 0
+ * (`G` the scaled reconstruction error, `D̂` the normalised decoder rows).
+ *
+ * For each tile of 8 rows, the features that fired in it come from the
+ * decoder stage's k-list (`_k_lists.ts`). An invocation takes 16 of those
+ * features and accumulates 8 × 16 dot products over d, four components per
+ * texel fetch: 8 fetches of G (shared by the 8 lanes of a workgroup) and 16 of
+ * D̂ per 512 multiply-adds. Workgroups past a tile's list length loop zero
+ * times, so the cost follows the number of firing codes. Results are written
+ * into a zeroed buffer `∂P [Z][B, n]`, then copied into the texture the
+ * encoder-gradient matmul reads.
+ *
+ * @module
+ */
+import type { Binding, Gpu, Program } from "@saelab/gpu";
+import type { KList } from "./_k_lists.ts";
+import type { MatrixTexture } from "./_textures.ts";
+
+const ROWS = 8, FEATS = 16, LANES = 8;
+const XYZW = ["x", "y", "z", "w"];
+
+function code(): string {
+  const rows = Array.from({ length: ROWS }, (_, r) => r);
+  const feats = Array.from({ length: FEATS }, (_, q) => q);
+  const accs = rows.flatMap((r) => Array.from({ length: FEATS / 4 }, (_, v) => `var acc${r}_${v} = vec4f(0.0);`));
+  const body = [
+    ...rows.map((r) => `let g${r} = textureLoad(tg, vec2u(i4, min(rb + ${r}u, u.rows - 1u)), z, 0);`),
+    ...feats.flatMap((q) => [
+      `let e${q} = textureLoad(tdh, vec2u(i4, j${q}), z, 0);`,
+      ...rows.map((r) => `acc${r}_${q >> 2}.${XYZW[q & 3]} += dot(g${r}, e${q});`),
+    ]),
+  ];
+  const tail = rows.flatMap((r) =>
+    feats.map((q) =>
+      `if (f0 + ${q}u < cnt && rb + ${r}u < u.rows) {
+    if (textureLoad(tc, vec2u(j${q} / 4u, rb + ${r}u), z, 0)[j${q} % 4u] > 0.0) {
+      out[z * u.rows * u.n + (rb + ${r}u) * u.n + j${q}] = acc${r}_${q >> 2}.${XYZW[q & 3]} + alpha;
+    }
+  }`
+    )
+  );
+  return `
+struct U { rows: u32, n: u32, d: u32, listStride: u32, listTiles: u32, scale: f32 }
+@group(0) @binding(0) var tg: texture_2d_array<f32>;
+@group(0) @binding(1) var tdh: texture_2d_array<f32>;
+@group(0) @binding(2) var tc: texture_2d_array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> klist: array<u32>;
+@group(0) @binding(5) var<storage, read> kcount: array<u32>;
+@group(0) @binding(6) var<storage, read> alphas: array<f32>;
+@group(0) @binding(7) var<uniform> u: U;
+
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) li: vec3u) {
+  let z = wg.z;
+  let rb = wg.y * ${ROWS}u;
+  let lt = z * u.listTiles + wg.y;
+  let cnt = kcount[lt];
+  let f0 = (wg.x * ${LANES}u + li.x) * ${FEATS}u;
+  let last = max(cnt, 1u) - 1u;
+  ${feats.map((q) => `let j${q} = klist[lt * u.listStride + min(f0 + ${q}u, last)];`).join("\n  ")}
+  let alpha = alphas[z] * u.scale;
+  ${accs.join("\n  ")}
+  // a workgroup past the end of its tile's list loops zero times (a masked branch would not skip)
+  let steps = select(0u, u.d / 4u, wg.x * ${LANES * FEATS}u < cnt);
+  for (var i4 = 0u; i4 < steps; i4++) {
+    ${body.join("\n    ")}
+  }
+  ${tail.join("\n  ")}
+}`;
+}
+
+const PROGRAM: Program = { name: "sae_code_grad", key: `r${ROWS}f${FEATS}l${LANES}`, code };
+
+/** Rows per tile of the k-list this kernel reads. */
+export const CODE_GRAD_ROWS = ROWS;
+
+/**
+ * Record `∂P` into `out` (which must hold zeros: only firing codes are written).
+ *
+ * @param gpu The context.
+ * @param inputs `G [B, d]`, `D̂ [n, d]`, `C [B, n]` textures, the decoder k-list (8-row tiles) and α per member.
+ * @param out The output buffer `[Z][rows, n]` and sizes.
+ */
+export function codeGradSparse(
+  gpu: Gpu,
+  inputs: { g: MatrixTexture; dh: MatrixTexture; c: MatrixTexture; list: KList; alphas: Binding },
+  out: { dp: Binding; rows: number; n: number; d: number; members: number },
+): void {
+  const { list } = inputs;
+  if (list.tm !== ROWS) {
+    throw new RangeError(`Cannot run sae_code_grad: its k-list has ${list.tm}-row tiles, not ${ROWS}`);
+  }
+  const u = new ArrayBuffer(24);
+  new Uint32Array(u).set([out.rows, out.n, out.d, list.stride, list.tiles]);
+  new Float32Array(u)[5] = 1 / out.rows;
+  gpu.dispatch(PROGRAM, {
+    bindings: [inputs.g.view, inputs.dh.view, inputs.c.view, out.dp, list.indices, list.counts, inputs.alphas],
+    uniforms: u,
+    workgroups: [Math.ceil(out.n / (LANES * FEATS)), Math.ceil(out.rows / ROWS), out.members],
+  });
+}
