@@ -8,9 +8,14 @@
  * @module
  */
 import { type ActivationStore, openStore } from "@saelab/activations";
+import { isResidualHook, loadUnembedding, logitEffects, type Unembedding } from "@saelab/autointerp";
 import type { IdRows } from "@saelab/autointerp";
+import { loadDictionary } from "@saelab/baselines";
+import { Tokenizer } from "@saelab/tokenizer";
+import { join } from "node:path";
 import {
   listRuns,
+  type LogitEffects,
   readRun,
   type RunJson,
   safeJoin,
@@ -159,6 +164,70 @@ export async function withStageRecord<T>(
     if (interrupted) await setRunStatus(deps.runsDir, run.id, { status: "interrupted" });
     throw e;
   }
+}
+
+/** The model's read-out and token names, for logit effects. */
+export interface Readout {
+  /** Final LayerNorm weight and unembedding. */
+  unembed: Unembedding;
+  /** Token id → text. */
+  decode: (id: number) => string;
+}
+
+/**
+ * The run's model read-out, when the hook writes to the residual stream and the model folder is readable.
+ *
+ * @param run The run.
+ * @param deps The CLI's deps (for the log).
+ * @returns The read-out, or `null` (logit effects are then left out).
+ */
+export async function runReadout(run: StageRun, deps: StageDeps): Promise<Readout | null> {
+  const path = run.json.model.path;
+  if (!isResidualHook(run.json.hook)) {
+    deps.log.debug(`logit effects left out: ${run.json.hook} is not in the residual stream`);
+    return null;
+  }
+  if (!path) return null;
+  let unembed: Unembedding;
+  try {
+    unembed = await loadUnembedding(path);
+  } catch (e) {
+    deps.log.warn(
+      `logit effects left out: cannot read the unembedding of ${path} (${e instanceof Error ? e.message : e})`,
+    );
+    return null;
+  }
+  let decode = (id: number) => `⟨${id}⟩`;
+  try {
+    const tok = await Tokenizer.fromFile(join(path, "tokenizer.json"));
+    decode = (id) => tok.decode([id]);
+  } catch {
+    // token ids stand in for names
+  }
+  return { unembed, decode };
+}
+
+/**
+ * Top positive and negative logit effects (10 each) of some features of a saved dictionary, by feature index.
+ *
+ * @param readout The model's read-out.
+ * @param dir The dictionary's folder (`cfg.json`, weights with the decoder in activation units).
+ * @param indices Features.
+ * @returns Effects by feature, empty when the dictionary's width is not the model's.
+ */
+export async function featureLogits(
+  readout: Readout,
+  dir: string,
+  indices: readonly number[],
+): Promise<Map<number, LogitEffects>> {
+  const dict = await loadDictionary(dir);
+  const out = new Map<number, LogitEffects>();
+  if (dict.dIn !== readout.unembed.d) return out;
+  for (const i of indices) {
+    const row = dict.decoder.subarray(i * dict.dIn, (i + 1) * dict.dIn); // [dIn]
+    out.set(i, logitEffects(row, readout.unembed, { decode: readout.decode, k: 10 }));
+  }
+  return out;
 }
 
 /** A whole number ≥ `min` from the config, or the default. */

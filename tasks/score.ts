@@ -3,7 +3,8 @@
  * baselines on the same hook), after Bills et al. as used by Cunningham et al. Held-out rows are cut
  * into 64-token fragments; every dictionary's activations on them are computed on the GPU; per
  * dictionary a seeded sample of features is explained and scored (simulation correlation, top-only,
- * random-only, detection accuracy and AUC); `features/<dict>/` gets the feature pages' data and
+ * random-only, detection accuracy and AUC); `features/<dict>/` gets the feature pages' data (with each
+ * feature's direct logit effects when the hook is in the residual stream and the model folder is readable) and
  * `scores.json` the mean per dictionary with a bootstrap 95% interval.
  *
  * The GPU part is reused: when `features/<dict>/` was sampled with the same settings from the same
@@ -43,11 +44,13 @@ import { createGpu, type Gpu } from "@saelab/gpu";
 import { type DictEntry, listDicts, RUN_FILES, type StageDeps, type StageResult } from "@saelab/runs";
 import { Tokenizer } from "@saelab/tokenizer";
 import {
+  featureLogits,
   findRun,
   intOption,
   listOption,
   numberOption,
   readSplit,
+  runReadout,
   runStore,
   type StageRun,
   withStageRecord,
@@ -127,6 +130,7 @@ export async function score(
     const t1 = performance.now();
     let scoring = 0, writing = 0;
     const results: Record<string, DictScoreDetail> = {};
+    const readout = await runReadout(run, deps);
     for (const e of entries) {
       const { samples, previous } = ready.get(e.name)!;
       const label = `score ${e.name}`;
@@ -143,6 +147,9 @@ export async function score(
         scores,
         previous,
         sampling: { key, weights: weights.get(e.name), ...common },
+        logits: readout
+          ? await featureLogits(readout, folderOf(run, e), samples.samples.map((f) => f.index))
+          : undefined,
       });
       writing += performance.now() - s1;
       results[e.name] = summarizeScores(scores, {

@@ -13,6 +13,7 @@ import {
   type FeatureDetail,
   type FeatureIndex,
   type Fragment,
+  type LogitEffects,
   RUN_FILES,
   writeTextAtomic,
 } from "@saelab/runs";
@@ -69,7 +70,7 @@ const roundFragment = (f: Fragment): Fragment => ({ ...f, acts: f.acts.map(round
  *
  * @param featuresDir `runs/<id>/features`.
  * @param samples The dictionary's summaries and samples.
- * @param options Scores (of one backend), sampling settings, earlier results by feature.
+ * @param options Scores (of one backend), sampling settings, earlier results by feature, logit effects by feature.
  * @returns Nothing.
  * @example
  * ```ts ignore
@@ -84,6 +85,7 @@ export async function writeFeatureFiles(
     scores?: readonly FeatureScore[];
     sampling?: Record<string, unknown>;
     previous?: ReadonlyMap<number, Record<string, StoredResult>>;
+    logits?: ReadonlyMap<number, LogitEffects>;
   } = {},
 ): Promise<void> {
   const dir = join(featuresDir, samples.dict);
@@ -114,6 +116,7 @@ export async function writeFeatureFiles(
       random: f.random.map(roundFragment),
       negatives: f.negatives.map(({ acts: _, ...rest }) => rest),
       histogram: { ...f.histogram, edges: f.histogram.edges.map(round) },
+      ...(options.logits?.has(f.index) ? { logits: options.logits.get(f.index) } : {}),
       ...(f.neighbours ? { neighbours: f.neighbours } : {}),
       results,
     };

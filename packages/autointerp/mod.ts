@@ -58,3 +58,5 @@ export { readFeatureFiles, STATS_FILE, writeFeatureFiles } from "./features_io.t
 export type { FeatureStats, StoredDetail, StoredIndex, StoredResult } from "./features_io.ts";
 export { mergeScores, summarizeScores } from "./compare.ts";
 export type { DictScoreDetail, ScoresFile } from "./compare.ts";
+export { isResidualHook, loadUnembedding, logitEffects } from "./logit_effects.ts";
+export type { Unembedding } from "./logit_effects.ts";
