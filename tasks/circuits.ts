@@ -212,8 +212,10 @@ async function strongestSparse(member: Dictionary, deps: StageDeps, run: Analysi
   const F = member.dDict, n = rows.rows;
   const fires = new Float64Array(F), total = new Float64Array(F);
   for (let i = 0; i < codes.length; i++) if (codes[i] > 0) fires[i % F]++, total[i % F] += codes[i];
-  let best = 0;
-  for (let j = 0; j < F; j++) if (fires[j] / n < 0.1 && total[j] > total[best]) best = j;
+  let best = -1;
+  for (let j = 0; j < F; j++) if (fires[j] > 0 && fires[j] / n < 0.1 && (best < 0 || total[j] > total[best])) best = j;
+  if (best < 0) { for (let j = 0; j < F; j++) if (best < 0 || total[j] > total[best]) best = j; // none is sparse
+   }
   deps.log.debug(`circuits: feature ${best} fires on ${((fires[best] / n) * 100).toFixed(1)}% of held-out rows`);
   return best;
 }
