@@ -158,6 +158,7 @@ export async function train(
     finished: (r) => r.status === "done" && r.stages.evaluate?.status === "done",
   });
   let rows: SummaryRow[];
+  const failed: string[] = [];
   try {
     const done = await trainAndEvaluate(p);
     rows = done.rows;
@@ -166,14 +167,23 @@ export async function train(
       if (p.config.skip.includes(stage.name) || !(await exists(stage.file))) continue;
       if (!done.fresh && stages[stage.name]?.status === "done") continue;
       deps.signal.throwIfAborted();
-      const mod = await import(stage.file.href) as LaterStage;
-      const call = mod[stage.name] ?? mod.run!;
-      await runStage(p.run, stage.name, () => call({ run: p.run.id, seed: p.config.seed }, deps, { gpu: p.gpu }));
+      try {
+        await runStage(p.run, stage.name, async () => {
+          const mod = await import(stage.file.href) as LaterStage;
+          const call = mod[stage.name] ?? mod.run!;
+          return await call({ run: p.run.id, seed: p.config.seed }, deps, { gpu: p.gpu });
+        });
+      } catch (e) {
+        if (deps.signal.aborted) throw e;
+        // The sweep is saved: report the stage's failure after the summary, and let a rerun retry it.
+        failed.push(`${stage.name} failed: ${e instanceof Error ? e.message : String(e)}`);
+        deps.log.warn(failed.at(-1)!);
+      }
     }
   } finally {
     p.dispose();
   }
-  await setRunStatus(deps.runsDir, p.run.id, { status: "done" });
+  if (failed.length === 0) await setRunStatus(deps.runsDir, p.run.id, { status: "done" });
   const scores = await readJson<ScoresJson>(deps.runsDir, [p.run.id, RUN_FILES.scores], { kind: "scores" });
   const summary = formatSummary(await readRunJson(p.run), {
     rows: [...rows, ...(await baselineRows(p))],
@@ -182,5 +192,11 @@ export async function train(
     runsDir: deps.runsDir,
   });
   deps.log.info(`\n${summary}`);
+  if (failed.length) {
+    throw new Error(
+      `${failed.join("; ")} — the SAE sweep and its evaluation are saved in ${p.run.dir}; ` +
+        "rerun `deno task train` to retry",
+    );
+  }
   return { runId: p.run.id, message: `Run ${p.run.id} is in ${p.run.dir}` };
 }
