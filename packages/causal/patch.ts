@@ -31,7 +31,7 @@ import { EditState } from "./_edits.ts";
 import { decoderRows, type Dictionary, encodeChunked } from "./dictionary.ts";
 import type { Downstream } from "./downstream.ts";
 import { type GreedyStep, greedySweep } from "./greedy.ts";
-import { klRows, logitDiffs, logSoftmax, mean } from "./kl.ts";
+import { klRows, mean } from "./kl.ts";
 import { answerPairs, type TaskRun } from "./task_run.ts";
 
 /** Direction of the divergence. */
@@ -181,6 +181,26 @@ export async function featurePatching(
   const byLogits = Math.floor((options.maxLogitBytes ?? 64 * 2 ** 20) / (4 * v * pairs));
   const batch = Math.max(1, Math.min(byTokens, byLogits, 64));
 
+  // KL of one patched row against the counterfactual, from its logits with one exp per entry
+  const cfProb = reverse ? run.logProbCounterfactual.map(Math.exp) : undefined;
+  const rowKl = (x: Float32Array, pair: number): number => {
+    const lq = run.logProbCounterfactual.subarray(pair * v, (pair + 1) * v);
+    let max = -Infinity;
+    for (let j = 0; j < v; j++) if (x[j] > max) max = x[j];
+    let sum = 0, dot = 0;
+    if (reverse) {
+      const q = cfProb!.subarray(pair * v, (pair + 1) * v);
+      for (let j = 0; j < v; j++) sum += Math.exp(x[j] - max), dot += q[j] * (lq[j] - x[j]);
+      return Math.max(0, dot + max + Math.log(sum)); // Σ q (log q − x) + logsumexp(x)
+    }
+    for (let j = 0; j < v; j++) {
+      const e = Math.exp(x[j] - max);
+      sum += e;
+      dot += e * (x[j] - lq[j]);
+    }
+    return Math.max(0, dot / sum - max - Math.log(sum)); // Σ p (x − log q) − logsumexp(x)
+  };
+
   const evaluate = async (removals: number[][]): Promise<Evaluation[]> => {
     const edits = removals.map((r) => state.without(r));
     const k = removals.length;
@@ -201,14 +221,12 @@ export async function featurePatching(
         pre = gpu.upload(rep, [k * n, g.length, run.hidden], "causal.resid_pre");
       }
       const ids = Array.from({ length: k }, () => g.clean).flat();
-      const lp = logSoftmax(await down.lastLogits(ids, actT, pre), v); // [k·G, V]
+      const logits = await down.lastLogits(ids, actT, pre); // [k·G, V]
       for (let c = 0; c < k; c++) {
         for (let i = 0; i < n; i++) {
-          const pair = g.pairs[i];
-          const mine = lp.subarray((c * n + i) * v, (c * n + i + 1) * v);
-          const cf = run.logProbCounterfactual.subarray(pair * v, (pair + 1) * v);
-          kl[c] += (reverse ? klRows(cf, mine, v) : klRows(mine, cf, v))[0] / pairs;
-          if (answers) diff[c] += logitDiffs(mine, v, [answers[pair]])[0] / pairs;
+          const pair = g.pairs[i], row = (c * n + i) * v;
+          kl[c] += rowKl(logits.subarray(row, row + v), pair) / pairs;
+          if (answers) diff[c] += (logits[row + answers[pair][0]] - logits[row + answers[pair][1]]) / pairs;
         }
       }
     }));

@@ -61,6 +61,13 @@ Deno.test("patching only the read position, and the other KL direction", async (
   assert.deepEqual(curve.points.map((p) => p.features), [[0], [0]]);
   assertClose([curve.points[1].edit], [2], { atol: 1e-4, rtol: 1e-4 }, "edit at the read position");
   assert.ok(cleanKl(run, "counterfactual‖patched") > 0.1);
+  // a threshold above the clean divergence reverts everything: the patched run is the clean run, in both directions
+  for (const kl of ["patched‖counterfactual", "counterfactual‖patched"] as const) {
+    const all = await featurePatching(down, run, planted.dicts[0], { kl, thresholds: [10] });
+    assert.equal(all.points[0].patched, 0);
+    assertClose([all.points[0].kl], [cleanKl(run, kl)], { atol: 1e-5, rtol: 1e-4 }, kl);
+    assertClose([all.points[0].logitDiff!], [summarizeTask(run).cleanLogitDiff!], { atol: 1e-4, rtol: 1e-4 }, "diff");
+  }
 });
 
 Deno.test("patching rejects a dictionary of the wrong width or hook", async () => {
