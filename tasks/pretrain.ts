@@ -4,7 +4,7 @@
  * as a Hugging Face folder that `loadModel` reads. Rerunning resumes from the
  * folder's `checkpoint/` (the tokenizer is reused); Ctrl-C writes a checkpoint first.
  *
- * Config (defaults in brackets): `out` [fixtures/models/sotu-neox], `steps` [1000],
+ * Config (defaults in brackets): `out` [fixtures/models/sotu-neox], `steps` [1400],
  * `seed` [0], `batch` [8], `lr` [0.002], `warmup` [50], `minLrRatio` [0.1],
  * `weightDecay` [0.1], `maxGradNorm` [1], `contextLength` [128], `vocabSize` [4096],
  * `hiddenSize` [128], `layers` [4], `heads` [4], `logEvery` [10], `evalEvery` [100],
@@ -53,7 +53,7 @@ async function readJson(path: string): Promise<unknown> {
 export async function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
   const started = performance.now();
   const out = typeof config.out === "string" && config.out !== "" ? config.out : "fixtures/models/sotu-neox";
-  const steps = num(config, "steps", 1000), seed = num(config, "seed", 0), batch = num(config, "batch", 8);
+  const steps = num(config, "steps", 1400), seed = num(config, "seed", 0), batch = num(config, "batch", 8);
   const T = num(config, "contextLength", 128), d = num(config, "hiddenSize", 128);
   const lr = num(config, "lr", 2e-3), warmup = num(config, "warmup", 50);
   const minLrRatio = num(config, "minLrRatio", 0.1), weightDecay = num(config, "weightDecay", 0.1);
