@@ -131,6 +131,10 @@ export class Downstream {
    * @param act The activation at the hook `[B, T, width]`; the call takes ownership of it.
    * @param residPre The block's input `[B, T, D]` for points inside a block (see `needsResidPre`); taken over too.
    * @returns Logits `[B, V]`, row-major.
+   * @example
+   * ```ts ignore
+   * const logits = await down.lastLogits(ids, gpu.upload(patched, [b, t, d])); // [b, V]
+   * ```
    */
   async lastLogits(ids: number[][], act: Tensor<"f32">, residPre?: Tensor<"f32">): Promise<Float32Array> {
     const { hooks, release } = this.#hooks(act, residPre);
@@ -149,6 +153,10 @@ export class Downstream {
    * @param options `at`: the later block hook; `residPre`: the block's input for points inside a block (taken over).
    * @returns The later activation `[B, T, width']` on the host.
    * @throws {RangeError} When `at` does not come after the hook.
+   * @example
+   * ```ts ignore
+   * const later = await down.activationAt(ids, ablated, { at: "blocks.3.hook_resid_post" }); // [B, T, D]
+   * ```
    */
   async activationAt(
     ids: number[][],

@@ -139,6 +139,12 @@ export async function runTask(model: NeoxModel, task: PatchTask, options: { hook
  *
  * @param task The task.
  * @returns The answer pairs in task order.
+ * @example
+ * ```ts
+ * import { answerPairs } from "@saelab/causal";
+ * const a = answerPairs({ name: "t", pairs: [{ clean: [1], counterfactual: [2], answers: { clean: 3, counterfactual: 4 } }] });
+ * if (a?.[0].join() !== "3,4") throw new Error("answers");
+ * ```
  */
 export function answerPairs(task: PatchTask): [number, number][] | undefined {
   if (!task.pairs.every((p) => p.answers)) return undefined;

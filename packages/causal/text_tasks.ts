@@ -37,6 +37,10 @@ export interface RepeatOptions {
  * @param codec The tokenizer.
  * @param limit Most words (the lowest ids: the most frequent merges). Default 2000.
  * @returns Token ids.
+ * @example
+ * ```ts ignore
+ * const words = wordTokens(await Tokenizer.fromFile("fixtures/models/sotu-neox/tokenizer.json"));
+ * ```
  */
 export function wordTokens(codec: TextCodec, limit = 2000): number[] {
   const out: number[] = [];
