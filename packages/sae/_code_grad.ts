@@ -3,11 +3,12 @@
  * code fired. `∂P[b, j] = (G[b, :]·D̂[j, :] + α_z/B)` where `C[b, j] > 0`, else 0
  * (`G` the scaled reconstruction error, `D̂` the normalised decoder rows).
  *
- * For each tile of 8 rows, the features that fired in it come from the
- * decoder stage's k-list (`_k_lists.ts`). An invocation takes 16 of those
- * features and accumulates 8 × 16 dot products over d, four components per
- * texel fetch: 8 fetches of G (shared by the 8 lanes of a workgroup) and 16 of
- * D̂ per 512 multiply-adds. Workgroups past a tile's list length loop zero
+ * For each tile of rows (the decoder stage's k-list tiles, 8 or 16 rows), the
+ * features that fired in it come from that k-list (`_k_lists.ts`). An
+ * invocation takes 16 of those features and accumulates rows × 16 dot products
+ * over d, four components per texel fetch: one fetch of G per row (shared by
+ * the 8 lanes of a workgroup) and 16 of D̂ — with 16 rows, 32 fetches per 1024
+ * multiply-adds, the ratio of the dense 16 × 16 matmul. Workgroups past a tile's list length loop zero
  * times, so the cost follows the number of firing codes. Results are written
  * into a zeroed buffer `∂P [Z][B, n]`, then copied into the texture the
  * encoder-gradient matmul reads.
@@ -18,10 +19,10 @@ import type { Binding, Gpu, Program } from "@saelab/gpu";
 import type { KList } from "./_k_lists.ts";
 import type { MatrixTexture } from "./_textures.ts";
 
-const ROWS = 8, FEATS = 16, LANES = 8;
+const FEATS = 16, LANES = 8;
 const XYZW = ["x", "y", "z", "w"];
 
-function code(): string {
+function code(ROWS: number): string {
   const rows = Array.from({ length: ROWS }, (_, r) => r);
   const feats = Array.from({ length: FEATS }, (_, q) => q);
   const accs = rows.flatMap((r) => Array.from({ length: FEATS / 4 }, (_, v) => `var acc${r}_${v} = vec4f(0.0);`));
@@ -72,16 +73,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) li: vec3
 }`;
 }
 
-const PROGRAM: Program = { name: "sae_code_grad", key: `r${ROWS}f${FEATS}l${LANES}`, code };
-
-/** Rows per tile of the k-list this kernel reads. */
-export const CODE_GRAD_ROWS = ROWS;
+const PROGRAMS = new Map<number, Program>();
 
 /**
  * Record `∂P` into `out` (which must hold zeros: only firing codes are written).
  *
  * @param gpu The context.
- * @param inputs `G [B, d]`, `D̂ [n, d]`, `C [B, n]` textures, the decoder k-list (8-row tiles) and α per member.
+ * @param inputs `G [B, d]`, `D̂ [n, d]`, `C [B, n]` textures, the decoder k-list and α per member.
  * @param out The output buffer `[Z][rows, n]` and sizes.
  */
 export function codeGradSparse(
@@ -90,13 +88,18 @@ export function codeGradSparse(
   out: { dp: Binding; rows: number; n: number; d: number; members: number },
 ): void {
   const { list } = inputs;
-  if (list.tm !== ROWS) {
-    throw new RangeError(`Cannot run sae_code_grad: its k-list has ${list.tm}-row tiles, not ${ROWS}`);
+  const ROWS = list.tm;
+  if (ROWS % 4 !== 0 || ROWS > 16) {
+    throw new RangeError(`Cannot run sae_code_grad: k-list tiles of ${ROWS} rows (need a multiple of 4, at most 16)`);
+  }
+  let prog = PROGRAMS.get(ROWS);
+  if (!prog) {
+    PROGRAMS.set(ROWS, prog = { name: "sae_code_grad", key: `r${ROWS}f${FEATS}l${LANES}`, code: () => code(ROWS) });
   }
   const u = new ArrayBuffer(24);
   new Uint32Array(u).set([out.rows, out.n, out.d, list.stride, list.tiles]);
   new Float32Array(u)[5] = 1 / out.rows;
-  gpu.dispatch(PROGRAM, {
+  gpu.dispatch(prog, {
     bindings: [inputs.g.view, inputs.dh.view, inputs.c.view, out.dp, list.indices, list.counts, inputs.alphas],
     uniforms: u,
     workgroups: [Math.ceil(out.n / (LANES * FEATS)), Math.ceil(out.rows / ROWS), out.members],

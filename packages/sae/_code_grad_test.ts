@@ -7,57 +7,61 @@ import { Rng } from "./_random.ts";
 
 const gpu = await createGpu();
 
-Deno.test("sae_code_grad: ∂P = G·D̂ᵀ + α/B exactly where a code fired, zero elsewhere", async () => {
-  // 20 rows (a partial 8-row tile), 140 features (more than one workgroup's 128 per tile), d = 12
-  const rows = 20, n = 140, d = 12, Z = 2;
-  const rng = new Rng(7);
-  const g = [0, 1].map(() => Float32Array.from({ length: rows * d }, () => rng.normal()));
-  const dh = [0, 1].map(() => Float32Array.from({ length: n * d }, () => rng.normal()));
-  const density = [0.9, 0.05]; // member 0 dense, member 1 sparse
-  const c = density.map((p) => Float32Array.from({ length: rows * n }, () => (rng.uniform() < p ? rng.uniform() : 0)));
-  const ct = c.map((m) => {
-    const t = new Float32Array(n * rows);
-    for (let b = 0; b < rows; b++) for (let j = 0; j < n; j++) t[j * rows + b] = m[b * n + j];
-    return t;
-  });
-  const tex = (label: string, layers: Float32Array[], r: number, cols: number) => {
-    const t = new MatrixTexture(gpu, [Z, r, cols], label);
-    layers.forEach((data, z) => t.write(gpu, data, z));
-    return t;
-  };
-  const tg = tex("test.g", g, rows, d), tdh = tex("test.dh", dh, n, d), tc = tex("test.c", c, rows, n);
-  const tct = tex("test.ct", ct, n, rows);
-  const list = allocKList(gpu, { k: n, m: 24, members: Z, tm: 8 }, "test.list");
-  buildKList(gpu, tct, { list, k: n, m: rows, members: Z });
-  const alphas = gpu.upload(new Float32Array([0.5, 2]), [2]);
-  const out = gpu.zeros([Z * rows * n]);
-  codeGradSparse(gpu, { g: tg, dh: tdh, c: tc, list, alphas }, { dp: out, rows, n, d, members: Z });
-  const got = await out.read();
-  for (let z = 0; z < Z; z++) {
-    const want = new Float64Array(rows * n);
-    for (let b = 0; b < rows; b++) {
-      for (let j = 0; j < n; j++) {
-        if (!(c[z][b * n + j] > 0)) continue;
-        let s = [0.5, 2][z] / rows;
-        for (let i = 0; i < d; i++) s += g[z][b * d + i] * dh[z][j * d + i];
-        want[b * n + j] = s;
+for (const tm of [8, 16]) {
+  Deno.test(`sae_code_grad: ∂P = G·D̂ᵀ + α/B exactly where a code fired, zero elsewhere (${tm}-row tiles)`, async () => {
+    // 20 rows (a partial 8-row tile), 140 features (more than one workgroup's 128 per tile), d = 12
+    const rows = 20, n = 140, d = 12, Z = 2;
+    const rng = new Rng(7);
+    const g = [0, 1].map(() => Float32Array.from({ length: rows * d }, () => rng.normal()));
+    const dh = [0, 1].map(() => Float32Array.from({ length: n * d }, () => rng.normal()));
+    const density = [0.9, 0.05]; // member 0 dense, member 1 sparse
+    const c = density.map((p) =>
+      Float32Array.from({ length: rows * n }, () => (rng.uniform() < p ? rng.uniform() : 0))
+    );
+    const ct = c.map((m) => {
+      const t = new Float32Array(n * rows);
+      for (let b = 0; b < rows; b++) for (let j = 0; j < n; j++) t[j * rows + b] = m[b * n + j];
+      return t;
+    });
+    const tex = (label: string, layers: Float32Array[], r: number, cols: number) => {
+      const t = new MatrixTexture(gpu, [Z, r, cols], label);
+      layers.forEach((data, z) => t.write(gpu, data, z));
+      return t;
+    };
+    const tg = tex("test.g", g, rows, d), tdh = tex("test.dh", dh, n, d), tc = tex("test.c", c, rows, n);
+    const tct = tex("test.ct", ct, n, rows);
+    const list = allocKList(gpu, { k: n, m: 32, members: Z, tm }, "test.list");
+    buildKList(gpu, tct, { list, k: n, m: rows, members: Z });
+    const alphas = gpu.upload(new Float32Array([0.5, 2]), [2]);
+    const out = gpu.zeros([Z * rows * n]);
+    codeGradSparse(gpu, { g: tg, dh: tdh, c: tc, list, alphas }, { dp: out, rows, n, d, members: Z });
+    const got = await out.read();
+    for (let z = 0; z < Z; z++) {
+      const want = new Float64Array(rows * n);
+      for (let b = 0; b < rows; b++) {
+        for (let j = 0; j < n; j++) {
+          if (!(c[z][b * n + j] > 0)) continue;
+          let s = [0.5, 2][z] / rows;
+          for (let i = 0; i < d; i++) s += g[z][b * d + i] * dh[z][j * d + i];
+          want[b * n + j] = s;
+        }
       }
+      assertClose(got.subarray(z * rows * n, (z + 1) * rows * n), want, { atol: 1e-5, rtol: 1e-5 }, `member ${z}`);
     }
-    assertClose(got.subarray(z * rows * n, (z + 1) * rows * n), want, { atol: 1e-5, rtol: 1e-5 }, `member ${z}`);
-  }
-  assert.throws(
-    () =>
-      codeGradSparse(gpu, { g: tg, dh: tdh, c: tc, list: { ...list, tm: 16 }, alphas }, {
-        dp: out,
-        rows,
-        n,
-        d,
-        members: Z,
-      }),
-    /16-row tiles, not 8/,
-  );
-  for (const t of [tg, tdh, tc, tct]) t.destroy();
-  for (const t of [list.indices, list.counts, alphas, out]) t.dispose();
-});
+    assert.throws(
+      () =>
+        codeGradSparse(gpu, { g: tg, dh: tdh, c: tc, list: { ...list, tm: 32 }, alphas }, {
+          dp: out,
+          rows,
+          n,
+          d,
+          members: Z,
+        }),
+      /tiles of 32 rows/,
+    );
+    for (const t of [tg, tdh, tc, tct]) t.destroy();
+    for (const t of [list.indices, list.counts, alphas, out]) t.dispose();
+  });
+}
 
 globalThis.addEventListener("unload", () => gpu.destroy());

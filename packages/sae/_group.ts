@@ -23,7 +23,7 @@ import type { Gpu, Tensor } from "@saelab/gpu";
 import { adam } from "@saelab/kernels";
 import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_layout.ts";
 import { normalizeBackward, normalizeRows, packTexture, packTransposed, type RowsAt } from "./_prep_kernels.ts";
-import { CODE_GRAD_ROWS, codeGradSparse } from "./_code_grad.ts";
+import { codeGradSparse } from "./_code_grad.ts";
 import { rowStats, topkSelect } from "./_stats_kernels.ts";
 import { MatrixTexture } from "./_textures.ts";
 import { allocKList, buildKList, type KList } from "./_k_lists.ts";
@@ -96,9 +96,6 @@ export class MemberGroup {
     this.#tileF = chooseTile(n, d, { list: true });
     this.#listD = allocKList(gpu, { k: n, m: batch, members: Z, tm: this.#tileD.tm }, `${tag}.klist_rows`);
     this.#listF = allocKList(gpu, { k: batch, m: n, members: Z, tm: this.#tileF.tm }, `${tag}.klist_features`);
-    if (this.#tileD.tm !== CODE_GRAD_ROWS) {
-      throw new RangeError(`Cannot build a group: D tiles of ${this.#tileD.tm} rows`);
-    }
     this.#dpBuf = gpu.zeros([Z * batch * n], "f32", `${tag}.grad_pre`);
     const tex = (name: string, rows: number, cols: number) =>
       this.#t[name] = new MatrixTexture(gpu, [Z, rows, cols], `${tag}.${name}`);
