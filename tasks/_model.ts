@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { basename, join, relative, resolve } from "node:path";
 import type { ModelInfo } from "@saelab/runs";
 import { Tokenizer } from "@saelab/tokenizer";
@@ -32,6 +33,36 @@ export interface ModelSource {
   tokenizer: Tokenizer;
   /** Token id put at position 0 of every document, when the tokenizer has an end-of-text token. */
   separator?: number;
+  /** SHA-256 over the folder's config, tokenizer and weight files: a run resumes only on the same model. */
+  sha256: string;
+}
+
+/**
+ * SHA-256 over a model folder's `config.json`, `tokenizer.json` and weight files (`model.safetensors`,
+ * or the index and its shards), read in pieces.
+ *
+ * @param dir The folder.
+ * @returns The hex digest.
+ * @example
+ * ```ts ignore
+ * const id = await modelFingerprint("fixtures/models/sotu-neox");
+ * ```
+ */
+export async function modelFingerprint(dir: string): Promise<string> {
+  const files = ["config.json", "tokenizer.json"];
+  if (await exists(join(dir, "model.safetensors"))) files.push("model.safetensors");
+  else {
+    const index = JSON.parse(await Deno.readTextFile(join(dir, "model.safetensors.index.json")));
+    const shards = [...new Set(Object.values(index?.weight_map ?? {}) as string[])].sort();
+    files.push("model.safetensors.index.json", ...shards);
+  }
+  const hash = createHash("sha256");
+  for (const name of files) {
+    hash.update(`${name}\0`);
+    using file = await Deno.open(join(dir, name));
+    for await (const piece of file.readable) hash.update(piece);
+  }
+  return hash.digest("hex");
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -86,5 +117,6 @@ export async function resolveModel(options: { model?: string }): Promise<ModelSo
     : { name: await modelName(dir), path: dir, isDefaultModel };
   const tokenizer = await Tokenizer.fromFile(join(dir, "tokenizer.json"));
   const separator = tokenizer.tokenToId(END_OF_TEXT);
-  return { dir, info, tokenizer, ...(separator !== undefined ? { separator } : {}) };
+  const sha256 = await modelFingerprint(dir);
+  return { dir, info, tokenizer, sha256, ...(separator !== undefined ? { separator } : {}) };
 }

@@ -125,7 +125,14 @@ export async function setupPipeline(
     deps.log.debug(
       `Corpus: ${windows.documents} documents, ${windows.tokens} tokens, ${windows.harvest.count} windows`,
     );
-    const stored = { ...config, model: source.dir, hook, layer, context: contextLength } as Record<string, unknown>;
+    const stored: Record<string, unknown> = {
+      ...config,
+      model: source.dir,
+      modelSha256: source.sha256,
+      hook,
+      layer,
+      context: contextLength,
+    };
     const run = await openRun(deps, {
       requested: config.run,
       config: stored,

@@ -84,6 +84,13 @@ export function formatSummary(
   }
   const backends = [...new Set(Object.values(scores).map((s) => s.backend))];
   if (backends.length) lines.push(`Scores: mean explanation score per dictionary (${backends.join(", ")}).`);
+  const train = run.stages.train;
+  if (train?.done !== undefined && train.total !== undefined && train.done < train.total) {
+    lines.push(
+      `Training stopped at step ${train.done} of ${train.total} (time budget); \`deno task train --run ${run.id}\` ` +
+        "trains on.",
+    );
+  }
   const stages = Object.entries(run.timings).map(([k, v]) => `${k} ${seconds(v)}`).join(", ");
   lines.push(`Stage wall time (all invocations): ${stages}; this invocation ${seconds(options.wallSeconds)}.`);
   lines.push(`Model: ${run.model.name}${run.model.note ? ` — ${run.model.note}` : ""}`);
