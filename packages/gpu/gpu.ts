@@ -101,6 +101,7 @@ export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
       "maxComputeWorkgroupSizeY",
       "maxStorageBuffersPerShaderStage",
       "maxTextureDimension2D",
+      "maxTextureArrayLayers",
     ] as const
   ) wanted[name] = adapter.limits[name];
   const features: GPUFeatureName[] = [];
