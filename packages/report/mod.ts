@@ -19,3 +19,4 @@ export * from "./features.ts";
 export * from "./html.ts";
 export * from "./html_run.ts";
 export * from "./html_feature.ts";
+export * from "./verdict.ts";
