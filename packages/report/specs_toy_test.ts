@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ToyChartData, toyBetweenSpec, toyTruthSpec } from "./mod.ts";
+import { toyBetweenSpec, type ToyChartData, toyTruthSpec } from "./mod.ts";
 import { render } from "./_render_for_tests.ts";
 
 const ratios = [1, 2, 4], alphas = [1e-3, 1e-2, 1e-1], kinds = ["untied", "tied"];

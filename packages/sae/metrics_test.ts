@@ -118,7 +118,10 @@ Deno.test("the chance level grows with the dictionary size and falls with the di
   for (const [i, d] of [32, 64, 128].entries()) {
     [16, 64, 256, 1024].forEach((n, j) => {
       const scale = Math.sqrt((2 * Math.log(n)) / d);
-      assert.ok(levels[i][j] > 0.6 * scale && levels[i][j] < 1.1 * scale, `d ${d}, n ${n}: ${levels[i][j]} vs ${scale}`);
+      assert.ok(
+        levels[i][j] > 0.6 * scale && levels[i][j] < 1.1 * scale,
+        `d ${d}, n ${n}: ${levels[i][j]} vs ${scale}`,
+      );
     });
   }
 });
