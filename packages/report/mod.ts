@@ -15,6 +15,7 @@ export * from "./summary.ts";
 export { alphaLabel, ratioLabel, VEGA_LITE_SCHEMA } from "./_spec_base.ts";
 export * from "./specs_sweep.ts";
 export * from "./specs_results.ts";
+export * from "./specs_toy.ts";
 export * from "./features.ts";
 export * from "./html.ts";
 export * from "./html_run.ts";

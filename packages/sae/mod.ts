@@ -51,6 +51,7 @@ export * from "./sweep_log.ts";
 export * from "./metrics.ts";
 export * from "./evaluate.ts";
 export * from "./toy.ts";
+export * from "./toy_sweep.ts";
 export * from "./dictionary.ts";
 export * from "./sae_dictionary.ts";
 export * from "./checkpoint.ts";

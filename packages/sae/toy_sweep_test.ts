@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { createGpu } from "@saelab/gpu";
+import { chooseToyMember, mmcsChance, runToySweep, type ToyMember } from "./mod.ts";
+
+const gpu = await createGpu();
+
+const member = (name: string, ratio: number, l1: number, rest: Partial<ToyMember>): ToyMember => ({
+  name,
+  kind: "untied",
+  ratio,
+  l1,
+  l0: 5,
+  deadFraction: 0,
+  mmcsTruth: 0,
+  mmcsBetween: 0.5,
+  ...rest,
+});
+
+Deno.test("the choice without ground truth: best MMCS between sizes among healthy members, deterministic ties", () => {
+  const d = 32;
+  const members = [
+    member("dead", 1, 1e-3, { mmcsBetween: 0.99, deadFraction: 0.2 }), // too many dead features
+    member("dense", 1, 1e-4, { mmcsBetween: 0.98, l0: 17 }), // L0 above d/2
+    member("silent", 1, 1e-1, { mmcsBetween: 0.97, l0: 0.5 }), // L0 below 1
+    member("largest", 4, 1e-2, { mmcsBetween: null }), // no larger partner
+    member("b", 2, 1e-2, { mmcsBetween: 0.9 }),
+    member("a", 2, 3e-2, { mmcsBetween: 0.9 }),
+    member("c", 1, 1e-2, { mmcsBetween: 0.9 }),
+  ];
+  assert.equal(chooseToyMember(members, d), "c", "tie: the smaller R");
+  assert.equal(chooseToyMember(members.filter((m) => m.name !== "c"), d), "a", "tie at one R: the larger α");
+  assert.equal(chooseToyMember([...members].reverse(), d), "c", "order of the input does not matter");
+  assert.equal(chooseToyMember(members, d, { maxDead: 0.5 }), "dead", "thresholds are options");
+  const unhealthy = members.slice(0, 4);
+  assert.equal(chooseToyMember(unhealthy, d), "dead", "no healthy member: best MMCS between sizes");
+  assert.equal(chooseToyMember([members[3]], d), "largest", "no pair at all: the first member");
+  assert.throws(() => chooseToyMember([], d), /no members/);
+});
+
+Deno.test({
+  name: "toy sweep: members recover the known features and the choice without ground truth picks one that does",
+  sanitizeResources: false,
+  fn: async () => {
+    const progress: number[] = [];
+    const result = await runToySweep(gpu, {
+      toy: { d: 16, features: 32, meanActive: 3, seed: 2 },
+      kinds: ["untied"],
+      ratios: [2, 4],
+      l1: [3e-3, 1e-2],
+      steps: 600,
+      batchSize: 128,
+      lr: 1e-2,
+      heldOutRows: 2048,
+      chanceTrials: 2,
+      onProgress: (done, total) => {
+        assert.equal(total, 600);
+        progress.push(done);
+      },
+    });
+    console.log(
+      result.members.map((m) => `${m.name}: truth ${m.mmcsTruth.toFixed(3)}, between ${m.mmcsBetween?.toFixed(3)}`),
+    );
+    assert.deepEqual(result.members.map((m) => m.name), [
+      "untied_r2_a3.0e-3",
+      "untied_r2_a1.0e-2",
+      "untied_r4_a3.0e-3",
+      "untied_r4_a1.0e-2",
+    ]);
+    assert.equal(progress.at(-1), 600);
+    assert.ok(progress.every((p, i) => i === 0 || p > progress[i - 1]));
+    const best = Math.max(...result.members.map((m) => m.mmcsTruth));
+    assert.ok(best >= 0.9, `best MMCS with the truth ${best} < 0.9`);
+    const chosen = result.members.find((m) => m.name === result.chosen)!;
+    assert.equal(chosen.ratio, 2, "only R = 2 has a larger partner");
+    assert.ok(chosen.mmcsTruth >= 0.9, `chosen ${chosen.name} has MMCS with the truth ${chosen.mmcsTruth}`);
+    for (const m of result.members) {
+      assert.equal(m.mmcsBetween === null, m.ratio === 4);
+      assert.ok(m.l0 > 0 && m.deadFraction >= 0 && m.deadFraction <= 1);
+    }
+    // chance levels are the computed statistic at the sizes of each comparison, far below recovery
+    assert.deepEqual(result.truthChance.map((c) => c.ratio), [2, 4]);
+    assert.equal(result.truthChance[0].value, mmcsChance({ dIn: 16, nSmall: 32, nLarge: 32, seed: 0, trials: 2 }));
+    assert.equal(result.betweenChance[0].value, mmcsChance({ dIn: 16, nSmall: 32, nLarge: 64, seed: 2, trials: 2 }));
+    assert.ok(result.truthChance[1].value < 0.75 && result.truthChance[1].value > result.truthChance[0].value);
+    assert.equal(result.training.vectors, 600 * 128);
+    assert.deepEqual(JSON.parse(JSON.stringify(result)), result, "plain JSON (toy.json)");
+  },
+});
+
+Deno.test("toy sweep: an aborted signal stops it; bad grids are refused", async () => {
+  const controller = new AbortController();
+  controller.abort(new Error("stopped by the user"));
+  await assert.rejects(() => runToySweep(gpu, { signal: controller.signal }), /stopped by the user/);
+  let calls = 0;
+  const running = new AbortController();
+  await assert.rejects(
+    () =>
+      runToySweep(gpu, {
+        toy: { d: 8 },
+        ratios: [1],
+        l1: [1e-3],
+        steps: 10_000,
+        batchSize: 16,
+        onProgress: () => {
+          if (++calls === 2) running.abort(new Error("interrupted"));
+        },
+        signal: running.signal,
+      }),
+    /interrupted/,
+  );
+  assert.equal(calls, 2, "stops at the next check after the abort");
+  await assert.rejects(() => runToySweep(gpu, { toy: { d: 6 }, ratios: [1] }), /not a multiple of 4/);
+  await assert.rejects(() => runToySweep(gpu, { kinds: ["topk" as "untied"] }), /not untied or tied/);
+});
+
+globalThis.addEventListener("unload", () => gpu.destroy());
