@@ -36,6 +36,7 @@ export { embedding } from "./embedding.ts";
 export type { EmbeddingOptions } from "./embedding.ts";
 export { crossEntropy } from "./cross_entropy.ts";
 export type { CrossEntropyOptions } from "./cross_entropy.ts";
+export { klDiv, type KlDivOptions } from "./kl_div.ts";
 export { matmul, matmulVariant, releaseMatmulTextures } from "./matmul.ts";
 export type { MatmulOptions, MatmulVariant } from "./matmul.ts";
 export { matmulRef } from "./matmul_ref.ts";

@@ -32,6 +32,8 @@ export { packTokens } from "./tokens.ts";
 export type { PackedTokens, TokenBatch } from "./tokens.ts";
 export { randomWeights, seededRandom, weightSpecs } from "./weights.ts";
 export type { RandomWeightsOptions, WeightSpec } from "./weights.ts";
+export { splicedMetrics } from "./spliced.ts";
+export type { Replacement, SplicedMember, SplicedMetrics, SplicedMetricsOptions, WindowSource } from "./spliced.ts";
 export { referenceForward } from "./reference.ts";
 export type { ReferenceOutput, WeightLookup } from "./reference.ts";
 export { saveModel } from "./save.ts";

@@ -157,6 +157,76 @@ export class NeoxModel {
   }
 
   /**
+   * The final normalised residual (`ln_final.hook_normalized`) of a batch, without the
+   * unembedding: for scoring long batches in row chunks with {@linkcode NeoxModel.unembedRows}.
+   *
+   * @param ids Token ids `[B][T]`, equal lengths.
+   * @param options `hooks` (any point but `logits`, which this pass does not reach).
+   * @returns `[B, T, D]`; the caller owns it.
+   * @throws {RangeError} For bad ids or hook names (before any GPU work).
+   * @example
+   * ```ts ignore
+   * using normed = model.normalized(batch); // [B, T, D]
+   * using logits = model.unembedRows(normed, { first: 0, count: 256 }); // [256, V]
+   * ```
+   */
+  normalized(ids: TokenBatch, options: { hooks?: Hooks } = {}): Tensor<"f32"> {
+    this.#stop(undefined);
+    if (options.hooks?.logits !== undefined) {
+      throw new RangeError('Cannot hook "logits" in normalized: the pass stops before the unembedding');
+    }
+    checkHooks(this.config, options.hooks, this.config.numLayers);
+    const scope = new Scope();
+    try {
+      const x = this.#blocks(ids, options.hooks, this.config.numLayers, scope);
+      return scope.move(this.#finalNorm(x, options.hooks, scope));
+    } finally {
+      scope.release();
+    }
+  }
+
+  /**
+   * Logits of consecutive rows of a normalised residual (no `logits` hook runs).
+   *
+   * @param normed `[N, D]` or `[B, T, D]` (rows are `b·T + t`), e.g. from {@linkcode NeoxModel.normalized}.
+   * @param options `first` row (default 0), `count` rows (default: to the end), `out` `[count, V]`.
+   * @returns `[count, V]` logits; the caller owns a new tensor.
+   * @throws {RangeError} When the width is not the model's or the rows run past the end.
+   * @example
+   * ```ts ignore
+   * using logits = model.unembedRows(normed, { first: 512, count: 512 }); // rows 512 … 1023
+   * ```
+   */
+  unembedRows(
+    normed: Tensor<"f32">,
+    options: { first?: number; count?: number; out?: Tensor<"f32"> } = {},
+  ): Tensor<"f32"> {
+    this.#stop(undefined);
+    const d = this.config.hiddenSize, v = this.config.vocabSize;
+    const rows = normed.shape[normed.rank - 1] === d ? normed.size / d : NaN;
+    if (!Number.isInteger(rows)) {
+      throw new RangeError(`Cannot unembed: the residual [${normed.shape.join(", ")}] is not ${d} wide`);
+    }
+    const first = options.first ?? 0, count = options.count ?? rows - first;
+    if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 0 || first + count > rows) {
+      throw new RangeError(`Cannot unembed rows ${first} … ${first + count - 1}: the residual has ${rows} rows`);
+    }
+    const out = options.out ?? this.gpu.empty([count, v], "f32", "neox.logit_rows");
+    if (out.dtype !== "f32" || out.size !== count * v || out.shape[out.rank - 1] !== v) {
+      throw new RangeError(`Cannot unembed: out [${out.shape.join(", ")}] must be [${count}, ${v}]`);
+    }
+    if (count === 0) return out;
+    if (first === 0 && count === rows) {
+      unembedInto(this.gpu, normed.reshape([rows, d]), this.#w.embedOut, out.reshape([count, v]));
+      return out;
+    }
+    using x = this.gpu.empty([count, d], "f32", "neox.unembed_rows");
+    this.gpu.encoder().copyBufferToBuffer(normed.buffer, first * d * 4, x.buffer, 0, count * d * 4);
+    unembedInto(this.gpu, x, this.#w.embedOut, out.reshape([count, v]));
+    return out;
+  }
+
+  /**
    * Continue each prompt by greedy decoding or temperature sampling; see {@linkcode GenerateOptions}.
    *
    * @param prompts Token ids `[B][T]`, equal lengths.
