@@ -9,13 +9,12 @@
  *
  * @module
  */
-import { seededRandom } from "@saelab/corpus";
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { colSum, matmul, sum } from "@saelab/kernels";
+import { logcosh } from "./_ica_kernel.ts";
 import { covariance } from "./covariance.ts";
 import { symmetricEigen } from "./eigen.ts";
-import { logcosh } from "./_ica_kernel.ts";
-import { gaussian } from "./_random.ts";
+import { gaussian, seededRandom } from "@saelab/core";
 
 /** Options of {@linkcode fastIca}. */
 export interface FastIcaOptions {

@@ -30,7 +30,7 @@ export { sampleToken } from "./sample.ts";
 export type { GenerateOptions } from "./generate.ts";
 export { packTokens } from "./tokens.ts";
 export type { PackedTokens, TokenBatch } from "./tokens.ts";
-export { randomWeights, seededRandom, weightSpecs } from "./weights.ts";
+export { randomWeights, weightSpecs } from "./weights.ts";
 export type { RandomWeightsOptions, WeightSpec } from "./weights.ts";
 export { referenceForward } from "./reference.ts";
 export type { ReferenceOutput, WeightLookup } from "./reference.ts";
