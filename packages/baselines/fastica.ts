@@ -10,8 +10,7 @@
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { colSum, matmul, sum } from "@saelab/kernels";
-import { logcosh } from "./_ica_kernel.ts";
+import { colSum, logcosh, matmul, sum } from "@saelab/kernels";
 import { covariance } from "./covariance.ts";
 import { symmetricEigen } from "./eigen.ts";
 import { gaussian, seededRandom } from "@saelab/core";

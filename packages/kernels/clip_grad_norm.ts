@@ -14,6 +14,7 @@
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { checkNumber, checkTensor, fmtShape, grid, GRID_ARGS, LINEAR_ID, outTensor, Uniforms } from "./_util.ts";
+import { workgroupSum } from "./_wgsl.ts";
 
 /** Options of {@linkcode clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -33,19 +34,14 @@ const SUM_SQUARES: Program = {
 @group(0) @binding(1) var<storage, read_write> partials: array<f32>;
 struct U { n: u32, slot: u32 }
 @group(0) @binding(2) var<uniform> u: U;
-var<workgroup> part: array<f32, ${WG}>;
+${workgroupSum(WG)}
 
 @compute @workgroup_size(${WG})
 fn main(${GRID_ARGS}) {
   var s = 0.0;
   for (var i = lid; i < u.n; i += ${WG}u) { s += x[i] * x[i]; }
-  part[lid] = s;
-  workgroupBarrier();
-  for (var k = ${WG / 2}u; k > 0u; k >>= 1u) {
-    if (lid < k) { part[lid] += part[lid + k]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { partials[u.slot] = part[0]; }
+  let t = total(s, lid);
+  if (lid == 0u) { partials[u.slot] = t; }
 }`,
 };
 
