@@ -22,6 +22,7 @@ export type { NeoxConfig } from "./config.ts";
 export { BLOCK_HOOKS, hookNames, hookWidth } from "./hooks.ts";
 export type { Hook, Hooks } from "./hooks.ts";
 export { NeoxModel } from "./model.ts";
+export { applyRotary } from "./_block.ts";
 export type { BlockWeights, ForwardOptions, LossOptions, LossResult, ModelWeights } from "./model.ts";
 export { createModel, loadModel } from "./load.ts";
 export type { CreateModelOptions, LoadOptions } from "./load.ts";
