@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { parseSafetensors, serializeSafetensors } from "@saelab/safetensors";
 import { writeBytesAtomic } from "@saelab/core/fs";
-import { type ChunkEntry, type StoreDType } from "./manifest.ts";
+import type { ChunkEntry, StoreDType } from "./manifest.ts";
 
 /** Rows of activations with their ids: what chunks hold and batches carry. */
 export interface RowBlock {
