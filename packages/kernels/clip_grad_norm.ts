@@ -13,8 +13,8 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import { checkNumber, checkTensor, fmtShape, grid, GRID_ARGS, LINEAR_ID, outTensor, Uniforms } from "./_util.ts";
-import { workgroupSum } from "./_wgsl.ts";
+import { checkNumber, checkTensor, fmtShape, grid, GRID_ARGS, outTensor, Uniforms } from "./_util.ts";
+import { perItemProgram, workgroupSum } from "./_wgsl.ts";
 
 /** Options of {@linkcode clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -64,22 +64,12 @@ fn main() {
 }`,
 };
 
-const SCALE_BY: Program = {
+const SCALE_BY = perItemProgram({
   name: "scale_by",
-  key: `wg${WG}`,
-  code: () => `
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
-@group(0) @binding(1) var<storage, read> stats: array<f32>;
-struct U { n: u32 }
-@group(0) @binding(2) var<uniform> u: U;
-
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let i = ${LINEAR_ID(WG)};
-  if (i >= u.n) { return; }
-  x[i] = x[i] * stats[1];
-}`,
-};
+  wg: WG,
+  buffers: [["x", "read_write", "f32"], ["stats", "read", "f32"]],
+  body: "x[i] = x[i] * stats[1];",
+});
 
 /**
  * Scale a set of gradients in place so that their global L2 norm is at most `maxNorm`.
