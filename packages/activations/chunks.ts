@@ -6,7 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import { parseSafetensors, serializeSafetensors } from "@saelab/safetensors";
-import { type ChunkEntry, type StoreDType, writeFileAtomic } from "./manifest.ts";
+import { writeBytesAtomic } from "@saelab/core/fs";
+import type { ChunkEntry, StoreDType } from "./manifest.ts";
 
 /** Rows of activations with their ids: what chunks hold and batches carry. */
 export interface RowBlock {
@@ -61,7 +62,7 @@ export async function writeChunk(
     pos: { dtype: "I32", shape: [rows], data: block.pos.subarray(0, rows) },
     token: { dtype: "I32", shape: [rows], data: block.token.subarray(0, rows) },
   }, { metadata: { format: "saelab-activations", split: options.split } });
-  await writeFileAtomic(path, bytes);
+  await writeBytesAtomic(path, bytes);
   return {
     file: path.slice(path.lastIndexOf("/") + 1),
     rows,

@@ -10,7 +10,8 @@
  */
 import { splitOf, type TokenWindows } from "@saelab/corpus";
 import { writeChunk } from "./chunks.ts";
-import { type ChunkEntry, hashJson, type Manifest, readManifest, type StoreDType, writeManifest } from "./manifest.ts";
+import { hashJson } from "@saelab/core/hash";
+import { type ChunkEntry, type Manifest, readManifest, type StoreDType, writeManifest } from "./manifest.ts";
 import { checkOptions, fingerprint, newManifest, RowBuffer } from "./_harvest_parts.ts";
 import { type HookedModel, hookLayer, readHook } from "./model.ts";
 import { cleanStoreFolder } from "./_clean.ts";

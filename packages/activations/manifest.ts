@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { writeTextAtomic } from "@saelab/core/fs";
 
 /** Element type of stored activations. */
 export type StoreDType = "f32" | "f16";
@@ -67,67 +67,13 @@ export interface Manifest {
 export const MANIFEST_FILE = "manifest.json";
 
 /**
- * SHA-256 of canonical JSON (object keys sorted), hex.
- *
- * @param value Any JSON value.
- * @returns The hash.
- * @example
- * ```ts
- * import { hashJson } from "@saelab/activations";
- * if (hashJson({ a: 1, b: 2 }) !== hashJson({ b: 2, a: 1 })) throw new Error("key order matters");
- * ```
- */
-export function hashJson(value: unknown): string {
-  return createHash("sha256").update(canonicalJson(value)).digest("hex");
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
-    return `{${
-      keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")
-    }}`;
-  }
-  return JSON.stringify(value);
-}
-
-/**
- * Write a file atomically: a temporary file in the same folder, synced, then renamed.
- *
- * @param path The destination.
- * @param bytes The content.
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const tmp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  const file = await Deno.open(tmp, { write: true, createNew: true });
-  let ok = false;
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.syncData();
-    file.close();
-    await Deno.rename(tmp, path);
-    ok = true;
-  } finally {
-    if (!ok) {
-      try {
-        file.close();
-      } catch { /* already closed */ }
-      await Deno.remove(tmp).catch(() => {});
-    }
-  }
-}
-
-/**
  * Write a manifest atomically.
  *
  * @param dir The store folder.
  * @param manifest The manifest.
  */
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  await writeFileAtomic(`${dir}/${MANIFEST_FILE}`, new TextEncoder().encode(JSON.stringify(manifest, null, 1) + "\n"));
+  await writeTextAtomic(`${dir}/${MANIFEST_FILE}`, JSON.stringify(manifest, null, 1) + "\n");
 }
 
 /**

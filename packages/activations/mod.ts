@@ -27,5 +27,7 @@ export { sequentialBatches, shuffledBatches, shuffledBatchesSync } from "./batch
 export type { ActivationBatch, RowSource, ShuffleOptions } from "./batches.ts";
 export { StoreError } from "./chunks.ts";
 export type { RowBlock } from "./chunks.ts";
-export { hashJson, MANIFEST_FILE, readManifest } from "./manifest.ts";
+export { MANIFEST_FILE, readManifest } from "./manifest.ts";
+/** The stable JSON hash of `@saelab/core/hash`, re-exported for existing callers. */
+export { hashJson } from "@saelab/core/hash";
 export type { ChunkEntry, Manifest, StoreDType, StoreSplit } from "./manifest.ts";

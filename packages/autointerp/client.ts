@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { writeTextAtomic } from "@saelab/core/fs";
 
 /** One chat message. */
 export interface ChatMessage {
@@ -248,11 +249,8 @@ export class ChatClient {
 
   async #cachePut(key: string, content: string): Promise<void> {
     if (!this.options.cacheDir) return;
-    const dir = join(this.options.cacheDir, key.slice(0, 2));
-    await Deno.mkdir(dir, { recursive: true });
-    const tmp = join(dir, `.${key}.${crypto.randomUUID().slice(0, 8)}.tmp`);
-    await Deno.writeTextFile(tmp, JSON.stringify({ model: this.options.model, content }));
-    await Deno.rename(tmp, join(dir, `${key}.json`));
+    const path = join(this.options.cacheDir, key.slice(0, 2), `${key}.json`);
+    await writeTextAtomic(path, JSON.stringify({ model: this.options.model, content }));
   }
 
   async #acquire(): Promise<void> {

@@ -15,7 +15,7 @@
 import type { LinearDictionary } from "@saelab/baselines";
 import type { Gpu, Tensor } from "@saelab/gpu";
 import type { DictKind, FeatureSummary, Fragment } from "@saelab/runs";
-import { featureHist, fragmentStats, gatherCols, gatherPairs, HIST_BINS } from "./_kernels.ts";
+import { featureHist, fragmentStats, gatherCols, gatherPairs, HIST_BINS } from "@saelab/kernels";
 import { encode, encoderOf, type Group, groupDictionaries } from "./_groups.ts";
 import type { FragmentSet } from "./fragments.ts";
 import { type FeatureChoice, selectFeatures, type SelectOptions } from "./select.ts";

@@ -1,16 +1,9 @@
 /**
- * Gaussian samples and random orthogonal matrices from a seeded uniform source.
+ * Random orthogonal matrices from a seeded uniform source (Gaussian draws come from `@saelab/core`).
  *
  * @module
  */
-import type { Random } from "@saelab/corpus";
-
-/** A standard normal sample (Box–Muller). */
-export function gaussian(random: Random): number {
-  let u = random();
-  while (u <= 1e-300) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
+import { gaussian, type Random } from "@saelab/core";
 
 /** A random orthogonal matrix `[n, n]` (Gram–Schmidt of Gaussian rows), float64, row-major. */
 export function randomOrthogonal(n: number, random: Random): Float64Array {

@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { seededRandom } from "@saelab/corpus";
 import type { LinearDictionary } from "./dictionary.ts";
 import { signedBasisDictionary } from "./pca.ts";
-import { gaussian } from "./_random.ts";
+import { gaussian, seededRandom } from "@saelab/core";
 
 /** Options of {@linkcode neuronDictionary}. */
 export interface NeuronOptions {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { seededRandom } from "@saelab/corpus";
+import { seededRandom } from "@saelab/core";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { writeSafetensors } from "@saelab/safetensors";
 import { initWeights, loadSae, saveSae } from "@saelab/sae";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { seededRandom } from "@saelab/corpus";
+import { seededRandom } from "@saelab/core";
 import { symmetricEigen } from "@saelab/baselines";
 import { randomOrthogonal } from "./_random.ts";
 

@@ -9,13 +9,11 @@
  *
  * @module
  */
-import { seededRandom } from "@saelab/corpus";
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { colSum, matmul, sum } from "@saelab/kernels";
+import { colSum, logcosh, matmul, sum } from "@saelab/kernels";
 import { covariance } from "./covariance.ts";
 import { symmetricEigen } from "./eigen.ts";
-import { logcosh } from "./_ica_kernel.ts";
-import { gaussian } from "./_random.ts";
+import { gaussian, seededRandom } from "@saelab/core";
 
 /** Options of {@linkcode fastIca}. */
 export interface FastIcaOptions {

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { seededRandom } from "@saelab/corpus";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { fastIca, icaDictionary } from "@saelab/baselines";
-import { gaussian } from "./_random.ts";
+import { gaussian, seededRandom } from "@saelab/core";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { seededRandom } from "@saelab/corpus";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { covariance, covarianceHost, fitPca, pcaDictionary } from "@saelab/baselines";
-import { gaussian, randomOrthogonal } from "./_random.ts";
+import { gaussian, seededRandom } from "@saelab/core";
+import { randomOrthogonal } from "./_random.ts";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());

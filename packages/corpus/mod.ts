@@ -23,8 +23,9 @@ export { mobyDickSource, sotuSource } from "./stdlib.ts";
 export type { MobyDickOptions, SotuOptions } from "./stdlib.ts";
 export { splitDocuments, splitOf } from "./split.ts";
 export type { SplitName, SplitOptions } from "./split.ts";
-export { hashString, hashUnit, seededRandom, shuffleInPlace } from "./random.ts";
-export type { Random } from "./random.ts";
+/** The seeded generator and string hashes of `@saelab/core`, re-exported for existing callers. */
+export { hashString, hashUnit, seededRandom, shuffleInPlace } from "@saelab/core";
+export type { Random } from "@saelab/core";
 export { TokenizedDocuments, tokenizeDocuments } from "./tokenized.ts";
 export type { DocumentInfo, Encoding, TokenContext, TokenEncoder, TokenizeOptions } from "./tokenized.ts";
 export { makeWindows, TokenWindows } from "./windows.ts";

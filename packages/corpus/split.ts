@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { hashUnit } from "./random.ts";
+import { hashUnit } from "@saelab/core";
 
 /** Options of a document split. */
 export interface SplitOptions {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { DocumentInfo, TokenizedDocuments } from "./tokenized.ts";
-import { seededRandom, shuffleInPlace } from "./random.ts";
+import { seededRandom, shuffleInPlace } from "@saelab/core";
 import { splitOf, type SplitOptions } from "./split.ts";
 
 /** Options for {@linkcode makeWindows}. */

@@ -3,25 +3,19 @@
  *
  * @module
  */
+import { seededRandom } from "@saelab/core";
 
 /**
- * Deterministic pseudo-random floats in `[lo, hi)` (mulberry32).
+ * Deterministic pseudo-random floats in `[lo, hi)` (the seeded generator of `@saelab/core`).
  *
  * @param n How many.
  * @param seed Seed.
  * @returns The values.
  */
 export function randomFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array<ArrayBuffer> {
-  let s = seed >>> 0;
+  const random = seededRandom(seed);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    out[i] = lo + (hi - lo) * r;
-  }
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * random();
   return out;
 }
 

@@ -112,17 +112,8 @@ fn main(${GRID_ARGS}) {
 export function attention(gpu: Gpu, qkv: Tensor<"f32">, options: AttentionOptions): Tensor<"f32"> {
   const k = "attention";
   checkTensor(gpu, k, "qkv", qkv, { rank: 3 });
-  const [batch, seq, width] = qkv.shape;
-  const heads = checkNumber(k, "heads", options?.heads, { integer: true });
-  if (heads < 1 || width % (3 * heads) !== 0) {
-    throw new RangeError(
-      `Cannot run ${k}: qkv ${fmtShape(qkv.shape)} does not split into ${heads} heads of [q | k | v]`,
-    );
-  }
-  const headSize = width / (3 * heads);
-  if (headSize > MAX_HEAD_SIZE) {
-    throw new RangeError(`Cannot run ${k}: head size ${headSize} exceeds the supported ${MAX_HEAD_SIZE}`);
-  }
+  const [batch, seq] = qkv.shape;
+  const { heads, headSize } = checkHeads(k, qkv, options?.heads);
   const scale = checkNumber(k, "scale", options.scale ?? 1 / Math.sqrt(headSize));
   const z = outTensor(gpu, k, options.out, [batch, seq, heads * headSize]);
   const lse = options.lse === undefined
@@ -138,4 +129,24 @@ export function attention(gpu: Gpu, qkv: Tensor<"f32">, options: AttentionOption
     workgroups: grid(Math.ceil(rows / WG)),
   });
   return z;
+}
+
+/**
+ * @internal Check that `qkv [B, T, 3·heads·hs]` splits into `heads` heads of a supported size, for kernel `k`.
+ *
+ * @returns The number of heads and the head size.
+ */
+export function checkHeads(k: string, qkv: Tensor<"f32">, headsOption: unknown): { heads: number; headSize: number } {
+  const width = qkv.shape[2];
+  const heads = checkNumber(k, "heads", headsOption, { integer: true });
+  if (heads < 1 || width % (3 * heads) !== 0) {
+    throw new RangeError(
+      `Cannot run ${k}: qkv ${fmtShape(qkv.shape)} does not split into ${heads} heads of [q | k | v]`,
+    );
+  }
+  const headSize = width / (3 * heads);
+  if (headSize > MAX_HEAD_SIZE) {
+    throw new RangeError(`Cannot run ${k}: head size ${headSize} exceeds the supported ${MAX_HEAD_SIZE}`);
+  }
+  return { heads, headSize };
 }

@@ -29,7 +29,7 @@ import {
   outTensor,
   Uniforms,
 } from "./_util.ts";
-import { MAX_HEAD_SIZE } from "./attention.ts";
+import { checkHeads } from "./attention.ts";
 
 /** Options of {@linkcode attentionBackward}. */
 export interface AttentionBackwardOptions {
@@ -59,8 +59,11 @@ const HEADER = `
 struct U { rows: u32, seq: u32, heads: u32, headSize: u32, scale: f32, causal: u32 }
 @group(0) @binding(6) var<uniform> u: U;`;
 
-/** Index arithmetic shared by both kernels: \`id\` enumerates (b, h, i) with i fastest. */
-const INDEX = `
+/** Entry point and index arithmetic shared by both kernels: \`id\` enumerates (b, h, i) with i fastest. */
+const MAIN = `@compute @workgroup_size(${WG})
+fn main(${GRID_ARGS}) {
+  let id = ${LINEAR_ID(WG)};
+  if (id >= u.rows) { return; }
   let i = id % u.seq;
   let h = (id / u.seq) % u.heads;
   let b = id / (u.seq * u.heads);
@@ -76,10 +79,7 @@ function queries(bucket: number): Program {
     code: () =>
       `${HEADER}
 
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let id = ${LINEAR_ID(WG)};
-  if (id >= u.rows) { return; }${INDEX}
+${MAIN}
   let q0 = (row0 + i) * width + head0;
   let z0 = (row0 + i) * u.heads * hs + h * hs;
   var q: array<f32, ${bucket}>;
@@ -116,10 +116,7 @@ function keys(bucket: number): Program {
     code: () =>
       `${HEADER}
 
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let id = ${LINEAR_ID(WG)};
-  if (id >= u.rows) { return; }${INDEX}
+${MAIN}
   let j = i;
   _ = z[0]; // one bind group layout for both kernels
   let k0 = (row0 + j) * width + head0 + hs;
@@ -175,17 +172,8 @@ export function attentionBackward(
   const k = "attentionBackward";
   checkTensor(gpu, k, "qkv", qkv, { rank: 3 });
   checkTensor(gpu, k, "dz", dz, { rank: 3 });
-  const [batch, seq, width] = qkv.shape;
-  const heads = checkNumber(k, "heads", options?.heads, { integer: true });
-  if (heads < 1 || width % (3 * heads) !== 0) {
-    throw new RangeError(
-      `Cannot run ${k}: qkv ${fmtShape(qkv.shape)} does not split into ${heads} heads of [q | k | v]`,
-    );
-  }
-  const headSize = width / (3 * heads);
-  if (headSize > MAX_HEAD_SIZE) {
-    throw new RangeError(`Cannot run ${k}: head size ${headSize} exceeds the supported ${MAX_HEAD_SIZE}`);
-  }
+  const [batch, seq] = qkv.shape;
+  const { heads, headSize } = checkHeads(k, qkv, options?.heads);
   if (dz.shape[0] !== batch || dz.shape[1] !== seq || dz.shape[2] !== heads * headSize) {
     throw new RangeError(`Cannot run ${k}: dz ${fmtShape(dz.shape)} must be [${batch}, ${seq}, ${heads * headSize}]`);
   }

@@ -13,7 +13,8 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import { checkNumber, checkTensor, fmtShape, grid, GRID_ARGS, LINEAR_ID, outTensor, Uniforms } from "./_util.ts";
+import { checkNumber, checkTensor, fmtShape, grid, GRID_ARGS, outTensor, Uniforms } from "./_util.ts";
+import { perItemProgram, workgroupSum } from "./_wgsl.ts";
 
 /** Options of {@linkcode clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -33,19 +34,14 @@ const SUM_SQUARES: Program = {
 @group(0) @binding(1) var<storage, read_write> partials: array<f32>;
 struct U { n: u32, slot: u32 }
 @group(0) @binding(2) var<uniform> u: U;
-var<workgroup> part: array<f32, ${WG}>;
+${workgroupSum(WG)}
 
 @compute @workgroup_size(${WG})
 fn main(${GRID_ARGS}) {
   var s = 0.0;
   for (var i = lid; i < u.n; i += ${WG}u) { s += x[i] * x[i]; }
-  part[lid] = s;
-  workgroupBarrier();
-  for (var k = ${WG / 2}u; k > 0u; k >>= 1u) {
-    if (lid < k) { part[lid] += part[lid + k]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { partials[u.slot] = part[0]; }
+  let t = total(s, lid);
+  if (lid == 0u) { partials[u.slot] = t; }
 }`,
 };
 
@@ -68,22 +64,12 @@ fn main() {
 }`,
 };
 
-const SCALE_BY: Program = {
+const SCALE_BY = perItemProgram({
   name: "scale_by",
-  key: `wg${WG}`,
-  code: () => `
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
-@group(0) @binding(1) var<storage, read> stats: array<f32>;
-struct U { n: u32 }
-@group(0) @binding(2) var<uniform> u: U;
-
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let i = ${LINEAR_ID(WG)};
-  if (i >= u.n) { return; }
-  x[i] = x[i] * stats[1];
-}`,
-};
+  wg: WG,
+  buffers: [["x", "read_write", "f32"], ["stats", "read", "f32"]],
+  body: "x[i] = x[i] * stats[1];",
+});
 
 /**
  * Scale a set of gradients in place so that their global L2 norm is at most `maxNorm`.

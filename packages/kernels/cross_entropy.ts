@@ -101,6 +101,27 @@ export function crossEntropy(
   options: CrossEntropyOptions = {},
 ): Tensor<"f32"> {
   const k = "crossEntropy";
+  const { vocab, rows } = checkLogitsTargets(gpu, k, [logits, targets]);
+  const loss = outTensor(gpu, k, options.out, [rows]);
+  const lse = options.lse === undefined ? undefined : outTensor(gpu, k, options.lse, [rows], { name: "lse" });
+  gpu.dispatch(program(lse !== undefined), {
+    bindings: lse ? [logits, targets, loss, lse] : [logits, targets, loss],
+    uniforms: new Uniforms().u32(rows).u32(vocab).bytes(),
+    workgroups: grid(rows),
+  });
+  return loss;
+}
+
+/**
+ * @internal Check `logits [..., V]` (f32) and `targets` (i32, one id per row of logits) for kernel `k`.
+ *
+ * @returns The vocabulary size and the number of rows.
+ */
+export function checkLogitsTargets(
+  gpu: Gpu,
+  k: string,
+  [logits, targets]: [Tensor<"f32">, Tensor<"i32">],
+): { vocab: number; rows: number } {
   checkTensor(gpu, k, "logits", logits);
   checkTensor(gpu, k, "targets", targets, { dtypes: ["i32"] });
   if (logits.rank < 1) throw new RangeError(`Cannot run ${k}: logits must have at least one dimension`);
@@ -113,12 +134,5 @@ export function crossEntropy(
       }`,
     );
   }
-  const loss = outTensor(gpu, k, options.out, [rows]);
-  const lse = options.lse === undefined ? undefined : outTensor(gpu, k, options.lse, [rows], { name: "lse" });
-  gpu.dispatch(program(lse !== undefined), {
-    bindings: lse ? [logits, targets, loss, lse] : [logits, targets, loss],
-    uniforms: new Uniforms().u32(rows).u32(vocab).bytes(),
-    workgroups: grid(rows),
-  });
-  return loss;
+  return { vocab, rows };
 }

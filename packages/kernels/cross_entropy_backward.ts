@@ -21,6 +21,7 @@ import {
   outTensor,
   Uniforms,
 } from "./_util.ts";
+import { checkLogitsTargets } from "./cross_entropy.ts";
 
 /** Options of {@linkcode crossEntropyBackward}. */
 export interface CrossEntropyBackwardOptions {
@@ -61,18 +62,7 @@ export function crossEntropyBackward(
   options: CrossEntropyBackwardOptions,
 ): Tensor<"f32"> {
   const k = "crossEntropyBackward";
-  checkTensor(gpu, k, "logits", logits);
-  checkTensor(gpu, k, "targets", targets, { dtypes: ["i32"] });
-  if (logits.rank < 1) throw new RangeError(`Cannot run ${k}: logits must have at least one dimension`);
-  const vocab = logits.shape[logits.rank - 1];
-  const rows = vocab === 0 ? 0 : logits.size / vocab;
-  if (targets.size !== rows) {
-    throw new RangeError(
-      `Cannot run ${k}: targets ${fmtShape(targets.shape)} must hold one id per row of logits ${
-        fmtShape(logits.shape)
-      }`,
-    );
-  }
+  const { vocab, rows } = checkLogitsTargets(gpu, k, [logits, targets]);
   const lse = checkTensor(gpu, k, "lse", options?.lse);
   if (lse.size !== rows) throw new RangeError(`Cannot run ${k}: lse ${fmtShape(lse.shape)} must have ${rows} entries`);
   const scale = checkNumber(k, "scale", options.scale);

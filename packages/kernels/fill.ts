@@ -7,25 +7,20 @@
  *
  * @module
  */
-import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import { checkNumber, checkTensor, dispatchLinear, GRID_ARGS, LINEAR_ID, outTensor, Uniforms } from "./_util.ts";
+import type { Gpu, Tensor } from "@saelab/gpu";
+import { checkNumber, checkTensor, dispatchLinear, outTensor, Uniforms } from "./_util.ts";
+import { perItemProgram } from "./_wgsl.ts";
 
 const WG = 64;
 const ALL = ["f32", "i32", "u32"] as const;
 
-const FILL: Program = {
+const FILL = perItemProgram({
   name: "fill",
-  key: `wg${WG}`,
-  code: () => `
-@group(0) @binding(0) var<storage, read_write> x: array<u32>;
-struct U { n: u32, bits: u32 }
-@group(0) @binding(1) var<uniform> u: U;
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let i = ${LINEAR_ID(WG)};
-  if (i < u.n) { x[i] = u.bits; }
-}`,
-};
+  wg: WG,
+  buffers: [["x", "read_write", "u32"]],
+  uniforms: "bits: u32",
+  body: "x[i] = u.bits;",
+});
 
 /**
  * Set every element of `x` to `value`, in place.

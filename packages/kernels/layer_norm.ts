@@ -12,6 +12,7 @@
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { checkNumber, checkTensor, fmtShape, grid, GRID_ARGS, outTensor, Uniforms } from "./_util.ts";
+import { workgroupSum } from "./_wgsl.ts";
 
 /** Options of {@linkcode layerNorm}. */
 export interface LayerNormOptions {
@@ -42,19 +43,7 @@ alias T = ${T};
 @group(0) @binding(3) var<storage, read_write> y: array<T>;
 struct U { rows: u32, width: u32, eps: f32 }
 @group(0) @binding(4) var<uniform> u: U;
-var<workgroup> part: array<f32, ${WG}>;
-
-fn total(v: f32, l: u32) -> f32 {
-  part[l] = v;
-  workgroupBarrier();
-  for (var k = ${WG / 2}u; k > 0u; k >>= 1u) {
-    if (l < k) { part[l] += part[l + k]; }
-    workgroupBarrier();
-  }
-  let t = part[0];
-  workgroupBarrier();
-  return t;
-}
+${workgroupSum(WG)}
 
 fn hsum(v: T) -> f32 { return ${sum}; }
 

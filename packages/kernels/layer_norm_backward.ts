@@ -27,6 +27,7 @@ import {
   outTensor,
   Uniforms,
 } from "./_util.ts";
+import { workgroupSum } from "./_wgsl.ts";
 
 /** Options of {@linkcode layerNormBackward}. */
 export interface LayerNormBackwardOptions {
@@ -67,19 +68,7 @@ const ROWS: Program = {
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 struct U { rows: u32, width: u32, eps: f32, accumulate: u32 }
 @group(0) @binding(5) var<uniform> u: U;
-var<workgroup> part: array<f32, ${WG}>;
-
-fn total(v: f32, l: u32) -> f32 {
-  part[l] = v;
-  workgroupBarrier();
-  for (var k = ${WG / 2}u; k > 0u; k >>= 1u) {
-    if (l < k) { part[l] += part[l + k]; }
-    workgroupBarrier();
-  }
-  let t = part[0];
-  workgroupBarrier();
-  return t;
-}
+${workgroupSum(WG)}
 
 @compute @workgroup_size(${WG})
 fn main(${GRID_ARGS}) {

@@ -4,6 +4,7 @@ import { matmul, type MatmulOptions, matmulVariant, releaseMatmulTextures } from
 import { matmulRef } from "./matmul_ref.ts";
 import { cachedTextureCount, wrapShift } from "./_matmul_stage.ts";
 import { textureLoadsSupported } from "./_matmul_texture.ts";
+import { randomFloats } from "./_testing.ts";
 
 const gpu = await createGpu();
 if (!textureLoadsSupported()) {
@@ -11,18 +12,7 @@ if (!textureLoadsSupported()) {
 }
 const VARIANTS = ["naive", "tiled", "texture"] as const;
 
-/** Deterministic values in [-1, 1). */
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
+const random = (n: number, seed: number) => randomFloats(n, seed);
 
 interface Case {
   m: number;

@@ -72,14 +72,7 @@ export function recordBlock(gpu: Gpu, config: NeoxConfig, run: BlockRun): Tensor
 
   const ln1 = scope.own(layerNorm(gpu, x, { weight: w.ln1Weight, bias: w.ln1Bias, eps }));
   const qkv = linear(ln1, w.qkvWeight, w.qkvBias, "neox.qkv"); // [B, T, H·3·hs]
-  rotary(gpu, qkv, {
-    headSize: config.headSize,
-    rotaryDims: config.rotaryDims,
-    base: config.rotaryBase,
-    rotate: 2,
-    every: 3,
-    out: qkv,
-  });
+  applyRotary(gpu, config, qkv);
   const z = scope.own(attention(gpu, qkv, { heads: config.numHeads })); // [B, T, D]
   let attnOut = linear(z, w.denseWeight, w.denseBias, "neox.attn_out");
   attnOut = runHook(gpu, hooks, p + "hook_attn_out", attnOut, scope);
@@ -99,4 +92,37 @@ export function recordBlock(gpu: Gpu, config: NeoxConfig, run: BlockRun): Tensor
   const resid = scope.own(add(gpu, mid, mlpOut));
   if (config.parallelResidual) add(gpu, resid, attnOut, { out: resid });
   return runHook(gpu, hooks, p + "hook_resid_post", resid, scope);
+}
+
+/**
+ * Rotate the query and key parts of fused `qkv [B, T, H·3·hs]` in place, as GPT-NeoX does
+ * (rows per head `[q | k | v]`); with `inverse`, rotate back (the backward of the same map).
+ *
+ * @param gpu The GPU context.
+ * @param config The configuration (head size, rotary dimensions and base).
+ * @param qkv The fused projections, updated in place.
+ * @param options `inverse` to apply the transposed rotation (for gradients).
+ * @returns `qkv`.
+ * @example
+ * ```ts ignore
+ * import { applyRotary } from "@saelab/neox";
+ * applyRotary(gpu, config, qkv); // forward
+ * applyRotary(gpu, config, dqkv, { inverse: true }); // backward
+ * ```
+ */
+export function applyRotary(
+  gpu: Gpu,
+  config: NeoxConfig,
+  qkv: Tensor<"f32">,
+  options: { inverse?: boolean } = {},
+): Tensor<"f32"> {
+  return rotary(gpu, qkv, {
+    headSize: config.headSize,
+    rotaryDims: config.rotaryDims,
+    base: config.rotaryBase,
+    rotate: 2,
+    every: 3,
+    inverse: options.inverse,
+    out: qkv,
+  });
 }

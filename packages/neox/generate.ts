@@ -8,7 +8,7 @@ import type { Hooks } from "./hooks.ts";
 import type { NeoxModel } from "./model.ts";
 import { packTokens, type TokenBatch } from "./tokens.ts";
 import { sampleToken } from "./sample.ts";
-import { seededRandom } from "./weights.ts";
+import { seededRandom } from "@saelab/core";
 
 /** Options of {@linkcode generate}. */
 export interface GenerateOptions {

@@ -6,10 +6,13 @@
  * on the first `rotaryDims` dimensions of q and k with
  * `inv_freq_i = base^(−2i / rotaryDims)`, scores × `headSize^−0.5`, causal
  * softmax, exact-erf GELU, parallel or sequential residual, final LayerNorm
- * and an untied (or tied) unembedding.
+ * and an untied (or tied) unembedding. LayerNorm and GELU are the float64
+ * references of `@saelab/kernels` (CPU code, checked there against tabulated values);
+ * nothing here runs on the GPU.
  *
  * @module
  */
+import { geluRef, layerNormRef } from "@saelab/kernels";
 import type { NeoxConfig } from "./config.ts";
 
 /** Weights by Hugging Face name. */
@@ -23,62 +26,6 @@ export interface ReferenceOutput {
   logits?: Float64Array;
   /** `[B, T, D]` residual stream where the pass stopped. */
   residual: Float64Array;
-}
-
-/** The error function in float64: its Maclaurin series below 2, a continued fraction for erfc above. */
-function erf(x: number): number {
-  const z = Math.abs(x);
-  if (z < 2) {
-    // Maclaurin series: converges quickly below 2 and is exact to double rounding.
-    let term = z, sum = z;
-    for (let n = 1; n < 60; n++) {
-      term *= -z * z / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // Continued fraction for erfc (Lentz), accurate for z ≥ 2.
-  let f = z, c = z, d = 0;
-  for (let n = 1; n < 200; n++) {
-    const a = n / 2;
-    d = z + a * d;
-    d = d === 0 ? 1e-300 : 1 / d;
-    c = z + a / c;
-    const delta = c * d;
-    f *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  const erfc = Math.exp(-z * z) / (Math.sqrt(Math.PI) * f);
-  return Math.sign(x) * (1 - erfc);
-}
-
-/** Exact GELU, `x · Φ(x)`. */
-function geluExact(x: number): number {
-  return 0.5 * x * (1 + erf(x / Math.SQRT2));
-}
-
-function layerNormRows(
-  x: Float64Array,
-  rows: number,
-  width: number,
-  w: ArrayLike<number>,
-  b: ArrayLike<number>,
-  eps: number,
-) {
-  const y = new Float64Array(rows * width);
-  for (let r = 0; r < rows; r++) {
-    const o = r * width;
-    let mean = 0;
-    for (let i = 0; i < width; i++) mean += x[o + i];
-    mean /= width;
-    let v = 0;
-    for (let i = 0; i < width; i++) v += (x[o + i] - mean) ** 2;
-    const inv = 1 / Math.sqrt(v / width + eps);
-    for (let i = 0; i < width; i++) y[o + i] = (x[o + i] - mean) * inv * w[i] + b[i];
-  }
-  return y;
 }
 
 /** `x [rows, in] · Wᵀ + b` with `W [out, in]`. */
@@ -149,7 +96,7 @@ function attention(config: NeoxConfig, get: WeightLookup, layer: number, x: Floa
 function mlp(config: NeoxConfig, get: WeightLookup, layer: number, x: Float64Array, t: number) {
   const p = `gpt_neox.layers.${layer}.mlp.`;
   const hidden = linear(x, t, get(p + "dense_h_to_4h.weight"), get(p + "dense_h_to_4h.bias"), config.intermediateSize);
-  for (let i = 0; i < hidden.length; i++) hidden[i] = geluExact(hidden[i]);
+  hidden.set(geluRef(hidden));
   const out = linear(hidden, t, get(p + "dense_4h_to_h.weight"), get(p + "dense_4h_to_h.bias"), config.hiddenSize);
   return { post: hidden, out };
 }
@@ -205,19 +152,23 @@ export function referenceForward(
     for (let l = 0; l < stop; l++) {
       const p = `gpt_neox.layers.${l}.`;
       hook(`blocks.${l}.hook_resid_pre`, x);
-      const ln1 = layerNormRows(x, t, d, get(p + "input_layernorm.weight"), get(p + "input_layernorm.bias"), eps);
+      const ln1 = layerNormRef(x, d, {
+        weight: get(p + "input_layernorm.weight"),
+        bias: get(p + "input_layernorm.bias"),
+        eps,
+      });
       const attn = attention(config, get, l, ln1, t);
       hook(`blocks.${l}.hook_attn_out`, attn);
       const ln2w = get(p + "post_attention_layernorm.weight"), ln2b = get(p + "post_attention_layernorm.bias");
       if (config.parallelResidual) {
-        const m = mlp(config, get, l, layerNormRows(x, t, d, ln2w, ln2b, eps), t);
+        const m = mlp(config, get, l, layerNormRef(x, d, { weight: ln2w, bias: ln2b, eps }), t);
         hook(`blocks.${l}.mlp.hook_post`, m.post);
         hook(`blocks.${l}.hook_mlp_out`, m.out);
         x = add(x, attn, m.out);
       } else {
         const mid = add(x, attn);
         hook(`blocks.${l}.hook_resid_mid`, mid);
-        const m = mlp(config, get, l, layerNormRows(mid, t, d, ln2w, ln2b, eps), t);
+        const m = mlp(config, get, l, layerNormRef(mid, d, { weight: ln2w, bias: ln2b, eps }), t);
         hook(`blocks.${l}.mlp.hook_post`, m.post);
         hook(`blocks.${l}.hook_mlp_out`, m.out);
         x = add(mid, m.out);
@@ -226,14 +177,11 @@ export function referenceForward(
     }
     seqOut.push(x);
     if (stop === config.numLayers) {
-      const normed = layerNormRows(
-        x,
-        t,
-        d,
-        get("gpt_neox.final_layer_norm.weight"),
-        get("gpt_neox.final_layer_norm.bias"),
+      const normed = layerNormRef(x, d, {
+        weight: get("gpt_neox.final_layer_norm.weight"),
+        bias: get("gpt_neox.final_layer_norm.bias"),
         eps,
-      );
+      });
       hook("ln_final.hook_normalized", normed);
       const unembed = get(config.tiedEmbeddings ? "gpt_neox.embed_in.weight" : "embed_out.weight");
       hook("logits", linear(normed, t, unembed, null, vocab));

@@ -4,6 +4,7 @@
  * @module
  */
 import { join } from "node:path";
+import { writeTextAtomic } from "@saelab/core/fs";
 import { type TensorInput, writeCheckpoint } from "@saelab/safetensors";
 import { type NeoxConfig, toHfConfig } from "./config.ts";
 import { weightSpecs } from "./weights.ts";
@@ -50,8 +51,6 @@ export async function saveModel(
     maxShardBytes: options.maxShardBytes,
     metadata: { format: "pt" },
   });
-  const tmp = join(dir, `config.json.${crypto.randomUUID()}.tmp`);
-  await Deno.writeTextFile(tmp, JSON.stringify(toHfConfig(config), null, 2) + "\n");
-  await Deno.rename(tmp, join(dir, "config.json"));
+  await writeTextAtomic(join(dir, "config.json"), JSON.stringify(toHfConfig(config), null, 2) + "\n");
   return files;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { seededRandom } from "@saelab/core";
 import type { NeoxConfig } from "./config.ts";
 
 /** One tensor a checkpoint must hold. */
@@ -22,11 +23,11 @@ export interface WeightSpec {
  * @example
  * ```ts
  * import { parseConfig } from "@saelab/neox";
- * import { type RandomWeightsOptions, randomWeights, seededRandom, type WeightSpec, weightSpecs } from "./weights.ts";
+ * import { type RandomWeightsOptions, randomWeights, type WeightSpec, weightSpecs } from "./weights.ts";
  * const c = parseConfig({ model_type: "gpt_neox", vocab_size: 8, hidden_size: 16, num_hidden_layers: 1,
  *   num_attention_heads: 2, intermediate_size: 32 });
  * const specs: WeightSpec[] = weightSpecs(c);
- * const options: RandomWeightsOptions = { seed: Math.floor(seededRandom(1)() * 100) };
+ * const options: RandomWeightsOptions = { seed: 7 };
  * console.log(specs.length, Object.keys(randomWeights(c, options)).length); // 16 16
  * ```
  */
@@ -60,28 +61,6 @@ export function weightSpecs(config: NeoxConfig): WeightSpec[] {
   return specs;
 }
 
-/**
- * A seeded uniform generator on [0, 1) (mulberry32).
- *
- * @param seed Any 32-bit integer.
- * @returns A function giving the next number of the sequence.
- * @example
- * ```ts ignore
- * const rand = seededRandom(7);
- * console.log(rand(), rand()); // the same two numbers on every run
- * ```
- */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Options for {@linkcode randomWeights}. */
 export interface RandomWeightsOptions {
   /** Seed of the generator. Default 0. */
@@ -100,12 +79,12 @@ export interface RandomWeightsOptions {
  * @example
  * ```ts
  * import { parseConfig } from "@saelab/neox";
- * import { type RandomWeightsOptions, randomWeights, seededRandom, type WeightSpec, weightSpecs } from "./weights.ts";
+ * import { type RandomWeightsOptions, randomWeights, type WeightSpec, weightSpecs } from "./weights.ts";
  * const c = parseConfig({ model_type: "gpt_neox", vocab_size: 8, hidden_size: 16, num_hidden_layers: 1,
  *   num_attention_heads: 2, intermediate_size: 32 });
  * const options: RandomWeightsOptions = { seed: 1 };
  * const out: WeightSpec = weightSpecs(c).at(-1)!;
- * console.log(out.name, randomWeights(c, options)[out.name].length, seededRandom(1)() < 1); // embed_out.weight 128 true
+ * console.log(out.name, randomWeights(c, options)[out.name].length); // embed_out.weight 128
  * ```
  */
 export function randomWeights(config: NeoxConfig, options: RandomWeightsOptions = {}): Record<string, Float32Array> {

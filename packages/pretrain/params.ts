@@ -6,7 +6,8 @@
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { type NeoxConfig, seededRandom, weightSpecs } from "@saelab/neox";
+import { gaussian, seededRandom } from "@saelab/core";
+import { type NeoxConfig, weightSpecs } from "@saelab/neox";
 
 /** One trainable tensor. */
 export interface Param {
@@ -57,7 +58,6 @@ export function checkTrainable(config: NeoxConfig): void {
  */
 export function initialWeights(config: NeoxConfig, seed: number): Record<string, Float32Array> {
   const rand = seededRandom(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const small = Math.sqrt(2 / (5 * config.hiddenSize));
   const wang = 2 / (config.numLayers * Math.sqrt(config.hiddenSize));
   const out: Record<string, Float32Array> = {};
@@ -66,7 +66,7 @@ export function initialWeights(config: NeoxConfig, seed: number): Record<string,
     if (name.endsWith("layernorm.weight") || name.endsWith("final_layer_norm.weight")) a.fill(1);
     else if (shape.length === 2) {
       const std = name.endsWith("attention.dense.weight") || name.endsWith("dense_4h_to_h.weight") ? wang : small;
-      for (let i = 0; i < a.length; i++) a[i] = std * normal();
+      for (let i = 0; i < a.length; i++) a[i] = std * gaussian(rand);
     }
     out[name] = a;
   }

@@ -27,9 +27,8 @@ import {
   layerNorm,
   layerNormBackward,
   matmul,
-  rotary,
 } from "@saelab/kernels";
-import type { NeoxConfig } from "@saelab/neox";
+import { applyRotary, type NeoxConfig } from "@saelab/neox";
 import type { Param } from "./params.ts";
 
 /** What one block's backward pass needs from its forward pass. */
@@ -107,14 +106,7 @@ export function trainPass(
         }),
       );
       const qkv = own(linear(ln1, "attention.query_key_value")).reshape([B, T, 3 * D]);
-      rotary(gpu, qkv, {
-        headSize: config.headSize,
-        rotaryDims: config.rotaryDims,
-        base: config.rotaryBase,
-        rotate: 2,
-        every: 3,
-        out: qkv,
-      });
+      applyRotary(gpu, config, qkv);
       const lse = own(gpu.empty([B, H, T], "f32", "pretrain.lse"));
       const z = own(attention(gpu, qkv, { heads: H, lse }));
       const ln2 = own(
@@ -165,15 +157,7 @@ export function trainPass(
       const dln2 = linearBack(dg, s.ln2, "mlp.dense_h_to_4h"); // [N, D]
       const dz = linearBack(dx, s.z.reshape([N, D]), "attention.dense").reshape([B, T, D]);
       const dqkv = own(attentionBackward(gpu, s.qkv, dz, { heads: H, z: s.z, lse: s.lse })); // [B, T, 3D]
-      rotary(gpu, dqkv, {
-        headSize: config.headSize,
-        rotaryDims: config.rotaryDims,
-        base: config.rotaryBase,
-        rotate: 2,
-        every: 3,
-        inverse: true,
-        out: dqkv,
-      });
+      applyRotary(gpu, config, dqkv, { inverse: true });
       const dln1 = linearBack(dqkv.reshape([N, 3 * D]), s.ln1, "attention.query_key_value"); // [N, D]
       const dxIn = own(copy(gpu, dx));
       for (const [dln, norm] of [[dln2, "post_attention_layernorm"], [dln1, "input_layernorm"]] as const) {

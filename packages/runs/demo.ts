@@ -16,7 +16,8 @@ import {
   unitRows,
 } from "./_demo_data.ts";
 import { RUN_FILES, safeJoin, validateId } from "./paths.ts";
-import { appendJsonLines, writeBytesAtomic, writeJsonAtomic } from "./write.ts";
+import { writeBytesAtomic, writeJsonAtomic } from "@saelab/core/fs";
+import { appendJsonLines } from "./write.ts";
 import { RUN_FORMAT_VERSION } from "./run_types.ts";
 import type { MetricRow, RunJson, RunStatus } from "./run_types.ts";
 import type { DictEval, SaeCfg } from "./dict_types.ts";

@@ -31,19 +31,11 @@ export type * from "./dict_types.ts";
 export type * from "./feature_types.ts";
 export type * from "./result_types.ts";
 export type * from "./stage.ts";
-export { noProgress } from "./stage.ts";
+export { noProgress } from "@saelab/core";
 export { ID_PATTERN, isValidId, makeRunId, resolveInside, RUN_FILES, safeJoin, validateId } from "./paths.ts";
-export {
-  appendJsonLines,
-  appendMetrics,
-  createRun,
-  setRunStatus,
-  setStage,
-  updateRun,
-  writeBytesAtomic,
-  writeJsonAtomic,
-  writeTextAtomic,
-} from "./write.ts";
+export { appendJsonLines, appendMetrics, createRun, setRunStatus, setStage, updateRun } from "./write.ts";
+/** The atomic writers of `@saelab/core/fs`, re-exported for the stages. */
+export { writeBytesAtomic, writeJsonAtomic, writeTextAtomic } from "@saelab/core/fs";
 export type { CreateRunOptions } from "./write.ts";
 export {
   listDicts,

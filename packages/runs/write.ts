@@ -5,64 +5,12 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { finiteJson } from "@saelab/core";
+import { writeJsonAtomic } from "@saelab/core/fs";
 import { RUN_FILES, safeJoin, validateId } from "./paths.ts";
 import { RUN_FORMAT_VERSION } from "./run_types.ts";
 import type { MetricRow, ModelInfo, RunJson, RunStatus, StageRecord } from "./run_types.ts";
-
-/**
- * Write bytes atomically: temporary file beside `path`, then rename. Creates missing parent folders.
- *
- * @param path Target file.
- * @param data Bytes.
- * @returns Nothing.
- * @example
- * ```ts ignore
- * await writeBytesAtomic("runs/demo/x.bin", new Uint8Array([1, 2]));
- * ```
- */
-export async function writeBytesAtomic(path: string, data: Uint8Array): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const rand = crypto.getRandomValues(new Uint32Array(2));
-  const tmp = join(dirname(path), `.${rand[0].toString(36)}${rand[1].toString(36)}.tmp`);
-  try {
-    await Deno.writeFile(tmp, data);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
-
-/**
- * Write UTF-8 text atomically.
- *
- * @param path Target file.
- * @param text Content.
- * @returns Nothing.
- * @example
- * ```ts ignore
- * await writeTextAtomic("runs/demo/notes.txt", "hello\n");
- * ```
- */
-export function writeTextAtomic(path: string, text: string): Promise<void> {
-  return writeBytesAtomic(path, new TextEncoder().encode(text));
-}
-
-/**
- * Write a value as pretty JSON atomically.
- *
- * @param path Target file.
- * @param value Any JSON-serialisable value; non-finite numbers are refused.
- * @returns Nothing.
- * @example
- * ```ts ignore
- * await writeJsonAtomic("runs/demo/scores.json", { dicts: {} });
- * ```
- */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeTextAtomic(path, stringifyFinite(value, path) + "\n");
-}
 
 /**
  * Append rows to a JSON-lines file with one write call (one line per row).
@@ -78,7 +26,7 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 export async function appendJsonLines(path: string, rows: readonly unknown[]): Promise<void> {
   if (rows.length === 0) return;
   await Deno.mkdir(dirname(path), { recursive: true });
-  const text = rows.map((r) => stringifyFinite(r, path, 0)).join("\n") + "\n";
+  const text = rows.map((r) => finiteJson(r, { what: path, space: 0 })).join("\n") + "\n";
   const file = await Deno.open(path, { append: true, create: true });
   try {
     const bytes = new TextEncoder().encode(text);
@@ -87,15 +35,6 @@ export async function appendJsonLines(path: string, rows: readonly unknown[]): P
   } finally {
     file.close();
   }
-}
-
-function stringifyFinite(value: unknown, path: string, space = 2): string {
-  return JSON.stringify(value, (key, v) => {
-    if (typeof v === "number" && !Number.isFinite(v)) {
-      throw new RangeError(`Cannot write ${path}: field ${JSON.stringify(key)} is ${v}, which JSON cannot hold`);
-    }
-    return v;
-  }, space);
 }
 
 /** What a new run starts with. */

@@ -9,6 +9,7 @@
  * @module
  */
 import { join } from "node:path";
+import { writeTextAtomic } from "@saelab/core/fs";
 import { openSafetensors, type TensorInput, writeSafetensors } from "@saelab/safetensors";
 import type { Gpu } from "@saelab/gpu";
 import { SaeDictionary, toSaeLensTensors } from "./sae_dictionary.ts";
@@ -246,15 +247,4 @@ export async function loadTrainingState(
       adam: JSON.parse(file.metadata.saelab_adam) as AdamSettings,
     },
   };
-}
-
-async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }

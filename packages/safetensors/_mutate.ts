@@ -4,18 +4,10 @@
  * @module
  */
 import { serializeSafetensors } from "./serialize.ts";
+import { seededRandom } from "@saelab/core";
 
-/** Seeded PRNG (mulberry32): the same seed gives the same cases. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** Seeded generator (the one of `@saelab/core`): the same seed gives the same cases. */
+export const rng: (seed: number) => () => number = seededRandom;
 /** A source of uniform numbers in [0, 1). */
 export type Rng = () => number;
 const int = (r: Rng, n: number) => Math.floor(r() * n);

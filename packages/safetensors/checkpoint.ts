@@ -9,7 +9,8 @@ import { compareCodePoints } from "./_names.ts";
 import type { TensorData } from "./decode.ts";
 import { checkInput, type TensorInput } from "./encode.ts";
 import { SafetensorsError } from "./errors.ts";
-import { openSafetensors, writeAtomic, writeSafetensors } from "./file.ts";
+import { writeBytesAtomic } from "@saelab/core/fs";
+import { openSafetensors, writeSafetensors } from "./file.ts";
 import type { TensorInfo } from "./header.ts";
 import type { SafetensorsFile, TensorReader } from "./reader.ts";
 import type { WriteOptions } from "./serialize.ts";
@@ -247,7 +248,7 @@ export async function writeCheckpoint(
       written.push(join(dir, shardName));
       stale.delete(shardName);
     }
-    await writeAtomic(indexPath, () => [new TextEncoder().encode(formatIndex(weightMap, total))]);
+    await writeBytesAtomic(indexPath, new TextEncoder().encode(formatIndex(weightMap, total)));
     written.push(indexPath);
     await removeIfExists(single);
   }

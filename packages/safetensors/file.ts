@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { writeChunksAtomic } from "@saelab/core/fs";
 import { encodeTensor, type TensorInput } from "./encode.ts";
 import { SafetensorsError } from "./errors.ts";
 import { type ByteSource, openSafetensorsFrom, type SafetensorsFile } from "./reader.ts";
@@ -77,37 +77,6 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
 }
 
 /**
- * Write bytes produced chunk by chunk to `path` atomically: into a temporary file in the same
- * folder, synced, then renamed over `path`. On any failure the temporary file is removed and
- * an existing `path` is left as it was.
- *
- * @param path The destination.
- * @param chunks Produces the content, in order (may throw).
- */
-export async function writeAtomic(path: string, chunks: () => Iterable<Uint8Array>): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
-  const file = await Deno.open(tmp, { write: true, createNew: true });
-  let ok = false;
-  try {
-    for (const chunk of chunks()) {
-      let written = 0;
-      while (written < chunk.length) written += await file.write(chunk.subarray(written));
-    }
-    await file.syncData();
-    file.close();
-    await Deno.rename(tmp, path);
-    ok = true;
-  } finally {
-    if (!ok) {
-      try {
-        file.close();
-      } catch { /* already closed */ }
-      await Deno.remove(tmp).catch(() => {});
-    }
-  }
-}
-
-/**
  * Write a planned file: the header, then each tensor encoded in turn (one tensor's bytes in
  * memory at a time beyond the inputs).
  *
@@ -115,7 +84,7 @@ export async function writeAtomic(path: string, chunks: () => Iterable<Uint8Arra
  * @param plan From {@linkcode planSafetensors}.
  */
 export async function writePlan(path: string, plan: Plan): Promise<void> {
-  await writeAtomic(path, function* () {
+  await writeChunksAtomic(path, function* () {
     yield plan.header;
     for (const t of plan.tensors) yield encodeTensor(t.name, t.input);
   });

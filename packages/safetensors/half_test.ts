@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { seededRandom } from "@saelab/core";
 import {
   bfloat16Bits,
   bfloat16Value,
@@ -9,18 +10,6 @@ import {
   float16Bits,
   float16Value,
 } from "./half.ts";
-
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const hex = (n: number) => "0x" + n.toString(16).padStart(4, "0");
 
@@ -140,7 +129,7 @@ function nearestBySearch(x: number, decode: (h: number) => number, maxFinite: nu
 }
 
 Deno.test("F16/BF16 encoding matches a search for the nearest value on random inputs", () => {
-  const next = rng(1234);
+  const next = seededRandom(1234);
   const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
   const inputs: number[] = [];
   for (let i = 0; i < 20000; i++) {
@@ -174,7 +163,7 @@ Deno.test("F16/BF16 encoding matches a search for the nearest value on random in
 });
 
 Deno.test("encodeFloat16 fast path (Float32Array) agrees with float16Bits on all midpoints and random patterns", () => {
-  const next = rng(99);
+  const next = seededRandom(99);
   const values: number[] = [];
   const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
   const neighbours = (x: number) => {

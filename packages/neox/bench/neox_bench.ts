@@ -23,7 +23,8 @@
 import { parseArgs } from "node:util";
 import { createGpu } from "@saelab/gpu";
 import { matmulVariant } from "@saelab/kernels";
-import { createModel, parseConfig, randomWeights, referenceForward, seededRandom } from "@saelab/neox";
+import { seededRandom } from "@saelab/core";
+import { createModel, parseConfig, randomWeights, referenceForward } from "@saelab/neox";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -1,6 +1,7 @@
 /**
- * Seeded hashing and pseudo-random numbers: the same seed gives the same
- * split, shuffle and sample on every machine.
+ * Seeded hashing and pseudo-random numbers: the same seed gives the same split, shuffle, sample and
+ * initial weights on every machine. This is the project's one generator; everything random takes a
+ * {@linkcode Random} made by {@linkcode seededRandom}.
  *
  * @module
  */
@@ -14,7 +15,7 @@
  * @returns An integer in `[0, 2^53)`.
  * @example
  * ```ts
- * import { hashString } from "@saelab/corpus";
+ * import { hashString } from "@saelab/core";
  * if (hashString("a", 1) === hashString("a", 2)) throw new Error("seeds should differ");
  * ```
  */
@@ -41,7 +42,7 @@ export function hashString(text: string, seed = 0): number {
  * @returns A number in `[0, 1)`.
  * @example
  * ```ts
- * import { hashUnit } from "@saelab/corpus";
+ * import { hashUnit } from "@saelab/core";
  * const u = hashUnit("sotu:1790-george-washington", 0);
  * if (!(u >= 0 && u < 1)) throw new Error("out of range");
  * ```
@@ -56,11 +57,11 @@ export type Random = () => number;
 /**
  * A seeded pseudo-random generator (SplitMix32-style mixing of a Weyl sequence).
  *
- * @param seed Any integer; equal seeds give equal sequences.
+ * @param seed Any finite number; equal seeds give equal sequences.
  * @returns A function returning numbers in `[0, 1)`.
  * @example
  * ```ts
- * import { seededRandom } from "@saelab/corpus";
+ * import { seededRandom } from "@saelab/core";
  * const a = seededRandom(7), b = seededRandom(7);
  * if (a() !== b()) throw new Error("not deterministic");
  * ```
@@ -79,6 +80,43 @@ export function seededRandom(seed: number): Random {
 }
 
 /**
+ * A standard normal draw (Box–Muller; uses two uniforms per draw).
+ *
+ * @param random The uniform source, e.g. `seededRandom(seed)`.
+ * @returns A sample of N(0, 1).
+ * @example
+ * ```ts
+ * import { gaussian, seededRandom } from "@saelab/core";
+ * const r = seededRandom(3);
+ * let s = 0;
+ * for (let i = 0; i < 4000; i++) s += gaussian(r) ** 2;
+ * if (Math.abs(s / 4000 - 1) > 0.1) throw new Error("variance is not 1");
+ * ```
+ */
+export function gaussian(random: Random): number {
+  let u = random();
+  while (u <= 1e-300) u = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+/**
+ * A uniform integer in `[0, n)`.
+ *
+ * @param random The uniform source.
+ * @param n The number of outcomes (a positive integer).
+ * @returns An integer in `[0, n)`.
+ * @example
+ * ```ts
+ * import { randomInt, seededRandom } from "@saelab/core";
+ * const i = randomInt(seededRandom(1), 6);
+ * if (!(Number.isInteger(i) && i >= 0 && i < 6)) throw new Error("out of range");
+ * ```
+ */
+export function randomInt(random: Random, n: number): number {
+  return Math.floor(random() * n);
+}
+
+/**
  * Shuffle an array in place (Fisher–Yates) with a seeded generator.
  *
  * @param items The array (or typed array) to shuffle.
@@ -86,7 +124,7 @@ export function seededRandom(seed: number): Random {
  * @returns The same array, shuffled.
  * @example
  * ```ts
- * import { seededRandom, shuffleInPlace } from "@saelab/corpus";
+ * import { seededRandom, shuffleInPlace } from "@saelab/core";
  * const xs = shuffleInPlace([1, 2, 3, 4], seededRandom(1));
  * if ([...xs].sort().join() !== "1,2,3,4") throw new Error("lost an item");
  * ```
