@@ -8,11 +8,11 @@
  * ```
  * E   C, Cᵀ = ReLU(X W_e ᵀ + b_e)       Xᵀ [d,B] · W_ext [d+4,n]  (TopK: raw P, then select)
  * D   G = 2/(B·d) · (C D̂ − X)           Cᵀ [n,B] · D̂ [n,d]
- * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        only at firing codes (`_code_grad.ts`)
+ * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        only at firing codes (`@saelab/kernels` `sae_code_grad.ts`)
  * W   ∂W_ext = ∂Pᵀ X_e (col d = ∂b_e)    ∂P [B,n] · X_e [B,d+4]
  * Dg  ∂D̂ = Cᵀ G                          C [B,n] · G [B,d]
  * D loops, per tile of rows, only over the features that fired in it; W and Dg,
- * per tile of features, only over the rows where one fired (k-lists, `_k_lists.ts`).
+ * per tile of features, only over the rows where one fired (k-lists, `@saelab/kernels` `sae_k_lists.ts`).
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
  * A   Adam over the packed buffer; then W_ext → texture and D → D̂, D̂ᵀ for the next step
  * ```
@@ -22,12 +22,23 @@
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { adam } from "@saelab/kernels";
 import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_layout.ts";
-import { normalizeBackward, normalizeRows, packTexture, packTransposed, type RowsAt } from "./_prep_kernels.ts";
-import { codeGradSparse } from "./_code_grad.ts";
-import { rowStats, topkSelect } from "./_stats_kernels.ts";
-import { MatrixTexture } from "./_textures.ts";
-import { allocKList, buildKList, type KList } from "./_k_lists.ts";
-import { chooseTile, type TileConfig, tileMatmul } from "./_tile_matmul.ts";
+import {
+  allocKList,
+  buildKList,
+  chooseTile,
+  codeGradSparse,
+  type KList,
+  MatrixTexture,
+  normalizeBackward,
+  normalizeRows,
+  packTexture,
+  packTransposed,
+  type RowsAt,
+  rowStats,
+  type TileConfig,
+  tileMatmul,
+  topkSelect,
+} from "@saelab/kernels";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 

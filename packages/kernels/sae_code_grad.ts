@@ -16,8 +16,8 @@
  * @module
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
-import type { KList } from "./_k_lists.ts";
-import type { MatrixTexture } from "./_textures.ts";
+import type { KList } from "./sae_k_lists.ts";
+import type { MatrixTexture } from "./sae_textures.ts";
 
 const FEATS = 16, LANES = 8;
 const XYZW = ["x", "y", "z", "w"];

@@ -21,7 +21,7 @@
  *
  * With a k-list (`list`), the k loop runs only over the k at which the tile's
  * rows of `At` are not all zero — codes and code gradients are sparse once an
- * SAE has trained. The list of each tile of TM rows comes from `_k_lists.ts`.
+ * SAE has trained. The list of each tile of TM rows comes from `sae_k_lists.ts`.
  * A loop with a data-dependent trip count really skips work on llvmpipe, where
  * a branch around the multiply-adds would only be masked (measured: an
  * all-zero and a dense `At` then cost the same).
@@ -31,8 +31,8 @@
  * @module
  */
 import type { Gpu, Program } from "@saelab/gpu";
-import type { KList } from "./_k_lists.ts";
-import type { MatrixTexture } from "./_textures.ts";
+import type { KList } from "./sae_k_lists.ts";
+import type { MatrixTexture } from "./sae_textures.ts";
 
 /** Register tile (rows m × columns n per invocation) and workgroup size (along n, m). */
 export interface TileConfig {
@@ -203,7 +203,7 @@ export interface TileMatmulArgs {
   k: number;
   /**
    * Loop only over listed k: for tile `t = m0 / tm` of member z, the first `counts[z·tiles + t]`
-   * entries of `indices[(z·tiles + t)·stride ..]` (see `_k_lists.ts`; built for this tile's `tm`).
+   * entries of `indices[(z·tiles + t)·stride ..]` (see `sae_k_lists.ts`; built for this tile's `tm`).
    */
   list?: KList;
   /** Number of members (dispatch z). */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
-import type { MatrixTexture } from "./_textures.ts";
+import type { MatrixTexture } from "./sae_textures.ts";
 
 function prog(name: string, code: string): Program {
   return { name, key: "v1", code: () => code };

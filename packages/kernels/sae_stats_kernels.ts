@@ -5,7 +5,7 @@
  * @module
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
-import type { MatrixTexture } from "./_textures.ts";
+import type { MatrixTexture } from "./sae_textures.ts";
 
 const STATS: Program = {
   name: "sae_row_stats",

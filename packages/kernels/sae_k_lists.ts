@@ -12,7 +12,7 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import type { MatrixTexture } from "./_textures.ts";
+import type { MatrixTexture } from "./sae_textures.ts";
 
 /** The k-lists of one operand, bound by `tileMatmul`'s `list`. */
 export interface KList {
