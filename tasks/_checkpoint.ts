@@ -7,10 +7,10 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { openSafetensors, type TensorInput, writeSafetensors } from "@saelab/safetensors";
-import { RUN_FILES, type SaeCfg, writeJsonAtomic } from "@saelab/runs";
-import { resolveSpec, type SaeSpec, type SaeTensors, type SaeWeights, toSaeLensTensors } from "@saelab/sae";
+import { writeSaeLens } from "@saelab/dictionary";
+import type { SaeCfg } from "@saelab/runs";
+import { KINDS, resolveSpec, type SaeSpec, type SaeTensors, type SaeWeights, toSaeLensTensors } from "@saelab/sae";
 
 /** A resumable training state. */
 export interface TrainState {
@@ -95,10 +95,11 @@ export async function loadTrainState(
       const [encoder, encoderBias, decoder] = await Promise.all(
         PARTS.map((p) => file.has(`${prefix}.${p}`) ? file.getFloat32(`${prefix}.${p}`) : Promise.resolve(null)),
       );
-      if (!encoder || !encoderBias || (spec.kind !== "tied" && !decoder)) {
+      const tied = KINDS[spec.kind].tied;
+      if (!encoder || !encoderBias || (!tied && !decoder)) {
         throw new RangeError(`Cannot resume training from ${path}: ${prefix} is incomplete`);
       }
-      return { spec, encoder, encoderBias, decoder: spec.kind === "tied" ? null : decoder, decoderBias: null };
+      return { spec, encoder, encoderBias, decoder: tied ? null : decoder, decoderBias: null };
     };
     const resolved = specs.map(resolveSpec);
     const all = (which: string) => Promise.all(resolved.map((s, i) => read(`${which}.${i}`, s)));
@@ -156,10 +157,9 @@ export function saeCfg(w: SaeWeights, info: SaeFolderInfo): SaeCfg {
     hook_name: info.hook,
     hook_layer: info.layer,
     model_name: info.model,
-    architecture: "standard",
+    ...KINDS[kind].saelens.cfg(w.spec),
     dtype: "float32",
     device: "cpu",
-    activation_fn_str: "relu",
     apply_b_dec_to_input: false,
     normalize_activations: "none",
     activation_scale: info.scale,
@@ -167,7 +167,7 @@ export function saeCfg(w: SaeWeights, info: SaeFolderInfo): SaeCfg {
     l1_coefficient: l1,
     metadata: { model_name: info.model, hook_name: info.hook, hook_layer: info.layer },
     kind,
-    tied: kind === "tied",
+    tied: KINDS[kind].tied,
     dict_ratio: dDict / dIn,
     training_steps: info.steps,
     training_tokens: info.tokens,
@@ -192,13 +192,7 @@ export function saeCfg(w: SaeWeights, info: SaeFolderInfo): SaeCfg {
  * ```
  */
 export function foldedTensors(w: SaeWeights, scale: number): SaeTensors {
-  const t = toSaeLensTensors(w);
-  return {
-    W_enc: t.W_enc.map((v) => v * scale),
-    b_enc: t.b_enc,
-    W_dec: t.W_dec.map((v) => v / scale),
-    b_dec: t.b_dec.map((v) => v / scale),
-  };
+  return toSaeLensTensors(w, { scale });
 }
 
 /**
@@ -214,14 +208,5 @@ export function foldedTensors(w: SaeWeights, scale: number): SaeTensors {
  * ```
  */
 export async function writeSaeFolder(dir: string, w: SaeWeights, info: SaeFolderInfo): Promise<void> {
-  const t = foldedTensors(w, info.scale);
-  const { dIn: d, dDict: n } = w.spec;
-  await Deno.mkdir(dir, { recursive: true });
-  await writeSafetensors(join(dir, RUN_FILES.weights), {
-    W_enc: { dtype: "F32", shape: [d, n], data: t.W_enc },
-    b_enc: { dtype: "F32", shape: [n], data: t.b_enc },
-    W_dec: { dtype: "F32", shape: [n, d], data: t.W_dec },
-    b_dec: { dtype: "F32", shape: [d], data: t.b_dec },
-  }, { metadata: { format: "pt" } });
-  await writeJsonAtomic(join(dir, RUN_FILES.cfg), saeCfg(w, info));
+  await writeSaeLens(dir, foldedTensors(w, info.scale), { cfg: saeCfg(w, info) });
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { seededRandom } from "@saelab/corpus";
-import type { LinearDictionary } from "./dictionary.ts";
+import type { LinearDictionary } from "@saelab/dictionary";
 import { signedBasisDictionary } from "./pca.ts";
 import { gaussian } from "./_random.ts";
 

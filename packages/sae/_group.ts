@@ -37,8 +37,8 @@ import {
   rowStats,
   type TileConfig,
   tileMatmul,
-  topkSelect,
 } from "@saelab/kernels";
+import { KINDS } from "./kinds/mod.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
@@ -87,6 +87,7 @@ export class MemberGroup {
    */
   constructor(gpu: Gpu, specs: Required<SaeSpec>[], weights: SaeWeights[], batch: number) {
     const { kind, dIn: d, dDict: n } = specs[0];
+    const def = KINDS[kind];
     const Z = specs.length;
     this.#gpu = gpu;
     this.specs = specs;
@@ -102,7 +103,7 @@ export class MemberGroup {
     this.#alphas = gpu.upload(Float32Array.from(specs, (s) => s.l1), [Z], `${tag}.alphas`);
     this.#norms = gpu.zeros([Z * n], "f32", `${tag}.norms`);
     this.#gd = gpu.zeros([Z * n * d], "f32", `${tag}.grad_dhat`);
-    this.#dw = kind === "tied" ? gpu.zeros([Z * n * (d + 4)], "f32", `${tag}.grad_w`) : null;
+    this.#dw = def.tied ? gpu.zeros([Z * n * (d + 4)], "f32", `${tag}.grad_w`) : null;
     this.#tileD = chooseTile(batch, d, { list: true });
     this.#tileF = chooseTile(n, d, { list: true });
     this.#listD = allocKList(gpu, { k: n, m: batch, members: Z, tm: this.#tileD.tm }, `${tag}.klist_rows`);
@@ -110,15 +111,15 @@ export class MemberGroup {
     this.#dpBuf = gpu.zeros([Z * batch * n], "f32", `${tag}.grad_pre`);
     const tex = (name: string, rows: number, cols: number) =>
       this.#t[name] = new MatrixTexture(gpu, [Z, rows, cols], `${tag}.${name}`);
-    if (kind !== "tied") tex("w", d + 4, n);
-    if (kind === "topk") tex("p", batch, n);
+    if (!def.tied) tex("w", d + 4, n);
+    if (def.gpu.epilogue === "encodeRaw") tex("p", batch, n);
     tex("dh", n, d);
     tex("dht", d + 4, n);
     tex("c", batch, n);
     tex("ct", n, batch);
     tex("g", batch, d);
     tex("dp", batch, n);
-    this.#rowsAt = kind === "tied"
+    this.#rowsAt = def.tied
       ? { offset: this.layout.enc, stride: n * d, bias: this.layout.dec }
       : { offset: this.layout.dec, stride: n * d };
     this.refresh();
@@ -127,7 +128,7 @@ export class MemberGroup {
   /** Bring the operand textures up to date with the parameters. */
   refresh(): void {
     const { d, n, members } = this.layout;
-    if (this.layout.kind !== "tied") {
+    if (!KINDS[this.layout.kind].tied) {
       packTransposed(this.#gpu, this.params, this.#t.w, {
         offset: this.layout.enc,
         stride: this.layout.encStride,
@@ -151,11 +152,12 @@ export class MemberGroup {
   forward(x: StagedInput, rows: number, mark: { fired: Tensor<"u32">; step: number }): void {
     const gpu = this.#gpu, t = this.#t;
     const { d, n, members, kind } = this.layout;
-    const wEnc = kind === "tied" ? t.dht : t.w;
+    const def = KINDS[kind];
+    const wEnc = def.tied ? t.dht : t.w;
     const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
-    if (kind === "topk") {
+    if (def.gpu.epilogue === "encodeRaw") {
       tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p.view] });
-      topkSelect(gpu, { p: t.p }, {
+      def.gpu.select(gpu, { p: t.p }, {
         c: t.c,
         ct: t.ct,
         fired: mark.fired,

@@ -11,35 +11,27 @@
 import { join } from "node:path";
 import { openSafetensors, type TensorInput, writeSafetensors } from "@saelab/safetensors";
 import type { Gpu } from "@saelab/gpu";
-import { SaeDictionary, toSaeLensTensors } from "./sae_dictionary.ts";
+import {
+  type GpuLinearDictionary,
+  loadDictionary,
+  readSaeLensCfg,
+  SAELENS_FILES,
+  type SaeLensCfg,
+  writeSaeLens,
+} from "@saelab/dictionary";
+import { KINDS } from "./kinds/mod.ts";
+import { toSaeLensTensors } from "./sae_dictionary.ts";
 import { type AdamSettings, resolveSpec, type SaeSpec, specName } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
 /** File names inside a checkpoint folder. */
 export const SAE_FILES = Object.freeze({
-  cfg: "cfg.json",
-  weights: "sae_weights.safetensors",
+  ...SAELENS_FILES,
   state: "training_state.safetensors",
 });
 
-/** `cfg.json` as SAELens writes it (the fields this project reads and writes). */
-export interface SaeLensCfg {
-  d_in: number;
-  d_sae: number;
-  hook_name?: string;
-  hook_layer?: number;
-  model_name?: string;
-  architecture?: string;
-  dtype?: string;
-  activation_fn_str?: string;
-  activation_fn_kwargs?: { k?: number; [key: string]: unknown };
-  apply_b_dec_to_input?: boolean;
-  normalize_activations?: string;
-  context_size?: number;
-  l1_coefficient?: number;
-  metadata?: { model_name?: string; hook_name?: string; hook_layer?: number; [key: string]: unknown };
-  [key: string]: unknown;
-}
+/** `cfg.json` as SAELens writes it (`@saelab/dictionary`'s type). */
+export type { SaeLensCfg };
 
 /** Where an SAE was trained, for `cfg.json`. */
 export interface SaeSource {
@@ -104,14 +96,7 @@ export async function saveSae(
       metadata: { ...meta, saelab_adam: JSON.stringify(adam) },
     });
   }
-  const t = toSaeLensTensors(weights);
   const { dIn: d, dDict: n } = spec;
-  await writeSafetensors(join(dir, SAE_FILES.weights), {
-    W_enc: { dtype: "F32", shape: [d, n], data: t.W_enc },
-    b_enc: { dtype: "F32", shape: [n], data: t.b_enc },
-    W_dec: { dtype: "F32", shape: [n, d], data: t.W_dec },
-    b_dec: { dtype: "F32", shape: [d], data: t.b_dec },
-  }, { metadata: meta });
   const src = options.source;
   const layer = src.hookLayer ?? Number(/^blocks\.(\d+)\./.exec(src.hookName)?.[1] ?? NaN);
   const cfg: SaeLensCfg = {
@@ -120,10 +105,8 @@ export async function saveSae(
     hook_name: src.hookName,
     ...(Number.isFinite(layer) ? { hook_layer: layer } : {}),
     model_name: src.modelName,
-    architecture: spec.kind === "topk" ? "topk" : "standard",
+    ...KINDS[spec.kind].saelens.cfg(spec),
     dtype: "float32",
-    activation_fn_str: spec.kind === "topk" ? "topk" : "relu",
-    ...(spec.kind === "topk" ? { activation_fn_kwargs: { k: spec.k } } : {}),
     apply_b_dec_to_input: true,
     normalize_activations: "none",
     ...(src.contextSize ? { context_size: src.contextSize } : {}),
@@ -133,79 +116,44 @@ export async function saveSae(
       hook_name: src.hookName,
       ...(Number.isFinite(layer) ? { hook_layer: layer } : {}),
     },
-    saelab: { kind: spec.kind, tied: spec.kind === "tied", decoder_bias: spec.decoderBias, step },
+    saelab: { kind: spec.kind, tied: KINDS[spec.kind].tied, decoder_bias: spec.decoderBias, step },
     ...src.extra,
   };
-  await writeTextAtomic(join(dir, SAE_FILES.cfg), JSON.stringify(cfg, null, 2) + "\n");
+  await writeSaeLens(dir, toSaeLensTensors(weights), { cfg, metadata: meta });
 }
 
 /**
- * Read `cfg.json` of an SAELens folder.
+ * Read `cfg.json` of an SAELens folder (`@saelab/dictionary`'s `readSaeLensCfg`).
  *
  * @param dir The folder.
  * @returns The parsed config.
  * @throws {RangeError} When `d_in` or `d_sae` is missing.
+ * @example
+ * ```ts ignore
+ * const cfg = await readSaeCfg("runs/r1/saes/untied_r4_a1.0e-3");
+ * ```
  */
-export async function readSaeCfg(dir: string): Promise<SaeLensCfg> {
-  const path = join(dir, SAE_FILES.cfg);
-  const cfg = JSON.parse(await Deno.readTextFile(path)) as SaeLensCfg;
-  for (const key of ["d_in", "d_sae"] as const) {
-    if (!Number.isInteger(cfg[key]) || cfg[key] < 1) {
-      throw new RangeError(`Cannot read ${path}: ${key} is missing or not a positive integer`);
-    }
-  }
-  return cfg;
+export function readSaeCfg(dir: string): Promise<SaeLensCfg> {
+  return readSaeLensCfg(dir);
 }
 
 /**
- * Load any SAELens-format SAE folder (trained here or elsewhere) for evaluation.
- * Supports the `standard` (ReLU) and `topk` architectures without input normalisation.
+ * Load any SAELens-format SAE folder (trained here or elsewhere) onto a GPU, through
+ * `@saelab/dictionary`'s one reader. Supports the `standard` (ReLU) and `topk` architectures
+ * without input normalisation.
  *
  * @param gpu The context.
  * @param dir The folder.
  * @param options `name` (default: the folder name).
- * @returns The SAE as a {@linkcode SaeDictionary}.
- * @throws {RangeError} For architectures or normalisations it cannot reproduce.
+ * @returns The SAE as a `Dictionary` on the GPU.
+ * @throws {TypeError} For architectures or normalisations it cannot reproduce.
  * @example
  * ```ts ignore
  * const sae = await loadSae(gpu, "downloads/pythia-70m-deduped-res-sm/blocks.3.hook_resid_post");
  * ```
  */
-export async function loadSae(gpu: Gpu, dir: string, options: { name?: string } = {}): Promise<SaeDictionary> {
-  const cfg = await readSaeCfg(dir);
-  const arch = cfg.architecture ?? "standard";
-  const act = cfg.activation_fn_str ?? (arch === "topk" ? "topk" : "relu");
-  if (!["standard", "topk"].includes(arch) || !["relu", "topk"].includes(act)) {
-    throw new RangeError(
-      `Cannot load ${dir}: architecture ${arch} with activation ${act} is not supported (standard/relu or topk)`,
-    );
-  }
-  const norm = cfg.normalize_activations ?? "none";
-  if (norm !== "none") {
-    throw new RangeError(`Cannot load ${dir}: normalize_activations "${norm}" is not supported (only "none")`);
-  }
-  const k = act === "topk" ? Number(cfg.activation_fn_kwargs?.k) : 0;
-  if (act === "topk" && !(Number.isInteger(k) && k >= 1)) {
-    throw new RangeError(`Cannot load ${dir}: a topk SAE needs activation_fn_kwargs.k`);
-  }
-  using file = await openSafetensors(join(dir, SAE_FILES.weights));
-  const get = async (name: string) => {
-    if (!file.has(name)) throw new RangeError(`Cannot load ${dir}: ${SAE_FILES.weights} has no tensor ${name}`);
-    return await file.getFloat32(name);
-  };
-  const tensors = {
-    W_enc: await get("W_enc"),
-    b_enc: await get("b_enc"),
-    W_dec: await get("W_dec"),
-    b_dec: file.has("b_dec") ? await get("b_dec") : new Float32Array(cfg.d_in),
-  };
-  return new SaeDictionary(gpu, tensors, {
-    dIn: cfg.d_in,
-    dDict: cfg.d_sae,
-    name: options.name ?? dir.split(/[\\/]/).filter(Boolean).at(-1) ?? "sae",
-    applyBDecToInput: cfg.apply_b_dec_to_input ?? true,
-    k,
-  });
+export async function loadSae(gpu: Gpu, dir: string, options: { name?: string } = {}): Promise<GpuLinearDictionary> {
+  return (await loadDictionary(dir, { name: options.name, kind: "sae" })).bind(gpu);
 }
 
 /**
@@ -246,15 +194,4 @@ export async function loadTrainingState(
       adam: JSON.parse(file.metadata.saelab_adam) as AdamSettings,
     },
   };
-}
-
-async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
 }

@@ -24,7 +24,7 @@
  * step loop; held-out metrics (MSE, FVU, L0, dead fraction, MMCS to the dictionary
  * of twice the size, spliced-in model loss); SAELens checkpoints with exact resume;
  * dead-feature resampling; the paper's toy data with known features; and the
- * {@linkcode Dictionary} interface that baselines implement too.
+ * `Dictionary` interface (from `@saelab/dictionary`) that baselines implement too.
  *
  * ```ts ignore
  * import { createGpu } from "@saelab/gpu";
@@ -43,6 +43,9 @@
  * @module
  */
 export * from "./spec.ts";
+export { isSaeKind, KIND_NAMES, kindOfCfg, KINDS, saeKind } from "./kinds/mod.ts";
+export { cfgKindName, reluCodes } from "./kinds/kind.ts";
+export type { KindCfg, SaeKindDef } from "./kinds/kind.ts";
 export * from "./weights.ts";
 export * from "./reference.ts";
 export * from "./reference_train.ts";
@@ -51,7 +54,8 @@ export * from "./sweep_log.ts";
 export * from "./metrics.ts";
 export * from "./evaluate.ts";
 export * from "./toy.ts";
-export * from "./dictionary.ts";
+export { decodeRows, encodeRows, reconstructRows } from "@saelab/dictionary";
+export type { Dictionary } from "@saelab/dictionary";
 export * from "./sae_dictionary.ts";
 export * from "./checkpoint.ts";
 export * from "./resample.ts";
