@@ -1,15 +1,14 @@
 /**
- * SAE checkpoints in SAELens layout: a folder with `cfg.json` and
- * `sae_weights.safetensors` (`W_enc [d_in, d_sae]`, `b_enc`, `W_dec [d_sae, d_in]`, `b_dec`),
- * plus `training_state.safetensors` beside them (the raw parameters in this
- * package's layout, Adam's moments and the step) so training resumes exactly.
- * Every file is written atomically (temporary file, then rename); the training
- * state is one file, so a resume never mixes two steps.
+ * SAE members as SAELens folders (`cfg.json` + `sae_weights.safetensors`, through
+ * `@saelab/dictionary`'s one writer): `W_enc [d_in, d_sae]`, `b_enc`, `W_dec [d_sae, d_in]`, `b_dec`,
+ * with the kind's SAELens fields from the kinds registry and the sweep's own (`kind`, `tied`,
+ * `dict_ratio`, `training_steps`, `training_tokens`, `activation_scale`). A member trained on
+ * activations multiplied by a constant scale (SAELens' `expected_average_only_in`) is written
+ * with the scale folded into its weights, so the folder reads raw activations. Training state
+ * lives in one file per sweep (`train_state.ts`).
  *
  * @module
  */
-import { join } from "node:path";
-import { openSafetensors, type TensorInput, writeSafetensors } from "@saelab/safetensors";
 import type { Gpu } from "@saelab/gpu";
 import {
   type GpuLinearDictionary,
@@ -21,14 +20,11 @@ import {
 } from "@saelab/dictionary";
 import { KINDS } from "./kinds/mod.ts";
 import { toSaeLensTensors } from "./sae_dictionary.ts";
-import { type AdamSettings, resolveSpec, type SaeSpec, specName } from "./spec.ts";
+import { specName } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
 /** File names inside a checkpoint folder. */
-export const SAE_FILES = Object.freeze({
-  ...SAELENS_FILES,
-  state: "training_state.safetensors",
-});
+export const SAE_FILES = SAELENS_FILES;
 
 /** `cfg.json` as SAELens writes it (`@saelab/dictionary`'s type). */
 export type { SaeLensCfg };
@@ -47,33 +43,79 @@ export interface SaeSource {
   extra?: Record<string, unknown>;
 }
 
-/** Adam state saved beside the weights. */
-export interface OptimizerState {
-  /** First moments (same layout as the weights). */
-  m: SaeWeights;
-  /** Second moments. */
-  v: SaeWeights;
-  /** Steps taken. */
-  step: number;
-  /** Adam settings. */
-  adam: AdamSettings;
+/** Training facts of a member's `cfg.json`. */
+export interface MemberFacts {
+  /** Steps trained. */
+  steps?: number;
+  /** Activation vectors seen. */
+  tokens?: number;
+  /** The activation scale the member was trained at (folded into the weights written). Default 1. */
+  scale?: number;
 }
 
 /**
- * Write an SAE checkpoint folder (created if missing).
+ * The `cfg.json` of a sweep member: SAELens v6 fields (the kind's from the registry) and the sweep's own.
+ *
+ * @param weights The member (for its spec).
+ * @param options Provenance and training facts.
+ * @returns The config.
+ * @example
+ * ```ts
+ * import { initWeights, memberCfg } from "@saelab/sae";
+ * const cfg = memberCfg(initWeights({ kind: "topk", dIn: 4, dDict: 8, l1: 0, k: 2 }), {
+ *   source: { hookName: "blocks.1.hook_resid_post", modelName: "m" },
+ * });
+ * if (cfg.architecture !== "topk" || cfg.hook_layer !== 1 || cfg.dict_ratio !== 2) throw new Error("cfg");
+ * ```
+ */
+export function memberCfg(weights: SaeWeights, options: { source: SaeSource } & MemberFacts): SaeLensCfg {
+  const spec = weights.spec;
+  const { dIn: d, dDict: n } = spec;
+  const src = options.source;
+  const layer = src.hookLayer ?? Number(/^blocks\.(\d+)\./.exec(src.hookName)?.[1] ?? NaN);
+  const hookLayer = Number.isFinite(layer) ? { hook_layer: layer } : {};
+  return {
+    d_in: d,
+    d_sae: n,
+    hook_name: src.hookName,
+    ...hookLayer,
+    model_name: src.modelName,
+    ...KINDS[spec.kind].saelens.cfg(spec),
+    dtype: "float32",
+    device: "cpu",
+    apply_b_dec_to_input: true,
+    normalize_activations: "none",
+    ...(options.scale !== undefined ? { activation_scale: options.scale } : {}),
+    ...(src.contextSize ? { context_size: src.contextSize } : {}),
+    l1_coefficient: spec.l1,
+    metadata: { model_name: src.modelName, hook_name: src.hookName, ...hookLayer },
+    kind: spec.kind,
+    tied: KINDS[spec.kind].tied,
+    dict_ratio: n / d,
+    ...(options.steps !== undefined ? { training_steps: options.steps } : {}),
+    ...(options.tokens !== undefined ? { training_tokens: options.tokens } : {}),
+    saelab: { kind: spec.kind, tied: KINDS[spec.kind].tied, decoder_bias: spec.decoderBias, step: options.steps ?? 0 },
+    ...src.extra,
+  };
+}
+
+/**
+ * Write a sweep member as a SAELens folder (created if missing): weights, then `cfg.json`, each atomically.
  *
  * @param dir The folder.
  * @param weights The SAE.
- * @param options Provenance for `cfg.json`, and the optimizer state to resume from.
+ * @param options Provenance for `cfg.json`; steps, tokens and the activation scale it was trained at.
+ * @returns Nothing.
+ * @throws {RangeError} When a weight holds NaN or Inf (nothing is written).
  * @example
  * ```ts ignore
- * await saveSae("runs/r1/saes/untied_r4_a1.0e-3", weights, { source: { hookName, modelName } });
+ * await saveSae("runs/r1/saes/untied_r4_a1.0e-3", weights, { source: { hookName, modelName }, steps: 200 });
  * ```
  */
 export async function saveSae(
   dir: string,
   weights: SaeWeights,
-  options: { source: SaeSource; optimizer?: OptimizerState },
+  options: { source: SaeSource } & MemberFacts,
 ): Promise<void> {
   const spec = weights.spec;
   for (const [key, arr] of Object.entries(weights)) {
@@ -81,45 +123,9 @@ export async function saveSae(
       throw new RangeError(`Cannot save ${specName(spec)}: ${key} holds NaN or Inf`);
     }
   }
-  await Deno.mkdir(dir, { recursive: true });
-  const step = options.optimizer?.step ?? 0;
-  const meta = { format: "pt", saelab_step: String(step), saelab_spec: JSON.stringify(spec) };
-  if (options.optimizer) {
-    const { m, v, adam } = options.optimizer;
-    const tensors: Record<string, TensorInput> = {};
-    for (const [prefix, w] of [["param", weights], ["adam_m", m], ["adam_v", v]] as const) {
-      for (const [key, arr] of Object.entries(w)) {
-        if (arr instanceof Float32Array) tensors[`${prefix}.${key}`] = { dtype: "F32", shape: [arr.length], data: arr };
-      }
-    }
-    await writeSafetensors(join(dir, SAE_FILES.state), tensors, {
-      metadata: { ...meta, saelab_adam: JSON.stringify(adam) },
-    });
-  }
-  const { dIn: d, dDict: n } = spec;
-  const src = options.source;
-  const layer = src.hookLayer ?? Number(/^blocks\.(\d+)\./.exec(src.hookName)?.[1] ?? NaN);
-  const cfg: SaeLensCfg = {
-    d_in: d,
-    d_sae: n,
-    hook_name: src.hookName,
-    ...(Number.isFinite(layer) ? { hook_layer: layer } : {}),
-    model_name: src.modelName,
-    ...KINDS[spec.kind].saelens.cfg(spec),
-    dtype: "float32",
-    apply_b_dec_to_input: true,
-    normalize_activations: "none",
-    ...(src.contextSize ? { context_size: src.contextSize } : {}),
-    l1_coefficient: spec.l1,
-    metadata: {
-      model_name: src.modelName,
-      hook_name: src.hookName,
-      ...(Number.isFinite(layer) ? { hook_layer: layer } : {}),
-    },
-    saelab: { kind: spec.kind, tied: KINDS[spec.kind].tied, decoder_bias: spec.decoderBias, step },
-    ...src.extra,
-  };
-  await writeSaeLens(dir, toSaeLensTensors(weights), { cfg, metadata: meta });
+  const meta = { saelab_step: String(options.steps ?? 0), saelab_spec: JSON.stringify(spec) };
+  const tensors = toSaeLensTensors(weights, { scale: options.scale });
+  await writeSaeLens(dir, tensors, { cfg: memberCfg(weights, options), metadata: meta });
 }
 
 /**
@@ -154,44 +160,4 @@ export function readSaeCfg(dir: string): Promise<SaeLensCfg> {
  */
 export async function loadSae(gpu: Gpu, dir: string, options: { name?: string } = {}): Promise<GpuLinearDictionary> {
   return (await loadDictionary(dir, { name: options.name, kind: "sae" })).bind(gpu);
-}
-
-/**
- * Read the exact training state of a checkpoint written by {@linkcode saveSae} with an optimizer.
- *
- * @param dir The folder.
- * @param options `file`: another state file name in the folder.
- * @returns Weights, Adam moments, step and settings, or null when the folder has no training state.
- */
-export async function loadTrainingState(
-  dir: string,
-  options: { file?: string } = {},
-): Promise<{ weights: SaeWeights; optimizer: OptimizerState } | null> {
-  const path = join(dir, options.file ?? SAE_FILES.state);
-  try {
-    await Deno.stat(path);
-  } catch {
-    return null;
-  }
-  using file = await openSafetensors(path);
-  const spec = resolveSpec(JSON.parse(file.metadata.saelab_spec) as SaeSpec);
-  const read = async (prefix: string): Promise<SaeWeights> => {
-    const opt = async (key: string) => file.has(`${prefix}.${key}`) ? await file.getFloat32(`${prefix}.${key}`) : null;
-    return {
-      spec: { ...spec },
-      encoder: (await opt("encoder"))!,
-      encoderBias: (await opt("encoderBias"))!,
-      decoder: await opt("decoder"),
-      decoderBias: await opt("decoderBias"),
-    };
-  };
-  return {
-    weights: await read("param"),
-    optimizer: {
-      m: await read("adam_m"),
-      v: await read("adam_v"),
-      step: Number(file.metadata.saelab_step),
-      adam: JSON.parse(file.metadata.saelab_adam) as AdamSettings,
-    },
-  };
 }

@@ -60,4 +60,5 @@ export * from "./sae_dictionary.ts";
 export * from "./checkpoint.ts";
 export * from "./resample.ts";
 export * from "./train.ts";
+export * from "./train_state.ts";
 export * from "./spliced.ts";
