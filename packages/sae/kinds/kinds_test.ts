@@ -1,17 +1,20 @@
 import assert from "node:assert/strict";
-import { createGpu } from "@saelab/gpu";
+import { assertClose, createGpu } from "@saelab/gpu";
 import { checkDictionary } from "@saelab/dictionary/dictionary_case";
 import {
   initWeights,
   KIND_NAMES,
   kindOfCfg,
   KINDS,
+  memberCfg,
   referenceForward,
+  ReferenceTrainer,
   resolveSpec,
   saeDictionary,
   type SaeSpec,
   saveSae,
   specName,
+  SweepTrainer,
   toReferenceParams,
 } from "../mod.ts";
 
@@ -63,16 +66,37 @@ for (const kind of KIND_NAMES) {
 
   Deno.test(`SAE kind ${kind}: its cfg.json and member name lead back to it, and init is seeded`, () => {
     const spec = resolveSpec(specOf(kind, false));
-    const cfg = { d_in: D, d_sae: N, ...KINDS[kind].saelens.cfg(spec), tied: KINDS[kind].tied };
-    assert.equal(kindOfCfg(cfg)?.name, kind, "from SAELens fields");
+    const cfg = memberCfg(initWeights(spec), { source: { hookName: "blocks.0.hook_resid_post", modelName: "m" } });
+    assert.equal(kindOfCfg(cfg)?.name, kind, "from the cfg.json written for a member");
+    assert.ok(KINDS[kind].saelens.matches(cfg), "the kind recognises its own cfg.json");
     assert.equal(kindOfCfg({ d_in: D, d_sae: N }, specName(spec))?.name, kind, "from the member name");
-    assert.equal(kindOfCfg({ ...cfg, kind })?.name, kind, "from the project's kind field");
     assert.deepEqual({ ...spec, ...KINDS[kind].saelens.spec(cfg) }, spec);
     assert.deepEqual(initWeights(spec, { seed: 3 }), initWeights(spec, { seed: 3 }));
     assert.notDeepEqual(initWeights(spec, { seed: 3 }).encoder, initWeights(spec, { seed: 4 }).encoder);
     assert.equal(initWeights(spec).decoder === null, KINDS[kind].tied);
   });
 }
+
+Deno.test("the GPU sweep trainer matches the float64 reference trainer for every kind of the registry", async () => {
+  const specs = KIND_NAMES.map((kind) => specOf(kind, false));
+  const trainer = new SweepTrainer(gpu, specs, { batchSize: ROWS, seed: 2, logEvery: 0 });
+  const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 2 + i })));
+  for (let step = 0; step < 3; step++) {
+    const x = Float32Array.from({ length: ROWS * D }, normalish);
+    trainer.step(x);
+    refs.forEach((r) => r.trainStep(x));
+  }
+  const got = await trainer.weights();
+  trainer.dispose();
+  specs.forEach((spec, i) => {
+    const want = refs[i].toWeights();
+    const tol = { atol: 2e-6, rtol: 1e-4 };
+    assertClose(got[i].encoder, want.encoder, tol, `${spec.kind} encoder`);
+    assertClose(got[i].encoderBias, want.encoderBias, tol, `${spec.kind} encoder bias`);
+    if (want.decoder) assertClose(got[i].decoder!, want.decoder, tol, `${spec.kind} decoder`);
+    else assert.equal(got[i].decoder, null);
+  });
+});
 
 Deno.test("the registry refuses unknown kinds and cfgs of no kind", () => {
   assert.throws(() => resolveSpec({ kind: "gated" as never, dIn: 4, dDict: 8, l1: 0 }), /untied, tied, topk/);
