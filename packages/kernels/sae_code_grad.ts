@@ -81,6 +81,11 @@ const PROGRAMS = new Map<number, Program>();
  * @param gpu The context.
  * @param inputs `G [B, d]`, `D̂ [n, d]`, `C [B, n]` textures, the decoder k-list and α per member.
  * @param out The output buffer `[Z][rows, n]` and sizes.
+ * @returns Nothing; the dispatches are recorded.
+ * @example
+ * ```ts ignore
+ * codeGradSparse(gpu, { g, dh, c, list, alphas }, { dp, rows, n, d, members });
+ * ```
  */
 export function codeGradSparse(
   gpu: Gpu,

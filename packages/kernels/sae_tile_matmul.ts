@@ -54,9 +54,17 @@ export const SMALL_TILE: TileConfig = Object.freeze({ tm: 8, tn: 8, wx: 8, wy: 8
  */
 export const LARGE_LIST_TILE: TileConfig = Object.freeze({ tm: 16, tn: 16, wx: 8, wy: 8 });
 
-/**
- * The tile for an `m × n` result: from 256 × 256 outputs on {@linkcode LARGE_TILE} (or
+/** * The tile for an `m × n` result: from 256 × 256 outputs on {@linkcode LARGE_TILE} (or
  * {@linkcode LARGE_LIST_TILE} for a k-list matmul), else {@linkcode SMALL_TILE}.
+ *
+ * @param m Rows of the product.
+ * @param n Columns of the product.
+ * @param options `list`: the product runs over k-lists.
+ * @returns The register tile and workgroup shape.
+ * @example
+ * ```ts ignore
+ * const tile = chooseTile(1024, 128, { list: true });
+ * ```
  */
 export function chooseTile(m: number, n: number, options: { list?: boolean } = {}): TileConfig {
   return m * n >= 65536 ? (options.list ? LARGE_LIST_TILE : LARGE_TILE) : SMALL_TILE;
@@ -230,6 +238,11 @@ export interface TileMatmulArgs {
  * @param gpu The context.
  * @param epilogue What to do with the result.
  * @param args Operands, sizes and outputs.
+ * @returns Nothing; the dispatches are recorded.
+ * @example
+ * ```ts ignore
+ * tileMatmul(gpu, "encode", { a: xt, b: w, m: rows, n, k: d, members, biasRow: d, step, outputs: [c.view, ct.view, fired] });
+ * ```
  */
 export function tileMatmul(gpu: Gpu, epilogue: Epilogue, args: TileMatmulArgs): void {
   const { a, b, m, n, k, members } = args;
