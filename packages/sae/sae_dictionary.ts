@@ -105,7 +105,9 @@ export function saeDictionary(
 }
 
 /** SAEs on a GPU, as {@linkcode GpuLinearDictionary}s. */
-export const SaeDictionary = Object.freeze({
+export const SaeDictionary: {
+  readonly fromWeights: (gpu: Gpu, w: SaeWeights, name?: string) => GpuLinearDictionary;
+} = Object.freeze({
   /**
    * An SAE trained by this package, on a GPU.
    *
