@@ -22,6 +22,7 @@ import {
   validateId,
 } from "@saelab/runs";
 import { Tokenizer } from "@saelab/tokenizer";
+import { kindOfCfg } from "@saelab/sae";
 
 /** A run under analysis. */
 export interface AnalysisRun {
@@ -106,8 +107,8 @@ export async function loadEntries(gpu: Gpu, run: AnalysisRun, entries: DictEntry
 }
 
 /**
- * A default choice of SAE members: the untied ones (else any) at the hook with the largest
- * dictionary ratio, one per L1 coefficient, at most `limit`.
+ * A default choice of SAE members: those of a preferred kind (the paper's untied SAEs; else any)
+ * at the hook with the largest dictionary ratio, one per L1 coefficient, at most `limit`.
  *
  * @param entries The run's dictionaries.
  * @param hook The hook.
@@ -116,8 +117,8 @@ export async function loadEntries(gpu: Gpu, run: AnalysisRun, entries: DictEntry
  */
 export function defaultMembers(entries: DictEntry[], hook: string, limit: number): DictEntry[] {
   const saes = entries.filter((e) => e.kind === "sae" && e.cfg.status === "ok" && (entryHook(e) ?? hook) === hook);
-  const untied = saes.filter((e) => e.name.startsWith("untied"));
-  const pool = untied.length ? untied : saes;
+  const preferred = saes.filter((e) => e.cfg.status === "ok" && kindOfCfg(e.cfg.value, e.name)?.preferred);
+  const pool = preferred.length ? preferred : saes;
   const ratio = (e: DictEntry) => e.cfg.status === "ok" ? e.cfg.value.d_sae / e.cfg.value.d_in : 0;
   const alpha = (e: DictEntry) => {
     const cfg = e.cfg.status === "ok" ? e.cfg.value : undefined;

@@ -1,72 +1,30 @@
 /**
- * What training leaves on disk: a resumable state (every member's weights and Adam moments, the
- * step and the activation scale, in one safetensors file replaced atomically, so it is always one
- * consistent step), and each member as a SAELens folder (`cfg.json` + `sae_weights.safetensors`)
- * that reads raw activations: the members train on activations multiplied by a constant scale
- * (SAELens' `expected_average_only_in` normalisation), and the folder folds it into the weights.
+ * What training leaves in a run folder, in `@saelab/sae`'s formats: the one resumable state
+ * (`train-state.safetensors`: every member's weights and Adam moments, the step and the activation
+ * scale, replaced atomically, so it is always one consistent step), and each member as a SAELens
+ * folder (`cfg.json` + `sae_weights.safetensors`) that reads raw activations: the members train on
+ * activations multiplied by a constant scale (SAELens' `expected_average_only_in` normalisation),
+ * and the folder folds it into the weights.
  *
  * @module
  */
-import { join } from "node:path";
-import { openSafetensors, type TensorInput, writeSafetensors } from "@saelab/safetensors";
-import { RUN_FILES, type SaeCfg, writeJsonAtomic } from "@saelab/runs";
-import { resolveSpec, type SaeSpec, type SaeTensors, type SaeWeights, toSaeLensTensors } from "@saelab/sae";
+import type { SaeCfg } from "@saelab/runs";
+import {
+  loadTrainState as loadState,
+  memberCfg,
+  type SaeSpec,
+  type SaeTensors,
+  type SaeWeights,
+  saveSae,
+  toSaeLensTensors,
+  type TrainState,
+} from "@saelab/sae";
 
-/** A resumable training state. */
-export interface TrainState {
-  /** Optimiser steps taken. */
-  step: number;
-  /** The constant the activations are multiplied by before they reach the SAEs. */
-  scale: number;
-  /** Member names, in member order. */
-  names: string[];
-  /** Weights per member. */
-  weights: SaeWeights[];
-  /** Adam first moments per member (in the layout of the weights). */
-  m: SaeWeights[];
-  /** Adam second moments per member. */
-  v: SaeWeights[];
-}
-
-const PARTS = ["encoder", "encoderBias", "decoder"] as const;
-
-function put(out: Record<string, TensorInput>, prefix: string, w: SaeWeights): void {
-  const { dIn, dDict } = w.spec;
-  out[`${prefix}.encoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.encoder };
-  out[`${prefix}.encoderBias`] = { dtype: "F32", shape: [dDict], data: w.encoderBias };
-  if (w.decoder) out[`${prefix}.decoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.decoder };
-}
+export { saveTrainState } from "@saelab/sae";
+export type { TrainState } from "@saelab/sae";
 
 /**
- * Write a training state atomically.
- *
- * @param path The file.
- * @param state Step, names, weights and moments.
- * @returns Nothing.
- * @example
- * ```ts ignore
- * await saveTrainState("runs/r1/train-state.safetensors", { step, names, weights, m, v });
- * ```
- */
-export async function saveTrainState(path: string, state: TrainState): Promise<void> {
-  const tensors: Record<string, TensorInput> = {};
-  state.weights.forEach((w, i) => {
-    put(tensors, `w.${i}`, w);
-    put(tensors, `m.${i}`, state.m[i]);
-    put(tensors, `v.${i}`, state.v[i]);
-  });
-  await writeSafetensors(path, tensors, {
-    metadata: {
-      format: "saelab-train-state",
-      step: String(state.step),
-      scale: String(state.scale),
-      names: JSON.stringify(state.names),
-    },
-  });
-}
-
-/**
- * Read a training state written for the same members.
+ * Read a run's training state written for the same members (`@saelab/sae`'s one state format).
  *
  * @param path The file.
  * @param specs The members' specs, in order.
@@ -77,42 +35,12 @@ export async function saveTrainState(path: string, state: TrainState): Promise<v
  * const state = await loadTrainState("runs/r1/train-state.safetensors", specs, names);
  * ```
  */
-export async function loadTrainState(
+export function loadTrainState(
   path: string,
   specs: readonly SaeSpec[],
   names: readonly string[],
 ): Promise<TrainState | null> {
-  let file;
-  try {
-    file = await openSafetensors(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  try {
-    if (file.metadata.format !== "saelab-train-state" || file.metadata.names !== JSON.stringify(names)) return null;
-    const read = async (prefix: string, spec: Required<SaeSpec>): Promise<SaeWeights> => {
-      const [encoder, encoderBias, decoder] = await Promise.all(
-        PARTS.map((p) => file.has(`${prefix}.${p}`) ? file.getFloat32(`${prefix}.${p}`) : Promise.resolve(null)),
-      );
-      if (!encoder || !encoderBias || (spec.kind !== "tied" && !decoder)) {
-        throw new RangeError(`Cannot resume training from ${path}: ${prefix} is incomplete`);
-      }
-      return { spec, encoder, encoderBias, decoder: spec.kind === "tied" ? null : decoder, decoderBias: null };
-    };
-    const resolved = specs.map(resolveSpec);
-    const all = (which: string) => Promise.all(resolved.map((s, i) => read(`${which}.${i}`, s)));
-    return {
-      step: Number(file.metadata.step),
-      scale: Number(file.metadata.scale ?? 1),
-      names: [...names],
-      weights: await all("w"),
-      m: await all("m"),
-      v: await all("v"),
-    };
-  } finally {
-    file.close();
-  }
+  return loadState(path, { specs, names });
 }
 
 /** Facts of a member's `cfg.json` beyond its sizes. */
@@ -149,28 +77,15 @@ export interface SaeFolderInfo {
  * ```
  */
 export function saeCfg(w: SaeWeights, info: SaeFolderInfo): SaeCfg {
-  const { dIn, dDict, l1, kind } = w.spec;
+  return memberCfg(w, memberOptions(info));
+}
+
+function memberOptions(info: SaeFolderInfo) {
   return {
-    d_in: dIn,
-    d_sae: dDict,
-    hook_name: info.hook,
-    hook_layer: info.layer,
-    model_name: info.model,
-    architecture: "standard",
-    dtype: "float32",
-    device: "cpu",
-    activation_fn_str: "relu",
-    apply_b_dec_to_input: false,
-    normalize_activations: "none",
-    activation_scale: info.scale,
-    context_size: info.contextLength,
-    l1_coefficient: l1,
-    metadata: { model_name: info.model, hook_name: info.hook, hook_layer: info.layer },
-    kind,
-    tied: kind === "tied",
-    dict_ratio: dDict / dIn,
-    training_steps: info.steps,
-    training_tokens: info.tokens,
+    source: { hookName: info.hook, hookLayer: info.layer, modelName: info.model, contextSize: info.contextLength },
+    steps: info.steps,
+    tokens: info.tokens,
+    scale: info.scale,
   };
 }
 
@@ -192,13 +107,7 @@ export function saeCfg(w: SaeWeights, info: SaeFolderInfo): SaeCfg {
  * ```
  */
 export function foldedTensors(w: SaeWeights, scale: number): SaeTensors {
-  const t = toSaeLensTensors(w);
-  return {
-    W_enc: t.W_enc.map((v) => v * scale),
-    b_enc: t.b_enc,
-    W_dec: t.W_dec.map((v) => v / scale),
-    b_dec: t.b_dec.map((v) => v / scale),
-  };
+  return toSaeLensTensors(w, { scale });
 }
 
 /**
@@ -214,14 +123,5 @@ export function foldedTensors(w: SaeWeights, scale: number): SaeTensors {
  * ```
  */
 export async function writeSaeFolder(dir: string, w: SaeWeights, info: SaeFolderInfo): Promise<void> {
-  const t = foldedTensors(w, info.scale);
-  const { dIn: d, dDict: n } = w.spec;
-  await Deno.mkdir(dir, { recursive: true });
-  await writeSafetensors(join(dir, RUN_FILES.weights), {
-    W_enc: { dtype: "F32", shape: [d, n], data: t.W_enc },
-    b_enc: { dtype: "F32", shape: [n], data: t.b_enc },
-    W_dec: { dtype: "F32", shape: [n, d], data: t.W_dec },
-    b_dec: { dtype: "F32", shape: [d], data: t.b_dec },
-  }, { metadata: { format: "pt" } });
-  await writeJsonAtomic(join(dir, RUN_FILES.cfg), saeCfg(w, info));
+  await saveSae(dir, w, memberOptions(info));
 }

@@ -8,12 +8,12 @@
  * @module
  */
 import type { ActivationStore } from "@saelab/activations";
-import { type GpuLinearDictionary, LinearDictionary, loadDictionary, saveDictionary } from "@saelab/baselines";
+import { type GpuLinearDictionary, loadDictionary, saveDictionary } from "@saelab/dictionary";
 import { cacheHooks } from "@saelab/causal";
 import type { Gpu } from "@saelab/gpu";
 import type { NeoxModel } from "@saelab/neox";
 import type { SaeCfg, StageDeps } from "@saelab/runs";
-import { featureDirections, type SaeSpec, SweepTrainer } from "@saelab/sae";
+import { kindOfCfg, saeDictionary, type SaeSpec, SweepTrainer } from "@saelab/sae";
 import type { AnalysisRun } from "./_causal.ts";
 
 /**
@@ -44,14 +44,18 @@ export async function storeWindows(
 
 /** The recipe of a member, from its `cfg.json`. */
 export function memberSpec(cfg: SaeCfg): SaeSpec {
-  const kind = cfg.kind === "tied" || cfg.tied === true ? "tied" : cfg.architecture === "topk" ? "topk" : "untied";
-  const k = Number((cfg.activation_fn_kwargs as { k?: number } | undefined)?.k ?? cfg.k ?? 0);
+  const kind = kindOfCfg(cfg);
+  if (!kind) {
+    throw new TypeError(
+      `Cannot read a member recipe: cfg.json architecture ${JSON.stringify(cfg.architecture)} is no SAE kind`,
+    );
+  }
   return {
-    kind,
+    kind: kind.name as SaeSpec["kind"],
     dIn: cfg.d_in,
     dDict: cfg.d_sae,
     l1: Number(cfg.l1_coefficient ?? 1e-3),
-    ...(kind === "topk" ? { k } : {}),
+    ...kind.saelens.spec(cfg),
   };
 }
 
@@ -109,18 +113,9 @@ export async function companion(
   await trainer.settle();
   const [w] = await trainer.weights();
   trainer.dispose();
-  const dirs = featureDirections(w); // unit decoder rows (tied: the normalised M)
-  const encoder = o.spec.kind === "tied" ? dirs.map((v) => v * scale) : w.encoder.map((v) => v * scale);
-  const host = new LinearDictionary({
+  const host = saeDictionary(w, {
     name: o.name,
-    kind: "sae",
-    dIn: d,
-    dDict: o.spec.dDict,
-    encoder,
-    encoderBias: w.encoderBias,
-    decoder: dirs.map((v) => v / scale),
-    decoderBias: new Float32Array(d),
-    k: o.spec.kind === "topk" ? o.spec.k : 0,
+    scale,
     info: { companion: true, steps: o.steps, seed: o.seed, rows, scale },
   });
   await saveDictionary(dir, host, { hookName: o.hook });

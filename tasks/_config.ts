@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { logGrid, type SaeKind } from "@saelab/sae";
+import { isSaeKind, KIND_NAMES, KINDS, logGrid, type SaeKind } from "@saelab/sae";
 
 /** Everything the harvest and train stages read from their configuration. */
 export interface PipelineConfig {
@@ -89,8 +89,6 @@ export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze({
 /** Stage names `skip` accepts. */
 export const SKIPPABLE = ["baselines", "score", "spliced"] as const;
 
-const KINDS: readonly SaeKind[] = ["untied", "tied", "topk"];
-
 function fail(key: string, why: string): never {
   throw new TypeError(`Invalid ${key}: ${why}`);
 }
@@ -146,7 +144,7 @@ function list<T>(
  */
 export function resolveConfig(raw: Record<string, unknown>): PipelineConfig {
   const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x) && x > 0;
-  const kinds = list(raw, "kinds", (x): x is SaeKind => KINDS.includes(x as SaeKind), "untied, tied or topk");
+  const kinds = list(raw, "kinds", isSaeKind, KIND_NAMES.join(", ").replace(/, ([^,]*)$/, " or $1"));
   const ratios = list(raw, "ratios", isNum, "a positive number");
   const skip = list(
     raw,
@@ -187,6 +185,9 @@ export function resolveConfig(raw: Record<string, unknown>): PipelineConfig {
     skip: skip ?? [...DEFAULTS.skip],
   };
   if (c.batchSize % 4 !== 0) fail("batchSize", `${c.batchSize} is not a multiple of 4`);
-  if (c.kinds.includes("topk")) fail("kinds", "topk members need a k; train them with @saelab/sae directly");
+  for (const kind of c.kinds) {
+    const needs = KINDS[kind].needs;
+    if (needs.length) fail("kinds", `${kind} members need ${needs.join(", ")}; train them with @saelab/sae directly`);
+  }
   return c;
 }

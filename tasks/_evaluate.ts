@@ -11,8 +11,7 @@ import type { ActivationStore } from "@saelab/activations";
 import type { TokenWindows } from "@saelab/corpus";
 import type { NeoxModel } from "@saelab/neox";
 import { type DictEval, RUN_FILES, type SplicedLoss, writeJsonAtomic } from "@saelab/runs";
-import { evaluateSweep, type MemberMetrics, SaeDictionary, type SweepTrainer } from "@saelab/sae";
-import { foldedTensors } from "./_checkpoint.ts";
+import { evaluateSweep, type MemberMetrics, saeDictionary, type SweepTrainer } from "@saelab/sae";
 import type { RunHandle } from "./_run.ts";
 
 /** Held-out batches of the store at the training scale, trimmed to a multiple of 4 rows as the trainer needs. */
@@ -50,14 +49,7 @@ export async function splicedLosses(
   const { hook, windows } = options;
   const gpu = model.gpu;
   const weights = await trainer.weights();
-  const dicts = weights.map((w, i) =>
-    new SaeDictionary(gpu, foldedTensors(w, options.scale), {
-      dIn: w.spec.dIn,
-      dDict: w.spec.dDict,
-      name: trainer.names[i],
-      applyBDecToInput: false,
-    })
-  );
+  const dicts = weights.map((w, i) => saeDictionary(w, { name: trainer.names[i], scale: options.scale }).bind(gpu));
   const T = windows.contextLength;
   const n = windows.count;
   let clean = 0, zero = 0;

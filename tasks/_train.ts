@@ -1,9 +1,9 @@
 /**
- * The sweep's training loop: every member (variant × R × α) steps on the same shuffled batches
- * of the store's training rows in one `SweepTrainer`. Statistics are read back every `logEvery`
- * steps without stalling the loop (the GPU is allowed one logging interval of queued work), and
- * become rows of `metrics.jsonl`. A checkpoint (weights, Adam moments, step) is written every
- * `checkpointSeconds`, on Ctrl-C and at the end; a rerun resumes from it on the same batches.
+ * The training stage's glue around `@saelab/sae`'s one training loop (`trainSweep`): every member
+ * (variant × R × α) steps on the same shuffled batches of the store's training rows. Logged
+ * statistics become rows of `metrics.jsonl`; a checkpoint (the run's `train-state.safetensors`,
+ * the new metrics rows, each member's SAELens folder) is written every `checkpointSeconds`, on
+ * Ctrl-C and at the end; a rerun resumes from it on the same batches.
  *
  * The members see the activations multiplied by one constant that makes their mean squared norm
  * equal to `dIn` (SAELens' `expected_average_only_in`), so that the paper's α grid means the same
@@ -13,13 +13,22 @@
  */
 import type { ActivationStore } from "@saelab/activations";
 import { appendMetrics, type MetricRow, readMetrics, RUN_FILES, writeTextAtomic } from "@saelab/runs";
-import { type SaeSpec, specName, type StepLog, SweepTrainer } from "@saelab/sae";
+import {
+  type SaeSpec,
+  type SaeWeights,
+  specName,
+  STATE_FILE as SAE_STATE_FILE,
+  type StepLog,
+  type SweepTrainer,
+  type TrainState,
+  trainSweep as trainLoop,
+} from "@saelab/sae";
 import { loadTrainState, type SaeFolderInfo, saveTrainState, writeSaeFolder } from "./_checkpoint.ts";
 import type { PipelineConfig } from "./_config.ts";
 import type { RunHandle, StageReporter } from "./_run.ts";
 
 /** File of the resumable training state inside a run folder. */
-export const STATE_FILE = "train-state.safetensors";
+export const STATE_FILE: string = SAE_STATE_FILE;
 
 /**
  * The sweep's members: every variant × ratio × α, in that order.
@@ -158,83 +167,75 @@ export async function trainSweep(
     const mean = (k: "mse" | "l0") => log.members.reduce((s, m) => s + m[k], 0) / log.members.length;
     latest = `mse ${mean("mse").toPrecision(3)} L0 ${mean("l0").toFixed(1)}`;
   };
-  const trainer = new SweepTrainer(gpu, specs, {
+  const writeFolders = async (weights: readonly SaeWeights[], step: number) => {
+    for (let i = 0; i < names.length; i++) {
+      await writeSaeFolder(run.path(RUN_FILES.saes, names[i]), weights[i], folder(step));
+    }
+  };
+  const save = async (s: TrainState) => {
+    const t0 = performance.now();
+    await appendMetrics(deps.runsDir, run.id, rows);
+    rows = [];
+    await saveTrainState(statePath, s);
+    await writeFolders(s.weights, s.step);
+    deps.log.debug(`train: checkpoint at step ${s.step} in ${((performance.now() - t0) / 1000).toFixed(2)}s`);
+  };
+  const deadline = performance.now() + config.trainSeconds * 1000;
+  const { trainer } = await trainLoop(gpu, {
+    specs,
+    names,
     batchSize,
+    steps: config.steps,
+    batches: scaledBatches(store, { batchSize, seed: config.seed, skip: start, scale }),
     adam: { lr: config.lr },
     seed: config.seed,
-    weights: state?.weights,
-    startStep: start,
+    scale,
     logEvery: config.logEvery,
     onLog,
+    resume: state,
+    onStart: async (t) => await writeFolders(await t.weights(), start),
+    checkpoint: { seconds: config.checkpointSeconds, save },
+    signal: deps.signal,
+    stop: (s) => {
+      if (performance.now() <= deadline) return false;
+      deps.log.warn(
+        `train: stopped at step ${s} of ${config.steps}: the time budget of ${config.trainSeconds}s ran out ` +
+          `(rerun with --run ${run.id} to train on, or raise trainSeconds)`,
+      );
+      return true;
+    },
+    onBatch: (x, step) => {
+      if (step % config.logEvery === 0) variances.set(step, batchVariance(x, d));
+    },
+    onStep: (step) => {
+      deps.progress({ label: "train", done: step, total: config.steps, unit: "step", info: latest });
+      options.stage?.update({ done: step, total: config.steps, unit: "steps" });
+    },
+  });
+  return { trainer, steps: trainer.stepCount, startStep: start, scale };
+}
+
+/** The store's shuffled training batches after the first `skip` (those a resumed run has seen), times `scale`. */
+async function* scaledBatches(
+  store: ActivationStore,
+  o: { batchSize: number; seed: number; skip: number; scale: number },
+): AsyncGenerator<Float32Array> {
+  const batches = store.batches({
+    batchSize: o.batchSize,
+    seed: o.seed,
+    epochs: Infinity,
+    dropLast: true,
+    bufferRows: Math.min(65_536, store.rows("train")),
   });
   try {
-    if (state) trainer.loadOptimizerState(state);
-    const members = await trainer.weights();
-    for (let i = 0; i < names.length; i++) {
-      await writeSaeFolder(run.path(RUN_FILES.saes, names[i]), members[i], folder(start));
+    for (let s = 0; s < o.skip; s++) await batches.next();
+    const x = new Float32Array(o.batchSize * store.d); // [batch, d]
+    for await (const b of batches) {
+      for (let e = 0; e < b.x.length; e++) x[e] = b.x[e] * o.scale;
+      yield x;
     }
-    const checkpoint = async () => {
-      const t0 = performance.now();
-      await trainer.settle();
-      const step = trainer.stepCount;
-      await appendMetrics(deps.runsDir, run.id, rows);
-      rows = [];
-      const { m, v } = await trainer.optimizerState();
-      const weights = await trainer.weights();
-      await saveTrainState(statePath, { step, scale, names, weights, m, v });
-      for (let i = 0; i < names.length; i++) {
-        await writeSaeFolder(run.path(RUN_FILES.saes, names[i]), weights[i], folder(step));
-      }
-      deps.log.debug(`train: checkpoint at step ${step} in ${((performance.now() - t0) / 1000).toFixed(2)}s`);
-    };
-    if (start < config.steps) {
-      const batches = store.batches({
-        batchSize,
-        seed: config.seed,
-        epochs: Infinity,
-        dropLast: true,
-        bufferRows: Math.min(65_536, store.rows("train")),
-      });
-      for (let s = 0; s < start; s++) await batches.next(); // the batches a resumed run has already seen
-      const x = new Float32Array(batchSize * d); // [batch, d]
-      let lastSave = performance.now();
-      const deadline = performance.now() + config.trainSeconds * 1000;
-      for (let s = start; s < config.steps; s++) {
-        if (performance.now() > deadline) {
-          deps.log.warn(
-            `train: stopped at step ${s} of ${config.steps}: the time budget of ${config.trainSeconds}s ran out ` +
-              `(rerun with --run ${run.id} to train on, or raise trainSeconds)`,
-          );
-          break;
-        }
-        if (deps.signal.aborted) {
-          await checkpoint();
-          deps.signal.throwIfAborted();
-        }
-        const next = await batches.next();
-        if (next.done) throw new Error("Cannot train: the batch stream ended early");
-        const raw = next.value.x;
-        for (let e = 0; e < raw.length; e++) x[e] = raw[e] * scale; // [batch, d]
-        const step = s + 1;
-        if (step % config.logEvery === 0) {
-          variances.set(step, batchVariance(x, d));
-          await trainer.settle(); // lets the GPU run ahead by at most one logging interval
-        }
-        trainer.step(x);
-        deps.progress({ label: "train", done: step, total: config.steps, unit: "step", info: latest });
-        options.stage?.update({ done: step, total: config.steps, unit: "steps" });
-        if (performance.now() - lastSave > config.checkpointSeconds * 1000 && step < config.steps) {
-          await checkpoint();
-          lastSave = performance.now();
-        }
-      }
-      await batches.return(undefined);
-      await checkpoint();
-    }
-    return { trainer, steps: trainer.stepCount, startStep: start, scale };
-  } catch (e) {
-    trainer.dispose();
-    throw e;
+  } finally {
+    await batches.return(undefined);
   }
 }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LinearDictionary } from "./dictionary.ts";
+import type { LinearDictionary } from "@saelab/dictionary";
 import { signedBasisDictionary } from "./pca.ts";
 import { gaussian, seededRandom } from "@saelab/core";
 

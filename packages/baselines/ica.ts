@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { LinearDictionary } from "./dictionary.ts";
+import type { LinearDictionary } from "@saelab/dictionary";
 import type { Ica } from "./fastica.ts";
 import { signedBasisDictionary } from "./pca.ts";
 

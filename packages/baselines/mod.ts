@@ -1,8 +1,9 @@
 /**
  * Baseline dictionaries for the paper's comparison — PCA (with its ± split and
  * PCA top-k), FastICA (and ICA top-k), the neuron basis and random directions
- * — as {@linkcode LinearDictionary}s: host weights with a float64 reference that `bind(gpu)` turns into
- * `@saelab/sae`'s `Dictionary`, the interface SAEs implement; SAEs load into the same class from SAELens folders.
+ * — as `@saelab/dictionary`'s `LinearDictionary`s: host weights with a float64 reference that `bind(gpu)` turns
+ * into a `Dictionary`, the interface SAEs implement; SAEs load into the same class from SAELens folders.
+ * The dictionary classes, the SAELens reader/writer and the evaluator are re-exported from `@saelab/dictionary`.
  *
  * ```ts ignore
  * import { createGpu } from "@saelab/gpu";
@@ -17,10 +18,15 @@
  *
  * @module
  */
-export { GpuLinearDictionary, keepTopK, LinearDictionary } from "./dictionary.ts";
-export type { DictActivation, LinearDictionaryInit } from "./dictionary.ts";
-export { loadDictionary, saveDictionary } from "./checkpoint.ts";
-export type { SaveDictionaryOptions } from "./checkpoint.ts";
+export {
+  evaluateDictionary,
+  GpuLinearDictionary,
+  keepTopK,
+  LinearDictionary,
+  loadDictionary,
+  saveDictionary,
+} from "@saelab/dictionary";
+export type { DictActivation, EvaluateOptions, LinearDictionaryInit, SaveDictionaryOptions } from "@saelab/dictionary";
 export { symmetricEigen } from "./eigen.ts";
 export type { Eigen, EigenOptions } from "./eigen.ts";
 export { covariance, covarianceHost } from "./covariance.ts";
@@ -33,5 +39,3 @@ export { icaDictionary } from "./ica.ts";
 export type { IcaDictionaryOptions } from "./ica.ts";
 export { neuronDictionary, randomDictionary } from "./basis.ts";
 export type { NeuronOptions, RandomOptions } from "./basis.ts";
-export { evaluateDictionary } from "./evaluate.ts";
-export type { EvaluateOptions } from "./evaluate.ts";

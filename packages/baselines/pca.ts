@@ -13,7 +13,7 @@
  */
 import type { Gpu } from "@saelab/gpu";
 import { covariance, type CovarianceOptions, type Moments } from "./covariance.ts";
-import { LinearDictionary } from "./dictionary.ts";
+import { LinearDictionary } from "@saelab/dictionary";
 import { symmetricEigen } from "./eigen.ts";
 
 /** A fitted PCA. */

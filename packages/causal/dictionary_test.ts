@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { LinearDictionary } from "@saelab/baselines";
 import { assertClose, createGpu } from "@saelab/gpu";
-import { initWeights, SaeDictionary, toSaeLensTensors } from "@saelab/sae";
+import { type Dictionary, initWeights, SaeDictionary, toSaeLensTensors } from "@saelab/sae";
 import { decoderRows, encodeChunked, featureColumn } from "./mod.ts";
 import { seeded } from "./_random.ts";
 
@@ -12,7 +12,19 @@ const rows = Float32Array.from({ length: 7 * 8 }, () => rand() * 2 - 1); // [7, 
 Deno.test("an SAE without host weights: decoder rows probed on the GPU, feature columns from a full encode", async () => {
   const w = initWeights({ kind: "untied", dIn: 8, dDict: 12, l1: 1e-3 }, { seed: 2 });
   w.encoderBias.forEach((_, i) => (w.encoderBias[i] = 0.1 * (i % 3)));
-  const sae = SaeDictionary.fromWeights(gpu, w, "probe");
+  const bound = SaeDictionary.fromWeights(gpu, w, "probe");
+  // only the Dictionary interface: no host weights to read from
+  const sae: Dictionary = {
+    name: bound.name,
+    kind: bound.kind,
+    dIn: bound.dIn,
+    dDict: bound.dDict,
+    gpu,
+    encode: (x) => bound.encode(x),
+    decode: (c) => bound.decode(c),
+    directions: () => bound.directions(),
+    dispose: () => bound.dispose(),
+  };
   const wDec = toSaeLensTensors(w).W_dec; // [12, 8]
   const got = await decoderRows(sae, [3, 0, 11]);
   const want = new Float32Array([...wDec.subarray(24, 32), ...wDec.subarray(0, 8), ...wDec.subarray(88, 96)]);

@@ -7,7 +7,8 @@
  */
 
 /**
- * `cfg.json` of a dictionary folder, in the SAELens layout (snake_case keys, as SAELens writes them).
+ * `cfg.json` of a dictionary folder, in the SAELens layout (snake_case keys, as SAELens writes them;
+ * `@saelab/dictionary` writes and reads every such folder).
  * The weights sit beside it in `sae_weights.safetensors`: `W_enc [d_in, d_sae]`, `b_enc [d_sae]`,
  * `W_dec [d_sae, d_in]`, `b_dec [d_in]`. SAELens 6 puts `model_name` and `hook_name` under `metadata`;
  * both places are accepted on read.
@@ -23,12 +24,19 @@ export interface SaeCfg {
   hook_layer?: number;
   /** Model the dictionary was trained on. */
   model_name?: string;
-  /** SAELens architecture: `"standard"` for the ReLU SAE of the paper. */
+  /**
+   * SAELens architecture, as the SAE kind's registry entry (`@saelab/sae` `KINDS`) writes it:
+   * `"standard"` for the ReLU SAEs of the paper (untied and tied), `"topk"` for TopK.
+   */
   architecture?: string;
   /** Weight dtype in the safetensors file, e.g. `"float32"`. */
   dtype?: string;
   /** Activation function name, e.g. `"relu"`. */
   activation_fn_str?: string;
+  /** Arguments of the activation function (TopK: `{ k }`). */
+  activation_fn_kwargs?: { k?: number; [key: string]: unknown };
+  /** SAE members: the kind's name in the registry (`"untied"`, `"tied"`, `"topk"`, …). */
+  kind?: string;
   /** Whether `b_dec` is subtracted from the input before encoding. */
   apply_b_dec_to_input?: boolean;
   /** Input normalisation SAELens applied (`"none"` when none). */

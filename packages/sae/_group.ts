@@ -8,11 +8,11 @@
  * ```
  * E   C, Cᵀ = ReLU(X W_e ᵀ + b_e)       Xᵀ [d,B] · W_ext [d+4,n]  (TopK: raw P, then select)
  * D   G = 2/(B·d) · (C D̂ − X)           Cᵀ [n,B] · D̂ [n,d]
- * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        only at firing codes (`_code_grad.ts`)
+ * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        only at firing codes (`@saelab/kernels` `sae_code_grad.ts`)
  * W   ∂W_ext = ∂Pᵀ X_e (col d = ∂b_e)    ∂P [B,n] · X_e [B,d+4]
  * Dg  ∂D̂ = Cᵀ G                          C [B,n] · G [B,d]
  * D loops, per tile of rows, only over the features that fired in it; W and Dg,
- * per tile of features, only over the rows where one fired (k-lists, `_k_lists.ts`).
+ * per tile of features, only over the rows where one fired (k-lists, `@saelab/kernels` `sae_k_lists.ts`).
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
  * A   Adam over the packed buffer; then W_ext → texture and D → D̂, D̂ᵀ for the next step
  * ```
@@ -22,12 +22,23 @@
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { adam } from "@saelab/kernels";
 import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_layout.ts";
-import { normalizeBackward, normalizeRows, packTexture, packTransposed, type RowsAt } from "./_prep_kernels.ts";
-import { codeGradSparse } from "./_code_grad.ts";
-import { rowStats, topkSelect } from "./_stats_kernels.ts";
-import { MatrixTexture } from "./_textures.ts";
-import { allocKList, buildKList, type KList } from "./_k_lists.ts";
-import { chooseTile, type TileConfig, tileMatmul } from "./_tile_matmul.ts";
+import {
+  allocKList,
+  buildKList,
+  chooseTile,
+  codeGradSparse,
+  type KList,
+  MatrixTexture,
+  normalizeBackward,
+  normalizeRows,
+  packTexture,
+  packTransposed,
+  type RowsAt,
+  rowStats,
+  type TileConfig,
+  tileMatmul,
+} from "@saelab/kernels";
+import { KINDS } from "./kinds/mod.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
@@ -76,6 +87,7 @@ export class MemberGroup {
    */
   constructor(gpu: Gpu, specs: Required<SaeSpec>[], weights: SaeWeights[], batch: number) {
     const { kind, dIn: d, dDict: n } = specs[0];
+    const def = KINDS[kind];
     const Z = specs.length;
     this.#gpu = gpu;
     this.specs = specs;
@@ -91,7 +103,7 @@ export class MemberGroup {
     this.#alphas = gpu.upload(Float32Array.from(specs, (s) => s.l1), [Z], `${tag}.alphas`);
     this.#norms = gpu.zeros([Z * n], "f32", `${tag}.norms`);
     this.#gd = gpu.zeros([Z * n * d], "f32", `${tag}.grad_dhat`);
-    this.#dw = kind === "tied" ? gpu.zeros([Z * n * (d + 4)], "f32", `${tag}.grad_w`) : null;
+    this.#dw = def.tied ? gpu.zeros([Z * n * (d + 4)], "f32", `${tag}.grad_w`) : null;
     this.#tileD = chooseTile(batch, d, { list: true });
     this.#tileF = chooseTile(n, d, { list: true });
     this.#listD = allocKList(gpu, { k: n, m: batch, members: Z, tm: this.#tileD.tm }, `${tag}.klist_rows`);
@@ -99,15 +111,15 @@ export class MemberGroup {
     this.#dpBuf = gpu.zeros([Z * batch * n], "f32", `${tag}.grad_pre`);
     const tex = (name: string, rows: number, cols: number) =>
       this.#t[name] = new MatrixTexture(gpu, [Z, rows, cols], `${tag}.${name}`);
-    if (kind !== "tied") tex("w", d + 4, n);
-    if (kind === "topk") tex("p", batch, n);
+    if (!def.tied) tex("w", d + 4, n);
+    if (def.gpu.epilogue === "encodeRaw") tex("p", batch, n);
     tex("dh", n, d);
     tex("dht", d + 4, n);
     tex("c", batch, n);
     tex("ct", n, batch);
     tex("g", batch, d);
     tex("dp", batch, n);
-    this.#rowsAt = kind === "tied"
+    this.#rowsAt = def.tied
       ? { offset: this.layout.enc, stride: n * d, bias: this.layout.dec }
       : { offset: this.layout.dec, stride: n * d };
     this.refresh();
@@ -116,7 +128,7 @@ export class MemberGroup {
   /** Bring the operand textures up to date with the parameters. */
   refresh(): void {
     const { d, n, members } = this.layout;
-    if (this.layout.kind !== "tied") {
+    if (!KINDS[this.layout.kind].tied) {
       packTransposed(this.#gpu, this.params, this.#t.w, {
         offset: this.layout.enc,
         stride: this.layout.encStride,
@@ -140,11 +152,12 @@ export class MemberGroup {
   forward(x: StagedInput, rows: number, mark: { fired: Tensor<"u32">; step: number }): void {
     const gpu = this.#gpu, t = this.#t;
     const { d, n, members, kind } = this.layout;
-    const wEnc = kind === "tied" ? t.dht : t.w;
+    const def = KINDS[kind];
+    const wEnc = def.tied ? t.dht : t.w;
     const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
-    if (kind === "topk") {
+    if (def.gpu.epilogue === "encodeRaw") {
       tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p.view] });
-      topkSelect(gpu, { p: t.p }, {
+      def.gpu.select(gpu, { p: t.p }, {
         c: t.c,
         ct: t.ct,
         fired: mark.fired,

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { KINDS } from "./kinds/mod.ts";
 import type { SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
@@ -41,9 +42,10 @@ export interface GroupLayout {
  */
 export function groupLayout(kind: SaeSpec["kind"], sizes: { d: number; n: number; members: number }): GroupLayout {
   const { d, n, members } = sizes;
-  const encStride = kind === "tied" ? n * d : (d + 4) * n;
+  const tied = KINDS[kind].tied;
+  const encStride = tied ? n * d : (d + 4) * n;
   const dec = members * encStride;
-  const total = dec + members * (kind === "tied" ? n : n * d);
+  const total = dec + members * (tied ? n : n * d);
   return { kind, d, n, members, enc: 0, encStride, dec, total };
 }
 
@@ -51,7 +53,7 @@ export function groupLayout(kind: SaeSpec["kind"], sizes: { d: number; n: number
 export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into: Float32Array): void {
   const { d, n } = layout;
   const e = layout.enc + z * layout.encStride;
-  if (layout.kind === "tied") {
+  if (KINDS[layout.kind].tied) {
     into.set(w.encoder, e);
     into.set(w.encoderBias, layout.dec + z * n);
     return;
@@ -68,7 +70,7 @@ export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into:
 export function unpackWeights(layout: GroupLayout, z: number, spec: Required<SaeSpec>, from: Float32Array): SaeWeights {
   const { d, n } = layout;
   const e = layout.enc + z * layout.encStride;
-  if (layout.kind === "tied") {
+  if (KINDS[layout.kind].tied) {
     return {
       spec: { ...spec },
       encoder: from.slice(e, e + n * d),

@@ -1,46 +1,33 @@
 /**
- * SAE checkpoints in SAELens layout: a folder with `cfg.json` and
- * `sae_weights.safetensors` (`W_enc [d_in, d_sae]`, `b_enc`, `W_dec [d_sae, d_in]`, `b_dec`),
- * plus `training_state.safetensors` beside them (the raw parameters in this
- * package's layout, Adam's moments and the step) so training resumes exactly.
- * Every file is written atomically (temporary file, then rename); the training
- * state is one file, so a resume never mixes two steps.
+ * SAE members as SAELens folders (`cfg.json` + `sae_weights.safetensors`, through
+ * `@saelab/dictionary`'s one writer): `W_enc [d_in, d_sae]`, `b_enc`, `W_dec [d_sae, d_in]`, `b_dec`,
+ * with the kind's SAELens fields from the kinds registry and the sweep's own (`kind`, `tied`,
+ * `dict_ratio`, `training_steps`, `training_tokens`, `activation_scale`). A member trained on
+ * activations multiplied by a constant scale (SAELens' `expected_average_only_in`) is written
+ * with the scale folded into its weights, so the folder reads raw activations. Training state
+ * lives in one file per sweep (`train_state.ts`).
  *
  * @module
  */
-import { join } from "node:path";
-import { writeTextAtomic } from "@saelab/core/fs";
-import { openSafetensors, type TensorInput, writeSafetensors } from "@saelab/safetensors";
 import type { Gpu } from "@saelab/gpu";
-import { SaeDictionary, toSaeLensTensors } from "./sae_dictionary.ts";
-import { type AdamSettings, resolveSpec, type SaeSpec, specName } from "./spec.ts";
+import {
+  type GpuLinearDictionary,
+  loadDictionary,
+  readSaeLensCfg,
+  SAELENS_FILES,
+  type SaeLensCfg,
+  writeSaeLens,
+} from "@saelab/dictionary";
+import { KINDS } from "./kinds/mod.ts";
+import { toSaeLensTensors } from "./sae_dictionary.ts";
+import { specName } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
 /** File names inside a checkpoint folder. */
-export const SAE_FILES = Object.freeze({
-  cfg: "cfg.json",
-  weights: "sae_weights.safetensors",
-  state: "training_state.safetensors",
-});
+export const SAE_FILES = SAELENS_FILES;
 
-/** `cfg.json` as SAELens writes it (the fields this project reads and writes). */
-export interface SaeLensCfg {
-  d_in: number;
-  d_sae: number;
-  hook_name?: string;
-  hook_layer?: number;
-  model_name?: string;
-  architecture?: string;
-  dtype?: string;
-  activation_fn_str?: string;
-  activation_fn_kwargs?: { k?: number; [key: string]: unknown };
-  apply_b_dec_to_input?: boolean;
-  normalize_activations?: string;
-  context_size?: number;
-  l1_coefficient?: number;
-  metadata?: { model_name?: string; hook_name?: string; hook_layer?: number; [key: string]: unknown };
-  [key: string]: unknown;
-}
+/** `cfg.json` as SAELens writes it (`@saelab/dictionary`'s type). */
+export type { SaeLensCfg };
 
 /** Where an SAE was trained, for `cfg.json`. */
 export interface SaeSource {
@@ -56,33 +43,79 @@ export interface SaeSource {
   extra?: Record<string, unknown>;
 }
 
-/** Adam state saved beside the weights. */
-export interface OptimizerState {
-  /** First moments (same layout as the weights). */
-  m: SaeWeights;
-  /** Second moments. */
-  v: SaeWeights;
-  /** Steps taken. */
-  step: number;
-  /** Adam settings. */
-  adam: AdamSettings;
+/** Training facts of a member's `cfg.json`. */
+export interface MemberFacts {
+  /** Steps trained. */
+  steps?: number;
+  /** Activation vectors seen. */
+  tokens?: number;
+  /** The activation scale the member was trained at (folded into the weights written). Default 1. */
+  scale?: number;
 }
 
 /**
- * Write an SAE checkpoint folder (created if missing).
+ * The `cfg.json` of a sweep member: SAELens v6 fields (the kind's from the registry) and the sweep's own.
+ *
+ * @param weights The member (for its spec).
+ * @param options Provenance and training facts.
+ * @returns The config.
+ * @example
+ * ```ts
+ * import { initWeights, memberCfg } from "@saelab/sae";
+ * const cfg = memberCfg(initWeights({ kind: "topk", dIn: 4, dDict: 8, l1: 0, k: 2 }), {
+ *   source: { hookName: "blocks.1.hook_resid_post", modelName: "m" },
+ * });
+ * if (cfg.architecture !== "topk" || cfg.hook_layer !== 1 || cfg.dict_ratio !== 2) throw new Error("cfg");
+ * ```
+ */
+export function memberCfg(weights: SaeWeights, options: { source: SaeSource } & MemberFacts): SaeLensCfg {
+  const spec = weights.spec;
+  const { dIn: d, dDict: n } = spec;
+  const src = options.source;
+  const layer = src.hookLayer ?? Number(/^blocks\.(\d+)\./.exec(src.hookName)?.[1] ?? NaN);
+  const hookLayer = Number.isFinite(layer) ? { hook_layer: layer } : {};
+  return {
+    d_in: d,
+    d_sae: n,
+    hook_name: src.hookName,
+    ...hookLayer,
+    model_name: src.modelName,
+    ...KINDS[spec.kind].saelens.cfg(spec),
+    dtype: "float32",
+    device: "cpu",
+    apply_b_dec_to_input: true,
+    normalize_activations: "none",
+    ...(options.scale !== undefined ? { activation_scale: options.scale } : {}),
+    ...(src.contextSize ? { context_size: src.contextSize } : {}),
+    l1_coefficient: spec.l1,
+    metadata: { model_name: src.modelName, hook_name: src.hookName, ...hookLayer },
+    kind: spec.kind,
+    tied: KINDS[spec.kind].tied,
+    dict_ratio: n / d,
+    ...(options.steps !== undefined ? { training_steps: options.steps } : {}),
+    ...(options.tokens !== undefined ? { training_tokens: options.tokens } : {}),
+    saelab: { kind: spec.kind, tied: KINDS[spec.kind].tied, decoder_bias: spec.decoderBias, step: options.steps ?? 0 },
+    ...src.extra,
+  };
+}
+
+/**
+ * Write a sweep member as a SAELens folder (created if missing): weights, then `cfg.json`, each atomically.
  *
  * @param dir The folder.
  * @param weights The SAE.
- * @param options Provenance for `cfg.json`, and the optimizer state to resume from.
+ * @param options Provenance for `cfg.json`; steps, tokens and the activation scale it was trained at.
+ * @returns Nothing.
+ * @throws {RangeError} When a weight holds NaN or Inf (nothing is written).
  * @example
  * ```ts ignore
- * await saveSae("runs/r1/saes/untied_r4_a1.0e-3", weights, { source: { hookName, modelName } });
+ * await saveSae("runs/r1/saes/untied_r4_a1.0e-3", weights, { source: { hookName, modelName }, steps: 200 });
  * ```
  */
 export async function saveSae(
   dir: string,
   weights: SaeWeights,
-  options: { source: SaeSource; optimizer?: OptimizerState },
+  options: { source: SaeSource } & MemberFacts,
 ): Promise<void> {
   const spec = weights.spec;
   for (const [key, arr] of Object.entries(weights)) {
@@ -90,161 +123,41 @@ export async function saveSae(
       throw new RangeError(`Cannot save ${specName(spec)}: ${key} holds NaN or Inf`);
     }
   }
-  await Deno.mkdir(dir, { recursive: true });
-  const step = options.optimizer?.step ?? 0;
-  const meta = { format: "pt", saelab_step: String(step), saelab_spec: JSON.stringify(spec) };
-  if (options.optimizer) {
-    const { m, v, adam } = options.optimizer;
-    const tensors: Record<string, TensorInput> = {};
-    for (const [prefix, w] of [["param", weights], ["adam_m", m], ["adam_v", v]] as const) {
-      for (const [key, arr] of Object.entries(w)) {
-        if (arr instanceof Float32Array) tensors[`${prefix}.${key}`] = { dtype: "F32", shape: [arr.length], data: arr };
-      }
-    }
-    await writeSafetensors(join(dir, SAE_FILES.state), tensors, {
-      metadata: { ...meta, saelab_adam: JSON.stringify(adam) },
-    });
-  }
-  const t = toSaeLensTensors(weights);
-  const { dIn: d, dDict: n } = spec;
-  await writeSafetensors(join(dir, SAE_FILES.weights), {
-    W_enc: { dtype: "F32", shape: [d, n], data: t.W_enc },
-    b_enc: { dtype: "F32", shape: [n], data: t.b_enc },
-    W_dec: { dtype: "F32", shape: [n, d], data: t.W_dec },
-    b_dec: { dtype: "F32", shape: [d], data: t.b_dec },
-  }, { metadata: meta });
-  const src = options.source;
-  const layer = src.hookLayer ?? Number(/^blocks\.(\d+)\./.exec(src.hookName)?.[1] ?? NaN);
-  const cfg: SaeLensCfg = {
-    d_in: d,
-    d_sae: n,
-    hook_name: src.hookName,
-    ...(Number.isFinite(layer) ? { hook_layer: layer } : {}),
-    model_name: src.modelName,
-    architecture: spec.kind === "topk" ? "topk" : "standard",
-    dtype: "float32",
-    activation_fn_str: spec.kind === "topk" ? "topk" : "relu",
-    ...(spec.kind === "topk" ? { activation_fn_kwargs: { k: spec.k } } : {}),
-    apply_b_dec_to_input: true,
-    normalize_activations: "none",
-    ...(src.contextSize ? { context_size: src.contextSize } : {}),
-    l1_coefficient: spec.l1,
-    metadata: {
-      model_name: src.modelName,
-      hook_name: src.hookName,
-      ...(Number.isFinite(layer) ? { hook_layer: layer } : {}),
-    },
-    saelab: { kind: spec.kind, tied: spec.kind === "tied", decoder_bias: spec.decoderBias, step },
-    ...src.extra,
-  };
-  await writeTextAtomic(join(dir, SAE_FILES.cfg), JSON.stringify(cfg, null, 2) + "\n");
+  const meta = { saelab_step: String(options.steps ?? 0), saelab_spec: JSON.stringify(spec) };
+  const tensors = toSaeLensTensors(weights, { scale: options.scale });
+  await writeSaeLens(dir, tensors, { cfg: memberCfg(weights, options), metadata: meta });
 }
 
 /**
- * Read `cfg.json` of an SAELens folder.
+ * Read `cfg.json` of an SAELens folder (`@saelab/dictionary`'s `readSaeLensCfg`).
  *
  * @param dir The folder.
  * @returns The parsed config.
  * @throws {RangeError} When `d_in` or `d_sae` is missing.
+ * @example
+ * ```ts ignore
+ * const cfg = await readSaeCfg("runs/r1/saes/untied_r4_a1.0e-3");
+ * ```
  */
-export async function readSaeCfg(dir: string): Promise<SaeLensCfg> {
-  const path = join(dir, SAE_FILES.cfg);
-  const cfg = JSON.parse(await Deno.readTextFile(path)) as SaeLensCfg;
-  for (const key of ["d_in", "d_sae"] as const) {
-    if (!Number.isInteger(cfg[key]) || cfg[key] < 1) {
-      throw new RangeError(`Cannot read ${path}: ${key} is missing or not a positive integer`);
-    }
-  }
-  return cfg;
+export function readSaeCfg(dir: string): Promise<SaeLensCfg> {
+  return readSaeLensCfg(dir);
 }
 
 /**
- * Load any SAELens-format SAE folder (trained here or elsewhere) for evaluation.
- * Supports the `standard` (ReLU) and `topk` architectures without input normalisation.
+ * Load any SAELens-format SAE folder (trained here or elsewhere) onto a GPU, through
+ * `@saelab/dictionary`'s one reader. Supports the `standard` (ReLU) and `topk` architectures
+ * without input normalisation.
  *
  * @param gpu The context.
  * @param dir The folder.
  * @param options `name` (default: the folder name).
- * @returns The SAE as a {@linkcode SaeDictionary}.
- * @throws {RangeError} For architectures or normalisations it cannot reproduce.
+ * @returns The SAE as a `Dictionary` on the GPU.
+ * @throws {TypeError} For architectures or normalisations it cannot reproduce.
  * @example
  * ```ts ignore
  * const sae = await loadSae(gpu, "downloads/pythia-70m-deduped-res-sm/blocks.3.hook_resid_post");
  * ```
  */
-export async function loadSae(gpu: Gpu, dir: string, options: { name?: string } = {}): Promise<SaeDictionary> {
-  const cfg = await readSaeCfg(dir);
-  const arch = cfg.architecture ?? "standard";
-  const act = cfg.activation_fn_str ?? (arch === "topk" ? "topk" : "relu");
-  if (!["standard", "topk"].includes(arch) || !["relu", "topk"].includes(act)) {
-    throw new RangeError(
-      `Cannot load ${dir}: architecture ${arch} with activation ${act} is not supported (standard/relu or topk)`,
-    );
-  }
-  const norm = cfg.normalize_activations ?? "none";
-  if (norm !== "none") {
-    throw new RangeError(`Cannot load ${dir}: normalize_activations "${norm}" is not supported (only "none")`);
-  }
-  const k = act === "topk" ? Number(cfg.activation_fn_kwargs?.k) : 0;
-  if (act === "topk" && !(Number.isInteger(k) && k >= 1)) {
-    throw new RangeError(`Cannot load ${dir}: a topk SAE needs activation_fn_kwargs.k`);
-  }
-  using file = await openSafetensors(join(dir, SAE_FILES.weights));
-  const get = async (name: string) => {
-    if (!file.has(name)) throw new RangeError(`Cannot load ${dir}: ${SAE_FILES.weights} has no tensor ${name}`);
-    return await file.getFloat32(name);
-  };
-  const tensors = {
-    W_enc: await get("W_enc"),
-    b_enc: await get("b_enc"),
-    W_dec: await get("W_dec"),
-    b_dec: file.has("b_dec") ? await get("b_dec") : new Float32Array(cfg.d_in),
-  };
-  return new SaeDictionary(gpu, tensors, {
-    dIn: cfg.d_in,
-    dDict: cfg.d_sae,
-    name: options.name ?? dir.split(/[\\/]/).filter(Boolean).at(-1) ?? "sae",
-    applyBDecToInput: cfg.apply_b_dec_to_input ?? true,
-    k,
-  });
-}
-
-/**
- * Read the exact training state of a checkpoint written by {@linkcode saveSae} with an optimizer.
- *
- * @param dir The folder.
- * @param options `file`: another state file name in the folder.
- * @returns Weights, Adam moments, step and settings, or null when the folder has no training state.
- */
-export async function loadTrainingState(
-  dir: string,
-  options: { file?: string } = {},
-): Promise<{ weights: SaeWeights; optimizer: OptimizerState } | null> {
-  const path = join(dir, options.file ?? SAE_FILES.state);
-  try {
-    await Deno.stat(path);
-  } catch {
-    return null;
-  }
-  using file = await openSafetensors(path);
-  const spec = resolveSpec(JSON.parse(file.metadata.saelab_spec) as SaeSpec);
-  const read = async (prefix: string): Promise<SaeWeights> => {
-    const opt = async (key: string) => file.has(`${prefix}.${key}`) ? await file.getFloat32(`${prefix}.${key}`) : null;
-    return {
-      spec: { ...spec },
-      encoder: (await opt("encoder"))!,
-      encoderBias: (await opt("encoderBias"))!,
-      decoder: await opt("decoder"),
-      decoderBias: await opt("decoderBias"),
-    };
-  };
-  return {
-    weights: await read("param"),
-    optimizer: {
-      m: await read("adam_m"),
-      v: await read("adam_v"),
-      step: Number(file.metadata.saelab_step),
-      adam: JSON.parse(file.metadata.saelab_adam) as AdamSettings,
-    },
-  };
+export async function loadSae(gpu: Gpu, dir: string, options: { name?: string } = {}): Promise<GpuLinearDictionary> {
+  return (await loadDictionary(dir, { name: options.name, kind: "sae" })).bind(gpu);
 }

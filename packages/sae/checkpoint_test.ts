@@ -6,13 +6,14 @@ import {
   encodeRows,
   initWeights,
   loadSae,
-  loadTrainingState,
-  PAPER_ADAM,
+  loadTrainState,
   readSaeCfg,
   reconstructRows,
   SaeDictionary,
   type SaeSpec,
   saveSae,
+  saveTrainState,
+  STATE_FILE,
 } from "./mod.ts";
 import { Rng } from "./_random.ts";
 
@@ -33,8 +34,7 @@ for (
     try {
       const w = initWeights(spec, { seed: 3 });
       w.encoderBias.set(rand(12, 0.1));
-      const m = initWeights(spec, { seed: 4 }), v = initWeights(spec, { seed: 5 });
-      await saveSae(dir, w, { source, optimizer: { m, v, step: 17, adam: PAPER_ADAM } });
+      await saveSae(dir, w, { source, steps: 17 });
       const cfg = await readSaeCfg(dir);
       assert.equal(cfg.d_in, 8);
       assert.equal(cfg.d_sae, 12);
@@ -53,11 +53,18 @@ for (
       assertClose(await encodeRows(loaded, x), await encodeRows(direct, x), { atol: 1e-6, rtol: 1e-6 });
       loaded.dispose();
       direct.dispose();
-      const state = (await loadTrainingState(dir))!;
-      assert.equal(state.optimizer.step, 17);
-      assert.deepEqual(state.weights, w, "training state holds the exact parameters");
-      assert.deepEqual(state.optimizer.m, m);
-      assert.deepEqual(state.optimizer.v, v);
+      assert.equal(cfg.training_steps, 17);
+      assert.equal(cfg.kind, spec.kind);
+      const path = join(dir, STATE_FILE);
+      const m = initWeights(spec, { seed: 4 }), v = initWeights(spec, { seed: 5 });
+      await saveTrainState(path, { step: 17, scale: 1.5, names: ["a"], weights: [w], m: [m], v: [v] });
+      const state = (await loadTrainState(path, { specs: [spec], names: ["a"] }))!;
+      assert.equal(state.step, 17);
+      assert.equal(state.scale, 1.5);
+      assert.deepEqual(state.weights, [w], "training state holds the exact parameters");
+      assert.deepEqual(state.m, [m]);
+      assert.deepEqual(state.v, [v]);
+      assert.equal(await loadTrainState(path, { specs: [spec], names: ["b"] }), null, "other members are ignored");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -95,7 +102,7 @@ Deno.test("a SAELens folder trained elsewhere loads: F16 weights, unnormalised W
     assert.equal(sae.name, "elsewhere");
     sae.dispose();
     await Deno.writeTextFile(join(dir, "cfg.json"), JSON.stringify({ d_in: d, d_sae: n, architecture: "gated" }));
-    await assert.rejects(() => loadSae(gpu, dir), /architecture gated/);
+    await assert.rejects(() => loadSae(gpu, dir), /architecture "gated"/);
     await Deno.writeTextFile(
       join(dir, "cfg.json"),
       JSON.stringify({ d_in: d, d_sae: n, normalize_activations: "expected_average_only_in" }),

@@ -5,6 +5,10 @@
  * on the held-out set), and the MMCS between each dictionary and the one of
  * twice its size with the same variant and α.
  *
+ * This is the sweep's fast path (every member in one pass over the held-out batches, through the
+ * trainer's own kernels); `@saelab/dictionary`'s `evaluateDictionary` is the one evaluator of any
+ * dictionary, and the tests check that both agree.
+ *
  * @module
  */
 import { InputMoments, mmcs } from "./metrics.ts";

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { evaluateDictionary } from "@saelab/dictionary";
 import { assertClose, createGpu } from "@saelab/gpu";
 import {
   dictionaryMmcs,
   evaluateSweep,
   referenceForward,
+  saeDictionary,
   type SaeSpec,
   SweepTrainer,
   toReferenceParams,
@@ -57,6 +59,14 @@ Deno.test("held-out evaluation matches the reference forward pass", async () => 
   assertClose([metrics[0].mmcsToDouble!], [dictionaryMmcs(weights[0], weights[1])], { atol: 1e-9, rtol: 0 });
   assert.equal(metrics[1].mmcsToDouble, null);
   await assert.rejects(() => evaluateSweep(trainer, []), /no held-out rows/);
+  // the sweep's fast path agrees with the one evaluator of any dictionary
+  for (const [i, w] of weights.entries()) {
+    using dict = saeDictionary(w).bind(gpu);
+    const ev = await evaluateDictionary(dict, { batches: held });
+    const m = metrics[i];
+    assertClose([ev.mse!, ev.fvu, ev.l0], [m.mse, m.fvu, m.l0], { atol: 1e-6, rtol: 1e-4 }, `${m.name} evaluators`);
+    assert.equal(ev.deadFraction, m.deadFraction, `${m.name} dead fraction of both evaluators`);
+  }
   trainer.dispose();
 });
 

@@ -16,15 +16,18 @@
  *   and α on a log grid from 1e-4 to 1e-2.
  * - TopK (Gao et al. 2024) is offered beyond the paper through the same interface.
  *
- * Pieces: a float64 CPU reference with hand-derived gradients
- * (`referenceGradients`, checked by finite differences); {@linkcode SweepTrainer},
- * which trains many members in one pass over the same batches — members of
- * equal variant and size share every dispatch, one per stage per group, with
- * texture operands and fused epilogues, and never waits on the GPU inside the
- * step loop; held-out metrics (MSE, FVU, L0, dead fraction, MMCS to the dictionary
- * of twice the size, spliced-in model loss); SAELens checkpoints with exact resume;
- * dead-feature resampling; the paper's toy data with known features; and the
- * {@linkcode Dictionary} interface that baselines implement too.
+ * Pieces: the registry of SAE kinds (`KINDS`: one file per kind under `kinds/` — init, float64
+ * activation, GPU epilogue, SAELens cfg — asked by the trainer, the reference, the checkpoints and
+ * the CLI); a float64 CPU reference with hand-derived gradients (`referenceGradients`, checked by
+ * finite differences); {@linkcode SweepTrainer}, which trains many members in one pass over the
+ * same batches — members of equal variant and size share every dispatch, one per stage per group,
+ * with texture operands and fused epilogues (`@saelab/kernels`' `sae_*` kernels), and never waits on
+ * the GPU inside the step loop; the one training loop (`trainSweep`) with one resumable state
+ * (`train-state.safetensors`); held-out metrics (MSE, FVU, L0, dead fraction, MMCS to the
+ * dictionary of twice the size, spliced-in model loss); members as SAELens folders through
+ * `@saelab/dictionary`'s writer; dead-feature resampling; the paper's toy data with known features.
+ * SAEs become `@saelab/dictionary`'s `LinearDictionary` ({@linkcode saeDictionary}), the class
+ * baselines use too.
  *
  * ```ts ignore
  * import { createGpu } from "@saelab/gpu";
@@ -43,6 +46,9 @@
  * @module
  */
 export * from "./spec.ts";
+export { isSaeKind, KIND_NAMES, kindOfCfg, KINDS, saeKind } from "./kinds/mod.ts";
+export { cfgKindName, reluCodes } from "./kinds/kind.ts";
+export type { KindCfg, SaeKindDef } from "./kinds/kind.ts";
 export * from "./weights.ts";
 export * from "./reference.ts";
 export * from "./reference_train.ts";
@@ -52,9 +58,11 @@ export * from "./metrics.ts";
 export * from "./evaluate.ts";
 export * from "./toy.ts";
 export * from "./toy_sweep.ts";
-export * from "./dictionary.ts";
+export { decodeRows, encodeRows, reconstructRows } from "@saelab/dictionary";
+export type { Dictionary } from "@saelab/dictionary";
 export * from "./sae_dictionary.ts";
 export * from "./checkpoint.ts";
 export * from "./resample.ts";
 export * from "./train.ts";
+export * from "./train_state.ts";
 export * from "./spliced.ts";

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { KINDS } from "./kinds/mod.ts";
 import { NORM_EPS, resolveSpec, type SaeSpec } from "./spec.ts";
 
 /** Float64 parameters in the layout of {@linkcode SaeWeights}. */
@@ -87,7 +88,8 @@ export function referenceForward(spec: SaeSpec, params: ReferenceParams, x: Arra
   for (let b = 0; b < rows; b++) {
     for (let i = 0; i < d; i++) input[b * d + i] = x[b * d + i] - (params.decoderBias?.[i] ?? 0);
   }
-  const raw = s.kind === "tied" ? params.encoder : params.decoder!;
+  const kind = KINDS[s.kind];
+  const raw = kind.tied ? params.encoder : params.decoder!;
   const norms = new Float64Array(n);
   const directions = new Float64Array(n * d);
   for (let j = 0; j < n; j++) {
@@ -96,7 +98,7 @@ export function referenceForward(spec: SaeSpec, params: ReferenceParams, x: Arra
     norms[j] = Math.max(Math.sqrt(ss), NORM_EPS);
     for (let i = 0; i < d; i++) directions[j * d + i] = raw[j * d + i] / norms[j];
   }
-  const encoderUsed = s.kind === "tied" ? directions : params.encoder;
+  const encoderUsed = kind.tied ? directions : params.encoder;
   const pre = new Float64Array(rows * n);
   const codes = new Float64Array(rows * n);
   for (let b = 0; b < rows; b++) {
@@ -104,9 +106,8 @@ export function referenceForward(spec: SaeSpec, params: ReferenceParams, x: Arra
       let acc = params.encoderBias[j];
       for (let i = 0; i < d; i++) acc += encoderUsed[j * d + i] * input[b * d + i];
       pre[b * n + j] = acc;
-      codes[b * n + j] = Math.max(acc, 0);
     }
-    if (s.kind === "topk") keepTopK(codes.subarray(b * n, (b + 1) * n), pre.subarray(b * n, (b + 1) * n), s.k);
+    kind.activate(pre.subarray(b * n, (b + 1) * n), codes.subarray(b * n, (b + 1) * n), s);
   }
   const recon = new Float64Array(rows * d);
   let se = 0, l1 = 0;
@@ -173,7 +174,7 @@ export function referenceGradients(
     if (dBd) { for (let i = 0; i < d; i++) dBd[i] += g[b * d + i]; }
   }
   let encoder: Float64Array, decoder: Float64Array | null;
-  if (s.kind === "tied") {
+  if (KINDS[s.kind].tied) {
     for (let e = 0; e < dW.length; e++) dW[e] += dDir[e];
     encoder = normalizeBackward(dW, f.directions, f.norms, d);
     decoder = null;
@@ -194,10 +195,4 @@ function normalizeBackward(dDir: Float64Array, dir: Float64Array, norms: Float64
     for (let i = 0; i < d; i++) out[j * d + i] = (dDir[j * d + i] - dot * dir[j * d + i]) / norms[j];
   }
   return out;
-}
-
-/** Zero all but the k largest pre-activations of a row (ties: lower index wins). */
-function keepTopK(codes: Float64Array, pre: Float64Array, k: number): void {
-  const order = Array.from(pre.keys()).sort((a, b) => pre[b] - pre[a] || a - b);
-  for (let r = k; r < order.length; r++) codes[order[r]] = 0;
 }

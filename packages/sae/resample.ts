@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { KINDS } from "./kinds/mod.ts";
 import { Rng } from "./_random.ts";
 import type { SweepTrainer } from "./sweep.ts";
 import type { SaeWeights } from "./weights.ts";
@@ -110,7 +111,7 @@ function reinit(w: SaeWeights, moments: SaeWeights[], dead: number[], rows: Floa
     normSum += Math.sqrt(ss);
     alive++;
   }
-  const encScale = w.spec.kind === "tied" ? 1 : 0.2 * (alive > 0 ? normSum / alive : 1);
+  const encScale = KINDS[w.spec.kind].tied ? 1 : 0.2 * (alive > 0 ? normSum / alive : 1);
   dead.forEach((j, q) => {
     const x = rows[q];
     const norm = Math.hypot(...x) || 1;

@@ -1,50 +1,30 @@
 /**
- * An SAE as a {@linkcode Dictionary}, in SAELens' tensor layout:
- * `c = act((x − b_dec·[apply_b_dec_to_input]) W_enc + b_enc)`, `x̂ = c W_dec + b_dec`,
- * with `act` ReLU (SAELens `standard`) or TopK-then-ReLU. Inference runs on
- * the shared `@saelab/kernels` matmul.
+ * An SAE as `@saelab/dictionary`'s {@linkcode LinearDictionary} (the one dictionary class): its
+ * SAELens tensors (`W_enc = W_eᵀ`, or `M̂ᵀ` for tied SAEs; `W_dec = D̂`), with `b_dec` folded into
+ * the encoder bias, ReLU, and the kind's `k` for TopK SAEs.
  *
  * @module
  */
-import type { Gpu, Tensor } from "@saelab/gpu";
-import { addBias, matmul, relu, topK } from "@saelab/kernels";
-import type { Dictionary } from "./dictionary.ts";
+import type { Gpu } from "@saelab/gpu";
+import { type GpuLinearDictionary, LinearDictionary, type SaeLensTensors } from "@saelab/dictionary";
+import { KINDS } from "./kinds/mod.ts";
 import { specName } from "./spec.ts";
 import { normalizeRows, type SaeWeights } from "./weights.ts";
 
 /** SAELens-layout tensors of an SAE (host). */
-export interface SaeTensors {
-  /** `[dIn, dDict]`. */
-  W_enc: Float32Array;
-  /** `[dDict]`. */
-  b_enc: Float32Array;
-  /** `[dDict, dIn]`. */
-  W_dec: Float32Array;
-  /** `[dIn]`. */
-  b_dec: Float32Array;
-}
-
-/** How an SAE in SAELens layout computes its codes. */
-export interface SaeTensorOptions {
-  /** Input width. */
-  dIn: number;
-  /** Features. */
-  dDict: number;
-  /** Name shown in reports. */
-  name: string;
-  /** Subtract `b_dec` from the input before encoding (SAELens default true). */
-  applyBDecToInput?: boolean;
-  /** TopK SAEs: features kept per row (then ReLU); otherwise plain ReLU. */
-  k?: number;
-}
+export type SaeTensors = SaeLensTensors;
 
 /**
- * Convert this package's weights to SAELens tensors: `W_enc = W_eᵀ` (tied: `M̂ᵀ`, since the tied
+ * SAELens tensors of an SAE: `W_enc = W_eᵀ` (tied: `M̂ᵀ`, the
  * encoder reads the normalised rows), `W_dec = D̂` (unit rows, as the forward pass uses them),
- * `b_dec` zero when the SAE has none.
+ * `b_dec` zero when the SAE has none. With `scale` (the SAE was trained on activations multiplied
+ * by it), the tensors read raw activations: `W_enc · scale`, `W_dec / scale`, `b_dec / scale`; the
+ * codes are the trained member's on scaled activations.
  *
  * @param w Weights.
+ * @param options `scale`: the activation scale the SAE was trained at (default 1).
  * @returns The four tensors.
+ * @throws {RangeError} When an array's size disagrees with the spec.
  * @example
  * ```ts
  * import { initWeights, toSaeLensTensors } from "@saelab/sae";
@@ -52,112 +32,95 @@ export interface SaeTensorOptions {
  * if (t.W_enc.length !== 15 || t.b_dec.length !== 3) throw new Error("shapes");
  * ```
  */
-export function toSaeLensTensors(w: SaeWeights): SaeTensors {
+export function toSaeLensTensors(w: SaeWeights, options: { scale?: number } = {}): SaeTensors {
   const { dIn: d, dDict: n } = w.spec;
+  const sizes = [["encoder", w.encoder, n * d], ["encoderBias", w.encoderBias, n], [
+    "decoder",
+    w.decoder,
+    n * d,
+  ]] as const;
+  for (const [key, arr, size] of [...sizes, ["decoderBias", w.decoderBias, d] as const]) {
+    if (arr && arr.length !== size) {
+      throw new RangeError(`Cannot convert SAE ${specName(w.spec)}: ${key} has ${arr.length} values, expected ${size}`);
+    }
+  }
   const dirs = normalizeRows(w.decoder ?? w.encoder, d);
-  const enc = w.spec.kind === "tied" ? dirs : w.encoder;
+  const enc = KINDS[w.spec.kind].tied ? dirs : w.encoder;
   const W_enc = new Float32Array(d * n);
   for (let j = 0; j < n; j++) for (let i = 0; i < d; i++) W_enc[i * n + j] = enc[j * d + i];
-  return { W_enc, b_enc: w.encoderBias.slice(), W_dec: dirs, b_dec: w.decoderBias?.slice() ?? new Float32Array(d) };
+  const t = { W_enc, b_enc: w.encoderBias.slice(), W_dec: dirs, b_dec: w.decoderBias?.slice() ?? new Float32Array(d) };
+  const scale = options.scale ?? 1;
+  if (scale === 1) return t;
+  return {
+    W_enc: t.W_enc.map((v) => v * scale),
+    b_enc: t.b_enc,
+    W_dec: t.W_dec.map((v) => v / scale),
+    b_dec: t.b_dec.map((v) => v / scale),
+  };
 }
 
-/** An SAE on the GPU implementing {@linkcode Dictionary}. */
-export class SaeDictionary implements Dictionary {
-  readonly name: string;
-  readonly kind = "sae";
-  readonly dIn: number;
-  readonly dDict: number;
-  readonly gpu: Gpu;
-  /** TopK: features kept per row; 0 for ReLU SAEs. */
-  readonly k: number;
-  /** Whether `b_dec` is subtracted before encoding. */
-  readonly applyBDecToInput: boolean;
-  #wEnc: Tensor<"f32">;
-  #bEnc: Tensor<"f32">;
-  #wDec: Tensor<"f32">;
-  #bDec: Tensor<"f32">;
-  #negBDec: Tensor<"f32">;
-  #dirs: Float32Array;
-
-  /**
-   * @param gpu The context.
-   * @param tensors SAELens tensors (copied to the GPU).
-   * @param options Sizes, name, `applyBDecToInput`, `k`.
-   */
-  constructor(gpu: Gpu, tensors: SaeTensors, options: SaeTensorOptions) {
-    const { dIn: d, dDict: n } = options;
-    const want: [keyof SaeTensors, number][] = [["W_enc", d * n], ["b_enc", n], ["W_dec", n * d], ["b_dec", d]];
-    for (const [key, size] of want) {
-      if (tensors[key].length !== size) {
-        throw new RangeError(
-          `Cannot load SAE ${options.name}: ${key} has ${tensors[key].length} values, expected ${size} ` +
-            `for d_in ${d} and d_sae ${n}`,
-        );
-      }
+/**
+ * An SAE as a host {@linkcode LinearDictionary} (`kind` `"sae"`): `c = ReLU(W_e (x − b_dec) + b_e)`
+ * (TopK: only the k largest kept), `x̂ = D̂ᵀ c + b_dec`.
+ *
+ * @param w Weights.
+ * @param options Name (default {@linkcode specName}), activation `scale` it was trained at (default 1),
+ *   facts for `info`.
+ * @returns The dictionary (bind it to a GPU for `Dictionary`).
+ * @example
+ * ```ts
+ * import { initWeights, saeDictionary } from "@saelab/sae";
+ * const d = saeDictionary(initWeights({ kind: "topk", dIn: 4, dDict: 8, l1: 0, k: 2 }));
+ * if (d.k !== 2 || d.name !== "topk_r2_k2") throw new Error("topk");
+ * ```
+ */
+export function saeDictionary(
+  w: SaeWeights,
+  options: { name?: string; scale?: number; info?: Record<string, unknown> } = {},
+): LinearDictionary {
+  const { dIn: d, dDict: n } = w.spec;
+  const t = toSaeLensTensors(w, { scale: options.scale });
+  const encoder = new Float32Array(n * d);
+  const encoderBias = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let shift = 0;
+    for (let i = 0; i < d; i++) {
+      encoder[j * d + i] = t.W_enc[i * n + j];
+      shift += t.W_enc[i * n + j] * t.b_dec[i];
     }
-    this.gpu = gpu;
-    this.name = options.name;
-    this.dIn = d;
-    this.dDict = n;
-    this.k = options.k ?? 0;
-    this.applyBDecToInput = options.applyBDecToInput ?? true;
-    this.#wEnc = gpu.upload(tensors.W_enc, [d, n], `${this.name}.W_enc`);
-    this.#bEnc = gpu.upload(tensors.b_enc, [n], `${this.name}.b_enc`);
-    this.#wDec = gpu.upload(tensors.W_dec, [n, d], `${this.name}.W_dec`);
-    this.#bDec = gpu.upload(tensors.b_dec, [d], `${this.name}.b_dec`);
-    this.#negBDec = gpu.upload(tensors.b_dec.map((v) => -v), [d], `${this.name}.neg_b_dec`);
-    this.#dirs = normalizeRows(tensors.W_dec, d);
+    encoderBias[j] = t.b_enc[j] - shift;
   }
+  return new LinearDictionary({
+    name: options.name ?? specName(w.spec),
+    kind: "sae",
+    dIn: d,
+    dDict: n,
+    encoder,
+    encoderBias,
+    decoder: t.W_dec,
+    decoderBias: t.b_dec,
+    k: w.spec.k,
+    info: { kind: w.spec.kind, ...options.info },
+  });
+}
 
+/** SAEs on a GPU, as {@linkcode GpuLinearDictionary}s. */
+export const SaeDictionary: {
+  readonly fromWeights: (gpu: Gpu, w: SaeWeights, name?: string) => GpuLinearDictionary;
+} = Object.freeze({
   /**
-   * An SAE trained by this package.
+   * An SAE trained by this package, on a GPU.
    *
    * @param gpu The context.
    * @param w Weights.
    * @param name Display name (default: {@linkcode specName}).
-   * @returns The dictionary.
+   * @returns The dictionary (dispose it to free its tensors).
+   * @example
+   * ```ts ignore
+   * using sae = SaeDictionary.fromWeights(gpu, initWeights({ kind: "untied", dIn: 8, dDict: 32, l1: 1e-3 }));
+   * ```
    */
-  static fromWeights(gpu: Gpu, w: SaeWeights, name: string = specName(w.spec)): SaeDictionary {
-    return new SaeDictionary(gpu, toSaeLensTensors(w), {
-      dIn: w.spec.dIn,
-      dDict: w.spec.dDict,
-      name,
-      applyBDecToInput: true,
-      k: w.spec.kind === "topk" ? w.spec.k : 0,
-    });
-  }
-
-  encode(x: Tensor<"f32">): Tensor<"f32"> {
-    if (x.rank !== 2 || x.shape[1] !== this.dIn) {
-      throw new RangeError(`Cannot encode with ${this.name}: input [${x.shape.join(", ")}] is not [N, ${this.dIn}]`);
-    }
-    const centred = this.applyBDecToInput ? addBias(this.gpu, x, this.#negBDec) : x;
-    try {
-      if (this.k === 0) return matmul(this.gpu, centred, this.#wEnc, { bias: this.#bEnc, relu: true });
-      const pre = matmul(this.gpu, centred, this.#wEnc, { bias: this.#bEnc });
-      try {
-        const kept = topK(this.gpu, pre, this.k);
-        return relu(this.gpu, kept, { out: kept });
-      } finally {
-        pre.dispose();
-      }
-    } finally {
-      if (centred !== x) centred.dispose();
-    }
-  }
-
-  decode(c: Tensor<"f32">): Tensor<"f32"> {
-    if (c.rank !== 2 || c.shape[1] !== this.dDict) {
-      throw new RangeError(`Cannot decode with ${this.name}: codes [${c.shape.join(", ")}] are not [N, ${this.dDict}]`);
-    }
-    return matmul(this.gpu, c, this.#wDec, { bias: this.#bDec });
-  }
-
-  directions(): Promise<Float32Array> {
-    return Promise.resolve(this.#dirs.slice());
-  }
-
-  dispose(): void {
-    for (const t of [this.#wEnc, this.#bEnc, this.#wDec, this.#bDec, this.#negBDec]) t.dispose();
-  }
-}
+  fromWeights(gpu: Gpu, w: SaeWeights, name?: string): GpuLinearDictionary {
+    return saeDictionary(w, { name }).bind(gpu);
+  },
+});

@@ -7,6 +7,7 @@ import {
   reconstructRows,
   referenceForward,
   SaeDictionary,
+  saeDictionary,
   type SaeSpec,
   toReferenceParams,
 } from "./mod.ts";
@@ -42,20 +43,13 @@ for (const spec of cases) {
 Deno.test("SaeDictionary checks shapes", () => {
   const dict = SaeDictionary.fromWeights(gpu, initWeights(cases[0]));
   const bad = gpu.zeros([3, 5]);
-  assert.throws(() => dict.encode(bad), /not \[N, 12\]/);
-  assert.throws(() => dict.decode(bad), /not \[N, 20\]/);
+  assert.throws(() => dict.encode(bad), /expected \[rows, 12\], got \[3, 5\]/);
+  assert.throws(() => dict.decode(bad), /expected \[rows, 20\], got \[3, 5\]/);
   bad.dispose();
   dict.dispose();
-  assert.throws(
-    () =>
-      new SaeDictionary(gpu, {
-        W_enc: new Float32Array(3),
-        b_enc: new Float32Array(2),
-        W_dec: new Float32Array(6),
-        b_dec: new Float32Array(3),
-      }, { dIn: 3, dDict: 2, name: "x" }),
-    /W_enc has 3 values, expected 6/,
-  );
+  const w = initWeights(cases[0]);
+  w.encoderBias = new Float32Array(3);
+  assert.throws(() => saeDictionary(w), /encoderBias has 3 values, expected 20/);
 });
 
 globalThis.addEventListener("unload", () => gpu.destroy());

@@ -5,16 +5,13 @@
  *
  * @module
  */
+import { isSaeKind, KIND_NAMES, KINDS, type SaeKind, saeKind } from "./kinds/mod.ts";
 
 /**
- * SAE variants.
- * - `untied`: `c = ReLU(W_e x + b_e)`, `x̂ = D̂ᵀ c` with the rows of `D` normalised to unit length in every
- *   forward pass.
- * - `tied`: one matrix `M` with rows normalised in every forward pass: `c = ReLU(M̂ x + b)`, `x̂ = M̂ᵀ c`.
- * - `topk` (beyond the paper, after Gao et al. 2024): like `untied`, but only the `k` largest pre-activations
- *   of each row are kept (then ReLU).
+ * SAE variants: the names of the kinds registry (`kinds/`), e.g. `untied`, `tied` and `topk`
+ * (each kind's file says what it computes).
  */
-export type SaeKind = "untied" | "tied" | "topk";
+export type { SaeKind } from "./kinds/mod.ts";
 
 /** The architecture and sparsity coefficient of one SAE. */
 export interface SaeSpec {
@@ -101,8 +98,8 @@ export function logGrid(lo: number, hi: number, count: number): number[] {
  */
 export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
   const { kind, dIn, dDict } = spec;
-  if (kind !== "untied" && kind !== "tied" && kind !== "topk") {
-    throw new RangeError(`Cannot build an SAE: kind ${JSON.stringify(kind)} is not untied, tied or topk`);
+  if (!isSaeKind(kind)) {
+    throw new RangeError(`Cannot build an SAE: kind ${JSON.stringify(kind)} is not one of ${KIND_NAMES.join(", ")}`);
   }
   for (const [name, v] of [["dIn", dIn], ["dDict", dDict]] as const) {
     if (!Number.isInteger(v) || v < 1) {
@@ -111,10 +108,7 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
   }
   const l1 = spec.l1 ?? 0;
   if (!(l1 >= 0) || !Number.isFinite(l1)) throw new RangeError(`Cannot build an SAE: L1 coefficient ${l1} is not ≥ 0`);
-  const k = kind === "topk" ? spec.k ?? 0 : 0;
-  if (kind === "topk" && (!Number.isInteger(k) || k < 1 || k > dDict)) {
-    throw new RangeError(`Cannot build a TopK SAE: k ${spec.k} is not a whole number in 1..${dDict}`);
-  }
+  const k = KINDS[kind].resolveK(spec);
   return { kind, dIn, dDict, l1, k, decoderBias: spec.decoderBias ?? false };
 }
 
@@ -132,7 +126,7 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
 export function specName(spec: SaeSpec): string {
   const r = spec.dDict / spec.dIn;
   const ratio = Number.isInteger(r) ? `${r}` : r.toFixed(2);
-  const tail = spec.kind === "topk" ? `k${spec.k}` : `a${(spec.l1 ?? 0).toExponential(1)}`;
+  const tail = saeKind(spec.kind).nameTail({ k: 0, decoderBias: false, ...spec, l1: spec.l1 ?? 0 });
   return `${spec.kind}_r${ratio}_${tail}${spec.decoderBias ? "_bdec" : ""}`;
 }
 
@@ -144,8 +138,8 @@ export interface SweepGridOptions {
   ratios?: readonly number[];
   /** L1 coefficients. Default 5 points on a log grid from 1e-4 to 1e-2 (the paper's range). */
   alphas?: readonly number[];
-  /** Variants. Default `["untied"]`. */
-  kinds?: readonly ("untied" | "tied")[];
+  /** Variants that need nothing beyond α (see each kind's `needs`). Default `["untied"]`. */
+  kinds?: readonly SaeKind[];
   /** Also add TopK members with these k (one per ratio). Default none. */
   topk?: readonly number[];
 }
@@ -168,6 +162,9 @@ export function sweepSpecs(options: SweepGridOptions): SaeSpec[] {
   const alphas = options.alphas ?? logGrid(1e-4, 1e-2, 5);
   const out: SaeSpec[] = [];
   for (const kind of options.kinds ?? ["untied"]) {
+    if (KINDS[kind].needs.length) {
+      throw new RangeError(`Cannot make a sweep grid: kind ${kind} needs ${KINDS[kind].needs.join(", ")} (use topk)`);
+    }
     for (const r of ratios) for (const l1 of alphas) out.push({ kind, dIn, dDict: Math.round(r * dIn), l1 });
   }
   for (const k of options.topk ?? []) {

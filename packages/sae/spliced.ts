@@ -8,7 +8,7 @@
  * @module
  */
 import { Tensor } from "@saelab/gpu";
-import type { Dictionary } from "./dictionary.ts";
+import type { Dictionary } from "@saelab/dictionary";
 
 /** Replaces a hooked activation `[..., dIn]` by a tensor of the same shape (the model owns the result). */
 export type ReplaceActivation = (act: Tensor<"f32">) => Tensor<"f32">;

@@ -10,8 +10,7 @@
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { MemberGroup, type StagedInput } from "./_group.ts";
 import { groupLayout } from "./_layout.ts";
-import { prepInput } from "./_prep_kernels.ts";
-import { MatrixTexture } from "./_textures.ts";
+import { MatrixTexture, prepInput } from "@saelab/kernels";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, resolveSpec, type SaeSpec, specName } from "./spec.ts";
 import { initWeights, type SaeWeights } from "./weights.ts";
 import { batchVariance, type MemberLog, type StepLog, TrainingDivergedError } from "./sweep_log.ts";

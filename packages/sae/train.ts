@@ -1,35 +1,58 @@
 /**
- * The training loop around {@linkcode SweepTrainer}: a fixed number of steps
- * over a batch stream, periodic checkpoints in SAELens layout with the
- * optimizer state beside them, exact resume, optional dead-feature
- * resampling, and a stop with a clear message — keeping the last good
- * checkpoint — when a loss or weight stops being finite.
+ * The one training loop around {@linkcode SweepTrainer}: a fixed number of steps over a batch
+ * stream, resume from a {@linkcode TrainState}, checkpoints every so many steps or seconds, on
+ * abort and at the end, optional dead-feature resampling, a stop hook (time budgets), and a stop
+ * with a clear message — keeping the last good checkpoint — when a loss or weight stops being finite.
  *
- * Checkpoints: `<dir>/<member>/` per member (see `checkpoint.ts`), then
- * `<dir>/sweep.json` (`{ step, members }`) written last as the commit point.
- * Before a member's training state is replaced, the previous one is kept as
- * `training_state.prev.safetensors`, so whatever moment a run is killed, every
- * member has a state at the step `sweep.json` names.
+ * Checkpoints go to a callback (`checkpoint.save`, which writes whatever its caller keeps: a run
+ * folder's state, metrics and SAELens folders), or with `checkpoint.dir` to a folder holding
+ * `train-state.safetensors` (the commit point, replaced atomically) and one SAELens folder per
+ * member.
+ *
+ * The loop lets the GPU run ahead: it waits for it only at logging steps (at most one logging
+ * interval of queued work) and at checkpoints.
  *
  * @module
  */
 import { join } from "node:path";
 import type { Gpu } from "@saelab/gpu";
-import { loadTrainingState, type OptimizerState, SAE_FILES, type SaeSource, saveSae } from "./checkpoint.ts";
+import { type SaeSource, saveSae } from "./checkpoint.ts";
 import { resampleDead, type ResampleOptions } from "./resample.ts";
 import { type OptimizerOptions, type SaeSpec, specName } from "./spec.ts";
 import { SweepTrainer } from "./sweep.ts";
 import { type StepLog, TrainingDivergedError } from "./sweep_log.ts";
+import { loadTrainState, saveTrainState, STATE_FILE, type TrainState } from "./train_state.ts";
 import type { SaeWeights } from "./weights.ts";
 
 /** A batch: rows `[B, dIn]`, bare or as an activation-store batch. */
 export type BatchLike = Float32Array | { x: Float32Array };
 
+/** When and where {@linkcode trainSweep} checkpoints. */
+export type TrainCheckpoint =
+  & {
+    /** Every this many steps (0 or absent: not by steps). */
+    every?: number;
+    /** Every this many seconds (absent: not by time). */
+    seconds?: number;
+  }
+  & (
+    | {
+      /** A folder: `train-state.safetensors` and one SAELens folder per member (resumed from when present). */
+      dir: string;
+      /** Provenance for the members' `cfg.json`. */
+      source: SaeSource;
+    }
+    | {
+      /** Keep a state (called after the trainer settled, with finite weights). */
+      save: (state: TrainState) => Promise<void>;
+    }
+  );
+
 /** Options of {@linkcode trainSweep}. */
 export interface TrainSweepOptions {
   /** The members. */
   specs: readonly SaeSpec[];
-  /** Member folder names (default {@linkcode specName}). */
+  /** Member names (default {@linkcode specName}). */
   names?: readonly string[];
   /** Rows per batch (the largest batch the stream yields). */
   batchSize: number;
@@ -41,19 +64,27 @@ export interface TrainSweepOptions {
   adam?: OptimizerOptions;
   /** Initialisation seed. Default 0. */
   seed?: number;
+  /** The activation scale the batches carry, recorded in the states. Default 1. */
+  scale?: number;
   /** Log statistics every this many steps. Default 100. */
   logEvery?: number;
   /** Receives the logged statistics. */
   onLog?: (log: StepLog) => void;
+  /** Sees each batch before the step that will be number `step`. */
+  onBatch?: (x: Float32Array, step: number) => void;
   /** Called after each recorded step. */
   onStep?: (step: number, total: number) => void;
-  /** Checkpointing: folder, interval (steps) and provenance. */
-  checkpoint?: { dir: string; every: number; source: SaeSource };
-  /** Resume from `checkpoint.dir` when it holds a sweep checkpoint. Default true. */
-  resume?: boolean;
+  /** Called once the trainer holds its first (or resumed) weights, before the first step. */
+  onStart?: (trainer: SweepTrainer) => Promise<void>;
+  /** Resume from this state (default: the one in `checkpoint.dir`, if any). */
+  resume?: TrainState | null;
+  /** Checkpointing. */
+  checkpoint?: TrainCheckpoint;
   /** Resample dead features every `every` steps. */
   resample?: ResampleOptions & { every: number };
-  /** Stop early (after the current step) when aborted. */
+  /** Asked before each step with the steps taken; true ends training there (then the final checkpoint). */
+  stop?: (step: number) => boolean;
+  /** When aborted: checkpoint, then throw `signal.reason`. */
   signal?: AbortSignal;
 }
 
@@ -69,18 +100,15 @@ export interface TrainSweepResult {
   checkpointStep: number | null;
 }
 
-/** Commit file of a sweep checkpoint. */
-export const SWEEP_FILE = "sweep.json";
-const PREV_STATE = "training_state.prev.safetensors";
-
 /**
- * Train a sweep: resume if a checkpoint exists, step through the batches,
- * checkpoint every `checkpoint.every` steps and at the end.
+ * Train a sweep: resume when given a state (or a checkpoint folder holding one), step through the
+ * batches, checkpoint as asked and at the end.
  *
  * @param gpu The context.
  * @param options Members, data, schedule, checkpointing.
  * @returns The trainer and where training started and ended.
  * @throws {TrainingDivergedError} When a loss or weight becomes NaN/Inf (the last good checkpoint stays).
+ * @throws {RangeError} When `checkpoint.dir` holds a state for other members.
  * @example
  * ```ts ignore
  * const { trainer } = await trainSweep(gpu, {
@@ -90,122 +118,97 @@ const PREV_STATE = "training_state.prev.safetensors";
  * ```
  */
 export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<TrainSweepResult> {
-  const names = options.names ?? options.specs.map(specName);
+  const names = [...(options.names ?? options.specs.map(specName))];
   if (new Set(names).size !== names.length) throw new RangeError("Cannot train a sweep: member names must be unique");
   const ckpt = options.checkpoint;
-  const resumed = ckpt && options.resume !== false ? await loadSweepCheckpoint(ckpt.dir, names) : null;
+  const statePath = ckpt && "dir" in ckpt ? join(ckpt.dir, STATE_FILE) : null;
+  const resumed = options.resume !== undefined
+    ? options.resume
+    : statePath
+    ? await loadTrainState(statePath, { specs: options.specs, names, others: "refuse" })
+    : null;
+  const scale = options.scale ?? resumed?.scale ?? 1;
+  const logEvery = options.logEvery ?? 100;
   const trainer = new SweepTrainer(gpu, options.specs, {
     batchSize: options.batchSize,
-    adam: resumed?.states[0].optimizer.adam ?? options.adam,
+    adam: options.adam,
     seed: options.seed,
-    weights: resumed?.states.map((s) => s.weights),
+    weights: resumed?.weights,
     startStep: resumed?.step ?? 0,
-    logEvery: options.logEvery,
+    logEvery,
     onLog: options.onLog,
   });
-  if (resumed) {
-    trainer.loadOptimizerState({
-      m: resumed.states.map((s) => s.optimizer.m),
-      v: resumed.states.map((s) => s.optimizer.v),
-    });
-  }
+  if (resumed) trainer.loadOptimizerState(resumed);
   let checkpointStep: number | null = resumed?.step ?? null;
+  const keep = ckpt && "save" in ckpt ? ckpt.save : async (state: TrainState) => {
+    const dir = (ckpt as { dir: string; source: SaeSource }).dir;
+    const source = (ckpt as { source: SaeSource }).source;
+    for (let i = 0; i < names.length; i++) await saveSae(join(dir, names[i]), state.weights[i], { source });
+    await saveTrainState(statePath!, state);
+  };
   const save = async () => {
-    try {
-      await trainer.settle();
-    } catch (e) {
-      throw diverged(e, checkpointStep, ckpt?.dir);
-    }
+    await trainer.settle();
     if (!ckpt) return;
     const weights = await trainer.weights();
     const bad = weights.findIndex((w) => !finite(w));
     if (bad >= 0) {
-      throw diverged(
-        new TrainingDivergedError(`Training diverged: ${names[bad]} has NaN/Inf weights at step ${trainer.stepCount}`),
-        checkpointStep,
-        ckpt.dir,
+      throw new TrainingDivergedError(
+        `Training diverged: ${names[bad]} has NaN/Inf weights at step ${trainer.stepCount}`,
       );
     }
-    const opt = await trainer.optimizerState();
-    for (let i = 0; i < weights.length; i++) {
-      const dir = join(ckpt.dir, names[i]);
-      await Deno.rename(join(dir, SAE_FILES.state), join(dir, PREV_STATE)).catch(() => {});
-      const optimizer: OptimizerState = { m: opt.m[i], v: opt.v[i], step: opt.step, adam: trainer.adam };
-      await saveSae(dir, weights[i], { source: ckpt.source, optimizer });
-    }
-    const tmp = join(ckpt.dir, `.${SWEEP_FILE}.tmp`);
-    await Deno.writeTextFile(tmp, JSON.stringify({ step: opt.step, members: names }) + "\n");
-    await Deno.rename(tmp, join(ckpt.dir, SWEEP_FILE));
-    checkpointStep = opt.step;
+    const { m, v, step } = await trainer.optimizerState();
+    await keep({ step, scale, names, weights, m, v });
+    checkpointStep = step;
   };
+  const iterator = Symbol.asyncIterator in options.batches
+    ? options.batches[Symbol.asyncIterator]()
+    : (options.batches as Iterable<BatchLike>)[Symbol.iterator]();
   try {
-    if (trainer.stepCount < options.steps) {
-      for await (const item of options.batches) {
-        const x = item instanceof Float32Array ? item : item.x;
+    await options.onStart?.(trainer);
+    let lastSave = performance.now();
+    try {
+      while (trainer.stepCount < options.steps) {
+        if (options.stop?.(trainer.stepCount)) break;
+        if (options.signal?.aborted) {
+          await save();
+          options.signal.throwIfAborted();
+        }
+        const next = await iterator.next();
+        if (next.done) break;
+        const x = next.value instanceof Float32Array ? next.value : next.value.x;
+        const step = trainer.stepCount + 1;
+        options.onBatch?.(x, step);
+        if (logEvery > 0 && step % logEvery === 0) await trainer.settle(); // the GPU runs ahead by ≤ one interval
         trainer.step(x);
-        const step = trainer.stepCount;
         options.onStep?.(step, options.steps);
         if (options.resample && step % options.resample.every === 0) await resampleDead(trainer, x, options.resample);
-        const last = step >= options.steps || options.signal?.aborted;
-        if (ckpt && (last || step % ckpt.every === 0)) await save();
-        if (last) break;
+        const bySteps = ckpt?.every ? step % ckpt.every === 0 : false;
+        const byTime = ckpt?.seconds !== undefined && performance.now() - lastSave > ckpt.seconds * 1000;
+        if (ckpt && step < options.steps && (bySteps || byTime)) {
+          await save();
+          lastSave = performance.now();
+        }
       }
+    } finally {
+      await iterator.return?.();
     }
     if (checkpointStep !== trainer.stepCount) await save();
   } catch (e) {
     trainer.dispose();
-    throw e;
+    throw diverged(e, checkpointStep, ckpt);
   }
   return { trainer, resumedFrom: resumed?.step ?? 0, step: trainer.stepCount, checkpointStep };
-}
-
-/**
- * Read a sweep checkpoint: the step in `sweep.json` and each member's training state at that step.
- *
- * @param dir The sweep folder.
- * @param names Member folder names, in member order.
- * @returns The states, or null when there is no checkpoint.
- * @throws {RangeError} When members differ from the checkpoint's or a state for its step is missing.
- */
-export async function loadSweepCheckpoint(
-  dir: string,
-  names: readonly string[],
-): Promise<{ step: number; states: { weights: SaeWeights; optimizer: OptimizerState }[] } | null> {
-  let commit: { step: number; members: string[] };
-  try {
-    commit = JSON.parse(await Deno.readTextFile(join(dir, SWEEP_FILE)));
-  } catch {
-    return null;
-  }
-  if (commit.members.length !== names.length || commit.members.some((m, i) => m !== names[i])) {
-    throw new RangeError(
-      `Cannot resume from ${dir}: it holds members ${commit.members.join(", ")}, not ${names.join(", ")}`,
-    );
-  }
-  const states = [];
-  for (const name of names) {
-    const cur = await loadTrainingState(join(dir, name));
-    let state = cur?.optimizer.step === commit.step ? cur : null;
-    if (!state) {
-      const prev = await loadTrainingState(join(dir, name), { file: PREV_STATE });
-      if (prev?.optimizer.step === commit.step) state = prev;
-    }
-    if (!state) {
-      throw new RangeError(`Cannot resume from ${dir}: ${name} has no training state for step ${commit.step}`);
-    }
-    states.push(state);
-  }
-  return { step: commit.step, states };
 }
 
 function finite(w: SaeWeights): boolean {
   return [w.encoder, w.encoderBias, w.decoder, w.decoderBias].every((a) => !a || a.every(Number.isFinite));
 }
 
-function diverged(e: unknown, checkpointStep: number | null, dir: string | undefined): unknown {
+function diverged(e: unknown, checkpointStep: number | null, ckpt: TrainCheckpoint | undefined): unknown {
   if (!(e instanceof TrainingDivergedError)) return e;
-  const kept = checkpointStep === null || !dir
+  const where = ckpt && "dir" in ckpt ? ` in ${ckpt.dir}` : "";
+  const kept = checkpointStep === null || !ckpt
     ? "no checkpoint was written"
-    : `the last good checkpoint (step ${checkpointStep}) is kept in ${dir}`;
+    : `the last good checkpoint (step ${checkpointStep}) is kept${where}`;
   return new TrainingDivergedError(`${e.message}; stopped, ${kept}`);
 }

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { assertClose, createGpu } from "@saelab/gpu";
-import { loadSweepCheckpoint, PAPER_ADAM, type SaeSpec, saveSae, TrainingDivergedError, trainSweep } from "./mod.ts";
+import {
+  loadTrainState,
+  readSaeCfg,
+  type SaeSpec,
+  STATE_FILE,
+  TrainingDivergedError,
+  type TrainState,
+  trainSweep,
+} from "./mod.ts";
 import { Rng } from "./_random.ts";
 
 const gpu = await createGpu();
@@ -13,6 +21,7 @@ const specs: SaeSpec[] = [
 const rng = new Rng(2);
 const data = Array.from({ length: 8 }, () => Float32Array.from({ length: 8 * d }, () => rng.normal()));
 const source = { hookName: "blocks.0.hook_resid_post", modelName: "test" };
+const names = ["untied_r2_a1.0e-2", "tied_r2_a1.0e-2"];
 
 Deno.test("a resumed sweep ends exactly where an uninterrupted one does", async () => {
   const dir = await Deno.makeTempDir();
@@ -31,15 +40,7 @@ Deno.test("a resumed sweep ends exactly where an uninterrupted one does", async 
     });
     assert.equal(first.checkpointStep, 4);
     first.trainer.dispose();
-    // a save of step 8 killed after the first member: its state moved to .prev, a newer one written
-    const member = join(dir, "untied_r2_a1.0e-2");
-    await Deno.rename(join(member, "training_state.safetensors"), join(member, "training_state.prev.safetensors"));
-    const bogus = (await loadSweepCheckpoint(dir, ["untied_r2_a1.0e-2", "tied_r2_a1.0e-2"]))!;
-    assert.equal(bogus.step, 4);
-    await saveSae(member, bogus.states[0].weights, {
-      source,
-      optimizer: { ...bogus.states[0].optimizer, step: 8, adam: PAPER_ADAM },
-    });
+    assert.equal((await readSaeCfg(join(dir, "tied_r2_a1.0e-2"))).architecture, "standard");
     const second = await trainSweep(gpu, {
       specs,
       batchSize: 8,
@@ -58,7 +59,7 @@ Deno.test("a resumed sweep ends exactly where an uninterrupted one does", async 
       if (want[i].decoder) assertClose(got[i].decoder!, want[i].decoder!, { atol: 0, rtol: 0 }, `member ${i} decoder`);
     });
     second.trainer.dispose();
-    assert.equal(JSON.parse(await Deno.readTextFile(join(dir, "sweep.json"))).step, 7);
+    assert.equal((await loadTrainState(join(dir, STATE_FILE), { specs, names }))?.step, 7);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -85,9 +86,9 @@ Deno.test("NaN in the loss stops the run and keeps the last good checkpoint", as
         return true;
       },
     );
-    const kept = (await loadSweepCheckpoint(dir, ["untied_r2_a1.0e-2", "tied_r2_a1.0e-2"]))!;
+    const kept = (await loadTrainState(join(dir, STATE_FILE), { specs, names }))!;
     assert.equal(kept.step, 4);
-    assert.ok(kept.states.every((s) => s.weights.encoder.every(Number.isFinite)));
+    assert.ok(kept.weights.every((w) => w.encoder.every(Number.isFinite)));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -119,6 +120,30 @@ Deno.test("resuming with other members is refused", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("checkpoints go to a callback every so many steps and at the end; stop ends training early", async () => {
+  const seen: TrainState[] = [];
+  const out = await trainSweep(gpu, {
+    specs,
+    batchSize: 8,
+    steps: 8,
+    batches: data,
+    logEvery: 0,
+    scale: 2,
+    checkpoint: { every: 2, save: (s) => Promise.resolve(void seen.push(s)) },
+    stop: (step) => step >= 5,
+  });
+  assert.equal(out.step, 5);
+  assert.deepEqual(seen.map((s) => s.step), [2, 4, 5]);
+  assert.ok(seen.every((s) => s.scale === 2 && s.names.join() === names.join()));
+  const last = await out.trainer.weights();
+  assert.deepEqual(seen[2].weights, last, "the final state holds the trainer's weights");
+  out.trainer.dispose();
+  const resumed = await trainSweep(gpu, { specs, batchSize: 8, steps: 8, batches: data.slice(5), resume: seen[2] });
+  assert.equal(resumed.resumedFrom, 5);
+  assert.equal(resumed.step, 8);
+  resumed.trainer.dispose();
 });
 
 globalThis.addEventListener("unload", () => gpu.destroy());

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { KINDS } from "./kinds/mod.ts";
 import { Rng } from "./_random.ts";
 import { NORM_EPS, resolveSpec, type SaeSpec } from "./spec.ts";
 
@@ -48,12 +49,12 @@ export function initWeights(spec: SaeSpec, options: { seed?: number } = {}): Sae
     for (let i = 0; i < a.length; i++) a[i] = (2 * rng.uniform() - 1) * bound;
     return a;
   };
-  const encoder = xavier();
+  const { encoder, decoder } = KINDS[s.kind].init(s, xavier);
   return {
     spec: s,
     encoder,
     encoderBias: new Float32Array(s.dDict),
-    decoder: s.kind === "tied" ? null : xavier(),
+    decoder,
     decoderBias: s.decoderBias ? new Float32Array(s.dIn) : null,
   };
 }

@@ -3,15 +3,7 @@ import { join } from "node:path";
 import { seededRandom } from "@saelab/core";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { writeSafetensors } from "@saelab/safetensors";
-import { initWeights, loadSae, saveSae } from "@saelab/sae";
-import {
-  evaluateDictionary,
-  LinearDictionary,
-  loadDictionary,
-  neuronDictionary,
-  randomDictionary,
-  saveDictionary,
-} from "@saelab/baselines";
+import { evaluateDictionary, LinearDictionary, loadDictionary, saveDictionary } from "./mod.ts";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
@@ -132,51 +124,4 @@ Deno.test("evaluateDictionary matches a CPU computation of FVU, MSE, L0 and dead
   assert.ok(Math.abs(ev.fvu - se / variance) <= 1e-5 + 1e-4 * (se / variance));
   assert.ok(Math.abs(ev.l0 - nnz / ROWS) <= 1e-9);
   assert.equal(ev.deadFraction, (F - fired.size) / F);
-});
-
-Deno.test("neuron basis is the identity (± split or ReLU); random directions are seeded unit vectors", () => {
-  const split = neuronDictionary(3);
-  assert.deepEqual([...split.encodeHost(new Float32Array([1, -2, 0.5]))], [1, 0, 0, 2, 0.5, 0]);
-  assert.deepEqual([...split.decodeHost(split.encodeHost(new Float32Array([1, -2, 0.5])))], [1, -2, 0.5]);
-  const a = randomDictionary(5, { seed: 2, count: 7 }), b = randomDictionary(5, { seed: 2, count: 7 });
-  assert.deepEqual(a.encoder, b.encoder);
-  assert.notDeepEqual(a.encoder, randomDictionary(5, { seed: 3, count: 7 }).encoder);
-  assert.equal(a.dDict, 7);
-  const centred = randomDictionary(2, { count: 1, mean: [1, 1] });
-  const u = centred.encoder;
-  assert.ok(Math.abs(centred.encodeHost(new Float32Array([1, 1]))[0]) < 1e-7, "the centre maps to 0");
-  assert.ok(Math.abs(u[0] ** 2 + u[1] ** 2 - 1) < 1e-6);
-  assert.throws(() => randomDictionary(3, { mean: [1] }), RangeError);
-});
-
-Deno.test("SAEs saved by @saelab/sae load into the same codes and reconstructions as its own loader", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sae-ckpt-" });
-  try {
-    const specs = [
-      { kind: "untied", dIn: D, dDict: F, l1: 1e-3, decoderBias: true },
-      { kind: "tied", dIn: D, dDict: F, l1: 1e-3 },
-      { kind: "topk", dIn: D, dDict: F, l1: 0, k: 3, decoderBias: true },
-    ] as const;
-    for (const [i, spec] of specs.entries()) {
-      const w = initWeights(spec, { seed: i });
-      w.encoderBias.forEach((_, j) => (w.encoderBias[j] = (j % 3) * 0.1 - 0.1));
-      w.decoderBias?.forEach((_, j) => (w.decoderBias![j] = 0.05 * j));
-      const path = join(dir, `m${i}`);
-      await saveSae(path, w, { source: { hookName: "blocks.0.hook_resid_post", modelName: "m" } });
-      const theirs = await loadSae(gpu, path);
-      using ours = (await loadDictionary(path)).bind(gpu);
-      using xt = gpu.upload(x, [ROWS, D]);
-      using a = theirs.encode(xt);
-      using b = ours.encode(xt);
-      const ca = await a.read();
-      assertClose(await b.read(), ca, { atol: 1e-5, rtol: 1e-4 }, `${spec.kind} codes`);
-      using ra = theirs.decode(a);
-      using rb = ours.decode(a);
-      assertClose(await rb.read(), await ra.read(), { atol: 1e-5, rtol: 1e-4 }, `${spec.kind} reconstruction`);
-      assert.equal(ours.kind, "sae");
-      theirs.dispose();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });

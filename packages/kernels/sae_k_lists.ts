@@ -12,7 +12,7 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import type { MatrixTexture } from "./_textures.ts";
+import type { MatrixTexture } from "./sae_textures.ts";
 
 /** The k-lists of one operand, bound by `tileMatmul`'s `list`. */
 export interface KList {
@@ -35,6 +35,10 @@ export interface KList {
  * @param sizes Largest `k` and `m`, members, and the tile rows `tm` of the matmul that will use them.
  * @param label Label prefix.
  * @returns Zeroed lists.
+ * @example
+ * ```ts ignore
+ * const list = allocKList(gpu, { k: n, m: batch, members, tm: 16 }, "sae.klist_rows");
+ * ```
  */
 export function allocKList(
   gpu: Gpu,
@@ -92,6 +96,11 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
  * @param gpu The context.
  * @param at The operand texture.
  * @param out Lists from {@linkcode allocKList}, and the sizes in use.
+ * @returns Nothing; the dispatches are recorded.
+ * @example
+ * ```ts ignore
+ * buildKList(gpu, ct, { list, k: n, m: rows, members });
+ * ```
  */
 export function buildKList(gpu: Gpu, at: MatrixTexture, out: { list: KList; k: number; m: number; members: number }) {
   const { list, k, m } = out;

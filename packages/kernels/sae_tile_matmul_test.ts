@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
-import { MatrixTexture } from "./_textures.ts";
-import { LARGE_TILE, SMALL_TILE, tileMatmul } from "./_tile_matmul.ts";
-import { allocKList, buildKList } from "./_k_lists.ts";
-import { Rng } from "./_random.ts";
+import { MatrixTexture } from "./sae_textures.ts";
+import { LARGE_TILE, SMALL_TILE, tileMatmul } from "./sae_tile_matmul.ts";
+import { allocKList, buildKList } from "./sae_k_lists.ts";
+import { randomFloats } from "./_testing.ts";
 
 const gpu = await createGpu();
-const rng = new Rng(11);
-const rand = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+let seed = 11;
+const rand = (n: number) => randomFloats(n, seed++);
 
 /** acc[z][m, n] = Σ_k At[z][k, m] Bt[z][k, n] in float64. */
 function reference(at: Float32Array[], bt: Float32Array[], m: number, n: number, k: number, z: number) {

@@ -21,7 +21,7 @@
  *
  * With a k-list (`list`), the k loop runs only over the k at which the tile's
  * rows of `At` are not all zero — codes and code gradients are sparse once an
- * SAE has trained. The list of each tile of TM rows comes from `_k_lists.ts`.
+ * SAE has trained. The list of each tile of TM rows comes from `sae_k_lists.ts`.
  * A loop with a data-dependent trip count really skips work on llvmpipe, where
  * a branch around the multiply-adds would only be masked (measured: an
  * all-zero and a dense `At` then cost the same).
@@ -31,8 +31,8 @@
  * @module
  */
 import type { Gpu, Program } from "@saelab/gpu";
-import type { KList } from "./_k_lists.ts";
-import type { MatrixTexture } from "./_textures.ts";
+import type { KList } from "./sae_k_lists.ts";
+import type { MatrixTexture } from "./sae_textures.ts";
 
 /** Register tile (rows m × columns n per invocation) and workgroup size (along n, m). */
 export interface TileConfig {
@@ -54,9 +54,17 @@ export const SMALL_TILE: TileConfig = Object.freeze({ tm: 8, tn: 8, wx: 8, wy: 8
  */
 export const LARGE_LIST_TILE: TileConfig = Object.freeze({ tm: 16, tn: 16, wx: 8, wy: 8 });
 
-/**
- * The tile for an `m × n` result: from 256 × 256 outputs on {@linkcode LARGE_TILE} (or
+/** * The tile for an `m × n` result: from 256 × 256 outputs on {@linkcode LARGE_TILE} (or
  * {@linkcode LARGE_LIST_TILE} for a k-list matmul), else {@linkcode SMALL_TILE}.
+ *
+ * @param m Rows of the product.
+ * @param n Columns of the product.
+ * @param options `list`: the product runs over k-lists.
+ * @returns The register tile and workgroup shape.
+ * @example
+ * ```ts ignore
+ * const tile = chooseTile(1024, 128, { list: true });
+ * ```
  */
 export function chooseTile(m: number, n: number, options: { list?: boolean } = {}): TileConfig {
   return m * n >= 65536 ? (options.list ? LARGE_LIST_TILE : LARGE_TILE) : SMALL_TILE;
@@ -203,7 +211,7 @@ export interface TileMatmulArgs {
   k: number;
   /**
    * Loop only over listed k: for tile `t = m0 / tm` of member z, the first `counts[z·tiles + t]`
-   * entries of `indices[(z·tiles + t)·stride ..]` (see `_k_lists.ts`; built for this tile's `tm`).
+   * entries of `indices[(z·tiles + t)·stride ..]` (see `sae_k_lists.ts`; built for this tile's `tm`).
    */
   list?: KList;
   /** Number of members (dispatch z). */
@@ -230,6 +238,11 @@ export interface TileMatmulArgs {
  * @param gpu The context.
  * @param epilogue What to do with the result.
  * @param args Operands, sizes and outputs.
+ * @returns Nothing; the dispatches are recorded.
+ * @example
+ * ```ts ignore
+ * tileMatmul(gpu, "encode", { a: xt, b: w, m: rows, n, k: d, members, biasRow: d, step, outputs: [c.view, ct.view, fired] });
+ * ```
  */
 export function tileMatmul(gpu: Gpu, epilogue: Epilogue, args: TileMatmulArgs): void {
   const { a, b, m, n, k, members } = args;

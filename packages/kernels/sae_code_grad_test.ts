@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
-import { codeGradSparse } from "./_code_grad.ts";
-import { allocKList, buildKList } from "./_k_lists.ts";
-import { MatrixTexture } from "./_textures.ts";
-import { Rng } from "./_random.ts";
+import { codeGradSparse } from "./sae_code_grad.ts";
+import { allocKList, buildKList } from "./sae_k_lists.ts";
+import { MatrixTexture } from "./sae_textures.ts";
+import { randomFloats } from "./_testing.ts";
 
 const gpu = await createGpu();
 
@@ -11,13 +11,13 @@ for (const tm of [8, 16]) {
   Deno.test(`sae_code_grad: ∂P = G·D̂ᵀ + α/B exactly where a code fired, zero elsewhere (${tm}-row tiles)`, async () => {
     // 20 rows (a partial 8-row tile), 140 features (more than one workgroup's 128 per tile), d = 12
     const rows = 20, n = 140, d = 12, Z = 2;
-    const rng = new Rng(7);
-    const g = [0, 1].map(() => Float32Array.from({ length: rows * d }, () => rng.normal()));
-    const dh = [0, 1].map(() => Float32Array.from({ length: n * d }, () => rng.normal()));
+    const g = [0, 1].map((z) => randomFloats(rows * d, 7 + z));
+    const dh = [0, 1].map((z) => randomFloats(n * d, 9 + z));
     const density = [0.9, 0.05]; // member 0 dense, member 1 sparse
-    const c = density.map((p) =>
-      Float32Array.from({ length: rows * n }, () => (rng.uniform() < p ? rng.uniform() : 0))
-    );
+    const c = density.map((p, z) => {
+      const keep = randomFloats(rows * n, 11 + z, 0, 1), value = randomFloats(rows * n, 13 + z, 0, 1);
+      return keep.map((u, e) => (u < p ? value[e] : 0));
+    });
     const ct = c.map((m) => {
       const t = new Float32Array(n * rows);
       for (let b = 0; b < rows; b++) for (let j = 0; j < n; j++) t[j * rows + b] = m[b * n + j];

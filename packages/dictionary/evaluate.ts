@@ -1,5 +1,5 @@
 /**
- * How well any `Dictionary` (`@saelab/sae`'s interface: SAEs and bound baselines) reconstructs held-out rows, on the GPU:
+ * How well any {@linkcode Dictionary} (SAEs and baselines alike) reconstructs held-out rows, on the GPU:
  * mean squared error, fraction of variance unexplained, L0 and the fraction
  * of features that never fire — the fields of a run's `eval.json`.
  *
@@ -8,7 +8,7 @@
 import type { Tensor } from "@saelab/gpu";
 import { nonzeroCount, squaredError } from "@saelab/kernels";
 import type { DictEval } from "@saelab/runs";
-import type { Dictionary } from "@saelab/sae";
+import type { Dictionary } from "./dictionary.ts";
 
 /** Options of {@linkcode evaluateDictionary}. */
 export interface EvaluateOptions {
@@ -27,7 +27,7 @@ export interface EvaluateOptions {
  * @throws {RangeError} When no rows are given.
  * @example
  * ```ts ignore
- * import { evaluateDictionary } from "@saelab/baselines";
+ * import { evaluateDictionary } from "@saelab/dictionary";
  * using bound = pcaDict.bind(gpu);
  * const ev = await evaluateDictionary(bound, { batches: heldOut });
  * console.log(ev.fvu, ev.l0);

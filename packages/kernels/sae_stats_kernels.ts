@@ -5,7 +5,7 @@
  * @module
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
-import type { MatrixTexture } from "./_textures.ts";
+import type { MatrixTexture } from "./sae_textures.ts";
 
 const STATS: Program = {
   name: "sae_row_stats",
@@ -37,9 +37,17 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
 }`,
 };
 
-/**
- * Per row and member: `(Σ(x̂ − x)², #active codes, Σ|c|, 0)` into `out [Z][rows]` (vec4 each),
+/** * Per row and member: `(Σ(x̂ − x)², #active codes, Σ|c|, 0)` into `out [Z][rows]` (vec4 each),
  * from the codes `C [rows, n]` and the scaled error `G = scale·(x̂ − x)` (`inv = 1/scale`).
+ *
+ * @param gpu The context.
+ * @param inputs Codes `C` and the scaled error `G`.
+ * @param out The statistics buffer, sizes and `inv = 1/scale`.
+ * @returns Nothing; the dispatch is recorded.
+ * @example
+ * ```ts ignore
+ * rowStats(gpu, { c, g }, { stats, rows, n, d, members, inv: 1 / scale });
+ * ```
  */
 export function rowStats(
   gpu: Gpu,
@@ -107,9 +115,17 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
 }`,
 };
 
-/**
- * Keep the k largest pre-activations of each row (then ReLU): `P [rows, n]` → `C`, `Cᵀ`,
+/** * Keep the k largest pre-activations of each row (then ReLU): `P [rows, n]` → `C`, `Cᵀ`,
  * and `fired[z·n + j] = step` for features that fired. Exact ties at the threshold are all kept.
+ *
+ * @param gpu The context.
+ * @param inputs Raw pre-activations `P`.
+ * @param out Codes `C` and `Cᵀ`, the fired marks, sizes, k and the step.
+ * @returns Nothing; the dispatch is recorded.
+ * @example
+ * ```ts ignore
+ * topkSelect(gpu, { p }, { c, ct, fired, rows, n, k, members, step });
+ * ```
  */
 export function topkSelect(
   gpu: Gpu,

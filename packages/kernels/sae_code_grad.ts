@@ -16,8 +16,8 @@
  * @module
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
-import type { KList } from "./_k_lists.ts";
-import type { MatrixTexture } from "./_textures.ts";
+import type { KList } from "./sae_k_lists.ts";
+import type { MatrixTexture } from "./sae_textures.ts";
 
 const FEATS = 16, LANES = 8;
 const XYZW = ["x", "y", "z", "w"];
@@ -81,6 +81,11 @@ const PROGRAMS = new Map<number, Program>();
  * @param gpu The context.
  * @param inputs `G [B, d]`, `D̂ [n, d]`, `C [B, n]` textures, the decoder k-list and α per member.
  * @param out The output buffer `[Z][rows, n]` and sizes.
+ * @returns Nothing; the dispatches are recorded.
+ * @example
+ * ```ts ignore
+ * codeGradSparse(gpu, { g, dh, c, list, alphas }, { dp, rows, n, d, members });
+ * ```
  */
 export function codeGradSparse(
   gpu: Gpu,

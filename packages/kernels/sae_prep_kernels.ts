@@ -6,7 +6,7 @@
  * @module
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
-import type { MatrixTexture } from "./_textures.ts";
+import type { MatrixTexture } from "./sae_textures.ts";
 
 function prog(name: string, code: string): Program {
   return { name, key: "v1", code: () => code };
@@ -47,6 +47,15 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
 /**
  * Stage a batch `X [rows, d]` (storage buffer) into `X_e [rows, d + 4]`
  * (column d = 1, the bias input of the encoder-gradient matmul) and `Xᵀ [d, rows]`.
+ *
+ * @param gpu The context.
+ * @param x The batch and the staged input textures.
+ * @param out Sizes and members.
+ * @returns Nothing; the dispatch is recorded.
+ * @example
+ * ```ts ignore
+ * prepInput(gpu, { x, xt, xe }, { rows, d, members });
+ * ```
  */
 export function prepInput(
   gpu: Gpu,
@@ -85,6 +94,16 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
 /**
  * Copy `layers` matrices `[rows, cols]` from a buffer (offset and stride in floats) into a
  * texture transposed, `[cols, rows]` per layer (rows and cols multiples of 4).
+ *
+ * @param gpu The context.
+ * @param src The packed parameters.
+ * @param dst The texture written.
+ * @param at Offset, stride, rows, columns and layers.
+ * @returns Nothing; the dispatch is recorded.
+ * @example
+ * ```ts ignore
+ * packTransposed(gpu, params, w, { offset, stride, rows: n, cols: d + 4, layers });
+ * ```
  */
 export function packTransposed(
   gpu: Gpu,
@@ -115,7 +134,19 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
 }`,
 );
 
-/** Copy `layers` matrices `[rows, cols]` from a buffer (offset and stride in floats) into a texture. */
+/**
+ * Copy `layers` matrices `[rows, cols]` from a buffer (offset and stride in floats) into a texture.
+ *
+ * @param gpu The context.
+ * @param src The buffer read.
+ * @param dst The texture written.
+ * @param at Offset, stride, rows, columns and layers.
+ * @returns Nothing; the dispatch is recorded.
+ * @example
+ * ```ts ignore
+ * packTexture(gpu, dpBuf, dp, { offset: 0, stride: rows * n, rows, cols: n, layers });
+ * ```
+ */
 export function packTexture(
   gpu: Gpu,
   src: Binding,
@@ -183,7 +214,18 @@ export interface RowsAt {
   bias?: number;
 }
 
-/** `D̂ = D / max(‖D_j‖, 1e-8)` into textures `D̂ [n, d]` and `D̂ᵀ [d(+4), n]`; row norms into `norms`. */
+/**
+ * `D̂ = D / max(‖D_j‖, 1e-8)` into textures `D̂ [n, d]` and `D̂ᵀ [d(+4), n]`; row norms into `norms`.
+ *
+ * @param gpu The context.
+ * @param params The packed parameters.
+ * @param out The unit-row textures, the norms, the sizes and where the rows sit.
+ * @returns Nothing; the dispatch is recorded.
+ * @example
+ * ```ts ignore
+ * normalizeRows(gpu, params, { dh, dht, norms, n, d, members, at });
+ * ```
+ */
 export function normalizeRows(
   gpu: Gpu,
   params: Binding,
@@ -231,9 +273,12 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
 }`,
 );
 
-/**
- * Backward of the row normalisation: `∂D_j = (g_j − (g_j·D̂_j) D̂_j) / ‖D_j‖` with `g = ∂D̂`
+/** * Backward of the row normalisation: `∂D_j = (g_j − (g_j·D̂_j) D̂_j) / ‖D_j‖` with `g = ∂D̂`
  * (`[Z][n, d]` in `gd`); tied SAEs add the encoder's `∂M̂` (`[Z][n, d + 4]` in `dw`, column d = `∂b`).
+ * @example
+ * ```ts ignore
+ * normalizeBackward(gpu, { gd, dh, norms, dw }, { grad, n, d, members, at });
+ * ```
  */
 export function normalizeBackward(
   gpu: Gpu,

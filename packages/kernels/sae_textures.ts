@@ -12,7 +12,13 @@
  */
 import type { Gpu } from "@saelab/gpu";
 
-/** A 2D-array texture holding `layers` matrices of `[rows, cols]` floats. */
+/**
+ * A 2D-array texture holding `layers` matrices of `[rows, cols]` floats.
+ * @example
+ * ```ts ignore
+ * const t = new MatrixTexture(gpu, [members, rows, cols], "sae.c"); t.write(gpu, data, 0);
+ * ```
+ */
 export class MatrixTexture {
   /** The texture. */
   readonly texture: GPUTexture;

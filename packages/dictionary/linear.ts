@@ -7,7 +7,7 @@
  * SAELens layout, PCA with its ± split, PCA top-k, ICA, the neuron basis and
  * random directions are all instances. The weights live on the host (with a
  * float64 CPU reference); {@linkcode LinearDictionary.bind} puts them on a GPU
- * as `@saelab/sae`'s `Dictionary`, so one evaluation and one interpretability
+ * as a {@linkcode Dictionary}, so one evaluation and one interpretability
  * pipeline serve SAEs and baselines alike.
  *
  * @module
@@ -15,7 +15,7 @@
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { matmul, topK } from "@saelab/kernels";
 import type { DictKind } from "@saelab/runs";
-import type { Dictionary } from "@saelab/sae";
+import type { Dictionary } from "./dictionary.ts";
 
 /** Non-linearity applied to `W_e x + b_e` before the optional top-k. */
 export type DictActivation = "relu" | "identity";
@@ -51,7 +51,7 @@ export interface LinearDictionaryInit {
  *
  * @example A two-feature ± split of one direction
  * ```ts
- * import { LinearDictionary } from "@saelab/baselines";
+ * import { LinearDictionary } from "@saelab/dictionary";
  * const u = new Float32Array([0.6, 0.8, -0.6, -0.8]); // [2, 2]
  * const dict = new LinearDictionary({
  *   name: "pm", kind: "pca", dIn: 2, dDict: 2,
@@ -207,7 +207,7 @@ export class LinearDictionary {
   }
 }
 
-/** A {@linkcode LinearDictionary} on a GPU, implementing `@saelab/sae`'s `Dictionary`. */
+/** A {@linkcode LinearDictionary} on a GPU, implementing {@linkcode Dictionary}. */
 export class GpuLinearDictionary implements Dictionary {
   readonly name: string;
   readonly kind: string;
@@ -306,7 +306,7 @@ export class GpuLinearDictionary implements Dictionary {
  * @returns Nothing; `values` is changed.
  * @example
  * ```ts
- * import { keepTopK } from "@saelab/baselines";
+ * import { keepTopK } from "@saelab/dictionary";
  * const v = new Float64Array([3, 1, 5, 2]);
  * keepTopK(v, 2);
  * if (v.join() !== "3,0,5,0") throw new Error("top-k");

@@ -1,0 +1,288 @@
+/**
+ * Dictionaries on disk as SAELens v6 folders: `cfg.json` and `sae_weights.safetensors` with
+ * `W_enc [d_in, d_sae]`, `b_enc [d_sae]`, `W_dec [d_sae, d_in]`, `b_dec [d_in]`. One writer
+ * ({@linkcode writeSaeLens}) serves SAE sweep members, checkpoints and baselines; one reader
+ * ({@linkcode loadDictionary}) loads all of them and SAELens folders trained elsewhere (`standard`
+ * and `topk` architectures, without input normalisation). The weights are written before `cfg.json`,
+ * each file atomically, so a folder with a `cfg.json` always has its weights.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { openSafetensors, writeSafetensors } from "@saelab/safetensors";
+import { type DictKind, writeJsonAtomic } from "@saelab/runs";
+import { LinearDictionary } from "./linear.ts";
+
+/** File names inside a SAELens folder. */
+export const SAELENS_FILES = Object.freeze({ cfg: "cfg.json", weights: "sae_weights.safetensors" });
+
+/** `cfg.json` as SAELens v6 reads it (the fields this project reads and writes; more are kept). */
+export interface SaeLensCfg {
+  /** Width of the activations read. */
+  d_in: number;
+  /** Number of features. */
+  d_sae: number;
+  /** TransformerLens hook name. */
+  hook_name?: string;
+  /** Layer of the hook. */
+  hook_layer?: number;
+  /** Model name. */
+  model_name?: string;
+  /** `"standard"` (ReLU) or `"topk"`. */
+  architecture?: string;
+  /** Weight dtype, `"float32"`. */
+  dtype?: string;
+  /** `"relu"`, `"topk"` or (baselines) `"identity"`. */
+  activation_fn_str?: string;
+  /** TopK: `{ k }`. */
+  activation_fn_kwargs?: { k?: number; [key: string]: unknown };
+  /** Whether `b_dec` is subtracted from the input before encoding. */
+  apply_b_dec_to_input?: boolean;
+  /** Input normalisation; only `"none"` is read. */
+  normalize_activations?: string;
+  /** Tokens per context window of the harvest. */
+  context_size?: number;
+  /** L1 coefficient α. */
+  l1_coefficient?: number;
+  /** SAELens 6 keeps model and hook facts here. */
+  metadata?: { model_name?: string; hook_name?: string; hook_layer?: number; [key: string]: unknown };
+  /** Further SAELens or project fields. */
+  [key: string]: unknown;
+}
+
+/** The four tensors of a SAELens folder (host, SAELens layout). */
+export interface SaeLensTensors {
+  /** `[dIn, dDict]`. */
+  W_enc: Float32Array;
+  /** `[dDict]`. */
+  b_enc: Float32Array;
+  /** `[dDict, dIn]`. */
+  W_dec: Float32Array;
+  /** `[dIn]`. */
+  b_dec: Float32Array;
+}
+
+/**
+ * Write a SAELens folder: `sae_weights.safetensors`, then `cfg.json`, each atomically.
+ *
+ * @param dir The folder (created when missing).
+ * @param tensors The weights; their sizes must agree with `cfg.d_in` and `cfg.d_sae`.
+ * @param options The `cfg.json` to write, and string metadata for the safetensors header.
+ * @returns Nothing.
+ * @throws {RangeError} When a tensor's size disagrees with the cfg.
+ * @example
+ * ```ts ignore
+ * await writeSaeLens("runs/r1/baselines/pca", tensors, { cfg: { d_in: 128, d_sae: 256, architecture: "standard" } });
+ * ```
+ */
+export async function writeSaeLens(
+  dir: string,
+  tensors: SaeLensTensors,
+  options: { cfg: SaeLensCfg; metadata?: Record<string, string> },
+): Promise<void> {
+  const { d_in: d, d_sae: n } = options.cfg;
+  const want: [keyof SaeLensTensors, number[]][] = [["W_enc", [d, n]], ["b_enc", [n]], ["W_dec", [n, d]], ["b_dec", [
+    d,
+  ]]];
+  for (const [key, shape] of want) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (tensors[key].length !== size) {
+      throw new RangeError(
+        `Cannot write ${dir}: ${key} has ${tensors[key].length} values, expected ${size} for d_in ${d} and d_sae ${n}`,
+      );
+    }
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  await writeSafetensors(
+    join(dir, SAELENS_FILES.weights),
+    Object.fromEntries(want.map(([key, shape]) => [key, { dtype: "F32" as const, shape, data: tensors[key] }])),
+    { metadata: { format: "pt", ...options.metadata } },
+  );
+  await writeJsonAtomic(join(dir, SAELENS_FILES.cfg), options.cfg);
+}
+
+/**
+ * Read `cfg.json` of a SAELens folder.
+ *
+ * @param dir The folder.
+ * @returns The parsed config.
+ * @throws {TypeError} When the file is missing or not JSON.
+ * @throws {RangeError} When `d_in` or `d_sae` is missing.
+ * @example
+ * ```ts ignore
+ * const cfg = await readSaeLensCfg("runs/r1/saes/untied_r4_a1.0e-3");
+ * ```
+ */
+export async function readSaeLensCfg(dir: string): Promise<SaeLensCfg> {
+  const path = join(dir, SAELENS_FILES.cfg);
+  let cfg: SaeLensCfg;
+  try {
+    cfg = JSON.parse(await Deno.readTextFile(path));
+  } catch (e) {
+    throw new TypeError(`Cannot read ${path}: it is missing or not JSON`, { cause: e });
+  }
+  for (const key of ["d_in", "d_sae"] as const) {
+    if (!Number.isInteger(cfg[key]) || cfg[key] < 1) {
+      throw new RangeError(`Cannot read ${path}: ${key} is missing or not a positive integer`);
+    }
+  }
+  return cfg;
+}
+
+/**
+ * Read the tensors of a SAELens folder, checking their shapes (F16/BF16 are widened to F32; a
+ * missing `b_dec` reads as zeros).
+ *
+ * @param dir The folder.
+ * @param cfg Its `cfg.json` (for the sizes).
+ * @returns The tensors.
+ * @throws {RangeError} When a tensor is missing or its shape disagrees with `d_in`/`d_sae`.
+ * @example
+ * ```ts ignore
+ * const t = await readSaeLensTensors(dir, await readSaeLensCfg(dir));
+ * ```
+ */
+export async function readSaeLensTensors(dir: string, cfg: SaeLensCfg): Promise<SaeLensTensors> {
+  const { d_in: dIn, d_sae: dDict } = cfg;
+  using file = await openSafetensors(join(dir, SAELENS_FILES.weights));
+  const get = async (tensor: string, shape: number[]) => {
+    if (!file.has(tensor)) throw new RangeError(`Cannot load ${dir}: ${SAELENS_FILES.weights} has no tensor ${tensor}`);
+    const got = file.info(tensor).shape;
+    if (got.length !== shape.length || got.some((v, i) => v !== shape[i])) {
+      throw new RangeError(
+        `Cannot load ${dir}: ${tensor} has shape [${got.join(", ")}], expected [${shape.join(", ")}]`,
+      );
+    }
+    return await file.getFloat32(tensor);
+  };
+  return {
+    W_enc: await get("W_enc", [dIn, dDict]),
+    b_enc: await get("b_enc", [dDict]),
+    W_dec: await get("W_dec", [dDict, dIn]),
+    b_dec: file.has("b_dec") ? await get("b_dec", [dIn]) : new Float32Array(dIn),
+  };
+}
+
+/** Facts written into `cfg.json` beside the dictionary's own. */
+export interface SaveDictionaryOptions {
+  /** Hook the dictionary reads. */
+  hookName?: string;
+  /** Model name. */
+  modelName?: string;
+  /** Further `cfg.json` fields. */
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * Write a {@linkcode LinearDictionary} as a SAELens folder.
+ *
+ * @param dir The folder (created when missing).
+ * @param dict The dictionary.
+ * @param options Hook and model names, extra cfg fields.
+ * @returns The `cfg.json` written.
+ * @example
+ * ```ts ignore
+ * import { saveDictionary } from "@saelab/dictionary";
+ * await saveDictionary("runs/r1/baselines/pca", pcaDictionary(pca), { hookName: "blocks.2.hook_resid_post" });
+ * ```
+ */
+export async function saveDictionary(
+  dir: string,
+  dict: LinearDictionary,
+  options: SaveDictionaryOptions = {},
+): Promise<SaeLensCfg> {
+  const { dIn, dDict } = dict;
+  const wEnc = new Float32Array(dIn * dDict); // [dIn, dDict]
+  for (let j = 0; j < dDict; j++) {
+    for (let i = 0; i < dIn; i++) wEnc[i * dDict + j] = dict.encoder[j * dIn + i];
+  }
+  const cfg: SaeLensCfg = {
+    d_in: dIn,
+    d_sae: dDict,
+    ...(options.hookName ? { hook_name: options.hookName } : {}),
+    ...(options.modelName ? { model_name: options.modelName } : {}),
+    architecture: dict.k > 0 ? "topk" : "standard",
+    activation_fn_str: dict.k > 0 ? "topk" : dict.activation,
+    ...(dict.k > 0 ? { activation_fn_kwargs: { k: dict.k } } : {}),
+    apply_b_dec_to_input: false,
+    normalize_activations: "none",
+    dtype: "float32",
+    method: dict.kind,
+    saelab: { activation: dict.activation, k: dict.k, ...dict.info },
+    ...options.extra,
+  };
+  const tensors = { W_enc: wEnc, b_enc: dict.encoderBias, W_dec: dict.decoder, b_dec: dict.decoderBias };
+  await writeSaeLens(dir, tensors, { cfg });
+  return cfg;
+}
+
+/**
+ * Read a SAELens folder as a {@linkcode LinearDictionary}. `apply_b_dec_to_input` is folded into the
+ * encoder bias (`b_e − W_encᵀ b_dec`; SAELens defaults it to true); `topk` architectures (k in `activation_fn_kwargs.k` or `k`) keep
+ * the k largest ReLU activations.
+ *
+ * @param dir The folder.
+ * @param options Name (default: the folder name) and the run folder it sits in (`"sae"` for `saes/`: kind `"sae"`;
+ *   `"baseline"`: kind from `cfg.method`).
+ * @returns The dictionary.
+ * @throws {TypeError} When `cfg.json` is missing or unreadable, or names an architecture, activation or
+ *   normalisation this reader cannot reproduce.
+ * @throws {RangeError} When a weight's shape disagrees with `d_in`/`d_sae`, or a TopK folder has no `k`.
+ * @example
+ * ```ts ignore
+ * import { loadDictionary } from "@saelab/dictionary";
+ * const sae = await loadDictionary("runs/r1/saes/untied_r4_a1.0e-3", { kind: "sae" });
+ * ```
+ */
+export async function loadDictionary(
+  dir: string,
+  options: { name?: string; kind?: DictKind } = {},
+): Promise<LinearDictionary> {
+  const name = options.name ?? dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop()!;
+  const cfg = await readSaeLensCfg(dir);
+  const dIn = cfg.d_in, dDict = cfg.d_sae;
+  const arch = String(cfg.architecture ?? "standard");
+  const fn = String(cfg.activation_fn_str ?? (arch === "topk" ? "topk" : "relu"));
+  if ((arch !== "standard" && arch !== "topk") || !["relu", "identity", "topk"].includes(fn)) {
+    throw new TypeError(
+      `Cannot load dictionary ${name} from ${dir}: architecture ${JSON.stringify(arch)} with activation ` +
+        `${JSON.stringify(fn)} is not supported (standard/relu or topk)`,
+    );
+  }
+  const norm = cfg.normalize_activations ?? "none";
+  if (norm !== "none") {
+    throw new TypeError(`Cannot load dictionary ${name} from ${dir}: normalize_activations "${norm}" is not supported`);
+  }
+  const kwargs = (cfg.activation_fn_kwargs ?? {}) as { k?: unknown };
+  const k = arch === "topk" || fn === "topk" ? Number(kwargs.k ?? cfg.k) : 0;
+  if ((arch === "topk" || fn === "topk") && !(Number.isInteger(k) && k >= 1)) {
+    throw new RangeError(`Cannot load dictionary ${name} from ${dir}: a topk SAE needs activation_fn_kwargs.k`);
+  }
+  const t = await readSaeLensTensors(dir, cfg);
+  const encoder = new Float32Array(dDict * dIn);
+  const bias = new Float32Array(dDict);
+  for (let j = 0; j < dDict; j++) {
+    let shift = 0;
+    for (let i = 0; i < dIn; i++) {
+      const w = t.W_enc[i * dDict + j];
+      encoder[j * dIn + i] = w;
+      shift += w * t.b_dec[i];
+    }
+    bias[j] = t.b_enc[j] - (cfg.apply_b_dec_to_input ?? true ? shift : 0); // SAELens defaults to true
+  }
+  const saelab = (cfg.saelab ?? {}) as Record<string, unknown>;
+  const activation = fn === "identity" ? "identity" : "relu";
+  return new LinearDictionary({
+    name,
+    kind: (options.kind ?? "sae") === "sae" ? "sae" : typeof cfg.method === "string" ? cfg.method : "baseline",
+    dIn,
+    dDict,
+    encoder,
+    encoderBias: bias,
+    decoder: t.W_dec,
+    decoderBias: t.b_dec,
+    activation: (saelab.activation as "relu" | "identity" | undefined) ?? activation,
+    k,
+    info: saelab,
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * What an SAE kind is: the one place a variant of the sparse autoencoder says how it differs from
+ * the others — how its parameters are initialised, how its float64 reference turns pre-activations
+ * into codes, which `@saelab/kernels` epilogue the trainer runs for its encoder, and how it reads
+ * and writes its SAELens `cfg.json`. Every kind shares the rest: an encoder `W_e [dDict, dIn]` with
+ * bias `b_e`, decoder rows normalised to unit length in every forward pass, the loss
+ * `mean((x − x̂)²) + α · mean_b Σ_j |c_bj|`, Adam.
+ *
+ * @module
+ */
+import type { topkSelect } from "@saelab/kernels";
+import type { SaeSpec } from "../spec.ts";
+
+/** The `cfg.json` fields a kind writes and reads (SAELens v6 names). */
+export interface KindCfg {
+  /** SAELens `architecture`. */
+  architecture: string;
+  /** SAELens `activation_fn_str`. */
+  activation_fn_str: string;
+  /** SAELens `activation_fn_kwargs` (TopK: `{ k }`). */
+  activation_fn_kwargs?: { k?: number; [key: string]: unknown };
+}
+
+/** One SAE variant, as the trainer, the reference, the checkpoints and the CLI see it. */
+export interface SaeKindDef {
+  /** Name, as in `SaeSpec.kind`, member names (`untied_r4_a1.0e-3`) and `--kinds`. */
+  readonly name: string;
+  /** One line for help texts. */
+  readonly summary: string;
+  /**
+   * Whether encoder and decoder are one matrix `M` (`c = act(M̂ x + b)`, `x̂ = M̂ᵀ c`): the trainer
+   * keeps no separate decoder and the encoder it uses is the row-normalised `M`.
+   */
+  readonly tied: boolean;
+  /** Spec fields the kind needs beyond sizes and α (TopK: `k`); grids that do not give them cannot make members. */
+  readonly needs: readonly "k"[];
+  /** Whether analyses pick members of this kind first (the paper's main variant). */
+  readonly preferred: boolean;
+  /**
+   * Check the kind's own spec fields.
+   *
+   * @returns `k` (0 when the kind keeps no fixed number of features).
+   */
+  resolveK(spec: SaeSpec): number;
+  /** The sparsity part of a member's name: `a1.0e-3` (α) or `k8`. */
+  nameTail(spec: Required<SaeSpec>): string;
+  /**
+   * Initial encoder and decoder. `xavier` draws one fresh Xavier-uniform `[dDict, dIn]` matrix from
+   * the seeded stream; the order of the draws fixes the weights of a seed.
+   */
+  init(spec: Required<SaeSpec>, xavier: () => Float32Array): { encoder: Float32Array; decoder: Float32Array | null };
+  /**
+   * The float64 reference of the activation: codes of one row from its pre-activations
+   * `W_e (x − b_dec) + b_e`, written into `codes` (same length).
+   */
+  activate(pre: Float64Array, codes: Float64Array, spec: Required<SaeSpec>): void;
+  /**
+   * The GPU encoder epilogue the trainer runs: `"encode"` (bias + ReLU fused into the tile matmul),
+   * or `"encodeRaw"` followed by `select` (a `@saelab/kernels` kernel that turns the raw
+   * pre-activations into codes).
+   */
+  readonly gpu: { epilogue: "encode" } | { epilogue: "encodeRaw"; select: typeof topkSelect };
+  /** SAELens `cfg.json`: the fields this kind writes, and whether a folder's cfg is one of its kind. */
+  readonly saelens: {
+    /** Fields written for a member. */
+    cfg(spec: Required<SaeSpec>): KindCfg;
+    /** Whether a (SAELens or project) cfg describes this kind. */
+    matches(cfg: Record<string, unknown>): boolean;
+    /** The kind's spec fields read back from a cfg (TopK: `k`). */
+    spec(cfg: Record<string, unknown>): Partial<SaeSpec>;
+  };
+}
+
+/**
+ * ReLU: `codes = max(pre, 0)` — the activation of the paper's SAEs.
+ *
+ * @param pre Pre-activations of one row.
+ * @param codes Written: the codes.
+ * @returns Nothing.
+ * @example
+ * ```ts
+ * import { reluCodes } from "@saelab/sae";
+ * const c = new Float64Array(2);
+ * reluCodes(new Float64Array([-1, 2]), c);
+ * if (c[0] !== 0 || c[1] !== 2) throw new Error("relu");
+ * ```
+ */
+export function reluCodes(pre: Float64Array, codes: Float64Array): void {
+  for (let j = 0; j < pre.length; j++) codes[j] = Math.max(pre[j], 0);
+}
+
+/** The cfg field `kind` or `saelab.kind`, when a folder written here names its kind. */
+export function cfgKindName(cfg: Record<string, unknown>): string | undefined {
+  const own = cfg.kind ?? (cfg.saelab as { kind?: unknown } | undefined)?.kind;
+  return typeof own === "string" ? own : undefined;
+}

@@ -1,0 +1,49 @@
+/**
+ * `topk` (beyond the paper, after Gao et al. 2024): like `untied`, but only the `k` largest
+ * pre-activations of each row are kept (then ReLU); ties at the threshold go to the lower index in
+ * the reference. SAELens architecture `topk` with `activation_fn_kwargs.k`.
+ *
+ * @module
+ */
+import { topkSelect } from "@saelab/kernels";
+import { cfgKindName, type SaeKindDef } from "./kind.ts";
+
+/** TopK SAE. */
+export const topk: SaeKindDef = Object.freeze(
+  {
+    name: "topk",
+    summary: "untied, keeping the k largest pre-activations of each row (Gao et al. 2024)",
+    tied: false,
+    needs: ["k"],
+    preferred: false,
+    resolveK: (spec) => {
+      const k = spec.k ?? 0;
+      if (!Number.isInteger(k) || k < 1 || k > spec.dDict) {
+        throw new RangeError(`Cannot build a TopK SAE: k ${spec.k} is not a whole number in 1..${spec.dDict}`);
+      }
+      return k;
+    },
+    nameTail: (spec) => `k${spec.k}`,
+    init: (_spec, xavier) => {
+      const encoder = xavier();
+      return { encoder, decoder: xavier() };
+    },
+    activate: (pre, codes, spec) => {
+      const order = Array.from(pre.keys()).sort((a, b) => pre[b] - pre[a] || a - b);
+      codes.fill(0);
+      for (let r = 0; r < spec.k && r < order.length; r++) codes[order[r]] = Math.max(pre[order[r]], 0);
+    },
+    gpu: { epilogue: "encodeRaw", select: topkSelect },
+    saelens: {
+      cfg: (spec) => ({ architecture: "topk", activation_fn_str: "topk", activation_fn_kwargs: { k: spec.k } }),
+      matches: (cfg) => {
+        const own = cfgKindName(cfg);
+        return own !== undefined ? own === "topk" : cfg.architecture === "topk" || cfg.activation_fn_str === "topk";
+      },
+      spec: (cfg) => {
+        const kwargs = (cfg.activation_fn_kwargs ?? {}) as { k?: unknown };
+        return { k: Number(kwargs.k ?? cfg.k ?? 0) };
+      },
+    },
+  } satisfies SaeKindDef,
+);
