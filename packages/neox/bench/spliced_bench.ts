@@ -13,7 +13,8 @@
 import { parseArgs } from "node:util";
 import { createGpu } from "@saelab/gpu";
 import { copy } from "@saelab/kernels";
-import { loadModel, type Replacement, seededRandom, splicedMetrics } from "@saelab/neox";
+import { seededRandom } from "@saelab/core";
+import { loadModel, type Replacement, splicedMetrics } from "@saelab/neox";
 
 const { values } = parseArgs({
   args: Deno.args,
