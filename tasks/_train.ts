@@ -16,7 +16,8 @@ import { appendMetrics, type MetricRow, readMetrics, RUN_FILES, writeTextAtomic 
 import { type SaeSpec, specName, type StepLog, SweepTrainer } from "@saelab/sae";
 import { loadTrainState, type SaeFolderInfo, saveTrainState, writeSaeFolder } from "./_checkpoint.ts";
 import type { PipelineConfig } from "./_config.ts";
-import type { RunHandle, StageReporter } from "./_run.ts";
+import type { RunHandle } from "./_run.ts";
+import type { StageReporter } from "./_runtime.ts";
 
 /** File of the resumable training state inside a run folder. */
 export const STATE_FILE = "train-state.safetensors";

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { StageDeps, StageModule } from "@saelab/runs";
 import { makeDemoRun } from "@saelab/runs";
+import * as v from "valibot";
+import { defineStage } from "../../tasks/_runtime.ts";
+import { int, positionals } from "../../tasks/_schema.ts";
 import { type CliIo, EXIT, runCli, type StageEntry, STAGES } from "./mod.ts";
 
 /** An in-memory process: captured output, captured signal listeners, exit as an exception. */
@@ -29,15 +32,15 @@ function fakeIo() {
 }
 
 const here = new URL(import.meta.url);
+const schema = v.strictObject({ steps: int("steps", { default: 3 }), dictRatio: int("R"), _: positionals() });
 const entry = (run: StageModule["run"] | null, extra: Partial<StageEntry> = {}): StageEntry => ({
   describe: "a test stage",
-  options: {
-    steps: { type: "number", describe: "steps", default: 3 },
-    "dict-ratio": { type: "number", describe: "R" },
-  },
   examples: ["deno task fake --steps 2"],
   file: here,
-  load: () => Promise.resolve((run ? { run } : {}) as StageModule),
+  load: () =>
+    Promise.resolve({
+      stage: (run ? defineStage({ name: "fake", schema, run: (ctx, config) => run(config, ctx) }) : {}) as never,
+    }),
   ...extra,
 });
 
@@ -132,7 +135,7 @@ Deno.test("failures: exit 1 with the message only, the stack with --verbose; usa
   assert.match(h.out.stderr, /Invalid --steps/);
   const i = fakeIo();
   assert.equal(await runCli(["norun"], { io: i.io, stages: { norun: entry(null) } }), EXIT.failed);
-  assert.match(i.out.stderr, /does not export run\(config, deps\)/);
+  assert.match(i.out.stderr, /does not export its stage/);
 });
 
 Deno.test("Ctrl-C aborts the signal, lets the stage checkpoint, exits 130; a second Ctrl-C quits at once", async () => {

@@ -15,6 +15,6 @@ export type { CliIo } from "./cli.ts";
 export { STAGES } from "./registry.ts";
 export type { LoadedStage, StageEntry } from "./registry.ts";
 export { camel, COMMON_OPTIONS, parseCommand, readConfigFile, UsageError } from "./args.ts";
-export type { OptionSpec, ParsedArgs } from "./args.ts";
+export type { ParsedArgs } from "./args.ts";
 export { createProgressBar, formatCount, formatDuration, formatProgress } from "./progress.ts";
 export type { ProgressBar, ProgressBarOptions } from "./progress.ts";
