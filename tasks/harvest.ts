@@ -11,7 +11,7 @@
  */
 import { type ActivationStore, harvest, openStore } from "@saelab/activations";
 import type { Gpu } from "@saelab/gpu";
-import type { StageDeps, StageResult } from "@saelab/runs";
+import type { StageDeps } from "@saelab/runs";
 import { setRunStatus } from "@saelab/runs";
 import { STORE_DIR } from "./_dict_stage.ts";
 import { harvestSchema, resolveConfig } from "./_config.ts";

@@ -245,3 +245,46 @@ Deno.test("real process: `serve` answers on loopback and stops cleanly on SIGINT
     await Deno.remove(runs, { recursive: true });
   }
 });
+
+Deno.test("usage errors of the real stages exit 2 and name the flag", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = join(dir, "c.json");
+    await Deno.writeTextFile(config, JSON.stringify({ ratioz: [1] }));
+    const cases: [string[], RegExp][] = [
+      [["train", "--ratios", "0"], /Invalid --ratios \(item 1\): 0 is not > 0/],
+      [["train", "--l1=-1"], /Invalid --l1 \(item 1\): -1 is not ≥ 0/],
+      [["train", "--l1", "-1"], /Invalid --l1 \(item 1\): -1 is not ≥ 0/],
+      [["train", "--lr=-5"], /Invalid --lr: -5 is not > 0/],
+      [["train", "--steps", "0"], /Invalid --steps: 0 is not ≥ 1/],
+      [["train", "--config", config], /Unknown option --ratioz/],
+      [["train", "--ratioz", "1"], /Unknown option --ratioz/],
+      [["train", "--batch-size", "6"], /Invalid --batch-size: 6 is not a multiple of 4/],
+      [["baselines", "--methods", "pca,svd"], /Invalid --methods \(item 2\): "svd" is not one of pca, ica/],
+      [["score", "--features", "-3"], /Invalid --features: -3 is not ≥ 1/],
+    ];
+    for (const [argv, pattern] of cases) {
+      const f = fakeIo();
+      assert.equal(await runCli([...argv, "--runs", dir], { io: f.io }), EXIT.usage, argv.join(" "));
+      assert.match(f.out.stderr, pattern, argv.join(" "));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("usage errors found once the model is loaded exit 2 too: --layer past the last block, an empty corpus", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const empty = join(dir, "texts");
+    await Deno.mkdir(empty);
+    const f = fakeIo();
+    assert.equal(await runCli(["harvest", "--layer", "99", "--runs", dir], { io: f.io }), EXIT.usage);
+    assert.match(f.out.stderr, /Invalid --layer: 99 is not a block of the model, which has \d+ layers/);
+    const g = fakeIo();
+    assert.equal(await runCli(["harvest", "--corpus", empty, "--runs", dir], { io: g.io }), EXIT.usage);
+    assert.match(g.out.stderr, new RegExp(`Invalid --corpus: no \\.txt/\\.jsonl files in ${empty}`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
