@@ -17,7 +17,6 @@
 import { openStore } from "@saelab/activations";
 import { ablationGraph, encodeChunked, type LayerDictionary } from "@saelab/causal";
 import * as v from "valibot";
-import type { Gpu } from "@saelab/gpu";
 import {
   type CircuitsJson,
   listDicts,
@@ -37,7 +36,7 @@ import {
   loadEntries,
   loadRunModel,
 } from "./_causal.ts";
-import { defineStage, type RunContext, runStage } from "./_runtime.ts";
+import { defineStage, type RunContext } from "./_runtime.ts";
 import { int, text } from "./_schema.ts";
 import { companion, memberSpec, storeWindows } from "./_companions.ts";
 
@@ -58,26 +57,6 @@ export const circuitsSchema = v.strictObject({
 });
 
 type CircuitsConfig = v.InferOutput<typeof circuitsSchema>;
-
-/**
- * {@linkcode circuitsStage} as one command, on a given GPU context (left open; default: a new one).
- *
- * @param config Configuration (see {@linkcode circuitsSchema}).
- * @param deps The CLI's deps.
- * @param options The GPU context.
- * @returns The run id and a one-line summary.
- * @example
- * ```ts ignore
- * await runCircuits({ run: "sweep-1" }, deps, { gpu });
- * ```
- */
-export async function runCircuits(
-  config: Record<string, unknown>,
-  deps: StageDeps,
-  options: { gpu?: Gpu } = {},
-): Promise<StageResult> {
-  return (await runStage(circuitsStage, config, deps, options))!;
-}
 
 async function circuitsRun(ctx: RunContext, config: CircuitsConfig): Promise<StageResult> {
   const deps = ctx;
@@ -181,7 +160,7 @@ async function circuitsRun(ctx: RunContext, config: CircuitsConfig): Promise<Sta
   }
 }
 
-/** The `circuits` stage. */
+/** The `circuits` stage (`runStage(circuitsStage, config, deps, { gpu })` runs it as one command). */
 export const circuitsStage = defineStage({
   name: "circuits",
   schema: circuitsSchema,

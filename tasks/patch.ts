@@ -40,7 +40,7 @@ import {
   writeJsonAtomic,
 } from "@saelab/runs";
 import { type AnalysisRun, defaultMembers, HAS_SAES, loadEntries, loadRunModel } from "./_causal.ts";
-import { defineStage, type RunContext, runStage } from "./_runtime.ts";
+import { defineStage, type RunContext } from "./_runtime.ts";
 import { choice, flag, int, names, text } from "./_schema.ts";
 import { chooseTask, TASKS } from "./_patch_task.ts";
 
@@ -58,26 +58,6 @@ export const patchSchema = v.strictObject({
 });
 
 type PatchConfig = v.InferOutput<typeof patchSchema>;
-
-/**
- * {@linkcode patchStage} as one command, on a given GPU context (left open; default: a new one).
- *
- * @param config Configuration (see {@linkcode patchSchema}).
- * @param deps The CLI's deps.
- * @param options The GPU context.
- * @returns The run id and a one-line summary.
- * @example
- * ```ts ignore
- * await runPatch({ run: "sweep-1" }, deps, { gpu });
- * ```
- */
-export async function runPatch(
-  config: Record<string, unknown>,
-  deps: StageDeps,
-  options: { gpu?: Gpu } = {},
-): Promise<StageResult> {
-  return (await runStage(patchStage, config, deps, options))!;
-}
 
 async function patchRun(ctx: RunContext, config: PatchConfig): Promise<StageResult> {
   const deps = ctx;
@@ -173,7 +153,7 @@ async function patchRun(ctx: RunContext, config: PatchConfig): Promise<StageResu
   }
 }
 
-/** The `patch` stage. */
+/** The `patch` stage (`runStage(patchStage, config, deps, { gpu })` runs it as one command). */
 export const patchStage = defineStage({ name: "patch", schema: patchSchema, target: HAS_SAES, run: patchRun });
 
 function summaryFields(run: TaskRun): Partial<PatchJson> {
