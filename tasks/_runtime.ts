@@ -175,25 +175,24 @@ export function createContext(deps: StageDeps, options: { gpu?: Gpu } = {}): { c
  *
  * @param stage The stage.
  * @param raw Its configuration (defaults are filled in; unknown keys are refused).
- * @param deps The CLI's deps.
- * @param options A GPU context to use (left open; default: one made when the stage asks, destroyed after).
+ * @param options The CLI's deps, and a GPU context to use (left open; default: one made when the stage
+ *   asks, destroyed after).
  * @returns What the stage returns.
  * @throws {UsageError} When the configuration does not fit the schema.
  * @example
  * ```ts ignore
- * await runStage(baselinesStage, { run: "sweep-1" }, deps, { gpu });
+ * await runStage(baselinesStage, { run: "sweep-1" }, { deps, gpu });
  * ```
  */
 export async function runStage<S extends OptionsSchema>(
   stage: Stage<S>,
   raw: Record<string, unknown>,
-  deps: StageDeps,
-  options: { gpu?: Gpu } = {},
+  options: { deps: StageDeps; gpu?: Gpu },
 ): Promise<StageResult | void> {
   const config = parseOptions(stage.schema, raw);
-  const { ctx, close } = createContext(deps, options);
+  const { ctx, close } = createContext(options.deps, options);
   try {
-    return await runIn(ctx, stage, config);
+    return await runIn(ctx, stage, { config });
   } finally {
     close();
   }
@@ -205,18 +204,19 @@ export async function runStage<S extends OptionsSchema>(
  *
  * @param ctx The context.
  * @param stage The stage.
- * @param config Its checked configuration.
+ * @param options Its checked configuration.
  * @returns What the stage returns.
  * @example
  * ```ts ignore
- * await runIn(ctx, scoreStage, parseOptions(scoreStage.schema, { run: ctx.run!.id }));
+ * await runIn(ctx, scoreStage, { config: parseOptions(scoreStage.schema, { run: ctx.run!.id }) });
  * ```
  */
 export async function runIn<S extends OptionsSchema>(
   ctx: RunContext,
   stage: Stage<S>,
-  config: v.InferOutput<S>,
+  options: { config: v.InferOutput<S> },
 ): Promise<StageResult | void> {
+  const { config } = options;
   if (!stage.target) return await stage.run(ctx, config);
   const requested = (config as { run?: string }).run;
   const run = ctx.run && (requested === undefined || requested === ctx.run.id) ? ctx.run : await findRun(ctx, {
@@ -248,15 +248,18 @@ export interface Step<S> {
  * recorded and its message returned; any other failure, and Ctrl-C, stops the pipeline.
  *
  * @param ctx The context (with its run open).
- * @param state What the steps share.
- * @param steps The steps.
+ * @param options What the steps share (`state`) and the steps.
  * @returns The messages of failed optional steps (`"<name> failed: …"`).
  * @example
  * ```ts ignore
- * const failed = await runPipeline(ctx, state, [harvestStep, trainStep]);
+ * const failed = await runPipeline(ctx, { state, steps: [harvestStep, trainStep] });
  * ```
  */
-export async function runPipeline<S>(ctx: RunContext, state: S, steps: readonly Step<S>[]): Promise<string[]> {
+export async function runPipeline<S>(
+  ctx: RunContext,
+  options: { state: S; steps: readonly Step<S>[] },
+): Promise<string[]> {
+  const { state, steps } = options;
   const run = ctx.run;
   if (!run) throw new Error("Cannot run the pipeline: no run is open");
   const failed: string[] = [];

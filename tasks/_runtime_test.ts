@@ -40,7 +40,7 @@ Deno.test("runPipeline: a failing optional step is recorded and reported, and a 
     });
     const steps = [step("first"), step("later", true), step("last", true)];
     const state = { done: new Set<string>() };
-    const failed = await runPipeline(ctx, state, steps);
+    const failed = await runPipeline(ctx, { state, steps });
     assert.deepEqual(failed, ["later failed: no dictionaries"]);
     assert.deepEqual(ran, ["first", "later", "last"]);
     let r = await json(dir, "p1");
@@ -52,7 +52,7 @@ Deno.test("runPipeline: a failing optional step is recorded and reported, and a 
 
     failLater = false;
     ran.length = 0;
-    assert.deepEqual(await runPipeline(ctx, state, steps), []);
+    assert.deepEqual(await runPipeline(ctx, { state, steps }), []);
     assert.deepEqual(ran, ["later"]);
     r = await json(dir, "p1");
     assert.equal(r.stages.later.status, "done");
@@ -81,7 +81,7 @@ Deno.test("runPipeline: a failing required step, or Ctrl-C, stops the pipeline",
       },
       { name: "later", optional: true, run: () => (ran.push("later"), Promise.resolve()) },
     ];
-    await assert.rejects(() => runPipeline(ctx, null, steps), { name: "AbortError" });
+    await assert.rejects(() => runPipeline(ctx, { state: null, steps }), { name: "AbortError" });
     assert.deepEqual(ran, ["train"]);
     const r = await json(dir, "p2");
     assert.equal(r.stages.train.status, "interrupted");
@@ -108,21 +108,21 @@ Deno.test("runStage checks the config, finds the stage's run and keeps its recor
         return Promise.resolve({ runId: ctx.run!.id });
       },
     });
-    assert.deepEqual(await runStage(toy, {}, d), { runId: "old" });
-    assert.deepEqual(await runStage(toy, { run: "new", steps: 5 }, d), { runId: "new" });
+    assert.deepEqual(await runStage(toy, {}, { deps: d }), { runId: "old" });
+    assert.deepEqual(await runStage(toy, { run: "new", steps: 5 }, { deps: d }), { runId: "new" });
     assert.deepEqual(seen, [{ run: "old", steps: 2 }, { run: "new", steps: 5 }]);
     assert.equal((await json(dir, "old")).stages.toy.status, "done");
     assert.equal((await json(dir, "new")).stages.toy.status, "done");
-    await assert.rejects(() => runStage(toy, { steps: 0 }, d), (e: Error) => {
+    await assert.rejects(() => runStage(toy, { steps: 0 }, { deps: d }), (e: Error) => {
       assert.ok(e instanceof UsageError);
       assert.equal(e.message, "Invalid --steps: 0 is not ≥ 1");
       return true;
     });
-    await assert.rejects(() => runStage(toy, { stepz: 3 }, d), {
+    await assert.rejects(() => runStage(toy, { stepz: 3 }, { deps: d }), {
       name: "UsageError",
       message: /Unknown option --stepz/,
     });
-    await assert.rejects(() => runStage(toy, { run: "none" }, d), /run none does not exist/);
+    await assert.rejects(() => runStage(toy, { run: "none" }, { deps: d }), /run none does not exist/);
     assert.equal(seen.length, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -65,7 +65,7 @@ export async function baselines(
   deps: StageDeps,
   options: { gpu?: Gpu } = {},
 ): Promise<StageResult> {
-  return (await runStage(baselinesStage, config, deps, options))!;
+  return (await runStage(baselinesStage, config, { ...options, deps }))!;
 }
 
 async function fitBaselines(ctx: RunContext, config: v.InferOutput<typeof baselinesSchema>): Promise<StageResult> {

@@ -160,7 +160,7 @@ async function circuitsRun(ctx: RunContext, config: CircuitsConfig): Promise<Sta
   }
 }
 
-/** The `circuits` stage (`runStage(circuitsStage, config, deps, { gpu })` runs it as one command). */
+/** The `circuits` stage (`runStage(circuitsStage, config, { deps, gpu })` runs it as one command). */
 export const circuitsStage = defineStage({
   name: "circuits",
   schema: circuitsSchema,

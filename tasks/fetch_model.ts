@@ -47,7 +47,7 @@ function text(config: Record<string, unknown>, ...keys: string[]): string | unde
  * ```
  */
 export function run(config: Record<string, unknown>, deps: FetchModelDeps): Promise<StageResult> {
-  return runStage(fetchModelStage, config, deps) as Promise<StageResult>;
+  return runStage(fetchModelStage, config, { deps }) as Promise<StageResult>;
 }
 
 /** The `fetch-model` stage. */

@@ -96,7 +96,7 @@ export const harvestStage = defineStage({
     });
     try {
       const state: HarvestState = { p };
-      await runPipeline(ctx, state, [harvestStep]);
+      await runPipeline(ctx, { state, steps: [harvestStep] });
       await setRunStatus(ctx.runsDir, p.run.id, { status: "done" });
       const store = state.store!;
       return {
@@ -113,14 +113,16 @@ export const harvestStage = defineStage({
 /**
  * Harvest one hook's activations into a run folder.
  *
- * @param config Merged configuration (see the module doc).
+ * @param config Configuration (see `harvestSchema`).
  * @param deps Runs folder, progress, abort signal, logger.
+ * @param options A GPU context to use (left open; default: a new one).
  * @returns The run id and a one-line summary.
+ * @throws {UsageError} When the configuration does not fit the schema.
  * @example
  * ```ts ignore
  * await run({ hook: "blocks.1.hook_resid_post", tokens: 100_000 }, deps);
  * ```
  */
 export function run(config: Record<string, unknown>, deps: StageDeps, options: { gpu?: Gpu } = {}) {
-  return runStage(harvestStage, config, deps, options);
+  return runStage(harvestStage, config, { ...options, deps });
 }

@@ -153,7 +153,7 @@ async function patchRun(ctx: RunContext, config: PatchConfig): Promise<StageResu
   }
 }
 
-/** The `patch` stage (`runStage(patchStage, config, deps, { gpu })` runs it as one command). */
+/** The `patch` stage (`runStage(patchStage, config, { deps, gpu })` runs it as one command). */
 export const patchStage = defineStage({ name: "patch", schema: patchSchema, target: HAS_SAES, run: patchRun });
 
 function summaryFields(run: TaskRun): Partial<PatchJson> {

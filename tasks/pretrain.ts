@@ -75,7 +75,7 @@ async function readJson(path: string): Promise<unknown> {
  * ```
  */
 export function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
-  return runStage(pretrainStage, config, deps) as Promise<StageResult>;
+  return runStage(pretrainStage, config, { deps }) as Promise<StageResult>;
 }
 
 /** The `pretrain` stage. */

@@ -86,7 +86,7 @@ export async function score(
   deps: StageDeps,
   options: { gpu?: Gpu } = {},
 ): Promise<StageResult> {
-  return (await runStage(scoreStage, config, deps, options))!;
+  return (await runStage(scoreStage, config, { ...options, deps }))!;
 }
 
 async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResult> {

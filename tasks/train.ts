@@ -176,7 +176,7 @@ async function trainRun(ctx: RunContext, config: v.InferOutput<typeof trainSchem
   const state: TrainState = { p, ctx, fresh: false };
   let failed: string[];
   try {
-    failed = await runPipeline(ctx, state, TRAIN_PIPELINE);
+    failed = await runPipeline(ctx, { state, steps: TRAIN_PIPELINE });
   } finally {
     disposeTrainer(state);
     p.dispose();
@@ -222,5 +222,5 @@ export async function train(
   deps: StageDeps,
   options: { gpu?: Gpu } = {},
 ): Promise<StageResult> {
-  return (await runStage(trainStage, config, deps, options))!;
+  return (await runStage(trainStage, config, { ...options, deps }))!;
 }

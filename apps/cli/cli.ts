@@ -198,7 +198,7 @@ export async function runCli(
     ...(entry.env ? { env: Object.fromEntries(entry.env.map((name) => [name, io.env(name)])) } : {}),
   };
   try {
-    const result = await runStage(stage, parsed.config, deps);
+    const result = await runStage(stage, parsed.config, { deps });
     bar.finish();
     if (result?.message) io.stderr(`${result.message}\n`);
     if (result?.runId) io.stdout(`${result.runId}\n`);
