@@ -1,7 +1,7 @@
 /**
  * What the `patch` and `circuits` stages share: the run they analyse (named, or
- * the newest with SAEs), its model and tokenizer, its dictionaries at a hook,
- * feature explanations, option parsing and the stage's record in `run.json`.
+ * the newest with SAEs), its model and tokenizer, its dictionaries at a hook and
+ * feature explanations.
  *
  * @module
  */
@@ -9,56 +9,20 @@ import { join } from "node:path";
 import { type GpuLinearDictionary, loadDictionary } from "@saelab/baselines";
 import type { Gpu } from "@saelab/gpu";
 import { loadModel, type NeoxModel } from "@saelab/neox";
-import {
-  type DictEntry,
-  listDicts,
-  listRuns,
-  readFeatureIndex,
-  readRun,
-  type RunJson,
-  safeJoin,
-  setStage,
-  type StageDeps,
-  validateId,
-} from "@saelab/runs";
+import { type DictEntry, listDicts, readFeatureIndex, type StageDeps } from "@saelab/runs";
+import type { RunHandle } from "./_run.ts";
+import type { StageTarget } from "./_runtime.ts";
 import { Tokenizer } from "@saelab/tokenizer";
 import { kindOfCfg } from "@saelab/sae";
 
 /** A run under analysis. */
-export interface AnalysisRun {
-  id: string;
-  json: RunJson;
-  /** A path inside the run folder. */
-  path(...names: string[]): string;
-}
+export type AnalysisRun = RunHandle;
 
-/**
- * The run named by `requested`, else the newest measured run that has SAEs.
- *
- * @param deps The CLI's deps.
- * @param requested `config.run`.
- * @param stage Stage name for messages.
- * @returns The run.
- * @throws {TypeError} When there is no such run.
- */
-export async function openAnalysisRun(deps: StageDeps, requested: unknown, stage: string): Promise<AnalysisRun> {
-  let id: string | undefined;
-  if (requested !== undefined) id = validateId(requested);
-  else {
-    for (const r of await listRuns(deps.runsDir)) {
-      if (r.run && !r.run.synthetic && (await listDicts(deps.runsDir, r.id)).some((d) => d.kind === "sae")) {
-        id = r.id;
-        break;
-      }
-    }
-    if (!id) {
-      throw new TypeError(`Cannot run ${stage}: no run in ${deps.runsDir} has SAEs; run \`deno task train\` first`);
-    }
-  }
-  const summary = await readRun(deps.runsDir, id);
-  if (!summary?.run) throw new TypeError(`Cannot run ${stage}: run ${id} does not exist in ${deps.runsDir}`);
-  return { id, json: summary.run, path: (...names) => safeJoin(deps.runsDir, [id!, ...names]) };
-}
+/** The default run of `patch` and `circuits`: the newest one with SAEs. */
+export const HAS_SAES: StageTarget = {
+  what: "SAEs",
+  has: async (runsDir, id) => (await listDicts(runsDir, id)).some((d) => d.kind === "sae"),
+};
 
 /**
  * Load the run's model (or `override`) and its tokenizer.
@@ -146,81 +110,4 @@ export async function featureLabels(deps: StageDeps, run: AnalysisRun, dict: str
     }
   }
   return out;
-}
-
-/**
- * Run a stage body with its record in `run.json`: running, then done, failed or interrupted, with wall time.
- *
- * @param deps The CLI's deps.
- * @param run The run.
- * @param name Stage name.
- * @param body The work.
- * @returns What the body returns.
- */
-export async function recordStage<T>(
-  deps: StageDeps,
-  run: AnalysisRun,
-  name: string,
-  body: () => Promise<T>,
-): Promise<T> {
-  const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
-  await setStage(deps.runsDir, run.id, {
-    stage: name,
-    record: { status: "running", started: new Date().toISOString() },
-  });
-  try {
-    const out = await body();
-    await setStage(deps.runsDir, run.id, {
-      stage: name,
-      record: { status: "done", finished: new Date().toISOString(), error: undefined },
-      seconds: seconds(),
-    });
-    return out;
-  } catch (e) {
-    await setStage(deps.runsDir, run.id, {
-      stage: name,
-      record: {
-        status: deps.signal.aborted ? "interrupted" : "failed",
-        finished: new Date().toISOString(),
-        error: e instanceof Error ? e.message : String(e),
-      },
-      seconds: seconds(),
-    });
-    throw e;
-  }
-}
-
-/** A whole number ≥ `min` from the config, or the default. */
-export function intOption(config: Record<string, unknown>, key: string, fallback: number, min = 1): number {
-  const v = config[key] ?? fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    throw new TypeError(`Invalid ${key}: expected a whole number ≥ ${min}, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-/** A list of strings (or one comma-separated string) from the config, or undefined. */
-export function listOption(config: Record<string, unknown>, key: string): string[] | undefined {
-  const v = config[key];
-  if (v === undefined) return undefined;
-  const list = typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v;
-  if (!Array.isArray(list) || list.some((s) => typeof s !== "string")) {
-    throw new TypeError(`Invalid ${key}: expected names separated by commas, got ${JSON.stringify(v)}`);
-  }
-  return list as string[];
-}
-
-/** One of some strings from the config, or the default. */
-export function choiceOption<T extends string>(
-  config: Record<string, unknown>,
-  key: string,
-  choices: T[],
-  fallback: T,
-): T {
-  const v = config[key] ?? fallback;
-  if (typeof v !== "string" || !choices.includes(v as T)) {
-    throw new TypeError(`Invalid ${key}: expected one of ${choices.join(", ")}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
 }

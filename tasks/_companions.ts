@@ -14,7 +14,7 @@ import type { Gpu } from "@saelab/gpu";
 import type { NeoxModel } from "@saelab/neox";
 import type { SaeCfg, StageDeps } from "@saelab/runs";
 import { kindOfCfg, saeDictionary, type SaeSpec, SweepTrainer } from "@saelab/sae";
-import type { AnalysisRun } from "./_causal.ts";
+import type { RunHandle as AnalysisRun } from "./_run.ts";
 
 /**
  * Token windows of `length` consecutive positions of one document, from a split of the store, in stored order.

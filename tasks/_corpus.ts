@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { UsageError } from "./_schema.ts";
 import {
   type Document,
   folderSource,
@@ -80,11 +81,16 @@ export async function prepareWindows(options: {
     docs = await loadDocuments([corpusSource(options.corpus)]);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new TypeError(
-        `Cannot read the corpus ${JSON.stringify(options.corpus)}: no such folder (use sotu, moby-dick or a folder)`,
+      throw new UsageError(
+        `Invalid --corpus: cannot read the corpus ${
+          JSON.stringify(options.corpus)
+        }: no such folder (use sotu, moby-dick or a folder)`,
       );
     }
     throw e;
+  }
+  if (docs.length === 0 && options.corpus !== "sotu" && options.corpus !== "moby-dick") {
+    throw new UsageError(`Invalid --corpus: no .txt/.jsonl files in ${options.corpus}`);
   }
   const order = shuffleInPlace(docs.map((_, i) => i), seededRandom(options.seed));
   const picked: number[] = [];

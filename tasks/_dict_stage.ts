@@ -1,9 +1,6 @@
 /**
- * What the `baselines` and `score` stages share: finding the run and its
- * activation store, reading held-out rows, reading options from the merged
- * configuration, and the stage's record in `run.json` — kept by the stage
- * itself when it runs on its own, and left to `train` when `train` runs it
- * (`train` marks the stage `running` just before calling it).
+ * What the `baselines` and `score` stages share: which run they default to (the newest with
+ * activations), its activation store, held-out rows, and the model's read-out for logit effects.
  *
  * @module
  */
@@ -13,71 +10,18 @@ import type { IdRows } from "@saelab/autointerp";
 import { loadDictionary } from "@saelab/baselines";
 import { Tokenizer } from "@saelab/tokenizer";
 import { join } from "node:path";
-import {
-  listRuns,
-  type LogitEffects,
-  readRun,
-  type RunJson,
-  safeJoin,
-  setRunStatus,
-  setStage,
-  type StageDeps,
-  validateId,
-} from "@saelab/runs";
-import { STORE_DIR } from "./harvest.ts";
+import { type LogitEffects, safeJoin, type StageDeps } from "@saelab/runs";
+import type { RunHandle } from "./_run.ts";
+import type { StageTarget } from "./_runtime.ts";
 
-/** The run a stage works on. */
-export interface StageRun {
-  /** Run id. */
-  id: string;
-  /** Absolute path of the run folder. */
-  dir: string;
-  /** `run.json`. */
-  json: RunJson;
-  /** A path inside the run folder. */
-  path(...names: string[]): string;
-}
+/** Folder of the activation store inside a run folder. */
+export const STORE_DIR = "activations";
 
-/**
- * The run named by `config.run`, else the newest run that has an activation store.
- *
- * @param deps The CLI's deps.
- * @param requested `config.run`.
- * @param stage Stage name, for messages.
- * @returns The run.
- * @throws {TypeError} When the run does not exist or none has been harvested.
- */
-export async function findRun(deps: StageDeps, requested: unknown, stage: string): Promise<StageRun> {
-  let id: string;
-  if (requested !== undefined) {
-    id = validateId(requested);
-  } else {
-    const runs = await listRuns(deps.runsDir);
-    const withStore = [];
-    for (const r of runs) {
-      if (r.run && !r.run.synthetic && (await isFile(safeJoin(deps.runsDir, [r.id, STORE_DIR, "manifest.json"])))) {
-        withStore.push(r.id);
-      }
-    }
-    if (withStore.length === 0) {
-      throw new TypeError(
-        `Cannot run ${stage}: no run in ${deps.runsDir} has activations; run \`deno task train\` first`,
-      );
-    }
-    id = withStore[0];
-  }
-  const summary = await readRun(deps.runsDir, id);
-  if (!summary?.run) {
-    throw new TypeError(`Cannot run ${stage}: run ${id} does not exist in ${deps.runsDir} or has no readable run.json`);
-  }
-  const runsDir = deps.runsDir;
-  return {
-    id,
-    dir: safeJoin(runsDir, [id]),
-    json: summary.run,
-    path: (...names) => safeJoin(runsDir, [id, ...names]),
-  };
-}
+/** The default run of `baselines` and `score`: the newest one with a finished activation store. */
+export const HAS_STORE: StageTarget = {
+  what: "activations",
+  has: (runsDir, id) => isFile(safeJoin(runsDir, [id, STORE_DIR, "manifest.json"])),
+};
 
 /**
  * Open the run's activation store.
@@ -86,7 +30,7 @@ export async function findRun(deps: StageDeps, requested: unknown, stage: string
  * @param stage Stage name, for messages.
  * @returns The store.
  */
-export async function runStore(run: StageRun, stage: string): Promise<ActivationStore> {
+export async function runStore(run: RunHandle, stage: string): Promise<ActivationStore> {
   try {
     return await openStore(run.path(STORE_DIR));
   } catch (e) {
@@ -120,52 +64,6 @@ export async function readSplit(store: ActivationStore, split: "train" | "heldou
   return await store.getRows(0, n, { split });
 }
 
-/**
- * Run a stage body with its record in `run.json` (status, times, wall time, failure), unless `train` is already
- * keeping that record (the stage is `running`, started within the last minute, in a running run).
- *
- * @param deps The CLI's deps.
- * @param run The run.
- * @param name Stage name.
- * @param body The work.
- * @returns What the body returns.
- */
-export async function withStageRecord<T>(
-  deps: StageDeps,
-  run: StageRun,
-  name: string,
-  body: () => Promise<T>,
-): Promise<T> {
-  const rec = run.json.stages[name];
-  const startedAgo = rec?.started ? Date.now() - Date.parse(rec.started) : Infinity;
-  if (run.json.status === "running" && rec?.status === "running" && startedAgo < 60_000) return await body();
-  const started = performance.now();
-  const seconds = () => (performance.now() - started) / 1000;
-  await setStage(deps.runsDir, run.id, {
-    stage: name,
-    record: { status: "running", started: new Date().toISOString() },
-  });
-  try {
-    const out = await body();
-    await setStage(deps.runsDir, run.id, {
-      stage: name,
-      record: { status: "done", finished: new Date().toISOString(), error: undefined },
-      seconds: seconds(),
-    });
-    return out;
-  } catch (e) {
-    const interrupted = deps.signal.aborted;
-    const message = e instanceof Error ? e.message : String(e);
-    await setStage(deps.runsDir, run.id, {
-      stage: name,
-      record: { status: interrupted ? "interrupted" : "failed", finished: new Date().toISOString(), error: message },
-      seconds: seconds(),
-    });
-    if (interrupted) await setRunStatus(deps.runsDir, run.id, { status: "interrupted" });
-    throw e;
-  }
-}
-
 /** The model's read-out and token names, for logit effects. */
 export interface Readout {
   /** Final LayerNorm weight and unembedding. */
@@ -181,7 +79,7 @@ export interface Readout {
  * @param deps The CLI's deps (for the log).
  * @returns The read-out, or `null` (logit effects are then left out).
  */
-export async function runReadout(run: StageRun, deps: StageDeps): Promise<Readout | null> {
+export async function runReadout(run: RunHandle, deps: StageDeps): Promise<Readout | null> {
   const path = run.json.model.path;
   if (!isResidualHook(run.json.hook)) {
     deps.log.debug(`logit effects left out: ${run.json.hook} is not in the residual stream`);
@@ -228,37 +126,6 @@ export async function featureLogits(
     out.set(i, logitEffects(row, readout.unembed, { decode: readout.decode, k: 10 }));
   }
   return out;
-}
-
-/** A whole number ≥ `min` from the config, or the default. */
-export function intOption(config: Record<string, unknown>, key: string, fallback: number, min = 1): number {
-  const v = config[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-    throw new TypeError(`Invalid ${key}: expected a whole number ≥ ${min}, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-/** A positive number from the config, or the default. */
-export function numberOption(config: Record<string, unknown>, key: string, fallback: number): number {
-  const v = config[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) {
-    throw new TypeError(`Invalid ${key}: expected a positive number, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-/** A list of strings (or one comma-separated string) from the config, or the default. */
-export function listOption(config: Record<string, unknown>, key: string, fallback: string[] | undefined) {
-  const v = config[key];
-  if (v === undefined) return fallback;
-  const list = typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : v;
-  if (!Array.isArray(list) || list.some((s) => typeof s !== "string")) {
-    throw new TypeError(`Invalid ${key}: expected a list of names, got ${JSON.stringify(v)}`);
-  }
-  return list as string[];
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -1,8 +1,8 @@
 /**
- * A run as the pipeline stages see it: which run folder to write (a named one, the latest
- * unfinished one with the same settings, or a new one), and the bookkeeping of each stage in
- * `run.json` — status, start and end times, wall time summed over resumptions, and the run's
- * status when a stage fails or is interrupted.
+ * The one run handle: which run folder a stage writes — for `harvest`/`train` a named one, the latest
+ * unfinished one with the same settings, or a new one ({@linkcode openRun}); for the stages that work on a
+ * finished part of a run (`baselines`, `score`, `patch`, `circuits`) a named one or the newest that has what
+ * they need ({@linkcode findRun}). Stage records in `run.json` are written by `_runtime.ts` alone.
  *
  * @module
  */
@@ -15,10 +15,7 @@ import {
   readRun,
   type RunJson,
   safeJoin,
-  setRunStatus,
-  setStage,
   type StageDeps,
-  type StageRecord,
   updateRun,
   validateId,
 } from "@saelab/runs";
@@ -55,6 +52,8 @@ export interface RunHandle {
   dir: string;
   /** Whether the run existed before this call. */
   resumed: boolean;
+  /** `run.json` as it was when the run was opened. */
+  json: RunJson;
   /** A path inside the run folder. */
   path(...names: string[]): string;
 }
@@ -117,80 +116,7 @@ export async function openRun(
     await updateRun(deps.runsDir, id, (r) => ({ ...r, config: options.config }));
     deps.log.info(`Resuming run ${id}`);
   }
-  const runsDir = deps.runsDir;
-  return { deps, id, dir: safeJoin(runsDir, [id]), resumed, path: (...names) => safeJoin(runsDir, [id, ...names]) };
-}
-
-/** What a stage body may report while it works. */
-export interface StageReporter {
-  /** Record progress in `run.json` (written at most every few seconds, and with the stage's final status). */
-  update(record: Pick<StageRecord, "done" | "total" | "unit">): void;
-}
-
-/**
- * Run one stage of a run with its bookkeeping: `running` with a start time, then `done` with the
- * wall time added to `timings`; on Ctrl-C `interrupted` (stage and run), on an error `failed` with
- * the message (stage and run), and the error is rethrown.
- *
- * @param run The run.
- * @param name Stage name (`harvest`, `train`, …).
- * @param body The work.
- * @returns What the body returns.
- * @example
- * ```ts ignore
- * const store = await runStage(run, "harvest", async (stage) => { ... });
- * ```
- */
-export async function runStage<T>(
-  run: RunHandle,
-  name: string,
-  body: (stage: StageReporter) => Promise<T>,
-): Promise<T> {
-  const { runsDir } = run.deps;
-  const started = performance.now();
-  await setStage(runsDir, run.id, { stage: name, record: { status: "running", started: new Date().toISOString() } });
-  let lastWrite = performance.now();
-  let pending: Promise<unknown> = Promise.resolve();
-  let latest: Partial<StageRecord> = {};
-  const reporter: StageReporter = {
-    update(record) {
-      latest = record;
-      if (performance.now() - lastWrite < 5000) return;
-      lastWrite = performance.now();
-      pending = pending.then(() => setStage(runsDir, run.id, { stage: name, record })).catch(() => {});
-    },
-  };
-  const seconds = () => (performance.now() - started) / 1000;
-  try {
-    const result = await body(reporter);
-    await pending;
-    await setStage(runsDir, run.id, {
-      stage: name,
-      record: { ...latest, status: "done", finished: new Date().toISOString(), error: undefined },
-      seconds: seconds(),
-    });
-    return result;
-  } catch (e) {
-    await pending;
-    const interrupted = run.deps.signal.aborted;
-    const message = e instanceof Error ? e.message : String(e);
-    await setStage(runsDir, run.id, {
-      stage: name,
-      record: {
-        ...latest,
-        status: interrupted ? "interrupted" : "failed",
-        finished: new Date().toISOString(),
-        ...(interrupted ? {} : { error: message }),
-      },
-      seconds: seconds(),
-    });
-    await setRunStatus(
-      runsDir,
-      run.id,
-      interrupted ? { status: "interrupted" } : { status: "failed", error: `${name}: ${message}` },
-    );
-    throw e;
-  }
+  return handle(deps, id, { resumed, json: (await readRun(deps.runsDir, id))!.run! });
 }
 
 /**
@@ -207,4 +133,50 @@ export async function readRunJson(run: RunHandle): Promise<RunJson> {
   const summary = await readRun(run.deps.runsDir, run.id);
   if (!summary?.run) throw new Error(`Cannot read run.json of run ${run.id}`);
   return summary.run;
+}
+
+function handle(deps: StageDeps, id: string, o: { resumed: boolean; json: RunJson }): RunHandle {
+  const runsDir = deps.runsDir;
+  return { deps, id, dir: safeJoin(runsDir, [id]), ...o, path: (...names) => safeJoin(runsDir, [id, ...names]) };
+}
+
+/**
+ * The run named by `requested`, else the newest real run for which `has` holds.
+ *
+ * @param deps The CLI's deps.
+ * @param options The requested id, the stage name (for messages), what a run must have to be the
+ *   default (`has`) and how to say it (`what`, e.g. "activations").
+ * @returns The run.
+ * @throws {TypeError} When the run does not exist or no run qualifies.
+ * @example
+ * ```ts ignore
+ * const run = await findRun(deps, { stage: "score", what: "activations", has: hasStore });
+ * ```
+ */
+export async function findRun(
+  deps: StageDeps,
+  options: { requested?: string; stage: string; what: string; has: (runsDir: string, id: string) => Promise<boolean> },
+): Promise<RunHandle> {
+  let id: string | undefined;
+  if (options.requested !== undefined) id = validateId(options.requested);
+  else {
+    for (const r of await listRuns(deps.runsDir)) {
+      if (r.run && !r.run.synthetic && (await options.has(deps.runsDir, r.id))) {
+        id = r.id;
+        break;
+      }
+    }
+    if (!id) {
+      throw new TypeError(
+        `Cannot run ${options.stage}: no run in ${deps.runsDir} has ${options.what}; run \`deno task train\` first`,
+      );
+    }
+  }
+  const summary = await readRun(deps.runsDir, id);
+  if (!summary?.run) {
+    throw new TypeError(
+      `Cannot run ${options.stage}: run ${id} does not exist in ${deps.runsDir} or has no readable run.json`,
+    );
+  }
+  return handle(deps, id, { resumed: true, json: summary.run });
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readRun, type RunJson, setRunStatus, setStage, type StageDeps } from "@saelab/runs";
-import { openRun, runStage } from "./_run.ts";
+import { openRun } from "./_run.ts";
+import { recordStage } from "./_runtime.ts";
 
 const model = { name: "tiny", path: "/models/tiny", isDefaultModel: false };
 const base = { model: "/models/tiny", hook: "blocks.1.hook_resid_post", tokens: 512, ratios: [1, 2], steps: 10 };
@@ -56,7 +57,7 @@ Deno.test("openRun starts a new run once the last one is finished", async () => 
   try {
     const d = deps(dir);
     const first = await openRun(d, { config: base, model, hook: base.hook, finished: trained });
-    await runStage(first, "evaluate", () => Promise.resolve());
+    await recordStage(first, "evaluate", () => Promise.resolve());
     assert.equal((await json(dir, first.id)).status, "running");
     await setRunStatus(dir, first.id, { status: "done" });
     const next = await openRun(d, { config: base, model, hook: base.hook, finished: trained });
@@ -74,7 +75,7 @@ Deno.test("runStage records done with timings, failed with the message, and inte
     const d = deps(dir, controller);
     const run = await openRun(d, { requested: "r1", config: base, model, hook: base.hook });
     assert.equal(
-      await runStage(run, "harvest", (s) => (s.update({ done: 5, total: 5, unit: "tokens" }), Promise.resolve(7))),
+      await recordStage(run, "harvest", (s) => (s.update({ done: 5, total: 5, unit: "tokens" }), Promise.resolve(7))),
       7,
     );
     let r = await json(dir, "r1");
@@ -82,7 +83,7 @@ Deno.test("runStage records done with timings, failed with the message, and inte
     assert.equal(r.stages.harvest.done, 5);
     assert.ok(r.timings.harvest >= 0);
 
-    await assert.rejects(() => runStage(run, "train", () => Promise.reject(new RangeError("no rows"))), RangeError);
+    await assert.rejects(() => recordStage(run, "train", () => Promise.reject(new RangeError("no rows"))), RangeError);
     r = await json(dir, "r1");
     assert.equal(r.stages.train.status, "failed");
     assert.equal(r.stages.train.error, "no rows");
@@ -90,7 +91,7 @@ Deno.test("runStage records done with timings, failed with the message, and inte
     assert.match(r.error!, /train: no rows/);
 
     controller.abort(new DOMException("stop", "AbortError"));
-    await assert.rejects(() => runStage(run, "train", () => Promise.reject(controller.signal.reason)), {
+    await assert.rejects(() => recordStage(run, "train", () => Promise.reject(controller.signal.reason)), {
       name: "AbortError",
     });
     r = await json(dir, "r1");

@@ -4,13 +4,15 @@
  *
  * @module
  */
-import { createGpu, type Gpu } from "@saelab/gpu";
+import type { Gpu } from "@saelab/gpu";
 import { hookNames, loadModel, type NeoxModel } from "@saelab/neox";
-import type { RunJson, StageDeps } from "@saelab/runs";
-import { type PipelineConfig, resolveConfig } from "./_config.ts";
+import type { RunJson } from "@saelab/runs";
+import type { PipelineConfig } from "./_config.ts";
 import { prepareWindows, type RunWindows } from "./_corpus.ts";
 import { type ModelSource, resolveModel } from "./_model.ts";
 import { openRun, type RunHandle } from "./_run.ts";
+import type { RunContext } from "./_runtime.ts";
+import { UsageError } from "./_schema.ts";
 
 /** Everything a stage of the main job works with. Dispose it when done. */
 export interface Pipeline {
@@ -32,7 +34,7 @@ export interface Pipeline {
   windows: RunWindows;
   /** The run folder. */
   run: RunHandle;
-  /** Free the model and the GPU. */
+  /** Free the model (the GPU context belongs to the runtime). */
   dispose(): void;
 }
 
@@ -43,7 +45,8 @@ export interface Pipeline {
  *   (`hook_resid_post`, `mlp.hook_post`).
  * @param options The layer when `hook` is a suffix, and the model's hook names and block count.
  * @returns The full name and its block (the number of blocks for points after the last one).
- * @throws {TypeError} When the hook is not one of the model's, or a full name disagrees with `layer`.
+ * @throws {UsageError} When the layer is not one of the model's blocks (naming `--layer`), the hook is not one of
+ *   the model's, or a full name disagrees with `layer`.
  * @example
  * ```ts
  * import { resolveHook } from "./_setup.ts";
@@ -58,49 +61,53 @@ export function resolveHook(
 ): { hook: string; layer: number } {
   if (!hook.startsWith("blocks.") && options.names.includes(hook)) return { hook, layer: options.numLayers };
   const full = /^blocks\.(\d+)\.(.+)$/.exec(hook);
+  if (!full && options.layer !== undefined && options.layer >= options.numLayers) {
+    throw new UsageError(
+      `Invalid --layer: ${options.layer} is not a block of the model, which has ${options.numLayers} layers ` +
+        `(0 … ${options.numLayers - 1})`,
+    );
+  }
   const layer = full ? Number(full[1]) : options.layer ?? Math.floor(options.numLayers / 2);
   if (full && options.layer !== undefined && options.layer !== layer) {
-    throw new TypeError(`Invalid hook: ${hook} is in block ${layer}, but layer ${options.layer} was asked for`);
+    throw new UsageError(`Invalid --hook: ${hook} is in block ${layer}, but layer ${options.layer} was asked for`);
   }
   const name = full ? hook : `blocks.${layer}.${hook}`;
   if (!options.names.includes(name)) {
     const suffixes = [...new Set(options.names.map((n) => n.replace(/^blocks\.\d+\./, "")))].join(", ");
-    throw new TypeError(
-      `Invalid hook: the model has no ${name} (blocks 0 … ${options.numLayers - 1}; hook points ${suffixes})`,
+    throw new UsageError(
+      `Invalid --hook: the model has no ${name} (blocks 0 … ${options.numLayers - 1}; hook points ${suffixes})`,
     );
   }
   return { hook: name, layer };
 }
 
 /**
- * Check the configuration, choose and load the model, resolve the hook, prepare the windows and
- * open the run folder.
+ * Choose and load the model, resolve the hook, prepare the windows and open the run folder (also set
+ * as `ctx.run`).
  *
- * @param raw The merged CLI configuration.
- * @param deps The CLI's deps.
- * @param options A GPU context to use (it stays open on dispose; default: a new one), and which runs
- *   have nothing left to do for the calling stage (see `openRun`).
+ * @param ctx The stage's context (its GPU context is used).
+ * @param config The checked configuration.
+ * @param options Which runs have nothing left to do for the calling stage (see `openRun`).
  * @returns The pipeline; dispose it when done.
  * @example
  * ```ts ignore
- * const p = await setupPipeline(config, deps);
+ * const p = await setupPipeline(ctx, config);
  * try { ... } finally { p.dispose(); }
  * ```
  */
 export async function setupPipeline(
-  raw: Record<string, unknown>,
-  deps: StageDeps,
-  options: { gpu?: Gpu; finished?: (run: RunJson) => boolean } = {},
+  ctx: RunContext,
+  config: PipelineConfig,
+  options: { finished?: (run: RunJson) => boolean } = {},
 ): Promise<Pipeline> {
-  const config = resolveConfig(raw);
+  const deps = ctx;
   const source = await resolveModel({ model: config.model });
   deps.log.info(
     `Model: ${source.info.name} in ${source.dir}${
       source.info.isDefaultModel ? " (the embedded default, which is not Pythia: --model DIR for another)" : ""
     }`,
   );
-  const ownGpu = options.gpu === undefined;
-  const gpu = options.gpu ?? await createGpu();
+  const gpu = await ctx.gpu();
   let model: NeoxModel | null = null;
   try {
     model = await loadModel(gpu, source.dir);
@@ -141,6 +148,7 @@ export async function setupPipeline(
       finished: options.finished,
     });
     const m = model;
+    ctx.run = run;
     return {
       config,
       source,
@@ -153,12 +161,10 @@ export async function setupPipeline(
       run,
       dispose() {
         m.dispose();
-        if (ownGpu) gpu.destroy();
       },
     };
   } catch (e) {
     model?.dispose();
-    if (ownGpu) gpu.destroy();
     throw e;
   }
 }

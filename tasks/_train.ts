@@ -25,7 +25,8 @@ import {
 } from "@saelab/sae";
 import { loadTrainState, type SaeFolderInfo, saveTrainState, writeSaeFolder } from "./_checkpoint.ts";
 import type { PipelineConfig } from "./_config.ts";
-import type { RunHandle, StageReporter } from "./_run.ts";
+import type { RunHandle } from "./_run.ts";
+import type { StageReporter } from "./_runtime.ts";
 
 /** File of the resumable training state inside a run folder. */
 export const STATE_FILE: string = SAE_STATE_FILE;

@@ -8,12 +8,7 @@
  * - `neurons` (the hooked activation's coordinates; ± split, or ReLU for `mlp.hook_post`);
  * - `random` (2d seeded unit directions with ReLU, centred on the data mean).
  *
- * Config: `run` (default: the newest run with activations), `methods` (`pca`, `ica`, `neurons`, `random`;
- * default all), `seed` (0), `fitRows` (65536 training rows for the covariance), `icaRows` (8192 of them for
- * FastICA), `icaIterations` (100; FastICA reports whether it converged), `icaSeconds` (optional time limit; results then
- * depend on the machine's speed),
- * `topK` (default: from the SAEs), `evalRows` (65536 held-out rows). A dictionary already written with the
- * same settings is kept.
+ * Options: {@linkcode baselinesSchema}. A dictionary already written with the same settings is kept.
  *
  * @module
  */
@@ -30,31 +25,33 @@ import {
   randomDictionary,
   saveDictionary,
 } from "@saelab/baselines";
-import { createGpu, type Gpu } from "@saelab/gpu";
+import * as v from "valibot";
+import type { Gpu } from "@saelab/gpu";
 import { listDicts, RUN_FILES, type StageDeps, type StageResult, writeJsonAtomic } from "@saelab/runs";
-import { findRun, intOption, listOption, readSplit, runStore, withStageRecord } from "./_dict_stage.ts";
+import { HAS_STORE, readSplit, runStore } from "./_dict_stage.ts";
+import { defineStage, type RunContext, runStage } from "./_runtime.ts";
+import { int, names, text } from "./_schema.ts";
 
 const METHODS = ["pca", "ica", "neurons", "random"] as const;
 
-/**
- * Fit the baselines of a run.
- *
- * @param config Merged configuration (see the module doc).
- * @param deps Runs folder, progress, abort signal, logger.
- * @returns The run id and a one-line summary.
- * @example
- * ```ts ignore
- * await run({ run: "sweep-1", methods: ["pca", "ica"] }, deps);
- * ```
- */
-export function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
-  return baselines(config, deps);
-}
+/** The options of `baselines`. */
+export const baselinesSchema = v.strictObject({
+  run: text("run id (folder under --runs); default: the newest run with activations"),
+  methods: names("baselines to fit", { choices: METHODS, default: [...METHODS] }),
+  seed: int("random seed", { default: 0, min: 0 }),
+  fitRows: int("training rows for the covariance", { default: 65536, min: 1 }),
+  icaRows: int("training rows for FastICA", { default: 8192, min: 2 }),
+  icaIterations: int("most FastICA iterations (it reports whether it converged)", { default: 100, min: 1 }),
+  icaSeconds: int("time limit of FastICA in seconds (results then depend on the machine's speed)", { min: 1 }),
+  topK: int("k of PCA/ICA top-k (default: the median L0 of the run's SAEs)", { min: 1 }),
+  evalRows: int("held-out rows to evaluate on", { default: 65536, min: 1 }),
+});
 
 /**
- * {@linkcode run} on a given GPU context (left open), so that callers and tests reuse one device.
+ * {@linkcode baselinesStage} as one command, on a given GPU context (left open), so that callers and tests
+ * reuse one device.
  *
- * @param config Merged configuration.
+ * @param config Configuration (see {@linkcode baselinesSchema}).
  * @param deps Runs folder, progress, abort signal, logger.
  * @param options The GPU context (default: a new one, destroyed at the end).
  * @returns The run id and a one-line summary.
@@ -68,111 +65,110 @@ export async function baselines(
   deps: StageDeps,
   options: { gpu?: Gpu } = {},
 ): Promise<StageResult> {
-  const methods = listOption(config, "methods", [...METHODS])!;
-  const unknown = methods.find((m) => !(METHODS as readonly string[]).includes(m));
-  if (unknown) throw new TypeError(`Invalid methods: ${JSON.stringify(unknown)} is not one of ${METHODS.join(", ")}`);
-  const seed = intOption(config, "seed", 0, 0);
-  const fitRows = intOption(config, "fitRows", 65536);
-  const icaRows = intOption(config, "icaRows", 8192, 2);
-  const icaIterations = intOption(config, "icaIterations", 100);
-  const icaSeconds = config.icaSeconds === undefined ? undefined : intOption(config, "icaSeconds", 1);
-  const evalRows = intOption(config, "evalRows", 65536);
-  const run = await findRun(deps, config.run, "baselines");
+  return (await runStage(baselinesStage, config, { ...options, deps }))!;
+}
+
+async function fitBaselines(ctx: RunContext, config: v.InferOutput<typeof baselinesSchema>): Promise<StageResult> {
+  const deps = ctx;
+  const { methods, seed, fitRows, icaRows, icaIterations, icaSeconds, evalRows } = config;
+  const run = ctx.run!;
   const store = await runStore(run, "baselines");
   const d = store.d, hook = store.manifest.hook;
-  const topK = config.topK === undefined ? await saeL0(deps, run.id, d) : intOption(config, "topK", 1);
+  const topK = config.topK ?? await saeL0(deps, run.id, d);
   const key = hashJson({ store: store.manifest.configHash, seed, fitRows, icaRows, icaIterations, topK });
-  return await withStageRecord(deps, run, "baselines", async () => {
-    const gpu = options.gpu ?? await createGpu();
-    try {
-      const want = methods.flatMap((m) => m === "pca" || m === "ica" ? (topK ? [m, `${m}_topk`] : [m]) : [m]);
-      const todo: string[] = [];
-      for (const name of want) if (!(await isCurrent(run.path(RUN_FILES.baselines, name), key))) todo.push(name);
-      const done = want.length - todo.length;
-      if (done) deps.log.info(`baselines: keeping ${want.filter((n) => !todo.includes(n)).join(", ")}`);
-      if (todo.length === 0) return { runId: run.id, message: `Baselines of run ${run.id} are up to date` };
-      if (topK === null && methods.some((m) => m === "pca" || m === "ica")) {
-        deps.log.warn("baselines: no SAE eval.json with an L0 yet, so PCA/ICA top-k are left out (set --top-k)");
+  const gpu = await ctx.gpu();
+  const want = methods.flatMap((m) => m === "pca" || m === "ica" ? (topK ? [m, `${m}_topk`] : [m]) : [m]);
+  const todo: string[] = [];
+  for (const name of want) if (!(await isCurrent(run.path(RUN_FILES.baselines, name), key))) todo.push(name);
+  const done = want.length - todo.length;
+  if (done) deps.log.info(`baselines: keeping ${want.filter((n) => !todo.includes(n)).join(", ")}`);
+  if (todo.length === 0) return { runId: run.id, message: `Baselines of run ${run.id} are up to date` };
+  if (topK === null && methods.some((m) => m === "pca" || m === "ica")) {
+    deps.log.warn("baselines: no SAE eval.json with an L0 yet, so PCA/ICA top-k are left out (set --top-k)");
+  }
+  // one shuffled pass over training rows: the covariance on the GPU, the first icaRows rows kept for FastICA
+  const ica = new Float32Array(Math.min(icaRows, fitRows, store.rows("train")) * d);
+  let kept = 0;
+  const needPca = todo.some((n) => n.startsWith("pca") || n.startsWith("ica") || n === "random");
+  let pca: Pca | null = null;
+  if (needPca) {
+    const batches = async function* () {
+      for await (const b of store.batches({ batchSize: 4096, seed, split: "train", bufferRows: 32768 })) {
+        const take = Math.min(b.rows, ica.length / d - kept);
+        if (take > 0) {
+          ica.set(b.x.subarray(0, take * d), kept * d);
+          kept += take;
+        }
+        yield b.x;
       }
-      // one shuffled pass over training rows: the covariance on the GPU, the first icaRows rows kept for FastICA
-      const ica = new Float32Array(Math.min(icaRows, fitRows, store.rows("train")) * d);
-      let kept = 0;
-      const needPca = todo.some((n) => n.startsWith("pca") || n.startsWith("ica") || n === "random");
-      let pca: Pca | null = null;
-      if (needPca) {
-        const batches = async function* () {
-          for await (const b of store.batches({ batchSize: 4096, seed, split: "train", bufferRows: 32768 })) {
-            const take = Math.min(b.rows, ica.length / d - kept);
-            if (take > 0) {
-              ica.set(b.x.subarray(0, take * d), kept * d);
-              kept += take;
-            }
-            yield b.x;
-          }
-        };
-        pca = await fitPca(gpu, batches(), {
-          d,
-          maxRows: fitRows,
-          signal: deps.signal,
-          onRows: (rows) => deps.progress({ label: "baselines: covariance", done: rows, total: fitRows, unit: "row" }),
-        });
-      }
-      const built = new Map<string, LinearDictionary>();
-      if (todo.some((n) => n.startsWith("pca"))) {
-        built.set("pca", pcaDictionary(pca!));
-        if (topK) built.set("pca_topk", pcaDictionary(pca!, { k: topK }));
-      }
-      if (todo.some((n) => n.startsWith("ica"))) {
-        const fit = await fastIca(gpu, ica.subarray(0, kept * d), {
-          d,
-          seed,
-          maxIter: icaIterations,
-          maxSeconds: icaSeconds,
-          signal: deps.signal,
-          onIteration: (i) =>
-            deps.progress({ label: "baselines: FastICA", done: i.iteration, total: icaIterations, unit: "it" }),
-        });
-        deps.log.info(
-          `baselines: FastICA on ${fit.rows} rows ${fit.converged ? "converged" : "did not converge"} after ` +
-            `${fit.iterations} iterations (change ${fit.change.toExponential(2)})`,
-        );
-        built.set("ica", icaDictionary(fit));
-        if (topK) built.set("ica_topk", icaDictionary(fit, { k: topK }));
-      }
-      if (todo.includes("neurons")) {
-        built.set("neurons", neuronDictionary(d, { split: !hook.endsWith("mlp.hook_post") }));
-      }
-      if (todo.includes("random")) built.set("random", randomDictionary(d, { seed, mean: pca!.mean }));
-      const heldOut = await readSplit(store, "heldout", evalRows);
-      const evalRowsX = heldOut.rows > 0 ? heldOut.x : (await readSplit(store, "train", evalRows)).x;
-      if (heldOut.rows === 0) deps.log.warn("baselines: the store has no held-out rows; evaluating on training rows");
-      const lines: string[] = [];
-      let i = 0;
-      for (const name of todo) {
-        deps.signal.throwIfAborted();
-        const dict = built.get(name)!;
-        const dir = run.path(RUN_FILES.baselines, name);
-        await saveDictionary(dir, dict, {
-          hookName: hook,
-          modelName: run.json.model.name,
-          extra: { fit_key: key, hook_layer: store.manifest.layer ?? undefined },
-        });
-        const batches = Array.from(
-          { length: Math.ceil(evalRowsX.length / d / 4096) },
-          (_, b) => evalRowsX.subarray(b * 4096 * d, Math.min(evalRowsX.length, (b + 1) * 4096 * d)),
-        );
-        using bound = dict.bind(gpu);
-        const ev = await evaluateDictionary(bound, { batches, signal: deps.signal });
-        await writeJsonAtomic(`${dir}/${RUN_FILES.eval}`, ev);
-        lines.push(`${name} (${dict.dDict} features, FVU ${ev.fvu.toFixed(3)}, L0 ${ev.l0.toFixed(1)})`);
-        deps.progress({ label: "baselines", done: ++i, total: todo.length, unit: "dict" });
-      }
-      return { runId: run.id, message: `Baselines of run ${run.id}: ${lines.join(", ")}` };
-    } finally {
-      if (!options.gpu) gpu.destroy();
-    }
-  });
+    };
+    pca = await fitPca(gpu, batches(), {
+      d,
+      maxRows: fitRows,
+      signal: deps.signal,
+      onRows: (rows) => deps.progress({ label: "baselines: covariance", done: rows, total: fitRows, unit: "row" }),
+    });
+  }
+  const built = new Map<string, LinearDictionary>();
+  if (todo.some((n) => n.startsWith("pca"))) {
+    built.set("pca", pcaDictionary(pca!));
+    if (topK) built.set("pca_topk", pcaDictionary(pca!, { k: topK }));
+  }
+  if (todo.some((n) => n.startsWith("ica"))) {
+    const fit = await fastIca(gpu, ica.subarray(0, kept * d), {
+      d,
+      seed,
+      maxIter: icaIterations,
+      maxSeconds: icaSeconds,
+      signal: deps.signal,
+      onIteration: (i) =>
+        deps.progress({ label: "baselines: FastICA", done: i.iteration, total: icaIterations, unit: "it" }),
+    });
+    deps.log.info(
+      `baselines: FastICA on ${fit.rows} rows ${fit.converged ? "converged" : "did not converge"} after ` +
+        `${fit.iterations} iterations (change ${fit.change.toExponential(2)})`,
+    );
+    built.set("ica", icaDictionary(fit));
+    if (topK) built.set("ica_topk", icaDictionary(fit, { k: topK }));
+  }
+  if (todo.includes("neurons")) {
+    built.set("neurons", neuronDictionary(d, { split: !hook.endsWith("mlp.hook_post") }));
+  }
+  if (todo.includes("random")) built.set("random", randomDictionary(d, { seed, mean: pca!.mean }));
+  const heldOut = await readSplit(store, "heldout", evalRows);
+  const evalRowsX = heldOut.rows > 0 ? heldOut.x : (await readSplit(store, "train", evalRows)).x;
+  if (heldOut.rows === 0) deps.log.warn("baselines: the store has no held-out rows; evaluating on training rows");
+  const lines: string[] = [];
+  let i = 0;
+  for (const name of todo) {
+    deps.signal.throwIfAborted();
+    const dict = built.get(name)!;
+    const dir = run.path(RUN_FILES.baselines, name);
+    await saveDictionary(dir, dict, {
+      hookName: hook,
+      modelName: run.json.model.name,
+      extra: { fit_key: key, hook_layer: store.manifest.layer ?? undefined },
+    });
+    const batches = Array.from(
+      { length: Math.ceil(evalRowsX.length / d / 4096) },
+      (_, b) => evalRowsX.subarray(b * 4096 * d, Math.min(evalRowsX.length, (b + 1) * 4096 * d)),
+    );
+    using bound = dict.bind(gpu);
+    const ev = await evaluateDictionary(bound, { batches, signal: deps.signal });
+    await writeJsonAtomic(`${dir}/${RUN_FILES.eval}`, ev);
+    lines.push(`${name} (${dict.dDict} features, FVU ${ev.fvu.toFixed(3)}, L0 ${ev.l0.toFixed(1)})`);
+    deps.progress({ label: "baselines", done: ++i, total: todo.length, unit: "dict" });
+  }
+  return { runId: run.id, message: `Baselines of run ${run.id}: ${lines.join(", ")}` };
 }
+
+/** The `baselines` stage. */
+export const baselinesStage = defineStage({
+  name: "baselines",
+  schema: baselinesSchema,
+  target: HAS_STORE,
+  run: fitBaselines,
+});
 
 /** The median held-out L0 of the run's SAEs, rounded, within 1..2d; null when none has an eval.json. */
 async function saeL0(deps: StageDeps, runId: string, d: number): Promise<number | null> {

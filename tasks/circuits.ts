@@ -16,7 +16,7 @@
  */
 import { openStore } from "@saelab/activations";
 import { ablationGraph, encodeChunked, type LayerDictionary } from "@saelab/causal";
-import { createGpu, type Gpu } from "@saelab/gpu";
+import * as v from "valibot";
 import {
   type CircuitsJson,
   listDicts,
@@ -32,151 +32,141 @@ import {
   defaultMembers,
   entryHook,
   featureLabels,
-  intOption,
+  HAS_SAES,
   loadEntries,
   loadRunModel,
-  openAnalysisRun,
-  recordStage,
 } from "./_causal.ts";
+import { defineStage, type RunContext } from "./_runtime.ts";
+import { int, text } from "./_schema.ts";
 import { companion, memberSpec, storeWindows } from "./_companions.ts";
 
-/**
- * Run the circuits stage.
- *
- * @param config Merged configuration (see the module doc).
- * @param deps Runs folder, progress, abort signal, logger.
- * @returns The run id and a one-line summary.
- * @example
- * ```ts ignore
- * await run({ run: "sweep-1", depth: 2 }, deps);
- * ```
- */
-export function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
-  return circuitsStage(config, deps);
-}
+/** The options of `circuits`. */
+export const circuitsSchema = v.strictObject({
+  run: text("run id (folder under --runs); default: the newest run with SAEs"),
+  model: text("model folder (default: the run's)"),
+  member: text("SAE at the run's hook (default: an untied member of the largest ratio)"),
+  target: int("feature index (default: the best-scored explained feature)", { min: 0 }),
+  depth: int("layers to go down", { default: 2, min: 1 }),
+  edges: int("strongest edges kept per feature", { default: 3, min: 1 }),
+  contexts: int("windows where a feature fires most, per feature", { default: 8, min: 1 }),
+  candidates: int("upstream features ablated per feature", { default: 32, min: 1 }),
+  windows: int("token windows taken from the run's activation store", { default: 64, min: 1 }),
+  length: int("tokens per window", { default: 64, min: 2 }),
+  companionSteps: int("training steps of SAEs at layers the run has none", { default: 400, min: 1 }),
+  seed: int("random seed", { default: 0, min: 0 }),
+});
 
-/**
- * {@linkcode run} on a given GPU context (left open).
- *
- * @param config Merged configuration.
- * @param deps The CLI's deps.
- * @param options The GPU context (default: a new one, destroyed at the end).
- * @returns The run id and a one-line summary.
- */
-export async function circuitsStage(
-  config: Record<string, unknown>,
-  deps: StageDeps,
-  options: { gpu?: Gpu } = {},
-): Promise<StageResult> {
-  const depth = intOption(config, "depth", 2);
-  const edges = intOption(config, "edges", 3);
-  const contexts = intOption(config, "contexts", 8);
-  const candidates = intOption(config, "candidates", 32);
-  const nWindows = intOption(config, "windows", 64);
-  const length = intOption(config, "length", 64, 2);
-  const steps = intOption(config, "companionSteps", 400);
-  const seed = intOption(config, "seed", 0, 0);
-  const run = await openAnalysisRun(deps, config.run, "circuits");
+type CircuitsConfig = v.InferOutput<typeof circuitsSchema>;
+
+async function circuitsRun(ctx: RunContext, config: CircuitsConfig): Promise<StageResult> {
+  const deps = ctx;
+  const { depth, edges, contexts, candidates, length, seed } = config;
+  const nWindows = config.windows;
+  const steps = config.companionSteps;
+  const run = ctx.run!;
   const hook = run.json.hook;
   const m = /^blocks\.(\d+)\.(.+)$/.exec(hook);
   if (!m) throw new TypeError(`Cannot run circuits: the run's hook ${hook} is not a block hook`);
   const layer = Number(m[1]), point = m[2];
-  return await recordStage(deps, run, "circuits", async () => {
-    const gpu = options.gpu ?? await createGpu();
-    const { model, dir } = await loadRunModel(gpu, run, config.model);
-    const dicts: Dictionary[] = [];
-    try {
-      const entries = await listDicts(deps.runsDir, run.id);
-      const name = typeof config.member === "string" ? config.member : pickMember(entries, hook);
-      const entry = entries.find((e) => e.name === name && e.kind === "sae");
-      if (!entry || entry.cfg.status !== "ok") throw new TypeError(`Invalid member: run ${run.id} has no SAE ${name}`);
-      const [member] = await loadEntries(gpu, run, [entry]);
-      dicts.push(member);
-      const store = await openStore(run.path("activations")).catch(() => {
-        throw new TypeError(`Cannot run circuits on run ${run.id}: it has no activation store to take contexts from`);
-      });
-      const windows = await storeWindows(store, { length, count: nWindows, split: "heldout" });
-      if (windows.length < nWindows) {
-        windows.push(...await storeWindows(store, { length, count: nWindows - windows.length, split: "train" }));
-      }
-      if (windows.length === 0) throw new TypeError(`Cannot run circuits: no ${length}-token windows in the store`);
-      const layers: LayerDictionary[] = [];
-      const spec = memberSpec(entry.cfg.value);
-      for (let l = Math.max(0, layer - depth); l < layer; l++) {
-        const at = `blocks.${l}.${point}`;
-        const own = entries.find((e) => e.kind === "sae" && entryHook(e) === at && e.cfg.status === "ok");
-        let dict: Dictionary;
-        if (own) [dict] = await loadEntries(gpu, run, [own]);
-        else {
-          const training = await storeWindows(store, {
-            length: Math.min(128, model.config.maxPositions),
-            count: 128,
-            split: "train",
-          });
-          dict = await companion(gpu, {
-            model,
-            run,
-            hook: at,
-            spec,
-            name: `${name}_L${l}`,
-            windows: training,
-            steps,
-            seed,
-            deps,
-          });
-        }
-        dicts.push(dict);
-        layers.push({ hook: at, dict, label: await labeller(deps, run, dict.name) });
-      }
-      layers.push({ hook, dict: member, label: await labeller(deps, run, member.name) });
-      const target = config.target !== undefined
-        ? intOption(config, "target", 0, 0)
-        : await pickTarget(deps, run, member);
-      deps.log.info(`circuits: target feature ${target} of ${name} at ${hook}; ${layers.length - 1} layers below`);
-      const graph = await ablationGraph(model, {
-        dicts: layers,
-        windows,
-        target: { hook, feature: target },
-        depth,
-        edges,
-        contexts,
-        candidates,
-        weights: dir,
-        onProgress: deps.progress,
-        signal: deps.signal,
-      });
-      const out: CircuitsJson & Record<string, unknown> = {
-        metric: graph.metric,
-        nodes: graph.nodes.map((n) => ({
-          id: n.id,
-          layer: n.layer,
-          dict: n.dict,
-          feature: n.feature,
-          ...(n.label ? { label: n.label } : {}),
-          activation: n.activation,
-          positions: n.positions,
-        })),
-        edges: graph.edges,
-        target: graph.target,
-        hook,
-        windows: windows.length,
-        windowLength: length,
-        ablations: graph.ablations,
-        seconds: graph.seconds,
-      };
-      await writeJsonAtomic(run.path(RUN_FILES.circuits), out);
-      return {
-        runId: run.id,
-        message: `Circuit of ${graph.target}: ${graph.nodes.length} features, ${graph.edges.length} edges ` +
-          `(${graph.ablations} ablations in ${graph.seconds.toFixed(1)} s)`,
-      };
-    } finally {
-      for (const d of dicts) d.dispose();
-      model.dispose();
-      if (!options.gpu) gpu.destroy();
+  const gpu = await ctx.gpu();
+  const { model, dir } = await loadRunModel(gpu, run, config.model);
+  const dicts: Dictionary[] = [];
+  try {
+    const entries = await listDicts(deps.runsDir, run.id);
+    const name = typeof config.member === "string" ? config.member : pickMember(entries, hook);
+    const entry = entries.find((e) => e.name === name && e.kind === "sae");
+    if (!entry || entry.cfg.status !== "ok") throw new TypeError(`Invalid member: run ${run.id} has no SAE ${name}`);
+    const [member] = await loadEntries(gpu, run, [entry]);
+    dicts.push(member);
+    const store = await openStore(run.path("activations")).catch(() => {
+      throw new TypeError(`Cannot run circuits on run ${run.id}: it has no activation store to take contexts from`);
+    });
+    const windows = await storeWindows(store, { length, count: nWindows, split: "heldout" });
+    if (windows.length < nWindows) {
+      windows.push(...await storeWindows(store, { length, count: nWindows - windows.length, split: "train" }));
     }
-  });
+    if (windows.length === 0) throw new TypeError(`Cannot run circuits: no ${length}-token windows in the store`);
+    const layers: LayerDictionary[] = [];
+    const spec = memberSpec(entry.cfg.value);
+    for (let l = Math.max(0, layer - depth); l < layer; l++) {
+      const at = `blocks.${l}.${point}`;
+      const own = entries.find((e) => e.kind === "sae" && entryHook(e) === at && e.cfg.status === "ok");
+      let dict: Dictionary;
+      if (own) [dict] = await loadEntries(gpu, run, [own]);
+      else {
+        const training = await storeWindows(store, {
+          length: Math.min(128, model.config.maxPositions),
+          count: 128,
+          split: "train",
+        });
+        dict = await companion(gpu, {
+          model,
+          run,
+          hook: at,
+          spec,
+          name: `${name}_L${l}`,
+          windows: training,
+          steps,
+          seed,
+          deps,
+        });
+      }
+      dicts.push(dict);
+      layers.push({ hook: at, dict, label: await labeller(deps, run, dict.name) });
+    }
+    layers.push({ hook, dict: member, label: await labeller(deps, run, member.name) });
+    const target = config.target !== undefined ? config.target : await pickTarget(deps, run, member);
+    deps.log.info(`circuits: target feature ${target} of ${name} at ${hook}; ${layers.length - 1} layers below`);
+    const graph = await ablationGraph(model, {
+      dicts: layers,
+      windows,
+      target: { hook, feature: target },
+      depth,
+      edges,
+      contexts,
+      candidates,
+      weights: dir,
+      onProgress: deps.progress,
+      signal: deps.signal,
+    });
+    const out: CircuitsJson & Record<string, unknown> = {
+      metric: graph.metric,
+      nodes: graph.nodes.map((n) => ({
+        id: n.id,
+        layer: n.layer,
+        dict: n.dict,
+        feature: n.feature,
+        ...(n.label ? { label: n.label } : {}),
+        activation: n.activation,
+        positions: n.positions,
+      })),
+      edges: graph.edges,
+      target: graph.target,
+      hook,
+      windows: windows.length,
+      windowLength: length,
+      ablations: graph.ablations,
+      seconds: graph.seconds,
+    };
+    await writeJsonAtomic(run.path(RUN_FILES.circuits), out);
+    return {
+      runId: run.id,
+      message: `Circuit of ${graph.target}: ${graph.nodes.length} features, ${graph.edges.length} edges ` +
+        `(${graph.ablations} ablations in ${graph.seconds.toFixed(1)} s)`,
+    };
+  } finally {
+    for (const d of dicts) d.dispose();
+    model.dispose();
+  }
 }
+
+/** The `circuits` stage (`runStage(circuitsStage, config, { deps, gpu })` runs it as one command). */
+export const circuitsStage = defineStage({
+  name: "circuits",
+  schema: circuitsSchema,
+  target: HAS_SAES,
+  run: circuitsRun,
+});
 
 function pickMember(entries: Awaited<ReturnType<typeof listDicts>>, hook: string): string {
   const members = defaultMembers(entries, hook, 8);

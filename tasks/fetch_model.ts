@@ -9,7 +9,20 @@
  * @module
  */
 import { downloadModel } from "@saelab/neox";
+import * as v from "valibot";
 import type { StageDeps, StageResult } from "@saelab/runs";
+import { defineStage, runStage } from "./_runtime.ts";
+import { positionals, text as option } from "./_schema.ts";
+
+/** The options of `fetch-model`. */
+export const fetchModelSchema = v.strictObject({
+  repo: option("Hub repository, e.g. EleutherAI/pythia-70m-deduped (or give it as the argument)"),
+  revision: option("branch, tag or commit", { default: "main" }),
+  out: option("destination folder (default: models/<name>)"),
+  endpoint: option("Hub mirror URL (default: $HF_ENDPOINT or huggingface.co); a token is read from $HF_TOKEN"),
+  token: option("Hub token (default: $HF_TOKEN)"),
+  _: positionals(),
+});
 
 /** What this stage needs from the CLI: the common deps, plus the environment when it may be read. */
 export type FetchModelDeps = StageDeps & { env?: Readonly<Record<string, string | undefined>> };
@@ -33,7 +46,18 @@ function text(config: Record<string, unknown>, ...keys: string[]): string | unde
  * await run({ repo: "EleutherAI/pythia-70m-deduped", out: "models/pythia-70m-deduped" }, deps);
  * ```
  */
-export async function run(config: Record<string, unknown>, deps: FetchModelDeps): Promise<StageResult> {
+export function run(config: Record<string, unknown>, deps: FetchModelDeps): Promise<StageResult> {
+  return runStage(fetchModelStage, config, { deps }) as Promise<StageResult>;
+}
+
+/** The `fetch-model` stage. */
+export const fetchModelStage = defineStage({
+  name: "fetch-model",
+  schema: fetchModelSchema,
+  run: (ctx, config) => fetchModel(config, ctx),
+});
+
+async function fetchModel(config: Record<string, unknown>, deps: FetchModelDeps): Promise<StageResult> {
   const repo = text(config, "repo", "_");
   if (!repo) {
     throw new TypeError("Cannot fetch a model: name a Hub repository, e.g. --repo EleutherAI/pythia-70m-deduped");

@@ -28,7 +28,8 @@ import {
   summarizeTask,
   type TaskRun,
 } from "@saelab/causal";
-import { createGpu, type Gpu } from "@saelab/gpu";
+import * as v from "valibot";
+import type { Gpu } from "@saelab/gpu";
 import {
   listDicts,
   type PatchCurve,
@@ -38,143 +39,122 @@ import {
   type StageResult,
   writeJsonAtomic,
 } from "@saelab/runs";
-import {
-  type AnalysisRun,
-  choiceOption,
-  defaultMembers,
-  intOption,
-  listOption,
-  loadEntries,
-  loadRunModel,
-  openAnalysisRun,
-  recordStage,
-} from "./_causal.ts";
+import { type AnalysisRun, defaultMembers, HAS_SAES, loadEntries, loadRunModel } from "./_causal.ts";
+import { defineStage, type RunContext } from "./_runtime.ts";
+import { choice, flag, int, names, text } from "./_schema.ts";
 import { chooseTask, TASKS } from "./_patch_task.ts";
 
-/**
- * Run the feature-patching stage.
- *
- * @param config Merged configuration (see the module doc).
- * @param deps Runs folder, progress, abort signal, logger.
- * @returns The run id and a one-line summary.
- * @example
- * ```ts ignore
- * await run({ run: "sweep-1", task: "auto" }, deps);
- * ```
- */
-export function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
-  return patchStage(config, deps);
-}
+/** The options of `patch`. */
+export const patchSchema = v.strictObject({
+  run: text("run id (folder under --runs); default: the newest run with SAEs"),
+  model: text("model folder (default: the run's)"),
+  task: choice("auto (the first task the model performs), ioi, repeat or phrase", TASKS, "auto"),
+  pairs: int("prompt pairs (default 60 for ioi, 16 otherwise)", { min: 1 }),
+  dicts: names("dictionaries to patch (default: SAE members at the run's hook)"),
+  noPca: flag("leave out the PCA rotation fitted on the run's activations"),
+  positions: choice("edit all positions up to the read position, or only it", ["all", "read"], "all"),
+  maxTokens: int("most tokens per forward call", { default: 8192, min: 1 }),
+  seed: int("random seed", { default: 0, min: 0 }),
+});
 
-/**
- * {@linkcode run} on a given GPU context (left open).
- *
- * @param config Merged configuration.
- * @param deps The CLI's deps.
- * @param options The GPU context (default: a new one, destroyed at the end).
- * @returns The run id and a one-line summary.
- */
-export async function patchStage(
-  config: Record<string, unknown>,
-  deps: StageDeps,
-  options: { gpu?: Gpu } = {},
-): Promise<StageResult> {
-  const taskName = choiceOption(config, "task", [...TASKS], "auto");
-  const positions = choiceOption(config, "positions", ["all", "read"], "all");
-  const seed = intOption(config, "seed", 0, 0);
-  const maxTokens = intOption(config, "maxTokens", 8192);
-  const wanted = listOption(config, "dicts");
-  const withPca = config.noPca !== true && config.pca !== false;
-  const run = await openAnalysisRun(deps, config.run, "patch");
+type PatchConfig = v.InferOutput<typeof patchSchema>;
+
+async function patchRun(ctx: RunContext, config: PatchConfig): Promise<StageResult> {
+  const deps = ctx;
+  const taskName = config.task;
+  const { positions, seed, maxTokens } = config;
+  const wanted = config.dicts;
+  const withPca = !config.noPca;
+  const run = ctx.run!;
   const hook = run.json.hook;
-  return await recordStage(deps, run, "patch", async () => {
-    const gpu = options.gpu ?? await createGpu();
-    const { model, dir, tokenizer } = await loadRunModel(gpu, run, config.model);
-    const dicts: Dictionary[] = [];
-    try {
-      const defaultPairs = (name: string) => intOption(config, "pairs", name === "ioi" ? 60 : 16);
-      const chosen = await chooseTask(deps, {
-        model,
-        tokenizer,
-        hook,
-        name: taskName,
-        pairs: defaultPairs,
-        seed,
-        isDefault: run.json.model.isDefaultModel,
-      });
-      const { task, taskRun } = chosen;
-      const entries = await listDicts(deps.runsDir, run.id);
-      const picked = wanted
-        ? wanted.map((n) => {
-          const e = entries.find((x) => x.name === n);
-          if (!e) throw new TypeError(`Invalid dicts: run ${run.id} has no dictionary ${JSON.stringify(n)}`);
-          return e;
-        })
-        : defaultMembers(entries, hook, 3);
-      dicts.push(...await loadEntries(gpu, run, picked));
-      if (withPca) {
-        const pca = await pcaRotation(gpu, run, deps);
-        if (pca) dicts.push(pca);
+  const gpu = await ctx.gpu();
+  const { model, dir, tokenizer } = await loadRunModel(gpu, run, config.model);
+  const dicts: Dictionary[] = [];
+  try {
+    const defaultPairs = (name: string) => config.pairs ?? (name === "ioi" ? 60 : 16);
+    const chosen = await chooseTask(deps, {
+      model,
+      tokenizer,
+      hook,
+      name: taskName,
+      pairs: defaultPairs,
+      seed,
+      isDefault: run.json.model.isDefaultModel,
+    });
+    const { task, taskRun } = chosen;
+    const entries = await listDicts(deps.runsDir, run.id);
+    const picked = wanted
+      ? wanted.map((n) => {
+        const e = entries.find((x) => x.name === n);
+        if (!e) throw new TypeError(`Invalid dicts: run ${run.id} has no dictionary ${JSON.stringify(n)}`);
+        return e;
+      })
+      : defaultMembers(entries, hook, 3);
+    dicts.push(...await loadEntries(gpu, run, picked));
+    if (withPca) {
+      const pca = await pcaRotation(gpu, run, deps);
+      if (pca) dicts.push(pca);
+    }
+    const thresholds = patchThresholds();
+    const settings = hashJson({
+      task: task.name,
+      pairs: task.pairs.length,
+      seed,
+      positions,
+      hook,
+      thresholds,
+      model: dir,
+    });
+    const out: PatchJson & { settings: string; kl: string; examples: unknown } = {
+      task: task.name,
+      metric: "KL(patched ‖ counterfactual)",
+      clean: cleanKl(taskRun),
+      patched: 0,
+      curves: [],
+      hook,
+      pairs: task.pairs.length,
+      ...summaryFields(taskRun),
+      kl:
+        "mean over pairs of KL(P_patched ‖ P_counterfactual) at the read position (the direction of the paper's code)",
+      examples: task.pairs.slice(0, 3).map((p) => p.text),
+      settings,
+    };
+    const previous = await readPrevious(run, settings);
+    using down = await Downstream.create(model, hook, { weights: dir });
+    deps.log.info(
+      `patch: ${dicts.length} dictionaries at ${hook}; the model runs from block ${down.from} on (${down.mode})`,
+    );
+    for (const dict of dicts) {
+      const kept = previous.find((c) => c.dict === dict.name);
+      if (kept) {
+        out.curves.push(kept);
+        deps.log.info(`patch: keeping the curve of ${dict.name}`);
+        continue;
       }
-      const thresholds = patchThresholds();
-      const settings = hashJson({
-        task: task.name,
-        pairs: task.pairs.length,
+      const result = await featurePatching(down, taskRun, dict, {
         seed,
         positions,
-        hook,
-        thresholds,
-        model: dir,
+        maxTokens,
+        signal: deps.signal,
+        onProgress: deps.progress,
       });
-      const out: PatchJson & { settings: string; kl: string; examples: unknown } = {
-        task: task.name,
-        metric: "KL(patched ‖ counterfactual)",
-        clean: cleanKl(taskRun),
-        patched: 0,
-        curves: [],
-        hook,
-        pairs: task.pairs.length,
-        ...summaryFields(taskRun),
-        kl:
-          "mean over pairs of KL(P_patched ‖ P_counterfactual) at the read position (the direction of the paper's code)",
-        examples: task.pairs.slice(0, 3).map((p) => p.text),
-        settings,
-      };
-      const previous = await readPrevious(run, settings);
-      using down = await Downstream.create(model, hook, { weights: dir });
-      deps.log.info(
-        `patch: ${dicts.length} dictionaries at ${hook}; the model runs from block ${down.from} on (${down.mode})`,
-      );
-      for (const dict of dicts) {
-        const kept = previous.find((c) => c.dict === dict.name);
-        if (kept) {
-          out.curves.push(kept);
-          deps.log.info(`patch: keeping the curve of ${dict.name}`);
-          continue;
-        }
-        const result = await featurePatching(down, taskRun, dict, {
-          seed,
-          positions,
-          maxTokens,
-          signal: deps.signal,
-          onProgress: deps.progress,
-        });
-        out.curves.push(toCurve(result));
-        await writeJsonAtomic(run.path(RUN_FILES.patch), out);
-        deps.log.info(describe(result));
-      }
+      out.curves.push(toCurve(result));
       await writeJsonAtomic(run.path(RUN_FILES.patch), out);
-      return {
-        runId: run.id,
-        message: `Feature patching on ${task.name} for ${dicts.length} dictionaries of run ${run.id}`,
-      };
-    } finally {
-      for (const d of dicts) d.dispose();
-      model.dispose();
-      if (!options.gpu) gpu.destroy();
+      deps.log.info(describe(result));
     }
-  });
+    await writeJsonAtomic(run.path(RUN_FILES.patch), out);
+    return {
+      runId: run.id,
+      message: `Feature patching on ${task.name} for ${dicts.length} dictionaries of run ${run.id}`,
+    };
+  } finally {
+    for (const d of dicts) d.dispose();
+    model.dispose();
+  }
 }
+
+/** The `patch` stage (`runStage(patchStage, config, { deps, gpu })` runs it as one command). */
+export const patchStage = defineStage({ name: "patch", schema: patchSchema, target: HAS_SAES, run: patchRun });
 
 function summaryFields(run: TaskRun): Partial<PatchJson> {
   const s = summarizeTask(run);

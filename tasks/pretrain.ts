@@ -16,18 +16,42 @@ import { join } from "node:path";
 import { createGpu } from "@saelab/gpu";
 import { loadModel, parseConfig, weightSpecs } from "@saelab/neox";
 import { modelCard, ngramBaselines, prepareData, pretrain, windowPairs } from "@saelab/pretrain";
+import * as v from "valibot";
 import type { StageDeps, StageResult } from "@saelab/runs";
+import { defineStage, runStage } from "./_runtime.ts";
+import { int, num as number, text } from "./_schema.ts";
 import type { TokenizerJson } from "@saelab/tokenizer";
 
 /** Held-out windows the reload test scores (the first ones of the card's evaluation set). */
 export const CHECK_WINDOWS = 16;
 
-function num(config: Record<string, unknown>, key: string, fallback: number): number {
-  const v = config[key] ?? fallback;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-    throw new TypeError(`Cannot pretrain: ${key} must be a number ≥ 0, got ${JSON.stringify(v)}`);
-  }
-  return v;
+/** The options of `pretrain`. */
+export const pretrainSchema = v.strictObject({
+  out: text("output model folder", { default: "fixtures/models/sotu-neox" }),
+  steps: int("optimiser steps", { default: 1400, min: 1 }),
+  seed: int("random seed", { default: 0, min: 0 }),
+  batch: int("windows per step", { default: 8, min: 1 }),
+  contextLength: int("tokens per window", { default: 128, min: 2 }),
+  hiddenSize: int("model width", { default: 128, min: 1 }),
+  layers: int("blocks", { default: 4, min: 1 }),
+  heads: int("attention heads", { default: 4, min: 1 }),
+  vocabSize: int("tokenizer vocabulary", { default: 4096, min: 1 }),
+  lr: number("peak learning rate", { default: 2e-3, positive: true }),
+  warmup: int("warm-up steps", { default: 50, min: 0 }),
+  minLrRatio: number("final learning rate as a fraction of the peak", { default: 0.1, min: 0 }),
+  weightDecay: number("AdamW weight decay", { default: 0.1, min: 0 }),
+  maxGradNorm: number("gradient clipping norm", { default: 1, positive: true }),
+  cardWindows: int("held-out windows for the model card", { default: 512, min: 1 }),
+  evalWindows: int("held-out windows for the periodic evaluation", { default: 64, min: 1 }),
+  logEvery: int("log every this many steps", { default: 10, min: 1 }),
+  evalEvery: int("evaluate every this many steps", { default: 100, min: 1 }),
+  checkpointEvery: int("checkpoint every this many steps", { default: 50, min: 1 }),
+});
+
+type PretrainConfig = v.InferOutput<typeof pretrainSchema>;
+
+function num(config: PretrainConfig, key: keyof PretrainConfig, _fallback: number): number {
+  return config[key] as number;
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -50,9 +74,20 @@ async function readJson(path: string): Promise<unknown> {
  * await run({ out: "models/tiny", steps: 20, layers: 1 }, deps);
  * ```
  */
-export async function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
+export function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
+  return runStage(pretrainStage, config, { deps }) as Promise<StageResult>;
+}
+
+/** The `pretrain` stage. */
+export const pretrainStage = defineStage({
+  name: "pretrain",
+  schema: pretrainSchema,
+  run: (ctx, config) => pretrainModel(config, ctx),
+});
+
+async function pretrainModel(config: PretrainConfig, deps: StageDeps): Promise<StageResult> {
   const started = performance.now();
-  const out = typeof config.out === "string" && config.out !== "" ? config.out : "fixtures/models/sotu-neox";
+  const out = config.out;
   const steps = num(config, "steps", 1400), seed = num(config, "seed", 0), batch = num(config, "batch", 8);
   const T = num(config, "contextLength", 128), d = num(config, "hiddenSize", 128);
   const lr = num(config, "lr", 2e-3), warmup = num(config, "warmup", 50);

@@ -11,12 +11,9 @@
  * weights and store, only the explaining and scoring run again — so `--llm` rescoring after the main
  * job touches no activations.
  *
- * Config: `run` (default: the newest run with activations), `dicts` (default all), `features` (150),
- * `seed` (0), `fragments` (most held-out fragments, 1024), `fragmentLength` (64), `backend` (`offline` or
- * `llm`; `llm: true` is the same as `backend: "llm"`), and for the LLM: `baseUrl` (else `OPENAI_BASE_URL`,
- * else OpenAI's), `llmModel` (else `OPENAI_MODEL`, else `gpt-4o-mini`), the key from `OPENAI_API_KEY`,
- * `concurrency` (4), `timeoutSeconds` (60), `retries` (5), `priceInput`/`priceOutput` (dollars per million
- * tokens, for the tally), `jsonMode` (false). Responses are cached in `<runs>/.cache/llm/`.
+ * Options: {@linkcode scoreSchema}; for the LLM the key comes from `OPENAI_API_KEY`, the endpoint from `baseUrl`
+ * (else `OPENAI_BASE_URL`, else OpenAI's) and the model from `llmModel` (else `OPENAI_MODEL`, else `gpt-4o-mini`).
+ * Responses are cached in `<runs>/.cache/llm/`.
  *
  * @module
  */
@@ -40,41 +37,42 @@ import {
   writeFeatureFiles,
 } from "@saelab/autointerp";
 import { type LinearDictionary, loadDictionary } from "@saelab/baselines";
-import { createGpu, type Gpu } from "@saelab/gpu";
+import * as v from "valibot";
+import type { Gpu } from "@saelab/gpu";
 import { type DictEntry, listDicts, RUN_FILES, type StageDeps, type StageResult } from "@saelab/runs";
 import { Tokenizer } from "@saelab/tokenizer";
-import {
-  featureLogits,
-  findRun,
-  intOption,
-  listOption,
-  numberOption,
-  readSplit,
-  runReadout,
-  runStore,
-  type StageRun,
-  withStageRecord,
-} from "./_dict_stage.ts";
+import { featureLogits, HAS_STORE, readSplit, runReadout, runStore } from "./_dict_stage.ts";
+import type { RunHandle } from "./_run.ts";
+import { defineStage, type RunContext, runStage } from "./_runtime.ts";
+import { choice, flag, int, names, num, text } from "./_schema.ts";
+
+/** The options of `score`. */
+export const scoreSchema = v.strictObject({
+  run: text("run id (folder under --runs); default: the newest run with activations"),
+  dicts: names("dictionaries to score (default: all on the run's hook)"),
+  features: int("features scored per dictionary", { default: 150, min: 1 }),
+  seed: int("random seed", { default: 0, min: 0 }),
+  fragments: int("most held-out fragments to draw from", { default: 1024, min: 1 }),
+  fragmentLength: int("tokens per fragment", { default: 64, min: 1 }),
+  backend: choice("explainer/simulator backend", ["offline", "llm"], "offline"),
+  llm: flag("explain and simulate with an OpenAI-compatible endpoint (same as --backend llm)"),
+  llmModel: text("model name for the endpoint (default: $OPENAI_MODEL or gpt-4o-mini)"),
+  baseUrl: text("endpoint root, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL, else OpenAI's)"),
+  concurrency: int("requests in flight", { default: 4, min: 1 }),
+  timeoutSeconds: num("seconds before a request is given up", { default: 60, positive: true }),
+  retries: int("retries of a failed request", { default: 5, min: 0 }),
+  priceInput: num("dollars per million prompt tokens, for the tally", { default: 0, min: 0 }),
+  priceOutput: num("dollars per million completion tokens, for the tally", { default: 0, min: 0 }),
+  jsonMode: flag("ask the endpoint for JSON responses"),
+});
+
+type ScoreConfig = v.InferOutput<typeof scoreSchema>;
 
 /**
- * Score the dictionaries of a run.
+ * {@linkcode scoreStage} as one command, on a given GPU context (left open), so that callers and tests reuse one
+ * device.
  *
- * @param config Merged configuration (see the module doc).
- * @param deps Runs folder, progress, abort signal, logger, and the `OPENAI_*` environment variables.
- * @returns The run id and a one-line summary.
- * @example
- * ```ts ignore
- * await run({ run: "sweep-1", llm: true, llmModel: "gpt-4o-mini" }, deps);
- * ```
- */
-export function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
-  return score(config, deps);
-}
-
-/**
- * {@linkcode run} on a given GPU context (left open), so that callers and tests reuse one device.
- *
- * @param config Merged configuration.
+ * @param config Configuration (see {@linkcode scoreSchema}).
  * @param deps Runs folder, progress, abort signal, logger, environment.
  * @param options The GPU context (default: a new one when activations must be computed).
  * @returns The run id and a one-line summary.
@@ -88,103 +86,102 @@ export async function score(
   deps: StageDeps,
   options: { gpu?: Gpu } = {},
 ): Promise<StageResult> {
-  const features = intOption(config, "features", 150);
-  const seed = intOption(config, "seed", 0, 0);
-  const maxFragments = intOption(config, "fragments", 1024);
-  const length = intOption(config, "fragmentLength", 64);
-  const backendName = config.llm === true ? "llm" : String(config.backend ?? "offline");
-  if (backendName !== "offline" && backendName !== "llm") {
-    throw new TypeError(`Invalid backend: ${JSON.stringify(backendName)} is not offline or llm`);
-  }
-  const run = await findRun(deps, config.run, "score");
-  const entries = await chooseDicts(deps, run, listOption(config, "dicts", undefined));
-  const backend = backendName === "llm" ? makeLlmBackend(config, deps) : { backend: offlineBackend(), client: null };
-  return await withStageRecord(deps, run, "score", async () => {
-    const store = await runStore(run, "score");
-    const featuresDir = run.path(RUN_FILES.features);
-    const common = {
-      store: store.manifest.configHash,
-      heldOut: store.rows("heldout"),
-      seed,
-      features,
-      maxFragments,
-      length,
-    };
-    const key = hashJson(common);
-    const ready = new Map<string, { samples: DictSamples; previous: Map<number, Record<string, StoredResult>> }>();
-    const stale: DictEntry[] = [];
-    const weights = new Map<string, string>();
-    for (const e of entries) {
-      weights.set(e.name, await weightsHash(run, e));
-      const stored = await readFeatureFiles(featuresDir, e.name);
-      if (stored && stored.sampling.key === key && stored.sampling.weights === weights.get(e.name)) {
-        ready.set(e.name, { samples: stored.samples, previous: stored.previous });
-      } else stale.push(e);
-    }
-    if (ready.size) deps.log.info(`score: reusing the sampled activations of ${[...ready.keys()].join(", ")}`);
-    const t0 = performance.now();
-    if (stale.length) {
-      const sampled = await sampleStale(run, stale, { ...options, deps, store, maxFragments, length, features, seed });
-      for (const s of sampled) ready.set(s.dict, { samples: s, previous: new Map() });
-    }
-    const t1 = performance.now();
-    let scoring = 0, writing = 0;
-    const results: Record<string, DictScoreDetail> = {};
-    const readout = await runReadout(run, deps);
-    for (const e of entries) {
-      const { samples, previous } = ready.get(e.name)!;
-      const label = `score ${e.name}`;
-      const s0 = performance.now();
-      const scores = await scoreFeatures(samples.samples, backend.backend, {
-        seed,
-        concurrency: intOption(config, "concurrency", 4),
-        signal: deps.signal,
-        onProgress: (done, total) => deps.progress({ label, done, total, unit: "feat" }),
-      });
-      const s1 = performance.now();
-      scoring += s1 - s0;
-      await writeFeatureFiles(featuresDir, samples, {
-        scores,
-        previous,
-        sampling: { key, weights: weights.get(e.name), ...common },
-        logits: readout
-          ? await featureLogits(readout, folderOf(run, e), samples.samples.map((f) => f.index))
-          : undefined,
-      });
-      writing += performance.now() - s1;
-      results[e.name] = summarizeScores(scores, {
-        kind: samples.kind,
-        method: samples.method,
-        backend: backend.backend.name,
-        eligible: samples.eligible,
-        seed,
-      });
-      const failed = scores.filter((s) => s.error).map((s) => s.error!);
-      if (failed.length) deps.log.debug(`score ${e.name}: ${failed.length} features not scored, e.g. ${failed[0]}`);
-    }
-    await mergeScores(run.dir, results);
-    deps.log.debug(
-      `score: activations and sampling ${((t1 - t0) / 1000).toFixed(1)}s (${stale.length} dictionaries), ` +
-        `explaining and scoring ${(scoring / 1000).toFixed(1)}s, writing ${(writing / 1000).toFixed(1)}s`,
-    );
-    if (backend.client) {
-      const t = backend.client.tally;
-      deps.log.info(
-        `score: ${t.requests} requests (${t.cacheHits} from the cache, ${t.retries} retries), ${t.promptTokens} + ` +
-          `${t.completionTokens} tokens, $${t.cost.toFixed(4)}`,
-      );
-    }
-    const table = Object.entries(results)
-      .map(([name, r]) => `${name} ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}] n=${r.n}`);
-    deps.log.info(`score (${backend.backend.name}):\n  ${table.join("\n  ")}`);
-    return {
-      runId: run.id,
-      message: `Scored ${entries.length} dictionaries of run ${run.id} with ${backend.backend.name}`,
-    };
-  });
+  return (await runStage(scoreStage, config, { ...options, deps }))!;
 }
 
-async function chooseDicts(deps: StageDeps, run: StageRun, names: string[] | undefined): Promise<DictEntry[]> {
+async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResult> {
+  const deps = ctx;
+  const { features, seed, fragmentLength: length } = config;
+  const maxFragments = config.fragments;
+  const backendName = config.llm ? "llm" : config.backend;
+  const run = ctx.run!;
+  const entries = await chooseDicts(deps, run, config.dicts);
+  const backend = backendName === "llm" ? makeLlmBackend(config, deps) : { backend: offlineBackend(), client: null };
+  const store = await runStore(run, "score");
+  const featuresDir = run.path(RUN_FILES.features);
+  const common = {
+    store: store.manifest.configHash,
+    heldOut: store.rows("heldout"),
+    seed,
+    features,
+    maxFragments,
+    length,
+  };
+  const key = hashJson(common);
+  const ready = new Map<string, { samples: DictSamples; previous: Map<number, Record<string, StoredResult>> }>();
+  const stale: DictEntry[] = [];
+  const weights = new Map<string, string>();
+  for (const e of entries) {
+    weights.set(e.name, await weightsHash(run, e));
+    const stored = await readFeatureFiles(featuresDir, e.name);
+    if (stored && stored.sampling.key === key && stored.sampling.weights === weights.get(e.name)) {
+      ready.set(e.name, { samples: stored.samples, previous: stored.previous });
+    } else stale.push(e);
+  }
+  if (ready.size) deps.log.info(`score: reusing the sampled activations of ${[...ready.keys()].join(", ")}`);
+  const t0 = performance.now();
+  if (stale.length) {
+    const sampled = await sampleStale(run, stale, { ctx, store, maxFragments, length, features, seed });
+    for (const s of sampled) ready.set(s.dict, { samples: s, previous: new Map() });
+  }
+  const t1 = performance.now();
+  let scoring = 0, writing = 0;
+  const results: Record<string, DictScoreDetail> = {};
+  const readout = await runReadout(run, deps);
+  for (const e of entries) {
+    const { samples, previous } = ready.get(e.name)!;
+    const label = `score ${e.name}`;
+    const s0 = performance.now();
+    const scores = await scoreFeatures(samples.samples, backend.backend, {
+      seed,
+      concurrency: config.concurrency,
+      signal: deps.signal,
+      onProgress: (done, total) => deps.progress({ label, done, total, unit: "feat" }),
+    });
+    const s1 = performance.now();
+    scoring += s1 - s0;
+    await writeFeatureFiles(featuresDir, samples, {
+      scores,
+      previous,
+      sampling: { key, weights: weights.get(e.name), ...common },
+      logits: readout ? await featureLogits(readout, folderOf(run, e), samples.samples.map((f) => f.index)) : undefined,
+    });
+    writing += performance.now() - s1;
+    results[e.name] = summarizeScores(scores, {
+      kind: samples.kind,
+      method: samples.method,
+      backend: backend.backend.name,
+      eligible: samples.eligible,
+      seed,
+    });
+    const failed = scores.filter((s) => s.error).map((s) => s.error!);
+    if (failed.length) deps.log.debug(`score ${e.name}: ${failed.length} features not scored, e.g. ${failed[0]}`);
+  }
+  await mergeScores(run.dir, results);
+  deps.log.debug(
+    `score: activations and sampling ${((t1 - t0) / 1000).toFixed(1)}s (${stale.length} dictionaries), ` +
+      `explaining and scoring ${(scoring / 1000).toFixed(1)}s, writing ${(writing / 1000).toFixed(1)}s`,
+  );
+  if (backend.client) {
+    const t = backend.client.tally;
+    deps.log.info(
+      `score: ${t.requests} requests (${t.cacheHits} from the cache, ${t.retries} retries), ${t.promptTokens} + ` +
+        `${t.completionTokens} tokens, $${t.cost.toFixed(4)}`,
+    );
+  }
+  const table = Object.entries(results)
+    .map(([name, r]) => `${name} ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}] n=${r.n}`);
+  deps.log.info(`score (${backend.backend.name}):\n  ${table.join("\n  ")}`);
+  return {
+    runId: run.id,
+    message: `Scored ${entries.length} dictionaries of run ${run.id} with ${backend.backend.name}`,
+  };
+}
+
+/** The `score` stage. */
+export const scoreStage = defineStage({ name: "score", schema: scoreSchema, target: HAS_STORE, run: scoreRun });
+
+async function chooseDicts(deps: StageDeps, run: RunHandle, names: string[] | undefined): Promise<DictEntry[]> {
   const hookOf = (e: DictEntry) =>
     e.cfg.status === "ok" ? e.cfg.value.hook_name ?? e.cfg.value.metadata?.hook_name : null;
   const all = (await listDicts(deps.runsDir, run.id)).filter((e) => {
@@ -210,11 +207,11 @@ async function chooseDicts(deps: StageDeps, run: StageRun, names: string[] | und
   return all.filter((e) => names.includes(e.name));
 }
 
-function folderOf(run: StageRun, e: DictEntry): string {
+function folderOf(run: RunHandle, e: DictEntry): string {
   return run.path(e.kind === "sae" ? RUN_FILES.saes : RUN_FILES.baselines, e.name);
 }
 
-async function weightsHash(run: StageRun, e: DictEntry): Promise<string> {
+async function weightsHash(run: RunHandle, e: DictEntry): Promise<string> {
   const dir = folderOf(run, e);
   const h = createHash("sha256");
   h.update(await Deno.readFile(join(dir, RUN_FILES.cfg)));
@@ -223,11 +220,10 @@ async function weightsHash(run: StageRun, e: DictEntry): Promise<string> {
 }
 
 async function sampleStale(
-  run: StageRun,
+  run: RunHandle,
   stale: DictEntry[],
   o: {
-    gpu?: Gpu;
-    deps: StageDeps;
+    ctx: RunContext;
     store: Awaited<ReturnType<typeof runStore>>;
     maxFragments: number;
     length: number;
@@ -235,7 +231,7 @@ async function sampleStale(
     seed: number;
   },
 ): Promise<DictSamples[]> {
-  const { deps, store } = o;
+  const { ctx: deps, store } = o;
   const dicts: LinearDictionary[] = [];
   for (const e of stale) dicts.push(await loadDictionary(folderOf(run, e), { name: e.name, kind: e.kind }));
   const wrong = dicts.find((d) => d.dIn !== store.d);
@@ -249,23 +245,19 @@ async function sampleStale(
   const set = buildFragments(rows, { length: o.length, maxFragments: o.maxFragments, seed: o.seed });
   if (set.count === 0) throw new TypeError(`Cannot score run ${run.id}: no ${o.length}-token run of held-out text`);
   const decode = await tokenDecoder(run, deps);
-  const gpu = o.gpu ?? await createGpu();
-  try {
-    return await sampleDictionaries(gpu, dicts, {
-      set,
-      decode,
-      documents: store.documents,
-      features: o.features,
-      seed: o.seed,
-      signal: deps.signal,
-      onProgress: (e) => deps.progress({ ...e, label: `score: ${e.label}`, unit: "frag" }),
-    });
-  } finally {
-    if (!o.gpu) gpu.destroy();
-  }
+  const gpu = await o.ctx.gpu();
+  return await sampleDictionaries(gpu, dicts, {
+    set,
+    decode,
+    documents: store.documents,
+    features: o.features,
+    seed: o.seed,
+    signal: deps.signal,
+    onProgress: (e) => deps.progress({ ...e, label: `score: ${e.label}`, unit: "frag" }),
+  });
 }
 
-async function tokenDecoder(run: StageRun, deps: StageDeps): Promise<(id: number) => string> {
+async function tokenDecoder(run: RunHandle, deps: StageDeps): Promise<(id: number) => string> {
   const path = run.json.model.path;
   if (path) {
     try {
@@ -279,21 +271,17 @@ async function tokenDecoder(run: StageRun, deps: StageDeps): Promise<(id: number
   return (id) => `⟨${id}⟩`;
 }
 
-function makeLlmBackend(config: Record<string, unknown>, deps: StageDeps): { backend: Backend; client: ChatClient } {
+function makeLlmBackend(config: ScoreConfig, deps: StageDeps): { backend: Backend; client: ChatClient } {
   const env = deps.env ?? {};
-  const text = (
-    key: string,
-  ) => (typeof config[key] === "string" && config[key] !== "" ? config[key] as string : undefined);
-  const price = (key: string) => (config[key] === undefined || config[key] === 0 ? 0 : numberOption(config, key, 0));
   const client = new ChatClient({
-    baseUrl: text("baseUrl") ?? env.OPENAI_BASE_URL ?? "https://api.openai.com/v1",
-    model: text("llmModel") ?? env.OPENAI_MODEL ?? "gpt-4o-mini",
+    baseUrl: config.baseUrl ?? env.OPENAI_BASE_URL ?? "https://api.openai.com/v1",
+    model: config.llmModel ?? env.OPENAI_MODEL ?? "gpt-4o-mini",
     apiKey: env.OPENAI_API_KEY,
-    concurrency: intOption(config, "concurrency", 4),
-    timeoutMs: numberOption(config, "timeoutSeconds", 60) * 1000,
-    maxRetries: intOption(config, "retries", 5, 0),
-    jsonMode: config.jsonMode === true,
-    prices: { input: price("priceInput"), output: price("priceOutput") },
+    concurrency: config.concurrency,
+    timeoutMs: config.timeoutSeconds * 1000,
+    maxRetries: config.retries,
+    jsonMode: config.jsonMode,
+    prices: { input: config.priceInput, output: config.priceOutput },
     cacheDir: join(deps.runsDir, ".cache", "llm"),
   });
   return { backend: llmBackend(client, { signal: deps.signal }), client };

@@ -1,15 +1,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { camel, type OptionSpec, parseCommand, UsageError } from "./mod.ts";
+import * as v from "valibot";
+import { camel, parseCommand, UsageError } from "./mod.ts";
+import { flag, int, names, nums, text } from "../../tasks/_schema.ts";
 
-const options: Record<string, OptionSpec> = {
-  steps: { type: "number", describe: "steps", default: 100 },
-  "batch-size": { type: "number", describe: "batch" },
-  ratios: { type: "numbers", describe: "ratios", default: [1, 2] },
-  methods: { type: "strings", describe: "methods" },
-  hook: { type: "string", describe: "hook" },
-  fast: { type: "boolean", describe: "fast" },
-};
+const options = v.strictObject({
+  steps: int("steps", { default: 100 }),
+  batchSize: int("batch"),
+  ratios: nums("ratios", { default: [1, 2] }),
+  methods: names("methods"),
+  hook: text("hook"),
+  fast: flag("fast"),
+  extra: v.optional(v.object({ a: v.number() })),
+});
 
 Deno.test("camel turns flags into config keys", () => {
   assert.equal(camel("batch-size"), "batchSize");
@@ -54,7 +57,12 @@ Deno.test("defaults, then the config file, then flags", async () => {
     assert.equal(p.runs, "from-file");
     assert.equal((await parseCommand(["--config", file, "--runs", "flag"], options)).runs, "flag");
     const d = await parseCommand([], options);
-    assert.deepEqual(d, { config: { steps: 100, ratios: [1, 2] }, runs: "runs", verbose: false, help: false });
+    assert.deepEqual(d, {
+      config: { steps: 100, ratios: [1, 2], fast: false },
+      runs: "runs",
+      verbose: false,
+      help: false,
+    });
     assert.equal((await parseCommand(["-v", "--steps=3"], options)).verbose, true);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -76,6 +84,8 @@ Deno.test("usage mistakes are UsageErrors naming the flag or file", async () => 
       [["--config", join(dir, "missing.json")], /Cannot read config file .*missing\.json: no such file/],
       [["--config", bad], /not JSON/],
       [["--config", arr], /expected a JSON object/],
+      [["--steps", "0.5"], /Invalid --steps: 0\.5 is not a whole number/],
+      [["--fast=maybe"], /Invalid --fast/],
     ];
     for (const [argv, pattern] of cases) {
       await assert.rejects(() => parseCommand(argv, options), (e: Error) => {

@@ -5,7 +5,8 @@
  * @module
  */
 import { resolve } from "node:path";
-import type { Logger, StageDeps, StageModule } from "@saelab/runs";
+import type { Logger, StageDeps } from "@saelab/runs";
+import { runStage, type Stage } from "../../tasks/_runtime.ts";
 import { parseCommand, UsageError } from "./args.ts";
 import { commandHelp, mainHelp } from "./help.ts";
 import { createProgressBar } from "./progress.ts";
@@ -130,30 +131,38 @@ export async function runCli(
     );
     return EXIT.usage;
   }
-  let parsed;
-  try {
-    parsed = await parseCommand(rest, entry.options, { positionals: entry.positional !== undefined });
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`error: ${e.message}\nRun \`deno task ${name} --help\` for the options.\n`);
-      return EXIT.usage;
-    }
-    throw e;
-  }
-  if (parsed.help) {
-    io.stdout(
-      commandHelp(name, entry) +
-        (await isAvailable(entry) ? "" : "\n\nNote: this command is not available in this build.") + "\n",
-    );
-    return EXIT.ok;
-  }
+  const usage = (e: unknown) => {
+    if (!(e instanceof UsageError)) return false;
+    io.stderr(`error: ${e.message}\nRun \`deno task ${name} --help\` for the options.\n`);
+    return true;
+  };
   if (!(await isAvailable(entry))) {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.stdout(commandHelp(name, entry) + "\n\nNote: this command is not available in this build.\n");
+      return EXIT.ok;
+    }
     io.stderr(
       `error: \`${name}\` is not available in this build (${
         entry.file.pathname.split("/").slice(-2).join("/")
       } is missing).\n`,
     );
     return EXIT.usage;
+  }
+  const stage: Stage | undefined = (await entry.load())?.stage;
+  if (typeof stage?.run !== "function" || stage.schema === undefined) {
+    io.stderr(`error: the module of \`${name}\` does not export its stage (name, schema, run)\n`);
+    return EXIT.failed;
+  }
+  let parsed;
+  try {
+    parsed = await parseCommand(rest, stage.schema, { positionals: entry.positional !== undefined });
+  } catch (e) {
+    if (usage(e)) return EXIT.usage;
+    throw e;
+  }
+  if (parsed.help) {
+    io.stdout(commandHelp(name, entry, stage.schema) + "\n");
+    return EXIT.ok;
   }
 
   const bar = createProgressBar({ write: io.stderr, isTTY: io.isTTY });
@@ -189,12 +198,7 @@ export async function runCli(
     ...(entry.env ? { env: Object.fromEntries(entry.env.map((name) => [name, io.env(name)])) } : {}),
   };
   try {
-    const mod = await entry.load();
-    if (typeof mod?.run !== "function") {
-      io.stderr(`error: the module of \`${name}\` does not export run(config, deps)\n`);
-      return EXIT.failed;
-    }
-    const result = await (mod.run as StageModule["run"])(parsed.config, deps);
+    const result = await runStage(stage, parsed.config, { deps });
     bar.finish();
     if (result?.message) io.stderr(`${result.message}\n`);
     if (result?.runId) io.stdout(`${result.runId}\n`);
@@ -212,6 +216,7 @@ export async function runCli(
       );
       return EXIT.interrupted;
     }
+    if (usage(e)) return EXIT.usage;
     io.stderr(
       `error: ${describeError(e, parsed.verbose)}\n${parsed.verbose ? "" : "(run with --verbose for details)\n"}`,
     );

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { StageDeps, StageModule } from "@saelab/runs";
 import { makeDemoRun } from "@saelab/runs";
+import * as v from "valibot";
+import { defineStage } from "../../tasks/_runtime.ts";
+import { int, positionals } from "../../tasks/_schema.ts";
 import { type CliIo, EXIT, runCli, type StageEntry, STAGES } from "./mod.ts";
 
 /** An in-memory process: captured output, captured signal listeners, exit as an exception. */
@@ -29,15 +32,15 @@ function fakeIo() {
 }
 
 const here = new URL(import.meta.url);
+const schema = v.strictObject({ steps: int("steps", { default: 3 }), dictRatio: int("R"), _: positionals() });
 const entry = (run: StageModule["run"] | null, extra: Partial<StageEntry> = {}): StageEntry => ({
   describe: "a test stage",
-  options: {
-    steps: { type: "number", describe: "steps", default: 3 },
-    "dict-ratio": { type: "number", describe: "R" },
-  },
   examples: ["deno task fake --steps 2"],
   file: here,
-  load: () => Promise.resolve((run ? { run } : {}) as StageModule),
+  load: () =>
+    Promise.resolve({
+      stage: (run ? defineStage({ name: "fake", schema, run: (ctx, config) => run(config, ctx) }) : {}) as never,
+    }),
   ...extra,
 });
 
@@ -132,7 +135,7 @@ Deno.test("failures: exit 1 with the message only, the stack with --verbose; usa
   assert.match(h.out.stderr, /Invalid --steps/);
   const i = fakeIo();
   assert.equal(await runCli(["norun"], { io: i.io, stages: { norun: entry(null) } }), EXIT.failed);
-  assert.match(i.out.stderr, /does not export run\(config, deps\)/);
+  assert.match(i.out.stderr, /does not export its stage/);
 });
 
 Deno.test("Ctrl-C aborts the signal, lets the stage checkpoint, exits 130; a second Ctrl-C quits at once", async () => {
@@ -240,5 +243,48 @@ Deno.test("real process: `serve` answers on loopback and stops cleanly on SIGINT
     assert.match(err, /Stopping/);
   } finally {
     await Deno.remove(runs, { recursive: true });
+  }
+});
+
+Deno.test("usage errors of the real stages exit 2 and name the flag", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = join(dir, "c.json");
+    await Deno.writeTextFile(config, JSON.stringify({ ratioz: [1] }));
+    const cases: [string[], RegExp][] = [
+      [["train", "--ratios", "0"], /Invalid --ratios \(item 1\): 0 is not > 0/],
+      [["train", "--l1=-1"], /Invalid --l1 \(item 1\): -1 is not ≥ 0/],
+      [["train", "--l1", "-1"], /Invalid --l1 \(item 1\): -1 is not ≥ 0/],
+      [["train", "--lr=-5"], /Invalid --lr: -5 is not > 0/],
+      [["train", "--steps", "0"], /Invalid --steps: 0 is not ≥ 1/],
+      [["train", "--config", config], /Unknown option --ratioz/],
+      [["train", "--ratioz", "1"], /Unknown option --ratioz/],
+      [["train", "--batch-size", "6"], /Invalid --batch-size: 6 is not a multiple of 4/],
+      [["baselines", "--methods", "pca,svd"], /Invalid --methods \(item 2\): "svd" is not one of pca, ica/],
+      [["score", "--features", "-3"], /Invalid --features: -3 is not ≥ 1/],
+    ];
+    for (const [argv, pattern] of cases) {
+      const f = fakeIo();
+      assert.equal(await runCli([...argv, "--runs", dir], { io: f.io }), EXIT.usage, argv.join(" "));
+      assert.match(f.out.stderr, pattern, argv.join(" "));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("usage errors found once the model is loaded exit 2 too: --layer past the last block, an empty corpus", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const empty = join(dir, "texts");
+    await Deno.mkdir(empty);
+    const f = fakeIo();
+    assert.equal(await runCli(["harvest", "--layer", "99", "--runs", dir], { io: f.io }), EXIT.usage);
+    assert.match(f.out.stderr, /Invalid --layer: 99 is not a block of the model, which has \d+ layers/);
+    const g = fakeIo();
+    assert.equal(await runCli(["harvest", "--corpus", empty, "--runs", dir], { io: g.io }), EXIT.usage);
+    assert.match(g.out.stderr, new RegExp(`Invalid --corpus: no \\.txt/\\.jsonl files in ${empty}`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -3,10 +3,11 @@
  *
  * @module
  */
-import { COMMON_OPTIONS, type OptionSpec } from "./args.ts";
+import { type FieldInfo, optionFields, type OptionsSchema } from "../../tasks/_schema.ts";
+import { COMMON_OPTIONS } from "./args.ts";
 import type { StageEntry } from "./registry.ts";
 
-function optionLines(options: Record<string, OptionSpec>): string[] {
+function optionLines(options: Record<string, FieldInfo & { default?: unknown }>): string[] {
   const rows = Object.entries(options).map(([name, o]) => {
     const value = o.type === "boolean"
       ? ""
@@ -18,24 +19,33 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
       ? " N"
       : " VALUE";
     const flag = `${o.short ? `-${o.short}, ` : "    "}--${name}${value}`;
-    const def = o.default !== undefined && o.type !== "boolean"
-      ? ` (default: ${Array.isArray(o.default) ? o.default.join(",") : o.default})`
-      : "";
-    return [flag, `${o.describe}${def}`];
+    const choices = o.choices ? `: ${o.choices.join(", ")}` : "";
+    const shown = Array.isArray(o.default) ? (o.default.length ? o.default.join(",") : "none") : o.default;
+    const def = o.default !== undefined && o.type !== "boolean" ? ` (default: ${shown})` : "";
+    return [flag, `${o.describe}${choices}${def}`];
   });
   const w = Math.max(...rows.map(([f]) => f.length));
   return rows.map(([f, d]) => `  ${f.padEnd(w)}  ${d}`);
 }
 
-/** Help of one command. */
-export function commandHelp(name: string, entry: StageEntry): string {
+/**
+ * Help of one command, its options generated from the stage's schema.
+ *
+ * @param name Command name.
+ * @param entry Its registry entry.
+ * @param schema Its stage's schema (absent when the stage is not in this build).
+ * @returns The help text.
+ */
+export function commandHelp(name: string, entry: StageEntry, schema?: OptionsSchema): string {
+  const fields = schema ? optionFields(schema).filter((f) => !f.hidden) : [];
+  const own = Object.fromEntries(fields.map((f) => [f.flag, f]));
   return [
     `${name}: ${entry.describe}`,
     "",
     `Usage: deno task ${name} [options]${entry.positional ? ` ${entry.positional}` : ""}`,
     "",
     "Options:",
-    ...optionLines(entry.options),
+    ...(fields.length ? optionLines(own) : ["  (none)"]),
     "",
     "Common options:",
     ...optionLines(COMMON_OPTIONS),

@@ -1,7 +1,8 @@
 /**
- * The SAE Lab command line: a registry of commands (pipeline stages in `tasks/<name>.ts` exporting
- * `run(config, deps)`), option parsing with JSON config files, terminal progress bars with rate and
- * ETA behind the `ProgressFn` callback, Ctrl-C handling and exit codes.
+ * The SAE Lab command line: a registry of commands (pipeline stages in `tasks/<name>.ts` exporting a
+ * `Stage` of `tasks/_runtime.ts`), flags and help generated from each stage's schema, JSON config
+ * files, terminal progress bars with rate and ETA behind the `ProgressFn` callback, Ctrl-C handling
+ * and exit codes.
  *
  * ```ts ignore
  * import { processIo, runCli } from "@saelab/cli";
@@ -15,6 +16,6 @@ export type { CliIo } from "./cli.ts";
 export { STAGES } from "./registry.ts";
 export type { LoadedStage, StageEntry } from "./registry.ts";
 export { camel, COMMON_OPTIONS, parseCommand, readConfigFile, UsageError } from "./args.ts";
-export type { OptionSpec, ParsedArgs } from "./args.ts";
+export type { ParsedArgs } from "./args.ts";
 export { createProgressBar, formatCount, formatDuration, formatProgress } from "./progress.ts";
 export type { ProgressBar, ProgressBarOptions } from "./progress.ts";

@@ -51,9 +51,10 @@ export interface StageResult {
 }
 
 /**
- * A stage module: `tasks/<name>.ts` exports `run`. `config` is the merged configuration
- * (option defaults, then `--config` JSON file, then flags; flag `--dict-ratio` becomes key `dictRatio`);
- * the stage validates it and throws `TypeError`/`RangeError` with a clear message when it is wrong.
+ * A function-shaped stage: `run(config, deps)`. `config` is the merged configuration (option defaults,
+ * then `--config` JSON file, then flags; flag `--dict-ratio` becomes key `dictRatio`). The stages of
+ * `tasks/` are `Stage` objects of `tasks/_runtime.ts` (whose schemas check the configuration), and keep a
+ * function of this shape for callers and tests.
  */
 export interface StageModule {
   /** Run the stage. */

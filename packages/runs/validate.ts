@@ -1,10 +1,25 @@
 /**
- * Validators for every file of the run-folder format. Each returns the list of problems found
- * (empty when the value conforms); extra fields are always allowed.
+ * Validators for every file of the run-folder format (valibot schemas, see `_schema.ts`). Each returns the
+ * list of problems found (empty when the value conforms); extra fields are always allowed.
  *
  * @module
  */
-import { all, arr, bool, type Check, nullable, num, obj, oneOf, opt, rec, str, where } from "./_schema.ts";
+import {
+  all,
+  any,
+  arr,
+  bool,
+  type Check,
+  nullable,
+  num,
+  obj,
+  oneOf,
+  opt,
+  problems,
+  rec,
+  str,
+  where,
+} from "./_schema.ts";
 import { ID_PATTERN } from "./paths.ts";
 
 const id: Check = all(
@@ -37,7 +52,7 @@ const runJson: Check = obj({
   status: oneOf(["running", "done", "failed", "interrupted"]),
   error: opt(str()),
   synthetic: opt(bool),
-  config: rec(() => {}),
+  config: rec(any),
   model: obj({ name: str(true), path: nullable(str()), isDefaultModel: bool, note: opt(str()) }),
   hook: str(true),
   timings: rec(nonneg),
@@ -64,7 +79,7 @@ const saeCfg: Check = all(
     hook_name: opt(str()),
     model_name: opt(str()),
     l1_coefficient: opt(num()),
-    metadata: opt(rec(() => {})),
+    metadata: opt(rec(any)),
   }),
 );
 
@@ -201,7 +216,5 @@ const CHECKS: Record<FileKind, Check> = {
 export function validate(kind: FileKind, value: unknown): string[] {
   const check = CHECKS[kind];
   if (!check) throw new TypeError(`Cannot validate: unknown file kind ${JSON.stringify(kind)}`);
-  const problems: string[] = [];
-  check(value, "$", problems);
-  return problems.slice(0, 50);
+  return problems(check, value).slice(0, 50);
 }

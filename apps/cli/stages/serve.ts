@@ -3,33 +3,30 @@
  *
  * @module
  */
-import type { StageDeps, StageResult } from "@saelab/runs";
+import * as v from "valibot";
+import type { StageResult } from "@saelab/runs";
 import { startServer } from "@saelab/server";
+import { defineStage, type RunContext } from "../../../tasks/_runtime.ts";
+import { int, text } from "../../../tasks/_schema.ts";
 
-/**
- * Serve until `deps.signal` aborts.
- *
- * @param config `port` (number) and `host` (string).
- * @param deps Runs folder, signal and logger.
- * @returns When the server has stopped.
- * @example
- * ```ts ignore
- * await run({ port: 8080, host: "127.0.0.1" }, deps);
- * ```
- */
-export async function run(config: Record<string, unknown>, deps: StageDeps): Promise<StageResult> {
-  const port = config.port ?? 8080;
-  const host = config.host ?? "127.0.0.1";
-  if (typeof port !== "number") throw new TypeError(`Cannot serve: port must be a number, got ${JSON.stringify(port)}`);
-  if (typeof host !== "string") throw new TypeError(`Cannot serve: host must be a string, got ${JSON.stringify(host)}`);
+/** The options of `serve`. */
+export const serveSchema = v.strictObject({
+  port: int("port (0 picks a free one)", { default: 8080, min: 0, max: 65535 }),
+  host: text("interface to bind; 0.0.0.0 exposes the pages on the network", { default: "127.0.0.1" }),
+});
+
+async function serve(ctx: RunContext, config: v.InferOutput<typeof serveSchema>): Promise<StageResult> {
   const server = await startServer({
-    runsDir: deps.runsDir,
-    port,
-    host,
-    signal: deps.signal,
-    onListen: (url) => deps.log.info(`Serving ${deps.runsDir} at ${url}  (Ctrl-C stops)`),
-    onWarn: (m) => deps.log.warn(m),
+    runsDir: ctx.runsDir,
+    port: config.port,
+    host: config.host,
+    signal: ctx.signal,
+    onListen: (url) => ctx.log.info(`Serving ${ctx.runsDir} at ${url}  (Ctrl-C stops)`),
+    onWarn: (m) => ctx.log.warn(m),
   });
   await server.finished;
   return { message: "Server stopped." };
 }
+
+/** The `serve` stage: serve until the abort signal fires. */
+export const serveStage = defineStage({ name: "serve", schema: serveSchema, run: serve });

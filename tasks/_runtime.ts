@@ -1,0 +1,279 @@
+/**
+ * The stage runtime. A stage is `{ name, schema, run(ctx, config) }`: its valibot schema gives its
+ * options (type, defaults, limits, CLI flags and help) and `run` does the work with a
+ * {@linkcode RunContext} (run folder, log, progress, GPU, abort signal). The runtime checks the
+ * configuration, finds the run a stage works on, shares one GPU context, and is the only writer of
+ * stage records in `run.json` ({@linkcode recordStage}); the main job is a fixed list of steps run by
+ * {@linkcode runPipeline}.
+ *
+ * @module
+ */
+import type * as v from "valibot";
+import { createGpu, type Gpu } from "@saelab/gpu";
+import { setRunStatus, setStage, type StageDeps, type StageRecord, type StageResult } from "@saelab/runs";
+import { findRun, type RunHandle } from "./_run.ts";
+import { type OptionsSchema, parseOptions } from "./_schema.ts";
+
+export { UsageError } from "./_schema.ts";
+
+/** What every stage works with. */
+export interface RunContext extends StageDeps {
+  /** The run the stage works on; set by the runtime for stages with a `target`, by `harvest`/`train` once opened. */
+  run: RunHandle | null;
+  /** The GPU context, created on first use and shared by every stage of one command. */
+  gpu(): Promise<Gpu>;
+}
+
+/** Which run a stage works on when `--run` is not given: the newest real run that `has` what it needs. */
+export interface StageTarget {
+  /** What the run must have, for messages ("activations", "SAEs"). */
+  what: string;
+  /** Whether a run has it. */
+  has(runsDir: string, id: string): Promise<boolean>;
+}
+
+/** One stage. */
+export interface Stage<S extends OptionsSchema = OptionsSchema> {
+  /** Its name: the CLI command and its record in `run.json`. */
+  name: string;
+  /** Its options. */
+  schema: S;
+  /**
+   * The run it works on, found by the runtime (from `config.run`, else the newest run that qualifies), which
+   * then keeps its record in `run.json`. Absent for stages that open their own run (`harvest`, `train`) or
+   * none (`serve`, `pretrain`, `fetch-model`).
+   */
+  target?: StageTarget;
+  /** Do the work. */
+  run(ctx: RunContext, config: v.InferOutput<S>): Promise<StageResult | void>;
+}
+
+/**
+ * Declare a stage (the identity function, so that `config` is typed from the schema).
+ *
+ * @param stage The stage.
+ * @returns The same stage.
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { defineStage } from "./_runtime.ts";
+ * import { int } from "./_schema.ts";
+ * const toy = defineStage({
+ *   name: "toy",
+ *   schema: v.strictObject({ steps: int("steps", { default: 10, min: 1 }) }),
+ *   run: (ctx, config) => Promise.resolve({ message: `${config.steps} steps` }),
+ * });
+ * ```
+ */
+export function defineStage<S extends OptionsSchema>(stage: Stage<S>): Stage<S> {
+  return stage;
+}
+
+/** What a stage body may report while it works. */
+export interface StageReporter {
+  /** Record progress in `run.json` (written at most every few seconds, and with the stage's final status). */
+  update(record: Pick<StageRecord, "done" | "total" | "unit">): void;
+}
+
+/**
+ * Run one stage of a run with its record in `run.json` — the only writer of stage records: `running`
+ * with a start time, then `done` with the wall time added to `timings`; on Ctrl-C `interrupted` (stage
+ * and run), on an error `failed` with the message (stage and run), and the error is rethrown.
+ *
+ * @param run The run.
+ * @param name Stage name (`harvest`, `train`, …).
+ * @param body The work.
+ * @returns What the body returns.
+ * @example
+ * ```ts ignore
+ * const store = await recordStage(run, "harvest", async (stage) => { ... });
+ * ```
+ */
+export async function recordStage<T>(
+  run: RunHandle,
+  name: string,
+  body: (stage: StageReporter) => Promise<T>,
+): Promise<T> {
+  const { runsDir } = run.deps;
+  const started = performance.now();
+  await setStage(runsDir, run.id, { stage: name, record: { status: "running", started: new Date().toISOString() } });
+  let lastWrite = performance.now();
+  let pending: Promise<unknown> = Promise.resolve();
+  let latest: Partial<StageRecord> = {};
+  const reporter: StageReporter = {
+    update(record) {
+      latest = record;
+      if (performance.now() - lastWrite < 5000) return;
+      lastWrite = performance.now();
+      pending = pending.then(() => setStage(runsDir, run.id, { stage: name, record })).catch(() => {});
+    },
+  };
+  const seconds = () => (performance.now() - started) / 1000;
+  try {
+    const result = await body(reporter);
+    await pending;
+    await setStage(runsDir, run.id, {
+      stage: name,
+      record: { ...latest, status: "done", finished: new Date().toISOString(), error: undefined },
+      seconds: seconds(),
+    });
+    return result;
+  } catch (e) {
+    await pending;
+    const interrupted = run.deps.signal.aborted;
+    const message = e instanceof Error ? e.message : String(e);
+    await setStage(runsDir, run.id, {
+      stage: name,
+      record: {
+        ...latest,
+        status: interrupted ? "interrupted" : "failed",
+        finished: new Date().toISOString(),
+        ...(interrupted ? {} : { error: message }),
+      },
+      seconds: seconds(),
+    });
+    await setRunStatus(
+      runsDir,
+      run.id,
+      interrupted ? { status: "interrupted" } : { status: "failed", error: `${name}: ${message}` },
+    );
+    throw e;
+  }
+}
+
+/**
+ * A context for one command: the CLI's deps, no run yet, and a GPU context made on first use
+ * (or the one given, which stays open).
+ *
+ * @param deps The CLI's deps.
+ * @param options A GPU context to share.
+ * @returns The context and a function that frees what it created.
+ * @example
+ * ```ts ignore
+ * const { ctx, close } = createContext(deps);
+ * try { ... } finally { close(); }
+ * ```
+ */
+export function createContext(deps: StageDeps, options: { gpu?: Gpu } = {}): { ctx: RunContext; close(): void } {
+  let own: Promise<Gpu> | null = null;
+  const ctx: RunContext = {
+    ...deps,
+    run: null,
+    gpu: () => options.gpu ? Promise.resolve(options.gpu) : (own ??= createGpu()),
+  };
+  return {
+    ctx,
+    close() {
+      own?.then((g) => g.destroy(), () => {});
+    },
+  };
+}
+
+/**
+ * Run a stage as one command: check its configuration, find its run (for stages with a `target`), and
+ * run it under its record in `run.json`.
+ *
+ * @param stage The stage.
+ * @param raw Its configuration (defaults are filled in; unknown keys are refused).
+ * @param options The CLI's deps, and a GPU context to use (left open; default: one made when the stage
+ *   asks, destroyed after).
+ * @returns What the stage returns.
+ * @throws {UsageError} When the configuration does not fit the schema.
+ * @example
+ * ```ts ignore
+ * await runStage(baselinesStage, { run: "sweep-1" }, { deps, gpu });
+ * ```
+ */
+export async function runStage<S extends OptionsSchema>(
+  stage: Stage<S>,
+  raw: Record<string, unknown>,
+  options: { deps: StageDeps; gpu?: Gpu },
+): Promise<StageResult | void> {
+  const config = parseOptions(stage.schema, raw);
+  const { ctx, close } = createContext(options.deps, options);
+  try {
+    return await runIn(ctx, stage, { config });
+  } finally {
+    close();
+  }
+}
+
+/**
+ * Run a stage inside a command that is already running (the main job runs `baselines` and `score` this
+ * way): on `ctx.run` when set, else on the run its target finds; the record is kept here.
+ *
+ * @param ctx The context.
+ * @param stage The stage.
+ * @param options Its checked configuration.
+ * @returns What the stage returns.
+ * @example
+ * ```ts ignore
+ * await runIn(ctx, scoreStage, { config: parseOptions(scoreStage.schema, { run: ctx.run!.id }) });
+ * ```
+ */
+export async function runIn<S extends OptionsSchema>(
+  ctx: RunContext,
+  stage: Stage<S>,
+  options: { config: v.InferOutput<S> },
+): Promise<StageResult | void> {
+  const { config } = options;
+  if (!stage.target) return await stage.run(ctx, config);
+  const requested = (config as { run?: string }).run;
+  const run = ctx.run && (requested === undefined || requested === ctx.run.id) ? ctx.run : await findRun(ctx, {
+    requested,
+    stage: stage.name,
+    what: stage.target.what,
+    has: stage.target.has,
+  });
+  const inner: RunContext = { ...ctx, run };
+  return await recordStage(run, stage.name, () => stage.run(inner, config));
+}
+
+/** One step of a pipeline over a shared state `S`. */
+export interface Step<S> {
+  /** Record name in `run.json`. */
+  name: string;
+  /** Left out altogether (e.g. `--skip baselines`). */
+  skip?(state: S): boolean;
+  /** Take what is on disk instead of running (filling `state`); true when nothing is left to do. */
+  reuse?(state: S): Promise<boolean>;
+  /** Do the work. */
+  run(state: S, stage: StageReporter): Promise<void>;
+  /** A failure is recorded and reported, and the pipeline goes on (the earlier results are saved). */
+  optional?: boolean;
+}
+
+/**
+ * Run steps in order on one run, each under its record in `run.json`. A failing `optional` step is
+ * recorded and its message returned; any other failure, and Ctrl-C, stops the pipeline.
+ *
+ * @param ctx The context (with its run open).
+ * @param options What the steps share (`state`) and the steps.
+ * @returns The messages of failed optional steps (`"<name> failed: …"`).
+ * @example
+ * ```ts ignore
+ * const failed = await runPipeline(ctx, { state, steps: [harvestStep, trainStep] });
+ * ```
+ */
+export async function runPipeline<S>(
+  ctx: RunContext,
+  options: { state: S; steps: readonly Step<S>[] },
+): Promise<string[]> {
+  const { state, steps } = options;
+  const run = ctx.run;
+  if (!run) throw new Error("Cannot run the pipeline: no run is open");
+  const failed: string[] = [];
+  for (const step of steps) {
+    if (step.skip?.(state)) continue;
+    ctx.signal.throwIfAborted();
+    if (await step.reuse?.(state)) continue;
+    try {
+      await recordStage(run, step.name, (stage) => step.run(state, stage));
+    } catch (e) {
+      if (!step.optional || ctx.signal.aborted) throw e;
+      failed.push(`${step.name} failed: ${e instanceof Error ? e.message : String(e)}`);
+      ctx.log.warn(failed.at(-1)!);
+    }
+  }
+  return failed;
+}

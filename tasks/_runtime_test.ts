@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import * as v from "valibot";
+import { readRun, type RunJson, type StageDeps } from "@saelab/runs";
+import { openRun } from "./_run.ts";
+import { createContext, defineStage, runPipeline, runStage, type Step, UsageError } from "./_runtime.ts";
+import { int, text } from "./_schema.ts";
+
+const model = { name: "tiny", path: "/models/tiny", isDefaultModel: false };
+
+function deps(runsDir: string, controller = new AbortController()): StageDeps & { warnings: string[] } {
+  const warnings: string[] = [];
+  const log = { info: () => {}, warn: (m: string) => warnings.push(m), debug: () => {} };
+  return { runsDir, warnings, progress: () => {}, signal: controller.signal, log, verbose: false };
+}
+
+async function json(runsDir: string, id: string): Promise<RunJson> {
+  const r = await readRun(runsDir, id);
+  assert.ok(r?.run, `run.json of ${id}`);
+  return r.run;
+}
+
+Deno.test("runPipeline: a failing optional step is recorded and reported, and a rerun retries only it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const d = deps(dir);
+    const { ctx } = createContext(d);
+    ctx.run = await openRun(d, { requested: "p1", config: {}, model, hook: "h" });
+    const ran: string[] = [];
+    let failLater = true;
+    const step = (name: string, optional = false): Step<{ done: Set<string> }> => ({
+      name,
+      optional,
+      reuse: (s) => Promise.resolve(s.done.has(name)),
+      run: (s) => {
+        ran.push(name);
+        if (name === "later" && failLater) return Promise.reject(new Error("no dictionaries"));
+        s.done.add(name);
+        return Promise.resolve();
+      },
+    });
+    const steps = [step("first"), step("later", true), step("last", true)];
+    const state = { done: new Set<string>() };
+    const failed = await runPipeline(ctx, { state, steps });
+    assert.deepEqual(failed, ["later failed: no dictionaries"]);
+    assert.deepEqual(ran, ["first", "later", "last"]);
+    let r = await json(dir, "p1");
+    assert.equal(r.stages.later.status, "failed");
+    assert.equal(r.stages.later.error, "no dictionaries");
+    assert.equal(r.stages.last.status, "done");
+    assert.equal(r.status, "failed");
+    assert.deepEqual(d.warnings, ["later failed: no dictionaries"]);
+
+    failLater = false;
+    ran.length = 0;
+    assert.deepEqual(await runPipeline(ctx, { state, steps }), []);
+    assert.deepEqual(ran, ["later"]);
+    r = await json(dir, "p1");
+    assert.equal(r.stages.later.status, "done");
+    assert.equal(r.stages.later.error, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runPipeline: a failing required step, or Ctrl-C, stops the pipeline", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const controller = new AbortController();
+    const d = deps(dir, controller);
+    const { ctx } = createContext(d);
+    ctx.run = await openRun(d, { requested: "p2", config: {}, model, hook: "h" });
+    const ran: string[] = [];
+    const steps: Step<null>[] = [
+      {
+        name: "train",
+        run: () => {
+          ran.push("train");
+          controller.abort(new DOMException("stop", "AbortError"));
+          return Promise.reject(controller.signal.reason);
+        },
+      },
+      { name: "later", optional: true, run: () => (ran.push("later"), Promise.resolve()) },
+    ];
+    await assert.rejects(() => runPipeline(ctx, { state: null, steps }), { name: "AbortError" });
+    assert.deepEqual(ran, ["train"]);
+    const r = await json(dir, "p2");
+    assert.equal(r.stages.train.status, "interrupted");
+    assert.equal(r.stages.later, undefined);
+    assert.equal(r.status, "interrupted");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runStage checks the config, finds the stage's run and keeps its record", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const d = deps(dir);
+    await openRun(d, { requested: "old", config: {}, model, hook: "h" });
+    await openRun(d, { requested: "new", config: {}, model, hook: "h" });
+    const seen: { run?: string; steps: number }[] = [];
+    const toy = defineStage({
+      name: "toy",
+      schema: v.strictObject({ run: text("run"), steps: int("steps", { default: 2, min: 1 }) }),
+      target: { what: "toys", has: (_runsDir, id) => Promise.resolve(id === "old") },
+      run: (ctx, config) => {
+        seen.push({ run: ctx.run?.id, steps: config.steps });
+        return Promise.resolve({ runId: ctx.run!.id });
+      },
+    });
+    assert.deepEqual(await runStage(toy, {}, { deps: d }), { runId: "old" });
+    assert.deepEqual(await runStage(toy, { run: "new", steps: 5 }, { deps: d }), { runId: "new" });
+    assert.deepEqual(seen, [{ run: "old", steps: 2 }, { run: "new", steps: 5 }]);
+    assert.equal((await json(dir, "old")).stages.toy.status, "done");
+    assert.equal((await json(dir, "new")).stages.toy.status, "done");
+    await assert.rejects(() => runStage(toy, { steps: 0 }, { deps: d }), (e: Error) => {
+      assert.ok(e instanceof UsageError);
+      assert.equal(e.message, "Invalid --steps: 0 is not ≥ 1");
+      return true;
+    });
+    await assert.rejects(() => runStage(toy, { stepz: 3 }, { deps: d }), {
+      name: "UsageError",
+      message: /Unknown option --stepz/,
+    });
+    await assert.rejects(() => runStage(toy, { run: "none" }, { deps: d }), /run none does not exist/);
+    assert.equal(seen.length, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
