@@ -271,6 +271,72 @@ Deno.test("answers are reused for cacheMs, with headers, and failures are never 
   }
 });
 
+Deno.test("crafted names, explanations and tokens are escaped on every page that shows them", async () => {
+  const evil = `<script>alert("x")</script> & 'q' </script><!--`;
+  const escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39; &lt;/script&gt;&lt;!--";
+  const dir = await Deno.makeTempDir({ prefix: "saelab-crafted-" });
+  // deno-lint-ignore no-explicit-any
+  const edit = async (path: string, change: (value: any) => void) => {
+    const file = join(dir, "crafted", path);
+    const value = JSON.parse(await Deno.readTextFile(file));
+    change(value);
+    await Deno.writeTextFile(file, JSON.stringify(value));
+  };
+  try {
+    await makeDemoRun(dir, 5, { id: "crafted" });
+    await edit("run.json", (r) => {
+      Object.assign(r.model, { name: evil, note: evil, path: evil });
+      Object.assign(r, { status: "failed", hook: evil, error: evil });
+      Object.assign(r.stages.train, { status: "running", error: evil, unit: evil, done: 3, total: 10 });
+    });
+    await edit("scores.json", (s) => {
+      for (const d of Object.values(s.dicts) as object[]) {
+        Object.assign(d, { backend: evil, method: evil });
+      }
+    });
+    await edit("features/pca/index.json", (i) => {
+      Object.assign(i, { backend: evil, method: evil });
+      for (const f of i.features) f.explanation = evil;
+    });
+    await edit("features/pca/3.json", (f) => {
+      Object.assign(f, { explanation: evil, backend: evil });
+      f.top[0].tokens[0] = evil;
+      f.top[0].doc = evil;
+      f.logits.positive[0].token = evil;
+    });
+    const crafted = createApp({ runsDir: dir, assets });
+    // Each page and how many times it shows the crafted text at least.
+    const pages: [string, number][] = [
+      ["/", 1], // model name
+      ["/runs/crafted", 9], // model name, note, path, hook, failure, stage error and unit, backend, method
+      ["/runs/crafted/dicts/pca", 3], // method, backend, explanations
+      ["/runs/crafted/dicts/pca/features/3", 4], // explanation, backend, token, fragment source
+      ["/runs/crafted/dicts/pca/features/2", 1], // a neighbour's explanation
+    ];
+    for (const [path, least] of pages) {
+      const res = await crafted.request(path);
+      assert.equal(res.status, 200, path);
+      const html = await res.text();
+      assert.ok(html.split(escaped).length - 1 >= least, `${path} shows the crafted text fewer than ${least} times`);
+      assert.ok(!html.includes("<script>alert") && !html.includes("<!--"), path);
+      // Outside JSON blocks (where quotes are plain JSON text) quotes are character references.
+      const markupOnly = html.replace(/<script type="application\/json"[^>]*>.*?<\/script>/gs, "");
+      assert.ok(!markupOnly.includes(`'q'`) && !markupOnly.includes(`alert("x")`), path);
+      const opened = (html.match(/<script/g) ?? []).length, closed = (html.match(/<\/script>/g) ?? []).length;
+      assert.equal(opened, closed, `${path}: a crafted value closed a script block`);
+    }
+    // Inside chart specifications the text is JSON with \u escapes, and parses back unchanged.
+    const run = await (await crafted.request("/runs/crafted")).text();
+    const spec = run.match(/<script type="application\/json" id="spec-methods">(.*?)<\/script>/)![1];
+    assert.ok(JSON.stringify(JSON.parse(spec)).includes(JSON.stringify(evil).slice(1, -1)));
+    // The token shows in the logit table as its JSON form, escaped.
+    const feature = await (await crafted.request("/runs/crafted/dicts/pca/features/3")).text();
+    assert.ok(feature.includes('<code class="token">&lt;script&gt;alert(\\&quot;x\\&quot;)'));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "cleanup",
   fn: async () => {

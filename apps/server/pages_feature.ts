@@ -5,12 +5,13 @@
  */
 import {
   chartHtml,
-  escapeHtml,
   featureTableHtml,
   formatNumber,
   fragmentsHtml,
   histogramSpec,
+  type Html,
   logitEffectsHtml,
+  markup,
   neighboursHtml,
   type Page,
   pageHtml,
@@ -24,7 +25,7 @@ export function browserPage(
   id: string,
   index: FeatureIndex,
   options: { page: Page<FeatureSummary>; query: BrowseQuery },
-): string {
+): Html {
   const { page, query } = options;
   const dict = index.dict;
   const links = {
@@ -35,17 +36,15 @@ export function browserPage(
   const scored = index.features.filter((f) => typeof f.score === "number");
   const per = PAGE_SIZES.map((n) =>
     n === query.per
-      ? `<span>${n}</span>`
-      : `<a href="${escapeHtml(dictHref(id, dict, { sort: query.sort, order: query.order, per: n }))}">${n}</a>`
-  ).join("");
-  const body = `<section class="card"><h1>${escapeHtml(dict)} <span class="badge">${
-    escapeHtml(index.method)
-  }</span></h1>
+      ? markup`<span>${n}</span>`
+      : markup`<a href="${dictHref(id, dict, { sort: query.sort, order: query.order, per: n })}">${n}</a>`
+  );
+  const body = markup`<section class="card"><h1>${dict} <span class="badge">${index.method}</span></h1>
 <div class="stats">
   <div class="stat"><div class="v">${index.features.length}</div><div class="k">features</div></div>
   <div class="stat"><div class="v">${scored.length}</div><div class="k">scored</div></div>
   <div class="stat"><div class="v">${formatNumber(index.tokens)}</div><div class="k">tokens harvested</div></div>
-  <div class="stat"><div class="v">${escapeHtml(index.backend ?? "–")}</div><div class="k">explainer backend</div></div>
+  <div class="stat"><div class="v">${index.backend ?? "–"}</div><div class="k">explainer backend</div></div>
 </div></section>
 <section class="card">
 <div class="toolbar"><span class="muted">Features ${page.total ? (page.page - 1) * page.perPage + 1 : 0}–${
@@ -63,32 +62,29 @@ export function featurePage(
   id: string,
   f: FeatureDetail,
   options: { index: FeatureIndex | null },
-): string {
+): Html {
   const dict = f.dict;
   const explanations = new Map(
     (options.index?.features ?? []).flatMap((s) => (s.explanation ? [[s.index, s.explanation]] : [])),
   );
   const known = new Set((options.index?.features ?? []).map((s) => s.index));
-  const prev = known.has(f.index - 1)
-    ? `<a href="${escapeHtml(featureHref(id, dict, f.index - 1))}">← #${f.index - 1}</a>`
-    : "";
-  const next = known.has(f.index + 1)
-    ? `<a href="${escapeHtml(featureHref(id, dict, f.index + 1))}">#${f.index + 1} →</a>`
-    : "";
-  const stat = (v: string, k: string) => `<div class="stat"><div class="v">${v}</div><div class="k">${k}</div></div>`;
+  const prev = known.has(f.index - 1) &&
+    markup`<a href="${featureHref(id, dict, f.index - 1)}">← #${f.index - 1}</a>`;
+  const next = known.has(f.index + 1) &&
+    markup`<a href="${featureHref(id, dict, f.index + 1)}">#${f.index + 1} →</a>`;
+  const stat = (v: string, k: string) =>
+    markup`<div class="stat"><div class="v">${v}</div><div class="k">${k}</div></div>`;
   const max = f.maxActivation;
-  const body = `<section class="card">
-<div class="toolbar"><h1>Feature #${f.index} <span class="badge">${
-    escapeHtml(dict)
-  }</span></h1><span class="featnav">${prev}${next}</span></div>
+  const body = markup`<section class="card">
+<div class="toolbar"><h1>Feature #${f.index} <span class="badge">${dict}</span></h1><span class="featnav">${prev}${next}</span></div>
 ${
     f.explanation
-      ? `<blockquote class="explanation">${escapeHtml(f.explanation)}</blockquote>`
-      : `<p class="empty">Not explained yet.</p>`
+      ? markup`<blockquote class="explanation">${f.explanation}</blockquote>`
+      : markup`<p class="empty">Not explained yet.</p>`
   }
 <div class="stats">
   ${stat(formatNumber(f.score), "score")}
-  ${stat(escapeHtml(f.backend ?? "–"), "backend")}
+  ${stat(f.backend ?? "–", "backend")}
   ${stat(formatNumber(f.density), "density")}
   ${stat(formatNumber(f.maxActivation), "max activation")}
   ${stat(formatNumber(f.meanActivation), "mean activation (active)")}
@@ -111,17 +107,17 @@ ${fragmentsHtml(f.top, { max })}</section>
 <section class="card"><h2>Logit effects</h2>
 ${
     f.logits
-      ? `<p class="lead">Direct effect of the decoder direction on the logits through the unembedding.</p>${
+      ? markup`<p class="lead">Direct effect of the decoder direction on the logits through the unembedding.</p>${
         logitEffectsHtml(f.logits)
       }`
-      : `<p class="empty">Not available: the model's unembedding was not available when the features were harvested.</p>`
+      : markup`<p class="empty">Not available: the model's unembedding was not available when the features were harvested.</p>`
   }
 </section></div>
 <section class="card"><h2>Nearest features by decoder cosine</h2>
 ${
     f.neighbours
       ? neighboursHtml(f.neighbours, { href: (i) => featureHref(id, dict, i), explanations })
-      : `<p class="empty">Not computed.</p>`
+      : markup`<p class="empty">Not computed.</p>`
   }
 </section>`;
   return pageHtml(body, {
@@ -132,11 +128,9 @@ ${
 }
 
 /** A small page for errors (400/404) and notices. */
-export function messagePage(title: string, message: string, options: { crumbs?: [string, string?][] } = {}): string {
+export function messagePage(title: string, message: string, options: { crumbs?: [string, string?][] } = {}): Html {
   return pageHtml(
-    `<section class="card"><h1>${escapeHtml(title)}</h1><p>${
-      escapeHtml(message)
-    }</p><p><a href="/">← all runs</a></p></section>`,
+    markup`<section class="card"><h1>${title}</h1><p>${message}</p><p><a href="/">← all runs</a></p></section>`,
     {
       title,
       crumbs: options.crumbs ?? [["runs", "/"]],

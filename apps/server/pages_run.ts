@@ -7,9 +7,11 @@ import {
   chartHtml,
   circuitGraphSpec,
   deadFractionSpec,
-  escapeHtml,
   formatNumber,
   frontierSpec,
+  type Html,
+  joinHtml,
+  markup,
   type MemberConfig,
   memberPoints,
   methodComparisonSpec,
@@ -31,118 +33,118 @@ import type { DictEntry, FileResult, RunBundle, RunJson, RunSummary } from "@sae
 import { dictHref, runHref } from "./params.ts";
 
 /** The runs index page. */
-export function indexPage(runs: readonly RunSummary[], options: { runsDir: string }): string {
+export function indexPage(runs: readonly RunSummary[], options: { runsDir: string }): Html {
   const rows = runs.map((r) => ({ ...r, href: runHref(r.id) }));
-  const body = `<section class="card"><h1>Runs</h1>
-<p class="lead">Folders under <code>${escapeHtml(options.runsDir)}</code>, newest first.</p>
+  const body = markup`<section class="card"><h1>Runs</h1>
+<p class="lead">Folders under <code>${options.runsDir}</code>, newest first.</p>
 ${runsTableHtml(rows)}</section>`;
   return pageHtml(body, { title: "Runs", crumbs: [["runs"]] });
 }
 
 /** Banners for synthetic, in-progress, failed and unreadable runs. */
-function banners(s: RunSummary): string {
-  const out: string[] = [];
+function banners(s: RunSummary): Html {
+  const out: Html[] = [];
   const run = s.run;
   if (s.readable === "pending") {
     out.push(
-      `<div class="banner progress">This run is being created: <code>run.json</code> is not written yet. Reload in a moment.</div>`,
+      markup`<div class="banner progress">This run is being created: <code>run.json</code> is not written yet. Reload in a moment.</div>`,
     );
   }
   if (s.readable === "invalid") {
     out.push(
-      `<div class="banner invalid"><strong>run.json could not be read.</strong> ${problemsHtml(s.problems)}</div>`,
+      markup`<div class="banner invalid"><strong>run.json could not be read.</strong> ${
+        problemsHtml(s.problems)
+      }</div>`,
     );
   }
   if (run?.synthetic) {
     out.push(
-      `<div class="banner synthetic"><strong>Synthetic run.</strong> Every number on this page was generated for testing, not measured.</div>`,
+      markup`<div class="banner synthetic"><strong>Synthetic run.</strong> Every number on this page was generated for testing, not measured.</div>`,
     );
   }
   if (run?.status === "running") {
     const active = Object.entries(run.stages).filter(([, st]) => st.status === "running");
     const what = active.map(([name, st]) =>
-      `${escapeHtml(name)}${
-        st.total ? ` (${formatNumber(st.done ?? 0)} / ${formatNumber(st.total)} ${escapeHtml(st.unit ?? "")})` : ""
-      }`
+      `${name}${st.total ? ` (${formatNumber(st.done ?? 0)} / ${formatNumber(st.total)} ${st.unit ?? ""})` : ""}`
     ).join(", ");
     out.push(
-      `<div class="banner progress"><strong>In progress.</strong> ${
-        what ? `Running: ${what}. ` : ""
+      markup`<div class="banner progress"><strong>In progress.</strong> ${
+        what && `Running: ${what}. `
       }Sections fill in as stages finish; reload to update.</div>`,
     );
   }
   if (run?.status === "failed") {
     out.push(
-      `<div class="banner failed"><strong>Failed.</strong> ${
-        escapeHtml(run.error ?? "No error message was recorded.")
+      markup`<div class="banner failed"><strong>Failed.</strong> ${
+        run.error ?? "No error message was recorded."
       }</div>`,
     );
   }
   if (run?.status === "interrupted") {
     out.push(
-      `<div class="banner progress"><strong>Interrupted.</strong> Rerun the same command to resume from the last checkpoint.</div>`,
+      markup`<div class="banner progress"><strong>Interrupted.</strong> Rerun the same command to resume from the last checkpoint.</div>`,
     );
   }
-  return out.join("\n");
+  return joinHtml(out, "\n");
 }
 
-function problemsHtml(problems: readonly string[]): string {
+function problemsHtml(problems: readonly string[]): Html {
   return problems.length
-    ? `<ul class="problems">${problems.slice(0, 20).map((p) => `<li>${escapeHtml(p)}</li>`).join("")}</ul>`
-    : "";
+    ? markup`<ul class="problems">${problems.slice(0, 20).map((p) => markup`<li>${p}</li>`)}</ul>`
+    : markup``;
 }
 
-function factsHtml(run: RunJson, s: RunSummary, dicts: readonly DictEntry[]): string {
+function factsHtml(run: RunJson, s: RunSummary, dicts: readonly DictEntry[]): Html {
   const m = run.model;
-  const facts: [string, string][] = [
-    ["model", `${escapeHtml(m.name)}${m.isDefaultModel ? ` <span class="tag">embedded default</span>` : ""}`],
-    ...(m.note ? [["note", escapeHtml(m.note)] as [string, string]] : []),
-    ["model path", m.path ? `<code>${escapeHtml(m.path)}</code>` : `<span class="muted">none</span>`],
-    ["hook", `<code>${escapeHtml(run.hook)}</code>`],
+  const facts: [string, string | Html][] = [
+    ["model", markup`${m.name}${m.isDefaultModel && markup` <span class="tag">embedded default</span>`}`],
+    ...(m.note ? [["note", m.note] as [string, string]] : []),
+    ["model path", m.path ? markup`<code>${m.path}</code>` : markup`<span class="muted">none</span>`],
+    ["hook", markup`<code>${run.hook}</code>`],
     ["members", String(s.members)],
     ["dictionaries", String(dicts.length)],
-    ["created", escapeHtml(shortTime(run.created))],
-    ["updated", escapeHtml(shortTime(run.updated))],
+    ["created", shortTime(run.created)],
+    ["updated", shortTime(run.updated)],
   ];
-  return `<dl class="facts">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("")}</dl>`;
+  return markup`<dl class="facts">${facts.map(([k, v]) => markup`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
 }
 
 const ok = <T>(r: FileResult<T>): T | null => (r.status === "ok" ? r.value : null);
 
-function fileNote(r: FileResult<unknown>, name: string, missing: string): string {
-  if (r.status === "missing") return `<p class="empty">${escapeHtml(missing)}</p>`;
+function fileNote(r: FileResult<unknown>, name: string, missing: string): Html {
+  if (r.status === "missing") return markup`<p class="empty">${missing}</p>`;
   if (r.status === "invalid") {
-    return `<div class="banner invalid"><code>${escapeHtml(name)}</code> could not be read.${
-      problemsHtml(r.problems)
-    }</div>`;
+    return markup`<div class="banner invalid"><code>${name}</code> could not be read.${problemsHtml(r.problems)}</div>`;
   }
-  return "";
+  return markup``;
 }
 
 /** The run page: facts, stages, every chart and table the run's files allow. */
-export function runPage(b: RunBundle): string {
+export function runPage(b: RunBundle): Html {
   const s = b.summary, run = s.run, id = s.id;
   const evals: NamedEval[] = b.dicts.flatMap((
     d,
   ) => (d.eval.status === "ok" ? [{ name: d.name, eval: d.eval.value }] : []));
   const points = memberPoints(evals);
-  const sections: string[] = [];
+  const sections: Html[] = [];
   sections.push(
-    `<section class="card"><h1>${escapeHtml(id)} ${
+    markup`<section class="card"><h1>${id} ${
       run ? statusBadge(run.status) : statusBadge(s.readable === "pending" ? "starting" : "unreadable")
     }</h1>
 ${banners(s)}
-${run ? factsHtml(run, s, b.dicts) + stagesHtml(run) : ""}</section>`,
+${run && markup`${factsHtml(run, s, b.dicts)}${stagesHtml(run)}`}</section>`,
   );
 
   const training = b.metrics.rows.length
-    ? `<div class="charts">${
+    ? markup`<div class="charts">${
       chartHtml("curves", trainingCurvesSpec(b.metrics.rows), { title: "Training curves" })
     }</div>`
-    : `<p class="empty">No training metrics yet.</p>`;
-  sections.push(`<section class="card"><h2>Training</h2>${training}${problemsHtml(b.metrics.problems)}</section>`);
+    : markup`<p class="empty">No training metrics yet.</p>`;
+  sections.push(
+    markup`<section class="card"><h2>Training</h2>${training}${problemsHtml(b.metrics.problems)}</section>`,
+  );
 
-  const sweepCharts: string[] = [];
+  const sweepCharts: Html[] = [];
   if (points.length) {
     sweepCharts.push(chartHtml("frontier", frontierSpec(points), {
       title: "Sparsity–reconstruction frontier",
@@ -164,15 +166,15 @@ ${run ? factsHtml(run, s, b.dicts) + stagesHtml(run) : ""}</section>`,
       }));
     }
   }
-  sections.push(`<section class="card"><h2>Sweep</h2>
+  sections.push(markup`<section class="card"><h2>Sweep</h2>
 ${
     sweepCharts.length
-      ? `<div class="charts">${sweepCharts.join("")}</div>`
-      : `<p class="empty">No member has been evaluated yet.</p>`
+      ? markup`<div class="charts">${sweepCharts}</div>`
+      : markup`<p class="empty">No member has been evaluated yet.</p>`
   }
 <h3>Members</h3>${metricsTableHtml(b.metrics.rows, evals, { configs: memberConfigs(b.dicts) })}</section>`);
 
-  sections.push(`<section class="card"><h2>Spliced loss</h2>
+  sections.push(markup`<section class="card"><h2>Spliced loss</h2>
 <p class="lead">Language-model cross-entropy (nats per token) with the hook's activation replaced by each dictionary's reconstruction.</p>
 ${splicedLossTableHtml(evals)}</section>`);
 
@@ -180,23 +182,21 @@ ${splicedLossTableHtml(evals)}</section>`);
   const comparison = scores ? methodComparisonSpec(scores) : null;
   const backends = scores ? [...new Set(Object.values(scores.dicts).map((d) => d.backend))] : [];
   const hasFeatures = new Set(b.dicts.filter((d) => d.hasFeatures).map((d) => d.name));
-  sections.push(`<section class="card"><h2>Interpretability</h2>
+  sections.push(markup`<section class="card"><h2>Interpretability</h2>
 ${
-    scores
-      ? `<p class="lead">Explanations and simulations by: ${
-        backends.map((x) => `<code>${escapeHtml(x)}</code>`).join(", ") || "–"
-      }.</p>`
-      : ""
+    scores && markup`<p class="lead">Explanations and simulations by: ${
+      backends.length
+        ? joinHtml(backends.map((x) => markup`<code>${x}</code>`), ", ")
+        : "–"
+    }.</p>`
   }
 ${
-    comparison
-      ? `<div class="charts">${
-        chartHtml("methods", comparison, {
-          title: "Mean explanation score by method",
-          caption: "Bars: mean correlation score over scored features; whiskers: 95% bootstrap interval.",
-        })
-      }</div>`
-      : ""
+    comparison && markup`<div class="charts">${
+      chartHtml("methods", comparison, {
+        title: "Mean explanation score by method",
+        caption: "Bars: mean correlation score over scored features; whiskers: 95% bootstrap interval.",
+      })
+    }</div>`
   }
 ${
     scores
@@ -205,15 +205,17 @@ ${
   }
 </section>`);
 
-  sections.push(`<section class="card"><h2>Dictionaries</h2>${dictionariesHtml(id, b.dicts)}</section>`);
+  sections.push(markup`<section class="card"><h2>Dictionaries</h2>${dictionariesHtml(id, b.dicts)}</section>`);
 
   const patch = ok(b.patch);
   const patchSpec = patch ? patchCurveSpec(patch) : null;
   if (patchSpec || b.patch.status === "invalid") {
     sections.push(
-      `<section class="card"><h2>Feature patching</h2>${
+      markup`<section class="card"><h2>Feature patching</h2>${
         patchSpec
-          ? `<div class="charts">${chartHtml("patch", patchSpec, { title: `${patch!.task}: ${patch!.metric}` })}</div>`
+          ? markup`<div class="charts">${
+            chartHtml("patch", patchSpec, { title: `${patch!.task}: ${patch!.metric}` })
+          }</div>`
           : fileNote(b.patch, "patch.json", "")
       }</section>`,
     );
@@ -222,15 +224,15 @@ ${
   const circuitSpec = circuits ? circuitGraphSpec(circuits) : null;
   if (circuitSpec || b.circuits.status === "invalid") {
     sections.push(
-      `<section class="card"><h2>Circuits</h2>${
+      markup`<section class="card"><h2>Circuits</h2>${
         circuitSpec
-          ? `<div class="charts">${chartHtml("circuits", circuitSpec, { title: "Features across layers" })}</div>`
+          ? markup`<div class="charts">${chartHtml("circuits", circuitSpec, { title: "Features across layers" })}</div>`
           : fileNote(b.circuits, "circuits.json", "")
       }</section>`,
     );
   }
   const charts = sections.some((x) => x.includes(`class="chart"`));
-  return pageHtml(sections.join("\n"), { title: id, crumbs: [["runs", "/"], [id]], charts });
+  return pageHtml(joinHtml(sections, "\n"), { title: id, crumbs: [["runs", "/"], [id]], charts });
 }
 
 /** R and α of SAE members from their cfg.json (SAELens: l1_coefficient). */
@@ -246,19 +248,20 @@ function memberConfigs(dicts: readonly DictEntry[]): MemberConfig[] {
   });
 }
 
-function dictionariesHtml(id: string, dicts: readonly DictEntry[]): string {
+function dictionariesHtml(id: string, dicts: readonly DictEntry[]): Html {
   return tableHtml(dicts, {
     className: "data dicts",
     empty: "No dictionaries yet.",
     columns: [
-      { label: "name", cell: (d) => escapeHtml(d.name) },
+      { label: "name", cell: (d) => d.name },
       {
         label: "kind",
-        cell: (d) => (d.kind === "sae" ? "SAE" : `baseline (${
-          escapeHtml(
-            d.eval.status === "ok" ? d.eval.value.method : d.cfg.status === "ok" ? d.cfg.value.method ?? "?" : "?",
-          )
-        })`),
+        cell: (d) =>
+          d.kind === "sae"
+            ? "SAE"
+            : `baseline (${
+              d.eval.status === "ok" ? d.eval.value.method : d.cfg.status === "ok" ? d.cfg.value.method ?? "?" : "?"
+            })`,
       },
       { label: "d_in", numeric: true, cell: (d) => (d.cfg.status === "ok" ? String(d.cfg.value.d_in) : "–") },
       { label: "d_sae", numeric: true, cell: (d) => (d.cfg.status === "ok" ? String(d.cfg.value.d_sae) : "–") },
@@ -266,22 +269,22 @@ function dictionariesHtml(id: string, dicts: readonly DictEntry[]): string {
         label: "state",
         cell: (d) =>
           d.cfg.status === "invalid" || d.eval.status === "invalid"
-            ? statusBadge("unreadable") +
+            ? markup`${statusBadge("unreadable")}${
               problemsHtml([
                 ...(d.cfg.status === "invalid" ? d.cfg.problems : []),
                 ...(d.eval.status === "invalid" ? d.eval.problems : []),
               ])
+            }`
             : d.eval.status === "ok"
             ? statusBadge("done")
             : statusBadge("pending"),
       },
       {
         label: "features",
-        cell: (
-          d,
-        ) => (d.hasFeatures
-          ? `<a href="${escapeHtml(dictHref(id, d.name))}">browse features →</a>`
-          : `<span class="muted">not harvested</span>`),
+        cell: (d) =>
+          d.hasFeatures
+            ? markup`<a href="${dictHref(id, d.name)}">browse features →</a>`
+            : markup`<span class="muted">not harvested</span>`,
       },
     ],
   });

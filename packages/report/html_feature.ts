@@ -5,7 +5,7 @@
  * @module
  */
 import type { FeatureSummary, Fragment, LogitEffects, Neighbour } from "@saelab/runs";
-import { escapeHtml, tableHtml } from "./html.ts";
+import { type Html, markup, tableHtml } from "./html.ts";
 import { FEATURE_SORT_KEYS, type FeatureSortKey, type Page, type SortOrder } from "./features.ts";
 import { formatNumber as f } from "./summary.ts";
 
@@ -31,16 +31,17 @@ export function visibleToken(token: string): string {
  * // '<span class="frag"><span class="tok a0" ...> a</span><span class="tok a10" ...> b</span></span>'
  * ```
  */
-export function shadedTokensHtml(fragment: Fragment, options: { max: number }): string {
+export function shadedTokensHtml(fragment: Fragment, options: { max: number }): Html {
   const max = options.max > 0 ? options.max : Math.max(1e-12, ...fragment.acts);
   const spans = fragment.tokens.map((tok, i) => {
     const a = fragment.acts[i] ?? 0;
     const level = a <= 0 ? 0 : Math.max(1, Math.min(SHADE_LEVELS, Math.round((a / max) * SHADE_LEVELS)));
     const value = Number.isFinite(a) ? a.toFixed(3) : String(a);
-    return `<span class="tok a${level}" title="${escapeHtml(JSON.stringify(tok))} → ${value}" data-act="${value}">` +
-      `${escapeHtml(visibleToken(tok))}</span>`;
+    return markup`<span class="tok a${level}" title="${JSON.stringify(tok)} → ${value}" data-act="${value}">${
+      visibleToken(tok)
+    }</span>`;
   });
-  return `<span class="frag">${spans.join("")}</span>`;
+  return markup`<span class="frag">${spans}</span>`;
 }
 
 /**
@@ -55,14 +56,14 @@ export function shadedTokensHtml(fragment: Fragment, options: { max: number }): 
  * fragmentsHtml([], { max: 1 }); // '<p class="empty">No fragments.</p>'
  * ```
  */
-export function fragmentsHtml(fragments: readonly Fragment[], options: { max: number }): string {
-  if (fragments.length === 0) return `<p class="empty">No fragments.</p>`;
+export function fragmentsHtml(fragments: readonly Fragment[], options: { max: number }): Html {
+  if (fragments.length === 0) return markup`<p class="empty">No fragments.</p>`;
   const items = fragments.map((fr) => {
     const peak = Math.max(...fr.acts, 0);
-    const src = fr.doc ? ` title="${escapeHtml(fr.doc)}${fr.start !== undefined ? ` @${fr.start}` : ""}"` : "";
-    return `<li><span class="peak"${src}>${f(peak)}</span>${shadedTokensHtml(fr, options)}</li>`;
+    const src = fr.doc && markup` title="${fr.doc}${fr.start !== undefined ? ` @${fr.start}` : ""}"`;
+    return markup`<li><span class="peak"${src}>${f(peak)}</span>${shadedTokensHtml(fr, options)}</li>`;
   });
-  return `<ol class="fragments">${items.join("")}</ol>`;
+  return markup`<ol class="fragments">${items}</ol>`;
 }
 
 /** Links the feature table needs. */
@@ -94,12 +95,12 @@ const SORT_LABELS: Record<FeatureSortKey, string> = {
 export function featureTableHtml(
   page: Page<FeatureSummary>,
   options: { sort: FeatureSortKey; order: SortOrder; links: FeatureTableLinks },
-): string {
+): Html {
   const header = (key: FeatureSortKey) => {
     const active = key === options.sort;
     const next: SortOrder = active ? (options.order === "desc" ? "asc" : "desc") : key === "index" ? "asc" : "desc";
     const arrow = active ? (options.order === "desc" ? " ▼" : " ▲") : "";
-    return `<a class="sort${active ? " active" : ""}" href="${escapeHtml(options.links.sort(key, next))}">${
+    return markup`<a class="sort${active ? " active" : ""}" href="${options.links.sort(key, next)}">${
       SORT_LABELS[key]
     }${arrow}</a>`;
   };
@@ -112,11 +113,11 @@ export function featureTableHtml(
         label: "feature",
         header: header("index"),
         numeric: true,
-        cell: (s) => `<a href="${escapeHtml(options.links.feature(s.index))}">#${s.index}</a>`,
+        cell: (s) => markup`<a href="${options.links.feature(s.index)}">#${s.index}</a>`,
       },
       {
         label: "explanation",
-        cell: (s) => (s.explanation ? escapeHtml(s.explanation) : `<span class="muted">not explained</span>`),
+        cell: (s) => s.explanation || markup`<span class="muted">not explained</span>`,
       },
       { label: "score", header: header("score"), numeric: true, cell: (s) => f(s.score) },
       { label: "density", header: header("density"), numeric: true, cell: (s) => f(s.density) },
@@ -140,27 +141,25 @@ export function featureTableHtml(
 export function paginationHtml(
   page: { page: number; pages: number },
   options: { href: (n: number) => string },
-): string {
-  if (page.pages <= 1) return "";
+): Html {
+  if (page.pages <= 1) return markup``;
   const link = (n: number, label: string, cls = "") =>
-    `<a class="${cls}" href="${escapeHtml(options.href(n))}"${
-      n === page.page ? ` aria-current="page"` : ""
-    }>${label}</a>`;
+    markup`<a class="${cls}" href="${options.href(n)}"${n === page.page && markup` aria-current="page"`}>${label}</a>`;
   const shown = new Set([1, page.pages]);
   for (let n = page.page - 2; n <= page.page + 2; n++) if (n >= 1 && n <= page.pages) shown.add(n);
   const nums = [...shown].sort((a, b) => a - b);
-  const parts: string[] = [];
+  const parts: Html[] = [];
   nums.forEach((n, i) => {
-    if (i > 0 && n - nums[i - 1] > 1) parts.push(`<span class="gap">…</span>`);
+    if (i > 0 && n - nums[i - 1] > 1) parts.push(markup`<span class="gap">…</span>`);
     parts.push(link(n, String(n), n === page.page ? "current" : ""));
   });
   const prev = page.page > 1
     ? link(page.page - 1, "← previous", "prev")
-    : `<span class="prev disabled">← previous</span>`;
+    : markup`<span class="prev disabled">← previous</span>`;
   const next = page.page < page.pages
     ? link(page.page + 1, "next →", "next")
-    : `<span class="next disabled">next →</span>`;
-  return `<nav class="pagination">${prev}${parts.join("")}${next}</nav>`;
+    : markup`<span class="next disabled">next →</span>`;
+  return markup`<nav class="pagination">${prev}${parts}${next}</nav>`;
 }
 
 /**
@@ -174,21 +173,22 @@ export function paginationHtml(
  * logitEffectsHtml({ positive: [{ token: " whale", value: 1.2 }], negative: [] }).includes("whale"); // true
  * ```
  */
-export function logitEffectsHtml(logits: LogitEffects): string {
-  const side = (title: string, rows: LogitEffects["positive"], cls: string) =>
-    `<div class="logits ${cls}"><h4>${title}</h4>` +
-    tableHtml(rows, {
+export function logitEffectsHtml(logits: LogitEffects): Html {
+  const side = (title: string, rows: LogitEffects["positive"], cls: string) => {
+    const table = tableHtml(rows, {
       className: "data compact",
       empty: "none",
       columns: [
         {
           label: "token",
-          cell: (r) => `<code class="token">${escapeHtml(visibleToken(JSON.stringify(r.token).slice(1, -1)))}</code>`,
+          cell: (r) => markup`<code class="token">${visibleToken(JSON.stringify(r.token).slice(1, -1))}</code>`,
         },
         { label: "effect", numeric: true, cell: (r) => f(r.value) },
       ],
-    }) + `</div>`;
-  return `<div class="logit-pair">${side("promoted", logits.positive, "pos")}${
+    });
+    return markup`<div class="logits ${cls}"><h4>${title}</h4>${table}</div>`;
+  };
+  return markup`<div class="logit-pair">${side("promoted", logits.positive, "pos")}${
     side("suppressed", logits.negative, "neg")
   }</div>`;
 }
@@ -208,7 +208,7 @@ export function logitEffectsHtml(logits: LogitEffects): string {
 export function neighboursHtml(
   neighbours: readonly Neighbour[],
   options: { href: (index: number) => string; explanations?: Map<number, string> },
-): string {
+): Html {
   return tableHtml(neighbours, {
     className: "data compact neighbours",
     empty: "No neighbours recorded.",
@@ -216,10 +216,10 @@ export function neighboursHtml(
       {
         label: "feature",
         numeric: true,
-        cell: (n) => `<a href="${escapeHtml(options.href(n.index))}">#${n.index}</a>`,
+        cell: (n) => markup`<a href="${options.href(n.index)}">#${n.index}</a>`,
       },
       { label: "cosine", numeric: true, cell: (n) => f(n.cosine) },
-      { label: "explanation", cell: (n) => escapeHtml(options.explanations?.get(n.index) ?? "") },
+      { label: "explanation", cell: (n) => options.explanations?.get(n.index) ?? "" },
     ],
   });
 }

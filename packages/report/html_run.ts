@@ -5,7 +5,7 @@
  * @module
  */
 import type { MetricRow, RunJson, ScoresJson, StageRecord } from "@saelab/runs";
-import { escapeHtml, tableHtml } from "./html.ts";
+import { type Html, markup, tableHtml } from "./html.ts";
 import { alphaLabel } from "./_spec_base.ts";
 import { formatNumber as f, lastRows, lossRecovered, type NamedEval } from "./summary.ts";
 
@@ -20,9 +20,9 @@ import { formatNumber as f, lastRows, lossRecovered, type NamedEval } from "./su
  * statusBadge("running"); // '<span class="badge st-running">running</span>'
  * ```
  */
-export function statusBadge(status: string): string {
+export function statusBadge(status: string): Html {
   const cls = /^[a-z-]+$/.test(status) ? status : "unknown";
-  return `<span class="badge st-${cls}">${escapeHtml(status)}</span>`;
+  return markup`<span class="badge st-${cls}">${status}</span>`;
 }
 
 /** A line of the runs index. */
@@ -50,7 +50,7 @@ export interface RunRow {
  * runsTableHtml([{ id: "a", href: "/runs/a", run: null, readable: "pending", members: 0 }]).includes("starting"); // true
  * ```
  */
-export function runsTableHtml(rows: readonly RunRow[]): string {
+export function runsTableHtml(rows: readonly RunRow[]): Html {
   return tableHtml(rows, {
     className: "data runs",
     empty: "No runs yet. Start one with `deno task train`, or point --runs at a folder of runs.",
@@ -58,8 +58,7 @@ export function runsTableHtml(rows: readonly RunRow[]): string {
       {
         label: "run",
         cell: (r) =>
-          `<a href="${escapeHtml(r.href)}">${escapeHtml(r.id)}</a>` +
-          (r.run?.synthetic ? ` <span class="tag">synthetic</span>` : ""),
+          markup`<a href="${r.href}">${r.id}</a>${r.run?.synthetic && markup` <span class="tag">synthetic</span>`}`,
       },
       {
         label: "status",
@@ -69,21 +68,16 @@ export function runsTableHtml(rows: readonly RunRow[]): string {
       },
       {
         label: "model",
-        cell: (
-          r,
-        ) => (r.run
-          ? escapeHtml(r.run.model.name) + (r.run.model.isDefaultModel ? ` <span class="tag">default</span>` : "")
-          : "–"),
+        cell: (r) =>
+          r.run
+            ? markup`${r.run.model.name}${r.run.model.isDefaultModel && markup` <span class="tag">default</span>`}`
+            : "–",
       },
-      { label: "hook", cell: (r) => (r.run ? `<code>${escapeHtml(r.run.hook)}</code>` : "–") },
+      { label: "hook", cell: (r) => (r.run ? markup`<code>${r.run.hook}</code>` : "–") },
       { label: "members", cell: (r) => String(r.members), numeric: true },
       {
         label: "created",
-        cell: (
-          r,
-        ) => (r.run
-          ? `<time datetime="${escapeHtml(r.run.created)}">${escapeHtml(shortTime(r.run.created))}</time>`
-          : "–"),
+        cell: (r) => (r.run ? markup`<time datetime="${r.run.created}">${shortTime(r.run.created)}</time>` : "–"),
       },
     ],
   });
@@ -106,25 +100,23 @@ export function shortTime(iso: string | undefined): string {
  * stagesHtml(run);
  * ```
  */
-export function stagesHtml(run: RunJson): string {
+export function stagesHtml(run: RunJson): Html {
   const rows = Object.entries(run.stages) as [string, StageRecord][];
   return tableHtml(rows, {
     className: "data stages",
     empty: "No stage has started yet.",
     columns: [
-      { label: "stage", cell: ([name]) => escapeHtml(name) },
+      { label: "stage", cell: ([name]) => name },
       {
         label: "status",
-        cell: ([, s]) => statusBadge(s.status) + (s.error ? ` <span class="err">${escapeHtml(s.error)}</span>` : ""),
+        cell: ([, s]) => markup`${statusBadge(s.status)}${s.error && markup` <span class="err">${s.error}</span>`}`,
       },
       {
         label: "progress",
         numeric: true,
         cell: ([, s]) =>
           s.total
-            ? `${f(s.done ?? 0)} / ${f(s.total)} ${escapeHtml(s.unit ?? "")} (${
-              Math.round((100 * (s.done ?? 0)) / s.total)
-            }%)`
+            ? `${f(s.done ?? 0)} / ${f(s.total)} ${s.unit ?? ""} (${Math.round((100 * (s.done ?? 0)) / s.total)}%)`
             : "",
       },
       { label: "seconds", numeric: true, cell: ([name]) => f(run.timings[name]) },
@@ -159,7 +151,7 @@ export function metricsTableHtml(
   rows: readonly MetricRow[],
   evals: readonly NamedEval[],
   options: { configs?: readonly MemberConfig[] } = {},
-): string {
+): Html {
   const evalBy = new Map(evals.map((e) => [e.name, e.eval]));
   const cfgBy = new Map((options.configs ?? []).map((c) => [c.name, c]));
   const names = new Set([
@@ -181,7 +173,7 @@ export function metricsTableHtml(
     className: "data metrics",
     empty: "No training metrics yet.",
     columns: [
-      { label: "member", cell: (r) => escapeHtml(r.name) },
+      { label: "member", cell: (r) => r.name },
       {
         label: "R",
         numeric: true,
@@ -226,14 +218,14 @@ export function metricsTableHtml(
  * splicedLossTableHtml(evals);
  * ```
  */
-export function splicedLossTableHtml(evals: readonly NamedEval[]): string {
+export function splicedLossTableHtml(evals: readonly NamedEval[]): Html {
   const rows = evals.filter((e) => e.eval.splicedLoss);
   return tableHtml(rows, {
     className: "data spliced",
     empty: "No spliced-loss measurements (they need the language model).",
     columns: [
-      { label: "dictionary", cell: (r) => escapeHtml(r.name) },
-      { label: "method", cell: (r) => escapeHtml(r.eval.method) },
+      { label: "dictionary", cell: (r) => r.name },
+      { label: "method", cell: (r) => r.eval.method },
       { label: "clean CE", numeric: true, cell: (r) => f(r.eval.splicedLoss!.clean, { digits: 4 }) },
       { label: "spliced CE", numeric: true, cell: (r) => f(r.eval.splicedLoss!.spliced, { digits: 4 }) },
       { label: "zero-ablation CE", numeric: true, cell: (r) => f(r.eval.splicedLoss!.zeroAblation, { digits: 4 }) },
@@ -258,7 +250,7 @@ export function splicedLossTableHtml(evals: readonly NamedEval[]): string {
  * scoresTableHtml(scores, { href: (d) => `/runs/x/dicts/${d}` });
  * ```
  */
-export function scoresTableHtml(scores: ScoresJson, options: { href?: (dict: string) => string } = {}): string {
+export function scoresTableHtml(scores: ScoresJson, options: { href?: (dict: string) => string } = {}): Html {
   const rows = Object.entries(scores.dicts).sort(([, a], [, b]) =>
     a.kind === b.kind ? b.mean - a.mean : a.kind === "sae" ? -1 : 1
   );
@@ -268,13 +260,13 @@ export function scoresTableHtml(scores: ScoresJson, options: { href?: (dict: str
     columns: [
       {
         label: "dictionary",
-        cell: ([d]) => (options.href ? `<a href="${escapeHtml(options.href(d))}">${escapeHtml(d)}</a>` : escapeHtml(d)),
+        cell: ([d]) => (options.href ? markup`<a href="${options.href(d)}">${d}</a>` : d),
       },
-      { label: "method", cell: ([, s]) => escapeHtml(s.method) },
+      { label: "method", cell: ([, s]) => s.method },
       { label: "mean score", numeric: true, cell: ([, s]) => f(s.mean) },
       { label: "95% CI", numeric: true, cell: ([, s]) => `[${f(s.ci95[0])}, ${f(s.ci95[1])}]` },
       { label: "n", numeric: true, cell: ([, s]) => String(s.n) },
-      { label: "explainer backend", cell: ([, s]) => `<code>${escapeHtml(s.backend)}</code>` },
+      { label: "explainer backend", cell: ([, s]) => markup`<code>${s.backend}</code>` },
     ],
   });
 }

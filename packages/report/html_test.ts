@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import type { FeatureSummary } from "@saelab/runs";
 import {
   chartHtml,
-  escapeHtml,
   featureTableHtml,
   fragmentsHtml,
+  joinHtml,
+  markup,
   metricsTableHtml,
   pageHtml,
   paginate,
@@ -18,11 +19,18 @@ import {
   tableHtml,
 } from "./mod.ts";
 
-Deno.test("escapeHtml and scriptJson neutralise markup", () => {
+Deno.test("markup escapes interpolated text and scriptJson neutralises markup", () => {
   assert.equal(
-    escapeHtml(`<img src=x onerror="a('b')">&`),
+    String(markup`${`<img src=x onerror="a('b')">&`}`),
     "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;",
   );
+  // Fragments built by the tag pass through once; everything else is text.
+  assert.equal(
+    String(markup`<p>${markup`<b>${"<"}</b>`}${[markup`<i></i>`, "&"]}${false}${null}${2}</p>`),
+    "<p><b>&lt;</b><i></i>&amp;2</p>",
+  );
+  assert.equal(String(joinHtml([markup`<i>a</i>`, markup`<i>b</i>`], "<br>")), "<i>a</i>&lt;br&gt;<i>b</i>");
+  assert.throws(() => markup`${Promise.resolve("x")}`, TypeError);
   const value = { s: "</script><script>alert(1)</script>", t: "a\u2028b&", n: [1, 2] };
   const text = scriptJson(value);
   assert.ok(!text.includes("<") && !text.includes(">") && !text.includes("&") && !text.includes("\u2028"));
@@ -30,7 +38,7 @@ Deno.test("escapeHtml and scriptJson neutralise markup", () => {
 });
 
 Deno.test("chartHtml pairs a container with its JSON spec and refuses odd ids", () => {
-  const html = chartHtml("frontier", { description: "</script>" }, { title: "A <b>", caption: "c" });
+  const html = String(chartHtml("frontier", { description: "</script>" }, { title: "A <b>", caption: "c" }));
   assert.match(html, /<div class="chart" id="chart-frontier" data-spec="spec-frontier"/);
   assert.match(
     html,
@@ -50,19 +58,24 @@ Deno.test("shadedTokensHtml maps activations to ten levels and escapes tokens", 
   assert.ok(html.includes('data-act="2.000"'));
   assert.ok(html.includes('title="&quot; x&quot; → 1.000"'));
   // Without a positive max, the fragment's own peak is used.
-  assert.match(shadedTokensHtml({ tokens: ["a"], acts: [3] }, { max: 0 }), /a10/);
+  assert.match(String(shadedTokensHtml({ tokens: ["a"], acts: [3] }, { max: 0 })), /a10/);
   assert.match(
-    fragmentsHtml([{ tokens: ["a", "b"], acts: [0, 4], doc: "d1", start: 7 }], { max: 4 }),
+    String(fragmentsHtml([{ tokens: ["a", "b"], acts: [0, 4], doc: "d1", start: 7 }], { max: 4 })),
     /class="peak" title="d1 @7">4</,
   );
 });
 
 Deno.test("tables: empty text, numeric alignment, badges", () => {
-  assert.equal(tableHtml([], { columns: [], empty: "none <yet>" }), `<p class="empty">none &lt;yet&gt;</p>`);
+  assert.equal(String(tableHtml([], { columns: [], empty: "none <yet>" })), `<p class="empty">none &lt;yet&gt;</p>`);
   const t = tableHtml([{ v: 1 }], { columns: [{ label: "v", cell: (r) => String(r.v), numeric: true, help: "h" }] });
   assert.ok(t.includes(`<th class="num" title="h">v</th>`) && t.includes(`<td class="num">1</td>`));
-  assert.equal(statusBadge("done"), `<span class="badge st-done">done</span>`);
-  assert.equal(statusBadge("<x>"), `<span class="badge st-unknown">&lt;x&gt;</span>`);
+  assert.equal(String(statusBadge("done")), `<span class="badge st-done">done</span>`);
+  assert.equal(String(statusBadge("<x>")), `<span class="badge st-unknown">&lt;x&gt;</span>`);
+  // Plain cell text is escaped; cells built with markup pass through.
+  const cells = tableHtml([{ v: "<b>" }], {
+    columns: [{ label: "a", cell: (r) => r.v }, { label: "b", cell: (r) => markup`<i>${r.v}</i>` }],
+  });
+  assert.ok(cells.includes("<td>&lt;b&gt;</td><td><i>&lt;b&gt;</i></td>"));
   const runs = runsTableHtml([{ id: "r<1", href: "/runs/r", run: null, readable: "invalid", members: 2 }]);
   assert.ok(runs.includes("r&lt;1") && runs.includes("unreadable"));
 });
@@ -153,7 +166,7 @@ Deno.test("feature table headers flip the active order; pagination shows a windo
 });
 
 Deno.test("pageHtml has no inline script or style and loads chart scripts only when asked", () => {
-  const plain = pageHtml("<p>x</p>", { title: "T <1>", crumbs: [["runs", "/"], ["a"]] });
+  const plain = pageHtml(markup`<p>x</p>`, { title: "T <1>", crumbs: [["runs", "/"], ["a"]] });
   assert.ok(plain.includes("<title>T &lt;1&gt; · SAE Lab</title>"));
   assert.ok(!plain.includes("<script"));
   const charted = pageHtml(chartHtml("c", {}), { title: "T", charts: true });
