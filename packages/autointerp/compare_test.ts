@@ -6,7 +6,7 @@ import { bootstrapMean, type FeatureScore, mergeScores, summarizeScores } from "
 const feature = (index: number, score: number | null, extra: Partial<FeatureScore> = {}): FeatureScore => ({
   dict: "d",
   index,
-  backend: "offline",
+  backend: "token-lookup",
   explanation: "x",
   score,
   topScore: score === null ? null : score + 0.1,
@@ -17,7 +17,7 @@ const feature = (index: number, score: number | null, extra: Partial<FeatureScor
 
 Deno.test("summarizeScores averages scored features with bootstrap intervals and counts failures", () => {
   const scores = [0.1, 0.5, null, 0.3, 0.7].map((s, i) => feature(i, s));
-  const s = summarizeScores(scores, { kind: "sae", method: "sae", backend: "offline", eligible: 40, seed: 3 });
+  const s = summarizeScores(scores, { kind: "sae", method: "sae", backend: "token-lookup", eligible: 40, seed: 3 });
   assert.equal(s.n, 4);
   assert.equal(s.failed, 1);
   assert.ok(Math.abs(s.mean - 0.4) < 1e-12);
@@ -33,16 +33,16 @@ Deno.test("mergeScores keeps every backend and shows the newest per dictionary; 
     const off = summarizeScores([feature(0, 0.2), feature(1, 0.4)], {
       kind: "baseline",
       method: "pca",
-      backend: "offline",
+      backend: "token-lookup",
     });
-    const sae = summarizeScores([feature(0, 0.6)], { kind: "sae", method: "sae", backend: "offline" });
+    const sae = summarizeScores([feature(0, 0.6)], { kind: "sae", method: "sae", backend: "token-lookup" });
     await mergeScores(dir, { pca: off, r1: sae });
     const llm = { ...off, mean: 0.35, backend: "openai:m" };
     const file = await mergeScores(dir, { pca: llm });
     assert.equal(file.dicts.pca.backend, "openai:m");
-    assert.equal(file.dicts.r1.backend, "offline");
-    assert.deepEqual(Object.keys(file.backends!).sort(), ["offline", "openai:m"]);
-    assert.equal(file.backends!.offline.pca.mean, off.mean);
+    assert.equal(file.dicts.r1.backend, "token-lookup");
+    assert.deepEqual(Object.keys(file.backends!).sort(), ["openai:m", "token-lookup"]);
+    assert.equal(file.backends!["token-lookup"].pca.mean, off.mean);
     const onDisk = JSON.parse(await Deno.readTextFile(join(dir, "scores.json")));
     assert.deepEqual(validate("scores", onDisk), []);
   } finally {
