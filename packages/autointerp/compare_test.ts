@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { validate } from "@saelab/runs";
-import { bootstrapMean, type FeatureScore, mergeScores, summarizeScores } from "@saelab/autointerp";
+import {
+  attachReferences,
+  bootstrapMean,
+  type FeatureScore,
+  mergeScores,
+  summarizeScores,
+  TOKEN_LOOKUP_DESCRIPTION,
+} from "@saelab/autointerp";
 
 const feature = (index: number, score: number | null, extra: Partial<FeatureScore> = {}): FeatureScore => ({
   dict: "d",
@@ -45,6 +52,68 @@ Deno.test("mergeScores keeps every backend and shows the newest per dictionary; 
     assert.equal(file.backends!["token-lookup"].pca.mean, off.mean);
     const onDisk = JSON.parse(await Deno.readTextFile(join(dir, "scores.json")));
     assert.deepEqual(validate("scores", onDisk), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("attachReferences: random and neuron baselines as references, and a verdict per dictionary", () => {
+  const entry = (method: string, ci95: [number, number], n = 30) => ({
+    ...summarizeScores([], { kind: "baseline", method, backend: "token-lookup" }),
+    mean: (ci95[0] + ci95[1]) / 2,
+    ci95,
+    n,
+  });
+  const input = {
+    rand: entry("random", [0.40, 0.50]),
+    neur: entry("neurons", [0.55, 0.65]),
+    low: entry("pca", [0.20, 0.39]),
+    same: entry("sae", [0.49, 0.70]),
+    mid: entry("sae", [0.51, 0.60]),
+    above: entry("sae", [0.51, 0.54]),
+    top: entry("sae", [0.70, 0.80]),
+    none: entry("sae", [0, 0], 0),
+  };
+  const out = attachReferences(input);
+  assert.deepEqual(out.top.references, {
+    random: { dict: "rand", mean: input.rand.mean, ci95: [0.40, 0.50], n: 30 },
+    neurons: { dict: "neur", mean: input.neur.mean, ci95: [0.55, 0.65], n: 30 },
+  });
+  assert.deepEqual(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.verdict])), {
+    rand: "the random-direction reference",
+    neur: "better than random directions (the neuron reference)",
+    low: "worse than random directions",
+    same: "no better than random directions",
+    mid: "better than random directions, no better than neurons",
+    above: "better than random directions, worse than neurons",
+    top: "better than random directions and than neurons",
+    none: "not scored",
+  });
+  assert.equal(input.top.verdict, undefined, "the input is left as it was");
+  const noRandom = attachReferences({ top: input.top, neur: input.neur });
+  assert.equal(noRandom.top.verdict, "no random-direction reference to compare with");
+  assert.equal(
+    attachReferences(input, { random: "low" }).same.verdict,
+    "better than random directions, no better than neurons",
+  );
+});
+
+Deno.test("token-lookup scores say what they measure; old scores.json under the old backend name is read as token-lookup", async () => {
+  const s = summarizeScores([feature(0, 0.5)], { kind: "sae", method: "sae", backend: "token-lookup" });
+  assert.equal(s.measures, TOKEN_LOOKUP_DESCRIPTION);
+  assert.match(TOKEN_LOOKUP_DESCRIPTION, /not measure interpretability/);
+  const dir = await Deno.makeTempDir({ prefix: "scores-" });
+  try {
+    const old = { ...s, backend: "offline" };
+    await Deno.writeTextFile(
+      join(dir, "scores.json"),
+      JSON.stringify({ dicts: { r1: old, pca: old }, backends: { offline: { r1: old, pca: old } } }),
+    );
+    const file = await mergeScores(dir, { pca: { ...s, mean: 0.7 } });
+    assert.deepEqual(Object.keys(file.backends!), ["token-lookup"]);
+    assert.equal(file.dicts.r1.backend, "token-lookup");
+    assert.equal(file.backends!["token-lookup"].r1.mean, 0.5);
+    assert.equal(file.backends!["token-lookup"].pca.mean, 0.7);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
