@@ -252,8 +252,8 @@ export function parseSimulation(content: string, count: number): number[] {
  * @param content The assistant's answer.
  * @param logprobs The answer's tokens with their top alternatives.
  * @param count Tokens in the fragment.
- * @returns One expected value per token, or `null` when the tokens do not spell the answer or some value's
- *   position lists no 0–10 alternative (then the sampled values stand).
+ * @returns One expected value per token, or `null` when the tokens do not spell the answer, some value is not
+ *   one token, or its position lists no 0–10 alternative (then the sampled values stand).
  * @throws {ParseError} When the answer itself is malformed (as {@linkcode parseSimulation}).
  * @example
  * ```ts
@@ -278,6 +278,8 @@ export function expectedValues(content: string, logprobs: readonly TokenLogprob[
   let k = 0;
   for (const span of spans) {
     while (k + 1 < starts.length && starts[k + 1] <= span.offset) k++;
+    // a value split over tokens ("1", "0") has no distribution over 0–10 at one position
+    if (logprobs[k].token.trim() !== String(span.value)) return null;
     let num = 0, den = 0;
     for (const alt of logprobs[k].top) {
       const v = alt.token.trim();

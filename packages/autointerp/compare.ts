@@ -73,9 +73,9 @@ export interface ScoresFile extends ScoresJson {
  * @example
  * ```ts
  * import { summarizeScores } from "@saelab/autointerp";
- * const s = summarizeScores([0.2, 0.4, 0.6].map((score, index) => ({ dict: "pca", index, backend: "offline",
+ * const s = summarizeScores([0.2, 0.4, 0.6].map((score, index) => ({ dict: "pca", index, backend: "token-lookup",
  *   explanation: "x", score, topScore: score, randomScore: null, detection: null })),
- *   { kind: "baseline", method: "pca", backend: "offline" });
+ *   { kind: "baseline", method: "pca", backend: "token-lookup" });
  * if (Math.abs(s.mean - 0.4) > 1e-12 || s.n !== 3) throw new Error();
  * ```
  */
@@ -117,7 +117,7 @@ export function summarizeScores(
  * @example
  * ```ts ignore
  * import { mergeScores } from "@saelab/autointerp";
- * await mergeScores("runs/r1", { pca: summarizeScores(scores, { kind: "baseline", method: "pca", backend: "offline" }) });
+ * await mergeScores("runs/r1", { pca: summarizeScores(scores, { kind: "baseline", method: "pca", backend: "token-lookup" }) });
  * ```
  */
 export async function mergeScores(runDir: string, entries: Record<string, DictScoreDetail>): Promise<ScoresFile> {

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import {
   ChatClient,
   discretise,
+  expectedValues,
   EXPLANATION_PREFIX,
   type FeatureSample,
   llmBackend,
+  parseSimulation,
   scoreFeature,
   splitSample,
 } from "@saelab/autointerp";
@@ -262,4 +264,39 @@ Deno.test("the client sends logprobs/top_logprobs when asked and caches the log-
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("expected values fall back (null) when the tokens do not spell the answer or a value spans two tokens", () => {
+  const tok = (token: string, top: [string, number][] = [[token, 1]]) => ({
+    token,
+    logprob: Math.log(top[0][1]),
+    top: top.map(([t, p]) => ({ token: t, logprob: Math.log(p) })),
+  });
+  const content = "<start>\n cat\t10\n the\t0\n<end>";
+  const whole = [
+    tok("<start>\n cat\t"),
+    tok("10", [["10", 0.5], ["9", 0.5]]),
+    tok("\n the\t"),
+    tok("0"),
+    tok("\n<end>"),
+  ];
+  assert.deepEqual(expectedValues(content, whole, 2), [9.5, 0]);
+  const split = [
+    tok("<start>\n cat\t"),
+    tok("1", [["1", 0.7], ["2", 0.3]]),
+    tok("0"),
+    tok("\n the\t"),
+    tok("0"),
+    tok("\n<end>"),
+  ];
+  assert.equal(expectedValues(content, split, 2), null);
+  assert.equal(expectedValues(content, whole.slice(1), 2), null, "tokens that do not spell the answer");
+  assert.equal(
+    expectedValues(content, [...whole.slice(0, 3), tok("0", [["0", 1], ["x", 0]]), tok("\n<end>")], 2)![1],
+    0,
+  );
+  const noDigits = [...whole.slice(0, 3), tok("0", [["zero", 1]]), tok("\n<end>")];
+  assert.equal(expectedValues(content, noDigits, 2), null, "no 0–10 alternative listed");
+  assert.throws(() => parseSimulation(content, 3), /2 token lines, expected 3/);
+  assert.throws(() => parseSimulation("<start>\n cat\t11\n the\t0\n<end>", 2), /not an integer from 0 to 10/);
 });

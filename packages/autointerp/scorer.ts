@@ -103,8 +103,8 @@ export function splitSample(sample: FeatureSample, options: ProtocolOptions = {}
  * @throws {TypeError} When `options.scorers` names an unknown scorer.
  * @example
  * ```ts ignore
- * import { offlineBackend, scoreFeature } from "@saelab/autointerp";
- * const s = await scoreFeature(sample, offlineBackend());
+ * import { tokenLookupBackend, scoreFeature } from "@saelab/autointerp";
+ * const s = await scoreFeature(sample, tokenLookupBackend());
  * console.log(s.explanation, s.score, s.detection?.auc);
  * ```
  */
@@ -221,8 +221,8 @@ export interface ScoreFeaturesOptions extends ProtocolOptions {
  * @returns One score per sample, in the same order.
  * @example
  * ```ts ignore
- * import { offlineBackend, scoreFeatures } from "@saelab/autointerp";
- * const scores = await scoreFeatures(samples, offlineBackend(), { seed: 0 });
+ * import { tokenLookupBackend, scoreFeatures } from "@saelab/autointerp";
+ * const scores = await scoreFeatures(samples, tokenLookupBackend(), { seed: 0 });
  * ```
  */
 export async function scoreFeatures(
