@@ -17,14 +17,8 @@
  * @module
  */
 import type { ChatAnswer, ChatClient, ChatMessage } from "./client.ts";
-import {
-  BILLS_EXPLAIN_TOP,
-  expectedValues,
-  explainMessages,
-  parseExplanation,
-  parseSimulation,
-  simulateMessages,
-} from "./bills_prompts.ts";
+import { BILLS_EXPLAIN_TOP, explainMessages, simulateMessages } from "./bills_prompts.ts";
+import { expectedValues, parseExplanation, parseSimulation } from "./bills_answers.ts";
 import { detectMessages, fuzzMessages, parseDetection, ParseError, parseJudgements } from "./prompts.ts";
 import type { Backend, Explanation, SimulatedFragment, TokenFragment } from "./types.ts";
 

@@ -69,14 +69,12 @@ export { detectMessages, fuzzMessages, parseDetection, ParseError, parseJudgemen
 export {
   BILLS_EXPLAIN_TOP,
   discretise,
-  expectedValues,
   explainMessages,
   EXPLANATION_PREFIX,
-  parseExplanation,
-  parseSimulation,
   showToken,
   simulateMessages,
 } from "./bills_prompts.ts";
+export { expectedValues, parseExplanation, parseSimulation } from "./bills_answers.ts";
 export { llmBackend } from "./llm.ts";
 export type { LlmBackendOptions } from "./llm.ts";
 export { selectFeatures } from "./select.ts";
