@@ -60,6 +60,8 @@ export interface DictScoreDetail extends DictScore {
 
 /** `scores.json` as this package writes it. */
 export interface ScoresFile extends ScoresJson {
+  /** The shown entry per dictionary (entries written before a field existed lack it). */
+  dicts: Record<string, DictScore & Partial<Omit<DictScoreDetail, keyof DictScore>>>;
   /** Every backend's results, by backend then dictionary. */
   backends?: Record<string, Record<string, DictScoreDetail>>;
 }
@@ -109,7 +111,9 @@ export function summarizeScores(
 
 /**
  * Merge dictionary entries into `runs/<id>/scores.json` (atomically): each becomes the shown entry of its
- * dictionary and is kept under its backend.
+ * dictionary and is kept under its backend; then every entry gets its backend's references and verdict
+ * ({@linkcode attachReferences} over all of that backend's dictionaries, old and new). Entries under an old
+ * name of the token-lookup backend are moved to its current name.
  *
  * @param runDir The run folder.
  * @param entries Entries by dictionary name (one backend each).
@@ -134,6 +138,12 @@ export async function mergeScores(runDir: string, entries: Record<string, DictSc
   for (const [name, entry] of Object.entries(entries)) {
     file.dicts[name] = entry;
     (file.backends[entry.backend] ??= {})[name] = entry;
+  }
+  // every entry carries its backend's random-direction and neuron scores as references
+  for (const [backend, byDict] of Object.entries(file.backends)) file.backends[backend] = attachReferences(byDict);
+  for (const [name, entry] of Object.entries(file.dicts)) {
+    const withRefs = file.backends[entry.backend]?.[name];
+    if (withRefs) file.dicts[name] = withRefs;
   }
   await writeJsonAtomic(path, file);
   return file;

@@ -114,6 +114,25 @@ Deno.test("token-lookup scores say what they measure; old scores.json under the 
     assert.equal(file.dicts.r1.backend, "token-lookup");
     assert.equal(file.backends!["token-lookup"].r1.mean, 0.5);
     assert.equal(file.backends!["token-lookup"].pca.mean, 0.7);
+    // a random baseline scored later becomes every entry's reference, new and old
+    const random = summarizeScores([feature(0, 0.5), feature(1, 0.55)], {
+      kind: "baseline",
+      method: "random",
+      backend: "token-lookup",
+    });
+    const after = await mergeScores(dir, { random });
+    assert.deepEqual(after.dicts.r1.references!.random, {
+      dict: "random",
+      mean: random.mean,
+      ci95: random.ci95,
+      n: 2,
+    });
+    assert.equal(after.dicts.r1.references!.neurons, null);
+    assert.equal(after.dicts.r1.verdict, "no better than random directions");
+    assert.equal(after.backends!["token-lookup"].pca.verdict, after.dicts.pca.verdict);
+    const onDisk = JSON.parse(await Deno.readTextFile(join(dir, "scores.json")));
+    assert.equal(onDisk.dicts.random.verdict, "the random-direction reference");
+    assert.deepEqual(validate("scores", onDisk), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
