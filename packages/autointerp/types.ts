@@ -203,7 +203,7 @@ export interface FeatureScore {
   detection: DetectionScore | null;
   /** Fuzzing scores, when the fuzzing scorer ran. */
   fuzzing?: FuzzingScore | null;
-  /** How each held-out fragment was simulated (held-out top fragments first, then random), when the simulator said. */
+  /** How each held-out fragment was simulated, in the (shuffled) order they were shown, when the simulator said. */
   simulated?: { role: "top" | "random"; method: SimulationMethod }[];
   /** Why the feature could not be scored (too few fragments, an unparseable answer, …). */
   error?: string;
