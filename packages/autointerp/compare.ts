@@ -11,22 +11,21 @@
  * @module
  */
 import { join } from "node:path";
-import { type DictKind, type DictScore, RUN_FILES, type ScoresJson, writeJsonAtomic } from "@saelab/runs";
+import {
+  currentNames,
+  type DictKind,
+  type DictScore,
+  RUN_FILES,
+  type ScoreReference,
+  type ScoresJson,
+  writeJsonAtomic,
+} from "@saelab/runs";
 import { bootstrapMean, type MeanInterval } from "./stats.ts";
 import { currentBackendName, TOKEN_LOOKUP, TOKEN_LOOKUP_DESCRIPTION } from "./token_lookup.ts";
 import type { FeatureScore } from "./types.ts";
 
 /** A reference level: another dictionary's mean score with its interval. */
-export interface ScoreReference {
-  /** The reference dictionary's name. */
-  dict: string;
-  /** Its mean score. */
-  mean: number;
-  /** Its 95% interval. */
-  ci95: [number, number];
-  /** Its scored features. */
-  n: number;
-}
+export type { ScoreReference } from "@saelab/runs";
 
 /** The reference levels of a score: the random-direction and neuron baselines' (null where not scored). */
 export interface ScoreReferences {
@@ -44,14 +43,6 @@ export interface DictScoreDetail extends DictScore {
   randomOnly: MeanInterval;
   /** Detection accuracy and AUC means with intervals, when a detector ran. */
   detection?: { accuracy: MeanInterval; auc: MeanInterval };
-  /** Fuzzing balanced accuracy mean with its interval (chance 0.5), when the fuzzing scorer ran. */
-  fuzzing?: { balancedAccuracy: MeanInterval };
-  /** What the score measures, in plain words. */
-  measures?: string;
-  /** The random-direction and neuron baselines' scores under the same backend ({@linkcode attachReferences}). */
-  references?: ScoreReferences;
-  /** The score against its references, in plain words ({@linkcode attachReferences}). */
-  verdict?: string;
   /** Features that could not be scored (too few fragments or an unusable answer). */
   failed: number;
   /** Features that were eligible for sampling. */
@@ -133,7 +124,7 @@ export async function mergeScores(runDir: string, entries: Record<string, DictSc
   } catch {
     // a missing or unreadable file starts afresh
   }
-  file = renameOldBackends(file);
+  file = currentNames("scores", file) as ScoresFile;
   file.backends ??= {};
   for (const [name, entry] of Object.entries(entries)) {
     file.dicts[name] = entry;
@@ -237,23 +228,4 @@ function verdict(name: string, s: DictScoreDetail, refs: ScoreReferences): strin
   if (neurons < 0) return "better than random directions, worse than neurons";
   if (neurons === 0) return "better than random directions, no better than neurons";
   return "better than random directions and than neurons";
-}
-
-/** A `scores.json` with the token-lookup backend's old names replaced by its current one. */
-function renameOldBackends(file: ScoresFile): ScoresFile {
-  const rename = (e: DictScore) => ({ ...e, backend: currentBackendName(e.backend) });
-  const dicts: Record<string, DictScore> = {};
-  for (const [k, v] of Object.entries(file.dicts)) dicts[k] = v && typeof v === "object" ? rename(v) : v;
-  const out: ScoresFile = { ...file, dicts };
-  if (file.backends && typeof file.backends === "object") {
-    const backends: Record<string, Record<string, DictScoreDetail>> = {};
-    for (const [b, entries] of Object.entries(file.backends)) {
-      const target = (backends[currentBackendName(b)] ??= {});
-      for (const [k, v] of Object.entries(entries ?? {})) {
-        target[k] = v && typeof v === "object" ? rename(v) as DictScoreDetail : v;
-      }
-    }
-    out.backends = backends;
-  }
-  return out;
 }

@@ -48,16 +48,12 @@ export { fuzzingScore, fuzzItems, markedText } from "./fuzzing.ts";
 export type { FuzzItem, FuzzOptions } from "./fuzzing.ts";
 export {
   currentBackendName,
-  offlineBackend,
   TOKEN_LOOKUP,
   TOKEN_LOOKUP_DESCRIPTION,
   TOKEN_LOOKUP_OLD_NAMES,
   tokenLookupBackend,
 } from "./token_lookup.ts";
 export type {
-  OfflineExplanation,
-  OfflineMode,
-  OfflineOptions,
   TokenLookupExplanation,
   TokenLookupMode,
   TokenLookupOptions,
@@ -85,5 +81,6 @@ export { readFeatureFiles, STATS_FILE, writeFeatureFiles } from "./features_io.t
 export type { FeatureStats, StoredDetail, StoredIndex, StoredResult } from "./features_io.ts";
 export { attachReferences, describeScore, mergeScores, SIMULATION_DESCRIPTION, summarizeScores } from "./compare.ts";
 export type { DictScoreDetail, ReferenceOptions, ScoreReference, ScoreReferences, ScoresFile } from "./compare.ts";
+export { scoreSummaryLines } from "./score_text.ts";
 export { isResidualHook, loadUnembedding, logitEffects } from "./logit_effects.ts";
 export type { Unembedding } from "./logit_effects.ts";

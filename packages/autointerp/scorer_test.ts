@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type Backend,
-  type OfflineExplanation,
+  type TokenLookupExplanation,
   scoreFeature,
   scoreFeatures,
   splitSample,
@@ -38,7 +38,7 @@ Deno.test("token-lookup backend: token and previous-token features score high, n
   assert.match(a.explanation, /after " the"/);
   assert.ok(Math.abs(n.score!) < 0.4, `noise feature: ${n.score} (${n.explanation})`);
   const e = await backend.explainer.explain(splitSample(after).explain, after);
-  assert.equal((e.data as OfflineExplanation).mode, "previous");
+  assert.equal((e.data as TokenLookupExplanation).mode, "previous");
 });
 
 Deno.test("scorer: correlation is taken over exactly the held-out tokens; failures are recorded, not thrown", async () => {

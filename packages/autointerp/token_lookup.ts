@@ -16,38 +16,18 @@
  *
  * @module
  */
-import type { Fragment } from "@saelab/runs";
+import { type Fragment, TOKEN_LOOKUP } from "@saelab/runs";
 import { pearson } from "./stats.ts";
 import type { Backend, Explanation } from "./types.ts";
 
-/** Name recorded with every token-lookup score (`FeatureScore.backend`, `scores.json`). */
-export const TOKEN_LOOKUP = "token-lookup";
-
-/** Earlier names of the token-lookup backend, still accepted when old run files are read. */
-export const TOKEN_LOOKUP_OLD_NAMES: readonly string[] = ["offline"];
+/** The backend's name and its old names live with the run-folder format, which reads old files. */
+export { currentBackendName, TOKEN_LOOKUP, TOKEN_LOOKUP_OLD_NAMES } from "@saelab/runs";
 
 /** What a token-lookup score measures, in plain words, for pages and summaries. */
 export const TOKEN_LOOKUP_DESCRIPTION =
   "Token-lookup score: how well the current or previous token alone predicts the feature's activation " +
   "(a lookup table built from the top fragments, correlated with the held-out activations). " +
   "It does not measure interpretability: compare it with the random-direction and neuron baselines.";
-
-/**
- * The current name of a backend: the token-lookup backend's old names map to {@linkcode TOKEN_LOOKUP}, any other
- * name is returned as it is.
- *
- * @param name A backend name as read from a run file.
- * @returns The name to use.
- * @example
- * ```ts
- * import { currentBackendName } from "@saelab/autointerp";
- * if (currentBackendName("offline") !== "token-lookup") throw new Error();
- * if (currentBackendName("openai:m") !== "openai:m") throw new Error();
- * ```
- */
-export function currentBackendName(name: string): string {
-  return TOKEN_LOOKUP_OLD_NAMES.includes(name) ? TOKEN_LOOKUP : name;
-}
 
 /** Which context the token-lookup explanation keys on. */
 export type TokenLookupMode = "token" | "previous" | "both";
@@ -118,22 +98,6 @@ export function tokenLookupBackend(options: TokenLookupOptions = {}): Backend {
       },
     },
   };
-}
-
-/**
- * The token-lookup backend under its earlier name.
- *
- * @deprecated Use {@linkcode tokenLookupBackend}; the backend's name is now `"token-lookup"`.
- * @param options Explanation length.
- * @returns The token-lookup backend.
- * @example
- * ```ts
- * import { offlineBackend } from "@saelab/autointerp";
- * if (offlineBackend().name !== "token-lookup") throw new Error();
- * ```
- */
-export function offlineBackend(options: TokenLookupOptions = {}): Backend {
-  return tokenLookupBackend(options);
 }
 
 function data(e: Explanation): TokenLookupExplanation {
@@ -219,10 +183,3 @@ function describe(e: TokenLookupExplanation): string {
 function round(v: number): number {
   return Math.round(v * 1e4) / 1e4;
 }
-
-/** @deprecated Use {@linkcode TokenLookupMode}. */
-export type OfflineMode = TokenLookupMode;
-/** @deprecated Use {@linkcode TokenLookupExplanation}. */
-export type OfflineExplanation = TokenLookupExplanation;
-/** @deprecated Use {@linkcode TokenLookupOptions}. */
-export type OfflineOptions = TokenLookupOptions;
