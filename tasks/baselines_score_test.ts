@@ -138,7 +138,12 @@ Deno.test("baselines and token-lookup scoring on a harvested run write files the
       assert.match(s.measures!, /does not measure interpretability/);
       // every entry is read against the random-direction and neuron baselines of the same backend
       assert.deepEqual(s.references!.random, { dict: "random", mean: rnd.mean, ci95: rnd.ci95, n: rnd.n }, name);
-      assert.deepEqual(s.references!.neurons, { dict: "neurons", mean: neurons.mean, ci95: neurons.ci95, n: neurons.n });
+      assert.deepEqual(s.references!.neurons, {
+        dict: "neurons",
+        mean: neurons.mean,
+        ci95: neurons.ci95,
+        n: neurons.n,
+      });
       assert.ok(s.verdict, `${name} has a verdict`);
       assert.ok(s.fuzzing!.balancedAccuracy.n > 0, `${name} was fuzzed`);
     }
@@ -177,6 +182,7 @@ Deno.test("LLM rescoring reuses the sampled activations, scores the references t
   const app = new Hono();
   const kinds: Record<string, number> = {};
   const simulations: { tokens: number; topLogprobs: unknown }[] = [];
+  const explained: number[] = [];
   app.post("/v1/chat/completions", async (c) => {
     const body = await c.req.json();
     const messages: { content: string }[] = body.messages;
@@ -184,6 +190,7 @@ Deno.test("LLM rescoring reuses the sampled activations, scores the references t
     let kind: string, content: string;
     if (system.includes("summarize in a single sentence")) {
       kind = "explain";
+      explained.push(question.split("<start>").length - 1);
       content = " letters of the alphabet.";
     } else if (system.includes("predict how it will fire")) {
       kind = "simulate";
@@ -197,7 +204,9 @@ Deno.test("LLM rescoring reuses the sampled activations, scores the references t
     } else {
       assert.ok(system.includes("fires anywhere"), system.slice(0, 80));
       kind = "detect";
-      content = JSON.stringify({ answers: question.split("\n").filter((l: string) => l.startsWith("Text ")).map(() => 5) });
+      content = JSON.stringify({
+        answers: question.split("\n").filter((l: string) => l.startsWith("Text ")).map(() => 5),
+      });
     }
     kinds[kind] = (kinds[kind] ?? 0) + 1;
     return c.json({ choices: [{ message: { content } }], usage: { prompt_tokens: 100, completion_tokens: 10 } });
@@ -224,7 +233,10 @@ Deno.test("LLM rescoring reuses the sampled activations, scores the references t
     assert.equal(scores.dicts.pca.references.neurons.dict, "neurons");
     assert.match(scores.dicts.pca.measures, /Bills et al/);
     assert.ok(scores.dicts.pca.fuzzing.balancedAccuracy.n > 0);
-    assert.equal(scores.backends["token-lookup"].pca.references.random.mean, scores.backends["token-lookup"].random.mean);
+    assert.equal(
+      scores.backends["token-lookup"].pca.references.random.mean,
+      scores.backends["token-lookup"].random.mean,
+    );
     const index = await readFeatureIndex(runsDir, id, "pca");
     assert.ok(index.status === "ok" && index.value.backend === "openai:m");
     const f = await readFeature(runsDir, id, { dict: "pca", index: index.value.features[0].index });
@@ -236,6 +248,13 @@ Deno.test("LLM rescoring reuses the sampled activations, scores the references t
     const served = Object.values(kinds).reduce((a, b) => a + b, 0);
     assert.ok(d.messages.some((m) => m.startsWith(`score: ${served} requests (`)), d.messages.join("\n"));
     await assert.rejects(() => score({ run: id, dicts: ["nope"] }, deps(runsDir)), /has no such dictionary/);
+
+    // --top-logprobs 0 (endpoints that refuse logprobs) asks for none; --explain-top sets the records explained
+    simulations.length = 0;
+    explained.length = 0;
+    await score({ run: id, features: 4, dicts: ["pca"], llm: true, llmModel: "m", topLogprobs: 0, explainTop: 2 }, d);
+    assert.ok(simulations.length > 0 && simulations.every((s) => s.topLogprobs === undefined));
+    assert.ok(explained.length > 0 && explained.every((n) => n === 2), `records explained: ${explained}`);
   } finally {
     await server.shutdown();
     await Deno.remove(runsDir, { recursive: true });

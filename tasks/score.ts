@@ -121,7 +121,9 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
   const { features, seed, fragmentLength: length } = config;
   const maxFragments = config.fragments;
   if (TOKEN_LOOKUP_OLD_NAMES.includes(config.backend)) {
-    deps.log.warn(`score: --backend ${config.backend} is the old name of ${TOKEN_LOOKUP}; scoring with ${TOKEN_LOOKUP}`);
+    deps.log.warn(
+      `score: --backend ${config.backend} is the old name of ${TOKEN_LOOKUP}; scoring with ${TOKEN_LOOKUP}`,
+    );
   }
   const backendName = config.llm ? "llm" : config.backend;
   const run = ctx.run!;
@@ -238,7 +240,8 @@ async function chooseDicts(deps: StageDeps, run: RunHandle, names: string[] | un
   }
   // the references of every score: the random-direction and neuron baselines, scored with the same backend
   const methodOf = (e: DictEntry) =>
-    (e.eval.status === "ok" ? e.eval.value.method : undefined) ?? (e.cfg.status === "ok" ? e.cfg.value.method : undefined);
+    (e.eval.status === "ok" ? e.eval.value.method : undefined) ??
+      (e.cfg.status === "ok" ? e.cfg.value.method : undefined);
   const isReference = (e: DictEntry) => e.kind === "baseline" && REFERENCE_METHODS.includes(methodOf(e) ?? "");
   const absent = REFERENCE_METHODS.filter((m) => !all.some((e) => e.kind === "baseline" && methodOf(e) === m));
   if (absent.length) {

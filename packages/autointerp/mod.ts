@@ -53,12 +53,7 @@ export {
   TOKEN_LOOKUP_OLD_NAMES,
   tokenLookupBackend,
 } from "./token_lookup.ts";
-export type {
-  TokenLookupExplanation,
-  TokenLookupMode,
-  TokenLookupOptions,
-  WeightedToken,
-} from "./token_lookup.ts";
+export type { TokenLookupExplanation, TokenLookupMode, TokenLookupOptions, WeightedToken } from "./token_lookup.ts";
 export { ChatClient, ChatError } from "./client.ts";
 export type { ChatAnswer, ChatClientOptions, ChatMessage, Tally, TokenLogprob } from "./client.ts";
 export { detectMessages, fuzzMessages, parseDetection, ParseError, parseJudgements } from "./prompts.ts";

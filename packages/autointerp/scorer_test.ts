@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import {
   type Backend,
-  type TokenLookupExplanation,
   scoreFeature,
   scoreFeatures,
   splitSample,
   tokenLookupBackend,
+  type TokenLookupExplanation,
 } from "@saelab/autointerp";
 import { afterThe, noise, onCat, plantedSamples, randomText } from "./_synthetic.ts";
 

@@ -51,7 +51,9 @@ export async function readJson<T>(
     return { status: "invalid", problems: [`not JSON: ${(e as Error).message}`] };
   }
   const problems = validate(options.kind, value);
-  return problems.length ? { status: "invalid", problems } : { status: "ok", value: currentNames(options.kind, value) as T };
+  return problems.length
+    ? { status: "invalid", problems }
+    : { status: "ok", value: currentNames(options.kind, value) as T };
 }
 
 /** A run as the index page sees it. */

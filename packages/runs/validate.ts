@@ -246,4 +246,3 @@ export function validate(kind: FileKind, value: unknown): string[] {
   if (!check) throw new TypeError(`Cannot validate: unknown file kind ${JSON.stringify(kind)}`);
   return problems(check, value).slice(0, 50);
 }
-
