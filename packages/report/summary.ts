@@ -81,10 +81,7 @@ export function memberPoints(evals: readonly NamedEval[]): MemberPoint[] {
         ...(variant ? { variant } : {}),
       };
     })
-    .sort((a, b) =>
-      (a.variant ?? "").localeCompare(b.variant ?? "") || a.ratio - b.ratio || a.alpha - b.alpha ||
-      a.name.localeCompare(b.name)
-    );
+    .sort((a, b) => a.ratio - b.ratio || a.alpha - b.alpha || a.name.localeCompare(b.name));
 }
 
 /**
