@@ -5,7 +5,16 @@ import { harvest, type HookedModel } from "@saelab/activations";
 import { LinearDictionary, saveDictionary } from "@saelab/baselines";
 import { loadDocuments, makeWindows, memorySource, seededRandom, tokenizeDocuments } from "@saelab/corpus";
 import { createGpu, type Gpu } from "@saelab/gpu";
-import { createRun, listDicts, readFeature, readFeatureIndex, readJson, RUN_FILES, type StageDeps } from "@saelab/runs";
+import {
+  createRun,
+  listDicts,
+  readFeature,
+  readFeatureIndex,
+  readJson,
+  RUN_FILES,
+  type ScoresJson,
+  type StageDeps,
+} from "@saelab/runs";
 import { baselines } from "./baselines.ts";
 import { score } from "./score.ts";
 
@@ -98,7 +107,7 @@ async function makeRun(runsDir: string): Promise<string> {
   return id;
 }
 
-Deno.test("baselines and offline scoring on a harvested run write files the run format accepts", async () => {
+Deno.test("baselines and token-lookup scoring on a harvested run write files the run format accepts", async () => {
   const runsDir = await Deno.makeTempDir({ prefix: "runs-" });
   try {
     const id = await makeRun(runsDir);
@@ -119,15 +128,29 @@ Deno.test("baselines and offline scoring on a harvested run write files the run 
 
     const d2 = deps(runsDir);
     await score({ run: id, features: 6, seed: 0 }, d2, { gpu });
-    const scores = await readJson<{ dicts: Record<string, { backend: string; n: number }> }>(
-      runsDir,
-      [id, RUN_FILES.scores],
-      { kind: "scores" },
-    );
+    const scores = await readJson<ScoresJson>(runsDir, [id, RUN_FILES.scores], { kind: "scores" });
     assert.equal(scores.status, "ok");
     if (scores.status !== "ok") return;
     assert.deepEqual(Object.keys(scores.value.dicts).sort(), dicts.map((e) => e.name).sort());
-    for (const s of Object.values(scores.value.dicts)) assert.equal(s.backend, "offline");
+    const { random: rnd, neurons } = scores.value.dicts;
+    for (const [name, s] of Object.entries(scores.value.dicts)) {
+      assert.equal(s.backend, "token-lookup");
+      assert.match(s.measures!, /does not measure interpretability/);
+      // every entry is read against the random-direction and neuron baselines of the same backend
+      assert.deepEqual(s.references!.random, { dict: "random", mean: rnd.mean, ci95: rnd.ci95, n: rnd.n }, name);
+      assert.deepEqual(s.references!.neurons, {
+        dict: "neurons",
+        mean: neurons.mean,
+        ci95: neurons.ci95,
+        n: neurons.n,
+      });
+      assert.ok(s.verdict, `${name} has a verdict`);
+      assert.ok(s.fuzzing!.balancedAccuracy.n > 0, `${name} was fuzzed`);
+    }
+    assert.equal(rnd.verdict, "the random-direction reference");
+    const log = d2.messages.find((m) => m.startsWith("score (token-lookup)"))!;
+    assert.match(log, /sae_r2 [\d.]+ \[[\d.]+, [\d.]+\] n=\d+, fuzzing [\d.]+: /);
+    assert.match(log, /does not measure interpretability/);
     const index = await readFeatureIndex(runsDir, id, "pca");
     assert.equal(index.status, "ok");
     if (index.status !== "ok") return;
@@ -139,7 +162,8 @@ Deno.test("baselines and offline scoring on a harvested run write files the run 
     assert.equal(detail.status, "ok");
     if (detail.status === "ok") {
       assert.equal(detail.value.top[0].tokens.length, 64);
-      assert.equal(detail.value.backend, "offline");
+      assert.equal(detail.value.backend, "token-lookup");
+      assert.ok(detail.value.results?.["token-lookup"]?.fuzzing, "the stored result keeps its fuzzing score");
     }
     assert.ok(!d2.messages.some((m) => m.includes("reusing")));
   } finally {
@@ -147,42 +171,108 @@ Deno.test("baselines and offline scoring on a harvested run write files the run 
   }
 });
 
-Deno.test("LLM rescoring reuses the sampled activations and keeps both backends' results", async () => {
+/** The tokens a simulation request asks about: the `unknown` lines of its last `<start>` … `<end>` block. */
+function askedTokens(question: string): string[] {
+  const block = question.slice(question.lastIndexOf("<start>\n") + "<start>\n".length, question.lastIndexOf("<end>"));
+  return block.split("\n").filter((l) => l !== "").map((l) => l.slice(0, l.lastIndexOf("\tunknown")));
+}
+
+Deno.test("LLM rescoring reuses the sampled activations, scores the references too and keeps both backends' results", async () => {
   const runsDir = await Deno.makeTempDir({ prefix: "runs-" });
   const app = new Hono();
-  let requests = 0;
+  const kinds: Record<string, number> = {};
+  const simulations: { tokens: number; topLogprobs: unknown }[] = [];
+  const explained: number[] = [];
   app.post("/v1/chat/completions", async (c) => {
-    requests++;
     const body = await c.req.json();
-    const [system, user] = body.messages.map((m: { content: string }) => m.content);
-    let content = "This feature fires on letters.";
-    if (system.includes("predict")) {
-      const frags = user.split(/\n\nFragment \d+ \(\d+ tokens\):\n/).slice(1);
-      content = JSON.stringify({ fragments: frags.map((f: string) => f.split("\n").map((_, i: number) => i % 3)) });
-    } else if (system.includes("fires anywhere")) {
-      content = JSON.stringify({ answers: user.split("\n").filter((l: string) => l.startsWith("Text ")).map(() => 5) });
+    const messages: { content: string }[] = body.messages;
+    const system = messages[0].content, question = messages[messages.length - 1].content;
+    let kind: string, content: string;
+    if (system.includes("summarize in a single sentence")) {
+      kind = "explain";
+      explained.push(question.split("<start>").length - 1);
+      content = " letters of the alphabet.";
+    } else if (system.includes("predict how it will fire")) {
+      kind = "simulate";
+      const tokens = askedTokens(question);
+      simulations.push({ tokens: tokens.length, topLogprobs: body.logprobs ? body.top_logprobs : undefined });
+      content = `<start>\n${tokens.map((t, i) => `${t}\t${i % 3}`).join("\n")}\n<end>`;
+    } else if (system.includes("<< and >>")) {
+      kind = "fuzz";
+      const texts = question.split("\n").filter((l: string) => l.startsWith("Text "));
+      content = JSON.stringify({ answers: texts.map((_: string, i: number) => i % 2) });
+    } else {
+      assert.ok(system.includes("fires anywhere"), system.slice(0, 80));
+      kind = "detect";
+      content = JSON.stringify({
+        answers: question.split("\n").filter((l: string) => l.startsWith("Text ")).map(() => 5),
+      });
     }
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
     return c.json({ choices: [{ message: { content } }], usage: { prompt_tokens: 100, completion_tokens: 10 } });
   });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   try {
     const id = await makeRun(runsDir);
-    await baselines({ run: id, methods: ["pca"] }, deps(runsDir), { gpu });
+    await baselines({ run: id, methods: ["pca", "random", "neurons"] }, deps(runsDir), { gpu });
     await score({ run: id, features: 4, dicts: ["pca"] }, deps(runsDir), { gpu });
     const env = { OPENAI_BASE_URL: `http://127.0.0.1:${server.addr.port}/v1`, OPENAI_API_KEY: "k" };
     const d = deps(runsDir, env);
-    await score({ run: id, features: 4, dicts: ["pca"], llm: true, llmModel: "m" }, d); // no GPU given
-    assert.ok(d.messages.some((m) => m.includes("reusing the sampled activations of pca")));
-    assert.ok(requests >= 4 * 2, `requests ${requests}`); // explain + simulate (PCA features fire everywhere: no negatives)
+    await score({ run: id, features: 4, dicts: ["pca"], backend: "llm", llmModel: "m" }, d); // no GPU given
+    assert.ok(d.messages.some((m) => m.includes("reusing the sampled activations of neurons, pca, random")));
+    // pca, neurons and random, 4 features each: one explanation per feature and one simulation per held-out fragment
+    assert.equal(kinds.explain, 12);
+    assert.ok(kinds.simulate >= 12 * 2, `simulations ${kinds.simulate}`);
+    assert.ok(simulations.every((s) => s.tokens === 64 && s.topLogprobs === 15), "one 64-token fragment per request");
+    assert.ok(kinds.fuzz >= 12, `fuzzing requests ${kinds.fuzz}`);
     const scores = JSON.parse(await Deno.readTextFile(join(runsDir, id, RUN_FILES.scores)));
+    assert.deepEqual(Object.keys(scores.dicts).sort(), ["neurons", "pca", "random"]);
     assert.equal(scores.dicts.pca.backend, "openai:m");
-    assert.deepEqual(Object.keys(scores.backends).sort(), ["offline", "openai:m"]);
+    assert.deepEqual(Object.keys(scores.backends).sort(), ["openai:m", "token-lookup"]);
+    assert.equal(scores.dicts.pca.references.random.mean, scores.backends["openai:m"].random.mean);
+    assert.equal(scores.dicts.pca.references.neurons.dict, "neurons");
+    assert.match(scores.dicts.pca.measures, /Bills et al/);
+    assert.ok(scores.dicts.pca.fuzzing.balancedAccuracy.n > 0);
+    assert.equal(
+      scores.backends["token-lookup"].pca.references.random.mean,
+      scores.backends["token-lookup"].random.mean,
+    );
     const index = await readFeatureIndex(runsDir, id, "pca");
     assert.ok(index.status === "ok" && index.value.backend === "openai:m");
-    assert.ok(d.messages.some((m) => /\d+ requests \(0 from the cache/.test(m)));
+    const f = await readFeature(runsDir, id, { dict: "pca", index: index.value.features[0].index });
+    assert.ok(f.status === "ok", JSON.stringify(f));
+    const result = f.value.results!["openai:m"];
+    // the endpoint returned no log-probabilities: every fragment's values are the sampled ones, and say so
+    assert.ok(result.simulated!.length > 0 && result.simulated!.every((x) => x.method === "sampled"));
+    // identical requests (the same fragment under the same explanation) are answered from the cache
+    const served = Object.values(kinds).reduce((a, b) => a + b, 0);
+    assert.ok(d.messages.some((m) => m.startsWith(`score: ${served} requests (`)), d.messages.join("\n"));
     await assert.rejects(() => score({ run: id, dicts: ["nope"] }, deps(runsDir)), /has no such dictionary/);
+
+    // --top-logprobs 0 (endpoints that refuse logprobs) asks for none; --explain-top sets the records explained
+    simulations.length = 0;
+    explained.length = 0;
+    await score({ run: id, features: 4, dicts: ["pca"], llm: true, llmModel: "m", topLogprobs: 0, explainTop: 2 }, d);
+    assert.ok(simulations.length > 0 && simulations.every((s) => s.topLogprobs === undefined));
+    assert.ok(explained.length > 0 && explained.every((n) => n === 2), `records explained: ${explained}`);
   } finally {
     await server.shutdown();
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
+
+Deno.test("score accepts --backend offline as the old name of token-lookup and says so", async () => {
+  const runsDir = await Deno.makeTempDir({ prefix: "runs-" });
+  try {
+    const id = await makeRun(runsDir);
+    const d = deps(runsDir);
+    await score({ run: id, features: 3, backend: "offline" }, d, { gpu });
+    assert.ok(d.messages.some((m) => m.includes("--backend offline is the old name of token-lookup")));
+    assert.ok(d.messages.some((m) => m.includes("has no random or neurons baseline")));
+    const scores = JSON.parse(await Deno.readTextFile(join(runsDir, id, RUN_FILES.scores)));
+    assert.equal(scores.dicts.sae_r2.backend, "token-lookup");
+    assert.equal(scores.dicts.sae_r2.references.random, null);
+  } finally {
     await Deno.remove(runsDir, { recursive: true });
   }
 });

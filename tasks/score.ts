@@ -3,9 +3,15 @@
  * baselines on the same hook), after Bills et al. as used by Cunningham et al. Held-out rows are cut
  * into 64-token fragments; every dictionary's activations on them are computed on the GPU; per
  * dictionary a seeded sample of features is explained and scored (simulation correlation, top-only,
- * random-only, detection accuracy and AUC); `features/<dict>/` gets the feature pages' data (with each
- * feature's direct logit effects when the hook is in the residual stream and the model folder is readable) and
- * `scores.json` the mean per dictionary with a bootstrap 95% interval.
+ * random-only, then the `--scorer` classifications: detection accuracy and AUC, fuzzing balanced accuracy);
+ * `features/<dict>/` gets the feature pages' data (with each feature's direct logit effects when the hook is
+ * in the residual stream and the model folder is readable) and `scores.json` the mean per dictionary with a
+ * bootstrap 95% interval, what the score measures, the random-direction and neuron baselines' scores under
+ * the same backend as references (both are always scored with the chosen dictionaries) and a verdict.
+ *
+ * The default backend is `token-lookup`: a lookup table of the current and previous tokens, whose score
+ * measures how well those tokens predict the feature, not interpretability. `llm` explains and simulates
+ * with an OpenAI-compatible endpoint after Bills et al.
  *
  * The GPU part is reused: when `features/<dict>/` was sampled with the same settings from the same
  * weights and store, only the explaining and scoring run again — so `--llm` rescoring after the main
@@ -22,18 +28,22 @@ import { createHash } from "node:crypto";
 import { hashJson } from "@saelab/activations";
 import {
   type Backend,
+  BILLS_EXPLAIN_TOP,
   buildFragments,
   ChatClient,
+  CLASSIFIERS,
   type DictSamples,
   type DictScoreDetail,
   llmBackend,
   mergeScores,
-  offlineBackend,
   readFeatureFiles,
   sampleDictionaries,
   scoreFeatures,
   type StoredResult,
   summarizeScores,
+  TOKEN_LOOKUP,
+  TOKEN_LOOKUP_OLD_NAMES,
+  tokenLookupBackend,
   writeFeatureFiles,
 } from "@saelab/autointerp";
 import { type LinearDictionary, loadDictionary } from "@saelab/baselines";
@@ -54,7 +64,16 @@ export const scoreSchema = v.strictObject({
   seed: int("random seed", { default: 0, min: 0 }),
   fragments: int("most held-out fragments to draw from", { default: 1024, min: 1 }),
   fragmentLength: int("tokens per fragment", { default: 64, min: 1 }),
-  backend: choice("explainer/simulator backend", ["offline", "llm"], "offline"),
+  backend: choice(
+    `explainer/simulator backend: ${TOKEN_LOOKUP} (a token lookup table, not interpretability) or llm ` +
+      `(${TOKEN_LOOKUP_OLD_NAMES.join(", ")}: old name of ${TOKEN_LOOKUP})`,
+    [TOKEN_LOOKUP, "llm", ...TOKEN_LOOKUP_OLD_NAMES],
+    TOKEN_LOOKUP,
+  ),
+  scorer: names("classification scorers after the simulation score", {
+    choices: CLASSIFIERS,
+    default: [...CLASSIFIERS],
+  }),
   llm: flag("explain and simulate with an OpenAI-compatible endpoint (same as --backend llm)"),
   llmModel: text("model name for the endpoint (default: $OPENAI_MODEL or gpt-4o-mini)"),
   baseUrl: text("endpoint root, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL, else OpenAI's)"),
@@ -64,6 +83,14 @@ export const scoreSchema = v.strictObject({
   priceInput: num("dollars per million prompt tokens, for the tally", { default: 0, min: 0 }),
   priceOutput: num("dollars per million completion tokens, for the tally", { default: 0, min: 0 }),
   jsonMode: flag("ask the endpoint for JSON responses"),
+  topLogprobs: int("llm: alternatives asked for per simulated value (0 for endpoints that refuse logprobs)", {
+    default: 15,
+    min: 0,
+  }),
+  explainTop: int("llm: top fragments the explainer is shown (Bills et al.: 5)", {
+    default: BILLS_EXPLAIN_TOP,
+    min: 1,
+  }),
 });
 
 type ScoreConfig = v.InferOutput<typeof scoreSchema>;
@@ -93,10 +120,17 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
   const deps = ctx;
   const { features, seed, fragmentLength: length } = config;
   const maxFragments = config.fragments;
+  if (TOKEN_LOOKUP_OLD_NAMES.includes(config.backend)) {
+    deps.log.warn(
+      `score: --backend ${config.backend} is the old name of ${TOKEN_LOOKUP}; scoring with ${TOKEN_LOOKUP}`,
+    );
+  }
   const backendName = config.llm ? "llm" : config.backend;
   const run = ctx.run!;
   const entries = await chooseDicts(deps, run, config.dicts);
-  const backend = backendName === "llm" ? makeLlmBackend(config, deps) : { backend: offlineBackend(), client: null };
+  const backend = backendName === "llm"
+    ? makeLlmBackend(config, deps)
+    : { backend: tokenLookupBackend(), client: null };
   const store = await runStore(run, "score");
   const featuresDir = run.path(RUN_FILES.features);
   const common = {
@@ -134,6 +168,7 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
     const s0 = performance.now();
     const scores = await scoreFeatures(samples.samples, backend.backend, {
       seed,
+      scorers: config.scorer,
       concurrency: config.concurrency,
       signal: deps.signal,
       onProgress: (done, total) => deps.progress({ label, done, total, unit: "feat" }),
@@ -157,7 +192,7 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
     const failed = scores.filter((s) => s.error).map((s) => s.error!);
     if (failed.length) deps.log.debug(`score ${e.name}: ${failed.length} features not scored, e.g. ${failed[0]}`);
   }
-  await mergeScores(run.dir, results);
+  const file = await mergeScores(run.dir, results);
   deps.log.debug(
     `score: activations and sampling ${((t1 - t0) / 1000).toFixed(1)}s (${stale.length} dictionaries), ` +
       `explaining and scoring ${(scoring / 1000).toFixed(1)}s, writing ${(writing / 1000).toFixed(1)}s`,
@@ -169,9 +204,17 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
         `${t.completionTokens} tokens, $${t.cost.toFixed(4)}`,
     );
   }
-  const table = Object.entries(results)
-    .map(([name, r]) => `${name} ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}] n=${r.n}`);
-  deps.log.info(`score (${backend.backend.name}):\n  ${table.join("\n  ")}`);
+  const shown = file.backends?.[backend.backend.name] ?? {};
+  const table = Object.keys(results).map((name) => {
+    const r = shown[name] ?? results[name];
+    const fuzz = r.fuzzing ? `, fuzzing ${r.fuzzing.balancedAccuracy.mean.toFixed(3)}` : "";
+    return `${name} ${r.mean.toFixed(3)} [${r.ci95[0].toFixed(3)}, ${r.ci95[1].toFixed(3)}] n=${r.n}${fuzz}: ` +
+      (r.verdict ?? "no verdict");
+  });
+  const measures = results[Object.keys(results)[0]]?.measures;
+  deps.log.info(
+    `score (${backend.backend.name}):\n  ${table.join("\n  ")}${measures ? `\n  ${measures}` : ""}`,
+  );
   return {
     runId: run.id,
     message: `Scored ${entries.length} dictionaries of run ${run.id} with ${backend.backend.name}`,
@@ -195,6 +238,18 @@ async function chooseDicts(deps: StageDeps, run: RunHandle, names: string[] | un
   if (all.length === 0) {
     throw new TypeError(`Cannot score run ${run.id}: it has no dictionaries on ${run.json.hook} yet`);
   }
+  // the references of every score: the random-direction and neuron baselines, scored with the same backend
+  const methodOf = (e: DictEntry) =>
+    (e.eval.status === "ok" ? e.eval.value.method : undefined) ??
+      (e.cfg.status === "ok" ? e.cfg.value.method : undefined);
+  const isReference = (e: DictEntry) => e.kind === "baseline" && REFERENCE_METHODS.includes(methodOf(e) ?? "");
+  const absent = REFERENCE_METHODS.filter((m) => !all.some((e) => e.kind === "baseline" && methodOf(e) === m));
+  if (absent.length) {
+    deps.log.warn(
+      `score: run ${run.id} has no ${absent.join(" or ")} baseline, so its scores lack that reference ` +
+        "(deno task baselines fits it)",
+    );
+  }
   if (!names) return all;
   const missing = names.filter((n) => !all.some((e) => e.name === n));
   if (missing.length) {
@@ -204,8 +259,11 @@ async function chooseDicts(deps: StageDeps, run: RunHandle, names: string[] | un
       })`,
     );
   }
-  return all.filter((e) => names.includes(e.name));
+  return all.filter((e) => names.includes(e.name) || isReference(e));
 }
+
+/** The baselines every score is compared with. */
+const REFERENCE_METHODS = ["random", "neurons"];
 
 function folderOf(run: RunHandle, e: DictEntry): string {
   return run.path(e.kind === "sae" ? RUN_FILES.saes : RUN_FILES.baselines, e.name);
@@ -284,5 +342,10 @@ function makeLlmBackend(config: ScoreConfig, deps: StageDeps): { backend: Backen
     prices: { input: config.priceInput, output: config.priceOutput },
     cacheDir: join(deps.runsDir, ".cache", "llm"),
   });
-  return { backend: llmBackend(client, { signal: deps.signal }), client };
+  const backend = llmBackend(client, {
+    signal: deps.signal,
+    topLogprobs: config.topLogprobs,
+    explainTop: config.explainTop,
+  });
+  return { backend, client };
 }

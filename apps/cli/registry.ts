@@ -61,11 +61,13 @@ export const STAGES: Record<string, StageEntry> = {
     load: () => import("../../tasks/baselines.ts").then((m) => ({ stage: m.baselinesStage as Stage })),
   },
   score: {
-    describe: "explain and score dictionary features (autointerpretability) and write scores.json",
+    describe: "explain and score dictionary features with the token-lookup (default) or llm backend, against the " +
+      "random-direction and neuron baselines, and write scores.json",
     examples: [
       "deno task score --run sweep-1",
-      "deno task score --run sweep-1 --dicts pca,r4_a1e-3 --features 50",
-      "OPENAI_API_KEY=… deno task score --run sweep-1 --llm --llm-model gpt-4o-mini",
+      "deno task score --run sweep-1 --dicts pca,r4_a1e-3 --features 50 --scorer detection",
+      "OPENAI_API_KEY=… deno task score --run sweep-1 --backend llm --llm-model gpt-4o-mini --scorer detection,fuzzing",
+      "deno task score --run sweep-1 --backend llm --base-url http://127.0.0.1:8000/v1 --top-logprobs 0",
     ],
     file: new URL("../../tasks/score.ts", import.meta.url),
     load: () => import("../../tasks/score.ts").then((m) => ({ stage: m.scoreStage as Stage })),

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { seededRandom } from "@saelab/corpus";
+import { seededRandom } from "@saelab/core";
 import type { Fragment } from "@saelab/runs";
 import { selectFeatures } from "./select.ts";
 import type { FeatureSample } from "./types.ts";

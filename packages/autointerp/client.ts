@@ -4,6 +4,8 @@
  * the requests in flight, retries 429, 5xx, network errors and timeouts with
  * exponential back-off (honouring `Retry-After`), keeps every successful
  * answer in an on-disk cache keyed by the request, and tallies tokens and cost.
+ * A request may ask for the answer tokens' log-probabilities (`logprobs: true`,
+ * `top_logprobs: n`); endpoints that ignore the request give none back.
  *
  * @module
  */
@@ -67,10 +69,22 @@ export interface Tally {
   cost: number;
 }
 
+/** One answer token with its log-probability and the most likely alternatives at its position. */
+export interface TokenLogprob {
+  /** The token's text. */
+  token: string;
+  /** Its natural log-probability. */
+  logprob: number;
+  /** The most likely tokens at this position (the sampled one included), as the endpoint listed them. */
+  top: { token: string; logprob: number }[];
+}
+
 /** An answer. */
 export interface ChatAnswer {
   /** The assistant's text. */
   content: string;
+  /** Per-token log-probabilities of the answer, when they were asked for and the endpoint returned them. */
+  logprobs?: TokenLogprob[];
   /** Whether it came from the cache. */
   cached: boolean;
 }
@@ -146,32 +160,37 @@ export class ChatClient {
    * Send one chat request (or answer it from the cache).
    *
    * @param messages The conversation.
-   * @param options `json` asks for a JSON object (with `jsonMode`); `maxTokens` caps the answer; `signal` aborts.
-   * @returns The assistant's text.
+   * @param options `json` asks for a JSON object (with `jsonMode`); `maxTokens` caps the answer; `topLogprobs`
+   *   asks for each answer token's log-probability and that many alternatives (OpenAI allows 0–20); `signal` aborts.
+   * @returns The assistant's text (and log-probabilities, when asked for and given).
    * @throws {ChatError} On a 4xx other than 429, an unusable body, or when the retries run out.
    */
   async chat(
     messages: readonly ChatMessage[],
-    options: { json?: boolean; maxTokens?: number; signal?: AbortSignal } = {},
+    options: { json?: boolean; maxTokens?: number; topLogprobs?: number; signal?: AbortSignal } = {},
   ): Promise<ChatAnswer> {
     const o = this.options;
     const body: Record<string, unknown> = { model: o.model, messages, temperature: o.temperature };
     if (options.maxTokens) body.max_tokens = options.maxTokens;
+    if (options.topLogprobs !== undefined) {
+      body.logprobs = true;
+      body.top_logprobs = options.topLogprobs;
+    }
     if (options.json && o.jsonMode) body.response_format = { type: "json_object" };
     const key = createHash("sha256").update(JSON.stringify([o.baseUrl, body])).digest("hex");
     const cached = await this.#cacheGet(key);
     if (cached !== null) {
       this.tally.cacheHits++;
-      return { content: cached, cached: true };
+      return { ...cached, cached: true };
     }
     await this.#acquire();
     try {
       for (let attempt = 0;; attempt++) {
         options.signal?.throwIfAborted();
         try {
-          const content = await this.#once(body, options.signal);
-          await this.#cachePut(key, content);
-          return { content, cached: false };
+          const answer = await this.#once(body, options.signal);
+          await this.#cachePut(key, answer);
+          return { ...answer, cached: false };
         } catch (e) {
           if (!(e instanceof Retryable)) throw e;
           if (attempt >= o.maxRetries) {
@@ -187,7 +206,7 @@ export class ChatClient {
     }
   }
 
-  async #once(body: Record<string, unknown>, signal?: AbortSignal): Promise<string> {
+  async #once(body: Record<string, unknown>, signal?: AbortSignal): Promise<Omit<ChatAnswer, "cached">> {
     const o = this.options;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Retryable(`no answer within ${o.timeoutMs} ms`)), o.timeoutMs);
@@ -217,7 +236,10 @@ export class ChatClient {
     if (!res.ok) {
       throw new ChatError(`The endpoint refused the request: HTTP ${res.status}: ${text.slice(0, 300)}`, res.status);
     }
-    let parsed: { choices?: { message?: { content?: unknown } }[]; usage?: Record<string, unknown> };
+    let parsed: {
+      choices?: { message?: { content?: unknown }; logprobs?: { content?: unknown } | null }[];
+      usage?: Record<string, unknown>;
+    };
     try {
       parsed = JSON.parse(text);
     } catch {
@@ -234,23 +256,26 @@ export class ChatClient {
       this.tally.completionTokens += ct;
       this.tally.cost += (pt * o.prices.input + ct * o.prices.output) / 1e6;
     }
-    return content;
+    const logprobs = readLogprobs(parsed.choices?.[0]?.logprobs?.content);
+    return logprobs ? { content, logprobs } : { content };
   }
 
-  async #cacheGet(key: string): Promise<string | null> {
+  async #cacheGet(key: string): Promise<Omit<ChatAnswer, "cached"> | null> {
     if (!this.options.cacheDir) return null;
     try {
       const v = JSON.parse(await Deno.readTextFile(join(this.options.cacheDir, key.slice(0, 2), `${key}.json`)));
-      return typeof v?.content === "string" ? v.content : null;
+      if (typeof v?.content !== "string") return null;
+      const logprobs = readLogprobs(v.logprobs);
+      return logprobs ? { content: v.content, logprobs } : { content: v.content };
     } catch {
       return null;
     }
   }
 
-  async #cachePut(key: string, content: string): Promise<void> {
+  async #cachePut(key: string, answer: Omit<ChatAnswer, "cached">): Promise<void> {
     if (!this.options.cacheDir) return;
     const path = join(this.options.cacheDir, key.slice(0, 2), `${key}.json`);
-    await writeTextAtomic(path, JSON.stringify({ model: this.options.model, content }));
+    await writeTextAtomic(path, JSON.stringify({ model: this.options.model, ...answer }));
   }
 
   async #acquire(): Promise<void> {
@@ -266,6 +291,24 @@ export class ChatClient {
     if (next) next(); // the slot passes straight to the next waiter
     else this.#active--;
   }
+}
+
+/**
+ * Log-probabilities in either the endpoint's form (`[{token, logprob, top_logprobs: [{token, logprob}]}]`) or
+ * the cache's (`top`); `undefined` when absent or malformed.
+ */
+function readLogprobs(v: unknown): TokenLogprob[] | undefined {
+  if (!Array.isArray(v) || v.length === 0) return undefined;
+  const out: TokenLogprob[] = [];
+  for (const t of v) {
+    const alts = t?.top_logprobs ?? t?.top;
+    if (typeof t?.token !== "string" || typeof t.logprob !== "number" || !Array.isArray(alts)) return undefined;
+    const top = alts.filter((a: unknown): a is { token: string; logprob: number } =>
+      typeof (a as { token?: unknown })?.token === "string" && typeof (a as { logprob?: unknown }).logprob === "number"
+    ).map((a) => ({ token: a.token, logprob: a.logprob }));
+    out.push({ token: t.token, logprob: t.logprob, top });
+  }
+  return out;
 }
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -5,8 +5,8 @@ import {
   type ChatClientOptions,
   ChatError,
   llmBackend,
-  offlineBackend,
   scoreFeature,
+  tokenLookupBackend,
 } from "@saelab/autointerp";
 import { onCat, plantedSamples, randomText } from "./_synthetic.ts";
 
@@ -130,23 +130,25 @@ const cat = plantedSamples(randomText(300, 16, 5), [onCat])[0];
 /** Answers like a model that understood the cat feature, by prompt type. */
 const sensible: Handler = (body) => {
   const system = body.messages[0].content;
-  const user = body.messages[1].content;
-  if (system.includes("interpret")) return answer("This feature fires on the word cat.");
+  // the question itself (a correction comes after it)
+  const user = body.messages.findLast((m) => m.role === "user" && !m.content.startsWith("That answer"))!.content;
+  if (system.includes("summarize")) return answer(" the word cat.");
   if (system.includes("predict")) {
-    const frags = user.split(/\n\nFragment \d+ \(\d+ tokens\):\n/).slice(1);
-    const values = frags.map((f) => f.split("\n").map((l) => (l.endsWith('" cat"') ? 10 : 0)));
-    return answer(JSON.stringify({ fragments: values }));
+    const block = user.slice(user.lastIndexOf("<start>\n") + 8, user.lastIndexOf("<end>"));
+    const lines = block.split("\n").filter((l) => l !== "");
+    const values = lines.map((l) => `${l.split("\t")[0]}\t${l.startsWith(" cat\t") ? 10 : 0}`);
+    return answer(`<start>\n${values.join("\n")}\n<end>`);
   }
   const texts = user.split("\n").filter((l) => l.startsWith("Text "));
   return answer(JSON.stringify({ answers: texts.map((t) => (t.includes(" cat") ? 9 : 1)) }));
 };
 
-Deno.test("LLM backend end to end: malformed JSON is corrected, then scored like the offline backend", async () => {
+Deno.test("LLM backend end to end: a malformed simulation is corrected, then scored like the token-lookup backend", async () => {
   let bad = true;
   const malformedOnce: Handler = (body) => {
     if (bad && body.messages[0].content.includes("predict")) {
       bad = false;
-      return answer('{"fragments": [[0, 1, 2'); // cut off
+      return answer("<start>\n the\t0\n cat"); // cut off
     }
     return sensible(body);
   };
@@ -154,7 +156,8 @@ Deno.test("LLM backend end to end: malformed JSON is corrected, then scored like
     const { c } = client(url);
     const s = await scoreFeature(cat, llmBackend(c), { seed: 1 });
     assert.equal(s.backend, "openai:test-model");
-    assert.equal(s.explanation, "This feature fires on the word cat.");
+    assert.equal(s.error, undefined);
+    assert.equal(s.explanation, "the word cat");
     assert.ok(s.score! > 0.9, `score ${s.score}`);
     assert.ok(s.detection!.auc > 0.9 && s.detection!.n === 20);
     const correction = seen.bodies.find((b) =>
@@ -163,8 +166,8 @@ Deno.test("LLM backend end to end: malformed JSON is corrected, then scored like
       )
     );
     assert.ok(correction, "a correction was sent after the malformed answer");
-    const offline = await scoreFeature(cat, offlineBackend(), { seed: 1 });
-    assert.ok(Math.abs(offline.score! - s.score!) < 0.2);
+    const lookup = await scoreFeature(cat, tokenLookupBackend(), { seed: 1 });
+    assert.ok(Math.abs(lookup.score! - s.score!) < 0.2);
   });
 });
 
@@ -176,7 +179,7 @@ Deno.test("LLM backend: an answer that stays unusable is recorded as the feature
       const { c } = client(url);
       const s = await scoreFeature(cat, llmBackend(c, { parseRetries: 1 }));
       assert.equal(s.score, null);
-      assert.match(s.error!, /unusable answer after 2 tries: the answer is not valid JSON/);
+      assert.match(s.error!, /unusable answer after 2 tries: line "no idea" has no tab/);
     },
   );
 });

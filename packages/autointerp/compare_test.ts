@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { validate } from "@saelab/runs";
-import { bootstrapMean, type FeatureScore, mergeScores, summarizeScores } from "@saelab/autointerp";
+import {
+  attachReferences,
+  bootstrapMean,
+  type FeatureScore,
+  mergeScores,
+  summarizeScores,
+  TOKEN_LOOKUP_DESCRIPTION,
+} from "@saelab/autointerp";
 
 const feature = (index: number, score: number | null, extra: Partial<FeatureScore> = {}): FeatureScore => ({
   dict: "d",
   index,
-  backend: "offline",
+  backend: "token-lookup",
   explanation: "x",
   score,
   topScore: score === null ? null : score + 0.1,
@@ -17,7 +24,7 @@ const feature = (index: number, score: number | null, extra: Partial<FeatureScor
 
 Deno.test("summarizeScores averages scored features with bootstrap intervals and counts failures", () => {
   const scores = [0.1, 0.5, null, 0.3, 0.7].map((s, i) => feature(i, s));
-  const s = summarizeScores(scores, { kind: "sae", method: "sae", backend: "offline", eligible: 40, seed: 3 });
+  const s = summarizeScores(scores, { kind: "sae", method: "sae", backend: "token-lookup", eligible: 40, seed: 3 });
   assert.equal(s.n, 4);
   assert.equal(s.failed, 1);
   assert.ok(Math.abs(s.mean - 0.4) < 1e-12);
@@ -33,17 +40,98 @@ Deno.test("mergeScores keeps every backend and shows the newest per dictionary; 
     const off = summarizeScores([feature(0, 0.2), feature(1, 0.4)], {
       kind: "baseline",
       method: "pca",
-      backend: "offline",
+      backend: "token-lookup",
     });
-    const sae = summarizeScores([feature(0, 0.6)], { kind: "sae", method: "sae", backend: "offline" });
+    const sae = summarizeScores([feature(0, 0.6)], { kind: "sae", method: "sae", backend: "token-lookup" });
     await mergeScores(dir, { pca: off, r1: sae });
     const llm = { ...off, mean: 0.35, backend: "openai:m" };
     const file = await mergeScores(dir, { pca: llm });
     assert.equal(file.dicts.pca.backend, "openai:m");
-    assert.equal(file.dicts.r1.backend, "offline");
-    assert.deepEqual(Object.keys(file.backends!).sort(), ["offline", "openai:m"]);
-    assert.equal(file.backends!.offline.pca.mean, off.mean);
+    assert.equal(file.dicts.r1.backend, "token-lookup");
+    assert.deepEqual(Object.keys(file.backends!).sort(), ["openai:m", "token-lookup"]);
+    assert.equal(file.backends!["token-lookup"].pca.mean, off.mean);
     const onDisk = JSON.parse(await Deno.readTextFile(join(dir, "scores.json")));
+    assert.deepEqual(validate("scores", onDisk), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("attachReferences: random and neuron baselines as references, and a verdict per dictionary", () => {
+  const entry = (method: string, ci95: [number, number], n = 30) => ({
+    ...summarizeScores([], { kind: "baseline", method, backend: "token-lookup" }),
+    mean: (ci95[0] + ci95[1]) / 2,
+    ci95,
+    n,
+  });
+  const input = {
+    rand: entry("random", [0.40, 0.50]),
+    neur: entry("neurons", [0.55, 0.65]),
+    low: entry("pca", [0.20, 0.39]),
+    same: entry("sae", [0.49, 0.70]),
+    mid: entry("sae", [0.51, 0.60]),
+    above: entry("sae", [0.51, 0.54]),
+    top: entry("sae", [0.70, 0.80]),
+    none: entry("sae", [0, 0], 0),
+  };
+  const out = attachReferences(input);
+  assert.deepEqual(out.top.references, {
+    random: { dict: "rand", mean: input.rand.mean, ci95: [0.40, 0.50], n: 30 },
+    neurons: { dict: "neur", mean: input.neur.mean, ci95: [0.55, 0.65], n: 30 },
+  });
+  assert.deepEqual(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.verdict])), {
+    rand: "the random-direction reference",
+    neur: "better than random directions (the neuron reference)",
+    low: "worse than random directions",
+    same: "no better than random directions",
+    mid: "better than random directions, no better than neurons",
+    above: "better than random directions, worse than neurons",
+    top: "better than random directions and than neurons",
+    none: "not scored",
+  });
+  assert.equal(input.top.verdict, undefined, "the input is left as it was");
+  const noRandom = attachReferences({ top: input.top, neur: input.neur });
+  assert.equal(noRandom.top.verdict, "no random-direction reference to compare with");
+  assert.equal(
+    attachReferences(input, { random: "low" }).same.verdict,
+    "better than random directions, no better than neurons",
+  );
+});
+
+Deno.test("token-lookup scores say what they measure; old scores.json under the old backend name is read as token-lookup", async () => {
+  const s = summarizeScores([feature(0, 0.5)], { kind: "sae", method: "sae", backend: "token-lookup" });
+  assert.equal(s.measures, TOKEN_LOOKUP_DESCRIPTION);
+  assert.match(TOKEN_LOOKUP_DESCRIPTION, /not measure interpretability/);
+  const dir = await Deno.makeTempDir({ prefix: "scores-" });
+  try {
+    const old = { ...s, backend: "offline" };
+    await Deno.writeTextFile(
+      join(dir, "scores.json"),
+      JSON.stringify({ dicts: { r1: old, pca: old }, backends: { offline: { r1: old, pca: old } } }),
+    );
+    const file = await mergeScores(dir, { pca: { ...s, mean: 0.7 } });
+    assert.deepEqual(Object.keys(file.backends!), ["token-lookup"]);
+    assert.equal(file.dicts.r1.backend, "token-lookup");
+    assert.equal(file.backends!["token-lookup"].r1.mean, 0.5);
+    assert.equal(file.backends!["token-lookup"].pca.mean, 0.7);
+    // a random baseline scored later becomes every entry's reference, new and old
+    const random = summarizeScores([feature(0, 0.5), feature(1, 0.55)], {
+      kind: "baseline",
+      method: "random",
+      backend: "token-lookup",
+    });
+    const after = await mergeScores(dir, { random });
+    assert.deepEqual(after.dicts.r1.references!.random, {
+      dict: "random",
+      mean: random.mean,
+      ci95: random.ci95,
+      n: 2,
+    });
+    assert.equal(after.dicts.r1.references!.neurons, null);
+    assert.equal(after.dicts.r1.verdict, "no better than random directions");
+    assert.equal(after.backends!["token-lookup"].pca.verdict, after.dicts.pca.verdict);
+    const onDisk = JSON.parse(await Deno.readTextFile(join(dir, "scores.json")));
+    assert.equal(onDisk.dicts.random.verdict, "the random-direction reference");
     assert.deepEqual(validate("scores", onDisk), []);
   } finally {
     await Deno.remove(dir, { recursive: true });

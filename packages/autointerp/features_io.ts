@@ -3,7 +3,9 @@
  * `features/<dict>/<i>.json` (`@saelab/runs` types), plus what rescoring
  * needs to skip the GPU: the detail files keep each sampled feature's
  * negatives and every backend's results, and the index records the sampling
- * settings so a later `score` run can tell whether they still apply.
+ * settings so a later `score` run can tell whether they still apply. Results
+ * stored under an old name of the token-lookup backend are read back under
+ * its current name.
  *
  * @module
  */
@@ -18,6 +20,7 @@ import {
   writeTextAtomic,
 } from "@saelab/runs";
 import type { DictSamples } from "./sampling.ts";
+import { currentBackendName } from "./token_lookup.ts";
 import type { FeatureSample, FeatureScore } from "./types.ts";
 
 /** One backend's result for a feature, as stored in its detail file. */
@@ -192,7 +195,7 @@ export async function readFeatureFiles(featuresDir: string, dict: string): Promi
       return null;
     }
     if (!Array.isArray(d.top) || !Array.isArray(d.random) || !Array.isArray(d.negatives)) return null;
-    previous.set(i, d.results ?? {});
+    previous.set(i, renameOldResults(d.results ?? {}));
     samples.push({
       dict,
       index: i,
@@ -231,4 +234,15 @@ export async function readFeatureFiles(featuresDir: string, dict: string): Promi
     sampling: index.sampling,
     previous,
   };
+}
+
+/** Results keyed by current backend names, in their stored order (a result under the current name wins). */
+function renameOldResults(results: Record<string, StoredResult>): Record<string, StoredResult> {
+  const out: Record<string, StoredResult> = {};
+  for (const [name, r] of Object.entries(results)) {
+    const current = currentBackendName(name);
+    if (current !== name && current in results) continue;
+    out[current] = r;
+  }
+  return out;
 }

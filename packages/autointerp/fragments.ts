@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { seededRandom, shuffleInPlace } from "@saelab/corpus";
+import { seededRandom, shuffleInPlace } from "@saelab/core";
 
 /** Rows with their ids, as an activation store holds them. */
 export interface IdRows {

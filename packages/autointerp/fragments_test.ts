@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { seededRandom, shuffleInPlace } from "@saelab/corpus";
+import { seededRandom, shuffleInPlace } from "@saelab/core";
 import { buildFragments } from "@saelab/autointerp";
 
 /** Rows of three documents (lengths 10, 7, 9) in a shuffled order; x encodes (doc, pos). */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { seededRandom } from "@saelab/corpus";
+import { seededRandom } from "@saelab/core";
 import { writeCheckpoint } from "@saelab/safetensors";
 import { isResidualHook, loadUnembedding, logitEffects, type Unembedding } from "./logit_effects.ts";
 

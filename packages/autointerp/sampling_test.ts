@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { seededRandom } from "@saelab/corpus";
+import { seededRandom } from "@saelab/core";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { LinearDictionary } from "@saelab/baselines";
 import { validate } from "@saelab/runs";
@@ -125,7 +125,7 @@ Deno.test("feature files validate against the run format and read back for resco
     const score = {
       dict: "a",
       index: s0.index,
-      backend: "offline",
+      backend: "token-lookup",
       explanation: "Fires on t1.",
       score: 0.5,
       topScore: 0.6,
@@ -135,7 +135,7 @@ Deno.test("feature files validate against the run format and read back for resco
     await writeFeatureFiles(dir, samples, { scores: [score], sampling: { seed: 2 } });
     const index = JSON.parse(await Deno.readTextFile(join(dir, "a", "index.json")));
     assert.deepEqual(validate("featureIndex", index), []);
-    assert.equal(index.backend, "offline");
+    assert.equal(index.backend, "token-lookup");
     assert.deepEqual(index.features.map((f: { index: number }) => f.index), samples.samples.map((s) => s.index));
     assert.equal(index.features[0].score, 0.5);
     const stats = JSON.parse(await Deno.readTextFile(join(dir, "a", "stats.json")));
@@ -153,7 +153,7 @@ Deno.test("feature files validate against the run format and read back for resco
       assert.deepEqual(f.tokens, s0.top[i].tokens);
       assertClose(f.acts, s0.top[i].acts, { atol: 0, rtol: 5e-5 }); // stored to 5 significant digits
     });
-    assert.equal(back.previous.get(s0.index)!.offline.score, 0.5);
+    assert.equal(back.previous.get(s0.index)!["token-lookup"].score, 0.5);
     // a second backend is added beside the first
     await writeFeatureFiles(dir, back.samples, {
       scores: [{ ...score, backend: "openai:m", score: 0.9, explanation: "cats" }],
@@ -161,7 +161,7 @@ Deno.test("feature files validate against the run format and read back for resco
       previous: back.previous,
     });
     const again = JSON.parse(await Deno.readTextFile(join(dir, "a", `${s0.index}.json`)));
-    assert.deepEqual(Object.keys(again.results).sort(), ["offline", "openai:m"]);
+    assert.deepEqual(Object.keys(again.results).sort(), ["openai:m", "token-lookup"]);
     assert.equal(again.score, 0.9);
     assert.equal(await readFeatureFiles(dir, "missing"), null);
   } finally {

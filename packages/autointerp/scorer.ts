@@ -1,21 +1,33 @@
 /**
  * The scorer shared by every backend — the protocol of Bills et al. (2023) as
  * Cunningham et al. (2023) apply it: of a feature's top 20 fragments, ranks
- * 3, 7, 11, 15, 19 are held out and the other 15 go to the explainer; the
+ * 3, 7, 11, 15, 19 are held out and the other 15 go to the explainer (an
+ * explainer may use fewer: the LLM explainer shows Bills et al.'s 5); the
  * simulator then predicts per-token activations on the 5 held-out top and 5
- * random fragments (shuffled together, so it cannot tell which is which), and
+ * random fragments (shuffled together, so it cannot tell which is which; one
+ * request per fragment where the simulator offers `simulateFragment`), and
  * the score is the Pearson correlation of predicted and true activations over
  * all their tokens. The correlation over the top (random) fragments alone is
- * the top-only (random-only) score. Detection scoring (after delphi) asks the
- * detector which of the held-out fragments and as many all-zero fragments
- * contain the feature, and reports accuracy and ROC AUC.
+ * the top-only (random-only) score. Two classification scorers can follow:
+ * detection (after delphi) asks the detector which of the held-out fragments
+ * and as many all-zero fragments contain the feature, and reports accuracy
+ * and ROC AUC; fuzzing (after delphi) asks the fuzzing judge whether the
+ * held-out fragments' highlighting, at the activating tokens or at random
+ * ones, matches the explanation, and reports balanced accuracy.
  *
  * @module
  */
-import { hashString, seededRandom, shuffleInPlace } from "@saelab/corpus";
+import { hashString, seededRandom, shuffleInPlace } from "@saelab/core";
 import type { Fragment } from "@saelab/runs";
+import { fuzzingScore, fuzzItems } from "./fuzzing.ts";
 import { accuracy, pearson, rocAuc } from "./stats.ts";
-import type { Backend, FeatureSample, FeatureScore } from "./types.ts";
+import type { Backend, FeatureSample, FeatureScore, SimulationMethod } from "./types.ts";
+
+/** The classification scorers that can follow the simulation score. */
+export type ClassifierName = "detection" | "fuzzing";
+
+/** Every classification scorer, in the order they run. */
+export const CLASSIFIERS: readonly ClassifierName[] = ["detection", "fuzzing"];
 
 /** Counts of the protocol. */
 export interface ProtocolOptions {
@@ -27,6 +39,11 @@ export interface ProtocolOptions {
   negatives?: number;
   /** Seed of the order fragments are shown in. Default 0. */
   seed?: number;
+  /**
+   * Classification scorers to run after the simulation, each where the backend has its part (a detector, a
+   * fuzzing judge). Default `["detection"]`.
+   */
+  scorers?: readonly ClassifierName[];
   /** When aborted, the error propagates instead of being recorded. */
   signal?: AbortSignal;
 }
@@ -83,10 +100,11 @@ export function splitSample(sample: FeatureSample, options: ProtocolOptions = {}
  * @param options Protocol counts and seed.
  * @returns The scores; a failure (too few fragments, a backend error) is recorded in `error`, never thrown,
  *   except an abort.
+ * @throws {TypeError} When `options.scorers` names an unknown scorer.
  * @example
  * ```ts ignore
- * import { offlineBackend, scoreFeature } from "@saelab/autointerp";
- * const s = await scoreFeature(sample, offlineBackend());
+ * import { tokenLookupBackend, scoreFeature } from "@saelab/autointerp";
+ * const s = await scoreFeature(sample, tokenLookupBackend());
  * console.log(s.explanation, s.score, s.detection?.auc);
  * ```
  */
@@ -105,6 +123,12 @@ export async function scoreFeature(
     randomScore: null,
     detection: null,
   };
+  const scorers = options.scorers ?? ["detection"];
+  for (const name of scorers) {
+    if (!CLASSIFIERS.includes(name)) {
+      throw new TypeError(`Cannot score: unknown scorer ${JSON.stringify(name)} (known: ${CLASSIFIERS.join(", ")})`);
+    }
+  }
   const parts = splitSample(sample, options);
   if (parts.heldTop.length === 0 || parts.explain.length === 0) {
     return { ...base, error: `too few active fragments (${sample.top.length}) to explain and hold out` };
@@ -117,7 +141,18 @@ export async function scoreFeature(
       ...parts.heldTop.map((f) => ({ f, top: true })),
       ...parts.heldRandom.map((f) => ({ f, top: false })),
     ], random);
-    const sims = await backend.simulator.simulate(explanation, held.map(({ f }) => ({ tokens: f.tokens })), ref);
+    const simulator = backend.simulator;
+    let sims: number[][];
+    if (simulator.simulateFragment) {
+      const each = await Promise.all(
+        held.map(({ f }) => simulator.simulateFragment!(explanation, { tokens: f.tokens }, ref)),
+      );
+      sims = each.map((s) => s.values);
+      out.simulated = each.map((s, i) => ({
+        role: held[i].top ? "top" : "random",
+        method: s.method as SimulationMethod,
+      }));
+    } else sims = await simulator.simulate(explanation, held.map(({ f }) => ({ tokens: f.tokens })), ref);
     checkShape(sims, held.map(({ f }) => f.tokens.length));
     const corr = (pick: (top: boolean) => boolean) => {
       const sim: number[] = [], act: number[] = [];
@@ -131,7 +166,7 @@ export async function scoreFeature(
     out.score = corr(() => true);
     out.topScore = corr((top) => top);
     out.randomScore = corr((top) => !top);
-    if (backend.detector && parts.negatives.length > 0) {
+    if (scorers.includes("detection") && backend.detector && parts.negatives.length > 0) {
       const items = shuffleInPlace([
         ...held.map(({ f }) => ({ f, label: true })),
         ...parts.negatives.map((f) => ({ f, label: false })),
@@ -142,6 +177,14 @@ export async function scoreFeature(
       }
       const labels = items.map(({ label }) => label);
       out.detection = { accuracy: accuracy(probs, labels), auc: rocAuc(probs, labels)!, n: items.length };
+    }
+    if (scorers.includes("fuzzing") && backend.fuzzer) {
+      const items = fuzzItems(held.map(({ f }) => f), random);
+      const probs = await backend.fuzzer.judge(explanation, items.map((i) => i.fragment), ref);
+      if (probs.length !== items.length || probs.some((p) => !(p >= 0 && p <= 1))) {
+        throw new Error(`the fuzzing judge gave ${probs.length} answers for ${items.length} fragments`);
+      }
+      out.fuzzing = fuzzingScore(probs, items.map((i) => i.correct));
     }
     return out;
   } catch (e) {
@@ -178,8 +221,8 @@ export interface ScoreFeaturesOptions extends ProtocolOptions {
  * @returns One score per sample, in the same order.
  * @example
  * ```ts ignore
- * import { offlineBackend, scoreFeatures } from "@saelab/autointerp";
- * const scores = await scoreFeatures(samples, offlineBackend(), { seed: 0 });
+ * import { tokenLookupBackend, scoreFeatures } from "@saelab/autointerp";
+ * const scores = await scoreFeatures(samples, tokenLookupBackend(), { seed: 0 });
  * ```
  */
 export async function scoreFeatures(

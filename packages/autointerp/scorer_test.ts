@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import {
   type Backend,
-  offlineBackend,
-  type OfflineExplanation,
   scoreFeature,
   scoreFeatures,
   splitSample,
+  tokenLookupBackend,
+  type TokenLookupExplanation,
 } from "@saelab/autointerp";
 import { afterThe, noise, onCat, plantedSamples, randomText } from "./_synthetic.ts";
 
@@ -26,10 +26,10 @@ Deno.test("the protocol's roles: 15 explained, top ranks 3, 7, 11, 15, 19 and 5 
   assert.deepEqual(maxes, [...maxes].sort((a, b) => b - a));
 });
 
-Deno.test("offline backend: token and previous-token features score high, noise scores low", async () => {
-  const backend = offlineBackend();
+Deno.test("token-lookup backend: token and previous-token features score high, noise scores low", async () => {
+  const backend = tokenLookupBackend();
   const [c, a, n] = await scoreFeatures([cat, after, rand], backend, { seed: 1 });
-  assert.equal(c.backend, "offline");
+  assert.equal(c.backend, "token-lookup");
   assert.ok(c.score! > 0.9, `cat feature: ${c.score} (${c.explanation})`);
   assert.ok(c.topScore! > 0.8 && c.randomScore! > 0.8, `cat top ${c.topScore} random ${c.randomScore}`);
   assert.ok(c.detection!.auc > 0.9, `cat detection AUC ${c.detection!.auc}`);
@@ -38,7 +38,7 @@ Deno.test("offline backend: token and previous-token features score high, noise 
   assert.match(a.explanation, /after " the"/);
   assert.ok(Math.abs(n.score!) < 0.4, `noise feature: ${n.score} (${n.explanation})`);
   const e = await backend.explainer.explain(splitSample(after).explain, after);
-  assert.equal((e.data as OfflineExplanation).mode, "previous");
+  assert.equal((e.data as TokenLookupExplanation).mode, "previous");
 });
 
 Deno.test("scorer: correlation is taken over exactly the held-out tokens; failures are recorded, not thrown", async () => {

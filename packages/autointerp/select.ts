@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { hashString, seededRandom, shuffleInPlace } from "@saelab/corpus";
+import { hashString, seededRandom, shuffleInPlace } from "@saelab/core";
 import type { FeatureSummary } from "@saelab/runs";
 
 /** Per-fragment statistics of a dictionary's features: `[fragments, features]` each. */

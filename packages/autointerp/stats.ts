@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { seededRandom } from "@saelab/corpus";
+import { seededRandom } from "@saelab/core";
 
 /**
  * Pearson correlation of two equally long series.

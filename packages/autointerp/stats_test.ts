@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { seededRandom } from "@saelab/corpus";
+import { seededRandom } from "@saelab/core";
 import { accuracy, bootstrapMean, pearson, rocAuc } from "@saelab/autointerp";
 
 const random = seededRandom(12);

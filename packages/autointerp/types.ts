@@ -1,7 +1,7 @@
 /**
  * What the scorer works on and with: a feature's sampled fragments, and the
- * explainer, simulator and detector interfaces that the LLM backend and the
- * offline backend both implement.
+ * explainer, simulator, detector and fuzzing-judge interfaces that the LLM
+ * backend and the token-lookup backend both implement.
  *
  * @module
  */
@@ -41,7 +41,7 @@ export interface TokenFragment {
 export interface Explanation {
   /** The sentence shown to people (and to an LLM simulator). */
   text: string;
-  /** Backend-specific data (the offline backend keeps its token weights here). */
+  /** Backend-specific data (the token-lookup backend keeps its token weights here). */
   data?: unknown;
 }
 
@@ -55,7 +55,7 @@ export interface FeatureRef {
 
 /** Makes an explanation from top-activating fragments. */
 export interface Explainer {
-  /** Backend name, recorded with every score (`"offline"`, `"openai:gpt-4o-mini"`). */
+  /** Backend name, recorded with every score (`"token-lookup"`, `"openai:gpt-4o-mini"`). */
   readonly name: string;
   /**
    * Explain a feature.
@@ -64,6 +64,21 @@ export interface Explainer {
    * @param feature Which feature.
    */
   explain(fragments: readonly Fragment[], feature: FeatureRef): Promise<Explanation>;
+}
+
+/**
+ * How a simulated fragment's values were obtained: `expected-value` is Σ v·p(v) over the 0–10 tokens'
+ * probabilities at each token's position (Bills et al. 2023); `sampled` is the integer the model wrote, used where
+ * the endpoint returned no log-probabilities.
+ */
+export type SimulationMethod = "expected-value" | "sampled";
+
+/** One fragment's simulated activations. */
+export interface SimulatedFragment {
+  /** One value in [0, 10] per token. */
+  values: number[];
+  /** How the values were obtained. */
+  method: SimulationMethod;
 }
 
 /** Predicts per-token activations (0–10) from an explanation. */
@@ -79,6 +94,16 @@ export interface Simulator {
    * @returns One array per fragment, one number per token.
    */
   simulate(explanation: Explanation, fragments: readonly TokenFragment[], feature: FeatureRef): Promise<number[][]>;
+  /**
+   * Predict one fragment on its own (one request per fragment, as Bills et al. do). When present, the scorer
+   * uses it instead of {@linkcode Simulator.simulate} and records each fragment's method.
+   *
+   * @param explanation The explanation.
+   * @param fragment One fragment (tokens only).
+   * @param feature Which feature.
+   * @returns The fragment's values and how they were obtained.
+   */
+  simulateFragment?(explanation: Explanation, fragment: TokenFragment, feature: FeatureRef): Promise<SimulatedFragment>;
 }
 
 /** Decides from an explanation whether the feature fires anywhere in a fragment (delphi-style detection). */
@@ -96,6 +121,30 @@ export interface Detector {
   detect(explanation: Explanation, fragments: readonly TokenFragment[], feature: FeatureRef): Promise<number[]>;
 }
 
+/** A fragment with some tokens highlighted (fuzzing). */
+export interface MarkedFragment extends TokenFragment {
+  /** Whether each token is highlighted. */
+  marked: boolean[];
+}
+
+/**
+ * Judges whether a fragment's highlighted tokens are the ones the explanation describes (delphi-style fuzzing,
+ * Paulo et al. 2024).
+ */
+export interface FuzzJudge {
+  /** Backend name. */
+  readonly name: string;
+  /**
+   * Probability that each fragment's highlighting matches the explanation.
+   *
+   * @param explanation The explanation.
+   * @param fragments Fragments with highlighted tokens.
+   * @param feature Which feature.
+   * @returns One number in [0, 1] per fragment.
+   */
+  judge(explanation: Explanation, fragments: readonly MarkedFragment[], feature: FeatureRef): Promise<number[]>;
+}
+
 /** An explainer, simulator and detector sharing one name. */
 export interface Backend {
   /** Recorded with every score. */
@@ -106,6 +155,22 @@ export interface Backend {
   readonly simulator: Simulator;
   /** Detector (detection scoring is skipped without one). */
   readonly detector?: Detector;
+  /** Fuzzing judge (fuzzing scoring is skipped without one). */
+  readonly fuzzer?: FuzzJudge;
+}
+
+/** Fuzzing scores of one feature: how often the judge told correct highlighting from highlighting at random tokens. */
+export interface FuzzingScore {
+  /** Mean of the two per-class accuracies (chance is 0.5 whatever the class sizes). */
+  balancedAccuracy: number;
+  /** Fraction of correctly highlighted fragments judged correct. */
+  correctAccuracy: number;
+  /** Fraction of fragments highlighted at random tokens judged wrong. */
+  fuzzedAccuracy: number;
+  /** Correctly highlighted fragments judged. */
+  nCorrect: number;
+  /** Fragments highlighted at random tokens judged. */
+  nFuzzed: number;
 }
 
 /** Detection scores of one feature. */
@@ -136,6 +201,10 @@ export interface FeatureScore {
   randomScore: number | null;
   /** Detection scores, when a detector ran and both classes were present. */
   detection: DetectionScore | null;
+  /** Fuzzing scores, when the fuzzing scorer ran. */
+  fuzzing?: FuzzingScore | null;
+  /** How each held-out fragment was simulated, in the (shuffled) order they were shown, when the simulator said. */
+  simulated?: { role: "top" | "random"; method: SimulationMethod }[];
   /** Why the feature could not be scored (too few fragments, an unparseable answer, …). */
   error?: string;
 }

@@ -8,17 +8,67 @@ import type { CircuitsJson, Histogram, PatchJson, ScoresJson } from "@saelab/run
 import { base } from "./_spec_base.ts";
 import type { VegaLiteSpec } from "./summary.ts";
 
+/** A reference level drawn on the method comparison: a baseline's mean score under the same backend. */
+export interface ScoreRule {
+  /** What the rule stands for (`"random directions"`, `"neurons"`). */
+  name: string;
+  /** The reference dictionary. */
+  dict: string;
+  /** Its mean score. */
+  mean: number;
+}
+
 /**
- * Mean interpretability score per dictionary with its 95% bootstrap interval; SAEs first, then
- * baselines, each by descending mean.
+ * The random-direction and neuron reference levels of a `scores.json`: from the entries' `references`
+ * when written, else from the entries whose method is `random` and `neurons`.
  *
  * @param scores `scores.json`.
- * @returns A bar chart with error bars, or `null` when no dictionary was scored.
+ * @returns Up to two rules, random directions first.
+ * @example
+ * ```ts
+ * import { scoreRules } from "@saelab/report";
+ * const e = (method: string, mean: number) =>
+ *   ({ kind: "baseline" as const, method, mean, ci95: [mean, mean] as [number, number], n: 9, backend: "b" });
+ * const rules = scoreRules({ dicts: { random: e("random", 0.4), neurons: e("neurons", 0.5), pca: e("pca", 0.6) } });
+ * if (rules.map((r) => r.name).join() !== "random directions,neurons") throw new Error();
+ * ```
+ */
+export function scoreRules(scores: ScoresJson): ScoreRule[] {
+  const entries = Object.entries(scores.dicts);
+  const written = entries.find(([, s]) => s.references)?.[1].references;
+  const rules: ScoreRule[] = [];
+  for (const [name, key, method] of [["random directions", "random", "random"], ["neurons", "neurons", "neurons"]]) {
+    const ref = written?.[key as "random" | "neurons"];
+    if (ref) {
+      rules.push({ name, dict: ref.dict, mean: ref.mean });
+      continue;
+    }
+    if (written) continue; // written without this reference: it was not scored
+    const found = entries.filter(([, s]) => s.method === method).sort(([a], [b]) => a.localeCompare(b))[0];
+    if (found && found[1].n > 0) rules.push({ name, dict: found[0], mean: found[1].mean });
+  }
+  return rules;
+}
+
+/** The y-axis title of a score chart: what the backends' scores are. */
+function scoreTitle(backends: string[]): string {
+  if (backends.length === 1 && backends[0] === "token-lookup") return "token-lookup score (not interpretability)";
+  if (backends.every((b) => b.startsWith("openai:"))) return "simulation score (correlation)";
+  return "mean explanation score (correlation)";
+}
+
+/**
+ * Mean score per dictionary with its 95% bootstrap interval; SAEs first, then baselines, each by
+ * descending mean; the random-direction and neuron baselines' means drawn across the chart as
+ * labelled dashed rules, the levels every other score is read against.
+ *
+ * @param scores `scores.json`.
+ * @returns A bar chart with error bars and reference rules, or `null` when no dictionary was scored.
  * @example
  * ```ts
  * import { methodComparisonSpec } from "@saelab/report";
  * const spec = methodComparisonSpec({
- *   dicts: { pca: { kind: "baseline", method: "pca", mean: 0.2, ci95: [0.1, 0.3], n: 40, backend: "heuristic" } },
+ *   dicts: { pca: { kind: "baseline", method: "pca", mean: 0.2, ci95: [0.1, 0.3], n: 40, backend: "token-lookup" } },
  * });
  * ```
  */
@@ -36,6 +86,7 @@ export function methodComparisonSpec(scores: ScoresJson): VegaLiteSpec | null {
       hi: s.ci95[1],
       n: s.n,
       backend: s.backend,
+      verdict: s.verdict ?? "",
     }))
     .sort((a, b) => (a.kind === b.kind ? b.mean - a.mean : a.kind === "sparse autoencoder" ? -1 : 1));
   const x = {
@@ -53,40 +104,70 @@ export function methodComparisonSpec(scores: ScoresJson): VegaLiteSpec | null {
     { field: "hi", type: "quantitative", format: ".3f", title: "95% CI high" },
     { field: "n", type: "quantitative", title: "features scored" },
     { field: "backend", type: "nominal" },
+    { field: "verdict", type: "nominal" },
   ];
-  return base("Mean autointerpretability score per method with 95% bootstrap intervals", {
-    width: Math.max(240, 70 * values.length),
-    height: 260,
-    data: { values },
-    encoding: { x },
-    layer: [
-      {
-        mark: { type: "bar", width: { band: 0.6 } },
-        encoding: {
-          y: { field: "mean", type: "quantitative", title: "mean explanation score (correlation)" },
-          color: {
-            field: "kind",
-            type: "nominal",
-            title: null,
-            scale: { domain: ["sparse autoencoder", "baseline"], range: ["#4c78a8", "#bab0ac"] },
-          },
-          tooltip,
+  const backends = [...new Set(values.map((v) => v.backend))];
+  const rules = scoreRules(scores).map((r) => ({ ...r, text: `${r.name} ${r.mean.toFixed(3)}` }));
+  const layers: VegaLiteSpec[] = [
+    {
+      mark: { type: "bar", width: { band: 0.6 } },
+      encoding: {
+        x,
+        y: { field: "mean", type: "quantitative", title: scoreTitle(backends) },
+        color: {
+          field: "kind",
+          type: "nominal",
+          title: null,
+          scale: { domain: ["sparse autoencoder", "baseline"], range: ["#4c78a8", "#bab0ac"] },
         },
+        tooltip,
+      },
+    },
+    {
+      mark: { type: "rule", strokeWidth: 2, color: "#222" },
+      encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+    },
+    {
+      mark: { type: "tick", color: "#222", thickness: 2, size: 14 },
+      encoding: { x, y: { field: "lo", type: "quantitative" } },
+    },
+    {
+      mark: { type: "tick", color: "#222", thickness: 2, size: 14 },
+      encoding: { x, y: { field: "hi", type: "quantitative" } },
+    },
+  ];
+  if (rules.length) {
+    const y = { field: "mean", type: "quantitative" };
+    const ruleColor = {
+      field: "name",
+      type: "nominal",
+      title: "reference",
+      scale: { domain: ["random directions", "neurons"], range: ["#e45756", "#54a24b"] },
+    };
+    layers.push(
+      {
+        data: { values: rules },
+        mark: { type: "rule", strokeDash: [6, 4], strokeWidth: 1.5 },
+        encoding: { y, color: ruleColor, tooltip: [{ field: "text", title: "reference" }, { field: "dict" }] },
       },
       {
-        mark: { type: "rule", strokeWidth: 2, color: "#222" },
-        encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+        data: { values: rules },
+        mark: { type: "text", align: "right", baseline: "bottom", dy: -3, x: "width", fontSize: 11 },
+        encoding: { y, text: { field: "text" }, color: { ...ruleColor, legend: null } },
       },
-      {
-        mark: { type: "tick", color: "#222", thickness: 2, size: 14 },
-        encoding: { y: { field: "lo", type: "quantitative" } },
-      },
-      {
-        mark: { type: "tick", color: "#222", thickness: 2, size: 14 },
-        encoding: { y: { field: "hi", type: "quantitative" } },
-      },
-    ],
-  });
+    );
+  }
+  return base(
+    `Mean score per method with 95% bootstrap intervals (${backends.join(", ")})` +
+      (rules.length ? `, against ${rules.map((r) => r.name).join(" and ")}` : ""),
+    {
+      width: Math.max(240, 70 * values.length),
+      height: 260,
+      data: { values },
+      resolve: { scale: { color: "independent" } },
+      layer: layers,
+    },
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Vega-lite specifications of the SAE sweep: training curves, the sparsity–reconstruction frontier,
- * dead fractions and the MMCS heatmap.
+ * dead fractions and the MMCS heatmap. Members are drawn in series of one SAE kind and one ratio R
+ * (`"tied R=2"`), so that no line joins members of different kinds.
  *
  * @module
  */
@@ -55,9 +56,22 @@ export function trainingCurvesSpec(
   });
 }
 
+/** The series of a member: its SAE kind (when known) and ratio. */
+function seriesOf(p: MemberPoint): string {
+  return p.variant ? `${p.variant} ${ratioLabel(p.ratio)}` : ratioLabel(p.ratio);
+}
+
+/** Series labels in order of kind, then ratio. */
+function seriesDomain(points: readonly MemberPoint[]): string[] {
+  const sorted = [...points].sort((a, b) => (a.variant ?? "").localeCompare(b.variant ?? "") || a.ratio - b.ratio);
+  return [...new Set(sorted.map(seriesOf))];
+}
+
 function memberValues(points: readonly MemberPoint[]) {
   return points.map((p) => ({
     member: p.name,
+    series: seriesOf(p),
+    variant: p.variant ?? "sae",
     R: ratioLabel(p.ratio),
     ratio: p.ratio,
     alpha: p.alpha,
@@ -67,11 +81,13 @@ function memberValues(points: readonly MemberPoint[]) {
     deadFraction: p.deadFraction,
     mmcs: p.mmcs ?? null,
     mmcsReference: p.mmcsReference ?? null,
+    mmcsChance: p.mmcsChance ?? null,
   }));
 }
 
 const memberTooltip = [
   { field: "member", type: "nominal" },
+  { field: "variant", type: "nominal", title: "kind" },
   { field: "R", type: "nominal", title: "R" },
   { field: "alphaLabel", type: "nominal", title: "α" },
   { field: "l0", type: "quantitative", title: "L0", format: ".3g" },
@@ -80,8 +96,8 @@ const memberTooltip = [
 ];
 
 /**
- * Sparsity–reconstruction frontier: FVU against L0, one point per member, coloured by R,
- * points of the same R joined in order of α.
+ * Sparsity–reconstruction frontier: FVU against L0, one point per member, coloured by series (kind
+ * and R) and shaped by kind, points of the same series joined in order of α.
  *
  * @param points Sweep members.
  * @returns A scatter-and-line chart.
@@ -92,8 +108,15 @@ const memberTooltip = [
  * ```
  */
 export function frontierSpec(points: readonly MemberPoint[]): VegaLiteSpec {
-  const domain = sortedLabels(points.map((p) => p.ratio), ratioLabel);
-  const color = { field: "R", type: "nominal", title: "ratio R", scale: { domain } };
+  const domain = seriesDomain(points);
+  const kinds = [...new Set(points.map((p) => p.variant ?? "sae"))].sort();
+  const color = {
+    field: "series",
+    type: "nominal",
+    title: kinds.length > 1 ? "kind, ratio R" : "ratio R",
+    scale: { domain },
+  };
+  const shape = { field: "variant", type: "nominal", title: "kind", scale: { domain: kinds } };
   const x = { field: "l0", type: "quantitative", title: "L0 (active features per token)", scale: { zero: false } };
   const y = { field: "fvu", type: "quantitative", title: "fraction of variance unexplained", scale: { zero: false } };
   return base("Sparsity–reconstruction frontier (FVU against L0) across the sweep", {
@@ -104,7 +127,7 @@ export function frontierSpec(points: readonly MemberPoint[]): VegaLiteSpec {
     layer: [
       {
         mark: { type: "line", opacity: 0.45 },
-        encoding: { x, y, color: { ...color, legend: null }, detail: { field: "R" }, order: { field: "alpha" } },
+        encoding: { x, y, color: { ...color, legend: null }, detail: { field: "series" }, order: { field: "alpha" } },
       },
       {
         mark: { type: "point", filled: true, size: 80, opacity: 1 },
@@ -112,6 +135,7 @@ export function frontierSpec(points: readonly MemberPoint[]): VegaLiteSpec {
           x,
           y,
           color: { ...color, legend: { symbolOpacity: 1, symbolType: "circle" } },
+          ...(kinds.length > 1 ? { shape } : {}),
           tooltip: memberTooltip,
         },
       },
@@ -120,7 +144,7 @@ export function frontierSpec(points: readonly MemberPoint[]): VegaLiteSpec {
 }
 
 /**
- * Dead-feature fraction per member: bars grouped by α, one bar per R.
+ * Dead-feature fraction per member: bars grouped by α, one bar per series (kind and R).
  *
  * @param points Sweep members.
  * @returns A grouped bar chart.
@@ -131,8 +155,9 @@ export function frontierSpec(points: readonly MemberPoint[]): VegaLiteSpec {
  * ```
  */
 export function deadFractionSpec(points: readonly MemberPoint[]): VegaLiteSpec {
-  const rDomain = sortedLabels(points.map((p) => p.ratio), ratioLabel);
+  const rDomain = seriesDomain(points);
   const aDomain = sortedLabels(points.map((p) => p.alpha), alphaLabel);
+  const title = points.some((p) => p.variant) ? "kind, ratio R" : "ratio R";
   return base("Fraction of dead features per sweep member", {
     width: 360,
     height: 240,
@@ -140,20 +165,23 @@ export function deadFractionSpec(points: readonly MemberPoint[]): VegaLiteSpec {
     mark: { type: "bar" },
     encoding: {
       x: { field: "alphaLabel", type: "ordinal", title: "L1 coefficient α", sort: aDomain, axis: { labelAngle: 0 } },
-      xOffset: { field: "R", type: "nominal", sort: rDomain },
+      xOffset: { field: "series", type: "nominal", sort: rDomain },
       y: { field: "deadFraction", type: "quantitative", title: "dead features", axis: { format: "%" } },
-      color: { field: "R", type: "nominal", title: "ratio R", scale: { domain: rDomain } },
+      color: { field: "series", type: "nominal", title, scale: { domain: rDomain } },
       tooltip: memberTooltip,
     },
   });
 }
 
 /**
- * MMCS heatmap over R × α: each cell is the mean max cosine similarity of a member's decoder
- * against its reference dictionary (usually the next larger R at the same α).
+ * MMCS heatmap over series (kind and R) × α: each cell is the mean max cosine similarity of a member's
+ * decoder against its reference dictionary (usually the next larger R at the same α). Where the
+ * evaluations carry the chance level (`mmcsChance`: the same statistic for random unit vectors of the
+ * same sizes), each cell also prints it, and a second panel draws MMCS against α per series with the
+ * chance level as a dashed line of the same colour.
  *
  * @param points Sweep members; those without MMCS are left out.
- * @returns A heatmap, or `null` when no member has MMCS.
+ * @returns A heatmap (with the chance panel beside it when known), or `null` when no member has MMCS.
  * @example
  * ```ts
  * import { mmcsHeatmapSpec } from "@saelab/report";
@@ -163,14 +191,22 @@ export function deadFractionSpec(points: readonly MemberPoint[]): VegaLiteSpec {
 export function mmcsHeatmapSpec(points: readonly MemberPoint[]): VegaLiteSpec | null {
   const withMmcs = points.filter((p) => p.mmcs !== undefined);
   if (withMmcs.length === 0) return null;
-  const rDomain = sortedLabels(withMmcs.map((p) => p.ratio), ratioLabel).reverse();
+  const rDomain = seriesDomain(withMmcs).reverse();
   const aDomain = sortedLabels(withMmcs.map((p) => p.alpha), alphaLabel);
+  const values = memberValues(withMmcs);
+  const hasChance = withMmcs.some((p) => p.mmcsChance !== undefined);
   const x = { field: "alphaLabel", type: "ordinal", title: "L1 coefficient α", sort: aDomain, axis: { labelAngle: 0 } };
-  const y = { field: "R", type: "ordinal", title: "ratio R", sort: rDomain };
-  return base("Mean max cosine similarity (MMCS) of each member against its reference, over R × α", {
+  const y = {
+    field: "series",
+    type: "ordinal",
+    title: withMmcs.some((p) => p.variant) ? "kind, ratio R" : "ratio R",
+    sort: rDomain,
+  };
+  const chanceTip = hasChance ? [{ field: "mmcsChance", type: "quantitative", format: ".3f", title: "chance" }] : [];
+  const heatmap: VegaLiteSpec = {
     width: Math.max(160, 70 * aDomain.length),
     height: Math.max(100, 50 * rDomain.length),
-    data: { values: memberValues(withMmcs) },
+    data: { values },
     encoding: { x, y },
     layer: [
       {
@@ -181,16 +217,68 @@ export function mmcsHeatmapSpec(points: readonly MemberPoint[]): VegaLiteSpec | 
             field: "mmcsReference",
             type: "nominal",
             title: "against",
-          }],
+          }, ...chanceTip],
         },
       },
       {
-        mark: { type: "text", fontSize: 12 },
+        mark: { type: "text", fontSize: 12, ...(hasChance ? { dy: -6 } : {}) },
         encoding: {
           text: { field: "mmcs", type: "quantitative", format: ".2f" },
           color: { condition: { test: "datum.mmcs > 0.6", value: "black" }, value: "white" },
         },
       },
+      ...(hasChance
+        ? [{
+          transform: [{ filter: "isValid(datum.mmcsChance)" }, {
+            calculate: "'chance ' + format(datum.mmcsChance, '.2f')",
+            as: "chanceText",
+          }],
+          mark: { type: "text", fontSize: 9, dy: 8 },
+          encoding: {
+            text: { field: "chanceText" },
+            color: { condition: { test: "datum.mmcs > 0.6", value: "black" }, value: "white" },
+          },
+        }]
+        : []),
     ],
+  };
+  const title = "Mean max cosine similarity (MMCS) of each member against its reference, over kind, R and α";
+  if (!hasChance) return base(title, heatmap);
+  const sDomain = seriesDomain(withMmcs);
+  const color = { field: "series", type: "nominal", title: y.title, scale: { domain: sDomain } };
+  const ax = { field: "alpha", type: "quantitative", title: "L1 coefficient α", scale: { type: "log" } };
+  const line: VegaLiteSpec = {
+    width: 300,
+    height: Math.max(160, 50 * rDomain.length),
+    data: { values: values.filter((v) => Number.isFinite(v.alpha) && v.alpha > 0) },
+    layer: [
+      {
+        mark: { type: "line", point: { filled: true, size: 50 } },
+        encoding: {
+          x: ax,
+          y: { field: "mmcs", type: "quantitative", title: "MMCS (dashed: chance)", scale: { domain: [0, 1] } },
+          color,
+          detail: { field: "series" },
+          order: { field: "alpha" },
+          tooltip: [...memberTooltip, { field: "mmcs", type: "quantitative", format: ".3f" }, ...chanceTip],
+        },
+      },
+      {
+        transform: [{ filter: "isValid(datum.mmcsChance)" }],
+        mark: { type: "line", strokeDash: [4, 4], strokeWidth: 1.5, opacity: 0.8 },
+        encoding: {
+          x: ax,
+          y: { field: "mmcsChance", type: "quantitative" },
+          color: { ...color, legend: null },
+          detail: { field: "series" },
+          order: { field: "alpha" },
+          tooltip: [{ field: "series", title: "series" }, ...chanceTip],
+        },
+      },
+    ],
+  };
+  return base(`${title}, with the chance level of random unit vectors of the same sizes`, {
+    hconcat: [heatmap, line],
+    resolve: { scale: { color: "independent" } },
   });
 }

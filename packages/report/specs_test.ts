@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadRun, makeDemoRun } from "@saelab/runs";
-import type { CircuitsJson, DictEval, MetricRow } from "@saelab/runs";
+import type { CircuitsJson, DictEval, DictScore, MetricRow } from "@saelab/runs";
 import {
   circuitGraphSpec,
   deadFractionSpec,
@@ -11,6 +11,7 @@ import {
   methodComparisonSpec,
   mmcsHeatmapSpec,
   patchCurveSpec,
+  scoreRules,
   trainingCurvesSpec,
 } from "./mod.ts";
 import { render } from "./_render_for_tests.ts";
@@ -192,4 +193,126 @@ Deno.test("every chart of the demo run renders without warnings", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Two kinds at the same ratios and α grid, with MMCS and its chance level as newer evaluations write them. */
+const twoKinds = memberPoints(
+  ["untied", "tied"].flatMap((variant) =>
+    [1, 2].flatMap((ratio) =>
+      [1e-3, 1e-2, 1e-1].map((a) => ({
+        name: `${variant}_r${ratio}_a${a}`,
+        eval: {
+          kind: "sae",
+          method: "sae",
+          variant,
+          dIn: 8,
+          dSae: 8 * ratio,
+          l1Coefficient: a,
+          fvu: 0.1 / ratio + a,
+          l0: 10 * ratio * (variant === "tied" ? 2 : 1),
+          deadFraction: 0.1,
+          mmcs: { reference: `${variant}_r${ratio * 2}_a${a}`, value: 0.3 + 0.1 * ratio },
+          mmcsChance: ratio === 1 ? 0.25 : { value: 0.27 },
+        } as unknown as DictEval,
+      }))
+    )
+  ),
+);
+
+Deno.test("memberPoints reads the SAE kind and MMCS's chance level, bare or as { value }", () => {
+  assert.equal(twoKinds.length, 12);
+  assert.deepEqual([...new Set(twoKinds.map((p) => p.variant))], ["tied", "untied"]);
+  assert.deepEqual([...new Set(twoKinds.map((p) => p.mmcsChance))], [0.25, 0.27]);
+  const bare = memberPoints([{
+    name: "a",
+    eval: {
+      kind: "sae",
+      method: "sae",
+      dIn: 4,
+      dSae: 8,
+      fvu: 0.1,
+      l0: 2,
+      deadFraction: 0,
+      mmcs: 0.4,
+    } as unknown as DictEval,
+  }]);
+  assert.equal(bare[0].mmcs, 0.4);
+  assert.equal(bare[0].mmcsChance, undefined);
+});
+
+Deno.test("frontier: one line per kind and ratio, so no line joins two kinds", async () => {
+  const spec = frontierSpec(twoKinds);
+  const r = await render(spec);
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.marks.symbol, 12);
+  assert.equal(r.marks.line, 4); // tied R=1, tied R=2, untied R=1, untied R=2
+  const series = new Set(r.data("data_0").map((d) => d.series));
+  assert.deepEqual([...series].sort(), ["tied R=1", "tied R=2", "untied R=1", "untied R=2"]);
+  const points = (spec.layer as { encoding: Record<string, { field?: string }> }[])[1].encoding;
+  assert.equal(points.shape.field, "variant");
+  // one kind: the series are the ratios alone and no shape legend is drawn
+  const one = (frontierSpec(members).layer as { encoding: Record<string, unknown> }[])[1].encoding;
+  assert.equal(one.shape, undefined);
+});
+
+Deno.test("dead fraction: a bar per member of each kind, offset by series", async () => {
+  const r = await render(deadFractionSpec(twoKinds));
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.marks.rect, 12);
+});
+
+Deno.test("MMCS with a chance level: each cell prints it and a panel draws it per series", async () => {
+  const spec = mmcsHeatmapSpec(twoKinds)!;
+  assert.ok(Array.isArray(spec.hconcat));
+  const r = await render(spec);
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.marks.rect, 12);
+  assert.equal(r.marks.text, 24); // the MMCS and the chance level in every cell
+  assert.equal(r.marks.line, 8); // an MMCS line and a dashed chance line per series
+  assert.ok(r.svg.includes("chance 0.25") && r.svg.includes("chance 0.27"));
+  // without a chance level, the heatmap alone, as before
+  assert.equal(mmcsHeatmapSpec(members)!.hconcat, undefined);
+});
+
+const entry = (kind: "sae" | "baseline", method: string, mean: number, extra: Partial<DictScore> = {}): DictScore => ({
+  kind,
+  method,
+  mean,
+  ci95: [mean - 0.02, mean + 0.02],
+  n: 40,
+  backend: "token-lookup",
+  ...extra,
+});
+
+Deno.test("method comparison: random-direction and neuron references drawn as labelled rules", async () => {
+  const spec = methodComparisonSpec({
+    dicts: {
+      s: entry("sae", "sae", 0.5, { verdict: "no better than random directions" }),
+      pca: entry("baseline", "pca", 0.6),
+      random: entry("baseline", "random", 0.47),
+      neurons: entry("baseline", "neurons", 0.55),
+    },
+  })!;
+  const r = await render(spec);
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.marks.rule, 4 + 2); // four error bars, two reference rules
+  assert.equal(r.marks.text, 2);
+  assert.ok(r.svg.includes("random directions 0.470") && r.svg.includes("neurons 0.550"));
+  assert.match(String(spec.description), /against random directions and neurons/);
+  const bars = (spec.layer as { encoding: { y: { title: string } } }[])[0].encoding.y;
+  assert.equal(bars.title, "token-lookup score (not interpretability)");
+});
+
+Deno.test("scoreRules prefers the references written with the scores, and leaves out one not scored", () => {
+  const refs = {
+    random: { dict: "random_b", mean: 0.4, ci95: [0.38, 0.42] as [number, number], n: 40 },
+    neurons: null,
+  };
+  const rules = scoreRules({
+    dicts: { s: entry("sae", "sae", 0.5, { references: refs }), neurons: entry("baseline", "neurons", 0.6) },
+  });
+  assert.deepEqual(rules, [{ name: "random directions", dict: "random_b", mean: 0.4 }]);
+  const found = scoreRules({ dicts: { random: entry("baseline", "random", 0.3), s: entry("sae", "sae", 0.5) } });
+  assert.deepEqual(found, [{ name: "random directions", dict: "random", mean: 0.3 }]);
+  assert.deepEqual(scoreRules({ dicts: { s: entry("sae", "sae", 0.5) } }), []);
 });

@@ -34,6 +34,16 @@ export interface MemberPoint {
   mmcs?: number;
   /** The reference dictionary of `mmcs`. */
   mmcsReference?: string;
+  /** The same statistic for seeded random unit vectors of the same sizes (the chance level), when measured. */
+  mmcsChance?: number;
+  /** The SAE kind (`"untied"`, `"tied"`, …), when the evaluation records it. */
+  variant?: string;
+}
+
+/** A number written either bare or as `{ value }`; `undefined` otherwise. */
+function numberOf(x: unknown): number | undefined {
+  const v = typeof x === "object" && x !== null ? (x as { value?: unknown }).value : x;
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }
 
 /**
@@ -51,15 +61,26 @@ export interface MemberPoint {
 export function memberPoints(evals: readonly NamedEval[]): MemberPoint[] {
   return evals
     .filter((e) => e.eval.kind === "sae")
-    .map(({ name, eval: e }) => ({
-      name,
-      ratio: e.ratio ?? e.dSae / e.dIn,
-      alpha: e.l1Coefficient ?? NaN,
-      fvu: e.fvu,
-      l0: e.l0,
-      deadFraction: e.deadFraction,
-      ...(e.mmcs ? { mmcs: e.mmcs.value, mmcsReference: e.mmcs.reference } : {}),
-    }))
+    .map(({ name, eval: e }) => {
+      // fields that newer evaluations write: the SAE kind and MMCS's chance level
+      const extra = e as unknown as { variant?: unknown; mmcsChance?: unknown; mmcsReference?: unknown };
+      const ratio = e.ratio ?? e.dSae / e.dIn;
+      const variant = typeof extra.variant === "string" ? extra.variant : undefined;
+      const mmcs = numberOf(e.mmcs), chance = numberOf(extra.mmcsChance);
+      const reference = (e.mmcs as { reference?: unknown } | undefined)?.reference ?? extra.mmcsReference;
+      return {
+        name,
+        ratio,
+        alpha: e.l1Coefficient ?? NaN,
+        fvu: e.fvu,
+        l0: e.l0,
+        deadFraction: e.deadFraction,
+        ...(mmcs !== undefined ? { mmcs } : {}),
+        ...(mmcs !== undefined && typeof reference === "string" ? { mmcsReference: reference } : {}),
+        ...(chance !== undefined ? { mmcsChance: chance } : {}),
+        ...(variant ? { variant } : {}),
+      };
+    })
     .sort((a, b) => a.ratio - b.ratio || a.alpha - b.alpha || a.name.localeCompare(b.name));
 }
 

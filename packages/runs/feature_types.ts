@@ -87,6 +87,8 @@ export interface FeatureDetail extends FeatureSummary {
   dict: string;
   /** Explainer/simulator backend behind `explanation` and `score`. */
   backend?: string;
+  /** Every backend's result for this feature, by backend name (`backend` names the shown one). */
+  results?: Record<string, FeatureResult>;
   /** Fragments with the highest activations, highest first. */
   top: Fragment[];
   /** Fragments sampled at random among those where the feature fires. */
@@ -97,4 +99,38 @@ export interface FeatureDetail extends FeatureSummary {
   logits?: LogitEffects;
   /** Nearest features by decoder cosine, most similar first. */
   neighbours?: Neighbour[];
+}
+
+/** One feature's fuzzing scores: how often the judge told correct highlighting from highlighting at random tokens. */
+export interface FeatureFuzzing {
+  /** Mean of the two per-class accuracies (chance 0.5). */
+  balancedAccuracy: number;
+  /** Fraction of correctly highlighted fragments judged correct. */
+  correctAccuracy: number;
+  /** Fraction of randomly highlighted fragments judged wrong. */
+  fuzzedAccuracy: number;
+  /** Correctly highlighted fragments judged. */
+  nCorrect: number;
+  /** Randomly highlighted fragments judged. */
+  nFuzzed: number;
+}
+
+/** One backend's result for a feature, as stored in its detail file. */
+export interface FeatureResult {
+  /** The explanation (empty when it failed). */
+  explanation: string;
+  /** Correlation of simulated and true activations over the held-out top and random fragments. */
+  score: number | null;
+  /** The same over the held-out top fragments only. */
+  topScore?: number | null;
+  /** The same over the held-out random fragments only. */
+  randomScore?: number | null;
+  /** Detection accuracy, ROC AUC and fragments classified, when a detector ran. */
+  detection?: { accuracy: number; auc: number; n: number } | null;
+  /** Fuzzing scores, when the fuzzing scorer ran. */
+  fuzzing?: FeatureFuzzing | null;
+  /** How each held-out fragment was simulated, in the order shown, when the simulator said. */
+  simulated?: { role: "top" | "random"; method: "expected-value" | "sampled" }[];
+  /** Why the feature could not be scored. */
+  error?: string;
 }

@@ -52,6 +52,7 @@ export type { DictEntry, FileResult, MetricsResult, RunSummary } from "./read.ts
 export { loadRun } from "./bundle.ts";
 export type { RunBundle } from "./bundle.ts";
 export { validate } from "./validate.ts";
+export { currentBackendName, currentNames, TOKEN_LOOKUP, TOKEN_LOOKUP_OLD_NAMES } from "./backend_names.ts";
 export type { FileKind } from "./validate.ts";
 export { demoMemberName, makeDemoRun } from "./demo.ts";
 export type { DemoRunOptions } from "./demo.ts";

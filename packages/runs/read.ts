@@ -6,6 +6,7 @@
  * @module
  */
 import { isValidId, resolveInside, RUN_FILES, validateId } from "./paths.ts";
+import { currentNames } from "./backend_names.ts";
 import { type FileKind, validate } from "./validate.ts";
 import type { MetricRow, RunJson } from "./run_types.ts";
 import type { DictEval, DictKind, SaeCfg } from "./dict_types.ts";
@@ -50,7 +51,9 @@ export async function readJson<T>(
     return { status: "invalid", problems: [`not JSON: ${(e as Error).message}`] };
   }
   const problems = validate(options.kind, value);
-  return problems.length ? { status: "invalid", problems } : { status: "ok", value: value as T };
+  return problems.length
+    ? { status: "invalid", problems }
+    : { status: "ok", value: currentNames(options.kind, value) as T };
 }
 
 /** A run as the index page sees it. */

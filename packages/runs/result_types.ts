@@ -18,14 +18,36 @@ export interface DictScore {
   ci95: [number, number];
   /** Number of features scored. */
   n: number;
-  /** Explainer/simulator backend that produced the scores, e.g. `"openai:gpt-4o-mini"` or `"heuristic"`. */
+  /** Explainer/simulator backend that produced the scores, e.g. `"openai:gpt-4o-mini"` or `"token-lookup"`. */
   backend: string;
+  /** What the score measures, in plain words. */
+  measures?: string;
+  /** The random-direction and neuron baselines' scores under the same backend (null where not scored). */
+  references?: { random: ScoreReference | null; neurons: ScoreReference | null };
+  /** The score against its references, in plain words (e.g. `"no better than random directions"`). */
+  verdict?: string;
+  /** Mean fuzzing balanced accuracy (chance 0.5) with its interval, when the fuzzing scorer ran. */
+  fuzzing?: { balancedAccuracy: { mean: number; ci95: [number, number]; n: number } };
+}
+
+/** A reference level of a score: another dictionary's mean score with its interval. */
+export interface ScoreReference {
+  /** The reference dictionary's name. */
+  dict: string;
+  /** Its mean score. */
+  mean: number;
+  /** Its 95% interval. */
+  ci95: [number, number];
+  /** Its scored features. */
+  n: number;
 }
 
 /** `scores.json`. */
 export interface ScoresJson {
-  /** Score per dictionary name. */
+  /** Score per dictionary name (the newest backend's). */
   dicts: Record<string, DictScore>;
+  /** Every backend's scores, by backend then dictionary name. */
+  backends?: Record<string, Record<string, DictScore>>;
 }
 
 /** One point of a patching curve. */

@@ -135,10 +135,29 @@ const histogram: Check = all(
 );
 const tokenValue: Check = obj({ token: str(), value: num() });
 
+const fuzzing: Check = obj({
+  balancedAccuracy: frac,
+  correctAccuracy: frac,
+  fuzzedAccuracy: frac,
+  nCorrect: count,
+  nFuzzed: count,
+});
+const simulated: Check = arr(obj({ role: oneOf(["top", "random"]), method: oneOf(["expected-value", "sampled"]) }));
+
 const featureDetail: Check = obj({
   ...summaryFields,
   dict: id,
   backend: opt(str()),
+  results: opt(rec(obj({
+    explanation: str(),
+    score: nullable(num()),
+    topScore: opt(nullable(num())),
+    randomScore: opt(nullable(num())),
+    detection: opt(nullable(obj({ accuracy: frac, auc: nullable(frac), n: count }))),
+    fuzzing: opt(nullable(fuzzing)),
+    simulated: opt(simulated),
+    error: opt(str()),
+  }))),
   top: arr(fragment),
   random: arr(fragment),
   histogram,
@@ -146,18 +165,27 @@ const featureDetail: Check = obj({
   neighbours: opt(arr(obj({ index: count, cosine: num({ min: -1.0001, max: 1.0001 }) }))),
 });
 
+const interval: Check = all(
+  arr(num(), { length: 2 }),
+  where((c: number[]) => (Array.isArray(c) && c[0] > c[1] ? "interval low is above high" : null)),
+);
+const meanInterval: Check = obj({ mean: num(), ci95: interval, n: count });
+const scoreReference: Check = nullable(obj({ dict: str(true), mean: num(), ci95: interval, n: count }));
+const scoreEntry: Check = obj({
+  kind: oneOf(["sae", "baseline"]),
+  method: str(true),
+  mean: num(),
+  ci95: interval,
+  n: count,
+  backend: str(true),
+  measures: opt(str()),
+  references: opt(obj({ random: scoreReference, neurons: scoreReference })),
+  verdict: opt(str()),
+  fuzzing: opt(obj({ balancedAccuracy: meanInterval })),
+});
 const scores: Check = obj({
-  dicts: rec(obj({
-    kind: oneOf(["sae", "baseline"]),
-    method: str(true),
-    mean: num(),
-    ci95: all(
-      arr(num(), { length: 2 }),
-      where((c: number[]) => (Array.isArray(c) && c[0] > c[1] ? "interval low is above high" : null)),
-    ),
-    n: count,
-    backend: str(true),
-  })),
+  dicts: rec(scoreEntry),
+  backends: opt(rec(rec(scoreEntry))),
 });
 
 const patch: Check = obj({

@@ -167,7 +167,7 @@ Deno.test({
       assert.deepEqual(run.svg.sort(), expected);
       assert.equal(await page.locator(".banner.synthetic").count(), 0);
       const text = await page.textContent("body") ?? "";
-      for (const name of ["untied_r1_a1.0e-3", "untied_r2_a1.0e-3", "pca", "offline"]) {
+      for (const name of ["untied_r1_a1.0e-3", "untied_r2_a1.0e-3", "pca", "token-lookup"]) {
         assert.ok(text.includes(name), `the run page names ${name}`);
       }
 
