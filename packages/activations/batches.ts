@@ -9,7 +9,7 @@
  * @module
  */
 import { hashString, seededRandom, shuffleInPlace } from "@saelab/corpus";
-import type { RowBlock } from "./chunks.ts";
+import { allocRows, type RowBlock } from "./chunks.ts";
 import type { ChunkEntry, StoreSplit } from "./manifest.ts";
 
 /** A batch of rows, ready to upload: `x` is `[rows, d]`. */
@@ -240,16 +240,7 @@ class Shuffler {
 }
 
 function emptyBatch(n: number, d: number, epoch: number): ActivationBatch {
-  return {
-    rows: 0,
-    d,
-    x: new Float32Array(n * d), // [n, d]
-    doc: new Int32Array(n),
-    pos: new Int32Array(n),
-    token: new Int32Array(n),
-    row: new Int32Array(n),
-    epoch,
-  };
+  return { ...allocRows(n, d), rows: 0, row: new Int32Array(n), epoch }; // x: [n, d]
 }
 
 function copyRow(src: Float32Array, from: number, dst: Float32Array, to: number, d: number): void {

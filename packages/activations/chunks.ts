@@ -25,6 +25,30 @@ export interface RowBlock {
   token: Int32Array;
 }
 
+/**
+ * A block of zeroed rows, ready to be filled; `allocRows(0, d)` is the empty block.
+ *
+ * @param rows Number of rows.
+ * @param d Width of a row.
+ * @returns The block, with `x` of `rows · d` zeros and zeroed id columns.
+ * @example
+ * ```ts
+ * import { allocRows } from "@saelab/activations";
+ * const block = allocRows(2, 3);
+ * console.log(block.rows, block.x.length, block.token.length); // 2 6 2
+ * ```
+ */
+export function allocRows(rows: number, d: number): RowBlock {
+  return {
+    rows,
+    d,
+    x: new Float32Array(rows * d), // [rows, d]
+    doc: new Int32Array(rows),
+    pos: new Int32Array(rows),
+    token: new Int32Array(rows),
+  };
+}
+
 /** A store chunk that is missing, truncated or altered. */
 export class StoreError extends Error {
   /** The file concerned. */

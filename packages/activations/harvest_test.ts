@@ -8,7 +8,7 @@ import {
   tokenizeDocuments,
   type TokenWindows,
 } from "@saelab/corpus";
-import { harvest, type HarvestOptions, type Manifest, openStore, type RowBlock } from "@saelab/activations";
+import { allocRows, harvest, type HarvestOptions, type Manifest, openStore, type RowBlock } from "@saelab/activations";
 import { fakeActivation, fakeModel } from "./_testing.ts";
 
 const gpu = await createGpu();
@@ -26,23 +26,25 @@ const windows: TokenWindows = makeWindows(tokenizeDocuments(docs, chars, { separ
 }).shuffle(3);
 const base = { hook: HOOK, batchSize: 4, chunkRows: 40, heldOutFraction: 0.3, splitSeed: 1 } as const;
 
-async function tempDir(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "acts-" });
+/** Run `fn` with `count` fresh temporary folders, removed afterwards whatever happens. */
+async function withTempDirs(count: number, fn: (...dirs: string[]) => Promise<void>): Promise<void> {
+  const dirs: string[] = [];
+  try {
+    for (let i = 0; i < count; i++) dirs.push(await Deno.makeTempDir({ prefix: "acts-" }));
+    await fn(...dirs);
+  } finally {
+    for (const dir of dirs) {
+      await Deno.remove(dir, { recursive: true }).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e; // a test may remove a folder itself
+      });
+    }
+  }
 }
 
 async function allRows(dir: string, split: "train" | "heldout"): Promise<RowBlock> {
   const store = await openStore(dir);
   const n = store.rows(split);
-  return n === 0
-    ? {
-      rows: 0,
-      d: store.d,
-      x: new Float32Array(),
-      doc: new Int32Array(),
-      pos: new Int32Array(),
-      token: new Int32Array(),
-    }
-    : await store.getRows(0, n, { split });
+  return n === 0 ? allocRows(0, store.d) : await store.getRows(0, n, { split });
 }
 
 /** Expected activation of every owned (document, position), computed from the windows on the CPU. */
@@ -58,9 +60,8 @@ function expectedRows(w: TokenWindows, layer: number): Map<string, { x: Float32A
   return out;
 }
 
-Deno.test("harvest stores each owned position once, with its activation and ids, split by document", async () => {
-  const dir = await tempDir();
-  try {
+Deno.test("harvest stores each owned position once, with its activation and ids, split by document", () =>
+  withTempDirs(1, async (dir) => {
     const model = fakeModel(gpu, { d: D, numLayers: 3 });
     const { manifest } = await harvest(model, windows, { ...base, dir });
     assert.equal(manifest.complete, true);
@@ -85,15 +86,10 @@ Deno.test("harvest stores each owned position once, with its activation and ids,
       }
     }
     assert.equal(seen.size, expected.size);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a harvest aborted midway and run again gives exactly the rows of an uninterrupted one", async () => {
-  const full = await tempDir();
-  const cut = await tempDir();
-  try {
+Deno.test("a harvest aborted midway and run again gives exactly the rows of an uninterrupted one", () =>
+  withTempDirs(2, async (full, cut) => {
     for (const maxTokens of [undefined, 150]) {
       const options: HarvestOptions = { ...base, maxTokens, dir: full };
       const reference = await harvest(fakeModel(gpu, { d: D, numLayers: 3 }), windows, { ...options, overwrite: true });
@@ -140,11 +136,7 @@ Deno.test("a harvest aborted midway and run again gives exactly the rows of an u
       await Deno.remove(cut, { recursive: true });
       await Deno.mkdir(cut);
     }
-  } finally {
-    await Deno.remove(full, { recursive: true });
-    await Deno.remove(cut, { recursive: true }).catch(() => {});
-  }
-});
+  }));
 
 /** Windows after the one where `maxTokens` is reached (never run). */
 function countAfter(options: HarvestOptions): number {
@@ -156,9 +148,8 @@ function countAfter(options: HarvestOptions): number {
   return 0;
 }
 
-Deno.test("resuming into a store made with other settings is refused", async () => {
-  const dir = await tempDir();
-  try {
+Deno.test("resuming into a store made with other settings is refused", () =>
+  withTempDirs(1, async (dir) => {
     const model = fakeModel(gpu, { d: D, numLayers: 3 });
     await harvest(model, windows, { ...base, dir });
     await assert.rejects(
@@ -175,15 +166,10 @@ Deno.test("resuming into a store made with other settings is refused", async () 
       RangeError,
     );
     await assert.rejects(harvest(model, windows, { ...base, dir, batchSize: 0 }), /batchSize 0/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("an f16 store reads back within f16 rounding of the f32 store", async () => {
-  const a = await tempDir();
-  const b = await tempDir();
-  try {
+Deno.test("an f16 store reads back within f16 rounding of the f32 store", () =>
+  withTempDirs(2, async (a, b) => {
     const model = fakeModel(gpu, { d: D, numLayers: 3 });
     const r32 = await harvest(model, windows, { ...base, dir: a });
     const r16 = await harvest(model, windows, { ...base, dir: b, dtype: "f16" });
@@ -203,15 +189,10 @@ Deno.test("an f16 store reads back within f16 rounding of the f32 store", async 
       assert.ok(worst <= 1, `worst error is ${worst} times the f16 bound`);
       assert.ok(worst > 0, "f16 rows differ from f32 ones somewhere");
     }
-  } finally {
-    await Deno.remove(a, { recursive: true });
-    await Deno.remove(b, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a missing, truncated or altered chunk gives a clear error", async () => {
-  const dir = await tempDir();
-  try {
+Deno.test("a missing, truncated or altered chunk gives a clear error", () =>
+  withTempDirs(1, async (dir) => {
     const model = fakeModel(gpu, { d: D, numLayers: 3 });
     const { manifest } = await harvest(model, windows, { ...base, dir });
     const [c0, c1, c2] = manifest.chunks.map((c) => `${dir}/${c.file}`);
@@ -239,14 +220,10 @@ Deno.test("a missing, truncated or altered chunk gives a clear error", async () 
     await assert.rejects(openStore(dir), /harvest stopped at window/);
     await Deno.writeTextFile(`${dir}/manifest.json`, "{");
     await assert.rejects(openStore(dir), /not valid JSON/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("progress is reported after each batch", async () => {
-  const dir = await tempDir();
-  try {
+Deno.test("progress is reported after each batch", () =>
+  withTempDirs(1, async (dir) => {
     const seen: number[] = [];
     const model = fakeModel(gpu, { d: D, numLayers: 2 });
     await harvest(model, windows, {
@@ -258,14 +235,10 @@ Deno.test("progress is reported after each batch", async () => {
     assert.equal(seen.length, Math.ceil(windows.count / base.batchSize));
     assert.equal(seen.at(-1), windows.ownedTokens);
     assert.ok(seen.every((r, i) => i === 0 || r > seen[i - 1]));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a store's shuffled batches cover each stored row once and match random access", async () => {
-  const dir = await tempDir();
-  try {
+Deno.test("a store's shuffled batches cover each stored row once and match random access", () =>
+  withTempDirs(1, async (dir) => {
     await harvest(fakeModel(gpu, { d: D, numLayers: 3 }), windows, { ...base, dir, dtype: "f16" });
     const store = await openStore(dir);
     const all = await store.getRows(0, store.rows("train"));
@@ -289,10 +262,7 @@ Deno.test("a store's shuffled batches cover each stored row once and match rando
     assert.deepEqual(held.flatMap((b) => [...b.pos]), [
       ...(await store.getRows(0, store.rows("heldout"), { split: "heldout" })).pos,
     ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("harvest: the GPU context is released", () => {
   gpu.destroy();

@@ -25,7 +25,7 @@ export { ActivationStore, openStore } from "./store.ts";
 export type { OpenStoreOptions } from "./store.ts";
 export { sequentialBatches, shuffledBatches, shuffledBatchesSync } from "./batches.ts";
 export type { ActivationBatch, RowSource, ShuffleOptions } from "./batches.ts";
-export { StoreError } from "./chunks.ts";
+export { allocRows, StoreError } from "./chunks.ts";
 export type { RowBlock } from "./chunks.ts";
 export { MANIFEST_FILE, readManifest } from "./manifest.ts";
 /** The stable JSON hash of `@saelab/core/hash`, re-exported for existing callers. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createGpu } from "@saelab/gpu";
 import { createModel, parseConfig, randomWeights, referenceForward } from "@saelab/neox";
+import { MICRO_NEOX } from "@saelab/neox/testing";
 import { loadDocuments, makeWindows, memorySource, tokenizeDocuments } from "@saelab/corpus";
 import { harvest, openStore } from "@saelab/activations";
 
@@ -8,11 +9,9 @@ const gpu = await createGpu();
 
 Deno.test("harvesting a GPT-NeoX model stores its float64 reference activations", async () => {
   const config = parseConfig({
-    model_type: "gpt_neox",
+    ...MICRO_NEOX,
     vocab_size: 64,
-    hidden_size: 16,
     num_hidden_layers: 3,
-    num_attention_heads: 2,
     intermediate_size: 64,
     max_position_embeddings: 32,
   });

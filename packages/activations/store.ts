@@ -11,7 +11,7 @@ import {
   shuffledBatchesSync,
   type ShuffleOptions,
 } from "./batches.ts";
-import { decodeChunk, readChunkBytes, readChunkBytesSync, type RowBlock, StoreError } from "./chunks.ts";
+import { allocRows, decodeChunk, readChunkBytes, readChunkBytesSync, type RowBlock, StoreError } from "./chunks.ts";
 import { type ChunkEntry, type Manifest, MANIFEST_FILE, readManifest, type StoreSplit } from "./manifest.ts";
 
 /** Options for {@linkcode openStore}. */
@@ -120,14 +120,7 @@ export class ActivationStore {
     }
     const n = Math.min(count, total - start);
     const d = this.d;
-    const out: RowBlock = {
-      rows: n,
-      d,
-      x: new Float32Array(n * d), // [n, d]
-      doc: new Int32Array(n),
-      pos: new Int32Array(n),
-      token: new Int32Array(n),
-    };
+    const out = allocRows(n, d); // x: [n, d]
     const starts = this.#starts[split];
     let i = 0;
     while (i < n) {

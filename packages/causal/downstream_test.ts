@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { createModel, parseConfig, randomWeights } from "@saelab/neox";
+import { MICRO_NEOX } from "@saelab/neox/testing";
 import { Downstream } from "./mod.ts";
 
 const gpu = await createGpu();
 
-const config = parseConfig({
-  model_type: "gpt_neox",
-  vocab_size: 32,
-  hidden_size: 16,
-  num_hidden_layers: 3,
-  num_attention_heads: 2,
-  intermediate_size: 32,
-  max_position_embeddings: 16,
-  use_parallel_residual: false,
-});
+const config = parseConfig({ ...MICRO_NEOX, num_hidden_layers: 3, use_parallel_residual: false });
 const weights = randomWeights(config, { seed: 3 });
 const ids = [[1, 5, 9, 2, 7], [3, 3, 8, 30, 0]];
 

@@ -17,6 +17,7 @@
  */
 export { loadDocuments, makeDocument, memorySource } from "./document.ts";
 export type { Document, DocumentInput, DocumentMeta, LoadOptions, TextSource } from "./document.ts";
+export { pathExists } from "./exists.ts";
 export { folderSource } from "./folder.ts";
 export type { FolderSourceOptions } from "./folder.ts";
 export { mobyDickSource, sotuSource } from "./stdlib.ts";

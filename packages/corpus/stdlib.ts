@@ -9,6 +9,7 @@
  * @module
  */
 import { type Document, makeDocument, type TextSource } from "./document.ts";
+import { pathExists } from "./exists.ts";
 
 /** Options for {@linkcode sotuSource}. */
 export interface SotuOptions {
@@ -133,21 +134,12 @@ async function packageDataDir(resolved: string, probe: string): Promise<string |
   if (!resolved.startsWith("file:")) return null;
   let dir = decodeURIComponent(new URL(".", resolved).pathname).replace(/\/$/, "");
   for (let up = 0; up < 4 && dir.length > 1; up++) {
-    if (await exists(`${dir}/package.json`)) {
-      return await exists(`${dir}/data/${probe}`) ? `${dir}/data` : null;
+    if (await pathExists(`${dir}/package.json`)) {
+      return await pathExists(`${dir}/data/${probe}`) ? `${dir}/data` : null;
     }
     dir = dir.slice(0, dir.lastIndexOf("/"));
   }
   return null;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function slug(s: string): string {

@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { assertClose, closeness, createGpu, GpuError, sizeClass } from "./mod.ts";
+import { assertClose, closeness, createGpu, type Gpu, GpuError, sizeClass } from "./mod.ts";
+
+/** Run `fn` on a fresh GPU context, destroyed afterwards whatever happens. */
+async function withGpu(fn: (gpu: Gpu) => Promise<void> | void): Promise<void> {
+  const gpu = await createGpu();
+  try {
+    await fn(gpu);
+  } finally {
+    gpu.destroy();
+  }
+}
 
 Deno.test("createGpu explains a missing WebGPU", async () => {
   await assert.rejects(() => createGpu({ navigator: {} }), (e: unknown) => {
@@ -11,9 +21,8 @@ Deno.test("createGpu explains a missing WebGPU", async () => {
   await assert.rejects(() => createGpu({ navigator: noAdapter }), /no WebGPU adapter.*mesa-vulkan-drivers/s);
 });
 
-Deno.test("tensors round-trip through the GPU", async () => {
-  const gpu = await createGpu();
-  try {
+Deno.test("tensors round-trip through the GPU", () =>
+  withGpu(async (gpu) => {
     const f = gpu.upload(new Float32Array([1.5, -2, 3e-8, 1e30]), [2, 2]);
     assert.deepEqual([...await f.read()], [1.5, -2, Math.fround(3e-8), Math.fround(1e30)]);
     assert.deepEqual(f.shape, [2, 2]);
@@ -28,14 +37,10 @@ Deno.test("tensors round-trip through the GPU", async () => {
     f.dispose(); // twice is harmless
     await assert.rejects(() => f.read(), /disposed/);
     assert.equal(gpu.pool.live, 0);
-  } finally {
-    gpu.destroy();
-  }
-});
+  }));
 
-Deno.test("bad shapes and oversized tensors give clear errors", async () => {
-  const gpu = await createGpu();
-  try {
+Deno.test("bad shapes and oversized tensors give clear errors", () =>
+  withGpu((gpu) => {
     assert.throws(() => gpu.upload(new Float32Array(5), [2, 3]), {
       name: "RangeError",
       message: /shape \[2, 3\] holds 6 values but the data has 5/,
@@ -48,14 +53,10 @@ Deno.test("bad shapes and oversized tensors give clear errors", async () => {
     assert.deepEqual(t.reshape([24]).shape, [24]);
     assert.throws(() => t.reshape([5, 5]), /Cannot reshape/);
     t.dispose();
-  } finally {
-    gpu.destroy();
-  }
-});
+  }));
 
-Deno.test("a failing kernel surfaces as an error that names it", async () => {
-  const gpu = await createGpu();
-  try {
+Deno.test("a failing kernel surfaces as an error that names it", () =>
+  withGpu(async (gpu) => {
     const program = {
       name: "broken_kernel",
       key: "x",
@@ -73,14 +74,10 @@ Deno.test("a failing kernel surfaces as an error that names it", async () => {
       return true;
     });
     t.dispose();
-  } finally {
-    gpu.destroy();
-  }
-});
+  }));
 
-Deno.test("dispatches are batched and the pipeline cache is keyed by program", async () => {
-  const gpu = await createGpu();
-  try {
+Deno.test("dispatches are batched and the pipeline cache is keyed by program", () =>
+  withGpu(async (gpu) => {
     const add = (k: number) => ({
       name: "add_const",
       key: `k=${k}`,
@@ -101,10 +98,7 @@ Deno.test("dispatches are batched and the pipeline cache is keyed by program", a
     const out = await t.read();
     assertClose(out, new Float32Array(n).fill(6), { atol: 0, rtol: 0 });
     t.dispose();
-  } finally {
-    gpu.destroy();
-  }
-});
+  }));
 
 Deno.test("closeness uses atol + rtol·|ref|", () => {
   assert.ok(closeness([1.001], [1], { atol: 0, rtol: 1e-2 }).excess <= 0);

@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { parseConfig, toHfConfig } from "./mod.ts";
+import { PYTHIA_70M_SIZES } from "./testing.ts";
 
-const BASE = {
-  model_type: "gpt_neox",
-  vocab_size: 50304,
-  hidden_size: 512,
-  num_hidden_layers: 6,
-  num_attention_heads: 8,
-  intermediate_size: 2048,
-};
+const BASE = PYTHIA_70M_SIZES;
 
 Deno.test("parseConfig reads Pythia's fields and Hugging Face's defaults", () => {
   const c = parseConfig({ ...BASE, rotary_pct: 0.25, rotary_emb_base: 10000, use_parallel_residual: true });

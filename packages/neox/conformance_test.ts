@@ -20,29 +20,27 @@ async function expected() {
   return { rows, acts };
 }
 
-Deno.test({
-  name: "the CPU reference reproduces neox-tiny's expected activations",
-  ignore: !present,
-  fn: async () => {
-    const { rows, acts } = await expected();
-    const config = parseConfig(JSON.parse(await Deno.readTextFile(join(DIR, "config.json"))));
-    using weights = await openSafetensors(join(DIR, "model.safetensors"));
-    const w = new Map<string, Float32Array>();
-    for (const name of weights.names) w.set(name, await weights.getFloat32(name));
-    const out = referenceForward(config, (n) => w.get(n)!, rows);
-    for (const [name, want] of acts) {
-      const got = name === "logits" ? out.logits! : out.activations.get(name);
-      assert.ok(got, `the reference has no ${name}`);
-      assertClose(got, want, { atol: 1e-6, rtol: 1e-6 }, `reference ${name}`);
-    }
-  },
+/** A test against the stored activations, ignored (with the warning above) when they are absent. */
+function conformanceTest(name: string, fn: (want: Awaited<ReturnType<typeof expected>>) => Promise<void>): void {
+  Deno.test({ name, ignore: !present, fn: async () => fn(await expected()) });
+}
+
+conformanceTest("the CPU reference reproduces neox-tiny's expected activations", async ({ rows, acts }) => {
+  const config = parseConfig(JSON.parse(await Deno.readTextFile(join(DIR, "config.json"))));
+  using weights = await openSafetensors(join(DIR, "model.safetensors"));
+  const w = new Map<string, Float32Array>();
+  for (const name of weights.names) w.set(name, await weights.getFloat32(name));
+  const out = referenceForward(config, (n) => w.get(n)!, rows);
+  for (const [name, want] of acts) {
+    const got = name === "logits" ? out.logits! : out.activations.get(name);
+    assert.ok(got, `the reference has no ${name}`);
+    assertClose(got, want, { atol: 1e-6, rtol: 1e-6 }, `reference ${name}`);
+  }
 });
 
-Deno.test({
-  name: "the GPU model matches neox-tiny's expected activations at every hook point and the logits",
-  ignore: !present,
-  fn: async () => {
-    const { rows, acts } = await expected();
+conformanceTest(
+  "the GPU model matches neox-tiny's expected activations at every hook point and the logits",
+  async ({ rows, acts }) => {
     using model = await loadModel(gpu!, DIR);
     const kept = new Map<string, Tensor>();
     const hooks: Hooks = Object.fromEntries(
@@ -57,13 +55,11 @@ Deno.test({
     }
     assertClose(await logits.read(), acts.get("logits")!, TOL, "returned logits");
   },
-});
+);
 
-Deno.test({
-  name: "stopAtLayer returns the residual stream where it stops, and loss matches the expected logits",
-  ignore: !present,
-  fn: async () => {
-    const { rows, acts } = await expected();
+conformanceTest(
+  "stopAtLayer returns the residual stream where it stops, and loss matches the expected logits",
+  async ({ rows, acts }) => {
     using model = await loadModel(gpu!, DIR);
     for (
       const [stop, name] of [[0, "blocks.0.hook_resid_pre"], [1, "blocks.1.hook_resid_pre"], [
@@ -90,6 +86,6 @@ Deno.test({
     assertClose(loss.perToken!, per, TOL, "per-token loss");
     assertClose([loss.mean], [per.reduce((a, b) => a + b) / per.length], TOL, "mean loss");
   },
-});
+);
 
 globalThis.addEventListener("unload", () => gpu?.destroy());

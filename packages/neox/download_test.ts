@@ -18,14 +18,27 @@ await Deno.writeTextFile(join(root, "EleutherAI/tiny-neox/tokenizer.json"), JSON
 await saveModel(join(root, "acme/sharded"), config, weights, { maxShardBytes: 40_000 });
 await Deno.copyFile(join(root, "EleutherAI/tiny-neox/tokenizer.json"), join(root, "acme/sharded/tokenizer.json"));
 
+/** Run `fn` against a hub serving `root` and a fresh download folder; both are closed and removed after. */
+async function withHub(
+  options: Parameters<typeof serveHub>[1],
+  fn: (hub: ReturnType<typeof serveHub>, dir: string) => Promise<void>,
+): Promise<void> {
+  const hub = serveHub(root, options);
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(hub, dir);
+  } finally {
+    await hub.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 async function same(a: string, b: string) {
   assert.deepEqual(await Deno.readFile(a), await Deno.readFile(b), `${a} equals ${b}`);
 }
 
-Deno.test("downloadModel fetches config, tokenizer and weights, checks them, and keeps complete files", async () => {
-  const hub = serveHub(root);
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("downloadModel fetches config, tokenizer and weights, checks them, and keeps complete files", () =>
+  withHub({}, async (hub, dir) => {
     const progress: DownloadProgress[] = [];
     const result = await downloadModel("EleutherAI/tiny-neox", {
       endpoint: hub.endpoint,
@@ -49,32 +62,20 @@ Deno.test("downloadModel fetches config, tokenizer and weights, checks them, and
     const again = await downloadModel("EleutherAI/tiny-neox", { endpoint: hub.endpoint, dir });
     assert.ok(again.files.every((f) => f.status === "present"));
     assert.ok(hub.log.every((l) => l.startsWith("HEAD")), "nothing is downloaded twice");
-  } finally {
-    await hub.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("downloadModel follows a sharded index and fetches every shard", async () => {
-  const hub = serveHub(root);
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("downloadModel follows a sharded index and fetches every shard", () =>
+  withHub({}, async (hub, dir) => {
     const result = await downloadModel("acme/sharded", { endpoint: hub.endpoint, dir, revision: "refs/pr/1" });
     const shards = result.files.filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f.name));
     assert.ok(shards.length >= 2 && shards.every((f) => f.verified === "sha256"));
     assert.ok(result.files.some((f) => f.name === "model.safetensors.index.json"));
     for (const f of result.files) await same(join(dir, f.name), join(root, "acme/sharded", f.name));
     assert.ok(hub.log.some((l) => l.includes("/resolve/refs%2Fpr%2F1/config.json")));
-  } finally {
-    await hub.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("an interrupted download resumes from its .part with an HTTP Range request", async () => {
-  const hub = serveHub(root);
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("an interrupted download resumes from its .part with an HTTP Range request", () =>
+  withHub({}, async (hub, dir) => {
     hub.faults.cutAfter = { "model.safetensors": 10_000 };
     await assert.rejects(() => downloadModel("EleutherAI/tiny-neox", { endpoint: hub.endpoint, dir }));
     const part = await Deno.stat(join(dir, "model.safetensors.part"));
@@ -87,16 +88,10 @@ Deno.test("an interrupted download resumes from its .part with an HTTP Range req
     assert.deepEqual(result.files.map((f) => f.status), ["present", "present", "resumed"]);
     await same(join(dir, "model.safetensors"), join(root, "EleutherAI/tiny-neox/model.safetensors"));
     await assert.rejects(() => Deno.stat(join(dir, "model.safetensors.part")), Deno.errors.NotFound);
-  } finally {
-    await hub.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a corrupted download is refused and removed", async () => {
-  const hub = serveHub(root);
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a corrupted download is refused and removed", () =>
+  withHub({}, async (hub, dir) => {
     hub.faults.corrupt = new Set(["model.safetensors"]);
     await assert.rejects(
       () => downloadModel("EleutherAI/tiny-neox", { endpoint: hub.endpoint, dir }),
@@ -108,16 +103,10 @@ Deno.test("a corrupted download is refused and removed", async () => {
     hub.faults.corrupt.clear();
     await downloadModel("EleutherAI/tiny-neox", { endpoint: hub.endpoint, dir });
     await same(join(dir, "model.safetensors"), join(root, "EleutherAI/tiny-neox/model.safetensors"));
-  } finally {
-    await hub.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("tokens, missing files and unsafe names give errors that say what to do", async () => {
-  const hub = serveHub(root, { token: "hf_secret" });
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("tokens, missing files and unsafe names give errors that say what to do", () =>
+  withHub({ token: "hf_secret" }, async (hub, dir) => {
     await assert.rejects(
       () => downloadModel("EleutherAI/tiny-neox", { endpoint: hub.endpoint, dir }),
       /answered 401 .*pass a token, e\.g\. from HF_TOKEN/,
@@ -130,10 +119,6 @@ Deno.test("tokens, missing files and unsafe names give errors that say what to d
     );
     assert.throws(() => resolveUrl("EleutherAI/x", "../../etc/passwd"), TypeError);
     assert.throws(() => resolveUrl("no-owner", "config.json"), /owner\/name/);
-  } finally {
-    await hub.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));

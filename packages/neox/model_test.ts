@@ -16,22 +16,14 @@ import {
   saveModel,
   weightSpecs,
 } from "./mod.ts";
+import { TINY_NEOX } from "./testing.ts";
 
 const gpu = await createGpu();
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 const tmp = await Deno.makeTempDir({ prefix: "neox_test_" });
 
 function config(fields: Record<string, unknown>): NeoxConfig {
-  return parseConfig({
-    model_type: "gpt_neox",
-    vocab_size: 97,
-    hidden_size: 48,
-    num_hidden_layers: 2,
-    num_attention_heads: 3,
-    intermediate_size: 80,
-    max_position_embeddings: 24,
-    ...fields,
-  });
+  return parseConfig({ ...TINY_NEOX, ...fields });
 }
 
 const IDS = [[5, 96, 0, 17, 17, 42, 3, 88, 9, 61, 2], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [

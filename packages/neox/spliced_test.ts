@@ -12,18 +12,11 @@ import {
   splicedMetrics,
   type WindowSource,
 } from "./mod.ts";
+import { TINY_NEOX } from "./testing.ts";
 
 const gpu = await createGpu();
 const HOOK = "blocks.0.hook_resid_post";
-const cfg = parseConfig({
-  model_type: "gpt_neox",
-  vocab_size: 97,
-  hidden_size: 48,
-  num_hidden_layers: 2,
-  num_attention_heads: 3,
-  intermediate_size: 80,
-  max_position_embeddings: 24,
-});
+const cfg = parseConfig(TINY_NEOX);
 const V = cfg.vocabSize, D = cfg.hiddenSize;
 const IDS = [
   [5, 96, 0, 17, 17, 42, 3, 88, 9, 61, 2],

@@ -1,22 +1,14 @@
 import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { parseConfig, referenceForward, weightSpecs } from "@saelab/neox";
+import { MICRO_NEOX } from "@saelab/neox/testing";
 import { disposeParams, initialWeights, uploadParams } from "./params.ts";
 import { trainPass } from "./step.ts";
 import { learningRate, optimizerStep } from "./optimizer.ts";
 
 const gpu = await createGpu();
 
-const config = parseConfig({
-  model_type: "gpt_neox",
-  vocab_size: 24,
-  hidden_size: 16,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  intermediate_size: 32,
-  rotary_pct: 0.5,
-  max_position_embeddings: 16,
-});
+const config = parseConfig({ ...MICRO_NEOX, vocab_size: 24, rotary_pct: 0.5 });
 const B = 2, T = 5;
 const IDS = Int32Array.from({ length: B * T }, (_, i) => (i * 7 + 3) % 24);
 

@@ -1,31 +1,14 @@
 /**
  * An independent reading of the safetensors format, for tests only: a direct transcription of
  * the format's rules (DataView decoding, BigInt sizes, a byte-coverage map) that shares no code
- * with the reader it checks.
+ * with the reader it checks; only the table of dtype sizes (`_dtype_table.ts`, data) is common.
  *
  * @module
  */
+import { DTYPE_SIZES, RAW_ONLY_DTYPES } from "./_dtype_table.ts";
 
-const SIZES: Record<string, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U64: 8,
-  U32: 4,
-  U16: 2,
-  U8: 1,
-  BOOL: 1,
-  F8_E4M3: 1,
-  F8_E5M2: 1,
-  F8_E8M0: 1,
-  C64: 8,
-};
-const RAW_ONLY = ["F8_E4M3", "F8_E5M2", "F8_E8M0", "C64"];
+const SIZES: Readonly<Record<string, number>> = DTYPE_SIZES;
+const RAW_ONLY = RAW_ONLY_DTYPES;
 
 /** A tensor as the oracle reads it: numbers (floats rounded to float32) or bigints, or raw bytes only. */
 export interface OracleTensor {
@@ -99,61 +82,40 @@ export function oracleRead(file: Uint8Array): Verdict {
   return { ok: true, tensors, metadata };
 }
 
+/** How one element of each decodable dtype is read at a byte offset (little-endian; floats to float32). */
+const READ: Record<string, (dv: DataView, o: number) => number | bigint> = {
+  F64: (dv, o) => Math.fround(dv.getFloat64(o, true)),
+  F32: (dv, o) => dv.getFloat32(o, true),
+  F16: (dv, o) => {
+    const h = dv.getUint16(o, true);
+    const s = h >> 15 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
+    return e === 31
+      ? (m ? NaN : s * Infinity)
+      : e === 0
+      ? s * m * Math.pow(2, -24)
+      : s * (1024 + m) * Math.pow(2, e - 25);
+  },
+  BF16: (dv, o) => {
+    const tmp = new DataView(new ArrayBuffer(4));
+    tmp.setUint16(0, dv.getUint16(o, true));
+    return tmp.getFloat32(0);
+  },
+  I64: (dv, o) => dv.getBigInt64(o, true),
+  U64: (dv, o) => dv.getBigUint64(o, true),
+  I32: (dv, o) => dv.getInt32(o, true),
+  U32: (dv, o) => dv.getUint32(o, true),
+  I16: (dv, o) => dv.getInt16(o, true),
+  U16: (dv, o) => dv.getUint16(o, true),
+  I8: (dv, o) => dv.getInt8(o),
+  U8: (dv, o) => dv.getUint8(o),
+  BOOL: (dv, o) => dv.getUint8(o),
+};
+
 function decode(dtype: string, bytes: Uint8Array): (number | bigint)[] {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const size = SIZES[dtype];
+  const size = SIZES[dtype], read = READ[dtype];
   const out: (number | bigint)[] = [];
-  for (let o = 0; o < bytes.length; o += size) {
-    switch (dtype) {
-      case "F64":
-        out.push(Math.fround(dv.getFloat64(o, true)));
-        break;
-      case "F32":
-        out.push(dv.getFloat32(o, true));
-        break;
-      case "F16": {
-        const h = dv.getUint16(o, true);
-        const s = h >> 15 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
-        out.push(
-          e === 31
-            ? (m ? NaN : s * Infinity)
-            : e === 0
-            ? s * m * Math.pow(2, -24)
-            : s * (1024 + m) * Math.pow(2, e - 25),
-        );
-        break;
-      }
-      case "BF16": {
-        const tmp = new DataView(new ArrayBuffer(4));
-        tmp.setUint16(0, dv.getUint16(o, true));
-        out.push(tmp.getFloat32(0));
-        break;
-      }
-      case "I64":
-        out.push(dv.getBigInt64(o, true));
-        break;
-      case "U64":
-        out.push(dv.getBigUint64(o, true));
-        break;
-      case "I32":
-        out.push(dv.getInt32(o, true));
-        break;
-      case "U32":
-        out.push(dv.getUint32(o, true));
-        break;
-      case "I16":
-        out.push(dv.getInt16(o, true));
-        break;
-      case "U16":
-        out.push(dv.getUint16(o, true));
-        break;
-      case "I8":
-        out.push(dv.getInt8(o));
-        break;
-      default:
-        out.push(dv.getUint8(o));
-    }
-  }
+  for (let o = 0; o < bytes.length; o += size) out.push(read(dv, o));
   return out;
 }
 

@@ -4,17 +4,7 @@ import { openCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { TensorInput } from "./encode.ts";
 import { SafetensorsError } from "./errors.ts";
 import { writeSafetensors } from "./file.ts";
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "saelab-ckpt-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const list = async (dir: string) => (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+import { list, withDir } from "./_test_util.ts";
 
 /** Five tensors of 400, 400, 400, 16 and 8 bytes. */
 function tensors(): Record<string, TensorInput> {

@@ -22,6 +22,19 @@ export type TensorData =
 /** The array of any decoded tensor. */
 export type TensorArray = TensorData["data"];
 
+/** The typed array that views each integer dtype's bytes in place. */
+const INT_VIEWS = {
+  I64: BigInt64Array,
+  U64: BigUint64Array,
+  I32: Int32Array,
+  U32: Uint32Array,
+  I16: Int16Array,
+  U16: Uint16Array,
+  I8: Int8Array,
+  U8: Uint8Array,
+  BOOL: Uint8Array,
+} as const;
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
@@ -52,6 +65,9 @@ export function decodeTensor(bytes: Uint8Array, name: string, info: TensorInfo):
     : bytes.slice().buffer;
   const shape = [...info.shape];
   const dtype = info.dtype;
+  if (Object.hasOwn(INT_VIEWS, dtype)) {
+    return { dtype, shape, data: new INT_VIEWS[dtype as keyof typeof INT_VIEWS](own) } as TensorData;
+  }
   switch (dtype) {
     case "F32":
       return { dtype, shape, data: new Float32Array(own) };
@@ -61,23 +77,6 @@ export function decodeTensor(bytes: Uint8Array, name: string, info: TensorInfo):
       return { dtype, shape, data: decodeFloat16(new Uint16Array(own)) };
     case "BF16":
       return { dtype, shape, data: decodeBfloat16(new Uint16Array(own)) };
-    case "I64":
-      return { dtype, shape, data: new BigInt64Array(own) };
-    case "U64":
-      return { dtype, shape, data: new BigUint64Array(own) };
-    case "I32":
-      return { dtype, shape, data: new Int32Array(own) };
-    case "U32":
-      return { dtype, shape, data: new Uint32Array(own) };
-    case "I16":
-      return { dtype, shape, data: new Int16Array(own) };
-    case "U16":
-      return { dtype, shape, data: new Uint16Array(own) };
-    case "I8":
-      return { dtype, shape, data: new Int8Array(own) };
-    case "U8":
-    case "BOOL":
-      return { dtype, shape, data: new Uint8Array(own) };
     default:
       throw new SafetensorsError(
         `Cannot decode tensor ${JSON.stringify(name)} from ${info.file}: dtype ${dtype} is only available as raw bytes`,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { DTYPE_SIZES, RAW_ONLY_DTYPES } from "./_dtype_table.ts";
 
 /** Element types whose values this package decodes and encodes. */
 export type DType =
@@ -26,27 +27,9 @@ export type RawDType = "F8_E4M3" | "F8_E5M2" | "F8_E8M0" | "C64";
 /** Floating-point element types; they are read as `Float32Array`. */
 export type FloatDType = "F64" | "F32" | "F16" | "BF16";
 
-const SIZES: Readonly<Record<DType | RawDType, number>> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U64: 8,
-  U32: 4,
-  U16: 2,
-  U8: 1,
-  BOOL: 1,
-  F8_E4M3: 1,
-  F8_E5M2: 1,
-  F8_E8M0: 1,
-  C64: 8,
-};
+const SIZES: Readonly<Record<DType | RawDType, number>> = DTYPE_SIZES;
 
-const RAW_ONLY = new Set<string>(["F8_E4M3", "F8_E5M2", "F8_E8M0", "C64"]);
+const RAW_ONLY = new Set<string>(RAW_ONLY_DTYPES);
 
 /**
  * Whether a string names an element type this package decodes.

@@ -3,17 +3,7 @@ import { join } from "node:path";
 import { fileSource, openSafetensors, writeSafetensors } from "./file.ts";
 import { blobSource, type ByteSource, openSafetensorsFrom } from "./reader.ts";
 import { serializeSafetensors } from "./serialize.ts";
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "saelab-st-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const list = async (dir: string) => (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+import { list, withDir } from "./_test_util.ts";
 
 /** Wrap a source and record every range read from it. */
 function counting(source: ByteSource): { source: ByteSource; reads: [number, number][] } {

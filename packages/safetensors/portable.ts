@@ -14,16 +14,7 @@ export { SafetensorsError } from "./errors.ts";
 export type { SafetensorsErrorOptions } from "./errors.ts";
 export { dtypeSize, isDType } from "./dtype.ts";
 export type { DType, FloatDType, RawDType } from "./dtype.ts";
-export {
-  bfloat16Bits,
-  bfloat16Value,
-  decodeBfloat16,
-  decodeFloat16,
-  encodeBfloat16,
-  encodeFloat16,
-  float16Bits,
-  float16Value,
-} from "./half.ts";
+export * from "./half.ts";
 export { MAX_HEADER_BYTES } from "./header.ts";
 export type { TensorInfo } from "./header.ts";
 export { toInt32Array, toNumberArray } from "./decode.ts";

@@ -59,6 +59,19 @@ export function codeText(): string {
 /** A seeded generator of floats in [0, 1) (the one of `@saelab/core`). */
 export const rng: (seed: number) => () => number = seededRandom;
 
+/**
+ * A random string of `length` characters drawn from `alphabet` (each element may be several units).
+ *
+ * @param random The seeded generator.
+ * @param options The characters to draw from and how many to draw.
+ */
+export function randomString(random: () => number, options: { alphabet: readonly string[]; length: number }): string {
+  const { alphabet } = options;
+  let s = "";
+  for (let k = options.length; k > 0; k--) s += alphabet[Math.floor(random() * alphabet.length)];
+  return s;
+}
+
 const SNIPPETS = [
   "東京都は日本の首都です。",
   "我想在apple工作",

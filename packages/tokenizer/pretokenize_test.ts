@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { preTokenize } from "./mod.ts";
-import { mixedText, rng } from "./_testdata.ts";
+import { mixedText, randomString, rng } from "./_testdata.ts";
 
 // GPT-2's pattern run by the JavaScript regex engine, with `\s` spelled out as Oniguruma's Unicode
 // whitespace (U+0009–U+000D, U+0085, Zs, Zl, Zp): an independent reference for the hand-written scanner.
@@ -42,8 +42,7 @@ Deno.test("preTokenize equals the regex reference on seeded random text", () => 
     "\u0301",
   ];
   for (let n = 0; n < 3000; n++) {
-    let s = "";
-    for (let k = Math.floor(random() * 24); k > 0; k--) s += alphabet[Math.floor(random() * alphabet.length)];
+    const s = randomString(random, { alphabet, length: Math.floor(random() * 24) });
     assert.deepEqual(preTokenize(s), reference(s), JSON.stringify(s));
   }
   const mixed = mixedText(3, 200_000);

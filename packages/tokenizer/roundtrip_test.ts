@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Tokenizer, type TokenizerJson, trainBpe } from "./mod.ts";
 import { nfcAligned } from "./_normalize.ts";
-import { checkSpans, hasPythia, mixedText, readPythia, rng } from "./_testdata.ts";
+import { checkSpans, hasPythia, mixedText, randomString, readPythia, rng } from "./_testdata.ts";
 
 const trained = Tokenizer.fromJSON(
   trainBpe([mixedText(41, 60_000)], { vocabSize: 1200, specialTokens: ["<|endoftext|>", "<|padding|>"] }),
@@ -84,8 +84,7 @@ Deno.test("NFC alignment: every run of output units maps to input that normalise
     "\u0f73",
   ];
   for (let n = 0; n < 2000; n++) {
-    let input = "";
-    for (let k = 1 + Math.floor(random() * 16); k > 0; k--) input += alphabet[Math.floor(random() * alphabet.length)];
+    const input = randomString(random, { alphabet, length: 1 + Math.floor(random() * 16) });
     const { text, starts, ends } = nfcAligned(input);
     assert.equal(text, input.normalize("NFC"));
     let covered = 0;

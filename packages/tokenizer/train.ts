@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AddedTokenMatcher } from "./_added.ts";
+import { type AddedToken, AddedTokenMatcher } from "./_added.ts";
 import { Heap } from "./_heap.ts";
 import { PairMap } from "./_pair_map.ts";
 import { BYTE_TO_CHAR } from "./bytes.ts";
@@ -26,19 +26,24 @@ export interface TrainBpeOptions {
 
 const BYTE_LEVEL = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
 
+/** The special tokens as `added_tokens` entries, ids in order from 0. */
+function specialTokens(specials: readonly string[]): AddedToken[] {
+  return specials.map((content, id) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
+}
+
 /** Counts the pre-tokens of the texts (special tokens cut out, NFC, GPT-2 split). */
 function countWords(texts: Iterable<string>, specials: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   const matcher = new AddedTokenMatcher(
-    specials.map((content, id) => ({
-      id,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
+    specialTokens(specials),
     (t) => t.content,
   );
   const addSegment = (segment: string) => {
@@ -196,15 +201,7 @@ export function trainBpe(texts: Iterable<string>, options: TrainBpeOptions): Tok
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: specials.map((content, id) => ({
-      id,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
+    added_tokens: specialTokens(specials),
     normalizer: { type: "NFC" },
     pre_tokenizer: { ...BYTE_LEVEL },
     post_processor: { ...BYTE_LEVEL },

@@ -25,6 +25,7 @@ import { createGpu } from "@saelab/gpu";
 import { matmulVariant } from "@saelab/kernels";
 import { seededRandom } from "@saelab/core";
 import { createModel, parseConfig, randomWeights, referenceForward } from "@saelab/neox";
+import { PYTHIA_70M_SIZES } from "@saelab/neox/testing";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -33,12 +34,7 @@ const { values } = parseArgs({
 const B = Number(values.batch ?? 4), T = Number(values.seq ?? 128), ROUNDS = Number(values.rounds ?? 3);
 
 const config = parseConfig({
-  model_type: "gpt_neox",
-  vocab_size: 50304,
-  hidden_size: 512,
-  num_hidden_layers: 6,
-  num_attention_heads: 8,
-  intermediate_size: 2048,
+  ...PYTHIA_70M_SIZES,
   rotary_pct: 0.25,
   use_parallel_residual: true,
   max_position_embeddings: 2048,
