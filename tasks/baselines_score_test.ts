@@ -127,7 +127,7 @@ Deno.test("baselines and token-lookup scoring on a harvested run write files the
     assert.match(again.message!, /up to date/);
 
     const d2 = deps(runsDir);
-    await score({ run: id, features: 6, seed: 0 }, d2, { gpu });
+    await score({ run: id, features: 6, seed: 0, scorer: ["detection", "fuzzing"] }, d2, { gpu });
     const scores = await readJson<ScoresJson>(runsDir, [id, RUN_FILES.scores], { kind: "scores" });
     assert.equal(scores.status, "ok");
     if (scores.status !== "ok") return;

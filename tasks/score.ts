@@ -70,10 +70,11 @@ export const scoreSchema = v.strictObject({
     [TOKEN_LOOKUP, "llm", ...TOKEN_LOOKUP_OLD_NAMES],
     TOKEN_LOOKUP,
   ),
-  scorer: names("classification scorers after the simulation score", {
-    choices: CLASSIFIERS,
-    default: [...CLASSIFIERS],
-  }),
+  scorer: names(
+    "classification scorers after the simulation score (default: detection,fuzzing with llm; detection with " +
+      `${TOKEN_LOOKUP}, whose fuzzing judge accepts almost any highlighting and so sits at chance)`,
+    { choices: CLASSIFIERS },
+  ),
   llm: flag("explain and simulate with an OpenAI-compatible endpoint (same as --backend llm)"),
   llmModel: text("model name for the endpoint (default: $OPENAI_MODEL or gpt-4o-mini)"),
   baseUrl: text("endpoint root, e.g. http://127.0.0.1:8000/v1 (default: $OPENAI_BASE_URL, else OpenAI's)"),
@@ -168,7 +169,7 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
     const s0 = performance.now();
     const scores = await scoreFeatures(samples.samples, backend.backend, {
       seed,
-      scorers: config.scorer,
+      scorers: config.scorer ?? (backendName === "llm" ? [...CLASSIFIERS] : ["detection"]),
       concurrency: config.concurrency,
       signal: deps.signal,
       onProgress: (done, total) => deps.progress({ label, done, total, unit: "feat" }),
