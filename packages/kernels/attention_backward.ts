@@ -18,18 +18,8 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import {
-  checkNumber,
-  checkSameShape,
-  checkTensor,
-  fmtShape,
-  grid,
-  GRID_ARGS,
-  LINEAR_ID,
-  outTensor,
-  Uniforms,
-} from "./_util.ts";
-import { checkHeads } from "./attention.ts";
+import { checkNumber, checkSameShape, checkTensor, fmtShape, grid, outTensor, Uniforms } from "./_util.ts";
+import { checkHeads, headRowMain } from "./attention.ts";
 
 /** Options of {@linkcode attentionBackward}. */
 export interface AttentionBackwardOptions {
@@ -60,13 +50,7 @@ struct U { rows: u32, seq: u32, heads: u32, headSize: u32, scale: f32, causal: u
 @group(0) @binding(6) var<uniform> u: U;`;
 
 /** Entry point and index arithmetic shared by both kernels: \`id\` enumerates (b, h, i) with i fastest. */
-const MAIN = `@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let id = ${LINEAR_ID(WG)};
-  if (id >= u.rows) { return; }
-  let i = id % u.seq;
-  let h = (id / u.seq) % u.heads;
-  let b = id / (u.seq * u.heads);
+const MAIN = `${headRowMain(WG)}
   let hs = u.headSize;
   let width = 3u * u.heads * hs;
   let row0 = b * u.seq;
