@@ -121,3 +121,22 @@ export function dispatchTiles(
 export function biasBinding(pr: MatmulProblem): GPUBuffer {
   return (pr.bias ?? pr.a).buffer;
 }
+
+/**
+ * WGSL head of the kernels that read both operands from storage buffers: `Params`, bindings
+ * 0 `a`, 1 `b`, 2 `bias` (read), 3 `c` (read_write), 4 `p`, and the epilogue; bind
+ * {@linkcode storageBindings}.
+ */
+export const STORAGE_HEAD_WGSL = `${PARAMS_WGSL}
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+${EPILOGUE_WGSL}`;
+
+/** The bindings of {@linkcode STORAGE_HEAD_WGSL} for a problem. */
+export function storageBindings(pr: MatmulProblem): Binding[] {
+  return [pr.a, pr.b, biasBinding(pr), pr.c];
+}

@@ -10,14 +10,7 @@
  * @module
  */
 import type { Gpu, Program } from "@saelab/gpu";
-import {
-  biasBinding,
-  dispatchTiles,
-  EPILOGUE_WGSL,
-  type MatmulProblem,
-  params,
-  PARAMS_WGSL,
-} from "./_matmul_common.ts";
+import { dispatchTiles, type MatmulProblem, params, STORAGE_HEAD_WGSL, storageBindings } from "./_matmul_common.ts";
 
 const WG = 8;
 
@@ -25,14 +18,7 @@ const NAIVE: Program = {
   name: "matmul_naive",
   key: `wg=${WG}`,
   code: () =>
-    `${PARAMS_WGSL}
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-
-${EPILOGUE_WGSL}
+    `${STORAGE_HEAD_WGSL}
 
 @compute @workgroup_size(${WG}, ${WG})
 fn main(@builtin(global_invocation_id) g: vec3u) {
@@ -51,7 +37,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
 /** Record the naive kernel for a validated problem. */
 export function matmulNaive(gpu: Gpu, pr: MatmulProblem): void {
   dispatchTiles(gpu, NAIVE, {
-    bindings: [pr.a, pr.b, biasBinding(pr), pr.c],
+    bindings: storageBindings(pr),
     uniforms: params(pr),
     tiles: [Math.ceil(pr.n / WG), Math.ceil(pr.m / WG)],
   });

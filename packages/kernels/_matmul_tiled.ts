@@ -16,14 +16,7 @@
  * @module
  */
 import type { Gpu, Program } from "@saelab/gpu";
-import {
-  biasBinding,
-  dispatchTiles,
-  EPILOGUE_WGSL,
-  type MatmulProblem,
-  params,
-  PARAMS_WGSL,
-} from "./_matmul_common.ts";
+import { dispatchTiles, type MatmulProblem, params, STORAGE_HEAD_WGSL, storageBindings } from "./_matmul_common.ts";
 
 /** Tile sizes of the storage-buffer kernel (each invocation computes 4×4 outputs). */
 export interface TiledConfig {
@@ -47,18 +40,11 @@ function program(cfg: TiledConfig): Program {
     name: "matmul_tiled",
     key: `${tx}x${ty}/${bk}`,
     code: () =>
-      `${PARAMS_WGSL}
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
+      `${STORAGE_HEAD_WGSL}
 
 // k-major slices; one vec4 holds 4 consecutive rows (As) or columns (Bs)
 var<workgroup> As: array<vec4f, ${(bk * bm) / 4}>; // [BK, BM/4]
 var<workgroup> Bs: array<vec4f, ${(bk * bn) / 4}>; // [BK, BN/4]
-
-${EPILOGUE_WGSL}
 
 @compute @workgroup_size(${tx}, ${ty})
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wg: vec3u) {
@@ -120,7 +106,7 @@ export function matmulTiled(gpu: Gpu, pr: MatmulProblem, cfg: TiledConfig = TILE
   let prog = programs.get(key);
   if (!prog) programs.set(key, prog = program(cfg));
   dispatchTiles(gpu, prog, {
-    bindings: [pr.a, pr.b, biasBinding(pr), pr.c],
+    bindings: storageBindings(pr),
     uniforms: params(pr),
     tiles: [Math.ceil(pr.n / (cfg.tx * 4)), Math.ceil(pr.m / (cfg.ty * 4))],
   });

@@ -53,6 +53,18 @@ export function checkTensor<D extends DType = "f32">(
   return t as Tensor<D>;
 }
 
+/**
+ * Read a checked tensor as rows of its last dimension, `[..., width]`.
+ *
+ * @returns `width` and the number of `rows` (0 when `width` is 0).
+ * @throws {RangeError} When the tensor has no dimension.
+ */
+export function checkRows(kernel: string, [name, t]: [string, Tensor]): { rows: number; width: number } {
+  if (t.rank < 1) throw new RangeError(`Cannot run ${kernel}: ${name} must have at least one dimension, got []`);
+  const width = t.shape[t.rank - 1];
+  return { rows: width === 0 ? 0 : t.size / width, width };
+}
+
 /** Throw a RangeError unless `a` and `b` have equal shapes. */
 export function checkSameShape(kernel: string, names: [string, string], a: Tensor, b: Tensor): void {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {

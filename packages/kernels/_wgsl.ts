@@ -1,11 +1,11 @@
 /**
- * WGSL snippets shared by several kernels: workgroup reductions and the frame of kernels that run
- * one invocation per output item.
+ * WGSL snippets shared by several kernels: workgroup reductions and the frames of kernels that run
+ * one invocation per output item, or per (item, SAE member).
  *
  * @module
  */
-import type { Program } from "@saelab/gpu";
-import { GRID_ARGS, LINEAR_ID } from "./_util.ts";
+import type { Binding, Gpu, Program } from "@saelab/gpu";
+import { bindOperands, dispatchLinear, GRID_ARGS, LINEAR_ID, type Operand, type Uniforms } from "./_util.ts";
 
 /**
  * WGSL of a workgroup sum: a `var<workgroup> part: array<f32, wg>` scratch and
@@ -58,6 +58,8 @@ export interface PerItemSpec {
   buffers: readonly ItemBuffer[];
   /** Uniform fields after the leading `n: u32` (the item count), e.g. `"cols: u32, alpha: f32"`. */
   uniforms?: string;
+  /** Module-scope WGSL placed before `main` (helper functions). */
+  helpers?: string;
   /** WGSL run for item `i < u.n`. */
   body: string;
 }
@@ -82,23 +84,160 @@ export interface PerItemSpec {
  * ```
  */
 export function perItemProgram(spec: PerItemSpec): Program {
-  const fields = spec.uniforms ? `n: u32, ${spec.uniforms}` : "n: u32";
+  const declarations = spec.buffers.map(([name, access, type], b) =>
+    `@group(0) @binding(${b}) var<storage, ${access}> ${name}: array<${type}>;`
+  ).join("\n");
   return {
     name: spec.name,
     key: spec.key === undefined ? `wg${spec.wg}` : `wg${spec.wg}|${spec.key}`,
-    code: () => `
-${
-      spec.buffers.map(([name, access, type], b) =>
-        `@group(0) @binding(${b}) var<storage, ${access}> ${name}: array<${type}>;`
-      ).join("\n")
-    }
+    code: () => perItemCode(spec, { declarations, bindings: spec.buffers.length }),
+  };
+}
+
+/** What {@linkcode dispatchPerItem} runs: a {@linkcode perItemProgram} over operands that may share buffers. */
+export interface PerItemOperandsSpec {
+  /** Pipeline name (and the kernel named in errors). */
+  name: string;
+  /** Workgroup size. */
+  wg: number;
+  /** Operands, bound in order; tensors that share a buffer get one binding (see `bindOperands`). */
+  operands: readonly Operand[];
+  /** WGSL element type per operand name. Default `f32`. */
+  elementType?: (name: string) => string;
+  /** Uniform fields after the leading `n: u32` (the item count). */
+  uniforms?: string;
+  /** WGSL run for item `i < u.n`; `$name` stands for the storage array of operand `name`. */
+  body: string;
+}
+
+/**
+ * Record a kernel with one invocation per item, as {@linkcode perItemProgram} makes, over operands
+ * that may alias (an in-place update binds their buffer once, read-write).
+ *
+ * @param gpu The GPU context.
+ * @param spec Name, workgroup size, operands, uniform fields and body.
+ * @param run The uniforms (the item count first) and the item count.
+ * @returns Nothing; the dispatch is recorded.
+ * @example
+ * ```ts ignore
+ * dispatchPerItem(gpu, {
+ *   name: "double",
+ *   wg: 64,
+ *   operands: [{ name: "x", tensor: x, access: "read" }, { name: "y", tensor: x, access: "write" }],
+ *   body: "$y[i] = 2.0 * $x[i];",
+ * }, { uniforms: new Uniforms().u32(x.size), count: x.size });
+ * ```
+ */
+export function dispatchPerItem(
+  gpu: Gpu,
+  spec: PerItemOperandsSpec,
+  run: { uniforms: Uniforms; count: number },
+): void {
+  const bound = bindOperands(spec.name, spec.operands, { elementType: spec.elementType });
+  const body = spec.body.replace(/\$(\w+)/g, (_, name) => bound.ref(name));
+  const program: Program = {
+    name: spec.name,
+    key: `wg${spec.wg}|${bound.key}`,
+    code: () => perItemCode({ ...spec, body }, { declarations: bound.declarations, bindings: bound.buffers.length }),
+  };
+  dispatchLinear(gpu, program, { bindings: bound.buffers, uniforms: run.uniforms, count: run.count, wg: spec.wg });
+}
+
+function perItemCode(
+  spec: { wg: number; uniforms?: string; helpers?: string; body: string },
+  storage: { declarations: string; bindings: number },
+): string {
+  const fields = spec.uniforms ? `n: u32, ${spec.uniforms}` : "n: u32";
+  return `
+${storage.declarations}
 struct U { ${fields} }
-@group(0) @binding(${spec.buffers.length}) var<uniform> u: U;
+@group(0) @binding(${storage.bindings}) var<uniform> u: U;
+${spec.helpers ?? ""}
 @compute @workgroup_size(${spec.wg})
 fn main(${GRID_ARGS}) {
   let i = ${LINEAR_ID(spec.wg)};
   if (i >= u.n) { return; }
   ${spec.body}
-}`,
-  };
+}`;
+}
+
+/** What a {@linkcode perMemberProgram} is made of. */
+export interface PerMemberSpec {
+  /** Pipeline name. */
+  name: string;
+  /** Compile-time facts, for the cache key. Default `"v1"`. */
+  key?: string;
+  /** Fields of `struct U`, e.g. `"rows: u32, n: u32"`. */
+  uniforms: string;
+  /** Binding declarations in binding order, e.g. `"var tc: texture_2d_array<f32>"`; `u` is bound after them. */
+  bindings: readonly string[];
+  /** The item variable (`g.x`) and the WGSL count it must stay below, e.g. `["b", "u.rows"]`. */
+  item: readonly [name: string, count: string];
+  /** Module-scope WGSL placed before `main` (helper functions). */
+  helpers?: string;
+  /** WGSL run for an item below the count; `z` is the member (`g.y`). */
+  body: string;
+}
+
+/** Workgroup size of every {@linkcode perMemberProgram}. */
+export const PER_MEMBER_WG = 64;
+
+/**
+ * A kernel of the SAE trainer with one invocation per (item, member): `g.x` is the item,
+ * `g.y` the member `z`, workgroups of {@linkcode PER_MEMBER_WG} along x (dispatch it with
+ * {@linkcode dispatchMembers}); `main` returns for items past the count, then runs `body`.
+ *
+ * @param spec Name, uniform fields, bindings, item, helpers and body.
+ * @returns The program.
+ * @example
+ * ```ts
+ * import { perMemberProgram } from "./_wgsl.ts";
+ * const p = perMemberProgram({
+ *   name: "zero_rows",
+ *   uniforms: "rows: u32",
+ *   bindings: ["var<storage, read_write> y: array<f32>"],
+ *   item: ["b", "u.rows"],
+ *   body: "y[z * u.rows + b] = 0.0;",
+ * });
+ * console.log(p.code().includes("if (b >= u.rows) { return; }")); // true
+ * ```
+ */
+export function perMemberProgram(spec: PerMemberSpec): Program {
+  const [item, count] = spec.item;
+  const code = `struct U { ${spec.uniforms} }
+${spec.bindings.map((b, k) => `@group(0) @binding(${k}) ${b};`).join("\n")}
+@group(0) @binding(${spec.bindings.length}) var<uniform> u: U;
+${spec.helpers ?? ""}
+@compute @workgroup_size(${PER_MEMBER_WG})
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let ${item} = g.x;
+  let z = g.y;
+  if (${item} >= ${count}) { return; }
+  ${spec.body}
+}`;
+  return { name: spec.name, key: spec.key ?? "v1", code: () => code };
+}
+
+/**
+ * Dispatch a {@linkcode perMemberProgram} over `items` items of each of `members` members.
+ *
+ * @param gpu The context.
+ * @param program The program.
+ * @param run Bindings, uniform bytes, the item count and the member count.
+ * @returns Nothing; the dispatch is recorded.
+ * @example
+ * ```ts ignore
+ * dispatchMembers(gpu, program, { bindings: [stats], uniforms: new Uint32Array([rows]), items: rows, members });
+ * ```
+ */
+export function dispatchMembers(
+  gpu: Gpu,
+  program: Program,
+  run: { bindings: readonly Binding[]; uniforms: ArrayBufferView | ArrayBuffer; items: number; members: number },
+): void {
+  gpu.dispatch(program, {
+    bindings: run.bindings,
+    uniforms: run.uniforms,
+    workgroups: [Math.ceil(run.items / PER_MEMBER_WG), run.members, 1],
+  });
 }

@@ -53,14 +53,7 @@ struct U { rows: u32, seq: u32, heads: u32, scale: f32, causal: u32 }
 
 fn dotT(a: T, b: T) -> f32 { return ${dot}; }
 
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let id = ${LINEAR_ID(WG)};
-  if (id >= u.rows) { return; }
-  // id enumerates (b, h, i) with i fastest, so neighbouring invocations share keys
-  let i = id % u.seq;
-  let h = (id / u.seq) % u.heads;
-  let b = id / (u.seq * u.heads);
+${headRowMain(WG)}
   const hs = ${headSize / lanes}u; // head size in units of T, compiled in so that the loops unroll
   let width = 3u * u.heads * hs;
   let q0 = (b * u.seq + i) * width + h * 3u * hs;
@@ -129,6 +122,24 @@ export function attention(gpu: Gpu, qkv: Tensor<"f32">, options: AttentionOption
     workgroups: grid(Math.ceil(rows / WG)),
   });
   return z;
+}
+
+/**
+ * @internal WGSL opening of `main` in the attention kernels, forward and backward: one invocation
+ * `id < u.rows` per (batch `b`, head `h`, row `i`) with `i` fastest, so that neighbouring invocations
+ * share keys and `id` indexes the `[B, H, T]` log-sum-exps.
+ *
+ * @param wg The workgroup size.
+ * @returns WGSL, ending inside `main`.
+ */
+export function headRowMain(wg: number): string {
+  return `@compute @workgroup_size(${wg})
+fn main(${GRID_ARGS}) {
+  let id = ${LINEAR_ID(wg)};
+  if (id >= u.rows) { return; }
+  let i = id % u.seq;
+  let h = (id / u.seq) % u.heads;
+  let b = id / (u.seq * u.heads);`;
 }
 
 /**

@@ -18,18 +18,8 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import {
-  checkNumber,
-  checkSameShape,
-  checkTensor,
-  fmtShape,
-  grid,
-  GRID_ARGS,
-  LINEAR_ID,
-  outTensor,
-  Uniforms,
-} from "./_util.ts";
-import { checkHeads } from "./attention.ts";
+import { checkNumber, checkSameShape, checkTensor, fmtShape, grid, outTensor, Uniforms } from "./_util.ts";
+import { checkHeads, headRowMain } from "./attention.ts";
 
 /** Options of {@linkcode attentionBackward}. */
 export interface AttentionBackwardOptions {
@@ -60,26 +50,22 @@ struct U { rows: u32, seq: u32, heads: u32, headSize: u32, scale: f32, causal: u
 @group(0) @binding(6) var<uniform> u: U;`;
 
 /** Entry point and index arithmetic shared by both kernels: \`id\` enumerates (b, h, i) with i fastest. */
-const MAIN = `@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let id = ${LINEAR_ID(WG)};
-  if (id >= u.rows) { return; }
-  let i = id % u.seq;
-  let h = (id / u.seq) % u.heads;
-  let b = id / (u.seq * u.heads);
+const MAIN = `${headRowMain(WG)}
   let hs = u.headSize;
   let width = 3u * u.heads * hs;
   let row0 = b * u.seq;
   let head0 = h * 3u * hs;`;
 
-function queries(bucket: number): Program {
-  return {
-    name: "attention_backward_q",
-    key: `hs${bucket}`,
-    code: () =>
-      `${HEADER}
+/** A kernel of this file: the shared bindings and entry, then `body`, which ends `main`. */
+function program(name: string, bucket: number, body: string): Program {
+  return { name, key: `hs${bucket}`, code: () => `${HEADER}\n\n${MAIN}${body}\n}` };
+}
 
-${MAIN}
+function queries(bucket: number): Program {
+  return program(
+    "attention_backward_q",
+    bucket,
+    `
   let q0 = (row0 + i) * width + head0;
   let z0 = (row0 + i) * u.heads * hs + h * hs;
   var q: array<f32, ${bucket}>;
@@ -104,19 +90,15 @@ ${MAIN}
     for (var e = 0u; e < hs; e++) { dq[e] += ds * qkv[k0 + e]; }
   }
   for (var e = 0u; e < hs; e++) { dqkv[q0 + e] = dq[e] * u.scale; }
-  delta[id] = d;
-}`,
-  };
+  delta[id] = d;`,
+  );
 }
 
 function keys(bucket: number): Program {
-  return {
-    name: "attention_backward_kv",
-    key: `hs${bucket}`,
-    code: () =>
-      `${HEADER}
-
-${MAIN}
+  return program(
+    "attention_backward_kv",
+    bucket,
+    `
   let j = i;
   _ = z[0]; // one bind group layout for both kernels
   let k0 = (row0 + j) * width + head0 + hs;
@@ -138,9 +120,8 @@ ${MAIN}
     let ds = p * (dp - delta[stat0 + qi]) * u.scale;
     for (var e = 0u; e < hs; e++) { dk[e] += ds * qkv[q0 + e]; dv[e] += p * dz[z0 + e]; }
   }
-  for (var e = 0u; e < hs; e++) { dqkv[k0 + e] = dk[e]; dqkv[v0 + e] = dv[e]; }
-}`,
-  };
+  for (var e = 0u; e < hs; e++) { dqkv[k0 + e] = dk[e]; dqkv[v0 + e] = dv[e]; }`,
+  );
 }
 
 /**

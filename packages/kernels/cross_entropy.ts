@@ -11,7 +11,7 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import { checkTensor, fmtShape, grid, GRID_ARGS, outTensor, Uniforms } from "./_util.ts";
+import { checkRows, checkTensor, fmtShape, grid, GRID_ARGS, outTensor, Uniforms } from "./_util.ts";
 
 /** Options of {@linkcode crossEntropy}. */
 export interface CrossEntropyOptions {
@@ -124,9 +124,7 @@ export function checkLogitsTargets(
 ): { vocab: number; rows: number } {
   checkTensor(gpu, k, "logits", logits);
   checkTensor(gpu, k, "targets", targets, { dtypes: ["i32"] });
-  if (logits.rank < 1) throw new RangeError(`Cannot run ${k}: logits must have at least one dimension`);
-  const vocab = logits.shape[logits.rank - 1];
-  const rows = vocab === 0 ? 0 : logits.size / vocab;
+  const { rows, width: vocab } = checkRows(k, ["logits", logits]);
   if (targets.size !== rows) {
     throw new RangeError(
       `Cannot run ${k}: targets ${fmtShape(targets.shape)} must hold one id per row of logits ${

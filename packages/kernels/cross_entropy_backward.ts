@@ -4,23 +4,14 @@
  * rows whose target is negative (ignored). `scale` is usually `1 / (rows counted)`.
  *
  * Bindings: `logits` (read-write when `out` is `logits`, in place), `targets` (i32),
- * `lse` (from the forward's `lse` option), `out`, uniforms `{ total, vocab, scale }`.
+ * `lse` (from the forward's `lse` option), `out`, uniforms `{ n, vocab, scale }` (`n` = N·V).
  * One invocation per element; workgroup size 256.
  *
  * @module
  */
-import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import {
-  bindOperands,
-  checkNumber,
-  checkTensor,
-  fmtShape,
-  grid,
-  GRID_ARGS,
-  LINEAR_ID,
-  outTensor,
-  Uniforms,
-} from "./_util.ts";
+import type { Gpu, Tensor } from "@saelab/gpu";
+import { checkNumber, checkTensor, fmtShape, outTensor, Uniforms } from "./_util.ts";
+import { dispatchPerItem } from "./_wgsl.ts";
 import { checkLogitsTargets } from "./cross_entropy.ts";
 
 /** Options of {@linkcode crossEntropyBackward}. */
@@ -67,38 +58,25 @@ export function crossEntropyBackward(
   if (lse.size !== rows) throw new RangeError(`Cannot run ${k}: lse ${fmtShape(lse.shape)} must have ${rows} entries`);
   const scale = checkNumber(k, "scale", options.scale);
   const out = outTensor(gpu, k, options.out, logits.shape);
-  const bound = bindOperands(k, [
-    { name: "logits", tensor: logits, access: "read" },
-    { name: "targets", tensor: targets, access: "read" },
-    { name: "lse", tensor: lse, access: "read" },
-    { name: "out", tensor: out, access: "write" },
-  ], { elementType: (n) => (n === "targets" ? "i32" : "f32") });
-  const program: Program = {
+  const total = rows * vocab;
+  dispatchPerItem(gpu, {
     name: "cross_entropy_backward",
-    key: bound.key,
-    code: () => `
-${bound.declarations}
-struct U { total: u32, vocab: u32, scale: f32 }
-@group(0) @binding(${bound.buffers.length}) var<uniform> u: U;
-
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let i = ${LINEAR_ID(WG)};
-  if (i >= u.total) { return; }
-  let n = i / u.vocab;
-  let t = ${bound.ref("targets")}[n];
+    wg: WG,
+    operands: [
+      { name: "logits", tensor: logits, access: "read" },
+      { name: "targets", tensor: targets, access: "read" },
+      { name: "lse", tensor: lse, access: "read" },
+      { name: "out", tensor: out, access: "write" },
+    ],
+    elementType: (n) => (n === "targets" ? "i32" : "f32"),
+    uniforms: "vocab: u32, scale: f32",
+    body: `let n = i / u.vocab;
+  let t = $targets[n];
   var g = 0.0;
   if (t >= 0) {
-    g = exp(${bound.ref("logits")}[i] - ${bound.ref("lse")}[n]) - select(0.0, 1.0, u32(t) == i % u.vocab);
+    g = exp($logits[i] - $lse[n]) - select(0.0, 1.0, u32(t) == i % u.vocab);
   }
-  ${bound.ref("out")}[i] = u.scale * g;
-}`,
-  };
-  const total = rows * vocab;
-  gpu.dispatch(program, {
-    bindings: bound.buffers,
-    uniforms: new Uniforms().u32(total).u32(vocab).f32(scale).bytes(),
-    workgroups: grid(Math.ceil(total / WG)),
-  });
+  $out[i] = u.scale * g;`,
+  }, { uniforms: new Uniforms().u32(total).u32(vocab).f32(scale), count: total });
   return out;
 }

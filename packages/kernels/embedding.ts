@@ -2,7 +2,7 @@
  * Embedding lookup: `y[n, :] = table[ids[n], :]`.
  *
  * Bindings: `ids` [N] (i32 or u32), `table` [V, D], `y` [N, D], uniforms
- * `{ total, width, rows, first }`. A table may hold only rows `first …
+ * `{ n, width, rows, first }` (`n` = N·D). A table may hold only rows `first …
  * first + V − 1` of a larger vocabulary (a vocabulary split across buffers):
  * rows of other ids are left untouched, so one call per part fills `y`. With
  * `first` 0 (one table), an id outside the table gives a zero row. One
@@ -10,8 +10,9 @@
  *
  * @module
  */
-import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import { checkNumber, checkTensor, fmtShape, grid, GRID_ARGS, LINEAR_ID, outTensor, Uniforms } from "./_util.ts";
+import type { Gpu, Tensor } from "@saelab/gpu";
+import { checkNumber, checkTensor, dispatchLinear, fmtShape, outTensor, Uniforms } from "./_util.ts";
+import { perItemProgram } from "./_wgsl.ts";
 
 /** Options of {@linkcode embedding}. */
 export interface EmbeddingOptions {
@@ -27,30 +28,20 @@ export interface EmbeddingOptions {
 
 const WG = 256;
 
-const EMBEDDING: Program = {
+const EMBEDDING = perItemProgram({
   name: "embedding",
-  key: "v1",
-  code: () => `
-@group(0) @binding(0) var<storage, read> ids: array<i32>;
-@group(0) @binding(1) var<storage, read> table: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-struct U { total: u32, width: u32, rows: u32, first: u32 }
-@group(0) @binding(3) var<uniform> u: U;
-
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let i = ${LINEAR_ID(WG)};
-  if (i >= u.total) { return; }
-  let n = i / u.width;
+  wg: WG,
+  buffers: [["ids", "read", "i32"], ["table", "read", "f32"], ["y", "read_write", "f32"]],
+  uniforms: "width: u32, rows: u32, first: u32",
+  body: `let n = i / u.width;
   let e = i % u.width;
   let row = ids[n] - i32(u.first);
   if (row >= 0 && row < i32(u.rows)) {
     y[i] = table[u32(row) * u.width + e];
   } else if (u.first == 0u) {
     y[i] = 0.0;
-  }
-}`,
-};
+  }`,
+});
 
 /**
  * Gather rows of an embedding table.
@@ -86,10 +77,11 @@ export function embedding(
   const y = outTensor(gpu, k, options.out, shape);
   if (y.buffer === table.buffer) throw new RangeError(`Cannot run ${k}: out must not be the table ${fmtShape(shape)}`);
   const total = ids.size * width;
-  gpu.dispatch(EMBEDDING, {
+  dispatchLinear(gpu, EMBEDDING, {
     bindings: [ids, table, y],
-    uniforms: new Uniforms().u32(total).u32(width).u32(rows).u32(first).bytes(),
-    workgroups: grid(Math.ceil(total / WG)),
+    uniforms: new Uniforms().u32(total).u32(width).u32(rows).u32(first),
+    count: total,
+    wg: WG,
   });
   return y;
 }

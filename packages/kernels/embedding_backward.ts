@@ -9,12 +9,13 @@
  * get 0 (or keep their value with `accumulate`).
  *
  * Bindings: `dy` [N, D], `order` [N] (i32), `offsets` [V + 1] (i32), `out` [V, D],
- * uniforms `{ total, width, accumulate }`. Workgroup size 256.
+ * uniforms `{ n, width, accumulate }` (`n` = V·D). Workgroup size 256.
  *
  * @module
  */
-import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import { checkTensor, fmtShape, grid, GRID_ARGS, LINEAR_ID, outTensor, Uniforms } from "./_util.ts";
+import type { Gpu, Tensor } from "@saelab/gpu";
+import { checkRows, checkTensor, dispatchLinear, fmtShape, outTensor, Uniforms } from "./_util.ts";
+import { perItemProgram } from "./_wgsl.ts";
 
 /** Positions grouped by id: positions of id `v` are `order[offsets[v] … offsets[v+1]−1]`, increasing. */
 export interface IdGroups {
@@ -68,28 +69,17 @@ export interface EmbeddingBackwardOptions {
 
 const WG = 256;
 
-const EMBEDDING_BACKWARD: Program = {
+const EMBEDDING_BACKWARD = perItemProgram({
   name: "embedding_backward",
-  key: "v1",
-  code: () => `
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> order: array<i32>;
-@group(0) @binding(2) var<storage, read> offsets: array<i32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-struct U { total: u32, width: u32, accumulate: u32 }
-@group(0) @binding(4) var<uniform> u: U;
-
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let i = ${LINEAR_ID(WG)};
-  if (i >= u.total) { return; }
-  let v = i / u.width;
+  wg: WG,
+  buffers: [["dy", "read", "f32"], ["order", "read", "i32"], ["offsets", "read", "i32"], ["out", "read_write", "f32"]],
+  uniforms: "width: u32, accumulate: u32",
+  body: `let v = i / u.width;
   let e = i % u.width;
   var s = 0.0;
   for (var k = offsets[v]; k < offsets[v + 1u]; k++) { s += dy[u32(order[k]) * u.width + e]; }
-  out[i] = select(s, out[i] + s, u.accumulate != 0u);
-}`,
-};
+  out[i] = select(s, out[i] + s, u.accumulate != 0u);`,
+});
 
 /**
  * Scatter-add the gradient of embedded rows into a table-shaped gradient.
@@ -119,10 +109,8 @@ export function embeddingBackward(
 ): Tensor<"f32"> {
   const k = "embeddingBackward";
   checkTensor(gpu, k, "dy", dy);
-  if (dy.rank < 1) throw new RangeError(`Cannot run ${k}: dy must have at least one dimension`);
+  const { rows, width } = checkRows(k, ["dy", dy]);
   if (!Number.isInteger(vocab) || vocab < 1) throw new RangeError(`Cannot run ${k}: vocab ${vocab} must be ≥ 1`);
-  const width = dy.shape[dy.rank - 1];
-  const rows = width === 0 ? 0 : dy.size / width;
   const order = checkTensor(gpu, k, "order", options?.order, { dtypes: ["i32"] });
   const offsets = checkTensor(gpu, k, "offsets", options.offsets, { dtypes: ["i32"] });
   if (order.size !== rows || offsets.size !== vocab + 1) {
@@ -135,10 +123,11 @@ export function embeddingBackward(
   const out = outTensor(gpu, k, options.out, [vocab, width]);
   if (out.buffer === dy.buffer) throw new RangeError(`Cannot run ${k}: out must not be dy`);
   const total = vocab * width;
-  gpu.dispatch(EMBEDDING_BACKWARD, {
+  dispatchLinear(gpu, EMBEDDING_BACKWARD, {
     bindings: [dy, order, offsets, out],
-    uniforms: new Uniforms().u32(total).u32(width).u32(options.accumulate ? 1 : 0).bytes(),
-    workgroups: grid(Math.ceil(total / WG)),
+    uniforms: new Uniforms().u32(total).u32(width).u32(options.accumulate ? 1 : 0),
+    count: total,
+    wg: WG,
   });
   return out;
 }

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import { checkNumber, checkTensor, fmtShape, grid, GRID_ARGS, outTensor, Uniforms } from "./_util.ts";
+import { checkNumber, checkRows, checkTensor, fmtShape, grid, GRID_ARGS, outTensor, Uniforms } from "./_util.ts";
 import { workgroupSum } from "./_wgsl.ts";
 
 /** Options of {@linkcode layerNorm}. */
@@ -86,8 +86,7 @@ fn main(${GRID_ARGS}) {
 export function layerNorm(gpu: Gpu, x: Tensor<"f32">, options: LayerNormOptions): Tensor<"f32"> {
   const k = "layerNorm";
   checkTensor(gpu, k, "x", x);
-  if (x.rank < 1) throw new RangeError(`Cannot run ${k}: x must have at least one dimension, got []`);
-  const width = x.shape[x.rank - 1];
+  const { rows, width } = checkRows(k, ["x", x]);
   for (const name of ["weight", "bias"] as const) {
     const t = checkTensor(gpu, k, name, options?.[name]);
     if (t.size !== width) {
@@ -99,7 +98,6 @@ export function layerNorm(gpu: Gpu, x: Tensor<"f32">, options: LayerNormOptions)
   const eps = checkNumber(k, "eps", options.eps ?? 1e-5);
   const y = outTensor(gpu, k, options.out, x.shape);
   if (y.buffer === x.buffer) throw new RangeError(`Cannot run ${k}: out must not be x`);
-  const rows = width === 0 ? 0 : x.size / width;
   gpu.dispatch(program(width % 4 === 0 ? 4 : 1), {
     bindings: [x, options.weight, options.bias, y],
     uniforms: new Uniforms().u32(rows).u32(width).f32(eps).bytes(),

@@ -11,23 +11,24 @@
  * `layer_norm_backward_cols`: one invocation per column walks the rows in order for
  * `dweight` and `dbias`, so each parameter gradient has one writer and a fixed
  * summation order. Bindings: `x`, `weight`, `dy`, `dx`, `stats`, uniforms
- * `{ rows, width, eps, accumulate }`; then `x`, `dy`, `stats`, `dweight`, `dbias`.
+ * `{ rows, width, eps, accumulate }`; then `x`, `dy`, `stats`, `dweight`, `dbias`, uniforms `{ width, rows }`.
  *
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import {
   checkNumber,
+  checkRows,
   checkSameShape,
   checkTensor,
+  dispatchLinear,
   fmtShape,
   grid,
   GRID_ARGS,
-  LINEAR_ID,
   outTensor,
   Uniforms,
 } from "./_util.ts";
-import { workgroupSum } from "./_wgsl.ts";
+import { perItemProgram, workgroupSum } from "./_wgsl.ts";
 
 /** Options of {@linkcode layerNormBackward}. */
 export interface LayerNormBackwardOptions {
@@ -103,33 +104,30 @@ fn main(${GRID_ARGS}) {
 }`,
 };
 
-const COLS: Program = {
+/** One invocation per column `c < width` (the item count `n`). */
+const COLS = perItemProgram({
   name: "layer_norm_backward_cols",
-  key: `wg${WG}`,
-  code: () => `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(4) var<storage, read_write> db: array<f32>;
-struct U { rows: u32, width: u32 }
-@group(0) @binding(5) var<uniform> u: U;
-
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let c = ${LINEAR_ID(WG)};
-  if (c >= u.width) { return; }
+  wg: WG,
+  buffers: [
+    ["x", "read", "f32"],
+    ["dy", "read", "f32"],
+    ["stats", "read", "f32"],
+    ["dw", "read_write", "f32"],
+    ["db", "read_write", "f32"],
+  ],
+  uniforms: "rows: u32",
+  body: `let c = i;
+  let width = u.n;
   var sw = 0.0;
   var sb = 0.0;
   for (var r = 0u; r < u.rows; r++) {
-    let g = dy[r * u.width + c];
-    sw += g * (x[r * u.width + c] - stats[2u * r]) * stats[2u * r + 1u];
+    let g = dy[r * width + c];
+    sw += g * (x[r * width + c] - stats[2u * r]) * stats[2u * r + 1u];
     sb += g;
   }
   dw[c] = sw;
-  db[c] = sb;
-}`,
-};
+  db[c] = sb;`,
+});
 
 /**
  * Gradients of `layerNorm(x, { weight, bias, eps })` given the output gradient `dy`.
@@ -162,8 +160,7 @@ export function layerNormBackward(
   checkTensor(gpu, k, "x", x);
   checkTensor(gpu, k, "dy", dy);
   checkSameShape(k, ["x", "dy"], x, dy);
-  if (x.rank < 1) throw new RangeError(`Cannot run ${k}: x must have at least one dimension, got []`);
-  const width = x.shape[x.rank - 1];
+  const { rows, width } = checkRows(k, ["x", x]);
   const weight = checkTensor(gpu, k, "weight", options?.weight);
   if (weight.size !== width) {
     throw new RangeError(`Cannot run ${k}: weight ${fmtShape(weight.shape)} must have ${width} entries`);
@@ -176,17 +173,17 @@ export function layerNormBackward(
   }
   const dweight = outTensor(gpu, k, options.dweight, [width], { name: "dweight" });
   const dbias = outTensor(gpu, k, options.dbias, [width], { name: "dbias" });
-  const rows = width === 0 ? 0 : x.size / width;
   const stats = gpu.empty([Math.max(rows, 1), 2], "f32", "layerNormBackward.stats");
   gpu.dispatch(ROWS, {
     bindings: [x, weight, dy, dx, stats],
     uniforms: new Uniforms().u32(rows).u32(width).f32(eps).u32(options.accumulate ? 1 : 0).bytes(),
     workgroups: grid(rows),
   });
-  gpu.dispatch(COLS, {
+  dispatchLinear(gpu, COLS, {
     bindings: [x, dy, stats, dweight, dbias],
-    uniforms: new Uniforms().u32(rows).u32(width).bytes(),
-    workgroups: grid(Math.ceil(width / WG)),
+    uniforms: new Uniforms().u32(width).u32(rows),
+    count: width,
+    wg: WG,
   });
   stats.dispose();
   return { dx, dweight, dbias };

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { rowMoments } from "./layer_norm_ref.ts";
 
 /**
  * Gradients of LayerNorm over rows of a row-major `[rows, width]` array.
@@ -27,12 +28,7 @@ export function layerNormBackwardRef(
   const dx = new Float64Array(x.length), dweight = new Float64Array(width), dbias = new Float64Array(width);
   const xh = new Float64Array(width);
   for (let o = 0; o < x.length; o += width) {
-    let mean = 0;
-    for (let i = 0; i < width; i++) mean += x[o + i];
-    mean /= width;
-    let v = 0;
-    for (let i = 0; i < width; i++) v += (x[o + i] - mean) ** 2;
-    const rstd = 1 / Math.sqrt(v / width + eps);
+    const { mean, rstd } = rowMoments(x, { offset: o, width, eps });
     let mg = 0, mgx = 0;
     for (let i = 0; i < width; i++) {
       xh[i] = (x[o + i] - mean) * rstd;

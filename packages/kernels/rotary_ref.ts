@@ -3,17 +3,10 @@
  *
  * @module
  */
+import type { RotaryOptions } from "./rotary.ts";
 
-/** Options of {@linkcode rotaryRef}; see the kernel's `RotaryOptions`. */
-export interface RotaryRefOptions {
-  headSize: number;
-  rotaryDims: number;
-  base?: number;
-  rotate?: number;
-  every?: number;
-  positionOffset?: number;
-  inverse?: boolean;
-}
+/** Options of {@linkcode rotaryRef}: the kernel's `RotaryOptions` without the output tensor. */
+export type RotaryRefOptions = Omit<RotaryOptions, "out">;
 
 /**
  * Rotate the first `rotaryDims` entries of the selected head vectors of `x` `[B, T, C]`.

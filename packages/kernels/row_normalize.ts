@@ -9,20 +9,9 @@
  *
  * @module
  */
-import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import {
-  bindOperands,
-  checkNumber,
-  checkSameShape,
-  checkTensor,
-  dispatchLinear,
-  fmtShape,
-  GRID_ARGS,
-  LINEAR_ID,
-  type Operand,
-  outTensor,
-  Uniforms,
-} from "./_util.ts";
+import type { Gpu, Tensor } from "@saelab/gpu";
+import { checkNumber, checkSameShape, checkTensor, fmtShape, type Operand, outTensor, Uniforms } from "./_util.ts";
+import { dispatchPerItem } from "./_wgsl.ts";
 
 /** Default guard against dividing by a vanishing norm. */
 export const ROW_NORM_EPS = 1e-8;
@@ -64,24 +53,9 @@ export interface RowNormalizeBackwardOptions {
 const DOT_WG = 64;
 const EL_WG = 256;
 
+/** One invocation per item `i < count`, uniforms `{ n: count, cols, eps, root }`. */
 function run(gpu: Gpu, name: string, operands: Operand[], body: string, uniforms: Uniforms, wg: number, count: number) {
-  const bound = bindOperands(name, operands);
-  const fields = ["count: u32", "cols: u32", "eps: f32", "root: u32"];
-  const program: Program = {
-    name,
-    key: `wg${wg}|${bound.key}`,
-    code: () => `
-${bound.declarations}
-struct U { ${fields.join(", ")} }
-@group(0) @binding(${bound.buffers.length}) var<uniform> u: U;
-@compute @workgroup_size(${wg})
-fn main(${GRID_ARGS}) {
-  let t = ${LINEAR_ID(wg)};
-  if (t >= u.count) { return; }
-  ${body.replace(/\$(\w+)/g, (_, n) => bound.ref(n))}
-}`,
-  };
-  dispatchLinear(gpu, program, { bindings: bound.buffers, uniforms, count, wg });
+  dispatchPerItem(gpu, { name, wg, operands, uniforms: "cols: u32, eps: f32, root: u32", body }, { uniforms, count });
 }
 
 /** `out[i] = Σ_j a[i, j]·b[i, j]`, or its square root. */
@@ -96,9 +70,9 @@ function rowDot(gpu: Gpu, a: Tensor, b: Tensor, out: Tensor, root: boolean): voi
       access: "write",
     }],
     `var s = 0.0;
-  let start = t * u.cols;
+  let start = i * u.cols;
   for (var j = 0u; j < u.cols; j++) { s += $a[start + j] * $b[start + j]; }
-  $d[t] = select(s, sqrt(s), u.root != 0u);`,
+  $d[i] = select(s, sqrt(s), u.root != 0u);`,
     new Uniforms().u32(rows).u32(cols).f32(0).u32(root ? 1 : 0),
     DOT_WG,
     rows,
@@ -152,7 +126,7 @@ export function rowNormalize(gpu: Gpu, w: Tensor<"f32">, options: RowNormalizeOp
       tensor: out,
       access: "write",
     }],
-    "$y[t] = $w[t] / max($n[t / u.cols], u.eps);",
+    "$y[i] = $w[i] / max($n[i / u.cols], u.eps);",
     new Uniforms().u32(rows * cols).u32(cols).f32(eps).u32(0),
     EL_WG,
     rows * cols,
@@ -210,12 +184,12 @@ export function rowNormalizeBackward(
       { name: "d", tensor: dot, access: "read" },
       { name: "y", tensor: out, access: "write" },
     ],
-    `let row = t / u.cols;
+    `let row = i / u.cols;
   let n = $n[row];
   if (n > u.eps) {
-    $y[t] = $g[t] / n - $w[t] * ($d[row] / (n * n * n));
+    $y[i] = $g[i] / n - $w[i] * ($d[row] / (n * n * n));
   } else {
-    $y[t] = $g[t] / u.eps;
+    $y[i] = $g[i] / u.eps;
   }`,
     new Uniforms().u32(rows * cols).u32(cols).f32(eps).u32(0),
     EL_WG,

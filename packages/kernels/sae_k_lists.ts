@@ -12,6 +12,7 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
+import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
 import type { MatrixTexture } from "./sae_textures.ts";
 
 /** The k-lists of one operand, bound by `tileMatmul`'s `list`. */
@@ -62,21 +63,17 @@ function program(tm: number): Program {
     { length: tm / 4 },
     (_, q) => `(m4 + ${q}u < u.m / 4u && any(textureLoad(at, vec2u(m4 + ${q}u, k), z, 0) != vec4f(0.0)))`,
   );
-  return {
+  return perMemberProgram({
     name: "sae_k_list",
     key: `tm${tm}`,
-    code: () => `
-struct U { k: u32, m: u32, tiles: u32, stride: u32 }
-@group(0) @binding(0) var at: texture_2d_array<f32>;
-@group(0) @binding(1) var<storage, read_write> list: array<u32>;
-@group(0) @binding(2) var<storage, read_write> count: array<u32>;
-@group(0) @binding(3) var<uniform> u: U;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let tile = g.x;
-  let z = g.y;
-  if (tile >= u.tiles) { return; }
-  let m4 = tile * ${tm / 4}u;
+    uniforms: "k: u32, m: u32, tiles: u32, stride: u32",
+    bindings: [
+      "var at: texture_2d_array<f32>",
+      "var<storage, read_write> list: array<u32>",
+      "var<storage, read_write> count: array<u32>",
+    ],
+    item: ["tile", "u.tiles"],
+    body: `let m4 = tile * ${tm / 4}u;
   let base = (z * u.tiles + tile) * u.stride;
   var c = 0u;
   for (var k = 0u; k < u.k; k++) {
@@ -85,9 +82,8 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
       c++;
     }
   }
-  count[z * u.tiles + tile] = c;
-}`,
-  };
+  count[z * u.tiles + tile] = c;`,
+  });
 }
 
 /**
@@ -112,9 +108,10 @@ export function buildKList(gpu: Gpu, at: MatrixTexture, out: { list: KList; k: n
   }
   let prog = PROGRAMS.get(list.tm);
   if (!prog) PROGRAMS.set(list.tm, prog = program(list.tm));
-  gpu.dispatch(prog, {
+  dispatchMembers(gpu, prog, {
     bindings: [at.view, list.indices, list.counts],
     uniforms: new Uint32Array([k, m, list.tiles, list.stride]),
-    workgroups: [Math.ceil(tiles / 64), out.members, 1],
+    items: tiles,
+    members: out.members,
   });
 }

@@ -6,10 +6,23 @@
  * @module
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
+import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
 import type { MatrixTexture } from "./sae_textures.ts";
 
 function prog(name: string, code: string): Program {
   return { name, key: "v1", code: () => code };
+}
+
+/**
+ * WGSL that stores the 4×4 block whose rows are the vec4s `rows` transposed: its column `c`
+ * goes to texel `(x, y + c)` of layer `layer` of `tex`.
+ */
+function storeTransposed(tex: string, at: { x: string; y: string; layer: string }, rows: readonly string[]): string {
+  return [..."xyzw"].map((c, k) =>
+    `textureStore(${tex}, vec2u(${at.x}, ${at.y}${k ? ` + ${k}u` : ""}), ${at.layer}, vec4f(${
+      rows.map((r) => `${r}.${c}`).join(", ")
+    }));`
+  ).join("\n  ");
 }
 
 const PREP = prog(
@@ -37,10 +50,7 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
   textureStore(xe, vec2u(i4, b4 * 4u + 1u), 0, r1);
   textureStore(xe, vec2u(i4, b4 * 4u + 2u), 0, r2);
   textureStore(xe, vec2u(i4, b4 * 4u + 3u), 0, r3);
-  textureStore(xt, vec2u(b4, i4 * 4u), 0, vec4f(r0.x, r1.x, r2.x, r3.x));
-  textureStore(xt, vec2u(b4, i4 * 4u + 1u), 0, vec4f(r0.y, r1.y, r2.y, r3.y));
-  textureStore(xt, vec2u(b4, i4 * 4u + 2u), 0, vec4f(r0.z, r1.z, r2.z, r3.z));
-  textureStore(xt, vec2u(b4, i4 * 4u + 3u), 0, vec4f(r0.w, r1.w, r2.w, r3.w));
+  ${storeTransposed("xt", { x: "b4", y: "i4 * 4u", layer: "0" }, ["r0", "r1", "r2", "r3"])}
 }`,
 );
 
@@ -70,26 +80,27 @@ export function prepInput(
   });
 }
 
-const PACK_T = prog(
-  "sae_pack_transposed",
-  `struct U { rows: u32, cols: u32, src4: u32, stride4: u32 }
-@group(0) @binding(0) var<storage, read> p: array<vec4f>;
-@group(0) @binding(1) var t: texture_storage_2d_array<rgba32float, write>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let c4 = u.cols / 4u;
-  let i4 = g.x % c4;
-  let j4 = g.x / c4;
-  if (j4 >= u.rows / 4u) { return; }
-  let base = u.src4 + g.y * u.stride4 + j4 * 4u * c4 + i4;
+/** The frame of the buffer → texture copies: one invocation per item of each layer `z`. */
+function packProgram(name: string, spec: { uniforms: string; item: readonly [string, string]; body: string }): Program {
+  return perMemberProgram({
+    name,
+    uniforms: spec.uniforms,
+    bindings: ["var<storage, read> p: array<vec4f>", "var t: texture_storage_2d_array<rgba32float, write>"],
+    item: spec.item,
+    body: spec.body,
+  });
+}
+
+const PACK_T = packProgram("sae_pack_transposed", {
+  uniforms: "rows: u32, cols: u32, src4: u32, stride4: u32",
+  item: ["block", "(u.rows / 4u) * (u.cols / 4u)"],
+  body: `let c4 = u.cols / 4u;
+  let i4 = block % c4;
+  let j4 = block / c4;
+  let base = u.src4 + z * u.stride4 + j4 * 4u * c4 + i4;
   let r0 = p[base]; let r1 = p[base + c4]; let r2 = p[base + 2u * c4]; let r3 = p[base + 3u * c4];
-  textureStore(t, vec2u(j4, i4 * 4u), g.y, vec4f(r0.x, r1.x, r2.x, r3.x));
-  textureStore(t, vec2u(j4, i4 * 4u + 1u), g.y, vec4f(r0.y, r1.y, r2.y, r3.y));
-  textureStore(t, vec2u(j4, i4 * 4u + 2u), g.y, vec4f(r0.z, r1.z, r2.z, r3.z));
-  textureStore(t, vec2u(j4, i4 * 4u + 3u), g.y, vec4f(r0.w, r1.w, r2.w, r3.w));
-}`,
-);
+  ${storeTransposed("t", { x: "j4", y: "i4 * 4u", layer: "z" }, ["r0", "r1", "r2", "r3"])}`,
+});
 
 /**
  * Copy `layers` matrices `[rows, cols]` from a buffer (offset and stride in floats) into a
@@ -112,27 +123,21 @@ export function packTransposed(
   at: { offset: number; stride: number; rows: number; cols: number; layers: number },
 ): void {
   const blocks = (at.rows / 4) * (at.cols / 4);
-  gpu.dispatch(PACK_T, {
+  dispatchMembers(gpu, PACK_T, {
     bindings: [src, dst.view],
     uniforms: new Uint32Array([at.rows, at.cols, at.offset / 4, at.stride / 4]),
-    workgroups: [Math.ceil(blocks / 64), at.layers, 1],
+    items: blocks,
+    members: at.layers,
   });
 }
 
-const PACK = prog(
-  "sae_pack",
-  `struct U { rows: u32, cols4: u32, src4: u32, stride4: u32 }
-@group(0) @binding(0) var<storage, read> p: array<vec4f>;
-@group(0) @binding(1) var t: texture_storage_2d_array<rgba32float, write>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let x = g.x % u.cols4;
-  let row = g.x / u.cols4;
-  if (row >= u.rows) { return; }
-  textureStore(t, vec2u(x, row), g.y, p[u.src4 + g.y * u.stride4 + row * u.cols4 + x]);
-}`,
-);
+const PACK = packProgram("sae_pack", {
+  uniforms: "rows: u32, cols4: u32, src4: u32, stride4: u32",
+  item: ["e", "u.rows * u.cols4"],
+  body: `let x = e % u.cols4;
+  let row = e / u.cols4;
+  textureStore(t, vec2u(x, row), z, p[u.src4 + z * u.stride4 + row * u.cols4 + x]);`,
+});
 
 /**
  * Copy `layers` matrices `[rows, cols]` from a buffer (offset and stride in floats) into a texture.
@@ -154,27 +159,25 @@ export function packTexture(
   at: { offset: number; stride: number; rows: number; cols: number; layers: number },
 ): void {
   const cols4 = at.cols / 4;
-  gpu.dispatch(PACK, {
+  dispatchMembers(gpu, PACK, {
     bindings: [src, dst.view],
     uniforms: new Uint32Array([at.rows, cols4, at.offset / 4, at.stride / 4]),
-    workgroups: [Math.ceil((at.rows * cols4) / 64), at.layers, 1],
+    items: at.rows * cols4,
+    members: at.layers,
   });
 }
 
-const NORMALIZE = prog(
-  "sae_normalize",
-  `struct U { n: u32, d: u32, src4: u32, stride4: u32, bias: u32, tied: u32 }
-@group(0) @binding(0) var<storage, read> p: array<vec4f>;
-@group(0) @binding(1) var dh: texture_storage_2d_array<rgba32float, write>;
-@group(0) @binding(2) var dht: texture_storage_2d_array<rgba32float, write>;
-@group(0) @binding(3) var<storage, read_write> norms: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let j4 = g.x;
-  let z = g.y;
-  let d4 = u.d / 4u;
-  if (j4 >= u.n / 4u) { return; }
+const NORMALIZE = perMemberProgram({
+  name: "sae_normalize",
+  uniforms: "n: u32, d: u32, src4: u32, stride4: u32, bias: u32, tied: u32",
+  bindings: [
+    "var<storage, read> p: array<vec4f>",
+    "var dh: texture_storage_2d_array<rgba32float, write>",
+    "var dht: texture_storage_2d_array<rgba32float, write>",
+    "var<storage, read_write> norms: array<f32>",
+  ],
+  item: ["j4", "u.n / 4u"],
+  body: `let d4 = u.d / 4u;
   let base = u.src4 + z * u.stride4 + j4 * 4u * d4;
   var ss = vec4f(0.0);
   for (var i4 = 0u; i4 < d4; i4++) {
@@ -192,17 +195,13 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
     textureStore(dh, vec2u(i4, j + 1u), z, b);
     textureStore(dh, vec2u(i4, j + 2u), z, c);
     textureStore(dh, vec2u(i4, j + 3u), z, e);
-    textureStore(dht, vec2u(j4, i4 * 4u), z, vec4f(a.x, b.x, c.x, e.x));
-    textureStore(dht, vec2u(j4, i4 * 4u + 1u), z, vec4f(a.y, b.y, c.y, e.y));
-    textureStore(dht, vec2u(j4, i4 * 4u + 2u), z, vec4f(a.z, b.z, c.z, e.z));
-    textureStore(dht, vec2u(j4, i4 * 4u + 3u), z, vec4f(a.w, b.w, c.w, e.w));
+    ${storeTransposed("dht", { x: "j4", y: "i4 * 4u", layer: "z" }, ["a", "b", "c", "e"])}
   }
   if (u.tied == 1u) {
     textureStore(dht, vec2u(j4, u.d), z, p[u.bias / 4u + (z * u.n) / 4u + j4]);
     for (var r = 1u; r < 4u; r++) { textureStore(dht, vec2u(j4, u.d + r), z, vec4f(0.0)); }
-  }
-}`,
-);
+  }`,
+});
 
 /** Where the raw decoder (or tied `M`) rows live in the parameter buffer, in floats. */
 export interface RowsAt {
@@ -232,33 +231,31 @@ export function normalizeRows(
   out: { dh: MatrixTexture; dht: MatrixTexture; norms: Binding; n: number; d: number; members: number; at: RowsAt },
 ): void {
   const { n, d, at } = out;
-  gpu.dispatch(NORMALIZE, {
+  dispatchMembers(gpu, NORMALIZE, {
     bindings: [params, out.dh.view, out.dht.view, out.norms],
     uniforms: new Uint32Array([n, d, at.offset / 4, at.stride / 4, at.bias ?? 0, at.bias === undefined ? 0 : 1]),
-    workgroups: [Math.ceil(n / 4 / 64), out.members, 1],
+    items: n / 4,
+    members: out.members,
   });
 }
 
-const NORM_BACKWARD = prog(
-  "sae_normalize_backward",
-  `struct U { n: u32, d: u32, dst: u32, dstStride: u32, tied: u32, dwStride: u32, biasDst: u32 }
-@group(0) @binding(0) var<storage, read> gd: array<vec4f>;
-@group(0) @binding(1) var dh: texture_2d_array<f32>;
-@group(0) @binding(2) var<storage, read> norms: array<f32>;
-@group(0) @binding(3) var<storage, read> dw: array<vec4f>;
-@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(5) var<uniform> u: U;
-fn gradDir(z: u32, j: u32, i4: u32) -> vec4f {
+const NORM_BACKWARD = perMemberProgram({
+  name: "sae_normalize_backward",
+  uniforms: "n: u32, d: u32, dst: u32, dstStride: u32, tied: u32, dwStride: u32, biasDst: u32",
+  bindings: [
+    "var<storage, read> gd: array<vec4f>",
+    "var dh: texture_2d_array<f32>",
+    "var<storage, read> norms: array<f32>",
+    "var<storage, read> dw: array<vec4f>",
+    "var<storage, read_write> grad: array<f32>",
+  ],
+  helpers: `fn gradDir(z: u32, j: u32, i4: u32) -> vec4f {
   var v = gd[(z * u.n + j) * (u.d / 4u) + i4];
   if (u.tied == 1u) { v += dw[(z * u.dwStride + j * (u.d + 4u)) / 4u + i4]; }
   return v;
-}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let j = g.x;
-  let z = g.y;
-  if (j >= u.n) { return; }
-  let d4 = u.d / 4u;
+}`,
+  item: ["j", "u.n"],
+  body: `let d4 = u.d / 4u;
   let nrm = norms[z * u.n + j];
   var dotv = 0.0;
   if (nrm > 1e-8) {
@@ -269,9 +266,8 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
     let v = (gradDir(z, j, i4) - dotv * textureLoad(dh, vec2u(i4, j), z, 0)) / nrm;
     grad[o + i4 * 4u] = v.x; grad[o + i4 * 4u + 1u] = v.y; grad[o + i4 * 4u + 2u] = v.z; grad[o + i4 * 4u + 3u] = v.w;
   }
-  if (u.tied == 1u) { grad[u.biasDst + z * u.n + j] = dw[(z * u.dwStride + j * (u.d + 4u) + u.d) / 4u].x; }
-}`,
-);
+  if (u.tied == 1u) { grad[u.biasDst + z * u.n + j] = dw[(z * u.dwStride + j * (u.d + 4u) + u.d) / 4u].x; }`,
+});
 
 /** * Backward of the row normalisation: `∂D_j = (g_j − (g_j·D̂_j) D̂_j) / ‖D_j‖` with `g = ∂D̂`
  * (`[Z][n, d]` in `gd`); tied SAEs add the encoder's `∂M̂` (`[Z][n, d + 4]` in `dw`, column d = `∂b`).
@@ -287,9 +283,10 @@ export function normalizeBackward(
 ): void {
   const { n, d, at } = out;
   const tied = inputs.dw !== undefined;
-  gpu.dispatch(NORM_BACKWARD, {
+  dispatchMembers(gpu, NORM_BACKWARD, {
     bindings: [inputs.gd, inputs.dh.view, inputs.norms, inputs.dw ?? inputs.norms, out.grad],
     uniforms: new Uint32Array([n, d, at.offset, at.stride, tied ? 1 : 0, (d + 4) * n, at.bias ?? 0]),
-    workgroups: [Math.ceil(n / 64), out.members, 1],
+    items: n,
+    members: out.members,
   });
 }

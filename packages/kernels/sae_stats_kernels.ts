@@ -4,24 +4,20 @@
  *
  * @module
  */
-import type { Binding, Gpu, Program } from "@saelab/gpu";
+import type { Binding, Gpu } from "@saelab/gpu";
+import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
 import type { MatrixTexture } from "./sae_textures.ts";
 
-const STATS: Program = {
+const STATS = perMemberProgram({
   name: "sae_row_stats",
-  key: "v1",
-  code: () =>
-    `struct U { rows: u32, n: u32, d: u32, inv: f32 }
-@group(0) @binding(0) var tc: texture_2d_array<f32>;
-@group(0) @binding(1) var tg: texture_2d_array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<vec4f>;
-@group(0) @binding(3) var<uniform> u: U;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let b = g.x;
-  let z = g.y;
-  if (b >= u.rows) { return; }
-  var se = 0.0;
+  uniforms: "rows: u32, n: u32, d: u32, inv: f32",
+  bindings: [
+    "var tc: texture_2d_array<f32>",
+    "var tg: texture_2d_array<f32>",
+    "var<storage, read_write> out: array<vec4f>",
+  ],
+  item: ["b", "u.rows"],
+  body: `var se = 0.0;
   for (var i4 = 0u; i4 < u.d / 4u; i4++) {
     let e = textureLoad(tg, vec2u(i4, b), z, 0) * u.inv;
     se += dot(e, e);
@@ -33,9 +29,8 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
     l0 += dot(select(vec4f(0.0), vec4f(1.0), c > vec4f(0.0)), vec4f(1.0));
     l1 += dot(abs(c), vec4f(1.0));
   }
-  out[z * u.rows + b] = vec4f(se, l0, l1, 0.0);
-}`,
-};
+  out[z * u.rows + b] = vec4f(se, l0, l1, 0.0);`,
+});
 
 /** * Per row and member: `(Σ(x̂ − x)², #active codes, Σ|c|, 0)` into `out [Z][rows]` (vec4 each),
  * from the codes `C [rows, n]` and the scaled error `G = scale·(x̂ − x)` (`inv = 1/scale`).
@@ -57,24 +52,24 @@ export function rowStats(
   const u = new ArrayBuffer(16);
   new Uint32Array(u).set([out.rows, out.n, out.d]);
   new Float32Array(u)[3] = out.inv;
-  gpu.dispatch(STATS, {
+  dispatchMembers(gpu, STATS, {
     bindings: [inputs.c.view, inputs.g.view, out.stats],
     uniforms: u,
-    workgroups: [Math.ceil(out.rows / 64), out.members, 1],
+    items: out.rows,
+    members: out.members,
   });
 }
 
-const TOPK: Program = {
+const TOPK = perMemberProgram({
   name: "sae_topk",
-  key: "v1",
-  code: () =>
-    `struct U { rows: u32, n: u32, k: u32, step: u32 }
-@group(0) @binding(0) var tp: texture_2d_array<f32>;
-@group(0) @binding(1) var oc: texture_storage_2d_array<rgba32float, write>;
-@group(0) @binding(2) var oct: texture_storage_2d_array<rgba32float, write>;
-@group(0) @binding(3) var<storage, read_write> fired: array<u32>;
-@group(0) @binding(4) var<uniform> u: U;
-// order-preserving map of f32 to u32
+  uniforms: "rows: u32, n: u32, k: u32, step: u32",
+  bindings: [
+    "var tp: texture_2d_array<f32>",
+    "var oc: texture_storage_2d_array<rgba32float, write>",
+    "var oct: texture_storage_2d_array<rgba32float, write>",
+    "var<storage, read_write> fired: array<u32>",
+  ],
+  helpers: `// order-preserving map of f32 to u32
 fn key(v: vec4f) -> vec4u {
   let b = bitcast<vec4u>(v);
   return b ^ select(vec4u(0x80000000u), vec4u(0xffffffffu), v < vec4f(0.0));
@@ -91,13 +86,9 @@ fn threshold(b: u32, z: u32) -> u32 {
     if (count >= u.k) { t = cand; }
   }
   return t;
-}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let b4 = g.x;
-  let z = g.y;
-  if (b4 >= u.rows / 4u) { return; }
-  let b = b4 * 4u;
+}`,
+  item: ["b4", "u.rows / 4u"],
+  body: `let b = b4 * 4u;
   let t = vec4u(threshold(b, z), threshold(b + 1u, z), threshold(b + 2u, z), threshold(b + 3u, z));
   for (var j4 = 0u; j4 < u.n / 4u; j4++) {
     var v: array<vec4f, 4>;
@@ -111,9 +102,8 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
       textureStore(oct, vec2u(b4, j4 * 4u + c), z, col);
       if (any(col > vec4f(0.0))) { fired[z * u.n + j4 * 4u + c] = u.step; }
     }
-  }
-}`,
-};
+  }`,
+});
 
 /** * Keep the k largest pre-activations of each row (then ReLU): `P [rows, n]` → `C`, `Cᵀ`,
  * and `fired[z·n + j] = step` for features that fired. Exact ties at the threshold are all kept.
@@ -141,9 +131,10 @@ export function topkSelect(
     step: number;
   },
 ): void {
-  gpu.dispatch(TOPK, {
+  dispatchMembers(gpu, TOPK, {
     bindings: [inputs.p.view, out.c.view, out.ct.view, out.fired],
     uniforms: new Uint32Array([out.rows, out.n, out.k, out.step]),
-    workgroups: [Math.ceil(out.rows / 4 / 64), out.members, 1],
+    items: out.rows / 4,
+    members: out.members,
   });
 }

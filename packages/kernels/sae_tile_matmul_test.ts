@@ -41,12 +41,14 @@ const at = [rand((K + 1) * M)];
 const bt = [rand((K + 1) * N), rand((K + 1) * N)];
 const ta = textures("test.a", at, K + 1, M);
 const tb = textures("test.b", bt, K + 1, N); // row K holds the encode bias
+/** The product of `ta` and `tb` that the store, encode and decode tests run. */
+const PRODUCT = { a: ta, b: tb, m: M, n: N, k: K, members: Z };
 
 for (const tile of [SMALL_TILE, LARGE_TILE]) {
   Deno.test(`sae_matmul store: batched product into a buffer at an offset and stride (tile ${tile.tm}×${tile.tn})`, async () => {
     const stride = M * N + 8, base = 4;
     const out = gpu.zeros([base + Z * stride]);
-    tileMatmul(gpu, "store", { a: ta, b: tb, m: M, n: N, k: K, members: Z, outputs: [out], base, stride, tile });
+    tileMatmul(gpu, "store", { ...PRODUCT, outputs: [out], base, stride, tile });
     const got = await out.read();
     for (let z = 0; z < Z; z++) {
       assertClose(got.subarray(base + z * stride, base + z * stride + M * N), reference(at, bt, M, N, K, z), {
@@ -63,18 +65,7 @@ for (const tile of [SMALL_TILE, LARGE_TILE]) {
     const c = new MatrixTexture(gpu, [Z, M, N], "test.c");
     const ct = new MatrixTexture(gpu, [Z, N, M], "test.ct");
     const fired = gpu.zeros([Z * N], "u32");
-    tileMatmul(gpu, "encode", {
-      a: ta,
-      b: tb,
-      m: M,
-      n: N,
-      k: K,
-      members: Z,
-      tile,
-      outputs: [c.view, ct.view, fired],
-      biasRow: K,
-      step: 7,
-    });
+    tileMatmul(gpu, "encode", { ...PRODUCT, tile, outputs: [c.view, ct.view, fired], biasRow: K, step: 7 });
     const firedHost = await fired.read();
     for (let z = 0; z < Z; z++) {
       const acc = reference(at, bt, M, N, K, z);
@@ -96,17 +87,7 @@ for (const tile of [SMALL_TILE, LARGE_TILE]) {
     const x = textures("test.x", [rand(M * N)], M, N);
     const xs = await x.read(gpu);
     const g = new MatrixTexture(gpu, [Z, M, N], "test.g");
-    tileMatmul(gpu, "decode", {
-      a: ta,
-      b: tb,
-      m: M,
-      n: N,
-      k: K,
-      members: Z,
-      tile,
-      outputs: [x.view, g.view],
-      scale: 0.5,
-    });
+    tileMatmul(gpu, "decode", { ...PRODUCT, tile, outputs: [x.view, g.view], scale: 0.5 });
     for (let z = 0; z < Z; z++) {
       const want = reference(at, bt, M, N, K, z).map((v, e) => 0.5 * (v - xs[e]));
       assertClose(await g.read(gpu, z), want, { atol: 1e-5, rtol: 1e-5 }, `G member ${z}`);

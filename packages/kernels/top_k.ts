@@ -7,46 +7,31 @@
  * One invocation per row selects the k-th largest value exactly by a radix
  * select over order-preserving 32-bit keys: four passes count one 8-bit digit
  * each in a private 256-bin histogram, a fifth writes the row. No workgroup
- * memory. Bindings: `x`, `y`, uniforms `{ rows, cols, k }`; workgroup size 64.
+ * memory. Bindings: `x`, `y`, uniforms `{ n: rows, cols, k }`; workgroup size 64.
  * The backward pass is the mask of kept entries (an elementwise map).
  *
  * @module
  */
-import type { Gpu, Program, Tensor } from "@saelab/gpu";
+import type { Gpu, Tensor } from "@saelab/gpu";
 import { type MapSpec, runMap } from "./_map.ts";
-import {
-  checkNumber,
-  checkSameShape,
-  checkTensor,
-  dispatchLinear,
-  fmtShape,
-  GRID_ARGS,
-  LINEAR_ID,
-  outTensor,
-  Uniforms,
-} from "./_util.ts";
+import { checkNumber, checkSameShape, checkTensor, dispatchLinear, fmtShape, outTensor, Uniforms } from "./_util.ts";
+import { perItemProgram } from "./_wgsl.ts";
 
 const WG = 64;
 
-const TOP_K: Program = {
+/** One invocation per row (the item count `n`). */
+const TOP_K = perItemProgram({
   name: "top_k",
-  key: `radix8|wg${WG}`,
-  code: () => `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-struct U { rows: u32, cols: u32, k: u32 }
-@group(0) @binding(2) var<uniform> u: U;
-
-// larger float -> larger unsigned key
+  key: "radix8",
+  wg: WG,
+  buffers: [["x", "read", "f32"], ["y", "read_write", "f32"]],
+  uniforms: "cols: u32, k: u32",
+  helpers: `// larger float -> larger unsigned key
 fn key(v: f32) -> u32 {
   let b = bitcast<u32>(v);
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
-
-@compute @workgroup_size(${WG})
-fn main(${GRID_ARGS}) {
-  let row = ${LINEAR_ID(WG)};
-  if (row >= u.rows) { return; }
+}`,
+  body: `let row = i;
   let start = row * u.cols;
   var prefix = 0u;
   var mask = 0u;
@@ -81,9 +66,8 @@ fn main(${GRID_ARGS}) {
       taken += 1u;
     }
     y[start + j] = select(0.0, v, keep);
-  }
-}`,
-};
+  }`,
+});
 
 const TOP_K_BACKWARD: MapSpec = {
   name: "top_k_backward",
