@@ -3,14 +3,16 @@
  * (the one place to change them), from which come the config type, the checks, the CLI flags and
  * `--help`.
  *
- * The defaults size the main job to finish within ten minutes on a 2-core machine with a
- * software WebGPU adapter, baselines and scoring included; point `model`, `corpus`, `tokens`,
- * `steps` and the grid at real work when there is a real GPU.
+ * The sizes of the job — grid, steps, tokens, batch, time budget — come from a preset
+ * ({@linkcode PRESETS}: `default`, sized to finish within ten minutes on a 2-core machine with a
+ * software WebGPU adapter, and `paper`, the full 18-member grid); a flag given explicitly overrides
+ * the preset's value. Point `model`, `corpus`, `tokens`, `steps` and the grid at real work when
+ * there is a real GPU.
  *
  * @module
  */
 import * as v from "valibot";
-import { KIND_NAMES, KINDS, logGrid, type SaeKind } from "@saelab/sae";
+import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type SaeKind } from "@saelab/sae";
 import { choice, int, names, num, nums, type OptionsSchema, parseOptions, text } from "./_schema.ts";
 
 /** Stage names `skip` accepts. */
@@ -26,9 +28,8 @@ export const harvestEntries = {
   }),
   layer: int("block of the hook when --hook is a suffix (default: the middle block)", { min: 0 }),
   context: int("tokens per window (default: 128, or the model's context when shorter)", { min: 2 }),
-  tokens: int("activation rows to harvest, held-out rows included", { default: 49_152, min: 8 }),
-  heldOutFraction: num("fraction of documents held out for evaluation and scoring", {
-    default: 0.2,
+  tokens: int("activation rows to harvest, held-out rows included (default: from --preset)", { min: 8 }),
+  heldOutFraction: num("fraction of documents held out for evaluation and scoring (default: from --preset)", {
     positive: true,
     below: 1,
   }),
@@ -38,31 +39,95 @@ export const harvestEntries = {
   seed: int("seed of window order, batch order and initial weights", { default: 0, min: 0 }),
 };
 
+/** The presets' names. */
+export const PRESET_NAMES = ["default", "paper"] as const;
+
+/** The options a preset sets. */
+export interface PresetValues {
+  /** SAE variants. */
+  kinds: SaeKind[];
+  /** Dictionary ratios R. */
+  ratios: number[];
+  /** L1 coefficients α. */
+  l1: number[];
+  /** Optimiser steps. */
+  steps: number;
+  /** Activation rows to harvest. */
+  tokens: number;
+  /** Fraction of documents held out. */
+  heldOutFraction: number;
+  /** Vectors per step. */
+  batchSize: number;
+  /** Training time budget (seconds). */
+  trainSeconds: number;
+}
+
+/**
+ * The presets: `default` sizes the main job (change its values here, in one place); `paper` is the
+ * paper's full grid — untied and tied × R 1, 2, 4 × α 1e-4, 1e-3, 1e-2, 18 members.
+ */
+export const PRESETS: Readonly<Record<typeof PRESET_NAMES[number], Readonly<PresetValues>>> = Object.freeze({
+  default: Object.freeze({
+    kinds: ["untied", "tied"] as SaeKind[],
+    ratios: [1, 2, 4],
+    l1: logGrid(1e-4, 1e-2, 3),
+    steps: 320,
+    tokens: 49_152,
+    heldOutFraction: 0.2,
+    batchSize: 512,
+    trainSeconds: 300,
+  }),
+  paper: Object.freeze({
+    kinds: ["untied", "tied"] as SaeKind[],
+    ratios: [1, 2, 4],
+    l1: logGrid(1e-4, 1e-2, 3),
+    steps: 320,
+    tokens: 49_152,
+    heldOutFraction: 0.2,
+    batchSize: 512,
+    trainSeconds: 300,
+  }),
+});
+
 /** The schema of `train` (harvest, train, evaluate, then baselines and score). */
 export const trainSchema = v.strictObject({
   ...harvestEntries,
+  preset: choice("sizes of the job (explicit flags override them): default, or paper (the 18-member grid)", [
+    ...PRESET_NAMES,
+  ], "default"),
   kinds: v.pipe(
-    names("SAE variants", { choices: KIND_NAMES, default: ["untied", "tied"] }),
+    names("SAE variants (default: from --preset)", { choices: KIND_NAMES }),
     v.check(
-      (ks) => ks.every((k) => KINDS[k as SaeKind].needs.length === 0),
+      (ks) => (ks ?? []).every((k) => KINDS[k as SaeKind].needs.length === 0),
       (i) => {
         const k = (i.input as SaeKind[]).find((k) => KINDS[k].needs.length)!;
         return `${k} members need ${KINDS[k].needs.join(", ")}; train them with @saelab/sae directly`;
       },
     ),
   ),
-  ratios: nums("dictionary ratios R = d_sae / d_in", { default: [1, 2, 4], positive: true }),
-  l1: nums("L1 coefficients α (the paper's log grid, three points)", { default: logGrid(1e-4, 1e-2, 3), min: 0 }),
-  steps: int("optimiser steps (every member sees every batch)", { default: 320, min: 1 }),
-  trainSeconds: num("stop training after this many seconds (a rerun with --run trains on)", {
-    default: 300,
+  ratios: nums("dictionary ratios R = d_sae / d_in (default: from --preset)", { positive: true }),
+  l1: nums("L1 coefficients α (default: from --preset; both presets: the paper's log grid, three points)", { min: 0 }),
+  steps: int("optimiser steps (every member sees every batch; default: from --preset)", { min: 1 }),
+  trainSeconds: num("stop training after this many seconds (a rerun with --run trains on; default: from --preset)", {
     positive: true,
   }),
   batchSize: v.pipe(
-    int("activation vectors per step (a multiple of 4)", { default: 512, min: 4 }),
-    v.check((b) => b % 4 === 0, (i) => `${i.input} is not a multiple of 4`),
+    int("activation vectors per step (a multiple of 4; default: from --preset)", { min: 4 }),
+    v.check((b) => b === undefined || b % 4 === 0, (i) => `${i.input} is not a multiple of 4`),
   ),
-  lr: num("Adam learning rate (the paper's)", { default: 1e-3, positive: true }),
+  lr: num("Adam learning rate (the paper's; the peak of a schedule)", { default: 1e-3, positive: true }),
+  lrSchedule: choice(
+    "learning-rate schedule: constant, or warmup-decay (linear warm-up over the first 5% of steps, linear decay " +
+      "to 0 over the last 20%)",
+    LR_SCHEDULES,
+    "constant",
+  ),
+  lrWarmupSteps: int("warm-up steps of warmup-decay (default: 5% of the steps)", { min: 0 }),
+  lrDecaySteps: int("decay steps of warmup-decay (default: 20% of the steps)", { min: 0 }),
+  probeRows: int("held-out rows on which each member's FVU is followed during training (0: not followed)", {
+    default: 8192,
+    min: 0,
+  }),
   logEvery: int("read training statistics back every this many steps", { default: 10, min: 1 }),
   checkpointSeconds: num("write a resumable checkpoint at least this often (seconds; Ctrl-C writes one too)", {
     default: 60,
@@ -75,11 +140,37 @@ export const trainSchema = v.strictObject({
 /** The schema of `harvest` alone. */
 export const harvestSchema = v.strictObject(harvestEntries) satisfies OptionsSchema;
 
-/** Everything the harvest and train stages read from their configuration. */
-export type PipelineConfig = v.InferOutput<typeof trainSchema>;
+/** The checked options of `train`, before the preset fills in what was not given. */
+export type TrainOptions = v.InferOutput<typeof trainSchema>;
 
-/** The defaults of {@linkcode trainSchema}. */
-export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze(parseOptions(trainSchema, {}));
+/** Everything the harvest and train stages read from their configuration (the preset applied). */
+export type PipelineConfig = Omit<TrainOptions, keyof PresetValues> & PresetValues;
+
+/**
+ * Fill in the options a configuration left out from its preset.
+ *
+ * @param options Checked options (`preset` absent: `default`).
+ * @returns The configuration with the preset's values where none was given.
+ * @example
+ * ```ts
+ * import { applyPreset, PRESETS } from "./_config.ts";
+ * const c = applyPreset({ preset: "paper", steps: 7 });
+ * if (c.steps !== 7 || c.l1.length !== PRESETS.paper.l1.length) throw new Error("explicit flags win");
+ * ```
+ */
+export function applyPreset<T extends Partial<PresetValues> & { preset?: typeof PRESET_NAMES[number] }>(
+  options: T,
+): Omit<T, keyof PresetValues> & PresetValues {
+  const preset = PRESETS[options.preset ?? "default"];
+  const out: Record<string, unknown> = { ...options };
+  for (const [k, value] of Object.entries(preset)) {
+    if (out[k] === undefined) out[k] = Array.isArray(value) ? [...value] : value;
+  }
+  return out as Omit<T, keyof PresetValues> & PresetValues;
+}
+
+/** The defaults of {@linkcode trainSchema} with the default preset. */
+export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze(resolveConfig({}));
 
 /**
  * Check the configuration of the harvest and train stages and fill in the defaults.
@@ -95,5 +186,5 @@ export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze(parseOptions(tra
  * ```
  */
 export function resolveConfig(raw: Record<string, unknown>): PipelineConfig {
-  return parseOptions(trainSchema, raw);
+  return applyPreset(parseOptions(trainSchema, raw)) as PipelineConfig;
 }
