@@ -84,7 +84,9 @@ const pct = (v: number | null | undefined, digits = 1) =>
 function references(scores: ScoresJson | null | undefined): { random?: string; neurons?: string } {
   const dicts = scores?.dicts ?? {};
   const find = (method: string) =>
-    method in dicts ? method : Object.keys(dicts).find((n) => dicts[n].kind === "baseline" && dicts[n].method === method);
+    method in dicts
+      ? method
+      : Object.keys(dicts).find((n) => dicts[n].kind === "baseline" && dicts[n].method === method);
   return { random: find("random"), neurons: find("neurons") };
 }
 
@@ -151,8 +153,12 @@ export function formatSummary(
       `Reference levels of ${run.hook}: next-token loss on ${ref.tokens} held-out predictions (position 0 kept ` +
         "clean and not scored):",
       `  clean model                 ${ref.clean.toFixed(3)} nats`,
-      `  mean ablation (hook = mean) ${ref.meanAblation.toFixed(3)} nats (rec.(mean) = 0; the mean of the training rows)`,
-      `  zero ablation (hook = 0)    ${ref.zeroAblation.toFixed(3)} nats (rec.(zero) = 0; the SAELens/SAEBench convention)`,
+      `  mean ablation (hook = mean) ${
+        ref.meanAblation.toFixed(3)
+      } nats (rec.(mean) = 0; the mean of the training rows)`,
+      `  zero ablation (hook = 0)    ${
+        ref.zeroAblation.toFixed(3)
+      } nats (rec.(zero) = 0; the SAELens/SAEBench convention)`,
     );
   } else if (old) {
     lines.push(
@@ -168,8 +174,11 @@ export function formatSummary(
     );
   }
   const refs = references(options.scores);
-  const refText = [refs.random && `random ${num(scores[refs.random].mean, 3)}`, refs.neurons &&
-    `neurons ${num(scores[refs.neurons].mean, 3)}`].filter(Boolean).join(", ");
+  const refText = [
+    refs.random && `random ${num(scores[refs.random].mean, 3)}`,
+    refs.neurons &&
+    `neurons ${num(scores[refs.neurons].mean, 3)}`,
+  ].filter(Boolean).join(", ");
   const backends = [...new Set(Object.values(scores).map((s) => s.backend))];
   if (backends.length) {
     lines.push(

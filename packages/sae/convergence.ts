@@ -64,7 +64,12 @@ export function convergence(
   const from = steps.filter((s) => s <= limit + 1e-9 && s < end).pop() ?? steps[0];
   const a = byStep.get(from)!, b = byStep.get(end)!;
   const improvement = a > 0 ? (a - b) / a : 0;
-  return { converged: improvement < (options.tolerance ?? CONVERGENCE_TOLERANCE), improvement, fromStep: from, endStep: end };
+  return {
+    converged: improvement < (options.tolerance ?? CONVERGENCE_TOLERANCE),
+    improvement,
+    fromStep: from,
+    endStep: end,
+  };
 }
 
 /**
