@@ -153,9 +153,12 @@ export type PipelineConfig = Omit<TrainOptions, keyof PresetValues> & PresetValu
  * @returns The configuration with the preset's values where none was given.
  * @example
  * ```ts
- * import { applyPreset, PRESETS } from "./_config.ts";
+ * import { applyPreset, PRESETS, resolveConfig } from "./_config.ts";
  * const c = applyPreset({ preset: "paper", steps: 7 });
  * if (c.steps !== 7 || c.l1.length !== PRESETS.paper.l1.length) throw new Error("explicit flags win");
+ * const paper = resolveConfig({ preset: "paper", lrSchedule: "warmup-decay" });
+ * if (paper.kinds.length * paper.ratios.length * paper.l1.length !== 18) throw new Error("the paper's grid");
+ * if (resolveConfig({ preset: "paper", ratios: [2] }).ratios.join() !== "2") throw new Error("--ratios wins");
  * ```
  */
 export function applyPreset<T extends Partial<PresetValues> & { preset?: typeof PRESET_NAMES[number] }>(

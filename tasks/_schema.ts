@@ -102,7 +102,7 @@ export function num<D extends number | undefined = undefined>(
  * A non-empty list of numbers, duplicates dropped.
  *
  * @param describe One line of help.
- * @param options The default and the limits of each number.
+ * @param options The default (omit for an optional list) and the limits of each number.
  * @returns The schema.
  * @example
  * ```ts
