@@ -18,27 +18,6 @@ import { choice, int, names, num, nums, type OptionsSchema, parseOptions, text }
 /** Stage names `skip` accepts. */
 export const SKIPPABLE = ["baselines", "score", "spliced"] as const;
 
-/** The options `harvest` reads (and `train`, which runs it first). */
-export const harvestEntries = {
-  run: text("run id (folder under --runs); default: the latest unfinished run of these settings, else a new one"),
-  model: text("Hugging Face GPT-NeoX folder (default: the embedded model, fixtures/models/sotu-neox, not Pythia)"),
-  corpus: text("text: sotu, moby-dick, or a folder of .txt/.jsonl files", { default: "sotu" }),
-  hook: text("TransformerLens hook: a full name (blocks.2.hook_resid_post) or a block suffix used with --layer", {
-    default: "hook_resid_post",
-  }),
-  layer: int("block of the hook when --hook is a suffix (default: the middle block)", { min: 0 }),
-  context: int("tokens per window (default: 128, or the model's context when shorter)", { min: 2 }),
-  tokens: int("activation rows to harvest, held-out rows included (default: from --preset)", { min: 8 }),
-  heldOutFraction: num("fraction of documents held out for evaluation and scoring (default: from --preset)", {
-    positive: true,
-    below: 1,
-  }),
-  harvestBatch: int("windows per forward pass while harvesting", { default: 16, min: 1 }),
-  dtype: choice("element type of stored activations", ["f32", "f16"], "f32"),
-  corpusTokens: int("most corpus tokens tokenised to draw windows from", { default: 4_000_000, min: 1 }),
-  seed: int("seed of window order, batch order and initial weights", { default: 0, min: 0 }),
-};
-
 /** The presets' names. */
 export const PRESET_NAMES = ["default", "paper"] as const;
 
@@ -89,14 +68,41 @@ export const PRESETS: Readonly<Record<typeof PRESET_NAMES[number], Readonly<Pres
   }),
 });
 
+/** Help text of an option a preset sets: its value in each preset. */
+function fromPreset(key: keyof PresetValues): string {
+  const shown = (p: typeof PRESET_NAMES[number]) => String(PRESETS[p][key]);
+  return `default: ${shown("default")}; --preset paper: ${shown("paper")}`;
+}
+
+/** The options `harvest` reads (and `train`, which runs it first). */
+export const harvestEntries = {
+  run: text("run id (folder under --runs); default: the latest unfinished run of these settings, else a new one"),
+  model: text("Hugging Face GPT-NeoX folder (default: the embedded model, fixtures/models/sotu-neox, not Pythia)"),
+  corpus: text("text: sotu, moby-dick, or a folder of .txt/.jsonl files", { default: "sotu" }),
+  hook: text("TransformerLens hook: a full name (blocks.2.hook_resid_post) or a block suffix used with --layer", {
+    default: "hook_resid_post",
+  }),
+  layer: int("block of the hook when --hook is a suffix (default: the middle block)", { min: 0 }),
+  context: int("tokens per window (default: 128, or the model's context when shorter)", { min: 2 }),
+  tokens: int(`activation rows to harvest, held-out rows included (${fromPreset("tokens")})`, { min: 8 }),
+  heldOutFraction: num(`fraction of documents held out for evaluation and scoring (${fromPreset("heldOutFraction")})`, {
+    positive: true,
+    below: 1,
+  }),
+  harvestBatch: int("windows per forward pass while harvesting", { default: 16, min: 1 }),
+  dtype: choice("element type of stored activations", ["f32", "f16"], "f32"),
+  corpusTokens: int("most corpus tokens tokenised to draw windows from", { default: 4_000_000, min: 1 }),
+  seed: int("seed of window order, batch order and initial weights", { default: 0, min: 0 }),
+};
+
 /** The schema of `train` (harvest, train, evaluate, then baselines and score). */
 export const trainSchema = v.strictObject({
   ...harvestEntries,
-  preset: choice("sizes of the job (explicit flags override them): default, or paper (the 18-member grid)", [
+  preset: choice("sizes of the job (paper: the 18-member grid); flags given explicitly override them", [
     ...PRESET_NAMES,
   ], "default"),
   kinds: v.pipe(
-    names("SAE variants (default: from --preset)", { choices: KIND_NAMES }),
+    names(`SAE variants (${fromPreset("kinds")})`, { choices: KIND_NAMES }),
     v.check(
       (ks) => (ks ?? []).every((k) => KINDS[k as SaeKind].needs.length === 0),
       (i) => {
@@ -105,14 +111,17 @@ export const trainSchema = v.strictObject({
       },
     ),
   ),
-  ratios: nums("dictionary ratios R = d_sae / d_in (default: from --preset)", { positive: true }),
-  l1: nums("L1 coefficients α (default: from --preset; both presets: the paper's log grid, three points)", { min: 0 }),
-  steps: int("optimiser steps (every member sees every batch; default: from --preset)", { min: 1 }),
-  trainSeconds: num("stop training after this many seconds (a rerun with --run trains on; default: from --preset)", {
-    positive: true,
-  }),
+  ratios: nums(`dictionary ratios R = d_sae / d_in (${fromPreset("ratios")})`, { positive: true }),
+  l1: nums(`L1 coefficients α (${fromPreset("l1")})`, { min: 0 }),
+  steps: int(`optimiser steps, every member sees every batch (${fromPreset("steps")})`, { min: 1 }),
+  trainSeconds: num(
+    `stop training after this many seconds; a rerun with --run trains on (${fromPreset("trainSeconds")})`,
+    {
+      positive: true,
+    },
+  ),
   batchSize: v.pipe(
-    int("activation vectors per step (a multiple of 4; default: from --preset)", { min: 4 }),
+    int(`activation vectors per step, a multiple of 4 (${fromPreset("batchSize")})`, { min: 4 }),
     v.check((b) => b === undefined || b % 4 === 0, (i) => `${i.input} is not a multiple of 4`),
   ),
   lr: num("Adam learning rate (the paper's; the peak of a schedule)", { default: 1e-3, positive: true }),
