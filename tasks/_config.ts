@@ -3,18 +3,76 @@
  * (the one place to change them), from which come the config type, the checks, the CLI flags and
  * `--help`.
  *
- * The defaults size the main job to finish within ten minutes on a 2-core machine with a
- * software WebGPU adapter, baselines and scoring included; point `model`, `corpus`, `tokens`,
- * `steps` and the grid at real work when there is a real GPU.
+ * The sizes of the job — grid, steps, tokens, batch, time budget — come from a preset
+ * ({@linkcode PRESETS}: `default`, sized to finish within ten minutes on a 2-core machine with a
+ * software WebGPU adapter, and `paper`, the full 18-member grid); a flag given explicitly overrides
+ * the preset's value. Point `model`, `corpus`, `tokens`, `steps` and the grid at real work when
+ * there is a real GPU.
  *
  * @module
  */
 import * as v from "valibot";
-import { KIND_NAMES, KINDS, logGrid, type SaeKind } from "@saelab/sae";
+import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type SaeKind } from "@saelab/sae";
 import { choice, int, names, num, nums, type OptionsSchema, parseOptions, text } from "./_schema.ts";
 
 /** Stage names `skip` accepts. */
 export const SKIPPABLE = ["baselines", "score", "spliced"] as const;
+
+/** The presets' names. */
+export const PRESET_NAMES = ["default", "paper"] as const;
+
+/** The options a preset sets. */
+export interface PresetValues {
+  /** SAE variants. */
+  kinds: SaeKind[];
+  /** Dictionary ratios R. */
+  ratios: number[];
+  /** L1 coefficients α. */
+  l1: number[];
+  /** Optimiser steps. */
+  steps: number;
+  /** Activation rows to harvest. */
+  tokens: number;
+  /** Fraction of documents held out. */
+  heldOutFraction: number;
+  /** Vectors per step. */
+  batchSize: number;
+  /** Training time budget (seconds). */
+  trainSeconds: number;
+}
+
+/**
+ * The presets: `default` sizes the main job (change its values here, in one place); `paper` is the
+ * paper's full grid — untied and tied × R 1, 2, 4 × α 1e-4, 1e-3, 1e-2, 18 members.
+ */
+export const PRESETS: Readonly<Record<typeof PRESET_NAMES[number], Readonly<PresetValues>>> = Object.freeze({
+  default: Object.freeze({
+    kinds: ["untied", "tied"] as SaeKind[],
+    ratios: [1, 2, 4],
+    l1: logGrid(1e-4, 1e-2, 3),
+    steps: 320,
+    tokens: 49_152,
+    heldOutFraction: 0.2,
+    batchSize: 512,
+    trainSeconds: 300,
+  }),
+  paper: Object.freeze({
+    kinds: ["untied", "tied"] as SaeKind[],
+    ratios: [1, 2, 4],
+    l1: logGrid(1e-4, 1e-2, 3),
+    steps: 320,
+    tokens: 49_152,
+    heldOutFraction: 0.2,
+    batchSize: 512,
+    trainSeconds: 300,
+  }),
+});
+
+/** Help text of an option a preset sets: its value in each preset. */
+function fromPreset(key: keyof PresetValues): string {
+  const shown = (p: typeof PRESET_NAMES[number]) => String(PRESETS[p][key]);
+  return `default: ${shown("default")}; --preset paper: ${shown("paper")}`;
+}
 
 /** The options `harvest` reads (and `train`, which runs it first). */
 export const harvestEntries = {
@@ -26,9 +84,8 @@ export const harvestEntries = {
   }),
   layer: int("block of the hook when --hook is a suffix (default: the middle block)", { min: 0 }),
   context: int("tokens per window (default: 128, or the model's context when shorter)", { min: 2 }),
-  tokens: int("activation rows to harvest, held-out rows included", { default: 49_152, min: 8 }),
-  heldOutFraction: num("fraction of documents held out for evaluation and scoring", {
-    default: 0.2,
+  tokens: int(`activation rows to harvest, held-out rows included (${fromPreset("tokens")})`, { min: 8 }),
+  heldOutFraction: num(`fraction of documents held out for evaluation and scoring (${fromPreset("heldOutFraction")})`, {
     positive: true,
     below: 1,
   }),
@@ -41,28 +98,45 @@ export const harvestEntries = {
 /** The schema of `train` (harvest, train, evaluate, then baselines and score). */
 export const trainSchema = v.strictObject({
   ...harvestEntries,
+  preset: choice("sizes of the job (paper: the 18-member grid); flags given explicitly override them", [
+    ...PRESET_NAMES,
+  ], "default"),
   kinds: v.pipe(
-    names("SAE variants", { choices: KIND_NAMES, default: ["untied", "tied"] }),
+    names(`SAE variants (${fromPreset("kinds")})`, { choices: KIND_NAMES }),
     v.check(
-      (ks) => ks.every((k) => KINDS[k as SaeKind].needs.length === 0),
+      (ks) => (ks ?? []).every((k) => KINDS[k as SaeKind].needs.length === 0),
       (i) => {
         const k = (i.input as SaeKind[]).find((k) => KINDS[k].needs.length)!;
         return `${k} members need ${KINDS[k].needs.join(", ")}; train them with @saelab/sae directly`;
       },
     ),
   ),
-  ratios: nums("dictionary ratios R = d_sae / d_in", { default: [1, 2, 4], positive: true }),
-  l1: nums("L1 coefficients α (the paper's log grid, three points)", { default: logGrid(1e-4, 1e-2, 3), min: 0 }),
-  steps: int("optimiser steps (every member sees every batch)", { default: 320, min: 1 }),
-  trainSeconds: num("stop training after this many seconds (a rerun with --run trains on)", {
-    default: 300,
-    positive: true,
-  }),
-  batchSize: v.pipe(
-    int("activation vectors per step (a multiple of 4)", { default: 512, min: 4 }),
-    v.check((b) => b % 4 === 0, (i) => `${i.input} is not a multiple of 4`),
+  ratios: nums(`dictionary ratios R = d_sae / d_in (${fromPreset("ratios")})`, { positive: true }),
+  l1: nums(`L1 coefficients α (${fromPreset("l1")})`, { min: 0 }),
+  steps: int(`optimiser steps, every member sees every batch (${fromPreset("steps")})`, { min: 1 }),
+  trainSeconds: num(
+    `stop training after this many seconds; a rerun with --run trains on (${fromPreset("trainSeconds")})`,
+    {
+      positive: true,
+    },
   ),
-  lr: num("Adam learning rate (the paper's)", { default: 1e-3, positive: true }),
+  batchSize: v.pipe(
+    int(`activation vectors per step, a multiple of 4 (${fromPreset("batchSize")})`, { min: 4 }),
+    v.check((b) => b === undefined || b % 4 === 0, (i) => `${i.input} is not a multiple of 4`),
+  ),
+  lr: num("Adam learning rate (the paper's; the peak of a schedule)", { default: 1e-3, positive: true }),
+  lrSchedule: choice(
+    "learning-rate schedule: constant, or warmup-decay (linear warm-up over the first 5% of steps, linear decay " +
+      "to 0 over the last 20%)",
+    LR_SCHEDULES,
+    "constant",
+  ),
+  lrWarmupSteps: int("warm-up steps of warmup-decay (default: 5% of the steps)", { min: 0 }),
+  lrDecaySteps: int("decay steps of warmup-decay (default: 20% of the steps)", { min: 0 }),
+  probeRows: int("held-out rows on which each member's FVU is followed during training (0: not followed)", {
+    default: 8192,
+    min: 0,
+  }),
   logEvery: int("read training statistics back every this many steps", { default: 10, min: 1 }),
   checkpointSeconds: num("write a resumable checkpoint at least this often (seconds; Ctrl-C writes one too)", {
     default: 60,
@@ -75,11 +149,40 @@ export const trainSchema = v.strictObject({
 /** The schema of `harvest` alone. */
 export const harvestSchema = v.strictObject(harvestEntries) satisfies OptionsSchema;
 
-/** Everything the harvest and train stages read from their configuration. */
-export type PipelineConfig = v.InferOutput<typeof trainSchema>;
+/** The checked options of `train`, before the preset fills in what was not given. */
+export type TrainOptions = v.InferOutput<typeof trainSchema>;
 
-/** The defaults of {@linkcode trainSchema}. */
-export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze(parseOptions(trainSchema, {}));
+/** Everything the harvest and train stages read from their configuration (the preset applied). */
+export type PipelineConfig = Omit<TrainOptions, keyof PresetValues> & PresetValues;
+
+/**
+ * Fill in the options a configuration left out from its preset.
+ *
+ * @param options Checked options (`preset` absent: `default`).
+ * @returns The configuration with the preset's values where none was given.
+ * @example
+ * ```ts
+ * import { applyPreset, PRESETS, resolveConfig } from "./_config.ts";
+ * const c = applyPreset({ preset: "paper", steps: 7 });
+ * if (c.steps !== 7 || c.l1.length !== PRESETS.paper.l1.length) throw new Error("explicit flags win");
+ * const paper = resolveConfig({ preset: "paper", lrSchedule: "warmup-decay" });
+ * if (paper.kinds.length * paper.ratios.length * paper.l1.length !== 18) throw new Error("the paper's grid");
+ * if (resolveConfig({ preset: "paper", ratios: [2] }).ratios.join() !== "2") throw new Error("--ratios wins");
+ * ```
+ */
+export function applyPreset<T extends Partial<PresetValues> & { preset?: typeof PRESET_NAMES[number] }>(
+  options: T,
+): Omit<T, keyof PresetValues> & PresetValues {
+  const preset = PRESETS[options.preset ?? "default"];
+  const out: Record<string, unknown> = { ...options };
+  for (const [k, value] of Object.entries(preset)) {
+    if (out[k] === undefined) out[k] = Array.isArray(value) ? [...value] : value;
+  }
+  return out as Omit<T, keyof PresetValues> & PresetValues;
+}
+
+/** The defaults of {@linkcode trainSchema} with the default preset. */
+export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze(resolveConfig({}));
 
 /**
  * Check the configuration of the harvest and train stages and fill in the defaults.
@@ -95,5 +198,5 @@ export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze(parseOptions(tra
  * ```
  */
 export function resolveConfig(raw: Record<string, unknown>): PipelineConfig {
-  return parseOptions(trainSchema, raw);
+  return applyPreset(parseOptions(trainSchema, raw)) as PipelineConfig;
 }

@@ -102,7 +102,7 @@ export function num<D extends number | undefined = undefined>(
  * A non-empty list of numbers, duplicates dropped.
  *
  * @param describe One line of help.
- * @param options The default and the limits of each number.
+ * @param options The default (omit for an optional list) and the limits of each number.
  * @returns The schema.
  * @example
  * ```ts
@@ -110,13 +110,16 @@ export function num<D extends number | undefined = undefined>(
  * const ratios = nums("dictionary ratios", { default: [1, 2, 4], positive: true });
  * ```
  */
-export function nums(describe: string, options: Limits & { default: number[] }) {
+export function nums<D extends number[] | undefined = undefined>(
+  describe: string,
+  options: Limits & { default?: D } = {},
+) {
   const list = v.pipe(
     v.array(numberChecks("number", options), (i) => `expected a list of numbers, got ${i.received}`),
     v.minLength(1, "expected at least one value"),
     v.transform((xs: number[]) => [...new Set(xs)]),
   );
-  return field(v.optional(list, () => [...options.default]), { type: "numbers", describe });
+  return field(v.optional(list, options.default as D), { type: "numbers", describe });
 }
 
 /**

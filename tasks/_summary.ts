@@ -1,11 +1,14 @@
 /**
- * The terminal summary of a run: one row per sweep member (L0, FVU, dead fraction, MMCS, spliced
- * loss and the fraction of loss recovered, interpretability score when scored), the baselines,
- * the wall time of each stage, what the model is, and how to see the report.
+ * The terminal summary of a run: one row per sweep member and baseline (L0, FVU, dead and dense
+ * fractions, ΔCE, KL, loss recovered against mean and zero ablation, MMCS with its chance level,
+ * converged, score when scored), one line per reference level (clean, mean-ablation and
+ * zero-ablation loss; the model's margin over the bigram baseline), the wall time of each stage,
+ * what the model is, how to see the report, and the verdict: what the run does and does not support.
  *
  * @module
  */
-import { relative } from "node:path";
+import { join, relative } from "node:path";
+import { type ModelEvidence, verdict, verdictText } from "@saelab/report";
 import type { DictEval, RunJson, ScoresJson } from "@saelab/runs";
 
 /** One dictionary row. */
@@ -48,42 +51,146 @@ function seconds(s: number): string {
 }
 
 /**
+ * The model's held-out loss and its bigram baseline's, from `training.json` of the model folder
+ * (`evaluation: { model, bigram }`), when present.
+ *
+ * @param run `run.json`.
+ * @returns The evidence (losses absent when the folder has none).
+ * @example
+ * ```ts ignore
+ * const m = await modelEvidence(run);
+ * ```
+ */
+export async function modelEvidence(run: RunJson): Promise<ModelEvidence> {
+  const out: ModelEvidence = { name: run.model.name };
+  if (!run.model.path) return out;
+  try {
+    const t = JSON.parse(await Deno.readTextFile(join(run.model.path, "training.json")));
+    const e = t?.evaluation;
+    if (typeof e?.model === "number" && typeof e?.bigram === "number") {
+      out.loss = e.model;
+      out.bigram = e.bigram;
+    }
+  } catch {
+    // no training record: the margin stays unknown
+  }
+  return out;
+}
+
+const pct = (v: number | null | undefined, digits = 1) =>
+  typeof v === "number" && Number.isFinite(v) ? `${(v * 100).toFixed(digits)}%` : "–";
+
+/** The baselines the score's references are: the random-direction and neuron dictionaries, when scored. */
+function references(scores: ScoresJson | null | undefined): { random?: string; neurons?: string } {
+  const dicts = scores?.dicts ?? {};
+  const find = (method: string) =>
+    method in dicts
+      ? method
+      : Object.keys(dicts).find((n) => dicts[n].kind === "baseline" && dicts[n].method === method);
+  return { random: find("random"), neurons: find("neurons") };
+}
+
+/**
  * Format the summary.
  *
  * @param run `run.json`.
- * @param options Dictionaries with their evaluations, scores when present, the total wall time of this invocation.
+ * @param options Dictionaries with their evaluations, scores when present, the total wall time of this
+ *   invocation, the runs folder, and the model's losses (for the margin over the bigram and the verdict).
  * @returns Text for the terminal (no trailing newline).
  * @example
  * ```ts ignore
- * console.log(formatSummary(run, { rows, scores, wallSeconds: 420 }));
+ * console.log(formatSummary(run, { rows, scores, wallSeconds: 420, runsDir: "runs", model }));
  * ```
  */
 export function formatSummary(
   run: RunJson,
-  options: { rows: SummaryRow[]; scores?: ScoresJson | null; wallSeconds: number; runsDir: string },
+  options: {
+    rows: SummaryRow[];
+    scores?: ScoresJson | null;
+    wallSeconds: number;
+    runsDir: string;
+    model?: ModelEvidence;
+  },
 ): string {
   const scores = options.scores?.dicts ?? {};
-  const head = ["dictionary", "L0", "FVU", "dead", "MMCS", "spliced", "recovered", "score"];
-  const body = options.rows.map(({ name, eval: e }) => [
-    name,
-    num(e.l0, 1),
-    num(e.fvu, 3),
-    `${num(e.deadFraction * 100, 0)}%`,
-    num(e.mmcs?.value, 3),
-    num(e.splicedLoss?.spliced, 3),
-    e.splicedLoss ? `${num(lossRecovered(e.splicedLoss) * 100, 1)}%` : "–",
-    scores[name] ? num(scores[name].mean, 3) : "–",
-  ]);
+  const head = [
+    "dictionary",
+    "L0",
+    "FVU",
+    "dead",
+    "dense",
+    "ΔCE",
+    "KL",
+    "rec.(mean)",
+    "rec.(zero)",
+    "MMCS (chance)",
+    "converged",
+    "score",
+  ];
+  const body = options.rows.map(({ name, eval: e }) => {
+    const deltaCe = e.deltaCe ?? (e.splicedLoss ? e.splicedLoss.spliced - e.splicedLoss.clean : undefined);
+    const zero = e.lossRecoveredZero ?? (e.splicedLoss ? lossRecovered(e.splicedLoss) : undefined);
+    return [
+      name,
+      num(e.l0, 1),
+      num(e.fvu, 3),
+      pct(e.deadFraction, 0),
+      pct(e.denseFraction, 0),
+      num(deltaCe, 3),
+      num(e.klDiv, 3),
+      pct(e.lossRecovered),
+      pct(zero),
+      e.mmcs ? `${num(e.mmcs.value, 3)} (${num(e.mmcsChance, 3)})` : "–",
+      e.converged === true ? "yes" : e.converged === false ? "no" : "–",
+      scores[name] ? num(scores[name].mean, 3) : "–",
+    ];
+  });
   const lines = [pad([head, ...body])];
-  const losses = options.rows.find((r) => r.eval.splicedLoss)?.eval.splicedLoss;
-  if (losses) {
+  const ref = options.rows.find((r) => r.eval.spliced)?.eval.spliced;
+  const old = options.rows.find((r) => r.eval.splicedLoss)?.eval.splicedLoss;
+  if (ref) {
     lines.push(
-      `Next-token loss on held-out windows: clean ${losses.clean.toFixed(3)}, with ${run.hook} zeroed ` +
-        `${losses.zeroAblation.toFixed(3)} nats.`,
+      `Reference levels of ${run.hook}: next-token loss on ${ref.tokens} held-out predictions (position 0 kept ` +
+        "clean and not scored):",
+      `  clean model                 ${ref.clean.toFixed(3)} nats`,
+      `  mean ablation (hook = mean) ${
+        ref.meanAblation.toFixed(3)
+      } nats (rec.(mean) = 0; the mean of the training rows)`,
+      `  zero ablation (hook = 0)    ${
+        ref.zeroAblation.toFixed(3)
+      } nats (rec.(zero) = 0; the SAELens/SAEBench convention)`,
+    );
+  } else if (old) {
+    lines.push(
+      `Next-token loss on held-out windows: clean ${old.clean.toFixed(3)}, with ${run.hook} zeroed ` +
+        `${old.zeroAblation.toFixed(3)} nats.`,
     );
   }
+  const m = options.model;
+  if (m?.loss !== undefined && m.bigram !== undefined) {
+    lines.push(
+      `  model's margin over bigram  ${(m.bigram - m.loss).toFixed(3)} nats (model ${m.loss.toFixed(3)}, bigram ` +
+        `${m.bigram.toFixed(3)}, from the model's training.json): compare with ΔCE`,
+    );
+  }
+  const refs = references(options.scores);
+  const refText = [
+    refs.random && `random ${num(scores[refs.random].mean, 3)}`,
+    refs.neurons &&
+    `neurons ${num(scores[refs.neurons].mean, 3)}`,
+  ].filter(Boolean).join(", ");
   const backends = [...new Set(Object.values(scores).map((s) => s.backend))];
-  if (backends.length) lines.push(`Scores: mean explanation score per dictionary (${backends.join(", ")}).`);
+  if (backends.length) {
+    lines.push(
+      `Scores: mean explanation score per dictionary (${backends.join(", ")})${
+        refText ? `; references: ${refText}` : ""
+      }.`,
+    );
+  }
+  lines.push(
+    "dense: features firing on > 10% of held-out tokens; converged: held-out FVU improved < 2% over the last 20% " +
+      "of steps.",
+  );
   const train = run.stages.train;
   if (train?.done !== undefined && train.total !== undefined && train.done < train.total) {
     lines.push(
@@ -97,5 +204,22 @@ export function formatSummary(
   const shown = relative(Deno.cwd(), options.runsDir) || ".";
   const runsFlag = shown === "runs" ? "" : ` --runs ${shown.startsWith("..") ? options.runsDir : shown}`;
   lines.push(`Report: deno task serve${runsFlag}, then open http://127.0.0.1:8080/runs/${run.id}`);
+  const saes = options.rows.filter((r) => r.eval.kind === "sae");
+  const backend = backends.join(", ");
+  lines.push(
+    "",
+    verdictText(verdict({
+      model: m ?? { name: run.model.name },
+      members: saes.map(({ name, eval: e }) => ({
+        name,
+        converged: e.converged,
+        mmcs: e.mmcs?.value ?? null,
+        mmcsChance: e.mmcsChance ?? null,
+        deltaCe: e.deltaCe ?? null,
+      })),
+      scores: options.scores && backends.length ? { backend, dicts: options.scores.dicts } : null,
+      references: refs,
+    })),
+  );
   return lines.join("\n");
 }

@@ -14,6 +14,8 @@
 import type { ActivationStore } from "@saelab/activations";
 import { appendMetrics, type MetricRow, readMetrics, RUN_FILES, writeTextAtomic } from "@saelab/runs";
 import {
+  learningRate,
+  probeInterval,
   type SaeSpec,
   type SaeWeights,
   specName,
@@ -144,6 +146,18 @@ export async function trainSweep(
     deps.log.info(`train: resuming ${names.length} members at step ${start} of ${config.steps}`);
   }
   await dropRowsAfter(run, start);
+  const lrAt = (step: number) =>
+    learningRate(step, {
+      schedule: config.lrSchedule,
+      lr: config.lr,
+      steps: config.steps,
+      warmupSteps: config.lrWarmupSteps,
+      decaySteps: config.lrDecaySteps,
+    });
+  const probeRows = await heldOutProbeRows(store, { rows: config.probeRows, scale });
+  // measured where statistics are logged, so that each measurement lands on a metrics row
+  const every = config.logEvery * Math.max(1, Math.round(probeInterval(config.steps) / config.logEvery));
+  const fvuAt = new Map<number, Float64Array>();
 
   const variances = new Map<number, number>();
   let rows: MetricRow[] = [];
@@ -162,7 +176,7 @@ export async function trainSweep(
         ...(variance ? { fvu: (m.mse * batchSize * d) / variance } : {}),
         deadFraction: m.quietFraction,
         tokens: (log.step - 1) * batchSize,
-        lr: config.lr,
+        lr: lrAt(log.step),
       });
     }
     const mean = (k: "mse" | "l0") => log.members.reduce((s, m) => s + m[k], 0) / log.members.length;
@@ -175,6 +189,11 @@ export async function trainSweep(
   };
   const save = async (s: TrainState) => {
     const t0 = performance.now();
+    for (const r of rows) {
+      const fvu = fvuAt.get(r.step + 1);
+      if (fvu) r.heldOutFvu = fvu[names.indexOf(r.member)];
+    }
+    fvuAt.clear();
     await appendMetrics(deps.runsDir, run.id, rows);
     rows = [];
     await saveTrainState(statePath, s);
@@ -189,6 +208,10 @@ export async function trainSweep(
     steps: config.steps,
     batches: scaledBatches(store, { batchSize, seed: config.seed, skip: start, scale }),
     adam: { lr: config.lr },
+    lrAt,
+    ...(probeRows
+      ? { heldOut: { rows: probeRows, every, onFvu: (step: number, fvu: Float64Array) => void fvuAt.set(step, fvu) } }
+      : {}),
     seed: config.seed,
     scale,
     logEvery: config.logEvery,
@@ -214,6 +237,23 @@ export async function trainSweep(
     },
   });
   return { trainer, steps: trainer.stepCount, startStep: start, scale };
+}
+
+/**
+ * The first `rows` held-out rows at the training scale, on which held-out FVU is followed during training.
+ *
+ * @param store The activation store.
+ * @param options How many rows (0: none) and the scale.
+ * @returns The rows `[rows, d]`, or null when there are fewer than 4.
+ */
+async function heldOutProbeRows(
+  store: ActivationStore,
+  options: { rows: number; scale: number },
+): Promise<Float32Array | null> {
+  const n = Math.min(options.rows, store.rows("heldout"));
+  if (n < 4) return null;
+  const block = await store.getRows(0, n - (n % 4), { split: "heldout" });
+  return block.x.map((v) => v * options.scale); // [rows, d]
 }
 
 /** The store's shuffled training batches after the first `skip` (those a resumed run has seen), times `scale`. */

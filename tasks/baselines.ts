@@ -14,7 +14,6 @@
  */
 import { hashJson } from "@saelab/activations";
 import {
-  evaluateDictionary,
   fastIca,
   fitPca,
   icaDictionary,
@@ -27,8 +26,9 @@ import {
 } from "@saelab/baselines";
 import * as v from "valibot";
 import type { Gpu } from "@saelab/gpu";
-import { listDicts, RUN_FILES, type StageDeps, type StageResult, writeJsonAtomic } from "@saelab/runs";
+import { listDicts, RUN_FILES, type StageDeps, type StageResult } from "@saelab/runs";
 import { HAS_STORE, readSplit, runStore } from "./_dict_stage.ts";
+import { evaluateEntries, heldOutRows } from "./_evaluate.ts";
 import { defineStage, type RunContext, runStage } from "./_runtime.ts";
 import { int, names, text } from "./_schema.ts";
 
@@ -44,7 +44,7 @@ export const baselinesSchema = v.strictObject({
   icaIterations: int("most FastICA iterations (it reports whether it converged)", { default: 100, min: 1 }),
   icaSeconds: int("time limit of FastICA in seconds (results then depend on the machine's speed)", { min: 1 }),
   topK: int("k of PCA/ICA top-k (default: the median L0 of the run's SAEs)", { min: 1 }),
-  evalRows: int("held-out rows to evaluate on", { default: 65536, min: 1 }),
+  evalRows: int("held-out rows to evaluate on (default: all)", { min: 1 }),
 });
 
 /**
@@ -135,9 +135,17 @@ async function fitBaselines(ctx: RunContext, config: v.InferOutput<typeof baseli
     built.set("neurons", neuronDictionary(d, { split: !hook.endsWith("mlp.hook_post") }));
   }
   if (todo.includes("random")) built.set("random", randomDictionary(d, { seed, mean: pca!.mean }));
-  const heldOut = await readSplit(store, "heldout", evalRows);
-  const evalRowsX = heldOut.rows > 0 ? heldOut.x : (await readSplit(store, "train", evalRows)).x;
-  if (heldOut.rows === 0) deps.log.warn("baselines: the store has no held-out rows; evaluating on training rows");
+  let { batches } = await heldOutRows(store, evalRows ?? Infinity);
+  if (batches.length === 0) {
+    deps.log.warn("baselines: the store has no held-out rows; evaluating on training rows");
+    const train = await readSplit(store, "train", evalRows ?? 65536);
+    batches = Array.from(
+      { length: Math.ceil(train.rows / 4096) },
+      (_, b) => train.x.subarray(b * 4096 * d, Math.min(train.rows, (b + 1) * 4096) * d),
+    );
+  }
+  const fitted = Math.min(fitRows, store.rows("train"));
+  const trainingRows = (name: string) => name === "neurons" ? 0 : name.startsWith("ica") ? kept : fitted;
   const lines: string[] = [];
   let i = 0;
   for (const name of todo) {
@@ -149,13 +157,13 @@ async function fitBaselines(ctx: RunContext, config: v.InferOutput<typeof baseli
       modelName: run.json.model.name,
       extra: { fit_key: key, hook_layer: store.manifest.layer ?? undefined },
     });
-    const batches = Array.from(
-      { length: Math.ceil(evalRowsX.length / d / 4096) },
-      (_, b) => evalRowsX.subarray(b * 4096 * d, Math.min(evalRowsX.length, (b + 1) * 4096 * d)),
-    );
     using bound = dict.bind(gpu);
-    const ev = await evaluateDictionary(bound, { batches, signal: deps.signal });
-    await writeJsonAtomic(`${dir}/${RUN_FILES.eval}`, ev);
+    const rows = trainingRows(name);
+    const [ev] = await evaluateEntries([{
+      name,
+      dict: bound,
+      fields: { converged: null, trainingVectors: rows, distinctVectors: rows },
+    }], { batches, spliced: null, dir: () => dir, signal: deps.signal });
     lines.push(`${name} (${dict.dDict} features, FVU ${ev.fvu.toFixed(3)}, L0 ${ev.l0.toFixed(1)})`);
     deps.progress({ label: "baselines", done: ++i, total: todo.length, unit: "dict" });
   }

@@ -1,8 +1,10 @@
 /**
  * Pipeline stage `train`, the main job: corpus → model → harvest one hook (held-out rows apart)
  * → train an SAE sweep (variant × dictionary ratio R × L1 coefficient α, all members in one pass
- * over the same batches) → evaluate every member (MSE, FVU, L0, dead fraction, MMCS, spliced
- * loss) → baselines → interpretability scores → a summary in the terminal: the fixed list
+ * over the same batches, held-out FVU followed for convergence) → evaluate every member (`_evaluate.ts`:
+ * FVU, L0, dead and dense fractions, ΔCE, KL, loss recovered against mean and zero ablation, MMCS
+ * with its chance level, converged) → baselines (evaluated the same way) → scores → a summary in the
+ * terminal that ends with a verdict: the fixed list
  * {@linkcode TRAIN_PIPELINE}, run by `runPipeline` of `_runtime.ts`. Everything lands in `runs/<id>/`; every stage resumes from what is on disk,
  * so rerunning after Ctrl-C continues where it stopped.
  *
@@ -15,14 +17,15 @@ import * as v from "valibot";
 import { readJson, RUN_FILES, type ScoresJson, setRunStatus, type StageDeps, type StageResult } from "@saelab/runs";
 import type { Gpu } from "@saelab/gpu";
 import { specName } from "@saelab/sae";
-import { trainSchema } from "./_config.ts";
-import { evaluateMembers } from "./_evaluate.ts";
+import { loadDictionary } from "@saelab/dictionary";
+import { applyPreset, trainSchema } from "./_config.ts";
+import { evaluateMembers, spliceBaselines, type SplicedSetup, trainingMean } from "./_evaluate.ts";
 import { readRunJson } from "./_run.ts";
 import { defineStage, type RunContext, runPipeline, runStage, type Step } from "./_runtime.ts";
 import { parseOptions } from "./_schema.ts";
 import type { Pipeline } from "./_setup.ts";
 import { setupPipeline } from "./_setup.ts";
-import { formatSummary, type SummaryRow } from "./_summary.ts";
+import { formatSummary, modelEvidence, type SummaryRow } from "./_summary.ts";
 import { loadTrainState } from "./_checkpoint.ts";
 import { memberSpecs, STATE_FILE, type TrainOutcome, trainSweep } from "./_train.ts";
 import { type HarvestState, harvestStep } from "./harvest.ts";
@@ -39,6 +42,22 @@ interface TrainState extends HarvestState {
   rows?: SummaryRow[];
   /** Whether the sweep was trained or evaluated now (then baselines and scores are redone). */
   fresh: boolean;
+  /** The mean of the training rows at the hook, once computed. */
+  mean?: Float32Array;
+}
+
+/** The spliced-metrics setup of the main job, or null when they are skipped. */
+async function splicedSetup(s: TrainState): Promise<SplicedSetup | null> {
+  const { p } = s;
+  if (p.config.skip.includes("spliced") || p.config.lossWindows === 0 || p.windows.heldOut.count === 0) return null;
+  s.mean ??= await trainingMean(s.store!);
+  return {
+    model: p.model,
+    hook: p.hook,
+    windows: p.windows.heldOut,
+    batch: Math.max(1, Math.min(p.config.harvestBatch, 8)),
+    meanActivation: s.mean,
+  };
 }
 
 async function trainedSteps(p: Pipeline, d: number): Promise<number> {
@@ -91,15 +110,15 @@ const evaluateStep: Step<TrainState> = {
   reuse: (s) => Promise.resolve(s.rows !== undefined),
   async run(s) {
     const { p } = s;
-    const { trainer, scale } = s.out!;
+    const { trainer, scale, steps } = s.out!;
     try {
-      const { evals } = await evaluateMembers(p.run, trainer, {
+      const evals = await evaluateMembers(p.run, trainer, {
         store: s.store!,
-        model: p.model,
-        hook: p.hook,
         scale,
-        windows: p.config.skip.includes("spliced") || p.config.lossWindows === 0 ? null : p.windows.heldOut,
-        batch: Math.max(1, Math.min(p.config.harvestBatch, 8)),
+        steps,
+        batchSize: p.config.batchSize,
+        spliced: await splicedSetup(s),
+        seed: p.config.seed,
       });
       s.rows = trainer.names.map((name, i) => ({ name, eval: evals[i] }));
       s.fresh = true;
@@ -126,10 +145,38 @@ function laterStep(name: "baselines" | "score"): Step<TrainState> {
     async run(s) {
       const ctx = { ...s.ctx, run: s.p.run };
       const config = { run: s.p.run.id, seed: s.p.config.seed };
-      if (name === "baselines") await baselinesStage.run(ctx, parseOptions(baselinesStage.schema, config));
-      else await scoreStage.run(ctx, parseOptions(scoreStage.schema, config));
+      if (name === "baselines") {
+        await baselinesStage.run(ctx, parseOptions(baselinesStage.schema, config));
+        await spliceRunBaselines(s);
+      } else await scoreStage.run(ctx, parseOptions(scoreStage.schema, config));
     },
   };
+}
+
+/** Add the spliced metrics to the run's baselines, with the same function and windows as the members. */
+async function spliceRunBaselines(s: TrainState): Promise<void> {
+  const setup = await splicedSetup(s);
+  if (!setup) return;
+  const { run } = s.p;
+  const dicts = [];
+  try {
+    const entries = [];
+    try {
+      for await (const e of Deno.readDir(run.path(RUN_FILES.baselines))) if (e.isDirectory) entries.push(e);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    for (const e of entries) {
+      const dict = await loadDictionary(run.path(RUN_FILES.baselines, e.name), { name: e.name });
+      dicts.push({ name: e.name, dict: dict.bind(s.p.gpu) });
+    }
+    dicts.sort((a, b) => a.name.localeCompare(b.name));
+    const done = await spliceBaselines(run, { dicts, spliced: setup });
+    if (done.length) run.deps.log.info(`baselines: spliced metrics of ${done.join(", ")}`);
+  } finally {
+    for (const d of dicts) d.dict.dispose();
+  }
 }
 
 /** The main job, in order. */
@@ -168,8 +215,9 @@ async function baselineRows(p: Pipeline): Promise<SummaryRow[]> {
   return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function trainRun(ctx: RunContext, config: v.InferOutput<typeof trainSchema>): Promise<StageResult> {
+async function trainRun(ctx: RunContext, options: v.InferOutput<typeof trainSchema>): Promise<StageResult> {
   const started = performance.now();
+  const config = applyPreset(options);
   const p = await setupPipeline(ctx, config, {
     finished: (r) => r.status === "done" && r.stages.evaluate?.status === "done",
   });
@@ -189,6 +237,7 @@ async function trainRun(ctx: RunContext, config: v.InferOutput<typeof trainSchem
     scores: scores.status === "ok" ? scores.value : null,
     wallSeconds: (performance.now() - started) / 1000,
     runsDir,
+    model: await modelEvidence(await readRunJson(p.run)),
   });
   ctx.log.info(`\n${summary}`);
   if (failed.length) {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { openStore } from "@saelab/activations";
 import { createGpu } from "@saelab/gpu";
 import { parseConfig, randomWeights, saveModel } from "@saelab/neox";
-import { listDicts, readMetrics, readRun, type RunJson, type StageDeps, validate } from "@saelab/runs";
+import { type DictEval, listDicts, readMetrics, readRun, type RunJson, type StageDeps, validate } from "@saelab/runs";
 import { openSafetensors } from "@saelab/safetensors";
 import { Tokenizer, trainBpe } from "@saelab/tokenizer";
 import { seededRandom, splitOf } from "@saelab/corpus";
@@ -81,6 +81,20 @@ async function readRunJson(runsDir: string, id: string): Promise<RunJson> {
   return r!.run!;
 }
 
+/** The spliced fields of an eval.json: finite, and loss recovered as its definition from the reference losses. */
+function assertSpliced(ev: DictEval, name: string): void {
+  const r = ev.spliced!;
+  assert.ok(r && r.tokens > 0, `${name}: reference losses`);
+  assert.ok([r.clean, r.meanAblation, r.zeroAblation, r.spliced].every(Number.isFinite), JSON.stringify(r));
+  assert.ok(Math.abs(ev.deltaCe! - (r.spliced - r.clean)) <= 1e-9, `${name} ΔCE`);
+  assert.ok(ev.klDiv! >= -1e-6 && Number.isFinite(ev.klDiv), `${name} KL ${ev.klDiv}`);
+  const mean = (r.meanAblation - r.spliced) / (r.meanAblation - r.clean);
+  const zero = (r.zeroAblation - r.spliced) / (r.zeroAblation - r.clean);
+  assert.ok(Math.abs(ev.lossRecovered! - mean) <= 1e-9 * Math.max(1, Math.abs(mean)), `${name} loss recovered`);
+  assert.ok(Math.abs(ev.lossRecoveredZero! - zero) <= 1e-9 * Math.max(1, Math.abs(zero)), `${name} zero-ablation`);
+  assert.deepEqual(validate("dictEval", ev), []);
+}
+
 async function saeTensors(dir: string): Promise<Record<string, Float32Array>> {
   const f = await openSafetensors(join(dir, "sae_weights.safetensors"));
   try {
@@ -92,20 +106,24 @@ async function saeTensors(dir: string): Promise<Record<string, Float32Array>> {
   }
 }
 
-/** Float64 evaluation of SAELens weights on rows: FVU, mean L0 and the fraction of features that never fire. */
+/**
+ * Float64 evaluation of SAELens weights on rows: FVU, mean L0, the fraction of features that never fire and the
+ * fraction that fire on more than 10% of the rows.
+ */
 function cpuEval(t: Record<string, Float32Array>, x: Float32Array, d: number) {
   const n = t.b_enc.length, rows = x.length / d;
   const mean = new Float64Array(d);
   for (let e = 0; e < x.length; e++) mean[e % d] += x[e] / rows;
   let se = 0, variance = 0, active = 0;
   const fired = new Uint8Array(n);
+  const counts = new Float64Array(n);
   const c = new Float64Array(n);
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < n; j++) {
       let s = t.b_enc[j];
       for (let i = 0; i < d; i++) s += (x[r * d + i] - t.b_dec[i]) * t.W_enc[i * n + j];
       c[j] = Math.max(0, s);
-      if (c[j] > 0) active++, fired[j] = 1;
+      if (c[j] > 0) active++, fired[j] = 1, counts[j]++;
     }
     for (let i = 0; i < d; i++) {
       let y = t.b_dec[i];
@@ -115,7 +133,8 @@ function cpuEval(t: Record<string, Float32Array>, x: Float32Array, d: number) {
     }
   }
   const dead = fired.reduce((k, f) => k + (f ? 0 : 1), 0) / n;
-  return { fvu: se / variance, mse: se / (rows * d), l0: active / rows, dead };
+  const dense = counts.reduce((k, f) => k + (f > 0.1 * rows ? 1 : 0), 0) / n;
+  return { fvu: se / variance, mse: se / (rows * d), l0: active / rows, dead, dense };
 }
 
 /** Mean over rows of `a` of the best cosine with a row of `b`. */
@@ -205,29 +224,44 @@ Deno.test("the main job writes a complete run, agrees with a CPU evaluation, and
     }
     for (const row of metrics.rows) assert.deepEqual(validate("metricRow", row), []);
 
-    // eval.json against a float64 evaluation of the SAELens weights on the held-out rows it used.
-    const held: Float32Array[] = [];
-    for await (const b of store.sequential({ batchSize: 32, split: "heldout" })) {
-      held.push(b.x.slice(0, (b.rows - (b.rows % 4)) * store.d));
-    }
-    const x = new Float32Array(held.reduce((k, a) => k + a.length, 0));
-    held.reduce((at, a) => (x.set(a, at), at + a.length), 0);
+    // eval.json against a float64 evaluation of the SAELens weights on ALL held-out rows.
+    const x = (await store.getRows(0, store.rows("heldout"), { split: "heldout" })).x;
+    const heldRows = x.length / store.d;
     const tensors = await Promise.all(dicts.map((dict) => saeTensors(join(runsDir, id, "saes", dict.name))));
+    const evals = dicts.map((dict) => dict.eval.status === "ok" ? dict.eval.value : assert.fail("no eval"));
     dicts.forEach((dict, i) => {
-      const ev = dict.eval.status === "ok" ? dict.eval.value : assert.fail("no eval");
+      const ev = evals[i];
       const ref = cpuEval(tensors[i], x, store.d);
-      assert.equal(ev.tokens, x.length / store.d);
+      assert.equal(ev.tokens, heldRows);
+      assert.equal(ev.deadResolution, 1 / heldRows);
       assert.ok(Math.abs(ev.fvu - ref.fvu) <= 1e-5 + 1e-3 * ref.fvu, `FVU ${ev.fvu} vs ${ref.fvu}`);
       assert.ok(Math.abs(ev.mse! - ref.mse) <= 1e-6 + 1e-3 * ref.mse, `MSE ${ev.mse} vs ${ref.mse}`);
       assert.ok(Math.abs(ev.l0 - ref.l0) <= 0.05, `L0 ${ev.l0} vs ${ref.l0}`);
       assert.ok(Math.abs(ev.deadFraction - ref.dead) <= 1 / 16, `dead ${ev.deadFraction} vs ${ref.dead}`);
+      assert.ok(Math.abs(ev.denseFraction! - ref.dense) <= 1 / 16, `dense ${ev.denseFraction} vs ${ref.dense}`);
       const l = ev.splicedLoss!;
       assert.ok([l.clean, l.spliced, l.zeroAblation].every(Number.isFinite), JSON.stringify(l));
+      assertSpliced(ev, dict.name);
+      assert.equal(ev.trainingVectors, config.steps * config.batchSize);
+      assert.equal(ev.distinctVectors, Math.min(config.steps * config.batchSize, store.rows("train")));
+      // converged by the plateau rule, from the held-out FVU followed in metrics.jsonl
+      const points = metrics.rows.filter((r) => r.member === dict.name && typeof r.heldOutFvu === "number")
+        .map((r) => ({ step: r.step + 1, fvu: r.heldOutFvu as number }));
+      assert.ok(points.length >= 2, `held-out FVU of ${dict.name} followed: ${JSON.stringify(points)}`);
+      assert.ok(points.every((p) => p.fvu > 0 && p.fvu < 10), JSON.stringify(points));
+      const end = points[points.length - 1];
+      const from = points.filter((p) => p.step <= 0.8 * end.step && p.step < end.step).pop() ?? points[0];
+      assert.equal(end.step, config.steps);
+      assert.equal(ev.converged, (from.fvu - end.fvu) / from.fvu < 0.02, `converged of ${dict.name}`);
     });
-    const mmcs = dicts[0].eval.status === "ok" ? dicts[0].eval.value.mmcs! : assert.fail("no eval");
-    assert.equal(mmcs.reference, dicts[1].name);
-    const refMmcs = cpuMmcs(tensors[0].W_dec, tensors[1].W_dec, store.d);
-    assert.ok(Math.abs(mmcs.value - refMmcs) <= 1e-5, `MMCS ${mmcs.value} vs ${refMmcs}`);
+    // MMCS as the seed code defines it: over the larger dictionary's features; the other direction under its name
+    assert.equal(evals[0].mmcs!.reference, dicts[1].name);
+    const seedMmcs = cpuMmcs(tensors[1].W_dec, tensors[0].W_dec, store.d);
+    const otherMmcs = cpuMmcs(tensors[0].W_dec, tensors[1].W_dec, store.d);
+    assert.ok(Math.abs(evals[0].mmcs!.value - seedMmcs) <= 1e-5, `MMCS ${evals[0].mmcs!.value} vs ${seedMmcs}`);
+    assert.ok(Math.abs(evals[0].mmcsSmallerToLarger! - otherMmcs) <= 1e-5, `other direction vs ${otherMmcs}`);
+    assert.ok(evals[0].mmcsChance! > 0 && evals[0].mmcsChance! < 1, `chance ${evals[0].mmcsChance}`);
+    assert.equal(evals[1].mmcs, undefined, "the largest size has no larger member");
 
     // A rerun of the finished run changes nothing.
     const before = await Deno.readTextFile(join(runsDir, id, "run.json"));
@@ -240,8 +274,21 @@ Deno.test("the main job writes a complete run, agrees with a CPU evaluation, and
     );
     assert.deepEqual((await readMetrics(runsDir, id)).rows, metrics.rows);
 
-    // Interrupting and resuming ends with the weights of an uninterrupted run.
-    await train({ ...config, run: "straight" }, deps(runsDir), { gpu });
+    // Interrupting and resuming ends with the weights of an uninterrupted run; its baselines are evaluated the same way.
+    await train({ ...config, run: "straight", skip: ["score"] }, deps(runsDir), { gpu });
+    const baselines = (await listDicts(runsDir, "straight")).filter((e) => e.kind === "baseline");
+    assert.ok(baselines.length >= 4, baselines.map((b) => b.name).join());
+    for (const b of baselines) {
+      const ev = b.eval.status === "ok" ? b.eval.value : assert.fail(`no eval of ${b.name}: ${JSON.stringify(b.eval)}`);
+      assert.equal(ev.converged, null, b.name);
+      assert.equal(ev.tokens, heldRows, b.name);
+      assert.ok(ev.denseFraction! >= 0 && ev.denseFraction! <= 1, b.name);
+      assert.ok(Number.isInteger(ev.trainingVectors), b.name);
+      assertSpliced(ev, b.name);
+    }
+    const byName = Object.fromEntries(baselines.map((b) => [b.name, b.eval.status === "ok" ? b.eval.value : null]));
+    // PCA with every component is the identity: it changes nothing downstream
+    assert.ok(Math.abs(byName.pca!.deltaCe!) < 1e-3 && byName.pca!.klDiv! < 1e-3, JSON.stringify(byName.pca));
     for (const dict of dicts) {
       const a = await saeTensors(join(runsDir, id, "saes", dict.name));
       const b = await saeTensors(join(runsDir, "straight", "saes", dict.name));

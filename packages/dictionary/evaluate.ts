@@ -1,7 +1,9 @@
 /**
  * How well any {@linkcode Dictionary} (SAEs and baselines alike) reconstructs held-out rows, on the GPU:
- * mean squared error, fraction of variance unexplained, L0 and the fraction
- * of features that never fire — the fields of a run's `eval.json`.
+ * mean squared error, fraction of variance unexplained, L0, the fraction
+ * of features that never fire (with the smallest firing density the rows can resolve) and the
+ * fraction that fire on more than {@linkcode DENSE_DENSITY} of the rows — the reconstruction fields of a
+ * run's `eval.json`.
  *
  * @module
  */
@@ -9,6 +11,9 @@ import type { Tensor } from "@saelab/gpu";
 import { nonzeroCount, squaredError } from "@saelab/kernels";
 import type { DictEval } from "@saelab/runs";
 import type { Dictionary } from "./dictionary.ts";
+
+/** A feature firing on more than this fraction of the rows counts as dense. */
+export const DENSE_DENSITY = 0.1;
 
 /** Options of {@linkcode evaluateDictionary}. */
 export interface EvaluateOptions {
@@ -67,10 +72,11 @@ export async function evaluateDictionary(
     let se = 0;
     for (const { loss, size } of losses) se += (await loss.read())[0] * size;
     const nnz = await counts.read();
-    let total = 0, dead = 0;
+    let total = 0, dead = 0, dense = 0;
     for (const n of nnz) {
       total += n;
       if (n === 0) dead++;
+      if (n > DENSE_DENSITY * rows) dense++;
     }
     let variance = 0;
     for (let i = 0; i < d; i++) variance += sq[i] - (sum[i] * sum[i]) / rows;
@@ -83,6 +89,8 @@ export async function evaluateDictionary(
       mse: se / (rows * d),
       l0: total / rows,
       deadFraction: dead / dict.dDict,
+      deadResolution: 1 / rows,
+      denseFraction: dense / dict.dDict,
       tokens: rows,
     };
   } finally {

@@ -125,3 +125,34 @@ Deno.test("evaluateDictionary matches a CPU computation of FVU, MSE, L0 and dead
   assert.ok(Math.abs(ev.l0 - nnz / ROWS) <= 1e-9);
   assert.equal(ev.deadFraction, (F - fired.size) / F);
 });
+
+Deno.test("evaluateDictionary counts dense features (> 10% of rows) and states the density it resolves", async () => {
+  // feature j reads coordinate j of the input, with bias −t_j: it fires where x_j > t_j; x is seeded uniform in [0, 1)
+  const d = 8, n = 8, rows = 400;
+  const rand = seededRandom(21);
+  const xs = Float32Array.from({ length: rows * d }, () => rand());
+  const thresholds = Float32Array.from([0.0, 0.5, 0.85, 0.88, 0.92, 0.95, 0.99, 1.5]);
+  const eye = new Float32Array(n * d);
+  for (let j = 0; j < n; j++) eye[j * d + j] = 1;
+  const dict = new LinearDictionary({
+    name: "thresholds",
+    kind: "neurons",
+    dIn: d,
+    dDict: n,
+    encoder: eye,
+    encoderBias: thresholds.map((t) => -t),
+    decoder: eye,
+    decoderBias: new Float32Array(d),
+  });
+  using bound = dict.bind(gpu);
+  const ev = await evaluateDictionary(bound, { batches: [xs.subarray(0, 256 * d), xs.subarray(256 * d)] });
+  // float64: how often each feature fires
+  const fires = new Float64Array(n);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) if (xs[r * d + j] - thresholds[j] > 0) fires[j]++;
+  const dense = fires.filter((f) => f > 0.1 * rows).length / n;
+  const dead = fires.filter((f) => f === 0).length / n;
+  assert.ok(dense > 0 && dense < 1, `the fixture needs dense and sparse features: ${fires.join()}`);
+  assert.equal(ev.denseFraction, dense);
+  assert.equal(ev.deadFraction, dead);
+  assert.equal(ev.deadResolution, 1 / rows);
+});

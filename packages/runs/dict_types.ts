@@ -94,11 +94,58 @@ export interface DictEval {
   deadFraction: number;
   /** Held-out tokens evaluated. */
   tokens?: number;
-  /** Spliced-in language-model losses, when the model was available. */
+  /** The smallest firing density the evaluation can resolve: 1 / held-out tokens (a "dead" feature fires less). */
+  deadResolution?: number;
+  /** Fraction of features that fire on more than 10% of the evaluation tokens. */
+  denseFraction?: number;
+  /** Spliced-in language-model losses, when the model was available (older runs; newer ones also have the fields below). */
   splicedLoss?: SplicedLoss;
+  /** Spliced minus clean next-token loss on held-out windows, nats (position 0 left out). */
+  deltaCe?: number;
+  /** Mean `KL(P_clean ‖ P_spliced)` of the next-token distributions, nats. */
+  klDiv?: number;
   /**
-   * Mean max cosine similarity of this dictionary's decoder rows against the `reference`
-   * dictionary's (usually the next larger R at the same α).
+   * `(L_mean − L_spliced) / (L_mean − L_clean)`: loss recovered against mean ablation of the hook
+   * (null when the mean ablation does not change the loss).
+   */
+  lossRecovered?: number | null;
+  /** `(L_zero − L_spliced) / (L_zero − L_clean)`: against zero ablation, the SAELens/SAEBench convention (or null). */
+  lossRecoveredZero?: number | null;
+  /** The reference losses the spliced metrics were measured against (nats per predicted token). */
+  spliced?: SplicedReference;
+  /** Training vectors seen in all, passes over the training rows counted (SAEs). */
+  trainingVectors?: number;
+  /** Distinct training rows among them (SAEs). */
+  distinctVectors?: number;
+  /**
+   * Whether held-out FVU reached a plateau (improved < 2% relative over the last 20% of steps);
+   * null for baselines and where it was not measured.
+   */
+  converged?: boolean | null;
+  /** The relative held-out FVU improvement `converged` was judged on. */
+  fvuImprovement?: number | null;
+  /**
+   * MMCS as the seed code defines it, against the `reference` dictionary (the same kind and α at the next
+   * larger R): for each feature of the larger dictionary, the best cosine to a feature of the smaller,
+   * averaged over the larger. Older runs hold the other direction here.
    */
   mmcs?: { reference: string; value: number };
+  /** The chance level of `mmcs`: the same statistic for seeded random unit vectors of the same sizes. */
+  mmcsChance?: number;
+  /** The other direction: for each feature of this (smaller) dictionary, the best cosine to the reference's. */
+  mmcsSmallerToLarger?: number;
+}
+
+/** The reference losses of the spliced metrics. */
+export interface SplicedReference {
+  /** Predicted positions scored (position 0 and the last of each window are not). */
+  tokens: number;
+  /** Loss of the clean model. */
+  clean: number;
+  /** Loss with the hook's activation set to the training rows' mean. */
+  meanAblation: number;
+  /** Loss with the hook's activation set to 0. */
+  zeroAblation: number;
+  /** Loss with this dictionary spliced in. */
+  spliced: number;
 }

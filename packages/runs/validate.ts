@@ -98,6 +98,19 @@ const dictEval: Check = obj({
   tokens: opt(nonneg),
   splicedLoss: opt(spliced),
   mmcs: opt(obj({ reference: str(true), value: num({ min: -1, max: 1 }) })),
+  deadResolution: opt(frac),
+  denseFraction: opt(frac),
+  deltaCe: opt(num()),
+  klDiv: opt(num()),
+  lossRecovered: opt(nullable(num())),
+  lossRecoveredZero: opt(nullable(num())),
+  spliced: opt(obj({ tokens: nonneg, clean: num(), meanAblation: num(), zeroAblation: num(), spliced: num() })),
+  trainingVectors: opt(nonneg),
+  distinctVectors: opt(nonneg),
+  converged: opt(nullable(bool)),
+  fvuImprovement: opt(nullable(num())),
+  mmcsChance: opt(num({ min: -1, max: 1 })),
+  mmcsSmallerToLarger: opt(num({ min: -1, max: 1 })),
 });
 
 const summaryFields: Record<string, Check> = {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { InputMoments, mmcs } from "./metrics.ts";
+import { InputMoments, mmcs, mmcsChance, mmcsLargerToSmaller } from "./metrics.ts";
 import type { SaeSpec } from "./spec.ts";
 import type { SweepTrainer } from "./sweep.ts";
 import { featureDirections, type SaeWeights } from "./weights.ts";
@@ -146,4 +146,74 @@ export function doublePairs(specs: readonly Required<SaeSpec>[]): number[] {
   return specs.map((s) =>
     specs.findIndex((t) => t.kind === s.kind && t.l1 === s.l1 && t.k === s.k && t.dDict === 2 * s.dDict)
   );
+}
+
+/**
+ * For each member, the index of the member of the same variant, α and k at the next larger
+ * dictionary size, or -1 (the largest size has none).
+ *
+ * @param specs The members.
+ * @returns One index per member.
+ * @example
+ * ```ts
+ * import { nextLargerPairs } from "@saelab/sae";
+ * const s = (dDict: number) => ({ kind: "untied" as const, dIn: 4, dDict, l1: 1e-3, k: 0, decoderBias: false });
+ * if (nextLargerPairs([s(4), s(16), s(8)]).join() !== "2,-1,1") throw new Error();
+ * ```
+ */
+export function nextLargerPairs(specs: readonly Required<SaeSpec>[]): number[] {
+  return specs.map((s) => {
+    let best = -1;
+    specs.forEach((t, j) => {
+      if (t.kind !== s.kind || t.l1 !== s.l1 || t.k !== s.k || t.dDict <= s.dDict) return;
+      if (best < 0 || t.dDict < specs[best].dDict) best = j;
+    });
+    return best;
+  });
+}
+
+/** MMCS of a dictionary against the next larger one, both directions, and the chance level. */
+export interface SizeMmcs {
+  /** Seed-code direction: mean over the larger dictionary's features of the best cosine to the smaller's. */
+  mmcs: number;
+  /** The other direction: mean over the smaller dictionary's features of the best cosine to the larger's. */
+  mmcsSmallerToLarger: number;
+  /** {@linkcode mmcsChance} for random unit vectors of the same sizes. */
+  mmcsChance: number;
+}
+
+/**
+ * MMCS between a dictionary and a larger one (both directions) and its chance level.
+ *
+ * @param small The smaller member's weights.
+ * @param large The larger member's weights.
+ * @param options Seed and trials of the chance level (defaults 0 and 1).
+ * @returns The three statistics.
+ * @example
+ * ```ts
+ * import { initWeights, sizeMmcs } from "@saelab/sae";
+ * const a = initWeights({ kind: "untied", dIn: 8, dDict: 8, l1: 0 }, { seed: 1 });
+ * const b = initWeights({ kind: "untied", dIn: 8, dDict: 16, l1: 0 }, { seed: 2 });
+ * const m = sizeMmcs(a, b);
+ * if (!(m.mmcs > 0 && m.mmcs < 1 && m.mmcsChance > 0)) throw new Error();
+ * ```
+ */
+export function sizeMmcs(
+  small: SaeWeights,
+  large: SaeWeights,
+  options: { seed?: number; trials?: number } = {},
+): SizeMmcs {
+  const d = small.spec.dIn;
+  const a = featureDirections(small), b = featureDirections(large);
+  return {
+    mmcs: mmcsLargerToSmaller(a, b, d),
+    mmcsSmallerToLarger: mmcs(a, b, d),
+    mmcsChance: mmcsChance({
+      dIn: d,
+      nSmall: small.spec.dDict,
+      nLarge: large.spec.dDict,
+      seed: options.seed ?? 0,
+      trials: options.trials ?? 1,
+    }),
+  };
 }

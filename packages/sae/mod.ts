@@ -66,3 +66,5 @@ export * from "./resample.ts";
 export * from "./train.ts";
 export * from "./train_state.ts";
 export * from "./spliced.ts";
+export * from "./convergence.ts";
+export * from "./schedule.ts";

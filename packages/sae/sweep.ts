@@ -31,6 +31,10 @@ export interface SweepOptions {
   logEvery?: number;
   /** Called with each step's statistics when they arrive. */
   onLog?: (log: StepLog) => void;
+  /** The learning rate of step `step` (counted from 1), set through Adam's uniforms; default `adam.lr` every step. */
+  lrAt?: (step: number) => number;
+  /** Also read statistics back at this step (e.g. the last). */
+  logAlso?: number;
 }
 
 /** Trains a sweep of SAEs on the GPU. */
@@ -53,6 +57,8 @@ export class SweepTrainer {
   #step: number;
   #logEvery: number;
   #onLog?: (log: StepLog) => void;
+  #lrAt?: (step: number) => number;
+  #logAlso?: number;
   #pending: Promise<void> = Promise.resolve();
   #error: Error | null = null;
   #lastLogStep: number;
@@ -89,6 +95,8 @@ export class SweepTrainer {
     this.#lastLogStep = this.#step;
     this.#logEvery = options.logEvery ?? 100;
     this.#onLog = options.onLog;
+    this.#lrAt = options.lrAt;
+    this.#logAlso = options.logAlso;
     const seed = options.seed ?? 0;
     const weights = options.weights ?? this.specs.map((s, i) => initWeights(s, { seed: seed + i }));
     const byKey = new Map<string, number[]>();
@@ -172,8 +180,9 @@ export class SweepTrainer {
     if (this.#error) throw this.#error;
     const rows = this.stage(batch);
     const step = ++this.#step;
-    for (const { group } of this.#groups) group.step(this.#input, rows, step, this.adam);
-    if (this.#logEvery > 0 && step % this.#logEvery === 0) {
+    const settings = this.#lrAt ? { ...this.adam, lr: this.#lrAt(step) } : this.adam;
+    for (const { group } of this.#groups) group.step(this.#input, rows, step, settings);
+    if ((this.#logEvery > 0 && step % this.#logEvery === 0) || step === this.#logAlso) {
       this.#log(step, rows, batch instanceof Float32Array ? batchVariance(batch, this.dIn) : NaN);
     }
     this.#gpu.flush();

@@ -17,6 +17,7 @@
 import { join } from "node:path";
 import type { Gpu } from "@saelab/gpu";
 import { type SaeSource, saveSae } from "./checkpoint.ts";
+import { heldOutFvu, HeldOutProbe } from "./convergence.ts";
 import { resampleDead, type ResampleOptions } from "./resample.ts";
 import { type OptimizerOptions, type SaeSpec, specName } from "./spec.ts";
 import { SweepTrainer } from "./sweep.ts";
@@ -82,6 +83,15 @@ export interface TrainSweepOptions {
   checkpoint?: TrainCheckpoint;
   /** Resample dead features every `every` steps. */
   resample?: ResampleOptions & { every: number };
+  /** The learning rate of each step (counted from 1); default `adam.lr` throughout. */
+  lrAt?: (step: number) => number;
+  /**
+   * Measure every member's FVU on fixed held-out rows (at the batches' scale) before the update of every
+   * `every`-th step and of the last step — the weights that step's logged statistics describe — without waiting
+   * for the GPU in the loop; `onFvu(step, fvu)` receives each measurement when it arrives (before the checkpoint
+   * that follows it is written). The last step is also logged.
+   */
+  heldOut?: { rows: Float32Array; every: number; onFvu: (step: number, fvu: Float64Array) => void };
   /** Asked before each step with the steps taken; true ends training there (then the final checkpoint). */
   stop?: (step: number) => boolean;
   /** When aborted: checkpoint, then throw `signal.reason`. */
@@ -137,6 +147,8 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
     startStep: resumed?.step ?? 0,
     logEvery,
     onLog: options.onLog,
+    lrAt: options.lrAt,
+    logAlso: options.heldOut ? options.steps : undefined,
   });
   if (resumed) trainer.loadOptimizerState(resumed);
   let checkpointStep: number | null = resumed?.step ?? null;
@@ -146,8 +158,18 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
     for (let i = 0; i < names.length; i++) await saveSae(join(dir, names[i]), state.weights[i], { source });
     await saveTrainState(statePath!, state);
   };
+  const probe = options.heldOut ? new HeldOutProbe(trainer, options.heldOut.rows) : null;
+  let probed = Promise.resolve();
+  let probedStep = -1;
+  const measure = (step: number) => {
+    if (!probe || probedStep === step) return;
+    probedStep = step;
+    const fvu = heldOutFvu(trainer, probe);
+    probed = probed.then(async () => options.heldOut!.onFvu(step, await fvu));
+  };
   const save = async () => {
     await trainer.settle();
+    await probed;
     if (!ckpt) return;
     const weights = await trainer.weights();
     const bad = weights.findIndex((w) => !finite(w));
@@ -179,6 +201,7 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
         const step = trainer.stepCount + 1;
         options.onBatch?.(x, step);
         if (logEvery > 0 && step % logEvery === 0) await trainer.settle(); // the GPU runs ahead by ≤ one interval
+        if (probe && (step % options.heldOut!.every === 0 || step === options.steps)) measure(step);
         trainer.step(x);
         options.onStep?.(step, options.steps);
         if (options.resample && step % options.resample.every === 0) await resampleDead(trainer, x, options.resample);
@@ -193,9 +216,12 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
       await iterator.return?.();
     }
     if (checkpointStep !== trainer.stepCount) await save();
+    await probed;
   } catch (e) {
     trainer.dispose();
     throw diverged(e, checkpointStep, ckpt);
+  } finally {
+    probe?.[Symbol.dispose]();
   }
   return { trainer, resumedFrom: resumed?.step ?? 0, step: trainer.stepCount, checkpointStep };
 }

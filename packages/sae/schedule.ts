@@ -1,0 +1,52 @@
+/**
+ * Learning-rate schedules of the trainer: `constant`, or `warmup-decay` (SAELens' style: a linear
+ * warm-up from 0 over the first steps, constant, then a linear decay to 0 over the last steps).
+ *
+ * @module
+ */
+
+/** The schedules {@linkcode learningRate} knows. */
+export const LR_SCHEDULES = ["constant", "warmup-decay"] as const;
+/** A schedule name. */
+export type LrSchedule = typeof LR_SCHEDULES[number];
+
+/** A schedule with its lengths. */
+export interface LrScheduleOptions {
+  /** Which schedule. */
+  schedule: LrSchedule;
+  /** The peak learning rate. */
+  lr: number;
+  /** Total steps. */
+  steps: number;
+  /** Warm-up steps (`warmup-decay`; default 5% of the steps). */
+  warmupSteps?: number;
+  /** Decay steps at the end (`warmup-decay`; default 20% of the steps). */
+  decaySteps?: number;
+}
+
+/**
+ * The learning rate of a step.
+ *
+ * @param step The step being taken, counted from 1.
+ * @param options Schedule, peak rate, total steps and the warm-up and decay lengths.
+ * @returns The rate (`warmup-decay`: `lr·step/warmup` during warm-up, `lr·(steps − step + 1)/decay` in the decay).
+ * @example
+ * ```ts
+ * import { learningRate } from "@saelab/sae";
+ * const o = { schedule: "warmup-decay", lr: 1e-3, steps: 100 } as const;
+ * const near = (a: number, b: number) => Math.abs(a - b) < 1e-12;
+ * if (!near(learningRate(1, o), 2e-4) || !near(learningRate(50, o), 1e-3) || !near(learningRate(100, o), 5e-5)) {
+ *   throw new Error("warm-up, plateau, decay");
+ * }
+ * ```
+ */
+export function learningRate(step: number, options: LrScheduleOptions): number {
+  const { lr, steps } = options;
+  if (options.schedule === "constant") return lr;
+  const warmup = options.warmupSteps ?? Math.round(0.05 * steps);
+  const decay = options.decaySteps ?? Math.round(0.2 * steps);
+  let f = 1;
+  if (warmup > 0 && step <= warmup) f = Math.min(f, step / warmup);
+  if (decay > 0 && step > steps - decay) f = Math.min(f, Math.max(0, steps - step + 1) / decay);
+  return lr * f;
+}
