@@ -25,6 +25,7 @@
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
+import { klDiv } from "@saelab/kernels";
 import type { ProgressFn } from "@saelab/runs";
 import { logGrid } from "@saelab/sae";
 import { EditState } from "./_edits.ts";
@@ -49,8 +50,19 @@ export interface FeaturePatchingOptions {
   kl?: KlDirection;
   /** Most tokens per forward call; sets how many candidate sets run at once. Default 8192. */
   maxTokens?: number;
-  /** Most bytes of logits read back per call. Default 64 MiB. */
+  /** Most bytes of logits per call (they stay on the GPU unless `hostKl`). Default 64 MiB. */
   maxLogitBytes?: number;
+  /**
+   * Candidate sets per forward call, at most. Default 8: on a software adapter a call costs little more
+   * than the sets in it, so larger batches mostly add speculative sets that a misprediction discards.
+   */
+  maxBatch?: number;
+  /**
+   * Read every patched row's logits back and take the KL on the host in float64 (the reference of the
+   * default path, which takes it on the GPU with `klDiv` in float32 and reads back one value per row).
+   * Default false.
+   */
+  hostKl?: boolean;
   /** Progress per threshold. */
   onProgress?: ProgressFn;
   /** Stops between batches. */
@@ -179,7 +191,7 @@ export async function featurePatching(
   const tokens = rows; // tokens per candidate set
   const byTokens = Math.floor((options.maxTokens ?? 8192) / Math.max(1, tokens));
   const byLogits = Math.floor((options.maxLogitBytes ?? 64 * 2 ** 20) / (4 * v * pairs));
-  const batch = Math.max(1, Math.min(byTokens, byLogits, 64));
+  const batch = Math.max(1, Math.min(byTokens, byLogits, options.maxBatch ?? 8));
 
   // KL of one patched row against the counterfactual, from its logits with one exp per entry
   const cfProb = reverse ? run.logProbCounterfactual.map(Math.exp) : undefined;
@@ -199,6 +211,29 @@ export async function featurePatching(
       dot += e * (x[j] - lq[j]);
     }
     return Math.max(0, dot / sum - max - Math.log(sum)); // Σ p (x − log q) − logsumexp(x)
+  };
+
+  // The counterfactual's log-probabilities per group on the GPU, [G, V], compared with every candidate set's rows
+  const cfRows = options.hostKl ? [] : groups.map((g) => {
+    const lp = new Float32Array(g.pairs.length * v);
+    g.pairs.forEach((pair, i) => lp.set(run.logProbCounterfactual.subarray(pair * v, (pair + 1) * v), i * v));
+    return gpu.upload(lp, [g.pairs.length, v], "causal.counterfactual_logprobs");
+  });
+  // Per row of [k·G]: its KL, then the two answer logits (when the task has answers), read back in one go
+  const gpuRows = async (g: (typeof groups)[number], gi: number, logits: Tensor<"f32">): Promise<Float32Array> => {
+    const n = logits.shape[0];
+    using kl = reverse ? klDiv(gpu, cfRows[gi], logits) : klDiv(gpu, logits, cfRows[gi]); // [k·G]
+    using out = gpu.empty([n * (answers ? 3 : 1)], "f32", "causal.patched_kl");
+    const enc = gpu.encoder();
+    enc.copyBufferToBuffer(kl.buffer, 0, out.buffer, 0, n * 4);
+    if (answers) {
+      for (let r = 0; r < n; r++) {
+        const [a, b] = answers[g.pairs[r % g.pairs.length]];
+        enc.copyBufferToBuffer(logits.buffer, (r * v + a) * 4, out.buffer, (n + 2 * r) * 4, 4);
+        enc.copyBufferToBuffer(logits.buffer, (r * v + b) * 4, out.buffer, (n + 2 * r + 1) * 4, 4);
+      }
+    }
+    return await out.read();
   };
 
   const evaluate = async (removals: number[][]): Promise<Evaluation[]> => {
@@ -221,6 +256,18 @@ export async function featurePatching(
         pre = gpu.upload(rep, [k * n, g.length, run.hidden], "causal.resid_pre");
       }
       const ids = Array.from({ length: k }, () => g.clean).flat();
+      if (!options.hostKl) {
+        using logits = down.lastLogitsGpu(ids, actT, pre); // [k·G, V], stays on the GPU
+        const got = await gpuRows(g, gi, logits);
+        for (let c = 0; c < k; c++) {
+          for (let i = 0; i < n; i++) {
+            const r = c * n + i;
+            kl[c] += Math.max(0, got[r]) / pairs;
+            if (answers) diff[c] += (got[k * n + 2 * r] - got[k * n + 2 * r + 1]) / pairs;
+          }
+        }
+        return;
+      }
       const logits = await down.lastLogits(ids, actT, pre); // [k·G, V]
       for (let c = 0; c < k; c++) {
         for (let i = 0; i < n; i++) {
@@ -238,7 +285,6 @@ export async function featurePatching(
     }));
   };
 
-  const [start] = await evaluate([[]]);
   const point = (s: GreedyStep<Evaluation>): PatchPointResult => ({
     threshold: s.threshold,
     kl: s.state.kl,
@@ -248,22 +294,28 @@ export async function featurePatching(
     ...(s.state.logitDiff !== undefined ? { logitDiff: s.state.logitDiff } : {}),
     ...(s.remaining.length <= 64 ? { features: s.remaining } : {}),
   });
-  let done = 0;
-  const report = (info: string) =>
-    options.onProgress?.({ label: `patch ${dict.name}`, done, total: thresholds.length, unit: "thr", info });
-  const steps = await greedySweep({ evaluate, commit: (f) => state.revert(f) }, {
-    features: state.active,
-    thresholds,
-    start,
-    seed: options.seed ?? 0,
-    batch,
-    signal: options.signal,
-    onBatch: (evaluations, remaining) => report(`${remaining} patched, ${evaluations} sets run`),
-    onStep: (s) => {
-      done++;
-      report(`${s.remaining.length} patched, KL ${s.state.kl.toExponential(2)}`);
-    },
-  });
+  let start: Evaluation, steps: GreedyStep<Evaluation>[];
+  try {
+    [start] = await evaluate([[]]);
+    let done = 0;
+    const report = (info: string) =>
+      options.onProgress?.({ label: `patch ${dict.name}`, done, total: thresholds.length, unit: "thr", info });
+    steps = await greedySweep({ evaluate, commit: (f) => state.revert(f) }, {
+      features: state.active,
+      thresholds,
+      start,
+      seed: options.seed ?? 0,
+      batch,
+      signal: options.signal,
+      onBatch: (evaluations, remaining) => report(`${remaining} patched, ${evaluations} sets run`),
+      onStep: (s) => {
+        done++;
+        report(`${s.remaining.length} patched, KL ${s.state.kl.toExponential(2)}`);
+      },
+    });
+  } finally {
+    for (const t of cfRows) t.dispose();
+  }
   const last = steps[steps.length - 1];
   return {
     dict: dict.name,
