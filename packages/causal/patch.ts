@@ -22,16 +22,21 @@
  * gives the other one. Like that code, every position up to the read position
  * is edited by default.
  *
+ * Candidate sets run a few at a time (the greedy sweep's batched speculation);
+ * their KL is taken on the GPU and only one value and the two answer logits per
+ * row come back ({@linkcode FeaturePatchingOptions.hostKl} gives the float64
+ * host computation instead).
+ *
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { klDiv } from "@saelab/kernels";
 import type { ProgressFn } from "@saelab/runs";
 import { logGrid } from "@saelab/sae";
 import { EditState } from "./_edits.ts";
 import { decoderRows, type Dictionary, encodeChunked } from "./dictionary.ts";
 import type { Downstream } from "./downstream.ts";
 import { type GreedyStep, greedySweep } from "./greedy.ts";
+import { PatchScorer } from "./_patch_score.ts";
 import { klRows, mean } from "./kl.ts";
 import { answerPairs, type TaskRun } from "./task_run.ts";
 
@@ -194,49 +199,7 @@ export async function featurePatching(
   const byLogits = Math.floor((options.maxLogitBytes ?? 64 * 2 ** 20) / (4 * v * pairs));
   const batch = Math.max(1, Math.min(byTokens, byLogits, options.maxBatch ?? 4));
 
-  // KL of one patched row against the counterfactual, from its logits with one exp per entry
-  const cfProb = reverse ? run.logProbCounterfactual.map(Math.exp) : undefined;
-  const rowKl = (x: Float32Array, pair: number): number => {
-    const lq = run.logProbCounterfactual.subarray(pair * v, (pair + 1) * v);
-    let max = -Infinity;
-    for (let j = 0; j < v; j++) if (x[j] > max) max = x[j];
-    let sum = 0, dot = 0;
-    if (reverse) {
-      const q = cfProb!.subarray(pair * v, (pair + 1) * v);
-      for (let j = 0; j < v; j++) sum += Math.exp(x[j] - max), dot += q[j] * (lq[j] - x[j]);
-      return Math.max(0, dot + max + Math.log(sum)); // Σ q (log q − x) + logsumexp(x)
-    }
-    for (let j = 0; j < v; j++) {
-      const e = Math.exp(x[j] - max);
-      sum += e;
-      dot += e * (x[j] - lq[j]);
-    }
-    return Math.max(0, dot / sum - max - Math.log(sum)); // Σ p (x − log q) − logsumexp(x)
-  };
-
-  // The counterfactual's log-probabilities per group on the GPU, [G, V], compared with every candidate set's rows
-  const cfRows = options.hostKl ? [] : groups.map((g) => {
-    const lp = new Float32Array(g.pairs.length * v);
-    g.pairs.forEach((pair, i) => lp.set(run.logProbCounterfactual.subarray(pair * v, (pair + 1) * v), i * v));
-    return gpu.upload(lp, [g.pairs.length, v], "causal.counterfactual_logprobs");
-  });
-  // Per row of [k·G]: its KL, then the two answer logits (when the task has answers), read back in one go
-  const gpuRows = async (g: (typeof groups)[number], gi: number, logits: Tensor<"f32">): Promise<Float32Array> => {
-    const n = logits.shape[0];
-    using kl = reverse ? klDiv(gpu, cfRows[gi], logits) : klDiv(gpu, logits, cfRows[gi]); // [k·G]
-    using out = gpu.empty([n * (answers ? 3 : 1)], "f32", "causal.patched_kl");
-    const enc = gpu.encoder();
-    enc.copyBufferToBuffer(kl.buffer, 0, out.buffer, 0, n * 4);
-    if (answers) {
-      for (let r = 0; r < n; r++) {
-        const [a, b] = answers[g.pairs[r % g.pairs.length]];
-        enc.copyBufferToBuffer(logits.buffer, (r * v + a) * 4, out.buffer, (n + 2 * r) * 4, 4);
-        enc.copyBufferToBuffer(logits.buffer, (r * v + b) * 4, out.buffer, (n + 2 * r + 1) * 4, 4);
-      }
-    }
-    return await out.read();
-  };
-
+  const scorer = new PatchScorer(run, { gpu, reverse, answers, host: options.hostKl === true });
   const evaluate = async (removals: number[][]): Promise<Evaluation[]> => {
     const edits = removals.map((r) => state.without(r));
     const k = removals.length;
@@ -257,24 +220,11 @@ export async function featurePatching(
         pre = gpu.upload(rep, [k * n, g.length, run.hidden], "causal.resid_pre");
       }
       const ids = Array.from({ length: k }, () => g.clean).flat();
-      if (!options.hostKl) {
-        using logits = down.lastLogitsGpu(ids, actT, pre); // [k·G, V], stays on the GPU
-        const got = await gpuRows(g, gi, logits);
-        for (let c = 0; c < k; c++) {
-          for (let i = 0; i < n; i++) {
-            const r = c * n + i;
-            kl[c] += Math.max(0, got[r]) / pairs;
-            if (answers) diff[c] += (got[k * n + 2 * r] - got[k * n + 2 * r + 1]) / pairs;
-          }
-        }
-        return;
-      }
-      const logits = await down.lastLogits(ids, actT, pre); // [k·G, V]
+      const { kl: rowKl, diff: rowDiff } = await scorer.score(down, { group: gi, ids, act: actT, residPre: pre });
       for (let c = 0; c < k; c++) {
         for (let i = 0; i < n; i++) {
-          const pair = g.pairs[i], row = (c * n + i) * v;
-          kl[c] += rowKl(logits.subarray(row, row + v), pair) / pairs;
-          if (answers) diff[c] += (logits[row + answers[pair][0]] - logits[row + answers[pair][1]]) / pairs;
+          kl[c] += rowKl[c * n + i] / pairs;
+          if (rowDiff) diff[c] += rowDiff[c * n + i] / pairs;
         }
       }
     }));
@@ -315,7 +265,7 @@ export async function featurePatching(
       },
     });
   } finally {
-    for (const t of cfRows) t.dispose();
+    scorer.dispose();
   }
   const last = steps[steps.length - 1];
   return {
