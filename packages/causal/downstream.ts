@@ -146,6 +146,35 @@ export class Downstream {
   }
 
   /**
+   * {@linkcode Downstream.lastLogits} without the read back: the logits stay on the GPU.
+   *
+   * @param ids Token ids `[B][T]` (for the whole-model fallback, and for shapes).
+   * @param act The activation at the hook `[B, T, width]`; taken over.
+   * @param residPre The block's input `[B, T, D]` for points inside a block; taken over too.
+   * @returns Logits `[B, V]` of each sequence's last position; the caller owns the tensor.
+   * @example
+   * ```ts ignore
+   * using logits = down.lastLogitsGpu(ids, gpu.upload(patched, [b, t, d])); // [b, V], nothing read back
+   * ```
+   */
+  lastLogitsGpu(ids: number[][], act: Tensor<"f32">, residPre?: Tensor<"f32">): Tensor<"f32"> {
+    const { hooks, release } = this.#hooks(act, residPre);
+    const model = this.#tail ?? this.model;
+    try {
+      using normed = model.normalized(this.#tail ? this.#blank(ids) : ids, { hooks }); // [B, T, D]
+      const [batch, seq, d] = normed.shape;
+      using last = model.gpu.empty([batch, d], "f32", "causal.last_normed");
+      const enc = model.gpu.encoder();
+      for (let b = 0; b < batch; b++) {
+        enc.copyBufferToBuffer(normed.buffer, (b * seq + seq - 1) * d * 4, last.buffer, b * d * 4, d * 4);
+      }
+      return model.unembedRows(last);
+    } finally {
+      release();
+    }
+  }
+
+  /**
    * Inject an activation at the hook and read a later hook's activation.
    *
    * @param ids Token ids `[B][T]`.

@@ -22,6 +22,11 @@
  * gives the other one. Like that code, every position up to the read position
  * is edited by default.
  *
+ * Candidate sets run a few at a time (the greedy sweep's batched speculation);
+ * their KL is taken on the GPU and only one value and the two answer logits per
+ * row come back ({@linkcode FeaturePatchingOptions.hostKl} gives the float64
+ * host computation instead).
+ *
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
@@ -31,6 +36,7 @@ import { EditState } from "./_edits.ts";
 import { decoderRows, type Dictionary, encodeChunked } from "./dictionary.ts";
 import type { Downstream } from "./downstream.ts";
 import { type GreedyStep, greedySweep } from "./greedy.ts";
+import { PatchScorer } from "./_patch_score.ts";
 import { klRows, mean } from "./kl.ts";
 import { answerPairs, type TaskRun } from "./task_run.ts";
 
@@ -49,8 +55,20 @@ export interface FeaturePatchingOptions {
   kl?: KlDirection;
   /** Most tokens per forward call; sets how many candidate sets run at once. Default 8192. */
   maxTokens?: number;
-  /** Most bytes of logits read back per call. Default 64 MiB. */
+  /** Most bytes of logits per call (they stay on the GPU unless `hostKl`). Default 64 MiB. */
   maxLogitBytes?: number;
+  /**
+   * Candidate sets per forward call, at most. Default 4: on a software adapter a call costs little more
+   * than the sets in it, so larger batches mostly add speculative sets that a misprediction discards
+   * (on the default model 4 needed fewer CPU seconds than 2, 8, 16 or 64).
+   */
+  maxBatch?: number;
+  /**
+   * Read every patched row's logits back and take the KL on the host in float64 (the reference of the
+   * default path, which takes it on the GPU with `klDiv` in float32 and reads back one value per row).
+   * Default false.
+   */
+  hostKl?: boolean;
   /** Progress per threshold. */
   onProgress?: ProgressFn;
   /** Stops between batches. */
@@ -179,28 +197,9 @@ export async function featurePatching(
   const tokens = rows; // tokens per candidate set
   const byTokens = Math.floor((options.maxTokens ?? 8192) / Math.max(1, tokens));
   const byLogits = Math.floor((options.maxLogitBytes ?? 64 * 2 ** 20) / (4 * v * pairs));
-  const batch = Math.max(1, Math.min(byTokens, byLogits, 64));
+  const batch = Math.max(1, Math.min(byTokens, byLogits, options.maxBatch ?? 4));
 
-  // KL of one patched row against the counterfactual, from its logits with one exp per entry
-  const cfProb = reverse ? run.logProbCounterfactual.map(Math.exp) : undefined;
-  const rowKl = (x: Float32Array, pair: number): number => {
-    const lq = run.logProbCounterfactual.subarray(pair * v, (pair + 1) * v);
-    let max = -Infinity;
-    for (let j = 0; j < v; j++) if (x[j] > max) max = x[j];
-    let sum = 0, dot = 0;
-    if (reverse) {
-      const q = cfProb!.subarray(pair * v, (pair + 1) * v);
-      for (let j = 0; j < v; j++) sum += Math.exp(x[j] - max), dot += q[j] * (lq[j] - x[j]);
-      return Math.max(0, dot + max + Math.log(sum)); // Σ q (log q − x) + logsumexp(x)
-    }
-    for (let j = 0; j < v; j++) {
-      const e = Math.exp(x[j] - max);
-      sum += e;
-      dot += e * (x[j] - lq[j]);
-    }
-    return Math.max(0, dot / sum - max - Math.log(sum)); // Σ p (x − log q) − logsumexp(x)
-  };
-
+  const scorer = new PatchScorer(run, { gpu, reverse, answers, host: options.hostKl === true });
   const evaluate = async (removals: number[][]): Promise<Evaluation[]> => {
     const edits = removals.map((r) => state.without(r));
     const k = removals.length;
@@ -221,12 +220,11 @@ export async function featurePatching(
         pre = gpu.upload(rep, [k * n, g.length, run.hidden], "causal.resid_pre");
       }
       const ids = Array.from({ length: k }, () => g.clean).flat();
-      const logits = await down.lastLogits(ids, actT, pre); // [k·G, V]
+      const { kl: rowKl, diff: rowDiff } = await scorer.score(down, { group: gi, ids, act: actT, residPre: pre });
       for (let c = 0; c < k; c++) {
         for (let i = 0; i < n; i++) {
-          const pair = g.pairs[i], row = (c * n + i) * v;
-          kl[c] += rowKl(logits.subarray(row, row + v), pair) / pairs;
-          if (answers) diff[c] += (logits[row + answers[pair][0]] - logits[row + answers[pair][1]]) / pairs;
+          kl[c] += rowKl[c * n + i] / pairs;
+          if (rowDiff) diff[c] += rowDiff[c * n + i] / pairs;
         }
       }
     }));
@@ -238,7 +236,6 @@ export async function featurePatching(
     }));
   };
 
-  const [start] = await evaluate([[]]);
   const point = (s: GreedyStep<Evaluation>): PatchPointResult => ({
     threshold: s.threshold,
     kl: s.state.kl,
@@ -248,22 +245,28 @@ export async function featurePatching(
     ...(s.state.logitDiff !== undefined ? { logitDiff: s.state.logitDiff } : {}),
     ...(s.remaining.length <= 64 ? { features: s.remaining } : {}),
   });
-  let done = 0;
-  const report = (info: string) =>
-    options.onProgress?.({ label: `patch ${dict.name}`, done, total: thresholds.length, unit: "thr", info });
-  const steps = await greedySweep({ evaluate, commit: (f) => state.revert(f) }, {
-    features: state.active,
-    thresholds,
-    start,
-    seed: options.seed ?? 0,
-    batch,
-    signal: options.signal,
-    onBatch: (evaluations, remaining) => report(`${remaining} patched, ${evaluations} sets run`),
-    onStep: (s) => {
-      done++;
-      report(`${s.remaining.length} patched, KL ${s.state.kl.toExponential(2)}`);
-    },
-  });
+  let start: Evaluation, steps: GreedyStep<Evaluation>[];
+  try {
+    [start] = await evaluate([[]]);
+    let done = 0;
+    const report = (info: string) =>
+      options.onProgress?.({ label: `patch ${dict.name}`, done, total: thresholds.length, unit: "thr", info });
+    steps = await greedySweep({ evaluate, commit: (f) => state.revert(f) }, {
+      features: state.active,
+      thresholds,
+      start,
+      seed: options.seed ?? 0,
+      batch,
+      signal: options.signal,
+      onBatch: (evaluations, remaining) => report(`${remaining} patched, ${evaluations} sets run`),
+      onStep: (s) => {
+        done++;
+        report(`${s.remaining.length} patched, KL ${s.state.kl.toExponential(2)}`);
+      },
+    });
+  } finally {
+    scorer.dispose();
+  }
   const last = steps[steps.length - 1];
   return {
     dict: dict.name,

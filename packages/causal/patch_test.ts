@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { referenceForward } from "@saelab/neox";
 import { cleanKl, Downstream, featurePatching, klRows, logSoftmax, mean, runTask, summarizeTask } from "./mod.ts";
+import { LinearDictionary } from "@saelab/baselines";
 import { plantedModel } from "./_planted.ts";
+import { seeded } from "./_random.ts";
 
 const gpu = await createGpu();
 const planted = await plantedModel(gpu);
@@ -67,6 +69,56 @@ Deno.test("patching only the read position, and the other KL direction", async (
     assert.equal(all.points[0].patched, 0);
     assertClose([all.points[0].kl], [cleanKl(run, kl)], { atol: 1e-5, rtol: 1e-4 }, kl);
     assertClose([all.points[0].logitDiff!], [summarizeTask(run).cleanLogitDiff!], { atol: 1e-4, rtol: 1e-4 }, "diff");
+  }
+});
+
+Deno.test("the KL on the GPU gives the curve of the float64 host computation", async () => {
+  // random unit directions: many features differ at the read position, and the curve passes through many counts
+  const rand = seeded(11), d = planted.config.hiddenSize, f = 24;
+  const rows = new Float32Array(f * d).map(() => rand() * 2 - 1);
+  for (let j = 0; j < f; j++) {
+    const r = rows.subarray(j * d, (j + 1) * d), norm = Math.hypot(...r);
+    r.forEach((x, k) => (r[k] = x / norm));
+  }
+  using dict = new LinearDictionary({
+    name: "random",
+    kind: "sae",
+    dIn: d,
+    dDict: f,
+    encoder: rows,
+    encoderBias: new Float32Array(f),
+    decoder: rows,
+    decoderBias: new Float32Array(d),
+  }).bind(gpu);
+  const run = await runTask(planted.model, planted.task, { hook });
+  using down = await Downstream.create(planted.model, hook, { weights: planted.weights });
+  const thresholds = [1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3];
+  for (const kl of ["patched‖counterfactual", "counterfactual‖patched"] as const) {
+    const gpuCurve = await featurePatching(down, run, dict, { kl, thresholds, seed: 2 });
+    const host = await featurePatching(down, run, dict, { kl, thresholds, seed: 2, hostKl: true });
+    assert.ok(host.active >= 8, `${host.active} features differ`);
+    assert.deepEqual(gpuCurve.points.map((p) => p.threshold), host.points.map((p) => p.threshold));
+    assert.deepEqual(gpuCurve.points.map((p) => p.patched), host.points.map((p) => p.patched), kl);
+    assert.deepEqual(gpuCurve.points.map((p) => p.features), host.points.map((p) => p.features), kl);
+    assert.ok(
+      new Set(host.points.map((p) => p.patched)).size >= 3,
+      `the curve moves: ${host.points.map((p) => p.patched)}`,
+    );
+    // f32 sums over the vocabulary against float64 (the kernel's tolerance)
+    const tol = { atol: 2e-5, rtol: 1e-4 };
+    assertClose(
+      [gpuCurve.start.kl, ...gpuCurve.points.map((p) => p.kl)],
+      [host.start.kl, ...host.points.map((p) => p.kl)],
+      tol,
+      kl,
+    );
+    assertClose(
+      gpuCurve.points.map((p) => p.logitDiff!),
+      host.points.map((p) => p.logitDiff!),
+      tol,
+      "logit difference",
+    );
+    assertClose(gpuCurve.points.map((p) => p.edit), host.points.map((p) => p.edit), { atol: 0, rtol: 0 }, "edit");
   }
 });
 

@@ -7,8 +7,12 @@
  * pass computes anyway: a spliced model's loss and its divergence from the clean
  * model in one read of its logits.
  *
- * Bindings: `p` [N, V], `q` [N, V], `kl` [N], optionally `targets` [N] (i32) and
- * `loss` [N], uniforms `{ rows, vocab }`. One workgroup of 64 invocations per row
+ * Either input may hold fewer rows than the other, a divisor of their number: row `n`
+ * then compares with row `n mod M` of the shorter one (one reference distribution
+ * against many candidates, without copying it).
+ *
+ * Bindings: `p` [N or M, V], `q` [N or M, V], `kl` [N], optionally `targets` [N] (i32) and
+ * `loss` [N], uniforms `{ rows, vocab, pRows, qRows }`. One workgroup of 64 invocations per row
  * (fewer than the usual 256: software adapters pay per invocation and barrier, and a
  * row of a few thousand entries still gives each invocation dozens) makes one pass over both rows: each
  * invocation keeps, over its strided entries, the running max `m` and sum
@@ -50,7 +54,7 @@ ${
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;`
         : ""
     }
-struct U { rows: u32, vocab: u32 }
+struct U { rows: u32, vocab: u32, prows: u32, qrows: u32 }
 @group(0) @binding(${withLoss ? 5 : 3}) var<uniform> u: U;
 var<workgroup> wmp: array<f32, ${WG}>;
 var<workgroup> wsp: array<f32, ${WG}>;
@@ -62,15 +66,16 @@ var<workgroup> wsq: array<f32, ${WG}>;
 fn main(${GRID_ARGS}) {
   let row = wid.y * nwg.x + wid.x;
   if (row >= u.rows) { return; }
-  let o = row * u.vocab;
+  let op = (row % u.prows) * u.vocab;
+  let oq = (row % u.qrows) * u.vocab;
   var mp = -3.0e38;
   var sp = 0.0;
   var a = 0.0;
   var mq = -3.0e38;
   var sq = 0.0;
   for (var i = lid; i < u.vocab; i += ${WG}u) {
-    let x = p[o + i];
-    let y = q[o + i];
+    let x = p[op + i];
+    let y = q[oq + i];
     if (x > mp) { let r = exp(mp - x); sp *= r; a *= r; mp = x; }
     let e = exp(x - mp);
     sp += e;
@@ -109,7 +114,7 @@ fn main(${GRID_ARGS}) {
         ? `let t = targets[row];
     var value = 0.0;
     if (t >= 0) {
-      value = select(bitcast<f32>(0x7fc00000u), wmq[0] + log(wsq[0]) - q[o + u32(t)], u32(t) < u.vocab);
+      value = select(bitcast<f32>(0x7fc00000u), wmq[0] + log(wsq[0]) - q[oq + u32(t)], u32(t) < u.vocab);
     }
     loss[row] = value;`
         : ""
@@ -124,10 +129,12 @@ fn main(${GRID_ARGS}) {
  *
  * @param gpu The GPU context.
  * @param p `[N, V]` logits of the reference distribution P (or `[..., V]`, flattened to rows).
- * @param q Logits of Q, the same shape as `p`.
+ * @param q Logits of Q, the same shape as `p`; or either of them `[M, V]` with M dividing N,
+ *   repeated cyclically (row `n` uses row `n mod M`).
  * @param options `out`; `targets` and `loss` for the cross-entropy of Q.
  * @returns `[N]` divergences in nats.
- * @throws {RangeError} When the shapes differ, `V` is 0 or `targets` is not one id per row.
+ * @throws {RangeError} When the rows are not of one width `V`, neither row count divides the other, `V` is 0,
+ *   or `targets` is not one id per row.
  * @throws {TypeError} When only one of `targets` and `loss` is given.
  * @example
  * ```ts ignore
@@ -143,11 +150,21 @@ export function klDiv(gpu: Gpu, p: Tensor<"f32">, q: Tensor<"f32">, options: KlD
   const k = "klDiv";
   checkTensor(gpu, k, "p", p);
   checkTensor(gpu, k, "q", q);
-  checkSameShape(k, ["p", "q"], p, q);
-  if (p.rank < 1) throw new RangeError(`Cannot run ${k}: the logits must have at least one dimension`);
+  if (p.rank < 1 || q.rank < 1) throw new RangeError(`Cannot run ${k}: the logits must have at least one dimension`);
   const vocab = p.shape[p.rank - 1];
   if (vocab === 0) throw new RangeError(`Cannot run ${k}: the rows are empty (V is 0), so no distribution is defined`);
-  const rows = p.size / vocab;
+  const pRows = p.size / vocab, qRows = q.size / vocab;
+  if (pRows === qRows || q.shape[q.rank - 1] !== vocab) checkSameShape(k, ["p", "q"], p, q);
+  else {
+    const [few, many] = pRows < qRows ? [pRows, qRows] : [qRows, pRows];
+    if (few === 0 || many % few !== 0) {
+      throw new RangeError(
+        `Cannot run ${k}: p ${fmtShape(p.shape)} and q ${fmtShape(q.shape)} are neither the same shape ` +
+          `nor rows of one width where one row count divides the other`,
+      );
+    }
+  }
+  const rows = Math.max(pRows, qRows);
   const { targets } = options;
   if ((targets === undefined) !== (options.loss === undefined)) {
     throw new TypeError(`Cannot run ${k}: targets and loss go together (the loss is that of Q against the targets)`);
@@ -165,7 +182,7 @@ export function klDiv(gpu: Gpu, p: Tensor<"f32">, q: Tensor<"f32">, options: KlD
   if (rows === 0) return kl;
   gpu.dispatch(program(loss !== undefined), {
     bindings: loss ? [p, q, kl, targets!, loss] : [p, q, kl],
-    uniforms: new Uniforms().u32(rows).u32(vocab).bytes(),
+    uniforms: new Uniforms().u32(rows).u32(vocab).u32(pRows).u32(qRows).bytes(),
     workgroups: grid(rows),
   });
   return kl;

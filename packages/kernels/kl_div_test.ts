@@ -83,6 +83,22 @@ Deno.test("klDiv also writes the cross-entropy of Q against targets", async () =
   assert.ok(Number.isNaN((await loss.read())[0]), "a target past V gives NaN");
 });
 
+Deno.test("klDiv repeats the shorter of p and q cyclically", async () => {
+  const vocab = 300, few = 3, many = 12;
+  const hf = randomFloats(few * vocab, 21, -6, 6), hm = randomFloats(many * vocab, 22, -6, 6);
+  const tiled = new Float32Array(many * vocab);
+  for (let r = 0; r < many; r++) tiled.set(hf.subarray((r % few) * vocab, (r % few + 1) * vocab), r * vocab);
+  using f = gpu.upload(hf, [few, vocab]);
+  using m = gpu.upload(hm, [2, many / 2, vocab]);
+  using ht = gpu.upload(Int32Array.from({ length: many }, (_, r) => r * 7), [many]);
+  using loss = gpu.empty([many]);
+  assertClose(await klDiv(gpu, f, m).read(), klDivRef(tiled, hm, vocab), TOL, "short p");
+  assertClose(await klDiv(gpu, m, f, { targets: ht, loss }).read(), klDivRef(hm, tiled, vocab), TOL, "short q");
+  assertClose(await loss.read(), crossEntropyRef(tiled, await ht.read(), vocab).loss, TOL, "loss of a short q");
+  using five = gpu.zeros([5, vocab]);
+  assert.throws(() => klDiv(gpu, f, five), { name: "RangeError", message: /one row count divides the other/ });
+});
+
 Deno.test("klDiv rejects bad arguments", () => {
   using a = gpu.zeros([3, 4]);
   using b = gpu.zeros([3, 5]);
