@@ -12,7 +12,7 @@
  * @module
  */
 import * as v from "valibot";
-import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type SaeKind } from "@saelab/sae";
+import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
 import { choice, int, names, num, nums, type OptionsSchema, parseOptions, text } from "./_schema.ts";
 
 /** Stage names `skip` accepts. */
@@ -39,38 +39,84 @@ export interface PresetValues {
   batchSize: number;
   /** Training time budget (seconds). */
   trainSeconds: number;
+  /** Peak Adam learning rate. */
+  lr: number;
+  /** Learning-rate schedule. */
+  lrSchedule: LrSchedule;
+  /** Warm-up steps of `warmup-decay` (applied only when `steps` comes from the preset too). */
+  lrWarmupSteps?: number;
+  /** Decay steps of `warmup-decay` (applied only when `steps` comes from the preset too). */
+  lrDecaySteps?: number;
+  /**
+   * More members beyond the product `kinds × ratios × l1`, as further products (applied only when none of
+   * `kinds`, `ratios`, `l1` is given explicitly).
+   */
+  extra: readonly MemberGrid[];
+}
+
+/** A product of kinds × ratios × α. */
+export interface MemberGrid {
+  /** SAE variants. */
+  kinds: SaeKind[];
+  /** Dictionary ratios R. */
+  ratios: number[];
+  /** L1 coefficients α. */
+  l1: number[];
 }
 
 /**
- * The presets: `default` sizes the main job (change its values here, in one place); `paper` is the
- * paper's full grid — untied and tied × R 1, 2, 4 × α 1e-4, 1e-3, 1e-2, 18 members.
+ * The presets. `default` sizes the main job to converge within ten minutes on a 2-core machine with a
+ * software adapter (change its values here, in one place): untied and tied × R 1, 2, 4 at α 3e-3, plus
+ * untied R 1 at α 3e-4 and 3e-2 and tied R 1 at α 3e-4 (L0 from about 5 to about 100 features), each
+ * member seeing 1,024,000 vectors — about five passes over 150,000 distinct training rows — at a peak
+ * learning rate of 3e-3 with warm-up and a linear decay to 0 over the last 40% of steps; 100,000
+ * held-out rows resolve dead features down to a density of 1e-5. `paper` is the paper's full grid —
+ * untied and tied × R 1, 2, 4 × α 1e-4, 1e-3, 1e-2, 18 members — at its learning rate, constant.
  */
 export const PRESETS: Readonly<Record<typeof PRESET_NAMES[number], Readonly<PresetValues>>> = Object.freeze({
   default: Object.freeze({
     kinds: ["untied", "tied"] as SaeKind[],
     ratios: [1, 2, 4],
-    l1: logGrid(1e-4, 1e-2, 3),
-    steps: 320,
-    tokens: 49_152,
-    heldOutFraction: 0.2,
-    batchSize: 512,
-    trainSeconds: 300,
+    l1: [3e-3],
+    extra: [
+      { kinds: ["untied"] as SaeKind[], ratios: [1], l1: [3e-4, 3e-2] },
+      { kinds: ["tied"] as SaeKind[], ratios: [1], l1: [3e-4] },
+    ],
+    steps: 1000,
+    tokens: 250_000,
+    heldOutFraction: 0.4,
+    batchSize: 1024,
+    trainSeconds: 480,
+    lr: 3e-3,
+    lrSchedule: "warmup-decay" as LrSchedule,
+    lrWarmupSteps: 50,
+    lrDecaySteps: 400,
   }),
   paper: Object.freeze({
     kinds: ["untied", "tied"] as SaeKind[],
     ratios: [1, 2, 4],
     l1: logGrid(1e-4, 1e-2, 3),
+    extra: [],
     steps: 320,
     tokens: 49_152,
     heldOutFraction: 0.2,
     batchSize: 512,
     trainSeconds: 300,
+    lr: 1e-3,
+    lrSchedule: "constant" as LrSchedule,
   }),
 });
 
 /** Help text of an option a preset sets: its value in each preset. */
 function fromPreset(key: keyof PresetValues): string {
-  const shown = (p: typeof PRESET_NAMES[number]) => String(PRESETS[p][key]);
+  const shown = (p: typeof PRESET_NAMES[number]) => {
+    const value = PRESETS[p][key];
+    if (key !== "extra") return String(value ?? "a share of the steps");
+    const grids = value as readonly MemberGrid[];
+    return grids.length
+      ? grids.map((g) => `${g.kinds.join("+")} R ${g.ratios.join(",")} α ${g.l1.join(",")}`).join("; ")
+      : "none";
+  };
   return `default: ${shown("default")}; --preset paper: ${shown("paper")}`;
 }
 
@@ -98,9 +144,14 @@ export const harvestEntries = {
 /** The schema of `train` (harvest, train, evaluate, then baselines and score). */
 export const trainSchema = v.strictObject({
   ...harvestEntries,
-  preset: choice("sizes of the job (paper: the 18-member grid); flags given explicitly override them", [
-    ...PRESET_NAMES,
-  ], "default"),
+  preset: choice(
+    "sizes of the job (paper: the 18-member grid); flags given explicitly override them. Members beyond " +
+      `kinds × ratios × l1: ${fromPreset("extra")} (left out when --kinds, --ratios or --l1 is given)`,
+    [
+      ...PRESET_NAMES,
+    ],
+    "default",
+  ),
   kinds: v.pipe(
     names(`SAE variants (${fromPreset("kinds")})`, { choices: KIND_NAMES }),
     v.check(
@@ -124,17 +175,23 @@ export const trainSchema = v.strictObject({
     int(`activation vectors per step, a multiple of 4 (${fromPreset("batchSize")})`, { min: 4 }),
     v.check((b) => b === undefined || b % 4 === 0, (i) => `${i.input} is not a multiple of 4`),
   ),
-  lr: num("Adam learning rate (the paper's; the peak of a schedule)", { default: 1e-3, positive: true }),
+  lr: num(`Adam learning rate, the peak of a schedule (${fromPreset("lr")})`, { positive: true }),
   lrSchedule: choice(
-    "learning-rate schedule: constant, or warmup-decay (linear warm-up over the first 5% of steps, linear decay " +
-      "to 0 over the last 20%)",
+    "learning-rate schedule: constant, or warmup-decay (linear warm-up, then a linear decay to 0 over the last " +
+      `steps; ${fromPreset("lrSchedule")})`,
     LR_SCHEDULES,
-    "constant",
+    undefined,
   ),
-  lrWarmupSteps: int("warm-up steps of warmup-decay (default: 5% of the steps)", { min: 0 }),
-  lrDecaySteps: int("decay steps of warmup-decay (default: 20% of the steps)", { min: 0 }),
+  lrWarmupSteps: int(
+    `warm-up steps of warmup-decay (${fromPreset("lrWarmupSteps")}; with --steps given: 5% of the steps)`,
+    { min: 0 },
+  ),
+  lrDecaySteps: int(
+    `decay steps of warmup-decay, to 0 at the end (${fromPreset("lrDecaySteps")}; with --steps given: 20%)`,
+    { min: 0 },
+  ),
   probeRows: int("held-out rows on which each member's FVU is followed during training (0: not followed)", {
-    default: 8192,
+    default: 4096,
     min: 0,
   }),
   logEvery: int("read training statistics back every this many steps", { default: 10, min: 1 }),
@@ -175,8 +232,12 @@ export function applyPreset<T extends Partial<PresetValues> & { preset?: typeof 
 ): Omit<T, keyof PresetValues> & PresetValues {
   const preset = PRESETS[options.preset ?? "default"];
   const out: Record<string, unknown> = { ...options };
+  const own = (k: string) => (options as Record<string, unknown>)[k] !== undefined;
+  const gridGiven = own("kinds") || own("ratios") || own("l1");
   for (const [k, value] of Object.entries(preset)) {
-    if (out[k] === undefined) out[k] = Array.isArray(value) ? [...value] : value;
+    if (k === "extra" && gridGiven) out[k] = [];
+    else if ((k === "lrWarmupSteps" || k === "lrDecaySteps") && own("steps")) continue;
+    else if (out[k] === undefined) out[k] = Array.isArray(value) ? [...value] : value;
   }
   return out as Omit<T, keyof PresetValues> & PresetValues;
 }

@@ -184,7 +184,11 @@ export function text<D extends string | undefined = undefined>(describe: string,
  * const dtype = choice("element type", ["f32", "f16"], "f32");
  * ```
  */
-export function choice<const C extends string>(describe: string, choices: readonly C[], fallback: C) {
+export function choice<const C extends string, F extends C | undefined = C>(
+  describe: string,
+  choices: readonly C[],
+  fallback: F,
+) {
   const p = v.picklist(choices, (i) => `${i.received} is not one of ${choices.join(", ")}`);
   return field(v.optional(p, fallback), { type: "string", describe, choices });
 }

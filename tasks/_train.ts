@@ -34,9 +34,10 @@ import type { StageReporter } from "./_runtime.ts";
 export const STATE_FILE: string = SAE_STATE_FILE;
 
 /**
- * The sweep's members: every variant × ratio × α, in that order.
+ * The sweep's members: every variant × ratio × α, in that order, then the members of each `extra`
+ * product that are not already there.
  *
- * @param config Variants, ratios and coefficients.
+ * @param config Variants, ratios and coefficients, and further products.
  * @param dIn The hook's width.
  * @returns One spec per member.
  * @throws {RangeError} When a ratio does not give a whole number of features divisible by 4.
@@ -46,17 +47,29 @@ export const STATE_FILE: string = SAE_STATE_FILE;
  * import { memberSpecs } from "./_train.ts";
  * const specs = memberSpecs(resolveConfig({ kinds: ["untied"], ratios: [1, 2], l1: [1e-3] }), 16);
  * if (specs.length !== 2 || specs[1].dDict !== 32) throw new Error();
+ * const preset = memberSpecs(resolveConfig({}), 16); // the default preset: 6 + 3 extra members
+ * if (preset.length !== 9 || preset.filter((s) => s.dDict === 16).length !== 5) throw new Error("extras");
  * ```
  */
-export function memberSpecs(config: Pick<PipelineConfig, "kinds" | "ratios" | "l1">, dIn: number): SaeSpec[] {
+export function memberSpecs(
+  config: Pick<PipelineConfig, "kinds" | "ratios" | "l1"> & Partial<Pick<PipelineConfig, "extra">>,
+  dIn: number,
+): SaeSpec[] {
   const specs: SaeSpec[] = [];
-  for (const kind of config.kinds) {
-    for (const ratio of config.ratios) {
-      const dDict = ratio * dIn;
-      if (!Number.isInteger(dDict) || dDict % 4 !== 0) {
-        throw new RangeError(`Invalid ratios: R ${ratio} × d_in ${dIn} = ${dDict} features, not a multiple of 4`);
+  const seen = new Set<string>();
+  for (const grid of [config, ...(config.extra ?? [])]) {
+    for (const kind of grid.kinds) {
+      for (const ratio of grid.ratios) {
+        const dDict = ratio * dIn;
+        if (!Number.isInteger(dDict) || dDict % 4 !== 0) {
+          throw new RangeError(`Invalid ratios: R ${ratio} × d_in ${dIn} = ${dDict} features, not a multiple of 4`);
+        }
+        for (const l1 of grid.l1) {
+          const spec: SaeSpec = { kind, dIn, dDict, l1 };
+          const name = specName(spec);
+          if (!seen.has(name)) seen.add(name), specs.push(spec);
+        }
       }
-      for (const l1 of config.l1) specs.push({ kind, dIn, dDict, l1 });
     }
   }
   return specs;
