@@ -29,6 +29,7 @@ import {
 } from "@saelab/report";
 import type { DictEntry, FileResult, RunBundle, RunJson, RunSummary } from "@saelab/runs";
 import { dictHref, runHref } from "./params.ts";
+import { toyLinkHtml } from "./pages_toy.ts";
 
 /** The runs index page. */
 export function indexPage(runs: readonly RunSummary[], options: { runsDir: string }): string {
@@ -229,6 +230,7 @@ ${
       }</section>`,
     );
   }
+  if (b.toy.status !== "missing") sections.push(toyLinkHtml(id));
   const charts = sections.some((x) => x.includes(`class="chart"`));
   return pageHtml(sections.join("\n"), { title: id, crumbs: [["runs", "/"], [id]], charts });
 }
