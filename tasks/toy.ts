@@ -15,6 +15,7 @@ import {
   readToy,
   RUN_FILES,
   setRunStatus,
+  TOY_RECOVERED,
   type ToyJson,
   type ToyJsonMember,
   writeJsonAtomic,
@@ -28,9 +29,6 @@ import { padTable } from "./_summary.ts";
 
 const D = TOY_SWEEP_DEFAULTS;
 const train = trainSchema.entries;
-
-/** MMCS with the truth that counts as having recovered the features. */
-export const RECOVERED = 0.9;
 
 /** The options of `toy`; `--kinds`, `--ratios`, `--l1`, `--steps`, `--batch-size`, `--lr` mean what they mean in `train`. */
 export const toySchema = v.strictObject({
@@ -174,11 +172,11 @@ export function formatToy(toy: ToyJson): string {
   const lines = [padTable([head, ...rows])];
   if (chosen) {
     lines.push(`chosen: ${chosen.name} (MMCS to truth ${fixed(chosen.mmcsTruth, 2)})`);
-    if (!(chosen.mmcsTruth >= RECOVERED)) {
+    if (!(chosen.mmcsTruth >= TOY_RECOVERED)) {
       lines.push(
         `The no-ground-truth choice did not recover the features: MMCS to truth ${
           fixed(chosen.mmcsTruth, 3)
-        } < ${RECOVERED}.`,
+        } < ${TOY_RECOVERED}.`,
       );
     }
     const best = toy.members.reduce((a, b) => (b.mmcsTruth > a.mmcsTruth ? b : a));

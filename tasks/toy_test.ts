@@ -68,7 +68,7 @@ Deno.test("toy: a tiny sweep writes toy.json with every member, a chosen member 
     const again = deps(runsDir);
     await runStage(toyStage, { ...tiny, run: "toy-1" }, { deps: again, gpu });
     assert.equal(again.progressed.length, 0);
-    assert.deepEqual((await readToy(runsDir, "toy-1")), file);
+    assert.deepEqual(await readToy(runsDir, "toy-1"), file);
   } finally {
     await Deno.remove(runsDir, { recursive: true });
   }

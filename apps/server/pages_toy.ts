@@ -9,11 +9,15 @@ import type { Hono } from "hono";
 import { html, raw } from "hono/html";
 import { HTTPException } from "hono/http-exception";
 import { chartHtml, pageHtml, toyBetweenSpec, toyTruthSpec } from "@saelab/report";
-import { type FileResult, readToy, type ToyChance, type ToyJson, type ToyJsonMember } from "@saelab/runs";
+import {
+  type FileResult,
+  readToy,
+  TOY_RECOVERED,
+  type ToyChance,
+  type ToyJson,
+  type ToyJsonMember,
+} from "@saelab/runs";
 import { nameParam, runHref } from "./params.ts";
-
-/** MMCS with the truth that counts as having recovered the features. */
-const RECOVERED = 0.9;
 
 /** URL of a run's ground-truth page. */
 export const toyHref = (id: string): string => `${runHref(id)}/toy`;
@@ -30,9 +34,13 @@ export const toyHref = (id: string): string => `${runHref(id)}/toy`;
  * ```
  */
 export function toyLinkHtml(id: string): string {
-  return String(html`<section class="card"><h2>Ground truth</h2><p class="lead">This run trained on toy data with
-known features: <a href="${toyHref(id)}">MMCS with the true features and the member chosen without them →</a></p>
-</section>`);
+  return String(html`
+    <section class="card">
+      <h2>Ground truth</h2>
+      <p class="lead">This run trained on toy data with
+    known features: <a href="${toyHref(id)}">MMCS with the true features and the member chosen without them →</a></p>
+    </section>
+  `);
 }
 
 const fixed = (x: number | null | undefined, digits = 3) =>
@@ -56,7 +64,14 @@ function settingsHtml(toy: ToyJson) {
     ["held-out rows", tr.heldOutRows],
   ];
   const shown = facts.filter(([, v]) => v !== undefined && v !== null);
-  return html`<dl class="facts">${shown.map(([k, v]) => html`<dt>${k}</dt><dd>${String(v)}</dd>`)}</dl>`;
+  return html`<dl class="facts">${
+    shown.map(([k, v]) =>
+      html`
+        <dt>${k}</dt>
+        <dd>${String(v)}</dd>
+      `
+    )
+  }</dl>`;
 }
 
 function verdictHtml(toy: ToyJson) {
@@ -64,38 +79,62 @@ function verdictHtml(toy: ToyJson) {
   if (!chosen) return html`<div class="banner invalid">The chosen member ${toy.chosen} is not in the sweep.</div>`;
   const chance = chanceAt(toy.truthChance, chosen.ratio);
   const best = toy.members.reduce((a, b) => (b.mmcsTruth > a.mmcsTruth ? b : a));
+  const chanceText = chance === undefined ? "" : ` (chance ${fixed(chance)})`;
   return html`<p class="lead">Chosen without ground truth (MMCS between sizes, dead features, L0):
-<code>${chosen.name}</code>, MMCS with the true features <strong>${fixed(chosen.mmcsTruth)}</strong>${
-    chance === undefined ? "" : html` (chance ${fixed(chance)})`
-  }.${
-    best.name === chosen.name
-      ? " It is also the best member by the ground truth."
-      : html` Best by the ground truth: <code>${best.name}</code> (${fixed(best.mmcsTruth)}).`
+<code>${chosen.name}</code>, MMCS with the true features <strong>${fixed(chosen.mmcsTruth)}</strong>${chanceText}.
+${
+    best.name === chosen.name ? "It is also the best member by the ground truth." : html`
+      Best by the ground truth: <code>${best.name}</code> (${fixed(best.mmcsTruth)}).
+    `
   }</p>
 ${
-    chosen.mmcsTruth >= RECOVERED ? "" : html`<div class="banner failed"><strong>The no-ground-truth choice did not
-recover the features:</strong> MMCS with the truth ${fixed(chosen.mmcsTruth)} is below ${RECOVERED}.</div>`
+    chosen.mmcsTruth >= TOY_RECOVERED ? "" : html`<div class="banner failed"><strong>The no-ground-truth choice did not
+recover the features:</strong> MMCS with the truth ${fixed(chosen.mmcsTruth)} is below ${TOY_RECOVERED}.</div>`
   }`;
 }
 
 function membersHtml(toy: ToyJson) {
   const row = (m: ToyJsonMember) =>
-    html`<tr${m.name === toy.chosen ? raw(` class="chosen"`) : ""}><td><code>${m.name}</code>${
-      m.name === toy.chosen ? html` <span class="tag">chosen</span>` : ""
-    }</td><td>${m.kind}</td><td class="num">${m.ratio}</td><td class="num">${alpha(m.l1)}</td><td class="num">${
-      fixed(m.l0, 2)
-    }</td><td class="num">${fixed(100 * m.deadFraction, 1)}%</td><td class="num">${
-      fixed(m.mmcsTruth)
-    }</td><td class="num muted">${fixed(chanceAt(toy.truthChance, m.ratio))}</td><td class="num">${
-      fixed(m.mmcsBetween)
-    }</td><td class="num muted">${m.mmcsBetween === null ? "–" : fixed(chanceAt(toy.betweenChance, m.ratio))}</td></tr>`;
-  return html`<div class="table-wrap"><table class="data toy"><thead><tr><th>member</th><th>kind</th>
-<th class="num">R</th><th class="num">α</th><th class="num">L0</th><th class="num">dead</th>
-<th class="num" title="mean over the true features of the best cosine with a learned feature">MMCS truth</th>
-<th class="num" title="the same for random unit vectors of the same sizes">chance</th>
-<th class="num" title="mean over the next-larger dictionary (same kind and α) of the best cosine">MMCS between</th>
-<th class="num" title="the same for random unit vectors of the same sizes">chance</th></tr></thead>
-<tbody>${toy.members.map(row)}</tbody></table></div>`;
+    html`
+      <tr${m.name === toy.chosen ? raw(` class="chosen"`) : ""}>
+        <td><code>${m.name}</code>${m.name === toy.chosen
+          ? html`
+            <span class="tag">chosen</span>
+          `
+          : ""}</td>
+        <td>${m.kind}</td>
+        <td class="num">${m.ratio}</td>
+        <td class="num">${alpha(m.l1)}</td>
+        <td class="num">${fixed(m.l0, 2)}</td>
+        <td class="num">${fixed(100 * m.deadFraction, 1)}%</td>
+        <td class="num">${fixed(m.mmcsTruth)}</td>
+        <td class="num muted">${fixed(chanceAt(toy.truthChance, m.ratio))}</td>
+        <td class="num">${fixed(m.mmcsBetween)}</td>
+        <td class="num muted">${m.mmcsBetween === null ? "–" : fixed(chanceAt(toy.betweenChance, m.ratio))}</td>
+        </tr>
+    `;
+  return html`
+    <div class="table-wrap">
+      <table class="data toy">
+        <thead>
+          <tr>
+            <th>member</th>
+            <th>kind</th>
+            <th class="num">R</th>
+            <th class="num">α</th>
+            <th class="num">L0</th>
+            <th class="num">dead</th>
+            <th class="num" title="mean over the true features of the best cosine with a learned feature">MMCS truth</th>
+            <th class="num" title="the same for random unit vectors of the same sizes">chance</th>
+            <th class="num"
+              title="mean over the next-larger dictionary (same kind and α) of the best cosine">MMCS between</th>
+            <th class="num" title="the same for random unit vectors of the same sizes">chance</th>
+          </tr>
+        </thead>
+        <tbody>${toy.members.map(row)}</tbody>
+      </table>
+    </div>
+  `;
 }
 
 /**
@@ -117,22 +156,31 @@ export async function toyPage(id: string, file: FileResult<ToyJson>): Promise<st
   const crumbs: [string, string?][] = [["runs", "/"], [id, runHref(id)], ["ground truth"]];
   if (file.status !== "ok") {
     const problems = file.status === "invalid" ? file.problems : ["missing"];
-    const body = html`<section class="card"><h1>Ground truth</h1><div class="banner invalid"><code>toy.json</code>
-could not be read.<ul class="problems">${problems.slice(0, 20).map((p) => html`<li>${p}</li>`)}</ul></div></section>`;
+    const body = html`
+      <section class="card">
+        <h1>Ground truth</h1>
+        <div class="banner invalid"><code>toy.json</code>
+      could not be read.<ul class="problems">${problems.slice(0, 20).map((p) => html`<li>${p}</li>`)}</ul></div>
+      </section>
+    `;
     return pageHtml(String(await body), { title: `${id} · ground truth`, crumbs });
   }
   const data = file.value;
   const truth = toyTruthSpec(data), between = toyBetweenSpec(data);
   const charts = [
-    truth ? chartHtml("toy-truth", truth) : "",
-    between ? chartHtml("toy-between", between) : "",
+    truth ? chartHtml("toy-truth", truth, { title: "MMCS with the true features" }) : "",
+    between ? chartHtml("toy-between", between, { title: "MMCS between dictionary sizes" }) : "",
   ].filter((c) => c !== "");
   const rule = data.choose
-    ? html`<p class="muted">Choice rule: among members with a larger partner, at most ${
-      fixed(100 * Number(data.choose.maxDead), 0)
-    }% dead features and ${String(data.choose.minL0)} ≤ L0 ≤ ${
-      String(data.choose.maxL0Fraction)
-    }·d, the highest MMCS with the next-larger dictionary; ties go to the smaller R, then the larger α.</p>`
+    ? html`
+      <p
+        class="muted">Choice rule: among members with a larger partner, at most ${fixed(
+          100 * Number(data.choose.maxDead),
+          0,
+        )}% dead features and ${String(data.choose.minL0)} ≤ L0 ≤ ${String(
+          data.choose.maxL0Fraction,
+        )}·d, the highest MMCS with the next-larger dictionary; ties go to the smaller R, then the larger α.</p>
+    `
     : "";
   const body = html`<section class="card"><h1>Ground truth: ${id}</h1>
 <p class="lead">A sweep trained on toy activations made from known feature directions in superposition

@@ -49,6 +49,7 @@ export {
   readMetrics,
   readRun,
   readToy,
+  TOY_RECOVERED,
 } from "./read.ts";
 export type { DictEntry, FileResult, MetricsResult, RunSummary } from "./read.ts";
 export { loadRun } from "./bundle.ts";

@@ -295,6 +295,9 @@ export function readFeature(
   return readJson<FeatureDetail>(runsDir, names, { kind: "featureDetail" });
 }
 
+/** MMCS with the true features at or above which a toy member counts as having recovered them (the paper's 0.9). */
+export const TOY_RECOVERED = 0.9;
+
 /**
  * Read `toy.json`, the ground-truth toy sweep of a run (`deno task toy`).
  *

@@ -178,16 +178,19 @@ const chance: Check = arr(obj({ ratio: num({ min: 0 }), value: num({ min: -1, ma
 const cosine: Check = num({ min: -1.0001, max: 1.0001 });
 const toy: Check = all(
   obj({
-    members: arr(obj({
-      name: str(true),
-      kind: str(true),
-      ratio: num({ min: 0 }),
-      l1: nonneg,
-      l0: nonneg,
-      deadFraction: frac,
-      mmcsTruth: cosine,
-      mmcsBetween: nullable(cosine),
-    }), { minLength: 1 }),
+    members: arr(
+      obj({
+        name: str(true),
+        kind: str(true),
+        ratio: num({ min: 0 }),
+        l1: nonneg,
+        l0: nonneg,
+        deadFraction: frac,
+        mmcsTruth: cosine,
+        mmcsBetween: nullable(cosine),
+      }),
+      { minLength: 1 },
+    ),
     chosen: str(true),
     truthChance: opt(chance),
     betweenChance: opt(chance),
@@ -197,7 +200,7 @@ const toy: Check = all(
   }),
   where((t: { members: { name: unknown }[]; chosen: unknown }) =>
     Array.isArray(t?.members) && !t.members.some((m) => m?.name === t.chosen)
-      ? `chosen: ${JSON.stringify(t.chosen)} is not a member`
+      ? `chosen ${JSON.stringify(t.chosen)} names no member`
       : null
   ),
 );
