@@ -219,11 +219,12 @@ export function positionals() {
 }
 
 /**
- * Another stage's option with this stage's default (and, when given, its own line of help): the same
- * value type, checks and messages, so that a flag means the same in every stage that reads it.
+ * Another stage's option with this stage's default (and, when given, its own line of help and the subset
+ * of choices it shows): the same value type, checks and messages, so that a flag means the same in every
+ * stage that reads it. Narrowing `choices` changes only the help; add a check for it.
  *
  * @param schema The option, e.g. an entry of another stage's schema.
- * @param options The new default, and a line of help to show instead of the option's own.
+ * @param options The new default, and a line of help and choices to show instead of the option's own.
  * @returns The schema.
  * @example
  * ```ts
@@ -236,7 +237,7 @@ export function positionals() {
  */
 export function withDefault<S extends Field>(
   schema: S,
-  options: { default: v.InferOutput<S>; describe?: string },
+  options: { default: v.InferOutput<S>; describe?: string; choices?: readonly string[] },
 ): S {
   const info = fieldInfo(schema) ?? { type: "string", describe: "" };
   const fallback = options.default;
@@ -244,6 +245,7 @@ export function withDefault<S extends Field>(
   return field(v.optional(schema, copy) as unknown as S, {
     ...info,
     describe: options.describe ?? info.describe,
+    choices: options.choices ?? info.choices,
   });
 }
 

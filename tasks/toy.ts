@@ -29,15 +29,17 @@ import { padTable } from "./_summary.ts";
 
 const D = TOY_SWEEP_DEFAULTS;
 const train = trainSchema.entries;
+const TOY_KINDS: readonly string[] = ["untied", "tied"];
 
 /** The options of `toy`; `--kinds`, `--ratios`, `--l1`, `--steps`, `--batch-size`, `--lr` mean what they mean in `train`. */
 export const toySchema = v.strictObject({
   run: text("run id (folder under --runs); default: a new one"),
   kinds: v.pipe(
-    withDefault(train.kinds, { default: [...D.kinds] }),
+    withDefault(train.kinds, { default: [...D.kinds], choices: TOY_KINDS }),
     v.check(
-      (ks) => ks.every((k) => k === "untied" || k === "tied"),
-      (i) => `${(i.input as string[]).find((k) => k !== "untied" && k !== "tied")} has no toy sweep; use untied, tied`,
+      (ks) => ks.every((k) => TOY_KINDS.includes(k)),
+      (i) =>
+        `${(i.input as string[]).find((k) => !TOY_KINDS.includes(k))} has no toy sweep; use ${TOY_KINDS.join(", ")}`,
     ),
   ),
   ratios: withDefault(train.ratios, { default: [...D.ratios] }),
