@@ -225,6 +225,37 @@ export function positionals() {
   return field(v.optional(v.array(v.string())), { type: "strings", describe: "positional arguments", hidden: true });
 }
 
+/**
+ * Another stage's option with this stage's default (and, when given, its own line of help and the subset
+ * of choices it shows): the same value type, checks and messages, so that a flag means the same in every
+ * stage that reads it. Narrowing `choices` changes only the help; add a check for it.
+ *
+ * @param schema The option, e.g. an entry of another stage's schema.
+ * @param options The new default, and a line of help and choices to show instead of the option's own.
+ * @returns The schema.
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { nums, parseOptions, withDefault } from "./_schema.ts";
+ * const ratios = nums("dictionary ratios", { default: [1, 2, 4], positive: true });
+ * const s = v.strictObject({ ratios: withDefault(ratios, { default: [2] }) });
+ * if (parseOptions(s, {}).ratios[0] !== 2) throw new Error();
+ * ```
+ */
+export function withDefault<S extends Field>(
+  schema: S,
+  options: { default: NonNullable<v.InferOutput<S>>; describe?: string; choices?: readonly string[] },
+): v.GenericSchema<v.InferInput<S>, NonNullable<v.InferOutput<S>>> {
+  const info = fieldInfo(schema) ?? { type: "string", describe: "" };
+  const fallback = options.default;
+  const copy = () => (Array.isArray(fallback) ? [...fallback] : fallback);
+  return field(v.optional(schema, copy) as unknown as v.GenericSchema<v.InferInput<S>, NonNullable<v.InferOutput<S>>>, {
+    ...info,
+    describe: options.describe ?? info.describe,
+    choices: options.choices ?? info.choices,
+  });
+}
+
 /** `batchSize` → `batch-size`. */
 export const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 

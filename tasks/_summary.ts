@@ -35,7 +35,18 @@ export function lossRecovered(l: { clean: number; spliced: number; zeroAblation:
   return gap > 0 ? (l.zeroAblation - l.spliced) / gap : NaN;
 }
 
-function pad(cells: string[][]): string {
+/**
+ * Lay out a table in columns: the first left-aligned, the others right-aligned, two spaces apart.
+ *
+ * @param cells Rows of cells, the header first.
+ * @returns The lines.
+ * @example
+ * ```ts
+ * import { padTable } from "./_summary.ts";
+ * if (padTable([["a", "bb"], ["ccc", "d"]]) !== "a    bb\nccc   d") throw new Error();
+ * ```
+ */
+export function padTable(cells: string[][]): string {
   const widths = cells[0].map((_, c) => Math.max(...cells.map((r) => r[c].length)));
   return cells.map((r) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join("  "))
     .join("\n");
@@ -145,7 +156,7 @@ export function formatSummary(
       scores[name] ? num(scores[name].mean, 3) : "–",
     ];
   });
-  const lines = [pad([head, ...body])];
+  const lines = [padTable([head, ...body])];
   const ref = options.rows.find((r) => r.eval.spliced)?.eval.spliced;
   const old = options.rows.find((r) => r.eval.splicedLoss)?.eval.splicedLoss;
   if (ref) {

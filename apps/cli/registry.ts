@@ -112,6 +112,17 @@ export const STAGES: Record<string, StageEntry> = {
     file: new URL("../../tasks/circuits.ts", import.meta.url),
     load: () => import("../../tasks/circuits.ts").then((m) => ({ stage: m.circuitsStage as Stage })),
   },
+  toy: {
+    describe: "ground truth: train a sweep on toy activations with known features; MMCS to the truth per member " +
+      "and the member chosen without ground truth; writes toy.json",
+    examples: [
+      "deno task toy",
+      "deno task toy --ratios 1,2,4,8 --l1 1e-3,3e-3,1e-2 --correlated",
+      "deno task toy --d 64 --features 256 --steps 4000 --run toy-64",
+    ],
+    file: new URL("../../tasks/toy.ts", import.meta.url),
+    load: () => import("../../tasks/toy.ts").then((m) => ({ stage: m.toyStage as Stage })),
+  },
   serve: {
     describe: "serve the report pages for the runs folder (binds 127.0.0.1 unless --host says otherwise)",
     examples: [

@@ -15,6 +15,7 @@ import { responseCache } from "./cache.ts";
 import { browseQuery, indexParam, nameParam } from "./params.ts";
 import { indexPage, runPage } from "./pages_run.ts";
 import { browserPage, featurePage, messagePage } from "./pages_feature.ts";
+import { mountToy } from "./pages_toy.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
@@ -188,6 +189,8 @@ export function createApp(options: AppOptions): Hono {
     }
     return c.json({ run: id, status: "ok", feature: f.value });
   });
+
+  mountToy(app, { runsDir, guarded });
 
   // Static assets: looked up by exact name in memory, never on disk by URL.
   app.get("/static/*", async (c) => {

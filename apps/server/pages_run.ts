@@ -31,6 +31,7 @@ import {
 } from "@saelab/report";
 import type { DictEntry, FileResult, RunBundle, RunJson, RunSummary } from "@saelab/runs";
 import { dictHref, runHref } from "./params.ts";
+import { toyLinkHtml } from "./pages_toy.ts";
 
 /** The runs index page. */
 export function indexPage(runs: readonly RunSummary[], options: { runsDir: string }): Html {
@@ -231,6 +232,7 @@ ${
       }</section>`,
     );
   }
+  if (b.toy.status !== "missing") sections.push(toyLinkHtml(id));
   const charts = sections.some((x) => x.includes(`class="chart"`));
   return pageHtml(joinHtml(sections, "\n"), { title: id, crumbs: [["runs", "/"], [id]], charts });
 }

@@ -12,9 +12,10 @@ import {
   readJson,
   readMetrics,
   readRun,
+  readToy,
 } from "./read.ts";
 import type { RunSummary } from "./read.ts";
-import type { CircuitsJson, PatchJson, ScoresJson } from "./result_types.ts";
+import type { CircuitsJson, PatchJson, ScoresJson, ToyJson } from "./result_types.ts";
 
 /** A run with its metrics, dictionaries and results. */
 export interface RunBundle {
@@ -30,6 +31,8 @@ export interface RunBundle {
   patch: FileResult<PatchJson>;
   /** `circuits.json`. */
   circuits: FileResult<CircuitsJson>;
+  /** `toy.json` (the ground-truth toy sweep). */
+  toy: FileResult<ToyJson>;
 }
 
 /**
@@ -47,12 +50,13 @@ export async function loadRun(runsDir: string, id: string): Promise<RunBundle | 
   validateId(id);
   const summary = await readRun(runsDir, id);
   if (summary === null) return null;
-  const [metrics, dicts, scores, patch, circuits] = await Promise.all([
+  const [metrics, dicts, scores, patch, circuits, toy] = await Promise.all([
     readMetrics(runsDir, id),
     listDicts(runsDir, id),
     readJson<ScoresJson>(runsDir, [id, RUN_FILES.scores], { kind: "scores" }),
     readJson<PatchJson>(runsDir, [id, RUN_FILES.patch], { kind: "patch" }),
     readJson<CircuitsJson>(runsDir, [id, RUN_FILES.circuits], { kind: "circuits" }),
+    readToy(runsDir, id),
   ]);
-  return { summary, metrics, dicts, scores, patch, circuits };
+  return { summary, metrics, dicts, scores, patch, circuits, toy };
 }

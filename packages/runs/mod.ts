@@ -14,6 +14,7 @@
  *   scores.json                 ScoresJson: per dictionary mean score, 95% bootstrap interval, backend, n
  *   patch.json                  PatchJson: feature-patching curves
  *   circuits.json               CircuitsJson: feature graph across layers
+ *   toy.json                    ToyJson: ground-truth toy sweep (MMCS to the true features, the chosen member)
  * ```
  *
  * ```ts ignore
@@ -47,6 +48,8 @@ export {
   readJson,
   readMetrics,
   readRun,
+  readToy,
+  TOY_RECOVERED,
 } from "./read.ts";
 export type { DictEntry, FileResult, MetricsResult, RunSummary } from "./read.ts";
 export { loadRun } from "./bundle.ts";

@@ -18,6 +18,7 @@ export const RUN_FILES = {
   scores: "scores.json",
   patch: "patch.json",
   circuits: "circuits.json",
+  toy: "toy.json",
   cfg: "cfg.json",
   weights: "sae_weights.safetensors",
   eval: "eval.json",

@@ -11,6 +11,7 @@ import { type FileKind, validate } from "./validate.ts";
 import type { MetricRow, RunJson } from "./run_types.ts";
 import type { DictEval, DictKind, SaeCfg } from "./dict_types.ts";
 import type { FeatureDetail, FeatureIndex } from "./feature_types.ts";
+import type { ToyJson } from "./result_types.ts";
 
 /** Outcome of reading one file. */
 export type FileResult<T> =
@@ -295,6 +296,33 @@ export function readFeature(
     `${options.index}.json`,
   ];
   return readJson<FeatureDetail>(runsDir, names, { kind: "featureDetail" });
+}
+
+/** MMCS with the true features at or above which a toy member counts as having recovered them (the paper's 0.9). */
+export const TOY_RECOVERED = 0.9;
+
+/**
+ * Read `toy.json`, the ground-truth toy sweep of a run (`deno task toy`).
+ *
+ * @param runsDir The runs folder.
+ * @param id Run id (a bad id throws `TypeError`).
+ * @returns The members and the chosen one, `missing`, or `invalid` with reasons (among them a `chosen`
+ *   that names no member).
+ * @example
+ * ```ts
+ * import { join } from "node:path";
+ * import { readToy } from "@saelab/runs";
+ * const runs = await Deno.makeTempDir();
+ * await Deno.mkdir(join(runs, "toy-1"));
+ * const m = { kind: "untied", ratio: 2, l1: 3e-3, l0: 5, deadFraction: 0, mmcsTruth: 0.97, mmcsBetween: null };
+ * await Deno.writeTextFile(join(runs, "toy-1", "toy.json"), JSON.stringify({ members: [{ ...m, name: "a" }], chosen: "a" }));
+ * const toy = await readToy(runs, "toy-1");
+ * if (toy.status !== "ok" || toy.value.chosen !== "a") throw new Error(toy.status);
+ * await Deno.remove(runs, { recursive: true });
+ * ```
+ */
+export function readToy(runsDir: string, id: string): Promise<FileResult<ToyJson>> {
+  return readJson<ToyJson>(runsDir, [validateId(id), RUN_FILES.toy], { kind: "toy" });
 }
 
 async function isDir(path: string): Promise<boolean> {

@@ -10,6 +10,7 @@ import {
   readJson,
   readMetrics,
   readRun,
+  readToy,
 } from "./mod.ts";
 
 Deno.test("parseMetrics skips a torn last line silently and reports bad middle lines", () => {
@@ -115,6 +116,26 @@ Deno.test("readers report unreadable files as problems instead of throwing", asy
     assert.match(m.problems[0], /cannot be read/);
     const s = await readJson(dir, [id, "scores.json"], { kind: "scores" });
     assert.equal(s.status, "invalid");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readToy reads toy.json, and reports a missing, torn or non-conforming one without throwing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { id } = await makeDemoRun(dir, 6);
+    assert.deepEqual(await readToy(dir, id), { status: "missing" });
+    const m = { kind: "tied", ratio: 1, l1: 1e-2, l0: 3, deadFraction: 0, mmcsTruth: 0.9, mmcsBetween: null };
+    const toy = { members: [{ ...m, name: "tied_r1_a1.0e-2" }], chosen: "tied_r1_a1.0e-2" };
+    await Deno.writeTextFile(join(dir, id, "toy.json"), JSON.stringify(toy));
+    assert.deepEqual(await readToy(dir, id), { status: "ok", value: toy });
+    await Deno.writeTextFile(join(dir, id, "toy.json"), JSON.stringify(toy).slice(0, 20));
+    assert.equal((await readToy(dir, id)).status, "invalid");
+    await Deno.writeTextFile(join(dir, id, "toy.json"), JSON.stringify({ ...toy, chosen: "other" }));
+    const bad = await readToy(dir, id);
+    assert.ok(bad.status === "invalid" && bad.problems.some((p) => p.includes("names no member")), JSON.stringify(bad));
+    assert.throws(() => readToy(dir, "../x"), TypeError);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

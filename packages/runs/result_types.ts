@@ -1,6 +1,7 @@
 /**
  * Types of a run's result files: `scores.json` (interpretability per dictionary),
- * `patch.json` (feature-patching curves) and `circuits.json` (feature graph across layers).
+ * `patch.json` (feature-patching curves), `circuits.json` (feature graph across layers) and `toy.json` (the
+ * ground-truth toy experiment).
  *
  * @module
  */
@@ -136,4 +137,50 @@ export interface CircuitsJson {
   nodes: CircuitNode[];
   /** Edges from earlier to later layers. */
   edges: CircuitEdge[];
+}
+
+/** One member of `toy.json`: an SAE trained on toy data whose feature directions are known. */
+export interface ToyJsonMember {
+  /** Member name. */
+  name: string;
+  /** SAE variant (`untied`, `tied`). */
+  kind: string;
+  /** Dictionary ratio R = d_sae / d. */
+  ratio: number;
+  /** L1 coefficient α. */
+  l1: number;
+  /** Mean active features per held-out row. */
+  l0: number;
+  /** Fraction of features that never fire on the held-out rows. */
+  deadFraction: number;
+  /** Mean over the true features of the best cosine with a learned feature. */
+  mmcsTruth: number;
+  /** MMCS with the member of the same kind and α at the next-larger R; null for the largest. */
+  mmcsBetween: number | null;
+}
+
+/** A chance level of `toy.json` for one ratio R: the statistic for random unit vectors of the same sizes. */
+export interface ToyChance {
+  /** The ratio R (for `betweenChance`, the smaller of the pair). */
+  ratio: number;
+  /** The chance value. */
+  value: number;
+}
+
+/** `toy.json`: the ground-truth toy sweep, and the member the signals without ground truth pick. */
+export interface ToyJson {
+  /** Per member, in order kind, R, α. */
+  members: ToyJsonMember[];
+  /** Name of the member chosen by MMCS between sizes, dead features and L0. */
+  chosen: string;
+  /** Chance level of `mmcsTruth` per R. */
+  truthChance?: ToyChance[];
+  /** Chance level of `mmcsBetween` per R. */
+  betweenChance?: ToyChance[];
+  /** The toy data's settings (`d`, `features`, `meanActive`, `decay`, `correlated`, `seed`). */
+  toy?: Record<string, unknown>;
+  /** How the members were trained (`steps`, `batchSize`, `lr`, `vectors`, `heldOutRows`). */
+  training?: Record<string, unknown>;
+  /** The thresholds of the choice rule. */
+  choose?: Record<string, unknown>;
 }

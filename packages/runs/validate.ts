@@ -215,6 +215,37 @@ const circuits: Check = obj({
   edges: arr(obj({ source: str(true), target: str(true), weight: num() })),
 });
 
+const chance: Check = arr(obj({ ratio: num({ min: 0 }), value: num({ min: -1, max: 1 }) }));
+const cosine: Check = num({ min: -1.0001, max: 1.0001 });
+const toy: Check = all(
+  obj({
+    members: arr(
+      obj({
+        name: str(true),
+        kind: str(true),
+        ratio: num({ min: 0 }),
+        l1: nonneg,
+        l0: nonneg,
+        deadFraction: frac,
+        mmcsTruth: cosine,
+        mmcsBetween: nullable(cosine),
+      }),
+      { minLength: 1 },
+    ),
+    chosen: str(true),
+    truthChance: opt(chance),
+    betweenChance: opt(chance),
+    toy: opt(rec(any)),
+    training: opt(rec(any)),
+    choose: opt(rec(any)),
+  }),
+  where((t: { members: { name: unknown }[]; chosen: unknown }) =>
+    Array.isArray(t?.members) && !t.members.some((m) => m?.name === t.chosen)
+      ? `chosen ${JSON.stringify(t.chosen)} names no member`
+      : null
+  ),
+);
+
 /** Names of the file kinds {@linkcode validate} knows. */
 export type FileKind =
   | "run"
@@ -225,7 +256,8 @@ export type FileKind =
   | "featureDetail"
   | "scores"
   | "patch"
-  | "circuits";
+  | "circuits"
+  | "toy";
 
 /** Every file kind of the format with its check. */
 const CHECKS: Record<FileKind, Check> = {
@@ -238,13 +270,14 @@ const CHECKS: Record<FileKind, Check> = {
   scores,
   patch,
   circuits,
+  toy,
 };
 
 /**
  * Check a parsed file against its format.
  *
  * @param kind Which file it is (`"run"`, `"metricRow"`, `"saeCfg"`, `"dictEval"`, `"featureIndex"`,
- *   `"featureDetail"`, `"scores"`, `"patch"`, `"circuits"`).
+ *   `"featureDetail"`, `"scores"`, `"patch"`, `"circuits"`, `"toy"`).
  * @param value The parsed JSON.
  * @returns Problems, each `path: why`; empty when the value conforms.
  * @example

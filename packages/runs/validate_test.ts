@@ -59,3 +59,15 @@ Deno.test("validate names each problem with its path", () => {
   }
   assert.throws(() => validate("nope" as never, {}), TypeError);
 });
+
+Deno.test("validate checks toy.json: member fields, cosine ranges, and a chosen member that exists", () => {
+  const m = { kind: "untied", ratio: 2, l1: 3e-3, l0: 5, deadFraction: 0.1, mmcsTruth: 0.97, mmcsBetween: null };
+  const toy = { members: [{ ...m, name: "a" }, { ...m, name: "b", ratio: 1, mmcsBetween: 0.8 }], chosen: "b" };
+  assert.deepEqual(validate("toy", { ...toy, truthChance: [{ ratio: 2, value: 0.4 }], extra: 1 }), []);
+  assert.deepEqual(validate("toy", { ...toy, chosen: "c" }), [`$: chosen "c" names no member`]);
+  const bad = validate("toy", { members: [{ ...m, name: "a", mmcsTruth: 1.5, deadFraction: -1 }], chosen: "a" });
+  assert.equal(bad.length, 2, bad.join("; "));
+  assert.ok(bad.some((p) => p.includes("members[0].mmcsTruth")), bad.join("; "));
+  assert.ok(validate("toy", { members: [], chosen: "a" }).length > 0);
+  assert.ok(validate("toy", { chosen: "a" }).length > 0);
+});

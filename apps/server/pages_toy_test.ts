@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { makeDemoRun, type ToyJson } from "@saelab/runs";
+import { createApp, CSP, loadAssets } from "./mod.ts";
+
+const CRAFTED = `untied_r1</td><script>alert("x")</script>`;
+
+function toyJson(chosenTruth: number): ToyJson {
+  const m = { kind: "untied", l0: 5, deadFraction: 0.05 };
+  return {
+    members: [
+      { ...m, name: CRAFTED, ratio: 1, l1: 1e-3, mmcsTruth: chosenTruth, mmcsBetween: 0.81 },
+      { ...m, name: "untied_r1_a1.0e-2", ratio: 1, l1: 1e-2, mmcsTruth: 0.7, mmcsBetween: 0.62 },
+      { ...m, name: "untied_r2_a1.0e-3", ratio: 2, l1: 1e-3, mmcsTruth: 0.98, mmcsBetween: null },
+      { ...m, name: "untied_r2_a1.0e-2", ratio: 2, l1: 1e-2, mmcsTruth: 0.91, mmcsBetween: null },
+    ],
+    chosen: CRAFTED,
+    truthChance: [{ ratio: 1, value: 0.3631 }, { ratio: 2, value: 0.4081 }],
+    betweenChance: [{ ratio: 1, value: 0.3517 }],
+    toy: { d: 32, features: 64, meanActive: 5, decay: 0.99, correlated: false, seed: 0 },
+    training: { steps: 1600, batchSize: 256, lr: 3e-3, vectors: 409_600, heldOutRows: 8192 },
+    choose: { maxDead: 0.1, minL0: 1, maxL0Fraction: 0.5 },
+  };
+}
+
+const runs = await Deno.makeTempDir({ prefix: "saelab-server-toy-" });
+await makeDemoRun(runs, 1, { id: "toy" });
+await makeDemoRun(runs, 2, { id: "plain" });
+await makeDemoRun(runs, 3, { id: "low" });
+await makeDemoRun(runs, 4, { id: "broken" });
+await Deno.writeTextFile(join(runs, "toy", "toy.json"), JSON.stringify(toyJson(0.95)));
+await Deno.writeTextFile(join(runs, "low", "toy.json"), JSON.stringify(toyJson(0.55)));
+await Deno.writeTextFile(join(runs, "broken", "toy.json"), JSON.stringify({ ...toyJson(0.95), chosen: "nobody" }));
+globalThis.addEventListener("unload", () => Deno.removeSync(runs, { recursive: true }));
+
+const { assets } = await loadAssets();
+const app = createApp({ runsDir: runs, assets, cacheMs: 0 });
+const page = async (path: string, status = 200) => {
+  const res = await app.request(path);
+  assert.equal(res.status, status, path);
+  assert.match(res.headers.get("content-type") ?? "", /text\/html/, path);
+  assert.equal(res.headers.get("content-security-policy"), CSP);
+  return await res.text();
+};
+const json = async (path: string, status = 200) => {
+  const res = await app.request(path);
+  assert.equal(res.status, status, path);
+  assert.match(res.headers.get("content-type") ?? "", /application\/json/, path);
+  return await res.json();
+};
+
+Deno.test("toy page: two charts, the members with chance levels, the chosen one marked, names escaped", async () => {
+  const html = await page("/runs/toy/toy");
+  assert.ok(html.startsWith("<!doctype html>"));
+  assert.ok(!html.includes(`<script>alert`), "a member name reached the page unescaped");
+  assert.ok(!html.includes(`</td><script`), "a member name reached the page unescaped");
+  assert.ok(html.includes("untied_r1&lt;/td&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+  assert.ok(!/<script(?![^>]*(src="\/static\/|type="application\/json"))/.test(html), "inline script");
+  assert.ok(html.includes(`id="chart-toy-truth"`) && html.includes(`id="chart-toy-between"`));
+  assert.match(html, /<script src="\/static\/[^"]*vega/);
+  // The specs carry the crafted name only in escaped JSON.
+  const specs = [...html.matchAll(/<script type="application\/json" id="spec-[^"]+">([^]*?)<\/script>/g)];
+  assert.equal(specs.length, 2);
+  for (const [, text] of specs) assert.ok(JSON.parse(text).layer.length >= 2);
+  assert.ok(JSON.parse(specs[0][1]).data.values.some((v: { member: string }) => v.member === CRAFTED));
+  // Table: every member, the chosen one tagged, the chance levels of its R.
+  const rows = [...html.matchAll(/<tr( class="chosen")?>\s*<td>/g)];
+  assert.equal(rows.length, 4);
+  assert.equal(rows.filter((r) => r[1]).length, 1);
+  assert.match(
+    html,
+    /<tr class="chosen">\s*<td><code>untied_r1&lt;\/td&gt;[^<]*<\/code>\s*<span class="tag">chosen<\/span>/,
+  );
+  for (const c of ["0.363", "0.408", "0.352"]) assert.ok(html.includes(c), c);
+  assert.ok(html.includes("0.950") && /\(chance 0\.363\)/.test(html));
+  assert.doesNotMatch(html, /did not\s+recover/);
+  assert.match(html, /Best by the ground truth:\s+<code>untied_r2_a1\.0e-3<\/code> \(0\.980\)/);
+});
+
+Deno.test("toy page: says plainly when the chosen member did not recover the features", async () => {
+  assert.match(await page("/runs/low/toy"), /did not\s+recover the features/);
+});
+
+Deno.test("toy API: the file as written; 404 without toy.json; invalid files explained", async () => {
+  assert.deepEqual(await json("/api/runs/toy/toy"), { run: "toy", status: "ok", toy: toyJson(0.95) });
+  assert.deepEqual(await json("/api/runs/plain/toy", 404), { error: "toy.json of run plain not found" });
+  assert.deepEqual(await json("/api/runs/nowhere/toy", 404), { error: "toy.json of run nowhere not found" });
+  await page("/runs/plain/toy", 404);
+  const broken = await json("/api/runs/broken/toy");
+  assert.equal(broken.status, "invalid");
+  assert.ok(broken.problems.some((p: string) => p.includes(`chosen "nobody" names no member`)), broken.problems);
+  assert.match(await page("/runs/broken/toy"), /could not be read[^]*names no member/);
+  assert.equal((await app.request("/api/runs/..%2Ftoy/toy")).status, 400);
+});
+
+Deno.test("run page: links to the toy page only when the run has toy.json", async () => {
+  assert.ok((await page("/runs/toy")).includes(`href="/runs/toy/toy"`));
+  assert.ok(!(await page("/runs/plain")).includes(`/runs/plain/toy`));
+  const api = await json("/api/runs/toy");
+  assert.equal(api.toy.status, "ok");
+  assert.equal((await json("/api/runs/plain")).toy.status, "missing");
+});

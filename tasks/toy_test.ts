@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { createGpu } from "@saelab/gpu";
+import { readRun, readToy, type StageDeps } from "@saelab/runs";
+import { runStage, UsageError } from "./_runtime.ts";
+import { formatToy, TOY_MODEL, toyStage } from "./toy.ts";
+
+const gpu = await createGpu();
+globalThis.addEventListener("unload", () => gpu.destroy());
+
+function deps(runsDir: string): StageDeps & { lines: string[]; progressed: number[] } {
+  const lines: string[] = [], progressed: number[] = [];
+  const log = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), debug: () => {} };
+  return {
+    runsDir,
+    lines,
+    progressed,
+    progress: (e) => progressed.push(e.done),
+    signal: new AbortController().signal,
+    log,
+    verbose: false,
+  };
+}
+
+const tiny = { d: 8, ratios: [1, 2], l1: [1e-3, 1e-2], steps: 60, batchSize: 32, seed: 1 };
+
+Deno.test("toy: a tiny sweep writes toy.json with every member, a chosen member and chance levels", async () => {
+  const runsDir = await Deno.makeTempDir({ prefix: "saelab-toy-" });
+  try {
+    const d = deps(runsDir);
+    const result = await runStage(toyStage, { ...tiny, run: "toy-1" }, { deps: d, gpu });
+    assert.equal(result?.runId, "toy-1");
+
+    const file = await readToy(runsDir, "toy-1");
+    assert.equal(file.status, "ok", JSON.stringify(file));
+    const toy = file.value;
+    assert.deepEqual(
+      toy.members.map((m) => [m.kind, m.ratio, m.l1]),
+      [["untied", 1, 1e-3], ["untied", 1, 1e-2], ["untied", 2, 1e-3], ["untied", 2, 1e-2]],
+    );
+    for (const m of toy.members) {
+      assert.deepEqual(
+        Object.keys(m).sort(),
+        ["deadFraction", "kind", "l0", "l1", "mmcsBetween", "mmcsTruth", "name", "ratio"],
+      );
+      assert.ok(m.mmcsTruth > 0 && m.mmcsTruth <= 1 + 1e-6, `${m.name} mmcsTruth ${m.mmcsTruth}`);
+      assert.ok(m.deadFraction >= 0 && m.deadFraction <= 1);
+      assert.equal(m.mmcsBetween === null, m.ratio === 2, m.name);
+    }
+    assert.ok(toy.members.some((m) => m.name === toy.chosen), toy.chosen);
+    assert.deepEqual(toy.truthChance?.map((c) => c.ratio), [1, 2]);
+    assert.deepEqual(toy.betweenChance?.map((c) => c.ratio), [1]);
+    assert.equal(toy.toy?.d, 8);
+    assert.equal(toy.toy?.features, 16);
+    assert.equal(toy.training?.steps, 60);
+
+    const run = (await readRun(runsDir, "toy-1"))?.run;
+    assert.ok(run);
+    assert.equal(run.status, "done");
+    assert.equal(run.model.name, TOY_MODEL.name);
+    assert.equal(run.model.name, "toy data (no model)");
+    assert.equal(run.stages.toy?.status, "done");
+    assert.equal(d.progressed.at(-1), 60);
+    const table = d.lines.join("\n");
+    assert.match(table, /MMCS-truth \(chance\)/);
+    assert.ok(table.includes(`chosen: ${toy.chosen} (MMCS to truth `), table);
+
+    // The same command again reuses toy.json rather than training anew.
+    const again = deps(runsDir);
+    await runStage(toyStage, { ...tiny, run: "toy-1" }, { deps: again, gpu });
+    assert.equal(again.progressed.length, 0);
+    assert.deepEqual(await readToy(runsDir, "toy-1"), file);
+  } finally {
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
+
+Deno.test("toy: sizes that cannot be trained are usage errors naming the flag, before any run is made", async () => {
+  const runsDir = await Deno.makeTempDir({ prefix: "saelab-toy-" });
+  try {
+    const d = deps(runsDir);
+    const refuse = (config: Record<string, unknown>, flag: RegExp) =>
+      assert.rejects(() => runStage(toyStage, config, { deps: d, gpu }), (e: Error) => {
+        assert.ok(e instanceof UsageError, String(e));
+        assert.match(e.message, flag);
+        return true;
+      });
+    await refuse({ ratios: [0] }, /--ratios/);
+    await refuse({ d: 6, ratios: [1] }, /--ratios: R 1 × --d 6 = 6 features/);
+    await refuse({ d: 4, features: 3, meanActive: 5 }, /--mean-active/);
+    await refuse({ kinds: ["topk"] }, /--kinds/);
+    await refuse({ batchSize: 30 }, /--batch-size/);
+    await refuse({ decay: 1.5 }, /--decay/);
+    assert.deepEqual([...Deno.readDirSync(runsDir)], []);
+  } finally {
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
+
+Deno.test("toy: the table says plainly when the chosen member did not recover the features", () => {
+  const m = { kind: "untied", l1: 3e-3, l0: 5, deadFraction: 0 };
+  const members = [
+    { ...m, name: "a", ratio: 1, mmcsTruth: 0.6, mmcsBetween: 0.8 },
+    { ...m, name: "b", ratio: 2, mmcsTruth: 0.97, mmcsBetween: null },
+  ];
+  const low = formatToy({ members, chosen: "a", truthChance: [{ ratio: 1, value: 0.36 }] });
+  assert.match(low, /chosen: a \(MMCS to truth 0\.60\)/);
+  assert.match(low, /did not recover the features/);
+  assert.match(low, /0\.600 \(0\.360\)/);
+  const high = formatToy({ members, chosen: "b" });
+  assert.match(high, /chosen: b \(MMCS to truth 0\.97\)/);
+  assert.doesNotMatch(high, /did not recover/);
+});
+
+Deno.test("toy: `deno task toy --ratios 0` exits 2 naming the flag", async () => {
+  const main = new URL("../apps/cli/main.ts", import.meta.url).pathname;
+  const runsDir = await Deno.makeTempDir({ prefix: "saelab-toy-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, "toy", "--ratios", "0", "--runs", runsDir],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, err);
+    assert.match(err, /--ratios/);
+    assert.deepEqual([...Deno.readDirSync(runsDir)], []);
+  } finally {
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
