@@ -198,6 +198,28 @@ export async function runStage<S extends OptionsSchema>(
   }
 }
 
+/** A stage as a function of its raw configuration, on a given GPU context (left open) when one is passed. */
+export type StageFunction = (
+  config: Record<string, unknown>,
+  deps: StageDeps,
+  options?: { gpu?: Gpu },
+) => Promise<StageResult>;
+
+/**
+ * {@linkcode runStage} as a function, so that callers and tests run a stage as one command and reuse one device.
+ *
+ * @param stage The stage.
+ * @returns `(config, deps, { gpu }) => result`.
+ * @example
+ * ```ts ignore
+ * const baselines = stageFunction(baselinesStage);
+ * await baselines({ run: "sweep-1" }, deps, { gpu });
+ * ```
+ */
+export function stageFunction<S extends OptionsSchema>(stage: Stage<S>): StageFunction {
+  return async (config, deps, options = {}) => (await runStage(stage, config, { ...options, deps }))!;
+}
+
 /**
  * Run a stage inside a command that is already running (the main job runs `baselines` and `score` this
  * way): on `ctx.run` when set, else on the run its target finds; the record is kept here.

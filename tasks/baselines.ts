@@ -25,11 +25,10 @@ import {
   saveDictionary,
 } from "@saelab/baselines";
 import * as v from "valibot";
-import type { Gpu } from "@saelab/gpu";
 import { listDicts, RUN_FILES, type StageDeps, type StageResult } from "@saelab/runs";
 import { HAS_STORE, readSplit, runStore } from "./_dict_stage.ts";
 import { evaluateEntries, heldOutRows } from "./_evaluate.ts";
-import { defineStage, type RunContext, runStage } from "./_runtime.ts";
+import { defineStage, type RunContext, type StageFunction, stageFunction } from "./_runtime.ts";
 import { int, names, text } from "./_schema.ts";
 
 const METHODS = ["pca", "ica", "neurons", "random"] as const;
@@ -46,27 +45,6 @@ export const baselinesSchema = v.strictObject({
   topK: int("k of PCA/ICA top-k (default: the median L0 of the run's SAEs)", { min: 1 }),
   evalRows: int("held-out rows to evaluate on (default: all)", { min: 1 }),
 });
-
-/**
- * {@linkcode baselinesStage} as one command, on a given GPU context (left open), so that callers and tests
- * reuse one device.
- *
- * @param config Configuration (see {@linkcode baselinesSchema}).
- * @param deps Runs folder, progress, abort signal, logger.
- * @param options The GPU context (default: a new one, destroyed at the end).
- * @returns The run id and a one-line summary.
- * @example
- * ```ts ignore
- * await baselines({ run: "sweep-1" }, deps, { gpu });
- * ```
- */
-export async function baselines(
-  config: Record<string, unknown>,
-  deps: StageDeps,
-  options: { gpu?: Gpu } = {},
-): Promise<StageResult> {
-  return (await runStage(baselinesStage, config, { ...options, deps }))!;
-}
 
 async function fitBaselines(ctx: RunContext, config: v.InferOutput<typeof baselinesSchema>): Promise<StageResult> {
   const deps = ctx;
@@ -198,3 +176,18 @@ async function isCurrent(dir: string, key: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * {@linkcode baselinesStage} as one command, on a given GPU context (left open), so that callers and tests
+ * reuse one device.
+ *
+ * @param config Configuration (see {@linkcode baselinesSchema}).
+ * @param deps Runs folder, progress, abort signal, logger.
+ * @param options The GPU context (default: a new one, destroyed at the end).
+ * @returns The run id and a one-line summary.
+ * @example
+ * ```ts ignore
+ * await baselines({ run: "sweep-1" }, deps, { gpu });
+ * ```
+ */
+export const baselines: StageFunction = stageFunction(baselinesStage);

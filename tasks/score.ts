@@ -48,12 +48,11 @@ import {
 } from "@saelab/autointerp";
 import { type LinearDictionary, loadDictionary } from "@saelab/baselines";
 import * as v from "valibot";
-import type { Gpu } from "@saelab/gpu";
 import { type DictEntry, listDicts, RUN_FILES, type StageDeps, type StageResult } from "@saelab/runs";
 import { Tokenizer } from "@saelab/tokenizer";
 import { featureLogits, HAS_STORE, readSplit, runReadout, runStore } from "./_dict_stage.ts";
 import type { RunHandle } from "./_run.ts";
-import { defineStage, type RunContext, runStage } from "./_runtime.ts";
+import { defineStage, type RunContext, type StageFunction, stageFunction } from "./_runtime.ts";
 import { choice, flag, int, names, num, text } from "./_schema.ts";
 
 /** The options of `score`. */
@@ -95,27 +94,6 @@ export const scoreSchema = v.strictObject({
 });
 
 type ScoreConfig = v.InferOutput<typeof scoreSchema>;
-
-/**
- * {@linkcode scoreStage} as one command, on a given GPU context (left open), so that callers and tests reuse one
- * device.
- *
- * @param config Configuration (see {@linkcode scoreSchema}).
- * @param deps Runs folder, progress, abort signal, logger, environment.
- * @param options The GPU context (default: a new one when activations must be computed).
- * @returns The run id and a one-line summary.
- * @example
- * ```ts ignore
- * await score({ run: "sweep-1", features: 50 }, deps, { gpu });
- * ```
- */
-export async function score(
-  config: Record<string, unknown>,
-  deps: StageDeps,
-  options: { gpu?: Gpu } = {},
-): Promise<StageResult> {
-  return (await runStage(scoreStage, config, { ...options, deps }))!;
-}
 
 async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResult> {
   const deps = ctx;
@@ -350,3 +328,18 @@ function makeLlmBackend(config: ScoreConfig, deps: StageDeps): { backend: Backen
   });
   return { backend, client };
 }
+
+/**
+ * {@linkcode scoreStage} as one command, on a given GPU context (left open), so that callers and tests reuse one
+ * device.
+ *
+ * @param config Configuration (see {@linkcode scoreSchema}).
+ * @param deps Runs folder, progress, abort signal, logger, environment.
+ * @param options The GPU context (default: a new one when activations must be computed).
+ * @returns The run id and a one-line summary.
+ * @example
+ * ```ts ignore
+ * await score({ run: "sweep-1", features: 50 }, deps, { gpu });
+ * ```
+ */
+export const score: StageFunction = stageFunction(scoreStage);

@@ -14,14 +14,13 @@
  * @module
  */
 import * as v from "valibot";
-import { readJson, RUN_FILES, type ScoresJson, setRunStatus, type StageDeps, type StageResult } from "@saelab/runs";
-import type { Gpu } from "@saelab/gpu";
+import { readJson, RUN_FILES, type ScoresJson, setRunStatus, type StageResult } from "@saelab/runs";
 import { specName } from "@saelab/sae";
 import { loadDictionary } from "@saelab/dictionary";
 import { applyPreset, trainSchema } from "./_config.ts";
 import { evaluateMembers, spliceBaselines, type SplicedSetup, trainingMean } from "./_evaluate.ts";
 import { readRunJson } from "./_run.ts";
-import { defineStage, type RunContext, runPipeline, runStage, type Step } from "./_runtime.ts";
+import { defineStage, type RunContext, runPipeline, type StageFunction, stageFunction, type Step } from "./_runtime.ts";
 import { parseOptions } from "./_schema.ts";
 import type { Pipeline } from "./_setup.ts";
 import { setupPipeline } from "./_setup.ts";
@@ -266,10 +265,4 @@ export const trainStage = defineStage({ name: "train", schema: trainSchema, run:
  * await train({ model: "models/tiny", steps: 10 }, deps, { gpu });
  * ```
  */
-export async function train(
-  config: Record<string, unknown>,
-  deps: StageDeps,
-  options: { gpu?: Gpu } = {},
-): Promise<StageResult> {
-  return (await runStage(trainStage, config, { ...options, deps }))!;
-}
+export const train: StageFunction = stageFunction(trainStage);

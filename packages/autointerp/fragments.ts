@@ -8,23 +8,11 @@
  *
  * @module
  */
+import type { RowBlock } from "@saelab/activations";
 import { seededRandom, shuffleInPlace } from "@saelab/core";
 
 /** Rows with their ids, as an activation store holds them. */
-export interface IdRows {
-  /** Number of rows. */
-  rows: number;
-  /** Row width. */
-  d: number;
-  /** Activations `[rows, d]`. */
-  x: Float32Array;
-  /** Document number per row `[rows]`. */
-  doc: Int32Array;
-  /** Position within the document per row `[rows]`. */
-  pos: Int32Array;
-  /** Token id per row `[rows]`. */
-  token: Int32Array;
-}
+export type IdRows = RowBlock;
 
 /** Fragments of held-out text and their activation rows. */
 export interface FragmentSet {

@@ -10,45 +10,14 @@
  */
 import { join } from "node:path";
 import { openSafetensors, writeSafetensors } from "@saelab/safetensors";
-import { type DictKind, writeJsonAtomic } from "@saelab/runs";
+import { type DictKind, type SaeCfg, writeJsonAtomic } from "@saelab/runs";
 import { LinearDictionary } from "./linear.ts";
 
 /** File names inside a SAELens folder. */
 export const SAELENS_FILES = Object.freeze({ cfg: "cfg.json", weights: "sae_weights.safetensors" });
 
-/** `cfg.json` as SAELens v6 reads it (the fields this project reads and writes; more are kept). */
-export interface SaeLensCfg {
-  /** Width of the activations read. */
-  d_in: number;
-  /** Number of features. */
-  d_sae: number;
-  /** TransformerLens hook name. */
-  hook_name?: string;
-  /** Layer of the hook. */
-  hook_layer?: number;
-  /** Model name. */
-  model_name?: string;
-  /** `"standard"` (ReLU) or `"topk"`. */
-  architecture?: string;
-  /** Weight dtype, `"float32"`. */
-  dtype?: string;
-  /** `"relu"`, `"topk"` or (baselines) `"identity"`. */
-  activation_fn_str?: string;
-  /** TopK: `{ k }`. */
-  activation_fn_kwargs?: { k?: number; [key: string]: unknown };
-  /** Whether `b_dec` is subtracted from the input before encoding. */
-  apply_b_dec_to_input?: boolean;
-  /** Input normalisation; only `"none"` is read. */
-  normalize_activations?: string;
-  /** Tokens per context window of the harvest. */
-  context_size?: number;
-  /** L1 coefficient α. */
-  l1_coefficient?: number;
-  /** SAELens 6 keeps model and hook facts here. */
-  metadata?: { model_name?: string; hook_name?: string; hook_layer?: number; [key: string]: unknown };
-  /** Further SAELens or project fields. */
-  [key: string]: unknown;
-}
+/** `cfg.json` as SAELens v6 reads it: the run format's {@linkcode SaeCfg} (more fields are kept). */
+export type SaeLensCfg = SaeCfg;
 
 /** The four tensors of a SAELens folder (host, SAELens layout). */
 export interface SaeLensTensors {

@@ -7,26 +7,10 @@
  */
 import { alphaLabel, base, ratioLabel, sortedLabels } from "./_spec_base.ts";
 import type { VegaLiteSpec } from "./summary.ts";
+import type { ToyJsonMember } from "@saelab/runs";
 
 /** One member of `toy.json`. */
-export interface ToyMemberRow {
-  /** Member name. */
-  name: string;
-  /** SAE variant. */
-  kind: string;
-  /** Dictionary ratio R = d_sae / d. */
-  ratio: number;
-  /** L1 coefficient α. */
-  l1: number;
-  /** Mean active features per row. */
-  l0: number;
-  /** Fraction of dead features. */
-  deadFraction: number;
-  /** Mean over the true features of the best cosine with a learned feature. */
-  mmcsTruth: number;
-  /** MMCS (mean over the larger dictionary) with the next-larger R at the same kind and α; null for the largest. */
-  mmcsBetween: number | null;
-}
+export type ToyMemberRow = ToyJsonMember;
 
 /** The parts of `toy.json` the charts read. */
 export interface ToyChartData {
