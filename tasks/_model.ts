@@ -112,11 +112,37 @@ export async function resolveModel(options: { model?: string }): Promise<ModelSo
   }
   const isDefaultModel = dir === resolve(DEFAULT_MODEL);
   const shown = relative(REPO_ROOT, dir);
-  const info: ModelInfo = isDefaultModel
-    ? { name: basename(dir), path: dir, isDefaultModel, note: `${DEFAULT_MODEL_NOTE} Folder: ${shown}.` }
-    : { name: await modelName(dir), path: dir, isDefaultModel };
+  const losses = await modelLosses(dir);
+  const info: ModelInfo = {
+    ...(isDefaultModel
+      ? { name: basename(dir), path: dir, isDefaultModel, note: `${DEFAULT_MODEL_NOTE} Folder: ${shown}.` }
+      : { name: await modelName(dir), path: dir, isDefaultModel }),
+    ...(losses ? { losses } : {}),
+  };
   const tokenizer = await Tokenizer.fromFile(join(dir, "tokenizer.json"));
   const separator = tokenizer.tokenToId(END_OF_TEXT);
   const sha256 = await modelFingerprint(dir);
   return { dir, info, tokenizer, sha256, ...(separator !== undefined ? { separator } : {}) };
+}
+
+/**
+ * The held-out losses of a model folder's `training.json` (`evaluation.model` and `evaluation.bigram`, as
+ * `deno task pretrain` writes them), or null when the folder has none.
+ *
+ * @param dir The model folder.
+ * @returns The model's and the bigram's loss in nats, or null.
+ * @example
+ * ```ts
+ * import { modelLosses } from "./_model.ts";
+ * const l = await modelLosses("fixtures/models/sotu-neox");
+ * if (!l || !(l.bigram > l.model)) throw new Error("the default model records its bigram baseline");
+ * ```
+ */
+export async function modelLosses(dir: string): Promise<{ model: number; bigram: number } | null> {
+  try {
+    const e = JSON.parse(await Deno.readTextFile(join(dir, "training.json")))?.evaluation;
+    return typeof e?.model === "number" && typeof e?.bigram === "number" ? { model: e.model, bigram: e.bigram } : null;
+  } catch {
+    return null; // no training record: the margin stays unknown
+  }
 }

@@ -7,9 +7,11 @@
  *
  * @module
  */
-import { join, relative } from "node:path";
-import { type ModelEvidence, verdict, verdictText } from "@saelab/report";
+import { relative } from "node:path";
+import { scoreSummaryLines } from "@saelab/autointerp";
+import { type ModelEvidence, runVerdict, verdictText } from "@saelab/report";
 import type { DictEval, RunJson, ScoresJson } from "@saelab/runs";
+import { modelLosses } from "./_model.ts";
 
 /** One dictionary row. */
 export interface SummaryRow {
@@ -73,33 +75,12 @@ function seconds(s: number): string {
  * ```
  */
 export async function modelEvidence(run: RunJson): Promise<ModelEvidence> {
-  const out: ModelEvidence = { name: run.model.name };
-  if (!run.model.path) return out;
-  try {
-    const t = JSON.parse(await Deno.readTextFile(join(run.model.path, "training.json")));
-    const e = t?.evaluation;
-    if (typeof e?.model === "number" && typeof e?.bigram === "number") {
-      out.loss = e.model;
-      out.bigram = e.bigram;
-    }
-  } catch {
-    // no training record: the margin stays unknown
-  }
-  return out;
+  const losses = run.model.losses ?? (run.model.path ? await modelLosses(run.model.path) : null);
+  return { name: run.model.name, ...(losses ? { loss: losses.model, bigram: losses.bigram } : {}) };
 }
 
 const pct = (v: number | null | undefined, digits = 1) =>
   typeof v === "number" && Number.isFinite(v) ? `${(v * 100).toFixed(digits)}%` : "–";
-
-/** The baselines the score's references are: the random-direction and neuron dictionaries, when scored. */
-function references(scores: ScoresJson | null | undefined): { random?: string; neurons?: string } {
-  const dicts = scores?.dicts ?? {};
-  const find = (method: string) =>
-    method in dicts
-      ? method
-      : Object.keys(dicts).find((n) => dicts[n].kind === "baseline" && dicts[n].method === method);
-  return { random: find("random"), neurons: find("neurons") };
-}
 
 /**
  * Format the summary.
@@ -184,20 +165,7 @@ export function formatSummary(
         `${m.bigram.toFixed(3)}, from the model's training.json): compare with ΔCE`,
     );
   }
-  const refs = references(options.scores);
-  const refText = [
-    refs.random && `random ${num(scores[refs.random].mean, 3)}`,
-    refs.neurons &&
-    `neurons ${num(scores[refs.neurons].mean, 3)}`,
-  ].filter(Boolean).join(", ");
-  const backends = [...new Set(Object.values(scores).map((s) => s.backend))];
-  if (backends.length) {
-    lines.push(
-      `Scores: mean explanation score per dictionary (${backends.join(", ")})${
-        refText ? `; references: ${refText}` : ""
-      }.`,
-    );
-  }
+  lines.push(...scoreSummaryLines(options.scores));
   lines.push(
     "dense: features firing on > 10% of held-out tokens; converged: held-out FVU improved < 2% over the last 20% " +
       "of steps.",
@@ -215,22 +183,9 @@ export function formatSummary(
   const shown = relative(Deno.cwd(), options.runsDir) || ".";
   const runsFlag = shown === "runs" ? "" : ` --runs ${shown.startsWith("..") ? options.runsDir : shown}`;
   lines.push(`Report: deno task serve${runsFlag}, then open http://127.0.0.1:8080/runs/${run.id}`);
-  const saes = options.rows.filter((r) => r.eval.kind === "sae");
-  const backend = backends.join(", ");
   lines.push(
     "",
-    verdictText(verdict({
-      model: m ?? { name: run.model.name },
-      members: saes.map(({ name, eval: e }) => ({
-        name,
-        converged: e.converged,
-        mmcs: e.mmcs?.value ?? null,
-        mmcsChance: e.mmcsChance ?? null,
-        deltaCe: e.deltaCe ?? null,
-      })),
-      scores: options.scores && backends.length ? { backend, dicts: options.scores.dicts } : null,
-      references: refs,
-    })),
+    verdictText(runVerdict({ model: m ?? { name: run.model.name }, evals: options.rows, scores: options.scores })),
   );
   return lines.join("\n");
 }

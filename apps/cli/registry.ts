@@ -123,6 +123,17 @@ export const STAGES: Record<string, StageEntry> = {
     file: new URL("../../tasks/toy.ts", import.meta.url),
     load: () => import("../../tasks/toy.ts").then((m) => ({ stage: m.toyStage as Stage })),
   },
+  paper: {
+    describe: "the paper's run end to end: the 18-member grid (--preset paper), feature patching (Figure 3) and " +
+      "the ablation graph (Figure 4) in one run folder",
+    examples: [
+      "deno task paper",
+      "deno task paper --patch-dicts untied_r2_a1.0e-3,tied_r2_a1.0e-3",
+      "deno task paper --preset default",
+    ],
+    file: new URL("../../tasks/paper.ts", import.meta.url),
+    load: () => import("../../tasks/paper.ts").then((m) => ({ stage: m.paperStage as Stage })),
+  },
   serve: {
     describe: "serve the report pages for the runs folder (binds 127.0.0.1 unless --host says otherwise)",
     examples: [

@@ -21,6 +21,7 @@ import {
   pageHtml,
   patchCurveSpec,
   runsTableHtml,
+  runVerdict,
   scoresTableHtml,
   shortTime,
   splicedLossTableHtml,
@@ -29,7 +30,7 @@ import {
   tableHtml,
   trainingCurvesSpec,
 } from "@saelab/report";
-import type { DictEntry, FileResult, RunBundle, RunJson, RunSummary } from "@saelab/runs";
+import type { DictEntry, FileResult, RunBundle, RunJson, RunSummary, ScoresJson } from "@saelab/runs";
 import { dictHref, runHref } from "./params.ts";
 import { toyLinkHtml } from "./pages_toy.ts";
 
@@ -163,7 +164,9 @@ ${run && markup`${factsHtml(run, s, b.dicts)}${stagesHtml(run)}`}</section>`,
       sweepCharts.push(chartHtml("mmcs", mmcs, {
         title: "MMCS over R × α",
         caption:
-          "Mean max cosine similarity of each member's decoder against the next larger dictionary at the same α.",
+          "Mean max cosine similarity between each member and the next larger dictionary of its kind at the same α " +
+          "(the seed code's direction: for each feature of the larger, the best cosine to the smaller, averaged over " +
+          "the larger); in brackets and dashed: the same statistic for random unit vectors of the same sizes (chance).",
       }));
     }
   }
@@ -182,6 +185,7 @@ ${splicedLossTableHtml(evals)}</section>`);
   const scores = ok(b.scores);
   const comparison = scores ? methodComparisonSpec(scores) : null;
   const backends = scores ? [...new Set(Object.values(scores.dicts).map((d) => d.backend))] : [];
+  const measures = scores ? [...new Set(Object.values(scores.dicts).flatMap((d) => d.measures ?? []))] : [];
   const hasFeatures = new Set(b.dicts.filter((d) => d.hasFeatures).map((d) => d.name));
   sections.push(markup`<section class="card"><h2>Interpretability</h2>
 ${
@@ -191,6 +195,7 @@ ${
         : "–"
     }.</p>`
   }
+${joinHtml(measures.map((m) => markup`<p class="lead"><strong>What the score measures:</strong> ${m}</p>`), "\n")}
 ${
     comparison && markup`<div class="charts">${
       chartHtml("methods", comparison, {
@@ -233,8 +238,26 @@ ${
     );
   }
   if (b.toy.status !== "missing") sections.push(toyLinkHtml(id));
+  if (run && evals.some((e) => e.eval.kind === "sae")) sections.push(verdictHtml(run, evals, scores));
   const charts = sections.some((x) => x.includes(`class="chart"`));
   return pageHtml(joinHtml(sections, "\n"), { title: id, crumbs: [["runs", "/"], [id]], charts });
+}
+
+/** What the run supports and does not, each sentence from a number and its reference level. */
+function verdictHtml(run: RunJson, evals: readonly NamedEval[], scores: ScoresJson | null): Html {
+  const l = run.model.losses;
+  const v = runVerdict({
+    model: { name: run.model.name, ...(l ? { loss: l.model, bigram: l.bigram } : {}) },
+    evals,
+    scores,
+  });
+  const list = (items: string[]) =>
+    items.length ? markup`<ul>${items.map((x) => markup`<li>${x}</li>`)}</ul>` : markup`<p class="empty">Nothing.</p>`;
+  return markup`<section class="card verdict"><h2>Verdict</h2>
+<p class="lead">What this run's evidence does and does not support, each against its reference level (the bigram
+baseline, chance MMCS of random unit vectors, random directions and neurons on the score).</p>
+<h3>Supported</h3>${list(v.supports)}
+<h3>Not supported</h3>${list(v.doesNotSupport)}</section>`;
 }
 
 /** R and α of SAE members from their cfg.json (SAELens: l1_coefficient). */

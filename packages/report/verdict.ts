@@ -7,6 +7,8 @@
  *
  * @module
  */
+import type { ScoresJson } from "@saelab/runs";
+import type { NamedEval } from "./summary.ts";
 
 /** The next-token losses of the model and its n-gram references, in nats per token. */
 export interface ModelEvidence {
@@ -187,6 +189,68 @@ export function verdict(input: VerdictInput): Verdict {
   mmcsLines(input.members, v);
   scoreLines(input, v);
   return v;
+}
+
+/** The evaluations and scores of a run, as the run folder holds them. */
+export interface RunEvidence {
+  /** The model and its bigram baseline. */
+  model: ModelEvidence;
+  /** Every dictionary's `eval.json` (SAE members are those of kind `sae`). */
+  evals: readonly NamedEval[];
+  /** `scores.json`, when scored. */
+  scores?: ScoresJson | null;
+}
+
+/**
+ * The reference dictionaries among the scores: the random-direction and neuron baselines.
+ *
+ * @param scores `scores.json`.
+ * @returns Their names, when scored.
+ * @example
+ * ```ts
+ * import { scoreReferences } from "@saelab/report";
+ * const d = { kind: "baseline", method: "random", mean: 0.4, ci95: [0.3, 0.5], n: 9, backend: "token-lookup" } as const;
+ * if (scoreReferences({ dicts: { rnd: d } }).random !== "rnd") throw new Error();
+ * ```
+ */
+export function scoreReferences(scores: ScoresJson | null | undefined): { random?: string; neurons?: string } {
+  const dicts = scores?.dicts ?? {};
+  const find = (method: string) =>
+    method in dicts
+      ? method
+      : Object.keys(dicts).find((n) => dicts[n].kind === "baseline" && dicts[n].method === method);
+  return { random: find("random"), neurons: find("neurons") };
+}
+
+/**
+ * The verdict of a run from its files: the SAE members' convergence, MMCS and ΔCE, the scores against
+ * the random-direction and neuron baselines, the model's margin over the bigram.
+ *
+ * @param run The model's losses, the evaluations, the scores.
+ * @returns The verdict.
+ * @example
+ * ```ts
+ * import { runVerdict } from "@saelab/report";
+ * const e = { kind: "sae", method: "sae", dIn: 4, dSae: 8, fvu: 0.1, l0: 3, deadFraction: 0, converged: false } as const;
+ * const v = runVerdict({ model: { name: "m" }, evals: [{ name: "a", eval: e }] });
+ * if (!v.doesNotSupport.some((s) => s.includes("did not converge"))) throw new Error();
+ * ```
+ */
+export function runVerdict(run: RunEvidence): Verdict {
+  const scores = run.scores;
+  const backends = [...new Set(Object.values(scores?.dicts ?? {}).map((s) => s.backend))];
+  return verdict({
+    model: run.model,
+    members: run.evals.filter((e) => e.eval.kind === "sae").map(({ name, eval: e }) => ({
+      name,
+      converged: e.converged,
+      mmcs: e.mmcs?.value ?? null,
+      mmcsChance: e.mmcsChance ?? null,
+      deltaCe: e.deltaCe ?? null,
+    })),
+    scores: scores && backends.length ? { backend: backends.join(", "), dicts: scores.dicts } : null,
+    references: scoreReferences(scores),
+  });
 }
 
 /**

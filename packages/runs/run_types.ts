@@ -48,6 +48,11 @@ export interface ModelInfo {
   isDefaultModel: boolean;
   /** Free text shown next to the model, e.g. what the default model is and is not good for. */
   note?: string;
+  /**
+   * Held-out next-token losses (nats) of the model and of its interpolated bigram baseline on the same
+   * predictions, from the model folder's `training.json` when it has one: the reference level of ΔCE.
+   */
+  losses?: { model: number; bigram: number };
 }
 
 /** `run.json`: identity, configuration and progress of one run. Written atomically, rewritten as stages progress. */
