@@ -35,22 +35,21 @@ import {
   type DictSamples,
   type DictScoreDetail,
   llmBackend,
-  mergeScores,
-  readFeatureFiles,
   sampleDictionaries,
   scoreFeatures,
-  type StoredResult,
+  type StoredSamples,
   summarizeScores,
   TOKEN_LOOKUP,
   TOKEN_LOOKUP_OLD_NAMES,
   tokenLookupBackend,
-  writeFeatureFiles,
 } from "@saelab/autointerp";
 import { type LinearDictionary, loadDictionary } from "@saelab/baselines";
 import * as v from "valibot";
 import { type DictEntry, listDicts, RUN_FILES, type StageDeps, type StageResult } from "@saelab/runs";
 import { Tokenizer } from "@saelab/tokenizer";
 import { featureLogits, HAS_STORE, readSplit, runReadout, runStore } from "./_dict_stage.ts";
+import { readFeatureFiles, writeFeatureFiles } from "./_features_io.ts";
+import { mergeScores } from "./_scores_io.ts";
 import type { RunHandle } from "./_run.ts";
 import { defineStage, type RunContext, type StageFunction, stageFunction } from "./_runtime.ts";
 import { choice, flag, int, names, num, text } from "./_schema.ts";
@@ -121,7 +120,7 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
     length,
   };
   const key = hashJson(common);
-  const ready = new Map<string, { samples: DictSamples; previous: Map<number, Record<string, StoredResult>> }>();
+  const ready = new Map<string, Omit<StoredSamples, "sampling">>();
   const stale: DictEntry[] = [];
   const weights = new Map<string, string>();
   for (const e of entries) {

@@ -2,7 +2,7 @@
  * The comparison behind the paper's Figure 2: per dictionary, the mean score
  * over its scored features with a percentile-bootstrap 95% interval, and the
  * same for the top-only and random-only scores and for detection accuracy and
- * AUC and fuzzing balanced accuracy, written to the run's `scores.json`.
+ * AUC and fuzzing balanced accuracy, as the run's `scores.json` holds them.
  * `dicts` holds the newest backend's result per dictionary; `backends` keeps
  * every backend's. Each entry can carry its reference levels — the
  * random-direction and neuron baselines' scores under the same backend — and
@@ -10,16 +10,7 @@
  *
  * @module
  */
-import { join } from "node:path";
-import {
-  currentNames,
-  type DictKind,
-  type DictScore,
-  RUN_FILES,
-  type ScoreReference,
-  type ScoresJson,
-  writeJsonAtomic,
-} from "@saelab/runs";
+import type { DictKind, DictScore, ScoreReference, ScoresJson } from "@saelab/runs";
 import { bootstrapMean, type MeanInterval } from "./stats.ts";
 import { currentBackendName, TOKEN_LOOKUP, TOKEN_LOOKUP_DESCRIPTION } from "./token_lookup.ts";
 import type { FeatureScore } from "./types.ts";
@@ -101,43 +92,38 @@ export function summarizeScores(
 }
 
 /**
- * Merge dictionary entries into `runs/<id>/scores.json` (atomically): each becomes the shown entry of its
- * dictionary and is kept under its backend; then every entry gets its backend's references and verdict
- * ({@linkcode attachReferences} over all of that backend's dictionaries, old and new). Entries under an old
- * name of the token-lookup backend are moved to its current name.
+ * Merge dictionary entries into the contents of `scores.json`: each becomes the shown entry of its dictionary
+ * and is kept under its backend; then every entry gets its backend's references and verdict
+ * ({@linkcode attachReferences} over all of that backend's dictionaries, old and new).
  *
- * @param runDir The run folder.
+ * @param previous The file as it was, with current backend names (`undefined` when there is none).
  * @param entries Entries by dictionary name (one backend each).
- * @returns The file written.
+ * @returns The merged file (a new object; `previous` is not changed).
  * @example
- * ```ts ignore
- * import { mergeScores } from "@saelab/autointerp";
- * await mergeScores("runs/r1", { pca: summarizeScores(scores, { kind: "baseline", method: "pca", backend: "token-lookup" }) });
+ * ```ts
+ * import { mergeScoreData, summarizeScores } from "@saelab/autointerp";
+ * const pca = summarizeScores([], { kind: "baseline", method: "pca", backend: "token-lookup" });
+ * const file = mergeScoreData(undefined, { pca });
+ * if (file.backends!["token-lookup"].pca.verdict !== "not scored") throw new Error();
  * ```
  */
-export async function mergeScores(runDir: string, entries: Record<string, DictScoreDetail>): Promise<ScoresFile> {
-  const path = join(runDir, RUN_FILES.scores);
-  let file: ScoresFile = { dicts: {} };
-  try {
-    const old = JSON.parse(await Deno.readTextFile(path));
-    if (old && typeof old === "object" && old.dicts && typeof old.dicts === "object") file = old;
-  } catch {
-    // a missing or unreadable file starts afresh
-  }
-  file = currentNames("scores", file) as ScoresFile;
-  file.backends ??= {};
+export function mergeScoreData(
+  previous: ScoresFile | undefined,
+  entries: Readonly<Record<string, DictScoreDetail>>,
+): ScoresFile {
+  const dicts: ScoresFile["dicts"] = { ...previous?.dicts };
+  const backends: NonNullable<ScoresFile["backends"]> = { ...previous?.backends };
   for (const [name, entry] of Object.entries(entries)) {
-    file.dicts[name] = entry;
-    (file.backends[entry.backend] ??= {})[name] = entry;
+    dicts[name] = entry;
+    backends[entry.backend] = { ...backends[entry.backend], [name]: entry };
   }
   // every entry carries its backend's random-direction and neuron scores as references
-  for (const [backend, byDict] of Object.entries(file.backends)) file.backends[backend] = attachReferences(byDict);
-  for (const [name, entry] of Object.entries(file.dicts)) {
-    const withRefs = file.backends[entry.backend]?.[name];
-    if (withRefs) file.dicts[name] = withRefs;
+  for (const [backend, byDict] of Object.entries(backends)) backends[backend] = attachReferences(byDict);
+  for (const [name, entry] of Object.entries(dicts)) {
+    const withRefs = backends[entry.backend]?.[name];
+    if (withRefs) dicts[name] = withRefs;
   }
-  await writeJsonAtomic(path, file);
-  return file;
+  return { ...previous, dicts, backends };
 }
 
 /** The LLM simulation score, in plain words. */

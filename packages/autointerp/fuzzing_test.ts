@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
 import { seededRandom } from "@saelab/core";
-import {
-  fuzzItems,
-  readFeatureFiles,
-  scoreFeature,
-  splitSample,
-  tokenLookupBackend,
-  writeFeatureFiles,
-} from "@saelab/autointerp";
+import { fuzzItems, scoreFeature, splitSample, tokenLookupBackend } from "@saelab/autointerp";
 import { noise, onCat, plantedSamples, randomText } from "./_synthetic.ts";
 
 const [cat, rand] = plantedSamples(randomText(300, 16, 5), [onCat, noise]);
@@ -47,28 +40,4 @@ Deno.test("token-lookup fuzzing: a token feature is told from random highlightin
     () => scoreFeature(cat, tokenLookupBackend(), { scorers: ["intruder" as "fuzzing"] }),
     /unknown scorer "intruder"/,
   );
-});
-
-Deno.test("feature files written under the old backend name read back under token-lookup", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "features-" });
-  try {
-    const summaries = [{ index: cat.index, density: cat.density, maxActivation: cat.maxActivation, meanActivation: 1 }];
-    const samples = {
-      dict: "planted",
-      method: "sae",
-      kind: "sae" as const,
-      tokens: 100,
-      summaries: Array.from({ length: cat.index + 1 }, (_, i) => ({ ...summaries[0], index: i })),
-      eligible: 1,
-      samples: [cat],
-    };
-    const result = { explanation: "x", score: 0.25, topScore: null, randomScore: null, detection: null };
-    const previous = new Map([[cat.index, { offline: result, "openai:m": { ...result, score: 0.5 } }]]);
-    await writeFeatureFiles(dir, samples, { sampling: { seed: 0 }, previous });
-    const back = await readFeatureFiles(dir, "planted");
-    assert.deepEqual(Object.keys(back!.previous.get(cat.index)!), ["token-lookup", "openai:m"]);
-    assert.equal(back!.previous.get(cat.index)!["token-lookup"].score, 0.25);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });

@@ -72,9 +72,17 @@ export { selectFeatures } from "./select.ts";
 export type { FeatureChoice, FragmentStats, Selection, SelectOptions } from "./select.ts";
 export { sampleDictionaries } from "./sampling.ts";
 export type { DictSamples, SampleOptions } from "./sampling.ts";
-export { readFeatureFiles, STATS_FILE, writeFeatureFiles } from "./features_io.ts";
-export type { FeatureStats, StoredDetail, StoredIndex, StoredResult } from "./features_io.ts";
-export { attachReferences, describeScore, mergeScores, SIMULATION_DESCRIPTION, summarizeScores } from "./compare.ts";
+export { featureFiles, samplesFromFiles } from "./feature_files.ts";
+export type {
+  FeatureFiles,
+  FeatureFilesOptions,
+  FeatureStats,
+  StoredDetail,
+  StoredIndex,
+  StoredResult,
+  StoredSamples,
+} from "./feature_files.ts";
+export { attachReferences, describeScore, mergeScoreData, SIMULATION_DESCRIPTION, summarizeScores } from "./compare.ts";
 export type { DictScoreDetail, ReferenceOptions, ScoreReference, ScoreReferences, ScoresFile } from "./compare.ts";
 export { scoreSummaryLines } from "./score_text.ts";
 export { isResidualHook, loadUnembedding, logitEffects } from "./logit_effects.ts";

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { seededRandom } from "@saelab/core";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { LinearDictionary } from "@saelab/baselines";
@@ -7,10 +6,10 @@ import { validate } from "@saelab/runs";
 import {
   buildFragments,
   type DictSamples,
-  readFeatureFiles,
+  featureFiles,
   sampleDictionaries,
+  samplesFromFiles,
   selectFeatures,
-  writeFeatureFiles,
 } from "@saelab/autointerp";
 import { groupDictionaries } from "./_groups.ts";
 
@@ -117,56 +116,54 @@ Deno.test("summaries, chosen features and fragment activations match the CPU ref
   });
 });
 
-Deno.test("feature files validate against the run format and read back for rescoring", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "features-" });
-  try {
-    const samples: DictSamples = out[0];
-    const s0 = samples.samples[0];
-    const score = {
-      dict: "a",
-      index: s0.index,
-      backend: "token-lookup",
-      explanation: "Fires on t1.",
-      score: 0.5,
-      topScore: 0.6,
-      randomScore: 0.1,
-      detection: { accuracy: 0.7, auc: 0.8, n: 8 },
-    };
-    await writeFeatureFiles(dir, samples, { scores: [score], sampling: { seed: 2 } });
-    const index = JSON.parse(await Deno.readTextFile(join(dir, "a", "index.json")));
-    assert.deepEqual(validate("featureIndex", index), []);
-    assert.equal(index.backend, "token-lookup");
-    assert.deepEqual(index.features.map((f: { index: number }) => f.index), samples.samples.map((s) => s.index));
-    assert.equal(index.features[0].score, 0.5);
-    const stats = JSON.parse(await Deno.readTextFile(join(dir, "a", "stats.json")));
-    assert.equal(stats.density.length, 10);
-    assert.equal(stats.maxActivation[3], Number(samples.summaries[3].maxActivation.toPrecision(5)));
-    const detail = JSON.parse(await Deno.readTextFile(join(dir, "a", `${s0.index}.json`)));
-    assert.deepEqual(validate("featureDetail", detail), []);
-    assert.equal(detail.explanation, "Fires on t1.");
-    const back = await readFeatureFiles(dir, "a");
-    assert.ok(back);
-    assert.deepEqual(back.sampling, { seed: 2 });
-    assert.deepEqual(back.samples.samples.map((s) => s.index), samples.samples.map((s) => s.index));
-    assert.equal(back.samples.summaries.length, 10);
-    back.samples.samples[0].top.forEach((f, i) => {
-      assert.deepEqual(f.tokens, s0.top[i].tokens);
-      assertClose(f.acts, s0.top[i].acts, { atol: 0, rtol: 5e-5 }); // stored to 5 significant digits
-    });
-    assert.equal(back.previous.get(s0.index)!["token-lookup"].score, 0.5);
-    // a second backend is added beside the first
-    await writeFeatureFiles(dir, back.samples, {
-      scores: [{ ...score, backend: "openai:m", score: 0.9, explanation: "cats" }],
-      sampling: back.sampling,
-      previous: back.previous,
-    });
-    const again = JSON.parse(await Deno.readTextFile(join(dir, "a", `${s0.index}.json`)));
-    assert.deepEqual(Object.keys(again.results).sort(), ["openai:m", "token-lookup"]);
-    assert.equal(again.score, 0.9);
-    assert.equal(await readFeatureFiles(dir, "missing"), null);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+Deno.test("feature files validate against the run format and read back for rescoring", () => {
+  // what a file holds after a write and a read
+  const onDisk = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+  const samples: DictSamples = out[0];
+  const s0 = samples.samples[0];
+  const score = {
+    dict: "a",
+    index: s0.index,
+    backend: "token-lookup",
+    explanation: "Fires on t1.",
+    score: 0.5,
+    topScore: 0.6,
+    randomScore: 0.1,
+    detection: { accuracy: 0.7, auc: 0.8, n: 8 },
+  };
+  const files = onDisk(featureFiles(samples, { scores: [score], sampling: { seed: 2 } }));
+  const index = files.index;
+  assert.deepEqual(validate("featureIndex", index), []);
+  assert.equal(index.backend, "token-lookup");
+  assert.deepEqual(index.features.map((f: { index: number }) => f.index), samples.samples.map((s) => s.index));
+  assert.equal(index.features[0].score, 0.5);
+  const stats = files.stats;
+  assert.equal(stats.density.length, 10);
+  assert.equal(stats.maxActivation[3], Number(samples.summaries[3].maxActivation.toPrecision(5)));
+  const detail = files.details.find((d) => d.index === s0.index)!;
+  assert.deepEqual(validate("featureDetail", detail), []);
+  assert.equal(detail.explanation, "Fires on t1.");
+  const back = samplesFromFiles("a", files);
+  assert.ok(back);
+  assert.deepEqual(back.sampling, { seed: 2 });
+  assert.deepEqual(back.samples.samples.map((s) => s.index), samples.samples.map((s) => s.index));
+  assert.equal(back.samples.summaries.length, 10);
+  back.samples.samples[0].top.forEach((f, i) => {
+    assert.deepEqual(f.tokens, s0.top[i].tokens);
+    assertClose(f.acts, s0.top[i].acts, { atol: 0, rtol: 5e-5 }); // stored to 5 significant digits
+  });
+  assert.equal(back.previous.get(s0.index)!["token-lookup"].score, 0.5);
+  // a second backend is added beside the first
+  const again = featureFiles(back.samples, {
+    scores: [{ ...score, backend: "openai:m", score: 0.9, explanation: "cats" }],
+    sampling: back.sampling,
+    previous: back.previous,
+  }).details.find((d) => d.index === s0.index)!;
+  assert.deepEqual(Object.keys(again.results!).sort(), ["openai:m", "token-lookup"]);
+  assert.equal(again.score, 0.9);
+  // a detail that lacks its fragments, or an index without settings, gives nothing to reuse
+  assert.equal(samplesFromFiles("a", { ...files, details: files.details.slice(1) }), null);
+  assert.equal(samplesFromFiles("a", { ...files, index: { ...files.index, sampling: undefined } }), null);
 });
 
 Deno.test("dictionaries are grouped by non-linearity up to a width; top-k ones alone", () => {

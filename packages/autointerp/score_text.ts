@@ -30,7 +30,7 @@ const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "–");
  * score measures with the references (random directions, neurons) and one naming the dictionaries no
  * better than random directions (their 95% intervals overlap), or saying that none is.
  *
- * @param scores `scores.json` (entries may carry `references` and `verdict`, as `mergeScores` writes them).
+ * @param scores `scores.json` (entries may carry `references` and `verdict`, as `mergeScoreData` builds them).
  * @returns The lines, empty when nothing was scored.
  * @example
  * ```ts
