@@ -209,7 +209,8 @@ export interface RunEvidence {
  * @example
  * ```ts
  * import { scoreReferences } from "@saelab/report";
- * const d = { kind: "baseline", method: "random", mean: 0.4, ci95: [0.3, 0.5], n: 9, backend: "token-lookup" } as const;
+ * import type { DictScore } from "@saelab/runs";
+ * const d: DictScore = { kind: "baseline", method: "random", mean: 0.4, ci95: [0.3, 0.5], n: 9, backend: "token-lookup" };
  * if (scoreReferences({ dicts: { rnd: d } }).random !== "rnd") throw new Error();
  * ```
  */
