@@ -1,15 +1,5 @@
 import assert from "node:assert/strict";
-import { assertClose, closeness, createGpu, type Gpu, GpuError, sizeClass } from "./mod.ts";
-
-/** Run `fn` on a fresh GPU context, destroyed afterwards whatever happens. */
-async function withGpu(fn: (gpu: Gpu) => Promise<void> | void): Promise<void> {
-  const gpu = await createGpu();
-  try {
-    await fn(gpu);
-  } finally {
-    gpu.destroy();
-  }
-}
+import { assertClose, closeness, createGpu, GpuError, sizeClass, withGpu } from "./mod.ts";
 
 Deno.test("createGpu explains a missing WebGPU", async () => {
   await assert.rejects(() => createGpu({ navigator: {} }), (e: unknown) => {

@@ -19,5 +19,5 @@ export { GpuError } from "./errors.ts";
 export { BufferPool, sizeClass } from "./pool.ts";
 export { byteSize, Tensor } from "./tensor.ts";
 export type { DType, HostArray, HostArrayOf } from "./tensor.ts";
-export { assertClose, closeness } from "./testing.ts";
+export { assertClose, closeness, withGpu } from "./testing.ts";
 export type { Tolerance } from "./testing.ts";

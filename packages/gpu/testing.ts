@@ -1,8 +1,10 @@
 /**
- * Numerical comparison used by every kernel test: `|a − b| ≤ atol + rtol·|ref|`.
+ * Numerical comparison used by every kernel test: `|a − b| ≤ atol + rtol·|ref|`, and a fresh GPU context
+ * for tests that own their device.
  *
  * @module
  */
+import { createGpu, type Gpu } from "./gpu.ts";
 
 /** Absolute and relative tolerance. */
 export interface Tolerance {
@@ -86,5 +88,24 @@ export function assertClose(
       `${what} differ at index ${c.index}: got ${actual[c.index]}, expected ${expected[c.index]} ` +
         `(max |diff| ${c.maxAbs.toExponential(3)}, atol ${tol.atol ?? 1e-5}, rtol ${tol.rtol ?? 1e-4})`,
     );
+  }
+}
+
+/**
+ * Run `fn` on a fresh GPU context, destroyed afterwards whatever happens (tests that own their device).
+ *
+ * @param fn The work.
+ * @returns When `fn` has finished and the context is destroyed.
+ * @example
+ * ```ts ignore
+ * await withGpu(async (gpu) => console.log(await gpu.zeros([2]).read()));
+ * ```
+ */
+export async function withGpu(fn: (gpu: Gpu) => Promise<void> | void): Promise<void> {
+  const gpu = await createGpu();
+  try {
+    await fn(gpu);
+  } finally {
+    gpu.destroy();
   }
 }

@@ -4,17 +4,7 @@
  * their own, so they live with the kernels (every compute shader of the project is in this package).
  */
 import assert from "node:assert/strict";
-import { assertClose, createGpu, type Gpu, GpuError } from "@saelab/gpu";
-
-/** Run `fn` on a fresh GPU context, destroyed afterwards whatever happens. */
-async function withGpu(fn: (gpu: Gpu) => Promise<void> | void): Promise<void> {
-  const gpu = await createGpu();
-  try {
-    await fn(gpu);
-  } finally {
-    gpu.destroy();
-  }
-}
+import { assertClose, GpuError, withGpu } from "@saelab/gpu";
 
 Deno.test("a failing kernel surfaces as an error that names it", () =>
   withGpu(async (gpu) => {
