@@ -20,15 +20,22 @@ import {
   validateId,
 } from "@saelab/runs";
 
-/** Keys of a stored configuration that do not decide what a run computes. */
-const FREE_KEYS = ["run", "steps", "trainSeconds", "skip", "checkpointSeconds", "logEvery"];
+/**
+ * Keys of a stored configuration that do not decide what a run computes (`preset` only fills in other keys,
+ * which are compared themselves; `probeRows` only chooses which held-out rows are watched during training).
+ */
+const FREE_KEYS = ["run", "steps", "trainSeconds", "skip", "checkpointSeconds", "logEvery", "preset", "probeRows"];
+
+/** What runs written before a key existed did, so that they still resume: no extra members, a constant rate. */
+const LEGACY: Record<string, unknown> = { extra: [], lrSchedule: "constant" };
 
 /** Keys only training and later stages read: they may change until a run's training starts. */
 const TRAIN_KEYS = ["kinds", "ratios", "l1", "batchSize", "lr", "lossWindows"];
 
 function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => !FREE_KEYS.includes(k)));
-  return [...keys].filter((k) => hashJson(a[k] ?? null) !== hashJson(b[k] ?? null));
+  const stored = (k: string) => (k in a ? a[k] : LEGACY[k]);
+  return [...keys].filter((k) => hashJson(stored(k) ?? null) !== hashJson(b[k] ?? null));
 }
 
 /**

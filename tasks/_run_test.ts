@@ -101,3 +101,26 @@ Deno.test("runStage records done with timings, failed with the message, and inte
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a run written before extra members and schedules existed resumes with the settings it was trained with", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const d = deps(dir);
+    const old = await openRun(d, { config: base, model, hook: base.hook });
+    await setStage(dir, old.id, { stage: "train", record: { status: "interrupted" } });
+    const now = { ...base, preset: "paper", probeRows: 4096, extra: [], lrSchedule: "constant" };
+    const resumed = await openRun(d, { requested: old.id, config: now, model, hook: base.hook });
+    assert.equal(resumed.resumed, true);
+    // what such a run did not do cannot be resumed into
+    await assert.rejects(
+      () => openRun(d, { requested: old.id, config: { ...now, lrSchedule: "warmup-decay" }, model, hook: base.hook }),
+      { name: "TypeError", message: /lrSchedule differ/ },
+    );
+    await assert.rejects(
+      () => openRun(d, { requested: old.id, config: { ...now, extra: [{ kinds: ["tied"] }] }, model, hook: base.hook }),
+      { name: "TypeError", message: /extra differ/ },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
