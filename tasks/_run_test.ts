@@ -18,6 +18,18 @@ async function json(runsDir: string, id: string): Promise<RunJson> {
   return r.run;
 }
 
+/** `openRun` of run `id` with `config` is refused with a TypeError whose message matches `message`. */
+function refuses(
+  d: StageDeps,
+  o: { id: string; config: Record<string, unknown>; message: RegExp },
+): Promise<void> {
+  const { id, config, message } = o;
+  return assert.rejects(() => openRun(d, { requested: id, config, model, hook: base.hook }), {
+    name: "TypeError",
+    message,
+  });
+}
+
 const trained = (r: RunJson) => r.status === "done" && r.stages.evaluate?.status === "done";
 
 Deno.test("openRun resumes the newest unfinished run with the same settings and records the new free settings", async () => {
@@ -37,14 +49,8 @@ Deno.test("openRun resumes the newest unfinished run with the same settings and 
     const grid = await openRun(d, { config: { ...base, ratios: [4] }, model, hook: base.hook, finished: trained });
     assert.equal(grid.id, first.id);
     await setStage(dir, first.id, { stage: "train", record: { status: "running" } });
-    await assert.rejects(
-      () => openRun(d, { requested: first.id, config: { ...base, ratios: [1] }, model, hook: base.hook }),
-      { name: "TypeError", message: /ratios differ/ },
-    );
-    await assert.rejects(
-      () => openRun(d, { requested: first.id, config: { ...base, ratios: [4], tokens: 9 }, model, hook: base.hook }),
-      { name: "TypeError", message: /tokens differ/ },
-    );
+    await refuses(d, { id: first.id, config: { ...base, ratios: [1] }, message: /ratios differ/ });
+    await refuses(d, { id: first.id, config: { ...base, ratios: [4], tokens: 9 }, message: /tokens differ/ });
     const other = await openRun(d, { config: { ...base, tokens: 1024 }, model, hook: base.hook, finished: trained });
     assert.notEqual(other.id, first.id);
   } finally {
@@ -112,14 +118,8 @@ Deno.test("a run written before extra members and schedules existed resumes with
     const resumed = await openRun(d, { requested: old.id, config: now, model, hook: base.hook });
     assert.equal(resumed.resumed, true);
     // what such a run did not do cannot be resumed into
-    await assert.rejects(
-      () => openRun(d, { requested: old.id, config: { ...now, lrSchedule: "warmup-decay" }, model, hook: base.hook }),
-      { name: "TypeError", message: /lrSchedule differ/ },
-    );
-    await assert.rejects(
-      () => openRun(d, { requested: old.id, config: { ...now, extra: [{ kinds: ["tied"] }] }, model, hook: base.hook }),
-      { name: "TypeError", message: /extra differ/ },
-    );
+    await refuses(d, { id: old.id, config: { ...now, lrSchedule: "warmup-decay" }, message: /lrSchedule differ/ });
+    await refuses(d, { id: old.id, config: { ...now, extra: [{ kinds: ["tied"] }] }, message: /extra differ/ });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
