@@ -9,7 +9,7 @@ import type { Gpu, Tensor } from "@saelab/gpu";
 import { add, attention, gelu, layerNorm, matmul, rotary } from "@saelab/kernels";
 import type { NeoxConfig } from "./config.ts";
 import type { Hooks } from "./hooks.ts";
-import { runHook, type Scope } from "./_scope.ts";
+import { runHook, type TensorOwner } from "./_scope.ts";
 
 /** The weights of one block on the GPU; linear weights are `[out, in]` as stored by Hugging Face. */
 export interface BlockWeights {
@@ -31,6 +31,31 @@ export interface BlockWeights {
   projBias: Tensor<"f32">;
 }
 
+/**
+ * What the backward pass of one block needs from its forward pass, as the block used it
+ * (after any hook replaced it). Every tensor is owned by the run's `scope`.
+ */
+export interface SavedBlock {
+  /** The block input, `blocks.{L}.hook_resid_pre` `[B, T, D]`. */
+  x: Tensor<"f32">;
+  /** `LN₁(x)` `[B, T, D]`. */
+  ln1: Tensor<"f32">;
+  /** The fused projections after rotary `[B, T, 3·D]`. */
+  qkv: Tensor<"f32">;
+  /** The attention's log-sum-exp per head and query `[B, H, T]`. */
+  lse: Tensor<"f32">;
+  /** The attention output before the dense projection `[B, T, D]`. */
+  z: Tensor<"f32">;
+  /** The input of `LN₂` `[B, T, D]`: `x` with the parallel residual, `hook_resid_mid` with the sequential one. */
+  mid: Tensor<"f32">;
+  /** `LN₂(mid)` `[B, T, D]`. */
+  ln2: Tensor<"f32">;
+  /** The MLP pre-activation `[B, T, F]`. */
+  h: Tensor<"f32">;
+  /** `gelu(h)`, `blocks.{L}.mlp.hook_post` `[B, T, F]`. */
+  g: Tensor<"f32">;
+}
+
 /** What one block needs. */
 export interface BlockRun {
   weights: BlockWeights;
@@ -40,19 +65,35 @@ export interface BlockRun {
   x: Tensor<"f32">;
   hooks: Hooks | undefined;
   /** Owns every tensor the block creates. */
-  scope: Scope;
+  scope: TensorOwner;
+  /**
+   * When given, the block pushes its {@linkcode SavedBlock} here for a backward pass: it then
+   * also writes the attention's log-sum-exp and keeps the MLP pre-activation apart from the
+   * GELU output (without it, GELU runs in place and nothing extra is allocated).
+   */
+  save?: SavedBlock[];
 }
 
 /**
- * Record one GPT-NeoX block.
+ * Record one GPT-NeoX block: the one forward of inference and of pretraining.
  *
  * @param gpu The GPU context.
- * @param config The configuration.
- * @param run Weights, layer, input, hooks and scope.
- * @returns `blocks.{layer}.hook_resid_post`, owned by `run.scope`.
+ * @param config The configuration (parallel or sequential residual).
+ * @param run Weights, layer, input, hooks, scope and optionally where to save activations.
+ * @returns `blocks.{layer}.hook_resid_post` `[B, T, D]`, owned by `run.scope`.
+ * @example
+ * ```ts ignore
+ * import { blockWeights, recordBlock, type SavedBlock } from "@saelab/neox";
+ * const saved: SavedBlock[] = [];
+ * const live: Tensor[] = [];
+ * const y = recordBlock(gpu, config, {
+ *   weights: blockWeights(0, (name) => params.get(name)?.value),
+ *   layer: 0, x, hooks: undefined, scope: { own: (t) => (live.push(t), t) }, save: saved,
+ * });
+ * ```
  */
 export function recordBlock(gpu: Gpu, config: NeoxConfig, run: BlockRun): Tensor<"f32"> {
-  const { weights: w, layer: l, hooks, scope } = run;
+  const { weights: w, layer: l, hooks, scope, save } = run;
   let x = run.x;
   const [batch, seq] = x.shape;
   const rows = batch * seq;
@@ -73,7 +114,9 @@ export function recordBlock(gpu: Gpu, config: NeoxConfig, run: BlockRun): Tensor
   const ln1 = scope.own(layerNorm(gpu, x, { weight: w.ln1Weight, bias: w.ln1Bias, eps }));
   const qkv = linear(ln1, w.qkvWeight, w.qkvBias, "neox.qkv"); // [B, T, H·3·hs]
   applyRotary(gpu, config, qkv);
-  const z = scope.own(attention(gpu, qkv, { heads: config.numHeads })); // [B, T, D]
+  const heads = config.numHeads;
+  const lse = save ? scope.own(gpu.empty([batch, heads, seq], "f32", "neox.lse")) : undefined; // [B, H, T]
+  const z = scope.own(attention(gpu, qkv, { heads, lse })); // [B, T, D]
   let attnOut = linear(z, w.denseWeight, w.denseBias, "neox.attn_out");
   attnOut = runHook(gpu, hooks, p + "hook_attn_out", attnOut, scope);
 
@@ -84,14 +127,51 @@ export function recordBlock(gpu: Gpu, config: NeoxConfig, run: BlockRun): Tensor
   }
   const ln2 = scope.own(layerNorm(gpu, mid, { weight: w.ln2Weight, bias: w.ln2Bias, eps }));
   const hidden = linear(ln2, w.fcWeight, w.fcBias, "neox.mlp_pre"); // [B, T, F]
-  let post = gelu(gpu, hidden, { out: hidden });
+  let post = save ? scope.own(gelu(gpu, hidden)) : gelu(gpu, hidden, { out: hidden });
   post = runHook(gpu, hooks, p + "mlp.hook_post", post, scope);
   let mlpOut = linear(post, w.projWeight, w.projBias, "neox.mlp_out");
   mlpOut = runHook(gpu, hooks, p + "hook_mlp_out", mlpOut, scope);
 
   const resid = scope.own(add(gpu, mid, mlpOut));
   if (config.parallelResidual) add(gpu, resid, attnOut, { out: resid });
+  save?.push({ x, ln1, qkv, lse: lse!, z, mid, ln2, h: hidden, g: post });
   return runHook(gpu, hooks, p + "hook_resid_post", resid, scope);
+}
+
+/**
+ * Gather one block's weights by their Hugging Face names (`gpt_neox.layers.{L}.…`).
+ *
+ * @param layer The block index.
+ * @param lookup The tensor of a name, or `undefined` where the checkpoint has none.
+ * @returns The block's weights; the optional attention biases stay `undefined` when absent.
+ * @throws {RangeError} When a required weight is missing.
+ * @example
+ * ```ts ignore
+ * import { blockWeights } from "@saelab/neox";
+ * const w = blockWeights(0, (name) => tensors.get(name));
+ * ```
+ */
+export function blockWeights(layer: number, lookup: (name: string) => Tensor<"f32"> | undefined): BlockWeights {
+  const p = `gpt_neox.layers.${layer}.`;
+  const get = (name: string) => {
+    const t = lookup(p + name);
+    if (t === undefined) throw new RangeError(`Cannot build block ${layer}: weight ${p + name} is missing`);
+    return t;
+  };
+  return {
+    ln1Weight: get("input_layernorm.weight"),
+    ln1Bias: get("input_layernorm.bias"),
+    ln2Weight: get("post_attention_layernorm.weight"),
+    ln2Bias: get("post_attention_layernorm.bias"),
+    qkvWeight: get("attention.query_key_value.weight"),
+    qkvBias: lookup(p + "attention.query_key_value.bias"),
+    denseWeight: get("attention.dense.weight"),
+    denseBias: lookup(p + "attention.dense.bias"),
+    fcWeight: get("mlp.dense_h_to_4h.weight"),
+    fcBias: get("mlp.dense_h_to_4h.bias"),
+    projWeight: get("mlp.dense_4h_to_h.weight"),
+    projBias: get("mlp.dense_4h_to_h.bias"),
+  };
 }
 
 /**

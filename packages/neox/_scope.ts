@@ -8,8 +8,14 @@ import { copy } from "@saelab/kernels";
 import type { NeoxConfig } from "./config.ts";
 import { hookNames, type Hooks } from "./hooks.ts";
 
+/** Takes ownership of tensors to dispose later (a {@linkcode Scope}, or any list its caller frees). */
+export interface TensorOwner {
+  /** Register a tensor to dispose later; returns it. */
+  own<T extends Tensor>(t: T): T;
+}
+
 /** Tensors created while recording part of a pass; released together. */
-export class Scope {
+export class Scope implements TensorOwner {
   #items = new Set<Tensor>();
 
   /** Register a tensor this scope must dispose. */
@@ -47,7 +53,7 @@ export function runHook(
   hooks: Hooks | undefined,
   name: string,
   act: Tensor<"f32">,
-  scope: Scope,
+  scope: TensorOwner,
 ): Tensor<"f32"> {
   const hook = hooks?.[name];
   if (hook === undefined) return act;
