@@ -1,19 +1,18 @@
 /**
  * One training pass of a parallel-residual GPT-NeoX on the GPU: the forward
- * pass keeping what the backward pass needs, the next-token loss, and the
- * backward pass writing every parameter's gradient. Nothing waits on the GPU.
+ * pass (each block through the inference forward, `recordBlock` of
+ * `@saelab/neox`, keeping what the backward pass needs), the next-token loss,
+ * and the backward pass writing every parameter's gradient. Nothing waits on the GPU.
  *
  * Per block (rows `N = B·T`): `ln1 = LN₁(x)`, `qkv = rotary(ln1·Wqkvᵀ + b)`,
  * `z = attention(qkv)`, `a = z·Wdᵀ + b`, `ln2 = LN₂(x)`, `h = ln2·Wfcᵀ + b`,
- * `y = x + a + gelu(h)·Wprojᵀ + b`. The backward pass walks this in reverse;
+ * `y = x + gelu(h)·Wprojᵀ + b + a`. The backward pass walks this in reverse;
  * a linear layer's gradients are `dW = dYᵀ·X`, `db = Σ_rows dY`, `dX = dY·W`.
  *
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
 import {
-  add,
-  attention,
   attentionBackward,
   colSum,
   copy,
@@ -21,27 +20,14 @@ import {
   crossEntropyBackward,
   embedding,
   embeddingBackward,
-  gelu,
   geluBackward,
   groupIds,
   layerNorm,
   layerNormBackward,
   matmul,
 } from "@saelab/kernels";
-import { applyRotary, type NeoxConfig } from "@saelab/neox";
-import type { Param } from "./params.ts";
-
-/** What one block's backward pass needs from its forward pass. */
-interface Saved {
-  x: Tensor<"f32">; // [N, D] block input
-  ln1: Tensor<"f32">; // [N, D]
-  qkv: Tensor<"f32">; // [B, T, 3D] after rotary
-  lse: Tensor<"f32">; // [B, H, T]
-  z: Tensor<"f32">; // [B, T, D]
-  ln2: Tensor<"f32">; // [N, D]
-  h: Tensor<"f32">; // [N, F] before GELU
-  g: Tensor<"f32">; // [N, F] after GELU
-}
+import { applyRotary, blockWeights, type NeoxConfig, recordBlock, type SavedBlock } from "@saelab/neox";
+import { checkTrainable, type Param } from "./params.ts";
 
 /** Options of {@linkcode trainPass}. */
 export interface PassOptions {
@@ -63,6 +49,8 @@ export interface PassOptions {
  * @param ids `[B·T]` token ids, row-major.
  * @param options `batch`, `seq`, `backward`.
  * @returns Per-position losses `[B·T]` (0 at each sequence's last position); the caller owns it.
+ * @throws {RangeError} For ids that are not `batch` windows of `seq`, or a configuration the
+ *   backward pass does not cover (sequential residual, no attention biases, tied embeddings).
  * @example
  * ```ts ignore
  * const losses = trainPass(gpu, config, params, ids, { batch: 8, seq: 128 });
@@ -76,6 +64,7 @@ export function trainPass(
   ids: Int32Array,
   options: PassOptions,
 ): Tensor<"f32"> {
+  checkTrainable(config);
   const { batch: B, seq: T } = options;
   const N = B * T, D = config.hiddenSize, V = config.vocabSize, H = config.numHeads;
   if (ids.length !== N || T < 2) {
@@ -93,35 +82,12 @@ export function trainPass(
     const tokens = own(gpu.upload(ids, [N], "pretrain.ids"));
     const targets = own(gpu.upload(targetsHost, [N], "pretrain.targets"));
     let x = own(embedding(gpu, tokens, p("gpt_neox.embed_in.weight").value)); // [N, D]
-    const saved: Saved[] = [];
+    const saved: SavedBlock[] = [];
+    const scope = { own };
     for (let l = 0; l < config.numLayers; l++) {
-      const w = (s: string) => p(`gpt_neox.layers.${l}.${s}`).value;
-      const linear = (a: Tensor<"f32">, name: string, out?: Tensor<"f32">) =>
-        matmul(gpu, a, w(`${name}.weight`), { transposeB: true, bias: w(`${name}.bias`), out, accumulate: !!out });
-      const ln1 = own(
-        layerNorm(gpu, x, {
-          weight: w("input_layernorm.weight"),
-          bias: w("input_layernorm.bias"),
-          eps: config.layerNormEps,
-        }),
-      );
-      const qkv = own(linear(ln1, "attention.query_key_value")).reshape([B, T, 3 * D]);
-      applyRotary(gpu, config, qkv);
-      const lse = own(gpu.empty([B, H, T], "f32", "pretrain.lse"));
-      const z = own(attention(gpu, qkv, { heads: H, lse }));
-      const ln2 = own(
-        layerNorm(gpu, x, {
-          weight: w("post_attention_layernorm.weight"),
-          bias: w("post_attention_layernorm.bias"),
-          eps: config.layerNormEps,
-        }),
-      );
-      const h = own(linear(ln2, "mlp.dense_h_to_4h"));
-      const g = own(gelu(gpu, h));
-      const y = own(add(gpu, x, own(linear(z.reshape([N, D]), "attention.dense"))));
-      linear(g, "mlp.dense_4h_to_h", y);
-      saved.push({ x, ln1, qkv, lse, z, ln2, h, g });
-      x = y;
+      const weights = blockWeights(l, (name) => params.get(name)?.value);
+      const run = { weights, layer: l, x: x.reshape([B, T, D]), hooks: undefined, scope, save: saved };
+      x = recordBlock(gpu, config, run).reshape([N, D]);
     }
     const fw = p("gpt_neox.final_layer_norm.weight").value, fb = p("gpt_neox.final_layer_norm.bias").value;
     const xf = own(layerNorm(gpu, x, { weight: fw, bias: fb, eps: config.layerNormEps })); // [N, D]
@@ -144,6 +110,8 @@ export function trainPass(
     });
     for (let l = config.numLayers - 1; l >= 0; l--) {
       const s = saved[l];
+      /** A saved `[B, T, W]` activation as `[N, W]` rows. */
+      const rows = (t: Tensor<"f32">) => t.reshape([N, t.shape[2]]);
       const q = (name: string) => p(`gpt_neox.layers.${l}.${name}`);
       /** Gradients of `Y = A·Wᵀ + b` given dY: writes dW and db, returns dA. */
       const linearBack = (dy: Tensor<"f32">, a: Tensor<"f32">, name: string) => {
@@ -152,16 +120,16 @@ export function trainPass(
         colSum(gpu, dy, { out: bias.grad });
         return own(matmul(gpu, dy, weight.value));
       };
-      const dg = linearBack(dx, s.g, "mlp.dense_4h_to_h"); // [N, F]
-      geluBackward(gpu, s.h, dg, { out: dg });
-      const dln2 = linearBack(dg, s.ln2, "mlp.dense_h_to_4h"); // [N, D]
-      const dz = linearBack(dx, s.z.reshape([N, D]), "attention.dense").reshape([B, T, D]);
+      const dg = linearBack(dx, rows(s.g), "mlp.dense_4h_to_h"); // [N, F]
+      geluBackward(gpu, rows(s.h), dg, { out: dg });
+      const dln2 = linearBack(dg, rows(s.ln2), "mlp.dense_h_to_4h"); // [N, D]
+      const dz = linearBack(dx, rows(s.z), "attention.dense").reshape([B, T, D]);
       const dqkv = own(attentionBackward(gpu, s.qkv, dz, { heads: H, z: s.z, lse: s.lse })); // [B, T, 3D]
       applyRotary(gpu, config, dqkv, { inverse: true });
-      const dln1 = linearBack(dqkv.reshape([N, 3 * D]), s.ln1, "attention.query_key_value"); // [N, D]
+      const dln1 = linearBack(dqkv.reshape([N, 3 * D]), rows(s.ln1), "attention.query_key_value"); // [N, D]
       const dxIn = own(copy(gpu, dx));
       for (const [dln, norm] of [[dln2, "post_attention_layernorm"], [dln1, "input_layernorm"]] as const) {
-        layerNormBackward(gpu, s.x, dln, {
+        layerNormBackward(gpu, rows(s.x), dln, {
           weight: q(`${norm}.weight`).value,
           eps: config.layerNormEps,
           dx: dxIn,

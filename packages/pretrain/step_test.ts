@@ -86,3 +86,17 @@ Deno.test("a few AdamW steps on one small batch lower its loss", async () => {
     disposeParams(params);
   }
 });
+
+Deno.test("trainPass refuses the sequential residual, whose backward pass it does not compute", () => {
+  const params = uploadParams(gpu, config, initialWeights(config, 5));
+  try {
+    assert.throws(() => trainPass(gpu, { ...config, parallelResidual: false }, params, IDS, { batch: B, seq: T }), {
+      name: "RangeError",
+      message: /Cannot pretrain this GPT-NeoX config: use_parallel_residual must be true/,
+    });
+  } finally {
+    disposeParams(params);
+  }
+});
+
+globalThis.addEventListener("unload", () => gpu.destroy());
