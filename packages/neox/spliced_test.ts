@@ -235,4 +235,7 @@ Deno.test("normalized and unembedRows give the forward pass's logits, in any row
   });
 });
 
-globalThis.addEventListener("unload", () => model.dispose());
+globalThis.addEventListener("unload", () => {
+  model.dispose();
+  gpu.destroy();
+});

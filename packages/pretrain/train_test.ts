@@ -73,3 +73,5 @@ Deno.test("pretrain stopped by its signal resumes to exactly the weights of an u
     await Deno.remove(root, { recursive: true });
   }
 });
+
+globalThis.addEventListener("unload", () => gpu.destroy());
