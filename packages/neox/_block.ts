@@ -2,6 +2,8 @@
  * One GPT-NeoX block on the GPU: LayerNorm, fused QKV projection, rotary,
  * causal attention, output projection, the MLP with exact GELU, and the
  * parallel or sequential residual, with hooks at each TransformerLens point.
+ * The same forward serves inference and pretraining: asked to, it saves what
+ * a backward pass needs.
  *
  * @module
  */

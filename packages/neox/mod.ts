@@ -1,7 +1,8 @@
 /**
  * GPT-NeoX (Pythia) on WebGPU: Hugging Face folders, a forward pass with
  * TransformerLens hook points that read or replace activations, next-token
- * loss, generation, a float64 CPU reference and a Hub downloader.
+ * loss, generation, a float64 CPU reference and a Hub downloader. The block
+ * forward (`recordBlock`) is also pretraining's, saving what its backward needs.
  *
  * ```ts ignore
  * import { createGpu } from "@saelab/gpu";
