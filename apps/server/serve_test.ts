@@ -37,7 +37,7 @@ async function withServer(fn: (port: number) => Promise<void>) {
   const server = await startServer({
     runsDir: runs,
     port: 0,
-    timeouts: { headersMs: 300, bodyMs: 300, idleMs: 2000 },
+    timeouts: { headersMs: 300, bodyMs: 300, idleMs: 800 },
   });
   try {
     await fn(Number(new URL(server.url).port));
@@ -114,6 +114,24 @@ Deno.test("over a socket: keep-alive serves two requests on one connection", asy
   await withServer(async (port) => {
     const req = `GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
     const r = await raw(port, [req, req.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")], { pauseMs: 100 });
+    assert.equal(r.out.match(/HTTP\/1\.1 200/g)?.length, 2);
+  });
+});
+
+Deno.test("over a socket: a kept-alive connection left idle is closed after its answer", async () => {
+  await withServer(async (port) => {
+    const r = await raw(port, [`GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`]);
+    assert.equal(r.how, "closed");
+    assert.match(r.out, /^HTTP\/1\.1 200/);
+  });
+});
+
+Deno.test("over a socket: a body sent in time keeps the connection for the next request", async () => {
+  await withServer(async (port) => {
+    const r = await raw(port, [
+      `GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 3\r\n\r\nabc`,
+      `GET /api/runs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
+    ], { pauseMs: 100 });
     assert.equal(r.out.match(/HTTP\/1\.1 200/g)?.length, 2);
   });
 });
