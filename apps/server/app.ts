@@ -16,6 +16,7 @@ import { browseQuery, indexParam, nameParam } from "./params.ts";
 import { indexPage, runPage } from "./pages_run.ts";
 import { browserPage, featurePage, messagePage } from "./pages_feature.ts";
 import { mountToy } from "./pages_toy.ts";
+import { hostGuard, LOOPBACK_HOSTS } from "./host.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
@@ -31,6 +32,15 @@ export interface AppOptions {
   cacheMs?: number;
   /** Milliseconds clock for the cache; default `performance.now`. */
   now?: () => number;
+  /**
+   * Host names answered (in `Host` and in absolute-form targets); others get 421. Default
+   * {@linkcode LOOPBACK_HOSTS}; the server started by `startServer` adds its bound address.
+   */
+  hosts?: readonly string[];
+  /** The bound port: a port given in `Host` must be this one. Default: any. */
+  port?: number;
+  /** Refuse requests without a `Host` header (421). Default false (in-process `app.request` sends none). */
+  requireHost?: boolean;
 }
 
 /** The Content-Security-Policy every response carries: only same-origin scripts and styles, no eval. */
@@ -85,6 +95,11 @@ export function createApp(options: AppOptions): Hono {
     c.header("Cross-Origin-Opener-Policy", "same-origin");
     if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
   });
+
+  app.use(
+    "*",
+    hostGuard({ hosts: options.hosts ?? LOOPBACK_HOSTS, port: options.port, requireHost: options.requireHost }),
+  );
 
   app.use("*", responseCache({ ttlMs: options.cacheMs ?? 1000, now: options.now, skip: ["/static/"] }));
 

@@ -15,6 +15,10 @@ Usage: deno run -A apps/server/main.ts [--runs DIR] [--port N] [--host H]
   --port N     port (default 8080; 0 picks a free one)
   --host H     interface to bind (default 127.0.0.1; use 0.0.0.0 to expose on the network)
 
+Only GET and HEAD are answered, and only for a Host naming the bound address, this machine's
+addresses (on 0.0.0.0) or localhost; other hosts get 421. Slow request heads (10 s), bodies (30 s)
+and idle connections (60 s) are cut off.
+
 Example: deno run -A apps/server/main.ts --runs runs --port 8080`;
 
 if (import.meta.main) {

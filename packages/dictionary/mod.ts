@@ -28,5 +28,7 @@ export {
   writeSaeLens,
 } from "./saelens.ts";
 export type { SaeLensCfg, SaeLensTensors, SaveDictionaryOptions } from "./saelens.ts";
+export { parseSaeLensCfg, SAELENS_LIMITS } from "./saelens_cfg.ts";
+export type { SaeLensSettings } from "./saelens_cfg.ts";
 export { evaluateDictionary } from "./evaluate.ts";
 export type { EvaluateOptions } from "./evaluate.ts";

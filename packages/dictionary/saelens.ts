@@ -3,7 +3,8 @@
  * `W_enc [d_in, d_sae]`, `b_enc [d_sae]`, `W_dec [d_sae, d_in]`, `b_dec [d_in]`. One writer
  * ({@linkcode writeSaeLens}) serves SAE sweep members, checkpoints and baselines; one reader
  * ({@linkcode loadDictionary}) loads all of them and SAELens folders trained elsewhere (`standard`
- * and `topk` architectures, without input normalisation). The weights are written before `cfg.json`,
+ * and `topk` architectures, without input normalisation), checking `cfg.json` field by field
+ * (`./saelens_cfg.ts`) and the weights tensor by tensor. The weights are written before `cfg.json`,
  * each file atomically, so a folder with a `cfg.json` always has its weights.
  *
  * @module
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { openSafetensors, writeSafetensors } from "@saelab/safetensors";
 import { type DictKind, type SaeCfg, writeJsonAtomic } from "@saelab/runs";
 import { LinearDictionary } from "./linear.ts";
+import { parseSaeLensCfg, SAELENS_LIMITS } from "./saelens_cfg.ts";
 
 /** File names inside a SAELens folder. */
 export const SAELENS_FILES = Object.freeze({ cfg: "cfg.json", weights: "sae_weights.safetensors" });
@@ -71,12 +73,13 @@ export async function writeSaeLens(
 }
 
 /**
- * Read `cfg.json` of a SAELens folder.
+ * Read `cfg.json` of a SAELens folder, checking that it is a JSON object with sizes `d_in` and
+ * `d_sae` in range (the rest is checked by {@linkcode loadDictionary}, which acts on it).
  *
  * @param dir The folder.
  * @returns The parsed config.
- * @throws {TypeError} When the file is missing or not JSON.
- * @throws {RangeError} When `d_in` or `d_sae` is missing.
+ * @throws {TypeError} When the file is missing, or is not valid JSON (truncated, say); the message names it.
+ * @throws {RangeError} When it is not an object, or `d_in` or `d_sae` is missing or out of range.
  * @example
  * ```ts ignore
  * const cfg = await readSaeLensCfg("runs/r1/saes/untied_r4_a1.0e-3");
@@ -84,28 +87,44 @@ export async function writeSaeLens(
  */
 export async function readSaeLensCfg(dir: string): Promise<SaeLensCfg> {
   const path = join(dir, SAELENS_FILES.cfg);
-  let cfg: SaeLensCfg;
+  let text: string;
   try {
-    cfg = JSON.parse(await Deno.readTextFile(path));
+    text = await Deno.readTextFile(path);
   } catch (e) {
-    throw new TypeError(`Cannot read ${path}: it is missing or not JSON`, { cause: e });
+    throw new TypeError(`Cannot read ${path}: it is missing or unreadable (${(e as Error).message})`, { cause: e });
   }
-  for (const key of ["d_in", "d_sae"] as const) {
-    if (!Number.isInteger(cfg[key]) || cfg[key] < 1) {
-      throw new RangeError(`Cannot read ${path}: ${key} is missing or not a positive integer`);
+  let cfg: unknown;
+  try {
+    cfg = JSON.parse(text);
+  } catch (e) {
+    throw new TypeError(`Cannot read ${path}: it is not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+  if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) {
+    throw new RangeError(`Cannot read ${path}: it is not a JSON object`);
+  }
+  const c = cfg as SaeLensCfg;
+  for (const [key, limit] of [["d_in", SAELENS_LIMITS.dIn], ["d_sae", SAELENS_LIMITS.dSae]] as const) {
+    if (!Number.isInteger(c[key]) || c[key] < 1 || c[key] > limit) {
+      throw new RangeError(
+        `Cannot read ${path}: ${key} is missing or not an integer from 1 to ${limit} (got ${JSON.stringify(c[key])})`,
+      );
     }
   }
-  return cfg;
+  return c;
 }
 
+const FLOAT_DTYPES = ["F32", "F16", "BF16", "F64"];
+
 /**
- * Read the tensors of a SAELens folder, checking their shapes (F16/BF16 are widened to F32; a
- * missing `b_dec` reads as zeros).
+ * Read the tensors of a SAELens folder, checking each one's dtype (a float type; F16/BF16/F64 are
+ * converted to F32), its exact shape (a transposed `W_enc` is refused) and that its values are
+ * finite. A missing `b_dec` reads as zeros.
  *
  * @param dir The folder.
  * @param cfg Its `cfg.json` (for the sizes).
  * @returns The tensors.
- * @throws {RangeError} When a tensor is missing or its shape disagrees with `d_in`/`d_sae`.
+ * @throws {RangeError} When a tensor is missing, not a float type, of the wrong shape, or holds NaN/Inf (named).
+ * @throws {SafetensorsError} When the file is unreadable, truncated or malformed (the file named).
  * @example
  * ```ts ignore
  * const t = await readSaeLensTensors(dir, await readSaeLensCfg(dir));
@@ -113,16 +132,24 @@ export async function readSaeLensCfg(dir: string): Promise<SaeLensCfg> {
  */
 export async function readSaeLensTensors(dir: string, cfg: SaeLensCfg): Promise<SaeLensTensors> {
   const { d_in: dIn, d_sae: dDict } = cfg;
-  using file = await openSafetensors(join(dir, SAELENS_FILES.weights));
+  const path = join(dir, SAELENS_FILES.weights);
+  using file = await openSafetensors(path);
   const get = async (tensor: string, shape: number[]) => {
-    if (!file.has(tensor)) throw new RangeError(`Cannot load ${dir}: ${SAELENS_FILES.weights} has no tensor ${tensor}`);
-    const got = file.info(tensor).shape;
+    if (!file.has(tensor)) throw new RangeError(`Cannot load ${path}: it has no tensor ${tensor}`);
+    const { shape: got, dtype } = file.info(tensor);
+    if (!FLOAT_DTYPES.includes(dtype)) {
+      throw new RangeError(`Cannot load ${path}: ${tensor} has dtype ${dtype}, expected one of ${FLOAT_DTYPES}`);
+    }
     if (got.length !== shape.length || got.some((v, i) => v !== shape[i])) {
       throw new RangeError(
-        `Cannot load ${dir}: ${tensor} has shape [${got.join(", ")}], expected [${shape.join(", ")}]`,
+        `Cannot load ${dir}: ${tensor} has shape [${got.join(", ")}], expected [${shape.join(", ")}] ` +
+          `(d_in ${dIn}, d_sae ${dDict} in ${SAELENS_FILES.cfg})`,
       );
     }
-    return await file.getFloat32(tensor);
+    const values = await file.getFloat32(tensor);
+    const bad = values.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new RangeError(`Cannot load ${path}: ${tensor}[${bad}] is ${values[bad]}`);
+    return values;
   };
   return {
     W_enc: await get("W_enc", [dIn, dDict]),
@@ -186,17 +213,20 @@ export async function saveDictionary(
 }
 
 /**
- * Read a SAELens folder as a {@linkcode LinearDictionary}. `apply_b_dec_to_input` is folded into the
- * encoder bias (`b_e − W_encᵀ b_dec`; SAELens defaults it to true); `topk` architectures (k in `activation_fn_kwargs.k` or `k`) keep
- * the k largest ReLU activations.
+ * Read a SAELens folder as a {@linkcode LinearDictionary} — the one reader of SAELens folders
+ * (`loadSae` in `@saelab/sae` binds its result to a GPU). `cfg.json` is checked by
+ * {@linkcode parseSaeLensCfg} with SAELens' defaults (`apply_b_dec_to_input` true,
+ * `normalize_activations` `"none"`); `apply_b_dec_to_input` is folded into the encoder bias
+ * (`b_e − W_encᵀ b_dec`); `topk` architectures (k in `activation_fn_kwargs.k` or `k`, 1 … d_sae)
+ * keep the k largest ReLU activations.
  *
  * @param dir The folder.
  * @param options Name (default: the folder name) and the run folder it sits in (`"sae"` for `saes/`: kind `"sae"`;
  *   `"baseline"`: kind from `cfg.method`).
  * @returns The dictionary.
- * @throws {TypeError} When `cfg.json` is missing or unreadable, or names an architecture, activation or
- *   normalisation this reader cannot reproduce.
- * @throws {RangeError} When a weight's shape disagrees with `d_in`/`d_sae`, or a TopK folder has no `k`.
+ * @throws {TypeError} When `cfg.json` is missing or not valid JSON.
+ * @throws {RangeError} When a cfg field is mistyped, out of range or names what this reader cannot reproduce, or a
+ *   weight is missing, of the wrong dtype or shape, or not finite (each named with its file).
  * @example
  * ```ts ignore
  * import { loadDictionary } from "@saelab/dictionary";
@@ -209,24 +239,8 @@ export async function loadDictionary(
 ): Promise<LinearDictionary> {
   const name = options.name ?? dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop()!;
   const cfg = await readSaeLensCfg(dir);
-  const dIn = cfg.d_in, dDict = cfg.d_sae;
-  const arch = String(cfg.architecture ?? "standard");
-  const fn = String(cfg.activation_fn_str ?? (arch === "topk" ? "topk" : "relu"));
-  if ((arch !== "standard" && arch !== "topk") || !["relu", "identity", "topk"].includes(fn)) {
-    throw new TypeError(
-      `Cannot load dictionary ${name} from ${dir}: architecture ${JSON.stringify(arch)} with activation ` +
-        `${JSON.stringify(fn)} is not supported (standard/relu or topk)`,
-    );
-  }
-  const norm = cfg.normalize_activations ?? "none";
-  if (norm !== "none") {
-    throw new TypeError(`Cannot load dictionary ${name} from ${dir}: normalize_activations "${norm}" is not supported`);
-  }
-  const kwargs = (cfg.activation_fn_kwargs ?? {}) as { k?: unknown };
-  const k = arch === "topk" || fn === "topk" ? Number(kwargs.k ?? cfg.k) : 0;
-  if ((arch === "topk" || fn === "topk") && !(Number.isInteger(k) && k >= 1)) {
-    throw new RangeError(`Cannot load dictionary ${name} from ${dir}: a topk SAE needs activation_fn_kwargs.k`);
-  }
+  const settings = parseSaeLensCfg(cfg, { file: join(dir, SAELENS_FILES.cfg) });
+  const { dIn, dSae: dDict, k } = settings;
   const t = await readSaeLensTensors(dir, cfg);
   const encoder = new Float32Array(dDict * dIn);
   const bias = new Float32Array(dDict);
@@ -237,10 +251,9 @@ export async function loadDictionary(
       encoder[j * dIn + i] = w;
       shift += w * t.b_dec[i];
     }
-    bias[j] = t.b_enc[j] - (cfg.apply_b_dec_to_input ?? true ? shift : 0); // SAELens defaults to true
+    bias[j] = t.b_enc[j] - (settings.applyBDecToInput ? shift : 0);
   }
   const saelab = (cfg.saelab ?? {}) as Record<string, unknown>;
-  const activation = fn === "identity" ? "identity" : "relu";
   return new LinearDictionary({
     name,
     kind: (options.kind ?? "sae") === "sae" ? "sae" : typeof cfg.method === "string" ? cfg.method : "baseline",
@@ -250,7 +263,7 @@ export async function loadDictionary(
     encoderBias: bias,
     decoder: t.W_dec,
     decoderBias: t.b_dec,
-    activation: (saelab.activation as "relu" | "identity" | undefined) ?? activation,
+    activation: settings.activation,
     k,
     info: saelab,
   });

@@ -39,35 +39,72 @@ export interface NeoxConfig {
 
 type Json = Record<string, unknown>;
 
-function fail(field: string, why: string): never {
-  throw new RangeError(`Cannot use this GPT-NeoX config: ${field} ${why}`);
+/**
+ * Largest sizes {@linkcode parseConfig} accepts, checked before anything is allocated. Every size
+ * must be a positive integer no larger than its limit; they bound the largest tensor
+ * (`vocab_size · hidden_size`) well inside exact float64 integers.
+ */
+export const CONFIG_LIMITS: Readonly<Record<string, number>> = Object.freeze({
+  vocab_size: 4_194_304,
+  hidden_size: 65_536,
+  num_hidden_layers: 1_024,
+  num_attention_heads: 1_024,
+  intermediate_size: 262_144,
+  max_position_embeddings: 1_048_576,
+});
+
+/** Reports a bad field of one config, naming its file when known. */
+type Fail = (field: string, why: string) => never;
+
+function failer(file: string | undefined): Fail {
+  const what = file === undefined ? "this GPT-NeoX config" : `GPT-NeoX config ${file}`;
+  return (field, why) => {
+    throw new RangeError(`Cannot use ${what}: ${field} ${why}`);
+  };
 }
 
-function positiveInt(raw: Json, field: string, fallback?: number): number {
+function positiveInt(raw: Json, field: string, fail: Fail, fallback?: number): number {
   const v = raw[field] ?? fallback;
   if (v === undefined) fail(field, "is missing");
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) fail(field, `must be a positive integer, got ${v}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+    fail(field, `must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  const limit = CONFIG_LIMITS[field];
+  if (limit !== undefined && v > limit) fail(field, `must be a positive integer at most ${limit}, got ${v}`);
   return v;
 }
 
-function number(raw: Json, field: string, fallback: number, ok: (v: number) => boolean, what: string): number {
-  const v = raw[field] ?? fallback;
-  if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) fail(field, `must be ${what}, got ${JSON.stringify(v)}`);
+function number(
+  raw: Json,
+  field: string,
+  fail: Fail,
+  check: { fallback: number; ok: (v: number) => boolean; what: string },
+): number {
+  const v = raw[field] ?? check.fallback;
+  if (typeof v !== "number" || !Number.isFinite(v) || !check.ok(v)) {
+    fail(field, `must be ${check.what}, got ${JSON.stringify(v)}`);
+  }
   return v;
 }
 
-function bool(raw: Json, field: string, fallback: boolean): boolean {
+function bool(raw: Json, field: string, fail: Fail, fallback: boolean): boolean {
   const v = raw[field] ?? fallback;
   if (typeof v !== "boolean") fail(field, `must be true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
-/** Read rotary settings from either the classic fields or the newer `rope_parameters` / `rope_theta` ones. */
-function rotary(raw: Json): { pct: number; base: number } {
+/**
+ * Read rotary settings from either the classic fields or the newer `rope_parameters` / `rope_theta`
+ * ones. The base must be finite and above 1: the frequencies `base^(−2i/d)` then lie in (0, 1], so
+ * every angle `position · frequency` is finite (a base ≤ 1 makes them grow, and 1e-300 overflows f32).
+ */
+function rotary(raw: Json, fail: Fail): { pct: number; base: number } {
   const params = (raw.rope_parameters ?? null) as Json | null;
   for (const [field, value] of [["rope_scaling", raw.rope_scaling], ["rope_parameters", params]] as const) {
     if (value === null || value === undefined) continue;
-    if (typeof value !== "object") fail(field, `must be an object or null, got ${JSON.stringify(value)}`);
+    if (typeof value !== "object" || Array.isArray(value)) {
+      fail(field, `must be an object or null, got ${JSON.stringify(value)}`);
+    }
     const type = (value as Json).rope_type ?? (value as Json).type ?? "default";
     if (type !== "default") {
       fail(field, `has rope_type ${JSON.stringify(type)}; only unscaled ("default") rotary is supported`);
@@ -78,16 +115,26 @@ function rotary(raw: Json): { pct: number; base: number } {
   if (params?.partial_rotary_factor !== undefined) merged.partial_rotary_factor = params.partial_rotary_factor;
   const pick = (a: string, b: string, fallback: number) => {
     if (merged[a] !== undefined && merged[b] !== undefined && merged[a] !== merged[b]) {
-      fail(a, `(${merged[a]}) disagrees with ${b} (${merged[b]})`);
+      fail(a, `(${JSON.stringify(merged[a])}) disagrees with ${b} (${JSON.stringify(merged[b])})`);
     }
     return merged[a] !== undefined ? a : merged[b] !== undefined ? b : (merged[a] = fallback, a);
   };
   const pctField = pick("rotary_pct", "partial_rotary_factor", 0.25);
   const baseField = pick("rotary_emb_base", "rope_theta", 10000);
   return {
-    pct: number(merged, pctField, 0.25, (v) => v >= 0 && v <= 1, "between 0 and 1"),
-    base: number(merged, baseField, 10000, (v) => v > 0, "a positive number"),
+    pct: number(merged, pctField, fail, {
+      fallback: 0.25,
+      ok: (v) => v > 0 && v <= 1,
+      what: "between 0 and 1 (above 0, at most 1)",
+    }),
+    base: number(merged, baseField, fail, { fallback: 10000, ok: (v) => v > 1, what: "a finite number above 1" }),
   };
+}
+
+/** Options of {@linkcode parseConfig}. */
+export interface ParseConfigOptions {
+  /** The file the config was read from, named in errors. */
+  file?: string;
 }
 
 /**
@@ -97,9 +144,13 @@ function rotary(raw: Json): { pct: number; base: number } {
  * implementation does not compute (another activation, scaled rotary,
  * odd rotary widths) are refused by name rather than silently ignored.
  *
+ * Sizes must be positive integers within {@linkcode CONFIG_LIMITS}, the rotary base finite and
+ * above 1, `rotary_pct` in (0, 1], `layer_norm_eps` finite and ≥ 0, flags JSON booleans.
+ *
  * @param raw The parsed JSON object.
+ * @param options The file it came from (named in errors).
  * @returns The validated configuration.
- * @throws {RangeError} Naming the field that is missing or unsupported.
+ * @throws {RangeError} Naming the file (when given) and the field that is missing, out of range or unsupported.
  * @example
  * ```ts
  * import { type NeoxConfig, parseConfig, toHfConfig } from "./config.ts";
@@ -110,38 +161,40 @@ function rotary(raw: Json): { pct: number; base: number } {
  * console.log(c.headSize, c.rotaryDims, toHfConfig(c).rotary_pct); // 16 4 0.25
  * ```
  */
-export function parseConfig(raw: unknown): NeoxConfig {
+export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): NeoxConfig {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new TypeError("Cannot use this GPT-NeoX config: it is not a JSON object");
+    const what = options.file === undefined ? "this GPT-NeoX config" : `GPT-NeoX config ${options.file}`;
+    throw new TypeError(`Cannot use ${what}: it is not a JSON object`);
   }
+  const fail: Fail = failer(options.file);
   const c = raw as Json;
   if (c.model_type !== "gpt_neox") fail("model_type", `is ${JSON.stringify(c.model_type)}, expected "gpt_neox"`);
   const act = c.hidden_act ?? "gelu";
   if (act !== "gelu") fail("hidden_act", `is ${JSON.stringify(act)}; only "gelu" (exact erf) is supported`);
-  const hiddenSize = positiveInt(c, "hidden_size");
-  const numHeads = positiveInt(c, "num_attention_heads");
+  const hiddenSize = positiveInt(c, "hidden_size", fail);
+  const numHeads = positiveInt(c, "num_attention_heads", fail);
   if (hiddenSize % numHeads !== 0) {
     fail("num_attention_heads", `(${numHeads}) does not divide hidden_size (${hiddenSize})`);
   }
   const headSize = hiddenSize / numHeads;
-  const { pct, base } = rotary(c);
+  const { pct, base } = rotary(c, fail);
   const rotaryDims = Math.floor(headSize * pct);
   if (rotaryDims % 2 !== 0) {
     fail("rotary_pct", `(${pct}) gives an odd number of rotary dimensions (${rotaryDims} of head size ${headSize})`);
   }
   return {
-    vocabSize: positiveInt(c, "vocab_size"),
+    vocabSize: positiveInt(c, "vocab_size", fail),
     hiddenSize,
-    numLayers: positiveInt(c, "num_hidden_layers"),
+    numLayers: positiveInt(c, "num_hidden_layers", fail),
     numHeads,
-    intermediateSize: positiveInt(c, "intermediate_size"),
+    intermediateSize: positiveInt(c, "intermediate_size", fail),
     rotaryPct: pct,
     rotaryBase: base,
-    layerNormEps: number(c, "layer_norm_eps", 1e-5, (v) => v >= 0, "a number ≥ 0"),
-    parallelResidual: bool(c, "use_parallel_residual", true),
-    maxPositions: positiveInt(c, "max_position_embeddings", 2048),
-    tiedEmbeddings: bool(c, "tie_word_embeddings", false),
-    attentionBias: bool(c, "attention_bias", true),
+    layerNormEps: number(c, "layer_norm_eps", fail, { fallback: 1e-5, ok: (v) => v >= 0, what: "a number ≥ 0" }),
+    parallelResidual: bool(c, "use_parallel_residual", fail, true),
+    maxPositions: positiveInt(c, "max_position_embeddings", fail, 2048),
+    tiedEmbeddings: bool(c, "tie_word_embeddings", fail, false),
+    attentionBias: bool(c, "attention_bias", fail, true),
     headSize,
     rotaryDims,
   };

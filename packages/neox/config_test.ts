@@ -45,3 +45,39 @@ Deno.test("parseConfig refuses unsupported or inconsistent values by name", () =
   }
   assert.throws(() => parseConfig([1]), { name: "TypeError", message: /not a JSON object/ });
 });
+
+Deno.test("parseConfig bounds every size before anything is allocated, and names the file", () => {
+  const file = "models/x/config.json";
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ num_hidden_layers: 10_000_000 }, /num_hidden_layers must be a positive integer at most 1024, got 10000000/],
+    [{ hidden_size: 1e308 }, /hidden_size must be a positive integer at most 65536, got 1e\+308/],
+    [{ vocab_size: 2 ** 40 }, /vocab_size must be a positive integer at most 4194304/],
+    [{ intermediate_size: 1e9 }, /intermediate_size must be a positive integer at most 262144/],
+    [{ num_attention_heads: 2048 }, /num_attention_heads must be a positive integer at most 1024/],
+    [{ max_position_embeddings: 1e12 }, /max_position_embeddings must be a positive integer at most 1048576/],
+    [{ hidden_size: -512 }, /hidden_size must be a positive integer, got -512/],
+    [{ hidden_size: "512" }, /hidden_size must be a positive integer, got "512"/],
+    [{ num_hidden_layers: 2.5 }, /num_hidden_layers must be a positive integer/],
+    [{ rotary_emb_base: 1e-300 }, /rotary_emb_base must be a finite number above 1, got 1e-300/],
+    [{ rotary_emb_base: 1 }, /rotary_emb_base must be a finite number above 1, got 1/],
+    [{ rotary_emb_base: -10000 }, /rotary_emb_base must be a finite number above 1/],
+    [{ rope_theta: 0.5 }, /rope_theta must be a finite number above 1, got 0\.5/],
+    [{ rotary_pct: 0 }, /rotary_pct must be between 0 and 1 \(above 0, at most 1\), got 0/],
+    [{ rotary_pct: -0.25 }, /rotary_pct must be between 0 and 1/],
+    [{ partial_rotary_factor: 2 }, /partial_rotary_factor must be between 0 and 1/],
+    [{ tie_word_embeddings: "false" }, /tie_word_embeddings must be true or false, got "false"/],
+    [{ attention_bias: 1 }, /attention_bias must be true or false, got 1/],
+    [{ rope_scaling: [1] }, /rope_scaling must be an object or null/],
+  ];
+  for (const [fields, message] of bad) {
+    assert.throws(() => parseConfig({ ...BASE, ...fields }, { file }), {
+      name: "RangeError",
+      message: new RegExp(`^Cannot use GPT-NeoX config models/x/config\\.json: ${message.source.replace(/^\//, "")}`),
+    }, JSON.stringify(fields));
+  }
+  assert.throws(() => parseConfig("nope", { file }), { name: "TypeError", message: /config models\/x\/config\.json/ });
+  // The limits themselves are accepted.
+  const top = parseConfig({ ...BASE, num_hidden_layers: 1024, rotary_pct: 1, rotary_emb_base: 1.5 });
+  assert.equal(top.numLayers, 1024);
+  assert.equal(top.rotaryDims, 64);
+});

@@ -237,10 +237,19 @@ export async function downloadModel(repo: string, options: DownloadOptions = {})
       );
     }
     await get(index);
-    const parsed = JSON.parse(await Deno.readTextFile(join(dir, "model.safetensors.index.json")));
+    const indexPath = join(dir, "model.safetensors.index.json");
+    let parsed;
+    try {
+      parsed = JSON.parse(await Deno.readTextFile(indexPath));
+    } catch (error) {
+      throw new Error(`Cannot download ${repo}: ${indexPath} is not valid JSON`, { cause: error });
+    }
     const shards = [...new Set(Object.values(parsed?.weight_map ?? {}))];
-    if (shards.length === 0 || shards.some((s) => typeof s !== "string")) {
-      throw new Error(`Cannot download ${repo}: model.safetensors.index.json has no weight_map of shard names`);
+    const plain = (s: unknown) => typeof s === "string" && /^[\w.-]+\.safetensors$/.test(s) && !s.startsWith(".");
+    if (shards.length === 0 || !shards.every(plain)) {
+      throw new Error(
+        `Cannot download ${repo}: ${indexPath} has no weight_map of plain shard file names (*.safetensors)`,
+      );
     }
     for (const s of shards as string[]) remotes.push((await head(s, true))!);
   }

@@ -122,3 +122,26 @@ Deno.test("tokens, missing files and unsafe names give errors that say what to d
   }));
 
 globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
+
+Deno.test("downloadModel refuses an index whose shard names leave the folder, or is not JSON, naming the index", async () => {
+  for (
+    const [repo, text] of [
+      ["acme/escape", JSON.stringify({ weight_map: { "embed_out.weight": "../../outside.safetensors" } })],
+      ["acme/garbled", '{"weight_map": {"embed_out.weight": "model-0'],
+    ]
+  ) {
+    await saveModel(join(root, repo), config, weights, { maxShardBytes: 40_000 });
+    await Deno.writeTextFile(join(root, repo, "tokenizer.json"), "{}");
+    await Deno.writeTextFile(join(root, repo, "model.safetensors.index.json"), text);
+    await withHub({}, async (hub, dir) => {
+      await assert.rejects(
+        () => downloadModel(repo, { endpoint: hub.endpoint, dir }),
+        (e) => e instanceof Error && e.message.includes(join(dir, "model.safetensors.index.json")),
+      );
+      assert.equal(
+        (await Array.fromAsync(Deno.readDir(join(dir, "..")))).some((e) => e.name === "outside.safetensors"),
+        false,
+      );
+    });
+  }
+});

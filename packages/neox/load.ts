@@ -20,6 +20,8 @@ export interface WeightSource {
   read(name: string): Promise<Float32Array> | Float32Array;
   /** What to call the source in errors. */
   label: string;
+  /** Every tensor name the source holds, when known: its layer count must equal the config's. */
+  names?: readonly string[];
 }
 
 /** The `[V, D]` matrices, uploaded in row parts. */
@@ -52,7 +54,24 @@ export interface CreateModelOptions extends LoadOptions {
   weights: Record<string, Float32Array>;
 }
 
+/** Refuse weights with more blocks than the config (a config with fewer layers would run a truncated model). */
+function checkLayerCount(config: NeoxConfig, source: WeightSource): void {
+  if (!source.names) return;
+  let top = -1;
+  for (const name of source.names) {
+    const m = /^gpt_neox\.layers\.(\d+)\./.exec(name);
+    if (m) top = Math.max(top, Number(m[1]));
+  }
+  if (top + 1 !== config.numLayers) {
+    throw new RangeError(
+      `Cannot load the model: config.json has num_hidden_layers ${config.numLayers} but ${source.label} holds ` +
+        `${top + 1} layers (gpt_neox.layers.0 to ${top})`,
+    );
+  }
+}
+
 async function build(gpu: Gpu, config: NeoxConfig, source: WeightSource, options: LoadOptions): Promise<NeoxModel> {
+  checkLayerCount(config, source);
   const specs = weightSpecs(config);
   for (const { name, shape } of specs) {
     const have = source.shape(name);
@@ -65,6 +84,8 @@ async function build(gpu: Gpu, config: NeoxConfig, source: WeightSource, options
           "from config.json",
       );
     }
+  }
+  for (const { name, shape } of specs) {
     const bytes = shape.reduce((a, b) => a * b, 4);
     if (bytes > gpu.maxTensorBytes && !VOCAB.includes(name)) {
       throw new RangeError(
@@ -155,7 +176,7 @@ export async function loadModel(gpu: Gpu, dir: string, options: LoadOptions = {}
   } catch (error) {
     throw new RangeError(`Cannot load the model: ${join(dir, "config.json")} is not valid JSON`, { cause: error });
   }
-  const config = parseConfig(raw);
+  const config = parseConfig(raw, { file: join(dir, "config.json") });
   let ckpt: Checkpoint;
   try {
     ckpt = await openCheckpoint(dir);
@@ -167,6 +188,7 @@ export async function loadModel(gpu: Gpu, dir: string, options: LoadOptions = {}
   try {
     return await build(gpu, config, {
       label: ckpt.files.length === 1 ? ckpt.files[0] : `${ckpt.files.length} shards in ${dir}`,
+      names: ckpt.names,
       shape: (name) => (ckpt.has(name) ? ckpt.info(name).shape : undefined),
       read: (name) => ckpt.getFloat32(name),
     }, options);
@@ -195,6 +217,7 @@ export function createModel(gpu: Gpu, config: NeoxConfig, options: CreateModelOp
   const sizes = new Map<string, WeightSpec>(weightSpecs(config).map((s) => [s.name, s]));
   return build(gpu, config, {
     label: "the given weights",
+    names: Object.keys(weights),
     shape: (name) => {
       const w = weights[name];
       if (w === undefined) return undefined;

@@ -18,8 +18,8 @@
  *
  * @module
  */
-export { parseConfig, toHfConfig } from "./config.ts";
-export type { NeoxConfig } from "./config.ts";
+export { CONFIG_LIMITS, parseConfig, toHfConfig } from "./config.ts";
+export type { NeoxConfig, ParseConfigOptions } from "./config.ts";
 export { BLOCK_HOOKS, hookNames, hookWidth } from "./hooks.ts";
 export type { Hook, Hooks } from "./hooks.ts";
 export { NeoxModel } from "./model.ts";

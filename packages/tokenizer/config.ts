@@ -58,7 +58,8 @@ export interface Spec {
   addedTokens: AddedToken[];
 }
 
-const WHAT = "Cannot load tokenizer";
+/** Ids must be integers in [0, MAX_TOKEN_ID): 2^24, far above any real vocabulary and exact in f32. */
+export const MAX_TOKEN_ID = 2 ** 24;
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
@@ -68,18 +69,18 @@ function typeName(c: unknown): string {
   return isObject(c) && typeof c.type === "string" ? `"${c.type}"` : JSON.stringify(c) ?? String(c);
 }
 
-function checkNormalizer(c: unknown): boolean {
+function checkNormalizer(c: unknown, WHAT: string): boolean {
   if (c === null || c === undefined) return false;
   if (isObject(c) && c.type === "NFC") return true;
   if (isObject(c) && c.type === "Sequence" && Array.isArray(c.normalizers)) {
-    return c.normalizers.map(checkNormalizer).some((x) => x);
+    return c.normalizers.map((n) => checkNormalizer(n, WHAT)).some((x) => x);
   }
   throw new TypeError(`${WHAT}: normalizer ${typeName(c)} is not supported (supported: NFC, a Sequence of NFC, none)`);
 }
 
-function checkPreTokenizer(c: unknown): { addPrefixSpace: boolean; useRegex: boolean } {
+function checkPreTokenizer(c: unknown, WHAT: string): { addPrefixSpace: boolean; useRegex: boolean } {
   if (isObject(c) && c.type === "Sequence" && Array.isArray(c.pretokenizers) && c.pretokenizers.length === 1) {
-    return checkPreTokenizer(c.pretokenizers[0]);
+    return checkPreTokenizer(c.pretokenizers[0], WHAT);
   }
   if (!isObject(c) || c.type !== "ByteLevel") {
     const name = isObject(c) && c.type === "Sequence" && Array.isArray(c.pretokenizers)
@@ -87,16 +88,21 @@ function checkPreTokenizer(c: unknown): { addPrefixSpace: boolean; useRegex: boo
       : typeName(c);
     throw new TypeError(`${WHAT}: pre-tokenizer ${name} is not supported (supported: ByteLevel)`);
   }
+  flags(c, { where: "pre_tokenizer", keys: ["add_prefix_space", "use_regex", "trim_offsets"], WHAT });
   return { addPrefixSpace: c.add_prefix_space !== false, useRegex: c.use_regex !== false };
 }
 
-function checkOptional(c: unknown, what: string, allowed: string[]): void {
+function checkOptional(c: unknown, o: { name: string; allowed: string[]; WHAT: string }): void {
+  const { name: what, allowed, WHAT } = o;
   if (c === null || c === undefined) return;
   if (isObject(c) && allowed.includes(c.type as string)) return;
   throw new TypeError(`${WHAT}: ${what} ${typeName(c)} is not supported (supported: ${allowed.join(", ")}, none)`);
 }
 
-function checkModel(m: unknown): Pick<Spec, "vocab" | "merges" | "unkToken" | "fuseUnk" | "ignoreMerges"> {
+function checkModel(
+  m: unknown,
+  WHAT: string,
+): Pick<Spec, "vocab" | "merges" | "unkToken" | "fuseUnk" | "ignoreMerges"> {
   if (!isObject(m)) throw new TypeError(`${WHAT}: "model" is missing or not an object`);
   if (m.type !== undefined && m.type !== "BPE") {
     throw new TypeError(`${WHAT}: model type ${typeName(m)} is not supported (supported: BPE)`);
@@ -106,6 +112,7 @@ function checkModel(m: unknown): Pick<Spec, "vocab" | "merges" | "unkToken" | "f
   if (m.dropout !== undefined && m.dropout !== null && m.dropout !== 0) {
     throw new TypeError(`${WHAT}: BPE dropout ${m.dropout} is not supported (it makes encoding random)`);
   }
+  flags(m, { where: "model", keys: ["fuse_unk", "byte_fallback", "ignore_merges"], WHAT });
   for (const key of ["continuing_subword_prefix", "end_of_word_suffix"]) {
     if (m[key] !== undefined && m[key] !== null && m[key] !== "") {
       throw new TypeError(`${WHAT}: BPE ${key} ${JSON.stringify(m[key])} is not supported by the byte-level model`);
@@ -114,8 +121,11 @@ function checkModel(m: unknown): Pick<Spec, "vocab" | "merges" | "unkToken" | "f
   const vocab = new Map<string, number>();
   const seen = new Set<number>();
   for (const [token, id] of Object.entries(m.vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= 2 ** 31) {
-      throw new TypeError(`${WHAT}: model.vocab gives token ${JSON.stringify(token)} the id ${id}, not an integer ≥ 0`);
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= MAX_TOKEN_ID) {
+      throw new TypeError(
+        `${WHAT}: model.vocab gives token ${JSON.stringify(token)} the id ${JSON.stringify(id)}, not an integer ≥ 0 ` +
+          `and below ${MAX_TOKEN_ID}`,
+      );
     }
     if (seen.has(id as number)) throw new TypeError(`${WHAT}: model.vocab gives id ${id} to two tokens`);
     seen.add(id as number);
@@ -137,41 +147,84 @@ function checkModel(m: unknown): Pick<Spec, "vocab" | "merges" | "unkToken" | "f
   return { vocab, merges, unkToken, fuseUnk: m.fuse_unk === true, ignoreMerges: m.ignore_merges === true };
 }
 
-function checkAddedTokens(list: unknown): AddedToken[] {
+/** Optional flags must be JSON booleans when present ("false" is not false). */
+function flags(obj: Record<string, unknown>, o: { where: string; keys: string[]; WHAT: string }): void {
+  const { where, keys, WHAT } = o;
+  for (const key of keys) {
+    if (obj[key] !== undefined && obj[key] !== null && typeof obj[key] !== "boolean") {
+      throw new TypeError(`${WHAT}: ${where}.${key} must be true or false, got ${JSON.stringify(obj[key])}`);
+    }
+  }
+}
+
+function checkAddedTokens(list: unknown, o: { vocab: Map<string, number>; WHAT: string }): AddedToken[] {
+  const { vocab, WHAT } = o;
   if (list === undefined || list === null) return [];
   if (!Array.isArray(list)) throw new TypeError(`${WHAT}: added_tokens is not an array`);
+  const byId = new Map<number, string>();
+  for (const [token, id] of vocab) byId.set(id, token);
+  const ids = new Set<number>();
+  const contents = new Set<string>();
   return list.map((t: unknown, i: number): AddedToken => {
+    const at = `added_tokens[${i}]`;
     if (!isObject(t) || typeof t.content !== "string" || !Number.isInteger(t.id) || (t.id as number) < 0) {
-      throw new TypeError(`${WHAT}: added_tokens[${i}] needs a string "content" and an integer "id" ≥ 0`);
+      throw new TypeError(`${WHAT}: ${at} needs a string "content" and an integer "id" ≥ 0`);
     }
+    const id = t.id as number;
+    if (id >= MAX_TOKEN_ID) throw new TypeError(`${WHAT}: ${at} has id ${id}, not below ${MAX_TOKEN_ID}`);
+    if (ids.has(id)) throw new TypeError(`${WHAT}: ${at} reuses id ${id} of an earlier added token`);
+    if (contents.has(t.content)) {
+      throw new TypeError(`${WHAT}: ${at} repeats the content ${JSON.stringify(t.content)} of an earlier added token`);
+    }
+    const other = byId.get(id);
+    if (other !== undefined && other !== t.content) {
+      throw new TypeError(
+        `${WHAT}: ${at} gives id ${id} to ${JSON.stringify(t.content)}, but model.vocab gives it to ${
+          JSON.stringify(other)
+        }`,
+      );
+    }
+    ids.add(id);
+    contents.add(t.content);
+    flags(t, { where: at, keys: ["single_word", "lstrip", "rstrip", "normalized", "special"], WHAT });
     return {
-      id: t.id as number,
+      id,
       content: t.content,
       single_word: t.single_word === true,
       lstrip: t.lstrip === true,
       rstrip: t.rstrip === true,
-      normalized: t.normalized === undefined ? t.special !== true : t.normalized === true,
+      normalized: t.normalized === undefined || t.normalized === null ? t.special !== true : t.normalized === true,
       special: t.special === true,
     };
   });
 }
 
+/** Options of {@linkcode checkTokenizerJson}. */
+export interface CheckTokenizerOptions {
+  /** The file the object was read from, named in errors. */
+  file?: string;
+}
+
 /**
- * Checks a `tokenizer.json` object and extracts what the tokenizer runs on.
+ * Checks a `tokenizer.json` object and extracts what the tokenizer runs on. Ids must be integers
+ * in [0, {@linkcode MAX_TOKEN_ID}), unique within the vocab and within the added tokens, and an
+ * added token whose id is in the vocab must be that vocab entry; flags must be JSON booleans.
  *
  * @param json The parsed file.
+ * @param options The file it came from (named in errors).
  * @returns The checked settings.
- * @throws {TypeError} When a part is malformed or not supported; the message names it.
+ * @throws {TypeError} When a part is malformed or not supported; the message names the file and the part.
  */
-export function checkTokenizerJson(json: unknown): Spec {
+export function checkTokenizerJson(json: unknown, options: CheckTokenizerOptions = {}): Spec {
+  const WHAT = options.file === undefined ? "Cannot load tokenizer" : `Cannot load tokenizer ${options.file}`;
   if (!isObject(json)) throw new TypeError(`${WHAT}: expected a tokenizer.json object, got ${typeof json}`);
   for (const key of ["truncation", "padding"]) {
     if (json[key] !== undefined && json[key] !== null) throw new TypeError(`${WHAT}: ${key} is not supported`);
   }
-  const model = checkModel(json.model);
-  const nfc = checkNormalizer(json.normalizer);
-  const pre = checkPreTokenizer(json.pre_tokenizer);
-  checkOptional(json.post_processor, "post-processor", ["ByteLevel"]);
-  checkOptional(json.decoder, "decoder", ["ByteLevel"]);
-  return { nfc, ...pre, ...model, addedTokens: checkAddedTokens(json.added_tokens) };
+  const model = checkModel(json.model, WHAT);
+  const nfc = checkNormalizer(json.normalizer, WHAT);
+  const pre = checkPreTokenizer(json.pre_tokenizer, WHAT);
+  checkOptional(json.post_processor, { name: "post-processor", allowed: ["ByteLevel"], WHAT });
+  checkOptional(json.decoder, { name: "decoder", allowed: ["ByteLevel"], WHAT });
+  return { nfc, ...pre, ...model, addedTokens: checkAddedTokens(json.added_tokens, { vocab: model.vocab, WHAT }) };
 }

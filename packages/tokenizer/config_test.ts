@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type AddedToken, Tokenizer, type TokenizerJson, trainBpe } from "./mod.ts";
+import { checkTokenizerJson } from "./config.ts";
 
 const base = trainBpe(["my name is anthony, my name is ony; a cat sat on a mat"], { vocabSize: 280 });
 /** `base` with some parts replaced. */
@@ -151,4 +152,45 @@ Deno.test("ignore_merges looks whole pre-tokens up first", () => {
   assert.deepEqual(tiny({}).encode("abc"), [5, 3]);
   assert.deepEqual(tiny({ ignore_merges: true }).encode("abc"), [6]);
   assert.deepEqual(tiny({ ignore_merges: true }).encode("abcc"), [5, 3, 3]);
+});
+
+Deno.test("ids are bounded and unique, added tokens agree with the vocab, flags are booleans, the file is named", () => {
+  const base = trainBpe(["a cat sat on a mat"], { vocabSize: 262 });
+  const v = base.model.vocab;
+  const firstToken = Object.keys(v).find((t) => v[t] === 0)!;
+  const top = Math.max(...Object.values(v));
+  const withAdded = (added: unknown[]) => ({ ...base, added_tokens: added });
+  const tok = (id: unknown, content = "<x>", more: Record<string, unknown> = {}) => ({ id, content, ...more });
+  const cases: [unknown, RegExp][] = [
+    [withAdded([tok(1e300)]), /added_tokens\[0\] has id 1e\+300, not below 16777216/],
+    [withAdded([tok(2 ** 24)]), /added_tokens\[0\] has id 16777216/],
+    [withAdded([tok(top + 1), tok(top + 1, "<y>")]), /added_tokens\[1\] reuses id \d+ of an earlier added token/],
+    [withAdded([tok(top + 1), tok(top + 2)]), /added_tokens\[1\] repeats the content "<x>"/],
+    [withAdded([tok(0, "<x>")]), new RegExp(`gives id 0 to "<x>", but model.vocab gives it to`)],
+    [
+      withAdded([tok(top + 1, "<x>", { special: "false" })]),
+      /added_tokens\[0\]\.special must be true or false, got "false"/,
+    ],
+    [withAdded([tok(top + 1, "<x>", { lstrip: 1 })]), /added_tokens\[0\]\.lstrip must be true or false/],
+    [withAdded([tok(-1)]), /added_tokens\[0\] needs/],
+    [withAdded([tok("3")]), /added_tokens\[0\] needs/],
+    [
+      { ...base, pre_tokenizer: { type: "ByteLevel", add_prefix_space: "false" } },
+      /pre_tokenizer\.add_prefix_space must be/,
+    ],
+    [{ ...base, model: { ...base.model, ignore_merges: "true" } }, /model\.ignore_merges must be true or false/],
+    [
+      { ...base, model: { ...base.model, vocab: { ...v, big: 2 ** 31 } } },
+      /"big" the id 2147483648, not an integer ≥ 0 and below/,
+    ],
+  ];
+  for (const [json, message] of cases) {
+    assert.throws(() => checkTokenizerJson(json, { file: "m/tokenizer.json" }), (e) => {
+      return e instanceof TypeError && e.message.startsWith("Cannot load tokenizer m/tokenizer.json: ") &&
+        message.test(e.message);
+    }, message.source);
+  }
+  // An added token that repeats its own vocab entry is fine (Pythia's <|endoftext|> has id 0 in both).
+  const same = checkTokenizerJson(withAdded([tok(0, firstToken, { special: true })]));
+  assert.equal(same.addedTokens[0].id, 0);
 });

@@ -19,6 +19,7 @@ export type { DecodeOptions, EncodingWithOffsets } from "./types.ts";
 export { trainBpe } from "./train.ts";
 export type { TrainBpeOptions } from "./train.ts";
 export type { AddedToken, BpeModelJson, Component, TokenizerJson } from "./config.ts";
+export { MAX_TOKEN_ID } from "./config.ts";
 export { preTokenize } from "./pretokenize.ts";
 export { BYTE_TO_CHAR, toByteLevel, tokenBytes } from "./bytes.ts";
 export { readText } from "./read_text.ts";

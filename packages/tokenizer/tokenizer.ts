@@ -36,13 +36,18 @@ export class Tokenizer {
   /** Number of ids: one more than the largest id of the model or the added tokens. */
   readonly vocabSize: number;
 
-  private constructor(json: TokenizerJson) {
-    const spec = checkTokenizerJson(json);
+  private constructor(json: TokenizerJson, file?: string) {
+    const spec = checkTokenizerJson(json, { file });
     const { model, added_tokens: _, ...rest } = json;
     const { vocab: _v, merges: _m, ...settings } = model;
     this.#json = structuredClone(rest);
     this.#model = structuredClone(settings);
-    this.#encoder = new Encoder(spec);
+    try {
+      this.#encoder = new Encoder(spec);
+    } catch (e) {
+      if (file === undefined || !(e instanceof TypeError)) throw e;
+      throw new TypeError(`Cannot load tokenizer ${file}: ${e.message}`, { cause: e });
+    }
     for (const [token, id] of spec.vocab) this.#tokens[id] = token;
     for (const t of spec.addedTokens) {
       this.#added.set(t.id, t);
@@ -91,7 +96,7 @@ export class Tokenizer {
     } catch (e) {
       throw new TypeError(`Cannot load tokenizer ${path}: not JSON (${(e as Error).message})`, { cause: e });
     }
-    return new Tokenizer(json as TokenizerJson);
+    return new Tokenizer(json as TokenizerJson, String(path));
   }
 
   /**

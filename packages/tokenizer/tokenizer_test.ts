@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { toByteLevel, Tokenizer, type TokenizerJson } from "./mod.ts";
+import { toByteLevel, Tokenizer, type TokenizerJson, trainBpe } from "./mod.ts";
 import { checkSpans, hasPythia, mixedText, PYTHIA_DIR, readPythia, rng } from "./_testdata.ts";
 
 const present = hasPythia();
@@ -135,4 +135,18 @@ Deno.test({
     assert.deepEqual(t.encode("Hello world"), [12092, 1533]);
     await assert.rejects(Tokenizer.fromFile(new URL("mod.ts", import.meta.url)), /not JSON/);
   },
+});
+
+Deno.test("fromFile names the file in every refusal, truncated JSON included", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "saelab-tok-" });
+  const path = `${dir}/tokenizer.json`;
+  const good = JSON.stringify(trainBpe(["a cat sat"], { vocabSize: 258 }));
+  for (const text of [good.slice(0, good.length >> 1), good.replace('"merges":[', '"merges":[["zz","qq"],')]) {
+    await Deno.writeTextFile(path, text);
+    await assert.rejects(
+      () => Tokenizer.fromFile(path),
+      (e) => e instanceof TypeError && e.message.startsWith(`Cannot load tokenizer ${path}:`),
+    );
+  }
+  await Deno.remove(dir, { recursive: true });
 });
