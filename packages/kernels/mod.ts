@@ -65,6 +65,8 @@ export type { GatherColsOptions, GatherPairsOptions } from "./gather.ts";
 export { logcosh } from "./logcosh.ts";
 export type { LogcoshOptions } from "./logcosh.ts";
 export { MatrixTexture } from "./sae_textures.ts";
+export { createMatrix, MatrixBuffer, saeOperandMode } from "./sae_operands.ts";
+export type { MatrixOperand, OperandChoice, OperandMode } from "./sae_operands.ts";
 export { chooseTile, LARGE_LIST_TILE, LARGE_TILE, SMALL_TILE, tileMatmul } from "./sae_tile_matmul.ts";
 export type { Epilogue as SaeEpilogue, TileConfig, TileMatmulArgs } from "./sae_tile_matmul.ts";
 export { allocKList, buildKList } from "./sae_k_lists.ts";
