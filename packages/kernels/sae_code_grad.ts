@@ -18,15 +18,8 @@
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
 import type { KList } from "./sae_k_lists.ts";
-import {
-  bindingOf,
-  commonMode,
-  type MatrixOperand,
-  type OperandMode,
-  operandWgsl,
-  programsByMode,
-  withOperandSizes,
-} from "./sae_operands.ts";
+import { bindingOf, commonMode, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
+import { operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 const FEATS = 16, LANES = 8;
 const XYZW = ["x", "y", "z", "w"];

@@ -13,15 +13,8 @@
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
-import {
-  bindingOf,
-  type MatrixOperand,
-  modeOf,
-  type OperandMode,
-  operandWgsl,
-  programsByMode,
-  withOperandSizes,
-} from "./sae_operands.ts";
+import { bindingOf, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
+import { operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** The k-lists of one operand, bound by `tileMatmul`'s `list`. */
 export interface KList {

@@ -7,11 +7,8 @@
  *
  * Both hold `layers` matrices `[rows, cols]` (cols a multiple of 4) with the
  * same layout: texel or vec4 `(x, y)` of layer `z` holds columns `4x..4x+3` of
- * row `y` of matrix `z`; in a buffer it is vec4 `(z·rows + y)·cols/4 + x`. A
- * kernel's WGSL is built once per mode by {@linkcode operandWgsl}, whose loads
- * and stores are `textureLoad`/`textureStore` or array indexing; a storage
- * operand's rows and vec4s per row travel as uniform fields `<name>_r` and
- * `<name>_c4`, appended after the kernel's own fields.
+ * row `y` of matrix `z`; in a buffer it is vec4 `(z·rows + y)·cols/4 + x`. The
+ * kernels' WGSL for either mode comes from the same builders (`sae_operand_wgsl.ts`).
  *
  * @module
  */
@@ -147,14 +144,32 @@ export function createMatrix(
     : new MatrixTexture(gpu, spec.shape, spec.label);
 }
 
-/** The mode of an operand. */
+/**
+ * The mode of an operand.
+ *
+ * @param t The operand.
+ * @returns `"texture"` or `"storage"`.
+ * @example
+ * ```ts ignore
+ * const prog = PROGRAMS(modeOf(at));
+ * ```
+ */
 export function modeOf(t: MatrixOperand): OperandMode {
-  return t instanceof MatrixBuffer ? "storage" : "texture";
+  return t.mode;
 }
 
-/** What a kernel binds for an operand. */
+/**
+ * What a kernel binds for an operand.
+ *
+ * @param t The operand.
+ * @returns The texture's 2D-array view or the buffer's tensor.
+ * @example
+ * ```ts ignore
+ * gpu.dispatch(prog, { bindings: [bindingOf(c), stats], workgroups });
+ * ```
+ */
 export function bindingOf(t: MatrixOperand): GPUBindingResource | Tensor<"f32"> {
-  return t instanceof MatrixBuffer ? t.binding : t.view;
+  return t.mode === "storage" ? t.binding : t.view;
 }
 
 /**
@@ -163,6 +178,11 @@ export function bindingOf(t: MatrixOperand): GPUBindingResource | Tensor<"f32"> 
  * @param kernel Kernel name, for the error.
  * @param operands The kernel's matrix operands.
  * @returns Their common mode.
+ * @throws {TypeError} When textures and buffers are mixed.
+ * @example
+ * ```ts ignore
+ * const mode = commonMode("sae_row_stats", [c, g]);
+ * ```
  */
 export function commonMode(kernel: string, operands: readonly MatrixOperand[]): OperandMode {
   const mode = modeOf(operands[0]);
@@ -170,91 +190,4 @@ export function commonMode(kernel: string, operands: readonly MatrixOperand[]): 
     throw new TypeError(`Cannot run ${kernel}: its operands mix textures and storage buffers`);
   }
   return mode;
-}
-
-/** WGSL of matrix operands in one mode. */
-export interface OperandWgsl {
-  /** The mode. */
-  readonly mode: OperandMode;
-  /** A binding declaration (without attributes) of operand `name`, read or written. */
-  decl(name: string, access: "read" | "write"): string;
-  /** The vec4f at texel `(x, y)` of `layer`. */
-  load(name: string, at: { x: string; y: string; layer: string }): string;
-  /** A statement storing `value` at texel `(x, y)` of `layer`. */
-  store(name: string, at: { x: string; y: string; layer: string }, value: string): string;
-  /** Uniform fields for the operands' sizes (storage: `, <name>_r: u32, <name>_c4: u32` each; texture: none). */
-  fields(names: readonly string[]): string;
-}
-
-const TEXTURE_WGSL: OperandWgsl = {
-  mode: "texture",
-  decl: (name, access) =>
-    access === "read"
-      ? `var ${name}: texture_2d_array<f32>`
-      : `var ${name}: texture_storage_2d_array<rgba32float, write>`,
-  load: (name, at) => `textureLoad(${name}, vec2u(${at.x}, ${at.y}), ${at.layer}, 0)`,
-  store: (name, at, value) => `textureStore(${name}, vec2u(${at.x}, ${at.y}), ${at.layer}, ${value});`,
-  fields: () => "",
-};
-
-const index = (name: string, at: { x: string; y: string; layer: string }) =>
-  `${name}[((${at.layer}) * u.${name}_r + (${at.y})) * u.${name}_c4 + (${at.x})]`;
-
-const STORAGE_WGSL: OperandWgsl = {
-  mode: "storage",
-  decl: (name, access) => `var<storage, ${access === "read" ? "read" : "read_write"}> ${name}: array<vec4f>`,
-  load: index,
-  store: (name, at, value) => `${index(name, at)} = ${value};`,
-  fields: (names) => names.map((n) => `, ${n}_r: u32, ${n}_c4: u32`).join(""),
-};
-
-/**
- * The WGSL builders of one operand mode.
- *
- * @param mode `"texture"` or `"storage"`.
- * @returns Declarations, loads, stores and size fields.
- * @example
- * ```ts
- * import { operandWgsl } from "./sae_operands.ts";
- * console.log(operandWgsl("storage").load("tc", { x: "j4", y: "b", layer: "z" }));
- * // tc[((z) * u.tc_r + (b)) * u.tc_c4 + (j4)]
- * ```
- */
-export function operandWgsl(mode: OperandMode): OperandWgsl {
-  return mode === "storage" ? STORAGE_WGSL : TEXTURE_WGSL;
-}
-
-/**
- * Uniform bytes with the sizes of storage operands appended (texture mode: `base` unchanged).
- *
- * @param base The kernel's own uniform fields (4 bytes each).
- * @param operands The operands named in {@linkcode OperandWgsl.fields}, in that order.
- * @returns The bytes to dispatch with.
- */
-export function withOperandSizes(
-  base: ArrayBuffer | Uint32Array,
-  operands: readonly MatrixOperand[],
-): ArrayBuffer | Uint32Array {
-  if (operands.length === 0 || modeOf(operands[0]) === "texture") return base;
-  const head = base instanceof ArrayBuffer
-    ? new Uint8Array(base)
-    : new Uint8Array(base.buffer, base.byteOffset, base.byteLength);
-  const out = new ArrayBuffer(head.byteLength + operands.length * 8);
-  new Uint8Array(out).set(head);
-  const w = new Uint32Array(out, head.byteLength);
-  operands.forEach((t, i) => w.set([t.rows, t.cols / 4], 2 * i));
-  return out;
-}
-
-/** A program cache keyed by operand mode (and any other compile-time fact). */
-export function programsByMode<P>(
-  build: (mode: OperandMode, key: string) => P,
-): (mode: OperandMode, key?: string) => P {
-  const cache = new Map<string, P>();
-  return (mode, key = "") => {
-    const k = `${mode}/${key}`;
-    let p = cache.get(k);
-    if (!p) cache.set(k, p = build(mode, key));
-    return p;
-  };
 }

@@ -8,17 +8,8 @@
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
 import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
-import {
-  bindingOf,
-  commonMode,
-  type MatrixOperand,
-  modeOf,
-  type OperandMode,
-  type OperandWgsl,
-  operandWgsl,
-  programsByMode,
-  withOperandSizes,
-} from "./sae_operands.ts";
+import { bindingOf, commonMode, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
+import { type OperandWgsl, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** Program key of a mode: texture programs keep their first key. */
 const keyOf = (mode: OperandMode) => (mode === "storage" ? "storage" : "v1");

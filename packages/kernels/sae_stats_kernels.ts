@@ -6,15 +6,8 @@
  */
 import type { Binding, Gpu } from "@saelab/gpu";
 import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
-import {
-  bindingOf,
-  commonMode,
-  type MatrixOperand,
-  type OperandMode,
-  operandWgsl,
-  programsByMode,
-  withOperandSizes,
-} from "./sae_operands.ts";
+import { bindingOf, commonMode, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
+import { operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** Program key of a mode: texture programs keep their first key. */
 const keyOf = (mode: OperandMode) => (mode === "storage" ? "storage" : undefined);

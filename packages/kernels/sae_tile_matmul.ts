@@ -34,17 +34,8 @@
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { MatrixTexture } from "./sae_textures.ts";
 import type { KList } from "./sae_k_lists.ts";
-import {
-  bindingOf,
-  commonMode,
-  MatrixBuffer,
-  type MatrixOperand,
-  modeOf,
-  type OperandMode,
-  type OperandWgsl,
-  operandWgsl,
-  withOperandSizes,
-} from "./sae_operands.ts";
+import { bindingOf, commonMode, MatrixBuffer, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
+import { type OperandWgsl, operandWgsl, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** Register tile (rows m × columns n per invocation) and workgroup size (along n, m). */
 export interface TileConfig {
