@@ -71,7 +71,8 @@ export { chooseTile, LARGE_LIST_TILE, LARGE_TILE, SMALL_TILE, tileMatmul } from 
 export type { Epilogue as SaeEpilogue, TileConfig, TileMatmulArgs } from "./sae_tile_matmul.ts";
 export { allocKList, buildKList } from "./sae_k_lists.ts";
 export type { KList } from "./sae_k_lists.ts";
-export { normalizeBackward, normalizeRows, packTexture, packTransposed, prepInput } from "./sae_prep_kernels.ts";
-export type { RowsAt } from "./sae_prep_kernels.ts";
+export { packTexture, packTransposed, prepInput } from "./sae_prep_kernels.ts";
+export { normalizeBackward, normalizeRows } from "./sae_normalize.ts";
+export type { RowsAt } from "./sae_normalize.ts";
 export { rowStats, topkSelect } from "./sae_stats_kernels.ts";
 export { codeGradSparse } from "./sae_code_grad.ts";

@@ -19,7 +19,7 @@
 import type { Binding, Gpu, Program } from "@saelab/gpu";
 import type { KList } from "./sae_k_lists.ts";
 import { bindingOf, commonMode, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
-import { operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
+import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 const FEATS = 16, LANES = 8;
 const XYZW = ["x", "y", "z", "w"];
@@ -78,7 +78,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) li: vec3
 
 const PROGRAMS = programsByMode((mode, rows): Program => ({
   name: "sae_code_grad",
-  key: `r${rows}f${FEATS}l${LANES}${mode === "storage" ? "/storage" : ""}`,
+  key: modeKey(mode, `r${rows}f${FEATS}l${LANES}`),
   code: () => code(Number(rows), mode),
 }));
 

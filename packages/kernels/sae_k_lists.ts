@@ -14,7 +14,7 @@
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
 import { bindingOf, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
-import { operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
+import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** The k-lists of one operand, bound by `tileMatmul`'s `list`. */
 export interface KList {
@@ -67,7 +67,7 @@ function program(tm: number, mode: OperandMode): Program {
   );
   return perMemberProgram({
     name: "sae_k_list",
-    key: `tm${tm}${mode === "storage" ? "/storage" : ""}`,
+    key: modeKey(mode, `tm${tm}`),
     uniforms: `k: u32, m: u32, tiles: u32, stride: u32${w.fields(["at"])}`,
     bindings: [
       w.decl("at", "read"),

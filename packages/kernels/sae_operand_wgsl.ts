@@ -109,3 +109,46 @@ export function programsByMode<P>(
     return p;
   };
 }
+
+/**
+ * The program key of a mode: texture programs keep `key`, storage ones add `/storage`.
+ *
+ * @param mode The operand mode.
+ * @param key The key of the texture program. Default `"v1"`.
+ * @returns The key.
+ * @example
+ * ```ts
+ * import { modeKey } from "./sae_operand_wgsl.ts";
+ * console.log(modeKey("texture", "tm8"), modeKey("storage", "tm8")); // tm8 tm8/storage
+ * ```
+ */
+export function modeKey(mode: OperandMode, key = "v1"): string {
+  return mode === "storage" ? `${key}/storage` : key;
+}
+
+/**
+ * WGSL that stores the 4×4 block whose rows are the vec4s `rows` transposed: its column `c`
+ * goes to texel `(x, y + c)` of layer `layer` of `tex`.
+ *
+ * @param w The operand mode's builders.
+ * @param tex The operand written.
+ * @param spec Where the block goes (`x`, `y`, `layer`) and the names of its four row vectors.
+ * @returns Four store statements.
+ * @example
+ * ```ts ignore
+ * storeTransposed(w, "xt", { x: "b4", y: "i4 * 4u", layer: "0", rows: ["r0", "r1", "r2", "r3"] });
+ * ```
+ */
+export function storeTransposed(
+  w: OperandWgsl,
+  tex: string,
+  spec: { x: string; y: string; layer: string; rows: readonly string[] },
+): string {
+  return [..."xyzw"].map((c, k) =>
+    w.store(
+      tex,
+      { x: spec.x, y: `${spec.y}${k ? ` + ${k}u` : ""}`, layer: spec.layer },
+      `vec4f(${spec.rows.map((r) => `${r}.${c}`).join(", ")})`,
+    )
+  ).join("\n  ");
+}

@@ -1,6 +1,7 @@
 import { assertClose, createGpu } from "@saelab/gpu";
 import { createMatrix, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
-import { normalizeBackward, normalizeRows, packTexture, packTransposed, prepInput } from "./sae_prep_kernels.ts";
+import { normalizeBackward, normalizeRows } from "./sae_normalize.ts";
+import { packTexture, packTransposed, prepInput } from "./sae_prep_kernels.ts";
 import { randomFloats } from "./_testing.ts";
 
 const gpu = await createGpu();

@@ -6,17 +6,14 @@
  */
 import type { Binding, Gpu } from "@saelab/gpu";
 import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
-import { bindingOf, commonMode, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
-import { operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
-
-/** Program key of a mode: texture programs keep their first key. */
-const keyOf = (mode: OperandMode) => (mode === "storage" ? "storage" : undefined);
+import { bindingOf, commonMode, type MatrixOperand } from "./sae_operands.ts";
+import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 const STATS = programsByMode((mode) => {
   const w = operandWgsl(mode);
   return perMemberProgram({
     name: "sae_row_stats",
-    key: keyOf(mode),
+    key: modeKey(mode),
     uniforms: `rows: u32, n: u32, d: u32, inv: f32${w.fields(["tc", "tg"])}`,
     bindings: [w.decl("tc", "read"), w.decl("tg", "read"), "var<storage, read_write> out: array<vec4f>"],
     item: ["b", "u.rows"],
@@ -69,7 +66,7 @@ const TOPK = programsByMode((mode) => {
   const w = operandWgsl(mode);
   return perMemberProgram({
     name: "sae_topk",
-    key: keyOf(mode),
+    key: modeKey(mode),
     uniforms: `rows: u32, n: u32, k: u32, step: u32${w.fields(["tp", "oc", "oct"])}`,
     bindings: [
       w.decl("tp", "read"),

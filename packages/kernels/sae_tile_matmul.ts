@@ -35,7 +35,7 @@ import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { MatrixTexture } from "./sae_textures.ts";
 import type { KList } from "./sae_k_lists.ts";
 import { bindingOf, commonMode, MatrixBuffer, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
-import { type OperandWgsl, operandWgsl, withOperandSizes } from "./sae_operand_wgsl.ts";
+import { modeKey, type OperandWgsl, operandWgsl, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** Register tile (rows m × columns n per invocation) and workgroup size (along n, m). */
 export interface TileConfig {
@@ -175,7 +175,7 @@ function program(ep: Epilogue, list: boolean, tile: TileConfig, mode: OperandMod
   const isEncode = ep === "encode" || ep === "encodeRaw";
   return {
     name: "sae_matmul",
-    key: `${ep}${list ? "/list" : ""}/${TM}x${TN}/${WX}x${WY}${mode === "storage" ? "/storage" : ""}`,
+    key: modeKey(mode, `${ep}${list ? "/list" : ""}/${TM}x${TN}/${WX}x${WY}`),
     code: () => `
 struct U { m: u32, n: u32, k: u32, sharedA: u32, sharedB: u32, base: u32, stride: u32, biasRow: u32, step: u32, scale: f32, listStride: u32, listTiles: u32${
       w.fields(["ta", "tb", ...OUTPUT_OPERANDS[ep]])
