@@ -10,43 +10,46 @@
  * the 8 lanes of a workgroup) and 16 of D̂ — with 16 rows, 32 fetches per 1024
  * multiply-adds, the ratio of the dense 16 × 16 matmul. Workgroups past a tile's list length loop zero
  * times, so the cost follows the number of firing codes. Results are written
- * into a zeroed buffer `∂P [Z][B, n]`, then copied into the texture the
- * encoder-gradient matmul reads.
+ * into a zeroed buffer `∂P [Z][B, n]`, then copied into the operand the
+ * encoder-gradient matmul reads. `G`, `D̂` and `C` are textures or storage
+ * buffers (`sae_operands.ts`), one builder for both.
  *
  * @module
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
 import type { KList } from "./sae_k_lists.ts";
-import type { MatrixTexture } from "./sae_textures.ts";
+import { bindingOf, commonMode, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
+import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 const FEATS = 16, LANES = 8;
 const XYZW = ["x", "y", "z", "w"];
 
-function code(ROWS: number): string {
+function code(ROWS: number, mode: OperandMode): string {
+  const w = operandWgsl(mode);
   const rows = Array.from({ length: ROWS }, (_, r) => r);
   const feats = Array.from({ length: FEATS }, (_, q) => q);
   const accs = rows.flatMap((r) => Array.from({ length: FEATS / 4 }, (_, v) => `var acc${r}_${v} = vec4f(0.0);`));
   const body = [
-    ...rows.map((r) => `let g${r} = textureLoad(tg, vec2u(i4, min(rb + ${r}u, u.rows - 1u)), z, 0);`),
+    ...rows.map((r) => `let g${r} = ${w.load("tg", { x: "i4", y: `min(rb + ${r}u, u.rows - 1u)`, layer: "z" })};`),
     ...feats.flatMap((q) => [
-      `let e${q} = textureLoad(tdh, vec2u(i4, j${q}), z, 0);`,
+      `let e${q} = ${w.load("tdh", { x: "i4", y: `j${q}`, layer: "z" })};`,
       ...rows.map((r) => `acc${r}_${q >> 2}.${XYZW[q & 3]} += dot(g${r}, e${q});`),
     ]),
   ];
   const tail = rows.flatMap((r) =>
     feats.map((q) =>
       `if (f0 + ${q}u < cnt && rb + ${r}u < u.rows) {
-    if (textureLoad(tc, vec2u(j${q} / 4u, rb + ${r}u), z, 0)[j${q} % 4u] > 0.0) {
+    if (${w.load("tc", { x: `j${q} / 4u`, y: `rb + ${r}u`, layer: "z" })}[j${q} % 4u] > 0.0) {
       out[z * u.rows * u.n + (rb + ${r}u) * u.n + j${q}] = acc${r}_${q >> 2}.${XYZW[q & 3]} + alpha;
     }
   }`
     )
   );
   return `
-struct U { rows: u32, n: u32, d: u32, listStride: u32, listTiles: u32, scale: f32 }
-@group(0) @binding(0) var tg: texture_2d_array<f32>;
-@group(0) @binding(1) var tdh: texture_2d_array<f32>;
-@group(0) @binding(2) var tc: texture_2d_array<f32>;
+struct U { rows: u32, n: u32, d: u32, listStride: u32, listTiles: u32, scale: f32${w.fields(["tg", "tdh", "tc"])} }
+@group(0) @binding(0) ${w.decl("tg", "read")};
+@group(0) @binding(1) ${w.decl("tdh", "read")};
+@group(0) @binding(2) ${w.decl("tc", "read")};
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<storage, read> klist: array<u32>;
 @group(0) @binding(5) var<storage, read> kcount: array<u32>;
@@ -73,13 +76,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) li: vec3
 }`;
 }
 
-const PROGRAMS = new Map<number, Program>();
+const PROGRAMS = programsByMode((mode, rows): Program => ({
+  name: "sae_code_grad",
+  key: modeKey(mode, `r${rows}f${FEATS}l${LANES}`),
+  code: () => code(Number(rows), mode),
+}));
 
 /**
  * Record `∂P` into `out` (which must hold zeros: only firing codes are written).
  *
  * @param gpu The context.
- * @param inputs `G [B, d]`, `D̂ [n, d]`, `C [B, n]` textures, the decoder k-list and α per member.
+ * @param inputs `G [B, d]`, `D̂ [n, d]`, `C [B, n]` operands (one mode), the decoder k-list and α per member.
  * @param out The output buffer `[Z][rows, n]` and sizes.
  * @returns Nothing; the dispatches are recorded.
  * @example
@@ -89,7 +96,7 @@ const PROGRAMS = new Map<number, Program>();
  */
 export function codeGradSparse(
   gpu: Gpu,
-  inputs: { g: MatrixTexture; dh: MatrixTexture; c: MatrixTexture; list: KList; alphas: Binding },
+  inputs: { g: MatrixOperand; dh: MatrixOperand; c: MatrixOperand; list: KList; alphas: Binding },
   out: { dp: Binding; rows: number; n: number; d: number; members: number },
 ): void {
   const { list } = inputs;
@@ -97,16 +104,14 @@ export function codeGradSparse(
   if (ROWS % 4 !== 0 || ROWS > 16) {
     throw new RangeError(`Cannot run sae_code_grad: k-list tiles of ${ROWS} rows (need a multiple of 4, at most 16)`);
   }
-  let prog = PROGRAMS.get(ROWS);
-  if (!prog) {
-    PROGRAMS.set(ROWS, prog = { name: "sae_code_grad", key: `r${ROWS}f${FEATS}l${LANES}`, code: () => code(ROWS) });
-  }
+  const { g, dh, c } = inputs;
+  const prog = PROGRAMS(commonMode("sae_code_grad", [g, dh, c]), String(ROWS));
   const u = new ArrayBuffer(24);
   new Uint32Array(u).set([out.rows, out.n, out.d, list.stride, list.tiles]);
   new Float32Array(u)[5] = 1 / out.rows;
   gpu.dispatch(prog, {
-    bindings: [inputs.g.view, inputs.dh.view, inputs.c.view, out.dp, list.indices, list.counts, inputs.alphas],
-    uniforms: u,
+    bindings: [bindingOf(g), bindingOf(dh), bindingOf(c), out.dp, list.indices, list.counts, inputs.alphas],
+    uniforms: withOperandSizes(u, [g, dh, c]),
     workgroups: [Math.ceil(out.n / (LANES * FEATS)), Math.ceil(out.rows / ROWS), out.members],
   });
 }

@@ -2,13 +2,16 @@ import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { codeGradSparse } from "./sae_code_grad.ts";
 import { allocKList, buildKList } from "./sae_k_lists.ts";
-import { MatrixTexture } from "./sae_textures.ts";
+import { createMatrix, type OperandMode } from "./sae_operands.ts";
 import { randomFloats } from "./_testing.ts";
 
 const gpu = await createGpu();
 
-for (const tm of [8, 16]) {
-  Deno.test(`sae_code_grad: ∂P = G·D̂ᵀ + α/B exactly where a code fired, zero elsewhere (${tm}-row tiles)`, async () => {
+for (
+  const [tm, mode] of [8, 16].flatMap((tm) => (["texture", "storage"] as OperandMode[]).map((m) => [tm, m] as const))
+) {
+  const named = mode === "texture" ? "" : " with storage operands";
+  Deno.test(`sae_code_grad: ∂P = G·D̂ᵀ + α/B exactly where a code fired, zero elsewhere (${tm}-row tiles)${named}`, async () => {
     // 20 rows (a partial 8-row tile), 140 features (more than one workgroup's 128 per tile), d = 12
     const rows = 20, n = 140, d = 12, Z = 2;
     const g = [0, 1].map((z) => randomFloats(rows * d, 7 + z));
@@ -24,7 +27,7 @@ for (const tm of [8, 16]) {
       return t;
     });
     const tex = (label: string, layers: Float32Array[], r: number, cols: number) => {
-      const t = new MatrixTexture(gpu, [Z, r, cols], label);
+      const t = createMatrix(gpu, mode, { shape: [Z, r, cols], label });
       layers.forEach((data, z) => t.write(gpu, data, z));
       return t;
     };

@@ -1,6 +1,6 @@
 /**
  * k-lists for the sparse operands of the training matmuls. For an operand
- * `At [K, M]` (k-major texture, one layer per member) and tiles of `tm`
+ * `At [K, M]` (k-major texture or storage buffer, one layer per member) and tiles of `tm`
  * consecutive m, the list of a tile holds, in increasing order, every k at
  * which some of the tile's `tm` values is non-zero. The matmuls then loop over
  * that list instead of all K — on llvmpipe only a loop's trip count skips
@@ -13,7 +13,8 @@
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
-import type { MatrixTexture } from "./sae_textures.ts";
+import { bindingOf, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
+import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** The k-lists of one operand, bound by `tileMatmul`'s `list`. */
 export interface KList {
@@ -56,19 +57,20 @@ export function allocKList(
   };
 }
 
-const PROGRAMS = new Map<number, Program>();
+const PROGRAMS = programsByMode((mode, tm) => program(Number(tm), mode));
 
-function program(tm: number): Program {
+function program(tm: number, mode: OperandMode): Program {
+  const w = operandWgsl(mode);
   const loads = Array.from(
     { length: tm / 4 },
-    (_, q) => `(m4 + ${q}u < u.m / 4u && any(textureLoad(at, vec2u(m4 + ${q}u, k), z, 0) != vec4f(0.0)))`,
+    (_, q) => `(m4 + ${q}u < u.m / 4u && any(${w.load("at", { x: `m4 + ${q}u`, y: "k", layer: "z" })} != vec4f(0.0)))`,
   );
   return perMemberProgram({
     name: "sae_k_list",
-    key: `tm${tm}`,
-    uniforms: "k: u32, m: u32, tiles: u32, stride: u32",
+    key: modeKey(mode, `tm${tm}`),
+    uniforms: `k: u32, m: u32, tiles: u32, stride: u32${w.fields(["at"])}`,
     bindings: [
-      "var at: texture_2d_array<f32>",
+      w.decl("at", "read"),
       "var<storage, read_write> list: array<u32>",
       "var<storage, read_write> count: array<u32>",
     ],
@@ -90,7 +92,7 @@ function program(tm: number): Program {
  * Record the list build for operand `at` (`k` rows of `m` values used, every member).
  *
  * @param gpu The context.
- * @param at The operand texture.
+ * @param at The operand (texture or storage buffer).
  * @param out Lists from {@linkcode allocKList}, and the sizes in use.
  * @returns Nothing; the dispatches are recorded.
  * @example
@@ -98,7 +100,7 @@ function program(tm: number): Program {
  * buildKList(gpu, ct, { list, k: n, m: rows, members });
  * ```
  */
-export function buildKList(gpu: Gpu, at: MatrixTexture, out: { list: KList; k: number; m: number; members: number }) {
+export function buildKList(gpu: Gpu, at: MatrixOperand, out: { list: KList; k: number; m: number; members: number }) {
   const { list, k, m } = out;
   const tiles = Math.ceil(m / list.tm);
   if (k > list.stride || tiles > list.tiles) {
@@ -106,11 +108,9 @@ export function buildKList(gpu: Gpu, at: MatrixTexture, out: { list: KList; k: n
       `Cannot build k-lists for ${k} × ${m}: they were sized for ${list.stride} × ${list.tiles * list.tm}`,
     );
   }
-  let prog = PROGRAMS.get(list.tm);
-  if (!prog) PROGRAMS.set(list.tm, prog = program(list.tm));
-  dispatchMembers(gpu, prog, {
-    bindings: [at.view, list.indices, list.counts],
-    uniforms: new Uint32Array([k, m, list.tiles, list.stride]),
+  dispatchMembers(gpu, PROGRAMS(modeOf(at), String(list.tm)), {
+    bindings: [bindingOf(at), list.indices, list.counts],
+    uniforms: withOperandSizes(new Uint32Array([k, m, list.tiles, list.stride]), [at]),
     items: tiles,
     members: out.members,
   });

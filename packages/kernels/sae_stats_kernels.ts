@@ -6,30 +6,31 @@
  */
 import type { Binding, Gpu } from "@saelab/gpu";
 import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
-import type { MatrixTexture } from "./sae_textures.ts";
+import { bindingOf, commonMode, type MatrixOperand } from "./sae_operands.ts";
+import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
-const STATS = perMemberProgram({
-  name: "sae_row_stats",
-  uniforms: "rows: u32, n: u32, d: u32, inv: f32",
-  bindings: [
-    "var tc: texture_2d_array<f32>",
-    "var tg: texture_2d_array<f32>",
-    "var<storage, read_write> out: array<vec4f>",
-  ],
-  item: ["b", "u.rows"],
-  body: `var se = 0.0;
+const STATS = programsByMode((mode) => {
+  const w = operandWgsl(mode);
+  return perMemberProgram({
+    name: "sae_row_stats",
+    key: modeKey(mode),
+    uniforms: `rows: u32, n: u32, d: u32, inv: f32${w.fields(["tc", "tg"])}`,
+    bindings: [w.decl("tc", "read"), w.decl("tg", "read"), "var<storage, read_write> out: array<vec4f>"],
+    item: ["b", "u.rows"],
+    body: `var se = 0.0;
   for (var i4 = 0u; i4 < u.d / 4u; i4++) {
-    let e = textureLoad(tg, vec2u(i4, b), z, 0) * u.inv;
+    let e = ${w.load("tg", { x: "i4", y: "b", layer: "z" })} * u.inv;
     se += dot(e, e);
   }
   var l0 = 0.0;
   var l1 = 0.0;
   for (var j4 = 0u; j4 < u.n / 4u; j4++) {
-    let c = textureLoad(tc, vec2u(j4, b), z, 0);
+    let c = ${w.load("tc", { x: "j4", y: "b", layer: "z" })};
     l0 += dot(select(vec4f(0.0), vec4f(1.0), c > vec4f(0.0)), vec4f(1.0));
     l1 += dot(abs(c), vec4f(1.0));
   }
   out[z * u.rows + b] = vec4f(se, l0, l1, 0.0);`,
+  });
 });
 
 /** * Per row and member: `(Σ(x̂ − x)², #active codes, Σ|c|, 0)` into `out [Z][rows]` (vec4 each),
@@ -46,30 +47,34 @@ const STATS = perMemberProgram({
  */
 export function rowStats(
   gpu: Gpu,
-  inputs: { c: MatrixTexture; g: MatrixTexture },
+  inputs: { c: MatrixOperand; g: MatrixOperand },
   out: { stats: Binding; rows: number; n: number; d: number; members: number; inv: number },
 ): void {
   const u = new ArrayBuffer(16);
   new Uint32Array(u).set([out.rows, out.n, out.d]);
   new Float32Array(u)[3] = out.inv;
-  dispatchMembers(gpu, STATS, {
-    bindings: [inputs.c.view, inputs.g.view, out.stats],
-    uniforms: u,
+  const { c, g } = inputs;
+  dispatchMembers(gpu, STATS(commonMode("sae_row_stats", [c, g])), {
+    bindings: [bindingOf(c), bindingOf(g), out.stats],
+    uniforms: withOperandSizes(u, [c, g]),
     items: out.rows,
     members: out.members,
   });
 }
 
-const TOPK = perMemberProgram({
-  name: "sae_topk",
-  uniforms: "rows: u32, n: u32, k: u32, step: u32",
-  bindings: [
-    "var tp: texture_2d_array<f32>",
-    "var oc: texture_storage_2d_array<rgba32float, write>",
-    "var oct: texture_storage_2d_array<rgba32float, write>",
-    "var<storage, read_write> fired: array<u32>",
-  ],
-  helpers: `// order-preserving map of f32 to u32
+const TOPK = programsByMode((mode) => {
+  const w = operandWgsl(mode);
+  return perMemberProgram({
+    name: "sae_topk",
+    key: modeKey(mode),
+    uniforms: `rows: u32, n: u32, k: u32, step: u32${w.fields(["tp", "oc", "oct"])}`,
+    bindings: [
+      w.decl("tp", "read"),
+      w.decl("oc", "write"),
+      w.decl("oct", "write"),
+      "var<storage, read_write> fired: array<u32>",
+    ],
+    helpers: `// order-preserving map of f32 to u32
 fn key(v: vec4f) -> vec4u {
   let b = bitcast<vec4u>(v);
   return b ^ select(vec4u(0x80000000u), vec4u(0xffffffffu), v < vec4f(0.0));
@@ -81,28 +86,31 @@ fn threshold(b: u32, z: u32) -> u32 {
     let cand = t | (1u << u32(bit));
     var count = 0u;
     for (var j4 = 0u; j4 < u.n / 4u; j4++) {
-      count += dot(select(vec4u(0u), vec4u(1u), key(textureLoad(tp, vec2u(j4, b), z, 0)) >= vec4u(cand)), vec4u(1u));
+      count += dot(select(vec4u(0u), vec4u(1u), key(${
+      w.load("tp", { x: "j4", y: "b", layer: "z" })
+    }) >= vec4u(cand)), vec4u(1u));
     }
     if (count >= u.k) { t = cand; }
   }
   return t;
 }`,
-  item: ["b4", "u.rows / 4u"],
-  body: `let b = b4 * 4u;
+    item: ["b4", "u.rows / 4u"],
+    body: `let b = b4 * 4u;
   let t = vec4u(threshold(b, z), threshold(b + 1u, z), threshold(b + 2u, z), threshold(b + 3u, z));
   for (var j4 = 0u; j4 < u.n / 4u; j4++) {
     var v: array<vec4f, 4>;
     for (var r = 0u; r < 4u; r++) {
-      let p = textureLoad(tp, vec2u(j4, b + r), z, 0);
+      let p = ${w.load("tp", { x: "j4", y: "b + r", layer: "z" })};
       v[r] = select(vec4f(0.0), max(p, vec4f(0.0)), key(p) >= vec4u(t[r]));
-      textureStore(oc, vec2u(j4, b + r), z, v[r]);
+      ${w.store("oc", { x: "j4", y: "b + r", layer: "z" }, "v[r]")}
     }
     for (var c = 0u; c < 4u; c++) {
       let col = vec4f(v[0][c], v[1][c], v[2][c], v[3][c]);
-      textureStore(oct, vec2u(b4, j4 * 4u + c), z, col);
+      ${w.store("oct", { x: "b4", y: "j4 * 4u + c", layer: "z" }, "col")}
       if (any(col > vec4f(0.0))) { fired[z * u.n + j4 * 4u + c] = u.step; }
     }
   }`,
+  });
 });
 
 /** * Keep the k largest pre-activations of each row (then ReLU): `P [rows, n]` → `C`, `Cᵀ`,
@@ -119,10 +127,10 @@ fn threshold(b: u32, z: u32) -> u32 {
  */
 export function topkSelect(
   gpu: Gpu,
-  inputs: { p: MatrixTexture },
+  inputs: { p: MatrixOperand },
   out: {
-    c: MatrixTexture;
-    ct: MatrixTexture;
+    c: MatrixOperand;
+    ct: MatrixOperand;
     fired: Binding;
     rows: number;
     n: number;
@@ -131,9 +139,10 @@ export function topkSelect(
     step: number;
   },
 ): void {
-  dispatchMembers(gpu, TOPK, {
-    bindings: [inputs.p.view, out.c.view, out.ct.view, out.fired],
-    uniforms: new Uint32Array([out.rows, out.n, out.k, out.step]),
+  const { p } = inputs, { c, ct } = out;
+  dispatchMembers(gpu, TOPK(commonMode("sae_topk", [p, c, ct])), {
+    bindings: [bindingOf(p), bindingOf(c), bindingOf(ct), out.fired],
+    uniforms: withOperandSizes(new Uint32Array([out.rows, out.n, out.k, out.step]), [p, c, ct]),
     items: out.rows / 4,
     members: out.members,
   });

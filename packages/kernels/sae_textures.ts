@@ -20,6 +20,8 @@ import type { Gpu } from "@saelab/gpu";
  * ```
  */
 export class MatrixTexture {
+  /** Always `"texture"` (see `MatrixBuffer` for storage operands). */
+  readonly mode = "texture" as const;
   /** The texture. */
   readonly texture: GPUTexture;
   /** Rows per layer. */

@@ -1,11 +1,12 @@
 /**
- * `sae_matmul`: the batched, texture-operand matmul of the SAE trainer with
- * its fused epilogues.
+ * `sae_matmul`: the batched matmul of the SAE trainer with its fused epilogues.
  *
  * For every member z (dispatch dimension z) it computes
  * `acc[m, n] = Σ_k At[k, m] · Bt[k, n]`, both operands stored k-major in
- * `rgba32float` 2D-array textures (texel = 4 consecutive m or n of one k;
- * layer z, or layer 0 when the operand is shared by all members). Each
+ * `rgba32float` 2D-array textures or in storage buffers of the same layout
+ * (texel or vec4 = 4 consecutive m or n of one k; layer z, or layer 0 when the
+ * operand is shared by all members; `sae_operands.ts`). One WGSL builder
+ * serves both modes. Each
  * invocation holds a 16 × 16 register tile and per k fetches 4 + 4 texels for
  * 256 multiply-adds; workgroup 8 × 8 (the lanes of one SIMD row share the
  * `At` texels). Tuned on llvmpipe by CPU time per kernel: 16 × 16 beat 8 × 8
@@ -14,10 +15,10 @@
  * Epilogues (compile-time):
  * - `store`: `out[base + z·stride + m·N + n] = acc` (storage buffer).
  * - `encode`: `C = ReLU(acc + bias)` (bias = row `biasRow` of `Bt`), written to
- *   texture `C [M, N]` and transposed to `Cᵀ [N, M]`; `fired[z·N + n] = step`
+ *   operand `C [M, N]` and transposed to `Cᵀ [N, M]`; `fired[z·N + n] = step`
  *   where a feature fired. `encodeRaw` writes `acc + bias` to `C` only (TopK selects later).
- * - `decode`: `G = scale · (acc − X)` with `X` read from a shared texture, written
- *   to texture `G [M, N]`.
+ * - `decode`: `G = scale · (acc − X)` with `X` read from a shared operand, written
+ *   to operand `G [M, N]`.
  *
  * With a k-list (`list`), the k loop runs only over the k at which the tile's
  * rows of `At` are not all zero — codes and code gradients are sparse once an
@@ -30,9 +31,11 @@
  *
  * @module
  */
-import type { Gpu, Program } from "@saelab/gpu";
+import type { Gpu, Program, Tensor } from "@saelab/gpu";
+import { MatrixTexture } from "./sae_textures.ts";
 import type { KList } from "./sae_k_lists.ts";
-import type { MatrixTexture } from "./sae_textures.ts";
+import { bindingOf, commonMode, MatrixBuffer, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
+import { modeKey, type OperandWgsl, operandWgsl, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** Register tile (rows m × columns n per invocation) and workgroup size (along n, m). */
 export interface TileConfig {
@@ -75,15 +78,23 @@ export type Epilogue = "store" | "encode" | "encodeRaw" | "decode";
 
 const XYZW = ["x", "y", "z", "w"];
 
-function head(ep: Epilogue, list: boolean): string {
+/** The matrix operands among each epilogue's outputs, in binding order. */
+const OUTPUT_OPERANDS: Record<Epilogue, readonly string[]> = {
+  store: [],
+  encode: ["oc", "oct"],
+  encodeRaw: ["oc"],
+  decode: ["tx", "og"],
+};
+
+function head(ep: Epilogue, list: boolean, w: OperandWgsl): string {
   const out = {
     store: `@group(0) @binding(2) var<storage, read_write> out: array<vec4f>;`,
-    encode: `@group(0) @binding(2) var oc: texture_storage_2d_array<rgba32float, write>;
-@group(0) @binding(3) var oct: texture_storage_2d_array<rgba32float, write>;
+    encode: `@group(0) @binding(2) ${w.decl("oc", "write")};
+@group(0) @binding(3) ${w.decl("oct", "write")};
 @group(0) @binding(4) var<storage, read_write> fired: array<u32>;`,
-    decode: `@group(0) @binding(2) var tx: texture_2d_array<f32>;
-@group(0) @binding(3) var og: texture_storage_2d_array<rgba32float, write>;`,
-    encodeRaw: `@group(0) @binding(2) var oc: texture_storage_2d_array<rgba32float, write>;`,
+    decode: `@group(0) @binding(2) ${w.decl("tx", "read")};
+@group(0) @binding(3) ${w.decl("og", "write")};`,
+    encodeRaw: `@group(0) @binding(2) ${w.decl("oc", "write")};`,
   };
   const n = { store: 3, encode: 5, encodeRaw: 3, decode: 4 }[ep];
   const lists = list
@@ -94,7 +105,7 @@ function head(ep: Epilogue, list: boolean): string {
 }
 
 /** WGSL of the epilogue, run after the k loop with `acc{r}_{j}` in scope. */
-function tail(ep: Epilogue, { tm: TM, tn: TN }: TileConfig): string {
+function tail(ep: Epilogue, { tm: TM, tn: TN }: TileConfig, w: OperandWgsl): string {
   const rows = Array.from({ length: TM }, (_, r) => r);
   const cols = Array.from({ length: TN / 4 }, (_, j) => j);
   const lines: string[] = [];
@@ -112,17 +123,19 @@ function tail(ep: Epilogue, { tm: TM, tn: TN }: TileConfig): string {
   for (const r of rows) {
     for (const j of cols) {
       const a = `acc${r}_${j}`;
-      const pos = `vec2u(n4 + ${j}u, min(m0 + ${r}u, u.m - 1u))`;
+      const pos = { x: `n4 + ${j}u`, y: `min(m0 + ${r}u, u.m - 1u)`, layer: "0" };
       if (ep === "encode") lines.push(`let v${r}_${j} = max(${a} + bias${j}, vec4f(0.0));`);
       else if (ep === "encodeRaw") lines.push(`let v${r}_${j} = ${a} + bias${j};`);
-      else lines.push(`let v${r}_${j} = u.scale * (${a} - textureLoad(tx, ${pos}, 0, 0));`);
+      else lines.push(`let v${r}_${j} = u.scale * (${a} - ${w.load("tx", pos)});`);
     }
   }
   const direct = ep === "decode" ? "og" : "oc";
   for (const r of rows) {
     for (const j of cols) {
       lines.push(
-        `if (m0 + ${r}u < u.m && n4 + ${j}u < u.n / 4u) { textureStore(${direct}, vec2u(n4 + ${j}u, m0 + ${r}u), z, v${r}_${j}); }`,
+        `if (m0 + ${r}u < u.m && n4 + ${j}u < u.n / 4u) { ${
+          w.store(direct, { x: `n4 + ${j}u`, y: `m0 + ${r}u`, layer: "z" }, `v${r}_${j}`)
+        } }`,
       );
     }
   }
@@ -133,7 +146,9 @@ function tail(ep: Epilogue, { tm: TM, tn: TN }: TileConfig): string {
       for (let q = 0; q < TM / 4; q++) {
         const texel = [0, 1, 2, 3].map((s) => `v${4 * q + s}_${j}.${XYZW[c]}`).join(", ");
         lines.push(
-          `if (${col} < u.n && m0 / 4u + ${q}u < u.m / 4u) { textureStore(oct, vec2u(m0 / 4u + ${q}u, ${col}), z, vec4f(${texel})); }`,
+          `if (${col} < u.n && m0 / 4u + ${q}u < u.m / 4u) { ${
+            w.store("oct", { x: `m0 / 4u + ${q}u`, y: col, layer: "z" }, `vec4f(${texel})`)
+          } }`,
         );
       }
       const any = rows.map((r) => `v${r}_${j}.${XYZW[c]} > 0.0`).join(" || ");
@@ -143,25 +158,31 @@ function tail(ep: Epilogue, { tm: TM, tn: TN }: TileConfig): string {
   return lines.join("\n  ");
 }
 
-function program(ep: Epilogue, list: boolean, tile: TileConfig): Program {
+function program(ep: Epilogue, list: boolean, tile: TileConfig, mode: OperandMode): Program {
   const { tm: TM, tn: TN, wx: WX, wy: WY } = tile;
+  const w = operandWgsl(mode);
   const rows = Array.from({ length: TM }, (_, r) => r);
   const cols = Array.from({ length: TN / 4 }, (_, j) => j);
   const accs = rows.flatMap((r) => cols.map((j) => `var acc${r}_${j} = vec4f(0.0);`));
-  const loadA = Array.from({ length: TM / 4 }, (_, q) => `let a${q} = textureLoad(ta, vec2u(ma${q}, k), la, 0);`);
-  const loadB = cols.map((j) => `let b${j} = textureLoad(tb, vec2u(nb${j}, k), lb, 0);`);
+  const loadA = Array.from(
+    { length: TM / 4 },
+    (_, q) => `let a${q} = ${w.load("ta", { x: `ma${q}`, y: "k", layer: "la" })};`,
+  );
+  const loadB = cols.map((j) => `let b${j} = ${w.load("tb", { x: `nb${j}`, y: "k", layer: "lb" })};`);
   const fma = rows.flatMap((r) =>
     cols.map((j) => `acc${r}_${j} = fma(vec4f(a${r >> 2}.${XYZW[r & 3]}), b${j}, acc${r}_${j});`)
   );
   const isEncode = ep === "encode" || ep === "encodeRaw";
   return {
     name: "sae_matmul",
-    key: `${ep}${list ? "/list" : ""}/${TM}x${TN}/${WX}x${WY}`,
+    key: modeKey(mode, `${ep}${list ? "/list" : ""}/${TM}x${TN}/${WX}x${WY}`),
     code: () => `
-struct U { m: u32, n: u32, k: u32, sharedA: u32, sharedB: u32, base: u32, stride: u32, biasRow: u32, step: u32, scale: f32, listStride: u32, listTiles: u32 }
-@group(0) @binding(0) var ta: texture_2d_array<f32>;
-@group(0) @binding(1) var tb: texture_2d_array<f32>;
-${head(ep, list)}
+struct U { m: u32, n: u32, k: u32, sharedA: u32, sharedB: u32, base: u32, stride: u32, biasRow: u32, step: u32, scale: f32, listStride: u32, listTiles: u32${
+      w.fields(["ta", "tb", ...OUTPUT_OPERANDS[ep]])
+    } }
+@group(0) @binding(0) ${w.decl("ta", "read")};
+@group(0) @binding(1) ${w.decl("tb", "read")};
+${head(ep, list, w)}
 
 @compute @workgroup_size(${WX}, ${WY})
 fn main(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wg: vec3u) {
@@ -175,7 +196,11 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wg: vec3
   ${Array.from({ length: TM / 4 }, (_, q) => `let ma${q} = min(m0 / 4u + ${q}u, u.m / 4u - 1u);`).join("\n  ")}
   ${cols.map((j) => `let nb${j} = min(n4 + ${j}u, u.n / 4u - 1u);`).join("\n  ")}
   ${ep === "store" ? "let ob = (u.base + z * u.stride) / 4u;" : ""}
-  ${isEncode ? cols.map((j) => `let bias${j} = textureLoad(tb, vec2u(nb${j}, u.biasRow), lb, 0);`).join("\n  ") : ""}
+  ${
+      isEncode
+        ? cols.map((j) => `let bias${j} = ${w.load("tb", { x: `nb${j}`, y: "u.biasRow", layer: "lb" })};`).join("\n  ")
+        : ""
+    }
   ${accs.join("\n  ")}
   ${
       list
@@ -189,7 +214,7 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(workgroup_id) wg: vec3
     ${loadB.join("\n    ")}
     ${fma.join("\n    ")}
   }
-  ${tail(ep, tile)}
+  ${tail(ep, tile, w)}
 }
 `,
   };
@@ -200,9 +225,9 @@ const PROGRAMS = new Map<string, Program>();
 /** Operands and outputs of one batched matmul. */
 export interface TileMatmulArgs {
   /** `At [K, M]` per member (or shared). */
-  a: MatrixTexture;
-  /** `Bt [K, N]` per member (or shared). */
-  b: MatrixTexture;
+  a: MatrixOperand;
+  /** `Bt [K, N]` per member (or shared). Must be in the mode of `a`. */
+  b: MatrixOperand;
   /** Rows of the result. */
   m: number;
   /** Columns of the result. */
@@ -216,8 +241,11 @@ export interface TileMatmulArgs {
   list?: KList;
   /** Number of members (dispatch z). */
   members: number;
-  /** Extra bindings of the epilogue, in order (see the module doc). */
-  outputs: readonly (GPUBindingResource | GPUBuffer)[];
+  /**
+   * Extra bindings of the epilogue, in order (see the module doc). The matrices among them
+   * (`C`, `Cᵀ`, `X`, `G`) are operands in the mode of `a`; with textures a bare view also works.
+   */
+  outputs: readonly (MatrixOperand | GPUBindingResource | GPUBuffer | Tensor)[];
   /** `store`: offset and per-member stride of the output, in floats (multiples of 4). */
   base?: number;
   /** See `base`. */
@@ -233,7 +261,7 @@ export interface TileMatmulArgs {
 }
 
 /**
- * Record one batched texture matmul with its epilogue.
+ * Record one batched matmul with its epilogue, on texture or storage operands (those of `a`).
  *
  * @param gpu The context.
  * @param epilogue What to do with the result.
@@ -262,9 +290,25 @@ export function tileMatmul(gpu: Gpu, epilogue: Epilogue, args: TileMatmulArgs): 
       `Cannot run sae_matmul: a k-list built for ${list.tm}-row tiles used with ${tile.tm}-row tiles`,
     );
   }
-  const key = `${epilogue}/${!!list}/${tile.tm}x${tile.tn}/${tile.wx}x${tile.wy}`;
+  const mode = commonMode("sae_matmul", [a, b]);
+  const slots = OUTPUT_OPERANDS[epilogue].length;
+  const matrices = args.outputs.slice(0, slots).map((o, i) => {
+    if (isOperand(o)) return o;
+    if (mode === "storage") {
+      throw new TypeError(
+        `Cannot run sae_matmul ${epilogue}: output ${OUTPUT_OPERANDS[epilogue][i]} must be a matrix operand ` +
+          `(storage mode needs its sizes)`,
+      );
+    }
+    return null;
+  });
+  const known = matrices.filter((o): o is MatrixOperand => o !== null);
+  if (known.some((o) => modeOf(o) !== mode)) {
+    throw new TypeError(`Cannot run sae_matmul: its operands mix textures and storage buffers`);
+  }
+  const key = `${epilogue}/${!!list}/${tile.tm}x${tile.tn}/${tile.wx}x${tile.wy}/${mode}`;
   let prog = PROGRAMS.get(key);
-  if (!prog) PROGRAMS.set(key, prog = program(epilogue, !!list, tile));
+  if (!prog) PROGRAMS.set(key, prog = program(epilogue, !!list, tile, mode));
   const u = new ArrayBuffer(48);
   const w = new Uint32Array(u);
   w.set([m, n, k, a.layers === 1 ? 1 : 0, b.layers === 1 ? 1 : 0, args.base ?? 0, args.stride ?? 0]);
@@ -273,9 +317,14 @@ export function tileMatmul(gpu: Gpu, epilogue: Epilogue, args: TileMatmulArgs): 
   new Float32Array(u)[9] = args.scale ?? 1;
   w[10] = list?.stride ?? 0;
   w[11] = list?.tiles ?? 0;
+  const outputs = args.outputs.map((o) => (isOperand(o) ? bindingOf(o) : o));
   gpu.dispatch(prog, {
-    bindings: [a.view, b.view, ...args.outputs, ...(list ? [list.indices, list.counts] : [])],
-    uniforms: u,
+    bindings: [bindingOf(a), bindingOf(b), ...outputs, ...(list ? [list.indices, list.counts] : [])],
+    uniforms: withOperandSizes(u, [a, b, ...known]),
     workgroups: [Math.ceil(n / (tile.tn * tile.wx)), Math.ceil(m / (tile.tm * tile.wy)), members],
   });
+}
+
+function isOperand(o: unknown): o is MatrixOperand {
+  return o instanceof MatrixTexture || o instanceof MatrixBuffer;
 }

@@ -1,8 +1,8 @@
 /**
  * A group of sweep members that share variant, input width and dictionary
  * size: their parameters are packed in one buffer, their operands stacked as
- * texture layers, so each stage of a training step is one dispatch for the
- * whole group.
+ * layers of textures or storage buffers (`@saelab/kernels` `sae_operands.ts`),
+ * so each stage of a training step is one dispatch for the whole group.
  *
  * One step (z = member, every matmul batched over z):
  * ```
@@ -14,7 +14,7 @@
  * D loops, per tile of rows, only over the features that fired in it; W and Dg,
  * per tile of features, only over the rows where one fired (k-lists, `@saelab/kernels` `sae_k_lists.ts`).
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
- * A   Adam over the packed buffer; then W_ext → texture and D → D̂, D̂ᵀ for the next step
+ * A   Adam over the packed buffer; then W_ext → operand and D → D̂, D̂ᵀ for the next step
  * ```
  *
  * @module
@@ -27,10 +27,12 @@ import {
   buildKList,
   chooseTile,
   codeGradSparse,
+  createMatrix,
   type KList,
-  MatrixTexture,
+  type MatrixOperand,
   normalizeBackward,
   normalizeRows,
+  type OperandMode,
   packTexture,
   packTransposed,
   type RowsAt,
@@ -42,12 +44,38 @@ import { KINDS } from "./kinds/mod.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
-/** The staged input batch shared by every group. */
+/** The staged input batch shared by every group (operands in the groups' mode). */
 export interface StagedInput {
   /** `X_e [B, d + 4]`. */
-  xe: MatrixTexture;
+  xe: MatrixOperand;
   /** `Xᵀ [d, B]`. */
-  xt: MatrixTexture;
+  xt: MatrixOperand;
+}
+
+/** What {@linkcode MemberGroup} is built from. */
+export interface MemberGroupOptions {
+  /** Resolved specs, all of one kind, `dIn` and `dDict`. */
+  specs: Required<SaeSpec>[];
+  /** Initial weights, one per spec. */
+  weights: SaeWeights[];
+  /** Largest batch (rows) a step will see. */
+  batch: number;
+  /** Where the matmul operands live. Default `"texture"`. */
+  operands?: OperandMode;
+}
+
+/**
+ * The largest single buffer one member adds to a group with storage operands, in bytes:
+ * the packed parameters or the largest operand (`[B, n]` codes, `[n, d + 4]` encoder).
+ *
+ * @param kind The SAE kind.
+ * @param sizes Input width `d`, dictionary size `n` and largest batch.
+ * @returns Bytes per member of the largest binding.
+ */
+export function memberBindingBytes(kind: SaeSpec["kind"], sizes: { d: number; n: number; batch: number }): number {
+  const { d, n, batch } = sizes;
+  const params = groupLayout(kind, { d, n, members: 1 }).total;
+  return 4 * Math.max(params, batch * n, (d + 4) * n);
 }
 
 /** Members of one (kind, d, n) trained together. */
@@ -64,7 +92,7 @@ export class MemberGroup {
   /** Last step at which each feature fired, `[Z·n]`. */
   readonly fired: Tensor<"u32">;
   #gpu: Gpu;
-  #t: Record<string, MatrixTexture> = {};
+  #t: Record<string, MatrixOperand> = {};
   #alphas: Tensor<"f32">;
   #norms: Tensor<"f32">;
   #gd: Tensor<"f32">;
@@ -79,13 +107,16 @@ export class MemberGroup {
   /** `∂P [Z][B, n]`, written only where codes fired. */
   #dpBuf: Tensor<"f32">;
 
+  /** Where the matmul operands live. */
+  readonly operands: OperandMode;
+
   /**
    * @param gpu The context.
-   * @param specs Resolved specs, all of one kind, `dIn` and `dDict`.
-   * @param weights Initial weights, one per spec.
-   * @param batch Largest batch (rows) a step will see.
+   * @param options Specs, initial weights, the largest batch and the operand mode.
    */
-  constructor(gpu: Gpu, specs: Required<SaeSpec>[], weights: SaeWeights[], batch: number) {
+  constructor(gpu: Gpu, options: MemberGroupOptions) {
+    const { specs, weights, batch } = options;
+    const mode = this.operands = options.operands ?? "texture";
     const { kind, dIn: d, dDict: n } = specs[0];
     const def = KINDS[kind];
     const Z = specs.length;
@@ -110,7 +141,7 @@ export class MemberGroup {
     this.#listF = allocKList(gpu, { k: batch, m: n, members: Z, tm: this.#tileF.tm }, `${tag}.klist_features`);
     this.#dpBuf = gpu.zeros([Z * batch * n], "f32", `${tag}.grad_pre`);
     const tex = (name: string, rows: number, cols: number) =>
-      this.#t[name] = new MatrixTexture(gpu, [Z, rows, cols], `${tag}.${name}`);
+      this.#t[name] = createMatrix(gpu, mode, { shape: [Z, rows, cols], label: `${tag}.${name}` });
     if (!def.tied) tex("w", d + 4, n);
     if (def.gpu.epilogue === "encodeRaw") tex("p", batch, n);
     tex("dh", n, d);
@@ -125,7 +156,7 @@ export class MemberGroup {
     this.refresh();
   }
 
-  /** Bring the operand textures up to date with the parameters. */
+  /** Bring the operands up to date with the parameters. */
   refresh(): void {
     const { d, n, members } = this.layout;
     if (!KINDS[this.layout.kind].tied) {
@@ -156,7 +187,7 @@ export class MemberGroup {
     const wEnc = def.tied ? t.dht : t.w;
     const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
     if (def.gpu.epilogue === "encodeRaw") {
-      tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p.view] });
+      tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
       def.gpu.select(gpu, { p: t.p }, {
         c: t.c,
         ct: t.ct,
@@ -168,7 +199,7 @@ export class MemberGroup {
         step: mark.step,
       });
     } else {
-      tileMatmul(gpu, "encode", { a: x.xt, b: wEnc, ...common, outputs: [t.c.view, t.ct.view, mark.fired] });
+      tileMatmul(gpu, "encode", { a: x.xt, b: wEnc, ...common, outputs: [t.c, t.ct, mark.fired] });
     }
     buildKList(gpu, t.ct, { list: this.#listD, k: n, m: rows, members });
     tileMatmul(gpu, "decode", {
@@ -178,14 +209,14 @@ export class MemberGroup {
       n: d,
       k: n,
       members,
-      outputs: [x.xe.view, t.g.view],
+      outputs: [x.xe, t.g],
       scale: 2 / (rows * d),
       list: this.#listD,
       tile: this.#tileD,
     });
   }
 
-  /** Record one full training step (forward, backward, Adam, texture refresh). */
+  /** Record one full training step (forward, backward, Adam, operand refresh). */
   step(x: StagedInput, rows: number, step: number, settings: AdamSettings): void {
     const gpu = this.#gpu, t = this.#t;
     const { d, n, members } = this.layout;
@@ -242,13 +273,13 @@ export class MemberGroup {
     rowStats(this.#gpu, { c: this.#t.c, g: this.#t.g }, { stats, rows, n, d, members, inv: (rows * d) / 2 });
   }
 
-  /** The codes texture `C [B, n]` (layer z) of the last forward pass. */
-  get codes(): MatrixTexture {
+  /** The codes `C [B, n]` (layer z) of the last forward pass. */
+  get codes(): MatrixOperand {
     return this.#t.c;
   }
 
-  /** The scaled error texture `G [B, d]` (layer z) of the last forward pass. */
-  get error(): MatrixTexture {
+  /** The scaled error `G [B, d]` (layer z) of the last forward pass. */
+  get error(): MatrixOperand {
     return this.#t.g;
   }
 
@@ -258,7 +289,7 @@ export class MemberGroup {
     return this.specs.map((s, z) => unpackWeights(this.layout, z, s, host));
   }
 
-  /** Overwrite a packed tensor from host weights (one per member), then refresh the textures. */
+  /** Overwrite a packed tensor from host weights (one per member), then refresh the operands. */
   write(which: "params" | "m" | "v", weights: SaeWeights[]): void {
     const host = new Float32Array(this.layout.total);
     weights.forEach((w, z) => packWeights(this.layout, z, w, host));

@@ -21,7 +21,8 @@
  * the CLI); a float64 CPU reference with hand-derived gradients (`referenceGradients`, checked by
  * finite differences); {@linkcode SweepTrainer}, which trains many members in one pass over the
  * same batches — members of equal variant and size share every dispatch, one per stage per group,
- * with texture operands and fused epilogues (`@saelab/kernels`' `sae_*` kernels), and never waits on
+ * with texture or storage-buffer operands (by adapter, as `matmul` chooses) and fused epilogues
+ * (`@saelab/kernels`' `sae_*` kernels), and never waits on
  * the GPU inside the step loop; the one training loop (`trainSweep`) with one resumable state
  * (`train-state.safetensors`); held-out metrics (MSE, FVU, L0, dead fraction, MMCS to the
  * dictionary of twice the size, spliced-in model loss); members as SAELens folders through

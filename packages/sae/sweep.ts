@@ -5,12 +5,17 @@
  * records its work and returns, and only every `logEvery` steps is a small
  * statistics buffer read back — asynchronously, so the loop never waits.
  *
+ * The matmul operands live in textures on CPU software adapters and in
+ * storage buffers elsewhere (`operands`, resolved by `saeOperandMode` as
+ * `matmul` resolves its variant); groups are split to fit the texture array
+ * layers or the largest bindable buffer of that mode.
+ *
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { MemberGroup, type StagedInput } from "./_group.ts";
+import { memberBindingBytes, MemberGroup, type StagedInput } from "./_group.ts";
 import { groupLayout } from "./_layout.ts";
-import { MatrixTexture, prepInput } from "@saelab/kernels";
+import { createMatrix, type OperandChoice, type OperandMode, prepInput, saeOperandMode } from "@saelab/kernels";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, resolveSpec, type SaeSpec, specName } from "./spec.ts";
 import { initWeights, type SaeWeights } from "./weights.ts";
 import { batchVariance, type MemberLog, type StepLog, TrainingDivergedError } from "./sweep_log.ts";
@@ -35,6 +40,11 @@ export interface SweepOptions {
   lrAt?: (step: number) => number;
   /** Also read statistics back at this step (e.g. the last). */
   logAlso?: number;
+  /**
+   * Where the matmul operands live: `"texture"` (rgba32float texture arrays), `"storage"` (storage
+   * buffers) or `"auto"` (the default: textures on software adapters, storage elsewhere).
+   */
+  operands?: OperandChoice;
 }
 
 /** Trains a sweep of SAEs on the GPU. */
@@ -49,6 +59,8 @@ export class SweepTrainer {
   readonly dIn: number;
   /** Largest batch. */
   readonly batchSize: number;
+  /** Where the matmul operands live (`operands` after `"auto"`). */
+  readonly operands: OperandMode;
   #gpu: Gpu;
   #groups: { group: MemberGroup; members: number[] }[] = [];
   #input: StagedInput;
@@ -87,6 +99,7 @@ export class SweepTrainer {
       throw new RangeError(`Cannot train a sweep: ${options.weights.length} weights for ${specs.length} members`);
     }
     this.#gpu = gpu;
+    const mode = this.operands = saeOperandMode(gpu, options.operands);
     this.dIn = dIn;
     this.batchSize = batch;
     this.names = this.specs.map(specName);
@@ -107,29 +120,33 @@ export class SweepTrainer {
     for (const same of byKey.values()) {
       // members of one size share buffers: split them so each packed buffer stays bindable
       const s = this.specs[same[0]];
-      const perMember = groupLayout(s.kind, { d: dIn, n: s.dDict, members: 1 }).total * 4;
-      const fit = Math.min(gpu.limits.maxTextureArrayLayers, Math.floor(gpu.maxTensorBytes / perMember));
-      if (fit < 1) {
+      const fit = membersPerGroup(gpu, mode, { kind: s.kind, d: dIn, n: s.dDict, batch });
+      if (fit.members < 1) {
         throw new RangeError(
-          `Cannot train ${specName(s)}: its parameters need ${perMember} bytes, more than the device's largest ` +
+          `Cannot train ${specName(s)}: its ${fit.what} need ${fit.bytes} bytes, more than the device's largest ` +
             `bindable buffer (${gpu.maxTensorBytes} bytes)`,
         );
       }
-      for (let at = 0; at < same.length; at += fit) {
-        const members = same.slice(at, at + fit);
-        const group = new MemberGroup(gpu, members.map((i) => this.specs[i]), members.map((i) => weights[i]), batch);
+      for (let at = 0; at < same.length; at += fit.members) {
+        const members = same.slice(at, at + fit.members);
+        const group = new MemberGroup(gpu, {
+          specs: members.map((i) => this.specs[i]),
+          weights: members.map((i) => weights[i]),
+          batch,
+          operands: mode,
+        });
         this.#groups.push({ group, members });
         this.#stats.push(gpu.zeros([members.length * batch * 4], "f32", "sae.row_stats"));
       }
     }
     this.#input = {
-      xe: new MatrixTexture(gpu, [1, batch, dIn + 4], "sae.input_xe"),
-      xt: new MatrixTexture(gpu, [1, dIn, batch], "sae.input_xt"),
+      xe: createMatrix(gpu, mode, { shape: [1, batch, dIn + 4], label: "sae.input_xe" }),
+      xt: createMatrix(gpu, mode, { shape: [1, dIn, batch], label: "sae.input_xt" }),
     };
     this.#upload = gpu.zeros([batch * dIn], "f32", "sae.input");
   }
 
-  /** @internal The shared input textures, valid after {@linkcode SweepTrainer.stage}. */
+  /** @internal The shared input operands, valid after {@linkcode SweepTrainer.stage}. */
   get staged(): StagedInput {
     return this.#input;
   }
@@ -145,7 +162,7 @@ export class SweepTrainer {
   }
 
   /**
-   * Stage a batch into the shared input textures.
+   * Stage a batch into the shared input operands.
    *
    * @param batch `[rows, dIn]` host rows or a GPU tensor.
    * @returns The number of rows.
@@ -293,4 +310,24 @@ export class SweepTrainer {
     this.#input.xt.destroy();
     this.#upload.dispose();
   }
+}
+
+/**
+ * How many members of one size a group holds: with textures, at most the device's texture
+ * array layers and as many as the packed parameters allow in one bindable buffer; with storage
+ * operands, as many as the largest per-member buffer (parameters or an operand) allows.
+ */
+function membersPerGroup(
+  gpu: Gpu,
+  mode: OperandMode,
+  size: { kind: Required<SaeSpec>["kind"]; d: number; n: number; batch: number },
+): { members: number; bytes: number; what: string } {
+  const { kind, d, n, batch } = size;
+  if (mode === "storage") {
+    const bytes = memberBindingBytes(kind, { d, n, batch });
+    return { members: Math.floor(gpu.maxTensorBytes / bytes), bytes, what: "parameters or operands" };
+  }
+  const bytes = groupLayout(kind, { d, n, members: 1 }).total * 4;
+  const members = Math.min(gpu.limits.maxTextureArrayLayers, Math.floor(gpu.maxTensorBytes / bytes));
+  return { members, bytes, what: "parameters" };
 }

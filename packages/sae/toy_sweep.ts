@@ -8,6 +8,7 @@
  * @module
  */
 import type { Gpu } from "@saelab/gpu";
+import type { OperandChoice, OperandMode } from "@saelab/kernels";
 import { mmcs, mmcsChance, mmcsLargerToSmaller } from "./metrics.ts";
 import { referenceForward } from "./reference.ts";
 import { toReferenceParams } from "./reference_train.ts";
@@ -44,6 +45,8 @@ export interface ToySweepOptions {
   onProgress?: (done: number, total: number) => void;
   /** Stops training (the call then rejects with the signal's reason). */
   signal?: AbortSignal;
+  /** Where the trainer's matmul operands live (`SweepOptions.operands`). Default `"auto"`. */
+  operands?: OperandChoice;
 }
 
 /** One member's results, as `toy.json` stores them. */
@@ -87,7 +90,15 @@ export interface ToySweepResult {
   /** The toy data's settings. */
   toy: Required<ToyOptions>;
   /** How the members were trained. */
-  training: { steps: number; batchSize: number; lr: number; vectors: number; heldOutRows: number };
+  training: {
+    steps: number;
+    batchSize: number;
+    lr: number;
+    vectors: number;
+    heldOutRows: number;
+    /** Where the matmul operands lived. */
+    operands: OperandMode;
+  };
   /** The rule behind `chosen`. */
   choose: Required<ChooseOptions>;
 }
@@ -194,7 +205,13 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   options.signal?.throwIfAborted();
 
   const toy = new ToyData(toyOptions);
-  const trainer = new SweepTrainer(gpu, specs, { batchSize, adam: { lr }, seed, logEvery: 250 });
+  const trainer = new SweepTrainer(gpu, specs, {
+    batchSize,
+    adam: { lr },
+    seed,
+    logEvery: 250,
+    operands: options.operands,
+  });
   let weights: SaeWeights[];
   try {
     const chunk = 50; // let the event loop run (abort, progress) without waiting on the GPU
@@ -240,7 +257,7 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
       value: chance(ratio * d, ratios[i + 1] * d, ratios.length + i),
     })),
     toy: toyOptions,
-    training: { steps, batchSize, lr, vectors: steps * batchSize, heldOutRows },
+    training: { steps, batchSize, lr, vectors: steps * batchSize, heldOutRows, operands: trainer.operands },
     choose,
   };
 }

@@ -16,6 +16,7 @@
  */
 import { join } from "node:path";
 import type { Gpu } from "@saelab/gpu";
+import type { OperandChoice } from "@saelab/kernels";
 import { type SaeSource, saveSae } from "./checkpoint.ts";
 import { heldOutFvu, HeldOutProbe } from "./convergence.ts";
 import { resampleDead, type ResampleOptions } from "./resample.ts";
@@ -96,6 +97,8 @@ export interface TrainSweepOptions {
   stop?: (step: number) => boolean;
   /** When aborted: checkpoint, then throw `signal.reason`. */
   signal?: AbortSignal;
+  /** Where the trainer's matmul operands live (`SweepOptions.operands`). Default `"auto"`. */
+  operands?: OperandChoice;
 }
 
 /** What {@linkcode trainSweep} did. */
@@ -149,6 +152,7 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
     onLog: options.onLog,
     lrAt: options.lrAt,
     logAlso: options.heldOut ? options.steps : undefined,
+    operands: options.operands,
   });
   if (resumed) trainer.loadOptimizerState(resumed);
   let checkpointStep: number | null = resumed?.step ?? null;

@@ -146,4 +146,21 @@ Deno.test("checkpoints go to a callback every so many steps and at the end; stop
   resumed.trainer.dispose();
 });
 
+Deno.test("trainSweep hands its operand mode to the trainer; storage and texture runs agree", async () => {
+  const run = async (operands: "texture" | "storage") => {
+    const out = await trainSweep(gpu, { specs, batchSize: 8, steps: 3, batches: data, seed: 4, logEvery: 0, operands });
+    assert.equal(out.trainer.operands, operands);
+    const w = await out.trainer.weights();
+    out.trainer.dispose();
+    return w;
+  };
+  const texture = await run("texture"), storage = await run("storage");
+  specs.forEach((_, i) => {
+    const tol = { atol: 1e-6, rtol: 1e-5 };
+    assertClose(storage[i].encoder, texture[i].encoder, tol, `member ${i} encoder`);
+    assertClose(storage[i].encoderBias, texture[i].encoderBias, tol, `member ${i} bias`);
+    if (texture[i].decoder) assertClose(storage[i].decoder!, texture[i].decoder!, tol, `member ${i} decoder`);
+  });
+});
+
 globalThis.addEventListener("unload", () => gpu.destroy());

@@ -1,0 +1,154 @@
+/**
+ * WGSL of the SAE kernels' matrix operands (`sae_operands.ts`): each kernel's
+ * code is built once per mode by {@linkcode operandWgsl}, whose loads and
+ * stores are `textureLoad`/`textureStore` or array indexing. A storage
+ * operand's rows and vec4s per row travel as uniform fields `<name>_r` and
+ * `<name>_c4`, appended after the kernel's own fields.
+ *
+ * @module
+ */
+import { type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
+
+/** WGSL of matrix operands in one mode. */
+export interface OperandWgsl {
+  /** The mode. */
+  readonly mode: OperandMode;
+  /** A binding declaration (without attributes) of operand `name`, read or written. */
+  decl(name: string, access: "read" | "write"): string;
+  /** The vec4f at texel `(x, y)` of `layer`. */
+  load(name: string, at: { x: string; y: string; layer: string }): string;
+  /** A statement storing `value` at texel `(x, y)` of `layer`. */
+  store(name: string, at: { x: string; y: string; layer: string }, value: string): string;
+  /** Uniform fields for the operands' sizes (storage: `, <name>_r: u32, <name>_c4: u32` each; texture: none). */
+  fields(names: readonly string[]): string;
+}
+
+const TEXTURE_WGSL: OperandWgsl = {
+  mode: "texture",
+  decl: (name, access) =>
+    access === "read"
+      ? `var ${name}: texture_2d_array<f32>`
+      : `var ${name}: texture_storage_2d_array<rgba32float, write>`,
+  load: (name, at) => `textureLoad(${name}, vec2u(${at.x}, ${at.y}), ${at.layer}, 0)`,
+  store: (name, at, value) => `textureStore(${name}, vec2u(${at.x}, ${at.y}), ${at.layer}, ${value});`,
+  fields: () => "",
+};
+
+const index = (name: string, at: { x: string; y: string; layer: string }) =>
+  `${name}[((${at.layer}) * u.${name}_r + (${at.y})) * u.${name}_c4 + (${at.x})]`;
+
+const STORAGE_WGSL: OperandWgsl = {
+  mode: "storage",
+  decl: (name, access) => `var<storage, ${access === "read" ? "read" : "read_write"}> ${name}: array<vec4f>`,
+  load: index,
+  store: (name, at, value) => `${index(name, at)} = ${value};`,
+  fields: (names) => names.map((n) => `, ${n}_r: u32, ${n}_c4: u32`).join(""),
+};
+
+/**
+ * The WGSL builders of one operand mode.
+ *
+ * @param mode `"texture"` or `"storage"`.
+ * @returns Declarations, loads, stores and size fields.
+ * @example
+ * ```ts
+ * import { operandWgsl } from "./sae_operand_wgsl.ts";
+ * console.log(operandWgsl("storage").load("tc", { x: "j4", y: "b", layer: "z" }));
+ * // tc[((z) * u.tc_r + (b)) * u.tc_c4 + (j4)]
+ * ```
+ */
+export function operandWgsl(mode: OperandMode): OperandWgsl {
+  return mode === "storage" ? STORAGE_WGSL : TEXTURE_WGSL;
+}
+
+/**
+ * Uniform bytes with the sizes of storage operands appended (texture mode: `base` unchanged).
+ *
+ * @param base The kernel's own uniform fields (4 bytes each).
+ * @param operands The operands named in {@linkcode OperandWgsl.fields}, in that order.
+ * @returns The bytes to dispatch with.
+ * @example
+ * ```ts ignore
+ * const uniforms = withOperandSizes(new Uint32Array([rows, n]), [c, g]);
+ * ```
+ */
+export function withOperandSizes(
+  base: ArrayBuffer | Uint32Array,
+  operands: readonly MatrixOperand[],
+): ArrayBuffer | Uint32Array {
+  if (operands.length === 0 || modeOf(operands[0]) === "texture") return base;
+  const head = base instanceof ArrayBuffer
+    ? new Uint8Array(base)
+    : new Uint8Array(base.buffer, base.byteOffset, base.byteLength);
+  const out = new ArrayBuffer(head.byteLength + operands.length * 8);
+  new Uint8Array(out).set(head);
+  const w = new Uint32Array(out, head.byteLength);
+  operands.forEach((t, i) => w.set([t.rows, t.cols / 4], 2 * i));
+  return out;
+}
+
+/**
+ * A program cache keyed by operand mode (and any other compile-time fact).
+ *
+ * @param build Builds the program of a mode and key.
+ * @returns A getter that builds each (mode, key) once.
+ * @example
+ * ```ts ignore
+ * const STATS = programsByMode((mode) => perMemberProgram({ ... }));
+ * dispatchMembers(gpu, STATS(modeOf(c)), { ... });
+ * ```
+ */
+export function programsByMode<P>(
+  build: (mode: OperandMode, key: string) => P,
+): (mode: OperandMode, key?: string) => P {
+  const cache = new Map<string, P>();
+  return (mode, key = "") => {
+    const k = `${mode}/${key}`;
+    let p = cache.get(k);
+    if (!p) cache.set(k, p = build(mode, key));
+    return p;
+  };
+}
+
+/**
+ * The program key of a mode: texture programs keep `key`, storage ones add `/storage`.
+ *
+ * @param mode The operand mode.
+ * @param key The key of the texture program. Default `"v1"`.
+ * @returns The key.
+ * @example
+ * ```ts
+ * import { modeKey } from "./sae_operand_wgsl.ts";
+ * console.log(modeKey("texture", "tm8"), modeKey("storage", "tm8")); // tm8 tm8/storage
+ * ```
+ */
+export function modeKey(mode: OperandMode, key = "v1"): string {
+  return mode === "storage" ? `${key}/storage` : key;
+}
+
+/**
+ * WGSL that stores the 4×4 block whose rows are the vec4s `rows` transposed: its column `c`
+ * goes to texel `(x, y + c)` of layer `layer` of `tex`.
+ *
+ * @param w The operand mode's builders.
+ * @param tex The operand written.
+ * @param spec Where the block goes (`x`, `y`, `layer`) and the names of its four row vectors.
+ * @returns Four store statements.
+ * @example
+ * ```ts ignore
+ * storeTransposed(w, "xt", { x: "b4", y: "i4 * 4u", layer: "0", rows: ["r0", "r1", "r2", "r3"] });
+ * ```
+ */
+export function storeTransposed(
+  w: OperandWgsl,
+  tex: string,
+  spec: { x: string; y: string; layer: string; rows: readonly string[] },
+): string {
+  return [..."xyzw"].map((c, k) =>
+    w.store(
+      tex,
+      { x: spec.x, y: `${spec.y}${k ? ` + ${k}u` : ""}`, layer: spec.layer },
+      `vec4f(${spec.rows.map((r) => `${r}.${c}`).join(", ")})`,
+    )
+  ).join("\n  ");
+}
