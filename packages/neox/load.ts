@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { type Checkpoint, openCheckpoint } from "@saelab/safetensors";
 import { type NeoxConfig, parseConfig } from "./config.ts";
+import { blockWeights } from "./_block.ts";
 import { type BlockWeights, type ModelWeights, NeoxModel } from "./model.ts";
 import { type WeightSpec, weightSpecs } from "./weights.ts";
 import { uploadVocab, type VocabPart } from "./_vocab.ts";
@@ -116,23 +117,7 @@ async function build(gpu: Gpu, config: NeoxConfig, source: WeightSource, options
   }
   const get = (name: string) => t.get(name)!;
   const blocks: BlockWeights[] = [];
-  for (let l = 0; l < config.numLayers; l++) {
-    const p = `gpt_neox.layers.${l}.`;
-    blocks.push({
-      ln1Weight: get(p + "input_layernorm.weight"),
-      ln1Bias: get(p + "input_layernorm.bias"),
-      ln2Weight: get(p + "post_attention_layernorm.weight"),
-      ln2Bias: get(p + "post_attention_layernorm.bias"),
-      qkvWeight: get(p + "attention.query_key_value.weight"),
-      qkvBias: t.get(p + "attention.query_key_value.bias"),
-      denseWeight: get(p + "attention.dense.weight"),
-      denseBias: t.get(p + "attention.dense.bias"),
-      fcWeight: get(p + "mlp.dense_h_to_4h.weight"),
-      fcBias: get(p + "mlp.dense_h_to_4h.bias"),
-      projWeight: get(p + "mlp.dense_4h_to_h.weight"),
-      projBias: get(p + "mlp.dense_4h_to_h.bias"),
-    });
-  }
+  for (let l = 0; l < config.numLayers; l++) blocks.push(blockWeights(l, (name) => t.get(name)));
   const weights: ModelWeights = {
     embedIn: vocab.get("gpt_neox.embed_in.weight")!,
     blocks,
