@@ -4,13 +4,16 @@
  * {@linkcode RunContext} (run folder, log, progress, GPU, abort signal). The runtime checks the
  * configuration, finds the run a stage works on, shares one GPU context, and is the only writer of
  * stage records in `run.json` ({@linkcode recordStage}); the main job is a fixed list of steps run by
- * {@linkcode runPipeline}.
+ * {@linkcode runPipeline}. A command holds the lock of every run it opens until it ends (`_lock.ts`), and
+ * a command that fails leaves none of them `running`: each is marked failed with the error (or
+ * interrupted on Ctrl-C).
  *
  * @module
  */
 import type * as v from "valibot";
 import { createGpu, type Gpu } from "@saelab/gpu";
-import { setRunStatus, setStage, type StageDeps, type StageRecord, type StageResult } from "@saelab/runs";
+import { readRun, setRunStatus, setStage, type StageDeps, type StageRecord, type StageResult } from "@saelab/runs";
+import { heldRuns, releaseRunLocks } from "./_lock.ts";
 import { findRun, type RunHandle } from "./_run.ts";
 import { type OptionsSchema, parseOptions } from "./_schema.ts";
 
@@ -120,24 +123,54 @@ export async function recordStage<T>(
     return result;
   } catch (e) {
     await pending;
-    const interrupted = run.deps.signal.aborted;
-    const message = e instanceof Error ? e.message : String(e);
-    await setStage(runsDir, run.id, {
-      stage: name,
-      record: {
-        ...latest,
-        status: interrupted ? "interrupted" : "failed",
-        finished: new Date().toISOString(),
-        ...(interrupted ? {} : { error: message }),
-      },
-      seconds: seconds(),
-    });
-    await setRunStatus(
-      runsDir,
-      run.id,
-      interrupted ? { status: "interrupted" } : { status: "failed", error: `${name}: ${message}` },
-    );
+    await recordFailure(run, name, { error: e, record: latest, seconds: seconds() });
     throw e;
+  }
+}
+
+/** Record a stage's failure (or interruption, on Ctrl-C) in its record and in the run's status. */
+async function recordFailure(
+  run: RunHandle,
+  name: string,
+  o: { error: unknown; record?: Partial<StageRecord>; seconds?: number },
+): Promise<void> {
+  const { runsDir } = run.deps;
+  const interrupted = run.deps.signal.aborted;
+  const message = o.error instanceof Error ? o.error.message : String(o.error);
+  await setStage(runsDir, run.id, {
+    stage: name,
+    record: {
+      ...o.record,
+      status: interrupted ? "interrupted" : "failed",
+      finished: new Date().toISOString(),
+      ...(interrupted ? {} : { error: message }),
+    },
+    seconds: o.seconds,
+  });
+  await setRunStatus(
+    runsDir,
+    run.id,
+    interrupted ? { status: "interrupted" } : { status: "failed", error: `${name}: ${message}` },
+  );
+}
+
+/** Commands running in this process; run locks are released when the last one ends. */
+let commands = 0;
+
+/** Mark every run this process holds that is still `running` as failed with the error (interrupted on Ctrl-C). */
+async function settleRuns(deps: StageDeps, name: string, error: unknown): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  for (const { runsDir, id } of heldRuns()) {
+    try {
+      if ((await readRun(runsDir, id))?.run?.status !== "running") continue;
+      await setRunStatus(
+        runsDir,
+        id,
+        deps.signal.aborted ? { status: "interrupted" } : { status: "failed", error: `${name}: ${message}` },
+      );
+    } catch (e) {
+      deps.log.warn(`Cannot mark run ${id} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 }
 
@@ -171,7 +204,8 @@ export function createContext(deps: StageDeps, options: { gpu?: Gpu } = {}): { c
 
 /**
  * Run a stage as one command: check its configuration, find its run (for stages with a `target`), and
- * run it under its record in `run.json`.
+ * run it under its record in `run.json`. The locks of the runs it opened are released when it ends; when
+ * it throws, each of those runs still `running` is marked failed (interrupted on Ctrl-C).
  *
  * @param stage The stage.
  * @param raw Its configuration (defaults are filled in; unknown keys are refused).
@@ -191,10 +225,15 @@ export async function runStage<S extends OptionsSchema>(
 ): Promise<StageResult | void> {
   const config = parseOptions(stage.schema, raw);
   const { ctx, close } = createContext(options.deps, options);
+  commands++;
   try {
     return await runIn(ctx, stage, { config });
+  } catch (e) {
+    await settleRuns(options.deps, stage.name, e);
+    throw e;
   } finally {
     close();
+    if (--commands === 0) await releaseRunLocks();
   }
 }
 
@@ -267,7 +306,8 @@ export interface Step<S> {
 
 /**
  * Run steps in order on one run, each under its record in `run.json`. A failing `optional` step is
- * recorded and its message returned; any other failure, and Ctrl-C, stops the pipeline.
+ * recorded and its message returned; any other failure, and Ctrl-C, stops the pipeline. A step whose
+ * `reuse` throws (e.g. on a corrupt file) is recorded as failed like one whose `run` throws.
  *
  * @param ctx The context (with its run open).
  * @param options What the steps share (`state`) and the steps.
@@ -288,8 +328,15 @@ export async function runPipeline<S>(
   for (const step of steps) {
     if (step.skip?.(state)) continue;
     ctx.signal.throwIfAborted();
-    if (await step.reuse?.(state)) continue;
     try {
+      let reused: boolean;
+      try {
+        reused = (await step.reuse?.(state)) ?? false;
+      } catch (e) {
+        await recordFailure(run, step.name, { error: e });
+        throw e;
+      }
+      if (reused) continue;
       await recordStage(run, step.name, (stage) => step.run(state, stage));
     } catch (e) {
       if (!step.optional || ctx.signal.aborted) throw e;
