@@ -25,9 +25,20 @@ import { acquireRunLock, RunLockedError } from "./_lock.ts";
 
 /**
  * Keys of a stored configuration that do not decide what a run computes (`preset` only fills in other keys,
- * which are compared themselves; `probeRows` only chooses which held-out rows are watched during training).
+ * which are compared themselves; `probeRows` only chooses which held-out rows are watched during training;
+ * `reharvest` only repairs the store).
  */
-const FREE_KEYS = ["run", "steps", "trainSeconds", "skip", "checkpointSeconds", "logEvery", "preset", "probeRows"];
+const FREE_KEYS = [
+  "run",
+  "steps",
+  "trainSeconds",
+  "skip",
+  "checkpointSeconds",
+  "logEvery",
+  "preset",
+  "probeRows",
+  "reharvest",
+];
 
 /** What runs written before a key existed did, so that they still resume: no extra members, a constant rate. */
 const LEGACY: Record<string, unknown> = { extra: [], lrSchedule: "constant" };
@@ -50,6 +61,21 @@ function conflict(run: RunJson, config: Record<string, unknown>): string | null 
   if (differ.length === 0) return null;
   if (run.stages.train === undefined && differ.every((k) => TRAIN_KEYS.includes(k))) return null;
   return `${differ.join(", ")} differ`;
+}
+
+/**
+ * What to do about bad activation chunks of a run, for messages.
+ *
+ * @param runId The run.
+ * @returns The advice.
+ * @example
+ * ```ts
+ * import { reharvestHint } from "./_run.ts";
+ * if (!reharvestHint("r1").includes("--run r1 --reharvest")) throw new Error();
+ * ```
+ */
+export function reharvestHint(runId: string): string {
+  return `rerun with --run ${runId} --reharvest to harvest only the bad chunks again`;
 }
 
 /** An open run. */

@@ -14,7 +14,7 @@ import type * as v from "valibot";
 import { createGpu, type Gpu } from "@saelab/gpu";
 import { readRun, setRunStatus, setStage, type StageDeps, type StageRecord, type StageResult } from "@saelab/runs";
 import { heldRuns, releaseRunLocks } from "./_lock.ts";
-import { findRun, type RunHandle } from "./_run.ts";
+import { findRun, reharvestHint, type RunHandle } from "./_run.ts";
 import { type OptionsSchema, parseOptions } from "./_schema.ts";
 
 export { UsageError } from "./_schema.ts";
@@ -230,6 +230,11 @@ export async function runStage<S extends OptionsSchema>(
     return await runIn(ctx, stage, { config });
   } catch (e) {
     await settleRuns(options.deps, stage.name, e);
+    // a bad activation chunk met while training or later: say how to repair it where the stage can
+    if (
+      e instanceof Error && e.name === "StoreError" && "reharvest" in stage.schema.entries && ctx.run &&
+      !e.message.includes("--reharvest")
+    ) e.message += `; ${reharvestHint(ctx.run.id)}`;
     throw e;
   } finally {
     close();
