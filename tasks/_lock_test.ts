@@ -157,3 +157,25 @@ Deno.test("run lock: a refused second writer leaves run.json as the first writer
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("run lock: the CLI refuses a second writer with exit code 1, naming the holder", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await openRun(deps(dir), { requested: "r1", config, model, hook: "h" });
+    const cli = new URL("../apps/cli/main.ts", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", cli, "baselines", "--run", "r1", "--runs", dir],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.match(
+      stderr,
+      new RegExp(`error: Cannot write run r1: it is being written by process ${Deno.pid} on .+ \\(since `),
+    );
+    await releaseRunLocks();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
