@@ -13,7 +13,7 @@
  */
 import * as v from "valibot";
 import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
-import { choice, int, names, num, nums, type OptionsSchema, parseOptions, text } from "./_schema.ts";
+import { choice, flag, int, names, num, nums, type OptionsSchema, parseOptions, text } from "./_schema.ts";
 
 /** Stage names `skip` accepts. */
 export const SKIPPABLE = ["baselines", "score", "spliced"] as const;
@@ -141,6 +141,7 @@ export const harvestEntries = {
   dtype: choice("element type of stored activations", ["f32", "f16"], "f32"),
   corpusTokens: int("most corpus tokens tokenised to draw windows from", { default: 4_000_000, min: 1 }),
   seed: int("seed of window order, batch order and initial weights", { default: 0, min: 0 }),
+  reharvest: flag("check every activation chunk of the run and harvest again only those that are corrupted or missing"),
 };
 
 /** The schema of `train` (harvest, train, evaluate, then baselines and score). */

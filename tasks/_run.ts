@@ -2,7 +2,9 @@
  * The one run handle: which run folder a stage writes — for `harvest`/`train` a named one, the latest
  * unfinished one with the same settings, or a new one ({@linkcode openRun}); for the stages that work on a
  * finished part of a run (`baselines`, `score`, `patch`, `circuits`) a named one or the newest that has what
- * they need ({@linkcode findRun}). Stage records in `run.json` are written by `_runtime.ts` alone.
+ * they need ({@linkcode findRun}). Stage records in `run.json` are written by `_runtime.ts` alone. Both
+ * take the run's lock (`_lock.ts`) before anything is written, so that a second writer of a run is
+ * refused; a run found as "the newest unfinished one" that another process is writing is passed over.
  *
  * @module
  */
@@ -19,12 +21,24 @@ import {
   updateRun,
   validateId,
 } from "@saelab/runs";
+import { acquireRunLock, RunLockedError } from "./_lock.ts";
 
 /**
  * Keys of a stored configuration that do not decide what a run computes (`preset` only fills in other keys,
- * which are compared themselves; `probeRows` only chooses which held-out rows are watched during training).
+ * which are compared themselves; `probeRows` only chooses which held-out rows are watched during training;
+ * `reharvest` only repairs the store).
  */
-const FREE_KEYS = ["run", "steps", "trainSeconds", "skip", "checkpointSeconds", "logEvery", "preset", "probeRows"];
+const FREE_KEYS = [
+  "run",
+  "steps",
+  "trainSeconds",
+  "skip",
+  "checkpointSeconds",
+  "logEvery",
+  "preset",
+  "probeRows",
+  "reharvest",
+];
 
 /** What runs written before a key existed did, so that they still resume: no extra members, a constant rate. */
 const LEGACY: Record<string, unknown> = { extra: [], lrSchedule: "constant" };
@@ -47,6 +61,21 @@ function conflict(run: RunJson, config: Record<string, unknown>): string | null 
   if (differ.length === 0) return null;
   if (run.stages.train === undefined && differ.every((k) => TRAIN_KEYS.includes(k))) return null;
   return `${differ.join(", ")} differ`;
+}
+
+/**
+ * What to do about bad activation chunks of a run, for messages.
+ *
+ * @param runId The run.
+ * @returns The advice.
+ * @example
+ * ```ts
+ * import { reharvestHint } from "./_run.ts";
+ * if (!reharvestHint("r1").includes("--run r1 --reharvest")) throw new Error();
+ * ```
+ */
+export function reharvestHint(runId: string): string {
+  return `rerun with --run ${runId} --reharvest to harvest only the bad chunks again`;
 }
 
 /** An open run. */
@@ -74,8 +103,12 @@ export interface RunHandle {
  * @param deps The CLI's deps (runs folder, log).
  * @param options The requested id, the resolved configuration, the model, the hook, and whether a run
  *   has nothing left to do for this stage (default: its status is `done`).
+ * The run's lock is taken first: a requested run that another process writes is refused; a matching
+ * run that another process writes is passed over (a new run is started instead).
+ *
  * @returns The run.
  * @throws {TypeError} When the requested run exists with other settings.
+ * @throws {RunLockedError} When the requested run is being written by another process.
  * @example
  * ```ts ignore
  * const run = await openRun(deps, { config, model: source.info, hook });
@@ -97,7 +130,7 @@ export async function openRun(
   if (options.requested !== undefined) {
     id = validateId(options.requested);
     const existing = await readRun(deps.runsDir, id);
-    if (existing) {
+    if (existing && existing.readable !== "pending") { // a folder without run.json is a run not yet created
       if (!existing.run) {
         throw new TypeError(`Cannot resume run ${id}: its run.json is unreadable (${existing.problems.join("; ")})`);
       }
@@ -109,14 +142,27 @@ export async function openRun(
       }
       resumed = true;
     }
+    await lock(deps, id);
   } else {
-    const match = (await listRuns(deps.runsDir)).find((r) =>
+    const matches = (await listRuns(deps.runsDir)).filter((r) =>
       r.run && !r.run.synthetic && !finished(r.run) && conflict(r.run, options.config) === null
     );
-    if (match) {
+    for (const match of matches) {
+      try {
+        await acquireRunLock(deps.runsDir, match.id, { log: deps.log });
+      } catch (e) {
+        if (!(e instanceof RunLockedError)) throw e;
+        deps.log.info(`Not resuming run ${match.id}: ${e.message.replace(/^Cannot write run \S+: /, "")}`);
+        continue;
+      }
       id = match.id;
       resumed = true;
-    } else id = makeRunId(new Date());
+      break;
+    }
+    if (id === undefined) {
+      id = makeRunId(new Date());
+      await lock(deps, id);
+    }
   }
   await createRun(deps.runsDir, { id, config: options.config, model: options.model, hook: options.hook });
   if (resumed) {
@@ -142,6 +188,12 @@ export async function readRunJson(run: RunHandle): Promise<RunJson> {
   return summary.run;
 }
 
+/** Take the lock of run `id` (its folder is created when missing). */
+async function lock(deps: StageDeps, id: string): Promise<void> {
+  await Deno.mkdir(safeJoin(deps.runsDir, [id]), { recursive: true });
+  await acquireRunLock(deps.runsDir, id, { log: deps.log });
+}
+
 function handle(deps: StageDeps, id: string, o: { resumed: boolean; json: RunJson }): RunHandle {
   const runsDir = deps.runsDir;
   return { deps, id, dir: safeJoin(runsDir, [id]), ...o, path: (...names) => safeJoin(runsDir, [id, ...names]) };
@@ -153,8 +205,9 @@ function handle(deps: StageDeps, id: string, o: { resumed: boolean; json: RunJso
  * @param deps The CLI's deps.
  * @param options The requested id, the stage name (for messages), what a run must have to be the
  *   default (`has`) and how to say it (`what`, e.g. "activations").
- * @returns The run.
+ * @returns The run (its lock taken).
  * @throws {TypeError} When the run does not exist or no run qualifies.
+ * @throws {RunLockedError} When another process is writing it.
  * @example
  * ```ts ignore
  * const run = await findRun(deps, { stage: "score", what: "activations", has: hasStore });
@@ -185,5 +238,6 @@ export async function findRun(
       `Cannot run ${options.stage}: run ${id} does not exist in ${deps.runsDir} or has no readable run.json`,
     );
   }
+  await acquireRunLock(deps.runsDir, id, { log: deps.log });
   return handle(deps, id, { resumed: true, json: summary.run });
 }

@@ -4,17 +4,26 @@
  * {@linkcode RunContext} (run folder, log, progress, GPU, abort signal). The runtime checks the
  * configuration, finds the run a stage works on, shares one GPU context, and is the only writer of
  * stage records in `run.json` ({@linkcode recordStage}); the main job is a fixed list of steps run by
- * {@linkcode runPipeline}.
+ * {@linkcode runPipeline}. A command holds the lock of every run it opens until it ends (`_lock.ts`), and
+ * a command that fails leaves none of them `running`: each is marked failed with the error (or
+ * interrupted on Ctrl-C).
  *
  * @module
  */
 import type * as v from "valibot";
 import { createGpu, type Gpu } from "@saelab/gpu";
-import { setRunStatus, setStage, type StageDeps, type StageRecord, type StageResult } from "@saelab/runs";
-import { findRun, type RunHandle } from "./_run.ts";
+import type { StageDeps, StageResult } from "@saelab/runs";
+import { releaseRunLocks } from "./_lock.ts";
+import { findRun, reharvestHint, type RunHandle } from "./_run.ts";
+import { recordFailure, recordStage, settleRuns, type StageReporter } from "./_record.ts";
 import { type OptionsSchema, parseOptions } from "./_schema.ts";
 
 export { UsageError } from "./_schema.ts";
+export { recordStage } from "./_record.ts";
+export type { StageReporter } from "./_record.ts";
+
+/** Commands running in this process; run locks are released when the last one ends. */
+let commands = 0;
 
 /** What every stage works with. */
 export interface RunContext extends StageDeps {
@@ -69,78 +78,6 @@ export function defineStage<S extends OptionsSchema>(stage: Stage<S>): Stage<S> 
   return stage;
 }
 
-/** What a stage body may report while it works. */
-export interface StageReporter {
-  /** Record progress in `run.json` (written at most every few seconds, and with the stage's final status). */
-  update(record: Pick<StageRecord, "done" | "total" | "unit">): void;
-}
-
-/**
- * Run one stage of a run with its record in `run.json` — the only writer of stage records: `running`
- * with a start time, then `done` with the wall time added to `timings`; on Ctrl-C `interrupted` (stage
- * and run), on an error `failed` with the message (stage and run), and the error is rethrown.
- *
- * @param run The run.
- * @param name Stage name (`harvest`, `train`, …).
- * @param body The work.
- * @returns What the body returns.
- * @example
- * ```ts ignore
- * const store = await recordStage(run, "harvest", async (stage) => { ... });
- * ```
- */
-export async function recordStage<T>(
-  run: RunHandle,
-  name: string,
-  body: (stage: StageReporter) => Promise<T>,
-): Promise<T> {
-  const { runsDir } = run.deps;
-  const started = performance.now();
-  await setStage(runsDir, run.id, { stage: name, record: { status: "running", started: new Date().toISOString() } });
-  let lastWrite = performance.now();
-  let pending: Promise<unknown> = Promise.resolve();
-  let latest: Partial<StageRecord> = {};
-  const reporter: StageReporter = {
-    update(record) {
-      latest = record;
-      if (performance.now() - lastWrite < 5000) return;
-      lastWrite = performance.now();
-      pending = pending.then(() => setStage(runsDir, run.id, { stage: name, record })).catch(() => {});
-    },
-  };
-  const seconds = () => (performance.now() - started) / 1000;
-  try {
-    const result = await body(reporter);
-    await pending;
-    await setStage(runsDir, run.id, {
-      stage: name,
-      record: { ...latest, status: "done", finished: new Date().toISOString(), error: undefined },
-      seconds: seconds(),
-    });
-    return result;
-  } catch (e) {
-    await pending;
-    const interrupted = run.deps.signal.aborted;
-    const message = e instanceof Error ? e.message : String(e);
-    await setStage(runsDir, run.id, {
-      stage: name,
-      record: {
-        ...latest,
-        status: interrupted ? "interrupted" : "failed",
-        finished: new Date().toISOString(),
-        ...(interrupted ? {} : { error: message }),
-      },
-      seconds: seconds(),
-    });
-    await setRunStatus(
-      runsDir,
-      run.id,
-      interrupted ? { status: "interrupted" } : { status: "failed", error: `${name}: ${message}` },
-    );
-    throw e;
-  }
-}
-
 /**
  * A context for one command: the CLI's deps, no run yet, and a GPU context made on first use
  * (or the one given, which stays open).
@@ -171,7 +108,8 @@ export function createContext(deps: StageDeps, options: { gpu?: Gpu } = {}): { c
 
 /**
  * Run a stage as one command: check its configuration, find its run (for stages with a `target`), and
- * run it under its record in `run.json`.
+ * run it under its record in `run.json`. The locks of the runs it opened are released when it ends; when
+ * it throws, each of those runs still `running` is marked failed (interrupted on Ctrl-C).
  *
  * @param stage The stage.
  * @param raw Its configuration (defaults are filled in; unknown keys are refused).
@@ -191,10 +129,20 @@ export async function runStage<S extends OptionsSchema>(
 ): Promise<StageResult | void> {
   const config = parseOptions(stage.schema, raw);
   const { ctx, close } = createContext(options.deps, options);
+  commands++;
   try {
     return await runIn(ctx, stage, { config });
+  } catch (e) {
+    await settleRuns(options.deps, stage.name, e);
+    // a bad activation chunk met while training or later: say how to repair it where the stage can
+    if (
+      e instanceof Error && e.name === "StoreError" && "reharvest" in stage.schema.entries && ctx.run &&
+      !e.message.includes("--reharvest")
+    ) e.message += `; ${reharvestHint(ctx.run.id)}`;
+    throw e;
   } finally {
     close();
+    if (--commands === 0) await releaseRunLocks();
   }
 }
 
@@ -267,7 +215,8 @@ export interface Step<S> {
 
 /**
  * Run steps in order on one run, each under its record in `run.json`. A failing `optional` step is
- * recorded and its message returned; any other failure, and Ctrl-C, stops the pipeline.
+ * recorded and its message returned; any other failure, and Ctrl-C, stops the pipeline. A step whose
+ * `reuse` throws (e.g. on a corrupt file) is recorded as failed like one whose `run` throws.
  *
  * @param ctx The context (with its run open).
  * @param options What the steps share (`state`) and the steps.
@@ -288,8 +237,15 @@ export async function runPipeline<S>(
   for (const step of steps) {
     if (step.skip?.(state)) continue;
     ctx.signal.throwIfAborted();
-    if (await step.reuse?.(state)) continue;
     try {
+      let reused: boolean;
+      try {
+        reused = (await step.reuse?.(state)) ?? false;
+      } catch (e) {
+        await recordFailure(run, step.name, { error: e });
+        throw e;
+      }
+      if (reused) continue;
       await recordStage(run, step.name, (stage) => step.run(state, stage));
     } catch (e) {
       if (!step.optional || ctx.signal.aborted) throw e;

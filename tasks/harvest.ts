@@ -2,20 +2,29 @@
  * Pipeline stage `harvest`: run the model over the corpus windows and store one hook's
  * activations in the run folder (`runs/<id>/activations/`, an `@saelab/activations` store with
  * rows of held-out documents apart). A rerun resumes from the last committed chunk; a finished
- * store is reused as it is.
+ * store is reused once its held-out chunks pass their check (before any training reads them), and
+ * with `--reharvest` every chunk is checked and only those that fail are harvested again.
  *
  * Options: `harvestSchema` in `_config.ts` (`model`, `corpus`, `hook`, `layer`, `tokens`, `heldOutFraction`,
  * `harvestBatch`, `dtype`, `seed`, `run`, …). `deno task train` runs this stage first.
  *
  * @module
  */
-import { type ActivationStore, harvest, openStore } from "@saelab/activations";
+import {
+  type ActivationStore,
+  findBadChunks,
+  harvest,
+  openStore,
+  readManifest,
+  reharvestChunks,
+  StoreError,
+} from "@saelab/activations";
 import type { Gpu } from "@saelab/gpu";
 import type { StageDeps } from "@saelab/runs";
 import { setRunStatus } from "@saelab/runs";
 import { STORE_DIR } from "./_dict_stage.ts";
 import { harvestSchema, resolveConfig } from "./_config.ts";
-import { readRunJson } from "./_run.ts";
+import { readRunJson, reharvestHint } from "./_run.ts";
 import { defineStage, runPipeline, runStage, type StageReporter, type Step } from "./_runtime.ts";
 import { type Pipeline, setupPipeline } from "./_setup.ts";
 
@@ -24,12 +33,42 @@ export { STORE_DIR } from "./_dict_stage.ts";
 /** Rows per chunk: a Ctrl-C loses at most this many rows of work. */
 const CHUNK_ROWS = 8192;
 
-async function completeStore(dir: string): Promise<ActivationStore | null> {
-  try {
-    return await openStore(dir);
-  } catch {
-    return null;
+/** The harvest's settings for `@saelab/activations` (the same for a harvest and a repair). */
+function harvestOptions(p: Pipeline, dir: string) {
+  const { config } = p;
+  return {
+    hook: p.hook,
+    dir,
+    batchSize: config.harvestBatch,
+    maxTokens: config.tokens,
+    dtype: config.dtype,
+    heldOutFraction: config.heldOutFraction,
+    splitSeed: 0,
+    chunkRows: CHUNK_ROWS,
+    modelName: p.source.info.name,
+    signal: p.run.deps.signal,
+  };
+}
+
+/**
+ * Check a finished store before it is used: its held-out chunks (all chunks with `--reharvest`, which
+ * then harvests the bad ones again).
+ */
+async function checkStore(p: Pipeline, dir: string): Promise<void> {
+  const { log } = p.run.deps;
+  const all = p.config.reharvest;
+  const bad = await findBadChunks(dir, { splits: all ? ["train", "heldout"] : ["heldout"] });
+  if (bad.length === 0) return;
+  const list = bad.map((b) => `${b.file} (${b.reason})`).join(", ");
+  if (!all) {
+    throw new StoreError(
+      `Cannot use the activation store in ${dir}: ${bad.length} held-out chunk${bad.length > 1 ? "s" : ""} ` +
+        `failed ${bad.length > 1 ? "their" : "its"} check: ${list}; ${reharvestHint(p.run.id)}`,
+      bad[0].file,
+    );
   }
+  log.info(`harvest: harvesting ${bad.length} bad chunk${bad.length > 1 ? "s" : ""} again: ${list}`);
+  await reharvestChunks(p.model, p.windows.harvest, { ...harvestOptions(p, dir), bad });
 }
 
 /** What the steps of the main job share. */
@@ -40,14 +79,26 @@ export interface HarvestState {
   store?: ActivationStore;
 }
 
+/** Open a finished store of a run; a missing or resized chunk names what to do. */
+async function openChecked(runId: string, dir: string): Promise<ActivationStore> {
+  try {
+    return await openStore(dir);
+  } catch (e) {
+    if (e instanceof StoreError && !e.message.includes("--reharvest")) e.message += `; ${reharvestHint(runId)}`;
+    throw e;
+  }
+}
+
 /** The `harvest` step: reuse the finished store of the run, else harvest (resuming from the last chunk). */
 export const harvestStep: Step<HarvestState> = {
   name: "harvest",
   async reuse(state) {
     const { run } = state.p;
     if ((await readRunJson(run)).stages.harvest?.status !== "done") return false;
-    const store = await completeStore(run.path(STORE_DIR));
-    if (!store) return false;
+    const dir = run.path(STORE_DIR);
+    if (!(await readManifest(dir).catch(() => null))?.complete) return false;
+    await checkStore(state.p, dir);
+    const store = await openChecked(run.id, dir);
     run.deps.log.info(`harvest: reusing ${store.rows("train")} + ${store.rows("heldout")} held-out rows`);
     state.store = store;
     return true;
@@ -58,20 +109,11 @@ export const harvestStep: Step<HarvestState> = {
 };
 
 async function harvestInto(p: Pipeline, stage: StageReporter): Promise<ActivationStore> {
-  const { run, config } = p;
+  const { run } = p;
   const dir = run.path(STORE_DIR);
   const started = performance.now();
   const result = await harvest(p.model, p.windows.harvest, {
-    hook: p.hook,
-    dir,
-    batchSize: config.harvestBatch,
-    maxTokens: config.tokens,
-    dtype: config.dtype,
-    heldOutFraction: config.heldOutFraction,
-    splitSeed: 0,
-    chunkRows: CHUNK_ROWS,
-    modelName: p.source.info.name,
-    signal: run.deps.signal,
+    ...harvestOptions(p, dir),
     onProgress: (h) => {
       run.deps.progress({ label: "harvest", done: h.rows, total: h.rowsTotal, unit: "tok" });
       stage.update({ done: h.rows, total: h.rowsTotal, unit: "tokens" });
@@ -83,7 +125,8 @@ async function harvestInto(p: Pipeline, stage: StageReporter): Promise<Activatio
   run.deps.log.info(
     `harvest: ${m.rows.train} training + ${m.rows.heldout} held-out rows of ${p.hook}, width ${m.d}${rate}`,
   );
-  return await openStore(dir);
+  if (p.config.reharvest) await checkStore(p, dir);
+  return await openChecked(run.id, dir);
 }
 
 /** The `harvest` stage: harvest one hook's activations into a run folder. */

@@ -19,7 +19,7 @@ import { specName } from "@saelab/sae";
 import { loadDictionary } from "@saelab/dictionary";
 import { applyPreset, trainSchema } from "./_config.ts";
 import { evaluateMembers, spliceBaselines, type SplicedSetup, trainingMean } from "./_evaluate.ts";
-import { readRunJson } from "./_run.ts";
+import { readRunJson, reharvestHint } from "./_run.ts";
 import { defineStage, type RunContext, runPipeline, type StageFunction, stageFunction, type Step } from "./_runtime.ts";
 import { parseOptions } from "./_schema.ts";
 import type { Pipeline } from "./_setup.ts";
@@ -240,9 +240,11 @@ async function trainRun(ctx: RunContext, options: v.InferOutput<typeof trainSche
   });
   ctx.log.info(`\n${summary}`);
   if (failed.length) {
+    // a rerun cannot get past a bad activation chunk; harvesting it again can
+    const badStore = failed.some((m) => m.includes("of the activation store in"));
     throw new Error(
       `${failed.join("; ")} — the SAE sweep and its evaluation are saved in ${p.run.dir}; ` +
-        "rerun `deno task train` to retry",
+        (badStore ? reharvestHint(p.run.id) : "rerun `deno task train` to retry"),
     );
   }
   return { runId: p.run.id, message: `Run ${p.run.id} is in ${p.run.dir}` };

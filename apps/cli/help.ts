@@ -72,6 +72,7 @@ export function mainHelp(stages: Record<string, StageEntry>, available: Set<stri
     ),
     "",
     "Run `deno task <command> --help` for its options and examples.",
-    "Exit codes: 0 done, 1 failed, 2 usage error or command not available, 130 interrupted (Ctrl-C; rerun to resume).",
+    "Exit codes: 0 done, 1 failed (also: another process is writing the run), 2 usage error or command not " +
+    "available, 130 interrupted (Ctrl-C; rerun to resume).",
   ].join("\n");
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { hashJson } from "@saelab/core/hash";
 import type { TokenWindows } from "@saelab/corpus";
 import type { RowBlock } from "./chunks.ts";
 import type { Manifest } from "./manifest.ts";
@@ -122,4 +123,36 @@ export function checkOptions(model: HookedModel, windows: TokenWindows, options:
     onProgress: options.onProgress,
     signal: options.signal,
   };
+}
+
+/** The settings that decide a store's rows, and their hash. */
+export function harvestConfig(model: HookedModel, windows: TokenWindows, o: ReturnType<typeof checkOptions>) {
+  const config = {
+    model: o.modelName,
+    modelConfig: { hiddenSize: model.config.hiddenSize, numLayers: model.config.numLayers },
+    hook: o.hook,
+    dtype: o.dtype,
+    contextLength: o.T,
+    windows: windows.count,
+    windowsSha256: fingerprint(windows),
+    maxTokens: Number.isFinite(o.maxTokens) ? o.maxTokens : null,
+    heldOutFraction: o.heldOutFraction,
+    splitSeed: o.splitSeed,
+  };
+  return { config, configHash: hashJson(config) };
+}
+
+/** Refuse a store harvested with other settings, naming those that differ. */
+export function checkSettings(
+  manifest: Manifest,
+  o: { config: Record<string, unknown>; configHash: string; dir: string; what: string },
+): void {
+  if (manifest.configHash === o.configHash) return;
+  const differ = Object.keys(o.config).filter((k) =>
+    JSON.stringify(o.config[k]) !== JSON.stringify(manifest.config[k])
+  );
+  throw new TypeError(
+    `Cannot ${o.what} the activation store in ${o.dir}: it was harvested with other settings ` +
+      `(${differ.join(", ") || "config"} differ); use another folder or overwrite: true`,
+  );
 }

@@ -189,7 +189,7 @@ function missing(dir: string, entry: ChunkEntry, e: unknown): Error {
   if (e instanceof Deno.errors.NotFound) {
     return new StoreError(
       `Cannot read chunk ${entry.file} of the activation store in ${dir}: the file is missing ` +
-        `(the manifest lists it with ${entry.rows} rows); harvest again into a fresh folder`,
+        `(the manifest lists it with ${entry.rows} rows); harvest its rows again (reharvestChunks) or into a fresh folder`,
       entry.file,
       { cause: e },
     );

@@ -10,9 +10,8 @@
  */
 import { splitOf, type TokenWindows } from "@saelab/corpus";
 import { writeChunk } from "./chunks.ts";
-import { hashJson } from "@saelab/core/hash";
 import { type ChunkEntry, type Manifest, readManifest, type StoreDType, writeManifest } from "./manifest.ts";
-import { checkOptions, fingerprint, newManifest, RowBuffer } from "./_harvest_parts.ts";
+import { checkOptions, checkSettings, harvestConfig, newManifest, RowBuffer } from "./_harvest_parts.ts";
 import { type HookedModel, hookLayer, readHook } from "./model.ts";
 import { cleanStoreFolder } from "./_clean.ts";
 
@@ -98,29 +97,9 @@ export async function harvest(
   const o = checkOptions(model, windows, options);
   const { dir, T } = o;
   await Deno.mkdir(dir, { recursive: true });
-  const config = {
-    model: o.modelName,
-    modelConfig: { hiddenSize: model.config.hiddenSize, numLayers: model.config.numLayers },
-    hook: o.hook,
-    dtype: o.dtype,
-    contextLength: T,
-    windows: windows.count,
-    windowsSha256: fingerprint(windows),
-    maxTokens: Number.isFinite(o.maxTokens) ? o.maxTokens : null,
-    heldOutFraction: o.heldOutFraction,
-    splitSeed: o.splitSeed,
-  };
-  const configHash = hashJson(config);
+  const { config, configHash } = harvestConfig(model, windows, o);
   let manifest = o.overwrite ? null : await readManifest(dir);
-  if (manifest && manifest.configHash !== configHash) {
-    const differ = Object.keys(config).filter((k) =>
-      JSON.stringify((config as Record<string, unknown>)[k]) !== JSON.stringify(manifest!.config[k])
-    );
-    throw new TypeError(
-      `Cannot resume the activation store in ${dir}: it was harvested with other settings ` +
-        `(${differ.join(", ") || "config"} differ); use another folder or overwrite: true`,
-    );
-  }
+  if (manifest) checkSettings(manifest, { config, configHash, dir, what: "resume" });
   await cleanStoreFolder(dir, manifest, { all: o.overwrite });
   if (manifest?.complete) return { dir, manifest, resumedAt: manifest.windowsDone, rowsWritten: 0 };
 

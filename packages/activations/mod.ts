@@ -22,6 +22,8 @@ export type { HarvestOptions, HarvestProgress, HarvestResult } from "./harvest.t
 export { hookLayer, readHook } from "./model.ts";
 export type { ForwardOptions, HookedModel, ReadHook } from "./model.ts";
 export { ActivationStore, openStore } from "./store.ts";
+export { findBadChunks, reharvestChunks } from "./repair.ts";
+export type { BadChunk } from "./repair.ts";
 export type { OpenStoreOptions } from "./store.ts";
 export { sequentialBatches, shuffledBatches, shuffledBatchesSync } from "./batches.ts";
 export type { ActivationBatch, RowSource, ShuffleOptions } from "./batches.ts";

@@ -298,6 +298,22 @@ export class MemberGroup {
     if (which === "params") this.refresh();
   }
 
+  /** The last-fired steps of each member's features (`[n]` per member), for checkpoints. */
+  async readFired(): Promise<Uint32Array[]> {
+    const host = await this.fired.read();
+    const n = this.layout.n;
+    return this.specs.map((_, z) => host.slice(z * n, (z + 1) * n));
+  }
+
+  /** Restore the last-fired steps (`[n]` per member) from a checkpoint. */
+  writeFired(perMember: readonly Uint32Array[]): void {
+    const n = this.layout.n;
+    const host = new Uint32Array(perMember.length * n);
+    perMember.forEach((f, z) => host.set(f, z * n));
+    this.#gpu.flush();
+    this.#gpu.device.queue.writeBuffer(this.fired.buffer, 0, host);
+  }
+
   /** Free every buffer and texture. */
   dispose(): void {
     for (const t of Object.values(this.#t)) t.destroy();

@@ -105,8 +105,9 @@ export class SweepTrainer {
     this.names = this.specs.map(specName);
     this.adam = { ...PAPER_ADAM, ...options.adam };
     this.#step = options.startStep ?? 0;
-    this.#lastLogStep = this.#step;
     this.#logEvery = options.logEvery ?? 100;
+    // a resumed sweep counts quiet features since the log step before it, as an uninterrupted one does
+    this.#lastLogStep = this.#logEvery > 0 ? this.#step - (this.#step % this.#logEvery) : this.#step;
     this.#onLog = options.onLog;
     this.#lrAt = options.lrAt;
     this.#logAlso = options.logAlso;
@@ -273,23 +274,30 @@ export class SweepTrainer {
   }
 
   /**
-   * Adam's moments and step count, for resuming.
+   * Adam's moments, the step count and the features' last-fired steps, for resuming.
    *
-   * @returns First and second moments in the layout of the weights, and the step.
+   * @returns First and second moments in the layout of the weights, the step, and per member the step at
+   *   which each feature last fired (`[dDict]`).
    */
-  async optimizerState(): Promise<{ m: SaeWeights[]; v: SaeWeights[]; step: number }> {
-    return { m: await this.#gather("m"), v: await this.#gather("v"), step: this.#step };
+  async optimizerState(): Promise<{ m: SaeWeights[]; v: SaeWeights[]; step: number; fired: Uint32Array[] }> {
+    const fired: Uint32Array[] = new Array(this.specs.length);
+    for (const { group, members } of this.#groups) {
+      (await group.readFired()).forEach((f, z) => fired[members[z]] = f);
+    }
+    return { m: await this.#gather("m"), v: await this.#gather("v"), step: this.#step, fired };
   }
 
   /**
-   * Restore Adam's moments (e.g. from a checkpoint); weights come with the constructor.
+   * Restore Adam's moments and, when given, the features' last-fired steps (e.g. from a checkpoint);
+   * weights come with the constructor.
    *
-   * @param state Moments in member order.
+   * @param state Moments in member order, and last-fired steps per member.
    */
-  loadOptimizerState(state: { m: SaeWeights[]; v: SaeWeights[] }): void {
+  loadOptimizerState(state: { m: SaeWeights[]; v: SaeWeights[]; fired?: Uint32Array[] }): void {
     for (const { group, members } of this.#groups) {
       group.write("m", members.map((i) => state.m[i]));
       group.write("v", members.map((i) => state.v[i]));
+      if (state.fired) group.writeFired(members.map((i) => state.fired![i]));
     }
   }
 

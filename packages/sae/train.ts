@@ -182,8 +182,8 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
         `Training diverged: ${names[bad]} has NaN/Inf weights at step ${trainer.stepCount}`,
       );
     }
-    const { m, v, step } = await trainer.optimizerState();
-    await keep({ step, scale, names, weights, m, v });
+    const { m, v, step, fired } = await trainer.optimizerState();
+    await keep({ step, scale, names, weights, m, v, fired });
     checkpointStep = step;
   };
   const iterator = Symbol.asyncIterator in options.batches

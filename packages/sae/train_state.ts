@@ -2,15 +2,21 @@
  * The one resumable training state of a sweep: every member's weights and Adam moments, the step
  * and the activation scale, in one safetensors file (`train-state.safetensors`) replaced
  * atomically, so it always holds one consistent step. Tensors are `w.<i>.<part>`, `m.<i>.<part>`
- * and `v.<i>.<part>` for member i (parts `encoder`, `encoderBias`, `decoder`); the header holds
- * `format: saelab-train-state`, `step`, `scale` and the member `names`.
+ * and `v.<i>.<part>` for member i (parts `encoder`, `encoderBias`, `decoder`), and `f.<i>` (U32
+ * `[dDict]`), the step at which each feature last fired; the header holds `format: saelab-train-state`,
+ * `step`, `scale`, the member `names` and `sha256`, the SHA-256 of the payload. A state is checked
+ * when it is read: a truncated file, a payload whose SHA-256 differs, or NaN/Inf in a weight or moment
+ * is a {@linkcode CheckpointError} naming the file, never a silent resume; NaN/Inf is refused on write.
  *
  * @module
  */
-import { openSafetensors, type TensorInput, writeSafetensors } from "@saelab/safetensors";
+import { openSafetensors, type SafetensorsFile, type TensorInput, writeSafetensors } from "@saelab/safetensors";
+import { CheckpointError, fileSha256, nonFinite, payloadSha256 } from "./_payload.ts";
 import { KINDS } from "./kinds/mod.ts";
 import { resolveSpec, type SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
+
+export { CheckpointError } from "./_payload.ts";
 
 /** File name of the training state inside a run or checkpoint folder. */
 export const STATE_FILE = "train-state.safetensors";
@@ -29,12 +35,20 @@ export interface TrainState {
   m: SaeWeights[];
   /** Adam second moments per member. */
   v: SaeWeights[];
+  /** The step at which each feature last fired, per member (`[dDict]`); absent in states written before them. */
+  fired?: Uint32Array[];
 }
 
 const PARTS = ["encoder", "encoderBias", "decoder"] as const;
 
-function put(out: Record<string, TensorInput>, prefix: string, w: SaeWeights): void {
+function put(
+  out: Record<string, TensorInput & { data: Float32Array | Uint32Array }>,
+  prefix: string,
+  w: SaeWeights,
+): void {
   const { dIn, dDict } = w.spec;
+  const bad = nonFinite({ encoder: w.encoder, encoderBias: w.encoderBias, decoder: w.decoder });
+  if (bad) throw new RangeError(`Cannot save a training state: ${prefix}.${bad} holds NaN or Inf`);
   out[`${prefix}.encoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.encoder };
   out[`${prefix}.encoderBias`] = { dtype: "F32", shape: [dDict], data: w.encoderBias };
   if (w.decoder) out[`${prefix}.decoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.decoder };
@@ -46,24 +60,29 @@ function put(out: Record<string, TensorInput>, prefix: string, w: SaeWeights): v
  * @param path The file.
  * @param state Step, scale, names, weights and moments.
  * @returns Nothing.
+ * @throws {RangeError} When a weight or moment holds NaN or Inf (the file is left as it was).
  * @example
  * ```ts ignore
- * await saveTrainState("runs/r1/train-state.safetensors", { step, scale, names, weights, m, v });
+ * await saveTrainState("runs/r1/train-state.safetensors", { step, scale, names, weights, m, v, fired });
  * ```
  */
 export async function saveTrainState(path: string, state: TrainState): Promise<void> {
-  const tensors: Record<string, TensorInput> = {};
+  const tensors: Record<string, TensorInput & { data: Float32Array | Uint32Array }> = {};
   state.weights.forEach((w, i) => {
     put(tensors, `w.${i}`, w);
     put(tensors, `m.${i}`, state.m[i]);
     put(tensors, `v.${i}`, state.v[i]);
+    const f = state.fired?.[i];
+    if (f) tensors[`f.${i}`] = { dtype: "U32", shape: [f.length], data: f };
   });
+  const sha256 = payloadSha256(Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.data])));
   await writeSafetensors(path, tensors, {
     metadata: {
       format: "saelab-train-state",
       step: String(state.step),
       scale: String(state.scale),
       names: JSON.stringify(state.names),
+      sha256,
     },
   });
 }
@@ -78,55 +97,108 @@ export interface LoadTrainStateOptions {
   others?: "ignore" | "refuse";
 }
 
+const REMEDY = "remove it to train these members from step 0, or restore a good copy";
+
 /**
- * Read a training state written for the same members.
+ * Read a training state written for the same members, checking it: its payload's SHA-256 (when the
+ * header carries one) and that every weight and moment is finite.
  *
  * @param path The file.
  * @param options The members' specs and names, and what to do with a state for other members.
  * @returns The state, or null when there is none (for these members).
  * @throws {RangeError} When a member's tensors are missing, or (`others: "refuse"`) the state holds other members.
+ * @throws {CheckpointError} When the file is truncated or unreadable, its payload's SHA-256 differs from its
+ *   header's, or a weight or moment holds NaN or Inf (the file is left as it is).
  * @example
  * ```ts ignore
  * const state = await loadTrainState("runs/r1/train-state.safetensors", { specs, names });
  * ```
  */
 export async function loadTrainState(path: string, options: LoadTrainStateOptions): Promise<TrainState | null> {
-  const { specs, names } = options;
-  let file;
+  const { names } = options;
+  let file: SafetensorsFile;
   try {
     file = await openSafetensors(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
+    throw new CheckpointError(`Cannot resume from ${path}: ${reason(e, path)}; ${REMEDY}`, path, { cause: e });
   }
   try {
-    if (file.metadata.format !== "saelab-train-state") return null;
-    if (file.metadata.names !== JSON.stringify(names)) {
-      if (options.others !== "refuse") return null;
-      const held = JSON.parse(file.metadata.names ?? "[]") as string[];
-      throw new RangeError(`Cannot resume from ${path}: it holds members ${held.join(", ")}, not ${names.join(", ")}`);
-    }
-    const read = async (prefix: string, spec: Required<SaeSpec>): Promise<SaeWeights> => {
-      const [encoder, encoderBias, decoder] = await Promise.all(
-        PARTS.map((p) => file.has(`${prefix}.${p}`) ? file.getFloat32(`${prefix}.${p}`) : Promise.resolve(null)),
+    const state = await readState(file, { ...options, path });
+    if (!state) return null;
+    const want = file.metadata.sha256;
+    if (want !== undefined && (await fileSha256(file)) !== want) {
+      throw new CheckpointError(
+        `Cannot resume from ${path}: the SHA-256 of its tensors differs from the one in its header (the file was ` +
+          `altered or damaged); ${REMEDY}`,
+        path,
       );
-      const tied = KINDS[spec.kind].tied;
-      if (!encoder || !encoderBias || (!tied && !decoder)) {
-        throw new RangeError(`Cannot resume training from ${path}: ${prefix} is incomplete`);
+    }
+    for (const [which, list] of [["w", state.weights], ["m", state.m], ["v", state.v]] as const) {
+      for (let i = 0; i < list.length; i++) {
+        const w = list[i];
+        const bad = nonFinite({ encoder: w.encoder, encoderBias: w.encoderBias, decoder: w.decoder });
+        if (bad) {
+          throw new CheckpointError(
+            `Cannot resume from ${path}: ${which}.${i}.${bad} (${names[i]}) holds NaN or Inf; ${REMEDY}`,
+            path,
+          );
+        }
       }
-      return { spec, encoder, encoderBias, decoder: tied ? null : decoder, decoderBias: null };
-    };
-    const resolved = specs.map(resolveSpec);
-    const all = (which: string) => Promise.all(resolved.map((s, i) => read(`${which}.${i}`, s)));
-    return {
-      step: Number(file.metadata.step),
-      scale: Number(file.metadata.scale ?? 1),
-      names: [...names],
-      weights: await all("w"),
-      m: await all("m"),
-      v: await all("v"),
-    };
+    }
+    return state;
+  } catch (e) {
+    if (e instanceof CheckpointError || e instanceof RangeError) throw e;
+    throw new CheckpointError(`Cannot resume from ${path}: ${reason(e, path)}; ${REMEDY}`, path, { cause: e });
   } finally {
     file.close();
   }
+}
+
+/** An error's message without a leading "Cannot read <path>: ". */
+function reason(e: unknown, path: string): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.startsWith(`Cannot read ${path}: `) ? message.slice(`Cannot read ${path}: `.length) : message;
+}
+
+async function readState(
+  file: SafetensorsFile,
+  options: LoadTrainStateOptions & { path: string },
+): Promise<TrainState | null> {
+  const { specs, names, path } = options;
+  if (file.metadata.format !== "saelab-train-state") return null;
+  if (file.metadata.names !== JSON.stringify(names)) {
+    if (options.others !== "refuse") return null;
+    const held = JSON.parse(file.metadata.names ?? "[]") as string[];
+    throw new RangeError(`Cannot resume from ${path}: it holds members ${held.join(", ")}, not ${names.join(", ")}`);
+  }
+  const read = async (prefix: string, spec: Required<SaeSpec>): Promise<SaeWeights> => {
+    const [encoder, encoderBias, decoder] = await Promise.all(
+      PARTS.map((p) => file.has(`${prefix}.${p}`) ? file.getFloat32(`${prefix}.${p}`) : Promise.resolve(null)),
+    );
+    const tied = KINDS[spec.kind].tied;
+    if (!encoder || !encoderBias || (!tied && !decoder)) {
+      throw new RangeError(`Cannot resume training from ${path}: ${prefix} is incomplete`);
+    }
+    return { spec, encoder, encoderBias, decoder: tied ? null : decoder, decoderBias: null };
+  };
+  const resolved = specs.map(resolveSpec);
+  const all = (which: string) => Promise.all(resolved.map((s, i) => read(`${which}.${i}`, s)));
+  const fired = await Promise.all(resolved.map(async (s, i) => {
+    if (!file.has(`f.${i}`)) return null;
+    const t = await file.get(`f.${i}`);
+    if (!(t.data instanceof Uint32Array) || t.data.length !== s.dDict) {
+      throw new RangeError(`Cannot resume training from ${path}: f.${i} is not U32 [${s.dDict}]`);
+    }
+    return t.data;
+  }));
+  return {
+    step: Number(file.metadata.step),
+    scale: Number(file.metadata.scale ?? 1),
+    names: [...names],
+    weights: await all("w"),
+    m: await all("m"),
+    v: await all("v"),
+    ...(fired.every((f) => f !== null) ? { fired: fired as Uint32Array[] } : {}),
+  };
 }

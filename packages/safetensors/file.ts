@@ -87,7 +87,7 @@ export async function writePlan(path: string, plan: Plan): Promise<void> {
   await writeChunksAtomic(path, function* () {
     yield plan.header;
     for (const t of plan.tensors) yield encodeTensor(t.name, t.input);
-  });
+  }, { bytes: plan.byteLength });
 }
 
 /**
