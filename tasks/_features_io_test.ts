@@ -4,6 +4,8 @@ import type { DictSamples, FeatureSample } from "@saelab/autointerp";
 import { assertClose } from "@saelab/gpu";
 import { validate } from "@saelab/runs";
 import { readFeatureFiles, writeFeatureFiles } from "./_features_io.ts";
+import { featureScore } from "@saelab/autointerp/testing";
+import { withTempDir } from "@saelab/runs/testing";
 
 const fragment = (k: number) => ({
   tokens: ["t0", "t1", "t2", "t3"],
@@ -38,19 +40,9 @@ const samples: DictSamples = {
 };
 
 Deno.test("feature files validate against the run format and read back for rescoring", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "features-" });
-  try {
+  await withTempDir(async (dir) => {
     const s0 = samples.samples[0];
-    const score = {
-      dict: "a",
-      index: s0.index,
-      backend: "token-lookup",
-      explanation: "Fires on t1.",
-      score: 0.5,
-      topScore: 0.6,
-      randomScore: 0.1,
-      detection: { accuracy: 0.7, auc: 0.8, n: 8 },
-    };
+    const score = featureScore(s0.index, 0.5, { dict: "a", explanation: "Fires on t1." });
     await writeFeatureFiles(dir, samples, { scores: [score], sampling: { seed: 2 } });
     const index = JSON.parse(await Deno.readTextFile(join(dir, "a", "index.json")));
     assert.deepEqual(validate("featureIndex", index), []);
@@ -87,14 +79,11 @@ Deno.test("feature files validate against the run format and read back for resco
     // a missing detail or statistics file leaves nothing to reuse
     await Deno.remove(join(dir, "a", "stats.json"));
     assert.equal(await readFeatureFiles(dir, "a"), null);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("feature files written under the old backend name read back under token-lookup", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "features-" });
-  try {
+  await withTempDir(async (dir) => {
     const one = { ...samples, samples: [samples.samples[0]] };
     const index = one.samples[0].index;
     const result = { explanation: "x", score: 0.25, topScore: null, randomScore: null, detection: null };
@@ -103,7 +92,5 @@ Deno.test("feature files written under the old backend name read back under toke
     const back = await readFeatureFiles(dir, "a");
     assert.deepEqual(Object.keys(back!.previous.get(index)!), ["token-lookup", "openai:m"]);
     assert.equal(back!.previous.get(index)!["token-lookup"].score, 0.25);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

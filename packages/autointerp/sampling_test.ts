@@ -12,6 +12,7 @@ import {
   selectFeatures,
 } from "@saelab/autointerp";
 import { groupDictionaries } from "./_groups.ts";
+import { featureScore } from "@saelab/autointerp/testing";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
@@ -121,16 +122,7 @@ Deno.test("feature files validate against the run format and read back for resco
   const onDisk = <T>(v: T): T => JSON.parse(JSON.stringify(v));
   const samples: DictSamples = out[0];
   const s0 = samples.samples[0];
-  const score = {
-    dict: "a",
-    index: s0.index,
-    backend: "token-lookup",
-    explanation: "Fires on t1.",
-    score: 0.5,
-    topScore: 0.6,
-    randomScore: 0.1,
-    detection: { accuracy: 0.7, auc: 0.8, n: 8 },
-  };
+  const score = featureScore(s0.index, 0.5, { dict: "a", explanation: "Fires on t1." });
   const files = onDisk(featureFiles(samples, { scores: [score], sampling: { seed: 2 } }));
   const index = files.index;
   assert.deepEqual(validate("featureIndex", index), []);
