@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { DictSamples, FeatureSample } from "@saelab/autointerp";
-import { assertClose } from "@saelab/gpu";
-import { validate } from "@saelab/runs";
 import { readFeatureFiles, writeFeatureFiles } from "./_features_io.ts";
+import { assertStoredFeatures, featureScore } from "@saelab/autointerp/testing";
+import { withTempDir } from "@saelab/runs/testing";
 
 const fragment = (k: number) => ({
   tokens: ["t0", "t1", "t2", "t3"],
@@ -38,42 +38,21 @@ const samples: DictSamples = {
 };
 
 Deno.test("feature files validate against the run format and read back for rescoring", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "features-" });
-  try {
+  await withTempDir(async (dir) => {
     const s0 = samples.samples[0];
-    const score = {
-      dict: "a",
-      index: s0.index,
-      backend: "token-lookup",
-      explanation: "Fires on t1.",
-      score: 0.5,
-      topScore: 0.6,
-      randomScore: 0.1,
-      detection: { accuracy: 0.7, auc: 0.8, n: 8 },
-    };
+    const score = featureScore(s0.index, 0.5, { dict: "a", explanation: "Fires on t1." });
     await writeFeatureFiles(dir, samples, { scores: [score], sampling: { seed: 2 } });
-    const index = JSON.parse(await Deno.readTextFile(join(dir, "a", "index.json")));
-    assert.deepEqual(validate("featureIndex", index), []);
-    assert.equal(index.backend, "token-lookup");
-    assert.deepEqual(index.features.map((f: { index: number }) => f.index), samples.samples.map((s) => s.index));
-    assert.equal(index.features[0].score, 0.5);
-    const stats = JSON.parse(await Deno.readTextFile(join(dir, "a", "stats.json")));
-    assert.equal(stats.density.length, 10);
-    assert.equal(stats.maxActivation[3], Number(samples.summaries[3].maxActivation.toPrecision(5)));
-    const detail = JSON.parse(await Deno.readTextFile(join(dir, "a", `${s0.index}.json`)));
-    assert.deepEqual(validate("featureDetail", detail), []);
-    assert.equal(detail.explanation, "Fires on t1.");
-    const back = await readFeatureFiles(dir, "a");
-    assert.ok(back);
-    assert.deepEqual(back.sampling, { seed: 2 });
-    assert.deepEqual(back.samples.samples.map((s) => s.index), samples.samples.map((s) => s.index));
-    assert.equal(back.samples.summaries.length, 10);
-    back.samples.samples[0].top.forEach((f, i) => {
-      assert.deepEqual(f.tokens, s0.top[i].tokens);
-      assertClose(f.acts, s0.top[i].acts, { atol: 0, rtol: 5e-5 }); // stored to 5 significant digits
-    });
+    const read = (name: string) => Deno.readTextFile(join(dir, "a", name)).then(JSON.parse);
+    const stored = {
+      index: await read("index.json"),
+      stats: await read("stats.json"),
+      detail: await read(`${s0.index}.json`),
+      back: await readFeatureFiles(dir, "a"),
+      score,
+      sampling: { seed: 2 },
+    };
+    const back = assertStoredFeatures(samples, stored);
     assert.deepEqual(back.samples.samples[0].negatives[0].acts, [0, 0, 0, 0]);
-    assert.equal(back.previous.get(s0.index)!["token-lookup"].score, 0.5);
     // a second backend is added beside the first
     await writeFeatureFiles(dir, back.samples, {
       scores: [{ ...score, backend: "openai:m", score: 0.9, explanation: "cats" }],
@@ -87,14 +66,11 @@ Deno.test("feature files validate against the run format and read back for resco
     // a missing detail or statistics file leaves nothing to reuse
     await Deno.remove(join(dir, "a", "stats.json"));
     assert.equal(await readFeatureFiles(dir, "a"), null);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("feature files written under the old backend name read back under token-lookup", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "features-" });
-  try {
+  await withTempDir(async (dir) => {
     const one = { ...samples, samples: [samples.samples[0]] };
     const index = one.samples[0].index;
     const result = { explanation: "x", score: 0.25, topScore: null, randomScore: null, detection: null };
@@ -103,7 +79,5 @@ Deno.test("feature files written under the old backend name read back under toke
     const back = await readFeatureFiles(dir, "a");
     assert.deepEqual(Object.keys(back!.previous.get(index)!), ["token-lookup", "openai:m"]);
     assert.equal(back!.previous.get(index)!["token-lookup"].score, 0.25);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

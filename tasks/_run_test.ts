@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
-import { readRun, type RunJson, setRunStatus, setStage, type StageDeps } from "@saelab/runs";
+import { type RunJson, setRunStatus, setStage, type StageDeps } from "@saelab/runs";
+import { readRunJson, testDeps, withTempDir } from "@saelab/runs/testing";
 import { openRun } from "./_run.ts";
 import { recordStage } from "./_runtime.ts";
 
 const model = { name: "tiny", path: "/models/tiny", isDefaultModel: false };
 const base = { model: "/models/tiny", hook: "blocks.1.hook_resid_post", tokens: 512, ratios: [1, 2], steps: 10 };
-
-function deps(runsDir: string, controller = new AbortController()): StageDeps & { messages: string[] } {
-  const messages: string[] = [];
-  const log = { info: (m: string) => messages.push(m), warn: (m: string) => messages.push(m), debug: () => {} };
-  return { runsDir, messages, progress: () => {}, signal: controller.signal, log, verbose: false };
-}
-
-async function json(runsDir: string, id: string): Promise<RunJson> {
-  const r = await readRun(runsDir, id);
-  assert.ok(r?.run, `run.json of ${id}`);
-  return r.run;
-}
 
 /** `openRun` of run `id` with `config` is refused with a TypeError whose message matches `message`. */
 function refuses(
@@ -33,17 +22,16 @@ function refuses(
 const trained = (r: RunJson) => r.status === "done" && r.stages.evaluate?.status === "done";
 
 Deno.test("openRun resumes the newest unfinished run with the same settings and records the new free settings", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const d = deps(dir);
+  await withTempDir(async (dir) => {
+    const d = testDeps(dir);
     const first = await openRun(d, { config: base, model, hook: base.hook, finished: trained });
     assert.equal(first.resumed, false);
     await setStage(dir, first.id, { stage: "harvest", record: { status: "done" } });
     const again = await openRun(d, { config: { ...base, steps: 20 }, model, hook: base.hook, finished: trained });
     assert.equal(again.id, first.id);
     assert.equal(again.resumed, true);
-    assert.equal((await json(dir, first.id)).config.steps, 20);
-    assert.deepEqual((await json(dir, first.id)).stages.harvest, { status: "done" });
+    assert.equal((await readRunJson(dir, first.id)).config.steps, 20);
+    assert.deepEqual((await readRunJson(dir, first.id)).stages.harvest, { status: "done" });
 
     // Training settings may change until training starts; harvest settings may not.
     const grid = await openRun(d, { config: { ...base, ratios: [4] }, model, hook: base.hook, finished: trained });
@@ -53,44 +41,38 @@ Deno.test("openRun resumes the newest unfinished run with the same settings and 
     await refuses(d, { id: first.id, config: { ...base, ratios: [4], tokens: 9 }, message: /tokens differ/ });
     const other = await openRun(d, { config: { ...base, tokens: 1024 }, model, hook: base.hook, finished: trained });
     assert.notEqual(other.id, first.id);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("openRun starts a new run once the last one is finished", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const d = deps(dir);
+  await withTempDir(async (dir) => {
+    const d = testDeps(dir);
     const first = await openRun(d, { config: base, model, hook: base.hook, finished: trained });
     await recordStage(first, "evaluate", () => Promise.resolve());
-    assert.equal((await json(dir, first.id)).status, "running");
+    assert.equal((await readRunJson(dir, first.id)).status, "running");
     await setRunStatus(dir, first.id, { status: "done" });
     const next = await openRun(d, { config: base, model, hook: base.hook, finished: trained });
     assert.notEqual(next.id, first.id);
     assert.equal(next.resumed, false);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("runStage records done with timings, failed with the message, and interrupted on abort", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const controller = new AbortController();
-    const d = deps(dir, controller);
+    const d = testDeps(dir, { controller });
     const run = await openRun(d, { requested: "r1", config: base, model, hook: base.hook });
     assert.equal(
       await recordStage(run, "harvest", (s) => (s.update({ done: 5, total: 5, unit: "tokens" }), Promise.resolve(7))),
       7,
     );
-    let r = await json(dir, "r1");
+    let r = await readRunJson(dir, "r1");
     assert.equal(r.stages.harvest.status, "done");
     assert.equal(r.stages.harvest.done, 5);
     assert.ok(r.timings.harvest >= 0);
 
     await assert.rejects(() => recordStage(run, "train", () => Promise.reject(new RangeError("no rows"))), RangeError);
-    r = await json(dir, "r1");
+    r = await readRunJson(dir, "r1");
     assert.equal(r.stages.train.status, "failed");
     assert.equal(r.stages.train.error, "no rows");
     assert.equal(r.status, "failed");
@@ -100,18 +82,15 @@ Deno.test("runStage records done with timings, failed with the message, and inte
     await assert.rejects(() => recordStage(run, "train", () => Promise.reject(controller.signal.reason)), {
       name: "AbortError",
     });
-    r = await json(dir, "r1");
+    r = await readRunJson(dir, "r1");
     assert.equal(r.stages.train.status, "interrupted");
     assert.equal(r.status, "interrupted");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a run written before extra members and schedules existed resumes with the settings it was trained with", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const d = deps(dir);
+  await withTempDir(async (dir) => {
+    const d = testDeps(dir);
     const old = await openRun(d, { config: base, model, hook: base.hook });
     await setStage(dir, old.id, { stage: "train", record: { status: "interrupted" } });
     const now = { ...base, preset: "paper", probeRows: 4096, extra: [], lrSchedule: "constant" };
@@ -120,7 +99,5 @@ Deno.test("a run written before extra members and schedules existed resumes with
     // what such a run did not do cannot be resumed into
     await refuses(d, { id: old.id, config: { ...now, lrSchedule: "warmup-decay" }, message: /lrSchedule differ/ });
     await refuses(d, { id: old.id, config: { ...now, extra: [{ kinds: ["tied"] }] }, message: /extra differ/ });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

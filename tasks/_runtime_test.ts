@@ -1,28 +1,15 @@
 import assert from "node:assert/strict";
 import * as v from "valibot";
-import { readRun, type RunJson, type StageDeps } from "@saelab/runs";
+import { readRunJson, testDeps, withTempDir } from "@saelab/runs/testing";
 import { openRun } from "./_run.ts";
 import { createContext, defineStage, runPipeline, runStage, type Step, UsageError } from "./_runtime.ts";
 import { int, text } from "./_schema.ts";
 
 const model = { name: "tiny", path: "/models/tiny", isDefaultModel: false };
 
-function deps(runsDir: string, controller = new AbortController()): StageDeps & { warnings: string[] } {
-  const warnings: string[] = [];
-  const log = { info: () => {}, warn: (m: string) => warnings.push(m), debug: () => {} };
-  return { runsDir, warnings, progress: () => {}, signal: controller.signal, log, verbose: false };
-}
-
-async function json(runsDir: string, id: string): Promise<RunJson> {
-  const r = await readRun(runsDir, id);
-  assert.ok(r?.run, `run.json of ${id}`);
-  return r.run;
-}
-
 Deno.test("runPipeline: a failing optional step is recorded and reported, and a rerun retries only it", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const d = deps(dir);
+  await withTempDir(async (dir) => {
+    const d = testDeps(dir);
     const { ctx } = createContext(d);
     ctx.run = await openRun(d, { requested: "p1", config: {}, model, hook: "h" });
     const ran: string[] = [];
@@ -43,7 +30,7 @@ Deno.test("runPipeline: a failing optional step is recorded and reported, and a 
     const failed = await runPipeline(ctx, { state, steps });
     assert.deepEqual(failed, ["later failed: no dictionaries"]);
     assert.deepEqual(ran, ["first", "later", "last"]);
-    let r = await json(dir, "p1");
+    let r = await readRunJson(dir, "p1");
     assert.equal(r.stages.later.status, "failed");
     assert.equal(r.stages.later.error, "no dictionaries");
     assert.equal(r.stages.last.status, "done");
@@ -54,19 +41,16 @@ Deno.test("runPipeline: a failing optional step is recorded and reported, and a 
     ran.length = 0;
     assert.deepEqual(await runPipeline(ctx, { state, steps }), []);
     assert.deepEqual(ran, ["later"]);
-    r = await json(dir, "p1");
+    r = await readRunJson(dir, "p1");
     assert.equal(r.stages.later.status, "done");
     assert.equal(r.stages.later.error, undefined);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("runPipeline: a failing required step, or Ctrl-C, stops the pipeline", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const controller = new AbortController();
-    const d = deps(dir, controller);
+    const d = testDeps(dir, { controller });
     const { ctx } = createContext(d);
     ctx.run = await openRun(d, { requested: "p2", config: {}, model, hook: "h" });
     const ran: string[] = [];
@@ -83,19 +67,16 @@ Deno.test("runPipeline: a failing required step, or Ctrl-C, stops the pipeline",
     ];
     await assert.rejects(() => runPipeline(ctx, { state: null, steps }), { name: "AbortError" });
     assert.deepEqual(ran, ["train"]);
-    const r = await json(dir, "p2");
+    const r = await readRunJson(dir, "p2");
     assert.equal(r.stages.train.status, "interrupted");
     assert.equal(r.stages.later, undefined);
     assert.equal(r.status, "interrupted");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("runStage checks the config, finds the stage's run and keeps its record", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const d = deps(dir);
+  await withTempDir(async (dir) => {
+    const d = testDeps(dir);
     await openRun(d, { requested: "old", config: {}, model, hook: "h" });
     await openRun(d, { requested: "new", config: {}, model, hook: "h" });
     const seen: { run?: string; steps: number }[] = [];
@@ -111,8 +92,8 @@ Deno.test("runStage checks the config, finds the stage's run and keeps its recor
     assert.deepEqual(await runStage(toy, {}, { deps: d }), { runId: "old" });
     assert.deepEqual(await runStage(toy, { run: "new", steps: 5 }, { deps: d }), { runId: "new" });
     assert.deepEqual(seen, [{ run: "old", steps: 2 }, { run: "new", steps: 5 }]);
-    assert.equal((await json(dir, "old")).stages.toy.status, "done");
-    assert.equal((await json(dir, "new")).stages.toy.status, "done");
+    assert.equal((await readRunJson(dir, "old")).stages.toy.status, "done");
+    assert.equal((await readRunJson(dir, "new")).stages.toy.status, "done");
     await assert.rejects(() => runStage(toy, { steps: 0 }, { deps: d }), (e: Error) => {
       assert.ok(e instanceof UsageError);
       assert.equal(e.message, "Invalid --steps: 0 is not ≥ 1");
@@ -124,9 +105,7 @@ Deno.test("runStage checks the config, finds the stage's run and keeps its recor
     });
     await assert.rejects(() => runStage(toy, { run: "none" }, { deps: d }), /run none does not exist/);
     assert.equal(seen.length, 2);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("runPipeline: a step whose reuse throws is recorded as failed, and so is the run", async () => {

@@ -1,30 +1,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type FeatureScore, summarizeScores } from "@saelab/autointerp";
+import { summarizeScores } from "@saelab/autointerp";
 import { validate } from "@saelab/runs";
 import { mergeScores } from "./_scores_io.ts";
-
-const feature = (index: number, score: number | null, extra: Partial<FeatureScore> = {}): FeatureScore => ({
-  dict: "d",
-  index,
-  backend: "token-lookup",
-  explanation: "x",
-  score,
-  topScore: score === null ? null : score + 0.1,
-  randomScore: score === null ? null : score - 0.1,
-  detection: score === null ? null : { accuracy: 0.5 + score / 2, auc: 0.6, n: 20 },
-  ...extra,
-});
+import { featureScore } from "@saelab/autointerp/testing";
+import { withTempDir } from "@saelab/runs/testing";
 
 Deno.test("mergeScores keeps every backend and shows the newest per dictionary; the file validates", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "scores-" });
-  try {
-    const off = summarizeScores([feature(0, 0.2), feature(1, 0.4)], {
+  await withTempDir(async (dir) => {
+    const off = summarizeScores([featureScore(0, 0.2), featureScore(1, 0.4)], {
       kind: "baseline",
       method: "pca",
       backend: "token-lookup",
     });
-    const sae = summarizeScores([feature(0, 0.6)], { kind: "sae", method: "sae", backend: "token-lookup" });
+    const sae = summarizeScores([featureScore(0, 0.6)], { kind: "sae", method: "sae", backend: "token-lookup" });
     await mergeScores(dir, { pca: off, r1: sae });
     const llm = { ...off, mean: 0.35, backend: "openai:m" };
     const file = await mergeScores(dir, { pca: llm });
@@ -34,15 +23,12 @@ Deno.test("mergeScores keeps every backend and shows the newest per dictionary; 
     assert.equal(file.backends!["token-lookup"].pca.mean, off.mean);
     const onDisk = JSON.parse(await Deno.readTextFile(join(dir, "scores.json")));
     assert.deepEqual(validate("scores", onDisk), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("old scores.json under the old backend name is read as token-lookup; a later random baseline is every entry's reference", async () => {
-  const s = summarizeScores([feature(0, 0.5)], { kind: "sae", method: "sae", backend: "token-lookup" });
-  const dir = await Deno.makeTempDir({ prefix: "scores-" });
-  try {
+  const s = summarizeScores([featureScore(0, 0.5)], { kind: "sae", method: "sae", backend: "token-lookup" });
+  await withTempDir(async (dir) => {
     const old = { ...s, backend: "offline" };
     await Deno.writeTextFile(
       join(dir, "scores.json"),
@@ -54,7 +40,7 @@ Deno.test("old scores.json under the old backend name is read as token-lookup; a
     assert.equal(file.backends!["token-lookup"].r1.mean, 0.5);
     assert.equal(file.backends!["token-lookup"].pca.mean, 0.7);
     // a random baseline scored later becomes every entry's reference, new and old
-    const random = summarizeScores([feature(0, 0.5), feature(1, 0.55)], {
+    const random = summarizeScores([featureScore(0, 0.5), featureScore(1, 0.55)], {
       kind: "baseline",
       method: "random",
       backend: "token-lookup",
@@ -72,7 +58,5 @@ Deno.test("old scores.json under the old backend name is read as token-lookup; a
     const onDisk = JSON.parse(await Deno.readTextFile(join(dir, "scores.json")));
     assert.equal(onDisk.dicts.random.verdict, "the random-direction reference");
     assert.deepEqual(validate("scores", onDisk), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

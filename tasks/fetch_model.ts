@@ -3,7 +3,7 @@
  * Hugging Face Hub (or a mirror) with `@saelab/neox`'s `downloadModel`.
  *
  * Config: `repo` (or the first positional argument), `revision` (default
- * `main`), `dir` or `out` (default `models/<name>`), `endpoint` and `token`
+ * `main`), `out` (default `models/<name>`), `endpoint` and `token`
  * (else `HF_ENDPOINT` / `HF_TOKEN` from `deps.env`, when the CLI passes it).
  *
  * @module
@@ -12,28 +12,22 @@ import { downloadModel } from "@saelab/neox";
 import * as v from "valibot";
 import type { StageDeps, StageResult } from "@saelab/runs";
 import { defineStage, runStage } from "./_runtime.ts";
-import { positionals, text as option } from "./_schema.ts";
+import { positionals, text } from "./_schema.ts";
 
 /** The options of `fetch-model`. */
 export const fetchModelSchema = v.strictObject({
-  repo: option("Hub repository, e.g. EleutherAI/pythia-70m-deduped (or give it as the argument)"),
-  revision: option("branch, tag or commit", { default: "main" }),
-  out: option("destination folder (default: models/<name>)"),
-  endpoint: option("Hub mirror URL (default: $HF_ENDPOINT or huggingface.co); a token is read from $HF_TOKEN"),
-  token: option("Hub token (default: $HF_TOKEN)"),
+  repo: text("Hub repository, e.g. EleutherAI/pythia-70m-deduped (or give it as the argument)"),
+  revision: text("branch, tag or commit", { default: "main" }),
+  out: text("destination folder (default: models/<name>)"),
+  endpoint: text("Hub mirror URL (default: $HF_ENDPOINT or huggingface.co); a token is read from $HF_TOKEN"),
+  token: text("Hub token (default: $HF_TOKEN)"),
   _: positionals(),
 });
 
 /** What this stage needs from the CLI: the common deps, plus the environment when it may be read. */
 export type FetchModelDeps = StageDeps & { env?: Readonly<Record<string, string | undefined>> };
 
-function text(config: Record<string, unknown>, ...keys: string[]): string | undefined {
-  for (const k of keys) {
-    const v = k === "_" ? (config._ as unknown[] | undefined)?.[0] : config[k];
-    if (typeof v === "string" && v !== "") return v;
-  }
-  return undefined;
-}
+type FetchModelConfig = v.InferOutput<typeof fetchModelSchema>;
 
 /**
  * Download the model named by `config.repo`.
@@ -57,17 +51,17 @@ export const fetchModelStage = defineStage({
   run: (ctx, config) => fetchModel(config, ctx),
 });
 
-async function fetchModel(config: Record<string, unknown>, deps: FetchModelDeps): Promise<StageResult> {
-  const repo = text(config, "repo", "_");
+async function fetchModel(config: FetchModelConfig, deps: FetchModelDeps): Promise<StageResult> {
+  // the schema refuses empty options; an empty argument names no repository either
+  const repo = config.repo ?? (config._?.[0] || undefined);
   if (!repo) {
     throw new TypeError("Cannot fetch a model: name a Hub repository, e.g. --repo EleutherAI/pythia-70m-deduped");
   }
-  const dir = text(config, "dir", "out") ?? `models/${repo.split("/").pop()}`;
   const result = await downloadModel(repo, {
-    revision: text(config, "revision") ?? "main",
-    dir,
-    endpoint: text(config, "endpoint") ?? deps.env?.HF_ENDPOINT,
-    token: text(config, "token") ?? deps.env?.HF_TOKEN,
+    revision: config.revision,
+    dir: config.out ?? `models/${repo.split("/").pop()}`,
+    endpoint: config.endpoint ?? deps.env?.HF_ENDPOINT,
+    token: config.token ?? deps.env?.HF_TOKEN,
     signal: deps.signal,
     onProgress: (p) => deps.progress({ label: "fetch-model", done: p.bytes, total: p.total, unit: "B", info: p.file }),
   });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Hono } from "hono";
 import type { ProgressEvent, StageDeps } from "@saelab/runs";
+import { testDeps } from "@saelab/runs/testing";
 import { run } from "./fetch_model.ts";
 
 const FILES: Record<string, string> = {
@@ -10,16 +11,8 @@ const FILES: Record<string, string> = {
   "model.safetensors": "x".repeat(5000),
 };
 
-function deps(events: ProgressEvent[], env?: Record<string, string>): StageDeps & { env?: Record<string, string> } {
-  const log = { info: () => {}, warn: () => {}, debug: () => {} };
-  return {
-    runsDir: "runs",
-    progress: (e) => events.push(e),
-    signal: new AbortController().signal,
-    log,
-    verbose: false,
-    env,
-  };
+function deps(events: ProgressEvent[], env?: Record<string, string>): StageDeps {
+  return testDeps("runs", { progress: (e) => events.push(e), env });
 }
 
 Deno.test("fetch-model downloads through HF_ENDPOINT with HF_TOKEN and reports byte progress", async () => {
@@ -45,6 +38,10 @@ Deno.test("fetch-model downloads through HF_ENDPOINT with HF_TOKEN and reports b
     assert.equal(last.label, "fetch-model");
     assert.equal(last.done, 5000 + FILES["config.json"].length + FILES["tokenizer.json"].length);
     assert.equal(last.total, last.done);
+    // the repository may be given as the argument instead
+    const positional = join(dir, "positional");
+    await run({ _: ["org/tiny"], revision: "v1", out: positional }, deps([], env));
+    assert.equal(await Deno.readTextFile(join(positional, "config.json")), FILES["config.json"]);
     await assert.rejects(() => run({}, deps([])), { name: "TypeError", message: /name a Hub repository/ });
   } finally {
     await server.shutdown();

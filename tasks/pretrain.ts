@@ -19,7 +19,7 @@ import { modelCard, ngramBaselines, prepareData, pretrain, windowPairs } from "@
 import * as v from "valibot";
 import type { StageDeps, StageResult } from "@saelab/runs";
 import { defineStage, runStage } from "./_runtime.ts";
-import { int, num as number, text } from "./_schema.ts";
+import { int, num, text } from "./_schema.ts";
 import type { TokenizerJson } from "@saelab/tokenizer";
 
 /** Held-out windows the reload test scores (the first ones of the card's evaluation set). */
@@ -36,11 +36,11 @@ export const pretrainSchema = v.strictObject({
   layers: int("blocks", { default: 4, min: 1 }),
   heads: int("attention heads", { default: 4, min: 1 }),
   vocabSize: int("tokenizer vocabulary", { default: 4096, min: 1 }),
-  lr: number("peak learning rate", { default: 2e-3, positive: true }),
+  lr: num("peak learning rate", { default: 2e-3, positive: true }),
   warmup: int("warm-up steps", { default: 50, min: 0 }),
-  minLrRatio: number("final learning rate as a fraction of the peak", { default: 0.1, min: 0 }),
-  weightDecay: number("AdamW weight decay", { default: 0.1, min: 0 }),
-  maxGradNorm: number("gradient clipping norm", { default: 1, positive: true }),
+  minLrRatio: num("final learning rate as a fraction of the peak", { default: 0.1, min: 0 }),
+  weightDecay: num("AdamW weight decay", { default: 0.1, min: 0 }),
+  maxGradNorm: num("gradient clipping norm", { default: 1, positive: true }),
   cardWindows: int("held-out windows for the model card", { default: 512, min: 1 }),
   evalWindows: int("held-out windows for the periodic evaluation", { default: 64, min: 1 }),
   logEvery: int("log every this many steps", { default: 10, min: 1 }),
@@ -49,10 +49,6 @@ export const pretrainSchema = v.strictObject({
 });
 
 type PretrainConfig = v.InferOutput<typeof pretrainSchema>;
-
-function num(config: PretrainConfig, key: keyof PretrainConfig, _fallback: number): number {
-  return config[key] as number;
-}
 
 async function readJson(path: string): Promise<unknown> {
   try {
@@ -87,32 +83,30 @@ export const pretrainStage = defineStage({
 
 async function pretrainModel(config: PretrainConfig, deps: StageDeps): Promise<StageResult> {
   const started = performance.now();
-  const out = config.out;
-  const steps = num(config, "steps", 1400), seed = num(config, "seed", 0), batch = num(config, "batch", 8);
-  const T = num(config, "contextLength", 128), d = num(config, "hiddenSize", 128);
-  const lr = num(config, "lr", 2e-3), warmup = num(config, "warmup", 50);
-  const minLrRatio = num(config, "minLrRatio", 0.1), weightDecay = num(config, "weightDecay", 0.1);
-  const maxGradNorm = num(config, "maxGradNorm", 1);
+  const { out, steps, seed, batch, contextLength: T, hiddenSize: d } = config;
+  // the optimiser's settings, as the trainer takes them and as training.json and the card record them
+  const { lr, warmup, minLrRatio, weightDecay, maxGradNorm } = config;
+  const optimiser = { lr, warmup, minLrRatio, weightDecay, maxGradNorm, seed };
   await Deno.mkdir(out, { recursive: true });
   const tokenizerPath = join(out, "tokenizer.json");
   const saved = (await readJson(tokenizerPath)) as TokenizerJson | undefined;
   deps.log.info(saved ? `reusing ${tokenizerPath}` : "training the tokenizer on the training split");
-  const data = await prepareData({ contextLength: T, vocabSize: num(config, "vocabSize", 4096), tokenizer: saved });
+  const data = await prepareData({ contextLength: T, vocabSize: config.vocabSize, tokenizer: saved });
   if (!saved) await Deno.writeTextFile(tokenizerPath, JSON.stringify(data.tokenizerJson, null, 2) + "\n");
   const model = parseConfig({
     model_type: "gpt_neox",
     vocab_size: data.tokenizer.vocabSize,
     hidden_size: d,
-    num_hidden_layers: num(config, "layers", 4),
-    num_attention_heads: num(config, "heads", 4),
+    num_hidden_layers: config.layers,
+    num_attention_heads: config.heads,
     intermediate_size: 4 * d,
     rotary_pct: 0.25,
     max_position_embeddings: T,
     use_parallel_residual: true,
   });
   const heldOut = data.heldOut.shuffle(seed + 1);
-  const cardWindows = heldOut.take(Math.min(heldOut.count, num(config, "cardWindows", 512)));
-  const evalWindows = heldOut.take(Math.min(heldOut.count, num(config, "evalWindows", 64)));
+  const cardWindows = heldOut.take(Math.min(heldOut.count, config.cardWindows));
+  const evalWindows = heldOut.take(Math.min(heldOut.count, config.evalWindows));
   deps.log.info(
     `${data.train.count} training windows (${data.train.count * T} tokens), ${data.heldOut.count} held-out; ` +
       `model d ${d}, ${model.numLayers} layers, vocabulary ${model.vocabSize}`,
@@ -127,15 +121,10 @@ async function pretrainModel(config: PretrainConfig, deps: StageDeps): Promise<S
       out,
       steps,
       batch,
-      lr,
-      warmup,
-      minLrRatio,
-      weightDecay,
-      maxGradNorm,
-      seed,
-      logEvery: num(config, "logEvery", 10),
-      evalEvery: num(config, "evalEvery", 100),
-      checkpointEvery: num(config, "checkpointEvery", 50),
+      ...optimiser,
+      logEvery: config.logEvery,
+      evalEvery: config.evalEvery,
+      checkpointEvery: config.checkpointEvery,
       signal: deps.signal,
       onStep: (step) => deps.progress({ label: "pretrain", done: step, total: steps, unit: "step" }),
       onLog: (p, info) => {
@@ -186,12 +175,7 @@ async function pretrainModel(config: PretrainConfig, deps: StageDeps): Promise<S
         steps,
         batch,
         tokensSeen: result.tokens,
-        lr,
-        warmup,
-        minLrRatio,
-        weightDecay,
-        maxGradNorm,
-        seed,
+        ...optimiser,
         wallSeconds,
         trainSeconds: result.seconds,
         hardware,

@@ -1,31 +1,22 @@
 import assert from "node:assert/strict";
 import { createGpu } from "@saelab/gpu";
-import { readRun, readToy, type StageDeps } from "@saelab/runs";
+import { readToy } from "@saelab/runs";
 import { runStage, UsageError } from "./_runtime.ts";
 import { formatToy, TOY_MODEL, toyStage } from "./toy.ts";
+import { readRunJson, type TestDeps, testDeps, withTempDir } from "@saelab/runs/testing";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 
-function deps(runsDir: string): StageDeps & { lines: string[]; progressed: number[] } {
-  const lines: string[] = [], progressed: number[] = [];
-  const log = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), debug: () => {} };
-  return {
-    runsDir,
-    lines,
-    progressed,
-    progress: (e) => progressed.push(e.done),
-    signal: new AbortController().signal,
-    log,
-    verbose: false,
-  };
+function deps(runsDir: string): TestDeps & { progressed: number[] } {
+  const progressed: number[] = [];
+  return { ...testDeps(runsDir, { progress: (e) => progressed.push(e.done) }), progressed };
 }
 
 const tiny = { d: 8, ratios: [1, 2], l1: [1e-3, 1e-2], steps: 60, batchSize: 32, seed: 1 };
 
 Deno.test("toy: a tiny sweep writes toy.json with every member, a chosen member and chance levels", async () => {
-  const runsDir = await Deno.makeTempDir({ prefix: "saelab-toy-" });
-  try {
+  await withTempDir(async (runsDir) => {
     const d = deps(runsDir);
     const result = await runStage(toyStage, { ...tiny, run: "toy-1" }, { deps: d, gpu });
     assert.equal(result?.runId, "toy-1");
@@ -53,14 +44,13 @@ Deno.test("toy: a tiny sweep writes toy.json with every member, a chosen member 
     assert.equal(toy.toy?.features, 16);
     assert.equal(toy.training?.steps, 60);
 
-    const run = (await readRun(runsDir, "toy-1"))?.run;
-    assert.ok(run);
+    const run = await readRunJson(runsDir, "toy-1");
     assert.equal(run.status, "done");
     assert.equal(run.model.name, TOY_MODEL.name);
     assert.equal(run.model.name, "toy data (no model)");
     assert.equal(run.stages.toy?.status, "done");
     assert.equal(d.progressed.at(-1), 60);
-    const table = d.lines.join("\n");
+    const table = d.messages.join("\n");
     assert.match(table, /MMCS-truth \(chance\)/);
     assert.ok(table.includes(`chosen: ${toy.chosen} (MMCS to truth `), table);
 
@@ -69,14 +59,11 @@ Deno.test("toy: a tiny sweep writes toy.json with every member, a chosen member 
     await runStage(toyStage, { ...tiny, run: "toy-1" }, { deps: again, gpu });
     assert.equal(again.progressed.length, 0);
     assert.deepEqual(await readToy(runsDir, "toy-1"), file);
-  } finally {
-    await Deno.remove(runsDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("toy: sizes that cannot be trained are usage errors naming the flag, before any run is made", async () => {
-  const runsDir = await Deno.makeTempDir({ prefix: "saelab-toy-" });
-  try {
+  await withTempDir(async (runsDir) => {
     const d = deps(runsDir);
     const refuse = (config: Record<string, unknown>, flag: RegExp) =>
       assert.rejects(() => runStage(toyStage, config, { deps: d, gpu }), (e: Error) => {
@@ -91,9 +78,7 @@ Deno.test("toy: sizes that cannot be trained are usage errors naming the flag, b
     await refuse({ batchSize: 30 }, /--batch-size/);
     await refuse({ decay: 1.5 }, /--decay/);
     assert.deepEqual([...Deno.readDirSync(runsDir)], []);
-  } finally {
-    await Deno.remove(runsDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("toy: the table says plainly when the chosen member did not recover the features", () => {
@@ -113,8 +98,7 @@ Deno.test("toy: the table says plainly when the chosen member did not recover th
 
 Deno.test("toy: `deno task toy --ratios 0` exits 2 naming the flag", async () => {
   const main = new URL("../apps/cli/main.ts", import.meta.url).pathname;
-  const runsDir = await Deno.makeTempDir({ prefix: "saelab-toy-" });
-  try {
+  await withTempDir(async (runsDir) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", main, "toy", "--ratios", "0", "--runs", runsDir],
       stdout: "piped",
@@ -124,7 +108,5 @@ Deno.test("toy: `deno task toy --ratios 0` exits 2 naming the flag", async () =>
     assert.equal(out.code, 2, err);
     assert.match(err, /--ratios/);
     assert.deepEqual([...Deno.readDirSync(runsDir)], []);
-  } finally {
-    await Deno.remove(runsDir, { recursive: true });
-  }
+  });
 });

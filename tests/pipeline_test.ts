@@ -11,74 +11,32 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openStore } from "@saelab/activations";
 import { createGpu } from "@saelab/gpu";
-import { parseConfig, randomWeights, saveModel } from "@saelab/neox";
-import { type DictEval, listDicts, readMetrics, readRun, type RunJson, type StageDeps, validate } from "@saelab/runs";
+import { type DictEval, listDicts, readMetrics, validate } from "@saelab/runs";
+import { readRunJson, type TestDeps, testDeps } from "@saelab/runs/testing";
 import { openSafetensors } from "@saelab/safetensors";
-import { Tokenizer, trainBpe } from "@saelab/tokenizer";
-import { seededRandom, splitOf } from "@saelab/corpus";
+import { splitOf } from "@saelab/corpus";
 import { train } from "../tasks/train.ts";
+import { TINY_SWEEP, writeTinyInputs } from "./_tiny_inputs.ts";
 
 const gpu = await createGpu();
 
-const WORDS = ("the a of and to in is was for on that with as by at from this which be are it not or have an " +
-  "they we nation people state law war peace trade money year congress union government").split(" ");
-
 async function fixture(root: string): Promise<{ corpus: string; model: string }> {
-  const corpus = join(root, "texts");
-  await Deno.mkdir(corpus);
-  const rand = seededRandom(7);
-  const texts: string[] = [];
-  for (let i = 0; i < 12; i++) {
-    const words = Array.from(
-      { length: 260 },
-      (_, k) => WORDS[Math.floor(rand() * WORDS.length)] + (k % 13 === 12 ? "." : ""),
-    );
-    texts.push(words.join(" "));
-    await Deno.writeTextFile(join(corpus, `doc${String(i).padStart(2, "0")}.txt`), texts[i]);
-  }
-  const heldOut = texts.filter((_, i) =>
-    splitOf(`texts:doc${String(i).padStart(2, "0")}.txt`, { heldOutFraction: 0.3 }) === "heldout"
-  );
+  const { corpus, files, model } = await writeTinyInputs(root, { maxPositions: 16 });
+  const heldOut = files.filter((f) => splitOf(`texts:${f.name}`, { heldOutFraction: 0.3 }) === "heldout");
   assert.ok(heldOut.length > 0 && heldOut.length < 12, "the fixture needs documents on both sides of the split");
-  const tokenizer = trainBpe(texts, { vocabSize: 320, specialTokens: ["<|endoftext|>"] });
-  const config = parseConfig({
-    model_type: "gpt_neox",
-    vocab_size: Tokenizer.fromJSON(tokenizer).vocabSize,
-    hidden_size: 16,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    intermediate_size: 64,
-    rotary_pct: 0.25,
-    max_position_embeddings: 16,
-    use_parallel_residual: true,
-  });
-  const model = join(root, "tiny-neox");
-  await saveModel(model, config, randomWeights(config, { seed: 3 }));
-  await Deno.writeTextFile(join(model, "tokenizer.json"), JSON.stringify(tokenizer));
   return { corpus, model };
 }
 
-function deps(runsDir: string, options: { abortAtStep?: number } = {}): StageDeps & { messages: string[] } {
+function deps(runsDir: string, options: { abortAtStep?: number } = {}): TestDeps {
   const controller = new AbortController();
-  const messages: string[] = [];
-  return {
-    runsDir,
-    messages,
-    signal: controller.signal,
-    verbose: false,
-    log: { info: (m) => messages.push(m), warn: (m) => messages.push(`warning: ${m}`), debug: () => {} },
+  return testDeps(runsDir, {
+    controller,
     progress: (e) => {
       if (e.label === "train" && e.done === options.abortAtStep) {
         controller.abort(new DOMException("Interrupted by the test", "AbortError"));
       }
     },
-  };
-}
-
-async function readRunJson(runsDir: string, id: string): Promise<RunJson> {
-  const r = await readRun(runsDir, id);
-  assert.equal(r?.readable, "ok", `run.json of ${id}: ${r?.problems.join("; ")}`);
-  return r!.run!;
+  });
 }
 
 /** The spliced fields of an eval.json: finite, and loss recovered as its definition from the reference losses. */
@@ -163,15 +121,7 @@ Deno.test("the main job writes a complete run, agrees with a CPU evaluation, and
       corpus,
       tokens: 512,
       context: 16,
-      heldOutFraction: 0.3,
-      harvestBatch: 8,
-      kinds: ["untied"],
-      ratios: [1, 2],
-      l1: [1e-3],
-      steps: 12,
-      batchSize: 32,
-      logEvery: 4,
-      lossWindows: 2,
+      ...TINY_SWEEP,
       skip: ["baselines", "score"],
     };
     const id = "pipeline";

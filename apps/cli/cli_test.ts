@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { defineStage } from "../../tasks/_runtime.ts";
 import { int, positionals } from "../../tasks/_schema.ts";
 import { type CliIo, EXIT, runCli, type StageEntry, STAGES } from "./mod.ts";
+import { withTempDir } from "@saelab/runs/testing";
 
 /** An in-memory process: captured output, captured signal listeners, exit as an exception. */
 function fakeIo() {
@@ -176,8 +177,7 @@ Deno.test("Ctrl-C aborts the signal, lets the stage checkpoint, exits 130; a sec
 });
 
 Deno.test("real process: SIGINT makes a stage checkpoint and exit 130", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const checkpoint = join(dir, "checkpoint.txt");
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("./testdata/interruptible.ts", import.meta.url).pathname, checkpoint],
@@ -205,14 +205,11 @@ Deno.test("real process: SIGINT makes a stage checkpoint and exit 130", async ()
     assert.equal(status.code, 130, err);
     const steps = Number(await Deno.readTextFile(checkpoint));
     assert.ok(steps > 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("real process: `serve` answers on loopback and stops cleanly on SIGINT", async () => {
-  const runs = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (runs) => {
     await makeDemoRun(runs, 1);
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname, "serve", "--runs", runs, "--port", "0"],
@@ -241,14 +238,11 @@ Deno.test("real process: `serve` answers on loopback and stops cleanly on SIGINT
     await child.stdout.cancel();
     assert.equal((await child.status).code, 0, err);
     assert.match(err, /Stopping/);
-  } finally {
-    await Deno.remove(runs, { recursive: true });
-  }
+  });
 });
 
 Deno.test("usage errors of the real stages exit 2 and name the flag", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const config = join(dir, "c.json");
     await Deno.writeTextFile(config, JSON.stringify({ ratioz: [1] }));
     const cases: [string[], RegExp][] = [
@@ -268,14 +262,11 @@ Deno.test("usage errors of the real stages exit 2 and name the flag", async () =
       assert.equal(await runCli([...argv, "--runs", dir], { io: f.io }), EXIT.usage, argv.join(" "));
       assert.match(f.out.stderr, pattern, argv.join(" "));
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("usage errors found once the model is loaded exit 2 too: --layer past the last block, an empty corpus", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const empty = join(dir, "texts");
     await Deno.mkdir(empty);
     const f = fakeIo();
@@ -284,7 +275,5 @@ Deno.test("usage errors found once the model is loaded exit 2 too: --layer past 
     const g = fakeIo();
     assert.equal(await runCli(["harvest", "--corpus", empty, "--runs", dir], { io: g.io }), EXIT.usage);
     assert.match(g.out.stderr, new RegExp(`Invalid --corpus: no \\.txt/\\.jsonl files in ${empty}`));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -3,26 +3,14 @@ import { validate } from "@saelab/runs";
 import {
   attachReferences,
   bootstrapMean,
-  type FeatureScore,
   mergeScoreData,
   summarizeScores,
   TOKEN_LOOKUP_DESCRIPTION,
 } from "@saelab/autointerp";
-
-const feature = (index: number, score: number | null, extra: Partial<FeatureScore> = {}): FeatureScore => ({
-  dict: "d",
-  index,
-  backend: "token-lookup",
-  explanation: "x",
-  score,
-  topScore: score === null ? null : score + 0.1,
-  randomScore: score === null ? null : score - 0.1,
-  detection: score === null ? null : { accuracy: 0.5 + score / 2, auc: 0.6, n: 20 },
-  ...extra,
-});
+import { featureScore } from "@saelab/autointerp/testing";
 
 Deno.test("summarizeScores averages scored features with bootstrap intervals and counts failures", () => {
-  const scores = [0.1, 0.5, null, 0.3, 0.7].map((s, i) => feature(i, s));
+  const scores = [0.1, 0.5, null, 0.3, 0.7].map((s, i) => featureScore(i, s));
   const s = summarizeScores(scores, { kind: "sae", method: "sae", backend: "token-lookup", eligible: 40, seed: 3 });
   assert.equal(s.n, 4);
   assert.equal(s.failed, 1);
@@ -34,12 +22,12 @@ Deno.test("summarizeScores averages scored features with bootstrap intervals and
 });
 
 Deno.test("mergeScoreData keeps every backend, shows the newest per dictionary and leaves its input as it was", () => {
-  const off = summarizeScores([feature(0, 0.2), feature(1, 0.4)], {
+  const off = summarizeScores([featureScore(0, 0.2), featureScore(1, 0.4)], {
     kind: "baseline",
     method: "pca",
     backend: "token-lookup",
   });
-  const sae = summarizeScores([feature(0, 0.6)], { kind: "sae", method: "sae", backend: "token-lookup" });
+  const sae = summarizeScores([featureScore(0, 0.6)], { kind: "sae", method: "sae", backend: "token-lookup" });
   const first = mergeScoreData(undefined, { pca: off, r1: sae });
   const copy = structuredClone(first);
   const file = mergeScoreData(first, { pca: { ...off, mean: 0.35, backend: "openai:m" } });
@@ -93,7 +81,7 @@ Deno.test("attachReferences: random and neuron baselines as references, and a ve
 });
 
 Deno.test("token-lookup scores say what they measure", () => {
-  const s = summarizeScores([feature(0, 0.5)], { kind: "sae", method: "sae", backend: "token-lookup" });
+  const s = summarizeScores([featureScore(0, 0.5)], { kind: "sae", method: "sae", backend: "token-lookup" });
   assert.equal(s.measures, TOKEN_LOOKUP_DESCRIPTION);
   assert.match(TOKEN_LOOKUP_DESCRIPTION, /not measure interpretability/);
 });

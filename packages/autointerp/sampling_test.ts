@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { seededRandom } from "@saelab/core";
-import { assertClose, createGpu } from "@saelab/gpu";
+import { createGpu } from "@saelab/gpu";
 import { LinearDictionary } from "@saelab/baselines";
-import { validate } from "@saelab/runs";
 import {
   buildFragments,
   type DictSamples,
@@ -12,6 +11,7 @@ import {
   selectFeatures,
 } from "@saelab/autointerp";
 import { groupDictionaries } from "./_groups.ts";
+import { assertStoredFeatures, featureScore } from "@saelab/autointerp/testing";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
@@ -121,38 +121,11 @@ Deno.test("feature files validate against the run format and read back for resco
   const onDisk = <T>(v: T): T => JSON.parse(JSON.stringify(v));
   const samples: DictSamples = out[0];
   const s0 = samples.samples[0];
-  const score = {
-    dict: "a",
-    index: s0.index,
-    backend: "token-lookup",
-    explanation: "Fires on t1.",
-    score: 0.5,
-    topScore: 0.6,
-    randomScore: 0.1,
-    detection: { accuracy: 0.7, auc: 0.8, n: 8 },
-  };
+  const score = featureScore(s0.index, 0.5, { dict: "a", explanation: "Fires on t1." });
   const files = onDisk(featureFiles(samples, { scores: [score], sampling: { seed: 2 } }));
-  const index = files.index;
-  assert.deepEqual(validate("featureIndex", index), []);
-  assert.equal(index.backend, "token-lookup");
-  assert.deepEqual(index.features.map((f: { index: number }) => f.index), samples.samples.map((s) => s.index));
-  assert.equal(index.features[0].score, 0.5);
-  const stats = files.stats;
-  assert.equal(stats.density.length, 10);
-  assert.equal(stats.maxActivation[3], Number(samples.summaries[3].maxActivation.toPrecision(5)));
   const detail = files.details.find((d) => d.index === s0.index)!;
-  assert.deepEqual(validate("featureDetail", detail), []);
-  assert.equal(detail.explanation, "Fires on t1.");
-  const back = samplesFromFiles("a", files);
-  assert.ok(back);
-  assert.deepEqual(back.sampling, { seed: 2 });
-  assert.deepEqual(back.samples.samples.map((s) => s.index), samples.samples.map((s) => s.index));
-  assert.equal(back.samples.summaries.length, 10);
-  back.samples.samples[0].top.forEach((f, i) => {
-    assert.deepEqual(f.tokens, s0.top[i].tokens);
-    assertClose(f.acts, s0.top[i].acts, { atol: 0, rtol: 5e-5 }); // stored to 5 significant digits
-  });
-  assert.equal(back.previous.get(s0.index)!["token-lookup"].score, 0.5);
+  const stored = { ...files, detail, back: samplesFromFiles("a", files), score, sampling: { seed: 2 } };
+  const back = assertStoredFeatures(samples, stored);
   // a second backend is added beside the first
   const again = featureFiles(back.samples, {
     scores: [{ ...score, backend: "openai:m", score: 0.9, explanation: "cats" }],

@@ -18,6 +18,7 @@ import {
   statusBadge,
   tableHtml,
 } from "./mod.ts";
+import { saeEval } from "./_eval_for_tests.ts";
 
 Deno.test("markup escapes interpolated text and scriptJson neutralises markup", () => {
   assert.equal(
@@ -85,16 +86,7 @@ Deno.test("metrics and spliced-loss tables join rows and evaluations", () => {
     [{ member: "m1", step: 3, loss: 0.25, mse: 0.2, l0: 5 }, { member: "m1", step: 9, loss: 0.125, mse: 0.1, l0: 4 }],
     [{
       name: "m1",
-      eval: {
-        kind: "sae",
-        method: "sae",
-        dIn: 4,
-        dSae: 16,
-        l1Coefficient: 0.003,
-        fvu: 0.05,
-        l0: 4.5,
-        deadFraction: 0.25,
-      },
+      eval: saeEval({ dSae: 16, l1Coefficient: 0.003, fvu: 0.05, l0: 4.5, deadFraction: 0.25 }),
     }],
   );
   const cells = [...html.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => m[1]);
@@ -102,16 +94,7 @@ Deno.test("metrics and spliced-loss tables join rows and evaluations", () => {
   const sp = splicedLossTableHtml([
     {
       name: "a",
-      eval: {
-        kind: "sae",
-        method: "sae",
-        dIn: 4,
-        dSae: 8,
-        fvu: 0,
-        l0: 1,
-        deadFraction: 0,
-        splicedLoss: { clean: 2, spliced: 2.5, zeroAblation: 4 },
-      },
+      eval: saeEval({ fvu: 0, l0: 1, splicedLoss: { clean: 2, spliced: 2.5, zeroAblation: 4 } }),
     },
     { name: "b", eval: { kind: "baseline", method: "pca", dIn: 4, dSae: 4, fvu: 0, l0: 4, deadFraction: 0 } },
   ]);

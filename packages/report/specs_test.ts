@@ -14,6 +14,7 @@ import {
   scoreRules,
   trainingCurvesSpec,
 } from "./mod.ts";
+import { saeEval } from "./_eval_for_tests.ts";
 import { render } from "./_render_for_tests.ts";
 
 const members = memberPoints(
@@ -225,16 +226,7 @@ Deno.test("memberPoints reads the SAE kind and MMCS's chance level, bare or as {
   assert.deepEqual([...new Set(twoKinds.map((p) => p.mmcsChance))], [0.25, 0.27]);
   const bare = memberPoints([{
     name: "a",
-    eval: {
-      kind: "sae",
-      method: "sae",
-      dIn: 4,
-      dSae: 8,
-      fvu: 0.1,
-      l0: 2,
-      deadFraction: 0,
-      mmcs: 0.4,
-    } as unknown as DictEval,
+    eval: { ...saeEval({ l0: 2 }), mmcs: 0.4 } as unknown as DictEval,
   }]);
   assert.equal(bare[0].mmcs, 0.4);
   assert.equal(bare[0].mmcsChance, undefined);

@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
-import type { DictEval, MetricRow } from "@saelab/runs";
+import type { MetricRow } from "@saelab/runs";
 import { downsampleRows, formatNumber, lastRows, lossRecovered, memberPoints } from "./mod.ts";
-
-const ev = (o: Partial<DictEval>): DictEval => ({
-  kind: "sae",
-  method: "sae",
-  dIn: 4,
-  dSae: 8,
-  fvu: 0.1,
-  l0: 3,
-  deadFraction: 0,
-  ...o,
-});
+import { saeEval } from "./_eval_for_tests.ts";
 
 Deno.test("memberPoints keeps SAEs only, derives R from widths, sorts by R then α", () => {
   const pts = memberPoints([
-    { name: "b", eval: ev({ dSae: 16, l1Coefficient: 1e-3 }) },
-    { name: "pca", eval: ev({ kind: "baseline", method: "pca" }) },
-    { name: "a2", eval: ev({ ratio: 2, l1Coefficient: 3e-3, mmcs: { reference: "b", value: 0.7 } }) },
-    { name: "a1", eval: ev({ ratio: 2, l1Coefficient: 1e-3 }) },
+    { name: "b", eval: saeEval({ dSae: 16, l1Coefficient: 1e-3 }) },
+    { name: "pca", eval: saeEval({ kind: "baseline", method: "pca" }) },
+    { name: "a2", eval: saeEval({ ratio: 2, l1Coefficient: 3e-3, mmcs: { reference: "b", value: 0.7 } }) },
+    { name: "a1", eval: saeEval({ ratio: 2, l1Coefficient: 1e-3 }) },
   ]);
   assert.deepEqual(pts.map((p) => [p.name, p.ratio, p.alpha]), [["a1", 2, 1e-3], ["a2", 2, 3e-3], ["b", 4, 1e-3]]);
   assert.equal(pts[1].mmcs, 0.7);

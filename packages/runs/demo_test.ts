@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import { type FileKind, loadRun, makeDemoRun, parseMetrics, validate } from "./mod.ts";
+import { withTempDir } from "./testing.ts";
 
 async function* walk(dir: string): AsyncGenerator<string> {
   for await (const e of Deno.readDir(dir)) {
@@ -44,8 +45,7 @@ function readSafetensors(bytes: Uint8Array) {
 }
 
 Deno.test("makeDemoRun writes a complete run in which every file conforms", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const { id, path } = await makeDemoRun(dir, 7);
     assert.equal(id, "demo-7");
     const kinds = new Map<string, number>();
@@ -78,14 +78,11 @@ Deno.test("makeDemoRun writes a complete run in which every file conforms", asyn
     const run = await loadRun(dir, id);
     assert.equal(run?.summary.run?.synthetic, true);
     assert.match(run!.summary.run!.model.note!, /Synthetic/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("demo statistics agree with the demo weights and features", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const { id } = await makeDemoRun(dir, 11);
     const dec = async (name: string) =>
       readSafetensors(await Deno.readFile(join(dir, id, "saes", name, "sae_weights.safetensors"))).tensors.W_dec;
@@ -119,9 +116,7 @@ Deno.test("demo statistics agree with the demo weights and features", async () =
     const f = JSON.parse(await Deno.readTextFile(join(dir, id, "features", "pca", "0.json")));
     assert.ok(f.neighbours.every((n: { index: number }) => n.index !== 0));
     for (let i = 1; i < f.neighbours.length; i++) assert.ok(f.neighbours[i - 1].cosine >= f.neighbours[i].cosine);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("makeDemoRun is reproducible and can stop mid-training", async () => {

@@ -12,6 +12,7 @@ import {
   readRun,
   readToy,
 } from "./mod.ts";
+import { withTempDir } from "./testing.ts";
 
 Deno.test("parseMetrics skips a torn last line silently and reports bad middle lines", () => {
   const good = '{"member":"a","step":0,"loss":1,"mse":1,"l0":3}';
@@ -26,8 +27,7 @@ Deno.test("parseMetrics skips a torn last line silently and reports bad middle l
 });
 
 Deno.test("readRun tells pending, invalid and missing runs apart", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await Deno.mkdir(join(dir, "fresh"));
     await Deno.mkdir(join(dir, "broken"));
     await Deno.writeTextFile(join(dir, "broken", "run.json"), '{"format": 1, "id": "broken"');
@@ -48,9 +48,7 @@ Deno.test("readRun tells pending, invalid and missing runs apart", async () => {
     assert.ok(wrong!.problems.some((p) => p.startsWith("$.id")));
     assert.equal(await readRun(dir, "absent"), null);
     await assert.rejects(() => readRun(dir, ".."), TypeError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("listRuns sorts newest first, skips temporary, hidden and escaping entries", async () => {
@@ -76,8 +74,7 @@ Deno.test("listRuns sorts newest first, skips temporary, hidden and escaping ent
 });
 
 Deno.test("feature readers validate names and indices and report missing files", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const { id } = await makeDemoRun(dir, 5);
     const idx = await readFeatureIndex(dir, id, "pca");
     assert.equal(idx.status, "ok");
@@ -99,14 +96,11 @@ Deno.test("feature readers validate names and indices and report missing files",
       "pca",
       "random",
     ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("readers report unreadable files as problems instead of throwing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const { id } = await makeDemoRun(dir, 8, { status: "running" });
     await Deno.remove(join(dir, id, "metrics.jsonl"));
     await Deno.mkdir(join(dir, id, "metrics.jsonl"));
@@ -116,14 +110,11 @@ Deno.test("readers report unreadable files as problems instead of throwing", asy
     assert.match(m.problems[0], /cannot be read/);
     const s = await readJson(dir, [id, "scores.json"], { kind: "scores" });
     assert.equal(s.status, "invalid");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("readToy reads toy.json, and reports a missing, torn or non-conforming one without throwing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const { id } = await makeDemoRun(dir, 6);
     assert.deepEqual(await readToy(dir, id), { status: "missing" });
     const m = { kind: "tied", ratio: 1, l1: 1e-2, l0: 3, deadFraction: 0, mmcsTruth: 0.9, mmcsBetween: null };
@@ -136,7 +127,5 @@ Deno.test("readToy reads toy.json, and reports a missing, torn or non-conforming
     const bad = await readToy(dir, id);
     assert.ok(bad.status === "invalid" && bad.problems.some((p) => p.includes("names no member")), JSON.stringify(bad));
     assert.throws(() => readToy(dir, "../x"), TypeError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

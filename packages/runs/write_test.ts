@@ -11,12 +11,12 @@ import {
   validate,
   writeJsonAtomic,
 } from "./mod.ts";
+import { withTempDir } from "./testing.ts";
 
 const model = { name: "tiny", path: null, isDefaultModel: true };
 
 Deno.test("writeJsonAtomic leaves no temporary files and refuses non-finite numbers", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const p = join(dir, "a", "b.json");
     await writeJsonAtomic(p, { x: 1 });
     await writeJsonAtomic(p, { x: 2 });
@@ -26,14 +26,11 @@ Deno.test("writeJsonAtomic leaves no temporary files and refuses non-finite numb
     await assert.rejects(() => writeJsonAtomic(p, { loss: NaN }), RangeError);
     assert.deepEqual(JSON.parse(await Deno.readTextFile(p)), { x: 2 });
     assert.deepEqual([...Deno.readDirSync(join(dir, "a"))].map((e) => e.name), ["b.json"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a reader polling during rewrites only ever sees whole files", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const p = join(dir, "big.json");
     const payload = (i: number) => ({ i, data: Array.from({ length: 20_000 }, (_, k) => k * i) });
     await writeJsonAtomic(p, payload(0));
@@ -50,14 +47,11 @@ Deno.test("a reader polling during rewrites only ever sees whole files", async (
     }
     await writer;
     assert.ok(reads > 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("createRun, setStage, setRunStatus and appendMetrics keep run.json valid and resumable", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const now = new Date(Date.UTC(2025, 0, 2));
     const run = await createRun(dir, { id: "r1", config: { steps: 10 }, model, hook: "blocks.0.hook_resid_post", now });
     assert.equal(run.status, "running");
@@ -85,7 +79,5 @@ Deno.test("createRun, setStage, setRunStatus and appendMetrics keep run.json val
     assert.deepEqual(m.problems, []);
     await assert.rejects(() => createRun(dir, { id: "../x", config: {}, model, hook: "h" }), TypeError);
     await assert.rejects(() => appendJsonLines(join(dir, "x.jsonl"), [{ a: Infinity }]), RangeError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -10,11 +10,11 @@ import {
   resolveSpec,
   type SaeSpec,
   sizeMmcs,
-  SweepTrainer,
   toReferenceParams,
   trainSweep,
 } from "./mod.ts";
 import { Rng } from "./_random.ts";
+import { totalVariance, trainedSweep } from "./_test_support.ts";
 
 const gpu = await createGpu();
 
@@ -128,21 +128,14 @@ Deno.test("heldOutFvu records the held-out FVU of every member without waiting, 
     { kind: "untied", dIn: d, dDict: 32, l1: 1e-2 },
   ];
   const rng = new Rng(3);
-  const trainer = new SweepTrainer(gpu, specs, { batchSize: 16, seed: 1, logEvery: 0 });
-  const train = Float32Array.from({ length: 16 * d }, () => rng.normal());
-  for (let s = 0; s < 3; s++) trainer.step(train);
+  const trainer = trainedSweep(gpu, { specs, rng });
   const held = Float32Array.from({ length: 40 * d }, () => rng.normal() + 0.5); // three batches: 16, 16, 8
   using probe = new HeldOutProbe(trainer, held);
   assert.equal(probe.batches.length, 3);
   const pending = heldOutFvu(trainer, probe);
   const weights = await trainer.weights();
   const fvu = await pending;
-  let variance = 0;
-  for (let i = 0; i < d; i++) {
-    let mean = 0;
-    for (let b = 0; b < 40; b++) mean += held[b * d + i] / 40;
-    for (let b = 0; b < 40; b++) variance += (held[b * d + i] - mean) ** 2;
-  }
+  const variance = totalVariance(held, d);
   specs.forEach((spec, i) => {
     const f = referenceForward(spec, toReferenceParams(weights[i]), held);
     assertClose([fvu[i]], [(f.mse * 40 * d) / variance], { atol: 1e-6, rtol: 1e-4 }, `member ${i}`);

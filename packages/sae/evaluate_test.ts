@@ -7,10 +7,10 @@ import {
   referenceForward,
   saeDictionary,
   type SaeSpec,
-  SweepTrainer,
   toReferenceParams,
 } from "./mod.ts";
 import { Rng } from "./_random.ts";
+import { totalVariance, trainedSweep } from "./_test_support.ts";
 
 const gpu = await createGpu();
 
@@ -23,19 +23,12 @@ Deno.test("held-out evaluation matches the reference forward pass", async () => 
     { kind: "topk", dIn: d, dDict: 16, l1: 0, k: 2 },
   ];
   const rng = new Rng(3);
-  const trainer = new SweepTrainer(gpu, specs, { batchSize: 16, seed: 1, logEvery: 0 });
-  const train = Float32Array.from({ length: 16 * d }, () => rng.normal());
-  for (let s = 0; s < 3; s++) trainer.step(train);
+  const trainer = trainedSweep(gpu, { specs, rng });
   const held = [0, 1].map(() => Float32Array.from({ length: 12 * d }, () => rng.normal() + 0.5));
   const metrics = await evaluateSweep(trainer, held);
   const weights = await trainer.weights();
   const all = new Float32Array([...held[0], ...held[1]]);
-  let variance = 0;
-  for (let i = 0; i < d; i++) {
-    let mean = 0;
-    for (let b = 0; b < 24; b++) mean += all[b * d + i] / 24;
-    for (let b = 0; b < 24; b++) variance += (all[b * d + i] - mean) ** 2;
-  }
+  const variance = totalVariance(all, d);
   specs.forEach((spec, i) => {
     const f = referenceForward(spec, toReferenceParams(weights[i]), all);
     let l0 = 0;

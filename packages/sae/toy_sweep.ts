@@ -9,6 +9,7 @@
  */
 import type { Gpu } from "@saelab/gpu";
 import type { OperandChoice, OperandMode } from "@saelab/kernels";
+import type { ToyChance, ToyJsonMember } from "@saelab/runs";
 import { mmcs, mmcsChance, mmcsLargerToSmaller } from "./metrics.ts";
 import { referenceForward } from "./reference.ts";
 import { toReferenceParams } from "./reference_train.ts";
@@ -49,33 +50,18 @@ export interface ToySweepOptions {
   operands?: OperandChoice;
 }
 
-/** One member's results, as `toy.json` stores them. */
-export interface ToyMember {
-  /** Member name ({@linkcode specName}). */
-  name: string;
+/**
+ * One member's results, as `toy.json` stores them (`@saelab/runs`' `ToyJsonMember`, its `kind` one
+ * of the kinds a toy sweep trains). `name` is the member's {@linkcode specName}; `mmcsBetween` is
+ * {@linkcode mmcsLargerToSmaller} with the member of the same kind and α at the next-larger R.
+ */
+export interface ToyMember extends ToyJsonMember {
   /** Variant. */
   kind: "untied" | "tied";
-  /** R = dDict / d. */
-  ratio: number;
-  /** L1 coefficient α. */
-  l1: number;
-  /** Mean active features per held-out row. */
-  l0: number;
-  /** Fraction of features that never fire on the held-out rows. */
-  deadFraction: number;
-  /** Mean over the TRUE features of the best cosine with a learned feature. */
-  mmcsTruth: number;
-  /** {@linkcode mmcsLargerToSmaller} with the member of the same kind and α at the next-larger R; null for the largest. */
-  mmcsBetween: number | null;
 }
 
-/** A chance level for one ratio. */
-export interface ChanceLevel {
-  /** The member's ratio R (for `betweenChance`, the smaller of the pair). */
-  ratio: number;
-  /** The statistic for random unit vectors of the same sizes. */
-  value: number;
-}
+/** A chance level for one ratio (`@saelab/runs`' `ToyChance`). */
+export type ChanceLevel = ToyChance;
 
 /** What {@linkcode runToySweep} returns (the content of `toy.json`). */
 export interface ToySweepResult {

@@ -94,3 +94,41 @@ export function cfgKindName(cfg: Record<string, unknown>): string | undefined {
   const own = cfg.kind ?? (cfg.saelab as { kind?: unknown } | undefined)?.kind;
   return typeof own === "string" ? own : undefined;
 }
+
+/**
+ * The fields the paper's ReLU kinds (`tied`, `untied`) share: no spec fields beyond sizes and α, a
+ * name tail from α, ReLU codes fused into the encoder tile matmul, and a SAELens `standard` cfg.
+ */
+export const reluKindFields = Object.freeze(
+  {
+    needs: [],
+    resolveK: () => 0,
+    nameTail: (spec) => `a${spec.l1.toExponential(1)}`,
+    activate: (pre, codes) => reluCodes(pre, codes),
+    gpu: { epilogue: "encode" },
+  } satisfies Partial<SaeKindDef>,
+);
+
+/**
+ * The SAELens cfg fields of the ReLU kinds: a `standard` SAE with a `relu` activation.
+ *
+ * @returns The fields, fresh on every call.
+ */
+export function reluCfg(): KindCfg {
+  return { architecture: "standard", activation_fn_str: "relu" };
+}
+
+/**
+ * Initial weights of an untied kind: a fresh Xavier-uniform encoder, then a fresh decoder (in that order).
+ *
+ * @param _spec The member's spec (the draws do not depend on it).
+ * @param xavier Draws one Xavier-uniform `[dDict, dIn]` matrix from the seeded stream.
+ * @returns The encoder and the decoder.
+ */
+export function untiedInit(
+  _spec: Required<SaeSpec>,
+  xavier: () => Float32Array,
+): { encoder: Float32Array; decoder: Float32Array } {
+  const encoder = xavier();
+  return { encoder, decoder: xavier() };
+}

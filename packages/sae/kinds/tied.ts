@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { cfgKindName, reluCodes, type SaeKindDef } from "./kind.ts";
+import { cfgKindName, reluCfg, reluKindFields, type SaeKindDef } from "./kind.ts";
 
 /** The paper's tied SAE. */
 export const tied: SaeKindDef = Object.freeze(
@@ -13,15 +13,11 @@ export const tied: SaeKindDef = Object.freeze(
     name: "tied",
     summary: "one unit-norm matrix M encodes (ReLU) and decodes",
     tied: true,
-    needs: [],
     preferred: false,
-    resolveK: () => 0,
-    nameTail: (spec) => `a${spec.l1.toExponential(1)}`,
+    ...reluKindFields,
     init: (_spec, xavier) => ({ encoder: xavier(), decoder: null }),
-    activate: (pre, codes) => reluCodes(pre, codes),
-    gpu: { epilogue: "encode" },
     saelens: {
-      cfg: () => ({ architecture: "standard", activation_fn_str: "relu" }),
+      cfg: reluCfg,
       matches: (cfg) => {
         const own = cfgKindName(cfg);
         return own !== undefined ? own === "tied" : cfg.tied === true;

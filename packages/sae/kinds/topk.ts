@@ -6,7 +6,7 @@
  * @module
  */
 import { topkSelect } from "@saelab/kernels";
-import { cfgKindName, type SaeKindDef } from "./kind.ts";
+import { cfgKindName, type SaeKindDef, untiedInit } from "./kind.ts";
 
 /** TopK SAE. */
 export const topk: SaeKindDef = Object.freeze(
@@ -24,10 +24,7 @@ export const topk: SaeKindDef = Object.freeze(
       return k;
     },
     nameTail: (spec) => `k${spec.k}`,
-    init: (_spec, xavier) => {
-      const encoder = xavier();
-      return { encoder, decoder: xavier() };
-    },
+    init: untiedInit,
     activate: (pre, codes, spec) => {
       const order = Array.from(pre.keys()).sort((a, b) => pre[b] - pre[a] || a - b);
       codes.fill(0);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cfgKindName, reluCodes, type SaeKindDef } from "./kind.ts";
+import { cfgKindName, reluCfg, reluKindFields, type SaeKindDef, untiedInit } from "./kind.ts";
 
 /** The paper's untied SAE. */
 export const untied: SaeKindDef = Object.freeze(
@@ -12,18 +12,11 @@ export const untied: SaeKindDef = Object.freeze(
     name: "untied",
     summary: "ReLU encoder W_e, separate unit-norm decoder D (the paper's main variant)",
     tied: false,
-    needs: [],
     preferred: true,
-    resolveK: () => 0,
-    nameTail: (spec) => `a${spec.l1.toExponential(1)}`,
-    init: (_spec, xavier) => {
-      const encoder = xavier();
-      return { encoder, decoder: xavier() };
-    },
-    activate: (pre, codes) => reluCodes(pre, codes),
-    gpu: { epilogue: "encode" },
+    ...reluKindFields,
+    init: untiedInit,
     saelens: {
-      cfg: () => ({ architecture: "standard", activation_fn_str: "relu" }),
+      cfg: reluCfg,
       matches: (cfg) => {
         const own = cfgKindName(cfg);
         if (own !== undefined) return own === "untied";
