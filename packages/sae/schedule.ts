@@ -1,12 +1,14 @@
 /**
- * Learning-rate schedules of the trainer: `constant`, or `warmup-decay` (SAELens' style: a linear
- * warm-up from 0 over the first steps, constant, then a linear decay to 0 over the last steps).
+ * Learning-rate schedules of the trainer: `constant`; `warmup-decay` (SAELens' style: a linear
+ * warm-up from 0 over the first steps, constant, then a linear decay to 0 over the last steps); or
+ * `warmup-linear` (the linear warm-up, then a linear decay to 0 over every step after it — the
+ * rate falls from the end of the warm-up on).
  *
  * @module
  */
 
 /** The schedules {@linkcode learningRate} knows. */
-export const LR_SCHEDULES = ["constant", "warmup-decay"] as const;
+export const LR_SCHEDULES = ["constant", "warmup-decay", "warmup-linear"] as const;
 /** A schedule name. */
 export type LrSchedule = typeof LR_SCHEDULES[number];
 
@@ -18,9 +20,9 @@ export interface LrScheduleOptions {
   lr: number;
   /** Total steps. */
   steps: number;
-  /** Warm-up steps (`warmup-decay`; default 5% of the steps). */
+  /** Warm-up steps (`warmup-decay`, `warmup-linear`; default 5% of the steps). */
   warmupSteps?: number;
-  /** Decay steps at the end (`warmup-decay`; default 20% of the steps). */
+  /** Decay steps at the end (`warmup-decay`; default 20% of the steps; `warmup-linear`: every step after the warm-up). */
   decaySteps?: number;
 }
 
@@ -29,7 +31,8 @@ export interface LrScheduleOptions {
  *
  * @param step The step being taken, counted from 1.
  * @param options Schedule, peak rate, total steps and the warm-up and decay lengths.
- * @returns The rate (`warmup-decay`: `lr·step/warmup` during warm-up, `lr·(steps − step + 1)/decay` in the decay).
+ * @returns The rate (`lr·step/warmup` during warm-up, `lr·(steps − step + 1)/decay` in the decay; `warmup-linear`
+ *   decays over `steps − warmup` steps).
  * @example
  * ```ts
  * import { learningRate } from "@saelab/sae";
@@ -38,13 +41,15 @@ export interface LrScheduleOptions {
  * if (!near(learningRate(1, o), 2e-4) || !near(learningRate(50, o), 1e-3) || !near(learningRate(100, o), 5e-5)) {
  *   throw new Error("warm-up, plateau, decay");
  * }
+ * const linear = { schedule: "warmup-linear", lr: 1e-3, steps: 105, warmupSteps: 5 } as const; // then 100 of decay
+ * if (!near(learningRate(5, linear), 1e-3) || !near(learningRate(56, linear), 5e-4)) throw new Error("linear");
  * ```
  */
 export function learningRate(step: number, options: LrScheduleOptions): number {
   const { lr, steps } = options;
   if (options.schedule === "constant") return lr;
   const warmup = options.warmupSteps ?? Math.round(0.05 * steps);
-  const decay = options.decaySteps ?? Math.round(0.2 * steps);
+  const decay = options.schedule === "warmup-linear" ? steps - warmup : options.decaySteps ?? Math.round(0.2 * steps);
   let f = 1;
   if (warmup > 0 && step <= warmup) f = Math.min(f, step / warmup);
   if (decay > 0 && step > steps - decay) f = Math.min(f, Math.max(0, steps - step + 1) / decay);

@@ -38,6 +38,12 @@ export interface SweepOptions {
   onLog?: (log: StepLog) => void;
   /** The learning rate of step `step` (counted from 1), set through Adam's uniforms; default `adam.lr` every step. */
   lrAt?: (step: number) => number;
+  /**
+   * Each member's own peak learning rate (one per spec): member i steps at `lrAt(step) · memberLr[i] / adam.lr`,
+   * the same schedule scaled to its peak. Default: `adam.lr` for every member. Members with different rates
+   * train in different groups (one Adam dispatch each).
+   */
+  memberLr?: readonly number[];
   /** Also read statistics back at this step (e.g. the last). */
   logAlso?: number;
   /**
@@ -70,6 +76,7 @@ export class SweepTrainer {
   #logEvery: number;
   #onLog?: (log: StepLog) => void;
   #lrAt?: (step: number) => number;
+  #memberLr: number[] = [];
   #logAlso?: number;
   #pending: Promise<void> = Promise.resolve();
   #error: Error | null = null;
@@ -104,6 +111,14 @@ export class SweepTrainer {
     this.batchSize = batch;
     this.names = this.specs.map(specName);
     this.adam = { ...PAPER_ADAM, ...options.adam };
+    const rates = options.memberLr ?? this.specs.map(() => this.adam.lr);
+    if (rates.length !== specs.length || !rates.every((r) => r > 0 && Number.isFinite(r))) {
+      throw new RangeError(
+        `Cannot train a sweep: memberLr needs one positive learning rate per member (${specs.length}), got ` +
+          JSON.stringify(rates),
+      );
+    }
+    this.#memberLr = [...rates];
     this.#step = options.startStep ?? 0;
     this.#logEvery = options.logEvery ?? 100;
     // a resumed sweep counts quiet features since the log step before it, as an uninterrupted one does
@@ -115,7 +130,7 @@ export class SweepTrainer {
     const weights = options.weights ?? this.specs.map((s, i) => initWeights(s, { seed: seed + i }));
     const byKey = new Map<string, number[]>();
     this.specs.forEach((s, i) => {
-      const key = `${s.kind}/${s.dDict}/${s.k}`;
+      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}`;
       byKey.set(key, [...(byKey.get(key) ?? []), i]);
     });
     for (const same of byKey.values()) {
@@ -198,8 +213,11 @@ export class SweepTrainer {
     if (this.#error) throw this.#error;
     const rows = this.stage(batch);
     const step = ++this.#step;
-    const settings = this.#lrAt ? { ...this.adam, lr: this.#lrAt(step) } : this.adam;
-    for (const { group } of this.#groups) group.step(this.#input, rows, step, settings);
+    const lr = this.#lrAt ? this.#lrAt(step) : this.adam.lr;
+    for (const { group, members } of this.#groups) {
+      const scale = this.#memberLr[members[0]] / this.adam.lr;
+      group.step(this.#input, rows, step, { ...this.adam, lr: scale === 1 ? lr : lr * scale });
+    }
     if ((this.#logEvery > 0 && step % this.#logEvery === 0) || step === this.#logAlso) {
       this.#log(step, rows, batch instanceof Float32Array ? batchVariance(batch, this.dIn) : NaN);
     }

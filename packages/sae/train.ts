@@ -86,6 +86,8 @@ export interface TrainSweepOptions {
   resample?: ResampleOptions & { every: number };
   /** The learning rate of each step (counted from 1); default `adam.lr` throughout. */
   lrAt?: (step: number) => number;
+  /** Each member's peak learning rate, scaling `lrAt` (see `SweepOptions.memberLr`); default `adam.lr`. */
+  memberLr?: readonly number[];
   /**
    * Measure every member's FVU on fixed held-out rows (at the batches' scale) before the update of every
    * `every`-th step and of the last step — the weights that step's logged statistics describe — without waiting
@@ -151,6 +153,7 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
     logEvery,
     onLog: options.onLog,
     lrAt: options.lrAt,
+    memberLr: options.memberLr,
     logAlso: options.heldOut ? options.steps : undefined,
     operands: options.operands,
   });
