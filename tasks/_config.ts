@@ -13,7 +13,18 @@
  */
 import * as v from "valibot";
 import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
-import { choice, flag, int, names, num, nums, type OptionsSchema, parseOptions, text } from "./_schema.ts";
+import {
+  choice,
+  flag,
+  int,
+  names,
+  num,
+  numbersByName,
+  nums,
+  type OptionsSchema,
+  parseOptions,
+  text,
+} from "./_schema.ts";
 
 /** Stage names `skip` accepts. */
 export const SKIPPABLE = ["baselines", "score", "spliced"] as const;
@@ -41,9 +52,11 @@ export interface PresetValues {
   trainSeconds: number;
   /** Peak Adam learning rate. */
   lr: number;
+  /** Peak learning rate of the members of a kind, where it differs from `lr`. */
+  kindLr: Partial<Record<SaeKind, number>>;
   /** Learning-rate schedule. */
   lrSchedule: LrSchedule;
-  /** Warm-up steps of `warmup-decay` (applied only when `steps` comes from the preset too). */
+  /** Warm-up steps of `warmup-decay` and `warmup-linear` (applied only when `steps` comes from the preset too). */
   lrWarmupSteps?: number;
   /** Decay steps of `warmup-decay` (applied only when `steps` comes from the preset too). */
   lrDecaySteps?: number;
@@ -65,34 +78,31 @@ export interface MemberGrid {
 }
 
 /**
- * The presets. `default` sizes the main job to finish within ten minutes on a 2-core machine with a
- * software adapter (change its values here, in one place), as close to convergence as that allows — on
- * the default model most members still improve by 2–4% over the last 20% of steps, and the summary says
- * so: untied and tied × R 1, 2, 4 at α 3e-3, plus
- * untied R 1 at α 3e-4 and 3e-2 and tied R 1 at α 3e-4 (L0 from about 5 to about 100 features), each
- * member seeing 1,536,000 vectors — about nine passes over some 160,000 distinct training rows — at a
- * peak learning rate of 3e-3 with warm-up and a linear decay to 0 over the last 40% of steps; about
- * 90,000 held-out rows resolve dead features down to a density of about 1e-5. `paper` is the paper's full grid —
- * untied and tied × R 1, 2, 4 × α 1e-4, 1e-3, 1e-2, 18 members — at its learning rate, constant.
+ * The presets. `default` sizes the main job to train every member to a plateau within ten minutes on a
+ * 2-core machine with a software adapter (change its values here, in one place): untied and tied × R 1,
+ * 2, 4 at α 3e-3, plus untied R 1 at α 1e-3 and 3e-2 (L0 from about 4 to about 90 features), 8 members,
+ * each seeing 1,740,800 vectors — about eleven passes over some 160,000 distinct training rows — with a
+ * linear warm-up over 5% of the steps and a linear decay to 0 over the rest, peaking at 5e-3 for the
+ * untied members and 2e-2 for the tied ones, which learn more slowly at one rate (on the default model,
+ * tied R 4 still improved its held-out FVU by 2.3% over the last 20% of steps at 1e-2, and by 1.5% at
+ * 2e-2, where it also ended lower; untied R 4 improved by 1.8% at 5e-3 and by 2.1% at 8e-3); about 90,000 held-out rows
+ * resolve dead features down to a density of about 1e-5. `paper` is the paper's full grid — untied
+ * and tied × R 1, 2, 4 × α 1e-4, 1e-3, 1e-2, 18 members — at its learning rate, constant.
  */
 export const PRESETS: Readonly<Record<typeof PRESET_NAMES[number], Readonly<PresetValues>>> = Object.freeze({
   default: Object.freeze({
     kinds: ["untied", "tied"] as SaeKind[],
     ratios: [1, 2, 4],
     l1: [3e-3],
-    extra: [
-      { kinds: ["untied"] as SaeKind[], ratios: [1], l1: [3e-4, 3e-2] },
-      { kinds: ["tied"] as SaeKind[], ratios: [1], l1: [3e-4] },
-    ],
-    steps: 1500,
+    extra: [{ kinds: ["untied"] as SaeKind[], ratios: [1], l1: [1e-3, 3e-2] }],
+    steps: 1700,
     tokens: 250_000,
     heldOutFraction: 0.4,
     batchSize: 1024,
-    trainSeconds: 420,
-    lr: 3e-3,
-    lrSchedule: "warmup-decay" as LrSchedule,
-    lrWarmupSteps: 75,
-    lrDecaySteps: 600,
+    trainSeconds: 480,
+    lr: 5e-3,
+    kindLr: { tied: 2e-2 },
+    lrSchedule: "warmup-linear" as LrSchedule,
   }),
   paper: Object.freeze({
     kinds: ["untied", "tied"] as SaeKind[],
@@ -105,6 +115,7 @@ export const PRESETS: Readonly<Record<typeof PRESET_NAMES[number], Readonly<Pres
     batchSize: 512,
     trainSeconds: 300,
     lr: 1e-3,
+    kindLr: {},
     lrSchedule: "constant" as LrSchedule,
   }),
 });
@@ -113,6 +124,10 @@ export const PRESETS: Readonly<Record<typeof PRESET_NAMES[number], Readonly<Pres
 function fromPreset(key: keyof PresetValues): string {
   const shown = (p: typeof PRESET_NAMES[number]) => {
     const value = PRESETS[p][key];
+    if (key === "kindLr") {
+      const pairs = Object.entries(value as Record<string, number>).map(([k, lr]) => `${k}=${lr}`);
+      return pairs.length ? pairs.join(",") : "none";
+    }
     if (key !== "extra") return String(value ?? "a share of the steps");
     const grids = value as readonly MemberGrid[];
     return grids.length
@@ -179,20 +194,19 @@ export const trainSchema = v.strictObject({
     v.check((b) => b === undefined || b % 4 === 0, (i) => `${i.input} is not a multiple of 4`),
   ),
   lr: num(`Adam learning rate, the peak of a schedule (${fromPreset("lr")})`, { positive: true }),
+  kindLr: numbersByName(
+    `peak learning rate of a kind's members where it differs from --lr, as kind=rate,… (${fromPreset("kindLr")})`,
+    { keys: KIND_NAMES },
+  ),
   lrSchedule: choice(
-    "learning-rate schedule: constant, or warmup-decay (linear warm-up, then a linear decay to 0 over the last " +
-      `steps; ${fromPreset("lrSchedule")})`,
+    "learning-rate schedule: constant; warmup-decay (linear warm-up, then a linear decay to 0 over the last " +
+      "--lr-decay-steps); warmup-linear (linear warm-up, then a linear decay to 0 over every later step) " +
+      `(${fromPreset("lrSchedule")})`,
     LR_SCHEDULES,
     undefined,
   ),
-  lrWarmupSteps: int(
-    `warm-up steps of warmup-decay (${fromPreset("lrWarmupSteps")}; with --steps given: 5% of the steps)`,
-    { min: 0 },
-  ),
-  lrDecaySteps: int(
-    `decay steps of warmup-decay, to 0 at the end (${fromPreset("lrDecaySteps")}; with --steps given: 20%)`,
-    { min: 0 },
-  ),
+  lrWarmupSteps: int("warm-up steps of warmup-decay and warmup-linear (default: 5% of the steps)", { min: 0 }),
+  lrDecaySteps: int("decay steps of warmup-decay, to 0 at the end (default: 20% of the steps)", { min: 0 }),
   probeRows: int("held-out rows on which each member's FVU is followed during training (0: not followed)", {
     default: 4096,
     min: 0,
@@ -239,10 +253,15 @@ export function applyPreset<T extends Partial<PresetValues> & { preset?: typeof 
   const gridGiven = own("kinds") || own("ratios") || own("l1");
   for (const [k, value] of Object.entries(preset)) {
     if (k === "extra" && gridGiven) out[k] = [];
+    else if (k === "kindLr" && own("lr") && !own("kindLr")) out[k] = {}; // --lr alone sets every member's rate
     else if ((k === "lrWarmupSteps" || k === "lrDecaySteps") && own("steps")) continue;
-    else if (out[k] === undefined) out[k] = Array.isArray(value) ? [...value] : value;
+    else if (out[k] === undefined) out[k] = Array.isArray(value) ? [...value] : isRecord(value) ? { ...value } : value;
   }
   return out as Omit<T, keyof PresetValues> & PresetValues;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The defaults of {@linkcode trainSchema} with the default preset. */

@@ -88,16 +88,17 @@ Deno.test("runStage records done with timings, failed with the message, and inte
   });
 });
 
-Deno.test("a run written before extra members and schedules existed resumes with the settings it was trained with", async () => {
+Deno.test("a run written before extra members, schedules and per-kind rates existed resumes with the settings it was trained with", async () => {
   await withTempDir(async (dir) => {
     const d = testDeps(dir);
     const old = await openRun(d, { config: base, model, hook: base.hook });
     await setStage(dir, old.id, { stage: "train", record: { status: "interrupted" } });
-    const now = { ...base, preset: "paper", probeRows: 4096, extra: [], lrSchedule: "constant" };
+    const now = { ...base, preset: "paper", probeRows: 4096, extra: [], lrSchedule: "constant", kindLr: {} };
     const resumed = await openRun(d, { requested: old.id, config: now, model, hook: base.hook });
     assert.equal(resumed.resumed, true);
     // what such a run did not do cannot be resumed into
     await refuses(d, { id: old.id, config: { ...now, lrSchedule: "warmup-decay" }, message: /lrSchedule differ/ });
     await refuses(d, { id: old.id, config: { ...now, extra: [{ kinds: ["tied"] }] }, message: /extra differ/ });
+    await refuses(d, { id: old.id, config: { ...now, kindLr: { tied: 0.01 } }, message: /kindLr differ/ });
   });
 });

@@ -172,6 +172,61 @@ export function text<D extends string | undefined = undefined>(describe: string,
 }
 
 /**
+ * Numbers by name (`{"tied": 0.01}` in a config file, `--flag tied=0.01,untied=0.003` on the command line),
+ * each name one of `keys`, each number > 0 and finite.
+ *
+ * @param describe One line of help.
+ * @param options Allowed names.
+ * @returns The schema; its value is an object from name to number, or undefined when not given.
+ * @example
+ * ```ts
+ * import * as v from "valibot";
+ * import { numbersByName } from "./_schema.ts";
+ * const lr = numbersByName("peak learning rate per kind", { keys: ["untied", "tied"] });
+ * if (v.parse(lr, ["tied=0.01"])?.tied !== 0.01) throw new Error("from the command line");
+ * ```
+ */
+export function numbersByName<const K extends string>(describe: string, options: { keys: readonly K[] }) {
+  const { keys } = options;
+  const parsed = v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const input = dataset.value;
+      const entries: [string, unknown, string][] = Array.isArray(input)
+        ? input.map((item) => {
+          const text = String(item), at = text.indexOf("=");
+          const rate = at < 0 ? "" : text.slice(at + 1).trim();
+          return [at < 0 ? text : text.slice(0, at).trim(), rate === "" ? Number.NaN : Number(rate), text];
+        })
+        : typeof input === "object" && input !== null
+        ? Object.entries(input).map(([k, n]) => [k, n, `${k}: ${JSON.stringify(n)}`])
+        : [];
+      if (!Array.isArray(input) && (typeof input !== "object" || input === null)) {
+        addIssue({ message: `expected kind=number,… or an object of numbers, got ${JSON.stringify(input)}` });
+        return NEVER;
+      }
+      const out: Record<string, number> = {};
+      for (const [name, n, shown] of entries) {
+        if (!(keys as readonly string[]).includes(name)) {
+          addIssue({ message: `${shown}: ${JSON.stringify(name)} is not one of ${keys.join(", ")}` });
+          return NEVER;
+        }
+        if (typeof n !== "number" || !(n > 0) || !Number.isFinite(n)) {
+          addIssue({ message: `${shown}: expected a finite number > 0` });
+          return NEVER;
+        }
+        out[name] = n;
+      }
+      return out;
+    }),
+  );
+  return field(v.optional(parsed), { type: "strings", describe, choices: keys }) as unknown as v.GenericSchema<
+    unknown,
+    Partial<Record<K, number>> | undefined
+  >;
+}
+
+/**
  * One of some strings.
  *
  * @param describe One line of help.

@@ -170,6 +170,8 @@ export function formatSummary(
     "dense: features firing on > 10% of held-out tokens; converged: held-out FVU improved < 2% over the last 20% " +
       "of steps.",
   );
+  const training = trainingLine(run.config, options.rows);
+  if (training) lines.push(training);
   const train = run.stages.train;
   if (train?.done !== undefined && train.total !== undefined && train.done < train.total) {
     lines.push(
@@ -188,4 +190,42 @@ export function formatSummary(
     verdictText(runVerdict({ model: m ?? { name: run.model.name }, evals: options.rows, scores: options.scores })),
   );
   return lines.join("\n");
+}
+
+const SCHEDULES: Record<string, string> = {
+  "constant": "constant",
+  "warmup-decay": "linear warm-up, constant, then a linear decay to 0 over the last steps",
+  "warmup-linear": "linear warm-up, then a linear decay to 0 over every later step",
+};
+
+/**
+ * The training line of the summary: vectors per member, distinct rows, the schedule and the peak rates.
+ *
+ * @param config The run's configuration.
+ * @param rows The dictionaries (SAE members carry `trainingVectors` and `distinctVectors`).
+ * @returns The line, or null when the run trained nothing.
+ * @example
+ * ```ts
+ * import { trainingLine } from "./_summary.ts";
+ * const line = trainingLine({ steps: 10, batchSize: 8, lr: 5e-3, kindLr: { tied: 2e-2 }, lrSchedule: "constant" }, []);
+ * if (!line?.includes("peak lr 0.005 (tied 0.02)")) throw new Error(line ?? "none");
+ * ```
+ */
+export function trainingLine(config: Record<string, unknown>, rows: readonly SummaryRow[]): string | null {
+  const { steps, batchSize, lr, lrSchedule } = config as {
+    steps?: number;
+    batchSize?: number;
+    lr?: number;
+    lrSchedule?: string;
+  };
+  if (typeof steps !== "number" || typeof batchSize !== "number" || typeof lr !== "number") return null;
+  const kindLr = Object.entries((config.kindLr ?? {}) as Record<string, number>).map(([k, r]) => `${k} ${r}`);
+  const sae = rows.find((r) => r.eval.trainingVectors !== undefined)?.eval;
+  const distinct = sae?.distinctVectors !== undefined
+    ? ` (${sae.distinctVectors.toLocaleString("en-US")} distinct rows)`
+    : "";
+  const schedule = SCHEDULES[lrSchedule ?? "constant"] ?? lrSchedule;
+  const seen = (sae?.trainingVectors ?? steps * batchSize).toLocaleString("en-US");
+  return `Training: ${steps} steps of ${batchSize} vectors; each member saw ${seen} vectors${distinct}; Adam, ` +
+    `${schedule}; peak lr ${lr}${kindLr.length ? ` (${kindLr.join(", ")})` : ""}.`;
 }

@@ -47,8 +47,8 @@ export const STATE_FILE: string = SAE_STATE_FILE;
  * import { memberSpecs } from "./_train.ts";
  * const specs = memberSpecs(resolveConfig({ kinds: ["untied"], ratios: [1, 2], l1: [1e-3] }), 16);
  * if (specs.length !== 2 || specs[1].dDict !== 32) throw new Error();
- * const preset = memberSpecs(resolveConfig({}), 16); // the default preset: 6 + 3 extra members
- * if (preset.length !== 9 || preset.filter((s) => s.dDict === 16).length !== 5) throw new Error("extras");
+ * const preset = memberSpecs(resolveConfig({}), 16); // the default preset: 6 + 2 extra members
+ * if (preset.length !== 8 || preset.filter((s) => s.dDict === 16).length !== 4) throw new Error("extras");
  * ```
  */
 export function memberSpecs(
@@ -159,14 +159,16 @@ export async function trainSweep(
     deps.log.info(`train: resuming ${names.length} members at step ${start} of ${config.steps}`);
   }
   await dropRowsAfter(run, start);
-  const lrAt = (step: number) =>
+  const rateAt = (lr: number, step: number) =>
     learningRate(step, {
       schedule: config.lrSchedule,
-      lr: config.lr,
+      lr,
       steps: config.steps,
       warmupSteps: config.lrWarmupSteps,
       decaySteps: config.lrDecaySteps,
     });
+  const lrAt = (step: number) => rateAt(config.lr, step);
+  const memberLr = specs.map((spec) => config.kindLr[spec.kind] ?? config.lr); // each member's peak
   const probeRows = await heldOutProbeRows(store, { rows: config.probeRows, scale });
   // measured where statistics are logged, so that each measurement lands on a metrics row
   const every = config.logEvery * Math.max(1, Math.round(probeInterval(config.steps) / config.logEvery));
@@ -189,7 +191,7 @@ export async function trainSweep(
         ...(variance ? { fvu: (m.mse * batchSize * d) / variance } : {}),
         deadFraction: m.quietFraction,
         tokens: (log.step - 1) * batchSize,
-        lr: lrAt(log.step),
+        lr: rateAt(memberLr[names.indexOf(m.name)], log.step),
       });
     }
     const mean = (k: "mse" | "l0") => log.members.reduce((s, m) => s + m[k], 0) / log.members.length;
@@ -222,6 +224,7 @@ export async function trainSweep(
     batches: scaledBatches(store, { batchSize, seed: config.seed, skip: start, scale }),
     adam: { lr: config.lr },
     lrAt,
+    memberLr,
     ...(probeRows
       ? { heldOut: { rows: probeRows, every, onFvu: (step: number, fvu: Float64Array) => void fvuAt.set(step, fvu) } }
       : {}),

@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { PRESETS, resolveConfig } from "./_config.ts";
+
+Deno.test("kindLr: the default preset's per-kind peaks, dropped by an explicit --lr, set from kind=rate lists or objects", () => {
+  assert.deepEqual(resolveConfig({}).kindLr, PRESETS.default.kindLr);
+  assert.ok(Object.keys(PRESETS.default.kindLr).length > 0);
+  assert.deepEqual(resolveConfig({ lr: 2e-3 }).kindLr, {}, "--lr alone sets every member's rate");
+  assert.deepEqual(resolveConfig({ lr: 2e-3, kindLr: ["tied=0.02"] }).kindLr, { tied: 0.02 });
+  assert.deepEqual(resolveConfig({ kindLr: { untied: 1e-3 } }).kindLr, { untied: 1e-3 });
+  assert.deepEqual(resolveConfig({ preset: "paper" }).kindLr, {});
+  assert.notEqual(resolveConfig({}).kindLr, PRESETS.default.kindLr, "a copy, not the preset's object");
+});
+
+Deno.test("kindLr: a bad entry is a usage error naming --kind-lr", () => {
+  for (
+    const bad of [["tied=abc"], ["tied"], ["tide=0.01"], ["tied=0"], ["tied=-1"], ["tied=0.1=2"], { tide: 0.1 }, 3]
+  ) {
+    assert.throws(() => resolveConfig({ kindLr: bad }), (e: Error) => {
+      assert.equal(e.name, "UsageError");
+      assert.match(e.message, /^Invalid --kind-lr: /);
+      return true;
+    }, JSON.stringify(bad));
+  }
+});
+
+Deno.test("the default preset's schedule decays over every step after the warm-up", () => {
+  const c = resolveConfig({});
+  assert.equal(c.lrSchedule, "warmup-linear");
+  assert.equal(resolveConfig({ preset: "paper" }).lrSchedule, "constant");
+});
