@@ -7,14 +7,23 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { listRuns, loadRun, readFeature, readFeatureIndex } from "@saelab/runs";
-import type { FeatureIndex, FileResult } from "@saelab/runs";
+import {
+  listDicts,
+  listNames,
+  listRuns,
+  loadRun,
+  readFeature,
+  readFeatureIndex,
+  readJson,
+  RUN_FILES,
+} from "@saelab/runs";
+import type { FeatureIndex, FileResult, SaeCfg } from "@saelab/runs";
 import { paginate, sortFeatures } from "@saelab/report";
 import { type Asset, loadAssets } from "./assets.ts";
 import { responseCache } from "./cache.ts";
 import { browseQuery, indexParam, nameParam } from "./params.ts";
 import { indexPage, runPage } from "./pages_run.ts";
-import { browserPage, featurePage, messagePage } from "./pages_feature.ts";
+import { browserPage, type DictReach, featurePage, messagePage, unsampledFeaturePage } from "./pages_feature.ts";
 import { mountToy } from "./pages_toy.ts";
 import { hostGuard, LOOPBACK_HOSTS } from "./host.ts";
 
@@ -148,14 +157,31 @@ export function createApp(options: AppOptions): Hono {
       dict: nameParam(c.req.param("dict"), "dictionary name"),
     };
     const i = indexParam(c.req.param("i"));
-    const f = await guarded(() => readFeature(runsDir, id, { dict, index: i }));
-    if (f.status === "missing") notFound(`Feature ${i} of ${dict} in run ${id}`);
-    return { id, dict, i, f };
+    const [f, idx, reach] = await Promise.all([
+      guarded(() => readFeature(runsDir, id, { dict, index: i })),
+      guarded(() => readFeatureIndex(runsDir, id, dict)),
+      dictReach(id, dict),
+    ]);
+    // Every index below d_sae answers; only sampled ones have a detail file.
+    if (f.status === "missing" && (reach.size === undefined || i >= reach.size)) {
+      notFound(`Feature ${i} of ${dict} in run ${id}`);
+    }
+    return { id, dict, i, f, index: idx.status === "ok" ? idx.value : null, reach };
+  };
+  // d_sae of a member or baseline, else of a circuits companion (circuits/<name>/cfg.json).
+  const dictReach = async (id: string, dict: string): Promise<DictReach> => {
+    const entry = (await guarded(() => listDicts(runsDir, id))).find((d) => d.name === dict);
+    const cfg = entry?.cfg ??
+      await guarded(() => readJson<SaeCfg>(runsDir, [id, "circuits", dict, RUN_FILES.cfg], { kind: "saeCfg" }));
+    return { size: cfg.status === "ok" ? cfg.value.d_sae : undefined, browsable: entry?.hasFeatures ?? false };
   };
 
   // Pages.
   app.get("/", async (c) => c.html(indexPage(await guarded(() => listRuns(runsDir)), { runsDir })));
-  app.get("/runs/:id", async (c) => c.html(runPage(await run(c))));
+  app.get("/runs/:id", async (c) => {
+    const b = await run(c);
+    return c.html(runPage(b, { companions: await guarded(() => listNames(runsDir, [b.summary.id, "circuits"])) }));
+  });
   app.get("/runs/:id/dicts/:dict", async (c) => {
     const b = await browse(c);
     if (b.idx.status !== "ok" || !b.page) {
@@ -164,7 +190,8 @@ export function createApp(options: AppOptions): Hono {
     return c.html(browserPage(b.id, b.idx.value, { page: b.page, query: b.query! }));
   });
   app.get("/runs/:id/dicts/:dict/features/:i", async (c) => {
-    const { id, dict, i, f } = await feature(c);
+    const { id, dict, i, f, index: idx, reach } = await feature(c);
+    if (f.status === "missing") return c.html(unsampledFeaturePage(id, dict, { i, index: idx, reach }));
     if (f.status !== "ok") {
       return c.html(
         messagePage(
@@ -173,8 +200,7 @@ export function createApp(options: AppOptions): Hono {
         ),
       );
     }
-    const idx = await guarded(() => readFeatureIndex(runsDir, id, dict));
-    return c.html(featurePage(id, f.value, { index: idx.status === "ok" ? idx.value : null }));
+    return c.html(featurePage(id, f.value, { index: idx, reach }));
   });
 
   // JSON API, one route per page.
@@ -198,7 +224,11 @@ export function createApp(options: AppOptions): Hono {
     });
   });
   app.get("/api/runs/:id/dicts/:dict/features/:i", async (c) => {
-    const { id, dict, i, f } = await feature(c);
+    const { id, dict, i, f, index: idx, reach } = await feature(c);
+    if (f.status === "missing") {
+      const summary = idx?.features.find((s) => s.index === i) ?? null;
+      return c.json({ run: id, dict, index: i, status: "not-sampled", d_sae: reach.size, summary });
+    }
     if (f.status !== "ok") {
       return c.json({ run: id, dict, index: i, status: "invalid", problems: f.status === "invalid" ? f.problems : [] });
     }

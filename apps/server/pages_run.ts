@@ -30,8 +30,18 @@ import {
   tableHtml,
   trainingCurvesSpec,
 } from "@saelab/report";
-import type { DictEntry, FileResult, RunBundle, RunJson, RunSummary, ScoresJson } from "@saelab/runs";
-import { dictHref, runHref } from "./params.ts";
+import type {
+  CircuitNode,
+  CircuitsJson,
+  DictEntry,
+  FileResult,
+  PatchJson,
+  RunBundle,
+  RunJson,
+  RunSummary,
+  ScoresJson,
+} from "@saelab/runs";
+import { dictHref, featureHref, runHref } from "./params.ts";
 import { toyLinkHtml } from "./pages_toy.ts";
 
 /** The runs index page. */
@@ -121,8 +131,56 @@ function fileNote(r: FileResult<unknown>, name: string, missing: string): Html {
   return markup``;
 }
 
+/** What the patching chart shows: the task, the pairs and which way is better. */
+function patchCaption(patch: PatchJson): string {
+  const pairs = patch.pairs !== undefined ? `${formatNumber(patch.pairs)} prompt pairs` : "prompt pairs";
+  const at = patch.hook ? ` at ${patch.hook}` : "";
+  const way = typeof patch.clean === "number" && typeof patch.patched === "number"
+    ? patch.patched < patch.clean
+      ? `Lower is further toward the counterfactual answer (clean ${formatNumber(patch.clean)}, fully patched ${
+        formatNumber(patch.patched)
+      }, dashed): a curve that falls sooner localises the task in fewer features.`
+      : `Higher is further toward the counterfactual answer (clean ${formatNumber(patch.clean)}, fully patched ${
+        formatNumber(patch.patched)
+      }, dashed): a curve that rises sooner localises the task in fewer features.`
+    : "The clean and fully patched levels were not recorded.";
+  return `Task ${patch.task}, ${pairs}${at}: features of each dictionary are patched from the counterfactual ` +
+    `prompt into the clean one, and ${patch.metric} is measured. ${way}`;
+}
+
+/** What the circuit chart shows. */
+function circuitCaption(c: CircuitsJson): string {
+  const layers = [...new Set(c.nodes.map((n) => n.layer))].sort((a, b) => a - b);
+  return `${c.nodes.length} features at layers ${layers.join(", ")}, ${c.edges.length} edges` +
+    `${c.metric ? ` (weight: ${c.metric})` : ""}. Blue: ablating the upstream feature raises the downstream one; ` +
+    "red: it lowers it (a lower, negative weight); thicker is larger |weight|. Click a node for its feature page.";
+}
+
+/** The circuit's nodes as a table, each linking to its feature page where it has one. */
+function circuitNodesHtml(c: CircuitsJson, options: { href: (n: CircuitNode) => string | null }): Html {
+  return markup`<details class="nodes"><summary>Nodes (${c.nodes.length})</summary>${
+    tableHtml([...c.nodes].sort((a, b) => a.layer - b.layer || a.feature - b.feature), {
+      className: "data compact",
+      empty: "No nodes.",
+      columns: [
+        { label: "layer", numeric: true, cell: (n) => String(n.layer) },
+        { label: "dictionary", cell: (n) => n.dict },
+        {
+          label: "feature",
+          numeric: true,
+          cell: (n) => {
+            const href = options.href(n);
+            return href ? markup`<a href="${href}">#${n.feature}</a>` : `#${n.feature}`;
+          },
+        },
+        { label: "label", cell: (n) => n.label ?? "" },
+      ],
+    })
+  }</details>`;
+}
+
 /** The run page: facts, stages, every chart and table the run's files allow. */
-export function runPage(b: RunBundle): Html {
+export function runPage(b: RunBundle, options: { companions?: readonly string[] } = {}): Html {
   const s = b.summary, run = s.run, id = s.id;
   const evals: NamedEval[] = b.dicts.flatMap((
     d,
@@ -220,19 +278,24 @@ ${
       markup`<section class="card"><h2>Feature patching</h2>${
         patchSpec
           ? markup`<div class="charts">${
-            chartHtml("patch", patchSpec, { title: `${patch!.task}: ${patch!.metric}` })
+            chartHtml("patch", patchSpec, { title: `${patch!.task}: ${patch!.metric}`, caption: patchCaption(patch!) })
           }</div>`
           : fileNote(b.patch, "patch.json", "")
       }</section>`,
     );
   }
   const circuits = ok(b.circuits);
-  const circuitSpec = circuits ? circuitGraphSpec(circuits) : null;
+  // A node links to its feature page when its dictionary is one the run has (a member, a baseline or a companion).
+  const pages = new Set([...b.dicts.map((d) => d.name), ...(options.companions ?? [])]);
+  const nodeHref = (n: CircuitNode) => (pages.has(n.dict) ? featureHref(id, n.dict, n.feature) : null);
+  const circuitSpec = circuits ? circuitGraphSpec(circuits, { href: nodeHref }) : null;
   if (circuitSpec || b.circuits.status === "invalid") {
     sections.push(
       markup`<section class="card"><h2>Circuits</h2>${
         circuitSpec
-          ? markup`<div class="charts">${chartHtml("circuits", circuitSpec, { title: "Features across layers" })}</div>`
+          ? markup`<div class="charts">${
+            chartHtml("circuits", circuitSpec, { title: "Features across layers", caption: circuitCaption(circuits!) })
+          }</div>${circuitNodesHtml(circuits!, { href: nodeHref })}`
           : fileNote(b.circuits, "circuits.json", "")
       }</section>`,
     );

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CircuitsJson, Histogram, PatchJson, ScoresJson } from "@saelab/runs";
+import type { CircuitNode, CircuitsJson, Histogram, PatchJson, ScoresJson } from "@saelab/runs";
 import { base } from "./_spec_base.ts";
 import type { VegaLiteSpec } from "./summary.ts";
 
@@ -272,6 +272,7 @@ export function layoutCircuit(circuits: CircuitsJson): Map<string, { x: number; 
  * Circuit graph: features placed by layer, edges coloured by sign and thickened by |weight|.
  *
  * @param circuits `circuits.json`.
+ * @param options `href`: the page of a node's feature (null: no link); a node with one is clickable.
  * @returns A node-link chart, or `null` when there are no nodes.
  * @example
  * ```ts
@@ -279,16 +280,24 @@ export function layoutCircuit(circuits: CircuitsJson): Map<string, { x: number; 
  * const spec = circuitGraphSpec({ nodes: [{ id: "a", layer: 0, dict: "d", feature: 1 }], edges: [] });
  * ```
  */
-export function circuitGraphSpec(circuits: CircuitsJson): VegaLiteSpec | null {
+export function circuitGraphSpec(
+  circuits: CircuitsJson,
+  options: { href?: (node: CircuitNode) => string | null } = {},
+): VegaLiteSpec | null {
   if (circuits.nodes.length === 0) return null;
   const pos = layoutCircuit(circuits);
-  const nodes = circuits.nodes.map((n) => ({
-    ...pos.get(n.id)!,
-    id: n.id,
-    dict: n.dict,
-    feature: n.feature,
-    label: n.label ?? `${n.feature}`,
-  }));
+  const nodes = circuits.nodes.map((n) => {
+    const url = options.href?.(n) ?? null;
+    return {
+      ...pos.get(n.id)!,
+      id: n.id,
+      dict: n.dict,
+      feature: n.feature,
+      label: n.label ?? `${n.feature}`,
+      ...(url ? { url } : {}),
+    };
+  });
+  const linked = nodes.some((n) => "url" in n);
   const edges = circuits.edges
     .filter((e) => pos.has(e.source) && pos.has(e.target))
     .map((e) => ({
@@ -341,8 +350,13 @@ export function circuitGraphSpec(circuits: CircuitsJson): VegaLiteSpec | null {
       },
       {
         data: { values: nodes },
-        mark: { type: "point", filled: true, size: 220, color: "#2e3440" },
-        encoding: { x, y, tooltip: [{ field: "id" }, { field: "dict" }, { field: "feature" }, { field: "label" }] },
+        mark: { type: "point", filled: true, size: 220, color: "#2e3440", ...(linked ? { cursor: "pointer" } : {}) },
+        encoding: {
+          x,
+          y,
+          tooltip: [{ field: "id" }, { field: "dict" }, { field: "feature" }, { field: "label" }],
+          ...(linked ? { href: { field: "url" } } : {}),
+        },
       },
       {
         data: { values: nodes },
