@@ -5,7 +5,7 @@
  * @module
  */
 import type { CircuitNode, CircuitsJson, Histogram, PatchJson, ScoresJson } from "@saelab/runs";
-import { base } from "./_spec_base.ts";
+import { base, FIT_WIDTH, legendPick, pickedOpacity } from "./_spec_base.ts";
 import type { VegaLiteSpec } from "./summary.ts";
 
 /** A reference level drawn on the method comparison: a baseline's mean score under the same backend. */
@@ -110,9 +110,11 @@ export function methodComparisonSpec(scores: ScoresJson): VegaLiteSpec | null {
   const rules = scoreRules(scores).map((r) => ({ ...r, text: `${r.name} ${r.mean.toFixed(3)}` }));
   const layers: VegaLiteSpec[] = [
     {
+      params: legendPick("kind"),
       mark: { type: "bar", width: { band: 0.6 } },
       encoding: {
         x,
+        opacity: pickedOpacity(1, 0.2),
         y: { field: "mean", type: "quantitative", title: scoreTitle(backends) },
         color: {
           field: "kind",
@@ -161,7 +163,7 @@ export function methodComparisonSpec(scores: ScoresJson): VegaLiteSpec | null {
     `Mean score per method with 95% bootstrap intervals (${backends.join(", ")})` +
       (rules.length ? `, against ${rules.map((r) => r.name).join(" and ")}` : ""),
     {
-      width: Math.max(240, 70 * values.length),
+      ...FIT_WIDTH,
       height: 260,
       data: { values },
       resolve: { scale: { color: "independent" } },
@@ -203,8 +205,10 @@ export function patchCurveSpec(patch: PatchJson): VegaLiteSpec | null {
   const layers: VegaLiteSpec[] = [
     {
       data: { values },
+      params: legendPick("label"),
       mark: { type: "line", point: { filled: true, size: 50 } },
       encoding: {
+        opacity: pickedOpacity(1, 0.12),
         x: byEdit ? { field: "edit", type: "quantitative", title: "mean L2 edit magnitude at the hook" } : {
           field: "k",
           type: "quantitative",
@@ -250,7 +254,7 @@ export function patchCurveSpec(patch: PatchJson): VegaLiteSpec | null {
   return base(
     `Feature patching on ${patch.task}: ${patch.metric} against ${byEdit ? "edit magnitude" : "features patched"}`,
     {
-      width: 420,
+      ...FIT_WIDTH,
       height: 260,
       layer: layers,
     },
@@ -327,7 +331,7 @@ export function circuitGraphSpec(
     scale: { domain: [Math.min(...ys) - 0.5, Math.max(...ys) + 0.5] },
   };
   return base(`Feature circuit across layers${circuits.metric ? ` (edge weight: ${circuits.metric})` : ""}`, {
-    width: Math.max(300, 180 * layers.length),
+    ...FIT_WIDTH,
     height: Math.max(200, 50 * (Math.max(...ys) - Math.min(...ys) + 1)),
     layer: [
       {
@@ -381,7 +385,7 @@ export function circuitGraphSpec(
 export function histogramSpec(hist: Histogram): VegaLiteSpec {
   const values = hist.counts.map((count, i) => ({ lo: hist.edges[i], hi: hist.edges[i + 1], count }));
   return base("Histogram of the feature's non-zero activations", {
-    width: 380,
+    ...FIT_WIDTH,
     height: 180,
     data: { values },
     mark: { type: "bar", color: "#f58518", binSpacing: 1 },
