@@ -25,6 +25,7 @@ import { browseQuery, indexParam, nameParam } from "./params.ts";
 import { indexPage, runPage } from "./pages_run.ts";
 import { browserPage, type DictReach, featurePage, messagePage, unsampledFeaturePage } from "./pages_feature.ts";
 import { mountToy } from "./pages_toy.ts";
+import { closestRows, readDecoder } from "./pages_decoder.ts";
 import { hostGuard, LOOPBACK_HOSTS } from "./host.ts";
 
 /** Options of {@linkcode createApp}. */
@@ -169,11 +170,33 @@ export function createApp(options: AppOptions): Hono {
     return { id, dict, i, f, index: idx.status === "ok" ? idx.value : null, reach };
   };
   // d_sae of a member or baseline, else of a circuits companion (circuits/<name>/cfg.json).
-  const dictReach = async (id: string, dict: string): Promise<DictReach> => {
+  const dictReach = async (id: string, dict: string): Promise<DictReach & { folder: string; reference?: string }> => {
     const entry = (await guarded(() => listDicts(runsDir, id))).find((d) => d.name === dict);
     const cfg = entry?.cfg ??
       await guarded(() => readJson<SaeCfg>(runsDir, [id, "circuits", dict, RUN_FILES.cfg], { kind: "saeCfg" }));
-    return { size: cfg.status === "ok" ? cfg.value.d_sae : undefined, browsable: entry?.hasFeatures ?? false };
+    return {
+      size: cfg.status === "ok" ? cfg.value.d_sae : undefined,
+      browsable: entry?.hasFeatures ?? false,
+      folder: entry ? (entry.kind === "sae" ? "saes" : "baselines") : "circuits",
+      reference: entry?.eval.status === "ok" ? entry.eval.value.mmcs?.reference : undefined,
+    };
+  };
+  // From the decoder rows: the best match in the MMCS reference, and (when asked) the nearest features.
+  const decoderFacts = async (
+    id: string,
+    dict: string,
+    o: { i: number; reach: Awaited<ReturnType<typeof dictReach>>; nearest: boolean },
+  ) => {
+    const own = await guarded(() => readDecoder(runsDir, [id, o.reach.folder, dict]));
+    const row = own && o.i < own.dSae ? own.rows.subarray(o.i * own.dIn, (o.i + 1) * own.dIn) : null;
+    if (!row) return {};
+    const neighbours = o.nearest ? closestRows(row, own!, { k: 5, skip: o.i }) : undefined;
+    const ref = o.reach.reference && o.reach.reference !== dict
+      ? await guarded(() => readDecoder(runsDir, [id, "saes", o.reach.reference!]))
+      : null;
+    const best = ref ? closestRows(row, ref, { k: 1 })[0] : undefined;
+    const partner = best && { dict: o.reach.reference!, index: best.index, cosine: best.cosine };
+    return { neighbours, partner };
   };
 
   // Pages.
@@ -191,7 +214,10 @@ export function createApp(options: AppOptions): Hono {
   });
   app.get("/runs/:id/dicts/:dict/features/:i", async (c) => {
     const { id, dict, i, f, index: idx, reach } = await feature(c);
-    if (f.status === "missing") return c.html(unsampledFeaturePage(id, dict, { i, index: idx, reach }));
+    const facts = f.status === "invalid"
+      ? {}
+      : await decoderFacts(id, dict, { i, reach, nearest: f.status === "missing" });
+    if (f.status === "missing") return c.html(unsampledFeaturePage(id, dict, { i, index: idx, reach, ...facts }));
     if (f.status !== "ok") {
       return c.html(
         messagePage(
@@ -200,7 +226,7 @@ export function createApp(options: AppOptions): Hono {
         ),
       );
     }
-    return c.html(featurePage(id, f.value, { index: idx, reach }));
+    return c.html(featurePage(id, f.value, { index: idx, reach, partner: facts.partner }));
   });
 
   // JSON API, one route per page.

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeDemoRun } from "@saelab/runs";
 import type { CircuitsJson, FeatureIndex } from "@saelab/runs";
+import { openSafetensors } from "@saelab/safetensors";
 import { createApp, loadAssets } from "./mod.ts";
 
 // A finished run whose member r4_a3e-3 (d_sae 64) keeps detail files only for every fourth feature,
@@ -46,8 +47,10 @@ function linksOf(html: string): string[] {
 }
 
 Deno.test("a crawl from / follows every internal link of every page, chart links included, and none fails", async () => {
-  const seen = new Set<string>(["/"]);
-  const queue = ["/"];
+  // Members without harvested features are reached through their MMCS partners: start there too.
+  const starts = ["/", "/runs/sampled/dicts/r1_a3e-3/features/0"];
+  const seen = new Set<string>(starts);
+  const queue = [...starts];
   const failures: string[] = [];
   const from = new Map<string, string>();
   while (queue.length) {
@@ -69,6 +72,7 @@ Deno.test("a crawl from / follows every internal link of every page, chart links
   // The crawl reached sampled and unsampled features, the companion's feature and the circuit links.
   for (const f of [0, 1, 63]) assert.ok(seen.has(`/runs/sampled/dicts/${dict}/features/${f}`), `#${f} linked`);
   assert.ok(seen.has("/runs/sampled/dicts/L0_comp/features/3"));
+  assert.ok([...seen].some((p) => p.startsWith("/runs/sampled/dicts/r2_a3e-3/features/")), "r1 → r2 partner");
   assert.ok(![...seen].some((s) => s.includes("/dicts/gone/")), "a node on a missing dictionary is not linked");
 });
 
@@ -108,4 +112,39 @@ Deno.test("prev/next step over every index in range, with jumps to the nearest s
   const comp = await (await app.request("/runs/sampled/dicts/L0_comp/features/3")).text();
   assert.match(comp, /<nav class="crumbs">.*<a href="\/runs\/sampled">sampled<\/a>.*L0_comp.*#3/s);
   assert.ok(!comp.includes('href="/runs/sampled/dicts/L0_comp"'));
+});
+
+/** W_dec of a member as float64 rows, read independently of the server. */
+async function decoder64(member: string): Promise<number[][]> {
+  using f = await openSafetensors(join(run, "saes", member, "sae_weights.safetensors"));
+  const [n, d] = f.info("W_dec").shape;
+  const w = await f.getFloat32("W_dec");
+  return [...Array(n)].map((_, i) => Array.from(w.subarray(i * d, (i + 1) * d), Number));
+}
+const cos64 = (a: number[], b: number[]) => {
+  let ab = 0, aa = 0, bb = 0;
+  for (let k = 0; k < a.length; k++) ab += a[k] * b[k], aa += a[k] * a[k], bb += b[k] * b[k];
+  return ab / Math.sqrt(aa * bb);
+};
+
+Deno.test("the MMCS partner and a not-sampled feature's neighbours match a float64 computation", async () => {
+  const small = await decoder64("r2_a3e-3"), large = await decoder64("r4_a3e-3");
+  for (const i of [0, 7, 31]) {
+    const html = await (await app.request(`/runs/sampled/dicts/r2_a3e-3/features/${i}`)).text();
+    const m = html.match(
+      /MMCS partner.*?href="\/runs\/sampled\/dicts\/r4_a3e-3\/features\/(\d+)">#\d+<\/a>, decoder cosine (-?\d+\.\d+)/s,
+    );
+    assert.ok(m, `feature ${i} names its partner`);
+    const cosines = large.map((row) => cos64(small[i], row));
+    const best = cosines.indexOf(Math.max(...cosines));
+    assert.equal(Number(m[1]), best, `feature ${i}`);
+    assert.ok(Math.abs(Number(m[2]) - cosines[best]) < 1e-3, `feature ${i}: ${m[2]} vs ${cosines[best]}`);
+  }
+  // Neighbours on a not-sampled page: the 5 most similar other rows of its own decoder.
+  const html = await (await app.request(`/runs/sampled/dicts/${dict}/features/5`)).text();
+  const section = html.split("Nearest features by decoder cosine")[1] ?? "";
+  const shown = [...section.matchAll(/features\/(\d+)">#/g)].slice(0, 5).map((x) => Number(x[1]));
+  const expected = large.map((row, j) => ({ j, c: cos64(large[5], row) })).filter((x) => x.j !== 5)
+    .sort((a, b) => b.c - a.c).slice(0, 5).map((x) => x.j);
+  assert.deepEqual(shown, expected);
 });

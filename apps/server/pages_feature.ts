@@ -17,7 +17,7 @@ import {
   pageHtml,
   paginationHtml,
 } from "@saelab/report";
-import type { FeatureDetail, FeatureIndex, FeatureSummary } from "@saelab/runs";
+import type { FeatureDetail, FeatureIndex, FeatureSummary, Neighbour } from "@saelab/runs";
 import { type BrowseQuery, dictHref, featureHref, PAGE_SIZES, runHref } from "./params.ts";
 
 /** The feature browser of one dictionary. */
@@ -55,6 +55,25 @@ ${featureTableHtml(page, { sort: query.sort, order: query.order, links })}
 ${paginationHtml(page, { href: (n) => dictHref(id, dict, { ...query, page: n }) })}
 </section>`;
   return pageHtml(body, { title: `${dict} · ${id}`, crumbs: [["runs", "/"], [id, runHref(id)], [dict]] });
+}
+
+/** A feature's best match in its dictionary's MMCS reference (the next larger dictionary). */
+export interface Partner {
+  /** The reference dictionary. */
+  dict: string;
+  /** Its feature with the largest decoder cosine. */
+  index: number;
+  /** That cosine. */
+  cosine: number;
+}
+
+function partnerHtml(id: string, partner: Partner | undefined): Html {
+  if (!partner) return markup``;
+  return markup`<section class="card"><h2>MMCS partner</h2><p>Closest feature in the next larger dictionary
+<code>${partner.dict}</code> (the one this dictionary's MMCS is measured against):
+<a href="${featureHref(id, partner.dict, partner.index)}">#${partner.index}</a>, decoder cosine ${
+    formatNumber(partner.cosine)
+  }.</p></section>`;
 }
 
 /** Where a dictionary's features can be reached: its size and whether it has a feature browser. */
@@ -96,7 +115,7 @@ function featureCrumbs(id: string, dict: string, options: { i: number; reach: Di
 export function featurePage(
   id: string,
   f: FeatureDetail,
-  options: { index: FeatureIndex | null; reach?: DictReach },
+  options: { index: FeatureIndex | null; reach?: DictReach; partner?: Partner },
 ): Html {
   const dict = f.dict;
   const reach = options.reach ?? { browsable: options.index !== null };
@@ -152,7 +171,8 @@ ${
       ? neighboursHtml(f.neighbours, { href: (i) => featureHref(id, dict, i), explanations })
       : markup`<p class="empty">Not computed.</p>`
   }
-</section>`;
+</section>
+${partnerHtml(id, options.partner)}`;
   return pageHtml(body, {
     title: `#${f.index} · ${dict} · ${id}`,
     crumbs: featureCrumbs(id, dict, { i: f.index, reach }),
@@ -168,7 +188,7 @@ ${
 export function unsampledFeaturePage(
   id: string,
   dict: string,
-  options: { i: number; index: FeatureIndex | null; reach: DictReach },
+  options: { i: number; index: FeatureIndex | null; reach: DictReach; neighbours?: Neighbour[]; partner?: Partner },
 ): Html {
   const { i, index, reach } = options;
   const summary = index?.features.find((s) => s.index === i);
@@ -193,7 +213,21 @@ feature beyond the dictionary's weights (<code>d_sae</code> = ${reach.size ?? "?
 <div class="toolbar"><h1>Feature #${i} <span class="badge">${dict}</span> <span class="badge">not sampled</span></h1>${
     featureNav(id, dict, i, { reach, known })
   }</div>
-${stats}${why}</section>`;
+${stats}${why}</section>
+${
+    options.neighbours
+      ? markup`<section class="card"><h2>Nearest features by decoder cosine</h2>
+<p class="lead">Computed from the dictionary's decoder.</p>${
+        neighboursHtml(options.neighbours, {
+          href: (j) => featureHref(id, dict, j),
+          explanations: new Map(
+            (index?.features ?? []).flatMap((s) => (s.explanation ? [[s.index, s.explanation]] : [])),
+          ),
+        })
+      }</section>`
+      : markup``
+  }
+${partnerHtml(id, options.partner)}`;
   return pageHtml(body, { title: `#${i} · ${dict} · ${id}`, crumbs: featureCrumbs(id, dict, { i, reach }) });
 }
 
