@@ -210,7 +210,8 @@ export function createApp(options: AppOptions): Hono {
     if (b.idx.status !== "ok" || !b.page) {
       return c.html(messagePage("Feature index unreadable", `features/${b.dict}/index.json: ${b.invalid.join("; ")}`));
     }
-    return c.html(browserPage(b.id, b.idx.value, { page: b.page, query: b.query! }));
+    const { size } = await dictReach(b.id, b.dict);
+    return c.html(browserPage(b.id, b.idx.value, { page: b.page, query: b.query!, size }));
   });
   app.get("/runs/:id/dicts/:dict/features/:i", async (c) => {
     const { id, dict, i, f, index: idx, reach } = await feature(c);

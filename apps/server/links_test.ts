@@ -108,6 +108,12 @@ Deno.test("prev/next step over every index in range, with jumps to the nearest s
   assert.ok(!first.includes('rel="prev"') && first.includes('rel="next"'));
   const last = await (await app.request(`/runs/sampled/dicts/${dict}/features/63`)).text();
   assert.ok(last.includes('rel="prev"') && !last.includes('rel="next"'));
+  // The browser says why it lists fewer features than the dictionary has.
+  const browser = await (await app.request(`/runs/sampled/dicts/${dict}`)).text();
+  assert.match(
+    browser,
+    /lists the 16 features sampled for fragments,\s+explanation and scoring\. Every feature from #0 to #63 has a page/,
+  );
   // Breadcrumbs: a companion has no browser, so its crumb is text, not a link.
   const comp = await (await app.request("/runs/sampled/dicts/L0_comp/features/3")).text();
   assert.match(comp, /<nav class="crumbs">.*<a href="\/runs\/sampled">sampled<\/a>.*L0_comp.*#3/s);

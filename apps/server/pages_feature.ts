@@ -24,9 +24,9 @@ import { type BrowseQuery, dictHref, featureHref, PAGE_SIZES, runHref } from "./
 export function browserPage(
   id: string,
   index: FeatureIndex,
-  options: { page: Page<FeatureSummary>; query: BrowseQuery },
+  options: { page: Page<FeatureSummary>; query: BrowseQuery; size?: number },
 ): Html {
-  const { page, query } = options;
+  const { page, query, size } = options;
   const dict = index.dict;
   const links = {
     feature: (i: number) => featureHref(id, dict, i),
@@ -41,11 +41,18 @@ export function browserPage(
   );
   const body = markup`<section class="card"><h1>${dict} <span class="badge">${index.method}</span></h1>
 <div class="stats">
-  <div class="stat"><div class="v">${index.features.length}</div><div class="k">features</div></div>
+  <div class="stat"><div class="v">${index.features.length}</div><div class="k">features harvested</div></div>
+  ${size !== undefined && markup`<div class="stat"><div class="v">${size}</div><div class="k">d_sae</div></div>`}
   <div class="stat"><div class="v">${scored.length}</div><div class="k">scored</div></div>
   <div class="stat"><div class="v">${formatNumber(index.tokens)}</div><div class="k">tokens harvested</div></div>
   <div class="stat"><div class="v">${index.backend ?? "–"}</div><div class="k">explainer backend</div></div>
-</div></section>
+</div>
+${
+    size !== undefined && size > index.features.length &&
+    markup`<p class="lead">The table lists the ${index.features.length} features sampled for fragments,
+explanation and scoring. Every feature from #0 to #${size - 1} has a page:
+<a href="${featureHref(id, dict, 0)}">#0</a> steps through them all, the sampled ones in full.</p>`
+  }</section>
 <section class="card">
 <div class="toolbar"><span class="muted">Features ${page.total ? (page.page - 1) * page.perPage + 1 : 0}–${
     (page.page - 1) * page.perPage + page.items.length
