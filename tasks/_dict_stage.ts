@@ -98,7 +98,7 @@ export async function runReadout(run: RunHandle, deps: StageDeps): Promise<Reado
   let decode = (id: number) => `⟨${id}⟩`;
   try {
     const tok = await Tokenizer.fromFile(join(path, "tokenizer.json"));
-    decode = (id) => tok.decode([id]);
+    decode = (id) => tok.tokenText(id);
   } catch {
     // token ids stand in for names
   }

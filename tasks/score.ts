@@ -298,7 +298,7 @@ async function tokenDecoder(run: RunHandle, deps: StageDeps): Promise<(id: numbe
   if (path) {
     try {
       const tok = await Tokenizer.fromFile(join(path, "tokenizer.json"));
-      return (id) => tok.decode([id]);
+      return (id) => tok.tokenText(id);
     } catch (e) {
       deps.log.warn(`score: cannot read the tokenizer of ${path} (${e instanceof Error ? e.message : e})`);
     }

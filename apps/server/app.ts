@@ -7,15 +7,25 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { listRuns, loadRun, readFeature, readFeatureIndex } from "@saelab/runs";
-import type { FeatureIndex, FileResult } from "@saelab/runs";
+import {
+  listDicts,
+  listNames,
+  listRuns,
+  loadRun,
+  readFeature,
+  readFeatureIndex,
+  readJson,
+  RUN_FILES,
+} from "@saelab/runs";
+import type { FeatureIndex, FileResult, SaeCfg } from "@saelab/runs";
 import { paginate, sortFeatures } from "@saelab/report";
 import { type Asset, loadAssets } from "./assets.ts";
 import { responseCache } from "./cache.ts";
 import { browseQuery, indexParam, nameParam } from "./params.ts";
 import { indexPage, runPage } from "./pages_run.ts";
-import { browserPage, featurePage, messagePage } from "./pages_feature.ts";
+import { browserPage, type DictReach, featurePage, messagePage, unsampledFeaturePage } from "./pages_feature.ts";
 import { mountToy } from "./pages_toy.ts";
+import { closestRows, readDecoder } from "./pages_decoder.ts";
 import { hostGuard, LOOPBACK_HOSTS } from "./host.ts";
 
 /** Options of {@linkcode createApp}. */
@@ -148,23 +158,67 @@ export function createApp(options: AppOptions): Hono {
       dict: nameParam(c.req.param("dict"), "dictionary name"),
     };
     const i = indexParam(c.req.param("i"));
-    const f = await guarded(() => readFeature(runsDir, id, { dict, index: i }));
-    if (f.status === "missing") notFound(`Feature ${i} of ${dict} in run ${id}`);
-    return { id, dict, i, f };
+    const [f, idx, reach] = await Promise.all([
+      guarded(() => readFeature(runsDir, id, { dict, index: i })),
+      guarded(() => readFeatureIndex(runsDir, id, dict)),
+      dictReach(id, dict),
+    ]);
+    // Every index below d_sae answers; only sampled ones have a detail file.
+    if (f.status === "missing" && (reach.size === undefined || i >= reach.size)) {
+      notFound(`Feature ${i} of ${dict} in run ${id}`);
+    }
+    return { id, dict, i, f, index: idx.status === "ok" ? idx.value : null, reach };
+  };
+  // d_sae of a member or baseline, else of a circuits companion (circuits/<name>/cfg.json).
+  const dictReach = async (id: string, dict: string): Promise<DictReach & { folder: string; reference?: string }> => {
+    const entry = (await guarded(() => listDicts(runsDir, id))).find((d) => d.name === dict);
+    const cfg = entry?.cfg ??
+      await guarded(() => readJson<SaeCfg>(runsDir, [id, "circuits", dict, RUN_FILES.cfg], { kind: "saeCfg" }));
+    return {
+      size: cfg.status === "ok" ? cfg.value.d_sae : undefined,
+      browsable: entry?.hasFeatures ?? false,
+      folder: entry ? (entry.kind === "sae" ? "saes" : "baselines") : "circuits",
+      reference: entry?.eval.status === "ok" ? entry.eval.value.mmcs?.reference : undefined,
+    };
+  };
+  // From the decoder rows: the best match in the MMCS reference, and (when asked) the nearest features.
+  const decoderFacts = async (
+    id: string,
+    dict: string,
+    o: { i: number; reach: Awaited<ReturnType<typeof dictReach>>; nearest: boolean },
+  ) => {
+    const own = await guarded(() => readDecoder(runsDir, [id, o.reach.folder, dict]));
+    const row = own && o.i < own.dSae ? own.rows.subarray(o.i * own.dIn, (o.i + 1) * own.dIn) : null;
+    if (!row) return {};
+    const neighbours = o.nearest ? closestRows(row, own!, { k: 5, skip: o.i }) : undefined;
+    const ref = o.reach.reference && o.reach.reference !== dict
+      ? await guarded(() => readDecoder(runsDir, [id, "saes", o.reach.reference!]))
+      : null;
+    const best = ref ? closestRows(row, ref, { k: 1 })[0] : undefined;
+    const partner = best && { dict: o.reach.reference!, index: best.index, cosine: best.cosine };
+    return { neighbours, partner };
   };
 
   // Pages.
   app.get("/", async (c) => c.html(indexPage(await guarded(() => listRuns(runsDir)), { runsDir })));
-  app.get("/runs/:id", async (c) => c.html(runPage(await run(c))));
+  app.get("/runs/:id", async (c) => {
+    const b = await run(c);
+    return c.html(runPage(b, { companions: await guarded(() => listNames(runsDir, [b.summary.id, "circuits"])) }));
+  });
   app.get("/runs/:id/dicts/:dict", async (c) => {
     const b = await browse(c);
     if (b.idx.status !== "ok" || !b.page) {
       return c.html(messagePage("Feature index unreadable", `features/${b.dict}/index.json: ${b.invalid.join("; ")}`));
     }
-    return c.html(browserPage(b.id, b.idx.value, { page: b.page, query: b.query! }));
+    const { size } = await dictReach(b.id, b.dict);
+    return c.html(browserPage(b.id, b.idx.value, { page: b.page, query: b.query!, size }));
   });
   app.get("/runs/:id/dicts/:dict/features/:i", async (c) => {
-    const { id, dict, i, f } = await feature(c);
+    const { id, dict, i, f, index: idx, reach } = await feature(c);
+    const facts = f.status === "invalid"
+      ? {}
+      : await decoderFacts(id, dict, { i, reach, nearest: f.status === "missing" });
+    if (f.status === "missing") return c.html(unsampledFeaturePage(id, dict, { i, index: idx, reach, ...facts }));
     if (f.status !== "ok") {
       return c.html(
         messagePage(
@@ -173,8 +227,7 @@ export function createApp(options: AppOptions): Hono {
         ),
       );
     }
-    const idx = await guarded(() => readFeatureIndex(runsDir, id, dict));
-    return c.html(featurePage(id, f.value, { index: idx.status === "ok" ? idx.value : null }));
+    return c.html(featurePage(id, f.value, { index: idx, reach, partner: facts.partner }));
   });
 
   // JSON API, one route per page.
@@ -198,7 +251,11 @@ export function createApp(options: AppOptions): Hono {
     });
   });
   app.get("/api/runs/:id/dicts/:dict/features/:i", async (c) => {
-    const { id, dict, i, f } = await feature(c);
+    const { id, dict, i, f, index: idx, reach } = await feature(c);
+    if (f.status === "missing") {
+      const summary = idx?.features.find((s) => s.index === i) ?? null;
+      return c.json({ run: id, dict, index: i, status: "not-sampled", d_sae: reach.size, summary });
+    }
     if (f.status !== "ok") {
       return c.json({ run: id, dict, index: i, status: "invalid", problems: f.status === "invalid" ? f.problems : [] });
     }

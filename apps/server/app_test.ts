@@ -329,9 +329,10 @@ Deno.test("crafted names, explanations and tokens are escaped on every page that
     const run = await (await crafted.request("/runs/crafted")).text();
     const spec = run.match(/<script type="application\/json" id="spec-methods">(.*?)<\/script>/)![1];
     assert.ok(JSON.stringify(JSON.parse(spec)).includes(JSON.stringify(evil).slice(1, -1)));
-    // The token shows in the logit table as its JSON form, escaped.
+    // The token shows in the logit table as its text, escaped, with its JSON form (escaped) as the title.
     const feature = await (await crafted.request("/runs/crafted/dicts/pca/features/3")).text();
-    assert.ok(feature.includes('<code class="token">&lt;script&gt;alert(\\&quot;x\\&quot;)'));
+    assert.ok(feature.includes(`<code class="token" title="&quot;&lt;script&gt;alert(\\&quot;x\\&quot;)`));
+    assert.ok(feature.includes(`&lt;!--&quot;">${escaped}</code>`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -17,16 +17,16 @@ import {
   pageHtml,
   paginationHtml,
 } from "@saelab/report";
-import type { FeatureDetail, FeatureIndex, FeatureSummary } from "@saelab/runs";
+import type { FeatureDetail, FeatureIndex, FeatureSummary, Neighbour } from "@saelab/runs";
 import { type BrowseQuery, dictHref, featureHref, PAGE_SIZES, runHref } from "./params.ts";
 
 /** The feature browser of one dictionary. */
 export function browserPage(
   id: string,
   index: FeatureIndex,
-  options: { page: Page<FeatureSummary>; query: BrowseQuery },
+  options: { page: Page<FeatureSummary>; query: BrowseQuery; size?: number },
 ): Html {
-  const { page, query } = options;
+  const { page, query, size } = options;
   const dict = index.dict;
   const links = {
     feature: (i: number) => featureHref(id, dict, i),
@@ -41,11 +41,18 @@ export function browserPage(
   );
   const body = markup`<section class="card"><h1>${dict} <span class="badge">${index.method}</span></h1>
 <div class="stats">
-  <div class="stat"><div class="v">${index.features.length}</div><div class="k">features</div></div>
+  <div class="stat"><div class="v">${index.features.length}</div><div class="k">features harvested</div></div>
+  ${size !== undefined && markup`<div class="stat"><div class="v">${size}</div><div class="k">d_sae</div></div>`}
   <div class="stat"><div class="v">${scored.length}</div><div class="k">scored</div></div>
   <div class="stat"><div class="v">${formatNumber(index.tokens)}</div><div class="k">tokens harvested</div></div>
   <div class="stat"><div class="v">${index.backend ?? "–"}</div><div class="k">explainer backend</div></div>
-</div></section>
+</div>
+${
+    size !== undefined && size > index.features.length &&
+    markup`<p class="lead">The table lists the ${index.features.length} features sampled for fragments,
+explanation and scoring. Every feature from #0 to #${size - 1} has a page:
+<a href="${featureHref(id, dict, 0)}">#0</a> steps through them all, the sampled ones in full.</p>`
+  }</section>
 <section class="card">
 <div class="toolbar"><span class="muted">Features ${page.total ? (page.page - 1) * page.perPage + 1 : 0}–${
     (page.page - 1) * page.perPage + page.items.length
@@ -57,26 +64,78 @@ ${paginationHtml(page, { href: (n) => dictHref(id, dict, { ...query, page: n }) 
   return pageHtml(body, { title: `${dict} · ${id}`, crumbs: [["runs", "/"], [id, runHref(id)], [dict]] });
 }
 
+/** A feature's best match in its dictionary's MMCS reference (the next larger dictionary). */
+export interface Partner {
+  /** The reference dictionary. */
+  dict: string;
+  /** Its feature with the largest decoder cosine. */
+  index: number;
+  /** That cosine. */
+  cosine: number;
+}
+
+function partnerHtml(id: string, partner: Partner | undefined): Html {
+  if (!partner) return markup``;
+  return markup`<section class="card"><h2>MMCS partner</h2><p>Closest feature in the next larger dictionary
+<code>${partner.dict}</code> (the one this dictionary's MMCS is measured against):
+<a href="${featureHref(id, partner.dict, partner.index)}">#${partner.index}</a>, decoder cosine ${
+    formatNumber(partner.cosine)
+  }.</p></section>`;
+}
+
+/** Where a dictionary's features can be reached: its size and whether it has a feature browser. */
+export interface DictReach {
+  /** `d_sae` from the dictionary's cfg.json, when it could be read. */
+  size?: number;
+  /** Whether `features/<dict>/index.json` exists (the browser page answers). */
+  browsable: boolean;
+}
+
+/**
+ * Previous/next links over pages that answer: every index in `[0, size)` when the size is known,
+ * else only the features with detail pages.
+ */
+function featureNav(id: string, dict: string, i: number, options: { reach: DictReach; known: Set<number> }): Html {
+  const { size } = options.reach;
+  const exists = (j: number) => j >= 0 && (size !== undefined ? j < size : options.known.has(j));
+  const prev = exists(i - 1) && markup`<a href="${featureHref(id, dict, i - 1)}" rel="prev">← #${i - 1}</a>`;
+  const next = exists(i + 1) && markup`<a href="${featureHref(id, dict, i + 1)}" rel="next">#${i + 1} →</a>`;
+  const sampled = [...options.known].sort((a, b) => a - b);
+  const before = sampled.filter((j) => j < i).at(-1), after = sampled.find((j) => j > i);
+  const jump = (j: number | undefined, label: string) =>
+    j !== undefined && j !== i - 1 && j !== i + 1 && markup`<a href="${featureHref(id, dict, j)}">${label}</a>`;
+  return markup`<span class="featnav">${jump(before, `← sampled #${before}`)}${prev}${next}${
+    jump(after, `sampled #${after} →`)
+  }</span>`;
+}
+
+function featureCrumbs(id: string, dict: string, options: { i: number; reach: DictReach }): [string, string?][] {
+  return [
+    ["runs", "/"],
+    [id, runHref(id)],
+    options.reach.browsable ? [dict, dictHref(id, dict)] : [dict],
+    [`#${options.i}`],
+  ];
+}
+
 /** The page of one feature. */
 export function featurePage(
   id: string,
   f: FeatureDetail,
-  options: { index: FeatureIndex | null },
+  options: { index: FeatureIndex | null; reach?: DictReach; partner?: Partner },
 ): Html {
   const dict = f.dict;
+  const reach = options.reach ?? { browsable: options.index !== null };
   const explanations = new Map(
     (options.index?.features ?? []).flatMap((s) => (s.explanation ? [[s.index, s.explanation]] : [])),
   );
   const known = new Set((options.index?.features ?? []).map((s) => s.index));
-  const prev = known.has(f.index - 1) &&
-    markup`<a href="${featureHref(id, dict, f.index - 1)}">← #${f.index - 1}</a>`;
-  const next = known.has(f.index + 1) &&
-    markup`<a href="${featureHref(id, dict, f.index + 1)}">#${f.index + 1} →</a>`;
+  const nav = featureNav(id, dict, f.index, { reach, known });
   const stat = (v: string, k: string) =>
     markup`<div class="stat"><div class="v">${v}</div><div class="k">${k}</div></div>`;
   const max = f.maxActivation;
   const body = markup`<section class="card">
-<div class="toolbar"><h1>Feature #${f.index} <span class="badge">${dict}</span></h1><span class="featnav">${prev}${next}</span></div>
+<div class="toolbar"><h1>Feature #${f.index} <span class="badge">${dict}</span></h1>${nav}</div>
 ${
     f.explanation
       ? markup`<blockquote class="explanation">${f.explanation}</blockquote>`
@@ -119,12 +178,64 @@ ${
       ? neighboursHtml(f.neighbours, { href: (i) => featureHref(id, dict, i), explanations })
       : markup`<p class="empty">Not computed.</p>`
   }
-</section>`;
+</section>
+${partnerHtml(id, options.partner)}`;
   return pageHtml(body, {
     title: `#${f.index} · ${dict} · ${id}`,
-    crumbs: [["runs", "/"], [id, runHref(id)], [dict, dictHref(id, dict)], [`#${f.index}`]],
+    crumbs: featureCrumbs(id, dict, { i: f.index, reach }),
     charts: true,
   });
+}
+
+/**
+ * The page of a feature that has no detail file: it was not sampled for explanation and scoring.
+ * It says what the run holds for it (the summary line of the index, when the index has one) and
+ * links to the sampled features around it.
+ */
+export function unsampledFeaturePage(
+  id: string,
+  dict: string,
+  options: { i: number; index: FeatureIndex | null; reach: DictReach; neighbours?: Neighbour[]; partner?: Partner },
+): Html {
+  const { i, index, reach } = options;
+  const summary = index?.features.find((s) => s.index === i);
+  const known = new Set((index?.features ?? []).map((s) => s.index));
+  const stat = (v: string, k: string) =>
+    markup`<div class="stat"><div class="v">${v}</div><div class="k">${k}</div></div>`;
+  const stats = summary
+    ? markup`<div class="stats">${stat(formatNumber(summary.density), "density")}${
+      stat(formatNumber(summary.maxActivation), "max activation")
+    }${
+      summary.meanActivation !== undefined ? stat(formatNumber(summary.meanActivation), "mean activation (active)") : ""
+    }</div>`
+    : markup``;
+  const why = index
+    ? markup`<p>This feature was not sampled for explanation and scoring: the run holds fragments, histograms,
+logit effects and neighbours for ${known.size} of ${reach.size ?? "?"} features of <code>${dict}</code>${
+      reach.browsable && markup` (<a href="${dictHref(id, dict)}">browse them</a>)`
+    }.${summary ? " The line above is its summary from the dictionary's feature index." : ""}</p>`
+    : markup`<p>No features of <code>${dict}</code> were harvested in this run, so it has no statistics for this
+feature beyond the dictionary's weights (<code>d_sae</code> = ${reach.size ?? "?"}).</p>`;
+  const body = markup`<section class="card">
+<div class="toolbar"><h1>Feature #${i} <span class="badge">${dict}</span> <span class="badge">not sampled</span></h1>${
+    featureNav(id, dict, i, { reach, known })
+  }</div>
+${stats}${why}</section>
+${
+    options.neighbours
+      ? markup`<section class="card"><h2>Nearest features by decoder cosine</h2>
+<p class="lead">Computed from the dictionary's decoder.</p>${
+        neighboursHtml(options.neighbours, {
+          href: (j) => featureHref(id, dict, j),
+          explanations: new Map(
+            (index?.features ?? []).flatMap((s) => (s.explanation ? [[s.index, s.explanation]] : [])),
+          ),
+        })
+      }</section>`
+      : markup``
+  }
+${partnerHtml(id, options.partner)}`;
+  return pageHtml(body, { title: `#${i} · ${dict} · ${id}`, crumbs: featureCrumbs(id, dict, { i, reach }) });
 }
 
 /** A small page for errors (400/404) and notices. */

@@ -11,6 +11,7 @@ import {
   frontierSpec,
   type Html,
   joinHtml,
+  markdownHtml,
   markup,
   type MemberConfig,
   memberPoints,
@@ -30,8 +31,18 @@ import {
   tableHtml,
   trainingCurvesSpec,
 } from "@saelab/report";
-import type { DictEntry, FileResult, RunBundle, RunJson, RunSummary, ScoresJson } from "@saelab/runs";
-import { dictHref, runHref } from "./params.ts";
+import type {
+  CircuitNode,
+  CircuitsJson,
+  DictEntry,
+  FileResult,
+  PatchJson,
+  RunBundle,
+  RunJson,
+  RunSummary,
+  ScoresJson,
+} from "@saelab/runs";
+import { dictHref, featureHref, runHref } from "./params.ts";
 import { toyLinkHtml } from "./pages_toy.ts";
 
 /** The runs index page. */
@@ -44,7 +55,7 @@ ${runsTableHtml(rows)}</section>`;
 }
 
 /** Banners for synthetic, in-progress, failed and unreadable runs. */
-function banners(s: RunSummary): Html {
+function banners(s: RunSummary, kept: ReadonlySet<string>): Html {
   const out: Html[] = [];
   const run = s.run;
   if (s.readable === "pending") {
@@ -76,9 +87,13 @@ function banners(s: RunSummary): Html {
     );
   }
   if (run?.status === "failed") {
+    const earlier = [...kept].filter((name) => run.stages[name]?.status === "failed");
     out.push(
-      markup`<div class="banner failed"><strong>Failed.</strong> ${
-        run.error ?? "No error message was recorded."
+      markup`<div class="banner failed"><strong>Failed.</strong> ${run.error ?? "No error message was recorded."}${
+        earlier.length > 0 &&
+        markup` The earlier results of ${
+          joinHtml(earlier.map((n) => markup`<code>${n}</code>`), ", ")
+        } are kept and shown below, each with this failure beside it.`
       }</div>`,
     );
   }
@@ -100,7 +115,7 @@ function factsHtml(run: RunJson, s: RunSummary, dicts: readonly DictEntry[]): Ht
   const m = run.model;
   const facts: [string, string | Html][] = [
     ["model", markup`${m.name}${m.isDefaultModel && markup` <span class="tag">embedded default</span>`}`],
-    ...(m.note ? [["note", m.note] as [string, string]] : []),
+    ...(m.note ? [["note", markup`<div class="note">${markdownHtml(m.note)}</div>`] as [string, Html]] : []),
     ["model path", m.path ? markup`<code>${m.path}</code>` : markup`<span class="muted">none</span>`],
     ["hook", markup`<code>${run.hook}</code>`],
     ["members", String(s.members)],
@@ -121,19 +136,80 @@ function fileNote(r: FileResult<unknown>, name: string, missing: string): Html {
   return markup``;
 }
 
+/** What the patching chart shows: the task, the pairs and which way is better. */
+function patchCaption(patch: PatchJson): string {
+  const pairs = patch.pairs !== undefined
+    ? `${formatNumber(patch.pairs)} prompt pairs`
+    : "the number of prompt pairs was not recorded";
+  const at = patch.hook ? ` at ${patch.hook}` : "";
+  const way = typeof patch.clean === "number" && typeof patch.patched === "number"
+    ? patch.patched < patch.clean
+      ? `Lower is further toward the counterfactual answer (clean ${formatNumber(patch.clean)}, fully patched ${
+        formatNumber(patch.patched)
+      }, dashed): a curve that falls sooner localises the task in fewer features.`
+      : `Higher is further toward the counterfactual answer (clean ${formatNumber(patch.clean)}, fully patched ${
+        formatNumber(patch.patched)
+      }, dashed): a curve that rises sooner localises the task in fewer features.`
+    : "The clean and fully patched levels were not recorded.";
+  return `Task ${patch.task} (${pairs})${at}: features of each dictionary are patched from the counterfactual ` +
+    `prompt into the clean one, and ${patch.metric} is measured. ${way}`;
+}
+
+/** What the circuit chart shows. */
+function circuitCaption(c: CircuitsJson): string {
+  const layers = [...new Set(c.nodes.map((n) => n.layer))].sort((a, b) => a - b);
+  return `${c.nodes.length} features at layers ${layers.join(", ")}, ${c.edges.length} edges` +
+    `${c.metric ? ` (weight: ${c.metric})` : ""}. Blue: ablating the upstream feature raises the downstream one; ` +
+    "red: it lowers it (a lower, negative weight); thicker is larger |weight|. Click a node for its feature page.";
+}
+
+/** The circuit's nodes as a table, each linking to its feature page where it has one. */
+function circuitNodesHtml(c: CircuitsJson, options: { href: (n: CircuitNode) => string | null }): Html {
+  return markup`<details class="nodes"><summary>Nodes (${c.nodes.length})</summary>${
+    tableHtml([...c.nodes].sort((a, b) => a.layer - b.layer || a.feature - b.feature), {
+      className: "data compact",
+      empty: "No nodes.",
+      columns: [
+        { label: "layer", numeric: true, cell: (n) => String(n.layer) },
+        { label: "dictionary", cell: (n) => n.dict },
+        {
+          label: "feature",
+          numeric: true,
+          cell: (n) => {
+            const href = options.href(n);
+            return href ? markup`<a href="${href}">#${n.feature}</a>` : `#${n.feature}`;
+          },
+        },
+        { label: "label", cell: (n) => n.label ?? "" },
+      ],
+    })
+  }</details>`;
+}
+
 /** The run page: facts, stages, every chart and table the run's files allow. */
-export function runPage(b: RunBundle): Html {
+export function runPage(b: RunBundle, options: { companions?: readonly string[] } = {}): Html {
   const s = b.summary, run = s.run, id = s.id;
   const evals: NamedEval[] = b.dicts.flatMap((
     d,
   ) => (d.eval.status === "ok" ? [{ name: d.name, eval: d.eval.value }] : []));
   const points = memberPoints(evals);
   const sections: Html[] = [];
+  // Stages whose last run failed while the file of an earlier good run is still there.
+  const results: Record<string, FileResult<unknown>> = { score: b.scores, patch: b.patch, circuits: b.circuits };
+  const kept = new Set(
+    Object.entries(results).filter(([name, r]) => r.status === "ok" && run?.stages[name]?.status === "failed")
+      .map(([name]) => name),
+  );
+  const rerun = (stage: string) =>
+    kept.has(stage) &&
+    markup`<div class="banner failed rerun"><strong>The last run of <code>${stage}</code> failed:</strong> ${
+      run!.stages[stage]?.error ?? "no error message was recorded"
+    }. What is shown here is the result of an earlier run that finished.</div>`;
   sections.push(
     markup`<section class="card"><h1>${id} ${
       run ? statusBadge(run.status) : statusBadge(s.readable === "pending" ? "starting" : "unreadable")
     }</h1>
-${banners(s)}
+${banners(s, kept)}
 ${run && markup`${factsHtml(run, s, b.dicts)}${stagesHtml(run)}`}</section>`,
   );
 
@@ -187,7 +263,7 @@ ${splicedLossTableHtml(evals)}</section>`);
   const backends = scores ? [...new Set(Object.values(scores.dicts).map((d) => d.backend))] : [];
   const measures = scores ? [...new Set(Object.values(scores.dicts).flatMap((d) => d.measures ?? []))] : [];
   const hasFeatures = new Set(b.dicts.filter((d) => d.hasFeatures).map((d) => d.name));
-  sections.push(markup`<section class="card"><h2>Interpretability</h2>
+  sections.push(markup`<section class="card"><h2>Interpretability</h2>${rerun("score")}
 ${
     scores && markup`<p class="lead">Explanations and simulations by: ${
       backends.length
@@ -217,22 +293,27 @@ ${
   const patchSpec = patch ? patchCurveSpec(patch) : null;
   if (patchSpec || b.patch.status === "invalid") {
     sections.push(
-      markup`<section class="card"><h2>Feature patching</h2>${
+      markup`<section class="card"><h2>Feature patching</h2>${rerun("patch")}${
         patchSpec
           ? markup`<div class="charts">${
-            chartHtml("patch", patchSpec, { title: `${patch!.task}: ${patch!.metric}` })
+            chartHtml("patch", patchSpec, { title: `${patch!.task}: ${patch!.metric}`, caption: patchCaption(patch!) })
           }</div>`
           : fileNote(b.patch, "patch.json", "")
       }</section>`,
     );
   }
   const circuits = ok(b.circuits);
-  const circuitSpec = circuits ? circuitGraphSpec(circuits) : null;
+  // A node links to its feature page when its dictionary is one the run has (a member, a baseline or a companion).
+  const pages = new Set([...b.dicts.map((d) => d.name), ...(options.companions ?? [])]);
+  const nodeHref = (n: CircuitNode) => (pages.has(n.dict) ? featureHref(id, n.dict, n.feature) : null);
+  const circuitSpec = circuits ? circuitGraphSpec(circuits, { href: nodeHref }) : null;
   if (circuitSpec || b.circuits.status === "invalid") {
     sections.push(
-      markup`<section class="card"><h2>Circuits</h2>${
+      markup`<section class="card"><h2>Circuits</h2>${rerun("circuits")}${
         circuitSpec
-          ? markup`<div class="charts">${chartHtml("circuits", circuitSpec, { title: "Features across layers" })}</div>`
+          ? markup`<div class="charts">${
+            chartHtml("circuits", circuitSpec, { title: "Features across layers", caption: circuitCaption(circuits!) })
+          }</div>${circuitNodesHtml(circuits!, { href: nodeHref })}`
           : fileNote(b.circuits, "circuits.json", "")
       }</section>`,
     );

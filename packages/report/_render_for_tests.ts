@@ -22,6 +22,10 @@ export interface Rendered {
 
 type Scene = { marktype?: string; role?: string; items?: Scene[] };
 
+// Charts sized to their container listen to the window's resize events; Deno has no `window`, so
+// the global object (an EventTarget) stands in for it, as a browser page's window would.
+(globalThis as { window?: unknown }).window ??= globalThis;
+
 /** Compile and render headlessly. */
 export async function render(spec: VegaLiteSpec): Promise<Rendered> {
   const warnings: string[] = [];

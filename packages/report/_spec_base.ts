@@ -42,3 +42,25 @@ export function ratioLabel(ratio: number): string {
 export function sortedLabels(values: readonly number[], label: (v: number) => string): string[] {
   return [...new Set([...values].sort((a, b) => a - b).map(label))];
 }
+
+/**
+ * Width of a single or layered view: the width of the box it is drawn in (vega-lite `"container"`),
+ * refitted when the box resizes, so that no chart runs past its card.
+ */
+export const FIT_WIDTH = { width: "container", autosize: { type: "fit", contains: "padding", resize: true } } as const;
+
+/** Name of the legend-bound selection of {@linkcode legendPick}. */
+export const PICK = "pick";
+
+/**
+ * A point selection on `field` bound to the legend: clicking a legend entry keeps that series
+ * bright and dims the others (shift-click adds one, double-click clears). Put it in one unit layer.
+ */
+export function legendPick(field: string): VegaLiteSpec[] {
+  return [{ name: PICK, select: { type: "point", fields: [field] }, bind: "legend" }];
+}
+
+/** Opacity that follows {@linkcode legendPick}: `on` for picked series (all when none is picked), else `off`. */
+export function pickedOpacity(on: number, off = 0.12): VegaLiteSpec {
+  return { condition: { param: PICK, value: on }, value: off };
+}

@@ -5,6 +5,7 @@
  * @module
  */
 import type { FeatureSummary, Fragment, LogitEffects, Neighbour } from "@saelab/runs";
+import { tokenText } from "@saelab/tokenizer";
 import { type Html, markup, tableHtml } from "./html.ts";
 import { FEATURE_SORT_KEYS, type FeatureSortKey, type Page, type SortOrder } from "./features.ts";
 import { formatNumber as f } from "./summary.ts";
@@ -12,9 +13,20 @@ import { formatNumber as f } from "./summary.ts";
 /** Number of shading levels above zero (CSS classes `a1` … `a10`). */
 export const SHADE_LEVELS = 10;
 
-/** Visible form of a token: newlines and tabs become symbols, everything else is kept. */
+/**
+ * Visible form of a stored token (see `tokenText` of `@saelab/tokenizer`): newline → `↵`, tab → `⇥`,
+ * other control characters as `\xHH`; bytes of a split character were stored as `\xHH` already.
+ *
+ * @param token A decoded token.
+ * @returns Its display text.
+ * @example
+ * ```ts
+ * import { visibleToken } from "@saelab/report";
+ * visibleToken("a\n\u0012"); // "a↵\\x12"
+ * ```
+ */
 export function visibleToken(token: string): string {
-  return token.replaceAll("\n", "↵").replaceAll("\t", "⇥").replaceAll("\r", "");
+  return tokenText(token);
 }
 
 /**
@@ -181,7 +193,7 @@ export function logitEffectsHtml(logits: LogitEffects): Html {
       columns: [
         {
           label: "token",
-          cell: (r) => markup`<code class="token">${visibleToken(JSON.stringify(r.token).slice(1, -1))}</code>`,
+          cell: (r) => markup`<code class="token" title="${JSON.stringify(r.token)}">${visibleToken(r.token)}</code>`,
         },
         { label: "effect", numeric: true, cell: (r) => f(r.value) },
       ],

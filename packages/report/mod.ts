@@ -21,3 +21,4 @@ export * from "./html.ts";
 export * from "./html_run.ts";
 export * from "./html_feature.ts";
 export * from "./verdict.ts";
+export { markdownHtml } from "./markdown.ts";

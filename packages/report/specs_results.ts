@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { CircuitsJson, Histogram, PatchJson, ScoresJson } from "@saelab/runs";
-import { base } from "./_spec_base.ts";
+import type { CircuitNode, CircuitsJson, Histogram, PatchJson, ScoresJson } from "@saelab/runs";
+import { base, FIT_WIDTH, legendPick, pickedOpacity } from "./_spec_base.ts";
 import type { VegaLiteSpec } from "./summary.ts";
 
 /** A reference level drawn on the method comparison: a baseline's mean score under the same backend. */
@@ -110,9 +110,11 @@ export function methodComparisonSpec(scores: ScoresJson): VegaLiteSpec | null {
   const rules = scoreRules(scores).map((r) => ({ ...r, text: `${r.name} ${r.mean.toFixed(3)}` }));
   const layers: VegaLiteSpec[] = [
     {
+      params: legendPick("kind"),
       mark: { type: "bar", width: { band: 0.6 } },
       encoding: {
         x,
+        opacity: pickedOpacity(1, 0.2),
         y: { field: "mean", type: "quantitative", title: scoreTitle(backends) },
         color: {
           field: "kind",
@@ -161,7 +163,7 @@ export function methodComparisonSpec(scores: ScoresJson): VegaLiteSpec | null {
     `Mean score per method with 95% bootstrap intervals (${backends.join(", ")})` +
       (rules.length ? `, against ${rules.map((r) => r.name).join(" and ")}` : ""),
     {
-      width: Math.max(240, 70 * values.length),
+      ...FIT_WIDTH,
       height: 260,
       data: { values },
       resolve: { scale: { color: "independent" } },
@@ -203,8 +205,10 @@ export function patchCurveSpec(patch: PatchJson): VegaLiteSpec | null {
   const layers: VegaLiteSpec[] = [
     {
       data: { values },
+      params: legendPick("label"),
       mark: { type: "line", point: { filled: true, size: 50 } },
       encoding: {
+        opacity: pickedOpacity(1, 0.12),
         x: byEdit ? { field: "edit", type: "quantitative", title: "mean L2 edit magnitude at the hook" } : {
           field: "k",
           type: "quantitative",
@@ -250,7 +254,7 @@ export function patchCurveSpec(patch: PatchJson): VegaLiteSpec | null {
   return base(
     `Feature patching on ${patch.task}: ${patch.metric} against ${byEdit ? "edit magnitude" : "features patched"}`,
     {
-      width: 420,
+      ...FIT_WIDTH,
       height: 260,
       layer: layers,
     },
@@ -272,6 +276,7 @@ export function layoutCircuit(circuits: CircuitsJson): Map<string, { x: number; 
  * Circuit graph: features placed by layer, edges coloured by sign and thickened by |weight|.
  *
  * @param circuits `circuits.json`.
+ * @param options `href`: the page of a node's feature (null: no link); a node with one is clickable.
  * @returns A node-link chart, or `null` when there are no nodes.
  * @example
  * ```ts
@@ -279,16 +284,24 @@ export function layoutCircuit(circuits: CircuitsJson): Map<string, { x: number; 
  * const spec = circuitGraphSpec({ nodes: [{ id: "a", layer: 0, dict: "d", feature: 1 }], edges: [] });
  * ```
  */
-export function circuitGraphSpec(circuits: CircuitsJson): VegaLiteSpec | null {
+export function circuitGraphSpec(
+  circuits: CircuitsJson,
+  options: { href?: (node: CircuitNode) => string | null } = {},
+): VegaLiteSpec | null {
   if (circuits.nodes.length === 0) return null;
   const pos = layoutCircuit(circuits);
-  const nodes = circuits.nodes.map((n) => ({
-    ...pos.get(n.id)!,
-    id: n.id,
-    dict: n.dict,
-    feature: n.feature,
-    label: n.label ?? `${n.feature}`,
-  }));
+  const nodes = circuits.nodes.map((n) => {
+    const url = options.href?.(n) ?? null;
+    return {
+      ...pos.get(n.id)!,
+      id: n.id,
+      dict: n.dict,
+      feature: n.feature,
+      label: n.label ?? `${n.feature}`,
+      ...(url ? { url } : {}),
+    };
+  });
+  const linked = nodes.some((n) => "url" in n);
   const edges = circuits.edges
     .filter((e) => pos.has(e.source) && pos.has(e.target))
     .map((e) => ({
@@ -318,7 +331,7 @@ export function circuitGraphSpec(circuits: CircuitsJson): VegaLiteSpec | null {
     scale: { domain: [Math.min(...ys) - 0.5, Math.max(...ys) + 0.5] },
   };
   return base(`Feature circuit across layers${circuits.metric ? ` (edge weight: ${circuits.metric})` : ""}`, {
-    width: Math.max(300, 180 * layers.length),
+    ...FIT_WIDTH,
     height: Math.max(200, 50 * (Math.max(...ys) - Math.min(...ys) + 1)),
     layer: [
       {
@@ -341,8 +354,13 @@ export function circuitGraphSpec(circuits: CircuitsJson): VegaLiteSpec | null {
       },
       {
         data: { values: nodes },
-        mark: { type: "point", filled: true, size: 220, color: "#2e3440" },
-        encoding: { x, y, tooltip: [{ field: "id" }, { field: "dict" }, { field: "feature" }, { field: "label" }] },
+        mark: { type: "point", filled: true, size: 220, color: "#2e3440", ...(linked ? { cursor: "pointer" } : {}) },
+        encoding: {
+          x,
+          y,
+          tooltip: [{ field: "id" }, { field: "dict" }, { field: "feature" }, { field: "label" }],
+          ...(linked ? { href: { field: "url" } } : {}),
+        },
       },
       {
         data: { values: nodes },
@@ -367,7 +385,7 @@ export function circuitGraphSpec(circuits: CircuitsJson): VegaLiteSpec | null {
 export function histogramSpec(hist: Histogram): VegaLiteSpec {
   const values = hist.counts.map((count, i) => ({ lo: hist.edges[i], hi: hist.edges[i + 1], count }));
   return base("Histogram of the feature's non-zero activations", {
-    width: 380,
+    ...FIT_WIDTH,
     height: 180,
     data: { values },
     mark: { type: "bar", color: "#f58518", binSpacing: 1 },

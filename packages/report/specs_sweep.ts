@@ -6,7 +6,7 @@
  * @module
  */
 import type { MetricRow } from "@saelab/runs";
-import { alphaLabel, base, ratioLabel, sortedLabels } from "./_spec_base.ts";
+import { alphaLabel, base, FIT_WIDTH, legendPick, pickedOpacity, ratioLabel, sortedLabels } from "./_spec_base.ts";
 import { downsampleRows, type MemberPoint, type VegaLiteSpec } from "./summary.ts";
 
 /**
@@ -27,8 +27,13 @@ export function trainingCurvesSpec(
 ): VegaLiteSpec {
   const metrics = options.metrics ?? ["loss", "mse", "l0"];
   const kept = downsampleRows(rows, { maxPerMember: options.maxPerMember ?? 300 });
+  const names = [...new Set(kept.map((r) => r.member))].sort();
+  // Twenty colours; past twenty members each further twenty get their own dash pattern, so no two
+  // members share both colour and dash.
+  const many = names.length > 10;
+  const group = new Map(names.map((n, i) => [n, `set ${Math.floor(i / 20) + 1}`]));
   const values = kept.map((r) => {
-    const v: Record<string, unknown> = { member: r.member, step: r.step };
+    const v: Record<string, unknown> = { member: r.member, step: r.step, set: group.get(r.member) };
     for (const m of metrics) v[m] = typeof r[m] === "number" ? r[m] : null;
     return v;
   });
@@ -39,11 +44,20 @@ export function trainingCurvesSpec(
     spec: {
       width: 250,
       height: 190,
+      params: legendPick("member"),
       mark: { type: "line", strokeWidth: 1.5, interpolate: "monotone" },
       encoding: {
         x: { field: "step", type: "quantitative", title: "step" },
         y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
-        color: { field: "member", type: "nominal", title: "member", sort: "ascending" },
+        color: {
+          field: "member",
+          type: "nominal",
+          title: "member",
+          sort: "ascending",
+          ...(many ? { scale: { scheme: "category20", domain: names } } : {}),
+        },
+        ...(names.length > 20 ? { strokeDash: { field: "set", type: "nominal", title: "members" } } : {}),
+        opacity: pickedOpacity(1, 0.08),
         tooltip: [
           { field: "member", type: "nominal" },
           { field: "metric", type: "nominal" },
@@ -63,14 +77,30 @@ function seriesOf(p: MemberPoint): string {
 
 /** Series labels in order of kind, then ratio. */
 function seriesDomain(points: readonly MemberPoint[]): string[] {
-  const sorted = [...points].sort((a, b) => (a.variant ?? "").localeCompare(b.variant ?? "") || a.ratio - b.ratio);
-  return [...new Set(sorted.map(seriesOf))];
+  const sorted = [...points].sort((a, b) =>
+    (a.variant ?? "").localeCompare(b.variant ?? "") || a.ratio - b.ratio || a.name.localeCompare(b.name)
+  );
+  const series = seriesByMember(points);
+  return [...new Set(sorted.map((p) => series.get(p.name)!))];
+}
+
+/**
+ * Series of each member; where two members share kind, R and α (seeds, or kinds the evaluation does
+ * not name), each of them gets a series of its own so that no cell, bar or line holds two members.
+ */
+function seriesByMember(points: readonly MemberPoint[]): Map<string, string> {
+  const count = new Map<string, number>();
+  const key = (p: MemberPoint) => `${seriesOf(p)}\u0000${alphaLabel(p.alpha)}`;
+  for (const p of points) count.set(key(p), (count.get(key(p)) ?? 0) + 1);
+  const clash = new Set(points.filter((p) => count.get(key(p))! > 1).map(seriesOf));
+  return new Map(points.map((p) => [p.name, clash.has(seriesOf(p)) ? `${seriesOf(p)} · ${p.name}` : seriesOf(p)]));
 }
 
 function memberValues(points: readonly MemberPoint[]) {
+  const series = seriesByMember(points);
   return points.map((p) => ({
     member: p.name,
-    series: seriesOf(p),
+    series: series.get(p.name)!,
     variant: p.variant ?? "sae",
     R: ratioLabel(p.ratio),
     ratio: p.ratio,
@@ -120,21 +150,30 @@ export function frontierSpec(points: readonly MemberPoint[]): VegaLiteSpec {
   const x = { field: "l0", type: "quantitative", title: "L0 (active features per token)", scale: { zero: false } };
   const y = { field: "fvu", type: "quantitative", title: "fraction of variance unexplained", scale: { zero: false } };
   return base("Sparsity–reconstruction frontier (FVU against L0) across the sweep", {
-    width: 420,
+    ...FIT_WIDTH,
     height: 280,
     data: { values: memberValues(points) },
     resolve: { legend: { color: "independent" } },
     layer: [
       {
-        mark: { type: "line", opacity: 0.45 },
-        encoding: { x, y, color: { ...color, legend: null }, detail: { field: "series" }, order: { field: "alpha" } },
+        mark: { type: "line" },
+        encoding: {
+          x,
+          y,
+          color: { ...color, legend: null },
+          detail: { field: "series" },
+          order: { field: "alpha" },
+          opacity: pickedOpacity(0.45, 0.06),
+        },
       },
       {
-        mark: { type: "point", filled: true, size: 80, opacity: 1 },
+        params: legendPick("series"),
+        mark: { type: "point", filled: true, size: 80 },
         encoding: {
           x,
           y,
           color: { ...color, legend: { symbolOpacity: 1, symbolType: "circle" } },
+          opacity: pickedOpacity(1, 0.15),
           ...(kinds.length > 1 ? { shape } : {}),
           tooltip: memberTooltip,
         },
@@ -158,18 +197,36 @@ export function deadFractionSpec(points: readonly MemberPoint[]): VegaLiteSpec {
   const rDomain = seriesDomain(points);
   const aDomain = sortedLabels(points.map((p) => p.alpha), alphaLabel);
   const title = points.some((p) => p.variant) ? "kind, ratio R" : "ratio R";
-  return base("Fraction of dead features per sweep member", {
-    width: 360,
-    height: 240,
-    data: { values: memberValues(points) },
+  const none = points.every((p) => !(p.deadFraction > 0));
+  const bars: VegaLiteSpec = {
+    params: legendPick("series"),
     mark: { type: "bar" },
     encoding: {
       x: { field: "alphaLabel", type: "ordinal", title: "L1 coefficient α", sort: aDomain, axis: { labelAngle: 0 } },
       xOffset: { field: "series", type: "nominal", sort: rDomain },
-      y: { field: "deadFraction", type: "quantitative", title: "dead features", axis: { format: "%" } },
+      y: {
+        field: "deadFraction",
+        type: "quantitative",
+        title: "dead features",
+        // With every fraction 0 the domain would be [0, 0] and the axis would print 0.000000%.
+        axis: { format: none ? ".0%" : "%" },
+        ...(none ? { scale: { domain: [0, 0.1] } } : {}),
+      },
       color: { field: "series", type: "nominal", title, scale: { domain: rDomain } },
+      opacity: pickedOpacity(1, 0.2),
       tooltip: memberTooltip,
     },
+  };
+  const note: VegaLiteSpec = {
+    data: { values: [{ text: "no dead features: every feature of every member fired" }] },
+    mark: { type: "text", fontSize: 13, color: "#4b5563", x: { expr: "width / 2" }, y: { expr: "height / 2" } },
+    encoding: { text: { field: "text" } },
+  };
+  return base("Fraction of dead features per sweep member", {
+    ...FIT_WIDTH,
+    height: 240,
+    data: { values: memberValues(points) },
+    layer: none ? [bars, note] : [bars],
   });
 }
 

@@ -23,3 +23,5 @@ export { MAX_TOKEN_ID } from "./config.ts";
 export { preTokenize } from "./pretokenize.ts";
 export { BYTE_TO_CHAR, toByteLevel, tokenBytes } from "./bytes.ts";
 export { readText } from "./read_text.ts";
+export { tokenText } from "./display.ts";
+export type { TokenTextOptions } from "./display.ts";

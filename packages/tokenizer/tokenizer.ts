@@ -7,6 +7,7 @@
 import type { AddedToken } from "./_added.ts";
 import { Encoder } from "./_encoder.ts";
 import { tokenBytes } from "./bytes.ts";
+import { tokenText } from "./display.ts";
 import { type BpeModelJson, checkTokenizerJson, type TokenizerJson } from "./config.ts";
 import { readText } from "./read_text.ts";
 import type { DecodeOptions, EncodingWithOffsets } from "./types.ts";
@@ -178,6 +179,24 @@ export class Tokenizer {
     }
     // A token of the byte alphabet stands for its bytes; any other (an added "  ") for its own UTF-8.
     return this.#bytes[id] = tokenBytes(token) ?? new TextEncoder().encode(token);
+  }
+
+  /**
+   * One token as text: its complete UTF-8 characters decoded, the bytes of a character split across
+   * tokens written `\xHH` (see {@linkcode tokenText}); control characters are kept.
+   *
+   * @param id A token id (throws `RangeError` when no token has it).
+   * @returns The token's text.
+   * @example
+   * ```ts
+   * import { Tokenizer } from "./tokenizer.ts";
+   * import { trainBpe } from "./train.ts";
+   * const tok = Tokenizer.fromJSON(trainBpe(["x"], { vocabSize: 257, specialTokens: ["<|endoftext|>"] }));
+   * console.log(tok.tokenText(tok.encode("x")[0])); // "x"
+   * ```
+   */
+  tokenText(id: number): string {
+    return tokenText(this.#bytesOf(id), { controls: "keep" });
   }
 
   /**

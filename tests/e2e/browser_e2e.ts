@@ -109,6 +109,20 @@ Deno.test({
         "chart-patch",
       ]);
 
+      // Every chart fits the card it is drawn in.
+      const overflow = await page.$$eval("div.chart", (els) =>
+        els.flatMap((el) => {
+          const svg = el.querySelector("svg")!.getBoundingClientRect().width;
+          const box = el.getBoundingClientRect().width;
+          return svg > box + 1 ? [`${el.id}: ${Math.round(svg)} px in ${Math.round(box)} px`] : [];
+        }));
+      assert.deepEqual(overflow, []);
+      // A circuit node links to its feature's page.
+      await page.click("details.nodes summary");
+      await page.locator("details.nodes a").first().click();
+      await page.waitForURL(/\/features\/\d+$/);
+      assert.equal((await page.locator("h1").first().textContent())?.startsWith("Feature #"), true);
+
       await visit(page, u("/runs/live"), "03-run-in-progress");
       assert.ok((await page.textContent(".banner.progress"))?.includes("In progress"));
 
@@ -125,6 +139,15 @@ Deno.test({
       assert.match(tip, /^"\d+\.\d{3}"$/, "hovering a token shows its activation");
       assert.ok((await page.locator(".logit-pair table").count()) === 2);
       assert.ok((await page.locator("table.neighbours tbody tr").count()) > 0);
+
+      // A member without harvested features: a not-sampled page with neighbours and an MMCS partner that lands.
+      await visit(page, u(`/runs/${id}/dicts/r2_a3e-3/features/0`), "06-feature-not-sampled");
+      assert.ok((await page.textContent("h1"))?.includes("not sampled"));
+      assert.ok((await page.locator("table.neighbours tbody tr").count()) === 5);
+      await page.locator("text=MMCS partner").waitFor();
+      await page.locator('a[href*="/dicts/r4_a3e-3/features/"]').last().click();
+      await page.waitForURL(/r4_a3e-3\/features\/\d+$/);
+      assert.ok((await page.locator("ol.fragments").count()) > 0, "the partner's full page");
     } finally {
       await context.close();
       await server.shutdown();
