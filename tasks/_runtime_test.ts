@@ -111,7 +111,7 @@ Deno.test("runStage checks the config, finds the stage's run and keeps its recor
 Deno.test("runPipeline: a step whose reuse throws is recorded as failed, and so is the run", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const d = deps(dir);
+    const d = testDeps(dir);
     const { ctx } = createContext(d);
     ctx.run = await openRun(d, { requested: "p3", config: {}, model, hook: "h" });
     const steps: Step<null>[] = [{
@@ -120,7 +120,7 @@ Deno.test("runPipeline: a step whose reuse throws is recorded as failed, and so 
       run: () => Promise.resolve(),
     }];
     await assert.rejects(() => runPipeline(ctx, { state: null, steps }), /truncated/);
-    const r = await json(dir, "p3");
+    const r = await readRunJson(dir, "p3");
     assert.equal(r.stages.train.status, "failed");
     assert.equal(r.stages.train.error, "train-state.safetensors is truncated");
     assert.equal(r.status, "failed");
@@ -133,7 +133,7 @@ Deno.test("runPipeline: a step whose reuse throws is recorded as failed, and so 
 Deno.test("runStage: a stage that throws outside any record leaves its run failed, not running, and its lock released", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const d = deps(dir);
+    const d = testDeps(dir);
     const opener = defineStage({
       name: "opener",
       schema: v.strictObject({}),
@@ -143,7 +143,7 @@ Deno.test("runStage: a stage that throws outside any record leaves its run faile
       },
     });
     await assert.rejects(() => runStage(opener, {}, { deps: d }), /cannot read the model/);
-    const r = await json(dir, "p4");
+    const r = await readRunJson(dir, "p4");
     assert.equal(r.status, "failed");
     assert.equal(r.error, "opener: cannot read the model");
     await assert.rejects(() => Deno.stat(`${dir}/p4/run.lock`), Deno.errors.NotFound);
