@@ -21,7 +21,6 @@ import {
   verifySaeWeights,
   writeSaeLens,
 } from "@saelab/dictionary";
-import { join } from "node:path";
 import { payloadSha256 } from "./_payload.ts";
 import { KINDS } from "./kinds/mod.ts";
 import { toSaeLensTensors } from "./sae_dictionary.ts";
