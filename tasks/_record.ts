@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { readRun, setRunStatus, setStage, type StageDeps, type StageRecord } from "@saelab/runs";
+import { readRun, type RunStatus, setStage, type StageDeps, type StageRecord, updateRun } from "@saelab/runs";
 import { heldRuns } from "./_lock.ts";
 import type { RunHandle } from "./_run.ts";
 
@@ -66,7 +66,8 @@ export async function recordStage<T>(
 }
 
 /**
- * Record a stage's failure (or interruption, on Ctrl-C) in its record and in the run's status.
+ * Record a stage's failure (or interruption, on Ctrl-C) in its record and in the run's status; a stage
+ * that a former writer left `running` becomes `interrupted`.
  *
  * @param run The run.
  * @param name Stage name.
@@ -95,11 +96,31 @@ export async function recordFailure(
     },
     seconds: o.seconds,
   });
-  await setRunStatus(
+  await endRun(
     runsDir,
     run.id,
     interrupted ? { status: "interrupted" } : { status: "failed", error: `${name}: ${message}` },
   );
+}
+
+/**
+ * Set a run that ends without finishing `failed` or `interrupted`, and any stage of it still recorded
+ * `running` `interrupted`: this process holds the run's lock, so such a record is left by a writer that
+ * died mid-stage (killed, or its machine stopped), and no stage of an ended run is running.
+ */
+async function endRun(
+  runsDir: string,
+  id: string,
+  options: { status: Extract<RunStatus, "failed" | "interrupted">; error?: string },
+): Promise<void> {
+  await updateRun(runsDir, id, (run) => {
+    run.status = options.status;
+    if (options.error !== undefined) run.error = options.error;
+    else delete run.error;
+    for (const record of Object.values(run.stages)) if (record.status === "running") record.status = "interrupted";
+    run.updated = new Date().toISOString();
+    return run;
+  });
 }
 
 /**
@@ -119,7 +140,7 @@ export async function settleRuns(deps: StageDeps, name: string, error: unknown):
   for (const { runsDir, id } of heldRuns()) {
     try {
       if ((await readRun(runsDir, id))?.run?.status !== "running") continue;
-      await setRunStatus(
+      await endRun(
         runsDir,
         id,
         deps.signal.aborted ? { status: "interrupted" } : { status: "failed", error: `${name}: ${message}` },

@@ -30,5 +30,13 @@ export {
 export type { SaeLensCfg, SaeLensTensors, SaveDictionaryOptions } from "./saelens.ts";
 export { parseSaeLensCfg, SAELENS_LIMITS } from "./saelens_cfg.ts";
 export type { SaeLensSettings } from "./saelens_cfg.ts";
+export {
+  checkPayloadSha256,
+  CheckpointError,
+  fileSha256,
+  nonFinite,
+  payloadSha256,
+  verifySaeWeights,
+} from "./verify.ts";
 export { evaluateDictionary } from "./evaluate.ts";
 export type { EvaluateOptions } from "./evaluate.ts";

@@ -14,6 +14,7 @@ import { openSafetensors, writeSafetensors } from "@saelab/safetensors";
 import { type DictKind, type SaeCfg, writeJsonAtomic } from "@saelab/runs";
 import { LinearDictionary } from "./linear.ts";
 import { parseSaeLensCfg, SAELENS_LIMITS } from "./saelens_cfg.ts";
+import { checkPayloadSha256 } from "./verify.ts";
 
 /** File names inside a SAELens folder. */
 export const SAELENS_FILES = Object.freeze({ cfg: "cfg.json", weights: "sae_weights.safetensors" });
@@ -118,13 +119,15 @@ const FLOAT_DTYPES = ["F32", "F16", "BF16", "F64"];
 /**
  * Read the tensors of a SAELens folder, checking each one's dtype (a float type; F16/BF16/F64 are
  * converted to F32), its exact shape (a transposed `W_enc` is refused) and that its values are
- * finite. A missing `b_dec` reads as zeros.
+ * finite, and the SHA-256 of the payload against the `saelab_sha256` of the header when it carries one.
+ * A missing `b_dec` reads as zeros.
  *
  * @param dir The folder.
  * @param cfg Its `cfg.json` (for the sizes).
  * @returns The tensors.
  * @throws {RangeError} When a tensor is missing, not a float type, of the wrong shape, or holds NaN/Inf (named).
  * @throws {SafetensorsError} When the file is unreadable, truncated or malformed (the file named).
+ * @throws {CheckpointError} When the SHA-256 of its tensors differs from the one in its header.
  * @example
  * ```ts ignore
  * const t = await readSaeLensTensors(dir, await readSaeLensCfg(dir));
@@ -134,6 +137,7 @@ export async function readSaeLensTensors(dir: string, cfg: SaeLensCfg): Promise<
   const { d_in: dIn, d_sae: dDict } = cfg;
   const path = join(dir, SAELENS_FILES.weights);
   using file = await openSafetensors(path);
+  await checkPayloadSha256(file, path);
   const get = async (tensor: string, shape: number[]) => {
     if (!file.has(tensor)) throw new RangeError(`Cannot load ${path}: it has no tensor ${tensor}`);
     const { shape: got, dtype } = file.info(tensor);
@@ -227,6 +231,7 @@ export async function saveDictionary(
  * @throws {TypeError} When `cfg.json` is missing or not valid JSON.
  * @throws {RangeError} When a cfg field is mistyped, out of range or names what this reader cannot reproduce, or a
  *   weight is missing, of the wrong dtype or shape, or not finite (each named with its file).
+ * @throws {CheckpointError} When the weights' SHA-256 differs from the one in their header (`saelab_sha256`).
  * @example
  * ```ts ignore
  * import { loadDictionary } from "@saelab/dictionary";

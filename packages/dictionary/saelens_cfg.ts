@@ -74,7 +74,7 @@ export function parseSaeLensCfg(raw: unknown, options: { file: string }): SaeLen
     return v as string;
   };
   const flag = (field: string, fallback: boolean): boolean => {
-    const v = raw[field] ?? fallback;
+    const v = raw[field] === undefined ? fallback : raw[field]; // null is not a boolean (SAELens reads it as false)
     if (typeof v !== "boolean") fail(field, `must be true or false, got ${JSON.stringify(v)}`);
     return v as boolean;
   };

@@ -6,7 +6,7 @@
  * activations multiplied by a constant scale (SAELens' `expected_average_only_in`) is written
  * with the scale folded into its weights, so the folder reads raw activations. The weights file's
  * header carries the SHA-256 of its tensors (`saelab_sha256`), checked with finiteness by
- * {@linkcode verifySaeWeights} and by {@linkcode loadSae}. Training state lives in one file per sweep
+ * {@linkcode verifySaeWeights} and by every reader (`loadDictionary`, {@linkcode loadSae}). Training state lives in one file per sweep
  * (`train_state.ts`).
  *
  * @module
@@ -18,11 +18,10 @@ import {
   readSaeLensCfg,
   SAELENS_FILES,
   type SaeLensCfg,
+  verifySaeWeights,
   writeSaeLens,
 } from "@saelab/dictionary";
-import { join } from "node:path";
-import { openSafetensors, type SafetensorsFile } from "@saelab/safetensors";
-import { CheckpointError, fileSha256, nonFinite, payloadSha256 } from "./_payload.ts";
+import { payloadSha256 } from "./_payload.ts";
 import { KINDS } from "./kinds/mod.ts";
 import { toSaeLensTensors } from "./sae_dictionary.ts";
 import { specName } from "./spec.ts";
@@ -137,48 +136,8 @@ export async function saveSae(
   await writeSaeLens(dir, tensors, { cfg: memberCfg(weights, options), metadata: meta });
 }
 
-/**
- * Check the weights file of a SAELens folder written by {@linkcode saveSae}: the SHA-256 of its tensors
- * against the one in its header (when it carries one), and that every float tensor is finite.
- *
- * @param dir The folder.
- * @returns Nothing.
- * @throws {CheckpointError} When the file is truncated or unreadable, its tensors' SHA-256 differs, or a
- *   tensor holds NaN or Inf.
- * @example
- * ```ts ignore
- * await verifySaeWeights("runs/r1/saes/untied_r4_a1.0e-3");
- * ```
- */
-export async function verifySaeWeights(dir: string): Promise<void> {
-  const path = join(dir, SAE_FILES.weights);
-  let file: SafetensorsFile;
-  try {
-    file = await openSafetensors(path);
-  } catch (e) {
-    throw new CheckpointError(`Cannot load ${path}: ${(e as Error).message}`, path, { cause: e });
-  }
-  try {
-    const want = file.metadata.saelab_sha256;
-    if (want !== undefined && (await fileSha256(file)) !== want) {
-      throw new CheckpointError(
-        `Cannot load ${path}: the SHA-256 of its tensors differs from the one in its header (the file was altered ` +
-          "or damaged)",
-        path,
-      );
-    }
-    const floats = file.names.filter((n) => ["F32", "F16", "BF16", "F64"].includes(file.info(n).dtype));
-    const bad = nonFinite(
-      Object.fromEntries(await Promise.all(floats.map(async (n) => [n, await file.getFloat32(n)]))),
-    );
-    if (bad) throw new CheckpointError(`Cannot load ${path}: ${bad} holds NaN or Inf`, path);
-  } catch (e) {
-    if (e instanceof CheckpointError) throw e;
-    throw new CheckpointError(`Cannot load ${path}: ${(e as Error).message}`, path, { cause: e });
-  } finally {
-    file.close();
-  }
-}
+/** Check the weights of a SAELens folder: SHA-256 and finiteness (`@saelab/dictionary`'s). */
+export { verifySaeWeights };
 
 /**
  * Read `cfg.json` of an SAELens folder (`@saelab/dictionary`'s `readSaeLensCfg`).

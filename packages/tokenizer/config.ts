@@ -92,10 +92,13 @@ function checkPreTokenizer(c: unknown, WHAT: string): { addPrefixSpace: boolean;
   return { addPrefixSpace: c.add_prefix_space !== false, useRegex: c.use_regex !== false };
 }
 
-function checkOptional(c: unknown, o: { name: string; allowed: string[]; WHAT: string }): void {
+function checkOptional(c: unknown, o: { name: string; where: string; allowed: string[]; WHAT: string }): void {
   const { name: what, allowed, WHAT } = o;
   if (c === null || c === undefined) return;
-  if (isObject(c) && allowed.includes(c.type as string)) return;
+  if (isObject(c) && allowed.includes(c.type as string)) {
+    flags(c, { where: o.where, keys: ["add_prefix_space", "use_regex", "trim_offsets"], WHAT });
+    return;
+  }
   throw new TypeError(`${WHAT}: ${what} ${typeName(c)} is not supported (supported: ${allowed.join(", ")}, none)`);
 }
 
@@ -224,7 +227,7 @@ export function checkTokenizerJson(json: unknown, options: CheckTokenizerOptions
   const model = checkModel(json.model, WHAT);
   const nfc = checkNormalizer(json.normalizer, WHAT);
   const pre = checkPreTokenizer(json.pre_tokenizer, WHAT);
-  checkOptional(json.post_processor, { name: "post-processor", allowed: ["ByteLevel"], WHAT });
-  checkOptional(json.decoder, { name: "decoder", allowed: ["ByteLevel"], WHAT });
+  checkOptional(json.post_processor, { name: "post-processor", where: "post_processor", allowed: ["ByteLevel"], WHAT });
+  checkOptional(json.decoder, { name: "decoder", where: "decoder", allowed: ["ByteLevel"], WHAT });
   return { nfc, ...pre, ...model, addedTokens: checkAddedTokens(json.added_tokens, { vocab: model.vocab, WHAT }) };
 }
