@@ -79,13 +79,14 @@ export function memberCfg(weights: SaeWeights, options: { source: SaeSource } & 
   const src = options.source;
   const layer = src.hookLayer ?? Number(/^blocks\.(\d+)\./.exec(src.hookName)?.[1] ?? NaN);
   const hookLayer = Number.isFinite(layer) ? { hook_layer: layer } : {};
+  const own = KINDS[spec.kind].saelens.cfg(spec);
   return {
     d_in: d,
     d_sae: n,
     hook_name: src.hookName,
     ...hookLayer,
     model_name: src.modelName,
-    ...KINDS[spec.kind].saelens.cfg(spec),
+    ...own,
     dtype: "float32",
     device: "cpu",
     apply_b_dec_to_input: true,
@@ -93,7 +94,7 @@ export function memberCfg(weights: SaeWeights, options: { source: SaeSource } & 
     ...(options.scale !== undefined ? { activation_scale: options.scale } : {}),
     ...(src.contextSize ? { context_size: src.contextSize } : {}),
     l1_coefficient: spec.l1,
-    metadata: { model_name: src.modelName, hook_name: src.hookName, ...hookLayer },
+    metadata: { ...(own.metadata as object | undefined), model_name: src.modelName, hook_name: src.hookName, ...hookLayer },
     kind: spec.kind,
     tied: KINDS[spec.kind].tied,
     dict_ratio: n / d,
