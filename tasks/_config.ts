@@ -13,7 +13,7 @@
  */
 import * as v from "valibot";
 import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
-import { choice, flag, int, names, num, nums, type OptionsSchema, parseOptions, text } from "./_schema.ts";
+import { choice, flag, int, names, num, nums, type OptionsSchema, parseOptions, text, UsageError } from "./_schema.ts";
 
 /** Stage names `skip` accepts. */
 export const SKIPPABLE = ["baselines", "score", "spliced"] as const;
@@ -155,15 +155,14 @@ export const trainSchema = v.strictObject({
     ],
     "default",
   ),
-  kinds: v.pipe(
-    names(`SAE variants (${fromPreset("kinds")})`, { choices: KIND_NAMES }),
-    v.check(
-      (ks) => (ks ?? []).every((k) => KINDS[k as SaeKind].needs.length === 0),
-      (i) => {
-        const k = (i.input as SaeKind[]).find((k) => KINDS[k].needs.length)!;
-        return `${k} members need ${KINDS[k].needs.join(", ")}; train them with @saelab/sae directly`;
-      },
-    ),
+  kinds: names(
+    `SAE variants (${fromPreset("kinds")}; ${KIND_NAMES.filter((k) => KINDS[k].needs.length).join(", ")} need --k)`,
+    { choices: KIND_NAMES },
+  ),
+  k: int(
+    "codes kept per row by the kinds that need it (topk: each row; batchtopk: k·B over a batch of B rows); " +
+      "those members have no L1 term, one per ratio",
+    { min: 1 },
   ),
   ratios: nums(`dictionary ratios R = d_sae / d_in (${fromPreset("ratios")})`, { positive: true }),
   l1: nums(`L1 coefficients α (${fromPreset("l1")})`, { min: 0 }),
@@ -237,12 +236,32 @@ export function applyPreset<T extends Partial<PresetValues> & { preset?: typeof 
   const out: Record<string, unknown> = { ...options };
   const own = (k: string) => (options as Record<string, unknown>)[k] !== undefined;
   const gridGiven = own("kinds") || own("ratios") || own("l1");
+  checkKindNeeds(options as { kinds?: readonly SaeKind[]; k?: number });
   for (const [k, value] of Object.entries(preset)) {
     if (k === "extra" && gridGiven) out[k] = [];
     else if ((k === "lrWarmupSteps" || k === "lrDecaySteps") && own("steps")) continue;
     else if (out[k] === undefined) out[k] = Array.isArray(value) ? [...value] : value;
   }
   return out as Omit<T, keyof PresetValues> & PresetValues;
+}
+
+/**
+ * Refuse kinds whose members need `--k` when it is not given.
+ *
+ * @param config The kinds asked for and `k`.
+ * @returns Nothing.
+ * @throws {UsageError} Naming `--kinds` and `--k`.
+ * @example
+ * ```ts
+ * import { checkKindNeeds } from "./_config.ts";
+ * checkKindNeeds({ kinds: ["untied", "batchtopk"], k: 8 });
+ * ```
+ */
+export function checkKindNeeds(config: { kinds?: readonly SaeKind[]; k?: number }): void {
+  const needy = (config.kinds ?? []).find((kind) => KINDS[kind].needs.includes("k"));
+  if (needy && config.k === undefined) {
+    throw new UsageError(`Invalid --kinds: ${needy} members need --k (the codes kept per row)`);
+  }
 }
 
 /** The defaults of {@linkcode trainSchema} with the default preset. */
