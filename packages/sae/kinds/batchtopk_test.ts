@@ -2,7 +2,17 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { loadDictionary, readSaeLensCfg, readSaeLensTensors } from "@saelab/dictionary";
-import { initWeights, kindOfCfg, referenceForward, ReferenceTrainer, saveSae, SweepTrainer } from "../mod.ts";
+import {
+  initWeights,
+  kindOfCfg,
+  loadTrainState,
+  referenceForward,
+  ReferenceTrainer,
+  saveSae,
+  saveTrainState,
+  specName,
+  SweepTrainer,
+} from "../mod.ts";
 import { resolveSpec } from "../spec.ts";
 import { batchtopk, TOPK_THRESHOLD_LR } from "./batchtopk.ts";
 
@@ -92,6 +102,25 @@ Deno.test("batchtopk: its SAELens folder is a JumpReLU SAE that loads back to th
     using xs = gpu.upload(x, [ROWS, D]);
     using codes = onGpu.encode(xs);
     assertClose(await codes.read(), want, { atol: 1e-5, rtol: 1e-5 }, "GPU codes");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("batchtopk: the learned θ survives a training state and a resumed trainer keeps it", async () => {
+  const spec = { kind: "batchtopk" as const, dIn: D, dDict: N, l1: 0, k: 4 };
+  const w = { ...initWeights(spec, { seed: 1 }), threshold: 0.375 };
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "state.safetensors");
+    const zero = initWeights(spec);
+    const names = [specName(spec)];
+    await saveTrainState(path, { step: 3, scale: 1, names, weights: [w], m: [zero], v: [zero] });
+    const back = (await loadTrainState(path, { specs: [spec], names }))!;
+    assert.equal(back.weights[0].threshold, 0.375);
+    const trainer = new SweepTrainer(gpu, [spec], { batchSize: ROWS, weights: back.weights, logEvery: 0 });
+    assert.equal((await trainer.weights())[0].threshold, 0.375, "the GPU trainer starts from the saved θ");
+    trainer.dispose();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
