@@ -51,7 +51,10 @@ for (const mode of ["texture", "storage"] as OperandMode[]) {
     const positives = hp[0].filter((v) => v > 0).length;
     assert.ok(positives > k * rows, "member 0 has more positive pre-activations than it keeps");
     const codes0 = batchTopkRef(hp[0], k * rows).codes;
-    const rowCounts = Array.from({ length: rows }, (_, b) => codes0.slice(b * n, (b + 1) * n).filter((v) => v > 0).length);
+    const rowCounts = Array.from(
+      { length: rows },
+      (_, b) => codes0.slice(b * n, (b + 1) * n).filter((v) => v > 0).length,
+    );
     assert.equal(rowCounts.reduce((a, b) => a + b, 0), k * rows, "k·rows codes in all");
     assert.ok(new Set(rowCounts).size > 1, "rows keep different numbers of codes");
     for (const t of [p, c, ct]) t.destroy();

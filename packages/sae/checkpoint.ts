@@ -94,7 +94,12 @@ export function memberCfg(weights: SaeWeights, options: { source: SaeSource } & 
     ...(options.scale !== undefined ? { activation_scale: options.scale } : {}),
     ...(src.contextSize ? { context_size: src.contextSize } : {}),
     l1_coefficient: spec.l1,
-    metadata: { ...(own.metadata as object | undefined), model_name: src.modelName, hook_name: src.hookName, ...hookLayer },
+    metadata: {
+      ...(own.metadata as object | undefined),
+      model_name: src.modelName,
+      hook_name: src.hookName,
+      ...hookLayer,
+    },
     kind: spec.kind,
     tied: KINDS[spec.kind].tied,
     dict_ratio: n / d,

@@ -259,7 +259,9 @@ function toySpecs(
   const specs: SaeSpec[] = [];
   for (const kind of grid.kinds) {
     if (!isSaeKind(kind)) {
-      throw new RangeError(`Cannot run the toy sweep: kind ${JSON.stringify(kind)} is not one of ${KIND_NAMES.join(", ")}`);
+      throw new RangeError(
+        `Cannot run the toy sweep: kind ${JSON.stringify(kind)} is not one of ${KIND_NAMES.join(", ")}`,
+      );
     }
     const needsK = KINDS[kind].needs.includes("k");
     if (needsK && grid.k === undefined) {

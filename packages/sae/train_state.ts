@@ -53,7 +53,9 @@ function put(
   out[`${prefix}.encoderBias`] = { dtype: "F32", shape: [dDict], data: w.encoderBias };
   if (w.decoder) out[`${prefix}.decoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.decoder };
   if (w.threshold !== undefined) {
-    if (!Number.isFinite(w.threshold)) throw new RangeError(`Cannot save a training state: ${prefix}.threshold is ${w.threshold}`);
+    if (!Number.isFinite(w.threshold)) {
+      throw new RangeError(`Cannot save a training state: ${prefix}.threshold is ${w.threshold}`);
+    }
     out[`${prefix}.threshold`] = { dtype: "F32", shape: [1], data: Float32Array.of(w.threshold) };
   }
 }

@@ -19,7 +19,8 @@ export const TOPK_THRESHOLD_LR = 0.01;
 export const batchtopk: SaeKindDef = Object.freeze(
   {
     name: "batchtopk",
-    summary: "untied, keeping the k·B largest codes of a batch in training, a JumpReLU threshold after (Bussmann et al. 2024)",
+    summary:
+      "untied, keeping the k·B largest codes of a batch in training, a JumpReLU threshold after (Bussmann et al. 2024)",
     tied: false,
     needs: ["k"],
     preferred: false,

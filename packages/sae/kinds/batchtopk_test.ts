@@ -66,7 +66,7 @@ Deno.test("batchtopk: the GPU trainer follows the float64 reference over several
   const got = await trainer.weights();
   trainer.dispose();
   const tol = { atol: 5e-6, rtol: 1e-4 };
-  specs.forEach((s, i) => {
+  specs.forEach((_, i) => {
     const want = refs[i].toWeights();
     assert.ok(want.threshold! > 0, "θ has moved off 0");
     assertClose([got[i].threshold!], [want.threshold!], tol, `θ of member ${i}`);
