@@ -1,9 +1,10 @@
 /**
  * Dictionaries on disk as SAELens v6 folders: `cfg.json` and `sae_weights.safetensors` with
- * `W_enc [d_in, d_sae]`, `b_enc [d_sae]`, `W_dec [d_sae, d_in]`, `b_dec [d_in]`. One writer
+ * `W_enc [d_in, d_sae]`, `b_enc [d_sae]`, `W_dec [d_sae, d_in]`, `b_dec [d_in]` (and `threshold [d_sae]`
+ * for `jumprelu`). One writer
  * ({@linkcode writeSaeLens}) serves SAE sweep members, checkpoints and baselines; one reader
- * ({@linkcode loadDictionary}) loads all of them and SAELens folders trained elsewhere (`standard`
- * and `topk` architectures, without input normalisation), checking `cfg.json` field by field
+ * ({@linkcode loadDictionary}) loads all of them and SAELens folders trained elsewhere (`standard`,
+ * `topk` and `jumprelu` architectures, without input normalisation), checking `cfg.json` field by field
  * (`./saelens_cfg.ts`) and the weights tensor by tensor. The weights are written before `cfg.json`,
  * each file atomically, so a folder with a `cfg.json` always has its weights.
  *
@@ -231,7 +232,7 @@ export async function saveDictionary(
  * {@linkcode parseSaeLensCfg} with SAELens' defaults (`apply_b_dec_to_input` true,
  * `normalize_activations` `"none"`); `apply_b_dec_to_input` is folded into the encoder bias
  * (`b_e − W_encᵀ b_dec`); `topk` architectures (k in `activation_fn_kwargs.k` or `k`, 1 … d_sae)
- * keep the k largest ReLU activations.
+ * keep the k largest ReLU activations; `jumprelu` ones keep `p_j` where it exceeds `threshold[j]`.
  *
  * @param dir The folder.
  * @param options Name (default: the folder name) and the run folder it sits in (`"sae"` for `saes/`: kind `"sae"`;

@@ -203,8 +203,8 @@ export function readSaeCfg(dir: string): Promise<SaeLensCfg> {
 
 /**
  * Load any SAELens-format SAE folder (trained here or elsewhere) onto a GPU, through
- * `@saelab/dictionary`'s one reader. Supports the `standard` (ReLU) and `topk` architectures
- * without input normalisation.
+ * `@saelab/dictionary`'s one reader. Supports the `standard` (ReLU), `topk` and `jumprelu`
+ * (BatchTopK members) architectures without input normalisation.
  *
  * @param gpu The context.
  * @param dir The folder.
