@@ -55,26 +55,35 @@ globalThis.addEventListener("unload", () => gpu.destroy());
 const D = 8, N = 32, ROWS = 16, STEPS = 6;
 const batches = Array.from({ length: STEPS }, () => Float32Array.from({ length: ROWS * D }, uniform));
 
-Deno.test("batchtopk: the GPU trainer follows the float64 reference over several steps, θ included", async () => {
-  const specs = [3, 3, 6].map((k) => ({ kind: "batchtopk" as const, dIn: D, dDict: N, l1: 0, k }));
-  const trainer = new SweepTrainer(gpu, specs, { batchSize: ROWS, seed: 11, logEvery: 0, adam: { lr: 1e-2 } });
-  const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 11 + i }), { lr: 1e-2 }));
-  for (const x of batches) {
-    trainer.step(x);
-    refs.forEach((r) => r.trainStep(x));
-  }
-  const got = await trainer.weights();
-  trainer.dispose();
-  const tol = { atol: 5e-6, rtol: 1e-4 };
-  specs.forEach((_, i) => {
-    const want = refs[i].toWeights();
-    assert.ok(want.threshold! > 0, "θ has moved off 0");
-    assertClose([got[i].threshold!], [want.threshold!], tol, `θ of member ${i}`);
-    assertClose(got[i].encoder, want.encoder, tol, `encoder of member ${i}`);
-    assertClose(got[i].encoderBias, want.encoderBias, tol, `encoder bias of member ${i}`);
-    assertClose(got[i].decoder!, want.decoder!, tol, `decoder of member ${i}`);
+for (const operands of ["texture", "storage"] as const) {
+  Deno.test(`batchtopk: the GPU trainer (${operands} operands) follows the float64 reference, θ included`, async () => {
+    const specs = [3, 3, 6].map((k) => ({ kind: "batchtopk" as const, dIn: D, dDict: N, l1: 0, k }));
+    const trainer = new SweepTrainer(gpu, specs, {
+      batchSize: ROWS,
+      seed: 11,
+      logEvery: 0,
+      adam: { lr: 1e-2 },
+      operands,
+    });
+    assert.equal(trainer.operands, operands);
+    const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 11 + i }), { lr: 1e-2 }));
+    for (const x of batches) {
+      trainer.step(x);
+      refs.forEach((r) => r.trainStep(x));
+    }
+    const got = await trainer.weights();
+    trainer.dispose();
+    const tol = { atol: 5e-6, rtol: 1e-4 };
+    specs.forEach((_, i) => {
+      const want = refs[i].toWeights();
+      assert.ok(want.threshold! > 0, "θ has moved off 0");
+      assertClose([got[i].threshold!], [want.threshold!], tol, `θ of member ${i}`);
+      assertClose(got[i].encoder, want.encoder, tol, `encoder of member ${i}`);
+      assertClose(got[i].encoderBias, want.encoderBias, tol, `encoder bias of member ${i}`);
+      assertClose(got[i].decoder!, want.decoder!, tol, `decoder of member ${i}`);
+    });
   });
-});
+}
 
 Deno.test("batchtopk: its SAELens folder is a JumpReLU SAE that loads back to the float64 inference codes", async () => {
   const spec = { kind: "batchtopk" as const, dIn: D, dDict: N, l1: 0, k: 4 };
