@@ -13,7 +13,8 @@
  */
 import * as v from "valibot";
 import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
-import { choice, flag, int, names, num, nums, type OptionsSchema, parseOptions, text, UsageError } from "./_schema.ts";
+import { choice, flag, int, names, num, nums, type OptionsSchema, parseOptions, text } from "./_schema.ts";
+import { UsageError } from "./_schema.ts";
 
 /** Stage names `skip` accepts. */
 export const SKIPPABLE = ["baselines", "score", "spliced"] as const;
