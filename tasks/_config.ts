@@ -11,10 +11,10 @@
  *
  * @module
  */
+import { UsageError } from "./_schema.ts";
 import * as v from "valibot";
 import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
 import { choice, flag, int, names, num, nums, type OptionsSchema, parseOptions, text } from "./_schema.ts";
-import { UsageError } from "./_schema.ts";
 
 /** Stage names `skip` accepts. */
 export const SKIPPABLE = ["baselines", "score", "spliced"] as const;
@@ -246,25 +246,6 @@ export function applyPreset<T extends Partial<PresetValues> & { preset?: typeof 
   return out as Omit<T, keyof PresetValues> & PresetValues;
 }
 
-/**
- * Refuse kinds whose members need `--k` when it is not given.
- *
- * @param config The kinds asked for and `k`.
- * @returns Nothing.
- * @throws {UsageError} Naming `--kinds` and `--k`.
- * @example
- * ```ts
- * import { checkKindNeeds } from "./_config.ts";
- * checkKindNeeds({ kinds: ["untied", "batchtopk"], k: 8 });
- * ```
- */
-export function checkKindNeeds(config: { kinds?: readonly SaeKind[]; k?: number }): void {
-  const needy = (config.kinds ?? []).find((kind) => KINDS[kind].needs.includes("k"));
-  if (needy && config.k === undefined) {
-    throw new UsageError(`Invalid --kinds: ${needy} members need --k (the codes kept per row)`);
-  }
-}
-
 /** The defaults of {@linkcode trainSchema} with the default preset. */
 export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze(resolveConfig({}));
 
@@ -283,4 +264,23 @@ export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze(resolveConfig({}
  */
 export function resolveConfig(raw: Record<string, unknown>): PipelineConfig {
   return applyPreset(parseOptions(trainSchema, raw)) as PipelineConfig;
+}
+
+/**
+ * Refuse kinds whose members need `--k` when it is not given.
+ *
+ * @param config The kinds asked for and `k`.
+ * @returns Nothing.
+ * @throws {UsageError} Naming `--kinds` and `--k`.
+ * @example
+ * ```ts
+ * import { checkKindNeeds } from "./_config.ts";
+ * checkKindNeeds({ kinds: ["untied", "batchtopk"], k: 8 });
+ * ```
+ */
+export function checkKindNeeds(config: { kinds?: readonly SaeKind[]; k?: number }): void {
+  const needy = (config.kinds ?? []).find((kind) => KINDS[kind].needs.includes("k"));
+  if (needy && config.k === undefined) {
+    throw new UsageError(`Invalid --kinds: ${needy} members need --k (the codes kept per row)`);
+  }
 }
