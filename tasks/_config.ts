@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { UsageError } from "./_schema.ts";
 import * as v from "valibot";
 import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
 import {
@@ -170,15 +171,14 @@ export const trainSchema = v.strictObject({
     ],
     "default",
   ),
-  kinds: v.pipe(
-    names(`SAE variants (${fromPreset("kinds")})`, { choices: KIND_NAMES }),
-    v.check(
-      (ks) => (ks ?? []).every((k) => KINDS[k as SaeKind].needs.length === 0),
-      (i) => {
-        const k = (i.input as SaeKind[]).find((k) => KINDS[k].needs.length)!;
-        return `${k} members need ${KINDS[k].needs.join(", ")}; train them with @saelab/sae directly`;
-      },
-    ),
+  kinds: names(
+    `SAE variants (${fromPreset("kinds")}; ${KIND_NAMES.filter((k) => KINDS[k].needs.length).join(", ")} need --k)`,
+    { choices: KIND_NAMES },
+  ),
+  k: int(
+    "codes kept per row by the kinds that need it (topk: each row; batchtopk: k·B over a batch of B rows); " +
+      "those members have no L1 term, one per ratio",
+    { min: 1 },
   ),
   ratios: nums(`dictionary ratios R = d_sae / d_in (${fromPreset("ratios")})`, { positive: true }),
   l1: nums(`L1 coefficients α (${fromPreset("l1")})`, { min: 0 }),
@@ -251,6 +251,7 @@ export function applyPreset<T extends Partial<PresetValues> & { preset?: typeof 
   const out: Record<string, unknown> = { ...options };
   const own = (k: string) => (options as Record<string, unknown>)[k] !== undefined;
   const gridGiven = own("kinds") || own("ratios") || own("l1");
+  checkKindNeeds(options as { kinds?: readonly SaeKind[]; k?: number });
   for (const [k, value] of Object.entries(preset)) {
     if (k === "extra" && gridGiven) out[k] = [];
     else if (k === "kindLr" && own("lr") && !own("kindLr")) out[k] = {}; // --lr alone sets every member's rate
@@ -282,4 +283,23 @@ export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze(resolveConfig({}
  */
 export function resolveConfig(raw: Record<string, unknown>): PipelineConfig {
   return applyPreset(parseOptions(trainSchema, raw)) as PipelineConfig;
+}
+
+/**
+ * Refuse kinds whose members need `--k` when it is not given.
+ *
+ * @param config The kinds asked for and `k`.
+ * @returns Nothing.
+ * @throws {UsageError} Naming `--kinds` and `--k`.
+ * @example
+ * ```ts
+ * import { checkKindNeeds } from "./_config.ts";
+ * checkKindNeeds({ kinds: ["untied", "batchtopk"], k: 8 });
+ * ```
+ */
+export function checkKindNeeds(config: { kinds?: readonly SaeKind[]; k?: number }): void {
+  const needy = (config.kinds ?? []).find((kind) => KINDS[kind].needs.includes("k"));
+  if (needy && config.k === undefined) {
+    throw new UsageError(`Invalid --kinds: ${needy} members need --k (the codes kept per row)`);
+  }
 }

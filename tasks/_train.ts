@@ -14,6 +14,7 @@
 import type { ActivationStore } from "@saelab/activations";
 import { appendMetrics, type MetricRow, readMetrics, RUN_FILES, writeTextAtomic } from "@saelab/runs";
 import {
+  KINDS,
   learningRate,
   probeInterval,
   type SaeSpec,
@@ -52,7 +53,7 @@ export const STATE_FILE: string = SAE_STATE_FILE;
  * ```
  */
 export function memberSpecs(
-  config: Pick<PipelineConfig, "kinds" | "ratios" | "l1"> & Partial<Pick<PipelineConfig, "extra">>,
+  config: Pick<PipelineConfig, "kinds" | "ratios" | "l1"> & Partial<Pick<PipelineConfig, "extra" | "k">>,
   dIn: number,
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
@@ -65,7 +66,10 @@ export function memberSpecs(
           throw new RangeError(`Invalid ratios: R ${ratio} × d_in ${dIn} = ${dDict} features, not a multiple of 4`);
         }
         for (const l1 of grid.l1) {
-          const spec: SaeSpec = { kind, dIn, dDict, l1 };
+          // kinds with a fixed number of codes (TopK, BatchTopK) have no L1 term: one member per ratio
+          const spec: SaeSpec = KINDS[kind].needs.includes("k")
+            ? { kind, dIn, dDict, l1: 0, k: config.k }
+            : { kind, dIn, dDict, l1 };
           const name = specName(spec);
           if (!seen.has(name)) seen.add(name), specs.push(spec);
         }

@@ -20,8 +20,8 @@ import {
   type ToyJsonMember,
   writeJsonAtomic,
 } from "@saelab/runs";
-import { runToySweep, TOY_SWEEP_DEFAULTS } from "@saelab/sae";
-import { trainSchema } from "./_config.ts";
+import { KIND_NAMES, runToySweep, type SaeKind, TOY_SWEEP_DEFAULTS } from "@saelab/sae";
+import { checkKindNeeds, trainSchema } from "./_config.ts";
 import { openRun, readRunJson, type RunHandle } from "./_run.ts";
 import { defineStage, runPipeline, type StageReporter, type Step, UsageError } from "./_runtime.ts";
 import { flag, int, num, type OptionsSchema, text, withDefault } from "./_schema.ts";
@@ -29,7 +29,7 @@ import { padTable } from "./_summary.ts";
 
 const D = TOY_SWEEP_DEFAULTS;
 const train = trainSchema.entries;
-const TOY_KINDS: readonly string[] = ["untied", "tied"];
+const TOY_KINDS: readonly string[] = KIND_NAMES;
 
 /** The options of `toy`; `--kinds`, `--ratios`, `--l1`, `--steps`, `--batch-size`, `--lr` mean what they mean in `train`. */
 export const toySchema = v.strictObject({
@@ -37,11 +37,12 @@ export const toySchema = v.strictObject({
   kinds: v.pipe(
     withDefault(train.kinds, { default: [...D.kinds], choices: TOY_KINDS }),
     v.check(
-      (ks) => ks.every((k) => TOY_KINDS.includes(k)),
+      (ks) => ks.every((k: string) => TOY_KINDS.includes(k)),
       (i) =>
         `${(i.input as string[]).find((k) => !TOY_KINDS.includes(k))} has no toy sweep; use ${TOY_KINDS.join(", ")}`,
     ),
   ),
+  k: train.k,
   ratios: withDefault(train.ratios, { default: [...D.ratios] }),
   l1: withDefault(train.l1, { default: [...D.l1], describe: "L1 coefficients α" }),
   steps: withDefault(train.steps, { default: D.steps }),
@@ -72,6 +73,7 @@ export const TOY_MODEL = {
 
 /** Cross-field checks the schema cannot make; a failure is a usage error naming the flags. */
 function checkSizes(config: ToyConfig): void {
+  checkKindNeeds({ kinds: config.kinds as SaeKind[], k: config.k });
   const features = config.features ?? 2 * config.d;
   if (config.meanActive > features) {
     throw new UsageError(`Invalid --mean-active: ${config.meanActive} is more than the ${features} true features`);
@@ -117,7 +119,8 @@ const toyStep: Step<ToyState> = {
         correlated: config.correlated,
         seed: config.seed,
       },
-      kinds: config.kinds as ("untied" | "tied")[],
+      kinds: config.kinds as SaeKind[],
+      k: config.k,
       ratios: config.ratios,
       l1: config.l1,
       steps: config.steps,

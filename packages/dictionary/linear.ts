@@ -13,7 +13,7 @@
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { matmul, topK } from "@saelab/kernels";
+import { jumpReluCodes, matmul, topK } from "@saelab/kernels";
 import type { DictKind } from "@saelab/runs";
 import type { Dictionary } from "./dictionary.ts";
 
@@ -42,6 +42,8 @@ export interface LinearDictionaryInit {
   activation?: DictActivation;
   /** Keep only the `k` largest activations per row (after the non-linearity). */
   k?: number;
+  /** JumpReLU thresholds `θ [dDict]`: codes `p · [p > θ_j]` (after the non-linearity). */
+  threshold?: Float32Array;
   /** Facts about how the dictionary was made, stored in `cfg.json` under `saelab`. */
   info?: Record<string, unknown>;
 }
@@ -82,6 +84,8 @@ export class LinearDictionary {
   readonly activation: DictActivation;
   /** Top-k, or 0 for none. */
   readonly k: number;
+  /** JumpReLU thresholds `[dDict]`, or undefined for none. */
+  readonly threshold?: Float32Array;
   /** How it was made. */
   readonly info: Record<string, unknown>;
 
@@ -106,6 +110,9 @@ export class LinearDictionary {
         throw new RangeError(`Cannot build ${what}: ${name} must be a Float32Array of ${len} values`);
       }
     }
+    if (init.threshold && (!(init.threshold instanceof Float32Array) || init.threshold.length !== dDict)) {
+      throw new RangeError(`Cannot build ${what}: threshold must be a Float32Array of ${dDict} values`);
+    }
     const k = init.k ?? 0;
     if (!Number.isInteger(k) || k < 0 || k > dDict) {
       throw new RangeError(`Cannot build ${what}: k ${init.k} is not a whole number in 1..${dDict}`);
@@ -124,6 +131,7 @@ export class LinearDictionary {
     this.decoderBias = init.decoderBias;
     this.activation = activation;
     this.k = k;
+    if (init.threshold) this.threshold = init.threshold;
     this.info = init.info ?? {};
   }
 
@@ -161,6 +169,7 @@ export class LinearDictionary {
         const o = j * dIn;
         for (let i = 0; i < dIn; i++) s += this.encoder[o + i] * xr[i];
         pre[j] = this.activation === "relu" ? Math.max(s, 0) : s;
+        if (this.threshold && !(pre[j] > this.threshold[j])) pre[j] = 0;
       }
       if (this.k > 0) keepTopK(pre, this.k);
       for (let j = 0; j < dDict; j++) out[r * dDict + j] = pre[j];
@@ -220,6 +229,7 @@ export class GpuLinearDictionary implements Dictionary {
   #encoderBias: Tensor<"f32">; // [dDict]
   #decoder: Tensor<"f32">; // [dDict, dIn]
   #decoderBias: Tensor<"f32">; // [dIn]
+  #threshold?: Tensor<"f32">; // [dDict]
 
   /**
    * @param gpu The context.
@@ -237,6 +247,7 @@ export class GpuLinearDictionary implements Dictionary {
     this.#encoderBias = gpu.upload(host.encoderBias, [host.dDict], `${label}.encoder_bias`);
     this.#decoder = gpu.upload(host.decoder, [host.dDict, host.dIn], `${label}.decoder`);
     this.#decoderBias = gpu.upload(host.decoderBias, [host.dIn], `${label}.decoder_bias`);
+    if (host.threshold) this.#threshold = gpu.upload(host.threshold, [host.dDict], `${label}.threshold`);
   }
 
   /**
@@ -252,6 +263,11 @@ export class GpuLinearDictionary implements Dictionary {
       bias: this.#encoderBias,
       relu: this.host.activation === "relu",
     }); // [rows, dDict]
+    if (this.#threshold && x.shape[0] > 0) {
+      const codes = jumpReluCodes(this.gpu, pre, this.#threshold);
+      pre.dispose();
+      return codes;
+    }
     if (this.host.k === 0 || x.shape[0] === 0) return pre;
     const out = topK(this.gpu, pre, this.host.k);
     pre.dispose();
@@ -281,6 +297,7 @@ export class GpuLinearDictionary implements Dictionary {
   /** Free the GPU copies of the weights. */
   dispose(): void {
     for (const t of [this.#encoder, this.#encoderBias, this.#decoder, this.#decoderBias]) t.dispose();
+    this.#threshold?.dispose();
   }
 
   [Symbol.dispose](): void {

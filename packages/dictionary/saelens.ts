@@ -1,9 +1,10 @@
 /**
  * Dictionaries on disk as SAELens v6 folders: `cfg.json` and `sae_weights.safetensors` with
- * `W_enc [d_in, d_sae]`, `b_enc [d_sae]`, `W_dec [d_sae, d_in]`, `b_dec [d_in]`. One writer
+ * `W_enc [d_in, d_sae]`, `b_enc [d_sae]`, `W_dec [d_sae, d_in]`, `b_dec [d_in]` (and `threshold [d_sae]`
+ * for `jumprelu`). One writer
  * ({@linkcode writeSaeLens}) serves SAE sweep members, checkpoints and baselines; one reader
- * ({@linkcode loadDictionary}) loads all of them and SAELens folders trained elsewhere (`standard`
- * and `topk` architectures, without input normalisation), checking `cfg.json` field by field
+ * ({@linkcode loadDictionary}) loads all of them and SAELens folders trained elsewhere (`standard`,
+ * `topk` and `jumprelu` architectures, without input normalisation), checking `cfg.json` field by field
  * (`./saelens_cfg.ts`) and the weights tensor by tensor. The weights are written before `cfg.json`,
  * each file atomically, so a folder with a `cfg.json` always has its weights.
  *
@@ -32,6 +33,8 @@ export interface SaeLensTensors {
   W_dec: Float32Array;
   /** `[dIn]`. */
   b_dec: Float32Array;
+  /** JumpReLU SAEs only: the thresholds `θ [dDict]` (codes `p · [p > θ_j]`). */
+  threshold?: Float32Array;
 }
 
 /**
@@ -56,18 +59,22 @@ export async function writeSaeLens(
   const want: [keyof SaeLensTensors, number[]][] = [["W_enc", [d, n]], ["b_enc", [n]], ["W_dec", [n, d]], ["b_dec", [
     d,
   ]]];
+  if (tensors.threshold) want.push(["threshold", [n]]);
   for (const [key, shape] of want) {
     const size = shape.reduce((a, b) => a * b, 1);
-    if (tensors[key].length !== size) {
+    if (tensors[key]!.length !== size) {
       throw new RangeError(
-        `Cannot write ${dir}: ${key} has ${tensors[key].length} values, expected ${size} for d_in ${d} and d_sae ${n}`,
+        `Cannot write ${dir}: ${key} has ${tensors[key]!.length} values, expected ${size} for d_in ${d} and d_sae ${n}`,
       );
     }
+  }
+  if ((options.cfg.architecture === "jumprelu") !== (tensors.threshold !== undefined)) {
+    throw new RangeError(`Cannot write ${dir}: a threshold tensor goes with architecture "jumprelu", and only with it`);
   }
   await Deno.mkdir(dir, { recursive: true });
   await writeSafetensors(
     join(dir, SAELENS_FILES.weights),
-    Object.fromEntries(want.map(([key, shape]) => [key, { dtype: "F32" as const, shape, data: tensors[key] }])),
+    Object.fromEntries(want.map(([key, shape]) => [key, { dtype: "F32" as const, shape, data: tensors[key]! }])),
     { metadata: { format: "pt", ...options.metadata } },
   );
   await writeJsonAtomic(join(dir, SAELENS_FILES.cfg), options.cfg);
@@ -160,6 +167,7 @@ export async function readSaeLensTensors(dir: string, cfg: SaeLensCfg): Promise<
     b_enc: await get("b_enc", [dDict]),
     W_dec: await get("W_dec", [dDict, dIn]),
     b_dec: file.has("b_dec") ? await get("b_dec", [dIn]) : new Float32Array(dIn),
+    ...(cfg.architecture === "jumprelu" ? { threshold: await get("threshold", [dDict]) } : {}),
   };
 }
 
@@ -201,7 +209,7 @@ export async function saveDictionary(
     d_sae: dDict,
     ...(options.hookName ? { hook_name: options.hookName } : {}),
     ...(options.modelName ? { model_name: options.modelName } : {}),
-    architecture: dict.k > 0 ? "topk" : "standard",
+    architecture: dict.threshold ? "jumprelu" : dict.k > 0 ? "topk" : "standard",
     activation_fn_str: dict.k > 0 ? "topk" : dict.activation,
     ...(dict.k > 0 ? { activation_fn_kwargs: { k: dict.k } } : {}),
     apply_b_dec_to_input: false,
@@ -211,7 +219,13 @@ export async function saveDictionary(
     saelab: { activation: dict.activation, k: dict.k, ...dict.info },
     ...options.extra,
   };
-  const tensors = { W_enc: wEnc, b_enc: dict.encoderBias, W_dec: dict.decoder, b_dec: dict.decoderBias };
+  const tensors = {
+    W_enc: wEnc,
+    b_enc: dict.encoderBias,
+    W_dec: dict.decoder,
+    b_dec: dict.decoderBias,
+    ...(dict.threshold ? { threshold: dict.threshold } : {}),
+  };
   await writeSaeLens(dir, tensors, { cfg });
   return cfg;
 }
@@ -222,7 +236,7 @@ export async function saveDictionary(
  * {@linkcode parseSaeLensCfg} with SAELens' defaults (`apply_b_dec_to_input` true,
  * `normalize_activations` `"none"`); `apply_b_dec_to_input` is folded into the encoder bias
  * (`b_e − W_encᵀ b_dec`); `topk` architectures (k in `activation_fn_kwargs.k` or `k`, 1 … d_sae)
- * keep the k largest ReLU activations.
+ * keep the k largest ReLU activations; `jumprelu` ones keep `p_j` where it exceeds `threshold[j]`.
  *
  * @param dir The folder.
  * @param options Name (default: the folder name) and the run folder it sits in (`"sae"` for `saes/`: kind `"sae"`;
@@ -270,6 +284,7 @@ export async function loadDictionary(
     decoderBias: t.b_dec,
     activation: settings.activation,
     k,
+    ...(t.threshold ? { threshold: t.threshold } : {}),
     info: saelab,
   });
 }

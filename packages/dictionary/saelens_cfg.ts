@@ -20,8 +20,8 @@ export interface SaeLensSettings {
   dIn: number;
   /** `d_sae`. */
   dSae: number;
-  /** `"standard"` or `"topk"`. */
-  architecture: "standard" | "topk";
+  /** `"standard"`, `"topk"` or `"jumprelu"` (codes `p · [p > θ_j]`, thresholds in the `threshold` tensor). */
+  architecture: "standard" | "topk" | "jumprelu";
   /** The activation applied before TopK selection (or alone): `"relu"` or `"identity"`. */
   activation: "relu" | "identity";
   /** TopK's k (1 … d_sae), 0 for a plain activation. */
@@ -80,11 +80,15 @@ export function parseSaeLensCfg(raw: unknown, options: { file: string }): SaeLen
   };
   const architecture = text("architecture", "standard");
   const fn = text("activation_fn_str", architecture === "topk" ? "topk" : "relu");
-  if ((architecture !== "standard" && architecture !== "topk") || !["relu", "identity", "topk"].includes(fn)) {
+  const jumprelu = architecture === "jumprelu" && fn === "relu";
+  if (
+    !jumprelu &&
+    ((architecture !== "standard" && architecture !== "topk") || !["relu", "identity", "topk"].includes(fn))
+  ) {
     fail(
       "architecture",
       `${JSON.stringify(architecture)} with activation ${JSON.stringify(fn)} is not supported (standard/relu, ` +
-        "standard/identity or topk)",
+        "standard/identity, topk or jumprelu)",
     );
   }
   const norm = raw.normalize_activations === false
@@ -124,5 +128,12 @@ export function parseSaeLensCfg(raw: unknown, options: { file: string }): SaeLen
       activation = own as "relu" | "identity";
     }
   }
-  return { dIn, dSae, architecture: topk ? "topk" : "standard", activation, k, applyBDecToInput };
+  return {
+    dIn,
+    dSae,
+    architecture: jumprelu ? "jumprelu" : topk ? "topk" : "standard",
+    activation,
+    k,
+    applyBDecToInput,
+  };
 }

@@ -6,7 +6,7 @@
  *
  * One step (z = member, every matmul batched over z):
  * ```
- * E   C, Cᵀ = ReLU(X W_e ᵀ + b_e)       Xᵀ [d,B] · W_ext [d+4,n]  (TopK: raw P, then select)
+ * E   C, Cᵀ = ReLU(X W_e ᵀ + b_e)       Xᵀ [d,B] · W_ext [d+4,n]  (TopK, BatchTopK: raw P, then select)
  * D   G = 2/(B·d) · (C D̂ − X)           Cᵀ [n,B] · D̂ [n,d]
  * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        only at firing codes (`@saelab/kernels` `sae_code_grad.ts`)
  * W   ∂W_ext = ∂Pᵀ X_e (col d = ∂b_e)    ∂P [B,n] · X_e [B,d+4]
@@ -106,6 +106,8 @@ export class MemberGroup {
   #listF: KList;
   /** `∂P [Z][B, n]`, written only where codes fired. */
   #dpBuf: Tensor<"f32">;
+  /** Kinds with a batch selection: the learned thresholds `θ [Z]`, and a copy that forward passes outside training move. */
+  #theta: { learned: Tensor<"f32">; scratch: Tensor<"f32"> } | null = null;
 
   /** Where the matmul operands live. */
   readonly operands: OperandMode;
@@ -140,6 +142,12 @@ export class MemberGroup {
     this.#listD = allocKList(gpu, { k: n, m: batch, members: Z, tm: this.#tileD.tm }, `${tag}.klist_rows`);
     this.#listF = allocKList(gpu, { k: batch, m: n, members: Z, tm: this.#tileF.tm }, `${tag}.klist_features`);
     this.#dpBuf = gpu.zeros([Z * batch * n], "f32", `${tag}.grad_pre`);
+    if (def.batch) {
+      this.#theta = {
+        learned: gpu.upload(Float32Array.from(weights, (w) => w.threshold ?? 0), [Z], `${tag}.threshold`),
+        scratch: gpu.zeros([Z], "f32", `${tag}.threshold_scratch`),
+      };
+    }
     const tex = (name: string, rows: number, cols: number) =>
       this.#t[name] = createMatrix(gpu, mode, { shape: [Z, rows, cols], label: `${tag}.${name}` });
     if (!def.tied) tex("w", d + 4, n);
@@ -179,8 +187,11 @@ export class MemberGroup {
     });
   }
 
-  /** Record the forward pass (E, TopK select, D): codes in `C`/`Cᵀ`, scaled error in `G`. */
-  forward(x: StagedInput, rows: number, mark: { fired: Tensor<"u32">; step: number }): void {
+  /**
+   * Record the forward pass (E, TopK select, D): codes in `C`/`Cᵀ`, scaled error in `G`. Kinds with a
+   * batch selection move their learned threshold only when `mark.training` (a training step).
+   */
+  forward(x: StagedInput, rows: number, mark: { fired: Tensor<"u32">; step: number; training?: boolean }): void {
     const gpu = this.#gpu, t = this.#t;
     const { d, n, members, kind } = this.layout;
     const def = KINDS[kind];
@@ -188,7 +199,8 @@ export class MemberGroup {
     const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
     if (def.gpu.epilogue === "encodeRaw") {
       tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
-      def.gpu.select(gpu, { p: t.p }, {
+      const theta = this.#theta && (mark.training ? this.#theta.learned : this.#theta.scratch);
+      def.gpu.select(gpu, { p: t.p, ...(theta ? { state: theta } : {}) }, {
         c: t.c,
         ct: t.ct,
         fired: mark.fired,
@@ -220,7 +232,7 @@ export class MemberGroup {
   step(x: StagedInput, rows: number, step: number, settings: AdamSettings): void {
     const gpu = this.#gpu, t = this.#t;
     const { d, n, members } = this.layout;
-    this.forward(x, rows, { fired: this.fired, step });
+    this.forward(x, rows, { fired: this.fired, step, training: true });
     gpu.encoder().clearBuffer(this.#dpBuf.buffer, 0, members * rows * n * 4);
     codeGradSparse(gpu, { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas }, {
       dp: this.#dpBuf,
@@ -286,7 +298,11 @@ export class MemberGroup {
   /** Read a packed tensor (parameters or a moment) as one {@linkcode SaeWeights} per member. */
   async read(which: "params" | "m" | "v"): Promise<SaeWeights[]> {
     const host = await this[which].read();
-    return this.specs.map((s, z) => unpackWeights(this.layout, z, s, host));
+    const theta = which === "params" && this.#theta ? await this.#theta.learned.read() : null;
+    return this.specs.map((s, z) => {
+      const w = unpackWeights(this.layout, z, s, host);
+      return theta ? { ...w, threshold: theta[z] } : w;
+    });
   }
 
   /** Overwrite a packed tensor from host weights (one per member), then refresh the operands. */
@@ -295,6 +311,10 @@ export class MemberGroup {
     weights.forEach((w, z) => packWeights(this.layout, z, w, host));
     this.#gpu.flush();
     this.#gpu.device.queue.writeBuffer(this[which].buffer, 0, host as Float32Array<ArrayBuffer>);
+    if (which === "params" && this.#theta) {
+      const theta = Float32Array.from(weights, (w) => w.threshold ?? 0);
+      this.#gpu.device.queue.writeBuffer(this.#theta.learned.buffer, 0, theta);
+    }
     if (which === "params") this.refresh();
   }
 
@@ -323,6 +343,8 @@ export class MemberGroup {
       b.dispose();
     }
     this.#dw?.dispose();
+    this.#theta?.learned.dispose();
+    this.#theta?.scratch.dispose();
     for (const l of [this.#listD, this.#listF]) {
       l.indices.dispose();
       l.counts.dispose();

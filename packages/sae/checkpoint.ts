@@ -78,13 +78,14 @@ export function memberCfg(weights: SaeWeights, options: { source: SaeSource } & 
   const src = options.source;
   const layer = src.hookLayer ?? Number(/^blocks\.(\d+)\./.exec(src.hookName)?.[1] ?? NaN);
   const hookLayer = Number.isFinite(layer) ? { hook_layer: layer } : {};
+  const own = KINDS[spec.kind].saelens.cfg(spec);
   return {
     d_in: d,
     d_sae: n,
     hook_name: src.hookName,
     ...hookLayer,
     model_name: src.modelName,
-    ...KINDS[spec.kind].saelens.cfg(spec),
+    ...own,
     dtype: "float32",
     device: "cpu",
     apply_b_dec_to_input: true,
@@ -92,7 +93,12 @@ export function memberCfg(weights: SaeWeights, options: { source: SaeSource } & 
     ...(options.scale !== undefined ? { activation_scale: options.scale } : {}),
     ...(src.contextSize ? { context_size: src.contextSize } : {}),
     l1_coefficient: spec.l1,
-    metadata: { model_name: src.modelName, hook_name: src.hookName, ...hookLayer },
+    metadata: {
+      ...(own.metadata as object | undefined),
+      model_name: src.modelName,
+      hook_name: src.hookName,
+      ...hookLayer,
+    },
     kind: spec.kind,
     tied: KINDS[spec.kind].tied,
     dict_ratio: n / d,
@@ -156,8 +162,8 @@ export function readSaeCfg(dir: string): Promise<SaeLensCfg> {
 
 /**
  * Load any SAELens-format SAE folder (trained here or elsewhere) onto a GPU, through
- * `@saelab/dictionary`'s one reader. Supports the `standard` (ReLU) and `topk` architectures
- * without input normalisation.
+ * `@saelab/dictionary`'s one reader. Supports the `standard` (ReLU), `topk` and `jumprelu`
+ * (BatchTopK members) architectures without input normalisation.
  *
  * @param gpu The context.
  * @param dir The folder.

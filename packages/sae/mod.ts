@@ -49,7 +49,7 @@
 export * from "./spec.ts";
 export { isSaeKind, KIND_NAMES, kindOfCfg, KINDS, saeKind } from "./kinds/mod.ts";
 export { cfgKindName, reluCodes } from "./kinds/kind.ts";
-export type { KindCfg, SaeKindDef } from "./kinds/kind.ts";
+export type { BatchSelection, KindCfg, SaeKindDef, SelectKernel } from "./kinds/kind.ts";
 export * from "./weights.ts";
 export * from "./reference.ts";
 export * from "./reference_train.ts";

@@ -7,7 +7,8 @@
  * X' = X − b_dec                      (only with a decoder bias)
  * W  = W_e (untied, topk)  |  M̂ (tied)
  * P  = X' Wᵀ + b_e                    // [B, dDict] pre-activations
- * C  = ReLU(P)   (topk: keep the k largest P of each row, then ReLU)
+ * C  = ReLU(P)   (topk: keep the k largest P of each row, then ReLU; batchtopk: the k·B largest
+ *                 of the batch in training, `P · [P > θ]` at inference)
  * D̂_j = D_j / max(‖D_j‖, 1e-8)        (tied: D = M)
  * X̂  = C D̂ + b_dec                    // [B, dIn]
  * L  = Σ(X̂ − X)² / (B·dIn) + α · Σ|C| / B
@@ -35,6 +36,8 @@ export interface ReferenceParams {
   decoder: Float64Array | null;
   /** `[dIn]` or `null`. */
   decoderBias: Float64Array | null;
+  /** The learned inference threshold of kinds with a batch selection (BatchTopK); default 0. */
+  threshold?: number;
 }
 
 /** Everything the forward pass computes. */
@@ -67,6 +70,8 @@ export interface ReferenceForward {
  * @param spec Architecture and α.
  * @param params Parameters.
  * @param x `[rows, dIn]` inputs.
+ * @param options `training`: codes as training selects them (BatchTopK: over the whole batch;
+ *   default false, the inference codes).
  * @returns The forward quantities and the loss.
  * @example
  * ```ts
@@ -77,7 +82,12 @@ export interface ReferenceForward {
  * if (f.loss !== 0) throw new Error("identity dictionary reconstructs positive inputs exactly");
  * ```
  */
-export function referenceForward(spec: SaeSpec, params: ReferenceParams, x: ArrayLike<number>): ReferenceForward {
+export function referenceForward(
+  spec: SaeSpec,
+  params: ReferenceParams,
+  x: ArrayLike<number>,
+  options: { training?: boolean } = {},
+): ReferenceForward {
   const s = resolveSpec(spec);
   const { dIn: d, dDict: n } = s;
   if (x.length % d !== 0) {
@@ -107,8 +117,11 @@ export function referenceForward(spec: SaeSpec, params: ReferenceParams, x: Arra
       for (let i = 0; i < d; i++) acc += encoderUsed[j * d + i] * input[b * d + i];
       pre[b * n + j] = acc;
     }
-    kind.activate(pre.subarray(b * n, (b + 1) * n), codes.subarray(b * n, (b + 1) * n), s);
+    if (!(options.training && kind.batch)) {
+      kind.activate(pre.subarray(b * n, (b + 1) * n), codes.subarray(b * n, (b + 1) * n), s, params.threshold ?? 0);
+    }
   }
+  if (options.training && kind.batch) kind.batch.activate(pre, codes, s);
   const recon = new Float64Array(rows * d);
   let se = 0, l1 = 0;
   for (let b = 0; b < rows; b++) {
@@ -150,7 +163,7 @@ export function referenceGradients(
 ): { forward: ReferenceForward; grads: ReferenceParams } {
   const s = resolveSpec(spec);
   const { dIn: d, dDict: n } = s;
-  const f = referenceForward(s, params, x);
+  const f = referenceForward(s, params, x, { training: true });
   const rows = x.length / d;
   const g = new Float64Array(rows * d); // ∂L/∂X̂
   for (let e = 0; e < g.length; e++) g[e] = (2 * (f.recon[e] - x[e])) / (rows * d);

@@ -4,11 +4,12 @@
  *
  * @module
  */
+import { KINDS } from "./kinds/mod.ts";
 import { referenceGradients, type ReferenceParams } from "./reference.ts";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, type SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
-type Key = keyof ReferenceParams;
+type Key = Exclude<keyof ReferenceParams, "threshold">;
 const KEYS: readonly Key[] = ["encoder", "encoderBias", "decoder", "decoderBias"];
 
 /**
@@ -29,6 +30,7 @@ export function toReferenceParams(w: SaeWeights): ReferenceParams {
     encoderBias: Float64Array.from(w.encoderBias),
     decoder: w.decoder ? Float64Array.from(w.decoder) : null,
     decoderBias: w.decoderBias ? Float64Array.from(w.decoderBias) : null,
+    ...(w.threshold !== undefined ? { threshold: w.threshold } : {}),
   };
 }
 
@@ -108,6 +110,8 @@ export class ReferenceTrainer {
   trainStep(x: ArrayLike<number>): StepLoss {
     const { forward, grads } = referenceGradients(this.spec, this.params, x);
     this.step++;
+    const batch = KINDS[this.spec.kind].batch;
+    if (batch) this.params.threshold = batch.nextThreshold(this.params.threshold ?? 0, forward.codes);
     for (const k of KEYS) {
       const p = this.params[k];
       if (p) adamReference(p, { g: grads[k]!, m: this.#m[k]!, v: this.#v[k]!, step: this.step, adam: this.adam });
@@ -124,6 +128,7 @@ export class ReferenceTrainer {
       encoderBias: Float32Array.from(p.encoderBias),
       decoder: p.decoder ? Float32Array.from(p.decoder) : null,
       decoderBias: p.decoderBias ? Float32Array.from(p.decoderBias) : null,
+      ...(p.threshold !== undefined ? { threshold: p.threshold } : {}),
     };
   }
 }

@@ -48,10 +48,18 @@ export function toSaeLensTensors(w: SaeWeights, options: { scale?: number } = {}
   const enc = KINDS[w.spec.kind].tied ? dirs : w.encoder;
   const W_enc = new Float32Array(d * n);
   for (let j = 0; j < n; j++) for (let i = 0; i < d; i++) W_enc[i * n + j] = enc[j * d + i];
-  const t = { W_enc, b_enc: w.encoderBias.slice(), W_dec: dirs, b_dec: w.decoderBias?.slice() ?? new Float32Array(d) };
+  const threshold = w.threshold !== undefined ? { threshold: new Float32Array(n).fill(w.threshold) } : {};
+  const t = {
+    W_enc,
+    b_enc: w.encoderBias.slice(),
+    W_dec: dirs,
+    b_dec: w.decoderBias?.slice() ?? new Float32Array(d),
+    ...threshold,
+  };
   const scale = options.scale ?? 1;
   if (scale === 1) return t;
   return {
+    ...threshold,
     W_enc: t.W_enc.map((v) => v * scale),
     b_enc: t.b_enc,
     W_dec: t.W_dec.map((v) => v / scale),
@@ -99,7 +107,8 @@ export function saeDictionary(
     encoderBias,
     decoder: t.W_dec,
     decoderBias: t.b_dec,
-    k: w.spec.k,
+    k: KINDS[w.spec.kind].batch ? 0 : w.spec.k,
+    ...(t.threshold ? { threshold: t.threshold } : {}),
     info: { kind: w.spec.kind, ...options.info },
   });
 }

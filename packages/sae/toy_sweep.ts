@@ -13,7 +13,8 @@ import type { ToyChance, ToyJsonMember } from "@saelab/runs";
 import { mmcs, mmcsChance, mmcsLargerToSmaller } from "./metrics.ts";
 import { referenceForward } from "./reference.ts";
 import { toReferenceParams } from "./reference_train.ts";
-import { type SaeSpec, specName } from "./spec.ts";
+import { isSaeKind, KIND_NAMES, KINDS } from "./kinds/mod.ts";
+import { type SaeKind, type SaeSpec, specName } from "./spec.ts";
 import { SweepTrainer } from "./sweep.ts";
 import { ToyData, type ToyOptions } from "./toy.ts";
 import { featureDirections, type SaeWeights } from "./weights.ts";
@@ -23,7 +24,9 @@ export interface ToySweepOptions {
   /** The toy data: `d` 32, `features` 2·d, `meanActive` 5, `decay` 0.99, uncorrelated, seed 0. */
   toy?: Partial<ToyOptions>;
   /** SAE variants (as `--kinds`). Default `["untied"]`. */
-  kinds?: readonly ("untied" | "tied")[];
+  kinds?: readonly SaeKind[];
+  /** Codes kept per row (`--k`) of the kinds that need one (TopK, BatchTopK): one member per ratio, α 0. */
+  k?: number;
   /** Dictionary ratios R = dDict / d (as `--ratios`). Default 1, 2, 4. */
   ratios?: readonly number[];
   /** L1 coefficients α (as `--l1`). Default 1e-3, 3e-3, 1e-2, 3e-2. */
@@ -57,7 +60,7 @@ export interface ToySweepOptions {
  */
 export interface ToyMember extends ToyJsonMember {
   /** Variant. */
-  kind: "untied" | "tied";
+  kind: SaeKind;
 }
 
 /** A chance level for one ratio (`@saelab/runs`' `ToyChance`). */
@@ -169,7 +172,8 @@ export function chooseToyMember(members: readonly ToyMember[], d: number, option
  * @param gpu The context.
  * @param options Toy data, grid, training and the choice rule; see {@linkcode TOY_SWEEP_DEFAULTS}.
  * @returns The members, the chosen one, chance levels and settings (`toy.json`).
- * @throws {RangeError} When a ratio gives a dictionary size that is not a multiple of 4, or a kind is not untied or tied.
+ * @throws {RangeError} When a ratio gives a dictionary size that is not a multiple of 4, a kind is unknown, or a
+ *   kind needs `k` and none is given.
  * @example
  * ```ts ignore
  * import { createGpu } from "@saelab/gpu";
@@ -187,7 +191,7 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   const steps = options.steps ?? D.steps, batchSize = options.batchSize ?? D.batchSize, lr = options.lr ?? D.lr;
   const heldOutRows = options.heldOutRows ?? D.heldOutRows, seed = options.seed ?? D.seed;
   const chanceTrials = options.chanceTrials ?? D.chanceTrials;
-  const specs = toySpecs(d, { kinds, ratios, alphas });
+  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k });
   options.signal?.throwIfAborted();
 
   const toy = new ToyData(toyOptions);
@@ -222,7 +226,7 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
     const dirs = featureDirections(weights[i]);
     return {
       name: specName(spec),
-      kind: spec.kind as "untied" | "tied",
+      kind: spec.kind,
       ratio: spec.dDict / d,
       l1: spec.l1,
       l0,
@@ -250,19 +254,26 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
 
 function toySpecs(
   d: number,
-  grid: { kinds: readonly string[]; ratios: readonly number[]; alphas: readonly number[] },
+  grid: { kinds: readonly string[]; ratios: readonly number[]; alphas: readonly number[]; k?: number },
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
   for (const kind of grid.kinds) {
-    if (kind !== "untied" && kind !== "tied") {
-      throw new RangeError(`Cannot run the toy sweep: kind ${JSON.stringify(kind)} is not untied or tied`);
+    if (!isSaeKind(kind)) {
+      throw new RangeError(
+        `Cannot run the toy sweep: kind ${JSON.stringify(kind)} is not one of ${KIND_NAMES.join(", ")}`,
+      );
+    }
+    const needsK = KINDS[kind].needs.includes("k");
+    if (needsK && grid.k === undefined) {
+      throw new RangeError(`Cannot run the toy sweep: kind ${kind} needs k (codes kept per row)`);
     }
     for (const ratio of grid.ratios) {
       const dDict = ratio * d;
       if (!Number.isInteger(dDict) || dDict % 4 !== 0) {
         throw new RangeError(`Cannot run the toy sweep: R ${ratio} × d ${d} = ${dDict} features, not a multiple of 4`);
       }
-      for (const l1 of grid.alphas) specs.push({ kind, dIn: d, dDict, l1 });
+      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k });
+      else for (const l1 of grid.alphas) specs.push({ kind, dIn: d, dDict, l1 });
     }
   }
   return specs;

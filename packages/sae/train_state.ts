@@ -52,6 +52,12 @@ function put(
   out[`${prefix}.encoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.encoder };
   out[`${prefix}.encoderBias`] = { dtype: "F32", shape: [dDict], data: w.encoderBias };
   if (w.decoder) out[`${prefix}.decoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.decoder };
+  if (w.threshold !== undefined) {
+    if (!Number.isFinite(w.threshold)) {
+      throw new RangeError(`Cannot save a training state: ${prefix}.threshold is ${w.threshold}`);
+    }
+    out[`${prefix}.threshold`] = { dtype: "F32", shape: [1], data: Float32Array.of(w.threshold) };
+  }
 }
 
 /**
@@ -180,7 +186,10 @@ async function readState(
     if (!encoder || !encoderBias || (!tied && !decoder)) {
       throw new RangeError(`Cannot resume training from ${path}: ${prefix} is incomplete`);
     }
-    return { spec, encoder, encoderBias, decoder: tied ? null : decoder, decoderBias: null };
+    const threshold = file.has(`${prefix}.threshold`)
+      ? { threshold: (await file.getFloat32(`${prefix}.threshold`))[0] }
+      : {};
+    return { spec, encoder, encoderBias, decoder: tied ? null : decoder, decoderBias: null, ...threshold };
   };
   const resolved = specs.map(resolveSpec);
   const all = (which: string) => Promise.all(resolved.map((s, i) => read(`${which}.${i}`, s)));

@@ -24,6 +24,8 @@ export interface SaeWeights {
   decoder: Float32Array | null;
   /** `b_dec`, `[dIn]`, or `null`. */
   decoderBias: Float32Array | null;
+  /** The inference threshold `θ` learned in training, for kinds with a batch selection (BatchTopK). */
+  threshold?: number;
 }
 
 /**
@@ -56,6 +58,7 @@ export function initWeights(spec: SaeSpec, options: { seed?: number } = {}): Sae
     encoderBias: new Float32Array(s.dDict),
     decoder,
     decoderBias: s.decoderBias ? new Float32Array(s.dIn) : null,
+    ...(KINDS[s.kind].batch ? { threshold: 0 } : {}),
   };
 }
 
@@ -122,5 +125,6 @@ export function cloneWeights(w: SaeWeights): SaeWeights {
     encoderBias: w.encoderBias.slice(),
     decoder: w.decoder?.slice() ?? null,
     decoderBias: w.decoderBias?.slice() ?? null,
+    ...(w.threshold !== undefined ? { threshold: w.threshold } : {}),
   };
 }

@@ -8,8 +8,47 @@
  *
  * @module
  */
-import type { topkSelect } from "@saelab/kernels";
+import type { Binding, Gpu } from "@saelab/gpu";
+import type { MatrixOperand } from "@saelab/kernels";
 import type { SaeSpec } from "../spec.ts";
+
+/**
+ * A `@saelab/kernels` selection that turns each member's raw pre-activations `P [rows, n]` into
+ * codes `C`, `Cᵀ` and fired marks (`topkSelect`, `batchTopkSelect`); `state` is the group's
+ * learned thresholds `θ [members]` for kinds that keep one.
+ */
+export type SelectKernel = (
+  gpu: Gpu,
+  inputs: { p: MatrixOperand; state?: Binding },
+  out: {
+    c: MatrixOperand;
+    ct: MatrixOperand;
+    fired: Binding;
+    rows: number;
+    n: number;
+    k: number;
+    members: number;
+    step: number;
+  },
+) => void;
+
+/**
+ * What a kind that selects codes over the whole batch in training does differently (BatchTopK):
+ * its float64 training activation, and the inference threshold `θ` it learns from the training
+ * codes. Its `activate` is then the inference activation, given `θ`.
+ */
+export interface BatchSelection {
+  /** Float64 training codes of a whole batch from its pre-activations, both `[rows, dDict]`. */
+  activate(pre: Float64Array, codes: Float64Array, spec: Required<SaeSpec>): void;
+  /**
+   * The threshold after a training step.
+   *
+   * @param theta The threshold before the step.
+   * @param codes The step's training codes `[rows, dDict]`.
+   * @returns The new threshold.
+   */
+  nextThreshold(theta: number, codes: Float64Array): number;
+}
 
 /** The `cfg.json` fields a kind writes and reads (SAELens v6 names). */
 export interface KindCfg {
@@ -19,6 +58,8 @@ export interface KindCfg {
   activation_fn_str: string;
   /** SAELens `activation_fn_kwargs` (TopK: `{ k }`). */
   activation_fn_kwargs?: { k?: number; [key: string]: unknown };
+  /** Further cfg fields of the kind (BatchTopK: SAELens' `metadata` naming the training architecture). */
+  [field: string]: unknown;
 }
 
 /** One SAE variant, as the trainer, the reference, the checkpoints and the CLI see it. */
@@ -51,15 +92,21 @@ export interface SaeKindDef {
   init(spec: Required<SaeSpec>, xavier: () => Float32Array): { encoder: Float32Array; decoder: Float32Array | null };
   /**
    * The float64 reference of the activation: codes of one row from its pre-activations
-   * `W_e (x − b_dec) + b_e`, written into `codes` (same length).
+   * `W_e (x − b_dec) + b_e`, written into `codes` (same length). `threshold` is the learned
+   * inference threshold of kinds with a {@linkcode SaeKindDef.batch} selection (0 for the others).
    */
-  activate(pre: Float64Array, codes: Float64Array, spec: Required<SaeSpec>): void;
+  activate(pre: Float64Array, codes: Float64Array, spec: Required<SaeSpec>, threshold?: number): void;
+  /**
+   * Set for kinds that select codes over the whole batch in training and learn an inference
+   * threshold (BatchTopK); the trainers then use its `activate` and keep `SaeWeights.threshold`.
+   */
+  readonly batch?: BatchSelection;
   /**
    * The GPU encoder epilogue the trainer runs: `"encode"` (bias + ReLU fused into the tile matmul),
    * or `"encodeRaw"` followed by `select` (a `@saelab/kernels` kernel that turns the raw
    * pre-activations into codes).
    */
-  readonly gpu: { epilogue: "encode" } | { epilogue: "encodeRaw"; select: typeof topkSelect };
+  readonly gpu: { epilogue: "encode" } | { epilogue: "encodeRaw"; select: SelectKernel };
   /** SAELens `cfg.json`: the fields this kind writes, and whether a folder's cfg is one of its kind. */
   readonly saelens: {
     /** Fields written for a member. */

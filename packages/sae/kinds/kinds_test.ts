@@ -38,6 +38,7 @@ for (const kind of KIND_NAMES) {
       const w = initWeights(spec, { seed: 7 });
       w.encoderBias.forEach((_, j) => (w.encoderBias[j] = 0.05 * normalish()));
       w.decoderBias?.forEach((_, i) => (w.decoderBias![i] = 0.3 * normalish()));
+      if (w.threshold !== undefined) w.threshold = 0.05; // a learned threshold that cuts some codes
       const params = toReferenceParams(w);
       const fwd = referenceForward(spec, params, rows);
       const reference = {
@@ -54,12 +55,16 @@ for (const kind of KIND_NAMES) {
         },
       };
       const source = { hookName: "blocks.1.hook_resid_post", modelName: "m" };
+      const own = KINDS[kind].saelens.cfg(resolveSpec(spec));
+      const metadata = own.metadata
+        ? { metadata: { ...own.metadata, model_name: "m", hook_name: source.hookName, hook_layer: 1 } }
+        : {};
       await checkDictionary(gpu, {
         dictionary: saeDictionary(w),
         reference,
         rows,
         save: (dir) => saveSae(dir, w, { source }),
-        cfg: { ...KINDS[kind].saelens.cfg(resolveSpec(spec)), hook_name: source.hookName, l1_coefficient: spec.l1 },
+        cfg: { ...own, ...metadata, hook_name: source.hookName, l1_coefficient: spec.l1 },
       });
     });
   }
@@ -95,6 +100,8 @@ Deno.test("the GPU sweep trainer matches the float64 reference trainer for every
     assertClose(got[i].encoderBias, want.encoderBias, tol, `${spec.kind} encoder bias`);
     if (want.decoder) assertClose(got[i].decoder!, want.decoder, tol, `${spec.kind} decoder`);
     else assert.equal(got[i].decoder, null);
+    if (want.threshold !== undefined) assertClose([got[i].threshold!], [want.threshold], tol, `${spec.kind} threshold`);
+    else assert.equal(got[i].threshold, undefined);
   });
 });
 

@@ -4,13 +4,14 @@
  *
  * @module
  */
+import { batchtopk } from "./batchtopk.ts";
 import type { SaeKindDef } from "./kind.ts";
 import { tied } from "./tied.ts";
 import { topk } from "./topk.ts";
 import { untied } from "./untied.ts";
 
 /** Every SAE kind, by name. */
-export const KINDS = Object.freeze({ untied, tied, topk });
+export const KINDS = Object.freeze({ untied, tied, topk, batchtopk });
 
 /** Name of an SAE kind. */
 export type SaeKind = keyof typeof KINDS;
