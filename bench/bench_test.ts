@@ -16,7 +16,7 @@ import json, sys
 if sys.argv[1] == "-c":
     sys.exit(0)
 cases = json.loads(sys.argv[2])["cases"]
-print(json.dumps({"torch": "fake", "threads": 2,
+print(json.dumps({"torch": "fake", "threads": 2, "blas": [],
   "results": [{"seconds": [0.5] * c["rounds"], "median": 0.5, "l0": 1.0} for c in cases]}))
 `;
 
@@ -113,6 +113,7 @@ Deno.test({
     ], { python: "/usr/bin/python3", install: false });
     assert.ok(peer.available, peer.available ? "" : peer.error);
     assert.equal(peer.threads, 2);
+    assert.ok(Array.isArray(peer.blas), "the BLAS libraries it loaded");
     for (const r of peer.results) {
       assert.equal(r.seconds.length, 2);
       assert.ok(r.median > 0 && Number.isFinite(r.median));

@@ -1,7 +1,8 @@
 """PyTorch-CPU peer of the benchmarks: the same cases as the Deno benchmarks, timed the same way.
 
 Usage: python3 bench/torch_peer.py '<json>' where the JSON is {"threads": 2, "cases": [...]}; prints one JSON
-object {"torch": version, "threads": n, "results": [...]} with one result per case, in order. Each case names
+object {"torch": version, "threads": n, "blas": [mapped BLAS libraries], "results": [...]} with one result per
+case, in order. Each case names
 its kind and shape:
 
 - {"kind": "sae", "dIn", "ratio", "batch", "l1", "fire" (null: at initialisation), "rounds", "steps"}
@@ -170,12 +171,23 @@ def neox_train_case(case):
 CASES = {"sae": sae_case, "neox_forward": neox_forward_case, "neox_train": neox_train_case}
 
 
+def blas_libraries():
+    """The BLAS libraries mapped into this process (Debian picks one through its alternatives)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "blas" in line.lower()}
+        return sorted(paths)
+    except OSError:
+        return []
+
+
 def main():
     request = json.loads(sys.argv[1])
     torch.set_num_threads(request.get("threads", 2))
     torch.manual_seed(request.get("seed", 1))
     results = [CASES[case["kind"]](case) for case in request["cases"]]
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "results": results}))
+    report = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_libraries()}
+    print(json.dumps({**report, "results": results}))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 /**
  * The PyTorch-CPU peer of the benchmarks and the figures they print: runs
  * `bench/torch_peer.py` on the cases a benchmark measured (installing Debian's
- * `python3-torch` first when `import torch` fails), in a process of its own
- * with 2 threads and with `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` removed
+ * `python3-torch` with OpenBLAS first when `import torch` fails), in a process
+ * of its own with 2 threads and with `OPENBLAS_CORETYPE` and `OPENBLAS_L2_SIZE` removed
  * from its environment (only the peer's: ours keeps them), and turns both
  * sides' seconds per step into rates and their ratio.
  *
@@ -33,6 +33,7 @@ export type PeerReport =
     python: string;
     torch: string;
     threads: number;
+    blas: string[];
     results: (Timing & Record<string, unknown>)[];
   }
   | { available: false; name: string; error: string };
@@ -139,10 +140,14 @@ async function output(cmd: string, args: string[], env?: Record<string, string>)
   }
 }
 
-/** The peer's environment: ours without the OpenBLAS variables that tune OpenBLAS for this project's process. */
-function peerEnv(): Record<string, string> {
+/**
+ * The peer's environment: ours without the OpenBLAS variables that tune OpenBLAS for this project's process,
+ * and OpenBLAS's own thread count set to the peer's.
+ */
+function peerEnv(threads = 2): Record<string, string> {
   const env = Deno.env.toObject();
   for (const k of PEER_UNSET) delete env[k];
+  env.OPENBLAS_NUM_THREADS = String(threads);
   return env;
 }
 
@@ -173,13 +178,14 @@ async function findPython(options: PeerOptions): Promise<{ python: string } | { 
   if (chosen || !(options.install ?? Deno.env.get("SAELAB_TORCH_INSTALL") !== "0")) {
     return { error: `${candidates.join(" and ")} cannot import torch (${last}); installing is off` };
   }
-  console.error("installing python3-torch (apt-get install -y python3-torch) for the PyTorch peer…");
+  console.error("installing PyTorch for the peer (apt-get install -y python3-torch libopenblas0-pthread)…");
   const root = Deno.uid() === 0;
   const install = await output(root ? "apt-get" : "sudo", [
     ...(root ? [] : ["-n", "apt-get"]),
     "install",
     "-y",
     "python3-torch",
+    "libopenblas0-pthread", // Debian's default BLAS is the reference one, far slower than what a user runs
   ]);
   const p = await imports("/usr/bin/python3");
   if (p.ok) return { python: "/usr/bin/python3" };
@@ -204,7 +210,7 @@ export async function runTorchPeer(cases: PeerCase[], options: PeerOptions = {})
   if ("error" in found) return { available: false, name: NAME, error: found.error };
   const { python } = found;
   const request = JSON.stringify({ threads: options.threads ?? 2, seed: 1, cases });
-  const run = await output(python, [SCRIPT, request], peerEnv());
+  const run = await output(python, [SCRIPT, request], peerEnv(options.threads ?? 2));
   if (!run.ok) {
     return { available: false, name: NAME, error: `${SCRIPT} failed: ${run.stderr.trim().split("\n").at(-1)}` };
   }
@@ -216,6 +222,7 @@ export async function runTorchPeer(cases: PeerCase[], options: PeerOptions = {})
       python,
       torch: report.torch,
       threads: report.threads,
+      blas: report.blas ?? [],
       results: report.results,
     };
   } catch {
@@ -242,6 +249,13 @@ export function peerTiming(report: PeerReport, i: number): (Timing & Record<stri
  */
 export function peerSummary(report: PeerReport): Record<string, unknown> {
   return report.available
-    ? { name: report.name, python: report.python, torch: report.torch, threads: report.threads, unset: [...PEER_UNSET] }
+    ? {
+      name: report.name,
+      python: report.python,
+      torch: report.torch,
+      threads: report.threads,
+      blas: report.blas,
+      unset: [...PEER_UNSET],
+    }
     : { name: report.name, error: report.error };
 }

@@ -25,7 +25,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: { rounds: { type: "string" }, tiny: { type: "boolean" } },
 });
-const ROUNDS = Number(values.rounds ?? 3), STEPS = 2, BATCH = 8;
+const ROUNDS = Number(values.rounds ?? 3), STEPS = values.tiny ? 2 : 1, BATCH = 8;
 const CONFIG = new URL("../../../fixtures/models/sotu-neox/config.json", import.meta.url);
 const TINY = {
   model_type: "gpt_neox",

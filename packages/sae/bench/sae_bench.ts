@@ -16,7 +16,8 @@
  * steps (one wait per round, after its last step); the median seconds per
  * step give the rate.
  *
- * Run: `deno task bench:sae [--rounds R] [--tiny]` (`--tiny`: a d_in 16 shape, for tests).
+ * Run: `deno task bench:sae [--rounds R] [--shape paper|default] [--tiny]` (`--shape`: that shape
+ * only; `--tiny`: a d_in 16 shape, for tests). Progress goes to stderr.
  *
  * @module
  */
@@ -35,7 +36,7 @@ import {
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { rounds: { type: "string" }, tiny: { type: "boolean" } },
+  options: { rounds: { type: "string" }, tiny: { type: "boolean" }, shape: { type: "string" } },
 });
 const ROUNDS = Number(values.rounds ?? 3);
 const FIRE = 0.04, L1 = 1e-3;
@@ -44,7 +45,9 @@ const SHAPES = values.tiny ? [{ name: "tiny", d: 16, ratio: 2, batch: 64, steps:
   { name: "paper", d: 512, ratio: 4, batch: 4096, steps: 1 },
   { name: "default", d: 128, ratio: 4, batch: 1024, steps: 8 },
 ];
-const CASES = SHAPES.flatMap((s) => [false, true].map((sparse) => ({ ...s, sparse })));
+const CASES = SHAPES.filter((s) => values.shape === undefined || s.name === values.shape).flatMap((s) =>
+  [false, true].map((sparse) => ({ ...s, sparse }))
+);
 
 function randomBatch(rows: number, d: number): Float32Array {
   return Float32Array.from({ length: rows * d }, () => Math.random() * 2 - 1);
@@ -102,7 +105,10 @@ async function ours(c: (typeof CASES)[number]) {
 const loadBefore = loadAverage();
 const info = gpu.adapter.info;
 const mine: Awaited<ReturnType<typeof ours>>[] = [];
-for (const c of CASES) mine.push(await ours(c));
+for (const c of CASES) {
+  mine.push(await ours(c));
+  console.error(`ours: ${c.name} ${c.sparse ? "sparse" : "dense"}: ${mine.at(-1)!.timing.median} s per step`);
+}
 const peerCases: PeerCase[] = CASES.map((c) => ({
   kind: "sae",
   dIn: c.d,
