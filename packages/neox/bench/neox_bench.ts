@@ -12,11 +12,13 @@
  * waits for the GPU (`gpu.sync()`), nothing is read back; the median and best
  * of `rounds` are reported after one warm-up.
  *
- * Peer: the float64 CPU reference forward (plain TypeScript, `referenceForward`)
- * of the same model to layer 3 on one sequence of the same context, timed once.
+ * Peer: the same forwards (same shape, random weights, no gradients) in PyTorch
+ * on the CPU (`bench/torch_peer.py`, 2 threads), warmed up and timed the same
+ * way in the same run; `cases` holds both rates and ours ÷ PyTorch's.
  *
  * Run: `deno task bench:neox` (prints one JSON object). Options:
- * `--batch B` (default 4), `--seq T` (128), `--rounds R` (3).
+ * `--batch B` (default 4), `--seq T` (128), `--rounds R` (3), `--tiny` (a
+ * d 32, 2-layer model, for tests).
  *
  * @module
  */
@@ -24,28 +26,43 @@ import { parseArgs } from "node:util";
 import { createGpu } from "@saelab/gpu";
 import { matmulVariant } from "@saelab/kernels";
 import { seededRandom } from "@saelab/core";
-import { createModel, parseConfig, randomWeights, referenceForward } from "@saelab/neox";
+import { createModel, parseConfig, randomWeights } from "@saelab/neox";
 import { PYTHIA_70M_SIZES } from "@saelab/neox/testing";
+import { compare, loadAverage, peerSummary, peerTiming, runTorchPeer, timing } from "../../../bench/torch_peer.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { batch: { type: "string" }, seq: { type: "string" }, rounds: { type: "string" } },
+  options: {
+    batch: { type: "string" },
+    seq: { type: "string" },
+    rounds: { type: "string" },
+    tiny: { type: "boolean" },
+  },
 });
-const B = Number(values.batch ?? 4), T = Number(values.seq ?? 128), ROUNDS = Number(values.rounds ?? 3);
+const B = Number(values.batch ?? 4), T = Number(values.seq ?? (values.tiny ? 16 : 128));
+const ROUNDS = Number(values.rounds ?? 3);
 
-const config = parseConfig({
-  ...PYTHIA_70M_SIZES,
+const TINY = { model_type: "gpt_neox", vocab_size: 64, hidden_size: 32, num_hidden_layers: 4, num_attention_heads: 2 };
+const hf = {
+  ...(values.tiny ? { ...TINY, intermediate_size: 128 } : PYTHIA_70M_SIZES),
   rotary_pct: 0.25,
+  rotary_emb_base: 10000,
+  layer_norm_eps: 1e-5,
   use_parallel_residual: true,
   max_position_embeddings: 2048,
-});
+};
+const config = parseConfig(hf);
+const loadBefore = loadAverage();
 const gpu = await createGpu();
 const t0 = performance.now();
 const weights = randomWeights(config, { seed: 1 });
 const model = await createModel(gpu, config, { weights });
 const loadSeconds = (performance.now() - t0) / 1000;
 const rand = seededRandom(2);
-const ids = Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(rand() * 50277)));
+const ids = Array.from(
+  { length: B },
+  () => Array.from({ length: T }, () => Math.floor(rand() * Math.min(50277, config.vocabSize))),
+);
 
 const { hiddenSize: D, intermediateSize: F, vocabSize: V } = config;
 const perBlock = 2 * (4 * D * D + 2 * D * F) + 2 * D * (T + 1);
@@ -62,29 +79,17 @@ async function measure(stopAtLayer: number | undefined) {
     out.dispose();
     if (r > 0) times.push(s); // round 0 compiles pipelines and fills the pool
   }
+  const rounds = timing(times);
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)], best = times[0];
   return {
+    rounds,
     layers,
     unembedding: stopAtLayer === undefined,
     gflop: +(flops / 1e9).toFixed(3),
     seconds: { median: +median.toFixed(4), best: +best.toFixed(4) },
     tokensPerSecond: { median: Math.round((B * T) / median), best: Math.round((B * T) / best) },
     gflopPerSecond: { median: +(flops / median / 1e9).toFixed(2), best: +(flops / best / 1e9).toFixed(2) },
-  };
-}
-
-/** The CPU reference on one sequence, to layer 3. */
-function peer() {
-  const start = performance.now();
-  referenceForward(config, (name) => weights[name], ids.slice(0, 1), { stopAtLayer: 3 });
-  const s = (performance.now() - start) / 1000;
-  const flops = T * 3 * perBlock;
-  return {
-    name: "float64 CPU reference (referenceForward), 1 sequence, to layer 3",
-    seconds: +s.toFixed(3),
-    tokensPerSecond: Math.round(T / s),
-    gflopPerSecond: +(flops / s / 1e9).toFixed(3),
   };
 }
 
@@ -101,10 +106,38 @@ const results = {
   loadSeconds: +loadSeconds.toFixed(2),
   toLayer3: await measure(3),
   toLogits: await measure(undefined),
-  peer: peer(),
 };
 probe.dispose();
 qkvShaped.dispose();
-console.log(JSON.stringify(results, null, 2));
 model.dispose();
+const forward = (layers: number | null) => ({
+  kind: "neox_forward" as const,
+  config: hf,
+  batch: B,
+  seq: T,
+  layers,
+  rounds: ROUNDS,
+});
+const peer = await runTorchPeer([forward(3), forward(null)], {});
+const cases = [results.toLayer3, results.toLogits].map((r, i) =>
+  compare(`forward B ${B}, T ${T}, ${i === 0 ? "to layer 3" : "to the logits"}`, {
+    unit: "tokens/s",
+    work: B * T,
+    ours: r.rounds,
+    pytorch: peerTiming(peer, i),
+  })
+);
+const loadAfter = loadAverage();
+console.log(JSON.stringify(
+  {
+    ...results,
+    date: new Date().toISOString(),
+    loadAverage: { before: loadBefore, after: loadAfter },
+    peer: peerSummary(peer),
+    notes: "cases: tokens per second at the median seconds per forward over the rounds; ratio: ours ÷ pytorch",
+    cases,
+  },
+  null,
+  2,
+));
 gpu.destroy();

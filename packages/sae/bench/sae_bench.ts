@@ -1,42 +1,53 @@
 /**
  * `deno task bench:sae`: activation vectors per second for one SAE training
  * step (forward, backward through the decoder normalisation, Adam) with
- * `SweepTrainer` on this machine's WebGPU adapter, at the paper's shape
- * (d_in 512, R 4, batch 4096) and at the default model's (d_in 128, R 4),
- * next to a CPU peer run in the same process: the same step in plain Float32
- * JavaScript. PyTorch (the peer a user would reach for) is not installed
- * here; its figure on this CPU is quoted.
+ * `SweepTrainer` on this machine's WebGPU adapter, and the same step in
+ * PyTorch on the CPU (`bench/torch_peer.py`, 2 threads) measured in the same
+ * run, at the paper's shape (d_in 512, R 4, batch 4096) and at the default
+ * one (d_in 128, R 4, batch 1024). Prints one JSON object with both rates and
+ * their ratio per case, and the load average before and after.
  *
- * Two code densities per shape: at initialisation (about half the features
- * fire — the dense worst case) and with encoder biases set so that about 5%
- * of features fire, the sparsity of a trained SAE, where the decoder and
- * gradient matmuls skip zero codes.
+ * Two code densities per shape, set up alike on both sides: at initialisation
+ * (about half the features fire — the dense worst case) and with each
+ * encoder bias at minus the feature's 96th-percentile pre-activation on 256
+ * sample rows, so that about 4% fire (the sparsity of a trained SAE).
+ *
+ * Each side warms up with one step, then times `rounds` rounds of `steps`
+ * steps (one wait per round, after its last step); the median seconds per
+ * step give the rate.
+ *
+ * Run: `deno task bench:sae [--rounds R] [--shape paper|default] [--tiny]` (`--shape`: that shape
+ * only; `--tiny`: a d_in 16 shape, for tests). Progress goes to stderr.
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { createGpu } from "@saelab/gpu";
 import { initWeights, type SaeSpec, type StepLog, SweepTrainer } from "@saelab/sae";
-import { cpuSae, cpuStep } from "./cpu_peer.ts";
+import {
+  compare,
+  loadAverage,
+  type PeerCase,
+  peerSummary,
+  peerTiming,
+  runTorchPeer,
+  timing,
+} from "../../../bench/torch_peer.ts";
 
-const PYTORCH = "PyTorch on this CPU with OpenBLAS: ~0.62 s per step at the paper's shape ≈ 6,500 vectors/s " +
-  "(Debian's reference BLAS: ≈ 230) — quoted; PyTorch is not installed here";
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { rounds: { type: "string" }, tiny: { type: "boolean" }, shape: { type: "string" } },
+});
+const ROUNDS = Number(values.rounds ?? 3);
+const FIRE = 0.04, L1 = 1e-3;
 
-const gpu = await createGpu();
-const info = gpu.adapter.info;
-const load = await Deno.readTextFile("/proc/loadavg").then((t) => t.split(" ").slice(0, 3).join(" ")).catch(() => "?");
-console.log(
-  `adapter: ${info.description || info.vendor} (${gpu.isSoftware ? "software" : "hardware"}); load average ${load}`,
+const SHAPES = values.tiny ? [{ name: "tiny", d: 16, ratio: 2, batch: 64, steps: 2 }] : [
+  { name: "paper", d: 512, ratio: 4, batch: 4096, steps: 1 },
+  { name: "default", d: 128, ratio: 4, batch: 1024, steps: 8 },
+];
+const CASES = SHAPES.filter((s) => values.shape === undefined || s.name === values.shape).flatMap((s) =>
+  [false, true].map((sparse) => ({ ...s, sparse }))
 );
-
-/** CPU time of this process (all threads, including the adapter's), in seconds. */
-function cpuSeconds(): number {
-  try {
-    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 function randomBatch(rows: number, d: number): Float32Array {
   return Float32Array.from({ length: rows * d }, () => Math.random() * 2 - 1);
@@ -60,54 +71,87 @@ function sparseWeights(spec: SaeSpec, sample: Float32Array, fire: number) {
   return w;
 }
 
-async function gpuRate(spec: SaeSpec, batch: number, steps: number, sparse: boolean) {
-  const data = [randomBatch(batch, spec.dIn), randomBatch(batch, spec.dIn)];
-  const weights = sparse ? [sparseWeights(spec, data[0].subarray(0, 256 * spec.dIn), 0.05)] : undefined;
+const gpu = await createGpu();
+
+/** Our seconds per step over the rounds, and the code density of the last step. */
+async function ours(c: (typeof CASES)[number]) {
+  const spec: SaeSpec = { kind: "untied", dIn: c.d, dDict: c.ratio * c.d, l1: L1 };
+  const data = [randomBatch(c.batch, c.d), randomBatch(c.batch, c.d)];
+  const sample = data[0].subarray(0, Math.min(256, c.batch) * c.d);
+  const weights = c.sparse ? [sparseWeights(spec, sample, FIRE)] : undefined;
+  const total = 1 + ROUNDS * c.steps;
   let l0 = NaN;
   const trainer = new SweepTrainer(gpu, [spec], {
-    batchSize: batch,
+    batchSize: c.batch,
     weights,
-    logEvery: 1,
+    logEvery: 0,
+    logAlso: total,
     onLog: (l: StepLog) => l0 = l.members[0].l0,
   });
-  trainer.step(data[0]); // compiles the pipelines; its log reports the code density
-  await trainer.settle();
-  const t0 = performance.now(), c0 = cpuSeconds();
-  for (let s = 0; s < steps; s++) trainer.step(data[s % 2]);
-  await trainer.weights(); // the only wait: after the loop (logs are read back asynchronously)
-  const seconds = (performance.now() - t0) / 1000, cpu = cpuSeconds() - c0;
+  trainer.step(data[0]); // compiles the pipelines
+  await gpu.sync();
+  const seconds: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = performance.now();
+    for (let s = 0; s < c.steps; s++) trainer.step(data[s % 2]);
+    await gpu.sync(); // the round's only wait
+    seconds.push((performance.now() - t0) / 1000 / c.steps);
+  }
   await trainer.settle();
   trainer.dispose();
-  return { rate: (steps * batch) / seconds, cpuPerStep: cpu / steps, l0 };
+  return { timing: timing(seconds), l0 };
 }
 
-function cpuRate(d: number, ratio: number, rows: number): number {
-  const sae = cpuSae(d, ratio * d);
-  const x = randomBatch(rows, d);
-  cpuStep(sae, x, 1e-3);
-  const t0 = performance.now();
-  cpuStep(sae, x, 1e-3);
-  return rows / ((performance.now() - t0) / 1000);
+const loadBefore = loadAverage();
+const info = gpu.adapter.info;
+const mine: Awaited<ReturnType<typeof ours>>[] = [];
+for (const c of CASES) {
+  mine.push(await ours(c));
+  console.error(`ours: ${c.name} ${c.sparse ? "sparse" : "dense"}: ${mine.at(-1)!.timing.median} s per step`);
 }
+const peerCases: PeerCase[] = CASES.map((c) => ({
+  kind: "sae",
+  dIn: c.d,
+  ratio: c.ratio,
+  batch: c.batch,
+  l1: L1,
+  fire: c.sparse ? FIRE : null,
+  rounds: ROUNDS,
+  steps: c.steps,
+}));
+const peer = await runTorchPeer(peerCases);
+const loadAfter = loadAverage();
 
-const shapes = [
-  { label: "paper   d_in 512, R 4, batch 4096", d: 512, ratio: 4, batch: 4096, steps: 3, cpuRows: 256 },
-  { label: "default d_in 128, R 4, batch 4096", d: 128, ratio: 4, batch: 4096, steps: 8, cpuRows: 1024 },
-];
-const fmt = (v: number) => Math.round(v).toLocaleString("en-US").padStart(6);
-console.log("shape                               codes           webgpu vec/s   (cpu-s/step)   cpu-js vec/s");
-for (const s of shapes) {
-  const spec: SaeSpec = { kind: "untied", dIn: s.d, dDict: s.ratio * s.d, l1: 1e-3 };
-  const c = cpuRate(s.d, s.ratio, s.cpuRows);
-  for (const sparse of [false, true]) {
-    const g = await gpuRate(spec, s.batch, s.steps, sparse);
-    const codes = `L0 ${Math.round(g.l0)} (${((100 * g.l0) / spec.dDict).toFixed(0)}%)`.padEnd(14);
-    const cpu = `(${g.cpuPerStep.toFixed(2)})`.padStart(8);
-    console.log(`${s.label}   ${codes}  ${fmt(g.rate)}       ${cpu}       ${sparse ? "     —" : fmt(c)}`);
-  }
-}
-console.log("cpu-s/step: CPU time of this process (host and adapter threads) per step; with other work on the");
-console.log("machine, batch ÷ (cpu-s/step ÷ 2 cores) bounds what an idle 2-core machine would give.");
-console.log(`peer: ${PYTORCH}`);
-console.log("target at the paper's shape: ≥ 1,500 vectors/s");
+const cases = CASES.map((c, i) => {
+  const p = peerTiming(peer, i);
+  const dDict = c.ratio * c.d;
+  const row = compare(`${c.name} d_in ${c.d}, R ${c.ratio}, batch ${c.batch}, ${c.sparse ? "sparse" : "dense"}`, {
+    unit: "vectors/s",
+    work: c.batch,
+    ours: mine[i].timing,
+    pytorch: p,
+  });
+  const density = (l0: number) => ({ l0: +l0.toFixed(1), fraction: +(l0 / dDict).toFixed(3) });
+  return {
+    ...row,
+    shape: { dIn: c.d, ratio: c.ratio, batch: c.batch },
+    codes: c.sparse ? `about ${FIRE * 100}% fire (encoder bias set)` : "at initialisation",
+    density: { ours: density(mine[i].l0), pytorch: p ? density(p.l0 as number) : null },
+  };
+});
+
+console.log(JSON.stringify(
+  {
+    bench: "sae step",
+    date: new Date().toISOString(),
+    adapter: { software: gpu.isSoftware, description: info?.description || info?.vendor || "" },
+    loadAverage: { before: loadBefore, after: loadAfter },
+    rounds: ROUNDS,
+    peer: peerSummary(peer),
+    notes: "ours and pytorch: work per second at the median seconds per step over the rounds; ratio: ours ÷ pytorch",
+    cases,
+  },
+  null,
+  2,
+));
 gpu.destroy();

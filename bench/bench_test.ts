@@ -1,0 +1,123 @@
+/**
+ * The benchmarks' JSON keeps its fields: each bench runs at a tiny shape with
+ * the PyTorch peer replaced by a fake interpreter that reports 0.5 s per step,
+ * so the printed rates and ratios can be checked against the inputs; the real
+ * peer script runs at a tiny shape where torch imports. No timing is asserted.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { compare, runTorchPeer, timing } from "./torch_peer.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** A stand-in for python3: `-c …` succeeds; `script request` reports 0.5 s per step for every case. */
+const FAKE = `#!/usr/bin/env python3
+import json, sys
+if sys.argv[1] == "-c":
+    sys.exit(0)
+cases = json.loads(sys.argv[2])["cases"]
+print(json.dumps({"torch": "fake", "threads": 2, "blas": [],
+  "results": [{"seconds": [0.5] * c["rounds"], "median": 0.5, "l0": 1.0} for c in cases]}))
+`;
+
+async function fakePython(): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "python3");
+  await Deno.writeTextFile(path, FAKE);
+  await Deno.chmod(path, 0o755);
+  return path;
+}
+
+async function runBench(script: string, python: string): Promise<Record<string, unknown>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, script), "--tiny", "--rounds", "2"],
+    env: { SAELAB_TORCH_PYTHON: python },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, `${script} failed: ${stderr}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+interface Case {
+  name: string;
+  unit: string;
+  ours: number;
+  pytorch: number | null;
+  ratio: number | null;
+  seconds: { ours: { seconds: number[]; median: number }; pytorch: { median: number } | null };
+}
+
+function checkCases(json: Record<string, unknown>, count: number, work: (c: Case) => number) {
+  const load = json.loadAverage as { before: number[] | null; after: number[] | null };
+  assert.ok(load.before === null || load.before.length === 3, "load average before");
+  assert.ok(load.after === null || load.after.length === 3, "load average after");
+  assert.equal(typeof json.date, "string");
+  assert.equal((json.peer as { torch: string }).torch, "fake");
+  const cases = json.cases as Case[];
+  assert.equal(cases.length, count);
+  for (const c of cases) {
+    assert.equal(typeof c.name, "string");
+    assert.equal(c.seconds.ours.seconds.length, 2, `${c.name}: one time per round`);
+    assert.ok(c.ours > 0 && Number.isFinite(c.ours), `${c.name}: our rate`);
+    assert.equal(c.pytorch, Math.round(work(c) / 0.5), `${c.name}: the peer's rate is its work over 0.5 s`);
+    assert.equal(c.ratio, +(0.5 / c.seconds.ours.median).toFixed(2), `${c.name}: ratio`);
+  }
+}
+
+Deno.test("bench:sae prints both rates and their ratio per case", async () => {
+  const json = await runBench("packages/sae/bench/sae_bench.ts", await fakePython());
+  checkCases(json, 2, () => 64);
+  const [dense, sparse] = json.cases as (Case & { density: { ours: { fraction: number } } })[];
+  assert.ok(sparse.density.ours.fraction < dense.density.ours.fraction, "the sparse case fires fewer features");
+});
+
+Deno.test("bench:neox prints both rates and their ratio per case", async () => {
+  const json = await runBench("packages/neox/bench/neox_bench.ts", await fakePython());
+  checkCases(json, 2, () => 4 * 16);
+});
+
+Deno.test("bench:pretrain prints both rates and their ratio", async () => {
+  const json = await runBench("packages/pretrain/bench/pretrain_bench.ts", await fakePython());
+  checkCases(json, 1, () => 8 * 16);
+});
+
+Deno.test("a peer that cannot run gives null figures and says why", async () => {
+  const peer = await runTorchPeer([], { python: "/nonexistent/python3", install: false });
+  assert.equal(peer.available, false);
+  assert.match(peer.available ? "" : peer.error, /nonexistent.*cannot import torch/);
+  const row = compare("x", { unit: "tokens/s", work: 8, ours: timing([0.25, 0.5]), pytorch: null });
+  assert.deepEqual([row.ours, row.pytorch, row.ratio], [16, null, null]);
+});
+
+const torchImports = await new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch"] }).output()
+  .then((o) => o.success, () => false);
+
+Deno.test({
+  name: "the PyTorch peer script runs every kind of case at a tiny shape",
+  ignore: !torchImports,
+  fn: async () => {
+    const config = {
+      vocab_size: 32,
+      hidden_size: 16,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      rotary_pct: 0.25,
+    };
+    const peer = await runTorchPeer([
+      { kind: "sae", dIn: 8, ratio: 2, batch: 32, l1: 1e-3, fire: 0.25, rounds: 2, steps: 1 },
+      { kind: "neox_forward", config, batch: 2, seq: 8, layers: 1, rounds: 2 },
+      { kind: "neox_train", config, batch: 2, seq: 8, rounds: 2, steps: 1 },
+    ], { python: "/usr/bin/python3", install: false });
+    assert.ok(peer.available, peer.available ? "" : peer.error);
+    assert.equal(peer.threads, 2);
+    assert.ok(Array.isArray(peer.blas), "the BLAS libraries it loaded");
+    for (const r of peer.results) {
+      assert.equal(r.seconds.length, 2);
+      assert.ok(r.median > 0 && Number.isFinite(r.median));
+    }
+    assert.ok((peer.results[0].l0 as number) < 16, "fewer than all 16 features fire with the bias set");
+  },
+});
