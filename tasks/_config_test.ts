@@ -25,6 +25,6 @@ Deno.test("kindLr: a bad entry is a usage error naming --kind-lr", () => {
 
 Deno.test("the default preset's schedule decays over every step after the warm-up", () => {
   const c = resolveConfig({});
-  assert.equal(c.lrSchedule, "warmup-linear");
+  assert.equal(c.lrSchedule, "warmup-cosine");
   assert.equal(resolveConfig({ preset: "paper" }).lrSchedule, "constant");
 });

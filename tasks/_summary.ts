@@ -196,6 +196,7 @@ const SCHEDULES: Record<string, string> = {
   "constant": "constant",
   "warmup-decay": "linear warm-up, constant, then a linear decay to 0 over the last steps",
   "warmup-linear": "linear warm-up, then a linear decay to 0 over every later step",
+  "warmup-cosine": "linear warm-up, then a cosine decay to 0 over every later step",
 };
 
 /**

@@ -14,6 +14,7 @@
 import type { ActivationStore } from "@saelab/activations";
 import { appendMetrics, type MetricRow, readMetrics, RUN_FILES, writeTextAtomic } from "@saelab/runs";
 import {
+  CONVERGENCE_FROM,
   KINDS,
   learningRate,
   probeInterval,
@@ -175,7 +176,7 @@ export async function trainSweep(
   const memberLr = specs.map((spec) => config.kindLr[spec.kind] ?? config.lr); // each member's peak
   const probeRows = await heldOutProbeRows(store, { rows: config.probeRows, scale });
   // measured where statistics are logged, so that each measurement lands on a metrics row
-  const every = config.logEvery * Math.max(1, Math.round(probeInterval(config.steps) / config.logEvery));
+  const every = probeEvery(config.steps, config.logEvery);
   const fvuAt = new Map<number, Float64Array>();
 
   const variances = new Map<number, number>();
@@ -257,6 +258,30 @@ export async function trainSweep(
     },
   });
   return { trainer, steps: trainer.stepCount, startStep: start, scale };
+}
+
+/**
+ * How often held-out FVU is measured: about every 5% of the steps, on logging steps (so that each
+ * measurement lands on a metrics row), and on a spacing that hits the step the convergence rule
+ * measures from (80% of the steps, rounded down to a logging step), so that the rule's window is the
+ * last 20% of steps and not a little more.
+ *
+ * @param steps Total steps.
+ * @param logEvery Logging interval.
+ * @returns The interval in steps.
+ * @example
+ * ```ts
+ * import { probeEvery } from "./_train.ts";
+ * if (probeEvery(1700, 10) !== 80) throw new Error("1360 = 80% of 1700 is a multiple of 80, not of 90");
+ * if (probeEvery(1500, 10) !== 80) throw new Error("1200 = 15 × 80");
+ * ```
+ */
+export function probeEvery(steps: number, logEvery: number): number {
+  const target = Math.max(1, Math.round(probeInterval(steps) / logEvery)); // in logging intervals
+  const from = Math.floor((CONVERGENCE_FROM * steps) / logEvery); // the rule's first step, in logging intervals
+  if (from < 1) return logEvery * target;
+  for (let k = target; k > 1; k--) if (from % k === 0) return logEvery * k;
+  return logEvery;
 }
 
 /**

@@ -2,13 +2,14 @@
  * Learning-rate schedules of the trainer: `constant`; `warmup-decay` (SAELens' style: a linear
  * warm-up from 0 over the first steps, constant, then a linear decay to 0 over the last steps); or
  * `warmup-linear` (the linear warm-up, then a linear decay to 0 over every step after it — the
- * rate falls from the end of the warm-up on).
+ * rate falls from the end of the warm-up on); or `warmup-cosine` (the linear warm-up, then a cosine
+ * decay to 0 over every step after it: `lr·½(1 + cos πt)`, t from 0 to 1).
  *
  * @module
  */
 
 /** The schedules {@linkcode learningRate} knows. */
-export const LR_SCHEDULES = ["constant", "warmup-decay", "warmup-linear"] as const;
+export const LR_SCHEDULES = ["constant", "warmup-decay", "warmup-linear", "warmup-cosine"] as const;
 /** A schedule name. */
 export type LrSchedule = typeof LR_SCHEDULES[number];
 
@@ -43,12 +44,19 @@ export interface LrScheduleOptions {
  * }
  * const linear = { schedule: "warmup-linear", lr: 1e-3, steps: 105, warmupSteps: 5 } as const; // then 100 of decay
  * if (!near(learningRate(5, linear), 1e-3) || !near(learningRate(56, linear), 5e-4)) throw new Error("linear");
+ * const cosine = { ...linear, schedule: "warmup-cosine" } as const; // half way through the decay: half the peak
+ * if (!near(learningRate(55, cosine), 5e-4) || !near(learningRate(105, cosine), 0)) throw new Error("cosine");
  * ```
  */
 export function learningRate(step: number, options: LrScheduleOptions): number {
   const { lr, steps } = options;
   if (options.schedule === "constant") return lr;
   const warmup = options.warmupSteps ?? Math.round(0.05 * steps);
+  if (options.schedule === "warmup-cosine") {
+    if (warmup > 0 && step <= warmup) return lr * step / warmup;
+    const t = Math.min(1, (step - warmup) / Math.max(1, steps - warmup));
+    return lr * 0.5 * (1 + Math.cos(Math.PI * t));
+  }
   const decay = options.schedule === "warmup-linear" ? steps - warmup : options.decaySteps ?? Math.round(0.2 * steps);
   let f = 1;
   if (warmup > 0 && step <= warmup) f = Math.min(f, step / warmup);
