@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeDemoRun } from "@saelab/runs";
 import { startServer } from "@saelab/server";
+import { holdInChild } from "./_child_testing.ts";
 import { LOCK_FILE } from "./_lock.ts";
 
 const LOCK = new URL("./_lock.ts", import.meta.url).href;
@@ -16,32 +17,8 @@ function holder(runsDir: string, id: string) {
     } catch (e) {
       console.log(e.name + ": " + e.message);
     }
-    for await (const _ of Deno.stdin.readable) { /* hold until stdin closes */ }
   `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--ext=ts", code],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const ready = (async () => {
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-    return text.split("\n")[0];
-  })();
-  return {
-    ready,
-    async stop() {
-      await child.stdin.close();
-      await reader.cancel();
-      return (await child.status).code;
-    },
-  };
+  return holdInChild(code);
 }
 
 Deno.test("serve reads a run that a writer holds: every page answers and the lock is left untouched", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readRun, type StageDeps } from "@saelab/runs";
+import { holdInChild } from "./_child_testing.ts";
 import { LOCK_FILE, releaseRunLocks } from "./_lock.ts";
 import { openRun } from "./_run.ts";
 
@@ -36,32 +37,9 @@ function writer(
     } catch (e) {
       console.log(JSON.stringify({ error: e.name + ": " + e.message }));
     }
-    for await (const _ of Deno.stdin.readable) { /* hold until stdin closes */ }
   `;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--ext=ts", code],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const ready = (async () => {
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-    return JSON.parse(text.split("\n")[0]);
-  })();
-  return {
-    ready,
-    async stop() {
-      await child.stdin.close();
-      await reader.cancel();
-      return (await child.status).code;
-    },
-  };
+  const child = holdInChild(code);
+  return { ready: child.ready.then((line) => JSON.parse(line)), stop: child.stop };
 }
 
 Deno.test("run lock: of writers started at once on one run, one writes and the others are refused naming it", async () => {

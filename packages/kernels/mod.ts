@@ -75,6 +75,7 @@ export { packTexture, packTransposed, prepInput } from "./sae_prep_kernels.ts";
 export { normalizeBackward, normalizeRows } from "./sae_normalize.ts";
 export type { RowsAt } from "./sae_normalize.ts";
 export { rowStats, topkSelect } from "./sae_stats_kernels.ts";
+export type { SelectInputs, SelectOutputs } from "./sae_stats_kernels.ts";
 export { batchTopkSelect } from "./sae_batch_topk.ts";
 export { jumpReluCodes } from "./sae_batch_threshold.ts";
 export { codeGradSparse } from "./sae_code_grad.ts";

@@ -14,6 +14,7 @@
 import type { Binding, Gpu } from "@saelab/gpu";
 import { bindingOf, commonMode, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
 import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
+import type { SelectInputs, SelectOutputs } from "./sae_stats_kernels.ts";
 
 const WG = 256;
 
@@ -112,18 +113,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
  */
 export function batchTopkSelect(
   gpu: Gpu,
-  inputs: { p: MatrixOperand; state?: Binding },
-  out: {
-    c: MatrixOperand;
-    ct: MatrixOperand;
-    fired: Binding;
-    rows: number;
-    n: number;
-    k: number;
-    members: number;
-    step: number;
-    lr?: number;
-  },
+  inputs: SelectInputs,
+  out: SelectOutputs & { lr?: number },
 ): void {
   const { p, state } = inputs, { c, ct, rows, n, k } = out;
   if (!state) throw new RangeError("Cannot run sae_batch_topk: it needs the thresholds θ as its state buffer");

@@ -113,6 +113,34 @@ fn threshold(b: u32, z: u32) -> u32 {
   });
 });
 
+/** What a selection kernel reads: each member's raw pre-activations `P [rows, n]`, and a kind's state (thresholds). */
+export interface SelectInputs {
+  /** Raw pre-activations, one layer per member. */
+  p: MatrixOperand;
+  /** The group's learned state `θ [members]`, for kinds that keep one. */
+  state?: Binding;
+}
+
+/** What a selection kernel writes: codes `C [rows, n]`, `Cᵀ`, fired marks, and the sizes. */
+export interface SelectOutputs {
+  /** Codes. */
+  c: MatrixOperand;
+  /** Codes, transposed. */
+  ct: MatrixOperand;
+  /** `fired[z·n + j] = step` where feature j of member z fired. */
+  fired: Binding;
+  /** Rows per member. */
+  rows: number;
+  /** Features per member. */
+  n: number;
+  /** Features kept per row (on average over the batch for batch selections). */
+  k: number;
+  /** Members (layers). */
+  members: number;
+  /** The step being taken (for `fired`). */
+  step: number;
+}
+
 /** * Keep the k largest pre-activations of each row (then ReLU): `P [rows, n]` → `C`, `Cᵀ`,
  * and `fired[z·n + j] = step` for features that fired. Exact ties at the threshold are all kept.
  *
@@ -127,17 +155,8 @@ fn threshold(b: u32, z: u32) -> u32 {
  */
 export function topkSelect(
   gpu: Gpu,
-  inputs: { p: MatrixOperand },
-  out: {
-    c: MatrixOperand;
-    ct: MatrixOperand;
-    fired: Binding;
-    rows: number;
-    n: number;
-    k: number;
-    members: number;
-    step: number;
-  },
+  inputs: SelectInputs,
+  out: SelectOutputs,
 ): void {
   const { p } = inputs, { c, ct } = out;
   dispatchMembers(gpu, TOPK(commonMode("sae_topk", [p, c, ct])), {

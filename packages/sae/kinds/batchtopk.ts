@@ -12,7 +12,7 @@
  * @module
  */
 import { batchTopkSelect } from "@saelab/kernels";
-import { cfgKindName, type SaeKindDef, untiedInit } from "./kind.ts";
+import { cfgKindName, fixedKFields, type SaeKindDef } from "./kind.ts";
 
 /** SAELens' `topk_threshold_lr`: the rate at which `θ` follows the batches' smallest kept codes. */
 export const TOPK_THRESHOLD_LR = 0.01;
@@ -23,18 +23,7 @@ export const batchtopk: SaeKindDef = Object.freeze(
     name: "batchtopk",
     summary:
       "untied, keeping the k·B largest codes of a batch in training, a JumpReLU threshold after (Bussmann et al. 2024)",
-    tied: false,
-    needs: ["k"],
-    preferred: false,
-    resolveK: (spec) => {
-      const k = spec.k ?? 0;
-      if (!Number.isInteger(k) || k < 1 || k > spec.dDict) {
-        throw new RangeError(`Cannot build a BatchTopK SAE: k ${spec.k} is not a whole number in 1..${spec.dDict}`);
-      }
-      return k;
-    },
-    nameTail: (spec) => `k${spec.k}`,
-    init: untiedInit,
+    ...fixedKFields("BatchTopK"),
     activate: (pre, codes, _spec, threshold = 0) => {
       for (let j = 0; j < pre.length; j++) codes[j] = pre[j] > threshold && pre[j] > 0 ? pre[j] : 0;
     },

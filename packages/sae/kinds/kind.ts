@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { Binding, Gpu } from "@saelab/gpu";
-import type { MatrixOperand } from "@saelab/kernels";
+import type { Gpu } from "@saelab/gpu";
+import type { SelectInputs, SelectOutputs } from "@saelab/kernels";
 import type { SaeSpec } from "../spec.ts";
 
 /**
@@ -17,20 +17,7 @@ import type { SaeSpec } from "../spec.ts";
  * codes `C`, `Cᵀ` and fired marks (`topkSelect`, `batchTopkSelect`); `state` is the group's
  * learned thresholds `θ [members]` for kinds that keep one.
  */
-export type SelectKernel = (
-  gpu: Gpu,
-  inputs: { p: MatrixOperand; state?: Binding },
-  out: {
-    c: MatrixOperand;
-    ct: MatrixOperand;
-    fired: Binding;
-    rows: number;
-    n: number;
-    k: number;
-    members: number;
-    step: number;
-  },
-) => void;
+export type SelectKernel = (gpu: Gpu, inputs: SelectInputs, out: SelectOutputs) => void;
 
 /**
  * What a kind that selects codes over the whole batch in training does differently (BatchTopK):
@@ -155,6 +142,38 @@ export const reluKindFields = Object.freeze(
     gpu: { epilogue: "encode" },
   } satisfies Partial<SaeKindDef>,
 );
+
+/**
+ * The fields the kinds that keep a fixed number of features per row share (`topk`, `batchtopk`):
+ * they need `k` (a whole number in 1..dDict), name members by it, and start untied.
+ *
+ * @param title The kind's name in error messages (`TopK`).
+ * @returns The shared fields.
+ * @example
+ * ```ts
+ * import { fixedKFields } from "./kind.ts";
+ * const f = fixedKFields("TopK");
+ * if (f.resolveK({ kind: "topk", dIn: 4, dDict: 8, l1: 0, k: 3 }) !== 3) throw new Error();
+ * ```
+ */
+export function fixedKFields(
+  title: string,
+): Pick<SaeKindDef, "tied" | "needs" | "preferred" | "resolveK" | "nameTail" | "init"> {
+  return {
+    tied: false,
+    needs: ["k"],
+    preferred: false,
+    resolveK: (spec) => {
+      const k = spec.k ?? 0;
+      if (!Number.isInteger(k) || k < 1 || k > spec.dDict) {
+        throw new RangeError(`Cannot build a ${title} SAE: k ${spec.k} is not a whole number in 1..${spec.dDict}`);
+      }
+      return k;
+    },
+    nameTail: (spec) => `k${spec.k}`,
+    init: untiedInit,
+  };
+}
 
 /**
  * The SAELens cfg fields of the ReLU kinds: a `standard` SAE with a `relu` activation.

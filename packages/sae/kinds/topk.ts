@@ -6,25 +6,14 @@
  * @module
  */
 import { topkSelect } from "@saelab/kernels";
-import { cfgKindName, type SaeKindDef, untiedInit } from "./kind.ts";
+import { cfgKindName, fixedKFields, type SaeKindDef } from "./kind.ts";
 
 /** TopK SAE. */
 export const topk: SaeKindDef = Object.freeze(
   {
     name: "topk",
     summary: "untied, keeping the k largest pre-activations of each row (Gao et al. 2024)",
-    tied: false,
-    needs: ["k"],
-    preferred: false,
-    resolveK: (spec) => {
-      const k = spec.k ?? 0;
-      if (!Number.isInteger(k) || k < 1 || k > spec.dDict) {
-        throw new RangeError(`Cannot build a TopK SAE: k ${spec.k} is not a whole number in 1..${spec.dDict}`);
-      }
-      return k;
-    },
-    nameTail: (spec) => `k${spec.k}`,
-    init: untiedInit,
+    ...fixedKFields("TopK"),
     activate: (pre, codes, spec) => {
       const order = Array.from(pre.keys()).sort((a, b) => pre[b] - pre[a] || a - b);
       codes.fill(0);
