@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openSafetensors } from "@saelab/safetensors";
+import { overwriteFirstFloat32 } from "@saelab/safetensors/testing";
 import { CheckpointError, loadDictionary, payloadSha256, verifySaeWeights, writeSaeLens } from "./mod.ts";
 
 const D = 3, F = 4;
@@ -10,16 +10,6 @@ const tensors = () => ({
   W_dec: Float32Array.from({ length: F * D }, (_, i) => -i / 10),
   b_dec: new Float32Array(D).fill(0.25),
 });
-
-/** Overwrite the first value of a tensor in place (same size), keeping the header. */
-async function poke(path: string, tensor: string, value: number) {
-  const f = await openSafetensors(path);
-  const at = f.dataStart + f.info(tensor).dataOffsets[0];
-  f.close();
-  const bytes = await Deno.readFile(path);
-  new DataView(bytes.buffer).setFloat32(at, value, true);
-  await Deno.writeFile(path, bytes);
-}
 
 Deno.test("every reader of a SAELens folder checks the SHA-256 in its header: an altered finite weight is refused", async () => {
   const dir = await Deno.makeTempDir();
@@ -32,7 +22,7 @@ Deno.test("every reader of a SAELens folder checks the SHA-256 in its header: an
     assert.equal((await loadDictionary(dir)).dDict, F);
     await verifySaeWeights(dir);
     const path = join(dir, "sae_weights.safetensors");
-    await poke(path, "W_enc", 7.5);
+    await overwriteFirstFloat32(path, "W_enc", 7.5);
     const refused = (e: unknown) => {
       assert.ok(e instanceof CheckpointError, String(e));
       assert.equal(e.file, path);

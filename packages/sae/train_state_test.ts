@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createGpu } from "@saelab/gpu";
 import { openSafetensors, writeSafetensors } from "@saelab/safetensors";
+import { overwriteFirstFloat32 } from "@saelab/safetensors/testing";
 import {
   CheckpointError,
   initWeights,
@@ -28,16 +29,6 @@ function state(step = 3): TrainState {
   const moments = (k: number) => specs.map((s, i) => initWeights(s, { seed: 10 * k + i }));
   const fired = specs.map((s) => Uint32Array.from({ length: s.dDict }, (_, j) => (j * 7) % (step + 1)));
   return { step, scale: 1.5, names, weights, m: moments(1), v: moments(2), fired };
-}
-
-/** Overwrite the first value of tensor `name` in a safetensors file with `value` (the size stays). */
-async function poke(path: string, name: string, value: number): Promise<void> {
-  const f = await openSafetensors(path);
-  const at = f.dataStart + f.info(name).dataOffsets[0];
-  f.close();
-  const bytes = await Deno.readFile(path);
-  new DataView(bytes.buffer).setFloat32(at, value, true);
-  await Deno.writeFile(path, bytes);
 }
 
 function refused(path: string, message: RegExp) {
@@ -74,7 +65,7 @@ Deno.test("a training state whose weight was set to NaN (same size) is refused, 
   try {
     const path = join(dir, STATE_FILE);
     await saveTrainState(path, state());
-    await poke(path, "w.1.encoder", NaN);
+    await overwriteFirstFloat32(path, "w.1.encoder", NaN);
     await assert.rejects(() => loadTrainState(path, { specs, names }), refused(path, /SHA-256 of its tensors differs/));
     // a state without a hash (written before states carried one) is still checked for NaN/Inf
     const f = await openSafetensors(path);
@@ -131,7 +122,7 @@ Deno.test("SAE weights carry the SHA-256 of their tensors: altered or non-finite
     await saveSae(dir, initWeights(specs[0], { seed: 1 }), { source });
     await verifySaeWeights(dir);
     const path = join(dir, "sae_weights.safetensors");
-    await poke(path, "W_dec", NaN);
+    await overwriteFirstFloat32(path, "W_dec", NaN);
     await assert.rejects(() => verifySaeWeights(dir), refused(path, /SHA-256 of its tensors differs/));
   } finally {
     await Deno.remove(dir, { recursive: true });
