@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readRun, type StageDeps } from "@saelab/runs";
+import { readRun } from "@saelab/runs";
+import { testDeps, withTempDir } from "@saelab/runs/testing";
 import { holdInChild } from "./_child_testing.ts";
 import { LOCK_FILE, releaseRunLocks } from "./_lock.ts";
 import { openRun } from "./_run.ts";
@@ -7,12 +8,6 @@ import { openRun } from "./_run.ts";
 const model = { name: "tiny", path: "/models/tiny", isDefaultModel: false };
 const config = { model: "/models/tiny", hook: "blocks.1.hook_resid_post", tokens: 512 };
 const RUN = new URL("./_run.ts", import.meta.url).href;
-
-function deps(runsDir: string): StageDeps & { messages: string[] } {
-  const messages: string[] = [];
-  const log = { info: (m: string) => messages.push(m), warn: (m: string) => messages.push(m), debug: () => {} };
-  return { runsDir, messages, progress: () => {}, signal: new AbortController().signal, log, verbose: false };
-}
 
 /**
  * A writer in another process: opens run `id` (or the newest unfinished one), prints what happened as one
@@ -43,8 +38,7 @@ function writer(
 }
 
 Deno.test("run lock: of writers started at once on one run, one writes and the others are refused naming it", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const writers = [0, 1, 2].map(() => writer(dir, "r1"));
     const results = await Promise.all(writers.map((w) => w.ready));
     const ok = results.filter((r) => r.id === "r1");
@@ -62,18 +56,15 @@ Deno.test("run lock: of writers started at once on one run, one writes and the o
     for (const w of writers) assert.equal(await w.stop(), 0);
     // the holder's exit released the lock: this process may write the run now
     await assert.rejects(() => Deno.stat(`${dir}/r1/${LOCK_FILE}`), Deno.errors.NotFound);
-    const d = deps(dir);
+    const d = testDeps(dir);
     assert.equal((await openRun(d, { requested: "r1", config, model, hook: "h" })).id, "r1");
     await releaseRunLocks();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("run lock: a run that another process writes is not resumed as the newest unfinished one", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const d = deps(dir);
+  await withTempDir(async (dir) => {
+    const d = testDeps(dir);
     const first = await openRun(d, { config, model, hook: "h" });
     await releaseRunLocks();
     const other = writer(dir, first.id);
@@ -87,24 +78,21 @@ Deno.test("run lock: a run that another process writes is not resumed as the new
     // once it is free, it is resumed again
     assert.ok([first.id, next.id].includes((await openRun(d, { config, model, hook: "h" })).id));
     await releaseRunLocks();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("run lock: a stale lock (its process is gone) is reported and taken over", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const gone = await new Deno.Command(Deno.execPath(), { args: ["eval", "console.log(Deno.pid)"], stdout: "piped" })
       .output();
     const pid = Number(new TextDecoder().decode(gone.stdout).trim());
     await Deno.mkdir(`${dir}/r1`);
     const stale = { pid, host: Deno.hostname(), started: "2026-01-01T00:00:00.000Z", token: "t" };
     await Deno.writeTextFile(`${dir}/r1/${LOCK_FILE}`, JSON.stringify(stale));
-    const d = deps(dir);
+    const d = testDeps(dir);
     await openRun(d, { requested: "r1", config, model, hook: "h" });
     assert.ok(
-      d.messages.includes(
+      d.warnings.includes(
         `Run r1: took over a stale lock of process ${pid} on ${stale.host} (since ${stale.started}) ` +
           `(process ${pid} is not running)`,
       ),
@@ -114,15 +102,12 @@ Deno.test("run lock: a stale lock (its process is gone) is reported and taken ov
     assert.equal((await readRun(dir, "r1"))?.run?.status, "running");
     await releaseRunLocks();
     await assert.rejects(() => Deno.stat(`${dir}/r1/${LOCK_FILE}`), Deno.errors.NotFound);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("run lock: a refused second writer leaves run.json as the first writer keeps it", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const d = deps(dir);
+  await withTempDir(async (dir) => {
+    const d = testDeps(dir);
     await openRun(d, { requested: "r1", config, model, hook: "h" });
     const before = await Deno.readTextFile(`${dir}/r1/run.json`);
     const other = writer(dir, "r1");
@@ -131,15 +116,12 @@ Deno.test("run lock: a refused second writer leaves run.json as the first writer
     assert.equal(await other.stop(), 0);
     assert.equal(await Deno.readTextFile(`${dir}/r1/run.json`), before);
     await releaseRunLocks();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("run lock: the CLI refuses a second writer with exit code 1, naming the holder", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await openRun(deps(dir), { requested: "r1", config, model, hook: "h" });
+  await withTempDir(async (dir) => {
+    await openRun(testDeps(dir), { requested: "r1", config, model, hook: "h" });
     const cli = new URL("../apps/cli/main.ts", import.meta.url).pathname;
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", cli, "baselines", "--run", "r1", "--runs", dir],
@@ -153,7 +135,5 @@ Deno.test("run lock: the CLI refuses a second writer with exit code 1, naming th
       new RegExp(`error: Cannot write run r1: it is being written by process ${Deno.pid} on .+ \\(since `),
     );
     await releaseRunLocks();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
