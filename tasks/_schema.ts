@@ -192,19 +192,19 @@ export function numbersByName<const K extends string>(describe: string, options:
     v.unknown(),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       const input = dataset.value;
+      if (typeof input !== "object" || input === null) {
+        addIssue({ message: `expected name=number,… or an object of numbers, got ${JSON.stringify(input)}` });
+        return NEVER;
+      }
+      /** [name, number, as written] for each entry of `name=number` texts or of an object. */
       const entries: [string, unknown, string][] = Array.isArray(input)
         ? input.map((item) => {
           const text = String(item), at = text.indexOf("=");
-          const rate = at < 0 ? "" : text.slice(at + 1).trim();
-          return [at < 0 ? text : text.slice(0, at).trim(), rate === "" ? Number.NaN : Number(rate), text];
+          if (at < 0) return [text, Number.NaN, text];
+          const rate = text.slice(at + 1).trim();
+          return [text.slice(0, at).trim(), rate === "" ? Number.NaN : Number(rate), text];
         })
-        : typeof input === "object" && input !== null
-        ? Object.entries(input).map(([k, n]) => [k, n, `${k}: ${JSON.stringify(n)}`])
-        : [];
-      if (!Array.isArray(input) && (typeof input !== "object" || input === null)) {
-        addIssue({ message: `expected kind=number,… or an object of numbers, got ${JSON.stringify(input)}` });
-        return NEVER;
-      }
+        : Object.entries(input).map(([k, n]) => [k, n, `${k}: ${JSON.stringify(n)}`]);
       const out: Record<string, number> = {};
       for (const [name, n, shown] of entries) {
         if (!(keys as readonly string[]).includes(name)) {
