@@ -13,7 +13,7 @@
  */
 import { UsageError } from "./_schema.ts";
 import * as v from "valibot";
-import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
+import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULE_TEXT, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
 import {
   choice,
   flag,
@@ -201,10 +201,9 @@ export const trainSchema = v.strictObject({
     { keys: KIND_NAMES },
   ),
   lrSchedule: choice(
-    "learning-rate schedule: constant; warmup-decay (linear warm-up, then a linear decay to 0 over the last " +
-      "--lr-decay-steps); warmup-linear or warmup-cosine (linear warm-up, then a linear or cosine decay to 0 over " +
-      "every later step) " +
-      `(${fromPreset("lrSchedule")})`,
+    `learning-rate schedule: ${
+      LR_SCHEDULES.map((k) => `${k} (${LR_SCHEDULE_TEXT[k]})`).join("; ")
+    }; the last steps of warmup-decay are --lr-decay-steps (${fromPreset("lrSchedule")})`,
     LR_SCHEDULES,
     undefined,
   ),

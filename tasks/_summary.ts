@@ -11,6 +11,7 @@ import { relative } from "node:path";
 import { scoreSummaryLines } from "@saelab/autointerp";
 import { type ModelEvidence, runVerdict, verdictText } from "@saelab/report";
 import type { DictEval, RunJson, ScoresJson } from "@saelab/runs";
+import { LR_SCHEDULE_TEXT, type LrSchedule } from "@saelab/sae";
 import { modelLosses } from "./_model.ts";
 
 /** One dictionary row. */
@@ -192,13 +193,6 @@ export function formatSummary(
   return lines.join("\n");
 }
 
-const SCHEDULES: Record<string, string> = {
-  "constant": "constant",
-  "warmup-decay": "linear warm-up, constant, then a linear decay to 0 over the last steps",
-  "warmup-linear": "linear warm-up, then a linear decay to 0 over every later step",
-  "warmup-cosine": "linear warm-up, then a cosine decay to 0 over every later step",
-};
-
 /**
  * The training line of the summary: vectors per member, distinct rows, the schedule and the peak rates.
  *
@@ -225,7 +219,7 @@ export function trainingLine(config: Record<string, unknown>, rows: readonly Sum
   const distinct = sae?.distinctVectors !== undefined
     ? ` (${sae.distinctVectors.toLocaleString("en-US")} distinct rows)`
     : "";
-  const schedule = SCHEDULES[lrSchedule ?? "constant"] ?? lrSchedule;
+  const schedule = LR_SCHEDULE_TEXT[(lrSchedule ?? "constant") as LrSchedule] ?? lrSchedule;
   const seen = (sae?.trainingVectors ?? steps * batchSize).toLocaleString("en-US");
   return `Training: ${steps} steps of ${batchSize} vectors; each member saw ${seen} vectors${distinct}; Adam, ` +
     `${schedule}; peak lr ${lr}${kindLr.length ? ` (${kindLr.join(", ")})` : ""}.`;

@@ -13,6 +13,14 @@ export const LR_SCHEDULES = ["constant", "warmup-decay", "warmup-linear", "warmu
 /** A schedule name. */
 export type LrSchedule = typeof LR_SCHEDULES[number];
 
+/** What each schedule does, in words (for help texts and summaries). */
+export const LR_SCHEDULE_TEXT: Readonly<Record<LrSchedule, string>> = Object.freeze({
+  "constant": "the peak rate at every step",
+  "warmup-decay": "linear warm-up, constant, then a linear decay to 0 over the last steps",
+  "warmup-linear": "linear warm-up, then a linear decay to 0 over every later step",
+  "warmup-cosine": "linear warm-up, then a cosine decay to 0 over every later step",
+});
+
 /** A schedule with its lengths. */
 export interface LrScheduleOptions {
   /** Which schedule. */
