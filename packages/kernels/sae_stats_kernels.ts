@@ -119,6 +119,8 @@ export interface SelectInputs {
   p: MatrixOperand;
   /** The group's learned state `θ [members]`, for kinds that keep one. */
   state?: Binding;
+  /** Kinds whose state is one value per feature inside `state` (JumpReLU): member z's at `stateAt + z·n`. */
+  stateAt?: number;
 }
 
 /** What a selection kernel writes: codes `C [rows, n]`, `Cᵀ`, fired marks, and the sizes. */

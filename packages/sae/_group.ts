@@ -9,6 +9,7 @@
  * E   C, Cᵀ = ReLU(X W_e ᵀ + b_e)       Xᵀ [d,B] · W_ext [d+4,n]  (TopK, BatchTopK: raw P, then select)
  * D   G = 2/(B·d) · (C D̂ − X)           Cᵀ [n,B] · D̂ [n,d]
  * P   ∂P = (G D̂ᵀ + α/B) ⊙ [C > 0]        only at firing codes (`@saelab/kernels` `sae_code_grad.ts`)
+ *     JumpReLU: no α/B there; ∂log θ by the straight-through estimator (`sae_jumprelu.ts`), into the packed grads
  * W   ∂W_ext = ∂Pᵀ X_e (col d = ∂b_e)    ∂P [B,n] · X_e [B,d+4]
  * Dg  ∂D̂ = Cᵀ G                          C [B,n] · G [B,d]
  * D loops, per tile of rows, only over the features that fired in it; W and Dg,
@@ -94,6 +95,8 @@ export class MemberGroup {
   #gpu: Gpu;
   #t: Record<string, MatrixOperand> = {};
   #alphas: Tensor<"f32">;
+  /** Kinds with learned per-feature thresholds: the L0 coefficients α per member. */
+  #lambdas: Tensor<"f32"> | null = null;
   #norms: Tensor<"f32">;
   #gd: Tensor<"f32">;
   #dw: Tensor<"f32"> | null;
@@ -133,7 +136,11 @@ export class MemberGroup {
     this.m = gpu.zeros([host.length], "f32", `${tag}.adam_m`);
     this.v = gpu.zeros([host.length], "f32", `${tag}.adam_v`);
     this.fired = gpu.zeros([Z * n], "u32", `${tag}.fired`);
-    this.#alphas = gpu.upload(Float32Array.from(specs, (s) => s.l1), [Z], `${tag}.alphas`);
+    // kinds with learned thresholds weigh L0, which reaches the thresholds only: no α in the code gradient
+    this.#alphas = gpu.upload(Float32Array.from(specs, (s) => def.thresholds ? 0 : s.l1), [Z], `${tag}.alphas`);
+    if (def.thresholds) {
+      this.#lambdas = gpu.upload(Float32Array.from(specs, (s) => s.l1), [Z], `${tag}.l0_coefficients`);
+    }
     this.#norms = gpu.zeros([Z * n], "f32", `${tag}.norms`);
     this.#gd = gpu.zeros([Z * n * d], "f32", `${tag}.grad_dhat`);
     this.#dw = def.tied ? gpu.zeros([Z * n * (d + 4)], "f32", `${tag}.grad_w`) : null;
@@ -200,7 +207,8 @@ export class MemberGroup {
     if (def.gpu.epilogue === "encodeRaw") {
       tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
       const theta = this.#theta && (mark.training ? this.#theta.learned : this.#theta.scratch);
-      def.gpu.select(gpu, { p: t.p, ...(theta ? { state: theta } : {}) }, {
+      const perFeature = this.layout.thr !== undefined ? { state: this.params, stateAt: this.layout.thr } : {};
+      def.gpu.select(gpu, { p: t.p, ...(theta ? { state: theta } : {}), ...perFeature }, {
         c: t.c,
         ct: t.ct,
         fired: mark.fired,
@@ -241,6 +249,17 @@ export class MemberGroup {
       d,
       members,
     });
+    const thresholds = KINDS[this.layout.kind].thresholds;
+    if (thresholds) {
+      thresholds.gradKernel(gpu, {
+        p: t.p,
+        g: t.g,
+        dh: t.dh,
+        state: this.params,
+        stateAt: this.layout.thr!,
+        lambdas: this.#lambdas!,
+      }, { grad: this.grads, rows, n, d, members, bandwidth: thresholds.bandwidth });
+    }
     packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
     buildKList(gpu, t.c, { list: this.#listF, k: rows, m: n, members });
     tileMatmul(gpu, "store", {
@@ -343,6 +362,7 @@ export class MemberGroup {
       b.dispose();
     }
     this.#dw?.dispose();
+    this.#lambdas?.dispose();
     this.#theta?.learned.dispose();
     this.#theta?.scratch.dispose();
     for (const l of [this.#listD, this.#listF]) {

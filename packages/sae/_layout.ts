@@ -5,7 +5,8 @@
  * Untied and TopK, per member z: `W_ext [n, d + 4]` at `enc + z·encStride` — row j holds
  * `W_e[j, :]`, then `b_e[j]`, then three zeros (the encoder-gradient matmul writes `∂b_e` into
  * that column) — then `D [n, d]` at `dec + z·n·d`. Tied: `M [n, d]` at `enc + z·n·d`, then
- * `b [n]` at `dec + z·n`.
+ * `b [n]` at `dec + z·n`. Kinds with learned per-feature thresholds (JumpReLU) add `log θ [n]` at
+ * `thr + z·n`, after the decoder blocks.
  *
  * @module
  */
@@ -29,6 +30,8 @@ export interface GroupLayout {
   encStride: number;
   /** Offset of the `D` blocks (untied; stride n·d), or of the bias block (tied; stride n). */
   dec: number;
+  /** Offset of the `log θ [n]` blocks (stride n) of kinds with learned per-feature thresholds; absent otherwise. */
+  thr?: number;
   /** Total floats. */
   total: number;
 }
@@ -45,13 +48,22 @@ export function groupLayout(kind: SaeSpec["kind"], sizes: { d: number; n: number
   const tied = KINDS[kind].tied;
   const encStride = tied ? n * d : (d + 4) * n;
   const dec = members * encStride;
-  const total = dec + members * (tied ? n : n * d);
-  return { kind, d, n, members, enc: 0, encStride, dec, total };
+  const end = dec + members * (tied ? n : n * d);
+  if (KINDS[kind].thresholds) {
+    return { kind, d, n, members, enc: 0, encStride, dec, thr: end, total: end + members * n };
+  }
+  return { kind, d, n, members, enc: 0, encStride, dec, total: end };
 }
 
 /** Write member z's weights into a packed host array. */
 export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into: Float32Array): void {
   const { d, n } = layout;
+  if (layout.thr !== undefined) {
+    if (w.logThreshold?.length !== n) {
+      throw new RangeError(`Cannot pack ${layout.kind} member ${z}: it needs logThreshold [${n}]`);
+    }
+    into.set(w.logThreshold, layout.thr + z * n);
+  }
   const e = layout.enc + z * layout.encStride;
   if (KINDS[layout.kind].tied) {
     into.set(w.encoder, e);
@@ -77,6 +89,7 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
       encoderBias: from.slice(layout.dec + z * n, layout.dec + (z + 1) * n),
       decoder: null,
       decoderBias: null,
+      ...(layout.thr !== undefined ? { logThreshold: from.slice(layout.thr + z * n, layout.thr + (z + 1) * n) } : {}),
     };
   }
   const encoder = new Float32Array(n * d);
@@ -91,5 +104,6 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
     encoderBias,
     decoder: from.slice(layout.dec + z * n * d, layout.dec + (z + 1) * n * d),
     decoderBias: null,
+    ...(layout.thr !== undefined ? { logThreshold: from.slice(layout.thr + z * n, layout.thr + (z + 1) * n) } : {}),
   };
 }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { sparsityLoss } from "./kinds/mod.ts";
 import { InputMoments, mmcs, mmcsChance, mmcsLargerToSmaller } from "./metrics.ts";
 import type { SaeSpec } from "./spec.ts";
 import type { SweepTrainer } from "./sweep.ts";
@@ -113,7 +114,7 @@ export async function evaluateSweep(
         fvu: se[i] / variance,
         l0: l0[i] / rows,
         l1: l1[i] / rows,
-        loss: se[i] / (rows * d) + spec.l1 * (l1[i] / rows),
+        loss: se[i] / (rows * d) + sparsityLoss(spec, { l0: l0[i] / rows, l1: l1[i] / rows }),
         deadFraction: dead[i],
         mmcsToDouble: j < 0 ? null : dictionaryMmcs(weights[i], weights[j]),
         doubleName: j < 0 ? null : trainer.names[j],

@@ -14,7 +14,8 @@
  * - Xavier-uniform `W_e` and `D`, zero `b_e`; Adam (lr 1e-3, β 0.9/0.999, ε 1e-8);
  *   batches of 1024 (2048 in some of the paper's runs); sweeps over R ∈ {1, 2, 4, 8}
  *   and α on a log grid from 1e-4 to 1e-2.
- * - TopK (Gao et al. 2024) is offered beyond the paper through the same interface.
+ * - TopK (Gao et al. 2024) is offered beyond the paper through the same interface, and so are
+ *   BatchTopK and JumpReLU (learned per-feature thresholds, an L0 penalty; see `kinds/`).
  *
  * Pieces: the registry of SAE kinds (`KINDS`: one file per kind under `kinds/` — init, float64
  * activation, GPU epilogue, SAELens cfg — asked by the trainer, the reference, the checkpoints and
@@ -47,9 +48,9 @@
  * @module
  */
 export * from "./spec.ts";
-export { isSaeKind, KIND_NAMES, kindOfCfg, KINDS, saeKind } from "./kinds/mod.ts";
+export { isSaeKind, KIND_NAMES, kindOfCfg, KINDS, saeKind, sparsityLoss } from "./kinds/mod.ts";
 export { cfgKindName, reluCodes } from "./kinds/kind.ts";
-export type { BatchSelection, KindCfg, SaeKindDef, SelectKernel } from "./kinds/kind.ts";
+export type { BatchSelection, FeatureThresholds, KindCfg, SaeKindDef, SelectKernel } from "./kinds/kind.ts";
 export * from "./weights.ts";
 export * from "./reference.ts";
 export * from "./reference_train.ts";

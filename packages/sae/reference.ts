@@ -8,7 +8,8 @@
  * W  = W_e (untied, topk)  |  M̂ (tied)
  * P  = X' Wᵀ + b_e                    // [B, dDict] pre-activations
  * C  = ReLU(P)   (topk: keep the k largest P of each row, then ReLU; batchtopk: the k·B largest
- *                 of the batch in training, `P · [P > θ]` at inference)
+ *                 of the batch in training, `P · [P > θ]` at inference; jumprelu: `P · H(P − θ_j)`
+ *                 with a learned θ per feature)
  * D̂_j = D_j / max(‖D_j‖, 1e-8)        (tied: D = M)
  * X̂  = C D̂ + b_dec                    // [B, dIn]
  * L  = Σ(X̂ − X)² / (B·dIn) + α · Σ|C| / B
@@ -20,10 +21,13 @@
  * Backward: `G = 2(X̂ − X)/(B·dIn)`, `∂D̂ = Cᵀ G`, `∂C = G D̂ᵀ + α/B`, `∂P = ∂C ⊙ [C > 0]`,
  * `∂b_e = Σ_b ∂P`, `∂W = ∂Pᵀ X'`, `∂b_dec = Σ_b (G − ∂P W)`, and through the row normalisation
  * `∂D_j = (∂D̂_j − (∂D̂_j·D̂_j) D̂_j) / ‖D_j‖`. Tied: `∂M̂ = ∂W + ∂D̂`, then the same normalisation rule.
+ * Kinds with learned per-feature thresholds (JumpReLU) replace the L1 term by `α · mean_b Σ_j H(P_bj − θ_j)`:
+ * `∂C` has no `α/B`, and `∂θ_j = Σ_b` the kind's straight-through estimate
+ * (`thresholds.thetaGrad` of `P_bj`, `θ_j`, `∂C_bj = G_b·D̂_j`, `α/B`), trained as `∂ log θ_j = θ_j ∂θ_j`.
  *
  * @module
  */
-import { KINDS } from "./kinds/mod.ts";
+import { KINDS, sparsityLoss } from "./kinds/mod.ts";
 import { NORM_EPS, resolveSpec, type SaeSpec } from "./spec.ts";
 
 /** Float64 parameters in the layout of {@linkcode SaeWeights}. */
@@ -38,6 +42,8 @@ export interface ReferenceParams {
   decoderBias: Float64Array | null;
   /** The learned inference threshold of kinds with a batch selection (BatchTopK); default 0. */
   threshold?: number;
+  /** `log θ [dDict]` of kinds with learned per-feature thresholds (JumpReLU); default `log` of the kind's initial θ. */
+  logThreshold?: Float64Array;
 }
 
 /** Everything the forward pass computes. */
@@ -60,7 +66,9 @@ export interface ReferenceForward {
   mse: number;
   /** Mean over rows of `Σ_j |c_j|`. */
   l1: number;
-  /** `mse + α · l1`. */
+  /** Mean over rows of the number of non-zero codes. */
+  l0: number;
+  /** `mse + α · l1` (`mse + α · l0` for kinds with learned per-feature thresholds). */
   loss: number;
 }
 
@@ -111,32 +119,50 @@ export function referenceForward(
   const encoderUsed = kind.tied ? directions : params.encoder;
   const pre = new Float64Array(rows * n);
   const codes = new Float64Array(rows * n);
+  const theta = thresholdsOf(s, params);
   for (let b = 0; b < rows; b++) {
     for (let j = 0; j < n; j++) {
       let acc = params.encoderBias[j];
       for (let i = 0; i < d; i++) acc += encoderUsed[j * d + i] * input[b * d + i];
       pre[b * n + j] = acc;
     }
-    if (!(options.training && kind.batch)) {
+    if (theta) {
+      kind.thresholds!.activate(pre.subarray(b * n, (b + 1) * n), codes.subarray(b * n, (b + 1) * n), theta);
+    } else if (!(options.training && kind.batch)) {
       kind.activate(pre.subarray(b * n, (b + 1) * n), codes.subarray(b * n, (b + 1) * n), s, params.threshold ?? 0);
     }
   }
   if (options.training && kind.batch) kind.batch.activate(pre, codes, s);
   const recon = new Float64Array(rows * d);
-  let se = 0, l1 = 0;
+  let se = 0, l1 = 0, l0 = 0;
   for (let b = 0; b < rows; b++) {
     for (let i = 0; i < d; i++) recon[b * d + i] = params.decoderBias?.[i] ?? 0;
     for (let j = 0; j < n; j++) {
       const c = codes[b * n + j];
       if (c === 0) continue;
       l1 += Math.abs(c);
+      l0++;
       for (let i = 0; i < d; i++) recon[b * d + i] += c * directions[j * d + i];
     }
     for (let i = 0; i < d; i++) se += (recon[b * d + i] - x[b * d + i]) ** 2;
   }
   const mse = se / (rows * d);
   l1 /= rows;
-  return { input, encoderUsed, pre, codes, directions, norms, recon, mse, l1, loss: mse + s.l1 * l1 };
+  l0 /= rows;
+  const loss = mse + sparsityLoss(s, { l0, l1 });
+  return { input, encoderUsed, pre, codes, directions, norms, recon, mse, l1, l0, loss };
+}
+
+/** `θ = exp(log θ)` of a kind with learned per-feature thresholds (the initial θ when none are given), else null. */
+function thresholdsOf(s: Required<SaeSpec>, params: ReferenceParams): Float64Array | null {
+  const t = KINDS[s.kind].thresholds;
+  if (!t) return null;
+  if (params.logThreshold && params.logThreshold.length !== s.dDict) {
+    throw new RangeError(
+      `Cannot run the SAE: logThreshold has ${params.logThreshold.length} values, expected ${s.dDict}`,
+    );
+  }
+  return params.logThreshold ? params.logThreshold.map(Math.exp) : new Float64Array(s.dDict).fill(t.init);
 }
 
 /**
@@ -171,11 +197,21 @@ export function referenceGradients(
   const dW = new Float64Array(n * d); // ∂L/∂W (encoder as used)
   const dBe = new Float64Array(n);
   const dBd = params.decoderBias ? new Float64Array(d) : null;
+  const jump = KINDS[s.kind].thresholds;
+  const dTheta = jump ? new Float64Array(n) : null; // ∂L/∂θ by the kind's straight-through estimator
+  const theta = thresholdsOf(s, params);
   for (let b = 0; b < rows; b++) {
+    if (jump) {
+      for (let j = 0; j < n; j++) {
+        let code = 0;
+        for (let i = 0; i < d; i++) code += g[b * d + i] * f.directions[j * d + i];
+        dTheta![j] += jump.thetaGrad(f.pre[b * n + j], theta![j], { code, penalty: s.l1 / rows });
+      }
+    }
     for (let j = 0; j < n; j++) {
       const c = f.codes[b * n + j];
       if (c <= 0) continue;
-      let dc = s.l1 / rows;
+      let dc = jump ? 0 : s.l1 / rows; // the L0 term reaches the thresholds only
       for (let i = 0; i < d; i++) {
         dDir[j * d + i] += c * g[b * d + i];
         dc += g[b * d + i] * f.directions[j * d + i];
@@ -195,7 +231,11 @@ export function referenceGradients(
     encoder = dW;
     decoder = normalizeBackward(dDir, f.directions, f.norms, d);
   }
-  return { forward: f, grads: { encoder, encoderBias: dBe, decoder, decoderBias: dBd } };
+  const logThreshold = dTheta ? dTheta.map((v, j) => v * theta![j]) : null; // ∂L/∂log θ = θ · ∂L/∂θ
+  return {
+    forward: f,
+    grads: { encoder, encoderBias: dBe, decoder, decoderBias: dBd, ...(logThreshold ? { logThreshold } : {}) },
+  };
 }
 
 /** `∂D_j = (∂D̂_j − (∂D̂_j·D̂_j) D̂_j) / ‖D_j‖`; below the norm guard `D̂ = D / 1e-8` is linear. */

@@ -10,7 +10,7 @@ import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, type SaeSpec } fr
 import type { SaeWeights } from "./weights.ts";
 
 type Key = Exclude<keyof ReferenceParams, "threshold">;
-const KEYS: readonly Key[] = ["encoder", "encoderBias", "decoder", "decoderBias"];
+const KEYS: readonly Key[] = ["encoder", "encoderBias", "decoder", "decoderBias", "logThreshold"];
 
 /**
  * Convert host weights to float64 reference parameters.
@@ -31,6 +31,7 @@ export function toReferenceParams(w: SaeWeights): ReferenceParams {
     decoder: w.decoder ? Float64Array.from(w.decoder) : null,
     decoderBias: w.decoderBias ? Float64Array.from(w.decoderBias) : null,
     ...(w.threshold !== undefined ? { threshold: w.threshold } : {}),
+    ...(w.logThreshold ? { logThreshold: Float64Array.from(w.logThreshold) } : {}),
   };
 }
 
@@ -63,12 +64,14 @@ export function adamReference(
 
 /** Losses of one step (before the update). */
 export interface StepLoss {
-  /** `mse + α·l1`. */
+  /** `mse + α·l1` (`mse + α·l0` for kinds with learned per-feature thresholds). */
   loss: number;
   /** Mean squared error over all elements. */
   mse: number;
   /** Mean L1 norm of the codes. */
   l1: number;
+  /** Mean number of active codes per row. */
+  l0: number;
 }
 
 /** Trains one SAE on the CPU in float64. */
@@ -116,7 +119,7 @@ export class ReferenceTrainer {
       const p = this.params[k];
       if (p) adamReference(p, { g: grads[k]!, m: this.#m[k]!, v: this.#v[k]!, step: this.step, adam: this.adam });
     }
-    return { loss: forward.loss, mse: forward.mse, l1: forward.l1 };
+    return { loss: forward.loss, mse: forward.mse, l1: forward.l1, l0: forward.l0 };
   }
 
   /** The current parameters as float32 host weights. */
@@ -129,6 +132,7 @@ export class ReferenceTrainer {
       decoder: p.decoder ? Float32Array.from(p.decoder) : null,
       decoderBias: p.decoderBias ? Float32Array.from(p.decoderBias) : null,
       ...(p.threshold !== undefined ? { threshold: p.threshold } : {}),
+      ...(p.logThreshold ? { logThreshold: Float32Array.from(p.logThreshold) } : {}),
     };
   }
 }

@@ -17,7 +17,8 @@ export type SaeTensors = SaeLensTensors;
 /**
  * SAELens tensors of an SAE: `W_enc = W_eᵀ` (tied: `M̂ᵀ`, the
  * encoder reads the normalised rows), `W_dec = D̂` (unit rows, as the forward pass uses them),
- * `b_dec` zero when the SAE has none. With `scale` (the SAE was trained on activations multiplied
+ * `b_dec` zero when the SAE has none, and `threshold [d_sae]` for kinds that learn thresholds
+ * (`θ = exp(log θ)` per feature, or BatchTopK's one θ for all). With `scale` (the SAE was trained on activations multiplied
  * by it), the tensors read raw activations: `W_enc · scale`, `W_dec / scale`, `b_dec / scale`; the
  * codes are the trained member's on scaled activations.
  *
@@ -48,7 +49,17 @@ export function toSaeLensTensors(w: SaeWeights, options: { scale?: number } = {}
   const enc = KINDS[w.spec.kind].tied ? dirs : w.encoder;
   const W_enc = new Float32Array(d * n);
   for (let j = 0; j < n; j++) for (let i = 0; i < d; i++) W_enc[i * n + j] = enc[j * d + i];
-  const threshold = w.threshold !== undefined ? { threshold: new Float32Array(n).fill(w.threshold) } : {};
+  if (w.logThreshold && w.logThreshold.length !== n) {
+    throw new RangeError(
+      `Cannot convert SAE ${specName(w.spec)}: logThreshold has ${w.logThreshold.length} values, expected ${n}`,
+    );
+  }
+  // θ compares with the pre-activations, which folding the scale into W_enc leaves unchanged
+  const threshold = w.logThreshold
+    ? { threshold: Float32Array.from(w.logThreshold, Math.exp) }
+    : w.threshold !== undefined
+    ? { threshold: new Float32Array(n).fill(w.threshold) }
+    : {};
   const t = {
     W_enc,
     b_enc: w.encoderBias.slice(),

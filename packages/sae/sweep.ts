@@ -15,6 +15,7 @@
 import type { Gpu, Tensor } from "@saelab/gpu";
 import { memberBindingBytes, MemberGroup, type StagedInput } from "./_group.ts";
 import { groupLayout } from "./_layout.ts";
+import { sparsityLoss } from "./kinds/mod.ts";
 import { createMatrix, type OperandChoice, type OperandMode, prepInput, saeOperandMode } from "@saelab/kernels";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, resolveSpec, type SaeSpec, specName } from "./spec.ts";
 import { initWeights, type SaeWeights } from "./weights.ts";
@@ -257,7 +258,7 @@ export class SweepTrainer {
           let quiet = 0;
           for (let j = 0; j < n; j++) if (fired[z * n + j] <= since) quiet++;
           const mse = se / (rows * d);
-          const loss = mse + this.specs[i].l1 * (l1 / rows);
+          const loss = mse + sparsityLoss(this.specs[i], { l0: l0 / rows, l1: l1 / rows });
           members[i] = {
             name: this.names[i],
             loss,

@@ -2,7 +2,8 @@
  * The one resumable training state of a sweep: every member's weights and Adam moments, the step
  * and the activation scale, in one safetensors file (`train-state.safetensors`) replaced
  * atomically, so it always holds one consistent step. Tensors are `w.<i>.<part>`, `m.<i>.<part>`
- * and `v.<i>.<part>` for member i (parts `encoder`, `encoderBias`, `decoder`), and `f.<i>` (U32
+ * and `v.<i>.<part>` for member i (parts `encoder`, `encoderBias`, `decoder`, and `threshold` or
+ * `logThreshold [dDict]` for kinds that learn thresholds), and `f.<i>` (U32
  * `[dDict]`), the step at which each feature last fired; the header holds `format: saelab-train-state`,
  * `step`, `scale`, the member `names` and `sha256`, the SHA-256 of the payload. A state is checked
  * when it is read: a truncated file, a payload whose SHA-256 differs, or NaN/Inf in a weight or moment
@@ -57,6 +58,11 @@ function put(
       throw new RangeError(`Cannot save a training state: ${prefix}.threshold is ${w.threshold}`);
     }
     out[`${prefix}.threshold`] = { dtype: "F32", shape: [1], data: Float32Array.of(w.threshold) };
+  }
+  if (w.logThreshold) {
+    const bad = nonFinite({ logThreshold: w.logThreshold });
+    if (bad) throw new RangeError(`Cannot save a training state: ${prefix}.${bad} holds NaN or Inf`);
+    out[`${prefix}.logThreshold`] = { dtype: "F32", shape: [dDict], data: w.logThreshold };
   }
 }
 
@@ -189,7 +195,23 @@ async function readState(
     const threshold = file.has(`${prefix}.threshold`)
       ? { threshold: (await file.getFloat32(`${prefix}.threshold`))[0] }
       : {};
-    return { spec, encoder, encoderBias, decoder: tied ? null : decoder, decoderBias: null, ...threshold };
+    const perFeature = KINDS[spec.kind].thresholds ? { logThreshold: await readLogThreshold(prefix, spec) } : {};
+    return {
+      spec,
+      encoder,
+      encoderBias,
+      decoder: tied ? null : decoder,
+      decoderBias: null,
+      ...threshold,
+      ...perFeature,
+    };
+  };
+  const readLogThreshold = async (prefix: string, spec: Required<SaeSpec>): Promise<Float32Array> => {
+    const t = file.has(`${prefix}.logThreshold`) ? await file.getFloat32(`${prefix}.logThreshold`) : null;
+    if (t?.length !== spec.dDict) {
+      throw new RangeError(`Cannot resume training from ${path}: ${prefix}.logThreshold is not F32 [${spec.dDict}]`);
+    }
+    return t;
   };
   const resolved = specs.map(resolveSpec);
   const all = (which: string) => Promise.all(resolved.map((s, i) => read(`${which}.${i}`, s)));

@@ -26,11 +26,17 @@ export interface SaeWeights {
   decoderBias: Float32Array | null;
   /** The inference threshold `θ` learned in training, for kinds with a batch selection (BatchTopK). */
   threshold?: number;
+  /**
+   * `log θ [dDict]`, the per-feature thresholds of kinds that learn them by gradient (JumpReLU; SAELens'
+   * `log_threshold`), trained in this form so that `θ = exp(log θ)` stays positive.
+   */
+  logThreshold?: Float32Array;
 }
 
 /**
  * Initialise an SAE as the paper's code does: Xavier-uniform `W_e` and `D`
- * (bound `√(6 / (dIn + dDict))`), zero `b_e` (and zero `b_dec` when present).
+ * (bound `√(6 / (dIn + dDict))`), zero `b_e` (and zero `b_dec` when present); kinds with learned
+ * per-feature thresholds start every `θ` at their initial value.
  *
  * @param spec Architecture.
  * @param options `seed` selects the random stream (default 0).
@@ -59,6 +65,7 @@ export function initWeights(spec: SaeSpec, options: { seed?: number } = {}): Sae
     decoder,
     decoderBias: s.decoderBias ? new Float32Array(s.dIn) : null,
     ...(KINDS[s.kind].batch ? { threshold: 0 } : {}),
+    ...initialLogThreshold(s),
   };
 }
 
@@ -126,5 +133,12 @@ export function cloneWeights(w: SaeWeights): SaeWeights {
     decoder: w.decoder?.slice() ?? null,
     decoderBias: w.decoderBias?.slice() ?? null,
     ...(w.threshold !== undefined ? { threshold: w.threshold } : {}),
+    ...(w.logThreshold ? { logThreshold: w.logThreshold.slice() } : {}),
   };
+}
+
+/** `log θ` of every feature at initialisation, for kinds that learn per-feature thresholds (draws nothing). */
+function initialLogThreshold(s: Required<SaeSpec>): { logThreshold?: Float32Array } {
+  const t = KINDS[s.kind].thresholds;
+  return t ? { logThreshold: new Float32Array(s.dDict).fill(Math.log(t.init)) } : {};
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Gpu } from "@saelab/gpu";
-import type { SelectInputs, SelectOutputs } from "@saelab/kernels";
+import type { jumpReluThresholdGrad, SelectInputs, SelectOutputs } from "@saelab/kernels";
 import type { SaeSpec } from "../spec.ts";
 
 /**
@@ -35,6 +35,38 @@ export interface BatchSelection {
    * @returns The new threshold.
    */
   nextThreshold(theta: number, codes: Float64Array): number;
+}
+
+/**
+ * What a kind with a threshold per feature learned by gradient descent says (JumpReLU): codes
+ * `c_j = z_j · H(z_j − θ_j)`, `θ_j > 0` trained as `log θ_j` (`SaeWeights.logThreshold`), an L0
+ * penalty `α · mean_b Σ_j H(z_bj − θ_j)` in place of the L1 term, and the straight-through
+ * estimators of its gradient with a kernel of bandwidth `ε`.
+ */
+export interface FeatureThresholds {
+  /** `θ` of every feature at initialisation. */
+  readonly init: number;
+  /** Bandwidth `ε` of the straight-through estimators' kernel. */
+  readonly bandwidth: number;
+  /**
+   * Float64 codes of one row from its pre-activations, given the thresholds.
+   *
+   * @param pre Pre-activations `z [dDict]`.
+   * @param codes Written: the codes.
+   * @param theta `θ [dDict]`.
+   */
+  activate(pre: Float64Array, codes: Float64Array, theta: ArrayLike<number>): void;
+  /**
+   * The share of `∂L/∂θ_j` from one pre-activation `z_bj` (the estimator; summed over the rows).
+   *
+   * @param z The pre-activation.
+   * @param theta `θ_j`.
+   * @param grads `code`: `∂L/∂c_bj` (through the reconstruction); `penalty`: `α/B`, the L0 term's weight of one code.
+   * @returns The share.
+   */
+  thetaGrad(z: number, theta: number, grads: { code: number; penalty: number }): number;
+  /** The `@saelab/kernels` kernel that records the same estimate of `∂L/∂log θ` on the GPU. */
+  readonly gradKernel: typeof jumpReluThresholdGrad;
 }
 
 /** The `cfg.json` fields a kind writes and reads (SAELens v6 names). */
@@ -88,6 +120,11 @@ export interface SaeKindDef {
    * threshold (BatchTopK); the trainers then use its `activate` and keep `SaeWeights.threshold`.
    */
   readonly batch?: BatchSelection;
+  /**
+   * Set for kinds with a threshold per feature learned by gradient descent (JumpReLU); the trainers
+   * then keep `SaeWeights.logThreshold`, and the kind's loss weighs the L0 of the codes with α, not their L1.
+   */
+  readonly thresholds?: FeatureThresholds;
   /**
    * The GPU encoder epilogue the trainer runs: `"encode"` (bias + ReLU fused into the tile matmul),
    * or `"encodeRaw"` followed by `select` (a `@saelab/kernels` kernel that turns the raw

@@ -107,5 +107,6 @@ Deno.test("the GPU sweep trainer matches the float64 reference trainer for every
 
 Deno.test("the registry refuses unknown kinds and cfgs of no kind", () => {
   assert.throws(() => resolveSpec({ kind: "gated" as never, dIn: 4, dDict: 8, l1: 0 }), /untied, tied, topk/);
-  assert.equal(kindOfCfg({ d_in: 4, d_sae: 8, architecture: "jumprelu" }), undefined);
+  const matryoshka = { architecture: "jumprelu", metadata: { training_architecture: "matryoshka_batchtopk" } };
+  assert.equal(kindOfCfg({ d_in: 4, d_sae: 8, ...matryoshka }), undefined);
 });

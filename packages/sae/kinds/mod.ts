@@ -5,13 +5,14 @@
  * @module
  */
 import { batchtopk } from "./batchtopk.ts";
+import { jumprelu } from "./jumprelu.ts";
 import type { SaeKindDef } from "./kind.ts";
 import { tied } from "./tied.ts";
 import { topk } from "./topk.ts";
 import { untied } from "./untied.ts";
 
 /** Every SAE kind, by name. */
-export const KINDS = Object.freeze({ untied, tied, topk, batchtopk });
+export const KINDS = Object.freeze({ untied, tied, topk, batchtopk, jumprelu });
 
 /** Name of an SAE kind. */
 export type SaeKind = keyof typeof KINDS;
@@ -73,4 +74,22 @@ export function kindOfCfg(cfg: Record<string, unknown>, name?: string): SaeKindD
   if (isSaeKind(own)) return KINDS[own];
   if (cfg.tied === undefined && cfg.architecture === undefined && isSaeKind(byName)) return KINDS[byName];
   return Object.values(KINDS).find((k: SaeKindDef) => k.saelens.matches(cfg));
+}
+
+/**
+ * The sparsity term of a member's loss: `α · L1` of the codes, or `α · L0` for kinds with learned
+ * per-feature thresholds (JumpReLU).
+ *
+ * @param spec The member's kind and α.
+ * @param measures Mean over rows of the number of active codes (`l0`) and of their L1 norm (`l1`).
+ * @returns The term.
+ * @example
+ * ```ts
+ * import { sparsityLoss } from "@saelab/sae";
+ * if (sparsityLoss({ kind: "jumprelu", l1: 0.5 }, { l0: 4, l1: 9 }) !== 2) throw new Error("α · L0");
+ * if (sparsityLoss({ kind: "untied", l1: 0.5 }, { l0: 4, l1: 9 }) !== 4.5) throw new Error("α · L1");
+ * ```
+ */
+export function sparsityLoss(spec: { kind: SaeKind; l1: number }, measures: { l0: number; l1: number }): number {
+  return spec.l1 * (KINDS[spec.kind].thresholds ? measures.l0 : measures.l1);
 }
