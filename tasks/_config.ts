@@ -13,7 +13,17 @@
  */
 import { UsageError } from "./_schema.ts";
 import * as v from "valibot";
-import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULE_TEXT, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
+import {
+  JUMPRELU_BANDWIDTH,
+  JUMPRELU_INIT_THRESHOLD,
+  KIND_NAMES,
+  KINDS,
+  logGrid,
+  LR_SCHEDULE_TEXT,
+  LR_SCHEDULES,
+  type LrSchedule,
+  type SaeKind,
+} from "@saelab/sae";
 import {
   choice,
   flag,
@@ -162,6 +172,10 @@ export const harvestEntries = {
   reharvest: flag("check every activation chunk of the run and harvest again only those that are corrupted or missing"),
 };
 
+/** What α means for the jumprelu members, in the help of `--l1`. */
+export const L0_ALPHA = "for jumprelu the coefficient of its L0 penalty against the MSE averaged over elements " +
+  "(SAELens' l0_coefficient, default 1, weighs a sum over d_in dimensions: it is α·d_in)";
+
 /** The schema of `train` (harvest, train, evaluate, then baselines and score). */
 export const trainSchema = v.strictObject({
   ...harvestEntries,
@@ -183,7 +197,18 @@ export const trainSchema = v.strictObject({
     { min: 1 },
   ),
   ratios: nums(`dictionary ratios R = d_sae / d_in (${fromPreset("ratios")})`, { positive: true }),
-  l1: nums(`L1 coefficients α (${fromPreset("l1")})`, { min: 0 }),
+  l1: nums(`L1 coefficients α (${fromPreset("l1")}); ${L0_ALPHA}`, { min: 0 }),
+  jumpreluBandwidth: num(
+    "bandwidth ε of the jumprelu members' straight-through estimators (SAELens' jumprelu_bandwidth)",
+    {
+      default: JUMPRELU_BANDWIDTH,
+      positive: true,
+    },
+  ),
+  jumpreluInitThreshold: num("initial threshold θ of every jumprelu feature (SAELens' jumprelu_init_threshold)", {
+    default: JUMPRELU_INIT_THRESHOLD,
+    positive: true,
+  }),
   steps: int(`optimiser steps, every member sees every batch (${fromPreset("steps")})`, { min: 1 }),
   trainSeconds: num(
     `stop training after this many seconds; a rerun with --run trains on (${fromPreset("trainSeconds")})`,

@@ -230,6 +230,7 @@ export async function trainSweep(
     adam: { lr: config.lr },
     lrAt,
     memberLr,
+    thresholds: { bandwidth: config.jumpreluBandwidth, initThreshold: config.jumpreluInitThreshold },
     ...(probeRows
       ? { heldOut: { rows: probeRows, every, onFvu: (step: number, fvu: Float64Array) => void fvuAt.set(step, fvu) } }
       : {}),

@@ -21,7 +21,7 @@ import {
   writeJsonAtomic,
 } from "@saelab/runs";
 import { KIND_NAMES, runToySweep, type SaeKind, TOY_SWEEP_DEFAULTS } from "@saelab/sae";
-import { checkKindNeeds, trainSchema } from "./_config.ts";
+import { checkKindNeeds, L0_ALPHA, trainSchema } from "./_config.ts";
 import { openRun, readRunJson, type RunHandle } from "./_run.ts";
 import { defineStage, runPipeline, type StageReporter, type Step, UsageError } from "./_runtime.ts";
 import { flag, int, num, type OptionsSchema, text, withDefault } from "./_schema.ts";
@@ -44,7 +44,13 @@ export const toySchema = v.strictObject({
   ),
   k: train.k,
   ratios: withDefault(train.ratios, { default: [...D.ratios] }),
-  l1: withDefault(train.l1, { default: [...D.l1], describe: "L1 coefficients α" }),
+  l1: withDefault(train.l1, { default: [...D.l1], describe: `L1 coefficients α; ${L0_ALPHA}` }),
+  jumpreluBandwidth: withDefault(train.jumpreluBandwidth, { default: D.thresholds.bandwidth }),
+  jumpreluInitThreshold: withDefault(train.jumpreluInitThreshold, {
+    default: D.thresholds.initThreshold,
+    describe: "initial threshold θ of every jumprelu feature (SAELens' jumprelu_init_threshold is 0.001; the " +
+      "toy's rows are not scaled to mean squared norm d, and from 0.001 its jumprelu members stay dense)",
+  }),
   steps: withDefault(train.steps, { default: D.steps }),
   batchSize: withDefault(train.batchSize, { default: D.batchSize }),
   lr: withDefault(train.lr, { default: D.lr, describe: "Adam learning rate" }),
@@ -126,6 +132,7 @@ const toyStep: Step<ToyState> = {
       steps: config.steps,
       batchSize: config.batchSize,
       lr: config.lr,
+      thresholds: { bandwidth: config.jumpreluBandwidth, initThreshold: config.jumpreluInitThreshold },
       seed: config.seed,
       signal: run.deps.signal,
       onProgress: (done, total) => {

@@ -42,6 +42,7 @@ import {
   tileMatmul,
 } from "@saelab/kernels";
 import { KINDS } from "./kinds/mod.ts";
+import { thresholdSettings } from "./kinds/kind.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
@@ -63,6 +64,8 @@ export interface MemberGroupOptions {
   batch: number;
   /** Where the matmul operands live. Default `"texture"`. */
   operands?: OperandMode;
+  /** Kinds with learned per-feature thresholds: the estimators' bandwidth ε (default the kind's). */
+  bandwidth?: number;
 }
 
 /**
@@ -95,8 +98,9 @@ export class MemberGroup {
   #gpu: Gpu;
   #t: Record<string, MatrixOperand> = {};
   #alphas: Tensor<"f32">;
-  /** Kinds with learned per-feature thresholds: the L0 coefficients α per member. */
+  /** Kinds with learned per-feature thresholds: the L0 coefficients α per member, and the bandwidth ε. */
   #lambdas: Tensor<"f32"> | null = null;
+  #bandwidth = 0;
   #norms: Tensor<"f32">;
   #gd: Tensor<"f32">;
   #dw: Tensor<"f32"> | null;
@@ -140,6 +144,7 @@ export class MemberGroup {
     this.#alphas = gpu.upload(Float32Array.from(specs, (s) => def.thresholds ? 0 : s.l1), [Z], `${tag}.alphas`);
     if (def.thresholds) {
       this.#lambdas = gpu.upload(Float32Array.from(specs, (s) => s.l1), [Z], `${tag}.l0_coefficients`);
+      this.#bandwidth = thresholdSettings(def.thresholds, { bandwidth: options.bandwidth }).bandwidth;
     }
     this.#norms = gpu.zeros([Z * n], "f32", `${tag}.norms`);
     this.#gd = gpu.zeros([Z * n * d], "f32", `${tag}.grad_dhat`);
@@ -258,7 +263,7 @@ export class MemberGroup {
         state: this.params,
         stateAt: this.layout.thr!,
         lambdas: this.#lambdas!,
-      }, { grad: this.grads, rows, n, d, members, bandwidth: thresholds.bandwidth });
+      }, { grad: this.grads, rows, n, d, members, bandwidth: this.#bandwidth });
     }
     packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
     buildKList(gpu, t.c, { list: this.#listF, k: rows, m: n, members });

@@ -49,8 +49,16 @@
  */
 export * from "./spec.ts";
 export { isSaeKind, KIND_NAMES, kindOfCfg, KINDS, saeKind, sparsityLoss } from "./kinds/mod.ts";
-export { cfgKindName, reluCodes } from "./kinds/kind.ts";
-export type { BatchSelection, FeatureThresholds, KindCfg, SaeKindDef, SelectKernel } from "./kinds/kind.ts";
+export { cfgKindName, reluCodes, thresholdSettings } from "./kinds/kind.ts";
+export type {
+  BatchSelection,
+  FeatureThresholds,
+  KindCfg,
+  SaeKindDef,
+  SelectKernel,
+  ThresholdOptions,
+} from "./kinds/kind.ts";
+export { JUMPRELU_BANDWIDTH, JUMPRELU_INIT_THRESHOLD, SAELENS_L0_COEFFICIENT } from "./kinds/jumprelu.ts";
 export * from "./weights.ts";
 export * from "./reference.ts";
 export * from "./reference_train.ts";

@@ -28,6 +28,7 @@
  * @module
  */
 import { KINDS, sparsityLoss } from "./kinds/mod.ts";
+import { type ThresholdOptions, thresholdSettings } from "./kinds/kind.ts";
 import { NORM_EPS, resolveSpec, type SaeSpec } from "./spec.ts";
 
 /** Float64 parameters in the layout of {@linkcode SaeWeights}. */
@@ -171,6 +172,7 @@ function thresholdsOf(s: Required<SaeSpec>, params: ReferenceParams): Float64Arr
  * @param spec Architecture and α.
  * @param params Parameters.
  * @param x `[rows, dIn]` inputs.
+ * @param options `bandwidth` ε of kinds with learned per-feature thresholds (default the kind's).
  * @returns The forward pass and the gradients (same layout as `params`).
  * @example
  * ```ts
@@ -186,6 +188,7 @@ export function referenceGradients(
   spec: SaeSpec,
   params: ReferenceParams,
   x: ArrayLike<number>,
+  options: Pick<ThresholdOptions, "bandwidth"> = {},
 ): { forward: ReferenceForward; grads: ReferenceParams } {
   const s = resolveSpec(spec);
   const { dIn: d, dDict: n } = s;
@@ -198,6 +201,7 @@ export function referenceGradients(
   const dBe = new Float64Array(n);
   const dBd = params.decoderBias ? new Float64Array(d) : null;
   const jump = KINDS[s.kind].thresholds;
+  const bandwidth = jump ? thresholdSettings(jump, options).bandwidth : 0;
   const dTheta = jump ? new Float64Array(n) : null; // ∂L/∂θ by the kind's straight-through estimator
   const theta = thresholdsOf(s, params);
   for (let b = 0; b < rows; b++) {
@@ -205,7 +209,7 @@ export function referenceGradients(
       for (let j = 0; j < n; j++) {
         let code = 0;
         for (let i = 0; i < d; i++) code += g[b * d + i] * f.directions[j * d + i];
-        dTheta![j] += jump.thetaGrad(f.pre[b * n + j], theta![j], { code, penalty: s.l1 / rows });
+        dTheta![j] += jump.thetaGrad(f.pre[b * n + j], theta![j], { code, penalty: s.l1 / rows, bandwidth });
       }
     }
     for (let j = 0; j < n; j++) {

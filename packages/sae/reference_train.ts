@@ -5,6 +5,7 @@
  * @module
  */
 import { KINDS } from "./kinds/mod.ts";
+import type { ThresholdOptions } from "./kinds/kind.ts";
 import { referenceGradients, type ReferenceParams } from "./reference.ts";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, type SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
@@ -82,6 +83,8 @@ export class ReferenceTrainer {
   readonly params: ReferenceParams;
   /** Adam settings. */
   readonly adam: AdamSettings;
+  /** The bandwidth ε of kinds with learned per-feature thresholds (default the kind's). */
+  readonly bandwidth?: number;
   /** Completed steps. */
   step = 0;
   #m: Partial<Record<Key, Float64Array>> = {};
@@ -89,12 +92,14 @@ export class ReferenceTrainer {
 
   /**
    * @param weights Initial weights (copied).
-   * @param options Adam settings (paper defaults).
+   * @param options Adam settings (paper defaults) and the `bandwidth` of kinds with learned per-feature thresholds.
    */
-  constructor(weights: SaeWeights, options: OptimizerOptions = {}) {
+  constructor(weights: SaeWeights, options: OptimizerOptions & Pick<ThresholdOptions, "bandwidth"> = {}) {
     this.spec = { ...weights.spec };
     this.params = toReferenceParams(weights);
-    this.adam = { ...PAPER_ADAM, ...options };
+    const { bandwidth, ...adam } = options;
+    this.adam = { ...PAPER_ADAM, ...adam };
+    if (bandwidth !== undefined) this.bandwidth = bandwidth;
     for (const k of KEYS) {
       const p = this.params[k];
       if (p) {
@@ -111,7 +116,7 @@ export class ReferenceTrainer {
    * @returns The loss before the update.
    */
   trainStep(x: ArrayLike<number>): StepLoss {
-    const { forward, grads } = referenceGradients(this.spec, this.params, x);
+    const { forward, grads } = referenceGradients(this.spec, this.params, x, { bandwidth: this.bandwidth });
     this.step++;
     const batch = KINDS[this.spec.kind].batch;
     if (batch) this.params.threshold = batch.nextThreshold(this.params.threshold ?? 0, forward.codes);

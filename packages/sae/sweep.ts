@@ -16,6 +16,7 @@ import type { Gpu, Tensor } from "@saelab/gpu";
 import { memberBindingBytes, MemberGroup, type StagedInput } from "./_group.ts";
 import { groupLayout } from "./_layout.ts";
 import { sparsityLoss } from "./kinds/mod.ts";
+import type { ThresholdOptions } from "./kinds/kind.ts";
 import { createMatrix, type OperandChoice, type OperandMode, prepInput, saeOperandMode } from "@saelab/kernels";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, resolveSpec, type SaeSpec, specName } from "./spec.ts";
 import { initWeights, type SaeWeights } from "./weights.ts";
@@ -52,6 +53,11 @@ export interface SweepOptions {
    * buffers) or `"auto"` (the default: textures on software adapters, storage elsewhere).
    */
   operands?: OperandChoice;
+  /**
+   * Settings of the kinds with learned per-feature thresholds (JumpReLU): the estimators' `bandwidth`, and the
+   * `initThreshold` of members that start from fresh weights. Default: the kind's (SAELens' 0.001 and 0.001).
+   */
+  thresholds?: ThresholdOptions;
 }
 
 /** Trains a sweep of SAEs on the GPU. */
@@ -128,7 +134,8 @@ export class SweepTrainer {
     this.#lrAt = options.lrAt;
     this.#logAlso = options.logAlso;
     const seed = options.seed ?? 0;
-    const weights = options.weights ?? this.specs.map((s, i) => initWeights(s, { seed: seed + i }));
+    const weights = options.weights ??
+      this.specs.map((s, i) => initWeights(s, { seed: seed + i, initThreshold: options.thresholds?.initThreshold }));
     const byKey = new Map<string, number[]>();
     this.specs.forEach((s, i) => {
       const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}`;
@@ -151,6 +158,7 @@ export class SweepTrainer {
           weights: members.map((i) => weights[i]),
           batch,
           operands: mode,
+          bandwidth: options.thresholds?.bandwidth,
         });
         this.#groups.push({ group, members });
         this.#stats.push(gpu.zeros([members.length * batch * 4], "f32", "sae.row_stats"));

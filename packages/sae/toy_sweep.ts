@@ -14,6 +14,8 @@ import { mmcs, mmcsChance, mmcsLargerToSmaller } from "./metrics.ts";
 import { referenceForward } from "./reference.ts";
 import { toReferenceParams } from "./reference_train.ts";
 import { isSaeKind, KIND_NAMES, KINDS } from "./kinds/mod.ts";
+import type { ThresholdOptions } from "./kinds/kind.ts";
+import { JUMPRELU_BANDWIDTH } from "./kinds/jumprelu.ts";
 import { type SaeKind, type SaeSpec, specName } from "./spec.ts";
 import { SweepTrainer } from "./sweep.ts";
 import { ToyData, type ToyOptions } from "./toy.ts";
@@ -37,6 +39,13 @@ export interface ToySweepOptions {
   batchSize?: number;
   /** Adam learning rate. Default 3e-3. */
   lr?: number;
+  /**
+   * Settings of the kinds with learned per-feature thresholds (JumpReLU). Default: SAELens' bandwidth 0.001 and
+   * an initial threshold of 0.1 (not SAELens' 0.001: the toy's rows are not scaled to mean squared norm d and
+   * its codes are products of two uniforms; from θ = 0.001 every JumpReLU member stayed dense, L0 ≈ 52 of 64
+   * features at R 2, MMCS to the truth 0.48).
+   */
+  thresholds?: ThresholdOptions;
   /** Fresh toy rows on which L0 and dead fractions are measured. Default 8192. */
   heldOutRows?: number;
   /** Seed of the initial weights (member i: seed + i). Default 0. */
@@ -113,6 +122,7 @@ export const TOY_SWEEP_DEFAULTS = Object.freeze({
   steps: 1600,
   batchSize: 256,
   lr: 3e-3,
+  thresholds: Object.freeze({ bandwidth: JUMPRELU_BANDWIDTH, initThreshold: 0.1 }),
   heldOutRows: 8192,
   seed: 0,
   chanceTrials: 4,
@@ -201,6 +211,7 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
     seed,
     logEvery: 250,
     operands: options.operands,
+    thresholds: { ...D.thresholds, ...options.thresholds },
   });
   let weights: SaeWeights[];
   try {

@@ -17,6 +17,7 @@
 import { join } from "node:path";
 import type { Gpu } from "@saelab/gpu";
 import type { OperandChoice } from "@saelab/kernels";
+import type { ThresholdOptions } from "./kinds/kind.ts";
 import { type SaeSource, saveSae } from "./checkpoint.ts";
 import { heldOutFvu, HeldOutProbe } from "./convergence.ts";
 import { resampleDead, type ResampleOptions } from "./resample.ts";
@@ -101,6 +102,8 @@ export interface TrainSweepOptions {
   signal?: AbortSignal;
   /** Where the trainer's matmul operands live (`SweepOptions.operands`). Default `"auto"`. */
   operands?: OperandChoice;
+  /** Settings of the kinds with learned per-feature thresholds (`SweepOptions.thresholds`). Default the kind's. */
+  thresholds?: ThresholdOptions;
 }
 
 /** What {@linkcode trainSweep} did. */
@@ -156,6 +159,7 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
     memberLr: options.memberLr,
     logAlso: options.heldOut ? options.steps : undefined,
     operands: options.operands,
+    thresholds: options.thresholds,
   });
   if (resumed) trainer.loadOptimizerState(resumed);
   let checkpointStep: number | null = resumed?.step ?? null;

@@ -9,6 +9,7 @@
  * @module
  */
 import { KINDS } from "./kinds/mod.ts";
+import { type ThresholdOptions, thresholdSettings } from "./kinds/kind.ts";
 import { Rng } from "./_random.ts";
 import { NORM_EPS, resolveSpec, type SaeSpec } from "./spec.ts";
 
@@ -39,7 +40,8 @@ export interface SaeWeights {
  * per-feature thresholds start every `θ` at their initial value.
  *
  * @param spec Architecture.
- * @param options `seed` selects the random stream (default 0).
+ * @param options `seed` selects the random stream (default 0); `initThreshold`: `θ` of every feature of kinds
+ *   that learn per-feature thresholds (default the kind's).
  * @returns Fresh weights.
  * @example
  * ```ts
@@ -48,7 +50,7 @@ export interface SaeWeights {
  * if (w.encoder.length !== 32 || w.decoder?.length !== 32) throw new Error("shape");
  * ```
  */
-export function initWeights(spec: SaeSpec, options: { seed?: number } = {}): SaeWeights {
+export function initWeights(spec: SaeSpec, options: { seed?: number } & ThresholdOptions = {}): SaeWeights {
   const s = resolveSpec(spec);
   const rng = new Rng(options.seed ?? 0);
   const bound = Math.sqrt(6 / (s.dIn + s.dDict));
@@ -65,7 +67,7 @@ export function initWeights(spec: SaeSpec, options: { seed?: number } = {}): Sae
     decoder,
     decoderBias: s.decoderBias ? new Float32Array(s.dIn) : null,
     ...(KINDS[s.kind].batch ? { threshold: 0 } : {}),
-    ...initialLogThreshold(s),
+    ...initialLogThreshold(s, options),
   };
 }
 
@@ -138,7 +140,8 @@ export function cloneWeights(w: SaeWeights): SaeWeights {
 }
 
 /** `log θ` of every feature at initialisation, for kinds that learn per-feature thresholds (draws nothing). */
-function initialLogThreshold(s: Required<SaeSpec>): { logThreshold?: Float32Array } {
+function initialLogThreshold(s: Required<SaeSpec>, options: ThresholdOptions): { logThreshold?: Float32Array } {
   const t = KINDS[s.kind].thresholds;
-  return t ? { logThreshold: new Float32Array(s.dDict).fill(Math.log(t.init)) } : {};
+  if (!t) return {};
+  return { logThreshold: new Float32Array(s.dDict).fill(Math.log(thresholdSettings(t, options).initThreshold)) };
 }

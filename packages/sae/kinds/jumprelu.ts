@@ -15,9 +15,9 @@
  * mean over all elements, as for every kind here (SAELens sums over the `d_in` dimensions), so
  * SAELens' `l0_coefficient` (default 1) is `α · d_in` here — `α = 1/d_in` is SAELens' default; the
  * decoder rows are unit length in every forward pass, as for every kind here; no L0 warm-up, no
- * pre-activation noise. Written for SAELens as a `jumprelu` SAE whose `threshold` tensor holds `θ`;
- * the cfg also names the training settings with SAELens' names (`l0_coefficient = α · d_in`,
- * `jumprelu_bandwidth`, `jumprelu_init_threshold`).
+ * pre-activation noise. `ε` and the initial `θ` are settings of the trainers (`SweepOptions.thresholds`;
+ * `--jumprelu-bandwidth`, `--jumprelu-init-threshold`). Written for SAELens as a `jumprelu` SAE whose
+ * `threshold` tensor holds `θ`, with `l0_coefficient = α · d_in` in its cfg (SAELens' name and units).
  *
  * @module
  */
@@ -71,10 +71,9 @@ export const jumprelu: SaeKindDef = Object.freeze(
       init: JUMPRELU_INIT_THRESHOLD,
       bandwidth: JUMPRELU_BANDWIDTH,
       activate: jumpReluRow,
-      thetaGrad: (z, theta, grads) => {
-        const u = (z - theta) / JUMPRELU_BANDWIDTH;
-        if (!(u > -0.5 && u < 0.5)) return 0;
-        return -(theta / JUMPRELU_BANDWIDTH) * grads.code - grads.penalty / JUMPRELU_BANDWIDTH;
+      thetaGrad: (z, theta, { code, penalty, bandwidth: eps }) => {
+        const u = (z - theta) / eps;
+        return u > -0.5 && u < 0.5 ? -(theta / eps) * code - penalty / eps : 0;
       },
       gradKernel: jumpReluThresholdGrad,
     },
@@ -84,8 +83,6 @@ export const jumprelu: SaeKindDef = Object.freeze(
         architecture: "jumprelu",
         activation_fn_str: "relu",
         l0_coefficient: spec.l1 * spec.dIn,
-        jumprelu_bandwidth: JUMPRELU_BANDWIDTH,
-        jumprelu_init_threshold: JUMPRELU_INIT_THRESHOLD,
       }),
       matches: (cfg) => {
         const own = cfgKindName(cfg);

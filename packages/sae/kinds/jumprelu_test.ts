@@ -34,13 +34,17 @@ Deno.test("jumprelu: z · H(z − θ) per feature, the rectangle-kernel estimato
   const theta = 0.2, code = 0.7, penalty = 0.03;
   for (const [z, inside] of [[0.2, true], [0.2004, true], [0.1996, true], [0.2006, false], [0.1994, false]] as const) {
     const want = inside ? -(theta / EPS) * code - penalty / EPS : 0;
-    assert.equal(t.thetaGrad(z, theta, { code, penalty }), want, `z = ${z}`);
+    assert.equal(t.thetaGrad(z, theta, { code, penalty, bandwidth: EPS }), want, `z = ${z}`);
   }
+  const wide = -(theta / 0.01) * code - penalty / 0.01;
+  assert.equal(t.thetaGrad(0.2045, theta, { code, penalty, bandwidth: 0.01 }), wide, "a wider kernel reaches further");
+  assert.throws(() => initWeights({ kind: "jumprelu", dIn: 4, dDict: 4, l1: 0 }, { initThreshold: 0 }), /not > 0/);
+  const start = initWeights({ kind: "jumprelu", dIn: 4, dDict: 4, l1: 0 }, { initThreshold: 0.25 }).logThreshold!;
+  assert.deepEqual([...start], new Array(4).fill(Math.fround(Math.log(0.25))));
   const spec = resolveSpec({ kind: "jumprelu", dIn: 8, dDict: 16, l1: 2e-3 });
   const cfg = jumprelu.saelens.cfg(spec);
   assert.equal(cfg.architecture, "jumprelu");
   assert.equal(cfg.l0_coefficient, 2e-3 * 8, "SAELens' l0_coefficient weighs a summed MSE: α · d_in");
-  assert.equal(cfg.jumprelu_bandwidth, EPS);
   assert.ok(jumprelu.saelens.matches({ architecture: "jumprelu" }), "a plain SAELens JumpReLU SAE is one");
   assert.ok(!jumprelu.saelens.matches({ architecture: "jumprelu", metadata: { training_architecture: "batchtopk" } }));
   assert.equal(kindOfCfg({ d_in: 8, d_sae: 16, architecture: "jumprelu" })?.name, "jumprelu");
@@ -150,8 +154,9 @@ function startingWeights(seeds: readonly number[], l1s: readonly number[]) {
   });
 }
 
-for (const operands of ["texture", "storage"] as const) {
-  Deno.test(`jumprelu: the GPU trainer (${operands} operands) follows the float64 reference, log θ included`, async () => {
+for (const [operands, bandwidth] of [["texture", undefined], ["storage", 2e-3]] as const) {
+  const named = `${operands} operands, bandwidth ${bandwidth ?? `${EPS} (default)`}`;
+  Deno.test(`jumprelu: the GPU trainer (${named}) follows the float64 reference, log θ included`, async () => {
     const l1s = [1e-3, 1e-3, 3e-2];
     const weights = startingWeights([11, 12, 13], l1s);
     const trainer = new SweepTrainer(gpu, weights.map((w) => w.spec), {
@@ -160,9 +165,10 @@ for (const operands of ["texture", "storage"] as const) {
       logEvery: 0,
       adam: { lr: 1e-2 },
       operands,
+      thresholds: { bandwidth },
     });
     assert.equal(trainer.operands, operands);
-    const refs = weights.map((w) => new ReferenceTrainer(w, { lr: 1e-2 }));
+    const refs = weights.map((w) => new ReferenceTrainer(w, { lr: 1e-2, bandwidth }));
     for (const x of batches) {
       trainer.step(x);
       refs.forEach((r) => r.trainStep(x));

@@ -44,9 +44,9 @@ export interface BatchSelection {
  * estimators of its gradient with a kernel of bandwidth `ε`.
  */
 export interface FeatureThresholds {
-  /** `θ` of every feature at initialisation. */
+  /** `θ` of every feature at initialisation, unless {@linkcode ThresholdOptions.initThreshold} says otherwise. */
   readonly init: number;
-  /** Bandwidth `ε` of the straight-through estimators' kernel. */
+  /** Bandwidth `ε` of the straight-through estimators' kernel, unless {@linkcode ThresholdOptions.bandwidth} says otherwise. */
   readonly bandwidth: number;
   /**
    * Float64 codes of one row from its pre-activations, given the thresholds.
@@ -61,12 +61,48 @@ export interface FeatureThresholds {
    *
    * @param z The pre-activation.
    * @param theta `θ_j`.
-   * @param grads `code`: `∂L/∂c_bj` (through the reconstruction); `penalty`: `α/B`, the L0 term's weight of one code.
+   * @param grads `code`: `∂L/∂c_bj` (through the reconstruction); `penalty`: `α/B`, the L0 term's weight of one
+   *   code; `bandwidth`: `ε`.
    * @returns The share.
    */
-  thetaGrad(z: number, theta: number, grads: { code: number; penalty: number }): number;
+  thetaGrad(z: number, theta: number, grads: { code: number; penalty: number; bandwidth: number }): number;
   /** The `@saelab/kernels` kernel that records the same estimate of `∂L/∂log θ` on the GPU. */
   readonly gradKernel: typeof jumpReluThresholdGrad;
+}
+
+/** Training settings of the kinds with learned per-feature thresholds (JumpReLU); each defaults to the kind's. */
+export interface ThresholdOptions {
+  /** Bandwidth `ε` of the straight-through estimators' kernel (> 0). */
+  bandwidth?: number;
+  /** `θ` of every feature at initialisation (> 0). */
+  initThreshold?: number;
+}
+
+/**
+ * A threshold setting, checked: the value given, else the kind's default.
+ *
+ * @param kind The kind's thresholds.
+ * @param options The settings given.
+ * @returns `bandwidth` and `initThreshold`, both positive and finite.
+ * @throws {RangeError} When a value given is not a positive number.
+ * @example
+ * ```ts
+ * import { thresholdSettings } from "./kind.ts";
+ * const t = { init: 0.001, bandwidth: 0.001 } as Parameters<typeof thresholdSettings>[0];
+ * if (thresholdSettings(t, { initThreshold: 0.1 }).initThreshold !== 0.1) throw new Error("given wins");
+ * ```
+ */
+export function thresholdSettings(
+  kind: FeatureThresholds,
+  options: ThresholdOptions = {},
+): Required<ThresholdOptions> {
+  const out = { bandwidth: options.bandwidth ?? kind.bandwidth, initThreshold: options.initThreshold ?? kind.init };
+  for (const [name, v] of Object.entries(out)) {
+    if (!(v > 0) || !Number.isFinite(v)) {
+      throw new RangeError(`Cannot train learned thresholds: ${name} ${v} is not > 0`);
+    }
+  }
+  return out;
 }
 
 /** The `cfg.json` fields a kind writes and reads (SAELens v6 names). */
