@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createGpu } from "@saelab/gpu";
-import { chooseToyMember, mmcsChance, runToySweep, type ToyMember } from "./mod.ts";
+import { chooseToyMember, mmcsChance, runToySweep, TOY_SWEEP_DEFAULTS, type ToyMember } from "./mod.ts";
 
 const gpu = await createGpu();
 
@@ -115,3 +115,23 @@ Deno.test("toy sweep: an aborted signal stops it; bad grids are refused", async 
 });
 
 globalThis.addEventListener("unload", () => gpu.destroy());
+
+Deno.test("toy sweep: jumprelu members start from the toy's initial threshold unless one is given", async () => {
+  const run = (thresholds?: { initThreshold: number }) =>
+    runToySweep(gpu, {
+      toy: { d: 8, seed: 1 },
+      kinds: ["jumprelu"],
+      ratios: [1],
+      l1: [1e-3],
+      steps: 4,
+      batchSize: 32,
+      heldOutRows: 256,
+      chanceTrials: 1,
+      ...(thresholds ? { thresholds } : {}),
+    });
+  assert.equal(TOY_SWEEP_DEFAULTS.thresholds.initThreshold, 0.1);
+  const fresh = await run();
+  assert.ok(fresh.members[0].l0 > 0, `from θ = 0.1 some codes fire (L0 ${fresh.members[0].l0})`);
+  const high = await run({ initThreshold: 50 });
+  assert.equal(high.members[0].l0, 0, "from θ = 50 none of the toy's codes (|x| < 3) fires");
+});
