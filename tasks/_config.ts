@@ -23,6 +23,7 @@ import {
   LR_SCHEDULES,
   type LrSchedule,
   type SaeKind,
+  SAELENS_L0_COEFFICIENT,
 } from "@saelab/sae";
 import {
   choice,
@@ -174,7 +175,7 @@ export const harvestEntries = {
 
 /** What α means for the jumprelu members, in the help of `--l1`. */
 export const L0_ALPHA = "for jumprelu the coefficient of its L0 penalty against the MSE averaged over elements " +
-  "(SAELens' l0_coefficient, default 1, weighs a sum over d_in dimensions: it is α·d_in)";
+  `(SAELens' l0_coefficient, default ${SAELENS_L0_COEFFICIENT}, weighs a sum over d_in dimensions: it is α·d_in)`;
 
 /** The schema of `train` (harvest, train, evaluate, then baselines and score). */
 export const trainSchema = v.strictObject({

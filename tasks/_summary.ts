@@ -11,7 +11,7 @@ import { relative } from "node:path";
 import { scoreSummaryLines } from "@saelab/autointerp";
 import { type ModelEvidence, runVerdict, verdictText } from "@saelab/report";
 import type { DictEval, RunJson, ScoresJson } from "@saelab/runs";
-import { LR_SCHEDULE_TEXT, type LrSchedule } from "@saelab/sae";
+import { JUMPRELU_BANDWIDTH, JUMPRELU_INIT_THRESHOLD, LR_SCHEDULE_TEXT, type LrSchedule } from "@saelab/sae";
 import { modelLosses } from "./_model.ts";
 
 /** One dictionary row. */
@@ -204,6 +204,8 @@ export function formatSummary(
  * import { trainingLine } from "./_summary.ts";
  * const line = trainingLine({ steps: 10, batchSize: 8, lr: 5e-3, kindLr: { tied: 2e-2 }, lrSchedule: "constant" }, []);
  * if (!line?.includes("peak lr 0.005 (tied 0.02)")) throw new Error(line ?? "none");
+ * const jump = { steps: 1, batchSize: 4, lr: 1e-3, kinds: ["jumprelu"], jumpreluBandwidth: 0.001, jumpreluInitThreshold: 1 };
+ * if (!trainingLine(jump, [])?.includes("initial threshold 1 (SAELens'")) throw new Error("jumprelu settings");
  * ```
  */
 export function trainingLine(config: Record<string, unknown>, rows: readonly SummaryRow[]): string | null {
@@ -222,5 +224,15 @@ export function trainingLine(config: Record<string, unknown>, rows: readonly Sum
   const schedule = LR_SCHEDULE_TEXT[(lrSchedule ?? "constant") as LrSchedule] ?? lrSchedule;
   const seen = (sae?.trainingVectors ?? steps * batchSize).toLocaleString("en-US");
   return `Training: ${steps} steps of ${batchSize} vectors; each member saw ${seen} vectors${distinct}; Adam, ` +
-    `${schedule}; peak lr ${lr}${kindLr.length ? ` (${kindLr.join(", ")})` : ""}.`;
+    `${schedule}; peak lr ${lr}${kindLr.length ? ` (${kindLr.join(", ")})` : ""}${jumpReluClause(config)}.`;
+}
+
+/** The jumprelu members' settings for the training line, when the run has any. */
+function jumpReluClause(config: Record<string, unknown>): string {
+  const { kinds, jumpreluBandwidth: eps, jumpreluInitThreshold: theta } = config;
+  if (!Array.isArray(kinds) || !kinds.includes("jumprelu") || typeof eps !== "number" || typeof theta !== "number") {
+    return "";
+  }
+  return `; jumprelu: α weighs L0, bandwidth ${eps}, initial threshold ${theta} ` +
+    `(SAELens' defaults ${JUMPRELU_BANDWIDTH} and ${JUMPRELU_INIT_THRESHOLD})`;
 }

@@ -33,7 +33,7 @@ export interface MemberMetrics {
   l0: number;
   /** Mean `Σ_j |c_j|` per row. */
   l1: number;
-  /** `mse + α · l1`. */
+  /** `mse + α · l1` (`mse + α · l0` for kinds with learned per-feature thresholds, JumpReLU). */
   loss: number;
   /** Fraction of features that never fired on the held-out rows. */
   deadFraction: number;

@@ -21,7 +21,7 @@ export interface SaeSpec {
   dIn: number;
   /** Number of dictionary features (`R · dIn`). */
   dDict: number;
-  /** L1 coefficient α. Default 0 for `topk`, required otherwise. */
+  /** L1 coefficient α (for `jumprelu` the coefficient of its L0 penalty). Default 0 for `topk`, required otherwise. */
   l1: number;
   /** `topk` only: features kept per row. */
   k?: number;
