@@ -42,6 +42,8 @@ export interface SteerOptions {
   temperature?: number;
   /** Seed of the sampler (both continuations draw from the same seed). Default 0. */
   seed?: number;
+  /** Stops generation at the next step (the promise rejects with the signal's reason), e.g. a page's Stop button. */
+  signal?: AbortSignal;
 }
 
 /** One continuation and the feature on its tokens. */
@@ -72,7 +74,7 @@ export interface SteerResult {
  *
  * @param model The model (on the same GPU as the dictionary).
  * @param dict Any dictionary over the hook's activations.
- * @param options Prompt, hook, feature, `strength` or `clamp`, length, temperature and seed.
+ * @param options Prompt, hook, feature, `strength` or `clamp`, length, temperature, seed and an abort signal.
  * @returns Both continuations with the feature's activation on their tokens.
  * @throws {RangeError} For an unknown or mismatched hook, a feature out of range, a bad length or prompt,
  *   or both `strength` and `clamp`.
@@ -87,7 +89,13 @@ export async function steer(model: NeoxModel, dict: Dictionary, options: SteerOp
   const d = await direction(dict, options.feature);
   const maxNew = options.maxNewTokens ?? 16;
   const run = async (e: SteerEdit | null): Promise<Continuation> => {
-    using hook = new SteeringHook(dict, { feature: options.feature, direction: d, edit: e, steps: maxNew + 1 });
+    using hook = new SteeringHook(dict, {
+      feature: options.feature,
+      direction: d,
+      edit: e,
+      steps: maxNew + 1,
+      signal: options.signal,
+    });
     const hooks = { [options.hook]: hook };
     const tokens = (await generate(model, [options.prompt], {
       maxNewTokens: maxNew,
@@ -157,6 +165,8 @@ export interface SteeringHookOptions {
   edit: SteerEdit | null;
   /** How many calls to record (later calls edit but are not recorded). */
   steps: number;
+  /** When aborted, the next call throws its reason (and so stops the forward pass). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -208,6 +218,7 @@ export class SteeringHook implements Hook {
    * @param act The activation `[B, T, dIn]`.
    */
   replace(_name: string, act: Tensor<"f32">): void {
+    this.#options.signal?.throwIfAborted();
     const gpu = this.#dict.gpu;
     const [b, t, w] = act.shape;
     const x = act.reshape([b * t, w]); // a view: the edit lands in act

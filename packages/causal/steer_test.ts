@@ -152,4 +152,9 @@ Deno.test("bad requests name what is wrong", async () => {
   await assert.rejects(() => steer(model, dict, { ...base, strength: 1, clamp: 2 }), /not both/);
   await assert.rejects(() => steer(model, dict, { ...base, prompt: [] }), /prompt has 0 tokens/);
   await assert.rejects(() => steer(model, dict, { ...base, maxNewTokens: 0 }), /maxNewTokens 0/);
+  const live = gpu.pool.live;
+  const stop = new AbortController();
+  stop.abort(new DOMException("stopped by the page", "AbortError"));
+  await assert.rejects(() => steer(model, dict, { ...base, signal: stop.signal }), /stopped by the page/);
+  assert.equal(gpu.pool.live, live, "an aborted run frees its tensors");
 });
