@@ -10,14 +10,14 @@
  * where `d_j` is feature j's unit decoder row (`Dictionary.directions()`) and
  * `f_j(x)` its activation. The edit runs on the GPU inside the forward pass
  * (no host round trip per step); it works for every dictionary through
- * `encode` alone. No file system or runtime APIs: the same code runs in a
- * page on the browser's WebGPU.
+ * `encode` alone. No file system or runtime APIs, and only types from
+ * `@saelab/neox`: the same code bundles for a page and runs on the browser's WebGPU.
  *
  * @module
  */
 import type { Tensor } from "@saelab/gpu";
 import { fill, matmul } from "@saelab/kernels";
-import { generate, type Hook, hookWidth, type NeoxModel } from "@saelab/neox";
+import type { Hook, NeoxModel } from "@saelab/neox"; // types only: @saelab/neox/mod.ts reads files
 import type { Dictionary } from "./dictionary.ts";
 import { hookPlace } from "./_hook.ts";
 
@@ -76,8 +76,8 @@ export interface SteerResult {
  * @param dict Any dictionary over the hook's activations.
  * @param options Prompt, hook, feature, `strength` or `clamp`, length, temperature, seed and an abort signal.
  * @returns Both continuations with the feature's activation on their tokens.
- * @throws {RangeError} For an unknown or mismatched hook, a feature out of range, a bad length or prompt,
- *   or both `strength` and `clamp`.
+ * @throws {RangeError} For an unknown hook or one whose width is not the dictionary's `dIn` (found at the
+ *   first step), a feature out of range, a bad length or prompt, or both `strength` and `clamp`.
  * @example
  * ```ts ignore
  * const r = await steer(model, dict, { prompt: [12, 7, 99], hook: "blocks.3.hook_resid_post", feature: 5, strength: 8 });
@@ -97,7 +97,7 @@ export async function steer(model: NeoxModel, dict: Dictionary, options: SteerOp
       signal: options.signal,
     });
     const hooks = { [options.hook]: hook };
-    const tokens = (await generate(model, [options.prompt], {
+    const tokens = (await model.generate([options.prompt], {
       maxNewTokens: maxNew,
       temperature: options.temperature ?? 0,
       seed: options.seed ?? 0,
@@ -120,9 +120,6 @@ function checkSteer(model: NeoxModel, dict: Dictionary, options: SteerOptions): 
   hookPlace(hook);
   if (hookPlace(hook).layer >= model.config.numLayers) {
     throw why(`hook ${hook} is past the model's ${model.config.numLayers} layers`);
-  }
-  if (hookWidth(model.config, hook) !== dict.dIn) {
-    throw why(`it reads ${dict.dIn}-wide activations but ${hook} is ${hookWidth(model.config, hook)} wide`);
   }
   if (dict.gpu !== model.gpu) throw why("the dictionary and the model are on different GPU contexts");
   if (!Number.isInteger(feature) || feature < 0 || feature >= dict.dDict) {
@@ -214,13 +211,18 @@ export class SteeringHook implements Hook {
   /**
    * Edit the activation in place and record the feature on the last position.
    *
-   * @param _name The hook name.
+   * @param name The hook name.
    * @param act The activation `[B, T, dIn]`.
    */
-  replace(_name: string, act: Tensor<"f32">): void {
+  replace(name: string, act: Tensor<"f32">): void {
     this.#options.signal?.throwIfAborted();
     const gpu = this.#dict.gpu;
     const [b, t, w] = act.shape;
+    if (w !== this.#dict.dIn) {
+      throw new RangeError(
+        `Cannot steer with ${this.#dict.name}: it reads ${this.#dict.dIn}-wide activations but ${name} is ${w} wide`,
+      );
+    }
     const x = act.reshape([b * t, w]); // a view: the edit lands in act
     const edit = this.#options.edit;
     if (edit) {
