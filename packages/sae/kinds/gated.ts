@@ -91,7 +91,7 @@ const gatedReference: KindReference = {
   gradients: (f, { spec, params, x }) => {
     const { dIn: d, dDict: n } = spec;
     const rows = f.pre.length / n;
-    const rMag = params.rMag!, bMag = params.bMag!;
+    const rMag = params.rMag!;
     const dDir = new Float64Array(n * d), dW = new Float64Array(n * d);
     const dBg = new Float64Array(n), dR = new Float64Array(n), dBm = new Float64Array(n);
     const dBd = params.decoderBias ? new Float64Array(d) : null;
