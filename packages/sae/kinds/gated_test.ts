@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
-import { assertClose } from "@saelab/gpu";
-import { initWeights, kindOfCfg, referenceForward, referenceGradients, type ReferenceParams } from "../mod.ts";
+import { assertClose, createGpu } from "@saelab/gpu";
+import {
+  initWeights,
+  kindOfCfg,
+  referenceForward,
+  referenceGradients,
+  type ReferenceParams,
+  ReferenceTrainer,
+  SweepTrainer,
+} from "../mod.ts";
 import { toReferenceParams } from "../reference_train.ts";
 import { Rng } from "../_random.ts";
 import { resolveSpec, type SaeSpec } from "../spec.ts";
@@ -132,3 +140,38 @@ Deno.test("gated: the gate learns only from the sparsity and auxiliary terms, th
   assert.ok(closed.grads.rMag!.every((v) => v === 0) && closed.grads.bMag!.every((v) => v === 0));
   assert.ok(referenceForward(s, noMag, x).auxMse! > 0);
 });
+
+const gpu = await createGpu();
+globalThis.addEventListener("unload", () => gpu.destroy());
+const D = 8, N = 32, ROWS = 16, STEPS = 6;
+const stream = new Rng(17);
+const batches = Array.from({ length: STEPS }, () => Float32Array.from({ length: ROWS * D }, () => stream.normal()));
+
+for (const operands of ["texture", "storage"] as const) {
+  Deno.test(`gated: the GPU trainer (${operands} operands) follows the float64 reference trainer`, async () => {
+    const specs = [1e-3, 3e-2, 0.3].map((l1) => ({ kind: "gated" as const, dIn: D, dDict: N, l1 }));
+    const trainer = new SweepTrainer(gpu, specs, {
+      batchSize: ROWS,
+      seed: 5,
+      logEvery: 0,
+      adam: { lr: 1e-2 },
+      operands,
+    });
+    assert.equal(trainer.operands, operands);
+    const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 5 + i }), { lr: 1e-2 }));
+    for (const x of batches) {
+      trainer.step(x);
+      refs.forEach((r) => r.trainStep(x));
+    }
+    const got = await trainer.weights();
+    trainer.dispose();
+    const tol = { atol: 5e-6, rtol: 1e-4 };
+    specs.forEach((_, i) => {
+      const want = refs[i].toWeights();
+      assert.ok(want.rMag!.some((v) => v !== 0) && want.bMag!.some((v) => v !== 0), "r_mag and b_mag have moved");
+      for (const key of ["encoder", "encoderBias", "decoder", "rMag", "bMag"] as const) {
+        assertClose(got[i][key]!, want[key]!, tol, `${key} of member ${i}`);
+      }
+    });
+  });
+}
