@@ -10,14 +10,16 @@
  *   `∂b_mag = Σ_b ∂m` and `∂b_gate = Σ_b ∂π` (the last into a scratch buffer, because the
  *   encoder-gradient matmul writes the bias column after it).
  * - {@linkcode gatedBiasGrad}: copy `∂b_gate` into the bias column of the encoder gradient.
+ * - {@linkcode gatedCodes}: the same codes at inference, on a plain `[rows, n]` tensor (a Gated dictionary).
  *
  * `b_gate`, `r_mag` and `b_mag` are read from the group's packed parameters at {@linkcode GatedParamsAt}.
  * Matrix operands are textures or storage buffers (`sae_operands.ts`), one builder for both.
  *
  * @module
  */
-import type { Binding, Gpu } from "@saelab/gpu";
-import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
+import type { Binding, Gpu, Tensor } from "@saelab/gpu";
+import { checkTensor, dispatchLinear, outTensor, Uniforms } from "./_util.ts";
+import { dispatchMembers, perItemProgram, perMemberProgram } from "./_wgsl.ts";
 import { bindingOf, commonMode, type MatrixOperand } from "./sae_operands.ts";
 import { modeKey, operandWgsl, programsByMode, storeTransposed, withOperandSizes } from "./sae_operand_wgsl.ts";
 
@@ -240,4 +242,63 @@ function checkSizes(kernel: string, s: GatedSizes): void {
   if (s.rows % 4 !== 0 || s.n % 4 !== 0) {
     throw new RangeError(`Cannot run ${kernel}: rows ${s.rows} and features ${s.n} must be multiples of 4`);
   }
+}
+
+const CODES = perItemProgram({
+  name: "sae_gated_codes",
+  wg: 64,
+  buffers: [
+    ["x", "read", "f32"],
+    ["b", "read", "f32"],
+    ["r", "read", "f32"],
+    ["m", "read", "f32"],
+    ["y", "read_write", "f32"],
+  ],
+  uniforms: "cols: u32",
+  body: `let p = x[i];
+  let j = i % u.cols;
+  y[i] = select(0.0, max(exp(r[j]) * (p - b[j]) + m[j], 0.0), p > 0.0);`,
+});
+
+/**
+ * Gated codes at inference: `c_bj = [p_bj > 0] · ReLU(exp(r_j)(p_bj − b_j) + m_j)` on gate pre-activations
+ * `P [rows, n]` (`p = W x + b`; a ReLU'd `P` gives the same codes).
+ *
+ * @param gpu The GPU context.
+ * @param x Gate pre-activations `[rows, n]`.
+ * @param params `bias` (`b`, the gate bias `P` includes), `rMag` and `bMag`, each `[n]`; `out` `[rows, n]` (not `x`).
+ * @returns The codes `[rows, n]`.
+ * @throws {RangeError} When a parameter does not hold one value per column of `x`, or `out` is `x`.
+ * @example
+ * ```ts ignore
+ * import { createGpu } from "@saelab/gpu";
+ * import { gatedCodes } from "@saelab/kernels";
+ * const gpu = await createGpu();
+ * const x = gpu.upload(new Float32Array([1, -1]), [1, 2]);
+ * const z = gpu.zeros([2]);
+ * console.log(await gatedCodes(gpu, x, { bias: z, rMag: z, bMag: z }).read()); // [1, 0]
+ * ```
+ */
+export function gatedCodes(
+  gpu: Gpu,
+  x: Tensor<"f32">,
+  params: { bias: Tensor<"f32">; rMag: Tensor<"f32">; bMag: Tensor<"f32">; out?: Tensor<"f32"> },
+): Tensor<"f32"> {
+  checkTensor(gpu, "gatedCodes", "x", x, { rank: 2 });
+  const [rows, cols] = x.shape;
+  for (const key of ["bias", "rMag", "bMag"] as const) {
+    checkTensor(gpu, "gatedCodes", key, params[key]);
+    if (params[key].size !== cols) {
+      throw new RangeError(`Cannot run gatedCodes: ${key} must hold one value per column of x (${cols})`);
+    }
+  }
+  const y = outTensor(gpu, "gatedCodes", params.out, x.shape);
+  if (y.buffer === x.buffer) throw new RangeError("Cannot run gatedCodes: out must not be x");
+  dispatchLinear(gpu, CODES, {
+    bindings: [x, params.bias, params.rMag, params.bMag, y],
+    uniforms: new Uniforms().u32(rows * cols).u32(cols),
+    count: rows * cols,
+    wg: 64,
+  });
+  return y;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
 import { createMatrix, type OperandMode } from "./sae_operands.ts";
-import { gatedBiasGrad, gatedGrad, type GatedParamsAt, gatedSelect } from "./sae_gated.ts";
+import { gatedBiasGrad, gatedCodes, gatedGrad, type GatedParamsAt, gatedSelect } from "./sae_gated.ts";
 import { gatedGradRef, gatedSelectRef } from "./sae_gated_ref.ts";
 import { randomFloats, sparseFloats } from "./_testing.ts";
 
@@ -123,4 +123,22 @@ Deno.test("sae_gated refuses sizes that are not multiples of 4", () => {
     /rows 6 and features 4 must be multiples of 4/,
   );
   p.destroy();
+});
+
+Deno.test("gatedCodes gives the gated codes of a plain pre-activation tensor, ReLU'd or not", async () => {
+  const pre = randomFloats(rows * n, 50, -1, 1);
+  const bGate = randomFloats(n, 51, -0.5, 0.5), rMag = randomFloats(n, 52), bMag = randomFloats(n, 53, -0.5, 0.5);
+  const want = gatedSelectRef(pre, { bGate, rMag, bMag }).codes;
+  assert.ok(want.some((v) => v > 0) && want.some((v, e) => v === 0 && pre[e] > 0), "closed and open gates both occur");
+  using bias = gpu.upload(bGate, [n]);
+  using r = gpu.upload(rMag, [n]);
+  using m = gpu.upload(bMag, [n]);
+  for (const input of [pre, pre.map((v) => Math.max(v, 0))]) {
+    using x = gpu.upload(input, [rows, n]);
+    using got = gatedCodes(gpu, x, { bias, rMag: r, bMag: m });
+    assertClose(await got.read(), want, TOL, "codes");
+  }
+  using x = gpu.upload(pre, [rows, n]);
+  using short = gpu.zeros([n - 1]);
+  assert.throws(() => gatedCodes(gpu, x, { bias, rMag: short, bMag: m }), /rMag must hold one value per column/);
 });

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { assertClose, createGpu } from "@saelab/gpu";
+import { loadDictionary, readSaeLensCfg } from "@saelab/dictionary";
+import { openSafetensors } from "@saelab/safetensors";
 import {
   initWeights,
   kindOfCfg,
@@ -7,8 +10,11 @@ import {
   referenceGradients,
   type ReferenceParams,
   ReferenceTrainer,
+  saveSae,
+  specName,
   SweepTrainer,
 } from "../mod.ts";
+import { loadTrainState, saveTrainState } from "../train_state.ts";
 import { toReferenceParams } from "../reference_train.ts";
 import { Rng } from "../_random.ts";
 import { resolveSpec, type SaeSpec } from "../spec.ts";
@@ -175,3 +181,67 @@ for (const operands of ["texture", "storage"] as const) {
     });
   });
 }
+
+Deno.test("gated: its SAELens folder holds SAELens' gated tensors and loads back to the float64 codes", async () => {
+  const spec = { kind: "gated" as const, dIn: D, dDict: N, l1: 3e-2 };
+  const ref = new ReferenceTrainer(initWeights(spec, { seed: 3 }), { lr: 1e-2 });
+  for (const x of batches) ref.trainStep(x);
+  const w = ref.toWeights();
+  const dir = await Deno.makeTempDir();
+  try {
+    const folder = join(dir, "g");
+    await saveSae(folder, w, { source: { hookName: "blocks.0.hook_resid_post", modelName: "m" }, steps: STEPS });
+    const cfg = await readSaeLensCfg(folder);
+    assert.equal(cfg.architecture, "gated");
+    assert.equal(cfg.activation_fn_str, "relu");
+    assert.equal(cfg.apply_b_dec_to_input, true);
+    {
+      using file = await openSafetensors(join(folder, "sae_weights.safetensors"));
+      const names = ["W_enc", "b_gate", "r_mag", "b_mag", "W_dec", "b_dec"];
+      assert.deepEqual([...file.names].sort(), [...names].sort(), "SAELens' GatedSAE tensors, no b_enc");
+      assert.deepEqual(file.info("W_enc").shape, [D, N]);
+      assert.deepEqual(file.info("r_mag").shape, [N]);
+      assertClose(await file.getFloat32("r_mag"), w.rMag!, { atol: 0 }, "r_mag");
+      assertClose(await file.getFloat32("b_mag"), w.bMag!, { atol: 0 }, "b_mag");
+      assertClose(await file.getFloat32("b_gate"), w.encoderBias, { atol: 0 }, "b_gate");
+    }
+    const x = batches[0];
+    const want = referenceForward(spec, ref.params, x).codes;
+    const gateOnly = referenceForward(spec, { ...ref.params, rMag: ref.params.rMag!.map(() => 0) }, x).codes;
+    assert.ok(want.some((c, e) => Math.abs(c - gateOnly[e]) > 1e-3), "r_mag changes the codes");
+    const dict = await loadDictionary(folder);
+    assert.ok(dict.gate, "loaded as a gated dictionary");
+    assertClose(dict.encodeHost(x), want, { atol: 1e-5, rtol: 1e-5 }, "host codes");
+    using onGpu = dict.bind(gpu);
+    using xs = gpu.upload(x, [ROWS, D]);
+    using codes = onGpu.encode(xs);
+    assertClose(await codes.read(), want, { atol: 1e-5, rtol: 1e-5 }, "GPU codes");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("gated: r_mag and b_mag and their moments survive a training state", async () => {
+  const spec = { kind: "gated" as const, dIn: D, dDict: N, l1: 1e-2 };
+  const w = initWeights(spec, { seed: 1 });
+  w.rMag!.fill(0.25);
+  w.bMag!.fill(-0.5);
+  const m = initWeights(spec);
+  m.rMag![3] = 7;
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "state.safetensors");
+    const names = [specName(spec)];
+    await saveTrainState(path, { step: 3, scale: 1, names, weights: [w], m: [m], v: [initWeights(spec)] });
+    const back = (await loadTrainState(path, { specs: [spec], names }))!;
+    assert.deepEqual(back.weights[0].rMag, w.rMag);
+    assert.deepEqual(back.weights[0].bMag, w.bMag);
+    assert.equal(back.m[0].rMag![3], 7);
+    const trainer = new SweepTrainer(gpu, [spec], { batchSize: ROWS, weights: back.weights, logEvery: 0 });
+    const got = (await trainer.weights())[0];
+    trainer.dispose();
+    assert.deepEqual([got.rMag![0], got.bMag![0]], [0.25, -0.5], "the GPU trainer starts from the saved values");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
