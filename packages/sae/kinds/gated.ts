@@ -21,7 +21,7 @@
  * Other differences from SAELens' gated training SAE, whose defaults are `l1_coefficient` 1.0,
  * `l1_warm_up_steps` 0, `r_mag = b_gate = b_mag = 0` at init and `apply_b_dec_to_input` true:
  * the squared errors here are means over every element (the paper's code's convention for α), not
- * sums over `d_in` averaged over rows; SAELens v6 does not stop the gradient of `W_dec` and `b_dec`
+ * sums over `d_in` averaged over rows, so α here is SAELens' `l1_coefficient / d_in`; SAELens v6 does not stop the gradient of `W_dec` and `b_dec`
  * in the auxiliary term (this kind does, as the paper); `W_gate` and `D` start Xavier-uniform and
  * independent, as the other kinds here, and `b_dec` is absent unless the spec asks for one (the GPU
  * trainer trains none). Written for SAELens as architecture `gated` with tensors `W_enc`
@@ -139,6 +139,10 @@ export const gated: SaeKindDef = Object.freeze(
     name: "gated",
     summary:
       "untied, a Heaviside gate W_gate x + b_gate choosing features and a rescaled magnitude path (Rajamanoharan et al. 2024a)",
+    help: "α weighs mean_b Σ ReLU(gate), decoder rows unit-norm, plus an auxiliary reconstruction from ReLU(gate) " +
+      "through a stop-gradient decoder; SAELens' GatedTrainingSAE defaults: l1_coefficient " +
+      `${SAELENS_GATED_DEFAULTS.l1_coefficient}, l1_warm_up_steps ${SAELENS_GATED_DEFAULTS.l1_warm_up_steps}, ` +
+      "r_mag = b_gate = b_mag = 0 at init, squared errors summed over d_in (here means over every element, so α here = SAELens' l1_coefficient / d_in)",
     tied: false,
     preferred: false,
     ...reluKindFields,

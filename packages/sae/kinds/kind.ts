@@ -97,6 +97,8 @@ export interface SaeKindDef {
   readonly tied: boolean;
   /** Spec fields the kind needs beyond sizes and α (TopK: `k`); grids that do not give them cannot make members. */
   readonly needs: readonly "k"[];
+  /** A note for `--help` (Gated: what α weighs, SAELens' defaults); none when absent. */
+  readonly help?: string;
   /** Whether analyses pick members of this kind first (the paper's main variant). */
   readonly preferred: boolean;
   /**
