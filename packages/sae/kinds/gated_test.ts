@@ -10,6 +10,7 @@ import {
   referenceGradients,
   type ReferenceParams,
   ReferenceTrainer,
+  resampleDead,
   saveSae,
   specName,
   SweepTrainer,
@@ -243,5 +244,28 @@ Deno.test("gated: r_mag and b_mag and their moments survive a training state", a
     assert.deepEqual([got.rMag![0], got.bMag![0]], [0.25, -0.5], "the GPU trainer starts from the saved values");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("gated: resampling a dead feature resets its r_mag, b_mag and their moments, and leaves the others", async () => {
+  const spec = { kind: "gated" as const, dIn: D, dDict: N, l1: 1e-2 };
+  const w = initWeights(spec, { seed: 4 });
+  w.rMag!.fill(0.5);
+  w.bMag!.fill(0.1);
+  const dead = [1, 6, 20];
+  for (const j of dead) w.encoderBias[j] = -100; // the gate never opens
+  const trainer = new SweepTrainer(gpu, [spec], { batchSize: ROWS, weights: [w], logEvery: 0 });
+  for (const x of batches.slice(0, 4)) trainer.step(x);
+  const before = (await trainer.weights())[0];
+  assert.deepEqual(await resampleDead(trainer, batches[0], { deadAfter: 3 }), [dead.length]);
+  const after = (await trainer.weights())[0], { m, v } = await trainer.optimizerState();
+  trainer.dispose();
+  for (let j = 0; j < N; j++) {
+    const want = dead.includes(j) ? [0, 0] : [before.rMag![j], before.bMag![j]];
+    assert.deepEqual([after.rMag![j], after.bMag![j]], want, `r_mag, b_mag of feature ${j}`);
+  }
+  assert.ok(before.rMag!.some((r, j) => !dead.includes(j) && r !== 0.5), "alive features' r_mag trained");
+  for (const j of dead) {
+    assert.deepEqual([m[0].rMag![j], v[0].rMag![j], m[0].bMag![j], v[0].bMag![j]], [0, 0, 0, 0], `moments of ${j}`);
   }
 });
