@@ -139,7 +139,8 @@ export const gated: SaeKindDef = Object.freeze(
     name: "gated",
     summary:
       "untied, a Heaviside gate W_gate x + b_gate choosing features and a rescaled magnitude path (Rajamanoharan et al. 2024a)",
-    help: "α weighs mean_b Σ ReLU(gate), decoder rows unit-norm, plus an auxiliary reconstruction from ReLU(gate) " +
+    help: "α weighs mean_b Σ_j ReLU(gate_j) with unit-norm decoder rows, as the paper (SAELens weighs each by " +
+      "‖W_dec,j‖ instead), plus an auxiliary reconstruction from ReLU(gate) " +
       "through a stop-gradient decoder; SAELens' GatedTrainingSAE defaults: l1_coefficient " +
       `${SAELENS_GATED_DEFAULTS.l1_coefficient}, l1_warm_up_steps ${SAELENS_GATED_DEFAULTS.l1_warm_up_steps}, ` +
       "r_mag = b_gate = b_mag = 0 at init, squared errors summed over d_in (here means over every element, so α here = SAELens' l1_coefficient / d_in)",
