@@ -174,7 +174,8 @@ export const trainSchema = v.strictObject({
     "default",
   ),
   kinds: names(
-    `SAE variants (${fromPreset("kinds")}; ${KIND_NAMES.filter((k) => KINDS[k].needs.length).join(", ")} need --k)`,
+    `SAE variants (${fromPreset("kinds")}; ${KIND_NAMES.filter((k) => KINDS[k].needs.length).join(", ")} need --k` +
+      `${KIND_NAMES.filter((k) => KINDS[k].help).map((k) => `; ${k}: ${KINDS[k].help}`).join("")})`,
     { choices: KIND_NAMES },
   ),
   k: int(
