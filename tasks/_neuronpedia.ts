@@ -14,6 +14,9 @@
  * - `freq_hist_data_bar_values` are the centres of the activation histogram's bins, `bar_heights` its counts
  *   (zeros left out, as SAEDashboard leaves them out);
  * - `pos_str`/`neg_str` are the logit effects of the decoder direction (empty when the run had no read-out);
+ * - `n_tokens_in_prompt` is the run's window length (`context`, else the SAE's `context_size`, else the longest
+ *   fragment), `n_prompts_total` the tokens the feature statistics were computed on divided by it, `dataset` the
+ *   run's `corpus`;
  * - the logit histogram, neuron alignment, correlated neurons/features and decoder weight distribution are
  *   not computed here and are written empty.
  *
