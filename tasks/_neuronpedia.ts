@@ -8,6 +8,7 @@
  *
  * How this project's fields map (and where they differ from a dashboard made by SAEDashboard):
  *
+ * - each text's `qualifying_token_index` is its token of largest activation (the first of equals);
  * - top fragments are the bin "top activations" (`bin_min` −1, `bin_max` the feature's largest activation,
  *   `bin_contains` −1, as SAEDashboard marks that bin); fragments sampled at random where the feature fires
  *   are one interval bin from 0 to the largest activation, which holds every firing token (`bin_contains` 1);
@@ -37,9 +38,11 @@ export const NEURONPEDIA_ACTIVATION = v.pipe(
     bin_max: finite,
     bin_contains: finite,
     tokens: strings,
-    values: numbers,
+    values: v.pipe(numbers, v.minLength(1)),
+    qualifying_token_index: count,
   }),
   v.check((a) => a.tokens.length === a.values.length, "tokens and values have different lengths"),
+  v.check((a) => a.qualifying_token_index < a.values.length, "qualifying_token_index is past the last token"),
 );
 
 /** One feature of a dashboard batch. */
@@ -83,6 +86,8 @@ export const NEURONPEDIA_BATCH = v.strictObject({
   model_id: v.pipe(v.string(), v.nonEmpty()),
   layer: count,
   sae_set: v.pipe(v.string(), v.nonEmpty()),
+  /** Appended to the source id by Neuronpedia's importer when set (`<layer>-<set>__<suffix>`). */
+  sae_id_suffix: v.nullable(v.string()),
   features: v.array(NEURONPEDIA_FEATURE),
 });
 
@@ -136,7 +141,15 @@ export function hookLayer(hook: string): number | null {
 }
 
 function activation(f: Fragment, bin: { min: number; max: number; contains: number }) {
-  return { bin_min: bin.min, bin_max: bin.max, bin_contains: bin.contains, tokens: f.tokens, values: f.acts };
+  const top = f.acts.reduce((best, a, i) => (a > f.acts[best] ? i : best), 0);
+  return {
+    bin_min: bin.min,
+    bin_max: bin.max,
+    bin_contains: bin.contains,
+    tokens: f.tokens,
+    values: f.acts,
+    qualifying_token_index: top,
+  };
 }
 
 /**
@@ -221,6 +234,7 @@ export function neuronpediaBatch(
     model_id: source.modelId,
     layer: source.layer,
     sae_set: source.saeSet,
+    sae_id_suffix: null,
     features: index.features.map((s) => neuronpediaFeature(options.details.get(s.index) ?? s, { source, prompts })),
   };
   return checked(NEURONPEDIA_BATCH, batch, `the Neuronpedia batch of ${source.saeSet}`);
@@ -269,7 +283,7 @@ export function neuronpediaExplanations(index: FeatureIndex, source: BatchSource
  * ```ts
  * import { checked, NEURONPEDIA_BATCH } from "./_neuronpedia.ts";
  * let message = "";
- * try { checked(NEURONPEDIA_BATCH, { model_id: "m", layer: -1, sae_set: "d", features: [] }, "b"); }
+ * try { checked(NEURONPEDIA_BATCH, { model_id: "m", layer: -1, sae_set: "d", sae_id_suffix: null, features: [] }, "b"); }
  * catch (e) { message = (e as Error).message; }
  * if (!message.includes("layer")) throw new Error(message);
  * ```

@@ -5,7 +5,7 @@ import { loadDictionary, readSaeLensCfg } from "@saelab/dictionary";
 import { listDicts, makeDemoRun, readFeature, readFeatureIndex, RUN_FILES } from "@saelab/runs";
 import { testDeps, withTempDir } from "@saelab/runs/testing";
 import { EXIT, runCli } from "../apps/cli/mod.ts";
-import { NEURONPEDIA_BATCH, NEURONPEDIA_EXPLANATION } from "./_neuronpedia.ts";
+import { NEURONPEDIA_BATCH, NEURONPEDIA_EXPLANATION, neuronpediaFeature } from "./_neuronpedia.ts";
 import { exportRun } from "./export.ts";
 import { UsageError } from "./_runtime.ts";
 import { initWeights, KIND_NAMES, KINDS, saveSae } from "@saelab/sae";
@@ -119,6 +119,7 @@ Deno.test("export --format neuronpedia writes batches and explanations that fit 
       assert.equal(top.length, detail.value.top.length);
       assert.deepEqual(top[0].tokens, detail.value.top[0].tokens);
       assert.deepEqual(top[0].values, detail.value.top[0].acts);
+      for (const a of f.activations) assert.equal(a.values[a.qualifying_token_index], Math.max(...a.values));
       assert.equal(f.frac_nonzero, detail.value.density);
       assert.deepEqual(f.pos_str, detail.value.logits!.positive.map((t) => t.token));
       const h = detail.value.histogram;
@@ -138,16 +139,33 @@ Deno.test("export --format neuronpedia writes batches and explanations that fit 
 });
 
 Deno.test("the Neuronpedia schema refuses what the format does not allow", () => {
-  const activation = { bin_min: -1, bin_max: 2, bin_contains: -1, tokens: ["a", "b"], values: [1] };
-  assert.equal(v.safeParse(NEURONPEDIA_BATCH, { model_id: "m", layer: 0, sae_set: "s", features: [] }).success, true);
-  assert.equal(v.safeParse(NEURONPEDIA_BATCH, { model_id: "m", layer: 0, sae_set: "s" }).success, false);
-  const feature = (extra: Record<string, unknown>) => ({
-    model_id: "m",
-    layer: 0,
-    sae_set: "s",
-    features: [{ feature_index: 0, activations: [activation], ...extra }],
-  });
-  assert.equal(v.safeParse(NEURONPEDIA_BATCH, feature({})).success, false, "fields missing, lengths differ");
+  const activation = {
+    bin_min: -1,
+    bin_max: 2,
+    bin_contains: -1,
+    tokens: ["a", "b"],
+    values: [1],
+    qualifying_token_index: 0,
+  };
+  const batch = { model_id: "m", layer: 0, sae_set: "s", sae_id_suffix: null };
+  assert.equal(v.safeParse(NEURONPEDIA_BATCH, { ...batch, features: [] }).success, true);
+  assert.equal(v.safeParse(NEURONPEDIA_BATCH, batch).success, false, "features missing");
+  assert.equal(
+    v.safeParse(NEURONPEDIA_BATCH, { ...batch, sae_id_suffix: undefined, features: [] }).success,
+    false,
+    "Neuronpedia's importer reads sae_id_suffix",
+  );
+  const source = { modelId: "m", layer: 0, saeSet: "s", dataset: "sotu", tokensPerPrompt: 2 };
+  const valid = neuronpediaFeature({ index: 0, density: 0.5, maxActivation: 1 }, { source, prompts: 4 });
+  const fits = (f: Record<string, unknown>) => v.safeParse(NEURONPEDIA_BATCH, { ...batch, features: [f] }).success;
+  assert.equal(fits({ ...valid, activations: [{ ...activation, tokens: ["a"] }] }), true, "a valid feature");
+  assert.equal(fits({ ...valid, activations: [activation] }), false, "two tokens, one value");
+  assert.equal(fits({ ...valid, activations: [{ ...activation, tokens: ["a"], qualifying_token_index: 1 }] }), false);
+  assert.equal(fits({ ...valid, activations: [{ ...activation, tokens: [], values: [] }] }), false, "an empty text");
+  assert.equal(fits({ ...valid, frac_nonzero: 1.5 }), false, "a fraction above 1");
+  assert.equal(fits({ ...valid, pos_str: ["x"] }), false, "pos_str without its value");
+  const { dataset: _, ...noDataset } = valid;
+  assert.equal(fits(noDataset), false, "a field missing");
 });
 
 Deno.test("export names the flag or run it cannot use; usage errors exit 2", async () => {
