@@ -91,6 +91,7 @@ Deno.test("bench:sae prints both rates and their ratio per case", async () => {
     assert.equal(k.untied, untied.ours, `${k.kind}: compared with the untied kind at the same shape`);
     assert.equal(k.vsUntied, +(k.ours / untied.ours).toFixed(2), `${k.kind}: vsUntied`);
     assert.ok(k.l0 > 0 && k.l0 <= 32, `${k.kind}: L0 within the 32 features`);
+    assert.equal((k as { problem?: string }).problem, undefined, `${k.kind}: kept the codes it says`);
   }
 });
 

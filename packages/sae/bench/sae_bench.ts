@@ -192,6 +192,10 @@ const kinds = KIND_CASES.map((c, i) => {
     shape: { dIn: c.d, ratio: c.ratio, batch: c.batch },
     codes: spec.k ? `k ${spec.k} of ${spec.dDict} kept per row` : "at initialisation (ReLU)",
     l0: +byKind[i].l0.toFixed(1),
+    // a kind that keeps k codes per row and fired fewer or more did not compute what it says: its rate means nothing
+    ...(spec.k && !KINDS[c.kind].batch && Math.abs(byKind[i].l0 - spec.k) > 0.01 * spec.k
+      ? { problem: `L0 ${byKind[i].l0.toFixed(2)} is not the k ${spec.k} this kind keeps per row` }
+      : {}),
     seconds: byKind[i].timing,
   };
 });
