@@ -155,6 +155,17 @@ export const STAGES: Record<string, StageEntry> = {
     load: () => import("../../tasks/worker.ts").then((m) => ({ stage: m.workerStage as Stage })),
     endsOnInterrupt: true,
   },
+  export: {
+    describe: "write a run's results for other tools: feature dashboards for Neuronpedia, or every dictionary " +
+      "(SAE members and baselines) as a SAELens v6 folder",
+    examples: [
+      "deno task export --run sweep-1 --format saelens",
+      "deno task export --run sweep-1 --format neuronpedia --out np-upload",
+      "deno task export --run sweep-1 --format saelens --dicts pca,untied_r4_a1.0e-3 --out saes",
+    ],
+    file: new URL("../../tasks/export.ts", import.meta.url),
+    load: () => import("../../tasks/export.ts").then((m) => ({ stage: m.exportStage as Stage })),
+  },
   serve: {
     describe: "serve the report pages for the runs folder (binds 127.0.0.1 unless --host says otherwise)",
     examples: [
