@@ -52,7 +52,7 @@ function freePort(): number {
 function spawn(cmd: string, args: string[]) {
   const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
   let out = "";
-  const drain = (s: ReadableStream<Uint8Array>) =>
+  const drain = (s: typeof child.stdout) =>
     s.pipeThrough(new TextDecoderStream()).pipeTo(new WritableStream({ write: (t) => void (out += t) }));
   const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
   return {
