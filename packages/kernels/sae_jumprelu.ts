@@ -74,7 +74,7 @@ export interface JumpReluState {
  * @throws {RangeError} Without `state` or `stateAt`, or when rows or n is not a multiple of 4.
  * @example
  * ```ts ignore
- * jumpReluSelect(gpu, { p, state: params, stateAt: layout.thr }, { c, ct, fired, rows, n, k: 0, members, step });
+ * jumpReluSelect(gpu, { p, state: params, stateAt: layout.features }, { c, ct, fired, rows, n, k: 0, members, step });
  * ```
  */
 export function jumpReluSelect(gpu: Gpu, inputs: SelectInputs, out: SelectOutputs): void {

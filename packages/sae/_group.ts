@@ -17,6 +17,8 @@
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
  * A   Adam over the packed buffer; then W_ext → operand and D → D̂, D̂ᵀ for the next step
  * ```
+ * Gated members add their own steps (`_gated_group.ts`): codes from the raw gate pre-activations, an
+ * auxiliary reconstruction, and the gradients of both paths.
  *
  * @module
  */
@@ -41,6 +43,7 @@ import {
   type TileConfig,
   tileMatmul,
 } from "@saelab/kernels";
+import { GatedSteps } from "./_gated_group.ts";
 import { KINDS } from "./kinds/mod.ts";
 import { thresholdSettings } from "./kinds/kind.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
@@ -115,6 +118,8 @@ export class MemberGroup {
   #dpBuf: Tensor<"f32">;
   /** Kinds with a batch selection: the learned thresholds `θ [Z]`, and a copy that forward passes outside training move. */
   #theta: { learned: Tensor<"f32">; scratch: Tensor<"f32"> } | null = null;
+  /** Gated kinds: their extra operands and steps. */
+  #gated: GatedSteps | null = null;
 
   /** Where the matmul operands live. */
   readonly operands: OperandMode;
@@ -145,6 +150,11 @@ export class MemberGroup {
     if (def.thresholds) {
       this.#lambdas = gpu.upload(Float32Array.from(specs, (s) => s.l1), [Z], `${tag}.l0_coefficients`);
       this.#bandwidth = thresholdSettings(def.thresholds, { bandwidth: options.bandwidth }).bandwidth;
+      if (this.layout.featureStride !== n) {
+        throw new RangeError(
+          `Cannot train ${kind}: its log θ must be its only per-feature parameter (the kernels' stride n)`,
+        );
+      }
     }
     this.#norms = gpu.zeros([Z * n], "f32", `${tag}.norms`);
     this.#gd = gpu.zeros([Z * n * d], "f32", `${tag}.grad_dhat`);
@@ -163,7 +173,10 @@ export class MemberGroup {
     const tex = (name: string, rows: number, cols: number) =>
       this.#t[name] = createMatrix(gpu, mode, { shape: [Z, rows, cols], label: `${tag}.${name}` });
     if (!def.tied) tex("w", d + 4, n);
-    if (def.gpu.epilogue === "encodeRaw") tex("p", batch, n);
+    if (def.gpu.epilogue !== "encode") tex("p", batch, n);
+    if (def.gpu.epilogue === "gated") {
+      this.#gated = new GatedSteps(gpu, { layout: this.layout, batch, mode, tile: this.#tileD, tag });
+    }
     tex("dh", n, d);
     tex("dht", d + 4, n);
     tex("c", batch, n);
@@ -209,10 +222,21 @@ export class MemberGroup {
     const def = KINDS[kind];
     const wEnc = def.tied ? t.dht : t.w;
     const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
-    if (def.gpu.epilogue === "encodeRaw") {
+    if (def.gpu.epilogue === "gated") {
+      tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
+      this.#gated!.forward({ p: t.p, params: this.params, dh: t.dh, xe: x.xe }, {
+        c: t.c,
+        ct: t.ct,
+        fired: mark.fired,
+        step: mark.step,
+        rows,
+        training: mark.training,
+      });
+    } else if (def.gpu.epilogue === "encodeRaw") {
       tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
       const theta = this.#theta && (mark.training ? this.#theta.learned : this.#theta.scratch);
-      const perFeature = this.layout.thr !== undefined ? { state: this.params, stateAt: this.layout.thr } : {};
+      // learned per-feature thresholds: member z's log θ at features + z·n of the packed parameters
+      const perFeature = def.thresholds ? { state: this.params, stateAt: this.layout.features } : {};
       def.gpu.select(gpu, { p: t.p, ...(theta ? { state: theta } : {}), ...perFeature }, {
         c: t.c,
         ct: t.ct,
@@ -247,13 +271,12 @@ export class MemberGroup {
     const { d, n, members } = this.layout;
     this.forward(x, rows, { fired: this.fired, step, training: true });
     gpu.encoder().clearBuffer(this.#dpBuf.buffer, 0, members * rows * n * 4);
-    codeGradSparse(gpu, { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas }, {
-      dp: this.#dpBuf,
-      rows,
-      n,
-      d,
-      members,
-    });
+    const codeGrad = { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas };
+    if (this.#gated) {
+      this.#gated.backward({ ...codeGrad, params: this.params }, { dp: this.#dpBuf, grads: this.grads, rows });
+    } else {
+      codeGradSparse(gpu, codeGrad, { dp: this.#dpBuf, rows, n, d, members });
+    }
     const thresholds = KINDS[this.layout.kind].thresholds;
     if (thresholds) {
       thresholds.gradKernel(gpu, {
@@ -261,12 +284,13 @@ export class MemberGroup {
         g: t.g,
         dh: t.dh,
         state: this.params,
-        stateAt: this.layout.thr!,
+        stateAt: this.layout.features,
         lambdas: this.#lambdas!,
       }, { grad: this.grads, rows, n, d, members, bandwidth: this.#bandwidth });
     }
     packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
-    buildKList(gpu, t.c, { list: this.#listF, k: rows, m: n, members });
+    // Gated: ∂P is non-zero wherever a gate opened, a superset of the fired codes
+    buildKList(gpu, this.#gated?.gateCodes ?? t.c, { list: this.#listF, k: rows, m: n, members });
     tileMatmul(gpu, "store", {
       a: t.dp,
       b: x.xe,
@@ -280,6 +304,7 @@ export class MemberGroup {
       list: this.#listF,
       tile: this.#tileF,
     });
+    this.#gated?.biasGrad(this.grads, rows);
     tileMatmul(gpu, "store", {
       a: t.c,
       b: t.g,
@@ -370,6 +395,7 @@ export class MemberGroup {
     this.#lambdas?.dispose();
     this.#theta?.learned.dispose();
     this.#theta?.scratch.dispose();
+    this.#gated?.dispose();
     for (const l of [this.#listD, this.#listF]) {
       l.indices.dispose();
       l.counts.dispose();

@@ -5,8 +5,8 @@
  * Untied and TopK, per member z: `W_ext [n, d + 4]` at `enc + z·encStride` — row j holds
  * `W_e[j, :]`, then `b_e[j]`, then three zeros (the encoder-gradient matmul writes `∂b_e` into
  * that column) — then `D [n, d]` at `dec + z·n·d`. Tied: `M [n, d]` at `enc + z·n·d`, then
- * `b [n]` at `dec + z·n`. Kinds with learned per-feature thresholds (JumpReLU) add `log θ [n]` at
- * `thr + z·n`, after the decoder blocks.
+ * `b [n]` at `dec + z·n`. Kinds with per-feature parameters (`featureParams`, Gated: `rMag`, `bMag`; JumpReLU: `logThreshold`)
+ * add one block after those: member z's k-th vector `[n]` at `features + z·featureStride + k·n`.
  *
  * @module
  */
@@ -30,8 +30,10 @@ export interface GroupLayout {
   encStride: number;
   /** Offset of the `D` blocks (untied; stride n·d), or of the bias block (tied; stride n). */
   dec: number;
-  /** Offset of the `log θ [n]` blocks (stride n) of kinds with learned per-feature thresholds; absent otherwise. */
-  thr?: number;
+  /** Offset of the per-feature parameter blocks (`featureParams` of the kind; `total` when none). */
+  features: number;
+  /** Floats per member in the per-feature block (`featureParams.length · n`; 0 when none). */
+  featureStride: number;
   /** Total floats. */
   total: number;
 }
@@ -48,23 +50,21 @@ export function groupLayout(kind: SaeSpec["kind"], sizes: { d: number; n: number
   const tied = KINDS[kind].tied;
   const encStride = tied ? n * d : (d + 4) * n;
   const dec = members * encStride;
-  const end = dec + members * (tied ? n : n * d);
-  if (KINDS[kind].thresholds) {
-    return { kind, d, n, members, enc: 0, encStride, dec, thr: end, total: end + members * n };
-  }
-  return { kind, d, n, members, enc: 0, encStride, dec, total: end };
+  const features = dec + members * (tied ? n : n * d);
+  const featureStride = (KINDS[kind].featureParams?.length ?? 0) * n;
+  const total = features + members * featureStride;
+  return { kind, d, n, members, enc: 0, encStride, dec, features, featureStride, total };
 }
 
 /** Write member z's weights into a packed host array. */
 export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into: Float32Array): void {
   const { d, n } = layout;
-  if (layout.thr !== undefined) {
-    if (w.logThreshold?.length !== n) {
-      throw new RangeError(`Cannot pack ${layout.kind} member ${z}: it needs logThreshold [${n}]`);
-    }
-    into.set(w.logThreshold, layout.thr + z * n);
-  }
   const e = layout.enc + z * layout.encStride;
+  (KINDS[layout.kind].featureParams ?? []).forEach((key, k) => {
+    const v = w[key];
+    if (v?.length !== n) throw new RangeError(`Cannot pack ${layout.kind} weights: ${key} must hold ${n} values`);
+    into.set(v, layout.features + z * layout.featureStride + k * n);
+  });
   if (KINDS[layout.kind].tied) {
     into.set(w.encoder, e);
     into.set(w.encoderBias, layout.dec + z * n);
@@ -82,6 +82,10 @@ export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into:
 export function unpackWeights(layout: GroupLayout, z: number, spec: Required<SaeSpec>, from: Float32Array): SaeWeights {
   const { d, n } = layout;
   const e = layout.enc + z * layout.encStride;
+  const perFeature = Object.fromEntries((KINDS[layout.kind].featureParams ?? []).map((key, k) => {
+    const at = layout.features + z * layout.featureStride + k * n;
+    return [key, from.slice(at, at + n)];
+  }));
   if (KINDS[layout.kind].tied) {
     return {
       spec: { ...spec },
@@ -89,7 +93,7 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
       encoderBias: from.slice(layout.dec + z * n, layout.dec + (z + 1) * n),
       decoder: null,
       decoderBias: null,
-      ...(layout.thr !== undefined ? { logThreshold: from.slice(layout.thr + z * n, layout.thr + (z + 1) * n) } : {}),
+      ...perFeature,
     };
   }
   const encoder = new Float32Array(n * d);
@@ -104,6 +108,6 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
     encoderBias,
     decoder: from.slice(layout.dec + z * n * d, layout.dec + (z + 1) * n * d),
     decoderBias: null,
-    ...(layout.thr !== undefined ? { logThreshold: from.slice(layout.thr + z * n, layout.thr + (z + 1) * n) } : {}),
+    ...perFeature,
   };
 }

@@ -45,6 +45,10 @@ export interface ReferenceParams {
   threshold?: number;
   /** `log θ [dDict]` of kinds with learned per-feature thresholds (JumpReLU); default `log` of the kind's initial θ. */
   logThreshold?: Float64Array;
+  /** Gated: `r_mag [dDict]`. */
+  rMag?: Float64Array;
+  /** Gated: `b_mag [dDict]` (`encoderBias` is `b_gate`). */
+  bMag?: Float64Array;
 }
 
 /** Everything the forward pass computes. */
@@ -69,8 +73,12 @@ export interface ReferenceForward {
   l1: number;
   /** Mean over rows of the number of non-zero codes. */
   l0: number;
-  /** `mse + α · l1` (`mse + α · l0` for kinds with learned per-feature thresholds). */
+  /** `mse + α · l1` (`mse + α · l0` for kinds with learned per-feature thresholds), or the kind's own loss (Gated: see `kinds/gated.ts`). */
   loss: number;
+  /** Gated: the auxiliary reconstruction error, a mean over every element. */
+  auxMse?: number;
+  /** Gated: mean over rows of `Σ_j ReLU(π_bj)`, the term α weighs. */
+  gateL1?: number;
 }
 
 /**
@@ -127,10 +135,11 @@ export function referenceForward(
       for (let i = 0; i < d; i++) acc += encoderUsed[j * d + i] * input[b * d + i];
       pre[b * n + j] = acc;
     }
+    const row = pre.subarray(b * n, (b + 1) * n);
     if (theta) {
-      kind.thresholds!.activate(pre.subarray(b * n, (b + 1) * n), codes.subarray(b * n, (b + 1) * n), theta);
+      kind.thresholds!.activate(row, codes.subarray(b * n, (b + 1) * n), theta);
     } else if (!(options.training && kind.batch)) {
-      kind.activate(pre.subarray(b * n, (b + 1) * n), codes.subarray(b * n, (b + 1) * n), s, params.threshold ?? 0);
+      kind.activate(row, codes.subarray(b * n, (b + 1) * n), s, params.threshold ?? 0, params);
     }
   }
   if (options.training && kind.batch) kind.batch.activate(pre, codes, s);
@@ -151,7 +160,8 @@ export function referenceForward(
   l1 /= rows;
   l0 /= rows;
   const loss = mse + sparsityLoss(s, { l0, l1 });
-  return { input, encoderUsed, pre, codes, directions, norms, recon, mse, l1, l0, loss };
+  const base = { input, encoderUsed, pre, codes, directions, norms, recon, mse, l1, l0, loss };
+  return kind.reference ? kind.reference.forward(base, { spec: s, params }) : base;
 }
 
 /** `θ = exp(log θ)` of a kind with learned per-feature thresholds (the initial θ when none are given), else null. */
@@ -193,6 +203,11 @@ export function referenceGradients(
   const s = resolveSpec(spec);
   const { dIn: d, dDict: n } = s;
   const f = referenceForward(s, params, x, { training: true });
+  const own = KINDS[s.kind].reference;
+  if (own) {
+    const grads = own.gradients(f, { spec: s, params, x });
+    return { forward: f, grads: { ...grads, decoder: normalizeBackward(grads.decoder!, f.directions, f.norms, d) } };
+  }
   const rows = x.length / d;
   const g = new Float64Array(rows * d); // ∂L/∂X̂
   for (let e = 0; e < g.length; e++) g[e] = (2 * (f.recon[e] - x[e])) / (rows * d);

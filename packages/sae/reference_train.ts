@@ -11,7 +11,7 @@ import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, type SaeSpec } fr
 import type { SaeWeights } from "./weights.ts";
 
 type Key = Exclude<keyof ReferenceParams, "threshold">;
-const KEYS: readonly Key[] = ["encoder", "encoderBias", "decoder", "decoderBias", "logThreshold"];
+const KEYS: readonly Key[] = ["encoder", "encoderBias", "decoder", "decoderBias", "rMag", "bMag", "logThreshold"];
 
 /**
  * Convert host weights to float64 reference parameters.
@@ -32,6 +32,8 @@ export function toReferenceParams(w: SaeWeights): ReferenceParams {
     decoder: w.decoder ? Float64Array.from(w.decoder) : null,
     decoderBias: w.decoderBias ? Float64Array.from(w.decoderBias) : null,
     ...(w.threshold !== undefined ? { threshold: w.threshold } : {}),
+    ...(w.rMag ? { rMag: Float64Array.from(w.rMag) } : {}),
+    ...(w.bMag ? { bMag: Float64Array.from(w.bMag) } : {}),
     ...(w.logThreshold ? { logThreshold: Float64Array.from(w.logThreshold) } : {}),
   };
 }
@@ -137,6 +139,8 @@ export class ReferenceTrainer {
       decoder: p.decoder ? Float32Array.from(p.decoder) : null,
       decoderBias: p.decoderBias ? Float32Array.from(p.decoderBias) : null,
       ...(p.threshold !== undefined ? { threshold: p.threshold } : {}),
+      ...(p.rMag ? { rMag: Float32Array.from(p.rMag) } : {}),
+      ...(p.bMag ? { bMag: Float32Array.from(p.bMag) } : {}),
       ...(p.logThreshold ? { logThreshold: Float32Array.from(p.logThreshold) } : {}),
     };
   }

@@ -32,6 +32,10 @@ export interface SaeWeights {
    * `log_threshold`), trained in this form so that `θ = exp(log θ)` stays positive.
    */
   logThreshold?: Float32Array;
+  /** Gated: `r_mag [dDict]`, the log scale of each magnitude row (`W_mag = exp(r_mag) ⊙ W_gate`). */
+  rMag?: Float32Array;
+  /** Gated: `b_mag [dDict]`, the magnitude bias (the gate bias `b_gate` is `encoderBias`). */
+  bMag?: Float32Array;
 }
 
 /**
@@ -67,6 +71,7 @@ export function initWeights(spec: SaeSpec, options: { seed?: number } & Threshol
     decoder,
     decoderBias: s.decoderBias ? new Float32Array(s.dIn) : null,
     ...(KINDS[s.kind].batch ? { threshold: 0 } : {}),
+    ...Object.fromEntries((KINDS[s.kind].featureParams ?? []).map((key) => [key, new Float32Array(s.dDict)])),
     ...initialLogThreshold(s, options),
   };
 }
@@ -136,6 +141,8 @@ export function cloneWeights(w: SaeWeights): SaeWeights {
     decoderBias: w.decoderBias?.slice() ?? null,
     ...(w.threshold !== undefined ? { threshold: w.threshold } : {}),
     ...(w.logThreshold ? { logThreshold: w.logThreshold.slice() } : {}),
+    ...(w.rMag ? { rMag: w.rMag.slice() } : {}),
+    ...(w.bMag ? { bMag: w.bMag.slice() } : {}),
   };
 }
 

@@ -64,6 +64,7 @@ export const jumprelu: SaeKindDef = Object.freeze(
     resolveK: () => 0,
     nameTail: (spec) => `a${spec.l1.toExponential(1)}`,
     init: untiedInit,
+    featureParams: ["logThreshold"],
     // one θ for every feature (the initial one by default); the reference passes the learned θ to `thresholds.activate`
     activate: (pre, codes, _spec, threshold = JUMPRELU_INIT_THRESHOLD) =>
       jumpReluRow(pre, codes, new Float64Array(pre.length).fill(threshold)),
