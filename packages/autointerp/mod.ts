@@ -72,6 +72,8 @@ export { selectFeatures } from "./select.ts";
 export type { FeatureChoice, FragmentStats, Selection, SelectOptions } from "./select.ts";
 export { sampleDictionaries } from "./sampling.ts";
 export type { DictSamples, SampleOptions } from "./sampling.ts";
+export { atlasDictionaries, chooseAtlas, cutAroundPeak, topTokens } from "./atlas.ts";
+export type { AtlasChoice, AtlasCounts, AtlasOptions, DictAtlas } from "./atlas.ts";
 export { featureFiles, samplesFromFiles } from "./feature_files.ts";
 export type {
   FeatureFiles,
