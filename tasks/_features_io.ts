@@ -24,7 +24,8 @@ import { ATLAS_SHARD_SIZE, type AtlasShard, currentNames, RUN_FILES, writeTextAt
 export const STATS_FILE = "stats.json";
 
 /**
- * Write a dictionary's feature files, merging new scores into the per-backend results given as `previous`.
+ * Write a dictionary's feature files, merging new scores into the per-backend results given as `previous`; the
+ * details of features outside this sample (left by an earlier one) are removed after the new index is written.
  *
  * @param featuresDir `runs/<id>/features`.
  * @param samples The dictionary's summaries and samples.
@@ -50,6 +51,11 @@ export async function writeFeatureFiles(
   }
   await writeTextAtomic(join(dir, STATS_FILE), JSON.stringify(stats));
   await writeTextAtomic(join(dir, RUN_FILES.featureIndex), JSON.stringify(index));
+  // details of an earlier, different sample would show features as scored that this sample left out
+  const kept = new Set(details.map((d) => `${d.index}.json`));
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && /^\d+\.json$/.test(e.name) && !kept.has(e.name)) await Deno.remove(join(dir, e.name));
+  }
 }
 
 /**

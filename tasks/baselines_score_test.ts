@@ -277,6 +277,14 @@ Deno.test("LLM rescoring reuses the sampled activations, scores the references t
     await score({ run: id, features: 4, dicts: ["pca"], llm: true, llmModel: "m", topLogprobs: 0, explainTop: 2 }, d);
     assert.ok(simulations.length > 0 && simulations.every((s) => s.topLogprobs === undefined));
     assert.ok(explained.length > 0 && explained.every((n) => n === 2), `records explained: ${explained}`);
+    // a new sample of 4 leaves no detail file of the earlier sample behind
+    const after = await readFeatureIndex(runsDir, id, "pca");
+    assert.ok(after.status === "ok" && after.value.sampled?.length === 4);
+    const details = [];
+    for await (const e of Deno.readDir(join(runsDir, id, RUN_FILES.features, "pca"))) {
+      if (/^\d+\.json$/.test(e.name)) details.push(Number(e.name.slice(0, -5)));
+    }
+    assert.deepEqual(details.sort((a, b) => a - b), after.value.sampled);
   } finally {
     await server.shutdown();
     await Deno.remove(runsDir, { recursive: true });

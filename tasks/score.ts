@@ -47,8 +47,7 @@ import {
 import { type LinearDictionary, loadDictionary } from "@saelab/baselines";
 import * as v from "valibot";
 import { type DictEntry, listDicts, RUN_FILES, type StageDeps, type StageResult } from "@saelab/runs";
-import { Tokenizer } from "@saelab/tokenizer";
-import { featureLogits, HAS_STORE, readSplit, runReadout, runStore } from "./_dict_stage.ts";
+import { featureLogits, HAS_STORE, readSplit, runReadout, runStore, tokenDecoder } from "./_dict_stage.ts";
 import { readFeatureFiles, storedAtlas, writeAtlasFiles, writeFeatureFiles } from "./_features_io.ts";
 import { mergeScores } from "./_scores_io.ts";
 import type { RunHandle } from "./_run.ts";
@@ -320,20 +319,6 @@ async function prepareDicts(
         deps.progress({ ...e, label: `score: ${e.label}`, unit: "frag" }),
     },
   };
-}
-
-async function tokenDecoder(run: RunHandle, deps: StageDeps): Promise<(id: number) => string> {
-  const path = run.json.model.path;
-  if (path) {
-    try {
-      const tok = await Tokenizer.fromFile(join(path, "tokenizer.json"));
-      return (id) => tok.tokenText(id);
-    } catch (e) {
-      deps.log.warn(`score: cannot read the tokenizer of ${path} (${e instanceof Error ? e.message : e})`);
-    }
-  }
-  deps.log.warn("score: no tokenizer; fragments show token ids");
-  return (id) => `⟨${id}⟩`;
 }
 
 function makeLlmBackend(config: ScoreConfig, deps: StageDeps): { backend: Backend; client: ChatClient } {
