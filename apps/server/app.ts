@@ -13,12 +13,13 @@ import {
   listRuns,
   loadRun,
   readFeature,
+  readFeatureAtlas,
   readFeatureIndex,
   readJson,
   RUN_FILES,
 } from "@saelab/runs";
 import type { FeatureIndex, FileResult, SaeCfg } from "@saelab/runs";
-import { paginate, sortFeatures } from "@saelab/report";
+import { paginate, searchFeatures, sortFeatures } from "@saelab/report";
 import { type Asset, loadAssets } from "./assets.ts";
 import { responseCache } from "./cache.ts";
 import { browseQuery, indexParam, nameParam } from "./params.ts";
@@ -149,7 +150,11 @@ export function createApp(options: AppOptions): Hono {
     if (idx.status !== "ok") return { id, dict, idx, invalid: idx.status === "invalid" ? idx.problems : [] };
     const scored = idx.value.features.some((f) => typeof f.score === "number");
     const query = browseQuery((k) => c.req.query(k), { scored, perPage });
-    const page = paginate(sortFeatures(idx.value.features, query), { page: query.page, perPage: query.per });
+    const found = query.q !== undefined ? searchFeatures(idx.value.features, query.q) : idx.value.features;
+    const page = paginate(query.q !== undefined && /^#/.test(query.q) ? found : sortFeatures(found, query), {
+      page: query.page,
+      perPage: query.per,
+    });
     return { id, dict, idx, query, page, invalid: [] as string[] };
   };
   const feature = async (c: Context) => {
@@ -167,16 +172,23 @@ export function createApp(options: AppOptions): Hono {
     if (f.status === "missing" && (reach.size === undefined || i >= reach.size)) {
       notFound(`Feature ${i} of ${dict} in run ${id}`);
     }
-    return { id, dict, i, f, index: idx.status === "ok" ? idx.value : null, reach };
+    const value = idx.status === "ok" ? idx.value : null;
+    // every feature's statistics and fragments, when the score stage wrote the atlas
+    const atlas = value?.atlasShard
+      ? await guarded(() => readFeatureAtlas(runsDir, id, { dict, index: i, shardSize: value.atlasShard }))
+      : null;
+    return { id, dict, i, f, index: value, reach, atlas: atlas?.status === "ok" ? atlas.value : undefined };
   };
   // d_sae of a member or baseline, else of a circuits companion (circuits/<name>/cfg.json).
   const dictReach = async (id: string, dict: string): Promise<DictReach & { folder: string; reference?: string }> => {
     const entry = (await guarded(() => listDicts(runsDir, id))).find((d) => d.name === dict);
     const cfg = entry?.cfg ??
       await guarded(() => readJson<SaeCfg>(runsDir, [id, "circuits", dict, RUN_FILES.cfg], { kind: "saeCfg" }));
+    // a companion has a browser when the circuits stage wrote its atlas and index
+    const companionIndex = entry ? null : await guarded(() => readFeatureIndex(runsDir, id, dict));
     return {
       size: cfg.status === "ok" ? cfg.value.d_sae : undefined,
-      browsable: entry?.hasFeatures ?? false,
+      browsable: entry?.hasFeatures ?? (companionIndex !== null && companionIndex.status !== "missing"),
       folder: entry ? (entry.kind === "sae" ? "saes" : "baselines") : "circuits",
       reference: entry?.eval.status === "ok" ? entry.eval.value.mmcs?.reference : undefined,
     };
@@ -213,12 +225,32 @@ export function createApp(options: AppOptions): Hono {
     const { size } = await dictReach(b.id, b.dict);
     return c.html(browserPage(b.id, b.idx.value, { page: b.page, query: b.query!, size }));
   });
+  // Search of one dictionary's features by index, top token or explanation (the browser's search box).
+  app.get("/api/runs/:id/dicts/:dict/search", async (c) => {
+    const b = await browse(c);
+    if (b.idx.status !== "ok" || !b.page) {
+      return c.json({ run: b.id, dict: b.dict, status: "invalid", problems: b.invalid });
+    }
+    const sampled = new Set(b.idx.value.sampled ?? []);
+    return c.json({
+      run: b.id,
+      dict: b.dict,
+      status: "ok",
+      q: b.query!.q ?? "",
+      total: b.page.total,
+      page: b.page.page,
+      pages: b.page.pages,
+      features: b.page.items.map((f) => ({ ...f, sampled: sampled.has(f.index) })),
+    });
+  });
   app.get("/runs/:id/dicts/:dict/features/:i", async (c) => {
-    const { id, dict, i, f, index: idx, reach } = await feature(c);
+    const { id, dict, i, f, index: idx, reach, atlas } = await feature(c);
     const facts = f.status === "invalid"
       ? {}
       : await decoderFacts(id, dict, { i, reach, nearest: f.status === "missing" });
-    if (f.status === "missing") return c.html(unsampledFeaturePage(id, dict, { i, index: idx, reach, ...facts }));
+    if (f.status === "missing") {
+      return c.html(unsampledFeaturePage(id, dict, { i, index: idx, reach, ...facts, atlas }));
+    }
     if (f.status !== "ok") {
       return c.html(
         messagePage(
@@ -227,7 +259,7 @@ export function createApp(options: AppOptions): Hono {
         ),
       );
     }
-    return c.html(featurePage(id, f.value, { index: idx, reach, partner: facts.partner }));
+    return c.html(featurePage(id, f.value, { index: idx, reach, partner: facts.partner, atlas }));
   });
 
   // JSON API, one route per page.
@@ -251,15 +283,23 @@ export function createApp(options: AppOptions): Hono {
     });
   });
   app.get("/api/runs/:id/dicts/:dict/features/:i", async (c) => {
-    const { id, dict, i, f, index: idx, reach } = await feature(c);
+    const { id, dict, i, f, index: idx, reach, atlas } = await feature(c);
     if (f.status === "missing") {
       const summary = idx?.features.find((s) => s.index === i) ?? null;
-      return c.json({ run: id, dict, index: i, status: "not-sampled", d_sae: reach.size, summary });
+      return c.json({
+        run: id,
+        dict,
+        index: i,
+        status: "not-sampled",
+        d_sae: reach.size,
+        summary,
+        atlas: atlas ?? null,
+      });
     }
     if (f.status !== "ok") {
       return c.json({ run: id, dict, index: i, status: "invalid", problems: f.status === "invalid" ? f.problems : [] });
     }
-    return c.json({ run: id, status: "ok", feature: f.value });
+    return c.json({ run: id, status: "ok", feature: f.value, atlas: atlas ?? null });
   });
 
   mountToy(app, { runsDir, guarded });
