@@ -12,8 +12,9 @@ import {
   listNames,
   listRuns,
   loadRun,
+  pickAtlasEntry,
+  readAtlasShard,
   readFeature,
-  readFeatureAtlas,
   readFeatureIndex,
   readJson,
   RUN_FILES,
@@ -22,6 +23,7 @@ import type { FeatureIndex, FileResult, SaeCfg } from "@saelab/runs";
 import { paginate, searchFeatures, sortFeatures } from "@saelab/report";
 import { type Asset, loadAssets } from "./assets.ts";
 import { responseCache } from "./cache.ts";
+import { fileMemo } from "./file_memo.ts";
 import { browseQuery, indexParam, nameParam } from "./params.ts";
 import { indexPage, runPage } from "./pages_run.ts";
 import { browserPage, type DictReach, featurePage, messagePage, unsampledFeaturePage } from "./pages_feature.ts";
@@ -96,6 +98,10 @@ export function createApp(options: AppOptions): Hono {
   const perPage = options.perPage ?? 50;
   let assets: Promise<Map<string, Asset>> | null = options.assets ? Promise.resolve(options.assets) : null;
   const app = new Hono();
+  // a large dictionary's index and its atlas shards are parsed once while unchanged
+  const memo = fileMemo(runsDir);
+  const readIndex = (id: string, dict: string) =>
+    memo.get([id, RUN_FILES.features, dict, RUN_FILES.featureIndex], () => readFeatureIndex(runsDir, id, dict));
 
   app.use("*", async (c, next) => {
     await next();
@@ -141,7 +147,7 @@ export function createApp(options: AppOptions): Hono {
   const index = async (c: Context): Promise<{ id: string; dict: string; index: FileResult<FeatureIndex> }> => {
     const id = nameParam(c.req.param("id"), "run id");
     const dict = nameParam(c.req.param("dict"), "dictionary name");
-    const idx = await guarded(() => readFeatureIndex(runsDir, id, dict));
+    const idx = await guarded(() => readIndex(id, dict));
     if (idx.status === "missing") notFound(`Features of ${dict} in run ${id}`);
     return { id, dict, index: idx };
   };
@@ -165,7 +171,7 @@ export function createApp(options: AppOptions): Hono {
     const i = indexParam(c.req.param("i"));
     const [f, idx, reach] = await Promise.all([
       guarded(() => readFeature(runsDir, id, { dict, index: i })),
-      guarded(() => readFeatureIndex(runsDir, id, dict)),
+      guarded(() => readIndex(id, dict)),
       dictReach(id, dict),
     ]);
     // Every index below d_sae answers; only sampled ones have a detail file.
@@ -175,7 +181,16 @@ export function createApp(options: AppOptions): Hono {
     const value = idx.status === "ok" ? idx.value : null;
     // every feature's statistics and fragments, when the score stage wrote the atlas
     const atlas = value?.atlasShard
-      ? await guarded(() => readFeatureAtlas(runsDir, id, { dict, index: i, shardSize: value.atlasShard }))
+      ? pickAtlasEntry(
+        await guarded(() => {
+          const shard = Math.floor(i / value.atlasShard!);
+          return memo.get(
+            [id, RUN_FILES.features, dict, RUN_FILES.atlas, `${shard}.json`],
+            () => readAtlasShard(runsDir, id, { dict, shard }),
+          );
+        }),
+        i,
+      )
       : null;
     return { id, dict, i, f, index: value, reach, atlas: atlas?.status === "ok" ? atlas.value : undefined };
   };
@@ -185,7 +200,7 @@ export function createApp(options: AppOptions): Hono {
     const cfg = entry?.cfg ??
       await guarded(() => readJson<SaeCfg>(runsDir, [id, "circuits", dict, RUN_FILES.cfg], { kind: "saeCfg" }));
     // a companion has a browser when the circuits stage wrote its atlas and index
-    const companionIndex = entry ? null : await guarded(() => readFeatureIndex(runsDir, id, dict));
+    const companionIndex = entry ? null : await guarded(() => readIndex(id, dict));
     return {
       size: cfg.status === "ok" ? cfg.value.d_sae : undefined,
       browsable: entry?.hasFeatures ?? (companionIndex !== null && companionIndex.status !== "missing"),

@@ -35,7 +35,7 @@ export type * from "./result_types.ts";
 export type * from "./atlas_types.ts";
 export type * from "./stage.ts";
 export { noProgress } from "@saelab/core";
-export { readFeatureAtlas } from "./read_atlas.ts";
+export { pickAtlasEntry, readAtlasShard, readFeatureAtlas } from "./read_atlas.ts";
 export {
   ATLAS_SHARD_SIZE,
   ID_PATTERN,

@@ -8,6 +8,53 @@ import { ATLAS_SHARD_SIZE, RUN_FILES, validateId } from "./paths.ts";
 import { type FileResult, readJson } from "./read.ts";
 
 /**
+ * Read atlas shard `shard` of a dictionary.
+ *
+ * @param runsDir The runs folder.
+ * @param id Run id.
+ * @param options Dictionary name and shard number.
+ * @returns The shard, `missing` or `invalid`.
+ * @example
+ * ```ts ignore
+ * const s = await readAtlasShard("runs", "demo", { dict: "r4_a3e-3", shard: 0 });
+ * ```
+ */
+export function readAtlasShard(
+  runsDir: string,
+  id: string,
+  options: { dict: string; shard: number },
+): Promise<FileResult<AtlasShard>> {
+  const names = [validateId(id), RUN_FILES.features, validateId(options.dict, "dictionary name"), RUN_FILES.atlas];
+  return readJson<AtlasShard>(runsDir, [...names, `${options.shard}.json`], { kind: "atlasShard" });
+}
+
+/**
+ * Feature `index`'s entry in the shard that should hold it.
+ *
+ * @param file The shard as read.
+ * @param index Feature index.
+ * @returns The entry; `missing` when the shard or the entry is absent; `invalid` when the shard is, or holds
+ *   another feature where this one belongs.
+ * @example
+ * ```ts
+ * import { pickAtlasEntry } from "@saelab/runs";
+ * pickAtlasEntry({ status: "missing" }, 3).status; // "missing"
+ * ```
+ */
+export function pickAtlasEntry(file: FileResult<AtlasShard>, index: number): FileResult<AtlasEntry> {
+  if (file.status !== "ok") return file;
+  const entry = file.value.features[index - file.value.first];
+  if (!entry) return { status: "missing" };
+  if (entry.index !== index) {
+    return {
+      status: "invalid",
+      problems: [`the atlas shard from ${file.value.first} holds feature ${entry.index} where ${index} belongs`],
+    };
+  }
+  return { status: "ok", value: entry };
+}
+
+/**
  * Read feature `index`'s atlas entry.
  *
  * @param runsDir The runs folder.
@@ -18,7 +65,7 @@ import { type FileResult, readJson } from "./read.ts";
  * @throws {RangeError} When the index is not a non-negative integer.
  * @example
  * ```ts ignore
- * const a = await readFeatureAtlas("runs", "demo", { dict: "r4_a1e-3", index: 700 });
+ * const a = await readFeatureAtlas("runs", "demo", { dict: "r4_a3e-3", index: 700 });
  * ```
  */
 export async function readFeatureAtlas(
@@ -30,15 +77,6 @@ export async function readFeatureAtlas(
   if (!Number.isSafeInteger(index) || index < 0) {
     throw new RangeError(`Invalid feature index ${index}: expected a non-negative integer`);
   }
-  const size = options.shardSize ?? ATLAS_SHARD_SIZE;
-  const shard = Math.floor(index / size);
-  const names = [validateId(id), RUN_FILES.features, validateId(options.dict, "dictionary name"), RUN_FILES.atlas];
-  const file = await readJson<AtlasShard>(runsDir, [...names, `${shard}.json`], { kind: "atlasShard" });
-  if (file.status !== "ok") return file;
-  const entry = file.value.features[index - file.value.first];
-  if (!entry) return { status: "missing" };
-  if (entry.index !== index) {
-    return { status: "invalid", problems: [`atlas/${shard}.json holds feature ${entry.index} where ${index} belongs`] };
-  }
-  return { status: "ok", value: entry };
+  const shard = Math.floor(index / (options.shardSize ?? ATLAS_SHARD_SIZE));
+  return pickAtlasEntry(await readAtlasShard(runsDir, id, { dict: options.dict, shard }), index);
 }
