@@ -139,6 +139,7 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
   }
   const noAtlas = entries.filter((e) => !atlases.has(e.name));
   const t0 = performance.now();
+  let tAtlas = t0, atlasSeconds = 0;
   if (noAtlas.length) {
     const prepared = await prepareDicts(run, noAtlas, { ctx, store, maxFragments, length, seed });
     const sampling = prepared.dicts.filter((d) => stale.some((e) => e.name === d.name));
@@ -146,6 +147,7 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
       ? await sampleDictionaries(prepared.gpu, sampling, { ...prepared.options, features, seed })
       : [];
     for (const s of sampled) ready.set(s.dict, { samples: s, previous: new Map() });
+    tAtlas = performance.now();
     const built = await atlasDictionaries(prepared.gpu, prepared.dicts, {
       ...prepared.options,
       seed,
@@ -158,7 +160,12 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
         atlasShard,
       });
     }
-    deps.log.info(`score: wrote the atlas of every feature of ${built.map((a) => a.dict).join(", ")}`);
+    atlasSeconds = (performance.now() - tAtlas) / 1000;
+    const total = built.reduce((n, a) => n + a.entries.length, 0);
+    deps.log.info(
+      `score: wrote the atlas of all ${total} features of ${built.map((a) => a.dict).join(", ")} ` +
+        `(${prepared.options.set.count} held-out fragments of ${length} tokens)`,
+    );
   }
   const t1 = performance.now();
   let scoring = 0, writing = 0;
@@ -197,7 +204,8 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
   }
   const file = await mergeScores(run.dir, results);
   deps.log.debug(
-    `score: activations and sampling ${((t1 - t0) / 1000).toFixed(1)}s (${stale.length} dictionaries), ` +
+    `score: activations and sampling ${((t1 - t0) / 1000 - atlasSeconds).toFixed(1)}s (${stale.length} ` +
+      `dictionaries), atlas ${atlasSeconds.toFixed(1)}s, ` +
       `explaining and scoring ${(scoring / 1000).toFixed(1)}s, writing ${(writing / 1000).toFixed(1)}s`,
   );
   if (backend.client) {
