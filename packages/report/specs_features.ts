@@ -37,7 +37,13 @@ export function densityHistogramSpec(densities: readonly number[], options: { bi
     data: { values },
     mark: { type: "bar", color: "#4c78a8", binSpacing: 1 },
     encoding: {
-      x: { field: "lo", type: "quantitative", bin: "binned", title: "log10 density", axis: { format: ".1f" } },
+      x: {
+        field: "lo",
+        type: "quantitative",
+        bin: "binned",
+        title: "log10 density",
+        axis: { format: ".2f", labelOverlap: true },
+      },
       x2: { field: "hi" },
       y: { field: "count", type: "quantitative", title: "features" },
       tooltip: [
