@@ -28,7 +28,7 @@ import {
   trainSweep as trainLoop,
 } from "@saelab/sae";
 import { loadTrainState, type SaeFolderInfo, saveTrainState, writeSaeFolder } from "./_checkpoint.ts";
-import type { PipelineConfig } from "./_config.ts";
+import { type PipelineConfig, resampleSettings } from "./_config.ts";
 import type { RunHandle } from "./_run.ts";
 import type { StageReporter } from "./_runtime.ts";
 
@@ -221,6 +221,12 @@ export async function trainSweep(
     deps.log.debug(`train: checkpoint at step ${s.step} in ${((performance.now() - t0) / 1000).toFixed(2)}s`);
   };
   const deadline = performance.now() + config.trainSeconds * 1000;
+  const resample = resampleSettings(config);
+  if (resample && resample.every > config.steps) {
+    deps.log.warn(
+      `train: --resample-every ${resample.every} is more than the ${config.steps} steps: no feature will be resampled`,
+    );
+  }
   const { trainer } = await trainLoop(gpu, {
     specs,
     names,
@@ -235,6 +241,17 @@ export async function trainSweep(
       : {}),
     seed: config.seed,
     scale,
+    l1WarmupSteps: config.l1WarmupSteps,
+    ...(resample
+      ? {
+        resample: {
+          ...resample,
+          seed: config.seed,
+          onResample: (step: number, counts: number[]) =>
+            deps.log.info(`train: ${resampledText(step, { names, counts, dDict: specs.map((s) => s.dDict) })}`),
+        },
+      }
+      : {}),
     logEvery: config.logEvery,
     onLog,
     resume: state,
@@ -258,6 +275,27 @@ export async function trainSweep(
     },
   });
   return { trainer, steps: trainer.stepCount, startStep: start, scale };
+}
+
+/**
+ * One resampling in words: per member, the features resampled out of its dictionary.
+ *
+ * @param step The step after which it ran.
+ * @param options Member names, the counts and each member's dictionary size.
+ * @returns The line.
+ * @example
+ * ```ts
+ * import { resampledText } from "./_train.ts";
+ * const line = resampledText(20, { names: ["a", "b"], counts: [3, 0], dDict: [16, 32] });
+ * if (line !== "step 20: resampled dead features — a 3 of 16, b 0 of 32") throw new Error(line);
+ * ```
+ */
+export function resampledText(
+  step: number,
+  options: { names: readonly string[]; counts: readonly number[]; dDict: readonly number[] },
+): string {
+  const parts = options.names.map((name, i) => `${name} ${options.counts[i]} of ${options.dDict[i]}`);
+  return `step ${step}: resampled dead features — ${parts.join(", ")}`;
 }
 
 /**

@@ -279,6 +279,16 @@ export class MemberGroup {
     this.refresh();
   }
 
+  /**
+   * Train the next steps at `factor · α` for every member (the L1 warm-up); 1 restores each member's α.
+   * Submits the recorded work first, so that earlier steps keep the coefficient they were recorded with.
+   */
+  scaleL1(factor: number): void {
+    this.#gpu.flush();
+    const alphas = Float32Array.from(this.specs, (s) => s.l1 * factor);
+    this.#gpu.device.queue.writeBuffer(this.#alphas.buffer, 0, alphas);
+  }
+
   /** Record per-row statistics of the last forward pass into `stats [Z][rows]` (vec4). */
   stats(stats: Tensor<"f32">, rows: number): void {
     const { d, n, members } = this.layout;

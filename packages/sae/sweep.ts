@@ -18,6 +18,7 @@ import { groupLayout } from "./_layout.ts";
 import { createMatrix, type OperandChoice, type OperandMode, prepInput, saeOperandMode } from "@saelab/kernels";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, resolveSpec, type SaeSpec, specName } from "./spec.ts";
 import { initWeights, type SaeWeights } from "./weights.ts";
+import { l1WarmupFactor } from "./schedule.ts";
 import { batchVariance, type MemberLog, type StepLog, TrainingDivergedError } from "./sweep_log.ts";
 
 /** Options of {@linkcode SweepTrainer}. */
@@ -51,6 +52,11 @@ export interface SweepOptions {
    * buffers) or `"auto"` (the default: textures on software adapters, storage elsewhere).
    */
   operands?: OperandChoice;
+  /**
+   * SAELens' L1 warm-up (`l1_warm_up_steps`): every member's α ramps linearly from 0 at step 1 to its own α at
+   * step `l1WarmupSteps + 1` ({@linkcode l1Coefficient}). Default 0: α from the first step (the paper).
+   */
+  l1WarmupSteps?: number;
 }
 
 /** Trains a sweep of SAEs on the GPU. */
@@ -81,6 +87,8 @@ export class SweepTrainer {
   #pending: Promise<void> = Promise.resolve();
   #error: Error | null = null;
   #lastLogStep: number;
+  #l1Warmup: number;
+  #l1Factor = 1;
 
   /**
    * @param gpu The context.
@@ -126,6 +134,10 @@ export class SweepTrainer {
     this.#onLog = options.onLog;
     this.#lrAt = options.lrAt;
     this.#logAlso = options.logAlso;
+    this.#l1Warmup = options.l1WarmupSteps ?? 0;
+    if (!(Number.isInteger(this.#l1Warmup) && this.#l1Warmup >= 0)) {
+      throw new RangeError(`Cannot train a sweep: l1WarmupSteps ${this.#l1Warmup} is not a whole number ≥ 0`);
+    }
     const seed = options.seed ?? 0;
     const weights = options.weights ?? this.specs.map((s, i) => initWeights(s, { seed: seed + i }));
     const byKey = new Map<string, number[]>();
@@ -214,6 +226,11 @@ export class SweepTrainer {
     const rows = this.stage(batch);
     const step = ++this.#step;
     const lr = this.#lrAt ? this.#lrAt(step) : this.adam.lr;
+    const l1Factor = l1WarmupFactor(step, this.#l1Warmup);
+    if (l1Factor !== this.#l1Factor) {
+      this.#l1Factor = l1Factor;
+      for (const { group } of this.#groups) group.scaleL1(l1Factor);
+    }
     for (const { group, members } of this.#groups) {
       const scale = this.#memberLr[members[0]] / this.adam.lr;
       group.step(this.#input, rows, step, { ...this.adam, lr: scale === 1 ? lr : lr * scale });
@@ -239,6 +256,7 @@ export class SweepTrainer {
       ]);
     });
     const since = this.#lastLogStep;
+    const l1Factor = l1WarmupFactor(step, this.#l1Warmup);
     this.#lastLogStep = step;
     this.#pending = this.#pending.then(async () => {
       const members: MemberLog[] = new Array(this.specs.length);
@@ -257,7 +275,7 @@ export class SweepTrainer {
           let quiet = 0;
           for (let j = 0; j < n; j++) if (fired[z * n + j] <= since) quiet++;
           const mse = se / (rows * d);
-          const loss = mse + this.specs[i].l1 * (l1 / rows);
+          const loss = mse + this.specs[i].l1 * l1Factor * (l1 / rows);
           members[i] = {
             name: this.names[i],
             loss,

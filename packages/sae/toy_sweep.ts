@@ -16,6 +16,8 @@ import { toReferenceParams } from "./reference_train.ts";
 import { isSaeKind, KIND_NAMES, KINDS } from "./kinds/mod.ts";
 import { type SaeKind, type SaeSpec, specName } from "./spec.ts";
 import { SweepTrainer } from "./sweep.ts";
+import { resampleDead, type ResampleOptions } from "./resample.ts";
+import { learningRate, type LrScheduleOptions } from "./schedule.ts";
 import { ToyData, type ToyOptions } from "./toy.ts";
 import { featureDirections, type SaeWeights } from "./weights.ts";
 
@@ -51,6 +53,14 @@ export interface ToySweepOptions {
   signal?: AbortSignal;
   /** Where the trainer's matmul operands live (`SweepOptions.operands`). Default `"auto"`. */
   operands?: OperandChoice;
+  /** The learning-rate schedule around `lr` ({@linkcode learningRate}). Default constant. */
+  lrSchedule?: Omit<LrScheduleOptions, "lr" | "steps">;
+  /** SAELens' L1 warm-up steps (`SweepOptions.l1WarmupSteps`). Default 0: none. */
+  l1WarmupSteps?: number;
+  /** Dead-feature resampling (Bricken et al. 2023, {@linkcode resampleDead}) every `every` steps. Default none. */
+  resample?: ResampleOptions & { every: number };
+  /** Receives each resampling's step, the features resampled per member, and the members' names and sizes. */
+  onResample?: (step: number, resampled: { counts: number[]; names: string[]; dDict: number[] }) => void;
 }
 
 /**
@@ -87,6 +97,12 @@ export interface ToySweepResult {
     heldOutRows: number;
     /** Where the matmul operands lived. */
     operands: OperandMode;
+    /** The learning-rate schedule (`constant` unless one was given). */
+    lrSchedule: Omit<LrScheduleOptions, "lr" | "steps">;
+    /** L1 warm-up steps (0: none). */
+    l1WarmupSteps: number;
+    /** Resampling settings and, per resampling, its step and the features resampled per member; null: none. */
+    resample: { every: number; deadAfter: number; events: { step: number; counts: number[] }[] } | null;
   };
   /** The rule behind `chosen`. */
   choose: Required<ChooseOptions>;
@@ -195,18 +211,29 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   options.signal?.throwIfAborted();
 
   const toy = new ToyData(toyOptions);
+  const lrSchedule = options.lrSchedule ?? { schedule: "constant" as const };
+  const l1WarmupSteps = options.l1WarmupSteps ?? 0;
   const trainer = new SweepTrainer(gpu, specs, {
     batchSize,
     adam: { lr },
     seed,
     logEvery: 250,
     operands: options.operands,
+    lrAt: (step) => learningRate(step, { ...lrSchedule, lr, steps }),
+    l1WarmupSteps,
   });
+  const events: { step: number; counts: number[] }[] = [];
   let weights: SaeWeights[];
   try {
     const chunk = 50; // let the event loop run (abort, progress) without waiting on the GPU
     for (let s = 0; s < steps; s++) {
-      trainer.step(toy.batch(batchSize).x);
+      const x = toy.batch(batchSize).x;
+      trainer.step(x);
+      if (options.resample && (s + 1) % options.resample.every === 0) {
+        const counts = await resampleDead(trainer, x, options.resample);
+        events.push({ step: s + 1, counts });
+        options.onResample?.(s + 1, { counts, names: trainer.names.slice(), dDict: specs.map((sp) => sp.dDict) });
+      }
       if ((s + 1) % chunk === 0 || s + 1 === steps) {
         options.onProgress?.(s + 1, steps);
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -247,7 +274,19 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
       value: chance(ratio * d, ratios[i + 1] * d, ratios.length + i),
     })),
     toy: toyOptions,
-    training: { steps, batchSize, lr, vectors: steps * batchSize, heldOutRows, operands: trainer.operands },
+    training: {
+      steps,
+      batchSize,
+      lr,
+      vectors: steps * batchSize,
+      heldOutRows,
+      operands: trainer.operands,
+      lrSchedule,
+      l1WarmupSteps,
+      resample: options.resample
+        ? { every: options.resample.every, deadAfter: options.resample.deadAfter, events }
+        : null,
+    },
     choose,
   };
 }
