@@ -13,7 +13,17 @@
  */
 import { UsageError } from "./_schema.ts";
 import * as v from "valibot";
-import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULE_TEXT, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
+import {
+  KIND_NAMES,
+  KINDS,
+  L1_PENALTIES,
+  L1_PENALTY_TEXT,
+  logGrid,
+  LR_SCHEDULE_TEXT,
+  LR_SCHEDULES,
+  type LrSchedule,
+  type SaeKind,
+} from "@saelab/sae";
 import {
   choice,
   flag,
@@ -195,6 +205,15 @@ export function resampleSettings(
  */
 function recipeEntries() {
   return {
+    l1Penalty: choice(
+      `sparsity penalty of the untied members: ${
+        L1_PENALTIES.map((k) => `${k}: ${L1_PENALTY_TEXT[k]}`).join("; ")
+      }; decoder-norm members are named …_dn and saved with ‖D_j‖ folded into the encoder (SAELens' ` +
+        "fold_W_dec_norm). SAELens sums the squared error over the input dimension where this keeps the paper's " +
+        "mean over elements, so its l1_coefficient is d_in times this α",
+      L1_PENALTIES,
+      "paper",
+    ),
     l1WarmupSteps: int(
       "L1 warm-up: α rises linearly from 0 at the first step to its value after this many steps (SAELens' " +
         "l1_warm_up_steps, default 0; dictionary_learning's sparsity_warmup_steps, default 2000; the paper: none, " +

@@ -44,7 +44,13 @@ const FREE_KEYS = [
  * What runs written before a key existed did, so that they still resume: no extra members, a constant rate, no
  * resampling.
  */
-const LEGACY: Record<string, unknown> = { extra: [], lrSchedule: "constant", kindLr: {}, resample: false };
+const LEGACY: Record<string, unknown> = {
+  extra: [],
+  lrSchedule: "constant",
+  kindLr: {},
+  resample: false,
+  l1Penalty: "paper",
+};
 
 /** Keys only training and later stages read: they may change until a run's training starts. */
 const TRAIN_KEYS = [
@@ -56,6 +62,7 @@ const TRAIN_KEYS = [
   "kindLr",
   "lossWindows",
   "l1WarmupSteps",
+  "l1Penalty",
   "resample",
   "resampleEvery",
   "resampleDeadAfter",

@@ -245,6 +245,9 @@ function scheduleLengths(config: Record<string, unknown>, steps: number): string
 /** The opt-in recipes a run used (L1 warm-up, dead-feature resampling), or nothing for the paper's training. */
 function recipeText(config: Record<string, unknown>): string {
   const parts: string[] = [];
+  if (config.l1Penalty === "decoder-norm") {
+    parts.push("untied members penalise α·Σ|c_j|·‖D_j‖ with an unnormalised decoder (SAELens' standard SAE)");
+  }
   const warm = config.l1WarmupSteps;
   if (typeof warm === "number" && warm > 0) parts.push(`α warmed up from 0 over ${warm} steps (SAELens' L1 warm-up)`);
   const resample = resampleSettings(config as Parameters<typeof resampleSettings>[0]);

@@ -51,10 +51,12 @@ export const STATE_FILE: string = SAE_STATE_FILE;
  * if (specs.length !== 2 || specs[1].dDict !== 32) throw new Error();
  * const preset = memberSpecs(resolveConfig({}), 16); // the default preset: 6 + 2 extra members
  * if (preset.length !== 8 || preset.filter((s) => s.dDict === 16).length !== 4) throw new Error("extras");
+ * const dn = memberSpecs(resolveConfig({ kinds: ["untied", "tied"], ratios: [1], l1: [1e-3], l1Penalty: "decoder-norm" }), 16);
+ * if (dn.map((s) => s.l1Penalty ?? "paper").join() !== "decoder-norm,paper") throw new Error("untied members only");
  * ```
  */
 export function memberSpecs(
-  config: Pick<PipelineConfig, "kinds" | "ratios" | "l1"> & Partial<Pick<PipelineConfig, "extra" | "k">>,
+  config: Pick<PipelineConfig, "kinds" | "ratios" | "l1"> & Partial<Pick<PipelineConfig, "extra" | "k" | "l1Penalty">>,
   dIn: number,
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
@@ -71,6 +73,8 @@ export function memberSpecs(
           const spec: SaeSpec = KINDS[kind].needs.includes("k")
             ? { kind, dIn, dDict, l1: 0, k: config.k }
             : { kind, dIn, dDict, l1 };
+          // the decoder-norm penalty is SAELens' standard (untied) SAE; the other kinds keep their own
+          if (kind === "untied" && config.l1Penalty && config.l1Penalty !== "paper") spec.l1Penalty = config.l1Penalty;
           const name = specName(spec);
           if (!seen.has(name)) seen.add(name), specs.push(spec);
         }

@@ -93,6 +93,19 @@ Deno.test("toy: bad recipe values are usage errors naming the flag", async () =>
     await refuse({ lrSchedule: "cosine" }, /Invalid --lr-schedule: "cosine" is not one of constant, warmup-decay/);
     await refuse({ lrWarmupSteps: -3 }, /Invalid --lr-warmup-steps: -3 is not ≥ 0/);
     await refuse({ resample: "yes" }, /Invalid --resample: expected true or false/);
+    await refuse({ l1Penalty: "standard" }, /Invalid --l1-penalty: "standard" is not one of paper, decoder-norm/);
     assert.deepEqual([...Deno.readDirSync(runsDir)], []);
+  });
+});
+
+Deno.test("toy --l1-penalty decoder-norm: the untied members train with SAELens' standard penalty, named …_dn", async () => {
+  await withTempDir(async (runsDir) => {
+    const deps = testDeps(runsDir);
+    await runStage(toyStage, { ...base, l1: [1e-3], run: "toy-dn", l1Penalty: "decoder-norm" }, { deps, gpu });
+    const toy = await toyJson(runsDir, "toy-dn");
+    assert.deepEqual(toy.members.map((m) => m.name), ["untied_r1_a1.0e-3_dn", "untied_r2_a1.0e-3_dn"]);
+    for (const m of toy.members) assert.ok(m.mmcsTruth > 0 && m.l0 > 0, JSON.stringify(m));
+    assert.equal((await readRunJson(runsDir, "toy-dn")).config.l1Penalty, "decoder-norm");
+    assert.match(deps.messages.join("\n"), /untied members penalise α·Σ\|c_j\|·‖D_j‖ with an unnormalised decoder/);
   });
 });

@@ -28,6 +28,8 @@ import {
   chooseTile,
   codeGradSparse,
   createMatrix,
+  decoderNormBackward,
+  decoderRows,
   type KList,
   type MatrixOperand,
   normalizeBackward,
@@ -39,6 +41,7 @@ import {
   rowStats,
   type TileConfig,
   tileMatmul,
+  weightedL1Rows,
 } from "@saelab/kernels";
 import { KINDS } from "./kinds/mod.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
@@ -108,6 +111,11 @@ export class MemberGroup {
   #dpBuf: Tensor<"f32">;
   /** Kinds with a batch selection: the learned thresholds `θ [Z]`, and a copy that forward passes outside training move. */
   #theta: { learned: Tensor<"f32">; scratch: Tensor<"f32"> } | null = null;
+  /**
+   * The decoder-norm penalty (SAELens' standard SAE): `D` used unnormalised, codes weighted by `‖D_j‖`; the
+   * norms of the last forward pass are kept here (the step's refresh moves `norms` on).
+   */
+  #decoderNorm: { normsFwd: Tensor<"f32"> } | null = null;
 
   /** Where the matmul operands live. */
   readonly operands: OperandMode;
@@ -142,6 +150,9 @@ export class MemberGroup {
     this.#listD = allocKList(gpu, { k: n, m: batch, members: Z, tm: this.#tileD.tm }, `${tag}.klist_rows`);
     this.#listF = allocKList(gpu, { k: batch, m: n, members: Z, tm: this.#tileF.tm }, `${tag}.klist_features`);
     this.#dpBuf = gpu.zeros([Z * batch * n], "f32", `${tag}.grad_pre`);
+    if (specs[0].l1Penalty === "decoder-norm") {
+      this.#decoderNorm = { normsFwd: gpu.zeros([Z * n], "f32", `${tag}.norms_forward`) };
+    }
     if (def.batch) {
       this.#theta = {
         learned: gpu.upload(Float32Array.from(weights, (w) => w.threshold ?? 0), [Z], `${tag}.threshold`),
@@ -176,6 +187,10 @@ export class MemberGroup {
         layers: members,
       });
     }
+    if (this.#decoderNorm) {
+      decoderRows(this.#gpu, this.params, { dh: this.#t.dh, norms: this.#norms, n, d, members, at: this.#rowsAt });
+      return;
+    }
     normalizeRows(this.#gpu, this.params, {
       dh: this.#t.dh,
       dht: this.#t.dht,
@@ -196,6 +211,9 @@ export class MemberGroup {
     const { d, n, members, kind } = this.layout;
     const def = KINDS[kind];
     const wEnc = def.tied ? t.dht : t.w;
+    if (this.#decoderNorm) {
+      gpu.encoder().copyBufferToBuffer(this.#norms.buffer, 0, this.#decoderNorm.normsFwd.buffer, 0, members * n * 4);
+    }
     const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
     if (def.gpu.epilogue === "encodeRaw") {
       tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
@@ -234,7 +252,8 @@ export class MemberGroup {
     const { d, n, members } = this.layout;
     this.forward(x, rows, { fired: this.fired, step, training: true });
     gpu.encoder().clearBuffer(this.#dpBuf.buffer, 0, members * rows * n * 4);
-    codeGradSparse(gpu, { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas }, {
+    const weights = this.#decoderNorm ? { weights: this.#decoderNorm.normsFwd } : {};
+    codeGradSparse(gpu, { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas, ...weights }, {
       dp: this.#dpBuf,
       rows,
       n,
@@ -268,13 +287,18 @@ export class MemberGroup {
       list: this.#listF,
       tile: this.#tileF,
     });
-    normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
-      grad: this.grads,
-      n,
-      d,
-      members,
-      at: this.#rowsAt,
-    });
+    if (this.#decoderNorm) {
+      const inputs = { gd: this.#gd, params: this.params, c: t.c, norms: this.#norms, alphas: this.#alphas };
+      decoderNormBackward(gpu, inputs, { grad: this.grads, rows, n, d, members, at: this.#rowsAt });
+    } else {
+      normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
+        grad: this.grads,
+        n,
+        d,
+        members,
+        at: this.#rowsAt,
+      });
+    }
     adam(gpu, { param: this.params, grad: this.grads, m: this.m, v: this.v }, { ...settings, step });
     this.refresh();
   }
@@ -289,10 +313,21 @@ export class MemberGroup {
     this.#gpu.device.queue.writeBuffer(this.#alphas.buffer, 0, alphas);
   }
 
-  /** Record per-row statistics of the last forward pass into `stats [Z][rows]` (vec4). */
+  /**
+   * Record per-row statistics of the last forward pass into `stats [Z][rows]` (vec4: squared error, L0, `Σ|c|`,
+   * and with the decoder-norm penalty `Σ|c_j|·‖D_j‖`, else 0).
+   */
   stats(stats: Tensor<"f32">, rows: number): void {
     const { d, n, members } = this.layout;
     rowStats(this.#gpu, { c: this.#t.c, g: this.#t.g }, { stats, rows, n, d, members, inv: (rows * d) / 2 });
+    if (this.#decoderNorm) {
+      weightedL1Rows(this.#gpu, { c: this.#t.c, weights: this.#decoderNorm.normsFwd }, { stats, rows, n, members });
+    }
+  }
+
+  /** The component of {@linkcode MemberGroup.stats} that holds the penalised sparsity of each row (2 or 3). */
+  get l1Component(): 2 | 3 {
+    return this.#decoderNorm ? 3 : 2;
   }
 
   /** The codes `C [B, n]` (layer z) of the last forward pass. */
@@ -354,6 +389,7 @@ export class MemberGroup {
     }
     this.#dw?.dispose();
     this.#theta?.learned.dispose();
+    this.#decoderNorm?.normsFwd.dispose();
     this.#theta?.scratch.dispose();
     for (const l of [this.#listD, this.#listF]) {
       l.indices.dispose();

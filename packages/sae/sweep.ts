@@ -142,7 +142,7 @@ export class SweepTrainer {
     const weights = options.weights ?? this.specs.map((s, i) => initWeights(s, { seed: seed + i }));
     const byKey = new Map<string, number[]>();
     this.specs.forEach((s, i) => {
-      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}`;
+      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}/${s.l1Penalty}`;
       byKey.set(key, [...(byKey.get(key) ?? []), i]);
     });
     for (const same of byKey.values()) {
@@ -270,7 +270,7 @@ export class SweepTrainer {
           for (let b = 0; b < rows; b++) {
             se += stats[(z * rows + b) * 4];
             l0 += stats[(z * rows + b) * 4 + 1];
-            l1 += stats[(z * rows + b) * 4 + 2];
+            l1 += stats[(z * rows + b) * 4 + group.l1Component];
           }
           let quiet = 0;
           for (let j = 0; j < n; j++) if (fired[z * n + j] <= since) quiet++;

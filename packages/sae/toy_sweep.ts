@@ -14,7 +14,7 @@ import { mmcs, mmcsChance, mmcsLargerToSmaller } from "./metrics.ts";
 import { referenceForward } from "./reference.ts";
 import { toReferenceParams } from "./reference_train.ts";
 import { isSaeKind, KIND_NAMES, KINDS } from "./kinds/mod.ts";
-import { type SaeKind, type SaeSpec, specName } from "./spec.ts";
+import { type L1Penalty, type SaeKind, type SaeSpec, specName } from "./spec.ts";
 import { SweepTrainer } from "./sweep.ts";
 import { resampleDead, type ResampleOptions } from "./resample.ts";
 import { learningRate, type LrScheduleOptions } from "./schedule.ts";
@@ -57,6 +57,8 @@ export interface ToySweepOptions {
   lrSchedule?: Omit<LrScheduleOptions, "lr" | "steps">;
   /** SAELens' L1 warm-up steps (`SweepOptions.l1WarmupSteps`). Default 0: none. */
   l1WarmupSteps?: number;
+  /** The sparsity penalty of the untied members (`SaeSpec.l1Penalty`). Default `"paper"`. */
+  l1Penalty?: L1Penalty;
   /** Dead-feature resampling (Bricken et al. 2023, {@linkcode resampleDead}) every `every` steps. Default none. */
   resample?: ResampleOptions & { every: number };
   /** Receives each resampling's step, the features resampled per member, and the members' names and sizes. */
@@ -207,7 +209,7 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   const steps = options.steps ?? D.steps, batchSize = options.batchSize ?? D.batchSize, lr = options.lr ?? D.lr;
   const heldOutRows = options.heldOutRows ?? D.heldOutRows, seed = options.seed ?? D.seed;
   const chanceTrials = options.chanceTrials ?? D.chanceTrials;
-  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k });
+  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k, l1Penalty: options.l1Penalty });
   options.signal?.throwIfAborted();
 
   const toy = new ToyData(toyOptions);
@@ -293,7 +295,13 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
 
 function toySpecs(
   d: number,
-  grid: { kinds: readonly string[]; ratios: readonly number[]; alphas: readonly number[]; k?: number },
+  grid: {
+    kinds: readonly string[];
+    ratios: readonly number[];
+    alphas: readonly number[];
+    k?: number;
+    l1Penalty?: L1Penalty;
+  },
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
   for (const kind of grid.kinds) {
@@ -312,7 +320,12 @@ function toySpecs(
         throw new RangeError(`Cannot run the toy sweep: R ${ratio} × d ${d} = ${dDict} features, not a multiple of 4`);
       }
       if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k });
-      else for (const l1 of grid.alphas) specs.push({ kind, dIn: d, dDict, l1 });
+      else {
+        const penalty = kind === "untied" && grid.l1Penalty && grid.l1Penalty !== "paper"
+          ? { l1Penalty: grid.l1Penalty }
+          : {};
+        for (const l1 of grid.alphas) specs.push({ kind, dIn: d, dDict, l1, ...penalty });
+      }
     }
   }
   return specs;
