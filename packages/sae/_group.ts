@@ -28,8 +28,12 @@ import {
   chooseTile,
   codeGradSparse,
   createMatrix,
+  decoderBiasGrad,
   decoderNormBackward,
   decoderRows,
+  encoderBiasShift,
+  encoderGradShift,
+  type EncoderRowsAt,
   type KList,
   type MatrixOperand,
   normalizeBackward,
@@ -75,9 +79,12 @@ export interface MemberGroupOptions {
  * @param sizes Input width `d`, dictionary size `n` and largest batch.
  * @returns Bytes per member of the largest binding.
  */
-export function memberBindingBytes(kind: SaeSpec["kind"], sizes: { d: number; n: number; batch: number }): number {
+export function memberBindingBytes(
+  kind: SaeSpec["kind"],
+  sizes: { d: number; n: number; batch: number; decoderBias?: boolean },
+): number {
   const { d, n, batch } = sizes;
-  const params = groupLayout(kind, { d, n, members: 1 }).total;
+  const params = groupLayout(kind, { d, n, members: 1, decoderBias: sizes.decoderBias }).total;
   return 4 * Math.max(params, batch * n, (d + 4) * n);
 }
 
@@ -132,7 +139,7 @@ export class MemberGroup {
     const Z = specs.length;
     this.#gpu = gpu;
     this.specs = specs;
-    this.layout = groupLayout(kind, { d, n, members: Z });
+    this.layout = groupLayout(kind, { d, n, members: Z, decoderBias: specs[0].decoderBias });
     const host = new Float32Array(this.layout.total);
     weights.forEach((w, z) => packWeights(this.layout, z, w, host));
     const tag = `sae.${kind}.n${n}`;
@@ -189,17 +196,40 @@ export class MemberGroup {
     }
     if (this.#decoderNorm) {
       decoderRows(this.#gpu, this.params, { dh: this.#t.dh, norms: this.#norms, n, d, members, at: this.#rowsAt });
-      return;
+    } else {
+      normalizeRows(this.#gpu, this.params, {
+        dh: this.#t.dh,
+        dht: this.#t.dht,
+        norms: this.#norms,
+        n,
+        d,
+        members,
+        at: this.#rowsAt,
+      });
     }
-    normalizeRows(this.#gpu, this.params, {
-      dh: this.#t.dh,
-      dht: this.#t.dht,
-      norms: this.#norms,
-      n,
-      d,
-      members,
-      at: this.#rowsAt,
-    });
+    if (this.layout.bdec >= 0) {
+      // the encoder reads X − b_dec: its bias row becomes b_e − W_j·b_dec
+      const tied = KINDS[this.layout.kind].tied;
+      encoderBiasShift(this.#gpu, { params: this.params, norms: this.#norms }, {
+        wt: tied ? this.#t.dht : this.#t.w,
+        n,
+        d,
+        members,
+        enc: this.#encoderRows(),
+        bias: tied
+          ? { offset: this.layout.dec, row: 1, member: n }
+          : { offset: this.layout.enc + d, row: d + 4, member: this.layout.encStride },
+        bdec: this.layout.bdec,
+      });
+    }
+  }
+
+  /** Where the encoder rows as the forward pass uses them sit in the parameters (tied: `M`, normalised). */
+  #encoderRows(): EncoderRowsAt {
+    const { d, n, enc, encStride, kind } = this.layout;
+    return KINDS[kind].tied
+      ? { offset: enc, row: d, member: n * d, normalized: true }
+      : { offset: enc, row: d + 4, member: encStride, normalized: false };
   }
 
   /**
@@ -232,14 +262,16 @@ export class MemberGroup {
       tileMatmul(gpu, "encode", { a: x.xt, b: wEnc, ...common, outputs: [t.c, t.ct, mark.fired] });
     }
     buildKList(gpu, t.ct, { list: this.#listD, k: n, m: rows, members });
-    tileMatmul(gpu, "decode", {
+    const bdec = this.layout.bdec >= 0;
+    tileMatmul(gpu, bdec ? "decodeBias" : "decode", {
       a: t.ct,
       b: t.dh,
       m: rows,
       n: d,
       k: n,
       members,
-      outputs: [x.xe, t.g],
+      outputs: bdec ? [x.xe, t.g, this.params] : [x.xe, t.g],
+      ...(bdec ? { base: this.layout.bdec, stride: d } : {}),
       scale: 2 / (rows * d),
       list: this.#listD,
       tile: this.#tileD,
@@ -275,6 +307,7 @@ export class MemberGroup {
       list: this.#listF,
       tile: this.#tileF,
     });
+    if (this.layout.bdec >= 0) this.#decoderBiasBackward(rows);
     tileMatmul(gpu, "store", {
       a: t.c,
       b: t.g,
@@ -301,6 +334,27 @@ export class MemberGroup {
     }
     adam(gpu, { param: this.params, grad: this.grads, m: this.m, v: this.v }, { ...settings, step });
     this.refresh();
+  }
+
+  /**
+   * `∂b_dec` from `G` and `∂b_e`, then the encoder gradient of `X` turned into the one of `X − b_dec`
+   * (after the encoder-gradient matmul, before the row normalisation's backward).
+   */
+  #decoderBiasBackward(rows: number): void {
+    const { d, n, members, enc, encStride, bdec } = this.layout;
+    const dw = this.#dw;
+    const at = dw ? { offset: 0, row: d + 4, member: (d + 4) * n } : { offset: enc, row: d + 4, member: encStride };
+    decoderBiasGrad(this.#gpu, { params: this.params, norms: this.#norms, g: this.#t.g, ...(dw ? { be: dw } : {}) }, {
+      grad: this.grads,
+      rows,
+      n,
+      d,
+      members,
+      enc: this.#encoderRows(),
+      be: { ...at, offset: at.offset + d },
+      out: bdec,
+    });
+    encoderGradShift(this.#gpu, this.params, { grad: dw ?? this.grads, at, n, d, members, bdec });
   }
 
   /**

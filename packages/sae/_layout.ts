@@ -5,7 +5,8 @@
  * Untied and TopK, per member z: `W_ext [n, d + 4]` at `enc + z·encStride` — row j holds
  * `W_e[j, :]`, then `b_e[j]`, then three zeros (the encoder-gradient matmul writes `∂b_e` into
  * that column) — then `D [n, d]` at `dec + z·n·d`. Tied: `M [n, d]` at `enc + z·n·d`, then
- * `b [n]` at `dec + z·n`.
+ * `b [n]` at `dec + z·n`. Members with a decoder bias (all of a group or none) add `b_dec [d]` at
+ * `bdec + z·d` after those blocks.
  *
  * @module
  */
@@ -29,6 +30,8 @@ export interface GroupLayout {
   encStride: number;
   /** Offset of the `D` blocks (untied; stride n·d), or of the bias block (tied; stride n). */
   dec: number;
+  /** Offset of the decoder-bias blocks `b_dec [d]` (stride d), or -1 when the members have none. */
+  bdec: number;
   /** Total floats. */
   total: number;
 }
@@ -40,19 +43,25 @@ export interface GroupLayout {
  * @param sizes `d`, `n` and member count.
  * @returns Offsets and total size.
  */
-export function groupLayout(kind: SaeSpec["kind"], sizes: { d: number; n: number; members: number }): GroupLayout {
+export function groupLayout(
+  kind: SaeSpec["kind"],
+  sizes: { d: number; n: number; members: number; decoderBias?: boolean },
+): GroupLayout {
   const { d, n, members } = sizes;
   const tied = KINDS[kind].tied;
   const encStride = tied ? n * d : (d + 4) * n;
   const dec = members * encStride;
-  const total = dec + members * (tied ? n : n * d);
-  return { kind, d, n, members, enc: 0, encStride, dec, total };
+  const end = dec + members * (tied ? n : n * d);
+  const bdec = sizes.decoderBias ? end : -1;
+  const total = end + (sizes.decoderBias ? members * d : 0);
+  return { kind, d, n, members, enc: 0, encStride, dec, bdec, total };
 }
 
 /** Write member z's weights into a packed host array. */
 export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into: Float32Array): void {
   const { d, n } = layout;
   const e = layout.enc + z * layout.encStride;
+  if (layout.bdec >= 0) into.set(w.decoderBias ?? new Float32Array(d), layout.bdec + z * d);
   if (KINDS[layout.kind].tied) {
     into.set(w.encoder, e);
     into.set(w.encoderBias, layout.dec + z * n);
@@ -70,13 +79,14 @@ export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into:
 export function unpackWeights(layout: GroupLayout, z: number, spec: Required<SaeSpec>, from: Float32Array): SaeWeights {
   const { d, n } = layout;
   const e = layout.enc + z * layout.encStride;
+  const decoderBias = layout.bdec >= 0 ? from.slice(layout.bdec + z * d, layout.bdec + (z + 1) * d) : null;
   if (KINDS[layout.kind].tied) {
     return {
       spec: { ...spec },
       encoder: from.slice(e, e + n * d),
       encoderBias: from.slice(layout.dec + z * n, layout.dec + (z + 1) * n),
       decoder: null,
-      decoderBias: null,
+      decoderBias,
     };
   }
   const encoder = new Float32Array(n * d);
@@ -90,6 +100,6 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
     encoder,
     encoderBias,
     decoder: from.slice(layout.dec + z * n * d, layout.dec + (z + 1) * n * d),
-    decoderBias: null,
+    decoderBias,
   };
 }

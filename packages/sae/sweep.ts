@@ -99,11 +99,11 @@ export class SweepTrainer {
     if (specs.length === 0) throw new RangeError("Cannot train a sweep: no members were given");
     this.specs = specs.map(resolveSpec);
     const dIn = this.specs[0].dIn;
-    const bad = this.specs.find((s) => s.dIn !== dIn || s.dIn % 4 !== 0 || s.dDict % 4 !== 0 || s.decoderBias);
+    const bad = this.specs.find((s) => s.dIn !== dIn || s.dIn % 4 !== 0 || s.dDict % 4 !== 0);
     if (bad) {
       throw new RangeError(
-        `Cannot train ${specName(bad)} on the GPU: every member needs the same dIn (${dIn}), dIn and dDict ` +
-          `multiples of 4, and no decoder bias (the paper's SAEs have none)`,
+        `Cannot train ${specName(bad)} on the GPU: every member needs the same dIn (${dIn}), and dIn and dDict ` +
+          `multiples of 4`,
       );
     }
     const batch = options.batchSize;
@@ -142,13 +142,13 @@ export class SweepTrainer {
     const weights = options.weights ?? this.specs.map((s, i) => initWeights(s, { seed: seed + i }));
     const byKey = new Map<string, number[]>();
     this.specs.forEach((s, i) => {
-      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}/${s.l1Penalty}`;
+      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}/${s.l1Penalty}/${s.decoderBias}`;
       byKey.set(key, [...(byKey.get(key) ?? []), i]);
     });
     for (const same of byKey.values()) {
       // members of one size share buffers: split them so each packed buffer stays bindable
       const s = this.specs[same[0]];
-      const fit = membersPerGroup(gpu, mode, { kind: s.kind, d: dIn, n: s.dDict, batch });
+      const fit = membersPerGroup(gpu, mode, { kind: s.kind, d: dIn, n: s.dDict, batch, decoderBias: s.decoderBias });
       if (fit.members < 1) {
         throw new RangeError(
           `Cannot train ${specName(s)}: its ${fit.what} need ${fit.bytes} bytes, more than the device's largest ` +
@@ -364,14 +364,14 @@ export class SweepTrainer {
 function membersPerGroup(
   gpu: Gpu,
   mode: OperandMode,
-  size: { kind: Required<SaeSpec>["kind"]; d: number; n: number; batch: number },
+  size: { kind: Required<SaeSpec>["kind"]; d: number; n: number; batch: number; decoderBias: boolean },
 ): { members: number; bytes: number; what: string } {
-  const { kind, d, n, batch } = size;
+  const { kind, d, n, batch, decoderBias } = size;
   if (mode === "storage") {
-    const bytes = memberBindingBytes(kind, { d, n, batch });
+    const bytes = memberBindingBytes(kind, { d, n, batch, decoderBias });
     return { members: Math.floor(gpu.maxTensorBytes / bytes), bytes, what: "parameters or operands" };
   }
-  const bytes = groupLayout(kind, { d, n, members: 1 }).total * 4;
+  const bytes = groupLayout(kind, { d, n, members: 1, decoderBias }).total * 4;
   const members = Math.min(gpu.limits.maxTextureArrayLayers, Math.floor(gpu.maxTensorBytes / bytes));
   return { members, bytes, what: "parameters" };
 }

@@ -39,7 +39,7 @@ export interface TrainState {
   fired?: Uint32Array[];
 }
 
-const PARTS = ["encoder", "encoderBias", "decoder"] as const;
+const PARTS = ["encoder", "encoderBias", "decoder", "decoderBias"] as const;
 
 function put(
   out: Record<string, TensorInput & { data: Float32Array | Uint32Array }>,
@@ -47,11 +47,17 @@ function put(
   w: SaeWeights,
 ): void {
   const { dIn, dDict } = w.spec;
-  const bad = nonFinite({ encoder: w.encoder, encoderBias: w.encoderBias, decoder: w.decoder });
+  const bad = nonFinite({
+    encoder: w.encoder,
+    encoderBias: w.encoderBias,
+    decoder: w.decoder,
+    decoderBias: w.decoderBias,
+  });
   if (bad) throw new RangeError(`Cannot save a training state: ${prefix}.${bad} holds NaN or Inf`);
   out[`${prefix}.encoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.encoder };
   out[`${prefix}.encoderBias`] = { dtype: "F32", shape: [dDict], data: w.encoderBias };
   if (w.decoder) out[`${prefix}.decoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.decoder };
+  if (w.decoderBias) out[`${prefix}.decoderBias`] = { dtype: "F32", shape: [dIn], data: w.decoderBias };
   if (w.threshold !== undefined) {
     if (!Number.isFinite(w.threshold)) {
       throw new RangeError(`Cannot save a training state: ${prefix}.threshold is ${w.threshold}`);
@@ -143,7 +149,12 @@ export async function loadTrainState(path: string, options: LoadTrainStateOption
     for (const [which, list] of [["w", state.weights], ["m", state.m], ["v", state.v]] as const) {
       for (let i = 0; i < list.length; i++) {
         const w = list[i];
-        const bad = nonFinite({ encoder: w.encoder, encoderBias: w.encoderBias, decoder: w.decoder });
+        const bad = nonFinite({
+          encoder: w.encoder,
+          encoderBias: w.encoderBias,
+          decoder: w.decoder,
+          decoderBias: w.decoderBias,
+        });
         if (bad) {
           throw new CheckpointError(
             `Cannot resume from ${path}: ${which}.${i}.${bad} (${names[i]}) holds NaN or Inf; ${REMEDY}`,
@@ -179,17 +190,18 @@ async function readState(
     throw new RangeError(`Cannot resume from ${path}: it holds members ${held.join(", ")}, not ${names.join(", ")}`);
   }
   const read = async (prefix: string, spec: Required<SaeSpec>): Promise<SaeWeights> => {
-    const [encoder, encoderBias, decoder] = await Promise.all(
+    const [encoder, encoderBias, decoder, decoderBias] = await Promise.all(
       PARTS.map((p) => file.has(`${prefix}.${p}`) ? file.getFloat32(`${prefix}.${p}`) : Promise.resolve(null)),
     );
     const tied = KINDS[spec.kind].tied;
-    if (!encoder || !encoderBias || (!tied && !decoder)) {
+    if (!encoder || !encoderBias || (!tied && !decoder) || (spec.decoderBias && !decoderBias)) {
       throw new RangeError(`Cannot resume training from ${path}: ${prefix} is incomplete`);
     }
     const threshold = file.has(`${prefix}.threshold`)
       ? { threshold: (await file.getFloat32(`${prefix}.threshold`))[0] }
       : {};
-    return { spec, encoder, encoderBias, decoder: tied ? null : decoder, decoderBias: null, ...threshold };
+    const bias = spec.decoderBias ? decoderBias : null;
+    return { spec, encoder, encoderBias, decoder: tied ? null : decoder, decoderBias: bias, ...threshold };
   };
   const resolved = specs.map(resolveSpec);
   const all = (which: string) => Promise.all(resolved.map((s, i) => read(`${which}.${i}`, s)));
