@@ -14,6 +14,8 @@
 import { UsageError } from "./_schema.ts";
 import * as v from "valibot";
 import {
+  DECODER_BIAS_INITS,
+  DECODER_BIAS_ROWS,
   KIND_NAMES,
   KINDS,
   L1_PENALTIES,
@@ -213,6 +215,14 @@ function recipeEntries() {
         "mean over elements, so its l1_coefficient is d_in times this α",
       L1_PENALTIES,
       "paper",
+    ),
+    decoderBias: choice(
+      "decoder bias b_dec of every member (x − b_dec into the encoder, x̂ = … + b_dec; members named …_bdec): " +
+        "none (the paper); zero (trainable, from 0); geometric-median (trainable, from the geometric median of the " +
+        `first ${DECODER_BIAS_ROWS} training rows by Weiszfeld's algorithm: the Anthropic/SAELens recipe, SAELens' ` +
+        "b_dec_init_method geometric_median, eps 1e-6, 100 iterations)",
+      DECODER_BIAS_INITS,
+      "none",
     ),
     l1WarmupSteps: int(
       "L1 warm-up: α rises linearly from 0 at the first step to its value after this many steps (SAELens' " +

@@ -50,6 +50,7 @@ const LEGACY: Record<string, unknown> = {
   kindLr: {},
   resample: false,
   l1Penalty: "paper",
+  decoderBias: "none",
 };
 
 /** Keys only training and later stages read: they may change until a run's training starts. */
@@ -63,6 +64,7 @@ const TRAIN_KEYS = [
   "lossWindows",
   "l1WarmupSteps",
   "l1Penalty",
+  "decoderBias",
   "resample",
   "resampleEvery",
   "resampleDeadAfter",

@@ -248,6 +248,10 @@ function recipeText(config: Record<string, unknown>): string {
   if (config.l1Penalty === "decoder-norm") {
     parts.push("untied members penalise α·Σ|c_j|·‖D_j‖ with an unnormalised decoder (SAELens' standard SAE)");
   }
+  if (config.decoderBias === "zero") parts.push("a trainable b_dec from 0");
+  if (config.decoderBias === "geometric-median") {
+    parts.push("a trainable b_dec from the geometric median of training rows (the Anthropic/SAELens recipe)");
+  }
   const warm = config.l1WarmupSteps;
   if (typeof warm === "number" && warm > 0) parts.push(`α warmed up from 0 over ${warm} steps (SAELens' L1 warm-up)`);
   const resample = resampleSettings(config as Parameters<typeof resampleSettings>[0]);

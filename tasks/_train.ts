@@ -15,6 +15,8 @@ import type { ActivationStore } from "@saelab/activations";
 import { appendMetrics, type MetricRow, readMetrics, RUN_FILES, writeTextAtomic } from "@saelab/runs";
 import {
   CONVERGENCE_FROM,
+  DECODER_BIAS_ROWS,
+  geometricMedian,
   KINDS,
   learningRate,
   probeInterval,
@@ -56,7 +58,9 @@ export const STATE_FILE: string = SAE_STATE_FILE;
  * ```
  */
 export function memberSpecs(
-  config: Pick<PipelineConfig, "kinds" | "ratios" | "l1"> & Partial<Pick<PipelineConfig, "extra" | "k" | "l1Penalty">>,
+  config:
+    & Pick<PipelineConfig, "kinds" | "ratios" | "l1">
+    & Partial<Pick<PipelineConfig, "extra" | "k" | "l1Penalty" | "decoderBias">>,
   dIn: number,
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
@@ -75,6 +79,7 @@ export function memberSpecs(
             : { kind, dIn, dDict, l1 };
           // the decoder-norm penalty is SAELens' standard (untied) SAE; the other kinds keep their own
           if (kind === "untied" && config.l1Penalty && config.l1Penalty !== "paper") spec.l1Penalty = config.l1Penalty;
+          if (config.decoderBias && config.decoderBias !== "none") spec.decoderBias = true;
           const name = specName(spec);
           if (!seen.has(name)) seen.add(name), specs.push(spec);
         }
@@ -226,6 +231,9 @@ export async function trainSweep(
   };
   const deadline = performance.now() + config.trainSeconds * 1000;
   const resample = resampleSettings(config);
+  const decoderBiasInit = start === 0 && config.decoderBias === "geometric-median"
+    ? await decoderBiasMedian(store, { scale, log: deps.log })
+    : undefined;
   if (resample && resample.every > config.steps) {
     deps.log.warn(
       `train: --resample-every ${resample.every} is more than the ${config.steps} steps: no feature will be resampled`,
@@ -246,6 +254,7 @@ export async function trainSweep(
     seed: config.seed,
     scale,
     l1WarmupSteps: config.l1WarmupSteps,
+    decoderBiasInit,
     ...(resample
       ? {
         resample: {
@@ -279,6 +288,20 @@ export async function trainSweep(
     },
   });
   return { trainer, steps: trainer.stepCount, startStep: start, scale };
+}
+
+/** The geometric median of the first training rows at the training scale, the initial `b_dec`. */
+async function decoderBiasMedian(
+  store: ActivationStore,
+  options: { scale: number; log: { info: (m: string) => void } },
+): Promise<Float32Array> {
+  const rows = Math.min(store.rows("train"), DECODER_BIAS_ROWS);
+  const block = await store.getRows(0, rows);
+  const { median, iterations } = geometricMedian(block.x.map((v) => v * options.scale), store.d);
+  options.log.info(
+    `train: b_dec starts at the geometric median of ${rows} training rows (Weiszfeld, ${iterations} iterations)`,
+  );
+  return Float32Array.from(median);
 }
 
 /**

@@ -93,6 +93,7 @@ Deno.test("toy: bad recipe values are usage errors naming the flag", async () =>
     await refuse({ lrSchedule: "cosine" }, /Invalid --lr-schedule: "cosine" is not one of constant, warmup-decay/);
     await refuse({ lrWarmupSteps: -3 }, /Invalid --lr-warmup-steps: -3 is not ≥ 0/);
     await refuse({ resample: "yes" }, /Invalid --resample: expected true or false/);
+    await refuse({ decoderBias: "mean" }, /Invalid --decoder-bias: "mean" is not one of none, zero, geometric-median/);
     await refuse({ l1Penalty: "standard" }, /Invalid --l1-penalty: "standard" is not one of paper, decoder-norm/);
     assert.deepEqual([...Deno.readDirSync(runsDir)], []);
   });
@@ -107,5 +108,23 @@ Deno.test("toy --l1-penalty decoder-norm: the untied members train with SAELens'
     for (const m of toy.members) assert.ok(m.mmcsTruth > 0 && m.l0 > 0, JSON.stringify(m));
     assert.equal((await readRunJson(runsDir, "toy-dn")).config.l1Penalty, "decoder-norm");
     assert.match(deps.messages.join("\n"), /untied members penalise α·Σ\|c_j\|·‖D_j‖ with an unnormalised decoder/);
+  });
+});
+
+Deno.test("toy --decoder-bias geometric-median: every member trains a b_dec from the median of toy rows, named …_bdec", async () => {
+  await withTempDir(async (runsDir) => {
+    const deps = testDeps(runsDir);
+    const config = { ...base, l1: [1e-3], kinds: ["untied", "tied"], run: "toy-b", decoderBias: "geometric-median" };
+    await runStage(toyStage, config, { deps, gpu });
+    const toy = await toyJson(runsDir, "toy-b");
+    assert.deepEqual(toy.members.map((m) => m.name), [
+      "untied_r1_a1.0e-3_bdec",
+      "untied_r2_a1.0e-3_bdec",
+      "tied_r1_a1.0e-3_bdec",
+      "tied_r2_a1.0e-3_bdec",
+    ]);
+    assert.equal(toy.training?.decoderBias, "geometric-median");
+    assert.equal((await readRunJson(runsDir, "toy-b")).config.decoderBias, "geometric-median");
+    assert.match(deps.messages.join("\n"), /a trainable b_dec from the geometric median of training rows/);
   });
 });

@@ -34,6 +34,7 @@ const specs: SaeSpec[] = [
   { kind: "untied", dIn: d, dDict: 16, l1: 1e-2 },
   { kind: "tied", dIn: d, dDict: 16, l1: 1e-2, decoderBias: true },
   { kind: "topk", dIn: d, dDict: 24, l1: 0, k: 3, decoderBias: true },
+  { kind: "batchtopk", dIn: d, dDict: 24, l1: 0, k: 3, decoderBias: true },
   { kind: "untied", dIn: d, dDict: 32, l1: 3e-2, decoderBias: true, l1Penalty: "decoder-norm" },
 ];
 

@@ -8,6 +8,17 @@
  * @module
  */
 
+/**
+ * How a sweep's decoder bias starts: `none` (no `b_dec`, the paper), `zero` (a trainable `b_dec` from 0) or
+ * `geometric-median` (a trainable `b_dec` from the geometric median of training rows: the Anthropic/SAELens recipe).
+ */
+export const DECODER_BIAS_INITS = ["none", "zero", "geometric-median"] as const;
+/** A decoder-bias initialisation. */
+export type DecoderBiasInit = typeof DECODER_BIAS_INITS[number];
+
+/** Rows of training activations whose geometric median starts `b_dec` (`geometric-median`). */
+export const DECODER_BIAS_ROWS = 4096;
+
 /** Options of {@linkcode geometricMedian}. */
 export interface GeometricMedianOptions {
   /** Smallest distance in a weight's denominator. Default 1e-6. */

@@ -57,6 +57,11 @@ export interface SweepOptions {
    * step `l1WarmupSteps + 1` ({@linkcode l1Coefficient}). Default 0: α from the first step (the paper).
    */
   l1WarmupSteps?: number;
+  /**
+   * The initial decoder bias of the members that have one, when `weights` are not given (e.g. the geometric median
+   * of training rows, `geometricMedian`); default zeros.
+   */
+  decoderBiasInit?: ArrayLike<number>;
 }
 
 /** Trains a sweep of SAEs on the GPU. */
@@ -139,7 +144,14 @@ export class SweepTrainer {
       throw new RangeError(`Cannot train a sweep: l1WarmupSteps ${this.#l1Warmup} is not a whole number ≥ 0`);
     }
     const seed = options.seed ?? 0;
-    const weights = options.weights ?? this.specs.map((s, i) => initWeights(s, { seed: seed + i }));
+    const init = options.decoderBiasInit;
+    if (init && init.length !== dIn) {
+      throw new RangeError(`Cannot train a sweep: decoderBiasInit has ${init.length} values, not dIn = ${dIn}`);
+    }
+    const weights = options.weights ?? this.specs.map((s, i) => {
+      const w = initWeights(s, { seed: seed + i });
+      return init && w.decoderBias ? { ...w, decoderBias: Float32Array.from(init) } : w;
+    });
     const byKey = new Map<string, number[]>();
     this.specs.forEach((s, i) => {
       const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}/${s.l1Penalty}/${s.decoderBias}`;

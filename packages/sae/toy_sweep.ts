@@ -17,6 +17,7 @@ import { isSaeKind, KIND_NAMES, KINDS } from "./kinds/mod.ts";
 import { type L1Penalty, type SaeKind, type SaeSpec, specName } from "./spec.ts";
 import { SweepTrainer } from "./sweep.ts";
 import { resampleDead, type ResampleOptions } from "./resample.ts";
+import { DECODER_BIAS_ROWS, type DecoderBiasInit, geometricMedian } from "./geometric_median.ts";
 import { learningRate, type LrScheduleOptions } from "./schedule.ts";
 import { ToyData, type ToyOptions } from "./toy.ts";
 import { featureDirections, type SaeWeights } from "./weights.ts";
@@ -59,6 +60,11 @@ export interface ToySweepOptions {
   l1WarmupSteps?: number;
   /** The sparsity penalty of the untied members (`SaeSpec.l1Penalty`). Default `"paper"`. */
   l1Penalty?: L1Penalty;
+  /**
+   * Every member's decoder bias: none (the default), trainable from 0, or trainable from the geometric median of
+   * `DECODER_BIAS_ROWS` toy rows drawn before training.
+   */
+  decoderBias?: DecoderBiasInit;
   /** Dead-feature resampling (Bricken et al. 2023, {@linkcode resampleDead}) every `every` steps. Default none. */
   resample?: ResampleOptions & { every: number };
   /** Receives each resampling's step, the features resampled per member, and the members' names and sizes. */
@@ -103,6 +109,8 @@ export interface ToySweepResult {
     lrSchedule: Omit<LrScheduleOptions, "lr" | "steps">;
     /** L1 warm-up steps (0: none). */
     l1WarmupSteps: number;
+    /** How the decoder bias started (`none`: no decoder bias). */
+    decoderBias: DecoderBiasInit;
     /** Resampling settings and, per resampling, its step and the features resampled per member; null: none. */
     resample: { every: number; deadAfter: number; events: { step: number; counts: number[] }[] } | null;
   };
@@ -209,12 +217,16 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   const steps = options.steps ?? D.steps, batchSize = options.batchSize ?? D.batchSize, lr = options.lr ?? D.lr;
   const heldOutRows = options.heldOutRows ?? D.heldOutRows, seed = options.seed ?? D.seed;
   const chanceTrials = options.chanceTrials ?? D.chanceTrials;
-  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k, l1Penalty: options.l1Penalty });
+  const decoderBias = options.decoderBias ?? "none";
+  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k, l1Penalty: options.l1Penalty, decoderBias });
   options.signal?.throwIfAborted();
 
   const toy = new ToyData(toyOptions);
   const lrSchedule = options.lrSchedule ?? { schedule: "constant" as const };
   const l1WarmupSteps = options.l1WarmupSteps ?? 0;
+  const decoderBiasInit = decoderBias === "geometric-median"
+    ? Float32Array.from(geometricMedian(toy.batch(DECODER_BIAS_ROWS).x, d).median)
+    : undefined;
   const trainer = new SweepTrainer(gpu, specs, {
     batchSize,
     adam: { lr },
@@ -223,6 +235,7 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
     operands: options.operands,
     lrAt: (step) => learningRate(step, { ...lrSchedule, lr, steps }),
     l1WarmupSteps,
+    decoderBiasInit,
   });
   const events: { step: number; counts: number[] }[] = [];
   let weights: SaeWeights[];
@@ -285,6 +298,7 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
       operands: trainer.operands,
       lrSchedule,
       l1WarmupSteps,
+      decoderBias,
       resample: options.resample
         ? { every: options.resample.every, deadAfter: options.resample.deadAfter, events }
         : null,
@@ -301,6 +315,7 @@ function toySpecs(
     alphas: readonly number[];
     k?: number;
     l1Penalty?: L1Penalty;
+    decoderBias?: DecoderBiasInit;
   },
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
@@ -319,12 +334,13 @@ function toySpecs(
       if (!Number.isInteger(dDict) || dDict % 4 !== 0) {
         throw new RangeError(`Cannot run the toy sweep: R ${ratio} × d ${d} = ${dDict} features, not a multiple of 4`);
       }
-      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k });
+      const bias = grid.decoderBias && grid.decoderBias !== "none" ? { decoderBias: true } : {};
+      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k, ...bias });
       else {
         const penalty = kind === "untied" && grid.l1Penalty && grid.l1Penalty !== "paper"
           ? { l1Penalty: grid.l1Penalty }
           : {};
-        for (const l1 of grid.alphas) specs.push({ kind, dIn: d, dDict, l1, ...penalty });
+        for (const l1 of grid.alphas) specs.push({ kind, dIn: d, dDict, l1, ...penalty, ...bias });
       }
     }
   }

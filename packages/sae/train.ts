@@ -86,6 +86,8 @@ export interface TrainSweepOptions {
   resample?: ResampleOptions & { every: number; onResample?: (step: number, counts: number[]) => void };
   /** SAELens' L1 warm-up (`SweepOptions.l1WarmupSteps`). Default 0: none. */
   l1WarmupSteps?: number;
+  /** The initial decoder bias of members that have one (`SweepOptions.decoderBiasInit`); ignored when resuming. */
+  decoderBiasInit?: ArrayLike<number>;
   /** The learning rate of each step (counted from 1); default `adam.lr` throughout. */
   lrAt?: (step: number) => number;
   /** Each member's peak learning rate, scaling `lrAt` (see `SweepOptions.memberLr`); default `adam.lr`. */
@@ -159,6 +161,7 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
     logAlso: options.heldOut ? options.steps : undefined,
     operands: options.operands,
     l1WarmupSteps: options.l1WarmupSteps,
+    decoderBiasInit: options.decoderBiasInit,
   });
   if (resumed) trainer.loadOptimizerState(resumed);
   let checkpointStep: number | null = resumed?.step ?? null;
