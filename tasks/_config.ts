@@ -219,8 +219,8 @@ function recipeEntries() {
     decoderBias: choice(
       "decoder bias b_dec of every member (x − b_dec into the encoder, x̂ = … + b_dec; members named …_bdec): " +
         "none (the paper); zero (trainable, from 0); geometric-median (trainable, from the geometric median of the " +
-        `first ${DECODER_BIAS_ROWS} training rows by Weiszfeld's algorithm: the Anthropic/SAELens recipe, SAELens' ` +
-        "b_dec_init_method geometric_median, eps 1e-6, 100 iterations)",
+        `first ${DECODER_BIAS_ROWS} training rows by Weiszfeld's algorithm: the Anthropic recipe and the default ` +
+        "b_dec_init_method of SAELens before v6, eps 1e-6, 100 iterations; SAELens v6 starts b_dec at zero)",
       DECODER_BIAS_INITS,
       "none",
     ),
