@@ -16,6 +16,10 @@
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
  * A   Adam over the packed buffer; then W_ext → operand and D → D̂, D̂ᵀ for the next step
  * ```
+ * With a decoder bias (`sae_decoder_bias.ts`): the encoder operand's bias row holds `b_e − W b_dec`, D adds
+ * `b_dec` (`decodeBias`), and after W `∂b_dec = Σ_b G − Σ_j ∂b_e,j W_j`, `∂W −= ∂b_e ⊗ b_dec`. With the
+ * decoder-norm penalty (`sae_decoder_norm.ts`): D reads `D` itself, P weighs α by `‖D_j‖`, and N becomes
+ * `∂D_j = (Cᵀ G)_j + (α/B)(Σ_b c_bj) D̂_j`.
  *
  * @module
  */
