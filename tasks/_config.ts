@@ -217,7 +217,8 @@ function recipeEntries() {
       "paper",
     ),
     decoderBias: choice(
-      "decoder bias b_dec of every member (x − b_dec into the encoder, x̂ = … + b_dec; members named …_bdec): " +
+      "decoder bias b_dec of every member but the gated ones (x − b_dec into the encoder, x̂ = … + b_dec; members " +
+        "named …_bdec): " +
         "none (the paper); zero (trainable, from 0); geometric-median (trainable, from the geometric median of the " +
         `first ${DECODER_BIAS_ROWS} training rows by Weiszfeld's algorithm: the Anthropic recipe and the default ` +
         "b_dec_init_method of SAELens before v6, eps 1e-6, 100 iterations; SAELens v6 starts b_dec at zero)",
@@ -260,7 +261,8 @@ export const trainSchema = v.strictObject({
     "default",
   ),
   kinds: names(
-    `SAE variants (${fromPreset("kinds")}; ${KIND_NAMES.filter((k) => KINDS[k].needs.length).join(", ")} need --k)`,
+    `SAE variants (${fromPreset("kinds")}; ${KIND_NAMES.filter((k) => KINDS[k].needs.length).join(", ")} need --k` +
+      `${KIND_NAMES.filter((k) => KINDS[k].help).map((k) => `; ${k}: ${KINDS[k].help}`).join("")})`,
     { choices: KIND_NAMES },
   ),
   k: int(
@@ -315,6 +317,11 @@ export const trainSchema = v.strictObject({
   }),
   lossWindows: int("held-out windows for the spliced loss (0 skips it)", { default: 8, min: 0 }),
   skip: names("stages to leave out", { choices: SKIPPABLE, default: [], empty: true }),
+  queue: text(
+    "Redis URL of a BullMQ queue, redis://HOST:PORT[/DB]: each sweep member is trained as a job by the " +
+      "`deno task worker` processes on that queue, which must see this runs folder at the same path " +
+      "(default: every member in this process)",
+  ),
 }) satisfies OptionsSchema;
 
 /** The schema of `harvest` alone. */

@@ -82,3 +82,4 @@ export { codeGradSparse } from "./sae_code_grad.ts";
 export { decoderNormBackward, decoderRows, weightedL1Rows } from "./sae_decoder_norm.ts";
 export { decoderBiasGrad, encoderBiasShift, encoderGradShift } from "./sae_decoder_bias.ts";
 export type { EncoderRowsAt, ScalarsAt } from "./sae_decoder_bias.ts";
+export { gatedBiasGrad, gatedCodes, gatedGrad, type GatedParamsAt, gatedSelect, type GatedSizes } from "./sae_gated.ts";

@@ -20,6 +20,8 @@
  * `b_dec` (`decodeBias`), and after W `∂b_dec = Σ_b G − Σ_j ∂b_e,j W_j`, `∂W −= ∂b_e ⊗ b_dec`. With the
  * decoder-norm penalty (`sae_decoder_norm.ts`): D reads `D` itself, P weighs α by `‖D_j‖`, and N becomes
  * `∂D_j = (Cᵀ G)_j + (α/B)(Σ_b c_bj) D̂_j`.
+ * Gated members add their own steps (`_gated_group.ts`): codes from the raw gate pre-activations, an
+ * auxiliary reconstruction, and the gradients of both paths.
  *
  * @module
  */
@@ -51,6 +53,7 @@ import {
   tileMatmul,
   weightedL1Rows,
 } from "@saelab/kernels";
+import { GatedSteps } from "./_gated_group.ts";
 import { KINDS } from "./kinds/mod.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
@@ -127,6 +130,8 @@ export class MemberGroup {
    * norms of the last forward pass are kept here (the step's refresh moves `norms` on).
    */
   #decoderNorm: { normsFwd: Tensor<"f32"> } | null = null;
+  /** Gated kinds: their extra operands and steps. */
+  #gated: GatedSteps | null = null;
 
   /** Where the matmul operands live. */
   readonly operands: OperandMode;
@@ -173,7 +178,10 @@ export class MemberGroup {
     const tex = (name: string, rows: number, cols: number) =>
       this.#t[name] = createMatrix(gpu, mode, { shape: [Z, rows, cols], label: `${tag}.${name}` });
     if (!def.tied) tex("w", d + 4, n);
-    if (def.gpu.epilogue === "encodeRaw") tex("p", batch, n);
+    if (def.gpu.epilogue !== "encode") tex("p", batch, n);
+    if (def.gpu.epilogue === "gated") {
+      this.#gated = new GatedSteps(gpu, { layout: this.layout, batch, mode, tile: this.#tileD, tag });
+    }
     tex("dh", n, d);
     tex("dht", d + 4, n);
     tex("c", batch, n);
@@ -249,7 +257,17 @@ export class MemberGroup {
       gpu.encoder().copyBufferToBuffer(this.#norms.buffer, 0, this.#decoderNorm.normsFwd.buffer, 0, members * n * 4);
     }
     const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
-    if (def.gpu.epilogue === "encodeRaw") {
+    if (def.gpu.epilogue === "gated") {
+      tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
+      this.#gated!.forward({ p: t.p, params: this.params, dh: t.dh, xe: x.xe }, {
+        c: t.c,
+        ct: t.ct,
+        fired: mark.fired,
+        step: mark.step,
+        rows,
+        training: mark.training,
+      });
+    } else if (def.gpu.epilogue === "encodeRaw") {
       tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
       const theta = this.#theta && (mark.training ? this.#theta.learned : this.#theta.scratch);
       def.gpu.select(gpu, { p: t.p, ...(theta ? { state: theta } : {}) }, {
@@ -289,15 +307,15 @@ export class MemberGroup {
     this.forward(x, rows, { fired: this.fired, step, training: true });
     gpu.encoder().clearBuffer(this.#dpBuf.buffer, 0, members * rows * n * 4);
     const weights = this.#decoderNorm ? { weights: this.#decoderNorm.normsFwd } : {};
-    codeGradSparse(gpu, { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas, ...weights }, {
-      dp: this.#dpBuf,
-      rows,
-      n,
-      d,
-      members,
-    });
+    const codeGrad = { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas };
+    if (this.#gated) {
+      this.#gated.backward({ ...codeGrad, params: this.params }, { dp: this.#dpBuf, grads: this.grads, rows });
+    } else {
+      codeGradSparse(gpu, { ...codeGrad, ...weights }, { dp: this.#dpBuf, rows, n, d, members });
+    }
     packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
-    buildKList(gpu, t.c, { list: this.#listF, k: rows, m: n, members });
+    // Gated: ∂P is non-zero wherever a gate opened, a superset of the fired codes
+    buildKList(gpu, this.#gated?.gateCodes ?? t.c, { list: this.#listF, k: rows, m: n, members });
     tileMatmul(gpu, "store", {
       a: t.dp,
       b: x.xe,
@@ -312,6 +330,7 @@ export class MemberGroup {
       tile: this.#tileF,
     });
     if (this.layout.bdec >= 0) this.#decoderBiasBackward(rows);
+    this.#gated?.biasGrad(this.grads, rows);
     tileMatmul(gpu, "store", {
       a: t.c,
       b: t.g,
@@ -449,6 +468,7 @@ export class MemberGroup {
     this.#theta?.learned.dispose();
     this.#decoderNorm?.normsFwd.dispose();
     this.#theta?.scratch.dispose();
+    this.#gated?.dispose();
     for (const l of [this.#listD, this.#listF]) {
       l.indices.dispose();
       l.counts.dispose();

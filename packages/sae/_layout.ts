@@ -5,8 +5,9 @@
  * Untied and TopK, per member z: `W_ext [n, d + 4]` at `enc + z·encStride` — row j holds
  * `W_e[j, :]`, then `b_e[j]`, then three zeros (the encoder-gradient matmul writes `∂b_e` into
  * that column) — then `D [n, d]` at `dec + z·n·d`. Tied: `M [n, d]` at `enc + z·n·d`, then
- * `b [n]` at `dec + z·n`. Members with a decoder bias (all of a group or none) add `b_dec [d]` at
- * `bdec + z·d` after those blocks.
+ * `b [n]` at `dec + z·n`. Kinds with per-feature parameters (`featureParams`, Gated: `rMag`, `bMag`)
+ * add one block after those: member z's k-th vector `[n]` at `features + z·featureStride + k·n`.
+ * Members with a decoder bias (all of a group or none) add `b_dec [d]` at `bdec + z·d` after all of them.
  *
  * @module
  */
@@ -30,6 +31,10 @@ export interface GroupLayout {
   encStride: number;
   /** Offset of the `D` blocks (untied; stride n·d), or of the bias block (tied; stride n). */
   dec: number;
+  /** Offset of the per-feature parameter blocks (`featureParams` of the kind; `total` when none). */
+  features: number;
+  /** Floats per member in the per-feature block (`featureParams.length · n`; 0 when none). */
+  featureStride: number;
   /** Offset of the decoder-bias blocks `b_dec [d]` (stride d), or -1 when the members have none. */
   bdec: number;
   /** Total floats. */
@@ -51,16 +56,23 @@ export function groupLayout(
   const tied = KINDS[kind].tied;
   const encStride = tied ? n * d : (d + 4) * n;
   const dec = members * encStride;
-  const end = dec + members * (tied ? n : n * d);
+  const features = dec + members * (tied ? n : n * d);
+  const featureStride = (KINDS[kind].featureParams?.length ?? 0) * n;
+  const end = features + members * featureStride;
   const bdec = sizes.decoderBias ? end : -1;
   const total = end + (sizes.decoderBias ? members * d : 0);
-  return { kind, d, n, members, enc: 0, encStride, dec, bdec, total };
+  return { kind, d, n, members, enc: 0, encStride, dec, features, featureStride, bdec, total };
 }
 
 /** Write member z's weights into a packed host array. */
 export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into: Float32Array): void {
   const { d, n } = layout;
   const e = layout.enc + z * layout.encStride;
+  (KINDS[layout.kind].featureParams ?? []).forEach((key, k) => {
+    const v = w[key];
+    if (v?.length !== n) throw new RangeError(`Cannot pack ${layout.kind} weights: ${key} must hold ${n} values`);
+    into.set(v, layout.features + z * layout.featureStride + k * n);
+  });
   if (layout.bdec >= 0) into.set(w.decoderBias ?? new Float32Array(d), layout.bdec + z * d);
   if (KINDS[layout.kind].tied) {
     into.set(w.encoder, e);
@@ -79,6 +91,10 @@ export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into:
 export function unpackWeights(layout: GroupLayout, z: number, spec: Required<SaeSpec>, from: Float32Array): SaeWeights {
   const { d, n } = layout;
   const e = layout.enc + z * layout.encStride;
+  const perFeature = Object.fromEntries((KINDS[layout.kind].featureParams ?? []).map((key, k) => {
+    const at = layout.features + z * layout.featureStride + k * n;
+    return [key, from.slice(at, at + n)];
+  }));
   const decoderBias = layout.bdec >= 0 ? from.slice(layout.bdec + z * d, layout.bdec + (z + 1) * d) : null;
   if (KINDS[layout.kind].tied) {
     return {
@@ -87,6 +103,7 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
       encoderBias: from.slice(layout.dec + z * n, layout.dec + (z + 1) * n),
       decoder: null,
       decoderBias,
+      ...perFeature,
     };
   }
   const encoder = new Float32Array(n * d);
@@ -101,5 +118,6 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
     encoderBias,
     decoder: from.slice(layout.dec + z * n * d, layout.dec + (z + 1) * n * d),
     decoderBias,
+    ...perFeature,
   };
 }

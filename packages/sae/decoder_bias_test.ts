@@ -10,6 +10,7 @@ import {
   specName,
   type StepLog,
   SweepTrainer,
+  trainsDecoderBias,
 } from "./mod.ts";
 import { Rng } from "./_random.ts";
 
@@ -150,4 +151,13 @@ Deno.test("a training state keeps b_dec and its moments, and a resumed sweep tra
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a decoder bias is refused for gated members, whose encoder has stages of its own", () => {
+  assert.equal(trainsDecoderBias("gated"), false);
+  assert.ok(trainsDecoderBias("untied") && trainsDecoderBias("batchtopk"));
+  assert.throws(
+    () => new SweepTrainer(gpu, [{ kind: "gated", dIn: d, dDict: 16, l1: 1e-2, decoderBias: true }], { batchSize: 4 }),
+    /a trainable decoder bias is not supported for gated members/,
+  );
 });

@@ -16,7 +16,16 @@ import type { Gpu, Tensor } from "@saelab/gpu";
 import { memberBindingBytes, MemberGroup, type StagedInput } from "./_group.ts";
 import { groupLayout } from "./_layout.ts";
 import { createMatrix, type OperandChoice, type OperandMode, prepInput, saeOperandMode } from "@saelab/kernels";
-import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, resolveSpec, type SaeSpec, specName } from "./spec.ts";
+import {
+  type AdamSettings,
+  type OptimizerOptions,
+  PAPER_ADAM,
+  resolveSpec,
+  type SaeKind,
+  type SaeSpec,
+  specName,
+} from "./spec.ts";
+import { KINDS } from "./kinds/mod.ts";
 import { initWeights, type SaeWeights } from "./weights.ts";
 import { l1WarmupFactor } from "./schedule.ts";
 import { batchVariance, type MemberLog, type StepLog, TrainingDivergedError } from "./sweep_log.ts";
@@ -64,6 +73,22 @@ export interface SweepOptions {
   decoderBiasInit?: ArrayLike<number>;
 }
 
+/**
+ * Whether the GPU trainer trains a decoder bias for a kind: every kind on the shared encoder path (untied, tied,
+ * TopK, BatchTopK), not the kinds whose encoder has stages of its own (Gated).
+ *
+ * @param kind The kind.
+ * @returns True when members of that kind may have `decoderBias`.
+ * @example
+ * ```ts
+ * import { trainsDecoderBias } from "@saelab/sae";
+ * if (!trainsDecoderBias("tied")) throw new Error("the shared path");
+ * ```
+ */
+export function trainsDecoderBias(kind: SaeKind): boolean {
+  return KINDS[kind].gpu.epilogue !== "gated";
+}
+
 /** Trains a sweep of SAEs on the GPU. */
 export class SweepTrainer {
   /** Member specs, in the order given. */
@@ -109,6 +134,15 @@ export class SweepTrainer {
       throw new RangeError(
         `Cannot train ${specName(bad)} on the GPU: every member needs the same dIn (${dIn}), and dIn and dDict ` +
           `multiples of 4`,
+      );
+    }
+    const unbiased = this.specs.find((s) => s.decoderBias && !trainsDecoderBias(s.kind));
+    if (unbiased) {
+      throw new RangeError(
+        `Cannot train ${
+          specName(unbiased)
+        } on the GPU: a trainable decoder bias is not supported for ${unbiased.kind} ` +
+          `members (its encoder has its own stages)`,
       );
     }
     const batch = options.batchSize;

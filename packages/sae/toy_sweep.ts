@@ -15,7 +15,7 @@ import { referenceForward } from "./reference.ts";
 import { toReferenceParams } from "./reference_train.ts";
 import { isSaeKind, KIND_NAMES, KINDS } from "./kinds/mod.ts";
 import { type L1Penalty, type SaeKind, type SaeSpec, specName } from "./spec.ts";
-import { SweepTrainer } from "./sweep.ts";
+import { SweepTrainer, trainsDecoderBias } from "./sweep.ts";
 import { resampleDead, type ResampleOptions } from "./resample.ts";
 import { DECODER_BIAS_ROWS, type DecoderBiasInit, geometricMedian } from "./geometric_median.ts";
 import { learningRate, type LrScheduleOptions } from "./schedule.ts";
@@ -334,7 +334,9 @@ function toySpecs(
       if (!Number.isInteger(dDict) || dDict % 4 !== 0) {
         throw new RangeError(`Cannot run the toy sweep: R ${ratio} × d ${d} = ${dDict} features, not a multiple of 4`);
       }
-      const bias = grid.decoderBias && grid.decoderBias !== "none" ? { decoderBias: true } : {};
+      const bias = grid.decoderBias && grid.decoderBias !== "none" && trainsDecoderBias(kind)
+        ? { decoderBias: true }
+        : {};
       if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k, ...bias });
       else {
         const penalty = kind === "untied" && grid.l1Penalty && grid.l1Penalty !== "paper"
