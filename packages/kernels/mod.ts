@@ -79,4 +79,7 @@ export type { SelectInputs, SelectOutputs } from "./sae_stats_kernels.ts";
 export { batchTopkSelect } from "./sae_batch_topk.ts";
 export { jumpReluCodes } from "./sae_batch_threshold.ts";
 export { codeGradSparse } from "./sae_code_grad.ts";
+export { decoderNormBackward, decoderRows, weightedL1Rows } from "./sae_decoder_norm.ts";
+export { decoderBiasGrad, encoderBiasShift, encoderGradShift } from "./sae_decoder_bias.ts";
+export type { EncoderRowsAt, ScalarsAt } from "./sae_decoder_bias.ts";
 export { gatedBiasGrad, gatedCodes, gatedGrad, type GatedParamsAt, gatedSelect, type GatedSizes } from "./sae_gated.ts";

@@ -16,6 +16,10 @@
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
  * A   Adam over the packed buffer; then W_ext → operand and D → D̂, D̂ᵀ for the next step
  * ```
+ * With a decoder bias (`sae_decoder_bias.ts`): the encoder operand's bias row holds `b_e − W b_dec`, D adds
+ * `b_dec` (`decodeBias`), and after W `∂b_dec = Σ_b G − Σ_j ∂b_e,j W_j`, `∂W −= ∂b_e ⊗ b_dec`. With the
+ * decoder-norm penalty (`sae_decoder_norm.ts`): D reads `D` itself, P weighs α by `‖D_j‖`, and N becomes
+ * `∂D_j = (Cᵀ G)_j + (α/B)(Σ_b c_bj) D̂_j`.
  * Gated members add their own steps (`_gated_group.ts`): codes from the raw gate pre-activations, an
  * auxiliary reconstruction, and the gradients of both paths.
  *
@@ -30,6 +34,12 @@ import {
   chooseTile,
   codeGradSparse,
   createMatrix,
+  decoderBiasGrad,
+  decoderNormBackward,
+  decoderRows,
+  encoderBiasShift,
+  encoderGradShift,
+  type EncoderRowsAt,
   type KList,
   type MatrixOperand,
   normalizeBackward,
@@ -41,6 +51,7 @@ import {
   rowStats,
   type TileConfig,
   tileMatmul,
+  weightedL1Rows,
 } from "@saelab/kernels";
 import { GatedSteps } from "./_gated_group.ts";
 import { KINDS } from "./kinds/mod.ts";
@@ -75,9 +86,12 @@ export interface MemberGroupOptions {
  * @param sizes Input width `d`, dictionary size `n` and largest batch.
  * @returns Bytes per member of the largest binding.
  */
-export function memberBindingBytes(kind: SaeSpec["kind"], sizes: { d: number; n: number; batch: number }): number {
+export function memberBindingBytes(
+  kind: SaeSpec["kind"],
+  sizes: { d: number; n: number; batch: number; decoderBias?: boolean },
+): number {
   const { d, n, batch } = sizes;
-  const params = groupLayout(kind, { d, n, members: 1 }).total;
+  const params = groupLayout(kind, { d, n, members: 1, decoderBias: sizes.decoderBias }).total;
   return 4 * Math.max(params, batch * n, (d + 4) * n);
 }
 
@@ -111,6 +125,11 @@ export class MemberGroup {
   #dpBuf: Tensor<"f32">;
   /** Kinds with a batch selection: the learned thresholds `θ [Z]`, and a copy that forward passes outside training move. */
   #theta: { learned: Tensor<"f32">; scratch: Tensor<"f32"> } | null = null;
+  /**
+   * The decoder-norm penalty (SAELens' standard SAE): `D` used unnormalised, codes weighted by `‖D_j‖`; the
+   * norms of the last forward pass are kept here (the step's refresh moves `norms` on).
+   */
+  #decoderNorm: { normsFwd: Tensor<"f32"> } | null = null;
   /** Gated kinds: their extra operands and steps. */
   #gated: GatedSteps | null = null;
 
@@ -129,7 +148,7 @@ export class MemberGroup {
     const Z = specs.length;
     this.#gpu = gpu;
     this.specs = specs;
-    this.layout = groupLayout(kind, { d, n, members: Z });
+    this.layout = groupLayout(kind, { d, n, members: Z, decoderBias: specs[0].decoderBias });
     const host = new Float32Array(this.layout.total);
     weights.forEach((w, z) => packWeights(this.layout, z, w, host));
     const tag = `sae.${kind}.n${n}`;
@@ -147,6 +166,9 @@ export class MemberGroup {
     this.#listD = allocKList(gpu, { k: n, m: batch, members: Z, tm: this.#tileD.tm }, `${tag}.klist_rows`);
     this.#listF = allocKList(gpu, { k: batch, m: n, members: Z, tm: this.#tileF.tm }, `${tag}.klist_features`);
     this.#dpBuf = gpu.zeros([Z * batch * n], "f32", `${tag}.grad_pre`);
+    if (specs[0].l1Penalty === "decoder-norm") {
+      this.#decoderNorm = { normsFwd: gpu.zeros([Z * n], "f32", `${tag}.norms_forward`) };
+    }
     if (def.batch) {
       this.#theta = {
         learned: gpu.upload(Float32Array.from(weights, (w) => w.threshold ?? 0), [Z], `${tag}.threshold`),
@@ -184,15 +206,42 @@ export class MemberGroup {
         layers: members,
       });
     }
-    normalizeRows(this.#gpu, this.params, {
-      dh: this.#t.dh,
-      dht: this.#t.dht,
-      norms: this.#norms,
-      n,
-      d,
-      members,
-      at: this.#rowsAt,
-    });
+    if (this.#decoderNorm) {
+      decoderRows(this.#gpu, this.params, { dh: this.#t.dh, norms: this.#norms, n, d, members, at: this.#rowsAt });
+    } else {
+      normalizeRows(this.#gpu, this.params, {
+        dh: this.#t.dh,
+        dht: this.#t.dht,
+        norms: this.#norms,
+        n,
+        d,
+        members,
+        at: this.#rowsAt,
+      });
+    }
+    if (this.layout.bdec >= 0) {
+      // the encoder reads X − b_dec: its bias row becomes b_e − W_j·b_dec
+      const tied = KINDS[this.layout.kind].tied;
+      encoderBiasShift(this.#gpu, { params: this.params, norms: this.#norms }, {
+        wt: tied ? this.#t.dht : this.#t.w,
+        n,
+        d,
+        members,
+        enc: this.#encoderRows(),
+        bias: tied
+          ? { offset: this.layout.dec, row: 1, member: n }
+          : { offset: this.layout.enc + d, row: d + 4, member: this.layout.encStride },
+        bdec: this.layout.bdec,
+      });
+    }
+  }
+
+  /** Where the encoder rows as the forward pass uses them sit in the parameters (tied: `M`, normalised). */
+  #encoderRows(): EncoderRowsAt {
+    const { d, n, enc, encStride, kind } = this.layout;
+    return KINDS[kind].tied
+      ? { offset: enc, row: d, member: n * d, normalized: true }
+      : { offset: enc, row: d + 4, member: encStride, normalized: false };
   }
 
   /**
@@ -204,6 +253,9 @@ export class MemberGroup {
     const { d, n, members, kind } = this.layout;
     const def = KINDS[kind];
     const wEnc = def.tied ? t.dht : t.w;
+    if (this.#decoderNorm) {
+      gpu.encoder().copyBufferToBuffer(this.#norms.buffer, 0, this.#decoderNorm.normsFwd.buffer, 0, members * n * 4);
+    }
     const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
     if (def.gpu.epilogue === "gated") {
       tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
@@ -232,14 +284,16 @@ export class MemberGroup {
       tileMatmul(gpu, "encode", { a: x.xt, b: wEnc, ...common, outputs: [t.c, t.ct, mark.fired] });
     }
     buildKList(gpu, t.ct, { list: this.#listD, k: n, m: rows, members });
-    tileMatmul(gpu, "decode", {
+    const bdec = this.layout.bdec >= 0;
+    tileMatmul(gpu, bdec ? "decodeBias" : "decode", {
       a: t.ct,
       b: t.dh,
       m: rows,
       n: d,
       k: n,
       members,
-      outputs: [x.xe, t.g],
+      outputs: bdec ? [x.xe, t.g, this.params] : [x.xe, t.g],
+      ...(bdec ? { base: this.layout.bdec, stride: d } : {}),
       scale: 2 / (rows * d),
       list: this.#listD,
       tile: this.#tileD,
@@ -252,11 +306,12 @@ export class MemberGroup {
     const { d, n, members } = this.layout;
     this.forward(x, rows, { fired: this.fired, step, training: true });
     gpu.encoder().clearBuffer(this.#dpBuf.buffer, 0, members * rows * n * 4);
+    const weights = this.#decoderNorm ? { weights: this.#decoderNorm.normsFwd } : {};
     const codeGrad = { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas };
     if (this.#gated) {
       this.#gated.backward({ ...codeGrad, params: this.params }, { dp: this.#dpBuf, grads: this.grads, rows });
     } else {
-      codeGradSparse(gpu, codeGrad, { dp: this.#dpBuf, rows, n, d, members });
+      codeGradSparse(gpu, { ...codeGrad, ...weights }, { dp: this.#dpBuf, rows, n, d, members });
     }
     packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
     // Gated: ∂P is non-zero wherever a gate opened, a superset of the fired codes
@@ -274,6 +329,7 @@ export class MemberGroup {
       list: this.#listF,
       tile: this.#tileF,
     });
+    if (this.layout.bdec >= 0) this.#decoderBiasBackward(rows);
     this.#gated?.biasGrad(this.grads, rows);
     tileMatmul(gpu, "store", {
       a: t.c,
@@ -287,21 +343,68 @@ export class MemberGroup {
       list: this.#listF,
       tile: this.#tileF,
     });
-    normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
-      grad: this.grads,
-      n,
-      d,
-      members,
-      at: this.#rowsAt,
-    });
+    if (this.#decoderNorm) {
+      const inputs = { gd: this.#gd, params: this.params, c: t.c, norms: this.#norms, alphas: this.#alphas };
+      decoderNormBackward(gpu, inputs, { grad: this.grads, rows, n, d, members, at: this.#rowsAt });
+    } else {
+      normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
+        grad: this.grads,
+        n,
+        d,
+        members,
+        at: this.#rowsAt,
+      });
+    }
     adam(gpu, { param: this.params, grad: this.grads, m: this.m, v: this.v }, { ...settings, step });
     this.refresh();
   }
 
-  /** Record per-row statistics of the last forward pass into `stats [Z][rows]` (vec4). */
+  /**
+   * `∂b_dec` from `G` and `∂b_e`, then the encoder gradient of `X` turned into the one of `X − b_dec`
+   * (after the encoder-gradient matmul, before the row normalisation's backward).
+   */
+  #decoderBiasBackward(rows: number): void {
+    const { d, n, members, enc, encStride, bdec } = this.layout;
+    const dw = this.#dw;
+    const at = dw ? { offset: 0, row: d + 4, member: (d + 4) * n } : { offset: enc, row: d + 4, member: encStride };
+    decoderBiasGrad(this.#gpu, { params: this.params, norms: this.#norms, g: this.#t.g, ...(dw ? { be: dw } : {}) }, {
+      grad: this.grads,
+      rows,
+      n,
+      d,
+      members,
+      enc: this.#encoderRows(),
+      be: { ...at, offset: at.offset + d },
+      out: bdec,
+    });
+    encoderGradShift(this.#gpu, this.params, { grad: dw ?? this.grads, at, n, d, members, bdec });
+  }
+
+  /**
+   * Train the next steps at `factor · α` for every member (the L1 warm-up); 1 restores each member's α.
+   * Submits the recorded work first, so that earlier steps keep the coefficient they were recorded with.
+   */
+  scaleL1(factor: number): void {
+    this.#gpu.flush();
+    const alphas = Float32Array.from(this.specs, (s) => s.l1 * factor);
+    this.#gpu.device.queue.writeBuffer(this.#alphas.buffer, 0, alphas);
+  }
+
+  /**
+   * Record per-row statistics of the last forward pass into `stats [Z][rows]` (vec4: squared error, L0, `Σ|c|`,
+   * and with the decoder-norm penalty `Σ|c_j|·‖D_j‖`, else 0).
+   */
   stats(stats: Tensor<"f32">, rows: number): void {
     const { d, n, members } = this.layout;
     rowStats(this.#gpu, { c: this.#t.c, g: this.#t.g }, { stats, rows, n, d, members, inv: (rows * d) / 2 });
+    if (this.#decoderNorm) {
+      weightedL1Rows(this.#gpu, { c: this.#t.c, weights: this.#decoderNorm.normsFwd }, { stats, rows, n, members });
+    }
+  }
+
+  /** The component of {@linkcode MemberGroup.stats} that holds the penalised sparsity of each row (2 or 3). */
+  get l1Component(): 2 | 3 {
+    return this.#decoderNorm ? 3 : 2;
   }
 
   /** The codes `C [B, n]` (layer z) of the last forward pass. */
@@ -363,6 +466,7 @@ export class MemberGroup {
     }
     this.#dw?.dispose();
     this.#theta?.learned.dispose();
+    this.#decoderNorm?.normsFwd.dispose();
     this.#theta?.scratch.dispose();
     this.#gated?.dispose();
     for (const l of [this.#listD, this.#listF]) {

@@ -69,3 +69,4 @@ export * from "./train_state.ts";
 export * from "./spliced.ts";
 export * from "./convergence.ts";
 export * from "./schedule.ts";
+export * from "./geometric_median.ts";

@@ -17,6 +17,13 @@
  * the row's L1 norm, as in the paper's code (`(x̂ − x).pow(2).mean()`,
  * `α · ‖c‖₁.mean()`).
  *
+ * With `l1Penalty: "decoder-norm"` (SAELens' standard training SAE, untied) the decoder is used as it is,
+ * `X̂ = C D + b_dec`, and the penalty is `α · Σ_j |c_j|·‖D_j‖ / B`; `b_dec` is subtracted from the input as above
+ * (SAELens' `apply_b_dec_to_input`, its default). The MSE stays the mean over every element: SAELens sums over
+ * the input dimension (`mse.sum(-1).mean()`), so its α corresponds to `dIn` times this one. Its gradient clipping
+ * (global norm 1) and decoder initialisation (rows of norm 0.1, `W_e = Dᵀ`) are not part of this penalty.
+ * Backward: `∂C = G Dᵀ + α‖D_j‖/B`, and `∂D_j = (Cᵀ G)_j + (α/B)(Σ_b c_bj) D_j/‖D_j‖` with no normalisation.
+ *
  * Backward: `G = 2(X̂ − X)/(B·dIn)`, `∂D̂ = Cᵀ G`, `∂C = G D̂ᵀ + α/B`, `∂P = ∂C ⊙ [C > 0]`,
  * `∂b_e = Σ_b ∂P`, `∂W = ∂Pᵀ X'`, `∂b_dec = Σ_b (G − ∂P W)`, and through the row normalisation
  * `∂D_j = (∂D̂_j − (∂D̂_j·D̂_j) D̂_j) / ‖D_j‖`. Tied: `∂M̂ = ∂W + ∂D̂`, then the same normalisation rule.
@@ -54,7 +61,7 @@ export interface ReferenceForward {
   pre: Float64Array;
   /** `C`, `[B, dDict]`. */
   codes: Float64Array;
-  /** `D̂`, `[dDict, dIn]`. */
+  /** `D̂`, `[dDict, dIn]` (with the decoder-norm penalty: `D` itself, the rows the decoder uses). */
   directions: Float64Array;
   /** `max(‖D_j‖, 1e-8)`, `[dDict]`. */
   norms: Float64Array;
@@ -62,7 +69,7 @@ export interface ReferenceForward {
   recon: Float64Array;
   /** Mean squared error over all elements. */
   mse: number;
-  /** Mean over rows of `Σ_j |c_j|`. */
+  /** Mean over rows of `Σ_j |c_j|` (with the decoder-norm penalty: of `Σ_j |c_j|·‖D_j‖`). */
   l1: number;
   /** `mse + α · l1`, or the kind's own loss (Gated: see `kinds/gated.ts`). */
   loss: number;
@@ -110,11 +117,12 @@ export function referenceForward(
   const raw = kind.tied ? params.encoder : params.decoder!;
   const norms = new Float64Array(n);
   const directions = new Float64Array(n * d);
+  const unnormalised = s.l1Penalty === "decoder-norm";
   for (let j = 0; j < n; j++) {
     let ss = 0;
     for (let i = 0; i < d; i++) ss += raw[j * d + i] ** 2;
     norms[j] = Math.max(Math.sqrt(ss), NORM_EPS);
-    for (let i = 0; i < d; i++) directions[j * d + i] = raw[j * d + i] / norms[j];
+    for (let i = 0; i < d; i++) directions[j * d + i] = unnormalised ? raw[j * d + i] : raw[j * d + i] / norms[j];
   }
   const encoderUsed = kind.tied ? directions : params.encoder;
   const pre = new Float64Array(rows * n);
@@ -138,7 +146,7 @@ export function referenceForward(
     for (let j = 0; j < n; j++) {
       const c = codes[b * n + j];
       if (c === 0) continue;
-      l1 += Math.abs(c);
+      l1 += Math.abs(c) * (unnormalised ? norms[j] : 1);
       for (let i = 0; i < d; i++) recon[b * d + i] += c * directions[j * d + i];
     }
     for (let i = 0; i < d; i++) se += (recon[b * d + i] - x[b * d + i]) ** 2;
@@ -186,11 +194,14 @@ export function referenceGradients(
   const dW = new Float64Array(n * d); // ∂L/∂W (encoder as used)
   const dBe = new Float64Array(n);
   const dBd = params.decoderBias ? new Float64Array(d) : null;
+  const unnormalised = s.l1Penalty === "decoder-norm";
+  const l1Mass = new Float64Array(n); // Σ_b c_bj, for the decoder-norm penalty's ∂/∂D
   for (let b = 0; b < rows; b++) {
     for (let j = 0; j < n; j++) {
       const c = f.codes[b * n + j];
       if (c <= 0) continue;
-      let dc = s.l1 / rows;
+      let dc = (s.l1 / rows) * (unnormalised ? f.norms[j] : 1);
+      if (unnormalised) l1Mass[j] += c;
       for (let i = 0; i < d; i++) {
         dDir[j * d + i] += c * g[b * d + i];
         dc += g[b * d + i] * f.directions[j * d + i];
@@ -206,6 +217,13 @@ export function referenceGradients(
     for (let e = 0; e < dW.length; e++) dW[e] += dDir[e];
     encoder = normalizeBackward(dW, f.directions, f.norms, d);
     decoder = null;
+  } else if (unnormalised) {
+    encoder = dW;
+    decoder = dDir;
+    for (let j = 0; j < n; j++) {
+      const k = (s.l1 / rows) * l1Mass[j] / f.norms[j];
+      for (let i = 0; i < d; i++) decoder[j * d + i] += k * f.directions[j * d + i];
+    }
   } else {
     encoder = dW;
     decoder = normalizeBackward(dDir, f.directions, f.norms, d);

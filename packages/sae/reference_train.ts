@@ -8,6 +8,13 @@ import { KINDS } from "./kinds/mod.ts";
 import { referenceGradients, type ReferenceParams } from "./reference.ts";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, type SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
+import { l1Coefficient } from "./schedule.ts";
+
+/** Options of {@linkcode ReferenceTrainer}: Adam's settings and the training recipes the GPU trainer offers. */
+export interface ReferenceTrainerOptions extends OptimizerOptions {
+  /** SAELens' L1 warm-up (`SweepOptions.l1WarmupSteps`). Default 0. */
+  l1WarmupSteps?: number;
+}
 
 type Key = Exclude<keyof ReferenceParams, "threshold">;
 const KEYS: readonly Key[] = ["encoder", "encoderBias", "decoder", "decoderBias", "rMag", "bMag"];
@@ -83,17 +90,21 @@ export class ReferenceTrainer {
   readonly adam: AdamSettings;
   /** Completed steps. */
   step = 0;
+  /** L1 warm-up steps (0: none). */
+  readonly l1WarmupSteps: number;
   #m: Partial<Record<Key, Float64Array>> = {};
   #v: Partial<Record<Key, Float64Array>> = {};
 
   /**
    * @param weights Initial weights (copied).
-   * @param options Adam settings (paper defaults).
+   * @param options Adam settings (paper defaults) and recipes (none by default).
    */
-  constructor(weights: SaeWeights, options: OptimizerOptions = {}) {
+  constructor(weights: SaeWeights, options: ReferenceTrainerOptions = {}) {
     this.spec = { ...weights.spec };
     this.params = toReferenceParams(weights);
-    this.adam = { ...PAPER_ADAM, ...options };
+    const { l1WarmupSteps, ...adam } = options;
+    this.adam = { ...PAPER_ADAM, ...adam };
+    this.l1WarmupSteps = l1WarmupSteps ?? 0;
     for (const k of KEYS) {
       const p = this.params[k];
       if (p) {
@@ -107,10 +118,11 @@ export class ReferenceTrainer {
    * One optimisation step on a batch.
    *
    * @param x `[B, dIn]` batch.
-   * @returns The loss before the update.
+   * @returns The loss before the update (at this step's L1 coefficient).
    */
   trainStep(x: ArrayLike<number>): StepLoss {
-    const { forward, grads } = referenceGradients(this.spec, this.params, x);
+    const l1 = l1Coefficient(this.step + 1, { l1: this.spec.l1, warmupSteps: this.l1WarmupSteps });
+    const { forward, grads } = referenceGradients({ ...this.spec, l1 }, this.params, x);
     this.step++;
     const batch = KINDS[this.spec.kind].batch;
     if (batch) this.params.threshold = batch.nextThreshold(this.params.threshold ?? 0, forward.codes);

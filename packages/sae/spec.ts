@@ -30,7 +30,25 @@ export interface SaeSpec {
    * input before encoding). Default `false`: the paper's SAEs have no decoder bias.
    */
   decoderBias?: boolean;
+  /**
+   * The sparsity penalty. `"paper"` (the default): decoder rows normalised in every forward pass, `x̂ = D̂ᵀc`, and the
+   * plain L1 `α · Σ_j |c_j|`. `"decoder-norm"` (SAELens' standard training SAE): the decoder is used as it is,
+   * `x̂ = Dᵀc`, never renormalised, and the penalty weighs each code by its decoder row's norm,
+   * `α · Σ_j |c_j| · ‖D_j‖`. Untied SAEs only.
+   */
+  l1Penalty?: L1Penalty;
 }
+
+/** The sparsity penalties of {@linkcode SaeSpec.l1Penalty}. */
+export const L1_PENALTIES = ["paper", "decoder-norm"] as const;
+/** A sparsity penalty. */
+export type L1Penalty = typeof L1_PENALTIES[number];
+
+/** Each penalty in words (for help texts and summaries). */
+export const L1_PENALTY_TEXT: Readonly<Record<L1Penalty, string>> = Object.freeze({
+  "paper": "α·Σ|c_j| with the decoder rows normalised in every forward pass (the paper)",
+  "decoder-norm": "α·Σ|c_j|·‖D_j‖ with the decoder used unnormalised (SAELens' standard SAE; untied members only)",
+});
 
 /** Adam and batch settings. Defaults are the paper's. */
 export interface OptimizerOptions {
@@ -87,13 +105,13 @@ export function logGrid(lo: number, hi: number, count: number): number[] {
  * Check a spec and fill its defaults.
  *
  * @param spec The spec to check.
- * @returns The spec with `k`, `l1` and `decoderBias` resolved.
+ * @returns The spec with `k`, `l1`, `decoderBias` and `l1Penalty` resolved.
  * @throws {RangeError} When a size or coefficient is out of range.
  * @example
  * ```ts
  * import { resolveSpec } from "@saelab/sae";
  * const s = resolveSpec({ kind: "untied", dIn: 16, dDict: 64, l1: 1e-3 });
- * if (s.decoderBias !== false) throw new Error("paper default");
+ * if (s.decoderBias !== false || s.l1Penalty !== "paper") throw new Error("paper defaults");
  * ```
  */
 export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
@@ -109,7 +127,16 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
   const l1 = spec.l1 ?? 0;
   if (!(l1 >= 0) || !Number.isFinite(l1)) throw new RangeError(`Cannot build an SAE: L1 coefficient ${l1} is not ≥ 0`);
   const k = KINDS[kind].resolveK(spec);
-  return { kind, dIn, dDict, l1, k, decoderBias: spec.decoderBias ?? false };
+  const l1Penalty = spec.l1Penalty ?? "paper";
+  if (!(L1_PENALTIES as readonly string[]).includes(l1Penalty)) {
+    throw new RangeError(
+      `Cannot build an SAE: L1 penalty ${JSON.stringify(l1Penalty)} is not one of ${L1_PENALTIES.join(", ")}`,
+    );
+  }
+  if (l1Penalty !== "paper" && kind !== "untied") {
+    throw new RangeError(`Cannot build a ${kind} SAE with the ${l1Penalty} L1 penalty: it is defined for untied SAEs`);
+  }
+  return { kind, dIn, dDict, l1, k, decoderBias: spec.decoderBias ?? false, l1Penalty };
 }
 
 /**
@@ -126,8 +153,9 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
 export function specName(spec: SaeSpec): string {
   const r = spec.dDict / spec.dIn;
   const ratio = Number.isInteger(r) ? `${r}` : r.toFixed(2);
-  const tail = saeKind(spec.kind).nameTail({ k: 0, decoderBias: false, ...spec, l1: spec.l1 ?? 0 });
-  return `${spec.kind}_r${ratio}_${tail}${spec.decoderBias ? "_bdec" : ""}`;
+  const tail = saeKind(spec.kind).nameTail({ k: 0, decoderBias: false, l1Penalty: "paper", ...spec, l1: spec.l1 ?? 0 });
+  const penalty = spec.l1Penalty === "decoder-norm" ? "_dn" : "";
+  return `${spec.kind}_r${ratio}_${tail}${spec.decoderBias ? "_bdec" : ""}${penalty}`;
 }
 
 /** Options of {@linkcode sweepSpecs}. */
