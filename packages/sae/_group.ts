@@ -14,13 +14,16 @@
  * D loops, per tile of rows, only over the features that fired in it; W and Dg,
  * per tile of features, only over the rows where one fired (k-lists, `@saelab/kernels` `sae_k_lists.ts`).
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
+ * Nested levels (matryoshka, `@saelab/kernels` `sae_nested.ts`): D, P and Dg run over L·d columns,
+ * the L levels side by side (the whole dictionary first, so G's first d columns are its error):
+ * D̂_cat and X_cat from D̂ and X_e, G_cat = 2/(B·d) · (C D̂_cat − X_cat), ∂D̂ = fold(Cᵀ G_cat).
  * A   Adam over the packed buffer; then W_ext → operand and D → D̂, D̂ᵀ for the next step
  * ```
  *
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { adam } from "@saelab/kernels";
+import { adam, nestedExpand, nestedFold } from "@saelab/kernels";
 import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_layout.ts";
 import {
   allocKList,
@@ -41,6 +44,7 @@ import {
   tileMatmul,
 } from "@saelab/kernels";
 import { KINDS } from "./kinds/mod.ts";
+import { levelWidths } from "./kinds/kind.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
@@ -72,10 +76,14 @@ export interface MemberGroupOptions {
  * @param sizes Input width `d`, dictionary size `n` and largest batch.
  * @returns Bytes per member of the largest binding.
  */
-export function memberBindingBytes(kind: SaeSpec["kind"], sizes: { d: number; n: number; batch: number }): number {
+export function memberBindingBytes(
+  kind: SaeSpec["kind"],
+  sizes: { d: number; n: number; batch: number; levels?: number },
+): number {
   const { d, n, batch } = sizes;
   const params = groupLayout(kind, { d, n, members: 1 }).total;
-  return 4 * Math.max(params, batch * n, (d + 4) * n);
+  const cat = (sizes.levels ?? 1) * d; // nested levels side by side: G, D̂_cat and ∂D̂_cat
+  return 4 * Math.max(params, batch * n, (d + 4) * n, batch * cat, n * cat);
 }
 
 /** Members of one (kind, d, n) trained together. */
@@ -108,6 +116,11 @@ export class MemberGroup {
   #dpBuf: Tensor<"f32">;
   /** Kinds with a batch selection: the learned thresholds `θ [Z]`, and a copy that forward passes outside training move. */
   #theta: { learned: Tensor<"f32">; scratch: Tensor<"f32"> } | null = null;
+  /**
+   * Kinds with nested levels: the rows each level keeps (the whole dictionary first), the
+   * side-by-side `D̂_cat [n, L·d]`, `X_cat [B, L·d]` (shared) and `∂D̂_cat [Z][n, L·d]`.
+   */
+  #nested: { limits: number[]; dh: MatrixOperand; x: MatrixOperand; gd: Tensor<"f32"> } | null = null;
 
   /** Where the matmul operands live. */
   readonly operands: OperandMode;
@@ -156,7 +169,17 @@ export class MemberGroup {
     tex("dht", d + 4, n);
     tex("c", batch, n);
     tex("ct", n, batch);
-    tex("g", batch, d);
+    const widths = levelWidths(specs[0]);
+    if (def.nested) {
+      const limits = [n, ...widths.slice(0, -1)], cat = limits.length * d;
+      this.#nested = {
+        limits,
+        dh: createMatrix(gpu, mode, { shape: [Z, n, cat], label: `${tag}.dh_levels` }),
+        x: createMatrix(gpu, mode, { shape: [1, batch, cat], label: `${tag}.x_levels` }),
+        gd: gpu.zeros([Z * n * cat], "f32", `${tag}.grad_dhat_levels`),
+      };
+    }
+    tex("g", batch, (this.#nested?.limits.length ?? 1) * d);
     tex("dp", batch, n);
     this.#rowsAt = def.tied
       ? { offset: this.layout.enc, stride: n * d, bias: this.layout.dec }
@@ -185,6 +208,15 @@ export class MemberGroup {
       members,
       at: this.#rowsAt,
     });
+    if (this.#nested) {
+      nestedExpand(this.#gpu, this.#t.dh, {
+        dst: this.#nested.dh,
+        rows: n,
+        d,
+        limits: this.#nested.limits,
+        layers: members,
+      });
+    }
   }
 
   /**
@@ -214,14 +246,19 @@ export class MemberGroup {
       tileMatmul(gpu, "encode", { a: x.xt, b: wEnc, ...common, outputs: [t.c, t.ct, mark.fired] });
     }
     buildKList(gpu, t.ct, { list: this.#listD, k: n, m: rows, members });
+    // training steps of nested kinds decode every level; other passes only the whole dictionary
+    const levels = mark.training ? this.#nested : null;
+    if (levels) {
+      nestedExpand(gpu, x.xe, { dst: levels.x, rows, d, limits: levels.limits.map(() => rows), layers: 1 });
+    }
     tileMatmul(gpu, "decode", {
       a: t.ct,
-      b: t.dh,
+      b: levels ? levels.dh : t.dh,
       m: rows,
-      n: d,
+      n: levels ? levels.limits.length * d : d,
       k: n,
       members,
-      outputs: [x.xe, t.g],
+      outputs: [levels ? levels.x : x.xe, t.g],
       scale: 2 / (rows * d),
       list: this.#listD,
       tile: this.#tileD,
@@ -232,13 +269,14 @@ export class MemberGroup {
   step(x: StagedInput, rows: number, step: number, settings: AdamSettings): void {
     const gpu = this.#gpu, t = this.#t;
     const { d, n, members } = this.layout;
+    const levels = this.#nested, cat = (levels?.limits.length ?? 1) * d;
     this.forward(x, rows, { fired: this.fired, step, training: true });
     gpu.encoder().clearBuffer(this.#dpBuf.buffer, 0, members * rows * n * 4);
-    codeGradSparse(gpu, { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas }, {
+    codeGradSparse(gpu, { g: t.g, dh: levels ? levels.dh : t.dh, c: t.c, list: this.#listD, alphas: this.#alphas }, {
       dp: this.#dpBuf,
       rows,
       n,
-      d,
+      d: cat,
       members,
     });
     packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
@@ -260,14 +298,15 @@ export class MemberGroup {
       a: t.c,
       b: t.g,
       m: n,
-      n: d,
+      n: cat,
       k: rows,
       members,
-      outputs: [this.#gd],
-      stride: n * d,
+      outputs: [levels ? levels.gd : this.#gd],
+      stride: n * cat,
       list: this.#listF,
       tile: this.#tileF,
     });
+    if (levels) nestedFold(gpu, levels.gd, { dst: this.#gd, rows: n, d, limits: levels.limits, layers: members });
     normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
       grad: this.grads,
       n,
@@ -345,6 +384,9 @@ export class MemberGroup {
     this.#dw?.dispose();
     this.#theta?.learned.dispose();
     this.#theta?.scratch.dispose();
+    this.#nested?.dh.destroy();
+    this.#nested?.x.destroy();
+    this.#nested?.gd.dispose();
     for (const l of [this.#listD, this.#listF]) {
       l.indices.dispose();
       l.counts.dispose();

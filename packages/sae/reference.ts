@@ -13,6 +13,8 @@
  * X̂  = C D̂ + b_dec                    // [B, dIn]
  * L  = Σ(X̂ − X)² / (B·dIn) + α · Σ|C| / B
  * ```
+ * Kinds with nested levels `m_1 < … < m_L = dDict` (matryoshka) sum the first term over the levels,
+ * level `i` reconstructing `X̂_i = C[:, :m_i] D̂[:m_i] + b_dec`: `L = Σ_i Σ(X̂_i − X)² / (B·dIn) + α · Σ|C| / B`.
  * The MSE is a mean over every element and the L1 term a mean over rows of
  * the row's L1 norm, as in the paper's code (`(x̂ − x).pow(2).mean()`,
  * `α · ‖c‖₁.mean()`).
@@ -20,9 +22,12 @@
  * Backward: `G = 2(X̂ − X)/(B·dIn)`, `∂D̂ = Cᵀ G`, `∂C = G D̂ᵀ + α/B`, `∂P = ∂C ⊙ [C > 0]`,
  * `∂b_e = Σ_b ∂P`, `∂W = ∂Pᵀ X'`, `∂b_dec = Σ_b (G − ∂P W)`, and through the row normalisation
  * `∂D_j = (∂D̂_j − (∂D̂_j·D̂_j) D̂_j) / ‖D_j‖`. Tied: `∂M̂ = ∂W + ∂D̂`, then the same normalisation rule.
+ * With nested levels, feature `j` sees the sum `H_j = Σ_{i: j < m_i} G_i` of the errors of the levels
+ * that hold it in place of `G` (`∂D̂_j = Σ_b c_bj H_j`, `∂c_bj = H_j·D̂_j + α/B`), and `∂b_dec` sums `G_i` over every level.
  *
  * @module
  */
+import { levelWidths } from "./kinds/kind.ts";
 import { KINDS } from "./kinds/mod.ts";
 import { NORM_EPS, resolveSpec, type SaeSpec } from "./spec.ts";
 
@@ -58,9 +63,11 @@ export interface ReferenceForward {
   recon: Float64Array;
   /** Mean squared error over all elements. */
   mse: number;
+  /** Kinds with nested levels: the MSE of each level's reconstruction, ascending widths (the last is `mse`). */
+  levelMse: number[];
   /** Mean over rows of `Σ_j |c_j|`. */
   l1: number;
-  /** `mse + α · l1`. */
+  /** `Σ levelMse + α · l1` (`mse + α · l1` without nested levels). */
   loss: number;
 }
 
@@ -136,7 +143,37 @@ export function referenceForward(
   }
   const mse = se / (rows * d);
   l1 /= rows;
-  return { input, encoderUsed, pre, codes, directions, norms, recon, mse, l1, loss: mse + s.l1 * l1 };
+  const levelMse = levelRecons(s, { codes, directions, recon }, params.decoderBias).slice(0, -1).map((r) => {
+    let sum = 0;
+    for (let e = 0; e < r.length; e++) sum += (r[e] - x[e]) ** 2;
+    return sum / (rows * d);
+  });
+  levelMse.push(mse);
+  const recError = levelMse.length === 1 ? mse : levelMse.reduce((a, b) => a + b, 0);
+  return { input, encoderUsed, pre, codes, directions, norms, recon, mse, levelMse, l1, loss: recError + s.l1 * l1 };
+}
+
+/** Each level's reconstruction `C[:, :m_i] D̂[:m_i] + b_dec`, ascending; the last is the full `recon`. */
+function levelRecons(
+  spec: Required<SaeSpec>,
+  f: Pick<ReferenceForward, "codes" | "directions" | "recon">,
+  bias: Float64Array | null,
+): Float64Array[] {
+  const { dIn: d, dDict: n } = spec;
+  const widths = levelWidths(spec);
+  const rows = f.recon.length / d;
+  const inner = widths.slice(0, -1).map((m) => {
+    const r = new Float64Array(rows * d);
+    for (let b = 0; b < rows; b++) {
+      for (let i = 0; i < d; i++) r[b * d + i] = bias?.[i] ?? 0;
+      for (let j = 0; j < m; j++) {
+        const c = f.codes[b * n + j];
+        if (c !== 0) { for (let i = 0; i < d; i++) r[b * d + i] += c * f.directions[j * d + i]; }
+      }
+    }
+    return r;
+  });
+  return [...inner, f.recon];
 }
 
 /**
@@ -165,8 +202,19 @@ export function referenceGradients(
   const { dIn: d, dDict: n } = s;
   const f = referenceForward(s, params, x, { training: true });
   const rows = x.length / d;
-  const g = new Float64Array(rows * d); // ∂L/∂X̂
-  for (let e = 0; e < g.length; e++) g[e] = (2 * (f.recon[e] - x[e])) / (rows * d);
+  // H[ℓ]: the summed ∂L/∂X̂_i of the levels i ≥ ℓ, the error a feature of band ℓ (m_{ℓ−1} ≤ j < m_ℓ) sees
+  const widths = levelWidths(s);
+  const H = levelRecons(s, f, params.decoderBias).map((r) => {
+    const g = new Float64Array(rows * d);
+    for (let e = 0; e < g.length; e++) g[e] = (2 * (r[e] - x[e])) / (rows * d);
+    return g;
+  });
+  for (let l = H.length - 2; l >= 0; l--) for (let e = 0; e < rows * d; e++) H[l][e] += H[l + 1][e];
+  const band = new Int32Array(n);
+  for (let j = 0, l = 0; j < n; j++) {
+    while (j >= widths[l]) l++;
+    band[j] = l;
+  }
   const dDir = new Float64Array(n * d); // ∂L/∂D̂
   const dW = new Float64Array(n * d); // ∂L/∂W (encoder as used)
   const dBe = new Float64Array(n);
@@ -175,6 +223,7 @@ export function referenceGradients(
     for (let j = 0; j < n; j++) {
       const c = f.codes[b * n + j];
       if (c <= 0) continue;
+      const g = H[band[j]];
       let dc = s.l1 / rows;
       for (let i = 0; i < d; i++) {
         dDir[j * d + i] += c * g[b * d + i];
@@ -184,7 +233,7 @@ export function referenceGradients(
       for (let i = 0; i < d; i++) dW[j * d + i] += dc * f.input[b * d + i];
       if (dBd) { for (let i = 0; i < d; i++) dBd[i] -= dc * f.encoderUsed[j * d + i]; }
     }
-    if (dBd) { for (let i = 0; i < d; i++) dBd[i] += g[b * d + i]; }
+    if (dBd) { for (let i = 0; i < d; i++) dBd[i] += H[0][b * d + i]; }
   }
   let encoder: Float64Array, decoder: Float64Array | null;
   if (KINDS[s.kind].tied) {

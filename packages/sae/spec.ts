@@ -30,6 +30,11 @@ export interface SaeSpec {
    * input before encoding). Default `false`: the paper's SAEs have no decoder bias.
    */
   decoderBias?: boolean;
+  /**
+   * `matryoshka` only: the nested dictionary prefixes `m_1 < m_2 < … < dDict` (sizes below `dDict`,
+   * ascending); default: the kind's fractions of `dDict`. Empty for the other kinds.
+   */
+  prefixes?: readonly number[];
 }
 
 /** Adam and batch settings. Defaults are the paper's. */
@@ -87,7 +92,7 @@ export function logGrid(lo: number, hi: number, count: number): number[] {
  * Check a spec and fill its defaults.
  *
  * @param spec The spec to check.
- * @returns The spec with `k`, `l1` and `decoderBias` resolved.
+ * @returns The spec with `k`, `l1`, `decoderBias` and `prefixes` resolved.
  * @throws {RangeError} When a size or coefficient is out of range.
  * @example
  * ```ts
@@ -109,7 +114,8 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
   const l1 = spec.l1 ?? 0;
   if (!(l1 >= 0) || !Number.isFinite(l1)) throw new RangeError(`Cannot build an SAE: L1 coefficient ${l1} is not ≥ 0`);
   const k = KINDS[kind].resolveK(spec);
-  return { kind, dIn, dDict, l1, k, decoderBias: spec.decoderBias ?? false };
+  const prefixes = KINDS[kind].nested?.resolve(spec) ?? [];
+  return { kind, dIn, dDict, l1, k, decoderBias: spec.decoderBias ?? false, prefixes };
 }
 
 /**
@@ -126,7 +132,7 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
 export function specName(spec: SaeSpec): string {
   const r = spec.dDict / spec.dIn;
   const ratio = Number.isInteger(r) ? `${r}` : r.toFixed(2);
-  const tail = saeKind(spec.kind).nameTail({ k: 0, decoderBias: false, ...spec, l1: spec.l1 ?? 0 });
+  const tail = saeKind(spec.kind).nameTail({ k: 0, decoderBias: false, prefixes: [], ...spec, l1: spec.l1 ?? 0 });
   return `${spec.kind}_r${ratio}_${tail}${spec.decoderBias ? "_bdec" : ""}`;
 }
 

@@ -130,13 +130,19 @@ export class SweepTrainer {
     const weights = options.weights ?? this.specs.map((s, i) => initWeights(s, { seed: seed + i }));
     const byKey = new Map<string, number[]>();
     this.specs.forEach((s, i) => {
-      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}`;
+      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}/${s.prefixes.join("-")}`;
       byKey.set(key, [...(byKey.get(key) ?? []), i]);
     });
     for (const same of byKey.values()) {
       // members of one size share buffers: split them so each packed buffer stays bindable
       const s = this.specs[same[0]];
-      const fit = membersPerGroup(gpu, mode, { kind: s.kind, d: dIn, n: s.dDict, batch });
+      const fit = membersPerGroup(gpu, mode, {
+        kind: s.kind,
+        d: dIn,
+        n: s.dDict,
+        batch,
+        levels: s.prefixes.length + 1,
+      });
       if (fit.members < 1) {
         throw new RangeError(
           `Cannot train ${specName(s)}: its ${fit.what} need ${fit.bytes} bytes, more than the device's largest ` +
@@ -346,11 +352,11 @@ export class SweepTrainer {
 function membersPerGroup(
   gpu: Gpu,
   mode: OperandMode,
-  size: { kind: Required<SaeSpec>["kind"]; d: number; n: number; batch: number },
+  size: { kind: Required<SaeSpec>["kind"]; d: number; n: number; batch: number; levels: number },
 ): { members: number; bytes: number; what: string } {
-  const { kind, d, n, batch } = size;
+  const { kind, d, n } = size;
   if (mode === "storage") {
-    const bytes = memberBindingBytes(kind, { d, n, batch });
+    const bytes = memberBindingBytes(kind, size);
     return { members: Math.floor(gpu.maxTensorBytes / bytes), bytes, what: "parameters or operands" };
   }
   const bytes = groupLayout(kind, { d, n, members: 1 }).total * 4;

@@ -37,6 +37,33 @@ export interface BatchSelection {
   nextThreshold(theta: number, codes: Float64Array): number;
 }
 
+/** What a kind with nested dictionary levels (Matryoshka) adds. */
+export interface NestedLevels {
+  /**
+   * Check the spec's `prefixes` or choose the default ones.
+   *
+   * @returns The prefix sizes below `dDict`, ascending.
+   */
+  resolve(spec: SaeSpec): number[];
+}
+
+/**
+ * The sizes of a member's nested levels, ascending, the whole dictionary last (`[dDict]` for the
+ * kinds without nesting).
+ *
+ * @param spec A resolved spec.
+ * @returns `[m_1, …, dDict]`.
+ * @example
+ * ```ts
+ * import { levelWidths } from "./kind.ts";
+ * const w = levelWidths({ kind: "untied", dIn: 4, dDict: 8, l1: 0, k: 0, decoderBias: false, prefixes: [] });
+ * if (w.join() !== "8") throw new Error(w.join());
+ * ```
+ */
+export function levelWidths(spec: Required<SaeSpec>): number[] {
+  return [...spec.prefixes, spec.dDict];
+}
+
 /** The `cfg.json` fields a kind writes and reads (SAELens v6 names). */
 export interface KindCfg {
   /** SAELens `architecture`. */
@@ -88,6 +115,11 @@ export interface SaeKindDef {
    * threshold (BatchTopK); the trainers then use its `activate` and keep `SaeWeights.threshold`.
    */
   readonly batch?: BatchSelection;
+  /**
+   * Set for kinds whose loss sums the reconstruction errors of nested dictionary prefixes
+   * (Matryoshka): level `i` reconstructs from the first `m_i` features alone.
+   */
+  readonly nested?: NestedLevels;
   /**
    * The GPU encoder epilogue the trainer runs: `"encode"` (bias + ReLU fused into the tile matmul),
    * or `"encodeRaw"` followed by `select` (a `@saelab/kernels` kernel that turns the raw

@@ -6,12 +6,13 @@
  */
 import { batchtopk } from "./batchtopk.ts";
 import type { SaeKindDef } from "./kind.ts";
+import { matryoshka } from "./matryoshka.ts";
 import { tied } from "./tied.ts";
 import { topk } from "./topk.ts";
 import { untied } from "./untied.ts";
 
 /** Every SAE kind, by name. */
-export const KINDS = Object.freeze({ untied, tied, topk, batchtopk });
+export const KINDS = Object.freeze({ untied, tied, topk, batchtopk, matryoshka });
 
 /** Name of an SAE kind. */
 export type SaeKind = keyof typeof KINDS;
