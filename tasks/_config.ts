@@ -13,7 +13,16 @@
  */
 import { UsageError } from "./_schema.ts";
 import * as v from "valibot";
-import { KIND_NAMES, KINDS, logGrid, LR_SCHEDULE_TEXT, LR_SCHEDULES, type LrSchedule, type SaeKind } from "@saelab/sae";
+import {
+  KIND_NAMES,
+  KINDS,
+  logGrid,
+  LR_SCHEDULE_TEXT,
+  LR_SCHEDULES,
+  type LrSchedule,
+  MATRYOSHKA_FRACTIONS,
+  type SaeKind,
+} from "@saelab/sae";
 import {
   choice,
   flag,
@@ -178,9 +187,14 @@ export const trainSchema = v.strictObject({
     { choices: KIND_NAMES },
   ),
   k: int(
-    "codes kept per row by the kinds that need it (topk: each row; batchtopk: k·B over a batch of B rows); " +
+    "codes kept per row by the kinds that need it (topk: each row; batchtopk, matryoshka: k·B over a batch of B rows); " +
       "those members have no L1 term, one per ratio",
     { min: 1 },
+  ),
+  prefixes: nums(
+    "matryoshka: nested dictionary prefixes as fractions of d_sae, the whole dictionary always the last level " +
+      `(default: ${MATRYOSHKA_FRACTIONS.join(",")})`,
+    { positive: true, below: 1 },
   ),
   ratios: nums(`dictionary ratios R = d_sae / d_in (${fromPreset("ratios")})`, { positive: true }),
   l1: nums(`L1 coefficients α (${fromPreset("l1")})`, { min: 0 }),

@@ -54,7 +54,7 @@ export const STATE_FILE: string = SAE_STATE_FILE;
  * ```
  */
 export function memberSpecs(
-  config: Pick<PipelineConfig, "kinds" | "ratios" | "l1"> & Partial<Pick<PipelineConfig, "extra" | "k">>,
+  config: Pick<PipelineConfig, "kinds" | "ratios" | "l1"> & Partial<Pick<PipelineConfig, "extra" | "k" | "prefixes">>,
   dIn: number,
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
@@ -68,8 +68,10 @@ export function memberSpecs(
         }
         for (const l1 of grid.l1) {
           // kinds with a fixed number of codes (TopK, BatchTopK) have no L1 term: one member per ratio
+          const nested = KINDS[kind].nested;
+          const prefixes = nested && config.prefixes ? { prefixes: nested.prefixes(dDict, config.prefixes) } : {};
           const spec: SaeSpec = KINDS[kind].needs.includes("k")
-            ? { kind, dIn, dDict, l1: 0, k: config.k }
+            ? { kind, dIn, dDict, l1: 0, k: config.k, ...prefixes }
             : { kind, dIn, dDict, l1 };
           const name = specName(spec);
           if (!seen.has(name)) seen.add(name), specs.push(spec);

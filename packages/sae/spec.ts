@@ -132,7 +132,9 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
 export function specName(spec: SaeSpec): string {
   const r = spec.dDict / spec.dIn;
   const ratio = Number.isInteger(r) ? `${r}` : r.toFixed(2);
-  const tail = saeKind(spec.kind).nameTail({ k: 0, decoderBias: false, prefixes: [], ...spec, l1: spec.l1 ?? 0 });
+  const def = saeKind(spec.kind);
+  const prefixes = def.nested?.resolve(spec) ?? [];
+  const tail = def.nameTail({ k: 0, decoderBias: false, ...spec, l1: spec.l1 ?? 0, prefixes });
   return `${spec.kind}_r${ratio}_${tail}${spec.decoderBias ? "_bdec" : ""}`;
 }
 

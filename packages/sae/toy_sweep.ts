@@ -27,6 +27,8 @@ export interface ToySweepOptions {
   kinds?: readonly SaeKind[];
   /** Codes kept per row (`--k`) of the kinds that need one (TopK, BatchTopK): one member per ratio, α 0. */
   k?: number;
+  /** Nested prefixes of the kinds with nested levels (matryoshka), as fractions of `dDict` (as `--prefixes`); default the kind's. */
+  prefixes?: readonly number[];
   /** Dictionary ratios R = dDict / d (as `--ratios`). Default 1, 2, 4. */
   ratios?: readonly number[];
   /** L1 coefficients α (as `--l1`). Default 1e-3, 3e-3, 1e-2, 3e-2. */
@@ -191,7 +193,7 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   const steps = options.steps ?? D.steps, batchSize = options.batchSize ?? D.batchSize, lr = options.lr ?? D.lr;
   const heldOutRows = options.heldOutRows ?? D.heldOutRows, seed = options.seed ?? D.seed;
   const chanceTrials = options.chanceTrials ?? D.chanceTrials;
-  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k });
+  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k, prefixes: options.prefixes });
   options.signal?.throwIfAborted();
 
   const toy = new ToyData(toyOptions);
@@ -254,7 +256,13 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
 
 function toySpecs(
   d: number,
-  grid: { kinds: readonly string[]; ratios: readonly number[]; alphas: readonly number[]; k?: number },
+  grid: {
+    kinds: readonly string[];
+    ratios: readonly number[];
+    alphas: readonly number[];
+    k?: number;
+    prefixes?: readonly number[];
+  },
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
   for (const kind of grid.kinds) {
@@ -272,7 +280,9 @@ function toySpecs(
       if (!Number.isInteger(dDict) || dDict % 4 !== 0) {
         throw new RangeError(`Cannot run the toy sweep: R ${ratio} × d ${d} = ${dDict} features, not a multiple of 4`);
       }
-      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k });
+      const nested = KINDS[kind].nested;
+      const prefixes = nested && grid.prefixes ? { prefixes: nested.prefixes(dDict, grid.prefixes) } : {};
+      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k, ...prefixes });
       else for (const l1 of grid.alphas) specs.push({ kind, dIn: d, dDict, l1 });
     }
   }

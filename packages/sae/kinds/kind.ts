@@ -45,6 +45,14 @@ export interface NestedLevels {
    * @returns The prefix sizes below `dDict`, ascending.
    */
   resolve(spec: SaeSpec): number[];
+  /**
+   * Prefix sizes of a dictionary from fractions of it (`--prefixes`).
+   *
+   * @param dDict Features of the whole dictionary.
+   * @param fractions Fractions in (0, 1); default the kind's.
+   * @returns Ascending prefix sizes below `dDict`.
+   */
+  prefixes(dDict: number, fractions?: readonly number[]): number[];
 }
 
 /**

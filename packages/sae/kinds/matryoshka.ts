@@ -68,11 +68,11 @@ export const matryoshka: SaeKindDef = Object.freeze(
     name: "matryoshka",
     summary: "BatchTopK codes, the loss summed over nested dictionary prefixes (Bussmann et al. 2025)",
     ...fixedKFields("Matryoshka"),
-    nameTail: (spec) => `k${spec.k}_m${resolvePrefixes(spec).join("-")}`,
+    nameTail: (spec) => `k${spec.k}_m${spec.prefixes.join("-")}`,
     activate: batchtopk.activate,
     batch: batchtopk.batch,
     gpu: batchtopk.gpu,
-    nested: { resolve: resolvePrefixes },
+    nested: { resolve: resolvePrefixes, prefixes: nestedPrefixes },
     saelens: {
       cfg: (spec) => ({
         architecture: "jumprelu",

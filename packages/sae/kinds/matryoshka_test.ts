@@ -26,6 +26,12 @@ Deno.test("matryoshka: prefixes from fractions of dDict, checked, in the name an
   const spec = resolveSpec({ kind: "matryoshka", dIn: 8, dDict: 32, l1: 0, k: 3 });
   assert.deepEqual(spec.prefixes, [4, 8, 16], "default prefixes");
   assert.equal(specName(spec), "matryoshka_r4_k3_m4-8-16");
+  assert.equal(
+    specName({ kind: "matryoshka", dIn: 8, dDict: 32, l1: 0, k: 3 }),
+    "matryoshka_r4_k3_m4-8-16",
+    "unresolved",
+  );
+  assert.equal(specName({ kind: "matryoshka", dIn: 8, dDict: 32, l1: 0, k: 3, prefixes: [2] }), "matryoshka_r4_k3_m2");
   assert.deepEqual(resolveSpec({ kind: "matryoshka", dIn: 8, dDict: 32, l1: 0, k: 3, prefixes: [5] }).prefixes, [5]);
   for (const prefixes of [[8, 8], [0, 4], [32], [9, 4], [1, 2, 3, 4, 5, 6, 7, 8]]) {
     assert.throws(
