@@ -54,7 +54,9 @@ export const STATE_FILE: string = SAE_STATE_FILE;
  * ```
  */
 export function memberSpecs(
-  config: Pick<PipelineConfig, "kinds" | "ratios" | "l1"> & Partial<Pick<PipelineConfig, "extra" | "k" | "prefixes">>,
+  config:
+    & Pick<PipelineConfig, "kinds" | "ratios" | "l1">
+    & Partial<Pick<PipelineConfig, "extra" | "k" | "prefixes" | "auxK" | "auxAlpha" | "deadWindow">>,
   dIn: number,
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
@@ -71,7 +73,7 @@ export function memberSpecs(
           const nested = KINDS[kind].nested;
           const prefixes = nested && config.prefixes ? { prefixes: nested.prefixes(dDict, config.prefixes) } : {};
           const spec: SaeSpec = KINDS[kind].needs.includes("k")
-            ? { kind, dIn, dDict, l1: 0, k: config.k, ...prefixes }
+            ? { kind, dIn, dDict, l1: 0, k: config.k, ...prefixes, ...auxkOf(config) }
             : { kind, dIn, dDict, l1 };
           const name = specName(spec);
           if (!seen.has(name)) seen.add(name), specs.push(spec);
@@ -80,6 +82,16 @@ export function memberSpecs(
     }
   }
   return specs;
+}
+
+/** The AuxK fields of a spec from the flags (none when `--aux-k` is 0 or absent). */
+function auxkOf(config: Partial<Pick<PipelineConfig, "auxK" | "auxAlpha" | "deadWindow">>): Partial<SaeSpec> {
+  if (!config.auxK) return {};
+  return {
+    auxK: config.auxK,
+    ...(config.auxAlpha !== undefined ? { auxAlpha: config.auxAlpha } : {}),
+    ...(config.deadWindow !== undefined ? { deadWindow: config.deadWindow } : {}),
+  };
 }
 
 /** What the training stage hands on. */

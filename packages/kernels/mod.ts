@@ -80,3 +80,4 @@ export { batchTopkSelect } from "./sae_batch_topk.ts";
 export { jumpReluCodes } from "./sae_batch_threshold.ts";
 export { codeGradSparse } from "./sae_code_grad.ts";
 export { MAX_NESTED_LEVELS, nestedExpand, nestedFold } from "./sae_nested.ts";
+export { auxkSelect, scaleRows } from "./sae_auxk.ts";

@@ -157,7 +157,8 @@ export function doublePairs(specs: readonly Required<SaeSpec>[]): number[] {
  * @example
  * ```ts
  * import { nextLargerPairs } from "@saelab/sae";
- * const s = (dDict: number) => ({ kind: "untied" as const, dIn: 4, dDict, l1: 1e-3, k: 0, decoderBias: false, prefixes: [] });
+ * const s = (dDict: number) => ({ kind: "untied" as const, dIn: 4, dDict, l1: 1e-3, k: 0, decoderBias: false, prefixes: [],
+ *   auxK: 0, auxAlpha: 1 / 32, deadWindow: 1e7 });
  * if (nextLargerPairs([s(4), s(16), s(8)]).join() !== "2,-1,1") throw new Error();
  * ```
  */

@@ -258,3 +258,103 @@ function normalizeBackward(dDir: Float64Array, dir: Float64Array, norms: Float64
   }
   return out;
 }
+
+/** What {@linkcode referenceAuxK} returns. */
+export interface ReferenceAuxK {
+  /** The aux codes `A [B, dDict]`: per row the `k_eff` largest positive pre-activations of dead latents. */
+  codes: Float64Array;
+  /** `σ = min(dead / k_aux, 1)`. */
+  scale: number;
+  /** `α_aux · σ · Σ(ê − e)² / (B·dIn)`. */
+  loss: number;
+  /** Its gradients (layout of the params; `decoderBias` null without one). */
+  grads: ReferenceParams;
+}
+
+/**
+ * The AuxK loss (Gao et al. 2024) of a training step and its gradients. With `dead` latents
+ * (`k_eff = min(k_aux, dead)`), each row keeps its `k_eff` largest positive pre-activations among
+ * them (ties at the threshold all kept) as aux codes `A`; `ê = A D̂` (no `b_dec`, as the paper's
+ * `W_dec z`) reconstructs the residual `e = x − x̂` of the main reconstruction, held fixed; the loss
+ * is `α_aux · σ · Σ(ê − e)² / (B·dIn)` with `σ = min(dead / k_aux, 1)` (sparsify's scale), the
+ * project's MSE (a mean over all elements, where sparsify divides by the residual's variance).
+ *
+ * @param spec Architecture and AuxK settings (`auxK` ≥ 1).
+ * @param params Parameters.
+ * @param x `[rows, dIn]` inputs.
+ * @param options The step's training forward pass and the dead mask `[dDict]`.
+ * @returns Aux codes, scale, loss and gradients.
+ * @example
+ * ```ts
+ * import { referenceAuxK, referenceForward } from "@saelab/sae";
+ * const spec = { kind: "topk" as const, dIn: 2, dDict: 2, l1: 0, k: 1, auxK: 1, auxAlpha: 1 };
+ * const p = { encoder: new Float64Array([1, 0, 0, 1]), encoderBias: new Float64Array(2),
+ *   decoder: new Float64Array([1, 0, 0, 1]), decoderBias: null };
+ * const x = new Float64Array([2, 1]);
+ * const forward = referenceForward(spec, p, x, { training: true }); // keeps feature 0
+ * const aux = referenceAuxK(spec, p, x, { forward, dead: new Uint8Array([0, 1]) });
+ * if (aux.codes[1] !== 1 || aux.loss !== 0) throw new Error("the dead feature 1 reconstructs the residual [0, 1]");
+ * ```
+ */
+export function referenceAuxK(
+  spec: SaeSpec,
+  params: ReferenceParams,
+  x: ArrayLike<number>,
+  options: { forward: ReferenceForward; dead: Uint8Array },
+): ReferenceAuxK {
+  const s = resolveSpec(spec);
+  const { dIn: d, dDict: n } = s;
+  const { forward: f, dead } = options;
+  const rows = x.length / d;
+  const count = dead.reduce((a, b) => a + b, 0);
+  const k = Math.min(s.auxK, count), scale = Math.min(count / s.auxK, 1);
+  const codes = new Float64Array(rows * n);
+  for (let b = 0; b < rows; b++) {
+    const alive = [];
+    for (let j = 0; j < n; j++) if (dead[j] && f.pre[b * n + j] > 0) alive.push(f.pre[b * n + j]);
+    if (k === 0 || alive.length === 0) continue;
+    const cut = alive.sort((u, v) => v - u)[Math.min(k, alive.length) - 1];
+    for (let j = 0; j < n; j++) {
+      const v = f.pre[b * n + j];
+      if (dead[j] && v > 0 && v >= cut) codes[b * n + j] = v;
+    }
+  }
+  const gAux = new Float64Array(rows * d); // ∂L_aux/∂ê
+  let se = 0;
+  for (let b = 0; b < rows; b++) {
+    for (let i = 0; i < d; i++) {
+      let eHat = 0;
+      for (let j = 0; j < n; j++) eHat += codes[b * n + j] * f.directions[j * d + i];
+      const diff = eHat - (x[b * d + i] - f.recon[b * d + i]);
+      se += diff * diff;
+      gAux[b * d + i] = (2 * s.auxAlpha * scale * diff) / (rows * d);
+    }
+  }
+  const dDir = new Float64Array(n * d), dW = new Float64Array(n * d), dBe = new Float64Array(n);
+  const dBd = params.decoderBias ? new Float64Array(d) : null;
+  for (let b = 0; b < rows; b++) {
+    for (let j = 0; j < n; j++) {
+      const a = codes[b * n + j];
+      if (a <= 0) continue;
+      let da = 0;
+      for (let i = 0; i < d; i++) {
+        dDir[j * d + i] += a * gAux[b * d + i];
+        da += gAux[b * d + i] * f.directions[j * d + i];
+      }
+      dBe[j] += da;
+      for (let i = 0; i < d; i++) dW[j * d + i] += da * f.input[b * d + i];
+      if (dBd) { for (let i = 0; i < d; i++) dBd[i] -= da * f.encoderUsed[j * d + i]; }
+    }
+  }
+  return {
+    codes,
+    scale,
+    loss: (s.auxAlpha * scale * se) / (rows * d),
+    grads: {
+      encoder: dW,
+      encoderBias: dBe,
+      decoder: normalizeBackward(dDir, f.directions, f.norms, d),
+      decoderBias: dBd,
+    },
+  };
+}

@@ -35,7 +35,23 @@ export interface SaeSpec {
    * ascending); default: the kind's fractions of `dDict`. Empty for the other kinds.
    */
   prefixes?: readonly number[];
+  /**
+   * AuxK (Gao et al. 2024), for the kinds with a fixed `k`: each row's `auxK` largest positive
+   * pre-activations among the dead latents reconstruct the main reconstruction's residual. 0 (the
+   * default) turns it off.
+   */
+  auxK?: number;
+  /** AuxK's coefficient α_aux. Default 1/32 (the paper). */
+  auxAlpha?: number;
+  /** Training tokens without firing after which a latent counts as dead for AuxK. Default 10,000,000 (the paper). */
+  deadWindow?: number;
 }
+
+/** The paper's AuxK coefficient (Gao et al. 2024). */
+export const AUXK_ALPHA = 1 / 32;
+
+/** The paper's dead-latent window, in training tokens (Gao et al. 2024). */
+export const DEAD_WINDOW_TOKENS = 10_000_000;
 
 /** Adam and batch settings. Defaults are the paper's. */
 export interface OptimizerOptions {
@@ -115,7 +131,19 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
   if (!(l1 >= 0) || !Number.isFinite(l1)) throw new RangeError(`Cannot build an SAE: L1 coefficient ${l1} is not ≥ 0`);
   const k = KINDS[kind].resolveK(spec);
   const prefixes = KINDS[kind].nested?.resolve(spec) ?? [];
-  return { kind, dIn, dDict, l1, k, decoderBias: spec.decoderBias ?? false, prefixes };
+  const { auxK = 0, auxAlpha = AUXK_ALPHA, deadWindow = DEAD_WINDOW_TOKENS } = spec;
+  if (!Number.isInteger(auxK) || auxK < 0 || auxK > dDict || (auxK > 0 && !KINDS[kind].needs.includes("k"))) {
+    throw new RangeError(
+      `Cannot build an SAE: AuxK's k_aux ${auxK} is not a whole number in 0..${dDict}, or kind ${kind} keeps no fixed k`,
+    );
+  }
+  if (!(auxAlpha >= 0) || !Number.isFinite(auxAlpha) || !Number.isInteger(deadWindow) || deadWindow < 0) {
+    throw new RangeError(
+      `Cannot build an SAE: AuxK's α_aux ${auxAlpha} must be ≥ 0 and its dead window ${deadWindow} tokens a whole number ≥ 0`,
+    );
+  }
+  const decoderBias = spec.decoderBias ?? false;
+  return { kind, dIn, dDict, l1, k, decoderBias, prefixes, auxK, auxAlpha, deadWindow };
 }
 
 /**
@@ -134,8 +162,17 @@ export function specName(spec: SaeSpec): string {
   const ratio = Number.isInteger(r) ? `${r}` : r.toFixed(2);
   const def = saeKind(spec.kind);
   const prefixes = def.nested?.resolve(spec) ?? [];
-  const tail = def.nameTail({ k: 0, decoderBias: false, ...spec, l1: spec.l1 ?? 0, prefixes });
-  return `${spec.kind}_r${ratio}_${tail}${spec.decoderBias ? "_bdec" : ""}`;
+  const tail = def.nameTail({
+    k: 0,
+    decoderBias: false,
+    auxK: 0,
+    auxAlpha: AUXK_ALPHA,
+    deadWindow: DEAD_WINDOW_TOKENS,
+    ...spec,
+    l1: spec.l1 ?? 0,
+    prefixes,
+  });
+  return `${spec.kind}_r${ratio}_${tail}${spec.auxK ? `_aux${spec.auxK}` : ""}${spec.decoderBias ? "_bdec" : ""}`;
 }
 
 /** Options of {@linkcode sweepSpecs}. */

@@ -130,7 +130,8 @@ export class SweepTrainer {
     const weights = options.weights ?? this.specs.map((s, i) => initWeights(s, { seed: seed + i }));
     const byKey = new Map<string, number[]>();
     this.specs.forEach((s, i) => {
-      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}/${s.prefixes.join("-")}`;
+      const aux = `${s.auxK}/${s.auxAlpha}/${s.deadWindow}`;
+      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}/${s.prefixes.join("-")}/${aux}`;
       byKey.set(key, [...(byKey.get(key) ?? []), i]);
     });
     for (const same of byKey.values()) {

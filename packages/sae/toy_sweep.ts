@@ -29,6 +29,8 @@ export interface ToySweepOptions {
   k?: number;
   /** Nested prefixes of the kinds with nested levels (matryoshka), as fractions of `dDict` (as `--prefixes`); default the kind's. */
   prefixes?: readonly number[];
+  /** AuxK settings of the kinds that need `k` (as `--aux-k`, `--aux-alpha`, `--dead-window`); default off. */
+  auxk?: Pick<SaeSpec, "auxK" | "auxAlpha" | "deadWindow">;
   /** Dictionary ratios R = dDict / d (as `--ratios`). Default 1, 2, 4. */
   ratios?: readonly number[];
   /** L1 coefficients α (as `--l1`). Default 1e-3, 3e-3, 1e-2, 3e-2. */
@@ -193,7 +195,7 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   const steps = options.steps ?? D.steps, batchSize = options.batchSize ?? D.batchSize, lr = options.lr ?? D.lr;
   const heldOutRows = options.heldOutRows ?? D.heldOutRows, seed = options.seed ?? D.seed;
   const chanceTrials = options.chanceTrials ?? D.chanceTrials;
-  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k, prefixes: options.prefixes });
+  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k, prefixes: options.prefixes, auxk: options.auxk });
   options.signal?.throwIfAborted();
 
   const toy = new ToyData(toyOptions);
@@ -262,6 +264,7 @@ function toySpecs(
     alphas: readonly number[];
     k?: number;
     prefixes?: readonly number[];
+    auxk?: Pick<SaeSpec, "auxK" | "auxAlpha" | "deadWindow">;
   },
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
@@ -282,7 +285,7 @@ function toySpecs(
       }
       const nested = KINDS[kind].nested;
       const prefixes = nested && grid.prefixes ? { prefixes: nested.prefixes(dDict, grid.prefixes) } : {};
-      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k, ...prefixes });
+      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k, ...prefixes, ...grid.auxk });
       else for (const l1 of grid.alphas) specs.push({ kind, dIn: d, dDict, l1 });
     }
   }

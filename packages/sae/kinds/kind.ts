@@ -64,7 +64,8 @@ export interface NestedLevels {
  * @example
  * ```ts
  * import { levelWidths } from "./kind.ts";
- * const w = levelWidths({ kind: "untied", dIn: 4, dDict: 8, l1: 0, k: 0, decoderBias: false, prefixes: [] });
+ * const spec = { kind: "untied" as const, dIn: 4, dDict: 8, l1: 0, k: 0, decoderBias: false, prefixes: [] };
+ * const w = levelWidths({ ...spec, auxK: 0, auxAlpha: 1 / 32, deadWindow: 1e7 });
  * if (w.join() !== "8") throw new Error(w.join());
  * ```
  */
