@@ -8,7 +8,7 @@
  * elements, as the paper's SAEs; SAELens sums over `d_in` and averages over rows). The codes of an
  * inner level are the full codes cut to its prefix, as in the paper and its authors' code; SAELens'
  * `MatryoshkaBatchTopKTrainingSAE` instead runs BatchTopK again on the prefix's pre-activations.
- * No auxiliary loss on dead latents. Default prefixes: 1/8, 1/4 and 1/2 of `dDict`
+ * AuxK on dead latents when asked (`--aux-k`), on the full reconstruction's residual. Default prefixes: 1/8, 1/4 and 1/2 of `dDict`
  * ({@linkcode MATRYOSHKA_FRACTIONS}; `--prefixes`). Written for SAELens as its matryoshka BatchTopK
  * training SAE exports itself: a `jumprelu` SAE with a `threshold` tensor (all `θ`), and in
  * `metadata` the training architecture `matryoshka_batchtopk` with its `matryoshka_widths` (the
