@@ -17,16 +17,15 @@
  * Nested levels (matryoshka, `@saelab/kernels` `sae_nested.ts`): D, P and Dg run over L·d columns,
  * the L levels side by side (the whole dictionary first, so G's first d columns are its error):
  * D̂_cat and X_cat from D̂ and X_e, G_cat = 2/(B·d) · (C D̂_cat − X_cat), ∂D̂ = fold(Cᵀ G_cat).
- * AuxK (`spec.auxK`, `@saelab/kernels` `sae_auxk.ts`): aux codes A of dead latents, S = A + C;
- * G_aux = σ · 2α_aux/(B·d) · (S D̂ − X) (= ∂L_aux/∂ê, since ê − e = A D̂ − (X − C D̂)); ∂P += (G_aux D̂ᵀ) ⊙ [A > 0]
- * (disjoint from the firing codes), ∂D̂ += Aᵀ G_aux; the encoder-gradient matmul then lists the rows of ∂P.
+ * AuxK (`spec.auxK`): after P, `_auxk_stage.ts` adds the aux codes' part of ∂P and, after Dg, of ∂D̂.
  * A   Adam over the packed buffer; then W_ext → operand and D → D̂, D̂ᵀ for the next step
  * ```
  *
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { adam, add, auxkSelect, nestedExpand, nestedFold, scaleRows } from "@saelab/kernels";
+import { adam, nestedExpand, nestedFold } from "@saelab/kernels";
+import { AuxKStage } from "./_auxk_stage.ts";
 import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_layout.ts";
 import {
   allocKList,
@@ -124,14 +123,8 @@ export class MemberGroup {
    * side-by-side `D̂_cat [n, L·d]`, `X_cat [B, L·d]` (shared) and `∂D̂_cat [Z][n, L·d]`.
    */
   #nested: { limits: number[]; dh: MatrixOperand; x: MatrixOperand; gd: Tensor<"f32"> } | null = null;
-  /** AuxK: aux codes `A`, `Sᵀ = (A + C)ᵀ`, `G_aux` before and after `σ`, `σ`, zero α, lists and `∂D̂_aux`. */
-  #auxk: {
-    ops: Record<"a" | "st" | "graw" | "g", MatrixOperand>;
-    sigma: Tensor<"f32">;
-    zeros: Tensor<"f32">;
-    lists: Record<"s" | "a" | "w", KList>;
-    gd: Tensor<"f32">;
-  } | null = null;
+  /** AuxK's stage (`_auxk_stage.ts`), when the members ask for it. */
+  #auxk: AuxKStage | null = null;
 
   /** Where the matmul operands live. */
   readonly operands: OperandMode;
@@ -192,21 +185,13 @@ export class MemberGroup {
     }
     tex("g", batch, (this.#nested?.limits.length ?? 1) * d);
     if (specs[0].auxK > 0) {
-      const op = (name: string, rows: number, cols: number) =>
-        createMatrix(gpu, mode, { shape: [Z, rows, cols], label: `${tag}.auxk_${name}` });
-      const list = (k: number, m: number, tm: number, name: string) =>
-        allocKList(gpu, { k, m, members: Z, tm }, `${tag}.auxk_klist_${name}`);
-      this.#auxk = {
-        ops: { a: op("a", batch, n), st: op("st", n, batch), graw: op("graw", batch, d), g: op("g", batch, d) },
-        sigma: gpu.zeros([Z], "f32", `${tag}.auxk_sigma`),
-        zeros: gpu.zeros([Z], "f32", `${tag}.auxk_zero_alpha`),
-        lists: {
-          s: list(n, batch, this.#tileD.tm, "rows"),
-          a: list(batch, n, this.#tileF.tm, "features"),
-          w: list(batch, n, this.#tileF.tm, "grad_pre"),
-        },
-        gd: gpu.zeros([Z * n * d], "f32", `${tag}.auxk_grad_dhat`),
-      };
+      this.#auxk = new AuxKStage(gpu, {
+        spec: specs[0],
+        sizes: { d, n, members: Z, batch },
+        mode,
+        tiles: { rows: this.#tileD, features: this.#tileF },
+        tag,
+      });
     }
     tex("dp", batch, n);
     this.#rowsAt = def.tied
@@ -307,11 +292,12 @@ export class MemberGroup {
       d: cat,
       members,
     });
-    if (this.#auxk) this.#auxForward(x, rows, step);
+    const aux = { p: t.p, c: t.c, dh: t.dh, xe: x.xe, fired: this.fired };
+    this.#auxk?.codeGrad(aux, { dp: this.#dpBuf, rows, step });
     packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
     buildKList(gpu, t.c, { list: this.#listF, k: rows, m: n, members });
     // with AuxK, ∂P is non-zero beyond the firing codes: the encoder gradient lists ∂P's own rows
-    if (this.#auxk) buildKList(gpu, t.dp, { list: this.#auxk.lists.w, k: rows, m: n, members });
+    const encoderList = this.#auxk?.encoderList(t.dp, rows) ?? this.#listF;
     tileMatmul(gpu, "store", {
       a: t.dp,
       b: x.xe,
@@ -322,7 +308,7 @@ export class MemberGroup {
       outputs: [this.#dw ?? this.grads],
       base: this.#dw ? 0 : this.layout.enc,
       stride: (d + 4) * n,
-      list: this.#auxk ? this.#auxk.lists.w : this.#listF,
+      list: encoderList,
       tile: this.#tileF,
     });
     tileMatmul(gpu, "store", {
@@ -338,23 +324,7 @@ export class MemberGroup {
       tile: this.#tileF,
     });
     if (levels) nestedFold(gpu, levels.gd, { dst: this.#gd, rows: n, d, limits: levels.limits, layers: members });
-    if (this.#auxk) {
-      const { ops, lists } = this.#auxk;
-      buildKList(gpu, ops.a, { list: lists.a, k: rows, m: n, members });
-      tileMatmul(gpu, "store", {
-        a: ops.a,
-        b: ops.g,
-        m: n,
-        n: d,
-        k: rows,
-        members,
-        outputs: [this.#auxk.gd],
-        stride: n * d,
-        list: lists.a,
-        tile: this.#tileF,
-      });
-      add(gpu, this.#gd, this.#auxk.gd, { out: this.#gd });
-    }
+    this.#auxk?.addDecoderGrad(this.#gd, rows);
     normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
       grad: this.grads,
       n,
@@ -364,46 +334,6 @@ export class MemberGroup {
     });
     adam(gpu, { param: this.params, grad: this.grads, m: this.m, v: this.v }, { ...settings, step });
     this.refresh();
-  }
-
-  /** AuxK's part of a step after the main code gradient: aux codes, `G_aux`, and `∂P` at the aux codes. */
-  #auxForward(x: StagedInput, rows: number, step: number): void {
-    const gpu = this.#gpu, t = this.#t, aux = this.#auxk!;
-    const { d, n, members } = this.layout;
-    const { auxK, auxAlpha, deadWindow } = this.specs[0];
-    const { a, st, graw, g } = aux.ops;
-    auxkSelect(gpu, { p: t.p, c: t.c, fired: this.fired }, {
-      a,
-      st,
-      sigma: aux.sigma,
-      rows,
-      n,
-      kAux: auxK,
-      members,
-      step,
-      windowSteps: Math.floor(deadWindow / rows),
-    });
-    buildKList(gpu, st, { list: aux.lists.s, k: n, m: rows, members });
-    tileMatmul(gpu, "decode", {
-      a: st,
-      b: t.dh,
-      m: rows,
-      n: d,
-      k: n,
-      members,
-      outputs: [x.xe, graw],
-      scale: (2 * auxAlpha) / (rows * d),
-      list: aux.lists.s,
-      tile: this.#tileD,
-    });
-    scaleRows(gpu, graw, { dst: g, factor: aux.sigma, rows, cols: d, members });
-    codeGradSparse(gpu, { g, dh: t.dh, c: a, list: aux.lists.s, alphas: aux.zeros }, {
-      dp: this.#dpBuf,
-      rows,
-      n,
-      d,
-      members,
-    });
   }
 
   /** Record per-row statistics of the last forward pass into `stats [Z][rows]` (vec4). */
@@ -475,14 +405,7 @@ export class MemberGroup {
     this.#nested?.dh.destroy();
     this.#nested?.x.destroy();
     this.#nested?.gd.dispose();
-    if (this.#auxk) {
-      for (const o of Object.values(this.#auxk.ops)) o.destroy();
-      for (const b of [this.#auxk.sigma, this.#auxk.zeros, this.#auxk.gd]) b.dispose();
-      for (const l of Object.values(this.#auxk.lists)) {
-        l.indices.dispose();
-        l.counts.dispose();
-      }
-    }
+    this.#auxk?.dispose();
     for (const l of [this.#listD, this.#listF]) {
       l.indices.dispose();
       l.counts.dispose();
