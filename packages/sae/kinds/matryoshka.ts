@@ -14,6 +14,11 @@
  * `metadata` the training architecture `matryoshka_batchtopk` with its `matryoshka_widths` (the
  * full dictionary last), `k` and `topk_threshold_lr`.
  *
+ * On the toy data (`deno task toy --kinds matryoshka --k 5`: d 32, 64 true features of nearly equal
+ * frequency, no hierarchy among them) the nesting costs recovery: with the default prefixes R 4
+ * reached MMCS 0.778 to the truth (chance 0.439; BatchTopK 0.897), R 8 0.838 after `--steps 3200`;
+ * with one inner level (`--prefixes 0.5`) R 8 reached 0.910 (chance 0.480).
+ *
  * @module
  */
 import { MAX_NESTED_LEVELS } from "@saelab/kernels";
