@@ -40,11 +40,23 @@ const FREE_KEYS = [
   "reharvest",
 ];
 
-/** What runs written before a key existed did, so that they still resume: no extra members, a constant rate. */
-const LEGACY: Record<string, unknown> = { extra: [], lrSchedule: "constant", kindLr: {} };
+/** What runs written before a key existed did, so that they still resume: no extra members, a constant rate, no AuxK. */
+const LEGACY: Record<string, unknown> = { extra: [], lrSchedule: "constant", kindLr: {}, auxK: 0 };
 
 /** Keys only training and later stages read: they may change until a run's training starts. */
-const TRAIN_KEYS = ["kinds", "ratios", "l1", "batchSize", "lr", "kindLr", "lossWindows"];
+const TRAIN_KEYS = [
+  "kinds",
+  "ratios",
+  "l1",
+  "batchSize",
+  "lr",
+  "kindLr",
+  "lossWindows",
+  "prefixes",
+  "auxK",
+  "auxAlpha",
+  "deadWindow",
+];
 
 function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => !FREE_KEYS.includes(k)));
