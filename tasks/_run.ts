@@ -26,10 +26,11 @@ import { acquireRunLock, RunLockedError } from "./_lock.ts";
 /**
  * Keys of a stored configuration that do not decide what a run computes (`preset` only fills in other keys,
  * which are compared themselves; `probeRows` only chooses which held-out rows are watched during training;
- * `reharvest` only repairs the store).
+ * `reharvest` only repairs the store; `queue` only says where the work runs).
  */
 const FREE_KEYS = [
   "run",
+  "queue",
   "steps",
   "trainSeconds",
   "skip",
@@ -212,12 +213,32 @@ function handle(deps: StageDeps, id: string, o: { resumed: boolean; json: RunJso
 }
 
 /**
+ * The run a queue job works on (`_queue.ts`), without its lock: the coordinator that enqueued the job
+ * holds the lock for the whole run, and each job locks only the part of the run it writes.
+ *
+ * @param deps The worker's deps (its runs folder is the one named in the job).
+ * @param id The run id.
+ * @returns The run.
+ * @throws {TypeError} When the run does not exist or has no readable run.json.
+ * @example
+ * ```ts ignore
+ * const run = await jobRun({ ...deps, runsDir: job.data.runsDir }, job.data.runId);
+ * ```
+ */
+export async function jobRun(deps: StageDeps, id: string): Promise<RunHandle> {
+  const summary = await readRun(deps.runsDir, validateId(id));
+  if (!summary?.run) throw new TypeError(`Cannot run a job of run ${id}: ${deps.runsDir} has no readable run ${id}`);
+  return handle(deps, id, { resumed: true, json: summary.run });
+}
+
+/**
  * The run named by `requested`, else the newest real run for which `has` holds.
  *
  * @param deps The CLI's deps.
  * @param options The requested id, the stage name (for messages), what a run must have to be the
- *   default (`has`) and how to say it (`what`, e.g. "activations").
- * @returns The run (its lock taken).
+ *   default (`has`) and how to say it (`what`, e.g. "activations"); `lock: false` for a stage that only
+ *   reads the run (default true).
+ * @returns The run (its lock taken unless `lock` is false).
  * @throws {TypeError} When the run does not exist or no run qualifies.
  * @throws {RunLockedError} When another process is writing it.
  * @example
@@ -227,7 +248,13 @@ function handle(deps: StageDeps, id: string, o: { resumed: boolean; json: RunJso
  */
 export async function findRun(
   deps: StageDeps,
-  options: { requested?: string; stage: string; what: string; has: (runsDir: string, id: string) => Promise<boolean> },
+  options: {
+    requested?: string;
+    stage: string;
+    what: string;
+    has: (runsDir: string, id: string) => Promise<boolean>;
+    lock?: boolean;
+  },
 ): Promise<RunHandle> {
   let id: string | undefined;
   if (options.requested !== undefined) id = validateId(options.requested);
@@ -250,6 +277,6 @@ export async function findRun(
       `Cannot run ${options.stage}: run ${id} does not exist in ${deps.runsDir} or has no readable run.json`,
     );
   }
-  await acquireRunLock(deps.runsDir, id, { log: deps.log });
+  if (options.lock !== false) await acquireRunLock(deps.runsDir, id, { log: deps.log });
   return handle(deps, id, { resumed: true, json: summary.run });
 }

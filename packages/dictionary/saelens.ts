@@ -1,10 +1,11 @@
 /**
  * Dictionaries on disk as SAELens v6 folders: `cfg.json` and `sae_weights.safetensors` with
  * `W_enc [d_in, d_sae]`, `b_enc [d_sae]`, `W_dec [d_sae, d_in]`, `b_dec [d_in]` (and `threshold [d_sae]`
- * for `jumprelu`). One writer
+ * for `jumprelu`; `gated` folders hold `b_gate`, `r_mag`, `b_mag [d_sae]` instead of `b_enc`, as SAELens'
+ * `GatedSAE`). One writer
  * ({@linkcode writeSaeLens}) serves SAE sweep members, checkpoints and baselines; one reader
  * ({@linkcode loadDictionary}) loads all of them and SAELens folders trained elsewhere (`standard`,
- * `topk` and `jumprelu` architectures, without input normalisation), checking `cfg.json` field by field
+ * `topk`, `jumprelu` and `gated` architectures, without input normalisation), checking `cfg.json` field by field
  * (`./saelens_cfg.ts`) and the weights tensor by tensor. The weights are written before `cfg.json`,
  * each file atomically, so a folder with a `cfg.json` always has its weights.
  *
@@ -27,7 +28,7 @@ export type SaeLensCfg = SaeCfg;
 export interface SaeLensTensors {
   /** `[dIn, dDict]`. */
   W_enc: Float32Array;
-  /** `[dDict]`. */
+  /** `[dDict]` (Gated: the gate bias, written as `b_gate`). */
   b_enc: Float32Array;
   /** `[dDict, dIn]`. */
   W_dec: Float32Array;
@@ -35,6 +36,28 @@ export interface SaeLensTensors {
   b_dec: Float32Array;
   /** JumpReLU SAEs only: the thresholds `θ [dDict]` (codes `p · [p > θ_j]`). */
   threshold?: Float32Array;
+  /** Gated SAEs only: `r_mag [dDict]` (`W_mag = exp(r_mag) ⊙ W_gate`). */
+  r_mag?: Float32Array;
+  /** Gated SAEs only: `b_mag [dDict]`. */
+  b_mag?: Float32Array;
+}
+
+/** The names and shapes of the tensors of a folder of an architecture, in file order. */
+function tensorShapes(architecture: unknown, d: number, n: number): [string, keyof SaeLensTensors, number[]][] {
+  if (architecture === "gated") {
+    return [["W_enc", "W_enc", [d, n]], ["b_gate", "b_enc", [n]], ["r_mag", "r_mag", [n]], ["b_mag", "b_mag", [n]], [
+      "W_dec",
+      "W_dec",
+      [n, d],
+    ], ["b_dec", "b_dec", [d]]];
+  }
+  const want: [string, keyof SaeLensTensors, number[]][] = [["W_enc", "W_enc", [d, n]], ["b_enc", "b_enc", [n]], [
+    "W_dec",
+    "W_dec",
+    [n, d],
+  ], ["b_dec", "b_dec", [d]]];
+  if (architecture === "jumprelu") want.push(["threshold", "threshold", [n]]);
+  return want;
 }
 
 /**
@@ -56,25 +79,28 @@ export async function writeSaeLens(
   options: { cfg: SaeLensCfg; metadata?: Record<string, string> },
 ): Promise<void> {
   const { d_in: d, d_sae: n } = options.cfg;
-  const want: [keyof SaeLensTensors, number[]][] = [["W_enc", [d, n]], ["b_enc", [n]], ["W_dec", [n, d]], ["b_dec", [
-    d,
-  ]]];
-  if (tensors.threshold) want.push(["threshold", [n]]);
-  for (const [key, shape] of want) {
+  if ((options.cfg.architecture === "jumprelu") !== (tensors.threshold !== undefined)) {
+    throw new RangeError(`Cannot write ${dir}: a threshold tensor goes with architecture "jumprelu", and only with it`);
+  }
+  const gated = options.cfg.architecture === "gated";
+  if (gated !== (tensors.r_mag !== undefined && tensors.b_mag !== undefined)) {
+    throw new RangeError(`Cannot write ${dir}: r_mag and b_mag tensors go with architecture "gated", and only with it`);
+  }
+  const want = tensorShapes(options.cfg.architecture, d, n);
+  for (const [name, key, shape] of want) {
     const size = shape.reduce((a, b) => a * b, 1);
     if (tensors[key]!.length !== size) {
       throw new RangeError(
-        `Cannot write ${dir}: ${key} has ${tensors[key]!.length} values, expected ${size} for d_in ${d} and d_sae ${n}`,
+        `Cannot write ${dir}: ${name} has ${
+          tensors[key]!.length
+        } values, expected ${size} for d_in ${d} and d_sae ${n}`,
       );
     }
-  }
-  if ((options.cfg.architecture === "jumprelu") !== (tensors.threshold !== undefined)) {
-    throw new RangeError(`Cannot write ${dir}: a threshold tensor goes with architecture "jumprelu", and only with it`);
   }
   await Deno.mkdir(dir, { recursive: true });
   await writeSafetensors(
     join(dir, SAELENS_FILES.weights),
-    Object.fromEntries(want.map(([key, shape]) => [key, { dtype: "F32" as const, shape, data: tensors[key]! }])),
+    Object.fromEntries(want.map(([name, key, shape]) => [name, { dtype: "F32" as const, shape, data: tensors[key]! }])),
     { metadata: { format: "pt", ...options.metadata } },
   );
   await writeJsonAtomic(join(dir, SAELENS_FILES.cfg), options.cfg);
@@ -162,9 +188,11 @@ export async function readSaeLensTensors(dir: string, cfg: SaeLensCfg): Promise<
     if (bad >= 0) throw new RangeError(`Cannot load ${path}: ${tensor}[${bad}] is ${values[bad]}`);
     return values;
   };
+  const gated = cfg.architecture === "gated";
   return {
     W_enc: await get("W_enc", [dIn, dDict]),
-    b_enc: await get("b_enc", [dDict]),
+    b_enc: await get(gated ? "b_gate" : "b_enc", [dDict]),
+    ...(gated ? { r_mag: await get("r_mag", [dDict]), b_mag: await get("b_mag", [dDict]) } : {}),
     W_dec: await get("W_dec", [dDict, dIn]),
     b_dec: file.has("b_dec") ? await get("b_dec", [dIn]) : new Float32Array(dIn),
     ...(cfg.architecture === "jumprelu" ? { threshold: await get("threshold", [dDict]) } : {}),
@@ -209,7 +237,7 @@ export async function saveDictionary(
     d_sae: dDict,
     ...(options.hookName ? { hook_name: options.hookName } : {}),
     ...(options.modelName ? { model_name: options.modelName } : {}),
-    architecture: dict.threshold ? "jumprelu" : dict.k > 0 ? "topk" : "standard",
+    architecture: dict.threshold ? "jumprelu" : dict.gate ? "gated" : dict.k > 0 ? "topk" : "standard",
     activation_fn_str: dict.k > 0 ? "topk" : dict.activation,
     ...(dict.k > 0 ? { activation_fn_kwargs: { k: dict.k } } : {}),
     apply_b_dec_to_input: false,
@@ -225,6 +253,7 @@ export async function saveDictionary(
     W_dec: dict.decoder,
     b_dec: dict.decoderBias,
     ...(dict.threshold ? { threshold: dict.threshold } : {}),
+    ...(dict.gate ? { r_mag: dict.gate.rMag, b_mag: dict.gate.bMag } : {}),
   };
   await writeSaeLens(dir, tensors, { cfg });
   return cfg;
@@ -236,7 +265,8 @@ export async function saveDictionary(
  * {@linkcode parseSaeLensCfg} with SAELens' defaults (`apply_b_dec_to_input` true,
  * `normalize_activations` `"none"`); `apply_b_dec_to_input` is folded into the encoder bias
  * (`b_e − W_encᵀ b_dec`); `topk` architectures (k in `activation_fn_kwargs.k` or `k`, 1 … d_sae)
- * keep the k largest ReLU activations; `jumprelu` ones keep `p_j` where it exceeds `threshold[j]`.
+ * keep the k largest ReLU activations; `jumprelu` ones keep `p_j` where it exceeds `threshold[j]`; `gated`
+ * ones keep `exp(r_mag)(p − b_gate) + b_mag` (ReLU'd) where the gate `p = W_encᵀ x + b_gate` is positive.
  *
  * @param dir The folder.
  * @param options Name (default: the folder name) and the run folder it sits in (`"sae"` for `saes/`: kind `"sae"`;
@@ -271,6 +301,8 @@ export async function loadDictionary(
       shift += w * t.b_dec[i];
     }
     bias[j] = t.b_enc[j] - (settings.applyBDecToInput ? shift : 0);
+    // Gated: the magnitude path reads W_enc x' = p − b_gate; with b_dec folded into the bias, b_mag takes its share
+    if (t.r_mag && t.b_mag && settings.applyBDecToInput) t.b_mag[j] -= Math.exp(t.r_mag[j]) * shift;
   }
   const saelab = (cfg.saelab ?? {}) as Record<string, unknown>;
   return new LinearDictionary({
@@ -285,6 +317,7 @@ export async function loadDictionary(
     activation: settings.activation,
     k,
     ...(t.threshold ? { threshold: t.threshold } : {}),
+    ...(t.r_mag && t.b_mag ? { gate: { rMag: t.r_mag, bMag: t.b_mag } } : {}),
     info: saelab,
   });
 }

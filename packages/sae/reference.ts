@@ -43,6 +43,10 @@ export interface ReferenceParams {
   decoderBias: Float64Array | null;
   /** The learned inference threshold of kinds with a batch selection (BatchTopK); default 0. */
   threshold?: number;
+  /** Gated: `r_mag [dDict]`. */
+  rMag?: Float64Array;
+  /** Gated: `b_mag [dDict]` (`encoderBias` is `b_gate`). */
+  bMag?: Float64Array;
 }
 
 /** Everything the forward pass computes. */
@@ -67,8 +71,12 @@ export interface ReferenceForward {
   levelMse: number[];
   /** Mean over rows of `Σ_j |c_j|`. */
   l1: number;
-  /** `Σ levelMse + α · l1` (`mse + α · l1` without nested levels). */
+  /** `Σ levelMse + α · l1` (`mse + α · l1` without nested levels), or the kind's own loss (Gated: see `kinds/gated.ts`). */
   loss: number;
+  /** Gated: the auxiliary reconstruction error, a mean over every element. */
+  auxMse?: number;
+  /** Gated: mean over rows of `Σ_j ReLU(π_bj)`, the term α weighs. */
+  gateL1?: number;
 }
 
 /**
@@ -125,7 +133,8 @@ export function referenceForward(
       pre[b * n + j] = acc;
     }
     if (!(options.training && kind.batch)) {
-      kind.activate(pre.subarray(b * n, (b + 1) * n), codes.subarray(b * n, (b + 1) * n), s, params.threshold ?? 0);
+      const row = pre.subarray(b * n, (b + 1) * n);
+      kind.activate(row, codes.subarray(b * n, (b + 1) * n), s, params.threshold ?? 0, params);
     }
   }
   if (options.training && kind.batch) kind.batch.activate(pre, codes, s);
@@ -150,7 +159,20 @@ export function referenceForward(
   });
   levelMse.push(mse);
   const recError = levelMse.length === 1 ? mse : levelMse.reduce((a, b) => a + b, 0);
-  return { input, encoderUsed, pre, codes, directions, norms, recon, mse, levelMse, l1, loss: recError + s.l1 * l1 };
+  const base = {
+    input,
+    encoderUsed,
+    pre,
+    codes,
+    directions,
+    norms,
+    recon,
+    mse,
+    levelMse,
+    l1,
+    loss: recError + s.l1 * l1,
+  };
+  return kind.reference ? kind.reference.forward(base, { spec: s, params }) : base;
 }
 
 /** Each level's reconstruction `C[:, :m_i] D̂[:m_i] + b_dec`, ascending; the last is the full `recon`. */
@@ -201,6 +223,11 @@ export function referenceGradients(
   const s = resolveSpec(spec);
   const { dIn: d, dDict: n } = s;
   const f = referenceForward(s, params, x, { training: true });
+  const own = KINDS[s.kind].reference;
+  if (own) {
+    const grads = own.gradients(f, { spec: s, params, x });
+    return { forward: f, grads: { ...grads, decoder: normalizeBackward(grads.decoder!, f.directions, f.norms, d) } };
+  }
   const rows = x.length / d;
   // H[ℓ]: the summed ∂L/∂X̂_i of the levels i ≥ ℓ, the error a feature of band ℓ (m_{ℓ−1} ≤ j < m_ℓ) sees
   const widths = levelWidths(s);

@@ -5,6 +5,7 @@
  * @module
  */
 import { batchtopk } from "./batchtopk.ts";
+import { gated } from "./gated.ts";
 import type { SaeKindDef } from "./kind.ts";
 import { matryoshka } from "./matryoshka.ts";
 import { tied } from "./tied.ts";
@@ -12,7 +13,7 @@ import { topk } from "./topk.ts";
 import { untied } from "./untied.ts";
 
 /** Every SAE kind, by name. */
-export const KINDS = Object.freeze({ untied, tied, topk, batchtopk, matryoshka });
+export const KINDS = Object.freeze({ untied, tied, topk, batchtopk, gated, matryoshka });
 
 /** Name of an SAE kind. */
 export type SaeKind = keyof typeof KINDS;
@@ -47,7 +48,7 @@ export function saeKind(name: string): SaeKindDef {
  * @example
  * ```ts
  * import { isSaeKind } from "@saelab/sae";
- * if (!isSaeKind("untied") || isSaeKind("gated")) throw new Error("registry");
+ * if (!isSaeKind("untied") || isSaeKind("sparse")) throw new Error("registry");
  * ```
  */
 export function isSaeKind(name: unknown): name is SaeKind {
