@@ -117,3 +117,28 @@ for (const operands of ["texture", "storage"] as const) {
     );
   });
 }
+
+Deno.test("AuxK and nested levels on the large tiles (16-row k-lists) follow the float64 reference", async () => {
+  const d = 256, n = 256, rows = 256;
+  const r = new Rng(43);
+  const xs = Array.from({ length: 2 }, () => Float32Array.from({ length: rows * d }, () => r.normal()));
+  const aux = { auxK: 16, auxAlpha: 0.25, deadWindow: 0 }; // every latent that did not fire this step is dead
+  const specs: SaeSpec[] = [
+    { kind: "topk", dIn: d, dDict: n, l1: 0, k: 4, ...aux },
+    { kind: "matryoshka", dIn: d, dDict: n, l1: 0, k: 4, ...aux },
+  ];
+  const trainer = new SweepTrainer(gpu, specs, { batchSize: rows, seed: 8, logEvery: 0, adam: { lr: 1e-3 } });
+  const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 8 + i }), { lr: 1e-3 }));
+  for (const x of xs) {
+    trainer.step(x);
+    refs.forEach((ref) => assert.ok(ref.trainStep(x).aux > 0, "AuxK acts"));
+  }
+  const got = await trainer.weights();
+  trainer.dispose();
+  specs.forEach((_, i) => {
+    const want = refs[i].toWeights();
+    const tol = { atol: 5e-6, rtol: 1e-4 };
+    assertClose(got[i].encoder, want.encoder, tol, `encoder of member ${i}`);
+    assertClose(got[i].decoder!, want.decoder!, tol, `decoder of member ${i}`);
+  });
+});
