@@ -14,6 +14,7 @@
 import { UsageError } from "./_schema.ts";
 import * as v from "valibot";
 import {
+  DEAD_WINDOW_TOKENS,
   DECODER_BIAS_INITS,
   DECODER_BIAS_ROWS,
   KIND_NAMES,
@@ -24,6 +25,7 @@ import {
   LR_SCHEDULE_TEXT,
   LR_SCHEDULES,
   type LrSchedule,
+  MATRYOSHKA_FRACTIONS,
   type SaeKind,
 } from "@saelab/sae";
 import {
@@ -266,9 +268,24 @@ export const trainSchema = v.strictObject({
     { choices: KIND_NAMES },
   ),
   k: int(
-    "codes kept per row by the kinds that need it (topk: each row; batchtopk: k·B over a batch of B rows); " +
+    "codes kept per row by the kinds that need it (topk: each row; batchtopk, matryoshka: k·B over a batch of B rows); " +
       "those members have no L1 term, one per ratio",
     { min: 1 },
+  ),
+  prefixes: nums(
+    "matryoshka: nested dictionary prefixes as fractions of d_sae, the whole dictionary always the last level " +
+      `(default: ${MATRYOSHKA_FRACTIONS.join(",")})`,
+    { positive: true, below: 1 },
+  ),
+  auxK: int(
+    "AuxK (Gao et al. 2024) for the kinds that need --k: each row's k_aux largest pre-activations among dead " +
+      "latents reconstruct the residual (0: off; the paper used 512, sparsify d_in/2)",
+    { default: 0, min: 0 },
+  ),
+  auxAlpha: num(`AuxK's coefficient α_aux (default: 1/32, the paper's)`, { min: 0 }),
+  deadWindow: int(
+    `training tokens without firing after which a latent is dead for AuxK (default: ${DEAD_WINDOW_TOKENS}, the paper's)`,
+    { min: 0 },
   ),
   ratios: nums(`dictionary ratios R = d_sae / d_in (${fromPreset("ratios")})`, { positive: true }),
   l1: nums(`L1 coefficients α (${fromPreset("l1")})`, { min: 0 }),

@@ -43,7 +43,7 @@ const FREE_KEYS = [
 
 /**
  * What runs written before a key existed did, so that they still resume: no extra members, a constant rate, no
- * resampling.
+ * resampling, no AuxK.
  */
 const LEGACY: Record<string, unknown> = {
   extra: [],
@@ -52,6 +52,7 @@ const LEGACY: Record<string, unknown> = {
   resample: false,
   l1Penalty: "paper",
   decoderBias: "none",
+  auxK: 0,
 };
 
 /** Keys only training and later stages read: they may change until a run's training starts. */
@@ -69,6 +70,10 @@ const TRAIN_KEYS = [
   "resample",
   "resampleEvery",
   "resampleDeadAfter",
+  "prefixes",
+  "auxK",
+  "auxAlpha",
+  "deadWindow",
 ];
 
 function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {

@@ -63,7 +63,12 @@ export const STATE_FILE: string = SAE_STATE_FILE;
 export function memberSpecs(
   config:
     & Pick<PipelineConfig, "kinds" | "ratios" | "l1">
-    & Partial<Pick<PipelineConfig, "extra" | "k" | "l1Penalty" | "decoderBias">>,
+    & Partial<
+      Pick<
+        PipelineConfig,
+        "extra" | "k" | "l1Penalty" | "decoderBias" | "prefixes" | "auxK" | "auxAlpha" | "deadWindow"
+      >
+    >,
   dIn: number,
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
@@ -77,8 +82,10 @@ export function memberSpecs(
         }
         for (const l1 of grid.l1) {
           // kinds with a fixed number of codes (TopK, BatchTopK) have no L1 term: one member per ratio
+          const nested = KINDS[kind].nested;
+          const prefixes = nested && config.prefixes ? { prefixes: nested.prefixes(dDict, config.prefixes) } : {};
           const spec: SaeSpec = KINDS[kind].needs.includes("k")
-            ? { kind, dIn, dDict, l1: 0, k: config.k }
+            ? { kind, dIn, dDict, l1: 0, k: config.k, ...prefixes, ...auxkOf(config) }
             : { kind, dIn, dDict, l1 };
           // the decoder-norm penalty is SAELens' standard (untied) SAE; the other kinds keep their own
           if (kind === "untied" && config.l1Penalty && config.l1Penalty !== "paper") spec.l1Penalty = config.l1Penalty;
@@ -106,6 +113,16 @@ export interface SweepPart {
 
 /** File of a part's metrics rows inside its folder. */
 export const PART_METRICS = "metrics.jsonl";
+
+/** The AuxK fields of a spec from the flags (none when `--aux-k` is 0 or absent). */
+function auxkOf(config: Partial<Pick<PipelineConfig, "auxK" | "auxAlpha" | "deadWindow">>): Partial<SaeSpec> {
+  if (!config.auxK) return {};
+  return {
+    auxK: config.auxK,
+    ...(config.auxAlpha !== undefined ? { auxAlpha: config.auxAlpha } : {}),
+    ...(config.deadWindow !== undefined ? { deadWindow: config.deadWindow } : {}),
+  };
+}
 
 /** What the training stage hands on. */
 export interface TrainOutcome {

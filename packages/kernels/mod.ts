@@ -83,3 +83,5 @@ export { decoderNormBackward, decoderRows, weightedL1Rows } from "./sae_decoder_
 export { decoderBiasGrad, encoderBiasShift, encoderGradShift } from "./sae_decoder_bias.ts";
 export type { EncoderRowsAt, ScalarsAt } from "./sae_decoder_bias.ts";
 export { gatedBiasGrad, gatedCodes, gatedGrad, type GatedParamsAt, gatedSelect, type GatedSizes } from "./sae_gated.ts";
+export { MAX_NESTED_LEVELS, nestedExpand, nestedFold } from "./sae_nested.ts";
+export { auxkSelect, scaleRows } from "./sae_auxk.ts";

@@ -14,6 +14,10 @@
  * D loops, per tile of rows, only over the features that fired in it; W and Dg,
  * per tile of features, only over the rows where one fired (k-lists, `@saelab/kernels` `sae_k_lists.ts`).
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
+ * Nested levels (matryoshka, `@saelab/kernels` `sae_nested.ts`): D, P and Dg run over L·d columns,
+ * the L levels side by side (the whole dictionary first, so G's first d columns are its error):
+ * D̂_cat and X_cat from D̂ and X_e, G_cat = 2/(B·d) · (C D̂_cat − X_cat), ∂D̂ = fold(Cᵀ G_cat).
+ * AuxK (`spec.auxK`): after P, `_auxk_stage.ts` adds the aux codes' part of ∂P and, after Dg, of ∂D̂.
  * A   Adam over the packed buffer; then W_ext → operand and D → D̂, D̂ᵀ for the next step
  * ```
  * With a decoder bias (`sae_decoder_bias.ts`): the encoder operand's bias row holds `b_e − W b_dec`, D adds
@@ -26,7 +30,8 @@
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { adam } from "@saelab/kernels";
+import { adam, nestedExpand, nestedFold } from "@saelab/kernels";
+import { AuxKStage } from "./_auxk_stage.ts";
 import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_layout.ts";
 import {
   allocKList,
@@ -55,6 +60,7 @@ import {
 } from "@saelab/kernels";
 import { GatedSteps } from "./_gated_group.ts";
 import { KINDS } from "./kinds/mod.ts";
+import { levelWidths } from "./kinds/kind.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
@@ -88,11 +94,12 @@ export interface MemberGroupOptions {
  */
 export function memberBindingBytes(
   kind: SaeSpec["kind"],
-  sizes: { d: number; n: number; batch: number; decoderBias?: boolean },
+  sizes: { d: number; n: number; batch: number; decoderBias?: boolean; levels?: number },
 ): number {
   const { d, n, batch } = sizes;
   const params = groupLayout(kind, { d, n, members: 1, decoderBias: sizes.decoderBias }).total;
-  return 4 * Math.max(params, batch * n, (d + 4) * n);
+  const cat = (sizes.levels ?? 1) * d; // nested levels side by side: G, D̂_cat and ∂D̂_cat
+  return 4 * Math.max(params, batch * n, (d + 4) * n, batch * cat, n * cat);
 }
 
 /** Members of one (kind, d, n) trained together. */
@@ -130,6 +137,13 @@ export class MemberGroup {
    * norms of the last forward pass are kept here (the step's refresh moves `norms` on).
    */
   #decoderNorm: { normsFwd: Tensor<"f32"> } | null = null;
+  /**
+   * Kinds with nested levels: the rows each level keeps (the whole dictionary first), the
+   * side-by-side `D̂_cat [n, L·d]`, `X_cat [B, L·d]` (shared) and `∂D̂_cat [Z][n, L·d]`.
+   */
+  #nested: { limits: number[]; dh: MatrixOperand; x: MatrixOperand; gd: Tensor<"f32"> } | null = null;
+  /** AuxK's stage (`_auxk_stage.ts`), when the members ask for it. */
+  #auxk: AuxKStage | null = null;
   /** Gated kinds: their extra operands and steps. */
   #gated: GatedSteps | null = null;
 
@@ -186,7 +200,26 @@ export class MemberGroup {
     tex("dht", d + 4, n);
     tex("c", batch, n);
     tex("ct", n, batch);
-    tex("g", batch, d);
+    const widths = levelWidths(specs[0]);
+    if (def.nested) {
+      const limits = [n, ...widths.slice(0, -1)], cat = limits.length * d;
+      this.#nested = {
+        limits,
+        dh: createMatrix(gpu, mode, { shape: [Z, n, cat], label: `${tag}.dh_levels` }),
+        x: createMatrix(gpu, mode, { shape: [1, batch, cat], label: `${tag}.x_levels` }),
+        gd: gpu.zeros([Z * n * cat], "f32", `${tag}.grad_dhat_levels`),
+      };
+    }
+    tex("g", batch, (this.#nested?.limits.length ?? 1) * d);
+    if (specs[0].auxK > 0) {
+      this.#auxk = new AuxKStage(gpu, {
+        spec: specs[0],
+        sizes: { d, n, members: Z, batch },
+        mode,
+        tiles: { rows: this.#tileD, features: this.#tileF },
+        tag,
+      });
+    }
     tex("dp", batch, n);
     this.#rowsAt = def.tied
       ? { offset: this.layout.enc, stride: n * d, bias: this.layout.dec }
@@ -217,6 +250,15 @@ export class MemberGroup {
         d,
         members,
         at: this.#rowsAt,
+      });
+    }
+    if (this.#nested) {
+      nestedExpand(this.#gpu, this.#t.dh, {
+        dst: this.#nested.dh,
+        rows: n,
+        d,
+        limits: this.#nested.limits,
+        layers: members,
       });
     }
     if (this.layout.bdec >= 0) {
@@ -284,15 +326,20 @@ export class MemberGroup {
       tileMatmul(gpu, "encode", { a: x.xt, b: wEnc, ...common, outputs: [t.c, t.ct, mark.fired] });
     }
     buildKList(gpu, t.ct, { list: this.#listD, k: n, m: rows, members });
-    const bdec = this.layout.bdec >= 0;
+    const bdec = this.layout.bdec >= 0; // never with nested levels (SaeSpec refuses b_dec for them)
+    // training steps of nested kinds decode every level; other passes only the whole dictionary
+    const levels = mark.training ? this.#nested : null;
+    if (levels) {
+      nestedExpand(gpu, x.xe, { dst: levels.x, rows, d, limits: levels.limits.map(() => rows), layers: 1 });
+    }
     tileMatmul(gpu, bdec ? "decodeBias" : "decode", {
       a: t.ct,
-      b: t.dh,
+      b: levels ? levels.dh : t.dh,
       m: rows,
-      n: d,
+      n: levels ? levels.limits.length * d : d,
       k: n,
       members,
-      outputs: bdec ? [x.xe, t.g, this.params] : [x.xe, t.g],
+      outputs: bdec ? [x.xe, t.g, this.params] : [levels ? levels.x : x.xe, t.g],
       ...(bdec ? { base: this.layout.bdec, stride: d } : {}),
       scale: 2 / (rows * d),
       list: this.#listD,
@@ -304,18 +351,23 @@ export class MemberGroup {
   step(x: StagedInput, rows: number, step: number, settings: AdamSettings): void {
     const gpu = this.#gpu, t = this.#t;
     const { d, n, members } = this.layout;
+    const levels = this.#nested, cat = (levels?.limits.length ?? 1) * d;
     this.forward(x, rows, { fired: this.fired, step, training: true });
     gpu.encoder().clearBuffer(this.#dpBuf.buffer, 0, members * rows * n * 4);
     const weights = this.#decoderNorm ? { weights: this.#decoderNorm.normsFwd } : {};
-    const codeGrad = { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas };
+    const codeGrad = { g: t.g, dh: levels ? levels.dh : t.dh, c: t.c, list: this.#listD, alphas: this.#alphas };
     if (this.#gated) {
       this.#gated.backward({ ...codeGrad, params: this.params }, { dp: this.#dpBuf, grads: this.grads, rows });
     } else {
-      codeGradSparse(gpu, { ...codeGrad, ...weights }, { dp: this.#dpBuf, rows, n, d, members });
+      codeGradSparse(gpu, { ...codeGrad, ...weights }, { dp: this.#dpBuf, rows, n, d: cat, members });
     }
+    const aux = { p: t.p, c: t.c, dh: t.dh, xe: x.xe, fired: this.fired };
+    this.#auxk?.codeGrad(aux, { dp: this.#dpBuf, rows, step });
     packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
     // Gated: ∂P is non-zero wherever a gate opened, a superset of the fired codes
     buildKList(gpu, this.#gated?.gateCodes ?? t.c, { list: this.#listF, k: rows, m: n, members });
+    // with AuxK, ∂P is non-zero beyond the firing codes: the encoder gradient lists ∂P's own rows
+    const encoderList = this.#auxk?.encoderList(t.dp, rows) ?? this.#listF;
     tileMatmul(gpu, "store", {
       a: t.dp,
       b: x.xe,
@@ -326,7 +378,7 @@ export class MemberGroup {
       outputs: [this.#dw ?? this.grads],
       base: this.#dw ? 0 : this.layout.enc,
       stride: (d + 4) * n,
-      list: this.#listF,
+      list: encoderList,
       tile: this.#tileF,
     });
     if (this.layout.bdec >= 0) this.#decoderBiasBackward(rows);
@@ -335,14 +387,16 @@ export class MemberGroup {
       a: t.c,
       b: t.g,
       m: n,
-      n: d,
+      n: cat,
       k: rows,
       members,
-      outputs: [this.#gd],
-      stride: n * d,
+      outputs: [levels ? levels.gd : this.#gd],
+      stride: n * cat,
       list: this.#listF,
       tile: this.#tileF,
     });
+    if (levels) nestedFold(gpu, levels.gd, { dst: this.#gd, rows: n, d, limits: levels.limits, layers: members });
+    this.#auxk?.addDecoderGrad(this.#gd, rows);
     if (this.#decoderNorm) {
       const inputs = { gd: this.#gd, params: this.params, c: t.c, norms: this.#norms, alphas: this.#alphas };
       decoderNormBackward(gpu, inputs, { grad: this.grads, rows, n, d, members, at: this.#rowsAt });
@@ -468,6 +522,10 @@ export class MemberGroup {
     this.#theta?.learned.dispose();
     this.#decoderNorm?.normsFwd.dispose();
     this.#theta?.scratch.dispose();
+    this.#nested?.dh.destroy();
+    this.#nested?.x.destroy();
+    this.#nested?.gd.dispose();
+    this.#auxk?.dispose();
     this.#gated?.dispose();
     for (const l of [this.#listD, this.#listF]) {
       l.indices.dispose();

@@ -48,8 +48,9 @@
  */
 export * from "./spec.ts";
 export { isSaeKind, KIND_NAMES, kindOfCfg, KINDS, saeKind } from "./kinds/mod.ts";
-export { cfgKindName, reluCodes } from "./kinds/kind.ts";
-export type { BatchSelection, KindCfg, SaeKindDef, SelectKernel } from "./kinds/kind.ts";
+export { cfgKindName, levelWidths, reluCodes } from "./kinds/kind.ts";
+export { MATRYOSHKA_FRACTIONS, nestedPrefixes } from "./kinds/matryoshka.ts";
+export type { BatchSelection, KindCfg, NestedLevels, SaeKindDef, SelectKernel } from "./kinds/kind.ts";
 export * from "./weights.ts";
 export * from "./reference.ts";
 export * from "./reference_train.ts";

@@ -13,6 +13,8 @@
  * X̂  = C D̂ + b_dec                    // [B, dIn]
  * L  = Σ(X̂ − X)² / (B·dIn) + α · Σ|C| / B
  * ```
+ * Kinds with nested levels `m_1 < … < m_L = dDict` (matryoshka) sum the first term over the levels,
+ * level `i` reconstructing `X̂_i = C[:, :m_i] D̂[:m_i] + b_dec`: `L = Σ_i Σ(X̂_i − X)² / (B·dIn) + α · Σ|C| / B`.
  * The MSE is a mean over every element and the L1 term a mean over rows of
  * the row's L1 norm, as in the paper's code (`(x̂ − x).pow(2).mean()`,
  * `α · ‖c‖₁.mean()`).
@@ -27,9 +29,12 @@
  * Backward: `G = 2(X̂ − X)/(B·dIn)`, `∂D̂ = Cᵀ G`, `∂C = G D̂ᵀ + α/B`, `∂P = ∂C ⊙ [C > 0]`,
  * `∂b_e = Σ_b ∂P`, `∂W = ∂Pᵀ X'`, `∂b_dec = Σ_b (G − ∂P W)`, and through the row normalisation
  * `∂D_j = (∂D̂_j − (∂D̂_j·D̂_j) D̂_j) / ‖D_j‖`. Tied: `∂M̂ = ∂W + ∂D̂`, then the same normalisation rule.
+ * With nested levels, feature `j` sees the sum `H_j = Σ_{i: j < m_i} G_i` of the errors of the levels
+ * that hold it in place of `G` (`∂D̂_j = Σ_b c_bj H_j`, `∂c_bj = H_j·D̂_j + α/B`), and `∂b_dec` sums `G_i` over every level.
  *
  * @module
  */
+import { levelWidths } from "./kinds/kind.ts";
 import { KINDS } from "./kinds/mod.ts";
 import { NORM_EPS, resolveSpec, type SaeSpec } from "./spec.ts";
 
@@ -69,9 +74,11 @@ export interface ReferenceForward {
   recon: Float64Array;
   /** Mean squared error over all elements. */
   mse: number;
+  /** Kinds with nested levels: the MSE of each level's reconstruction, ascending widths (the last is `mse`). */
+  levelMse: number[];
   /** Mean over rows of `Σ_j |c_j|` (with the decoder-norm penalty: of `Σ_j |c_j|·‖D_j‖`). */
   l1: number;
-  /** `mse + α · l1`, or the kind's own loss (Gated: see `kinds/gated.ts`). */
+  /** `Σ levelMse + α · l1` (`mse + α · l1` without nested levels), or the kind's own loss (Gated: see `kinds/gated.ts`). */
   loss: number;
   /** Gated: the auxiliary reconstruction error, a mean over every element. */
   auxMse?: number;
@@ -153,8 +160,50 @@ export function referenceForward(
   }
   const mse = se / (rows * d);
   l1 /= rows;
-  const base = { input, encoderUsed, pre, codes, directions, norms, recon, mse, l1, loss: mse + s.l1 * l1 };
+  const levelMse = levelRecons(s, { codes, directions, recon }, params.decoderBias).slice(0, -1).map((r) => {
+    let sum = 0;
+    for (let e = 0; e < r.length; e++) sum += (r[e] - x[e]) ** 2;
+    return sum / (rows * d);
+  });
+  levelMse.push(mse);
+  const recError = levelMse.length === 1 ? mse : levelMse.reduce((a, b) => a + b, 0);
+  const base = {
+    input,
+    encoderUsed,
+    pre,
+    codes,
+    directions,
+    norms,
+    recon,
+    mse,
+    levelMse,
+    l1,
+    loss: recError + s.l1 * l1,
+  };
   return kind.reference ? kind.reference.forward(base, { spec: s, params }) : base;
+}
+
+/** Each level's reconstruction `C[:, :m_i] D̂[:m_i] + b_dec`, ascending; the last is the full `recon`. */
+function levelRecons(
+  spec: Required<SaeSpec>,
+  f: Pick<ReferenceForward, "codes" | "directions" | "recon">,
+  bias: Float64Array | null,
+): Float64Array[] {
+  const { dIn: d, dDict: n } = spec;
+  const widths = levelWidths(spec);
+  const rows = f.recon.length / d;
+  const inner = widths.slice(0, -1).map((m) => {
+    const r = new Float64Array(rows * d);
+    for (let b = 0; b < rows; b++) {
+      for (let i = 0; i < d; i++) r[b * d + i] = bias?.[i] ?? 0;
+      for (let j = 0; j < m; j++) {
+        const c = f.codes[b * n + j];
+        if (c !== 0) { for (let i = 0; i < d; i++) r[b * d + i] += c * f.directions[j * d + i]; }
+      }
+    }
+    return r;
+  });
+  return [...inner, f.recon];
 }
 
 /**
@@ -188,8 +237,19 @@ export function referenceGradients(
     return { forward: f, grads: { ...grads, decoder: normalizeBackward(grads.decoder!, f.directions, f.norms, d) } };
   }
   const rows = x.length / d;
-  const g = new Float64Array(rows * d); // ∂L/∂X̂
-  for (let e = 0; e < g.length; e++) g[e] = (2 * (f.recon[e] - x[e])) / (rows * d);
+  // H[ℓ]: the summed ∂L/∂X̂_i of the levels i ≥ ℓ, the error a feature of band ℓ (m_{ℓ−1} ≤ j < m_ℓ) sees
+  const widths = levelWidths(s);
+  const H = levelRecons(s, f, params.decoderBias).map((r) => {
+    const g = new Float64Array(rows * d);
+    for (let e = 0; e < g.length; e++) g[e] = (2 * (r[e] - x[e])) / (rows * d);
+    return g;
+  });
+  for (let l = H.length - 2; l >= 0; l--) for (let e = 0; e < rows * d; e++) H[l][e] += H[l + 1][e];
+  const band = new Int32Array(n);
+  for (let j = 0, l = 0; j < n; j++) {
+    while (j >= widths[l]) l++;
+    band[j] = l;
+  }
   const dDir = new Float64Array(n * d); // ∂L/∂D̂
   const dW = new Float64Array(n * d); // ∂L/∂W (encoder as used)
   const dBe = new Float64Array(n);
@@ -200,6 +260,7 @@ export function referenceGradients(
     for (let j = 0; j < n; j++) {
       const c = f.codes[b * n + j];
       if (c <= 0) continue;
+      const g = H[band[j]];
       let dc = (s.l1 / rows) * (unnormalised ? f.norms[j] : 1);
       if (unnormalised) l1Mass[j] += c;
       for (let i = 0; i < d; i++) {
@@ -210,7 +271,7 @@ export function referenceGradients(
       for (let i = 0; i < d; i++) dW[j * d + i] += dc * f.input[b * d + i];
       if (dBd) { for (let i = 0; i < d; i++) dBd[i] -= dc * f.encoderUsed[j * d + i]; }
     }
-    if (dBd) { for (let i = 0; i < d; i++) dBd[i] += g[b * d + i]; }
+    if (dBd) { for (let i = 0; i < d; i++) dBd[i] += H[0][b * d + i]; }
   }
   let encoder: Float64Array, decoder: Float64Array | null;
   if (KINDS[s.kind].tied) {
@@ -241,4 +302,104 @@ function normalizeBackward(dDir: Float64Array, dir: Float64Array, norms: Float64
     for (let i = 0; i < d; i++) out[j * d + i] = (dDir[j * d + i] - dot * dir[j * d + i]) / norms[j];
   }
   return out;
+}
+
+/** What {@linkcode referenceAuxK} returns. */
+export interface ReferenceAuxK {
+  /** The aux codes `A [B, dDict]`: per row the `k_eff` largest positive pre-activations of dead latents. */
+  codes: Float64Array;
+  /** `σ = min(dead / k_aux, 1)`. */
+  scale: number;
+  /** `α_aux · σ · Σ(ê − e)² / (B·dIn)`. */
+  loss: number;
+  /** Its gradients (layout of the params; `decoderBias` null without one). */
+  grads: ReferenceParams;
+}
+
+/**
+ * The AuxK loss (Gao et al. 2024) of a training step and its gradients. With `dead` latents
+ * (`k_eff = min(k_aux, dead)`), each row keeps its `k_eff` largest positive pre-activations among
+ * them (ties at the threshold all kept) as aux codes `A`; `ê = A D̂` (no `b_dec`, as the paper's
+ * `W_dec z`) reconstructs the residual `e = x − x̂` of the main reconstruction, held fixed; the loss
+ * is `α_aux · σ · Σ(ê − e)² / (B·dIn)` with `σ = min(dead / k_aux, 1)` (sparsify's scale), the
+ * project's MSE (a mean over all elements, where sparsify divides by the residual's variance).
+ *
+ * @param spec Architecture and AuxK settings (`auxK` ≥ 1).
+ * @param params Parameters.
+ * @param x `[rows, dIn]` inputs.
+ * @param options The step's training forward pass and the dead mask `[dDict]`.
+ * @returns Aux codes, scale, loss and gradients.
+ * @example
+ * ```ts
+ * import { referenceAuxK, referenceForward } from "@saelab/sae";
+ * const spec = { kind: "topk" as const, dIn: 2, dDict: 2, l1: 0, k: 1, auxK: 1, auxAlpha: 1 };
+ * const p = { encoder: new Float64Array([1, 0, 0, 1]), encoderBias: new Float64Array(2),
+ *   decoder: new Float64Array([1, 0, 0, 1]), decoderBias: null };
+ * const x = new Float64Array([2, 1]);
+ * const forward = referenceForward(spec, p, x, { training: true }); // keeps feature 0
+ * const aux = referenceAuxK(spec, p, x, { forward, dead: new Uint8Array([0, 1]) });
+ * if (aux.codes[1] !== 1 || aux.loss !== 0) throw new Error("the dead feature 1 reconstructs the residual [0, 1]");
+ * ```
+ */
+export function referenceAuxK(
+  spec: SaeSpec,
+  params: ReferenceParams,
+  x: ArrayLike<number>,
+  options: { forward: ReferenceForward; dead: Uint8Array },
+): ReferenceAuxK {
+  const s = resolveSpec(spec);
+  const { dIn: d, dDict: n } = s;
+  const { forward: f, dead } = options;
+  const rows = x.length / d;
+  const count = dead.reduce((a, b) => a + b, 0);
+  const k = Math.min(s.auxK, count), scale = Math.min(count / s.auxK, 1);
+  const codes = new Float64Array(rows * n);
+  for (let b = 0; b < rows; b++) {
+    const alive = [];
+    for (let j = 0; j < n; j++) if (dead[j] && f.pre[b * n + j] > 0) alive.push(f.pre[b * n + j]);
+    if (k === 0 || alive.length === 0) continue;
+    const cut = alive.sort((u, v) => v - u)[Math.min(k, alive.length) - 1];
+    for (let j = 0; j < n; j++) {
+      const v = f.pre[b * n + j];
+      if (dead[j] && v > 0 && v >= cut) codes[b * n + j] = v;
+    }
+  }
+  const gAux = new Float64Array(rows * d); // ∂L_aux/∂ê
+  let se = 0;
+  for (let b = 0; b < rows; b++) {
+    for (let i = 0; i < d; i++) {
+      let eHat = 0;
+      for (let j = 0; j < n; j++) eHat += codes[b * n + j] * f.directions[j * d + i];
+      const diff = eHat - (x[b * d + i] - f.recon[b * d + i]);
+      se += diff * diff;
+      gAux[b * d + i] = (2 * s.auxAlpha * scale * diff) / (rows * d);
+    }
+  }
+  const dDir = new Float64Array(n * d), dW = new Float64Array(n * d), dBe = new Float64Array(n);
+  const dBd = params.decoderBias ? new Float64Array(d) : null;
+  for (let b = 0; b < rows; b++) {
+    for (let j = 0; j < n; j++) {
+      const a = codes[b * n + j];
+      if (a <= 0) continue;
+      let da = 0;
+      for (let i = 0; i < d; i++) {
+        dDir[j * d + i] += a * gAux[b * d + i];
+        da += gAux[b * d + i] * f.directions[j * d + i];
+      }
+      dBe[j] += da;
+      for (let i = 0; i < d; i++) dW[j * d + i] += da * f.input[b * d + i];
+      if (dBd) { for (let i = 0; i < d; i++) dBd[i] -= da * f.encoderUsed[j * d + i]; }
+    }
+  }
+  return {
+    codes,
+    scale,
+    loss: (s.auxAlpha * scale * se) / (rows * d),
+    grads: {
+      encoder: dW,
+      encoderBias: dBe,
+      decoder: normalizeBackward(dDir, f.directions, f.norms, d),
+      decoderBias: dBd,
+    },
+  };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { KINDS } from "./kinds/mod.ts";
-import { referenceGradients, type ReferenceParams } from "./reference.ts";
+import { referenceAuxK, referenceGradients, type ReferenceParams } from "./reference.ts";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, type SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 import { l1Coefficient } from "./schedule.ts";
@@ -78,6 +78,8 @@ export interface StepLoss {
   mse: number;
   /** Mean L1 norm of the codes. */
   l1: number;
+  /** The AuxK term in `loss` (0 without AuxK). */
+  aux: number;
 }
 
 /** Trains one SAE on the CPU in float64. */
@@ -94,6 +96,8 @@ export class ReferenceTrainer {
   readonly l1WarmupSteps: number;
   #m: Partial<Record<Key, Float64Array>> = {};
   #v: Partial<Record<Key, Float64Array>> = {};
+  /** The step at which each feature last fired (0: never), as the GPU trainer keeps it. */
+  #fired: Uint32Array;
 
   /**
    * @param weights Initial weights (copied).
@@ -105,6 +109,7 @@ export class ReferenceTrainer {
     const { l1WarmupSteps, ...adam } = options;
     this.adam = { ...PAPER_ADAM, ...adam };
     this.l1WarmupSteps = l1WarmupSteps ?? 0;
+    this.#fired = new Uint32Array(this.spec.dDict);
     for (const k of KEYS) {
       const p = this.params[k];
       if (p) {
@@ -124,13 +129,27 @@ export class ReferenceTrainer {
     const l1 = l1Coefficient(this.step + 1, { l1: this.spec.l1, warmupSteps: this.l1WarmupSteps });
     const { forward, grads } = referenceGradients({ ...this.spec, l1 }, this.params, x);
     this.step++;
+    const n = this.spec.dDict, rows = x.length / this.spec.dIn;
+    for (let e = 0; e < forward.codes.length; e++) if (forward.codes[e] > 0) this.#fired[e % n] = this.step;
+    let aux = 0;
+    if (this.spec.auxK > 0) {
+      // dead: no firing over more than the window's tokens, this step's batch included
+      const windowSteps = Math.floor(this.spec.deadWindow / rows);
+      const dead = Uint8Array.from(this.#fired, (f) => (this.step - f > windowSteps ? 1 : 0));
+      const extra = referenceAuxK(this.spec, this.params, x, { forward, dead });
+      aux = extra.loss;
+      for (const k of KEYS) {
+        const g = grads[k], more = extra.grads[k];
+        if (g && more) { for (let i = 0; i < g.length; i++) g[i] += more[i]; }
+      }
+    }
     const batch = KINDS[this.spec.kind].batch;
     if (batch) this.params.threshold = batch.nextThreshold(this.params.threshold ?? 0, forward.codes);
     for (const k of KEYS) {
       const p = this.params[k];
       if (p) adamReference(p, { g: grads[k]!, m: this.#m[k]!, v: this.#v[k]!, step: this.step, adam: this.adam });
     }
-    return { loss: forward.loss, mse: forward.mse, l1: forward.l1 };
+    return { loss: forward.loss + aux, mse: forward.mse, l1: forward.l1, aux };
   }
 
   /** The current parameters as float32 host weights. */

@@ -75,7 +75,8 @@ export interface SweepOptions {
 
 /**
  * Whether the GPU trainer trains a decoder bias for a kind: every kind on the shared encoder path (untied, tied,
- * TopK, BatchTopK), not the kinds whose encoder has stages of its own (Gated).
+ * TopK, BatchTopK), not the kinds whose encoder has stages of its own (Gated) nor those that decode nested
+ * levels (Matryoshka).
  *
  * @param kind The kind.
  * @returns True when members of that kind may have `decoderBias`.
@@ -86,7 +87,7 @@ export interface SweepOptions {
  * ```
  */
 export function trainsDecoderBias(kind: SaeKind): boolean {
-  return KINDS[kind].gpu.epilogue !== "gated";
+  return KINDS[kind].gpu.epilogue !== "gated" && !KINDS[kind].nested;
 }
 
 /** Trains a sweep of SAEs on the GPU. */
@@ -188,13 +189,22 @@ export class SweepTrainer {
     });
     const byKey = new Map<string, number[]>();
     this.specs.forEach((s, i) => {
-      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}/${s.l1Penalty}/${s.decoderBias}`;
+      const aux = `${s.auxK}/${s.auxAlpha}/${s.deadWindow}`;
+      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}/${s.l1Penalty}/${s.decoderBias}/` +
+        `${s.prefixes.join("-")}/${aux}`;
       byKey.set(key, [...(byKey.get(key) ?? []), i]);
     });
     for (const same of byKey.values()) {
       // members of one size share buffers: split them so each packed buffer stays bindable
       const s = this.specs[same[0]];
-      const fit = membersPerGroup(gpu, mode, { kind: s.kind, d: dIn, n: s.dDict, batch, decoderBias: s.decoderBias });
+      const fit = membersPerGroup(gpu, mode, {
+        kind: s.kind,
+        d: dIn,
+        n: s.dDict,
+        batch,
+        decoderBias: s.decoderBias,
+        levels: s.prefixes.length + 1,
+      });
       if (fit.members < 1) {
         throw new RangeError(
           `Cannot train ${specName(s)}: its ${fit.what} need ${fit.bytes} bytes, more than the device's largest ` +
@@ -410,11 +420,11 @@ export class SweepTrainer {
 function membersPerGroup(
   gpu: Gpu,
   mode: OperandMode,
-  size: { kind: Required<SaeSpec>["kind"]; d: number; n: number; batch: number; decoderBias: boolean },
+  size: { kind: Required<SaeSpec>["kind"]; d: number; n: number; batch: number; decoderBias: boolean; levels: number },
 ): { members: number; bytes: number; what: string } {
-  const { kind, d, n, batch, decoderBias } = size;
+  const { kind, d, n, decoderBias } = size;
   if (mode === "storage") {
-    const bytes = memberBindingBytes(kind, { d, n, batch, decoderBias });
+    const bytes = memberBindingBytes(kind, size);
     return { members: Math.floor(gpu.maxTensorBytes / bytes), bytes, what: "parameters or operands" };
   }
   const bytes = groupLayout(kind, { d, n, members: 1, decoderBias }).total * 4;

@@ -30,6 +30,10 @@ export interface ToySweepOptions {
   kinds?: readonly SaeKind[];
   /** Codes kept per row (`--k`) of the kinds that need one (TopK, BatchTopK): one member per ratio, α 0. */
   k?: number;
+  /** Nested prefixes of the kinds with nested levels (matryoshka), as fractions of `dDict` (as `--prefixes`); default the kind's. */
+  prefixes?: readonly number[];
+  /** AuxK settings of the kinds that need `k` (as `--aux-k`, `--aux-alpha`, `--dead-window`); default off. */
+  auxk?: Pick<SaeSpec, "auxK" | "auxAlpha" | "deadWindow">;
   /** Dictionary ratios R = dDict / d (as `--ratios`). Default 1, 2, 4. */
   ratios?: readonly number[];
   /** L1 coefficients α (as `--l1`). Default 1e-3, 3e-3, 1e-2, 3e-2. */
@@ -218,7 +222,16 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   const heldOutRows = options.heldOutRows ?? D.heldOutRows, seed = options.seed ?? D.seed;
   const chanceTrials = options.chanceTrials ?? D.chanceTrials;
   const decoderBias = options.decoderBias ?? "none";
-  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k, l1Penalty: options.l1Penalty, decoderBias });
+  const specs = toySpecs(d, {
+    kinds,
+    ratios,
+    alphas,
+    k: options.k,
+    l1Penalty: options.l1Penalty,
+    decoderBias,
+    prefixes: options.prefixes,
+    auxk: options.auxk,
+  });
   options.signal?.throwIfAborted();
 
   const toy = new ToyData(toyOptions);
@@ -316,6 +329,8 @@ function toySpecs(
     k?: number;
     l1Penalty?: L1Penalty;
     decoderBias?: DecoderBiasInit;
+    prefixes?: readonly number[];
+    auxk?: Pick<SaeSpec, "auxK" | "auxAlpha" | "deadWindow">;
   },
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
@@ -337,7 +352,9 @@ function toySpecs(
       const bias = grid.decoderBias && grid.decoderBias !== "none" && trainsDecoderBias(kind)
         ? { decoderBias: true }
         : {};
-      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k, ...bias });
+      const nested = KINDS[kind].nested;
+      const prefixes = nested && grid.prefixes ? { prefixes: nested.prefixes(dDict, grid.prefixes) } : {};
+      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k, ...prefixes, ...grid.auxk, ...bias });
       else {
         const penalty = kind === "untied" && grid.l1Penalty && grid.l1Penalty !== "paper"
           ? { l1Penalty: grid.l1Penalty }
