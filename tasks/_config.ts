@@ -14,14 +14,20 @@
 import { UsageError } from "./_schema.ts";
 import * as v from "valibot";
 import {
+  DEAD_WINDOW_TOKENS,
+  DECODER_BIAS_INITS,
+  DECODER_BIAS_ROWS,
   JUMPRELU_BANDWIDTH,
   JUMPRELU_INIT_THRESHOLD,
   KIND_NAMES,
   KINDS,
+  L1_PENALTIES,
+  L1_PENALTY_TEXT,
   logGrid,
   LR_SCHEDULE_TEXT,
   LR_SCHEDULES,
   type LrSchedule,
+  MATRYOSHKA_FRACTIONS,
   type SaeKind,
   SAELENS_L0_COEFFICIENT,
 } from "@saelab/sae";
@@ -176,6 +182,80 @@ export const harvestEntries = {
 /** What α means for the jumprelu members, in the help of `--l1`. */
 export const L0_ALPHA = "for jumprelu the coefficient of its L0 penalty against the MSE averaged over elements " +
   `(SAELens' l0_coefficient, default ${SAELENS_L0_COEFFICIENT}, weighs a sum over d_in dimensions: it is α·d_in)`;
+/** The dead-feature resampling defaults of `--resample` (Bricken et al. 2023's interval; SAELens' dead window). */
+export const RESAMPLE_DEFAULTS = Object.freeze({ every: 25_000, deadAfter: 1_000 });
+
+/**
+ * The resampling settings a configuration asks for (`--resample`, with the defaults of `RESAMPLE_DEFAULTS`).
+ *
+ * @param config `resample`, `resampleEvery`, `resampleDeadAfter`.
+ * @returns The interval and dead window, or null without `--resample`.
+ * @example
+ * ```ts
+ * import { resampleSettings } from "./_config.ts";
+ * if (resampleSettings({ resample: false }) !== null) throw new Error("off by default");
+ * if (resampleSettings({ resample: true, resampleEvery: 50 })?.deadAfter !== 1000) throw new Error("SAELens' window");
+ * ```
+ */
+export function resampleSettings(
+  config: { resample?: boolean; resampleEvery?: number; resampleDeadAfter?: number },
+): { every: number; deadAfter: number } | null {
+  if (!config.resample) return null;
+  return {
+    every: config.resampleEvery ?? RESAMPLE_DEFAULTS.every,
+    deadAfter: config.resampleDeadAfter ?? RESAMPLE_DEFAULTS.deadAfter,
+  };
+}
+
+/**
+ * The opt-in training recipes of current SAE toolkits, shared by `train` and `toy`: none changes a run unless
+ * given. `--l1-warmup-steps` and the resampling flags.
+ *
+ * @returns The schema entries.
+ */
+function recipeEntries() {
+  return {
+    l1Penalty: choice(
+      `sparsity penalty of the untied members: ${
+        L1_PENALTIES.map((k) => `${k}: ${L1_PENALTY_TEXT[k]}`).join("; ")
+      }; decoder-norm members are named …_dn and saved with ‖D_j‖ folded into the encoder (SAELens' ` +
+        "fold_W_dec_norm). SAELens sums the squared error over the input dimension where this keeps the paper's " +
+        "mean over elements, so its l1_coefficient is d_in times this α",
+      L1_PENALTIES,
+      "paper",
+    ),
+    decoderBias: choice(
+      "decoder bias b_dec of every member but the gated ones (x − b_dec into the encoder, x̂ = … + b_dec; members " +
+        "named …_bdec): " +
+        "none (the paper); zero (trainable, from 0); geometric-median (trainable, from the geometric median of the " +
+        `first ${DECODER_BIAS_ROWS} training rows by Weiszfeld's algorithm: the Anthropic recipe and the default ` +
+        "b_dec_init_method of SAELens before v6, eps 1e-6, 100 iterations; SAELens v6 starts b_dec at zero)",
+      DECODER_BIAS_INITS,
+      "none",
+    ),
+    l1WarmupSteps: int(
+      "L1 warm-up: α rises linearly from 0 at the first step to its value after this many steps (SAELens' " +
+        "l1_warm_up_steps, default 0; dictionary_learning's sparsity_warmup_steps, default 2000; the paper: none, " +
+        "the default)",
+      { min: 0 },
+    ),
+    resample: flag(
+      "resample dead features (Bricken et al. 2023): every --resample-every steps, each feature that has not fired " +
+        "for --resample-dead-after steps is re-initialised toward an input drawn ∝ its squared error², encoder " +
+        "row at 0.2 × the mean alive norm, bias 0, its Adam moments reset (the paper: no resampling, the default)",
+    ),
+    resampleEvery: int(
+      `steps between resamplings with --resample (default ${RESAMPLE_DEFAULTS.every}: Bricken et al. 2023 resample ` +
+        "at steps 25k, 50k, 75k and 100k; shorter runs need a smaller value)",
+      { min: 1 },
+    ),
+    resampleDeadAfter: int(
+      `steps without firing after which a feature counts as dead with --resample (default ${RESAMPLE_DEFAULTS.deadAfter}: ` +
+        "SAELens' dead_feature_window)",
+      { min: 1 },
+    ),
+  };
+}
 
 /** The schema of `train` (harvest, train, evaluate, then baselines and score). */
 export const trainSchema = v.strictObject({
@@ -194,9 +274,24 @@ export const trainSchema = v.strictObject({
     { choices: KIND_NAMES },
   ),
   k: int(
-    "codes kept per row by the kinds that need it (topk: each row; batchtopk: k·B over a batch of B rows); " +
+    "codes kept per row by the kinds that need it (topk: each row; batchtopk, matryoshka: k·B over a batch of B rows); " +
       "those members have no L1 term, one per ratio",
     { min: 1 },
+  ),
+  prefixes: nums(
+    "matryoshka: nested dictionary prefixes as fractions of d_sae, the whole dictionary always the last level " +
+      `(default: ${MATRYOSHKA_FRACTIONS.join(",")})`,
+    { positive: true, below: 1 },
+  ),
+  auxK: int(
+    "AuxK (Gao et al. 2024) for the kinds that need --k: each row's k_aux largest pre-activations among dead " +
+      "latents reconstruct the residual (0: off; the paper used 512, sparsify d_in/2)",
+    { default: 0, min: 0 },
+  ),
+  auxAlpha: num(`AuxK's coefficient α_aux (default: 1/32, the paper's)`, { min: 0 }),
+  deadWindow: int(
+    `training tokens without firing after which a latent is dead for AuxK (default: ${DEAD_WINDOW_TOKENS}, the paper's)`,
+    { min: 0 },
   ),
   ratios: nums(`dictionary ratios R = d_sae / d_in (${fromPreset("ratios")})`, { positive: true }),
   l1: nums(`L1 coefficients α (${fromPreset("l1")}); ${L0_ALPHA}`, { min: 0 }),
@@ -234,8 +329,17 @@ export const trainSchema = v.strictObject({
     LR_SCHEDULES,
     undefined,
   ),
-  lrWarmupSteps: int("warm-up steps of the warmup-* schedules (default: 5% of the steps)", { min: 0 }),
-  lrDecaySteps: int("decay steps of warmup-decay, to 0 at the end (default: 20% of the steps)", { min: 0 }),
+  lrWarmupSteps: int(
+    "warm-up steps of the warmup-* schedules, the rate rising linearly to its peak (default: 5% of the steps; " +
+      "SAELens' lr_warm_up_steps, default 0; dictionary_learning's warmup_steps, default 1000)",
+    { min: 0 },
+  ),
+  lrDecaySteps: int(
+    "decay steps of warmup-decay, the rate falling linearly to 0 over the last steps (default: 20% of the steps; " +
+      "SAELens' lr_decay_steps, default 0; dictionary_learning decays from its decay_start, default none)",
+    { min: 0 },
+  ),
+  ...recipeEntries(),
   probeRows: int("held-out rows on which each member's FVU is followed during training (0: not followed)", {
     default: 4096,
     min: 0,

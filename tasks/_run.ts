@@ -41,11 +41,40 @@ const FREE_KEYS = [
   "reharvest",
 ];
 
-/** What runs written before a key existed did, so that they still resume: no extra members, a constant rate. */
-const LEGACY: Record<string, unknown> = { extra: [], lrSchedule: "constant", kindLr: {} };
+/**
+ * What runs written before a key existed did, so that they still resume: no extra members, a constant rate, no
+ * resampling, no AuxK.
+ */
+const LEGACY: Record<string, unknown> = {
+  extra: [],
+  lrSchedule: "constant",
+  kindLr: {},
+  resample: false,
+  l1Penalty: "paper",
+  decoderBias: "none",
+  auxK: 0,
+};
 
 /** Keys only training and later stages read: they may change until a run's training starts. */
-const TRAIN_KEYS = ["kinds", "ratios", "l1", "batchSize", "lr", "kindLr", "lossWindows"];
+const TRAIN_KEYS = [
+  "kinds",
+  "ratios",
+  "l1",
+  "batchSize",
+  "lr",
+  "kindLr",
+  "lossWindows",
+  "l1WarmupSteps",
+  "l1Penalty",
+  "decoderBias",
+  "resample",
+  "resampleEvery",
+  "resampleDeadAfter",
+  "prefixes",
+  "auxK",
+  "auxAlpha",
+  "deadWindow",
+];
 
 function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => !FREE_KEYS.includes(k)));

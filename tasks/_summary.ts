@@ -13,6 +13,7 @@ import { type ModelEvidence, runVerdict, verdictText } from "@saelab/report";
 import type { DictEval, RunJson, ScoresJson } from "@saelab/runs";
 import { JUMPRELU_BANDWIDTH, JUMPRELU_INIT_THRESHOLD, LR_SCHEDULE_TEXT, type LrSchedule } from "@saelab/sae";
 import { modelLosses } from "./_model.ts";
+import { resampleSettings } from "./_config.ts";
 
 /** One dictionary row. */
 export interface SummaryRow {
@@ -204,6 +205,9 @@ export function formatSummary(
  * import { trainingLine } from "./_summary.ts";
  * const line = trainingLine({ steps: 10, batchSize: 8, lr: 5e-3, kindLr: { tied: 2e-2 }, lrSchedule: "constant" }, []);
  * if (!line?.includes("peak lr 0.005 (tied 0.02)")) throw new Error(line ?? "none");
+ * const recipes = trainingLine({ steps: 100, batchSize: 8, lr: 1e-3, lrSchedule: "warmup-decay", l1WarmupSteps: 10 }, []);
+ * if (!recipes?.includes("(warm-up 5 steps, decay over the last 20)")) throw new Error(recipes ?? "none");
+ * if (!recipes?.includes("α warmed up from 0 over 10 steps")) throw new Error(recipes ?? "none");
  * const jump = { steps: 1, batchSize: 4, lr: 1e-3, kinds: ["jumprelu"], jumpreluBandwidth: 0.001, jumpreluInitThreshold: 1 };
  * if (!trainingLine(jump, [])?.includes("initial threshold 1 (SAELens'")) throw new Error("jumprelu settings");
  * ```
@@ -224,7 +228,8 @@ export function trainingLine(config: Record<string, unknown>, rows: readonly Sum
   const schedule = LR_SCHEDULE_TEXT[(lrSchedule ?? "constant") as LrSchedule] ?? lrSchedule;
   const seen = (sae?.trainingVectors ?? steps * batchSize).toLocaleString("en-US");
   return `Training: ${steps} steps of ${batchSize} vectors; each member saw ${seen} vectors${distinct}; Adam, ` +
-    `${schedule}; peak lr ${lr}${kindLr.length ? ` (${kindLr.join(", ")})` : ""}${jumpReluClause(config)}.`;
+    `${schedule}${scheduleLengths(config, steps)}; peak lr ${lr}${kindLr.length ? ` (${kindLr.join(", ")})` : ""}` +
+    `${recipeText(config)}${jumpReluClause(config)}.`;
 }
 
 /** The jumprelu members' settings for the training line, when the run has any. */
@@ -235,4 +240,38 @@ function jumpReluClause(config: Record<string, unknown>): string {
   }
   return `; jumprelu: α weighs L0, bandwidth ${eps}, initial threshold ${theta} ` +
     `(SAELens' defaults ${JUMPRELU_BANDWIDTH} and ${JUMPRELU_INIT_THRESHOLD})`;
+}
+
+/** The warm-up and decay lengths of a schedule that has them, as given or by default (5% and 20% of the steps). */
+function scheduleLengths(config: Record<string, unknown>, steps: number): string {
+  const schedule = config.lrSchedule;
+  if (typeof schedule !== "string" || !schedule.startsWith("warmup-")) return "";
+  const given = (k: string) => typeof config[k] === "number" ? config[k] as number : undefined;
+  const warmup = given("lrWarmupSteps") ?? Math.round(0.05 * steps);
+  const decay = schedule === "warmup-decay"
+    ? `, decay over the last ${given("lrDecaySteps") ?? Math.round(0.2 * steps)}`
+    : "";
+  return ` (warm-up ${warmup} steps${decay})`;
+}
+
+/** The opt-in recipes a run used (L1 warm-up, dead-feature resampling), or nothing for the paper's training. */
+function recipeText(config: Record<string, unknown>): string {
+  const parts: string[] = [];
+  if (config.l1Penalty === "decoder-norm") {
+    parts.push("untied members penalise α·Σ|c_j|·‖D_j‖ with an unnormalised decoder (SAELens' standard SAE)");
+  }
+  if (config.decoderBias === "zero") parts.push("a trainable b_dec from 0");
+  if (config.decoderBias === "geometric-median") {
+    parts.push("a trainable b_dec from the geometric median of training rows (the Anthropic/SAELens recipe)");
+  }
+  const warm = config.l1WarmupSteps;
+  if (typeof warm === "number" && warm > 0) parts.push(`α warmed up from 0 over ${warm} steps (SAELens' L1 warm-up)`);
+  const resample = resampleSettings(config as Parameters<typeof resampleSettings>[0]);
+  if (resample) {
+    parts.push(
+      `dead features resampled every ${resample.every} steps, dead after ${resample.deadAfter} steps without ` +
+        "firing (Bricken et al. 2023)",
+    );
+  }
+  return parts.length ? `; ${parts.join("; ")}` : "";
 }

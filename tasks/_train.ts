@@ -16,6 +16,8 @@ import { join } from "node:path";
 import { appendJsonLines, type MetricRow, parseMetrics, RUN_FILES, writeTextAtomic } from "@saelab/runs";
 import {
   CONVERGENCE_FROM,
+  DECODER_BIAS_ROWS,
+  geometricMedian,
   initWeights,
   KINDS,
   learningRate,
@@ -26,11 +28,12 @@ import {
   STATE_FILE as SAE_STATE_FILE,
   type StepLog,
   type SweepTrainer,
+  trainsDecoderBias,
   type TrainState,
   trainSweep as trainLoop,
 } from "@saelab/sae";
 import { loadTrainState, type SaeFolderInfo, saveTrainState, writeSaeFolder } from "./_checkpoint.ts";
-import type { PipelineConfig } from "./_config.ts";
+import { type PipelineConfig, resampleSettings } from "./_config.ts";
 import type { RunHandle } from "./_run.ts";
 import type { StageReporter } from "./_runtime.ts";
 
@@ -53,10 +56,19 @@ export const STATE_FILE: string = SAE_STATE_FILE;
  * if (specs.length !== 2 || specs[1].dDict !== 32) throw new Error();
  * const preset = memberSpecs(resolveConfig({}), 16); // the default preset: 6 + 2 extra members
  * if (preset.length !== 8 || preset.filter((s) => s.dDict === 16).length !== 4) throw new Error("extras");
+ * const dn = memberSpecs(resolveConfig({ kinds: ["untied", "tied"], ratios: [1], l1: [1e-3], l1Penalty: "decoder-norm" }), 16);
+ * if (dn.map((s) => s.l1Penalty ?? "paper").join() !== "decoder-norm,paper") throw new Error("untied members only");
  * ```
  */
 export function memberSpecs(
-  config: Pick<PipelineConfig, "kinds" | "ratios" | "l1"> & Partial<Pick<PipelineConfig, "extra" | "k">>,
+  config:
+    & Pick<PipelineConfig, "kinds" | "ratios" | "l1">
+    & Partial<
+      Pick<
+        PipelineConfig,
+        "extra" | "k" | "l1Penalty" | "decoderBias" | "prefixes" | "auxK" | "auxAlpha" | "deadWindow"
+      >
+    >,
   dIn: number,
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
@@ -70,9 +82,14 @@ export function memberSpecs(
         }
         for (const l1 of grid.l1) {
           // kinds with a fixed number of codes (TopK, BatchTopK) have no L1 term: one member per ratio
+          const nested = KINDS[kind].nested;
+          const prefixes = nested && config.prefixes ? { prefixes: nested.prefixes(dDict, config.prefixes) } : {};
           const spec: SaeSpec = KINDS[kind].needs.includes("k")
-            ? { kind, dIn, dDict, l1: 0, k: config.k }
+            ? { kind, dIn, dDict, l1: 0, k: config.k, ...prefixes, ...auxkOf(config) }
             : { kind, dIn, dDict, l1 };
+          // the decoder-norm penalty is SAELens' standard (untied) SAE; the other kinds keep their own
+          if (kind === "untied" && config.l1Penalty && config.l1Penalty !== "paper") spec.l1Penalty = config.l1Penalty;
+          if (config.decoderBias && config.decoderBias !== "none" && trainsDecoderBias(kind)) spec.decoderBias = true;
           const name = specName(spec);
           if (!seen.has(name)) seen.add(name), specs.push(spec);
         }
@@ -96,6 +113,16 @@ export interface SweepPart {
 
 /** File of a part's metrics rows inside its folder. */
 export const PART_METRICS = "metrics.jsonl";
+
+/** The AuxK fields of a spec from the flags (none when `--aux-k` is 0 or absent). */
+function auxkOf(config: Partial<Pick<PipelineConfig, "auxK" | "auxAlpha" | "deadWindow">>): Partial<SaeSpec> {
+  if (!config.auxK) return {};
+  return {
+    auxK: config.auxK,
+    ...(config.auxAlpha !== undefined ? { auxAlpha: config.auxAlpha } : {}),
+    ...(config.deadWindow !== undefined ? { deadWindow: config.deadWindow } : {}),
+  };
+}
 
 /** What the training stage hands on. */
 export interface TrainOutcome {
@@ -253,6 +280,15 @@ export async function trainSweep(
     deps.log.debug(`train: checkpoint at step ${s.step} in ${((performance.now() - t0) / 1000).toFixed(2)}s`);
   };
   const deadline = performance.now() + config.trainSeconds * 1000;
+  const resample = resampleSettings(config);
+  const decoderBiasInit = start === 0 && config.decoderBias === "geometric-median"
+    ? await decoderBiasMedian(store, { scale, log: deps.log })
+    : undefined;
+  if (resample && resample.every > config.steps) {
+    deps.log.warn(
+      `train: --resample-every ${resample.every} is more than the ${config.steps} steps: no feature will be resampled`,
+    );
+  }
   const { trainer } = await trainLoop(gpu, {
     specs,
     names,
@@ -267,8 +303,20 @@ export async function trainSweep(
       ? { heldOut: { rows: probeRows, every, onFvu: (step: number, fvu: Float64Array) => void fvuAt.set(step, fvu) } }
       : {}),
     seed: config.seed,
-    ...(initial ? { weights: initial } : {}),
+    ...(initial ? { weights: withDecoderBias(initial, decoderBiasInit) } : {}),
     scale,
+    l1WarmupSteps: config.l1WarmupSteps,
+    decoderBiasInit,
+    ...(resample
+      ? {
+        resample: {
+          ...resample,
+          seed: config.seed,
+          onResample: (step: number, counts: number[]) =>
+            deps.log.info(`train: ${resampledText(step, { names, counts, dDict: specs.map((s) => s.dDict) })}`),
+        },
+      }
+      : {}),
     logEvery: config.logEvery,
     onLog,
     resume: state,
@@ -292,6 +340,46 @@ export async function trainSweep(
     },
   });
   return { trainer, steps: trainer.stepCount, startStep: start, scale };
+}
+
+/** Initial weights with `b_dec` set to `init` where a member has one (a part's members, which start from given weights). */
+function withDecoderBias(weights: SaeWeights[], init: Float32Array | undefined): SaeWeights[] {
+  return init ? weights.map((w) => (w.decoderBias ? { ...w, decoderBias: init.slice() } : w)) : weights;
+}
+
+/** The geometric median of the first training rows at the training scale, the initial `b_dec`. */
+async function decoderBiasMedian(
+  store: ActivationStore,
+  options: { scale: number; log: { info: (m: string) => void } },
+): Promise<Float32Array> {
+  const rows = Math.min(store.rows("train"), DECODER_BIAS_ROWS);
+  const block = await store.getRows(0, rows);
+  const { median, iterations } = geometricMedian(block.x.map((v) => v * options.scale), store.d);
+  options.log.info(
+    `train: b_dec starts at the geometric median of ${rows} training rows (Weiszfeld, ${iterations} iterations)`,
+  );
+  return Float32Array.from(median);
+}
+
+/**
+ * One resampling in words: per member, the features resampled out of its dictionary.
+ *
+ * @param step The step after which it ran.
+ * @param options Member names, the counts and each member's dictionary size.
+ * @returns The line.
+ * @example
+ * ```ts
+ * import { resampledText } from "./_train.ts";
+ * const line = resampledText(20, { names: ["a", "b"], counts: [3, 0], dDict: [16, 32] });
+ * if (line !== "step 20: resampled dead features — a 3 of 16, b 0 of 32") throw new Error(line);
+ * ```
+ */
+export function resampledText(
+  step: number,
+  options: { names: readonly string[]; counts: readonly number[]; dDict: readonly number[] },
+): string {
+  const parts = options.names.map((name, i) => `${name} ${options.counts[i]} of ${options.dDict[i]}`);
+  return `step ${step}: resampled dead features — ${parts.join(", ")}`;
 }
 
 /**

@@ -20,11 +20,14 @@ import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { loadDictionary, saveDictionary } from "@saelab/dictionary";
 import {
+  ATLAS_SHARD_SIZE,
   type DictEntry,
   type FeatureDetail,
   isValidId,
   listDicts,
   listRuns,
+  pickAtlasEntry,
+  readAtlasShard,
   readFeature,
   readFeatureIndex,
   readRun,
@@ -157,9 +160,30 @@ async function exportNeuronpedia(ctx: RunContext, run: RunJson, options: { entri
       );
     }
     const details = new Map<number, FeatureDetail>();
+    const sampled = new Set(index.value.sampled ?? index.value.features.map((f) => f.index));
+    const shardSize = index.value.atlasShard ?? ATLAS_SHARD_SIZE;
+    const shards = new Map<number, Awaited<ReturnType<typeof readAtlasShard>>>();
     for (const f of index.value.features) {
-      const d = await readFeature(ctx.runsDir, run.id, { dict: entry.name, index: f.index });
-      if (d.status === "ok") details.set(f.index, d.value);
+      const d = sampled.has(f.index)
+        ? await readFeature(ctx.runsDir, run.id, { dict: entry.name, index: f.index })
+        : null;
+      if (d?.status === "ok") {
+        details.set(f.index, d.value);
+        continue;
+      }
+      // a feature that was not scored: its texts and histogram from the atlas (top fragments; interval examples
+      // in the place of SAEDashboard's quantile examples)
+      const s = Math.floor(f.index / shardSize);
+      if (!shards.has(s)) shards.set(s, await readAtlasShard(ctx.runsDir, run.id, { dict: entry.name, shard: s }));
+      const a = pickAtlasEntry(shards.get(s)!, f.index);
+      if (a.status !== "ok") continue;
+      details.set(f.index, {
+        ...f,
+        dict: entry.name,
+        top: a.value.top,
+        random: a.value.intervals.flatMap((i) => i.fragments),
+        histogram: a.value.histogram,
+      });
     }
     const cfg = entry.cfg.status === "ok" ? entry.cfg.value : null;
     const longest = Math.max(

@@ -7,6 +7,7 @@ import { testDeps, withTempDir } from "@saelab/runs/testing";
 import { EXIT, runCli } from "../apps/cli/mod.ts";
 import { NEURONPEDIA_BATCH, NEURONPEDIA_EXPLANATION, neuronpediaFeature } from "./_neuronpedia.ts";
 import { exportRun } from "./export.ts";
+import { score } from "./score.ts";
 import { UsageError } from "./_runtime.ts";
 import { initWeights, KIND_NAMES, KINDS, saveSae } from "@saelab/sae";
 import { withGpu } from "@saelab/gpu";
@@ -215,6 +216,8 @@ Deno.test("a pipeline run exports in both formats: its features fit the format, 
     let id = "";
     await withGpu(async (gpu) => {
       id = await makePipelineRun(runs, { gpu, work: join(dir, "inputs") });
+      // score a sample of 8 features per dictionary, so that most features are outside it
+      await score({ run: id, features: 8 }, testDeps(runs), { gpu });
     });
     const deps = testDeps(runs);
     await exportRun({ run: id, format: "neuronpedia", out: join(dir, "np") }, deps);
@@ -229,6 +232,11 @@ Deno.test("a pipeline run exports in both formats: its features fit the format, 
         JSON.parse(await Deno.readTextFile(join(dir, "np", e.name, "batch-0.json"))),
       );
       assert.ok(batch.features.some((f) => f.activations.length > 0), `${e.name}: texts`);
+      const index = JSON.parse(await Deno.readTextFile(join(runs, id, "features", e.name, RUN_FILES.featureIndex)));
+      const sampled = new Set<number>(index.sampled);
+      const unscored = batch.features.filter((f) => !sampled.has(f.feature_index) && f.frac_nonzero > 0);
+      assert.ok(unscored.length > 0, `${e.name}: features outside the scoring sample`);
+      for (const f of unscored) assert.ok(f.activations.length > 0, `${e.name} #${f.feature_index}: atlas texts`);
       assert.equal(batch.features[0].n_tokens_in_prompt, 64, "the run's windows");
     }
     const x = rows(32, 16);

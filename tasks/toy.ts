@@ -20,12 +20,13 @@ import {
   type ToyJsonMember,
   writeJsonAtomic,
 } from "@saelab/runs";
-import { KIND_NAMES, runToySweep, type SaeKind, TOY_SWEEP_DEFAULTS } from "@saelab/sae";
-import { checkKindNeeds, L0_ALPHA, trainSchema } from "./_config.ts";
+import { KIND_NAMES, LR_SCHEDULE_TEXT, LR_SCHEDULES, runToySweep, type SaeKind, TOY_SWEEP_DEFAULTS } from "@saelab/sae";
+import { checkKindNeeds, L0_ALPHA, resampleSettings, trainSchema } from "./_config.ts";
 import { openRun, readRunJson, type RunHandle } from "./_run.ts";
 import { defineStage, runPipeline, type StageReporter, type Step, UsageError } from "./_runtime.ts";
 import { flag, int, num, type OptionsSchema, text, withDefault } from "./_schema.ts";
-import { padTable } from "./_summary.ts";
+import { padTable, trainingLine } from "./_summary.ts";
+import { resampledText } from "./_train.ts";
 
 const D = TOY_SWEEP_DEFAULTS;
 const train = trainSchema.entries;
@@ -43,6 +44,10 @@ export const toySchema = v.strictObject({
     ),
   ),
   k: train.k,
+  prefixes: train.prefixes,
+  auxK: train.auxK,
+  auxAlpha: train.auxAlpha,
+  deadWindow: train.deadWindow,
   ratios: withDefault(train.ratios, { default: [...D.ratios] }),
   l1: withDefault(train.l1, { default: [...D.l1], describe: `L1 coefficients α; ${L0_ALPHA}` }),
   jumpreluBandwidth: withDefault(train.jumpreluBandwidth, { default: D.thresholds.bandwidth }),
@@ -53,7 +58,19 @@ export const toySchema = v.strictObject({
   }),
   steps: withDefault(train.steps, { default: D.steps }),
   batchSize: withDefault(train.batchSize, { default: D.batchSize }),
-  lr: withDefault(train.lr, { default: D.lr, describe: "Adam learning rate" }),
+  lr: withDefault(train.lr, { default: D.lr, describe: "Adam learning rate, the peak of a schedule" }),
+  lrSchedule: withDefault(train.lrSchedule, {
+    default: "constant",
+    describe: `learning-rate schedule: ${LR_SCHEDULES.map((k) => `${k} (${LR_SCHEDULE_TEXT[k]})`).join("; ")}`,
+  }),
+  lrWarmupSteps: train.lrWarmupSteps,
+  lrDecaySteps: train.lrDecaySteps,
+  l1Penalty: train.l1Penalty,
+  decoderBias: train.decoderBias,
+  l1WarmupSteps: train.l1WarmupSteps,
+  resample: train.resample,
+  resampleEvery: train.resampleEvery,
+  resampleDeadAfter: train.resampleDeadAfter,
   d: int("dimension of the toy activations", { default: D.toy.d, min: 1 }),
   features: int("number of true features (default: 2·d)", { min: 1 }),
   meanActive: num("mean active true features per row", { default: D.toy.meanActive, positive: true }),
@@ -116,6 +133,7 @@ const toyStep: Step<ToyState> = {
   async run(state, stage: StageReporter) {
     const { run, config } = state;
     const gpu = await state.gpu();
+    const resample = resampleSettings(config);
     const result = await runToySweep(gpu, {
       toy: {
         d: config.d,
@@ -127,11 +145,23 @@ const toyStep: Step<ToyState> = {
       },
       kinds: config.kinds as SaeKind[],
       k: config.k,
+      prefixes: config.prefixes,
+      ...(config.auxK ? { auxk: { auxK: config.auxK, auxAlpha: config.auxAlpha, deadWindow: config.deadWindow } } : {}),
       ratios: config.ratios,
       l1: config.l1,
       steps: config.steps,
       batchSize: config.batchSize,
       lr: config.lr,
+      lrSchedule: {
+        schedule: config.lrSchedule,
+        warmupSteps: config.lrWarmupSteps,
+        decaySteps: config.lrDecaySteps,
+      },
+      l1WarmupSteps: config.l1WarmupSteps,
+      l1Penalty: config.l1Penalty,
+      decoderBias: config.decoderBias,
+      ...(resample ? { resample: { ...resample, seed: config.seed } } : {}),
+      onResample: (step, resampled) => run.deps.log.info(`toy: ${resampledText(step, resampled)}`),
       thresholds: { bandwidth: config.jumpreluBandwidth, initThreshold: config.jumpreluInitThreshold },
       seed: config.seed,
       signal: run.deps.signal,
@@ -213,7 +243,8 @@ export const toyStage = defineStage({
     const state: ToyState = { run, config: { ...config, features }, gpu: ctx.gpu };
     await runPipeline({ ...ctx, run }, { state, steps: [toyStep] });
     await setRunStatus(ctx.runsDir, run.id, { status: "done" });
-    ctx.log.info(`\n${formatToy(state.result!)}`);
+    const training = trainingLine({ ...config, features }, []);
+    ctx.log.info(`\n${formatToy(state.result!)}${training ? `\n${training}` : ""}`);
     return { runId: run.id, message: `Run ${run.id}: ${run.path(RUN_FILES.toy)}` };
   },
 });

@@ -254,6 +254,11 @@ Deno.test("usage errors of the real stages exit 2 and name the flag", async () =
       [["train", "--config", config], /Unknown option --ratioz/],
       [["train", "--ratioz", "1"], /Unknown option --ratioz/],
       [["train", "--batch-size", "6"], /Invalid --batch-size: 6 is not a multiple of 4/],
+      [["train", "--l1-warmup-steps", "-2"], /Invalid --l1-warmup-steps: -2 is not ≥ 0/],
+      [["train", "--resample-every", "0"], /Invalid --resample-every: 0 is not ≥ 1/],
+      [["train", "--resample-dead-after", "1.5"], /Invalid --resample-dead-after: 1\.5 is not a whole number/],
+      [["train", "--lr-decay-steps", "-1"], /Invalid --lr-decay-steps: -1 is not ≥ 0/],
+      [["toy", "--lr-schedule", "cosine"], /Invalid --lr-schedule: "cosine" is not one of/],
       [["baselines", "--methods", "pca,svd"], /Invalid --methods \(item 2\): "svd" is not one of pca, ica/],
       [["score", "--features", "-3"], /Invalid --features: -3 is not ≥ 1/],
     ];

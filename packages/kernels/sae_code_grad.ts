@@ -1,7 +1,8 @@
 /**
  * `sae_code_grad`: the gradient at the pre-activations, computed only where a
  * code fired. `∂P[b, j] = (G[b, :]·D̂[j, :] + α_z/B)` where `C[b, j] > 0`, else 0
- * (`G` the scaled reconstruction error, `D̂` the normalised decoder rows).
+ * (`G` the scaled reconstruction error, `D̂` the normalised decoder rows); with per-feature weights `w`
+ * (the decoder-norm penalty: `w_zj = ‖D_j‖`, `D̂` then the raw rows), `α_z·w_zj/B`.
  *
  * For each tile of rows (the decoder stage's k-list tiles, 8 or 16 rows), the
  * features that fired in it come from that k-list (`_k_lists.ts`). An
@@ -24,7 +25,7 @@ import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_op
 const FEATS = 16, LANES = 8;
 const XYZW = ["x", "y", "z", "w"];
 
-function code(ROWS: number, mode: OperandMode): string {
+function code(ROWS: number, mode: OperandMode, weighted: boolean): string {
   const w = operandWgsl(mode);
   const rows = Array.from({ length: ROWS }, (_, r) => r);
   const feats = Array.from({ length: FEATS }, (_, q) => q);
@@ -40,7 +41,9 @@ function code(ROWS: number, mode: OperandMode): string {
     feats.map((q) =>
       `if (f0 + ${q}u < cnt && rb + ${r}u < u.rows) {
     if (${w.load("tc", { x: `j${q} / 4u`, y: `rb + ${r}u`, layer: "z" })}[j${q} % 4u] > 0.0) {
-      out[z * u.rows * u.n + (rb + ${r}u) * u.n + j${q}] = acc${r}_${q >> 2}.${XYZW[q & 3]} + alpha;
+      out[z * u.rows * u.n + (rb + ${r}u) * u.n + j${q}] = acc${r}_${q >> 2}.${XYZW[q & 3]} + alpha${
+        weighted ? ` * wts[z * u.n + j${q}]` : ""
+      };
     }
   }`
     )
@@ -54,7 +57,8 @@ struct U { rows: u32, n: u32, d: u32, listStride: u32, listTiles: u32, scale: f3
 @group(0) @binding(4) var<storage, read> klist: array<u32>;
 @group(0) @binding(5) var<storage, read> kcount: array<u32>;
 @group(0) @binding(6) var<storage, read> alphas: array<f32>;
-@group(0) @binding(7) var<uniform> u: U;
+${weighted ? "@group(0) @binding(7) var<storage, read> wts: array<f32>;" : ""}
+@group(0) @binding(${weighted ? 8 : 7}) var<uniform> u: U;
 
 @compute @workgroup_size(${LANES})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) li: vec3u) {
@@ -76,17 +80,18 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) li: vec3
 }`;
 }
 
-const PROGRAMS = programsByMode((mode, rows): Program => ({
+const PROGRAMS = programsByMode((mode, key): Program => ({
   name: "sae_code_grad",
-  key: modeKey(mode, `r${rows}f${FEATS}l${LANES}`),
-  code: () => code(Number(rows), mode),
+  key: modeKey(mode, `r${key}f${FEATS}l${LANES}`),
+  code: () => code(Number.parseInt(key), mode, key.endsWith("w")),
 }));
 
 /**
  * Record `∂P` into `out` (which must hold zeros: only firing codes are written).
  *
  * @param gpu The context.
- * @param inputs `G [B, d]`, `D̂ [n, d]`, `C [B, n]` operands (one mode), the decoder k-list and α per member.
+ * @param inputs `G [B, d]`, `D̂ [n, d]`, `C [B, n]` operands (one mode), the decoder k-list, α per member, and
+ *   optionally a weight per feature `[Z·n]` on α (the decoder-norm penalty: `α_z · w_zj / B`).
  * @param out The output buffer `[Z][rows, n]` and sizes.
  * @returns Nothing; the dispatches are recorded.
  * @example
@@ -96,7 +101,7 @@ const PROGRAMS = programsByMode((mode, rows): Program => ({
  */
 export function codeGradSparse(
   gpu: Gpu,
-  inputs: { g: MatrixOperand; dh: MatrixOperand; c: MatrixOperand; list: KList; alphas: Binding },
+  inputs: { g: MatrixOperand; dh: MatrixOperand; c: MatrixOperand; list: KList; alphas: Binding; weights?: Binding },
   out: { dp: Binding; rows: number; n: number; d: number; members: number },
 ): void {
   const { list } = inputs;
@@ -105,12 +110,21 @@ export function codeGradSparse(
     throw new RangeError(`Cannot run sae_code_grad: k-list tiles of ${ROWS} rows (need a multiple of 4, at most 16)`);
   }
   const { g, dh, c } = inputs;
-  const prog = PROGRAMS(commonMode("sae_code_grad", [g, dh, c]), String(ROWS));
+  const prog = PROGRAMS(commonMode("sae_code_grad", [g, dh, c]), `${ROWS}${inputs.weights ? "w" : ""}`);
   const u = new ArrayBuffer(24);
   new Uint32Array(u).set([out.rows, out.n, out.d, list.stride, list.tiles]);
   new Float32Array(u)[5] = 1 / out.rows;
   gpu.dispatch(prog, {
-    bindings: [bindingOf(g), bindingOf(dh), bindingOf(c), out.dp, list.indices, list.counts, inputs.alphas],
+    bindings: [
+      bindingOf(g),
+      bindingOf(dh),
+      bindingOf(c),
+      out.dp,
+      list.indices,
+      list.counts,
+      inputs.alphas,
+      ...(inputs.weights ? [inputs.weights] : []),
+    ],
     uniforms: withOperandSizes(u, [g, dh, c]),
     workgroups: [Math.ceil(out.n / (LANES * FEATS)), Math.ceil(out.rows / ROWS), out.members],
   });

@@ -51,6 +51,23 @@ for (
       }
       assertClose(got.subarray(z * rows * n, (z + 1) * rows * n), want, { atol: 1e-5, rtol: 1e-5 }, `member ${z}`);
     }
+    // with a weight per feature (the decoder-norm penalty): α_z · w_zj / B
+    const w = randomFloats(Z * n, 17, 0.1, 3);
+    const weights = gpu.upload(w, [Z * n]);
+    const weighted = gpu.zeros([Z * rows * n]);
+    codeGradSparse(gpu, { g: tg, dh: tdh, c: tc, list, alphas, weights }, { dp: weighted, rows, n, d, members: Z });
+    const gotW = await weighted.read();
+    for (let z = 0; z < Z; z++) {
+      for (let b = 0; b < rows; b++) {
+        for (let j = 0; j < n; j++) {
+          const e = z * rows * n + b * n + j;
+          const want = c[z][b * n + j] > 0 ? got[e] + ([0.5, 2][z] / rows) * (w[z * n + j] - 1) : 0;
+          assert.ok(Math.abs(gotW[e] - want) <= 1e-5 + 1e-5 * Math.abs(want), `weighted ${z}/${b}/${j}`);
+        }
+      }
+    }
+    weights.dispose();
+    weighted.dispose();
     assert.throws(
       () =>
         codeGradSparse(gpu, { g: tg, dh: tdh, c: tc, list: { ...list, tm: 32 }, alphas }, {

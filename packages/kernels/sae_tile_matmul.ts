@@ -18,7 +18,8 @@
  *   operand `C [M, N]` and transposed to `Cᵀ [N, M]`; `fired[z·N + n] = step`
  *   where a feature fired. `encodeRaw` writes `acc + bias` to `C` only (TopK selects later).
  * - `decode`: `G = scale · (acc − X)` with `X` read from a shared operand, written
- *   to operand `G [M, N]`.
+ *   to operand `G [M, N]`. `decodeBias` adds each member's decoder bias first,
+ *   `G = scale · (acc + b_dec − X)`, `b_dec [N]` read at `base + z·stride` of a storage buffer.
  *
  * With a k-list (`list`), the k loop runs only over the k at which the tile's
  * rows of `At` are not all zero — codes and code gradients are sparse once an
@@ -74,7 +75,7 @@ export function chooseTile(m: number, n: number, options: { list?: boolean } = {
 }
 
 /** What the kernel does with each accumulated tile. */
-export type Epilogue = "store" | "encode" | "encodeRaw" | "decode";
+export type Epilogue = "store" | "encode" | "encodeRaw" | "decode" | "decodeBias";
 
 const XYZW = ["x", "y", "z", "w"];
 
@@ -84,6 +85,7 @@ const OUTPUT_OPERANDS: Record<Epilogue, readonly string[]> = {
   encode: ["oc", "oct"],
   encodeRaw: ["oc"],
   decode: ["tx", "og"],
+  decodeBias: ["tx", "og"],
 };
 
 function head(ep: Epilogue, list: boolean, w: OperandWgsl): string {
@@ -95,8 +97,11 @@ function head(ep: Epilogue, list: boolean, w: OperandWgsl): string {
     decode: `@group(0) @binding(2) ${w.decl("tx", "read")};
 @group(0) @binding(3) ${w.decl("og", "write")};`,
     encodeRaw: `@group(0) @binding(2) ${w.decl("oc", "write")};`,
+    decodeBias: `@group(0) @binding(2) ${w.decl("tx", "read")};
+@group(0) @binding(3) ${w.decl("og", "write")};
+@group(0) @binding(4) var<storage, read> bdec: array<vec4f>;`,
   };
-  const n = { store: 3, encode: 5, encodeRaw: 3, decode: 4 }[ep];
+  const n = { store: 3, encode: 5, encodeRaw: 3, decode: 4, decodeBias: 5 }[ep];
   const lists = list
     ? `@group(0) @binding(${n}) var<storage, read> klist: array<u32>;
 @group(0) @binding(${n + 1}) var<storage, read> kcount: array<u32>;\n`
@@ -126,10 +131,13 @@ function tail(ep: Epilogue, { tm: TM, tn: TN }: TileConfig, w: OperandWgsl): str
       const pos = { x: `n4 + ${j}u`, y: `min(m0 + ${r}u, u.m - 1u)`, layer: "0" };
       if (ep === "encode") lines.push(`let v${r}_${j} = max(${a} + bias${j}, vec4f(0.0));`);
       else if (ep === "encodeRaw") lines.push(`let v${r}_${j} = ${a} + bias${j};`);
-      else lines.push(`let v${r}_${j} = u.scale * (${a} - ${w.load("tx", pos)});`);
+      else if (ep === "decodeBias") {
+        const bias = `bdec[(u.base + z * u.stride) / 4u + nb${j}]`;
+        lines.push(`let v${r}_${j} = u.scale * (${a} + ${bias} - ${w.load("tx", pos)});`);
+      } else lines.push(`let v${r}_${j} = u.scale * (${a} - ${w.load("tx", pos)});`);
     }
   }
-  const direct = ep === "decode" ? "og" : "oc";
+  const direct = ep === "decode" || ep === "decodeBias" ? "og" : "oc";
   for (const r of rows) {
     for (const j of cols) {
       lines.push(
@@ -246,7 +254,7 @@ export interface TileMatmulArgs {
    * (`C`, `Cᵀ`, `X`, `G`) are operands in the mode of `a`; with textures a bare view also works.
    */
   outputs: readonly (MatrixOperand | GPUBindingResource | GPUBuffer | Tensor)[];
-  /** `store`: offset and per-member stride of the output, in floats (multiples of 4). */
+  /** `store`: offset and per-member stride of the output; `decodeBias`: of `b_dec`; in floats (multiples of 4). */
   base?: number;
   /** See `base`. */
   stride?: number;

@@ -104,6 +104,22 @@ for (const { mode, ta, tb } of operands) {
       }
       for (const t of [x, g]) t.destroy();
     });
+
+    Deno.test(`sae_matmul decodeBias epilogue adds each member's b_dec (tile ${tile.tm}×${tile.tn})${named(mode)}`, async () => {
+      const x = textures("test.x", [rand(M * N)], M, N, mode);
+      const xs = await x.read(gpu);
+      const g = matrix([Z, M, N], "test.g");
+      const base = 8; // b_dec of member z at base + z·N in a larger buffer
+      const host = rand(base + Z * N);
+      const bdec = gpu.upload(host, [host.length]);
+      tileMatmul(gpu, "decodeBias", { ...PRODUCT, tile, outputs: [x, g, bdec], scale: 0.5, base, stride: N });
+      for (let z = 0; z < Z; z++) {
+        const want = reference(at, bt, M, N, K, z).map((v, e) => 0.5 * (v + host[base + z * N + (e % N)] - xs[e]));
+        assertClose(await g.read(gpu, z), want, { atol: 1e-5, rtol: 1e-5 }, `G member ${z}`);
+      }
+      for (const t of [x, g]) t.destroy();
+      bdec.dispose();
+    });
   }
 
   for (const tile of [SMALL_TILE, LARGE_TILE]) {

@@ -15,15 +15,24 @@
  * D loops, per tile of rows, only over the features that fired in it; W and Dg,
  * per tile of features, only over the rows where one fired (k-lists, `@saelab/kernels` `sae_k_lists.ts`).
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
+ * Nested levels (matryoshka, `@saelab/kernels` `sae_nested.ts`): D, P and Dg run over L·d columns,
+ * the L levels side by side (the whole dictionary first, so G's first d columns are its error):
+ * D̂_cat and X_cat from D̂ and X_e, G_cat = 2/(B·d) · (C D̂_cat − X_cat), ∂D̂ = fold(Cᵀ G_cat).
+ * AuxK (`spec.auxK`): after P, `_auxk_stage.ts` adds the aux codes' part of ∂P and, after Dg, of ∂D̂.
  * A   Adam over the packed buffer; then W_ext → operand and D → D̂, D̂ᵀ for the next step
  * ```
+ * With a decoder bias (`sae_decoder_bias.ts`): the encoder operand's bias row holds `b_e − W b_dec`, D adds
+ * `b_dec` (`decodeBias`), and after W `∂b_dec = Σ_b G − Σ_j ∂b_e,j W_j`, `∂W −= ∂b_e ⊗ b_dec`. With the
+ * decoder-norm penalty (`sae_decoder_norm.ts`): D reads `D` itself, P weighs α by `‖D_j‖`, and N becomes
+ * `∂D_j = (Cᵀ G)_j + (α/B)(Σ_b c_bj) D̂_j`.
  * Gated members add their own steps (`_gated_group.ts`): codes from the raw gate pre-activations, an
  * auxiliary reconstruction, and the gradients of both paths.
  *
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { adam } from "@saelab/kernels";
+import { adam, nestedExpand, nestedFold } from "@saelab/kernels";
+import { AuxKStage } from "./_auxk_stage.ts";
 import { type GroupLayout, groupLayout, packWeights, unpackWeights } from "./_layout.ts";
 import {
   allocKList,
@@ -31,6 +40,12 @@ import {
   chooseTile,
   codeGradSparse,
   createMatrix,
+  decoderBiasGrad,
+  decoderNormBackward,
+  decoderRows,
+  encoderBiasShift,
+  encoderGradShift,
+  type EncoderRowsAt,
   type KList,
   type MatrixOperand,
   normalizeBackward,
@@ -42,10 +57,11 @@ import {
   rowStats,
   type TileConfig,
   tileMatmul,
+  weightedL1Rows,
 } from "@saelab/kernels";
 import { GatedSteps } from "./_gated_group.ts";
 import { KINDS } from "./kinds/mod.ts";
-import { thresholdSettings } from "./kinds/kind.ts";
+import { levelWidths, thresholdSettings } from "./kinds/kind.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
 
@@ -79,10 +95,14 @@ export interface MemberGroupOptions {
  * @param sizes Input width `d`, dictionary size `n` and largest batch.
  * @returns Bytes per member of the largest binding.
  */
-export function memberBindingBytes(kind: SaeSpec["kind"], sizes: { d: number; n: number; batch: number }): number {
+export function memberBindingBytes(
+  kind: SaeSpec["kind"],
+  sizes: { d: number; n: number; batch: number; decoderBias?: boolean; levels?: number },
+): number {
   const { d, n, batch } = sizes;
-  const params = groupLayout(kind, { d, n, members: 1 }).total;
-  return 4 * Math.max(params, batch * n, (d + 4) * n);
+  const params = groupLayout(kind, { d, n, members: 1, decoderBias: sizes.decoderBias }).total;
+  const cat = (sizes.levels ?? 1) * d; // nested levels side by side: G, D̂_cat and ∂D̂_cat
+  return 4 * Math.max(params, batch * n, (d + 4) * n, batch * cat, n * cat);
 }
 
 /** Members of one (kind, d, n) trained together. */
@@ -118,6 +138,18 @@ export class MemberGroup {
   #dpBuf: Tensor<"f32">;
   /** Kinds with a batch selection: the learned thresholds `θ [Z]`, and a copy that forward passes outside training move. */
   #theta: { learned: Tensor<"f32">; scratch: Tensor<"f32"> } | null = null;
+  /**
+   * The decoder-norm penalty (SAELens' standard SAE): `D` used unnormalised, codes weighted by `‖D_j‖`; the
+   * norms of the last forward pass are kept here (the step's refresh moves `norms` on).
+   */
+  #decoderNorm: { normsFwd: Tensor<"f32"> } | null = null;
+  /**
+   * Kinds with nested levels: the rows each level keeps (the whole dictionary first), the
+   * side-by-side `D̂_cat [n, L·d]`, `X_cat [B, L·d]` (shared) and `∂D̂_cat [Z][n, L·d]`.
+   */
+  #nested: { limits: number[]; dh: MatrixOperand; x: MatrixOperand; gd: Tensor<"f32"> } | null = null;
+  /** AuxK's stage (`_auxk_stage.ts`), when the members ask for it. */
+  #auxk: AuxKStage | null = null;
   /** Gated kinds: their extra operands and steps. */
   #gated: GatedSteps | null = null;
 
@@ -136,7 +168,7 @@ export class MemberGroup {
     const Z = specs.length;
     this.#gpu = gpu;
     this.specs = specs;
-    this.layout = groupLayout(kind, { d, n, members: Z });
+    this.layout = groupLayout(kind, { d, n, members: Z, decoderBias: specs[0].decoderBias });
     const host = new Float32Array(this.layout.total);
     weights.forEach((w, z) => packWeights(this.layout, z, w, host));
     const tag = `sae.${kind}.n${n}`;
@@ -164,6 +196,9 @@ export class MemberGroup {
     this.#listD = allocKList(gpu, { k: n, m: batch, members: Z, tm: this.#tileD.tm }, `${tag}.klist_rows`);
     this.#listF = allocKList(gpu, { k: batch, m: n, members: Z, tm: this.#tileF.tm }, `${tag}.klist_features`);
     this.#dpBuf = gpu.zeros([Z * batch * n], "f32", `${tag}.grad_pre`);
+    if (specs[0].l1Penalty === "decoder-norm") {
+      this.#decoderNorm = { normsFwd: gpu.zeros([Z * n], "f32", `${tag}.norms_forward`) };
+    }
     if (def.batch) {
       this.#theta = {
         learned: gpu.upload(Float32Array.from(weights, (w) => w.threshold ?? 0), [Z], `${tag}.threshold`),
@@ -181,7 +216,26 @@ export class MemberGroup {
     tex("dht", d + 4, n);
     tex("c", batch, n);
     tex("ct", n, batch);
-    tex("g", batch, d);
+    const widths = levelWidths(specs[0]);
+    if (def.nested) {
+      const limits = [n, ...widths.slice(0, -1)], cat = limits.length * d;
+      this.#nested = {
+        limits,
+        dh: createMatrix(gpu, mode, { shape: [Z, n, cat], label: `${tag}.dh_levels` }),
+        x: createMatrix(gpu, mode, { shape: [1, batch, cat], label: `${tag}.x_levels` }),
+        gd: gpu.zeros([Z * n * cat], "f32", `${tag}.grad_dhat_levels`),
+      };
+    }
+    tex("g", batch, (this.#nested?.limits.length ?? 1) * d);
+    if (specs[0].auxK > 0) {
+      this.#auxk = new AuxKStage(gpu, {
+        spec: specs[0],
+        sizes: { d, n, members: Z, batch },
+        mode,
+        tiles: { rows: this.#tileD, features: this.#tileF },
+        tag,
+      });
+    }
     tex("dp", batch, n);
     this.#rowsAt = def.tied
       ? { offset: this.layout.enc, stride: n * d, bias: this.layout.dec }
@@ -201,15 +255,51 @@ export class MemberGroup {
         layers: members,
       });
     }
-    normalizeRows(this.#gpu, this.params, {
-      dh: this.#t.dh,
-      dht: this.#t.dht,
-      norms: this.#norms,
-      n,
-      d,
-      members,
-      at: this.#rowsAt,
-    });
+    if (this.#decoderNorm) {
+      decoderRows(this.#gpu, this.params, { dh: this.#t.dh, norms: this.#norms, n, d, members, at: this.#rowsAt });
+    } else {
+      normalizeRows(this.#gpu, this.params, {
+        dh: this.#t.dh,
+        dht: this.#t.dht,
+        norms: this.#norms,
+        n,
+        d,
+        members,
+        at: this.#rowsAt,
+      });
+    }
+    if (this.#nested) {
+      nestedExpand(this.#gpu, this.#t.dh, {
+        dst: this.#nested.dh,
+        rows: n,
+        d,
+        limits: this.#nested.limits,
+        layers: members,
+      });
+    }
+    if (this.layout.bdec >= 0) {
+      // the encoder reads X − b_dec: its bias row becomes b_e − W_j·b_dec
+      const tied = KINDS[this.layout.kind].tied;
+      encoderBiasShift(this.#gpu, { params: this.params, norms: this.#norms }, {
+        wt: tied ? this.#t.dht : this.#t.w,
+        n,
+        d,
+        members,
+        enc: this.#encoderRows(),
+        bias: tied
+          ? { offset: this.layout.dec, row: 1, member: n }
+          : { offset: this.layout.enc + d, row: d + 4, member: this.layout.encStride },
+        bdec: this.layout.bdec,
+      });
+    }
+  }
+
+  /** Where the encoder rows as the forward pass uses them sit in the parameters (tied: `M`, normalised). */
+  #encoderRows(): EncoderRowsAt {
+    const { d, n, enc, encStride, kind } = this.layout;
+    return KINDS[kind].tied
+      ? { offset: enc, row: d, member: n * d, normalized: true }
+      : { offset: enc, row: d + 4, member: encStride, normalized: false };
   }
 
   /**
@@ -221,6 +311,9 @@ export class MemberGroup {
     const { d, n, members, kind } = this.layout;
     const def = KINDS[kind];
     const wEnc = def.tied ? t.dht : t.w;
+    if (this.#decoderNorm) {
+      gpu.encoder().copyBufferToBuffer(this.#norms.buffer, 0, this.#decoderNorm.normsFwd.buffer, 0, members * n * 4);
+    }
     const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
     if (def.gpu.epilogue === "gated") {
       tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
@@ -251,14 +344,21 @@ export class MemberGroup {
       tileMatmul(gpu, "encode", { a: x.xt, b: wEnc, ...common, outputs: [t.c, t.ct, mark.fired] });
     }
     buildKList(gpu, t.ct, { list: this.#listD, k: n, m: rows, members });
-    tileMatmul(gpu, "decode", {
+    const bdec = this.layout.bdec >= 0; // never with nested levels (SaeSpec refuses b_dec for them)
+    // training steps of nested kinds decode every level; other passes only the whole dictionary
+    const levels = mark.training ? this.#nested : null;
+    if (levels) {
+      nestedExpand(gpu, x.xe, { dst: levels.x, rows, d, limits: levels.limits.map(() => rows), layers: 1 });
+    }
+    tileMatmul(gpu, bdec ? "decodeBias" : "decode", {
       a: t.ct,
-      b: t.dh,
+      b: levels ? levels.dh : t.dh,
       m: rows,
-      n: d,
+      n: levels ? levels.limits.length * d : d,
       k: n,
       members,
-      outputs: [x.xe, t.g],
+      outputs: bdec ? [x.xe, t.g, this.params] : [levels ? levels.x : x.xe, t.g],
+      ...(bdec ? { base: this.layout.bdec, stride: d } : {}),
       scale: 2 / (rows * d),
       list: this.#listD,
       tile: this.#tileD,
@@ -269,14 +369,18 @@ export class MemberGroup {
   step(x: StagedInput, rows: number, step: number, settings: AdamSettings): void {
     const gpu = this.#gpu, t = this.#t;
     const { d, n, members } = this.layout;
+    const levels = this.#nested, cat = (levels?.limits.length ?? 1) * d;
     this.forward(x, rows, { fired: this.fired, step, training: true });
     gpu.encoder().clearBuffer(this.#dpBuf.buffer, 0, members * rows * n * 4);
-    const codeGrad = { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas };
+    const weights = this.#decoderNorm ? { weights: this.#decoderNorm.normsFwd } : {};
+    const codeGrad = { g: t.g, dh: levels ? levels.dh : t.dh, c: t.c, list: this.#listD, alphas: this.#alphas };
     if (this.#gated) {
       this.#gated.backward({ ...codeGrad, params: this.params }, { dp: this.#dpBuf, grads: this.grads, rows });
     } else {
-      codeGradSparse(gpu, codeGrad, { dp: this.#dpBuf, rows, n, d, members });
+      codeGradSparse(gpu, { ...codeGrad, ...weights }, { dp: this.#dpBuf, rows, n, d: cat, members });
     }
+    const aux = { p: t.p, c: t.c, dh: t.dh, xe: x.xe, fired: this.fired };
+    this.#auxk?.codeGrad(aux, { dp: this.#dpBuf, rows, step });
     const thresholds = KINDS[this.layout.kind].thresholds;
     if (thresholds) {
       thresholds.gradKernel(gpu, {
@@ -291,6 +395,8 @@ export class MemberGroup {
     packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
     // Gated: ∂P is non-zero wherever a gate opened, a superset of the fired codes
     buildKList(gpu, this.#gated?.gateCodes ?? t.c, { list: this.#listF, k: rows, m: n, members });
+    // with AuxK, ∂P is non-zero beyond the firing codes: the encoder gradient lists ∂P's own rows
+    const encoderList = this.#auxk?.encoderList(t.dp, rows) ?? this.#listF;
     tileMatmul(gpu, "store", {
       a: t.dp,
       b: x.xe,
@@ -301,37 +407,92 @@ export class MemberGroup {
       outputs: [this.#dw ?? this.grads],
       base: this.#dw ? 0 : this.layout.enc,
       stride: (d + 4) * n,
-      list: this.#listF,
+      list: encoderList,
       tile: this.#tileF,
     });
+    if (this.layout.bdec >= 0) this.#decoderBiasBackward(rows);
     this.#gated?.biasGrad(this.grads, rows);
     tileMatmul(gpu, "store", {
       a: t.c,
       b: t.g,
       m: n,
-      n: d,
+      n: cat,
       k: rows,
       members,
-      outputs: [this.#gd],
-      stride: n * d,
+      outputs: [levels ? levels.gd : this.#gd],
+      stride: n * cat,
       list: this.#listF,
       tile: this.#tileF,
     });
-    normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
-      grad: this.grads,
-      n,
-      d,
-      members,
-      at: this.#rowsAt,
-    });
+    if (levels) nestedFold(gpu, levels.gd, { dst: this.#gd, rows: n, d, limits: levels.limits, layers: members });
+    this.#auxk?.addDecoderGrad(this.#gd, rows);
+    if (this.#decoderNorm) {
+      const inputs = { gd: this.#gd, params: this.params, c: t.c, norms: this.#norms, alphas: this.#alphas };
+      decoderNormBackward(gpu, inputs, { grad: this.grads, rows, n, d, members, at: this.#rowsAt });
+    } else {
+      normalizeBackward(gpu, { gd: this.#gd, dh: t.dh, norms: this.#norms, dw: this.#dw ?? undefined }, {
+        grad: this.grads,
+        n,
+        d,
+        members,
+        at: this.#rowsAt,
+      });
+    }
     adam(gpu, { param: this.params, grad: this.grads, m: this.m, v: this.v }, { ...settings, step });
     this.refresh();
   }
 
-  /** Record per-row statistics of the last forward pass into `stats [Z][rows]` (vec4). */
+  /**
+   * `∂b_dec` from `G` and `∂b_e`, then the encoder gradient of `X` turned into the one of `X − b_dec`
+   * (after the encoder-gradient matmul, before the row normalisation's backward).
+   */
+  #decoderBiasBackward(rows: number): void {
+    const { d, n, members, enc, encStride, bdec } = this.layout;
+    const dw = this.#dw;
+    const at = dw ? { offset: 0, row: d + 4, member: (d + 4) * n } : { offset: enc, row: d + 4, member: encStride };
+    decoderBiasGrad(this.#gpu, { params: this.params, norms: this.#norms, g: this.#t.g, ...(dw ? { be: dw } : {}) }, {
+      grad: this.grads,
+      rows,
+      n,
+      d,
+      members,
+      enc: this.#encoderRows(),
+      be: { ...at, offset: at.offset + d },
+      out: bdec,
+    });
+    encoderGradShift(this.#gpu, this.params, { grad: dw ?? this.grads, at, n, d, members, bdec });
+  }
+
+  /**
+   * Train the next steps at `factor · α` for every member (the L1 warm-up); 1 restores each member's α.
+   * Submits the recorded work first, so that earlier steps keep the coefficient they were recorded with.
+   */
+  scaleL1(factor: number): void {
+    this.#gpu.flush();
+    const thresholds = KINDS[this.layout.kind].thresholds;
+    const alphas = Float32Array.from(this.specs, (s) => thresholds ? 0 : s.l1 * factor);
+    this.#gpu.device.queue.writeBuffer(this.#alphas.buffer, 0, alphas);
+    // JumpReLU: α weighs the L0 term, which reaches the thresholds only
+    if (this.#lambdas) {
+      this.#gpu.device.queue.writeBuffer(this.#lambdas.buffer, 0, Float32Array.from(this.specs, (s) => s.l1 * factor));
+    }
+  }
+
+  /**
+   * Record per-row statistics of the last forward pass into `stats [Z][rows]` (vec4: squared error, L0, `Σ|c|`,
+   * and with the decoder-norm penalty `Σ|c_j|·‖D_j‖`, else 0).
+   */
   stats(stats: Tensor<"f32">, rows: number): void {
     const { d, n, members } = this.layout;
     rowStats(this.#gpu, { c: this.#t.c, g: this.#t.g }, { stats, rows, n, d, members, inv: (rows * d) / 2 });
+    if (this.#decoderNorm) {
+      weightedL1Rows(this.#gpu, { c: this.#t.c, weights: this.#decoderNorm.normsFwd }, { stats, rows, n, members });
+    }
+  }
+
+  /** The component of {@linkcode MemberGroup.stats} that holds the penalised sparsity of each row (2 or 3). */
+  get l1Component(): 2 | 3 {
+    return this.#decoderNorm ? 3 : 2;
   }
 
   /** The codes `C [B, n]` (layer z) of the last forward pass. */
@@ -394,7 +555,12 @@ export class MemberGroup {
     this.#dw?.dispose();
     this.#lambdas?.dispose();
     this.#theta?.learned.dispose();
+    this.#decoderNorm?.normsFwd.dispose();
     this.#theta?.scratch.dispose();
+    this.#nested?.dh.destroy();
+    this.#nested?.x.destroy();
+    this.#nested?.gd.dispose();
+    this.#auxk?.dispose();
     this.#gated?.dispose();
     for (const l of [this.#listD, this.#listF]) {
       l.indices.dispose();

@@ -7,6 +7,7 @@
  * that column) — then `D [n, d]` at `dec + z·n·d`. Tied: `M [n, d]` at `enc + z·n·d`, then
  * `b [n]` at `dec + z·n`. Kinds with per-feature parameters (`featureParams`, Gated: `rMag`, `bMag`; JumpReLU: `logThreshold`)
  * add one block after those: member z's k-th vector `[n]` at `features + z·featureStride + k·n`.
+ * Members with a decoder bias (all of a group or none) add `b_dec [d]` at `bdec + z·d` after all of them.
  *
  * @module
  */
@@ -34,6 +35,8 @@ export interface GroupLayout {
   features: number;
   /** Floats per member in the per-feature block (`featureParams.length · n`; 0 when none). */
   featureStride: number;
+  /** Offset of the decoder-bias blocks `b_dec [d]` (stride d), or -1 when the members have none. */
+  bdec: number;
   /** Total floats. */
   total: number;
 }
@@ -45,15 +48,20 @@ export interface GroupLayout {
  * @param sizes `d`, `n` and member count.
  * @returns Offsets and total size.
  */
-export function groupLayout(kind: SaeSpec["kind"], sizes: { d: number; n: number; members: number }): GroupLayout {
+export function groupLayout(
+  kind: SaeSpec["kind"],
+  sizes: { d: number; n: number; members: number; decoderBias?: boolean },
+): GroupLayout {
   const { d, n, members } = sizes;
   const tied = KINDS[kind].tied;
   const encStride = tied ? n * d : (d + 4) * n;
   const dec = members * encStride;
   const features = dec + members * (tied ? n : n * d);
   const featureStride = (KINDS[kind].featureParams?.length ?? 0) * n;
-  const total = features + members * featureStride;
-  return { kind, d, n, members, enc: 0, encStride, dec, features, featureStride, total };
+  const end = features + members * featureStride;
+  const bdec = sizes.decoderBias ? end : -1;
+  const total = end + (sizes.decoderBias ? members * d : 0);
+  return { kind, d, n, members, enc: 0, encStride, dec, features, featureStride, bdec, total };
 }
 
 /** Write member z's weights into a packed host array. */
@@ -65,6 +73,7 @@ export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into:
     if (v?.length !== n) throw new RangeError(`Cannot pack ${layout.kind} weights: ${key} must hold ${n} values`);
     into.set(v, layout.features + z * layout.featureStride + k * n);
   });
+  if (layout.bdec >= 0) into.set(w.decoderBias ?? new Float32Array(d), layout.bdec + z * d);
   if (KINDS[layout.kind].tied) {
     into.set(w.encoder, e);
     into.set(w.encoderBias, layout.dec + z * n);
@@ -86,13 +95,14 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
     const at = layout.features + z * layout.featureStride + k * n;
     return [key, from.slice(at, at + n)];
   }));
+  const decoderBias = layout.bdec >= 0 ? from.slice(layout.bdec + z * d, layout.bdec + (z + 1) * d) : null;
   if (KINDS[layout.kind].tied) {
     return {
       spec: { ...spec },
       encoder: from.slice(e, e + n * d),
       encoderBias: from.slice(layout.dec + z * n, layout.dec + (z + 1) * n),
       decoder: null,
-      decoderBias: null,
+      decoderBias,
       ...perFeature,
     };
   }
@@ -107,7 +117,7 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
     encoder,
     encoderBias,
     decoder: from.slice(layout.dec + z * n * d, layout.dec + (z + 1) * n * d),
-    decoderBias: null,
+    decoderBias,
     ...perFeature,
   };
 }

@@ -104,7 +104,14 @@ export function memberCfg(weights: SaeWeights, options: { source: SaeSource } & 
     dict_ratio: n / d,
     ...(options.steps !== undefined ? { training_steps: options.steps } : {}),
     ...(options.tokens !== undefined ? { training_tokens: options.tokens } : {}),
-    saelab: { kind: spec.kind, tied: KINDS[spec.kind].tied, decoder_bias: spec.decoderBias, step: options.steps ?? 0 },
+    saelab: {
+      kind: spec.kind,
+      tied: KINDS[spec.kind].tied,
+      decoder_bias: spec.decoderBias,
+      step: options.steps ?? 0,
+      // trained with SAELens' standard penalty; the weights hold ‖D_j‖ folded into the encoder (toSaeLensTensors)
+      ...(spec.l1Penalty === "decoder-norm" ? { l1_penalty: "decoder-norm", decoder_norm_folded: true } : {}),
+    },
     ...src.extra,
   };
 }

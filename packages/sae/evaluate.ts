@@ -158,7 +158,11 @@ export function doublePairs(specs: readonly Required<SaeSpec>[]): number[] {
  * @example
  * ```ts
  * import { nextLargerPairs } from "@saelab/sae";
- * const s = (dDict: number) => ({ kind: "untied" as const, dIn: 4, dDict, l1: 1e-3, k: 0, decoderBias: false });
+ * const base = {
+ *   kind: "untied" as const, dIn: 4, l1: 1e-3, k: 0, decoderBias: false, l1Penalty: "paper" as const, prefixes: [],
+ *   auxK: 0, auxAlpha: 1 / 32, deadWindow: 1e7,
+ * };
+ * const s = (dDict: number) => ({ ...base, dDict });
  * if (nextLargerPairs([s(4), s(16), s(8)]).join() !== "2,-1,1") throw new Error();
  * ```
  */

@@ -49,11 +49,13 @@
  */
 export * from "./spec.ts";
 export { isSaeKind, KIND_NAMES, kindOfCfg, KINDS, saeKind, sparsityLoss } from "./kinds/mod.ts";
-export { cfgKindName, reluCodes, thresholdSettings } from "./kinds/kind.ts";
+export { cfgKindName, levelWidths, reluCodes, thresholdSettings } from "./kinds/kind.ts";
+export { MATRYOSHKA_FRACTIONS, nestedPrefixes } from "./kinds/matryoshka.ts";
 export type {
   BatchSelection,
   FeatureThresholds,
   KindCfg,
+  NestedLevels,
   SaeKindDef,
   SelectKernel,
   ThresholdOptions,
@@ -78,3 +80,4 @@ export * from "./train_state.ts";
 export * from "./spliced.ts";
 export * from "./convergence.ts";
 export * from "./schedule.ts";
+export * from "./geometric_median.ts";

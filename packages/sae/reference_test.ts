@@ -35,12 +35,14 @@ const specs: SaeSpec[] = [
   { kind: "tied", dIn: 5, dDict: 7, l1: 0.05, decoderBias: true },
   { kind: "topk", dIn: 5, dDict: 7, l1: 0, k: 3 },
   { kind: "topk", dIn: 5, dDict: 7, l1: 0.02, k: 2, decoderBias: true },
+  { kind: "untied", dIn: 5, dDict: 7, l1: 0.05, l1Penalty: "decoder-norm" },
+  { kind: "untied", dIn: 5, dDict: 7, l1: 0.05, decoderBias: true, l1Penalty: "decoder-norm" },
 ];
 
 for (const spec of specs) {
   Deno.test(
     `reference gradients match central finite differences (${spec.kind}, k=${spec.k ?? "-"}, bdec=${!!spec
-      .decoderBias})`,
+      .decoderBias}, penalty ${spec.l1Penalty ?? "paper"})`,
     () => {
       const p = paramsFor(spec, 3);
       const x = randomBatch(6, spec.dIn, 4);

@@ -6,9 +6,16 @@
  */
 import { KINDS } from "./kinds/mod.ts";
 import type { ThresholdOptions } from "./kinds/kind.ts";
-import { referenceGradients, type ReferenceParams } from "./reference.ts";
+import { referenceAuxK, referenceGradients, type ReferenceParams } from "./reference.ts";
 import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, type SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
+import { l1Coefficient } from "./schedule.ts";
+
+/** Options of {@linkcode ReferenceTrainer}: Adam's settings and the training recipes the GPU trainer offers. */
+export interface ReferenceTrainerOptions extends OptimizerOptions {
+  /** SAELens' L1 warm-up (`SweepOptions.l1WarmupSteps`). Default 0. */
+  l1WarmupSteps?: number;
+}
 
 type Key = Exclude<keyof ReferenceParams, "threshold">;
 const KEYS: readonly Key[] = ["encoder", "encoderBias", "decoder", "decoderBias", "rMag", "bMag", "logThreshold"];
@@ -75,6 +82,8 @@ export interface StepLoss {
   l1: number;
   /** Mean number of active codes per row. */
   l0: number;
+  /** The AuxK term in `loss` (0 without AuxK). */
+  aux: number;
 }
 
 /** Trains one SAE on the CPU in float64. */
@@ -89,18 +98,25 @@ export class ReferenceTrainer {
   readonly bandwidth?: number;
   /** Completed steps. */
   step = 0;
+  /** L1 warm-up steps (0: none). */
+  readonly l1WarmupSteps: number;
   #m: Partial<Record<Key, Float64Array>> = {};
   #v: Partial<Record<Key, Float64Array>> = {};
+  /** The step at which each feature last fired (0: never), as the GPU trainer keeps it. */
+  #fired: Uint32Array;
 
   /**
    * @param weights Initial weights (copied).
-   * @param options Adam settings (paper defaults) and the `bandwidth` of kinds with learned per-feature thresholds.
+   * @param options Adam settings (paper defaults), recipes (none by default) and the `bandwidth` of kinds with
+   *   learned per-feature thresholds.
    */
-  constructor(weights: SaeWeights, options: OptimizerOptions & Pick<ThresholdOptions, "bandwidth"> = {}) {
+  constructor(weights: SaeWeights, options: ReferenceTrainerOptions & Pick<ThresholdOptions, "bandwidth"> = {}) {
     this.spec = { ...weights.spec };
     this.params = toReferenceParams(weights);
-    const { bandwidth, ...adam } = options;
+    const { l1WarmupSteps, bandwidth, ...adam } = options;
     this.adam = { ...PAPER_ADAM, ...adam };
+    this.l1WarmupSteps = l1WarmupSteps ?? 0;
+    this.#fired = new Uint32Array(this.spec.dDict);
     if (bandwidth !== undefined) this.bandwidth = bandwidth;
     for (const k of KEYS) {
       const p = this.params[k];
@@ -115,18 +131,33 @@ export class ReferenceTrainer {
    * One optimisation step on a batch.
    *
    * @param x `[B, dIn]` batch.
-   * @returns The loss before the update.
+   * @returns The loss before the update (at this step's L1 coefficient).
    */
   trainStep(x: ArrayLike<number>): StepLoss {
-    const { forward, grads } = referenceGradients(this.spec, this.params, x, { bandwidth: this.bandwidth });
+    const l1 = l1Coefficient(this.step + 1, { l1: this.spec.l1, warmupSteps: this.l1WarmupSteps });
+    const { forward, grads } = referenceGradients({ ...this.spec, l1 }, this.params, x, { bandwidth: this.bandwidth });
     this.step++;
+    const n = this.spec.dDict, rows = x.length / this.spec.dIn;
+    for (let e = 0; e < forward.codes.length; e++) if (forward.codes[e] > 0) this.#fired[e % n] = this.step;
+    let aux = 0;
+    if (this.spec.auxK > 0) {
+      // dead: no firing over more than the window's tokens, this step's batch included
+      const windowSteps = Math.floor(this.spec.deadWindow / rows);
+      const dead = Uint8Array.from(this.#fired, (f) => (this.step - f > windowSteps ? 1 : 0));
+      const extra = referenceAuxK(this.spec, this.params, x, { forward, dead });
+      aux = extra.loss;
+      for (const k of KEYS) {
+        const g = grads[k], more = extra.grads[k];
+        if (g && more) { for (let i = 0; i < g.length; i++) g[i] += more[i]; }
+      }
+    }
     const batch = KINDS[this.spec.kind].batch;
     if (batch) this.params.threshold = batch.nextThreshold(this.params.threshold ?? 0, forward.codes);
     for (const k of KEYS) {
       const p = this.params[k];
       if (p) adamReference(p, { g: grads[k]!, m: this.#m[k]!, v: this.#v[k]!, step: this.step, adam: this.adam });
     }
-    return { loss: forward.loss, mse: forward.mse, l1: forward.l1, l0: forward.l0 };
+    return { loss: forward.loss + aux, mse: forward.mse, l1: forward.l1, l0: forward.l0, aux };
   }
 
   /** The current parameters as float32 host weights. */

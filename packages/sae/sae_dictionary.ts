@@ -8,7 +8,7 @@
 import type { Gpu } from "@saelab/gpu";
 import { type GpuLinearDictionary, LinearDictionary, type SaeLensTensors } from "@saelab/dictionary";
 import { KINDS } from "./kinds/mod.ts";
-import { specName } from "./spec.ts";
+import { NORM_EPS, specName } from "./spec.ts";
 import { normalizeRows, type SaeWeights } from "./weights.ts";
 
 /** SAELens-layout tensors of an SAE (host). */
@@ -17,8 +17,11 @@ export type SaeTensors = SaeLensTensors;
 /**
  * SAELens tensors of an SAE: `W_enc = W_eᵀ` (tied: `M̂ᵀ`, the
  * encoder reads the normalised rows), `W_dec = D̂` (unit rows, as the forward pass uses them),
- * `b_dec` zero when the SAE has none, and `threshold [d_sae]` for kinds that learn thresholds
- * (`θ = exp(log θ)` per feature, or BatchTopK's one θ for all); Gated SAEs add `r_mag`, `b_mag` (and `b_enc` is their `b_gate`). With `scale` (the SAE was trained on activations multiplied
+ * `b_dec` zero when the SAE has none, and `threshold [d_sae]` for kinds that learn thresholds (`θ = exp(log θ)` per
+ * feature, or BatchTopK's one θ for all); Gated SAEs add `r_mag`, `b_mag` (and `b_enc` is their `b_gate`). An SAE
+ * trained with the decoder-norm penalty (`x̂ = Dᵀc`, `D` unnormalised) has its row norms folded into the encoder,
+ * `W_enc_j · ‖D_j‖`, `b_enc_j · ‖D_j‖`, `W_dec = D̂` (SAELens' `fold_W_dec_norm`): the same reconstruction for
+ * ReLU codes, codes scaled by `‖D_j‖`. With `scale` (the SAE was trained on activations multiplied
  * by it), the tensors read raw activations: `W_enc · scale`, `W_dec / scale`, `b_dec / scale`; the
  * codes are the trained member's on scaled activations.
  *
@@ -48,7 +51,8 @@ export function toSaeLensTensors(w: SaeWeights, options: { scale?: number } = {}
   const dirs = normalizeRows(w.decoder ?? w.encoder, d);
   const enc = KINDS[w.spec.kind].tied ? dirs : w.encoder;
   const W_enc = new Float32Array(d * n);
-  for (let j = 0; j < n; j++) for (let i = 0; i < d; i++) W_enc[i * n + j] = enc[j * d + i];
+  const fold = w.spec.l1Penalty === "decoder-norm" ? rowNorms(w.decoder!, d) : null;
+  for (let j = 0; j < n; j++) for (let i = 0; i < d; i++) W_enc[i * n + j] = enc[j * d + i] * (fold?.[j] ?? 1);
   if (w.logThreshold && w.logThreshold.length !== n) {
     throw new RangeError(
       `Cannot convert SAE ${specName(w.spec)}: logThreshold has ${w.logThreshold.length} values, expected ${n}`,
@@ -56,14 +60,14 @@ export function toSaeLensTensors(w: SaeWeights, options: { scale?: number } = {}
   }
   // θ compares with the pre-activations, which folding the scale into W_enc leaves unchanged
   const threshold = w.logThreshold
-    ? { threshold: Float32Array.from(w.logThreshold, Math.exp) }
+    ? { threshold: Float32Array.from(w.logThreshold, (v, j) => Math.exp(v) * (fold?.[j] ?? 1)) }
     : w.threshold !== undefined
     ? { threshold: new Float32Array(n).fill(w.threshold) }
     : {};
   const gate = w.rMag && w.bMag ? { r_mag: w.rMag.slice(), b_mag: w.bMag.slice() } : {}; // Gated: b_enc is b_gate
   const t = {
     W_enc,
-    b_enc: w.encoderBias.slice(),
+    b_enc: fold ? w.encoderBias.map((b, j) => b * fold[j]) : w.encoderBias.slice(),
     W_dec: dirs,
     b_dec: w.decoderBias?.slice() ?? new Float32Array(d),
     ...threshold,
@@ -79,6 +83,17 @@ export function toSaeLensTensors(w: SaeWeights, options: { scale?: number } = {}
     W_dec: t.W_dec.map((v) => v / scale),
     b_dec: t.b_dec.map((v) => v / scale),
   };
+}
+
+/** `max(‖row‖, 1e-8)` of each row of `m` (`cols` wide): the divisor of {@linkcode normalizeRows}. */
+function rowNorms(m: Float32Array, cols: number): Float64Array {
+  const out = new Float64Array(m.length / cols);
+  for (let r = 0; r < out.length; r++) {
+    let ss = 0;
+    for (let i = 0; i < cols; i++) ss += m[r * cols + i] ** 2;
+    out[r] = Math.max(Math.sqrt(ss), NORM_EPS);
+  }
+  return out;
 }
 
 /**

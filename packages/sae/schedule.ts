@@ -71,3 +71,41 @@ export function learningRate(step: number, options: LrScheduleOptions): number {
   if (decay > 0 && step > steps - decay) f = Math.min(f, Math.max(0, steps - step + 1) / decay);
   return lr * f;
 }
+
+/**
+ * The L1 coefficient of a step under SAELens' L1 warm-up (`l1_warm_up_steps`): it ramps linearly from 0 at the
+ * first step to α after `warmupSteps` steps, `α · min(1, (step − 1)/warmupSteps)`, then stays at α. SAELens' first
+ * step trains at coefficient 0 and reaches α at step `warmupSteps + 1` (its coefficient scheduler starts at 0 and
+ * moves after each step). `warmupSteps` 0 (the paper, the default): α at every step.
+ *
+ * @param step The step being taken, counted from 1.
+ * @param options The final coefficient `l1` and the warm-up length.
+ * @returns The coefficient of that step.
+ * @example
+ * ```ts
+ * import { l1Coefficient } from "@saelab/sae";
+ * const o = { l1: 1e-2, warmupSteps: 4 };
+ * const at = [1, 2, 3, 5, 9].map((s) => l1Coefficient(s, o));
+ * if (at.join() !== [0, 0.0025, 0.005, 0.01, 0.01].join()) throw new Error(at.join());
+ * if (l1Coefficient(1, { l1: 1e-2 }) !== 1e-2) throw new Error("no warm-up: α from the first step");
+ * ```
+ */
+export function l1Coefficient(step: number, options: { l1: number; warmupSteps?: number }): number {
+  return options.l1 * l1WarmupFactor(step, options.warmupSteps ?? 0);
+}
+
+/**
+ * The fraction of α that {@linkcode l1Coefficient} applies at a step.
+ *
+ * @param step The step being taken, counted from 1.
+ * @param warmupSteps The warm-up length (0: none).
+ * @returns `min(1, (step − 1)/warmupSteps)`, or 1 without a warm-up.
+ * @example
+ * ```ts
+ * import { l1WarmupFactor } from "@saelab/sae";
+ * if (l1WarmupFactor(3, 4) !== 0.5 || l1WarmupFactor(3, 0) !== 1) throw new Error();
+ * ```
+ */
+export function l1WarmupFactor(step: number, warmupSteps: number): number {
+  return warmupSteps > 0 ? Math.min(1, Math.max(0, step - 1) / warmupSteps) : 1;
+}

@@ -30,7 +30,46 @@ export interface SaeSpec {
    * input before encoding). Default `false`: the paper's SAEs have no decoder bias.
    */
   decoderBias?: boolean;
+  /**
+   * The sparsity penalty. `"paper"` (the default): decoder rows normalised in every forward pass, `x̂ = D̂ᵀc`, and the
+   * plain L1 `α · Σ_j |c_j|`. `"decoder-norm"` (SAELens' standard training SAE): the decoder is used as it is,
+   * `x̂ = Dᵀc`, never renormalised, and the penalty weighs each code by its decoder row's norm,
+   * `α · Σ_j |c_j| · ‖D_j‖`. Untied SAEs only.
+   */
+  l1Penalty?: L1Penalty;
+  /**
+   * `matryoshka` only: the nested dictionary prefixes `m_1 < m_2 < … < dDict` (sizes below `dDict`,
+   * ascending); default: the kind's fractions of `dDict`. Empty for the other kinds.
+   */
+  prefixes?: readonly number[];
+  /**
+   * AuxK (Gao et al. 2024), for the kinds with a fixed `k`: each row's `auxK` largest positive
+   * pre-activations among the dead latents reconstruct the main reconstruction's residual. 0 (the
+   * default) turns it off.
+   */
+  auxK?: number;
+  /** AuxK's coefficient α_aux. Default 1/32 (the paper). */
+  auxAlpha?: number;
+  /** Training tokens without firing after which a latent counts as dead for AuxK. Default 10,000,000 (the paper). */
+  deadWindow?: number;
 }
+
+/** The sparsity penalties of {@linkcode SaeSpec.l1Penalty}. */
+export const L1_PENALTIES = ["paper", "decoder-norm"] as const;
+/** A sparsity penalty. */
+export type L1Penalty = typeof L1_PENALTIES[number];
+
+/** Each penalty in words (for help texts and summaries). */
+export const L1_PENALTY_TEXT: Readonly<Record<L1Penalty, string>> = Object.freeze({
+  "paper": "α·Σ|c_j| with the decoder rows normalised in every forward pass (the paper)",
+  "decoder-norm": "α·Σ|c_j|·‖D_j‖ with the decoder used unnormalised (SAELens' standard SAE; untied members only)",
+});
+
+/** The paper's AuxK coefficient (Gao et al. 2024). */
+export const AUXK_ALPHA = 1 / 32;
+
+/** The paper's dead-latent window, in training tokens (Gao et al. 2024). */
+export const DEAD_WINDOW_TOKENS = 10_000_000;
 
 /** Adam and batch settings. Defaults are the paper's. */
 export interface OptimizerOptions {
@@ -87,13 +126,13 @@ export function logGrid(lo: number, hi: number, count: number): number[] {
  * Check a spec and fill its defaults.
  *
  * @param spec The spec to check.
- * @returns The spec with `k`, `l1` and `decoderBias` resolved.
+ * @returns The spec with `k`, `l1`, `decoderBias`, `l1Penalty` and `prefixes` resolved.
  * @throws {RangeError} When a size or coefficient is out of range.
  * @example
  * ```ts
  * import { resolveSpec } from "@saelab/sae";
  * const s = resolveSpec({ kind: "untied", dIn: 16, dDict: 64, l1: 1e-3 });
- * if (s.decoderBias !== false) throw new Error("paper default");
+ * if (s.decoderBias !== false || s.l1Penalty !== "paper") throw new Error("paper defaults");
  * ```
  */
 export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
@@ -109,7 +148,32 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
   const l1 = spec.l1 ?? 0;
   if (!(l1 >= 0) || !Number.isFinite(l1)) throw new RangeError(`Cannot build an SAE: L1 coefficient ${l1} is not ≥ 0`);
   const k = KINDS[kind].resolveK(spec);
-  return { kind, dIn, dDict, l1, k, decoderBias: spec.decoderBias ?? false };
+  const l1Penalty = spec.l1Penalty ?? "paper";
+  if (!(L1_PENALTIES as readonly string[]).includes(l1Penalty)) {
+    throw new RangeError(
+      `Cannot build an SAE: L1 penalty ${JSON.stringify(l1Penalty)} is not one of ${L1_PENALTIES.join(", ")}`,
+    );
+  }
+  if (l1Penalty !== "paper" && kind !== "untied") {
+    throw new RangeError(`Cannot build a ${kind} SAE with the ${l1Penalty} L1 penalty: it is defined for untied SAEs`);
+  }
+  const prefixes = KINDS[kind].nested?.resolve(spec) ?? [];
+  const { auxK = 0, auxAlpha = AUXK_ALPHA, deadWindow = DEAD_WINDOW_TOKENS } = spec;
+  if (!Number.isInteger(auxK) || auxK < 0 || auxK > dDict || (auxK > 0 && !KINDS[kind].needs.includes("k"))) {
+    throw new RangeError(
+      `Cannot build an SAE: AuxK's k_aux ${auxK} is not a whole number in 0..${dDict}, or kind ${kind} keeps no fixed k`,
+    );
+  }
+  if (!(auxAlpha >= 0) || !Number.isFinite(auxAlpha) || !Number.isInteger(deadWindow) || deadWindow < 0) {
+    throw new RangeError(
+      `Cannot build an SAE: AuxK's α_aux ${auxAlpha} must be ≥ 0 and its dead window ${deadWindow} tokens a whole number ≥ 0`,
+    );
+  }
+  const decoderBias = spec.decoderBias ?? false;
+  if (decoderBias && prefixes.length > 0) {
+    throw new RangeError(`Cannot build a ${kind} SAE with a decoder bias: its nested levels decode without one`);
+  }
+  return { kind, dIn, dDict, l1, k, decoderBias, l1Penalty, prefixes, auxK, auxAlpha, deadWindow };
 }
 
 /**
@@ -126,8 +190,23 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
 export function specName(spec: SaeSpec): string {
   const r = spec.dDict / spec.dIn;
   const ratio = Number.isInteger(r) ? `${r}` : r.toFixed(2);
-  const tail = saeKind(spec.kind).nameTail({ k: 0, decoderBias: false, ...spec, l1: spec.l1 ?? 0 });
-  return `${spec.kind}_r${ratio}_${tail}${spec.decoderBias ? "_bdec" : ""}`;
+  const def = saeKind(spec.kind);
+  const prefixes = def.nested?.resolve(spec) ?? [];
+  const tail = def.nameTail({
+    k: 0,
+    decoderBias: false,
+    l1Penalty: "paper",
+    auxK: 0,
+    auxAlpha: AUXK_ALPHA,
+    deadWindow: DEAD_WINDOW_TOKENS,
+    ...spec,
+    l1: spec.l1 ?? 0,
+    prefixes,
+  });
+  const penalty = spec.l1Penalty === "decoder-norm" ? "_dn" : "";
+  return `${spec.kind}_r${ratio}_${tail}${spec.auxK ? `_aux${spec.auxK}` : ""}${
+    spec.decoderBias ? "_bdec" : ""
+  }${penalty}`;
 }
 
 /** Options of {@linkcode sweepSpecs}. */

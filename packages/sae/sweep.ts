@@ -18,8 +18,18 @@ import { groupLayout } from "./_layout.ts";
 import { sparsityLoss } from "./kinds/mod.ts";
 import type { ThresholdOptions } from "./kinds/kind.ts";
 import { createMatrix, type OperandChoice, type OperandMode, prepInput, saeOperandMode } from "@saelab/kernels";
-import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, resolveSpec, type SaeSpec, specName } from "./spec.ts";
+import {
+  type AdamSettings,
+  type OptimizerOptions,
+  PAPER_ADAM,
+  resolveSpec,
+  type SaeKind,
+  type SaeSpec,
+  specName,
+} from "./spec.ts";
+import { KINDS } from "./kinds/mod.ts";
 import { initWeights, type SaeWeights } from "./weights.ts";
+import { l1WarmupFactor } from "./schedule.ts";
 import { batchVariance, type MemberLog, type StepLog, TrainingDivergedError } from "./sweep_log.ts";
 
 /** Options of {@linkcode SweepTrainer}. */
@@ -54,10 +64,37 @@ export interface SweepOptions {
    */
   operands?: OperandChoice;
   /**
+   * SAELens' L1 warm-up (`l1_warm_up_steps`): every member's α ramps linearly from 0 at step 1 to its own α at
+   * step `l1WarmupSteps + 1` ({@linkcode l1Coefficient}). Default 0: α from the first step (the paper).
+   */
+  l1WarmupSteps?: number;
+  /**
+   * The initial decoder bias of the members that have one, when `weights` are not given (e.g. the geometric median
+   * of training rows, `geometricMedian`); default zeros.
+   */
+  decoderBiasInit?: ArrayLike<number>;
+  /**
    * Settings of the kinds with learned per-feature thresholds (JumpReLU): the estimators' `bandwidth`, and the
    * `initThreshold` of members that start from fresh weights. Default: the kind's (SAELens' 0.001 and 0.001).
    */
   thresholds?: ThresholdOptions;
+}
+
+/**
+ * Whether the GPU trainer trains a decoder bias for a kind: every kind on the shared encoder path (untied, tied,
+ * TopK, BatchTopK), not the kinds whose encoder has stages of its own (Gated) nor those that decode nested
+ * levels (Matryoshka).
+ *
+ * @param kind The kind.
+ * @returns True when members of that kind may have `decoderBias`.
+ * @example
+ * ```ts
+ * import { trainsDecoderBias } from "@saelab/sae";
+ * if (!trainsDecoderBias("tied")) throw new Error("the shared path");
+ * ```
+ */
+export function trainsDecoderBias(kind: SaeKind): boolean {
+  return KINDS[kind].gpu.epilogue !== "gated" && !KINDS[kind].nested;
 }
 
 /** Trains a sweep of SAEs on the GPU. */
@@ -88,6 +125,8 @@ export class SweepTrainer {
   #pending: Promise<void> = Promise.resolve();
   #error: Error | null = null;
   #lastLogStep: number;
+  #l1Warmup: number;
+  #l1Factor = 1;
 
   /**
    * @param gpu The context.
@@ -98,11 +137,20 @@ export class SweepTrainer {
     if (specs.length === 0) throw new RangeError("Cannot train a sweep: no members were given");
     this.specs = specs.map(resolveSpec);
     const dIn = this.specs[0].dIn;
-    const bad = this.specs.find((s) => s.dIn !== dIn || s.dIn % 4 !== 0 || s.dDict % 4 !== 0 || s.decoderBias);
+    const bad = this.specs.find((s) => s.dIn !== dIn || s.dIn % 4 !== 0 || s.dDict % 4 !== 0);
     if (bad) {
       throw new RangeError(
-        `Cannot train ${specName(bad)} on the GPU: every member needs the same dIn (${dIn}), dIn and dDict ` +
-          `multiples of 4, and no decoder bias (the paper's SAEs have none)`,
+        `Cannot train ${specName(bad)} on the GPU: every member needs the same dIn (${dIn}), and dIn and dDict ` +
+          `multiples of 4`,
+      );
+    }
+    const unbiased = this.specs.find((s) => s.decoderBias && !trainsDecoderBias(s.kind));
+    if (unbiased) {
+      throw new RangeError(
+        `Cannot train ${
+          specName(unbiased)
+        } on the GPU: a trainable decoder bias is not supported for ${unbiased.kind} ` +
+          `members (its encoder has its own stages)`,
       );
     }
     const batch = options.batchSize;
@@ -133,18 +181,37 @@ export class SweepTrainer {
     this.#onLog = options.onLog;
     this.#lrAt = options.lrAt;
     this.#logAlso = options.logAlso;
+    this.#l1Warmup = options.l1WarmupSteps ?? 0;
+    if (!(Number.isInteger(this.#l1Warmup) && this.#l1Warmup >= 0)) {
+      throw new RangeError(`Cannot train a sweep: l1WarmupSteps ${this.#l1Warmup} is not a whole number ≥ 0`);
+    }
     const seed = options.seed ?? 0;
-    const weights = options.weights ??
-      this.specs.map((s, i) => initWeights(s, { seed: seed + i, initThreshold: options.thresholds?.initThreshold }));
+    const init = options.decoderBiasInit;
+    if (init && init.length !== dIn) {
+      throw new RangeError(`Cannot train a sweep: decoderBiasInit has ${init.length} values, not dIn = ${dIn}`);
+    }
+    const weights = options.weights ?? this.specs.map((s, i) => {
+      const w = initWeights(s, { seed: seed + i, initThreshold: options.thresholds?.initThreshold });
+      return init && w.decoderBias ? { ...w, decoderBias: Float32Array.from(init) } : w;
+    });
     const byKey = new Map<string, number[]>();
     this.specs.forEach((s, i) => {
-      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}`;
+      const aux = `${s.auxK}/${s.auxAlpha}/${s.deadWindow}`;
+      const key = `${s.kind}/${s.dDict}/${s.k}/${this.#memberLr[i]}/${s.l1Penalty}/${s.decoderBias}/` +
+        `${s.prefixes.join("-")}/${aux}`;
       byKey.set(key, [...(byKey.get(key) ?? []), i]);
     });
     for (const same of byKey.values()) {
       // members of one size share buffers: split them so each packed buffer stays bindable
       const s = this.specs[same[0]];
-      const fit = membersPerGroup(gpu, mode, { kind: s.kind, d: dIn, n: s.dDict, batch });
+      const fit = membersPerGroup(gpu, mode, {
+        kind: s.kind,
+        d: dIn,
+        n: s.dDict,
+        batch,
+        decoderBias: s.decoderBias,
+        levels: s.prefixes.length + 1,
+      });
       if (fit.members < 1) {
         throw new RangeError(
           `Cannot train ${specName(s)}: its ${fit.what} need ${fit.bytes} bytes, more than the device's largest ` +
@@ -223,6 +290,11 @@ export class SweepTrainer {
     const rows = this.stage(batch);
     const step = ++this.#step;
     const lr = this.#lrAt ? this.#lrAt(step) : this.adam.lr;
+    const l1Factor = l1WarmupFactor(step, this.#l1Warmup);
+    if (l1Factor !== this.#l1Factor) {
+      this.#l1Factor = l1Factor;
+      for (const { group } of this.#groups) group.scaleL1(l1Factor);
+    }
     for (const { group, members } of this.#groups) {
       const scale = this.#memberLr[members[0]] / this.adam.lr;
       group.step(this.#input, rows, step, { ...this.adam, lr: scale === 1 ? lr : lr * scale });
@@ -248,6 +320,7 @@ export class SweepTrainer {
       ]);
     });
     const since = this.#lastLogStep;
+    const l1Factor = l1WarmupFactor(step, this.#l1Warmup);
     this.#lastLogStep = step;
     this.#pending = this.#pending.then(async () => {
       const members: MemberLog[] = new Array(this.specs.length);
@@ -261,12 +334,13 @@ export class SweepTrainer {
           for (let b = 0; b < rows; b++) {
             se += stats[(z * rows + b) * 4];
             l0 += stats[(z * rows + b) * 4 + 1];
-            l1 += stats[(z * rows + b) * 4 + 2];
+            l1 += stats[(z * rows + b) * 4 + group.l1Component];
           }
           let quiet = 0;
           for (let j = 0; j < n; j++) if (fired[z * n + j] <= since) quiet++;
           const mse = se / (rows * d);
-          const loss = mse + sparsityLoss(this.specs[i], { l0: l0 / rows, l1: l1 / rows });
+          const loss = mse +
+            sparsityLoss({ ...this.specs[i], l1: this.specs[i].l1 * l1Factor }, { l0: l0 / rows, l1: l1 / rows });
           members[i] = {
             name: this.names[i],
             loss,
@@ -355,14 +429,14 @@ export class SweepTrainer {
 function membersPerGroup(
   gpu: Gpu,
   mode: OperandMode,
-  size: { kind: Required<SaeSpec>["kind"]; d: number; n: number; batch: number },
+  size: { kind: Required<SaeSpec>["kind"]; d: number; n: number; batch: number; decoderBias: boolean; levels: number },
 ): { members: number; bytes: number; what: string } {
-  const { kind, d, n, batch } = size;
+  const { kind, d, n, decoderBias } = size;
   if (mode === "storage") {
-    const bytes = memberBindingBytes(kind, { d, n, batch });
+    const bytes = memberBindingBytes(kind, size);
     return { members: Math.floor(gpu.maxTensorBytes / bytes), bytes, what: "parameters or operands" };
   }
-  const bytes = groupLayout(kind, { d, n, members: 1 }).total * 4;
+  const bytes = groupLayout(kind, { d, n, members: 1, decoderBias }).total * 4;
   const members = Math.min(gpu.limits.maxTextureArrayLayers, Math.floor(gpu.maxTensorBytes / bytes));
   return { members, bytes, what: "parameters" };
 }

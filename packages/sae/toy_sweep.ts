@@ -16,8 +16,11 @@ import { toReferenceParams } from "./reference_train.ts";
 import { isSaeKind, KIND_NAMES, KINDS } from "./kinds/mod.ts";
 import type { ThresholdOptions } from "./kinds/kind.ts";
 import { JUMPRELU_BANDWIDTH } from "./kinds/jumprelu.ts";
-import { type SaeKind, type SaeSpec, specName } from "./spec.ts";
-import { SweepTrainer } from "./sweep.ts";
+import { type L1Penalty, type SaeKind, type SaeSpec, specName } from "./spec.ts";
+import { SweepTrainer, trainsDecoderBias } from "./sweep.ts";
+import { resampleDead, type ResampleOptions } from "./resample.ts";
+import { DECODER_BIAS_ROWS, type DecoderBiasInit, geometricMedian } from "./geometric_median.ts";
+import { learningRate, type LrScheduleOptions } from "./schedule.ts";
 import { ToyData, type ToyOptions } from "./toy.ts";
 import { featureDirections, type SaeWeights } from "./weights.ts";
 
@@ -29,6 +32,10 @@ export interface ToySweepOptions {
   kinds?: readonly SaeKind[];
   /** Codes kept per row (`--k`) of the kinds that need one (TopK, BatchTopK): one member per ratio, α 0. */
   k?: number;
+  /** Nested prefixes of the kinds with nested levels (matryoshka), as fractions of `dDict` (as `--prefixes`); default the kind's. */
+  prefixes?: readonly number[];
+  /** AuxK settings of the kinds that need `k` (as `--aux-k`, `--aux-alpha`, `--dead-window`); default off. */
+  auxk?: Pick<SaeSpec, "auxK" | "auxAlpha" | "deadWindow">;
   /** Dictionary ratios R = dDict / d (as `--ratios`). Default 1, 2, 4. */
   ratios?: readonly number[];
   /** L1 coefficients α (as `--l1`). Default 1e-3, 3e-3, 1e-2, 3e-2. */
@@ -60,6 +67,21 @@ export interface ToySweepOptions {
   signal?: AbortSignal;
   /** Where the trainer's matmul operands live (`SweepOptions.operands`). Default `"auto"`. */
   operands?: OperandChoice;
+  /** The learning-rate schedule around `lr` ({@linkcode learningRate}). Default constant. */
+  lrSchedule?: Omit<LrScheduleOptions, "lr" | "steps">;
+  /** SAELens' L1 warm-up steps (`SweepOptions.l1WarmupSteps`). Default 0: none. */
+  l1WarmupSteps?: number;
+  /** The sparsity penalty of the untied members (`SaeSpec.l1Penalty`). Default `"paper"`. */
+  l1Penalty?: L1Penalty;
+  /**
+   * Every member's decoder bias: none (the default), trainable from 0, or trainable from the geometric median of
+   * `DECODER_BIAS_ROWS` toy rows drawn before training.
+   */
+  decoderBias?: DecoderBiasInit;
+  /** Dead-feature resampling (Bricken et al. 2023, {@linkcode resampleDead}) every `every` steps. Default none. */
+  resample?: ResampleOptions & { every: number };
+  /** Receives each resampling's step, the features resampled per member, and the members' names and sizes. */
+  onResample?: (step: number, resampled: { counts: number[]; names: string[]; dDict: number[] }) => void;
 }
 
 /**
@@ -96,6 +118,14 @@ export interface ToySweepResult {
     heldOutRows: number;
     /** Where the matmul operands lived. */
     operands: OperandMode;
+    /** The learning-rate schedule (`constant` unless one was given). */
+    lrSchedule: Omit<LrScheduleOptions, "lr" | "steps">;
+    /** L1 warm-up steps (0: none). */
+    l1WarmupSteps: number;
+    /** How the decoder bias started (`none`: no decoder bias). */
+    decoderBias: DecoderBiasInit;
+    /** Resampling settings and, per resampling, its step and the features resampled per member; null: none. */
+    resample: { every: number; deadAfter: number; events: { step: number; counts: number[] }[] } | null;
   };
   /** The rule behind `chosen`. */
   choose: Required<ChooseOptions>;
@@ -201,23 +231,48 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   const steps = options.steps ?? D.steps, batchSize = options.batchSize ?? D.batchSize, lr = options.lr ?? D.lr;
   const heldOutRows = options.heldOutRows ?? D.heldOutRows, seed = options.seed ?? D.seed;
   const chanceTrials = options.chanceTrials ?? D.chanceTrials;
-  const specs = toySpecs(d, { kinds, ratios, alphas, k: options.k });
+  const decoderBias = options.decoderBias ?? "none";
+  const specs = toySpecs(d, {
+    kinds,
+    ratios,
+    alphas,
+    k: options.k,
+    l1Penalty: options.l1Penalty,
+    decoderBias,
+    prefixes: options.prefixes,
+    auxk: options.auxk,
+  });
   options.signal?.throwIfAborted();
 
   const toy = new ToyData(toyOptions);
+  const lrSchedule = options.lrSchedule ?? { schedule: "constant" as const };
+  const l1WarmupSteps = options.l1WarmupSteps ?? 0;
+  const decoderBiasInit = decoderBias === "geometric-median"
+    ? Float32Array.from(geometricMedian(toy.batch(DECODER_BIAS_ROWS).x, d).median)
+    : undefined;
   const trainer = new SweepTrainer(gpu, specs, {
     batchSize,
     adam: { lr },
     seed,
     logEvery: 250,
     operands: options.operands,
+    lrAt: (step) => learningRate(step, { ...lrSchedule, lr, steps }),
+    l1WarmupSteps,
+    decoderBiasInit,
     thresholds: { ...D.thresholds, ...options.thresholds },
   });
+  const events: { step: number; counts: number[] }[] = [];
   let weights: SaeWeights[];
   try {
     const chunk = 50; // let the event loop run (abort, progress) without waiting on the GPU
     for (let s = 0; s < steps; s++) {
-      trainer.step(toy.batch(batchSize).x);
+      const x = toy.batch(batchSize).x;
+      trainer.step(x);
+      if (options.resample && (s + 1) % options.resample.every === 0) {
+        const counts = await resampleDead(trainer, x, options.resample);
+        events.push({ step: s + 1, counts });
+        options.onResample?.(s + 1, { counts, names: trainer.names.slice(), dDict: specs.map((sp) => sp.dDict) });
+      }
       if ((s + 1) % chunk === 0 || s + 1 === steps) {
         options.onProgress?.(s + 1, steps);
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -258,14 +313,36 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
       value: chance(ratio * d, ratios[i + 1] * d, ratios.length + i),
     })),
     toy: toyOptions,
-    training: { steps, batchSize, lr, vectors: steps * batchSize, heldOutRows, operands: trainer.operands },
+    training: {
+      steps,
+      batchSize,
+      lr,
+      vectors: steps * batchSize,
+      heldOutRows,
+      operands: trainer.operands,
+      lrSchedule,
+      l1WarmupSteps,
+      decoderBias,
+      resample: options.resample
+        ? { every: options.resample.every, deadAfter: options.resample.deadAfter, events }
+        : null,
+    },
     choose,
   };
 }
 
 function toySpecs(
   d: number,
-  grid: { kinds: readonly string[]; ratios: readonly number[]; alphas: readonly number[]; k?: number },
+  grid: {
+    kinds: readonly string[];
+    ratios: readonly number[];
+    alphas: readonly number[];
+    k?: number;
+    l1Penalty?: L1Penalty;
+    decoderBias?: DecoderBiasInit;
+    prefixes?: readonly number[];
+    auxk?: Pick<SaeSpec, "auxK" | "auxAlpha" | "deadWindow">;
+  },
 ): SaeSpec[] {
   const specs: SaeSpec[] = [];
   for (const kind of grid.kinds) {
@@ -283,8 +360,18 @@ function toySpecs(
       if (!Number.isInteger(dDict) || dDict % 4 !== 0) {
         throw new RangeError(`Cannot run the toy sweep: R ${ratio} × d ${d} = ${dDict} features, not a multiple of 4`);
       }
-      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k });
-      else for (const l1 of grid.alphas) specs.push({ kind, dIn: d, dDict, l1 });
+      const bias = grid.decoderBias && grid.decoderBias !== "none" && trainsDecoderBias(kind)
+        ? { decoderBias: true }
+        : {};
+      const nested = KINDS[kind].nested;
+      const prefixes = nested && grid.prefixes ? { prefixes: nested.prefixes(dDict, grid.prefixes) } : {};
+      if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k, ...prefixes, ...grid.auxk, ...bias });
+      else {
+        const penalty = kind === "untied" && grid.l1Penalty && grid.l1Penalty !== "paper"
+          ? { l1Penalty: grid.l1Penalty }
+          : {};
+        for (const l1 of grid.alphas) specs.push({ kind, dIn: d, dDict, l1, ...penalty, ...bias });
+      }
     }
   }
   return specs;

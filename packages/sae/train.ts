@@ -88,8 +88,12 @@ export interface TrainSweepOptions {
   resume?: TrainState | null;
   /** Checkpointing. */
   checkpoint?: TrainCheckpoint;
-  /** Resample dead features every `every` steps. */
-  resample?: ResampleOptions & { every: number };
+  /** Resample dead features every `every` steps; `onResample` receives the step and the count per member. */
+  resample?: ResampleOptions & { every: number; onResample?: (step: number, counts: number[]) => void };
+  /** SAELens' L1 warm-up (`SweepOptions.l1WarmupSteps`). Default 0: none. */
+  l1WarmupSteps?: number;
+  /** The initial decoder bias of members that have one (`SweepOptions.decoderBiasInit`); ignored when resuming. */
+  decoderBiasInit?: ArrayLike<number>;
   /** The learning rate of each step (counted from 1); default `adam.lr` throughout. */
   lrAt?: (step: number) => number;
   /** Each member's peak learning rate, scaling `lrAt` (see `SweepOptions.memberLr`); default `adam.lr`. */
@@ -164,6 +168,8 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
     memberLr: options.memberLr,
     logAlso: options.heldOut ? options.steps : undefined,
     operands: options.operands,
+    l1WarmupSteps: options.l1WarmupSteps,
+    decoderBiasInit: options.decoderBiasInit,
     thresholds: options.thresholds,
   });
   if (resumed) trainer.loadOptimizerState(resumed);
@@ -220,7 +226,9 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
         if (probe && (step % options.heldOut!.every === 0 || step === options.steps)) measure(step);
         trainer.step(x);
         options.onStep?.(step, options.steps);
-        if (options.resample && step % options.resample.every === 0) await resampleDead(trainer, x, options.resample);
+        if (options.resample && step % options.resample.every === 0) {
+          options.resample.onResample?.(step, await resampleDead(trainer, x, options.resample));
+        }
         const bySteps = ckpt?.every ? step % ckpt.every === 0 : false;
         const byTime = ckpt?.seconds !== undefined && performance.now() - lastSave > ckpt.seconds * 1000;
         if (ckpt && step < options.steps && (bySteps || byTime)) {

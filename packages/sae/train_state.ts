@@ -41,7 +41,7 @@ export interface TrainState {
   fired?: Uint32Array[];
 }
 
-const PARTS = ["encoder", "encoderBias", "decoder"] as const;
+const PARTS = ["encoder", "encoderBias", "decoder", "decoderBias"] as const;
 
 function put(
   out: Record<string, TensorInput & { data: Float32Array | Uint32Array }>,
@@ -49,11 +49,18 @@ function put(
   w: SaeWeights,
 ): void {
   const { dIn, dDict } = w.spec;
-  const bad = nonFinite({ encoder: w.encoder, encoderBias: w.encoderBias, decoder: w.decoder, ...featureArrays(w) });
+  const bad = nonFinite({
+    encoder: w.encoder,
+    encoderBias: w.encoderBias,
+    decoder: w.decoder,
+    decoderBias: w.decoderBias,
+    ...featureArrays(w),
+  });
   if (bad) throw new RangeError(`Cannot save a training state: ${prefix}.${bad} holds NaN or Inf`);
   out[`${prefix}.encoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.encoder };
   out[`${prefix}.encoderBias`] = { dtype: "F32", shape: [dDict], data: w.encoderBias };
   if (w.decoder) out[`${prefix}.decoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.decoder };
+  if (w.decoderBias) out[`${prefix}.decoderBias`] = { dtype: "F32", shape: [dIn], data: w.decoderBias };
   for (const [key, data] of Object.entries(featureArrays(w))) {
     out[`${prefix}.${key}`] = { dtype: "F32", shape: [dDict], data };
   }
@@ -162,6 +169,7 @@ export async function loadTrainState(path: string, options: LoadTrainStateOption
           encoder: w.encoder,
           encoderBias: w.encoderBias,
           decoder: w.decoder,
+          decoderBias: w.decoderBias,
           ...featureArrays(w),
         });
         if (bad) {
@@ -199,11 +207,11 @@ async function readState(
     throw new RangeError(`Cannot resume from ${path}: it holds members ${held.join(", ")}, not ${names.join(", ")}`);
   }
   const read = async (prefix: string, spec: Required<SaeSpec>): Promise<SaeWeights> => {
-    const [encoder, encoderBias, decoder] = await Promise.all(
+    const [encoder, encoderBias, decoder, decoderBias] = await Promise.all(
       PARTS.map((p) => file.has(`${prefix}.${p}`) ? file.getFloat32(`${prefix}.${p}`) : Promise.resolve(null)),
     );
     const tied = KINDS[spec.kind].tied;
-    if (!encoder || !encoderBias || (!tied && !decoder)) {
+    if (!encoder || !encoderBias || (!tied && !decoder) || (spec.decoderBias && !decoderBias)) {
       throw new RangeError(`Cannot resume training from ${path}: ${prefix} is incomplete`);
     }
     const threshold = file.has(`${prefix}.threshold`)
@@ -222,7 +230,7 @@ async function readState(
       encoder,
       encoderBias,
       decoder: tied ? null : decoder,
-      decoderBias: null,
+      decoderBias: spec.decoderBias ? decoderBias : null,
       ...threshold,
       ...perFeature,
     };

@@ -38,6 +38,42 @@ export interface BatchSelection {
   nextThreshold(theta: number, codes: Float64Array): number;
 }
 
+/** What a kind with nested dictionary levels (Matryoshka) adds. */
+export interface NestedLevels {
+  /**
+   * Check the spec's `prefixes` or choose the default ones.
+   *
+   * @returns The prefix sizes below `dDict`, ascending.
+   */
+  resolve(spec: SaeSpec): number[];
+  /**
+   * Prefix sizes of a dictionary from fractions of it (`--prefixes`).
+   *
+   * @param dDict Features of the whole dictionary.
+   * @param fractions Fractions in (0, 1); default the kind's.
+   * @returns Ascending prefix sizes below `dDict`.
+   */
+  prefixes(dDict: number, fractions?: readonly number[]): number[];
+}
+
+/**
+ * The sizes of a member's nested levels, ascending, the whole dictionary last (`[dDict]` for the
+ * kinds without nesting).
+ *
+ * @param spec A resolved spec.
+ * @returns `[m_1, …, dDict]`.
+ * @example
+ * ```ts
+ * import { levelWidths } from "./kind.ts";
+ * const spec = { kind: "untied" as const, dIn: 4, dDict: 8, l1: 0, k: 0, decoderBias: false, prefixes: [] };
+ * const w = levelWidths({ ...spec, auxK: 0, auxAlpha: 1 / 32, deadWindow: 1e7 });
+ * if (w.join() !== "8") throw new Error(w.join());
+ * ```
+ */
+export function levelWidths(spec: Required<SaeSpec>): number[] {
+  return [...spec.prefixes, spec.dDict];
+}
+
 /**
  * What a kind with a threshold per feature learned by gradient descent says (JumpReLU): codes
  * `c_j = z_j · H(z_j − θ_j)`, `θ_j > 0` trained as `log θ_j` (`SaeWeights.logThreshold`), an L0
@@ -206,6 +242,11 @@ export interface SaeKindDef {
    * threshold (BatchTopK); the trainers then use its `activate` and keep `SaeWeights.threshold`.
    */
   readonly batch?: BatchSelection;
+  /**
+   * Set for kinds whose loss sums the reconstruction errors of nested dictionary prefixes
+   * (Matryoshka): level `i` reconstructs from the first `m_i` features alone.
+   */
+  readonly nested?: NestedLevels;
   /**
    * Set for kinds with a threshold per feature learned by gradient descent (JumpReLU); the trainers
    * then keep `SaeWeights.logThreshold`, and the kind's loss weighs the L0 of the codes with α, not their L1.

@@ -110,6 +110,6 @@ Deno.test("the GPU sweep trainer matches the float64 reference trainer for every
 
 Deno.test("the registry refuses unknown kinds and cfgs of no kind", () => {
   assert.throws(() => resolveSpec({ kind: "sparse" as never, dIn: 4, dDict: 8, l1: 0 }), /untied, tied, topk/);
-  const matryoshka = { architecture: "jumprelu", metadata: { training_architecture: "matryoshka_batchtopk" } };
-  assert.equal(kindOfCfg({ d_in: 4, d_sae: 8, ...matryoshka }), undefined);
+  const other = { architecture: "jumprelu", metadata: { training_architecture: "p_anneal" } };
+  assert.equal(kindOfCfg({ d_in: 4, d_sae: 8, ...other }), undefined, "a JumpReLU SAE trained as no kind here");
 });

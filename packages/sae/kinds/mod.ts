@@ -8,12 +8,13 @@ import { batchtopk } from "./batchtopk.ts";
 import { gated } from "./gated.ts";
 import { jumprelu } from "./jumprelu.ts";
 import type { SaeKindDef } from "./kind.ts";
+import { matryoshka } from "./matryoshka.ts";
 import { tied } from "./tied.ts";
 import { topk } from "./topk.ts";
 import { untied } from "./untied.ts";
 
 /** Every SAE kind, by name. */
-export const KINDS = Object.freeze({ untied, tied, topk, batchtopk, gated, jumprelu });
+export const KINDS = Object.freeze({ untied, tied, topk, batchtopk, gated, matryoshka, jumprelu });
 
 /** Name of an SAE kind. */
 export type SaeKind = keyof typeof KINDS;

@@ -1,7 +1,10 @@
 /**
  * `topk` (beyond the paper, after Gao et al. 2024): like `untied`, but only the `k` largest
  * pre-activations of each row are kept (then ReLU); ties at the threshold go to the lower index in
- * the reference. SAELens architecture `topk` with `activation_fn_kwargs.k`.
+ * the reference. SAELens architecture `topk` with `activation_fn_kwargs.k`. With AuxK (`SaeSpec.auxK`,
+ * `--aux-k`; `referenceAuxK`) on the toy data (`deno task toy --kinds topk --k 5 --aux-k 16
+ * --dead-window 25600`), R 4 reached MMCS 0.990 to the truth with 46.1% of its latents dead on held-out
+ * rows, against 0.944 and 52.3% without.
  *
  * @module
  */
