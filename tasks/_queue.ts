@@ -1,7 +1,8 @@
 /**
  * Work beyond one process: the main job's sweep members as jobs on a BullMQ queue in Redis
  * (`deno task train --queue redis://HOST:PORT`), run by any number of `deno task worker` processes that
- * see the same runs folder (a shared file system path).
+ * see the same runs folder (a shared file system path). The harvest's shards are jobs on the same queue
+ * (`_queue_harvest.ts`), followed by the same {@linkcode followJobs}; `docs/SCALE.md` says what moves where.
  *
  * The coordinator (the `train` command) holds the run's lock, enqueues one job per member (job id
  * `<run>:train:<member>`, so enqueueing twice is a no-op), follows them, and when every member's part is
@@ -172,7 +173,7 @@ export interface QueuedPart<D> {
  *
  * @param run The run (its lock held by this process).
  * @param options The job name (`train`, `harvest`), the parts, the queue URL, the progress bar's label and
- *   unit, the stage reporter, what to say when a job completed but its part is not done, and how often to
+ *   unit, the stage reporter and its unit, what to say when a job completed but its part is not done, and how often to
  *   poll (default 500 ms).
  * @returns Nothing; afterwards every part is done.
  * @throws {Error} When a job failed {@linkcode JOB_ATTEMPTS} times, or completed without its part done.
@@ -189,6 +190,7 @@ export async function followJobs<D, R>(
     url: string;
     label: string;
     unit: string;
+    stageUnit: string;
     stage?: StageReporter;
     incomplete: (part: QueuedPart<D>, result: R | undefined) => string;
     pollMs?: number;
@@ -198,7 +200,6 @@ export async function followJobs<D, R>(
   const { parts, job: jobName } = options;
   const queue = new Queue<D, R>(QUEUE_NAME, { connection: queueConnection(options.url) });
   queue.on("error", () => {}); // ioredis reconnects; the calls below wait for it
-  const stageName = jobName;
   try {
     const pending = new Set(parts);
     const doneOf = new Map<QueuedPart<D>, number>();
@@ -234,7 +235,7 @@ export async function followJobs<D, R>(
         }
         if (state === "failed") {
           throw new Error(
-            `${stageName}: the queue job of ${part.what} failed ${job.attemptsMade} times: ${job.failedReason}` +
+            `${jobName}: the queue job of ${part.what} failed ${job.attemptsMade} times: ${job.failedReason}` +
               ` (the run is kept; rerun with --run ${run.id} --queue ${options.url} to retry it)`,
           );
         }
@@ -252,9 +253,9 @@ export async function followJobs<D, R>(
       const info = `${parts.length - pending.size}/${parts.length} ${jobName} jobs done, ${counts.active} running, ` +
         `${counts.waiting} waiting`;
       progress({ label: options.label, done, total, unit: options.unit, info });
-      options.stage?.update({ done, total, unit: options.unit });
+      options.stage?.update({ done, total, unit: options.stageUnit });
       if (info !== lastLog && counts.active + counts.waiting > 0 && pending.size > 0) {
-        log.debug(`${stageName}: ${info}`);
+        log.debug(`${jobName}: ${info}`);
         lastLog = info;
       }
       if (pending.size > 0) await sleep(options.pollMs ?? 500, signal);
@@ -301,6 +302,7 @@ export async function trainOnQueue(
     url: options.url,
     label: "train (queue)",
     unit: "step",
+    stageUnit: "member steps",
     stage: options.stage,
     pollMs: options.pollMs,
     incomplete: (part, result) =>

@@ -159,7 +159,7 @@ export async function writeShardRanges(
  *
  * @param p The pipeline (the run's lock held by this process; the model and windows give the plan).
  * @param options The queue URL, rows per shard, the stage reporter, and how often to poll (default 500 ms).
- * @returns Nothing; afterwards the run's store is complete.
+ * @returns The rows harvested now (0 when the store was complete); afterwards the run's store is complete.
  * @throws {Error} When a shard's job failed `JOB_ATTEMPTS` times.
  * @example
  * ```ts ignore
@@ -169,12 +169,12 @@ export async function writeShardRanges(
 export async function harvestOnQueue(
   p: Pipeline,
   options: { url: string; shardRows?: number; stage?: StageReporter; pollMs?: number },
-): Promise<void> {
+): Promise<{ rows: number }> {
   const { run } = p;
   const dir = run.path(STORE_DIR);
   await Deno.mkdir(dir, { recursive: true });
   const store = await planStore(p.model, p.windows.harvest, harvestOptions(p, dir));
-  if (store.manifest?.complete) return;
+  if (store.manifest?.complete) return { rows: 0 };
   const { plan, configHash } = store;
   if (plan.ranges.length === 0) throw new RangeError(`Cannot harvest ${p.hook}: there are no windows to run`);
   const shards = planShards(plan, { start: store.start, shardRows: options.shardRows });
@@ -197,6 +197,7 @@ export async function harvestOnQueue(
     url: options.url,
     label: "harvest (queue)",
     unit: "tok",
+    stageUnit: "tokens",
     stage: options.stage,
     pollMs: options.pollMs,
     incomplete: (part) => `harvest: the job of ${part.what} completed but its shard has no ${PART_DONE}`,
@@ -208,6 +209,7 @@ export async function harvestOnQueue(
     ranges.push(...done);
   }
   await writeManifest(dir, assembleManifest(store.base, { plan, ranges, dir }));
+  return { rows: parts.reduce((n, p) => n + p.total, 0) };
 }
 
 /** The BullMQ job id of a shard (unique per run and shard, so a second add is a no-op). */

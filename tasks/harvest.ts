@@ -6,7 +6,9 @@
  * with `--reharvest` every chunk is checked and only those that fail are harvested again.
  *
  * Options: `harvestSchema` in `_config.ts` (`model`, `corpus`, `hook`, `layer`, `tokens`, `heldOutFraction`,
- * `harvestBatch`, `dtype`, `seed`, `run`, …). `deno task train` runs this stage first.
+ * `harvestBatch`, `dtype`, `seed`, `run`, …). `deno task train` runs this stage first. With `--queue` the
+ * harvest's shards are jobs for `deno task worker` processes (`_queue_harvest.ts`), and the store is the
+ * same bytes.
  *
  * @module
  */
@@ -98,7 +100,7 @@ async function harvestInto(p: Pipeline, stage: StageReporter): Promise<Activatio
   const started = performance.now();
   let rowsWritten = 0;
   if (p.config.queue) {
-    await harvestOnQueue(p, { url: p.config.queue, shardRows: p.config.shardRows, stage });
+    ({ rows: rowsWritten } = await harvestOnQueue(p, { url: p.config.queue, shardRows: p.config.shardRows, stage }));
   } else {
     const result = await harvest(p.model, p.windows.harvest, {
       ...harvestOptions(p, dir),

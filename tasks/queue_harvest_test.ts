@@ -96,6 +96,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a shard job that fails 3 times fails the harvest stage with its error, and a rerun retries it",
+  ignore: !REDIS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const redis = await startRedis();
+    const w = worker(redis.url, dir);
+    const small = { ...config, tokens: 1024, shardRows: 100_000, run: "bad", queue: redis.url };
+    try {
+      // the run's parts folder is a file: every attempt of a shard's job fails to create its folder in it
+      await Deno.mkdir(`${dir}/bad`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/bad/${PARTS_DIR}`, "not a folder");
+      await assert.rejects(() => harvest(small, deps(dir), { gpu }), (e: Error) => {
+        assert.match(e.message, /harvest: the queue job of shard 0-\d+ .* failed 3 times: .*queue/);
+        return true;
+      });
+      const run = (await readRun(dir, "bad"))!.run!;
+      assert.equal(run.stages.harvest.status, "failed");
+      await Deno.remove(`${dir}/bad/${PARTS_DIR}`);
+      await harvest(small, deps(dir), { gpu });
+      assert.equal((await readRun(dir, "bad"))!.run!.stages.harvest.status, "done");
+    } finally {
+      await w.kill();
+      await redis.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "a Redis restarted mid-harvest (its jobs lost) is refilled by the coordinator, which finishes",
   ignore: !REDIS,
   sanitizeResources: false,
@@ -107,17 +138,20 @@ Deno.test({
     try {
       await harvest({ ...config, run: "one" }, deps(dir), { gpu });
       const coordinator = harvest({ ...config, run: "queued", queue: redis.url }, deps(dir), { gpu });
-      let restarted = false, finished = false;
+      let restarted = false, finished = false, doneBefore = 0;
       coordinator.finally(() => (finished = true)).catch(() => {});
       while (!finished && !restarted) {
         const parts = await Array.fromAsync(Deno.readDir(`${dir}/queued/${PARTS_DIR}`)).catch(() => []);
         if (parts.length > 0) {
+          for (const e of parts) if (await exists(`${dir}/queued/${PARTS_DIR}/${e.name}/${PART_DONE}`)) doneBefore++;
           await redis.restart();
           restarted = true;
         } else await new Promise((r) => setTimeout(r, 20));
       }
       await coordinator;
       assert.ok(restarted, "Redis was restarted while the harvest ran");
+      const shards = (await Array.fromAsync(Deno.readDir(`${dir}/queued/${PARTS_DIR}`))).length;
+      assert.ok(shards >= 2 && doneBefore < shards, `${doneBefore} of ${shards} shards done before the restart`);
       await sameStore(dir, "one", "queued");
     } finally {
       await w.kill();

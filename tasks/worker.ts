@@ -1,10 +1,12 @@
 /**
  * `deno task worker --queue redis://HOST:PORT [--concurrency N]`: run the jobs a coordinator
  * (`deno task train --queue …`) puts on the project's BullMQ queue, until Ctrl-C. Every worker must see
- * the runs folder at the path the job names (a shared file system). A job trains one part of a run's
- * sweep (`SweepPart` in `_train.ts`) and checkpoints it in the run folder, so a job handed to another
+ * the runs folder at the path the job names (a shared file system). A `train` job trains one part of a
+ * run's sweep (`SweepPart` in `_train.ts`) and checkpoints it in the run folder, so a job handed to another
  * worker — after this one was killed, once BullMQ's stalled-job check sees its lock expire — resumes
- * where this one stopped. See `_queue.ts` for what is safe and why.
+ * where this one stopped. A `harvest` job harvests one shard of a run's store (`_queue_harvest.ts`),
+ * with the model and windows loaded from the run's stored configuration, and goes on after the shard's
+ * last written range. See `_queue.ts` for what is safe and why.
  *
  * @module
  */
@@ -139,6 +141,9 @@ async function harvestJob(ctx: RunContext, job: Job<HarvestJobData, HarvestJobRe
   await lockPart(ctx, partsDir, part);
   try {
     const done = await readShardRanges(`${dir}/${PART_DONE}`, { store: storeDir, configHash });
+    const rowsIn = (ranges: readonly RangeChunks[]) =>
+      ranges.reduce((n, r) => n + Object.values(r.chunks).reduce((m, c) => m + c!.rows, 0), 0);
+    if (done) return { rows: rowsIn(done) }; // a job enqueued again after Redis lost it
     const p = await runInputs(ctx, `${runsDir}/${runId}`, config);
     const options = harvestOptions({ ...p, config }, storeDir, ctx.signal);
     const store = await planStore(p.model, p.windows.harvest, options);
@@ -149,13 +154,13 @@ async function harvestJob(ctx: RunContext, job: Job<HarvestJobData, HarvestJobRe
           `corpus and model?`,
       );
     }
-    const rowsOf = (i: number) => store.plan.ranges[i].rows;
-    let rows = 0;
-    for (let i = from; i < to; i++) rows += rowsOf(i);
-    if (done) return { rows };
-    const kept = (await readShardRanges(`${dir}/${SHARD_RANGES}`, { store: storeDir, configHash })) ?? [];
-    const written: RangeChunks[] = kept.filter((r) => r.range >= from && r.range < to);
-    let taken = written.reduce((n, r) => n + rowsOf(r.range), 0), reported = 0;
+    // the ranges a killed job of this shard wrote, from its first on
+    const written: RangeChunks[] = [];
+    for (const r of (await readShardRanges(`${dir}/${SHARD_RANGES}`, { store: storeDir, configHash })) ?? []) {
+      if (r.range !== from + written.length || r.range >= to) break;
+      written.push(r);
+    }
+    let taken = rowsIn(written), reported = 0;
     for (let i = from + written.length; i < to; i++) {
       written.push(
         await harvestRange(p.model, p.windows.harvest, {
@@ -173,7 +178,7 @@ async function harvestJob(ctx: RunContext, job: Job<HarvestJobData, HarvestJobRe
       await writeShardRanges(`${dir}/${SHARD_RANGES}`, { configHash, ranges: written });
     }
     await writeShardRanges(`${dir}/${PART_DONE}`, { configHash, ranges: written });
-    return { rows };
+    return { rows: rowsIn(written) };
   } finally {
     busy.delete(`${partsDir}/${part}`);
     await releaseRunLock(partsDir, part);
