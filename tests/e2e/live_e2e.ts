@@ -1,0 +1,169 @@
+/// <reference lib="dom" />
+/**
+ * End-to-end check of the live page (`/runs/<id>/live`) in headless Chromium with WebGPU
+ * (SwiftShader where the machine has no GPU): a run of the default model made by the pipeline,
+ * the page loads the model and a dictionary into its WebGPU, and the activations it draws for a
+ * text equal those computed in Deno by the project's file loaders, the same hook read and the
+ * dictionary's float64 CPU encoder on the same text, within 1e-4 relative to the token's largest
+ * activation (float32 forward passes on two adapters differ by rounding that scales with the sizes
+ * summed, not with a small result). Prints the time from navigation to the first activations and
+ * the largest relative difference seen.
+ * Run with `deno task test:e2e`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { createGpu } from "@saelab/gpu";
+import { loadModel } from "@saelab/neox";
+import { loadDictionary } from "@saelab/dictionary";
+import { readHook } from "@saelab/activations";
+import { Tokenizer } from "@saelab/tokenizer";
+import { startServer } from "@saelab/server";
+import { DEFAULT_MODEL, END_OF_TEXT } from "../../tasks/_model.ts";
+import { makePipelineRun } from "./_pipeline_run.ts";
+import { CHROMIUM, watch, WEBGPU_FLAGS } from "./_browser.ts";
+
+const gpu = await createGpu();
+globalThis.addEventListener("unload", () => gpu.destroy());
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const SHOTS = join(ROOT, ".cache", "e2e");
+const TEXT = "The Congress of the United States will not forget the people of this nation.";
+const DICT = "untied_r2_a1.0e-3";
+const HOOK_TIMEOUT_MS = 180_000;
+
+const TOLERANCE = 1e-4;
+
+/** The difference of a page value from Deno's, relative to the token's largest activation in Deno. */
+const relative = (a: number, b: number, row: Float32Array) => Math.abs(a - b) / Math.max(...row.map(Math.abs), 1e-6);
+
+/** Every feature's activation on every token of `text`, computed in Deno from the run's files. */
+async function denoFeatures(runs: string, id: string, hook: string): Promise<{ values: Float32Array; dDict: number }> {
+  const tokenizer = await Tokenizer.fromFile(join(DEFAULT_MODEL, "tokenizer.json"));
+  const sep = tokenizer.tokenToId(END_OF_TEXT);
+  const ids = [...(sep === undefined ? [] : [sep]), ...tokenizer.encode(TEXT)];
+  using model = await loadModel(gpu, DEFAULT_MODEL);
+  const dict = await loadDictionary(join(runs, id, "saes", DICT), { kind: "sae" });
+  const { data } = await readHook(model, Int32Array.from(ids), { batch: 1, contextLength: ids.length, hook });
+  return { values: dict.encodeHost(data), dDict: dict.dDict };
+}
+
+Deno.test({
+  name: "the live page draws the default model's features on a text as Deno computes them",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await Deno.mkdir(SHOTS, { recursive: true });
+    const work = await Deno.makeTempDir({ prefix: "saelab-e2e-live-" });
+    const profile = await Deno.makeTempDir({ prefix: "saelab-e2e-profile-" });
+    const runs = join(work, "runs");
+    let server: Awaited<ReturnType<typeof startServer>> | null = null;
+    let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | null = null;
+    try {
+      const id = await makePipelineRun(runs, { gpu, work: join(work, "inputs"), id: "live", model: DEFAULT_MODEL });
+      const run = JSON.parse(await Deno.readTextFile(join(runs, id, "run.json")));
+      server = await startServer({ runsDir: runs, port: 0 });
+      const url = `${server.url}/runs/${id}/live?dict=${DICT}&text=${encodeURIComponent(TEXT)}`;
+      // The first request builds the page's script; build it before timing the page.
+      const warm = await fetch(url);
+      assert.equal(warm.status, 200, await warm.text());
+
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        args: [...WEBGPU_FLAGS],
+        viewport: { width: 1360, height: 900 },
+      });
+      const page = await context.newPage();
+      const problems = watch(page);
+      const res = await page.goto(url, { waitUntil: "load" });
+      assert.equal(res?.status(), 200);
+      await page.waitForFunction(
+        () => document.body.dataset.state === "ready" || document.body.dataset.state === "error",
+        undefined,
+        { timeout: HOOK_TIMEOUT_MS },
+      );
+      const state = await page.evaluate(() => document.body.dataset.state);
+      assert.equal(state, "ready", (await page.textContent("#live-status")) ?? "");
+      const loadMs = Number(await page.evaluate(() => document.body.dataset.loadMs));
+      const adapter = await page.evaluate(async () => {
+        const a = await (navigator as Navigator & { gpu: GPU }).gpu.requestAdapter();
+        return a ? `${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : "none";
+      });
+      console.log(
+        `live page: ${(loadMs / 1000).toFixed(2)} s from navigation to the first activations ` +
+          `(model ${run.model.name}, dictionary ${DICT}, adapter ${adapter}; target ≤ 10 s on SwiftShader)`,
+      );
+
+      const ref = await denoFeatures(runs, id, run.hook);
+      const strip = await page.$$eval("[data-token-index]", (els) =>
+        els.map((el) => ({
+          index: Number(el.getAttribute("data-token-index")),
+          top: el.getAttribute("data-top-feature"),
+          value: Number(el.getAttribute("data-activation")),
+        })));
+      const tokens = ref.values.length / ref.dDict;
+      assert.equal(strip.length, tokens, "one strip element per token, the separator included");
+      const rowOf = (t: number) => ref.values.subarray(t * ref.dDict, (t + 1) * ref.dDict);
+      let worst = 0;
+      for (const t of strip) {
+        const row = rowOf(t.index);
+        const best = Math.max(...row);
+        if (best <= 0) {
+          assert.equal(t.top, "", `token ${t.index}: no feature is active in Deno`);
+          continue;
+        }
+        const f = Number(t.top);
+        const d = Math.max(relative(t.value, row[f], row), relative(t.value, best, row));
+        assert.ok(
+          d <= TOLERANCE,
+          `token ${t.index}: feature ${f} is ${t.value} in the page, ${row[f]} in Deno (best ${best})`,
+        );
+        worst = Math.max(worst, d);
+      }
+      console.log(
+        `live page: strongest feature of ${strip.length} tokens, largest relative difference from Deno ` +
+          `${worst.toExponential(2)} (tolerance ${TOLERANCE})`,
+      );
+
+      // Choosing the strongest feature of the last token shades every token by it, as Deno computes it.
+      const last = strip[strip.length - 1];
+      assert.notEqual(last.top, "", "the last token has an active feature");
+      await page.locator(`#live-rows tr:last-child button.live-pick[data-feature="${last.top}"]`).click();
+      await page.waitForFunction((f) => document.getElementById("live-tokens")?.dataset.chosenFeature === f, last.top);
+      const chosen = await page.$$eval(
+        "[data-token-index]",
+        (els) => els.map((el) => Number(el.getAttribute("data-chosen-activation"))),
+      );
+      const f = Number(last.top);
+      let worstChosen = 0;
+      chosen.forEach((v, t) => {
+        const want = ref.values[t * ref.dDict + f];
+        const d = relative(v, want, rowOf(t));
+        assert.ok(d <= TOLERANCE, `feature ${f} on token ${t}: ${v} in the page, ${want} in Deno`);
+        worstChosen = Math.max(worstChosen, d);
+      });
+      console.log(
+        `live page: feature ${f} on every token, largest relative difference from Deno ` +
+          `${worstChosen.toExponential(2)} (tolerance ${TOLERANCE})`,
+      );
+      assert.ok(chosen.filter((v) => v > 0).length >= 1);
+      await page.screenshot({ path: join(SHOTS, "21-live.png"), fullPage: true });
+
+      // A feature links to its page.
+      const href = await page.locator("#live-rows tr:last-child .live-feature a").first().getAttribute("href");
+      assert.equal(href, `/runs/${id}/dicts/${DICT}/features/${last.top}`);
+      await page.locator("#live-rows tr:last-child .live-feature a").first().click();
+      await page.waitForURL(/\/features\/\d+$/);
+      assert.ok((await page.textContent("h1"))?.includes(`#${last.top}`));
+      assert.deepEqual(problems, [], problems.join("\n"));
+    } finally {
+      await context?.close();
+      await server?.shutdown();
+      await Deno.remove(work, { recursive: true });
+      await Deno.remove(profile, { recursive: true });
+    }
+  },
+});
