@@ -204,8 +204,9 @@ function handle(deps: StageDeps, id: string, o: { resumed: boolean; json: RunJso
  *
  * @param deps The CLI's deps.
  * @param options The requested id, the stage name (for messages), what a run must have to be the
- *   default (`has`) and how to say it (`what`, e.g. "activations").
- * @returns The run (its lock taken).
+ *   default (`has`) and how to say it (`what`, e.g. "activations"); `lock: false` for a stage that only
+ *   reads the run (default true).
+ * @returns The run (its lock taken unless `lock` is false).
  * @throws {TypeError} When the run does not exist or no run qualifies.
  * @throws {RunLockedError} When another process is writing it.
  * @example
@@ -215,7 +216,13 @@ function handle(deps: StageDeps, id: string, o: { resumed: boolean; json: RunJso
  */
 export async function findRun(
   deps: StageDeps,
-  options: { requested?: string; stage: string; what: string; has: (runsDir: string, id: string) => Promise<boolean> },
+  options: {
+    requested?: string;
+    stage: string;
+    what: string;
+    has: (runsDir: string, id: string) => Promise<boolean>;
+    lock?: boolean;
+  },
 ): Promise<RunHandle> {
   let id: string | undefined;
   if (options.requested !== undefined) id = validateId(options.requested);
@@ -238,6 +245,6 @@ export async function findRun(
       `Cannot run ${options.stage}: run ${id} does not exist in ${deps.runsDir} or has no readable run.json`,
     );
   }
-  await acquireRunLock(deps.runsDir, id, { log: deps.log });
+  if (options.lock !== false) await acquireRunLock(deps.runsDir, id, { log: deps.log });
   return handle(deps, id, { resumed: true, json: summary.run });
 }

@@ -201,7 +201,8 @@ export async function runCli(
     const result = await runStage(stage, parsed.config, { deps });
     bar.finish();
     if (result?.message) io.stderr(`${result.message}\n`);
-    if (result?.runId) io.stdout(`${result.runId}\n`);
+    if (result?.output !== undefined) io.stdout(result.output.endsWith("\n") ? result.output : `${result.output}\n`);
+    else if (result?.runId) io.stdout(`${result.runId}\n`);
     if (controller.signal.aborted && !entry.endsOnInterrupt) {
       io.stderr("Interrupted; rerun the same command to resume.\n");
       return EXIT.interrupted;

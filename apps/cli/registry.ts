@@ -134,6 +134,16 @@ export const STAGES: Record<string, StageEntry> = {
     file: new URL("../../tasks/paper.ts", import.meta.url),
     load: () => import("../../tasks/paper.ts").then((m) => ({ stage: m.paperStage as Stage })),
   },
+  steer: {
+    describe: "continue a prompt with and without one dictionary feature steered at its hook (add s·d_j, or " +
+      "clamp its activation) and print both continuations with the feature's mean activation",
+    examples: [
+      'deno task steer --run sweep-1 --dict untied_r4_a1.0e-3 --feature 17 --strength 8 --prompt "The war"',
+      'deno task steer --dict pca --feature 0 --clamp 5 --prompt "Congress shall" --tokens 32 --json',
+    ],
+    file: new URL("../../tasks/steer.ts", import.meta.url),
+    load: () => import("../../tasks/steer.ts").then((m) => ({ stage: m.steerStage as Stage })),
+  },
   serve: {
     describe: "serve the report pages for the runs folder (binds 127.0.0.1 unless --host says otherwise)",
     examples: [

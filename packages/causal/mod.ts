@@ -41,3 +41,5 @@ export { PHRASE_FRAMES, PHRASES, phraseTask, repeatTask, wordTokens } from "./te
 export type { RepeatOptions } from "./text_tasks.ts";
 export { cacheHooks } from "./hook_cache.ts";
 export type { HookCache } from "./hook_cache.ts";
+export { steer, SteeringHook } from "./steer.ts";
+export type { Continuation, SteerEdit, SteeringHookOptions, SteerOptions, SteerResult } from "./steer.ts";

@@ -54,12 +54,43 @@ export interface DispatchOptions {
 
 const MAX_WORKGROUPS = 65535;
 
+/** What to do about a missing WebGPU or adapter, where it happens. */
+interface Advice {
+  noWebGpu: string;
+  noAdapter: string;
+}
+
+const DENO_ADVICE: Advice = {
+  noWebGpu: "navigator.gpu is missing, this runtime has no WebGPU. " +
+    "Use Deno 2 (WebGPU is built in) or a browser with WebGPU enabled.",
+  noAdapter: "no WebGPU adapter was found. Without a GPU, " +
+    "install Mesa's software adapter (Debian: `apt-get install mesa-vulkan-drivers " +
+    "libgl1-mesa-dri`), or choose a backend with DENO_WEBGPU_BACKEND=vulkan|gl.",
+};
+
+const BROWSER_ADVICE: Advice = {
+  noWebGpu: "this browser has no WebGPU (navigator.gpu is missing). Open the page in a browser with WebGPU " +
+    "(Chrome or Edge 113+ on Windows, macOS or ChromeOS; Safari 26+), over https or from localhost (WebGPU " +
+    "needs a secure context); in Chrome or Chromium elsewhere, enable it with the --enable-unsafe-webgpu " +
+    "command-line flag or at chrome://flags/#enable-unsafe-webgpu.",
+  noAdapter: "the browser has WebGPU but gave no adapter (no usable GPU, or WebGPU is blocked for it). " +
+    "In Chrome or Chromium, start it with --enable-unsafe-webgpu (on Linux also --enable-features=Vulkan) or " +
+    "enable chrome://flags/#enable-unsafe-webgpu, and see chrome://gpu for why WebGPU is off; or use another " +
+    "browser with WebGPU.",
+};
+
+/** In a page or worker rather than Deno: there is no `Deno` global. */
+function inBrowser(): boolean {
+  return typeof (globalThis as { Deno?: unknown }).Deno === "undefined";
+}
+
 /**
  * Request an adapter and device.
  *
  * @param options Adapter and batching options.
  * @returns A ready {@linkcode Gpu}.
- * @throws {GpuError} When WebGPU or an adapter is missing.
+ * @throws {GpuError} When WebGPU or an adapter is missing; the message says how to get one (in Deno: Mesa's
+ *   software adapter; in a browser: a browser with WebGPU, or Chrome's `--enable-unsafe-webgpu`).
  * @example Run on whatever adapter this machine has
  * ```ts ignore
  * import { createGpu } from "@saelab/gpu";
@@ -73,22 +104,12 @@ export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
   let adapter = options.adapter ?? null;
   if (!adapter) {
     const nav = options.navigator ?? (globalThis.navigator as { gpu?: GPU } | undefined);
-    if (!nav?.gpu) {
-      throw new GpuError(
-        "Cannot create a GPU context: navigator.gpu is missing, this runtime has no WebGPU. " +
-          "Use Deno 2 (WebGPU is built in) or a browser with WebGPU enabled.",
-      );
-    }
+    const advice = inBrowser() ? BROWSER_ADVICE : DENO_ADVICE;
+    if (!nav?.gpu) throw new GpuError(`Cannot create a GPU context: ${advice.noWebGpu}`);
     adapter = await nav.gpu.requestAdapter({
       powerPreference: options.powerPreference ?? "high-performance",
     });
-    if (!adapter) {
-      throw new GpuError(
-        "Cannot create a GPU context: no WebGPU adapter was found. Without a GPU, " +
-          "install Mesa's software adapter (Debian: `apt-get install mesa-vulkan-drivers " +
-          "libgl1-mesa-dri`), or choose a backend with DENO_WEBGPU_BACKEND=vulkan|gl.",
-      );
-    }
+    if (!adapter) throw new GpuError(`Cannot create a GPU context: ${advice.noAdapter}`);
   }
   const wanted: Record<string, number> = {};
   for (

@@ -11,6 +11,30 @@ Deno.test("createGpu explains a missing WebGPU", async () => {
   await assert.rejects(() => createGpu({ navigator: noAdapter }), /no WebGPU adapter.*mesa-vulkan-drivers/s);
 });
 
+Deno.test("in a page (no Deno global) createGpu says how to enable WebGPU in the browser, not Mesa", async () => {
+  const noAdapter = { gpu: { requestAdapter: () => Promise.resolve(null) } as unknown as GPU };
+  const deno = Object.getOwnPropertyDescriptor(globalThis, "Deno")!;
+  const errors: string[] = [];
+  Reflect.deleteProperty(globalThis, "Deno");
+  try {
+    for (const navigator of [{}, noAdapter]) {
+      await createGpu({ navigator }).catch((e: Error) => errors.push(`${e.name}: ${e.message}`));
+    }
+  } finally {
+    Object.defineProperty(globalThis, "Deno", deno);
+  }
+  assert.equal(errors.length, 2);
+  assert.match(errors[0], /^GpuError: .*this browser has no WebGPU \(navigator\.gpu is missing\)/);
+  assert.match(errors[0], /secure context/);
+  assert.match(errors[1], /^GpuError: .*gave no adapter.*chrome:\/\/gpu/);
+  for (const e of errors) {
+    for (const how of ["--enable-unsafe-webgpu", "chrome://flags/#enable-unsafe-webgpu"]) {
+      assert.ok(e.includes(how), how);
+    }
+    assert.doesNotMatch(e, /Mesa|apt-get|DENO_WEBGPU_BACKEND|Deno 2/);
+  }
+});
+
 Deno.test("tensors round-trip through the GPU", () =>
   withGpu(async (gpu) => {
     const f = gpu.upload(new Float32Array([1.5, -2, 3e-8, 1e30]), [2, 2]);

@@ -93,13 +93,17 @@ function attention(config: NeoxConfig, get: WeightLookup, layer: number, x: Floa
   return linear(z, t, get(p + "dense.weight"), bias("dense.bias"), d);
 }
 
-function mlp(config: NeoxConfig, get: WeightLookup, layer: number, x: Float64Array, t: number) {
+function mlp(config: NeoxConfig, get: WeightLookup, layer: number, x: Float64Array, t: number, hook: Recorder) {
   const p = `gpt_neox.layers.${layer}.mlp.`;
   const hidden = linear(x, t, get(p + "dense_h_to_4h.weight"), get(p + "dense_h_to_4h.bias"), config.intermediateSize);
   hidden.set(geluRef(hidden));
+  hook(`blocks.${layer}.mlp.hook_post`, hidden);
   const out = linear(hidden, t, get(p + "dense_4h_to_h.weight"), get(p + "dense_4h_to_h.bias"), config.hiddenSize);
-  return { post: hidden, out };
+  return out;
 }
+
+/** Records (and may edit in place) one hook point's activation of the current sequence. */
+type Recorder = (name: string, v: Float64Array) => void;
 
 function add(...xs: Float64Array[]): Float64Array {
   const y = new Float64Array(xs[0].length);
@@ -113,7 +117,9 @@ function add(...xs: Float64Array[]): Float64Array {
  * @param config The model configuration.
  * @param get Weight lookup by Hugging Face name.
  * @param ids Token ids `[B][T]`.
- * @param options `stopAtLayer`: run only blocks `0 … stopAtLayer−1` and return their residual.
+ * @param options `stopAtLayer`: run only blocks `0 … stopAtLayer−1` and return their residual;
+ *   `edit`: change a hook point's activation `[T, width]` of one sequence in place before the rest of the pass
+ *   reads it (steering, patching); the recorded activation is the edited one.
  * @returns Every hook point's activation, the logits and the last residual.
  * @example
  * ```ts
@@ -131,7 +137,7 @@ export function referenceForward(
   config: NeoxConfig,
   get: WeightLookup,
   ids: readonly (readonly number[])[],
-  options: { stopAtLayer?: number } = {},
+  options: { stopAtLayer?: number; edit?: (name: string, act: Float64Array) => void } = {},
 ): ReferenceOutput {
   const { hiddenSize: d, vocabSize: vocab, layerNormEps: eps } = config;
   const stop = options.stopAtLayer ?? config.numLayers;
@@ -143,7 +149,8 @@ export function referenceForward(
   const embed = get("gpt_neox.embed_in.weight");
   for (let s = 0; s < b; s++) {
     const record: Float64Array[] = [];
-    const hook = (name: string, v: Float64Array) => {
+    const hook: Recorder = (name, v) => {
+      options.edit?.(name, v);
       if (s === 0) names.push(name);
       record.push(v);
     };
@@ -161,17 +168,15 @@ export function referenceForward(
       hook(`blocks.${l}.hook_attn_out`, attn);
       const ln2w = get(p + "post_attention_layernorm.weight"), ln2b = get(p + "post_attention_layernorm.bias");
       if (config.parallelResidual) {
-        const m = mlp(config, get, l, layerNormRef(x, d, { weight: ln2w, bias: ln2b, eps }), t);
-        hook(`blocks.${l}.mlp.hook_post`, m.post);
-        hook(`blocks.${l}.hook_mlp_out`, m.out);
-        x = add(x, attn, m.out);
+        const out = mlp(config, get, l, layerNormRef(x, d, { weight: ln2w, bias: ln2b, eps }), t, hook);
+        hook(`blocks.${l}.hook_mlp_out`, out);
+        x = add(x, attn, out);
       } else {
         const mid = add(x, attn);
         hook(`blocks.${l}.hook_resid_mid`, mid);
-        const m = mlp(config, get, l, layerNormRef(mid, d, { weight: ln2w, bias: ln2b, eps }), t);
-        hook(`blocks.${l}.mlp.hook_post`, m.post);
-        hook(`blocks.${l}.hook_mlp_out`, m.out);
-        x = add(mid, m.out);
+        const out = mlp(config, get, l, layerNormRef(mid, d, { weight: ln2w, bias: ln2b, eps }), t, hook);
+        hook(`blocks.${l}.hook_mlp_out`, out);
+        x = add(mid, out);
       }
       hook(`blocks.${l}.hook_resid_post`, x);
     }

@@ -42,12 +42,14 @@ export interface StageDeps {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** What a stage may return; the CLI prints `message` and the run id. */
+/** What a stage may return; the CLI prints `message` (standard error) and `output` or else the run id (standard output). */
 export interface StageResult {
   /** Id of the run the stage wrote. */
   runId?: string;
   /** One-line summary for the terminal. */
   message?: string;
+  /** The command's answer for standard output (e.g. JSON), printed instead of the run id. */
+  output?: string;
 }
 
 /**
