@@ -201,6 +201,27 @@ Choose <em>show</em> beside a feature to shade every token by its activation.${
 <div class="table-wrap"><table class="data live">
 <thead><tr><th class="num">#</th><th>token</th><th>strongest features (activation)</th></tr></thead>
 <tbody id="live-rows"></tbody></table></div></section>
+<section class="card"><h2>Steering</h2>
+<p class="lead">The model continues the prompt twice, greedily: as it is, and with the hook's activation edited at
+every position of every step: <em>add</em> <code>x ← x + s·d_j</code> (d_j the feature's unit decoder row), or
+<em>clamp</em> <code>x ← x + (v − f_j(x))·d_j</code>. The feature's mean activation on the generated tokens is shown
+under each.</p>
+<form id="steer-form" class="live-form" hidden>
+  <label class="live-text">Prompt <input id="steer-prompt" name="prompt" value="${config.text}"></label>
+  <label>Feature <input id="steer-feature" name="feature" type="number" min="0" value="${
+    String(config.feature ?? 0)
+  }"></label>
+  <label>Edit <select id="steer-mode" name="mode"><option value="add">add s·d_j</option>
+    <option value="clamp">clamp f_j to v</option></select></label>
+  <label>s or v <input id="steer-amount" name="amount" type="number" step="any" value="8"></label>
+  <label>Tokens <input id="steer-tokens" name="tokens" type="number" min="1" max="64" value="16"></label>
+  <button type="submit">Steer</button>
+</form>
+<p id="steer-status" class="muted" role="status">The panel opens once the model is loaded.</p>
+<div class="steer-pair">
+  <div><h3>Unsteered</h3><p id="steer-unsteered" class="frag"></p><p id="steer-unsteered-mean" class="muted"></p></div>
+  <div><h3>Steered</h3><p id="steer-steered" class="frag"></p><p id="steer-steered-mean" class="muted"></p></div>
+</div></section>
 <script type="application/json" id="live-config">${raw(scriptJson(config))}</script>
 <script type="module" src="${options.script}"></script>`;
   return pageHtml(body, {

@@ -17,7 +17,7 @@
  */
 import type { Tensor } from "@saelab/gpu";
 import { fill, matmul } from "@saelab/kernels";
-import { generate, type Hook, hookWidth, type NeoxModel } from "@saelab/neox";
+import { generate, type Hook, hookWidth, type NeoxModel } from "@saelab/neox/portable";
 import type { Dictionary } from "./dictionary.ts";
 import { hookPlace } from "./_hook.ts";
 

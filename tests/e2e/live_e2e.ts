@@ -34,6 +34,7 @@ const SHOTS = join(ROOT, ".cache", "e2e");
 const TEXT = "The Congress of the United States will not forget the people of this nation.";
 const DICT = "untied_r2_a1.0e-3";
 const HOOK_TIMEOUT_MS = 180_000;
+const STEER_STRENGTH = 20;
 
 const TOLERANCE = 1e-4;
 
@@ -41,14 +42,24 @@ const TOLERANCE = 1e-4;
 const relative = (a: number, b: number, row: Float32Array) => Math.abs(a - b) / Math.max(...row.map(Math.abs), 1e-6);
 
 /** Every feature's activation on every token of `text`, computed in Deno from the run's files. */
-async function denoFeatures(runs: string, id: string, hook: string): Promise<{ values: Float32Array; dDict: number }> {
+async function denoFeatures(
+  runs: string,
+  id: string,
+  hook: string,
+): Promise<{ values: Float32Array; dDict: number; gains: Float64Array }> {
   const tokenizer = await Tokenizer.fromFile(join(DEFAULT_MODEL, "tokenizer.json"));
   const sep = tokenizer.tokenToId(END_OF_TEXT);
   const ids = [...(sep === undefined ? [] : [sep]), ...tokenizer.encode(TEXT)];
   using model = await loadModel(gpu, DEFAULT_MODEL);
   const dict = await loadDictionary(join(runs, id, "saes", DICT), { kind: "sae" });
   const { data } = await readHook(model, Int32Array.from(ids), { batch: 1, contextLength: ids.length, hook });
-  return { values: dict.encodeHost(data), dDict: dict.dDict };
+  // How strongly each feature's encoder reads its own unit decoder row: adding s·d_j raises f_j when this is positive.
+  const dirs = dict.directions();
+  const gains = new Float64Array(dict.dDict);
+  for (let j = 0; j < dict.dDict; j++) {
+    for (let i = 0; i < dict.dIn; i++) gains[j] += dict.encoder[j * dict.dIn + i] * dirs[j * dict.dIn + i];
+  }
+  return { values: dict.encodeHost(data), dDict: dict.dDict, gains };
 }
 
 Deno.test({
@@ -151,6 +162,49 @@ Deno.test({
       );
       assert.ok(chosen.filter((v) => v > 0).length >= 1);
       await page.screenshot({ path: join(SHOTS, "21-live.png"), fullPage: true });
+
+      // Steering with a positive strength, by the feature active on the text whose encoder reads its own decoder
+      // row with the largest gain (a briefly trained untied SAE has some that read it negatively), raises the
+      // feature on the generated tokens and changes them.
+      const active = [...new Set(strip.map((t) => t.top).filter((t) => t !== "").map(Number))];
+      const pick = active.reduce((a, b) => (ref.gains[b] > ref.gains[a] ? b : a));
+      assert.ok(ref.gains[pick] > 0, `feature ${pick} reads its decoder row with gain ${ref.gains[pick]}`);
+      await page.fill("#steer-prompt", "The people of");
+      await page.fill("#steer-feature", String(pick));
+      await page.selectOption("#steer-mode", "add");
+      await page.fill("#steer-amount", String(STEER_STRENGTH));
+      await page.fill("#steer-tokens", "12");
+      await page.click("#steer-form button[type=submit]");
+      await page.waitForFunction(
+        () =>
+          ["ready", "error"].includes(document.body.dataset.steer ?? "") &&
+            document.getElementById("steer-steered")?.dataset.tokens !== undefined ||
+          document.body.dataset.steer === "error",
+        undefined,
+        { timeout: HOOK_TIMEOUT_MS },
+      );
+      assert.equal(
+        await page.evaluate(() => document.body.dataset.steer),
+        "ready",
+        await page.textContent("#steer-status") ?? "",
+      );
+      const side = (id: string) =>
+        page.$eval(id, (el) => ({
+          tokens: JSON.parse((el as HTMLElement).dataset.tokens!) as number[],
+          mean: Number((el as HTMLElement).dataset.meanActivation),
+        }));
+      const unsteered = await side("#steer-unsteered"), steered = await side("#steer-steered");
+      console.log(
+        `live page: steering feature ${pick} (gain ${
+          ref.gains[pick].toFixed(2)
+        }) by ${STEER_STRENGTH}·d: mean activation on 12 generated tokens ` +
+          `${unsteered.mean.toFixed(3)} unsteered → ${steered.mean.toFixed(3)} steered; ` +
+          `${steered.tokens.filter((t, i) => t !== unsteered.tokens[i]).length} of 12 tokens changed`,
+      );
+      assert.equal(steered.tokens.length, 12);
+      assert.ok(steered.mean > unsteered.mean, "a positive strength raises the feature");
+      assert.notDeepEqual(steered.tokens, unsteered.tokens, "and changes the continuation");
+      await page.screenshot({ path: join(SHOTS, "22-live-steer.png"), fullPage: true });
 
       // A feature links to its page.
       const href = await page.locator("#live-rows tr:last-child .live-feature a").first().getAttribute("href");

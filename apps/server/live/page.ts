@@ -18,6 +18,7 @@ import type { Tokenizer } from "@saelab/tokenizer";
 import type { LiveConfig } from "./config.ts";
 import { strongestFeatures, type TextFeatures, textFeatures } from "./compute.ts";
 import { loadLiveDict, loadLiveModel } from "./load.ts";
+import { mountSteerPanel } from "./steer_panel.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -50,9 +51,13 @@ interface State {
   feature: number | null;
 }
 
-function tokenIds(s: State, text: string): { ids: number[]; cut: boolean } {
+function prefix(s: State): number[] {
   const sep = config.separator === null ? undefined : s.tokenizer.tokenToId(config.separator);
-  const ids = [...(sep === undefined ? [] : [sep]), ...s.tokenizer.encode(text)];
+  return sep === undefined ? [] : [sep];
+}
+
+function tokenIds(s: State, text: string): { ids: number[]; cut: boolean } {
+  const ids = [...prefix(s), ...s.tokenizer.encode(text)];
   const max = s.model.config.maxPositions;
   return { ids: ids.slice(0, max), cut: ids.length > max };
 }
@@ -127,6 +132,8 @@ function choose(s: State, index: number): void {
   const f = s.features!;
   if (index >= f.dDict) return;
   s.feature = index;
+  const steerFeature = document.getElementById("steer-feature") as HTMLInputElement | null;
+  if (steerFeature) steerFeature.value = String(index);
   const values = Array.from({ length: f.tokens }, (_, t) => f.values[t * f.dDict + index]);
   const max = Math.max(0, ...values);
   strip.querySelectorAll<HTMLElement>("[data-token-index]").forEach((el) => {
@@ -180,6 +187,13 @@ async function start(): Promise<void> {
   };
   await analyse(s, config.text);
   document.body.dataset.loadMs = String(Math.round(performance.now()));
+  mountSteerPanel({
+    model,
+    tokenizer,
+    hook: config.hook,
+    prefix: prefix(s),
+    dictionary: () => dictionary(s, s.dict),
+  });
   const rerun = () => {
     s.dict = dictBox.value;
     const url = new URL(location.href);
