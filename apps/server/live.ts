@@ -12,7 +12,7 @@
  */
 import type { Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { type DictEntry, listDicts, readRun, resolveInside, RUN_FILES } from "@saelab/runs";
+import { type DictEntry, listDicts, readRun, resolveInside, RUN_FILES, type RunJson } from "@saelab/runs";
 import { type Html, markup, pageHtml, scriptJson } from "@saelab/report";
 import { raw } from "hono/html";
 import { dictHref, indexParam, nameParam, runHref } from "./params.ts";
@@ -22,6 +22,22 @@ import type { LiveConfig, LiveDict, LiveFile } from "./live/config.ts";
 
 /** URL of a run's live page. */
 export const liveHref = (id: string): string => `${runHref(id)}/live`;
+
+/**
+ * The run page's section that links to the live page (shown when the run names its model folder and has dictionaries).
+ *
+ * @param id Run id.
+ * @returns HTML.
+ * @example
+ * ```ts
+ * import { liveLinkHtml } from "./live.ts";
+ * if (!String(liveLinkHtml("r1")).includes(`href="/runs/r1/live"`)) throw new Error();
+ * ```
+ */
+export function liveLinkHtml(id: string): Html {
+  return markup`<section class="card"><h2>Live</h2><p class="lead">Run the model and a dictionary in this browser on
+your own text, and steer a feature: <a href="${liveHref(id)}">features on your own text →</a></p></section>`;
+}
 
 /** Text shown when the URL gives none. */
 export const LIVE_DEFAULT_TEXT = "The state of the Union is strong, and the Congress will act on it this year.";
@@ -67,12 +83,13 @@ export interface LiveOptions {
 export function mountLive(app: Hono, options: LiveOptions): void {
   const { runsDir, guarded } = options;
 
-  const modelDir = async (id: string): Promise<string> => {
-    const run = (await guarded(() => readRun(runsDir, id))) ?? notFound(`Run ${id}`);
-    if (run.readable !== "ok" || !run.run) {
+  // The run's record and its model folder, or a 404 saying which is missing.
+  const withModel = async (id: string): Promise<{ run: RunJson; dir: string }> => {
+    const r = (await guarded(() => readRun(runsDir, id))) ?? notFound(`Run ${id}`);
+    if (r.readable !== "ok" || !r.run) {
       throw new HTTPException(404, { message: `run.json of run ${id} is unreadable` });
     }
-    return run.run.model.path ?? notFound(`The model folder of run ${id}`);
+    return { run: r.run, dir: r.run.model.path ?? notFound(`The model folder of run ${id}`) };
   };
   const dictEntry = async (id: string, dict: string): Promise<DictEntry> =>
     (await guarded(() => listDicts(runsDir, id))).find((d) => d.name === dict && d.cfg.status === "ok") ??
@@ -88,8 +105,7 @@ export function mountLive(app: Hono, options: LiveOptions): void {
 
   app.get("/runs/:id/live", async (c) => {
     const id = nameParam(c.req.param("id"), "run id");
-    const dir = await modelDir(id);
-    const run = (await readRun(runsDir, id))!.run!;
+    const { run, dir } = await withModel(id);
     const dicts = (await guarded(() => listDicts(runsDir, id))).filter((d) => d.cfg.status === "ok");
     if (dicts.length === 0) notFound(`Dictionaries of run ${id}`);
     const chosen = c.req.query("dict") ?? dicts[0].name;
@@ -136,7 +152,7 @@ export function mountLive(app: Hono, options: LiveOptions): void {
     const id = nameParam(c.req.param("id"), "run id");
     const name = c.req.param("file");
     const type = MODEL_FILES[name] ?? notFound(`Model file ${name}`);
-    const dir = await modelDir(id);
+    const { dir } = await withModel(id);
     return await serve(c, await guarded(() => resolveInside(dir, [name])), type);
   });
 

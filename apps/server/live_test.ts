@@ -178,3 +178,10 @@ Deno.test("missing runs, dictionaries, model folders and files answer 404; bad n
     await res.body?.cancel();
   }
 });
+
+Deno.test("the run page links to the live page only when the run names its model folder", async () => {
+  const linked = await (await app.request("/runs/demo")).text();
+  assert.ok(linked.includes(`href="/runs/demo/live"`));
+  const unlinked = await (await app.request("/runs/nomodel")).text();
+  assert.ok(!unlinked.includes("/live"));
+});

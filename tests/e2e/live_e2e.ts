@@ -98,14 +98,17 @@ Deno.test({
       );
       const state = await page.evaluate(() => document.body.dataset.state);
       assert.equal(state, "ready", (await page.textContent("#live-status")) ?? "");
-      const loadMs = Number(await page.evaluate(() => document.body.dataset.loadMs));
+      const times = await page.evaluate(() => ({ ...document.body.dataset }));
+      const loadMs = Number(times.loadMs);
       const adapter = await page.evaluate(async () => {
         const a = await (navigator as Navigator & { gpu: GPU }).gpu.requestAdapter();
         return a ? `${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : "none";
       });
       console.log(
         `live page: ${(loadMs / 1000).toFixed(2)} s from navigation to the first activations ` +
-          `(model ${run.model.name}, dictionary ${DICT}, adapter ${adapter}; target ≤ 10 s on SwiftShader)`,
+          `(model ${run.model.name}, dictionary ${DICT}, adapter ${adapter}; target ≤ 10 s on SwiftShader): ` +
+          `script started ${times.scriptMs} ms, model loaded ${times.modelMs} ms, dictionary ${times.dictMs} ms, ` +
+          `first text computed and drawn ${times.firstMs} ms`,
       );
 
       const ref = await denoFeatures(runs, id, run.hook);

@@ -7,7 +7,9 @@
  * For tests: the token strip is made of `[data-token-index]` elements carrying `data-top-feature`
  * and `data-activation` (and `data-chosen-activation` once a feature is chosen), and
  * `document.body.dataset.state` is `"loading"`, then `"ready"` once activations are drawn, or
- * `"error"` with the message shown; `data-load-ms` holds the time from navigation to the first drawing.
+ * `"error"` with the message shown; `data-load-ms` holds the time from navigation to the first drawing, and
+ * `data-script-ms`, `data-model-ms`, `data-dict-ms`, `data-first-ms` its parts (until the script ran, the model and
+ * the dictionary loaded, the first text computed and drawn).
  *
  * @module
  */
@@ -173,8 +175,10 @@ async function analyse(s: State, text: string): Promise<void> {
 
 async function start(): Promise<void> {
   setState("loading", "Loading the model into this page's WebGPU…");
+  const t0 = performance.now();
   const gpu = await createGpu();
   const { model, tokenizer } = await loadLiveModel(gpu, config.model);
+  const t1 = performance.now();
   const s: State = {
     gpu,
     model,
@@ -185,8 +189,18 @@ async function start(): Promise<void> {
     dict: config.dict,
     feature: config.feature,
   };
+  await dictionary(s, s.dict);
+  const t2 = performance.now();
   await analyse(s, config.text);
-  document.body.dataset.loadMs = String(Math.round(performance.now()));
+  const t3 = performance.now();
+  const ms = (t: number) => String(Math.round(t));
+  Object.assign(document.body.dataset, {
+    loadMs: ms(t3),
+    scriptMs: ms(t0),
+    modelMs: ms(t1 - t0),
+    dictMs: ms(t2 - t1),
+    firstMs: ms(t3 - t2),
+  });
   mountSteerPanel({
     model,
     tokenizer,
