@@ -216,6 +216,22 @@ Deno.test({
       await page.waitForURL(/\/features\/\d+$/);
       assert.ok((await page.textContent("h1"))?.includes(`#${last.top}`));
       assert.deepEqual(problems, [], problems.join("\n"));
+
+      // A dictionary whose weights were altered is refused in the page, which says why.
+      const weights = join(runs, id, "saes", "untied_r1_a1.0e-3", "sae_weights.safetensors");
+      const bytes = await Deno.readFile(weights);
+      bytes[bytes.length - 1] ^= 1;
+      await Deno.writeFile(weights, bytes);
+      const broken = await context.newPage();
+      const seen = watch(broken);
+      await broken.goto(`${server.url}/runs/${id}/live?dict=untied_r1_a1.0e-3`, { waitUntil: "load" });
+      await broken.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state ?? ""), undefined, {
+        timeout: HOOK_TIMEOUT_MS,
+      });
+      assert.equal(await broken.evaluate(() => document.body.dataset.state), "error");
+      assert.match((await broken.textContent("#live-status")) ?? "", /sae_weights\.safetensors.*SHA-256/);
+      assert.equal(seen.length, 1, seen.join("\n"));
+      assert.match(seen[0], /^console error: .*SHA-256/);
     } finally {
       await context?.close();
       await server?.shutdown();

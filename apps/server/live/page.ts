@@ -146,11 +146,9 @@ function choose(s: State, index: number): void {
     el.title = `feature #${index}: ${v.toFixed(3)}`;
   });
   strip.dataset.chosenFeature = String(index);
-  chosen.replaceChildren(
-    "Shaded by feature ",
-    featureLink(s, index, max),
-    ` (largest activation on this text ${max.toFixed(3)}; `,
-  );
+  const link = document.createElement("a");
+  link.href = `${config.dicts.find((d) => d.name === s.dict)!.features}${index}`;
+  link.textContent = `#${index}`;
   const back = document.createElement("button");
   back.type = "button";
   back.textContent = "shade by each token's strongest feature";
@@ -160,7 +158,7 @@ function choose(s: State, index: number): void {
     chosen.replaceChildren();
     draw(s);
   });
-  chosen.append(back, ")");
+  chosen.replaceChildren("Shaded by feature ", link, ` (largest activation on this text ${max.toFixed(3)}) `, back);
 }
 
 async function analyse(s: State, text: string): Promise<void> {
