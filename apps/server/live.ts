@@ -6,7 +6,8 @@
  * (`/live/runs/<id>/model/<file>`, `/live/runs/<id>/dicts/<dict>/<file>`); nothing else is fetched.
  *
  * Query: `text` (the text analysed first), `dict` (a dictionary of the run; default its first
- * SAE), `feature` (shade every token by this feature's activation).
+ * SAE), `feature` (shade every token by this feature's activation). `/api/runs/<id>/live` answers
+ * the page's configuration ({@linkcode LiveConfig}) as JSON.
  *
  * @module
  */
@@ -19,6 +20,8 @@ import { dictHref, indexParam, nameParam, runHref } from "./params.ts";
 import { fileResponse } from "./live_files.ts";
 import { liveBundle } from "./live_bundle.ts";
 import type { LiveConfig, LiveDict, LiveFile } from "./live/config.ts";
+
+export type { LiveConfig } from "./live/config.ts";
 
 /** URL of a run's live page. */
 export const liveHref = (id: string): string => `${runHref(id)}/live`;
@@ -103,7 +106,8 @@ export function mountLive(app: Hono, options: LiveOptions): void {
   };
   const live = (id: string) => `/live/runs/${encodeURIComponent(id)}`;
 
-  app.get("/runs/:id/live", async (c) => {
+  // What the page is told: from the run, its files and the query.
+  const liveConfig = async (c: Context): Promise<LiveConfig> => {
     const id = nameParam(c.req.param("id"), "run id");
     const { run, dir } = await withModel(id);
     const dicts = (await guarded(() => listDicts(runsDir, id))).filter((d) => d.cfg.status === "ok");
@@ -133,7 +137,7 @@ export function mountLive(app: Hono, options: LiveOptions): void {
         features: `${dictHref(id, d.name)}/features/`,
       });
     }
-    const config: LiveConfig = {
+    return {
       run: id,
       hook: run.hook,
       model,
@@ -144,9 +148,14 @@ export function mountLive(app: Hono, options: LiveOptions): void {
       separator: "<|endoftext|>",
       topK: 5,
     };
+  };
+
+  app.get("/runs/:id/live", async (c) => {
+    const config = await liveConfig(c);
     const bundle = await liveBundle();
     return c.html(livePage(config, { script: `/live/${bundle.name}` }));
   });
+  app.get("/api/runs/:id/live", async (c) => c.json(await liveConfig(c)));
 
   app.get("/live/runs/:id/model/:file", async (c) => {
     const id = nameParam(c.req.param("id"), "run id");

@@ -179,6 +179,16 @@ Deno.test("missing runs, dictionaries, model folders and files answer 404; bad n
   }
 });
 
+Deno.test("the JSON API answers the page's configuration, and 404 as JSON", async () => {
+  const { config } = await liveConfig("/runs/demo/live?dict=pca&text=hello");
+  const res = await app.request("/api/runs/demo/live?dict=pca&text=hello");
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), config);
+  const missing = await app.request("/api/runs/demo/live?dict=nope");
+  assert.equal(missing.status, 404);
+  assert.deepEqual(await missing.json(), { error: "Dictionary nope of run demo not found" });
+});
+
 Deno.test("the run page links to the live page only when the run names its model folder", async () => {
   const linked = await (await app.request("/runs/demo")).text();
   assert.ok(linked.includes(`href="/runs/demo/live"`));
