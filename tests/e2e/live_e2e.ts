@@ -15,7 +15,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { chromium, type Page } from "playwright-core";
 import { createGpu } from "@saelab/gpu";
 import { loadModel } from "@saelab/neox";
 import { loadDictionary } from "@saelab/dictionary";
@@ -32,6 +32,7 @@ globalThis.addEventListener("unload", () => gpu.destroy());
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHOTS = join(ROOT, ".cache", "e2e");
 const TEXT = "The Congress of the United States will not forget the people of this nation.";
+const TEXT2 = "War and peace, trade and money: the government of the union.";
 const DICT = "untied_r2_a1.0e-3";
 const HOOK_TIMEOUT_MS = 180_000;
 const STEER_STRENGTH = 20;
@@ -41,15 +42,54 @@ const TOLERANCE = 1e-4;
 /** The difference of a page value from Deno's, relative to the token's largest activation in Deno. */
 const relative = (a: number, b: number, row: Float32Array) => Math.abs(a - b) / Math.max(...row.map(Math.abs), 1e-6);
 
+/** Deno's activations of every feature on every token, and each feature's gain on its own decoder row. */
+interface Reference {
+  values: Float32Array;
+  dDict: number;
+  gains: Float64Array;
+}
+
+/**
+ * Check the page's token strip against Deno's activations: one element per token, and each token's strongest
+ * feature and activation as Deno has them.
+ */
+async function compareStrip(page: Page, ref: Reference) {
+  const strip = await page.$$eval("[data-token-index]", (els) =>
+    els.map((el) => ({
+      index: Number(el.getAttribute("data-token-index")),
+      top: el.getAttribute("data-top-feature"),
+      value: Number(el.getAttribute("data-activation")),
+    })));
+  assert.equal(strip.length, ref.values.length / ref.dDict, "one strip element per token, the separator included");
+  let worst = 0;
+  for (const t of strip) {
+    const row = ref.values.subarray(t.index * ref.dDict, (t.index + 1) * ref.dDict);
+    const best = Math.max(...row);
+    if (best <= 0) {
+      assert.equal(t.top, "", `token ${t.index}: no feature is active in Deno`);
+      continue;
+    }
+    const f = Number(t.top);
+    const d = Math.max(relative(t.value, row[f], row), relative(t.value, best, row));
+    assert.ok(
+      d <= TOLERANCE,
+      `token ${t.index}: feature ${f} is ${t.value} in the page, ${row[f]} in Deno (best ${best})`,
+    );
+    worst = Math.max(worst, d);
+  }
+  return { strip, worst };
+}
+
 /** Every feature's activation on every token of `text`, computed in Deno from the run's files. */
 async function denoFeatures(
   runs: string,
   id: string,
-  hook: string,
-): Promise<{ values: Float32Array; dDict: number; gains: Float64Array }> {
+  options: { hook: string; text: string },
+): Promise<Reference> {
+  const { hook, text } = options;
   const tokenizer = await Tokenizer.fromFile(join(DEFAULT_MODEL, "tokenizer.json"));
   const sep = tokenizer.tokenToId(END_OF_TEXT);
-  const ids = [...(sep === undefined ? [] : [sep]), ...tokenizer.encode(TEXT)];
+  const ids = [...(sep === undefined ? [] : [sep]), ...tokenizer.encode(text)];
   using model = await loadModel(gpu, DEFAULT_MODEL);
   const dict = await loadDictionary(join(runs, id, "saes", DICT), { kind: "sae" });
   const { data } = await readHook(model, Int32Array.from(ids), { batch: 1, contextLength: ids.length, hook });
@@ -111,32 +151,9 @@ Deno.test({
           `first text computed and drawn ${times.firstMs} ms`,
       );
 
-      const ref = await denoFeatures(runs, id, run.hook);
-      const strip = await page.$$eval("[data-token-index]", (els) =>
-        els.map((el) => ({
-          index: Number(el.getAttribute("data-token-index")),
-          top: el.getAttribute("data-top-feature"),
-          value: Number(el.getAttribute("data-activation")),
-        })));
-      const tokens = ref.values.length / ref.dDict;
-      assert.equal(strip.length, tokens, "one strip element per token, the separator included");
+      const ref = await denoFeatures(runs, id, { hook: run.hook, text: TEXT });
       const rowOf = (t: number) => ref.values.subarray(t * ref.dDict, (t + 1) * ref.dDict);
-      let worst = 0;
-      for (const t of strip) {
-        const row = rowOf(t.index);
-        const best = Math.max(...row);
-        if (best <= 0) {
-          assert.equal(t.top, "", `token ${t.index}: no feature is active in Deno`);
-          continue;
-        }
-        const f = Number(t.top);
-        const d = Math.max(relative(t.value, row[f], row), relative(t.value, best, row));
-        assert.ok(
-          d <= TOLERANCE,
-          `token ${t.index}: feature ${f} is ${t.value} in the page, ${row[f]} in Deno (best ${best})`,
-        );
-        worst = Math.max(worst, d);
-      }
+      const { strip, worst } = await compareStrip(page, ref);
       console.log(
         `live page: strongest feature of ${strip.length} tokens, largest relative difference from Deno ` +
           `${worst.toExponential(2)} (tolerance ${TOLERANCE})`,
@@ -209,12 +226,29 @@ Deno.test({
       assert.notDeepEqual(steered.tokens, unsteered.tokens, "and changes the continuation");
       await page.screenshot({ path: join(SHOTS, "22-live-steer.png"), fullPage: true });
 
+      // A typed text, submitted, is drawn as Deno computes it, and the URL keeps it.
+      const ref2 = await denoFeatures(runs, id, { hook: run.hook, text: TEXT2 });
+      await page.fill("#live-text", TEXT2);
+      await page.click("#live-form button[type=submit]");
+      await page.waitForFunction(
+        (n) => document.body.dataset.state === "ready" && document.querySelectorAll("[data-token-index]").length === n,
+        ref2.values.length / ref2.dDict,
+        { timeout: HOOK_TIMEOUT_MS },
+      );
+      const typed = await compareStrip(page, ref2);
+      console.log(
+        `live page: a typed text of ${typed.strip.length} tokens, largest relative difference from Deno ` +
+          `${typed.worst.toExponential(2)} (tolerance ${TOLERANCE})`,
+      );
+      assert.equal(new URL(page.url()).searchParams.get("text"), TEXT2);
+
       // A feature links to its page.
+      const lastTyped = typed.strip[typed.strip.length - 1];
       const href = await page.locator("#live-rows tr:last-child .live-feature a").first().getAttribute("href");
-      assert.equal(href, `/runs/${id}/dicts/${DICT}/features/${last.top}`);
+      assert.equal(href, `/runs/${id}/dicts/${DICT}/features/${lastTyped.top}`);
       await page.locator("#live-rows tr:last-child .live-feature a").first().click();
       await page.waitForURL(/\/features\/\d+$/);
-      assert.ok((await page.textContent("h1"))?.includes(`#${last.top}`));
+      assert.ok((await page.textContent("h1"))?.includes(`#${lastTyped.top}`));
       assert.deepEqual(problems, [], problems.join("\n"));
 
       // A dictionary whose weights were altered is refused in the page, which says why.
