@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { KIND_NAMES } from "@saelab/sae";
 import { compare, runTorchPeer, timing } from "./torch_peer.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -71,6 +72,27 @@ Deno.test("bench:sae prints both rates and their ratio per case", async () => {
   checkCases(json, 2, () => 64);
   const [dense, sparse] = json.cases as (Case & { density: { ours: { fraction: number } } })[];
   assert.ok(sparse.density.ours.fraction < dense.density.ours.fraction, "the sparse case fires fewer features");
+  const kinds = json.kinds as {
+    kind: string;
+    unit: string;
+    ours: number;
+    untied: number;
+    vsUntied: number;
+    l0: number;
+    seconds: { median: number; seconds: number[] };
+  }[];
+  assert.deepEqual(kinds.map((k) => k.kind), [...KIND_NAMES], "one row per registered kind, in registry order");
+  const untied = kinds.find((k) => k.kind === "untied")!;
+  assert.equal(untied.ours, dense.ours, "the untied row is the dense untied case");
+  for (const k of kinds) {
+    assert.equal(k.unit, "vectors/s");
+    assert.equal(k.seconds.seconds.length, 2, `${k.kind}: one time per round`);
+    assert.equal(k.ours, Math.round(64 / k.seconds.median), `${k.kind}: the batch over the median seconds per step`);
+    assert.equal(k.untied, untied.ours, `${k.kind}: compared with the untied kind at the same shape`);
+    assert.equal(k.vsUntied, +(k.ours / untied.ours).toFixed(2), `${k.kind}: vsUntied`);
+    assert.ok(k.l0 > 0 && k.l0 <= 32, `${k.kind}: L0 within the 32 features`);
+    assert.equal((k as { problem?: string }).problem, undefined, `${k.kind}: kept the codes it says`);
+  }
 });
 
 Deno.test("bench:neox prints both rates and their ratio per case", async () => {

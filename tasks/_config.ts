@@ -174,7 +174,8 @@ export const trainSchema = v.strictObject({
     "default",
   ),
   kinds: names(
-    `SAE variants (${fromPreset("kinds")}; ${KIND_NAMES.filter((k) => KINDS[k].needs.length).join(", ")} need --k)`,
+    `SAE variants (${fromPreset("kinds")}; ${KIND_NAMES.filter((k) => KINDS[k].needs.length).join(", ")} need --k` +
+      `${KIND_NAMES.filter((k) => KINDS[k].help).map((k) => `; ${k}: ${KINDS[k].help}`).join("")})`,
     { choices: KIND_NAMES },
   ),
   k: int(
@@ -220,6 +221,11 @@ export const trainSchema = v.strictObject({
   }),
   lossWindows: int("held-out windows for the spliced loss (0 skips it)", { default: 8, min: 0 }),
   skip: names("stages to leave out", { choices: SKIPPABLE, default: [], empty: true }),
+  queue: text(
+    "Redis URL of a BullMQ queue, redis://HOST:PORT[/DB]: each sweep member is trained as a job by the " +
+      "`deno task worker` processes on that queue, which must see this runs folder at the same path " +
+      "(default: every member in this process)",
+  ),
 }) satisfies OptionsSchema;
 
 /** The schema of `harvest` alone. */

@@ -238,12 +238,33 @@ export function heldRuns(): { runsDir: string; id: string }[] {
  * ```
  */
 export async function releaseRunLocks(): Promise<void> {
-  const all = [...held.entries()];
-  held.clear();
-  for (const [path, h] of all) {
-    const now = await readHolder(path).catch(() => null);
-    if (now !== null && now !== "missing" && now.token === h.token) await Deno.remove(path).catch(() => {});
-  }
+  for (const { runsDir, id } of [...held.values()]) await releaseRunLock(runsDir, id);
+}
+
+/**
+ * Release one lock this process holds (nothing happens when it holds none there).
+ *
+ * @param runsDir The runs folder (or any folder whose sub-folder `id` was locked).
+ * @param id The locked folder's name.
+ * @returns Nothing.
+ * @example
+ * ```ts
+ * import { acquireRunLock, heldRuns, releaseRunLock } from "./_lock.ts";
+ * const runs = await Deno.makeTempDir();
+ * await Deno.mkdir(`${runs}/r1`);
+ * await acquireRunLock(runs, "r1", { log: console });
+ * await releaseRunLock(runs, "r1");
+ * if (heldRuns().some((r) => r.id === "r1")) throw new Error("still held");
+ * await Deno.remove(runs, { recursive: true });
+ * ```
+ */
+export async function releaseRunLock(runsDir: string, id: string): Promise<void> {
+  const path = join(runsDir, id, LOCK_FILE);
+  const h = held.get(path);
+  if (!h) return;
+  held.delete(path);
+  const now = await readHolder(path).catch(() => null);
+  if (now !== null && now !== "missing" && now.token === h.token) await Deno.remove(path).catch(() => {});
 }
 
 function removeAllSync(): void {

@@ -26,10 +26,11 @@ import { acquireRunLock, RunLockedError } from "./_lock.ts";
 /**
  * Keys of a stored configuration that do not decide what a run computes (`preset` only fills in other keys,
  * which are compared themselves; `probeRows` only chooses which held-out rows are watched during training;
- * `reharvest` only repairs the store).
+ * `reharvest` only repairs the store; `queue` only says where the work runs).
  */
 const FREE_KEYS = [
   "run",
+  "queue",
   "steps",
   "trainSeconds",
   "skip",
@@ -197,6 +198,25 @@ async function lock(deps: StageDeps, id: string): Promise<void> {
 function handle(deps: StageDeps, id: string, o: { resumed: boolean; json: RunJson }): RunHandle {
   const runsDir = deps.runsDir;
   return { deps, id, dir: safeJoin(runsDir, [id]), ...o, path: (...names) => safeJoin(runsDir, [id, ...names]) };
+}
+
+/**
+ * The run a queue job works on (`_queue.ts`), without its lock: the coordinator that enqueued the job
+ * holds the lock for the whole run, and each job locks only the part of the run it writes.
+ *
+ * @param deps The worker's deps (its runs folder is the one named in the job).
+ * @param id The run id.
+ * @returns The run.
+ * @throws {TypeError} When the run does not exist or has no readable run.json.
+ * @example
+ * ```ts ignore
+ * const run = await jobRun({ ...deps, runsDir: job.data.runsDir }, job.data.runId);
+ * ```
+ */
+export async function jobRun(deps: StageDeps, id: string): Promise<RunHandle> {
+  const summary = await readRun(deps.runsDir, validateId(id));
+  if (!summary?.run) throw new TypeError(`Cannot run a job of run ${id}: ${deps.runsDir} has no readable run ${id}`);
+  return handle(deps, id, { resumed: true, json: summary.run });
 }
 
 /**

@@ -12,9 +12,11 @@
  * @module
  */
 import type { ActivationStore } from "@saelab/activations";
-import { appendMetrics, type MetricRow, readMetrics, RUN_FILES, writeTextAtomic } from "@saelab/runs";
+import { join } from "node:path";
+import { appendJsonLines, type MetricRow, parseMetrics, RUN_FILES, writeTextAtomic } from "@saelab/runs";
 import {
   CONVERGENCE_FROM,
+  initWeights,
   KINDS,
   learningRate,
   probeInterval,
@@ -80,6 +82,21 @@ export function memberSpecs(
   return specs;
 }
 
+/**
+ * A part of the sweep trained on its own (a queue job, `_queue.ts`): only the named members, with the
+ * training state and metrics rows kept in `dir` rather than in the run folder. Each member's SAELens
+ * folder is written where the whole sweep writes it.
+ */
+export interface SweepPart {
+  /** Folder of the part's `train-state.safetensors` and `metrics.jsonl`. */
+  dir: string;
+  /** Member names (of {@linkcode memberSpecs}), in member order. */
+  members: readonly string[];
+}
+
+/** File of a part's metrics rows inside its folder. */
+export const PART_METRICS = "metrics.jsonl";
+
 /** What the training stage hands on. */
 export interface TrainOutcome {
   /** The trainer with the final weights (dispose it when done). */
@@ -142,14 +159,29 @@ export async function trainSweep(
     gpu: ConstructorParameters<typeof SweepTrainer>[0];
     info: Omit<SaeFolderInfo, "steps" | "tokens" | "scale">;
     stage?: StageReporter;
+    /** Train only these members, keeping their state apart (default: the whole sweep, state in the run folder). */
+    part?: SweepPart;
   },
 ): Promise<TrainOutcome> {
-  const { config, gpu, info } = options;
+  const { config, gpu, info, part } = options;
   const { deps } = run;
   const d = store.d;
-  const specs = memberSpecs(config, d);
+  const all = memberSpecs(config, d);
+  const specs = part ? all.filter((s) => part.members.includes(specName(s))) : all;
+  if (part && specs.length !== part.members.length) {
+    const known = new Set(all.map(specName));
+    throw new RangeError(
+      `Cannot train a part of run ${run.id}: ${part.members.filter((m) => !known.has(m)).join(", ")} ` +
+        "is not a member of its sweep",
+    );
+  }
   const names = specs.map(specName);
-  const statePath = run.path(STATE_FILE);
+  // a part's members start from the weights they have in the whole sweep (member i is seeded seed + i)
+  const initial = part
+    ? specs.map((s) => initWeights(s, { seed: config.seed + all.findIndex((a) => specName(a) === specName(s)) }))
+    : undefined;
+  const statePath = part ? join(part.dir, STATE_FILE) : run.path(STATE_FILE);
+  const metricsPath = part ? join(part.dir, PART_METRICS) : run.path(RUN_FILES.metrics);
   const state = await loadTrainState(statePath, specs, names);
   const start = state?.step ?? 0;
   const scale = state?.scale ?? await activationScale(store);
@@ -163,7 +195,7 @@ export async function trainSweep(
   if (start > 0 && start < config.steps) {
     deps.log.info(`train: resuming ${names.length} members at step ${start} of ${config.steps}`);
   }
-  await dropRowsAfter(run, start);
+  await dropRowsAfter(metricsPath, start);
   const rateAt = (lr: number, step: number) =>
     learningRate(step, {
       schedule: config.lrSchedule,
@@ -214,7 +246,7 @@ export async function trainSweep(
       if (fvu) r.heldOutFvu = fvu[names.indexOf(r.member)];
     }
     fvuAt.clear();
-    await appendMetrics(deps.runsDir, run.id, rows);
+    await appendJsonLines(metricsPath, rows);
     rows = [];
     await saveTrainState(statePath, s);
     await writeFolders(s.weights, s.step);
@@ -234,6 +266,7 @@ export async function trainSweep(
       ? { heldOut: { rows: probeRows, every, onFvu: (step: number, fvu: Float64Array) => void fvuAt.set(step, fvu) } }
       : {}),
     seed: config.seed,
+    ...(initial ? { weights: initial } : {}),
     scale,
     logEvery: config.logEvery,
     onLog,
@@ -325,10 +358,30 @@ async function* scaledBatches(
   }
 }
 
+/**
+ * The metrics rows of a `metrics.jsonl` (none when it is missing).
+ *
+ * @param path The file.
+ * @returns Its rows.
+ * @example
+ * ```ts
+ * import { readMetricRows } from "./_train.ts";
+ * if ((await readMetricRows("/nonexistent/metrics.jsonl")).length !== 0) throw new Error();
+ * ```
+ */
+export async function readMetricRows(path: string): Promise<MetricRow[]> {
+  try {
+    return parseMetrics(await Deno.readTextFile(path)).rows;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
+
 /** Drop metrics rows logged after the step a run resumes from (written before a crash). */
-async function dropRowsAfter(run: RunHandle, step: number): Promise<void> {
-  const { rows } = await readMetrics(run.deps.runsDir, run.id);
+async function dropRowsAfter(path: string, step: number): Promise<void> {
+  const rows = await readMetricRows(path);
   if (!rows.some((r) => r.step >= step)) return;
   const kept = rows.filter((r) => r.step < step);
-  await writeTextAtomic(run.path(RUN_FILES.metrics), kept.map((r) => JSON.stringify(r) + "\n").join(""));
+  await writeTextAtomic(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
 }

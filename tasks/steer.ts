@@ -96,6 +96,7 @@ async function runSteer(ctx: RunContext, config: SteerConfig): Promise<StageResu
       maxNewTokens: config.tokens,
       temperature: config.temperature,
       seed: config.seed,
+      signal: ctx.signal,
     });
     const unsteered = tokenizer.decode(result.unsteered.tokens), steered = tokenizer.decode(result.steered.tokens);
     const answer = {

@@ -28,6 +28,7 @@ import { formatSummary, modelEvidence, type SummaryRow } from "./_summary.ts";
 import { loadTrainState } from "./_checkpoint.ts";
 import { memberSpecs, STATE_FILE, type TrainOutcome, trainSweep } from "./_train.ts";
 import { type HarvestState, harvestStep } from "./harvest.ts";
+import { trainOnQueue } from "./_queue.ts";
 import { baselinesStage } from "./baselines.ts";
 import { scoreStage } from "./score.ts";
 
@@ -94,6 +95,9 @@ const trainStep: Step<TrainState> = {
   async run(s, stage) {
     const { p } = s;
     const started = performance.now();
+    if (p.config.queue) {
+      await trainOnQueue(p.run, { config: p.config, d: s.store!.d, url: p.config.queue, stage });
+    }
     const o = await trainSweep(p.run, s.store!, { config: p.config, gpu: p.gpu, info: info(p), stage });
     s.out = o;
     const seconds = (performance.now() - started) / 1000;

@@ -41,6 +41,7 @@ export const STAGES: Record<string, StageEntry> = {
       "deno task train --ratios 1,2,4,8 --l1 1e-4,3e-4,1e-3,3e-3,1e-2 --steps 2000 --train-seconds 3600",
       "deno task train --model models/pythia-70m-deduped --layer 3 --corpus data/texts --tokens 500000",
       "deno task train --config sweep.json --run sweep-1",
+      "deno task train --queue redis://127.0.0.1:6379   # members as jobs for `deno task worker` processes",
     ],
     file: new URL("../../tasks/train.ts", import.meta.url),
     load: () => import("../../tasks/train.ts").then((m) => ({ stage: m.trainStage as Stage })),
@@ -143,6 +144,27 @@ export const STAGES: Record<string, StageEntry> = {
     ],
     file: new URL("../../tasks/steer.ts", import.meta.url),
     load: () => import("../../tasks/steer.ts").then((m) => ({ stage: m.steerStage as Stage })),
+  },
+  worker: {
+    describe: "run the jobs `deno task train --queue` puts on a BullMQ queue in Redis, until Ctrl-C",
+    examples: [
+      "deno task worker --queue redis://127.0.0.1:6379",
+      "deno task worker --queue redis://gpu-box:6379/1 --concurrency 2 --runs /shared/runs",
+    ],
+    file: new URL("../../tasks/worker.ts", import.meta.url),
+    load: () => import("../../tasks/worker.ts").then((m) => ({ stage: m.workerStage as Stage })),
+    endsOnInterrupt: true,
+  },
+  export: {
+    describe: "write a run's results for other tools: feature dashboards for Neuronpedia, or every dictionary " +
+      "(SAE members and baselines) as a SAELens v6 folder",
+    examples: [
+      "deno task export --run sweep-1 --format saelens",
+      "deno task export --run sweep-1 --format neuronpedia --out np-upload",
+      "deno task export --run sweep-1 --format saelens --dicts pca,untied_r4_a1.0e-3 --out saes",
+    ],
+    file: new URL("../../tasks/export.ts", import.meta.url),
+    load: () => import("../../tasks/export.ts").then((m) => ({ stage: m.exportStage as Stage })),
   },
   serve: {
     describe: "serve the report pages for the runs folder (binds 127.0.0.1 unless --host says otherwise)",

@@ -11,8 +11,11 @@ import {
   frontierSpec,
   type Html,
   joinHtml,
+  kindFrontierSpec,
+  kindMembers,
   markdownHtml,
   markup,
+  matchedL0TableHtml,
   type MemberConfig,
   memberPoints,
   methodComparisonSpec,
@@ -254,6 +257,7 @@ ${
       : markup`<p class="empty">No member has been evaluated yet.</p>`
   }
 <h3>Members</h3>${metricsTableHtml(b.metrics.rows, evals, { configs: memberConfigs(b.dicts) })}</section>`);
+  sections.push(kindsHtml(evals, ok(b.scores)));
 
   sections.push(markup`<section class="card"><h2>Spliced loss</h2>
 <p class="lead">Language-model cross-entropy (nats per token) with the hook's activation replaced by each dictionary's reconstruction.</p>
@@ -324,6 +328,25 @@ ${
   if (run && evals.some((e) => e.eval.kind === "sae")) sections.push(verdictHtml(run, evals, scores));
   const charts = sections.some((x) => x.includes(`class="chart"`));
   return pageHtml(joinHtml(sections, "\n"), { title: id, crumbs: [["runs", "/"], [id]], charts });
+}
+
+/** The SAE kinds compared: each kind's frontier, and the kinds at shared L0 values (nothing without members). */
+function kindsHtml(evals: readonly NamedEval[], scores: ScoresJson | null): Html {
+  const { members, references } = kindMembers(evals, { scores });
+  const spec = kindFrontierSpec(members, references);
+  if (!spec) return markup``;
+  const hasCe = members.some((m) => m.values.deltaCe !== undefined);
+  return markup`<section class="card kinds"><h2>SAE kinds</h2>
+<div class="charts">${
+    chartHtml("kinds", spec, {
+      title: "Sparsity–reconstruction frontier per kind",
+      caption: `Held-out FVU${hasCe ? " (left) and ΔCE, spliced minus clean next-token loss (right)," : ""} against ` +
+        "L0 on a log axis: one line per SAE kind through its Pareto-optimal members (no member of the kind has both " +
+        "a lower L0 and a lower value), the other members faint. Grey diamonds: baselines; dashed: FVU 1 (every " +
+        "vector reconstructed as the mean)" + (hasCe ? " and the ΔCE of mean and zero ablation." : "."),
+    })
+  }</div>
+<h3>Matched L0</h3>${matchedL0TableHtml(members, references)}</section>`;
 }
 
 /** What the run supports and does not, each sentence from a number and its reference level. */

@@ -10,14 +10,14 @@
  * where `d_j` is feature j's unit decoder row (`Dictionary.directions()`) and
  * `f_j(x)` its activation. The edit runs on the GPU inside the forward pass
  * (no host round trip per step); it works for every dictionary through
- * `encode` alone. No file system or runtime APIs: the same code runs in a
- * page on the browser's WebGPU.
+ * `encode` alone. No file system or runtime APIs, and only types from
+ * `@saelab/neox`: the same code bundles for a page and runs on the browser's WebGPU.
  *
  * @module
  */
 import type { Tensor } from "@saelab/gpu";
 import { fill, matmul } from "@saelab/kernels";
-import { generate, type Hook, hookWidth, type NeoxModel } from "@saelab/neox/portable";
+import type { Hook, NeoxModel } from "@saelab/neox/portable";
 import type { Dictionary } from "./dictionary.ts";
 import { hookPlace } from "./_hook.ts";
 
@@ -42,6 +42,8 @@ export interface SteerOptions {
   temperature?: number;
   /** Seed of the sampler (both continuations draw from the same seed). Default 0. */
   seed?: number;
+  /** Stops generation at the next step (the promise rejects with the signal's reason), e.g. a page's Stop button. */
+  signal?: AbortSignal;
 }
 
 /** One continuation and the feature on its tokens. */
@@ -72,10 +74,10 @@ export interface SteerResult {
  *
  * @param model The model (on the same GPU as the dictionary).
  * @param dict Any dictionary over the hook's activations.
- * @param options Prompt, hook, feature, `strength` or `clamp`, length, temperature and seed.
+ * @param options Prompt, hook, feature, `strength` or `clamp`, length, temperature, seed and an abort signal.
  * @returns Both continuations with the feature's activation on their tokens.
- * @throws {RangeError} For an unknown or mismatched hook, a feature out of range, a bad length or prompt,
- *   or both `strength` and `clamp`.
+ * @throws {RangeError} For an unknown hook or one whose width is not the dictionary's `dIn` (found at the
+ *   first step), a feature out of range, a bad length or prompt, or both `strength` and `clamp`.
  * @example
  * ```ts ignore
  * const r = await steer(model, dict, { prompt: [12, 7, 99], hook: "blocks.3.hook_resid_post", feature: 5, strength: 8 });
@@ -87,9 +89,15 @@ export async function steer(model: NeoxModel, dict: Dictionary, options: SteerOp
   const d = await direction(dict, options.feature);
   const maxNew = options.maxNewTokens ?? 16;
   const run = async (e: SteerEdit | null): Promise<Continuation> => {
-    using hook = new SteeringHook(dict, { feature: options.feature, direction: d, edit: e, steps: maxNew + 1 });
+    using hook = new SteeringHook(dict, {
+      feature: options.feature,
+      direction: d,
+      edit: e,
+      steps: maxNew + 1,
+      signal: options.signal,
+    });
     const hooks = { [options.hook]: hook };
-    const tokens = (await generate(model, [options.prompt], {
+    const tokens = (await model.generate([options.prompt], {
       maxNewTokens: maxNew,
       temperature: options.temperature ?? 0,
       seed: options.seed ?? 0,
@@ -112,9 +120,6 @@ function checkSteer(model: NeoxModel, dict: Dictionary, options: SteerOptions): 
   hookPlace(hook);
   if (hookPlace(hook).layer >= model.config.numLayers) {
     throw why(`hook ${hook} is past the model's ${model.config.numLayers} layers`);
-  }
-  if (hookWidth(model.config, hook) !== dict.dIn) {
-    throw why(`it reads ${dict.dIn}-wide activations but ${hook} is ${hookWidth(model.config, hook)} wide`);
   }
   if (dict.gpu !== model.gpu) throw why("the dictionary and the model are on different GPU contexts");
   if (!Number.isInteger(feature) || feature < 0 || feature >= dict.dDict) {
@@ -157,6 +162,8 @@ export interface SteeringHookOptions {
   edit: SteerEdit | null;
   /** How many calls to record (later calls edit but are not recorded). */
   steps: number;
+  /** When aborted, the next call throws its reason (and so stops the forward pass). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -204,12 +211,18 @@ export class SteeringHook implements Hook {
   /**
    * Edit the activation in place and record the feature on the last position.
    *
-   * @param _name The hook name.
+   * @param name The hook name.
    * @param act The activation `[B, T, dIn]`.
    */
-  replace(_name: string, act: Tensor<"f32">): void {
+  replace(name: string, act: Tensor<"f32">): void {
+    this.#options.signal?.throwIfAborted();
     const gpu = this.#dict.gpu;
     const [b, t, w] = act.shape;
+    if (w !== this.#dict.dIn) {
+      throw new RangeError(
+        `Cannot steer with ${this.#dict.name}: it reads ${this.#dict.dIn}-wide activations but ${name} is ${w} wide`,
+      );
+    }
     const x = act.reshape([b * t, w]); // a view: the edit lands in act
     const edit = this.#options.edit;
     if (edit) {

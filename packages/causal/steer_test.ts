@@ -152,4 +152,25 @@ Deno.test("bad requests name what is wrong", async () => {
   await assert.rejects(() => steer(model, dict, { ...base, strength: 1, clamp: 2 }), /not both/);
   await assert.rejects(() => steer(model, dict, { ...base, prompt: [] }), /prompt has 0 tokens/);
   await assert.rejects(() => steer(model, dict, { ...base, maxNewTokens: 0 }), /maxNewTokens 0/);
+  const live = gpu.pool.live;
+  const stop = new AbortController();
+  stop.abort(new DOMException("stopped by the page", "AbortError"));
+  await assert.rejects(() => steer(model, dict, { ...base, signal: stop.signal }), /stopped by the page/);
+  assert.equal(gpu.pool.live, live, "an aborted run frees its tensors");
+});
+
+Deno.test("steer bundles for a page: no Deno or node: code reaches the browser bundle", async () => {
+  const out = await Deno.makeTempFile({ suffix: ".js" });
+  try {
+    const entry = new URL("./steer.ts", import.meta.url).pathname;
+    const r = await new Deno.Command(Deno.execPath(), { args: ["bundle", "--platform", "browser", "-o", out, entry] })
+      .output();
+    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    const js = await Deno.readTextFile(out);
+    assert.match(js, /var SteeringHook = class/);
+    assert.match(js, /export {[^}]*\bsteer\b/);
+    assert.doesNotMatch(js, /from "node:|\bDeno\./);
+  } finally {
+    await Deno.remove(out);
+  }
 });

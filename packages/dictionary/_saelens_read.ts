@@ -20,7 +20,7 @@ export type SaeLensCfg = SaeCfg;
 export interface SaeLensTensors {
   /** `[dIn, dDict]`. */
   W_enc: Float32Array;
-  /** `[dDict]`. */
+  /** `[dDict]` (Gated: the gate bias, written as `b_gate`). */
   b_enc: Float32Array;
   /** `[dDict, dIn]`. */
   W_dec: Float32Array;
@@ -28,6 +28,10 @@ export interface SaeLensTensors {
   b_dec: Float32Array;
   /** JumpReLU SAEs only: the thresholds `θ [dDict]` (codes `p · [p > θ_j]`). */
   threshold?: Float32Array;
+  /** Gated SAEs only: `r_mag [dDict]` (`W_mag = exp(r_mag) ⊙ W_gate`). */
+  r_mag?: Float32Array;
+  /** Gated SAEs only: `b_mag [dDict]`. */
+  b_mag?: Float32Array;
 }
 
 /**
@@ -72,7 +76,8 @@ const FLOAT_DTYPES = ["F32", "F16", "BF16", "F64"];
 /**
  * Read the tensors of a SAELens weights file, checking each one's dtype (a float type; F16/BF16/F64
  * are converted to F32), its exact shape (a transposed `W_enc` is refused) and that its values are
- * finite. A missing `b_dec` reads as zeros. The payload's SHA-256 is the caller's to check.
+ * finite. A missing `b_dec` reads as zeros; a `gated` file's `b_gate` is read as `b_enc`. The
+ * payload's SHA-256 is the caller's to check.
  *
  * @param file The open weights file.
  * @param cfg Its `cfg.json` (for the sizes).
@@ -108,9 +113,11 @@ export async function saeLensTensorsFrom(
     if (bad >= 0) throw new RangeError(`Cannot load ${path}: ${tensor}[${bad}] is ${values[bad]}`);
     return values;
   };
+  const gated = cfg.architecture === "gated";
   return {
     W_enc: await get("W_enc", [dIn, dDict]),
-    b_enc: await get("b_enc", [dDict]),
+    b_enc: await get(gated ? "b_gate" : "b_enc", [dDict]),
+    ...(gated ? { r_mag: await get("r_mag", [dDict]), b_mag: await get("b_mag", [dDict]) } : {}),
     W_dec: await get("W_dec", [dDict, dIn]),
     b_dec: file.has("b_dec") ? await get("b_dec", [dIn]) : new Float32Array(dIn),
     ...(cfg.architecture === "jumprelu" ? { threshold: await get("threshold", [dDict]) } : {}),
@@ -147,6 +154,8 @@ export function dictionaryFromSaeLens(
       shift += w * t.b_dec[i];
     }
     bias[j] = t.b_enc[j] - (settings.applyBDecToInput ? shift : 0);
+    // Gated: the magnitude path reads W_enc x' = p − b_gate; with b_dec folded into the bias, b_mag takes its share
+    if (t.r_mag && t.b_mag && settings.applyBDecToInput) t.b_mag[j] -= Math.exp(t.r_mag[j]) * shift;
   }
   const saelab = (cfg.saelab ?? {}) as Record<string, unknown>;
   return new LinearDictionary({
@@ -161,6 +170,7 @@ export function dictionaryFromSaeLens(
     activation: settings.activation,
     k,
     ...(t.threshold ? { threshold: t.threshold } : {}),
+    ...(t.r_mag && t.b_mag ? { gate: { rMag: t.r_mag, bMag: t.b_mag } } : {}),
     info: saelab,
   });
 }

@@ -170,7 +170,7 @@ export async function checkDictionary(gpu: Gpu, c: DictionaryCase): Promise<void
     const want: Partial<SaeLensCfg> = {
       d_in: d,
       d_sae: n,
-      architecture: dict.k > 0 ? "topk" : "standard",
+      architecture: dict.gate ? "gated" : dict.k > 0 ? "topk" : "standard",
       normalize_activations: "none",
       dtype: "float32",
       ...c.cfg,

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Gpu, Tensor } from "@saelab/gpu";
-import { jumpReluCodes, matmul, topK } from "@saelab/kernels";
+import { gatedCodes, jumpReluCodes, matmul, topK } from "@saelab/kernels";
 import type { DictKind } from "@saelab/runs";
 import type { Dictionary } from "./dictionary.ts";
 
@@ -44,8 +44,22 @@ export interface LinearDictionaryInit {
   k?: number;
   /** JumpReLU thresholds `θ [dDict]`: codes `p · [p > θ_j]` (after the non-linearity). */
   threshold?: Float32Array;
+  /**
+   * Gated SAEs (Rajamanoharan et al. 2024a): `p = W_e x + b_e` is the gate, and the codes are
+   * `[p_j > 0] · ReLU(exp(rMag_j)(p_j − b_e,j) + bMag_j)` (`W_mag = exp(r_mag) ⊙ W_e`), ReLU activation only.
+   * `bMag` is relative to this dictionary's `b_e`: a `b_dec` folded into `b_e` moves `bMag` by `−exp(rMag)·W_e b_dec`.
+   */
+  gate?: DictGate;
   /** Facts about how the dictionary was made, stored in `cfg.json` under `saelab`. */
   info?: Record<string, unknown>;
+}
+
+/** The magnitude path of a Gated dictionary: `r_mag [dDict]` and `b_mag [dDict]`. */
+export interface DictGate {
+  /** `r_mag`: log scale of each magnitude row. */
+  rMag: Float32Array;
+  /** `b_mag`: magnitude bias. */
+  bMag: Float32Array;
 }
 
 /**
@@ -86,6 +100,8 @@ export class LinearDictionary {
   readonly k: number;
   /** JumpReLU thresholds `[dDict]`, or undefined for none. */
   readonly threshold?: Float32Array;
+  /** The magnitude path of a Gated dictionary, or undefined for none. */
+  readonly gate?: DictGate;
   /** How it was made. */
   readonly info: Record<string, unknown>;
 
@@ -113,6 +129,15 @@ export class LinearDictionary {
     if (init.threshold && (!(init.threshold instanceof Float32Array) || init.threshold.length !== dDict)) {
       throw new RangeError(`Cannot build ${what}: threshold must be a Float32Array of ${dDict} values`);
     }
+    for (const key of ["rMag", "bMag"] as const) {
+      const v = init.gate?.[key];
+      if (init.gate && (!(v instanceof Float32Array) || v.length !== dDict)) {
+        throw new RangeError(`Cannot build ${what}: gate.${key} must be a Float32Array of ${dDict} values`);
+      }
+    }
+    if (init.gate && ((init.k ?? 0) > 0 || init.threshold || (init.activation ?? "relu") !== "relu")) {
+      throw new RangeError(`Cannot build ${what}: a gated dictionary has a ReLU gate, no top-k and no threshold`);
+    }
     const k = init.k ?? 0;
     if (!Number.isInteger(k) || k < 0 || k > dDict) {
       throw new RangeError(`Cannot build ${what}: k ${init.k} is not a whole number in 1..${dDict}`);
@@ -132,6 +157,7 @@ export class LinearDictionary {
     this.activation = activation;
     this.k = k;
     if (init.threshold) this.threshold = init.threshold;
+    if (init.gate) this.gate = init.gate;
     this.info = init.info ?? {};
   }
 
@@ -169,6 +195,9 @@ export class LinearDictionary {
         const o = j * dIn;
         for (let i = 0; i < dIn; i++) s += this.encoder[o + i] * xr[i];
         pre[j] = this.activation === "relu" ? Math.max(s, 0) : s;
+        if (this.gate) {
+          pre[j] = s > 0 ? Math.max(Math.exp(this.gate.rMag[j]) * (s - this.encoderBias[j]) + this.gate.bMag[j], 0) : 0;
+        }
         if (this.threshold && !(pre[j] > this.threshold[j])) pre[j] = 0;
       }
       if (this.k > 0) keepTopK(pre, this.k);
@@ -230,6 +259,7 @@ export class GpuLinearDictionary implements Dictionary {
   #decoder: Tensor<"f32">; // [dDict, dIn]
   #decoderBias: Tensor<"f32">; // [dIn]
   #threshold?: Tensor<"f32">; // [dDict]
+  #gate?: { rMag: Tensor<"f32">; bMag: Tensor<"f32"> };
 
   /**
    * @param gpu The context.
@@ -248,6 +278,12 @@ export class GpuLinearDictionary implements Dictionary {
     this.#decoder = gpu.upload(host.decoder, [host.dDict, host.dIn], `${label}.decoder`);
     this.#decoderBias = gpu.upload(host.decoderBias, [host.dIn], `${label}.decoder_bias`);
     if (host.threshold) this.#threshold = gpu.upload(host.threshold, [host.dDict], `${label}.threshold`);
+    if (host.gate) {
+      this.#gate = {
+        rMag: gpu.upload(host.gate.rMag, [host.dDict], `${label}.r_mag`),
+        bMag: gpu.upload(host.gate.bMag, [host.dDict], `${label}.b_mag`),
+      };
+    }
   }
 
   /**
@@ -263,6 +299,11 @@ export class GpuLinearDictionary implements Dictionary {
       bias: this.#encoderBias,
       relu: this.host.activation === "relu",
     }); // [rows, dDict]
+    if (this.#gate && x.shape[0] > 0) {
+      const codes = gatedCodes(this.gpu, pre, { bias: this.#encoderBias, ...this.#gate });
+      pre.dispose();
+      return codes;
+    }
     if (this.#threshold && x.shape[0] > 0) {
       const codes = jumpReluCodes(this.gpu, pre, this.#threshold);
       pre.dispose();
@@ -298,6 +339,8 @@ export class GpuLinearDictionary implements Dictionary {
   dispose(): void {
     for (const t of [this.#encoder, this.#encoderBias, this.#decoder, this.#decoderBias]) t.dispose();
     this.#threshold?.dispose();
+    this.#gate?.rMag.dispose();
+    this.#gate?.bMag.dispose();
   }
 
   [Symbol.dispose](): void {

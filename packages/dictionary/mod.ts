@@ -18,7 +18,7 @@
 export { decodeRows, encodeRows, reconstructRows } from "./dictionary.ts";
 export type { Dictionary } from "./dictionary.ts";
 export { GpuLinearDictionary, keepTopK, LinearDictionary } from "./linear.ts";
-export type { DictActivation, LinearDictionaryInit } from "./linear.ts";
+export type { DictActivation, DictGate, LinearDictionaryInit } from "./linear.ts";
 export {
   loadDictionary,
   readSaeLensCfg,

@@ -1,10 +1,11 @@
 /**
  * Dictionaries on disk as SAELens v6 folders: `cfg.json` and `sae_weights.safetensors` with
  * `W_enc [d_in, d_sae]`, `b_enc [d_sae]`, `W_dec [d_sae, d_in]`, `b_dec [d_in]` (and `threshold [d_sae]`
- * for `jumprelu`). One writer
+ * for `jumprelu`; `gated` folders hold `b_gate`, `r_mag`, `b_mag [d_sae]` instead of `b_enc`, as SAELens'
+ * `GatedSAE`). One writer
  * ({@linkcode writeSaeLens}) serves SAE sweep members, checkpoints and baselines; one reader
  * ({@linkcode loadDictionary}) loads all of them and SAELens folders trained elsewhere (`standard`,
- * `topk` and `jumprelu` architectures, without input normalisation), checking `cfg.json` field by field
+ * `topk`, `jumprelu` and `gated` architectures, without input normalisation), checking `cfg.json` field by field
  * (`./saelens_cfg.ts`) and the weights tensor by tensor. The weights are written before `cfg.json`,
  * each file atomically, so a folder with a `cfg.json` always has its weights.
  *
@@ -28,6 +29,25 @@ import {
 export { SAELENS_FILES } from "./_saelens_read.ts";
 export type { SaeLensCfg, SaeLensTensors } from "./_saelens_read.ts";
 
+
+/** The names and shapes of the tensors of a folder of an architecture, in file order. */
+function tensorShapes(architecture: unknown, d: number, n: number): [string, keyof SaeLensTensors, number[]][] {
+  if (architecture === "gated") {
+    return [["W_enc", "W_enc", [d, n]], ["b_gate", "b_enc", [n]], ["r_mag", "r_mag", [n]], ["b_mag", "b_mag", [n]], [
+      "W_dec",
+      "W_dec",
+      [n, d],
+    ], ["b_dec", "b_dec", [d]]];
+  }
+  const want: [string, keyof SaeLensTensors, number[]][] = [["W_enc", "W_enc", [d, n]], ["b_enc", "b_enc", [n]], [
+    "W_dec",
+    "W_dec",
+    [n, d],
+  ], ["b_dec", "b_dec", [d]]];
+  if (architecture === "jumprelu") want.push(["threshold", "threshold", [n]]);
+  return want;
+}
+
 /**
  * Write a SAELens folder: `sae_weights.safetensors`, then `cfg.json`, each atomically.
  *
@@ -47,25 +67,28 @@ export async function writeSaeLens(
   options: { cfg: SaeLensCfg; metadata?: Record<string, string> },
 ): Promise<void> {
   const { d_in: d, d_sae: n } = options.cfg;
-  const want: [keyof SaeLensTensors, number[]][] = [["W_enc", [d, n]], ["b_enc", [n]], ["W_dec", [n, d]], ["b_dec", [
-    d,
-  ]]];
-  if (tensors.threshold) want.push(["threshold", [n]]);
-  for (const [key, shape] of want) {
+  if ((options.cfg.architecture === "jumprelu") !== (tensors.threshold !== undefined)) {
+    throw new RangeError(`Cannot write ${dir}: a threshold tensor goes with architecture "jumprelu", and only with it`);
+  }
+  const gated = options.cfg.architecture === "gated";
+  if (gated !== (tensors.r_mag !== undefined && tensors.b_mag !== undefined)) {
+    throw new RangeError(`Cannot write ${dir}: r_mag and b_mag tensors go with architecture "gated", and only with it`);
+  }
+  const want = tensorShapes(options.cfg.architecture, d, n);
+  for (const [name, key, shape] of want) {
     const size = shape.reduce((a, b) => a * b, 1);
     if (tensors[key]!.length !== size) {
       throw new RangeError(
-        `Cannot write ${dir}: ${key} has ${tensors[key]!.length} values, expected ${size} for d_in ${d} and d_sae ${n}`,
+        `Cannot write ${dir}: ${name} has ${
+          tensors[key]!.length
+        } values, expected ${size} for d_in ${d} and d_sae ${n}`,
       );
     }
-  }
-  if ((options.cfg.architecture === "jumprelu") !== (tensors.threshold !== undefined)) {
-    throw new RangeError(`Cannot write ${dir}: a threshold tensor goes with architecture "jumprelu", and only with it`);
   }
   await Deno.mkdir(dir, { recursive: true });
   await writeSafetensors(
     join(dir, SAELENS_FILES.weights),
-    Object.fromEntries(want.map(([key, shape]) => [key, { dtype: "F32" as const, shape, data: tensors[key]! }])),
+    Object.fromEntries(want.map(([name, key, shape]) => [name, { dtype: "F32" as const, shape, data: tensors[key]! }])),
     { metadata: { format: "pt", ...options.metadata } },
   );
   await writeJsonAtomic(join(dir, SAELENS_FILES.cfg), options.cfg);
@@ -157,7 +180,7 @@ export async function saveDictionary(
     d_sae: dDict,
     ...(options.hookName ? { hook_name: options.hookName } : {}),
     ...(options.modelName ? { model_name: options.modelName } : {}),
-    architecture: dict.threshold ? "jumprelu" : dict.k > 0 ? "topk" : "standard",
+    architecture: dict.threshold ? "jumprelu" : dict.gate ? "gated" : dict.k > 0 ? "topk" : "standard",
     activation_fn_str: dict.k > 0 ? "topk" : dict.activation,
     ...(dict.k > 0 ? { activation_fn_kwargs: { k: dict.k } } : {}),
     apply_b_dec_to_input: false,
@@ -173,6 +196,7 @@ export async function saveDictionary(
     W_dec: dict.decoder,
     b_dec: dict.decoderBias,
     ...(dict.threshold ? { threshold: dict.threshold } : {}),
+    ...(dict.gate ? { r_mag: dict.gate.rMag, b_mag: dict.gate.bMag } : {}),
   };
   await writeSaeLens(dir, tensors, { cfg });
   return cfg;
@@ -185,7 +209,8 @@ export async function saveDictionary(
  * {@linkcode parseSaeLensCfg} with SAELens' defaults (`apply_b_dec_to_input` true,
  * `normalize_activations` `"none"`); `apply_b_dec_to_input` is folded into the encoder bias
  * (`b_e − W_encᵀ b_dec`); `topk` architectures (k in `activation_fn_kwargs.k` or `k`, 1 … d_sae)
- * keep the k largest ReLU activations; `jumprelu` ones keep `p_j` where it exceeds `threshold[j]`.
+ * keep the k largest ReLU activations; `jumprelu` ones keep `p_j` where it exceeds `threshold[j]`; `gated`
+ * ones keep `exp(r_mag)(p − b_gate) + b_mag` (ReLU'd) where the gate `p = W_encᵀ x + b_gate` is positive.
  *
  * @param dir The folder.
  * @param options Name (default: the folder name) and the run folder it sits in (`"sae"` for `saes/`: kind `"sae"`;

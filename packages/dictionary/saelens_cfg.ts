@@ -20,8 +20,11 @@ export interface SaeLensSettings {
   dIn: number;
   /** `d_sae`. */
   dSae: number;
-  /** `"standard"`, `"topk"` or `"jumprelu"` (codes `p · [p > θ_j]`, thresholds in the `threshold` tensor). */
-  architecture: "standard" | "topk" | "jumprelu";
+  /**
+   * `"standard"`, `"topk"`, `"jumprelu"` (codes `p · [p > θ_j]`, thresholds in the `threshold` tensor) or
+   * `"gated"` (tensors `b_gate`, `r_mag`, `b_mag` instead of `b_enc`).
+   */
+  architecture: "standard" | "topk" | "jumprelu" | "gated";
   /** The activation applied before TopK selection (or alone): `"relu"` or `"identity"`. */
   activation: "relu" | "identity";
   /** TopK's k (1 … d_sae), 0 for a plain activation. */
@@ -81,14 +84,15 @@ export function parseSaeLensCfg(raw: unknown, options: { file: string }): SaeLen
   const architecture = text("architecture", "standard");
   const fn = text("activation_fn_str", architecture === "topk" ? "topk" : "relu");
   const jumprelu = architecture === "jumprelu" && fn === "relu";
+  const gated = architecture === "gated" && fn === "relu";
   if (
-    !jumprelu &&
+    !jumprelu && !gated &&
     ((architecture !== "standard" && architecture !== "topk") || !["relu", "identity", "topk"].includes(fn))
   ) {
     fail(
       "architecture",
       `${JSON.stringify(architecture)} with activation ${JSON.stringify(fn)} is not supported (standard/relu, ` +
-        "standard/identity, topk or jumprelu)",
+        "standard/identity, topk, jumprelu or gated)",
     );
   }
   const norm = raw.normalize_activations === false
@@ -131,7 +135,7 @@ export function parseSaeLensCfg(raw: unknown, options: { file: string }): SaeLen
   return {
     dIn,
     dSae,
-    architecture: jumprelu ? "jumprelu" : topk ? "topk" : "standard",
+    architecture: jumprelu ? "jumprelu" : gated ? "gated" : topk ? "topk" : "standard",
     activation,
     k,
     applyBDecToInput,

@@ -110,7 +110,7 @@ Deno.test("cfg.json fields are typed and bounded, each refusal naming cfg.json a
     [{ ...topk, k: 2, rescale_acts_by_decoder_norm: true }, /rescale_acts_by_decoder_norm true is not supported/],
     [{ ...topk, k: 2, rescale_acts_by_decoder_norm: "no" }, /rescale_acts_by_decoder_norm must be true or false/],
     [{ d_in: D, d_sae: F, architecture: 7 }, /architecture must be a string, got 7/],
-    [{ d_in: D, d_sae: F, architecture: "gated" }, /architecture "gated"/],
+    [{ d_in: D, d_sae: F, architecture: "gated", activation_fn_str: "topk" }, /architecture "gated" with/],
     [{ d_in: D, d_sae: F, architecture: "jumprelu", activation_fn_str: "topk" }, /architecture "jumprelu" with/],
     [{ d_in: D, d_sae: F, saelab: { activation: "gelu" } }, /saelab\.activation must be "relu" or "identity"/],
     [{ d_in: D, d_sae: F, saelab: [] }, /saelab must be an object/],

@@ -79,3 +79,4 @@ export type { SelectInputs, SelectOutputs } from "./sae_stats_kernels.ts";
 export { batchTopkSelect } from "./sae_batch_topk.ts";
 export { jumpReluCodes } from "./sae_batch_threshold.ts";
 export { codeGradSparse } from "./sae_code_grad.ts";
+export { gatedBiasGrad, gatedCodes, gatedGrad, type GatedParamsAt, gatedSelect, type GatedSizes } from "./sae_gated.ts";

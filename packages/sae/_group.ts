@@ -16,6 +16,8 @@
  * N   ∂D = (∂D̂ − (∂D̂·D̂)D̂)/‖D‖  (tied: ∂M̂ = ∂Wᵀ + ∂D̂)
  * A   Adam over the packed buffer; then W_ext → operand and D → D̂, D̂ᵀ for the next step
  * ```
+ * Gated members add their own steps (`_gated_group.ts`): codes from the raw gate pre-activations, an
+ * auxiliary reconstruction, and the gradients of both paths.
  *
  * @module
  */
@@ -40,6 +42,7 @@ import {
   type TileConfig,
   tileMatmul,
 } from "@saelab/kernels";
+import { GatedSteps } from "./_gated_group.ts";
 import { KINDS } from "./kinds/mod.ts";
 import type { AdamSettings, SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
@@ -108,6 +111,8 @@ export class MemberGroup {
   #dpBuf: Tensor<"f32">;
   /** Kinds with a batch selection: the learned thresholds `θ [Z]`, and a copy that forward passes outside training move. */
   #theta: { learned: Tensor<"f32">; scratch: Tensor<"f32"> } | null = null;
+  /** Gated kinds: their extra operands and steps. */
+  #gated: GatedSteps | null = null;
 
   /** Where the matmul operands live. */
   readonly operands: OperandMode;
@@ -151,7 +156,10 @@ export class MemberGroup {
     const tex = (name: string, rows: number, cols: number) =>
       this.#t[name] = createMatrix(gpu, mode, { shape: [Z, rows, cols], label: `${tag}.${name}` });
     if (!def.tied) tex("w", d + 4, n);
-    if (def.gpu.epilogue === "encodeRaw") tex("p", batch, n);
+    if (def.gpu.epilogue !== "encode") tex("p", batch, n);
+    if (def.gpu.epilogue === "gated") {
+      this.#gated = new GatedSteps(gpu, { layout: this.layout, batch, mode, tile: this.#tileD, tag });
+    }
     tex("dh", n, d);
     tex("dht", d + 4, n);
     tex("c", batch, n);
@@ -197,7 +205,17 @@ export class MemberGroup {
     const def = KINDS[kind];
     const wEnc = def.tied ? t.dht : t.w;
     const common = { m: rows, n, k: d, members, biasRow: d, step: mark.step };
-    if (def.gpu.epilogue === "encodeRaw") {
+    if (def.gpu.epilogue === "gated") {
+      tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
+      this.#gated!.forward({ p: t.p, params: this.params, dh: t.dh, xe: x.xe }, {
+        c: t.c,
+        ct: t.ct,
+        fired: mark.fired,
+        step: mark.step,
+        rows,
+        training: mark.training,
+      });
+    } else if (def.gpu.epilogue === "encodeRaw") {
       tileMatmul(gpu, "encodeRaw", { a: x.xt, b: wEnc, ...common, outputs: [t.p] });
       const theta = this.#theta && (mark.training ? this.#theta.learned : this.#theta.scratch);
       def.gpu.select(gpu, { p: t.p, ...(theta ? { state: theta } : {}) }, {
@@ -234,15 +252,15 @@ export class MemberGroup {
     const { d, n, members } = this.layout;
     this.forward(x, rows, { fired: this.fired, step, training: true });
     gpu.encoder().clearBuffer(this.#dpBuf.buffer, 0, members * rows * n * 4);
-    codeGradSparse(gpu, { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas }, {
-      dp: this.#dpBuf,
-      rows,
-      n,
-      d,
-      members,
-    });
+    const codeGrad = { g: t.g, dh: t.dh, c: t.c, list: this.#listD, alphas: this.#alphas };
+    if (this.#gated) {
+      this.#gated.backward({ ...codeGrad, params: this.params }, { dp: this.#dpBuf, grads: this.grads, rows });
+    } else {
+      codeGradSparse(gpu, codeGrad, { dp: this.#dpBuf, rows, n, d, members });
+    }
     packTexture(gpu, this.#dpBuf, t.dp, { offset: 0, stride: rows * n, rows, cols: n, layers: members });
-    buildKList(gpu, t.c, { list: this.#listF, k: rows, m: n, members });
+    // Gated: ∂P is non-zero wherever a gate opened, a superset of the fired codes
+    buildKList(gpu, this.#gated?.gateCodes ?? t.c, { list: this.#listF, k: rows, m: n, members });
     tileMatmul(gpu, "store", {
       a: t.dp,
       b: x.xe,
@@ -256,6 +274,7 @@ export class MemberGroup {
       list: this.#listF,
       tile: this.#tileF,
     });
+    this.#gated?.biasGrad(this.grads, rows);
     tileMatmul(gpu, "store", {
       a: t.c,
       b: t.g,
@@ -345,6 +364,7 @@ export class MemberGroup {
     this.#dw?.dispose();
     this.#theta?.learned.dispose();
     this.#theta?.scratch.dispose();
+    this.#gated?.dispose();
     for (const l of [this.#listD, this.#listF]) {
       l.indices.dispose();
       l.counts.dispose();

@@ -5,7 +5,8 @@
  * Untied and TopK, per member z: `W_ext [n, d + 4]` at `enc + z·encStride` — row j holds
  * `W_e[j, :]`, then `b_e[j]`, then three zeros (the encoder-gradient matmul writes `∂b_e` into
  * that column) — then `D [n, d]` at `dec + z·n·d`. Tied: `M [n, d]` at `enc + z·n·d`, then
- * `b [n]` at `dec + z·n`.
+ * `b [n]` at `dec + z·n`. Kinds with per-feature parameters (`featureParams`, Gated: `rMag`, `bMag`)
+ * add one block after those: member z's k-th vector `[n]` at `features + z·featureStride + k·n`.
  *
  * @module
  */
@@ -29,6 +30,10 @@ export interface GroupLayout {
   encStride: number;
   /** Offset of the `D` blocks (untied; stride n·d), or of the bias block (tied; stride n). */
   dec: number;
+  /** Offset of the per-feature parameter blocks (`featureParams` of the kind; `total` when none). */
+  features: number;
+  /** Floats per member in the per-feature block (`featureParams.length · n`; 0 when none). */
+  featureStride: number;
   /** Total floats. */
   total: number;
 }
@@ -45,14 +50,21 @@ export function groupLayout(kind: SaeSpec["kind"], sizes: { d: number; n: number
   const tied = KINDS[kind].tied;
   const encStride = tied ? n * d : (d + 4) * n;
   const dec = members * encStride;
-  const total = dec + members * (tied ? n : n * d);
-  return { kind, d, n, members, enc: 0, encStride, dec, total };
+  const features = dec + members * (tied ? n : n * d);
+  const featureStride = (KINDS[kind].featureParams?.length ?? 0) * n;
+  const total = features + members * featureStride;
+  return { kind, d, n, members, enc: 0, encStride, dec, features, featureStride, total };
 }
 
 /** Write member z's weights into a packed host array. */
 export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into: Float32Array): void {
   const { d, n } = layout;
   const e = layout.enc + z * layout.encStride;
+  (KINDS[layout.kind].featureParams ?? []).forEach((key, k) => {
+    const v = w[key];
+    if (v?.length !== n) throw new RangeError(`Cannot pack ${layout.kind} weights: ${key} must hold ${n} values`);
+    into.set(v, layout.features + z * layout.featureStride + k * n);
+  });
   if (KINDS[layout.kind].tied) {
     into.set(w.encoder, e);
     into.set(w.encoderBias, layout.dec + z * n);
@@ -70,6 +82,10 @@ export function packWeights(layout: GroupLayout, z: number, w: SaeWeights, into:
 export function unpackWeights(layout: GroupLayout, z: number, spec: Required<SaeSpec>, from: Float32Array): SaeWeights {
   const { d, n } = layout;
   const e = layout.enc + z * layout.encStride;
+  const perFeature = Object.fromEntries((KINDS[layout.kind].featureParams ?? []).map((key, k) => {
+    const at = layout.features + z * layout.featureStride + k * n;
+    return [key, from.slice(at, at + n)];
+  }));
   if (KINDS[layout.kind].tied) {
     return {
       spec: { ...spec },
@@ -77,6 +93,7 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
       encoderBias: from.slice(layout.dec + z * n, layout.dec + (z + 1) * n),
       decoder: null,
       decoderBias: null,
+      ...perFeature,
     };
   }
   const encoder = new Float32Array(n * d);
@@ -91,5 +108,6 @@ export function unpackWeights(layout: GroupLayout, z: number, spec: Required<Sae
     encoderBias,
     decoder: from.slice(layout.dec + z * n * d, layout.dec + (z + 1) * n * d),
     decoderBias: null,
+    ...perFeature,
   };
 }

@@ -38,6 +38,10 @@ export interface ReferenceParams {
   decoderBias: Float64Array | null;
   /** The learned inference threshold of kinds with a batch selection (BatchTopK); default 0. */
   threshold?: number;
+  /** Gated: `r_mag [dDict]`. */
+  rMag?: Float64Array;
+  /** Gated: `b_mag [dDict]` (`encoderBias` is `b_gate`). */
+  bMag?: Float64Array;
 }
 
 /** Everything the forward pass computes. */
@@ -60,8 +64,12 @@ export interface ReferenceForward {
   mse: number;
   /** Mean over rows of `Σ_j |c_j|`. */
   l1: number;
-  /** `mse + α · l1`. */
+  /** `mse + α · l1`, or the kind's own loss (Gated: see `kinds/gated.ts`). */
   loss: number;
+  /** Gated: the auxiliary reconstruction error, a mean over every element. */
+  auxMse?: number;
+  /** Gated: mean over rows of `Σ_j ReLU(π_bj)`, the term α weighs. */
+  gateL1?: number;
 }
 
 /**
@@ -118,7 +126,8 @@ export function referenceForward(
       pre[b * n + j] = acc;
     }
     if (!(options.training && kind.batch)) {
-      kind.activate(pre.subarray(b * n, (b + 1) * n), codes.subarray(b * n, (b + 1) * n), s, params.threshold ?? 0);
+      const row = pre.subarray(b * n, (b + 1) * n);
+      kind.activate(row, codes.subarray(b * n, (b + 1) * n), s, params.threshold ?? 0, params);
     }
   }
   if (options.training && kind.batch) kind.batch.activate(pre, codes, s);
@@ -136,7 +145,8 @@ export function referenceForward(
   }
   const mse = se / (rows * d);
   l1 /= rows;
-  return { input, encoderUsed, pre, codes, directions, norms, recon, mse, l1, loss: mse + s.l1 * l1 };
+  const base = { input, encoderUsed, pre, codes, directions, norms, recon, mse, l1, loss: mse + s.l1 * l1 };
+  return kind.reference ? kind.reference.forward(base, { spec: s, params }) : base;
 }
 
 /**
@@ -164,6 +174,11 @@ export function referenceGradients(
   const s = resolveSpec(spec);
   const { dIn: d, dDict: n } = s;
   const f = referenceForward(s, params, x, { training: true });
+  const own = KINDS[s.kind].reference;
+  if (own) {
+    const grads = own.gradients(f, { spec: s, params, x });
+    return { forward: f, grads: { ...grads, decoder: normalizeBackward(grads.decoder!, f.directions, f.norms, d) } };
+  }
   const rows = x.length / d;
   const g = new Float64Array(rows * d); // ∂L/∂X̂
   for (let e = 0; e < g.length; e++) g[e] = (2 * (f.recon[e] - x[e])) / (rows * d);

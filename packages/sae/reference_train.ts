@@ -10,7 +10,7 @@ import { type AdamSettings, type OptimizerOptions, PAPER_ADAM, type SaeSpec } fr
 import type { SaeWeights } from "./weights.ts";
 
 type Key = Exclude<keyof ReferenceParams, "threshold">;
-const KEYS: readonly Key[] = ["encoder", "encoderBias", "decoder", "decoderBias"];
+const KEYS: readonly Key[] = ["encoder", "encoderBias", "decoder", "decoderBias", "rMag", "bMag"];
 
 /**
  * Convert host weights to float64 reference parameters.
@@ -31,6 +31,8 @@ export function toReferenceParams(w: SaeWeights): ReferenceParams {
     decoder: w.decoder ? Float64Array.from(w.decoder) : null,
     decoderBias: w.decoderBias ? Float64Array.from(w.decoderBias) : null,
     ...(w.threshold !== undefined ? { threshold: w.threshold } : {}),
+    ...(w.rMag ? { rMag: Float64Array.from(w.rMag) } : {}),
+    ...(w.bMag ? { bMag: Float64Array.from(w.bMag) } : {}),
   };
 }
 
@@ -129,6 +131,8 @@ export class ReferenceTrainer {
       decoder: p.decoder ? Float32Array.from(p.decoder) : null,
       decoderBias: p.decoderBias ? Float32Array.from(p.decoderBias) : null,
       ...(p.threshold !== undefined ? { threshold: p.threshold } : {}),
+      ...(p.rMag ? { rMag: Float32Array.from(p.rMag) } : {}),
+      ...(p.bMag ? { bMag: Float32Array.from(p.bMag) } : {}),
     };
   }
 }

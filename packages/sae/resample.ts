@@ -4,7 +4,7 @@
  * steps are re-initialised toward inputs the SAEs reconstruct poorly. For
  * each dead feature j an input row b is drawn with probability ∝ (its squared
  * error)², then `D_j = x_b/‖x_b‖`, `W_e[j] = 0.2 · mean‖W_e alive‖ · x_b/‖x_b‖`,
- * `b_e[j] = 0` (tied: `M_j = x_b/‖x_b‖`, `b_j = 0`), and Adam's moments of
+ * `b_e[j] = 0` (tied: `M_j = x_b/‖x_b‖`, `b_j = 0`; Gated also `r_mag[j] = b_mag[j] = 0`), and Adam's moments of
  * those parameters are zeroed.
  *
  * @module
@@ -120,10 +120,12 @@ function reinit(w: SaeWeights, moments: SaeWeights[], dead: number[], rows: Floa
       if (w.decoder) w.decoder[j * d + i] = x[i] / norm;
     }
     w.encoderBias[j] = 0;
+    for (const key of KINDS[w.spec.kind].featureParams ?? []) w[key]![j] = 0; // Gated: r_mag = b_mag = 0, as at init
     for (const mo of moments) {
       mo.encoder.fill(0, j * d, (j + 1) * d);
       mo.encoderBias[j] = 0;
       mo.decoder?.fill(0, j * d, (j + 1) * d);
+      for (const key of KINDS[w.spec.kind].featureParams ?? []) mo[key]![j] = 0;
     }
   });
 }

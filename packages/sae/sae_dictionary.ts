@@ -17,7 +17,7 @@ export type SaeTensors = SaeLensTensors;
 /**
  * SAELens tensors of an SAE: `W_enc = W_eᵀ` (tied: `M̂ᵀ`, the
  * encoder reads the normalised rows), `W_dec = D̂` (unit rows, as the forward pass uses them),
- * `b_dec` zero when the SAE has none. With `scale` (the SAE was trained on activations multiplied
+ * `b_dec` zero when the SAE has none; Gated SAEs add `r_mag`, `b_mag` (and `b_enc` is their `b_gate`). With `scale` (the SAE was trained on activations multiplied
  * by it), the tensors read raw activations: `W_enc · scale`, `W_dec / scale`, `b_dec / scale`; the
  * codes are the trained member's on scaled activations.
  *
@@ -49,17 +49,20 @@ export function toSaeLensTensors(w: SaeWeights, options: { scale?: number } = {}
   const W_enc = new Float32Array(d * n);
   for (let j = 0; j < n; j++) for (let i = 0; i < d; i++) W_enc[i * n + j] = enc[j * d + i];
   const threshold = w.threshold !== undefined ? { threshold: new Float32Array(n).fill(w.threshold) } : {};
+  const gate = w.rMag && w.bMag ? { r_mag: w.rMag.slice(), b_mag: w.bMag.slice() } : {}; // Gated: b_enc is b_gate
   const t = {
     W_enc,
     b_enc: w.encoderBias.slice(),
     W_dec: dirs,
     b_dec: w.decoderBias?.slice() ?? new Float32Array(d),
     ...threshold,
+    ...gate,
   };
   const scale = options.scale ?? 1;
   if (scale === 1) return t;
   return {
     ...threshold,
+    ...gate,
     W_enc: t.W_enc.map((v) => v * scale),
     b_enc: t.b_enc,
     W_dec: t.W_dec.map((v) => v / scale),
@@ -97,6 +100,7 @@ export function saeDictionary(
       shift += t.W_enc[i * n + j] * t.b_dec[i];
     }
     encoderBias[j] = t.b_enc[j] - shift;
+    if (t.r_mag && t.b_mag) t.b_mag[j] -= Math.exp(t.r_mag[j]) * shift; // Gated: see `loadDictionary`
   }
   return new LinearDictionary({
     name: options.name ?? specName(w.spec),
@@ -109,6 +113,7 @@ export function saeDictionary(
     decoderBias: t.b_dec,
     k: KINDS[w.spec.kind].batch ? 0 : w.spec.k,
     ...(t.threshold ? { threshold: t.threshold } : {}),
+    ...(t.r_mag && t.b_mag ? { gate: { rMag: t.r_mag, bMag: t.b_mag } } : {}),
     info: { kind: w.spec.kind, ...options.info },
   });
 }

@@ -9,7 +9,7 @@
 export interface MemberLog {
   /** Member name (see `specName`). */
   name: string;
-  /** `mse + α · l1`. */
+  /** `mse + α · l1` (for Gated members not their training objective, which weighs the gate: `kinds/gated.ts`). */
   loss: number;
   /** Mean squared error over all elements of the batch. */
   mse: number;

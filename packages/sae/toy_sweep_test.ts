@@ -111,7 +111,10 @@ Deno.test("toy sweep: an aborted signal stops it; bad grids are refused", async 
   assert.equal(calls, 2, "stops at the next check after the abort");
   await assert.rejects(() => runToySweep(gpu, { toy: { d: 6 }, ratios: [1] }), /not a multiple of 4/);
   await assert.rejects(() => runToySweep(gpu, { kinds: ["topk"] }), /kind topk needs k/);
-  await assert.rejects(() => runToySweep(gpu, { kinds: ["gated" as "untied"] }), /"gated" is not one of untied, tied/);
+  await assert.rejects(
+    () => runToySweep(gpu, { kinds: ["sparse" as "untied"] }),
+    /"sparse" is not one of untied, tied/,
+  );
 });
 
 globalThis.addEventListener("unload", () => gpu.destroy());

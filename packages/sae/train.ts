@@ -66,6 +66,11 @@ export interface TrainSweepOptions {
   adam?: OptimizerOptions;
   /** Initialisation seed. Default 0. */
   seed?: number;
+  /**
+   * Starting weights of a fresh run, one per member, instead of drawing them from `seed` (a part of a
+   * larger sweep starts from the weights its members have there). Ignored when resuming.
+   */
+  weights?: readonly SaeWeights[];
   /** The activation scale the batches carry, recorded in the states. Default 1. */
   scale?: number;
   /** Log statistics every this many steps. Default 100. */
@@ -148,7 +153,7 @@ export async function trainSweep(gpu: Gpu, options: TrainSweepOptions): Promise<
     batchSize: options.batchSize,
     adam: options.adam,
     seed: options.seed,
-    weights: resumed?.weights,
+    weights: resumed?.weights ?? (options.weights && [...options.weights]),
     startStep: resumed?.step ?? 0,
     logEvery,
     onLog: options.onLog,

@@ -2,7 +2,8 @@
  * The one resumable training state of a sweep: every member's weights and Adam moments, the step
  * and the activation scale, in one safetensors file (`train-state.safetensors`) replaced
  * atomically, so it always holds one consistent step. Tensors are `w.<i>.<part>`, `m.<i>.<part>`
- * and `v.<i>.<part>` for member i (parts `encoder`, `encoderBias`, `decoder`), and `f.<i>` (U32
+ * and `v.<i>.<part>` for member i (parts `encoder`, `encoderBias`, `decoder`, and the kind's per-feature
+ * parameters, Gated: `rMag`, `bMag`), and `f.<i>` (U32
  * `[dDict]`), the step at which each feature last fired; the header holds `format: saelab-train-state`,
  * `step`, `scale`, the member `names` and `sha256`, the SHA-256 of the payload. A state is checked
  * when it is read: a truncated file, a payload whose SHA-256 differs, or NaN/Inf in a weight or moment
@@ -12,6 +13,7 @@
  */
 import { openSafetensors, type SafetensorsFile, type TensorInput, writeSafetensors } from "@saelab/safetensors";
 import { CheckpointError, fileSha256, nonFinite, payloadSha256 } from "./_payload.ts";
+import type { FeatureParam } from "./kinds/kind.ts";
 import { KINDS } from "./kinds/mod.ts";
 import { resolveSpec, type SaeSpec } from "./spec.ts";
 import type { SaeWeights } from "./weights.ts";
@@ -47,17 +49,30 @@ function put(
   w: SaeWeights,
 ): void {
   const { dIn, dDict } = w.spec;
-  const bad = nonFinite({ encoder: w.encoder, encoderBias: w.encoderBias, decoder: w.decoder });
+  const bad = nonFinite({ encoder: w.encoder, encoderBias: w.encoderBias, decoder: w.decoder, ...featureArrays(w) });
   if (bad) throw new RangeError(`Cannot save a training state: ${prefix}.${bad} holds NaN or Inf`);
   out[`${prefix}.encoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.encoder };
   out[`${prefix}.encoderBias`] = { dtype: "F32", shape: [dDict], data: w.encoderBias };
   if (w.decoder) out[`${prefix}.decoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.decoder };
+  for (const [key, data] of Object.entries(featureArrays(w))) {
+    out[`${prefix}.${key}`] = { dtype: "F32", shape: [dDict], data };
+  }
   if (w.threshold !== undefined) {
     if (!Number.isFinite(w.threshold)) {
       throw new RangeError(`Cannot save a training state: ${prefix}.threshold is ${w.threshold}`);
     }
     out[`${prefix}.threshold`] = { dtype: "F32", shape: [1], data: Float32Array.of(w.threshold) };
   }
+}
+
+/** The kind's per-feature parameter arrays of `w` (Gated: `rMag`, `bMag`), by name. */
+function featureArrays(w: SaeWeights): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const key of KINDS[w.spec.kind].featureParams ?? []) {
+    const v = w[key];
+    if (v) out[key] = v;
+  }
+  return out;
 }
 
 /**
@@ -143,7 +158,12 @@ export async function loadTrainState(path: string, options: LoadTrainStateOption
     for (const [which, list] of [["w", state.weights], ["m", state.m], ["v", state.v]] as const) {
       for (let i = 0; i < list.length; i++) {
         const w = list[i];
-        const bad = nonFinite({ encoder: w.encoder, encoderBias: w.encoderBias, decoder: w.decoder });
+        const bad = nonFinite({
+          encoder: w.encoder,
+          encoderBias: w.encoderBias,
+          decoder: w.decoder,
+          ...featureArrays(w),
+        });
         if (bad) {
           throw new CheckpointError(
             `Cannot resume from ${path}: ${which}.${i}.${bad} (${names[i]}) holds NaN or Inf; ${REMEDY}`,
@@ -189,7 +209,23 @@ async function readState(
     const threshold = file.has(`${prefix}.threshold`)
       ? { threshold: (await file.getFloat32(`${prefix}.threshold`))[0] }
       : {};
-    return { spec, encoder, encoderBias, decoder: tied ? null : decoder, decoderBias: null, ...threshold };
+    const perFeature: Partial<Record<FeatureParam, Float32Array>> = {};
+    for (const key of KINDS[spec.kind].featureParams ?? []) {
+      const v = file.has(`${prefix}.${key}`) ? await file.getFloat32(`${prefix}.${key}`) : null;
+      if (v?.length !== spec.dDict) {
+        throw new RangeError(`Cannot resume training from ${path}: ${prefix}.${key} is not F32 [${spec.dDict}]`);
+      }
+      perFeature[key] = v;
+    }
+    return {
+      spec,
+      encoder,
+      encoderBias,
+      decoder: tied ? null : decoder,
+      decoderBias: null,
+      ...threshold,
+      ...perFeature,
+    };
   };
   const resolved = specs.map(resolveSpec);
   const all = (which: string) => Promise.all(resolved.map((s, i) => read(`${which}.${i}`, s)));

@@ -26,6 +26,10 @@ export interface SaeWeights {
   decoderBias: Float32Array | null;
   /** The inference threshold `θ` learned in training, for kinds with a batch selection (BatchTopK). */
   threshold?: number;
+  /** Gated: `r_mag [dDict]`, the log scale of each magnitude row (`W_mag = exp(r_mag) ⊙ W_gate`). */
+  rMag?: Float32Array;
+  /** Gated: `b_mag [dDict]`, the magnitude bias (the gate bias `b_gate` is `encoderBias`). */
+  bMag?: Float32Array;
 }
 
 /**
@@ -59,6 +63,7 @@ export function initWeights(spec: SaeSpec, options: { seed?: number } = {}): Sae
     decoder,
     decoderBias: s.decoderBias ? new Float32Array(s.dIn) : null,
     ...(KINDS[s.kind].batch ? { threshold: 0 } : {}),
+    ...Object.fromEntries((KINDS[s.kind].featureParams ?? []).map((key) => [key, new Float32Array(s.dDict)])),
   };
 }
 
@@ -126,5 +131,7 @@ export function cloneWeights(w: SaeWeights): SaeWeights {
     decoder: w.decoder?.slice() ?? null,
     decoderBias: w.decoderBias?.slice() ?? null,
     ...(w.threshold !== undefined ? { threshold: w.threshold } : {}),
+    ...(w.rMag ? { rMag: w.rMag.slice() } : {}),
+    ...(w.bMag ? { bMag: w.bMag.slice() } : {}),
   };
 }

@@ -7,6 +7,12 @@
  * one (d_in 128, R 4, batch 1024). Prints one JSON object with both rates and
  * their ratio per case, and the load average before and after.
  *
+ * `kinds` then gives our vectors/s for every SAE kind of the registry (`KIND_NAMES`, kinds added later
+ * included) at both shapes, each from weights at initialisation; kinds that keep a fixed number of codes per
+ * row (`topk`, `batchtopk`) keep k = 4% of the features, the sparsity of the sparse case. Each rate is
+ * compared with the untied kind's at the same shape (`vsUntied`, the paper's SAE and the kind the PyTorch
+ * peer runs); the peer itself runs only the untied cases above.
+ *
  * Two code densities per shape, set up alike on both sides: at initialisation
  * (about half the features fire — the dense worst case) and with each
  * encoder bias at minus the feature's 96th-percentile pre-activation on 256
@@ -17,13 +23,13 @@
  * step give the rate.
  *
  * Run: `deno task bench:sae [--rounds R] [--shape paper|default] [--tiny]` (`--shape`: that shape
- * only; `--tiny`: a d_in 16 shape, for tests). Progress goes to stderr.
+ * only; `--tiny`: a d_in 16 shape, for tests; `--kinds a,b`: those kinds only in `kinds`). Progress goes to stderr.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { createGpu } from "@saelab/gpu";
-import { initWeights, type SaeSpec, type StepLog, SweepTrainer } from "@saelab/sae";
+import { initWeights, KIND_NAMES, KINDS, type SaeKind, type SaeSpec, type StepLog, SweepTrainer } from "@saelab/sae";
 import {
   compare,
   loadAverage,
@@ -36,7 +42,12 @@ import {
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { rounds: { type: "string" }, tiny: { type: "boolean" }, shape: { type: "string" } },
+  options: {
+    rounds: { type: "string" },
+    tiny: { type: "boolean" },
+    shape: { type: "string" },
+    kinds: { type: "string" },
+  },
 });
 const ROUNDS = Number(values.rounds ?? 3);
 const FIRE = 0.04, L1 = 1e-3;
@@ -45,9 +56,29 @@ const SHAPES = values.tiny ? [{ name: "tiny", d: 16, ratio: 2, batch: 64, steps:
   { name: "paper", d: 512, ratio: 4, batch: 4096, steps: 1 },
   { name: "default", d: 128, ratio: 4, batch: 1024, steps: 8 },
 ];
-const CASES = SHAPES.filter((s) => values.shape === undefined || s.name === values.shape).flatMap((s) =>
-  [false, true].map((sparse) => ({ ...s, sparse }))
-);
+const RUN_SHAPES = SHAPES.filter((s) => values.shape === undefined || s.name === values.shape);
+const CASES = RUN_SHAPES.flatMap((s) => [false, true].map((sparse) => ({ ...s, sparse, kind: "untied" as SaeKind })));
+const KIND_LIST: readonly SaeKind[] = values.kinds === undefined ? KIND_NAMES : values.kinds.split(",").map((k) => {
+  if (!(KIND_NAMES as readonly string[]).includes(k)) {
+    throw new RangeError(`Invalid --kinds: ${JSON.stringify(k)} is not one of ${KIND_NAMES.join(", ")}`);
+  }
+  return k as SaeKind;
+});
+/** Every registered kind at every shape, from weights at initialisation. */
+const KIND_CASES = RUN_SHAPES.flatMap((s) => KIND_LIST.map((kind) => ({ ...s, sparse: false, kind })));
+
+/** The spec of a case: kinds that keep k codes per row keep the sparse case's fraction of the features. */
+function caseSpec(c: { d: number; ratio: number; kind: SaeKind }): SaeSpec {
+  const dDict = c.ratio * c.d;
+  const fixedK = KINDS[c.kind].needs.includes("k");
+  return {
+    kind: c.kind,
+    dIn: c.d,
+    dDict,
+    l1: fixedK ? 0 : L1,
+    ...(fixedK ? { k: Math.max(1, Math.round(FIRE * dDict)) } : {}),
+  };
+}
 
 function randomBatch(rows: number, d: number): Float32Array {
   return Float32Array.from({ length: rows * d }, () => Math.random() * 2 - 1);
@@ -75,7 +106,7 @@ const gpu = await createGpu();
 
 /** Our seconds per step over the rounds, and the code density of the last step. */
 async function ours(c: (typeof CASES)[number]) {
-  const spec: SaeSpec = { kind: "untied", dIn: c.d, dDict: c.ratio * c.d, l1: L1 };
+  const spec = caseSpec(c);
   const data = [randomBatch(c.batch, c.d), randomBatch(c.batch, c.d)];
   const sample = data[0].subarray(0, Math.min(256, c.batch) * c.d);
   const weights = c.sparse ? [sparseWeights(spec, sample, FIRE)] : undefined;
@@ -109,6 +140,12 @@ for (const c of CASES) {
   mine.push(await ours(c));
   console.error(`ours: ${c.name} ${c.sparse ? "sparse" : "dense"}: ${mine.at(-1)!.timing.median} s per step`);
 }
+const byKind: { timing: ReturnType<typeof timing>; l0: number }[] = [];
+for (const c of KIND_CASES) {
+  const same = c.kind === "untied" ? CASES.findIndex((d) => d.name === c.name && !d.sparse) : -1;
+  byKind.push(same >= 0 ? mine[same] : await ours(c));
+  console.error(`ours: ${c.name} ${c.kind}: ${byKind.at(-1)!.timing.median} s per step`);
+}
 const peerCases: PeerCase[] = CASES.map((c) => ({
   kind: "sae",
   dIn: c.d,
@@ -140,6 +177,29 @@ const cases = CASES.map((c, i) => {
   };
 });
 
+const kinds = KIND_CASES.map((c, i) => {
+  const rate = Math.round(c.batch / byKind[i].timing.median);
+  const untied = KIND_CASES.findIndex((u) => u.name === c.name && u.kind === "untied");
+  const reference = untied >= 0 ? Math.round(c.batch / byKind[untied].timing.median) : null;
+  const spec = caseSpec(c);
+  return {
+    name: `${c.name} d_in ${c.d}, R ${c.ratio}, batch ${c.batch}, ${c.kind}`,
+    kind: c.kind,
+    unit: "vectors/s",
+    ours: rate,
+    untied: reference,
+    vsUntied: reference ? +(rate / reference).toFixed(2) : null,
+    shape: { dIn: c.d, ratio: c.ratio, batch: c.batch },
+    codes: spec.k ? `k ${spec.k} of ${spec.dDict} kept per row` : "at initialisation (ReLU)",
+    l0: +byKind[i].l0.toFixed(1),
+    // a kind that keeps k codes per row and fired fewer or more did not compute what it says: its rate means nothing
+    ...(spec.k && !KINDS[c.kind].batch && Math.abs(byKind[i].l0 - spec.k) > 0.01 * spec.k
+      ? { problem: `L0 ${byKind[i].l0.toFixed(2)} is not the k ${spec.k} this kind keeps per row` }
+      : {}),
+    seconds: byKind[i].timing,
+  };
+});
+
 console.log(JSON.stringify(
   {
     bench: "sae step",
@@ -148,8 +208,11 @@ console.log(JSON.stringify(
     loadAverage: { before: loadBefore, after: loadAfter },
     rounds: ROUNDS,
     peer: peerSummary(peer),
-    notes: "ours and pytorch: work per second at the median seconds per step over the rounds; ratio: ours ÷ pytorch",
+    notes: "ours and pytorch: work per second at the median seconds per step over the rounds; ratio: ours ÷ pytorch; " +
+      "kinds: our vectors/s per registered SAE kind (weights at initialisation), vsUntied: ÷ the untied kind's rate " +
+      "at the same shape (the PyTorch peer runs the untied cases only)",
     cases,
+    kinds,
   },
   null,
   2,

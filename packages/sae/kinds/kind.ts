@@ -10,6 +10,7 @@
  */
 import type { Gpu } from "@saelab/gpu";
 import type { SelectInputs, SelectOutputs } from "@saelab/kernels";
+import type { ReferenceForward, ReferenceParams } from "../reference.ts";
 import type { SaeSpec } from "../spec.ts";
 
 /**
@@ -37,6 +38,40 @@ export interface BatchSelection {
   nextThreshold(theta: number, codes: Float64Array): number;
 }
 
+/**
+ * Per-feature parameter vectors a kind trains beyond `b_e` (Gated: `rMag`, `bMag`), each `[dDict]`,
+ * zero at initialisation, packed after the decoder in the group layout so Adam updates them with the rest.
+ */
+export type FeatureParam = "rMag" | "bMag";
+
+/**
+ * The float64 reference of a kind whose loss and gradients are not the shared ones (Gated): the
+ * shared forward pass (`X'`, `P`, `D̂`, codes from {@linkcode SaeKindDef.activate}) goes in, the
+ * kind's loss and gradients come out.
+ */
+export interface KindReference {
+  /**
+   * The kind's loss terms added to a shared forward pass.
+   *
+   * @param base The shared forward pass (codes, reconstruction, MSE, `l1 = mean_b Σ_j c_bj`).
+   * @param ctx The resolved spec and the parameters.
+   * @returns The forward pass with the kind's loss.
+   */
+  forward(base: ReferenceForward, ctx: { spec: Required<SaeSpec>; params: ReferenceParams }): ReferenceForward;
+  /**
+   * Gradients of the kind's loss.
+   *
+   * @param f The forward pass (from {@linkcode KindReference.forward}).
+   * @param ctx The resolved spec, the parameters and the inputs `[rows, dIn]`.
+   * @returns Gradients, in the layout of the parameters, except `decoder`: the gradient with respect to
+   *   the unit rows `D̂` (untied kinds), which the shared code maps through the row normalisation.
+   */
+  gradients(
+    f: ReferenceForward,
+    ctx: { spec: Required<SaeSpec>; params: ReferenceParams; x: ArrayLike<number> },
+  ): ReferenceParams;
+}
+
 /** The `cfg.json` fields a kind writes and reads (SAELens v6 names). */
 export interface KindCfg {
   /** SAELens `architecture`. */
@@ -62,6 +97,8 @@ export interface SaeKindDef {
   readonly tied: boolean;
   /** Spec fields the kind needs beyond sizes and α (TopK: `k`); grids that do not give them cannot make members. */
   readonly needs: readonly "k"[];
+  /** A note for `--help` (Gated: what α weighs, SAELens' defaults); none when absent. */
+  readonly help?: string;
   /** Whether analyses pick members of this kind first (the paper's main variant). */
   readonly preferred: boolean;
   /**
@@ -80,9 +117,21 @@ export interface SaeKindDef {
   /**
    * The float64 reference of the activation: codes of one row from its pre-activations
    * `W_e (x − b_dec) + b_e`, written into `codes` (same length). `threshold` is the learned
-   * inference threshold of kinds with a {@linkcode SaeKindDef.batch} selection (0 for the others).
+   * inference threshold of kinds with a {@linkcode SaeKindDef.batch} selection (0 for the others);
+   * `params` the member's parameters, for kinds whose codes read more than `P` (Gated: `b_e`, `rMag`, `bMag`)
+   * (`j` indexes them as it indexes `pre`).
    */
-  activate(pre: Float64Array, codes: Float64Array, spec: Required<SaeSpec>, threshold?: number): void;
+  activate(
+    pre: Float64Array,
+    codes: Float64Array,
+    spec: Required<SaeSpec>,
+    threshold?: number,
+    params?: Pick<ReferenceParams, "encoderBias" | FeatureParam>,
+  ): void;
+  /** Per-feature parameters the kind trains beyond `b_e` (see {@linkcode FeatureParam}); none when absent. */
+  readonly featureParams?: readonly FeatureParam[];
+  /** The kind's own float64 loss and gradients, when they are not the shared ones (Gated). */
+  readonly reference?: KindReference;
   /**
    * Set for kinds that select codes over the whole batch in training and learn an inference
    * threshold (BatchTopK); the trainers then use its `activate` and keep `SaeWeights.threshold`.
@@ -91,9 +140,10 @@ export interface SaeKindDef {
   /**
    * The GPU encoder epilogue the trainer runs: `"encode"` (bias + ReLU fused into the tile matmul),
    * or `"encodeRaw"` followed by `select` (a `@saelab/kernels` kernel that turns the raw
-   * pre-activations into codes).
+   * pre-activations into codes), or `"gated"` (raw gate pre-activations, then the trainer's Gated
+   * steps: `_gated_group.ts`).
    */
-  readonly gpu: { epilogue: "encode" } | { epilogue: "encodeRaw"; select: SelectKernel };
+  readonly gpu: { epilogue: "encode" } | { epilogue: "encodeRaw"; select: SelectKernel } | { epilogue: "gated" };
   /** SAELens `cfg.json`: the fields this kind writes, and whether a folder's cfg is one of its kind. */
   readonly saelens: {
     /** Fields written for a member. */

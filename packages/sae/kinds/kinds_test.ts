@@ -102,10 +102,13 @@ Deno.test("the GPU sweep trainer matches the float64 reference trainer for every
     else assert.equal(got[i].decoder, null);
     if (want.threshold !== undefined) assertClose([got[i].threshold!], [want.threshold], tol, `${spec.kind} threshold`);
     else assert.equal(got[i].threshold, undefined);
+    for (const key of KINDS[spec.kind].featureParams ?? []) {
+      assertClose(got[i][key]!, want[key]!, tol, `${spec.kind} ${key}`);
+    }
   });
 });
 
 Deno.test("the registry refuses unknown kinds and cfgs of no kind", () => {
-  assert.throws(() => resolveSpec({ kind: "gated" as never, dIn: 4, dDict: 8, l1: 0 }), /untied, tied, topk/);
+  assert.throws(() => resolveSpec({ kind: "sparse" as never, dIn: 4, dDict: 8, l1: 0 }), /untied, tied, topk/);
   assert.equal(kindOfCfg({ d_in: 4, d_sae: 8, architecture: "jumprelu" }), undefined);
 });

@@ -5,13 +5,14 @@
  * @module
  */
 import { batchtopk } from "./batchtopk.ts";
+import { gated } from "./gated.ts";
 import type { SaeKindDef } from "./kind.ts";
 import { tied } from "./tied.ts";
 import { topk } from "./topk.ts";
 import { untied } from "./untied.ts";
 
 /** Every SAE kind, by name. */
-export const KINDS = Object.freeze({ untied, tied, topk, batchtopk });
+export const KINDS = Object.freeze({ untied, tied, topk, batchtopk, gated });
 
 /** Name of an SAE kind. */
 export type SaeKind = keyof typeof KINDS;
@@ -46,7 +47,7 @@ export function saeKind(name: string): SaeKindDef {
  * @example
  * ```ts
  * import { isSaeKind } from "@saelab/sae";
- * if (!isSaeKind("untied") || isSaeKind("gated")) throw new Error("registry");
+ * if (!isSaeKind("untied") || isSaeKind("sparse")) throw new Error("registry");
  * ```
  */
 export function isSaeKind(name: unknown): name is SaeKind {

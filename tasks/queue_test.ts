@@ -1,0 +1,202 @@
+/**
+ * The main job's sweep on a BullMQ queue: a coordinator (`train --queue`) and two `deno task worker`
+ * processes on a Redis started for the test, one worker killed mid-job — and the SAEs equal, byte for
+ * byte, those of the same run in one process. Needs `redis-server` (Debian's `redis-server`; `.ci/run`
+ * installs it); without it these tests are skipped and say so.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { createGpu } from "@saelab/gpu";
+import { readRun, RUN_FILES, type StageDeps } from "@saelab/runs";
+import { PARTS_DIR } from "./_queue.ts";
+import { readMetricRows } from "./_train.ts";
+import { train } from "./train.ts";
+
+const REDIS = await new Deno.Command("redis-server", { args: ["--version"], stdout: "null", stderr: "null" })
+  .output().then((o) => o.success, () => false);
+if (!REDIS) console.warn("queue_test: redis-server is not installed (apt-get install redis-server); skipped");
+
+const gpu = await createGpu();
+globalThis.addEventListener("unload", () => gpu.destroy());
+
+const MAIN = fileURLToPath(new URL("../apps/cli/main.ts", import.meta.url));
+const config = {
+  tokens: 2048,
+  corpusTokens: 30_000,
+  context: 32,
+  heldOutFraction: 0.3,
+  kinds: ["untied", "tied"],
+  ratios: [1, 2],
+  l1: [1e-3],
+  steps: 80,
+  batchSize: 32,
+  logEvery: 5,
+  checkpointSeconds: 0.2,
+  lossWindows: 0,
+  skip: ["baselines", "score"],
+};
+
+function deps(runsDir: string, signal = new AbortController().signal): StageDeps {
+  const log = { info: () => {}, warn: () => {}, debug: () => {} };
+  return { runsDir, progress: () => {}, signal, log, verbose: false };
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** A child process whose output is kept (so its pipes never fill). */
+function spawn(cmd: string, args: string[]) {
+  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
+  let out = "";
+  const drain = (s: typeof child.stdout) =>
+    s.pipeThrough(new TextDecoderStream()).pipeTo(new WritableStream({ write: (t) => void (out += t) }));
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  return {
+    child,
+    output: () => out,
+    async kill(signal: Deno.Signal = "SIGTERM") {
+      try {
+        child.kill(signal);
+      } catch { /* exited */ }
+      await child.status;
+      await drained;
+    },
+  };
+}
+
+async function startRedis() {
+  const port = freePort();
+  const redis = spawn("redis-server", [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ]);
+  for (let i = 0; i < 100 && !redis.output().includes("Ready to accept connections"); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(redis.output().includes("Ready to accept connections"), redis.output());
+  return { url: `redis://127.0.0.1:${port}`, port, stop: () => redis.kill() };
+}
+
+const worker = (url: string, runsDir: string) =>
+  spawn(Deno.execPath(), ["run", "-A", MAIN, "worker", "--queue", url, "--runs", runsDir, "--lock-seconds", "2"]);
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** The pid holding a part's lock once the part has a checkpoint, or null. */
+async function busyWorker(runDir: string): Promise<number | null> {
+  let parts: Deno.DirEntry[];
+  try {
+    parts = await Array.fromAsync(Deno.readDir(`${runDir}/${PARTS_DIR}`));
+  } catch {
+    return null; // not made yet
+  }
+  for (const e of parts) {
+    const dir = `${runDir}/${PARTS_DIR}/${e.name}`;
+    if (!(await exists(`${dir}/train-state.safetensors`)) || (await exists(`${dir}/done.json`))) continue;
+    try {
+      return JSON.parse(await Deno.readTextFile(`${dir}/run.lock`)).pid;
+    } catch { /* released meanwhile */ }
+  }
+  return null;
+}
+
+Deno.test({
+  name: "a sweep trained by two queue workers, one killed mid-job, equals the same sweep trained in one process",
+  ignore: !REDIS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const redis = await startRedis();
+    const workers = [worker(redis.url, dir), worker(redis.url, dir)];
+    try {
+      await train({ ...config, run: "one" }, deps(dir), { gpu });
+      const coordinator = train({ ...config, run: "queued", queue: redis.url }, deps(dir), { gpu });
+      let killed: number | null = null;
+      const watch = (async () => {
+        for (let i = 0; i < 1200 && killed === null; i++) {
+          const pid = await busyWorker(`${dir}/queued`);
+          const w = workers.find((w) => w.child.pid === pid);
+          if (w) {
+            killed = pid;
+            await w.kill("SIGKILL");
+          } else await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      await coordinator;
+      await watch;
+      assert.ok(killed !== null, "a worker was killed while it held a part");
+      const run = (await readRun(dir, "queued"))!.run!;
+      assert.equal(run.status, "done");
+      assert.equal(run.stages.train.status, "done");
+      const one = (await readRun(dir, "one"))!.run!;
+      const members = (await Array.fromAsync(Deno.readDir(`${dir}/one/${RUN_FILES.saes}`))).map((e) => e.name).sort();
+      assert.equal(members.length, 4);
+      for (const m of members) {
+        const file = `${RUN_FILES.saes}/${m}/sae_weights.safetensors`;
+        const [q, o] = [await Deno.readFile(`${dir}/queued/${file}`), await Deno.readFile(`${dir}/one/${file}`)];
+        const at = q.findIndex((byte, i) => byte !== o[i]);
+        assert.ok(
+          q.length === o.length && at === -1,
+          `${m}: ${file} differs (sizes ${q.length}, ${o.length}; byte ${at})`,
+        );
+        const evalOf = async (id: string) =>
+          JSON.parse(await Deno.readTextFile(`${dir}/${id}/${RUN_FILES.saes}/${m}/${RUN_FILES.eval}`));
+        const [a, b] = [await evalOf("one"), await evalOf("queued")];
+        assert.equal(b.fvu, a.fvu, `${m} fvu`);
+        assert.equal(b.l0, a.l0, `${m} l0`);
+      }
+      const rows = (id: string) => readMetricRows(`${dir}/${id}/${RUN_FILES.metrics}`);
+      assert.deepEqual(await rows("queued"), await rows("one"), "metrics rows, in the order one process logs them");
+      assert.equal(Object.keys(one.stages).join(), Object.keys(run.stages).join());
+    } finally {
+      for (const w of workers) await w.kill();
+      await redis.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a queue job that fails 3 times fails the train stage with its error, and a rerun retries it",
+  ignore: !REDIS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const redis = await startRedis();
+    const w = worker(redis.url, dir);
+    const small = { ...config, kinds: ["untied"], ratios: [1], steps: 10, run: "bad", queue: redis.url };
+    try {
+      // the member's part folder is a file: every attempt of its job fails to create it
+      await Deno.mkdir(`${dir}/bad/${PARTS_DIR}`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/bad/${PARTS_DIR}/untied_r1_a1.0e-3`, "not a folder");
+      await assert.rejects(() => train(small, deps(dir), { gpu }), (e: Error) => {
+        assert.match(e.message, /queue job of member untied_r1_a1\.0e-3 failed 3 times: .*untied_r1_a1\.0e-3/);
+        return true;
+      });
+      const run = (await readRun(dir, "bad"))!.run!;
+      assert.equal(run.stages.train.status, "failed");
+      assert.match(run.error!, /failed 3 times/);
+      await Deno.remove(`${dir}/bad/${PARTS_DIR}/untied_r1_a1.0e-3`);
+      await train(small, deps(dir), { gpu });
+      assert.equal((await readRun(dir, "bad"))!.run!.status, "done");
+    } finally {
+      await w.kill();
+      await redis.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
