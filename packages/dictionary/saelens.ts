@@ -29,7 +29,6 @@ import {
 export { SAELENS_FILES } from "./_saelens_read.ts";
 export type { SaeLensCfg, SaeLensTensors } from "./_saelens_read.ts";
 
-
 /** The names and shapes of the tensors of a folder of an architecture, in file order. */
 function tensorShapes(architecture: unknown, d: number, n: number): [string, keyof SaeLensTensors, number[]][] {
   if (architecture === "gated") {
