@@ -135,3 +135,24 @@ async function isFile(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Token id → display text from the run's model folder's tokenizer, else `⟨id⟩` (with a warning).
+ *
+ * @param run The run.
+ * @param deps Logger.
+ * @returns The decoder.
+ */
+export async function tokenDecoder(run: RunHandle, deps: StageDeps): Promise<(id: number) => string> {
+  const path = run.json.model.path;
+  if (path) {
+    try {
+      const tok = await Tokenizer.fromFile(join(path, "tokenizer.json"));
+      return (id) => tok.tokenText(id);
+    } catch (e) {
+      deps.log.warn(`cannot read the tokenizer of ${path} (${e instanceof Error ? e.message : e})`);
+    }
+  }
+  deps.log.warn("no tokenizer in the model folder; fragments show token ids");
+  return (id) => `⟨${id}⟩`;
+}

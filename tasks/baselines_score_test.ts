@@ -9,12 +9,14 @@ import {
   createRun,
   listDicts,
   readFeature,
+  readFeatureAtlas,
   readFeatureIndex,
   readJson,
   RUN_FILES,
   type ScoresJson,
   type StageDeps,
 } from "@saelab/runs";
+import type { FeatureDetail, Fragment } from "@saelab/runs";
 import { baselines } from "./baselines.ts";
 import { score } from "./score.ts";
 
@@ -154,9 +156,21 @@ Deno.test("baselines and token-lookup scoring on a harvested run write files the
     const index = await readFeatureIndex(runsDir, id, "pca");
     assert.equal(index.status, "ok");
     if (index.status !== "ok") return;
-    assert.equal(index.value.features.length, 6); // the sampled features; stats.json covers all 16
+    assert.equal(index.value.features.length, 16, "the index summarises every feature");
+    assert.equal(index.value.sampled?.length, 6, "and lists the sampled ones");
     const stats = JSON.parse(await Deno.readTextFile(join(runsDir, id, RUN_FILES.features, "pca", "stats.json")));
     assert.equal(stats.density.length, 16);
+    // every feature has an atlas entry, sampled or not, that agrees with the index
+    for (let i = 0; i < 16; i++) {
+      const a = await readFeatureAtlas(runsDir, id, { dict: "pca", index: i });
+      assert.equal(a.status, "ok", `atlas of pca #${i}`);
+      if (a.status !== "ok") continue;
+      assert.equal(a.value.density, Number(index.value.features[i].density.toPrecision(4)));
+      assert.equal(a.value.intervals.length, 4);
+      if (a.value.top.length) assert.ok(a.value.top[0].tokens.length <= 25 && a.value.top[0].peak !== undefined);
+      assert.deepEqual(index.value.features[i].topTokens ?? [], a.value.topTokens.map((t) => t.token));
+    }
+    assert.equal((await readFeatureAtlas(runsDir, id, { dict: "pca", index: 16 })).status, "missing");
     const scored = index.value.features.find((f) => f.score !== undefined)!;
     const detail = await readFeature(runsDir, id, { dict: "pca", index: scored.index });
     assert.equal(detail.status, "ok");
@@ -164,6 +178,14 @@ Deno.test("baselines and token-lookup scoring on a harvested run write files the
       assert.equal(detail.value.top[0].tokens.length, 64);
       assert.equal(detail.value.backend, "token-lookup");
       assert.ok(detail.value.results?.["token-lookup"]?.fuzzing, "the stored result keeps its fuzzing score");
+      // each held-out fragment's simulated activations are kept beside the fragment they simulate
+      const stored: FeatureDetail = detail.value;
+      const held = stored.results!["token-lookup"].heldOut!;
+      assert.ok(held.length > 0);
+      for (const h of held) {
+        const fr: Fragment = (h.role === "top" ? stored.top : stored.random)[h.at];
+        assert.equal(h.simulated.length, fr.tokens.length);
+      }
     }
     assert.ok(!d2.messages.some((m) => m.includes("reusing")));
   } finally {
@@ -239,7 +261,7 @@ Deno.test("LLM rescoring reuses the sampled activations, scores the references t
     );
     const index = await readFeatureIndex(runsDir, id, "pca");
     assert.ok(index.status === "ok" && index.value.backend === "openai:m");
-    const f = await readFeature(runsDir, id, { dict: "pca", index: index.value.features[0].index });
+    const f = await readFeature(runsDir, id, { dict: "pca", index: index.value.sampled![0] });
     assert.ok(f.status === "ok", JSON.stringify(f));
     const result = f.value.results!["openai:m"];
     // the endpoint returned no log-probabilities: every fragment's values are the sampled ones, and say so
@@ -255,6 +277,14 @@ Deno.test("LLM rescoring reuses the sampled activations, scores the references t
     await score({ run: id, features: 4, dicts: ["pca"], llm: true, llmModel: "m", topLogprobs: 0, explainTop: 2 }, d);
     assert.ok(simulations.length > 0 && simulations.every((s) => s.topLogprobs === undefined));
     assert.ok(explained.length > 0 && explained.every((n) => n === 2), `records explained: ${explained}`);
+    // a new sample of 4 leaves no detail file of the earlier sample behind
+    const after = await readFeatureIndex(runsDir, id, "pca");
+    assert.ok(after.status === "ok" && after.value.sampled?.length === 4);
+    const details = [];
+    for await (const e of Deno.readDir(join(runsDir, id, RUN_FILES.features, "pca"))) {
+      if (/^\d+\.json$/.test(e.name)) details.push(Number(e.name.slice(0, -5)));
+    }
+    assert.deepEqual(details.sort((a, b) => a - b), after.value.sampled);
   } finally {
     await server.shutdown();
     await Deno.remove(runsDir, { recursive: true });

@@ -39,6 +39,7 @@ import {
 import { defineStage, type RunContext } from "./_runtime.ts";
 import { int, text } from "./_schema.ts";
 import { companion, memberSpec, storeWindows } from "./_companions.ts";
+import { companionAtlas } from "./_companion_atlas.ts";
 
 /** The options of `circuits`. */
 export const circuitsSchema = v.strictObject({
@@ -110,6 +111,9 @@ async function circuitsRun(ctx: RunContext, config: CircuitsConfig): Promise<Sta
           seed,
           deps,
         });
+        // every companion feature gets a page with data: its atlas on the held-out windows of the circuit
+        const features = await companionAtlas(gpu, { model, run, name: dict.name, hook: at, windows, seed, deps });
+        deps.log.info(`circuits: wrote the atlas of ${features} features of ${dict.name} on ${windows.length} windows`);
       }
       dicts.push(dict);
       layers.push({ hook: at, dict, label: await labeller(deps, run, dict.name) });

@@ -5,7 +5,8 @@
  * dictionary a seeded sample of features is explained and scored (simulation correlation, top-only,
  * random-only, then the `--scorer` classifications: detection accuracy and AUC, fuzzing balanced accuracy);
  * `features/<dict>/` gets the feature pages' data (with each feature's direct logit effects when the hook is
- * in the residual stream and the model folder is readable) and `scores.json` the mean per dictionary with a
+ * in the residual stream and the model folder is readable), and `features/<dict>/atlas/` every feature's
+ * statistics, top and activation-interval fragments and top tokens from the same held-out fragments and `scores.json` the mean per dictionary with a
  * bootstrap 95% interval, what the score measures, the random-direction and neuron baselines' scores under
  * the same backend as references (both are always scored with the chosen dictionaries) and a verdict.
  *
@@ -27,12 +28,12 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { hashJson } from "@saelab/activations";
 import {
+  atlasDictionaries,
   type Backend,
   BILLS_EXPLAIN_TOP,
   buildFragments,
   ChatClient,
   CLASSIFIERS,
-  type DictSamples,
   type DictScoreDetail,
   llmBackend,
   sampleDictionaries,
@@ -46,9 +47,8 @@ import {
 import { type LinearDictionary, loadDictionary } from "@saelab/baselines";
 import * as v from "valibot";
 import { type DictEntry, listDicts, RUN_FILES, type StageDeps, type StageResult } from "@saelab/runs";
-import { Tokenizer } from "@saelab/tokenizer";
-import { featureLogits, HAS_STORE, readSplit, runReadout, runStore } from "./_dict_stage.ts";
-import { readFeatureFiles, writeFeatureFiles } from "./_features_io.ts";
+import { featureLogits, HAS_STORE, readSplit, runReadout, runStore, tokenDecoder } from "./_dict_stage.ts";
+import { readFeatureFiles, storedAtlas, writeAtlasFiles, writeFeatureFiles } from "./_features_io.ts";
 import { mergeScores } from "./_scores_io.ts";
 import type { RunHandle } from "./_run.ts";
 import { defineStage, type RunContext, type StageFunction, stageFunction } from "./_runtime.ts";
@@ -131,10 +131,41 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
     } else stale.push(e);
   }
   if (ready.size) deps.log.info(`score: reusing the sampled activations of ${[...ready.keys()].join(", ")}`);
+  // the atlas (every feature's statistics and fragments) is kept while the samples are, when it was written
+  const atlases = new Map<string, { topTokens: Map<number, string[]>; atlasShard: number }>();
+  for (const name of ready.keys()) {
+    const kept = await storedAtlas(featuresDir, name);
+    if (kept) atlases.set(name, kept);
+  }
+  const noAtlas = entries.filter((e) => !atlases.has(e.name));
   const t0 = performance.now();
-  if (stale.length) {
-    const sampled = await sampleStale(run, stale, { ctx, store, maxFragments, length, features, seed });
+  let tAtlas = t0, atlasSeconds = 0;
+  if (noAtlas.length) {
+    const prepared = await prepareDicts(run, noAtlas, { ctx, store, maxFragments, length, seed });
+    const sampling = prepared.dicts.filter((d) => stale.some((e) => e.name === d.name));
+    const sampled = sampling.length
+      ? await sampleDictionaries(prepared.gpu, sampling, { ...prepared.options, features, seed })
+      : [];
     for (const s of sampled) ready.set(s.dict, { samples: s, previous: new Map() });
+    tAtlas = performance.now();
+    const built = await atlasDictionaries(prepared.gpu, prepared.dicts, {
+      ...prepared.options,
+      seed,
+      onProgress: (e) => deps.progress({ ...e, label: `score: ${e.label}`, unit: "feat" }),
+    });
+    for (const a of built) {
+      const atlasShard = await writeAtlasFiles(featuresDir, a);
+      atlases.set(a.dict, {
+        topTokens: new Map(a.entries.map((x) => [x.index, x.topTokens.map((t) => t.token)])),
+        atlasShard,
+      });
+    }
+    atlasSeconds = (performance.now() - tAtlas) / 1000;
+    const total = built.reduce((n, a) => n + a.entries.length, 0);
+    deps.log.info(
+      `score: wrote the atlas of all ${total} features of ${built.map((a) => a.dict).join(", ")} ` +
+        `(${prepared.options.set.count} held-out fragments of ${length} tokens)`,
+    );
   }
   const t1 = performance.now();
   let scoring = 0, writing = 0;
@@ -158,6 +189,7 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
       previous,
       sampling: { key, weights: weights.get(e.name), ...common },
       logits: readout ? await featureLogits(readout, folderOf(run, e), samples.samples.map((f) => f.index)) : undefined,
+      ...atlases.get(e.name),
     });
     writing += performance.now() - s1;
     results[e.name] = summarizeScores(scores, {
@@ -172,7 +204,8 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
   }
   const file = await mergeScores(run.dir, results);
   deps.log.debug(
-    `score: activations and sampling ${((t1 - t0) / 1000).toFixed(1)}s (${stale.length} dictionaries), ` +
+    `score: activations and sampling ${((t1 - t0) / 1000 - atlasSeconds).toFixed(1)}s (${stale.length} ` +
+      `dictionaries), atlas ${atlasSeconds.toFixed(1)}s, ` +
       `explaining and scoring ${(scoring / 1000).toFixed(1)}s, writing ${(writing / 1000).toFixed(1)}s`,
   );
   if (backend.client) {
@@ -255,21 +288,21 @@ async function weightsHash(run: RunHandle, e: DictEntry): Promise<string> {
   return h.digest("hex");
 }
 
-async function sampleStale(
+/** Load the dictionaries and cut the held-out fragments that sampling and the atlas read. */
+async function prepareDicts(
   run: RunHandle,
-  stale: DictEntry[],
+  chosen: DictEntry[],
   o: {
     ctx: RunContext;
     store: Awaited<ReturnType<typeof runStore>>;
     maxFragments: number;
     length: number;
-    features: number;
     seed: number;
   },
-): Promise<DictSamples[]> {
+) {
   const { ctx: deps, store } = o;
   const dicts: LinearDictionary[] = [];
-  for (const e of stale) dicts.push(await loadDictionary(folderOf(run, e), { name: e.name, kind: e.kind }));
+  for (const e of chosen) dicts.push(await loadDictionary(folderOf(run, e), { name: e.name, kind: e.kind }));
   const wrong = dicts.find((d) => d.dIn !== store.d);
   if (wrong) throw new TypeError(`Cannot score ${wrong.name}: it reads width ${wrong.dIn}, the store holds ${store.d}`);
   let split: "heldout" | "train" = "heldout";
@@ -282,29 +315,18 @@ async function sampleStale(
   if (set.count === 0) throw new TypeError(`Cannot score run ${run.id}: no ${o.length}-token run of held-out text`);
   const decode = await tokenDecoder(run, deps);
   const gpu = await o.ctx.gpu();
-  return await sampleDictionaries(gpu, dicts, {
-    set,
-    decode,
-    documents: store.documents,
-    features: o.features,
-    seed: o.seed,
-    signal: deps.signal,
-    onProgress: (e) => deps.progress({ ...e, label: `score: ${e.label}`, unit: "frag" }),
-  });
-}
-
-async function tokenDecoder(run: RunHandle, deps: StageDeps): Promise<(id: number) => string> {
-  const path = run.json.model.path;
-  if (path) {
-    try {
-      const tok = await Tokenizer.fromFile(join(path, "tokenizer.json"));
-      return (id) => tok.tokenText(id);
-    } catch (e) {
-      deps.log.warn(`score: cannot read the tokenizer of ${path} (${e instanceof Error ? e.message : e})`);
-    }
-  }
-  deps.log.warn("score: no tokenizer; fragments show token ids");
-  return (id) => `⟨${id}⟩`;
+  return {
+    gpu,
+    dicts,
+    options: {
+      set,
+      decode,
+      documents: store.documents,
+      signal: deps.signal,
+      onProgress: (e: { label: string; done: number; total: number }) =>
+        deps.progress({ ...e, label: `score: ${e.label}`, unit: "frag" }),
+    },
+  };
 }
 
 function makeLlmBackend(config: ScoreConfig, deps: StageDeps): { backend: Backend; client: ChatClient } {

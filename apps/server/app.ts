@@ -12,18 +12,22 @@ import {
   listNames,
   listRuns,
   loadRun,
+  pickAtlasEntry,
+  readAtlasShard,
   readFeature,
   readFeatureIndex,
   readJson,
   RUN_FILES,
 } from "@saelab/runs";
 import type { FeatureIndex, FileResult, SaeCfg } from "@saelab/runs";
-import { paginate, sortFeatures } from "@saelab/report";
+import { paginate, searchFeatures, sortFeatures } from "@saelab/report";
 import { type Asset, loadAssets } from "./assets.ts";
 import { responseCache } from "./cache.ts";
+import { fileMemo } from "./file_memo.ts";
 import { browseQuery, indexParam, nameParam } from "./params.ts";
 import { indexPage, runPage } from "./pages_run.ts";
-import { browserPage, type DictReach, featurePage, messagePage, unsampledFeaturePage } from "./pages_feature.ts";
+import { type DictReach, featurePage, messagePage, unsampledFeaturePage } from "./pages_feature.ts";
+import { browserPage } from "./pages_browser.ts";
 import { mountToy } from "./pages_toy.ts";
 import { mountLive } from "./live.ts";
 import { closestRows, readDecoder } from "./pages_decoder.ts";
@@ -96,6 +100,10 @@ export function createApp(options: AppOptions): Hono {
   const perPage = options.perPage ?? 50;
   let assets: Promise<Map<string, Asset>> | null = options.assets ? Promise.resolve(options.assets) : null;
   const app = new Hono();
+  // a large dictionary's index and its atlas shards are parsed once while unchanged
+  const memo = fileMemo(runsDir);
+  const readIndex = (id: string, dict: string) =>
+    memo.get([id, RUN_FILES.features, dict, RUN_FILES.featureIndex], () => readFeatureIndex(runsDir, id, dict));
 
   app.use("*", async (c, next) => {
     await next();
@@ -141,7 +149,7 @@ export function createApp(options: AppOptions): Hono {
   const index = async (c: Context): Promise<{ id: string; dict: string; index: FileResult<FeatureIndex> }> => {
     const id = nameParam(c.req.param("id"), "run id");
     const dict = nameParam(c.req.param("dict"), "dictionary name");
-    const idx = await guarded(() => readFeatureIndex(runsDir, id, dict));
+    const idx = await guarded(() => readIndex(id, dict));
     if (idx.status === "missing") notFound(`Features of ${dict} in run ${id}`);
     return { id, dict, index: idx };
   };
@@ -150,7 +158,11 @@ export function createApp(options: AppOptions): Hono {
     if (idx.status !== "ok") return { id, dict, idx, invalid: idx.status === "invalid" ? idx.problems : [] };
     const scored = idx.value.features.some((f) => typeof f.score === "number");
     const query = browseQuery((k) => c.req.query(k), { scored, perPage });
-    const page = paginate(sortFeatures(idx.value.features, query), { page: query.page, perPage: query.per });
+    const found = query.q !== undefined ? searchFeatures(idx.value.features, query.q) : idx.value.features;
+    const page = paginate(query.q !== undefined && /^#/.test(query.q) ? found : sortFeatures(found, query), {
+      page: query.page,
+      perPage: query.per,
+    });
     return { id, dict, idx, query, page, invalid: [] as string[] };
   };
   const feature = async (c: Context) => {
@@ -161,23 +173,39 @@ export function createApp(options: AppOptions): Hono {
     const i = indexParam(c.req.param("i"));
     const [f, idx, reach] = await Promise.all([
       guarded(() => readFeature(runsDir, id, { dict, index: i })),
-      guarded(() => readFeatureIndex(runsDir, id, dict)),
+      guarded(() => readIndex(id, dict)),
       dictReach(id, dict),
     ]);
     // Every index below d_sae answers; only sampled ones have a detail file.
     if (f.status === "missing" && (reach.size === undefined || i >= reach.size)) {
       notFound(`Feature ${i} of ${dict} in run ${id}`);
     }
-    return { id, dict, i, f, index: idx.status === "ok" ? idx.value : null, reach };
+    const value = idx.status === "ok" ? idx.value : null;
+    // every feature's statistics and fragments, when the score stage wrote the atlas
+    const atlas = value?.atlasShard
+      ? pickAtlasEntry(
+        await guarded(() => {
+          const shard = Math.floor(i / value.atlasShard!);
+          return memo.get(
+            [id, RUN_FILES.features, dict, RUN_FILES.atlas, `${shard}.json`],
+            () => readAtlasShard(runsDir, id, { dict, shard }),
+          );
+        }),
+        i,
+      )
+      : null;
+    return { id, dict, i, f, index: value, reach, atlas: atlas?.status === "ok" ? atlas.value : undefined };
   };
   // d_sae of a member or baseline, else of a circuits companion (circuits/<name>/cfg.json).
   const dictReach = async (id: string, dict: string): Promise<DictReach & { folder: string; reference?: string }> => {
     const entry = (await guarded(() => listDicts(runsDir, id))).find((d) => d.name === dict);
     const cfg = entry?.cfg ??
       await guarded(() => readJson<SaeCfg>(runsDir, [id, "circuits", dict, RUN_FILES.cfg], { kind: "saeCfg" }));
+    // a companion has a browser when the circuits stage wrote its atlas and index
+    const companionIndex = entry ? null : await guarded(() => readIndex(id, dict));
     return {
       size: cfg.status === "ok" ? cfg.value.d_sae : undefined,
-      browsable: entry?.hasFeatures ?? false,
+      browsable: entry?.hasFeatures ?? (companionIndex !== null && companionIndex.status !== "missing"),
       folder: entry ? (entry.kind === "sae" ? "saes" : "baselines") : "circuits",
       reference: entry?.eval.status === "ok" ? entry.eval.value.mmcs?.reference : undefined,
     };
@@ -214,12 +242,32 @@ export function createApp(options: AppOptions): Hono {
     const { size } = await dictReach(b.id, b.dict);
     return c.html(browserPage(b.id, b.idx.value, { page: b.page, query: b.query!, size }));
   });
+  // Search of one dictionary's features by index, top token or explanation (the browser's search box).
+  app.get("/api/runs/:id/dicts/:dict/search", async (c) => {
+    const b = await browse(c);
+    if (b.idx.status !== "ok" || !b.page) {
+      return c.json({ run: b.id, dict: b.dict, status: "invalid", problems: b.invalid });
+    }
+    const sampled = new Set(b.idx.value.sampled ?? []);
+    return c.json({
+      run: b.id,
+      dict: b.dict,
+      status: "ok",
+      q: b.query!.q ?? "",
+      total: b.page.total,
+      page: b.page.page,
+      pages: b.page.pages,
+      features: b.page.items.map((f) => ({ ...f, sampled: sampled.has(f.index) })),
+    });
+  });
   app.get("/runs/:id/dicts/:dict/features/:i", async (c) => {
-    const { id, dict, i, f, index: idx, reach } = await feature(c);
+    const { id, dict, i, f, index: idx, reach, atlas } = await feature(c);
     const facts = f.status === "invalid"
       ? {}
       : await decoderFacts(id, dict, { i, reach, nearest: f.status === "missing" });
-    if (f.status === "missing") return c.html(unsampledFeaturePage(id, dict, { i, index: idx, reach, ...facts }));
+    if (f.status === "missing") {
+      return c.html(unsampledFeaturePage(id, dict, { i, index: idx, reach, ...facts, atlas }));
+    }
     if (f.status !== "ok") {
       return c.html(
         messagePage(
@@ -228,7 +276,7 @@ export function createApp(options: AppOptions): Hono {
         ),
       );
     }
-    return c.html(featurePage(id, f.value, { index: idx, reach, partner: facts.partner }));
+    return c.html(featurePage(id, f.value, { index: idx, reach, partner: facts.partner, atlas }));
   });
 
   // JSON API, one route per page.
@@ -252,15 +300,23 @@ export function createApp(options: AppOptions): Hono {
     });
   });
   app.get("/api/runs/:id/dicts/:dict/features/:i", async (c) => {
-    const { id, dict, i, f, index: idx, reach } = await feature(c);
+    const { id, dict, i, f, index: idx, reach, atlas } = await feature(c);
     if (f.status === "missing") {
       const summary = idx?.features.find((s) => s.index === i) ?? null;
-      return c.json({ run: id, dict, index: i, status: "not-sampled", d_sae: reach.size, summary });
+      return c.json({
+        run: id,
+        dict,
+        index: i,
+        status: "not-sampled",
+        d_sae: reach.size,
+        summary,
+        atlas: atlas ?? null,
+      });
     }
     if (f.status !== "ok") {
       return c.json({ run: id, dict, index: i, status: "invalid", problems: f.status === "invalid" ? f.problems : [] });
     }
-    return c.json({ run: id, status: "ok", feature: f.value });
+    return c.json({ run: id, status: "ok", feature: f.value, atlas: atlas ?? null });
   });
 
   mountToy(app, { runsDir, guarded });

@@ -145,7 +145,8 @@ Deno.test("the feature browser sorts and paginates like an independent sort of i
     }
     assert.deepEqual(got, expected, q);
     const html = await text(`/runs/demo/dicts/r4_a3e-3?${q}&page=2`);
-    const shown = [...html.matchAll(/>#(\d+)<\/a><\/td>/g)].map((m) => Number(m[1]));
+    const shown = [...html.matchAll(/>#(\d+)<\/a>(?: <span class="badge sampled"[^>]*>scored<\/span>)?<\/td>/g)]
+      .map((m) => Number(m[1]));
     assert.deepEqual(shown, expected.slice(20, 40), q);
   }
   const def = await json("/api/runs/demo/dicts/pca");
@@ -160,7 +161,17 @@ Deno.test("the feature page and API carry fragments, histogram, logit effects an
   const api = await json("/api/runs/demo/dicts/pca/features/3");
   assert.deepEqual(api.feature, file);
   const html = await text("/runs/demo/dicts/pca/features/3");
-  assert.equal((html.match(/<span class="tok a\d+"/g) ?? []).length, (file.top.length + file.random.length) * 16);
+  const scored = html.slice(0, html.indexOf('id="intervals"')); // the top and random fragments come first
+  // each fragment is cut to 12 tokens either side of its first largest activation
+  const shown = [...file.top, ...file.random].reduce((n: number, f: { acts: number[] }) => {
+    const peak = f.acts.indexOf(Math.max(...f.acts));
+    return n + Math.min(f.acts.length, peak + 13) - Math.max(0, peak - 12);
+  }, 0);
+  assert.ok(shown < (file.top.length + file.random.length) * 16, "some fragments are cut");
+  assert.equal((scored.match(/<span class="tok a\d+( peak-tok)?"/g) ?? []).length, shown);
+  // each fragment that fires is centred on its peak, which is outlined once
+  const firing = [...file.top, ...file.random].filter((f: { acts: number[] }) => Math.max(...f.acts) > 0).length;
+  assert.equal((scored.match(/ peak-tok"/g) ?? []).length, firing);
   assert.ok(html.includes(`id="chart-histogram"`));
   assert.ok(html.includes("promoted") && html.includes("suppressed"));
   for (const n of file.neighbours) assert.ok(html.includes(`href="/runs/demo/dicts/pca/features/${n.index}"`));

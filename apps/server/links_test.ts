@@ -6,7 +6,7 @@ import { openSafetensors } from "@saelab/safetensors";
 import { createApp, loadAssets } from "./mod.ts";
 
 // A finished run whose member r4_a3e-3 (d_sae 64) keeps detail files only for every fourth feature,
-// as a scoring sample leaves it, and whose circuit has a node on a companion SAE (circuits/L0_comp)
+// as a scoring sample leaves it (the index still summarises all, and the atlas covers all), and whose circuit has a node on a companion SAE (circuits/L0_comp)
 // and one on a dictionary the run does not have.
 const runs = await Deno.makeTempDir({ prefix: "saelab-links-test-" });
 await makeDemoRun(runs, 7, { id: "sampled" });
@@ -20,7 +20,7 @@ for (const f of index.features) {
 }
 await Deno.writeTextFile(
   indexPath,
-  JSON.stringify({ ...index, features: index.features.filter((f) => kept.has(f.index)) }),
+  JSON.stringify({ ...index, sampled: [...kept] }),
 );
 await Deno.mkdir(join(run, "circuits", "L0_comp"), { recursive: true });
 await Deno.copyFile(join(run, "saes", "r1_a1e-3", "cfg.json"), join(run, "circuits", "L0_comp", "cfg.json"));
@@ -108,12 +108,11 @@ Deno.test("prev/next step over every index in range, with jumps to the nearest s
   assert.ok(!first.includes('rel="prev"') && first.includes('rel="next"'));
   const last = await (await app.request(`/runs/sampled/dicts/${dict}/features/63`)).text();
   assert.ok(last.includes('rel="prev"') && !last.includes('rel="next"'));
-  // The browser says why it lists fewer features than the dictionary has.
+  // The browser lists every feature and says which were sampled.
   const browser = await (await app.request(`/runs/sampled/dicts/${dict}`)).text();
-  assert.match(
-    browser,
-    /lists the 16 features sampled for fragments,\s+explanation and scoring\. Every feature from #0 to #63 has a page/,
-  );
+  assert.match(browser, /the 16 marked\s+<span class="badge sampled">scored<\/span> were sampled/);
+  const all = await (await app.request(`/runs/sampled/dicts/${dict}?per=100`)).text();
+  assert.equal((all.match(/ class="badge sampled" title/g) ?? []).length, 16);
   // Breadcrumbs: a companion has no browser, so its crumb is text, not a link.
   const comp = await (await app.request("/runs/sampled/dicts/L0_comp/features/3")).text();
   assert.match(comp, /<nav class="crumbs">.*<a href="\/runs\/sampled">sampled<\/a>.*L0_comp.*#3/s);

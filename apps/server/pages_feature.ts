@@ -1,68 +1,23 @@
 /**
- * The feature browser (sortable, paginated) and the feature page.
+ * The feature page: a sampled feature's full page and a not-sampled feature's page.
  *
  * @module
  */
 import {
   chartHtml,
-  featureTableHtml,
   formatNumber,
   fragmentsHtml,
-  histogramSpec,
   type Html,
   logitEffectsHtml,
+  logitHistogramSpec,
   markup,
   neighboursHtml,
-  type Page,
   pageHtml,
-  paginationHtml,
+  scoreBreakdownHtml,
 } from "@saelab/report";
-import type { FeatureDetail, FeatureIndex, FeatureSummary, Neighbour } from "@saelab/runs";
-import { type BrowseQuery, dictHref, featureHref, PAGE_SIZES, runHref } from "./params.ts";
-
-/** The feature browser of one dictionary. */
-export function browserPage(
-  id: string,
-  index: FeatureIndex,
-  options: { page: Page<FeatureSummary>; query: BrowseQuery; size?: number },
-): Html {
-  const { page, query, size } = options;
-  const dict = index.dict;
-  const links = {
-    feature: (i: number) => featureHref(id, dict, i),
-    sort: (sort: BrowseQuery["sort"], order: BrowseQuery["order"]) =>
-      dictHref(id, dict, { sort, order, per: query.per }),
-  };
-  const scored = index.features.filter((f) => typeof f.score === "number");
-  const per = PAGE_SIZES.map((n) =>
-    n === query.per
-      ? markup`<span>${n}</span>`
-      : markup`<a href="${dictHref(id, dict, { sort: query.sort, order: query.order, per: n })}">${n}</a>`
-  );
-  const body = markup`<section class="card"><h1>${dict} <span class="badge">${index.method}</span></h1>
-<div class="stats">
-  <div class="stat"><div class="v">${index.features.length}</div><div class="k">features harvested</div></div>
-  ${size !== undefined && markup`<div class="stat"><div class="v">${size}</div><div class="k">d_sae</div></div>`}
-  <div class="stat"><div class="v">${scored.length}</div><div class="k">scored</div></div>
-  <div class="stat"><div class="v">${formatNumber(index.tokens)}</div><div class="k">tokens harvested</div></div>
-  <div class="stat"><div class="v">${index.backend ?? "–"}</div><div class="k">explainer backend</div></div>
-</div>
-${
-    size !== undefined && size > index.features.length &&
-    markup`<p class="lead">The table lists the ${index.features.length} features sampled for fragments,
-explanation and scoring. Every feature from #0 to #${size - 1} has a page:
-<a href="${featureHref(id, dict, 0)}">#0</a> steps through them all, the sampled ones in full.</p>`
-  }</section>
-<section class="card">
-<div class="toolbar"><span class="muted">Features ${page.total ? (page.page - 1) * page.perPage + 1 : 0}–${
-    (page.page - 1) * page.perPage + page.items.length
-  } of ${page.total}, page ${page.page} of ${page.pages}</span>
-<span class="per">per page ${per}</span></div>
-${featureTableHtml(page, { sort: query.sort, order: query.order, links })}
-${paginationHtml(page, { href: (n) => dictHref(id, dict, { ...query, page: n }) })}
-</section>`;
-  return pageHtml(body, { title: `${dict} · ${id}`, crumbs: [["runs", "/"], [id, runHref(id)], [dict]] });
-}
+import type { AtlasEntry, FeatureDetail, FeatureIndex, Neighbour } from "@saelab/runs";
+import { activationHistogramHtml, atlasSectionsHtml, atlasStatsHtml, FRAGMENT_WINDOW } from "./pages_atlas.ts";
+import { dictHref, featureHref, runHref } from "./params.ts";
 
 /** A feature's best match in its dictionary's MMCS reference (the next larger dictionary). */
 export interface Partner {
@@ -122,20 +77,21 @@ function featureCrumbs(id: string, dict: string, options: { i: number; reach: Di
 export function featurePage(
   id: string,
   f: FeatureDetail,
-  options: { index: FeatureIndex | null; reach?: DictReach; partner?: Partner },
+  options: { index: FeatureIndex | null; reach?: DictReach; partner?: Partner; atlas?: AtlasEntry },
 ): Html {
   const dict = f.dict;
+  const { atlas } = options;
   const reach = options.reach ?? { browsable: options.index !== null };
   const explanations = new Map(
     (options.index?.features ?? []).flatMap((s) => (s.explanation ? [[s.index, s.explanation]] : [])),
   );
-  const known = new Set((options.index?.features ?? []).map((s) => s.index));
+  const known = new Set(options.index?.sampled ?? (options.index?.features ?? []).map((s) => s.index));
   const nav = featureNav(id, dict, f.index, { reach, known });
   const stat = (v: string, k: string) =>
     markup`<div class="stat"><div class="v">${v}</div><div class="k">${k}</div></div>`;
   const max = f.maxActivation;
   const body = markup`<section class="card">
-<div class="toolbar"><h1>Feature #${f.index} <span class="badge">${dict}</span></h1>${nav}</div>
+<div class="toolbar"><h1>Feature #${f.index} <span class="badge">${dict}</span> <span class="badge sampled">scored</span></h1>${nav}</div>
 ${
     f.explanation
       ? markup`<blockquote class="explanation">${f.explanation}</blockquote>`
@@ -147,27 +103,29 @@ ${
   ${stat(formatNumber(f.density), "density")}
   ${stat(formatNumber(f.maxActivation), "max activation")}
   ${stat(formatNumber(f.meanActivation), "mean activation (active)")}
+  ${atlas && stat(String(atlas.fragments), "fragments where it fires")}
 </div></section>
-<section class="card"><h2>Top-activating fragments</h2>
-<p class="lead">Each token is shaded by the feature's activation (full colour = max activation ${
-    formatNumber(max)
-  }); hover a token for its value.</p>
-${fragmentsHtml(f.top, { max })}</section>
-<section class="card"><h2>Random active fragments</h2>${fragmentsHtml(f.random, { max })}</section>
+<section class="card" id="top"><h2>Top-activating fragments</h2>
+<p class="lead">The fragments explained and scored, largest peak first, each centred on its peak token (outlined) and
+shaded by the feature's activation (full colour = max activation ${formatNumber(max)}); hover a token for its
+value.</p>
+${fragmentsHtml(f.top, { max, window: FRAGMENT_WINDOW })}</section>
+<section class="card"><h2>Random active fragments</h2>${
+    fragmentsHtml(f.random, { max, window: FRAGMENT_WINDOW })
+  }</section>
+${atlas ? atlasSectionsHtml(atlas, { top: false }) : markup``}
+<section class="card" id="score"><h2>Score breakdown</h2>${scoreBreakdownHtml(f)}</section>
 <div class="grid2">
 <section class="card"><h2>Activation histogram</h2>
-<div class="charts">${
-    chartHtml("histogram", histogramSpec(f.histogram), {
-      caption: f.histogram.zeros !== undefined
-        ? `Plus ${formatNumber(f.histogram.zeros)} tokens where the feature is zero.`
-        : undefined,
-    })
-  }</div></section>
+<div class="charts">${activationHistogramHtml(f.histogram)}</div></section>
 <section class="card"><h2>Logit effects</h2>
 ${
     f.logits
       ? markup`<p class="lead">Direct effect of the decoder direction on the logits through the unembedding.</p>${
         logitEffectsHtml(f.logits)
+      }${
+        f.logits.histogram &&
+        markup`<div class="charts">${chartHtml("logit-histogram", logitHistogramSpec(f.logits.histogram))}</div>`
       }`
       : markup`<p class="empty">Not available: the model's unembedding was not available when the features were harvested.</p>`
   }
@@ -195,21 +153,37 @@ ${partnerHtml(id, options.partner)}`;
 export function unsampledFeaturePage(
   id: string,
   dict: string,
-  options: { i: number; index: FeatureIndex | null; reach: DictReach; neighbours?: Neighbour[]; partner?: Partner },
+  options: {
+    i: number;
+    index: FeatureIndex | null;
+    reach: DictReach;
+    neighbours?: Neighbour[];
+    partner?: Partner;
+    atlas?: AtlasEntry;
+  },
 ): Html {
-  const { i, index, reach } = options;
+  const { i, index, reach, atlas } = options;
   const summary = index?.features.find((s) => s.index === i);
-  const known = new Set((index?.features ?? []).map((s) => s.index));
+  const known = new Set(index?.sampled ?? (index?.features ?? []).map((s) => s.index));
   const stat = (v: string, k: string) =>
     markup`<div class="stat"><div class="v">${v}</div><div class="k">${k}</div></div>`;
-  const stats = summary
+  const stats = atlas
+    ? atlasStatsHtml(atlas)
+    : summary
     ? markup`<div class="stats">${stat(formatNumber(summary.density), "density")}${
       stat(formatNumber(summary.maxActivation), "max activation")
     }${
       summary.meanActivation !== undefined ? stat(formatNumber(summary.meanActivation), "mean activation (active)") : ""
     }</div>`
     : markup``;
-  const why = index
+  const why = atlas
+    ? markup`<p>This feature was not sampled for explanation and scoring (${known.size} of ${
+      reach.size ?? "?"
+    } features of <code>${dict}</code> were${
+      reach.browsable && markup`; <a href="${dictHref(id, dict)}">browse them</a>`
+    }): its statistics, fragments, intervals and top tokens come from the same pass over the held-out tokens as
+theirs; it has no explanation, score or logit effects.</p>`
+    : index
     ? markup`<p>This feature was not sampled for explanation and scoring: the run holds fragments, histograms,
 logit effects and neighbours for ${known.size} of ${reach.size ?? "?"} features of <code>${dict}</code>${
       reach.browsable && markup` (<a href="${dictHref(id, dict)}">browse them</a>)`
@@ -221,6 +195,12 @@ feature beyond the dictionary's weights (<code>d_sae</code> = ${reach.size ?? "?
     featureNav(id, dict, i, { reach, known })
   }</div>
 ${stats}${why}</section>
+${
+    atlas
+      ? markup`${atlasSectionsHtml(atlas, { top: true })}<section class="card"><h2>Activation histogram</h2>
+<div class="charts">${activationHistogramHtml(atlas.histogram)}</div></section>`
+      : markup``
+  }
 ${
     options.neighbours
       ? markup`<section class="card"><h2>Nearest features by decoder cosine</h2>
@@ -235,7 +215,11 @@ ${
       : markup``
   }
 ${partnerHtml(id, options.partner)}`;
-  return pageHtml(body, { title: `#${i} · ${dict} · ${id}`, crumbs: featureCrumbs(id, dict, { i, reach }) });
+  return pageHtml(body, {
+    title: `#${i} · ${dict} · ${id}`,
+    crumbs: featureCrumbs(id, dict, { i, reach }),
+    charts: atlas !== undefined,
+  });
 }
 
 /** A small page for errors (400/404) and notices. */

@@ -7,7 +7,7 @@
  */
 import { HTTPException } from "hono/http-exception";
 import { isValidId } from "@saelab/runs";
-import { FEATURE_SORT_KEYS, type FeatureSortKey, type SortOrder } from "@saelab/report";
+import { FEATURE_SORT_KEYS, type FeatureSortKey, MAX_SEARCH_LENGTH, type SortOrder } from "@saelab/report";
 
 /** Throw a 400 with a message. */
 export function badRequest(message: string): never {
@@ -38,6 +38,8 @@ export interface BrowseQuery {
   page: number;
   /** Features per page. */
   per: number;
+  /** Search text (feature index, token or explanation words), when given. */
+  q?: string;
 }
 
 /** Page sizes offered by the browser. */
@@ -45,7 +47,7 @@ export const PAGE_SIZES = [25, 50, 100, 250];
 
 /**
  * Parse the feature-browser query; missing fields take defaults (score descending when the
- * dictionary has scores, else index ascending; page 1; `perPage`).
+ * dictionary has scores, else index ascending; page 1; `perPage`; no search).
  */
 export function browseQuery(
   query: (name: string) => string | undefined,
@@ -67,7 +69,11 @@ export function browseQuery(
     }
     return Number(raw);
   };
-  return { sort, order, page: int("page", 1, 999_999), per: int("per", options.perPage, 1000) };
+  const q = query("q")?.trim();
+  if (q && q.length > MAX_SEARCH_LENGTH) {
+    badRequest(`Invalid q: search text of at most ${MAX_SEARCH_LENGTH} characters`);
+  }
+  return { sort, order, page: int("page", 1, 999_999), per: int("per", options.perPage, 1000), ...(q ? { q } : {}) };
 }
 
 /** URL of a run page. */

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { DictKind, FeatureDetail, FeatureIndex, Fragment, LogitEffects } from "@saelab/runs";
+import type { DictKind, FeatureDetail, FeatureIndex, FeatureSummary, Fragment, LogitEffects } from "@saelab/runs";
 import type { DictSamples } from "./sampling.ts";
 import type { FeatureSample, FeatureScore } from "./types.ts";
 
@@ -51,7 +51,7 @@ export interface FeatureStats {
 
 /** The contents of a dictionary's feature files. */
 export interface FeatureFiles {
-  /** The index: the sampled features' summaries and the sampling settings. */
+  /** The index: every feature's summary, the sampled features and the sampling settings. */
   index: StoredIndex;
   /** Statistics of every feature. */
   stats: FeatureStats;
@@ -69,6 +69,10 @@ export interface FeatureFilesOptions {
   previous?: ReadonlyMap<number, Record<string, StoredResult>>;
   /** Direct logit effects by feature. */
   logits?: ReadonlyMap<number, LogitEffects>;
+  /** Each feature's top tokens (from the atlas), by index; listed in the index for search. */
+  topTokens?: ReadonlyMap<number, readonly string[]>;
+  /** Features per atlas shard, when the atlas was written. */
+  atlasShard?: number;
 }
 
 /** Samples read back from feature files, with their settings and stored results. */
@@ -86,8 +90,8 @@ const roundFragment = (f: Fragment): Fragment => ({ ...f, acts: f.acts.map(round
 
 /**
  * Build a dictionary's feature files, merging new scores into the per-backend results given as `previous`.
- * The newest backend's explanation and score become the feature's shown ones. The index lists the sampled
- * features (each has a detail); the statistics cover every feature. Numbers keep 5 significant digits.
+ * The newest backend's explanation and score become the feature's shown ones. The index summarises every
+ * feature (with its top tokens when given) and lists the sampled ones (each has a detail) in `sampled`. Numbers keep 5 significant digits.
  *
  * @param samples The dictionary's summaries and samples.
  * @param options Scores (of one backend), sampling settings, earlier results by feature, logit effects by feature.
@@ -108,12 +112,16 @@ const roundFragment = (f: Fragment): Fragment => ({ ...f, acts: f.acts.map(round
 export function featureFiles(samples: DictSamples, options: FeatureFilesOptions = {}): FeatureFiles {
   const byIndex = new Map((options.scores ?? []).map((s) => [s.index, s]));
   const backend = options.scores?.[0]?.backend;
-  const summaries = samples.summaries.map((s) => ({
-    ...s,
-    density: round(s.density),
-    maxActivation: round(s.maxActivation),
-    meanActivation: round(s.meanActivation ?? 0),
-  }));
+  const summaries = samples.summaries.map((s): FeatureSummary => {
+    const tokens = options.topTokens?.get(s.index);
+    return {
+      ...s,
+      density: round(s.density),
+      maxActivation: round(s.maxActivation),
+      meanActivation: round(s.meanActivation ?? 0),
+      ...(tokens?.length ? { topTokens: [...tokens] } : {}),
+    };
+  });
   const details: StoredDetail[] = samples.samples.map((f) => {
     const results: Record<string, StoredResult> = { ...options.previous?.get(f.index) };
     const s = byIndex.get(f.index);
@@ -143,9 +151,10 @@ export function featureFiles(samples: DictSamples, options: FeatureFilesOptions 
     method: samples.method,
     tokens: samples.tokens,
     ...(backend ? { backend } : {}),
-    features: samples.samples.map((f) => summaries[f.index]),
+    features: summaries,
     sampling: options.sampling,
     sampled: samples.samples.map((f) => f.index),
+    ...(options.atlasShard ? { atlasShard: options.atlasShard } : {}),
     eligible: samples.eligible,
     kind: samples.kind,
   };
@@ -154,7 +163,7 @@ export function featureFiles(samples: DictSamples, options: FeatureFilesOptions 
     tokens: samples.tokens,
     density: summaries.map((s) => s.density),
     maxActivation: summaries.map((s) => s.maxActivation),
-    meanActivation: summaries.map((s) => s.meanActivation),
+    meanActivation: summaries.map((s) => s.meanActivation ?? 0),
   };
   return { index, stats, details };
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { LogitEffects } from "@saelab/runs";
+import type { Histogram, LogitEffects } from "@saelab/runs";
 import { openCheckpoint } from "@saelab/safetensors";
 
 /** The model's read-out: final LayerNorm weight and unembedding. */
@@ -74,8 +74,9 @@ export async function loadUnembedding(modelDir: string): Promise<Unembedding> {
  *
  * @param direction Decoder row `d [d]`, in the hook's activation units.
  * @param unembed The read-out.
- * @param options `decode` (token id → text, default `⟨id⟩`), `k` (10).
- * @returns Positive effects largest first, negative ones most negative first (only values of that sign).
+ * @param options `decode` (token id → text, default `⟨id⟩`), `k` (10), `bins` of the histogram (32).
+ * @returns Positive effects largest first, negative ones most negative first (only values of that sign), and the
+ *   histogram of the effect over the whole vocabulary.
  * @throws {RangeError} When the direction's width is not the model's.
  * @example
  * ```ts
@@ -88,7 +89,7 @@ export async function loadUnembedding(modelDir: string): Promise<Unembedding> {
 export function logitEffects(
   direction: Float32Array,
   unembed: Unembedding,
-  options: { decode?: (id: number) => string; k?: number } = {},
+  options: { decode?: (id: number) => string; k?: number; bins?: number } = {},
 ): LogitEffects {
   const { vocab, d, weight, gamma } = unembed;
   if (direction.length !== d) {
@@ -117,5 +118,19 @@ export function logitEffects(
     }
     return ids.map((t) => ({ token: decode(t), value: Number(eff[t].toPrecision(5)) }));
   };
-  return { positive: pick(1), negative: pick(-1) };
+  return { positive: pick(1), negative: pick(-1), histogram: effectHistogram(eff, options.bins ?? 32) };
+}
+
+/** Equal-width histogram of the effects over `[min, max]` (the maximum falls in the last bin). */
+function effectHistogram(eff: Float64Array, bins: number): Histogram {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of eff) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (!(hi > lo)) hi = lo + 1;
+  const counts = new Array(bins).fill(0);
+  for (const v of eff) counts[Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo)) * bins))]++;
+  const edges = Array.from({ length: bins + 1 }, (_, b) => Number((lo + ((hi - lo) * b) / bins).toPrecision(5)));
+  return { edges, counts };
 }

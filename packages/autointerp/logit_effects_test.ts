@@ -43,7 +43,14 @@ Deno.test("logitEffects: hand-built unembedding gives the known top tokens", () 
   assert.deepEqual(all.negative.map((t) => t.token), ["e", "c"]);
   // Without γ the last coordinate counts: logits 21, 1, -1, 3, 33, -28.
   const plain = logitEffects(new Float32Array([1, 1, 4]), { ...HAND, gamma: undefined }, { k: 1 });
-  assert.deepEqual(plain, { positive: [{ token: "⟨4⟩", value: 33 }], negative: [{ token: "⟨5⟩", value: -28 }] });
+  assert.deepEqual(
+    { positive: plain.positive, negative: plain.negative },
+    { positive: [{ token: "⟨4⟩", value: 33 }], negative: [{ token: "⟨5⟩", value: -28 }] },
+  );
+  // the histogram of logits 2, 1, -2, 5, -3, 0 in 4 bins of width 2 over [-3, 5]: [-3,-1) [-1,1) [1,3) [3,5]
+  const h = logitEffects(new Float32Array([1, 1, 4]), HAND, { bins: 4 }).histogram!;
+  assert.deepEqual(h.edges, [-3, -1, 1, 3, 5]);
+  assert.deepEqual(h.counts, [2, 1, 2, 1]);
 });
 
 Deno.test("logitEffects: matches a full sort of a float64 reference on random weights", () => {

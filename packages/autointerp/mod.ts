@@ -72,6 +72,10 @@ export { selectFeatures } from "./select.ts";
 export type { FeatureChoice, FragmentStats, Selection, SelectOptions } from "./select.ts";
 export { sampleDictionaries } from "./sampling.ts";
 export type { DictSamples, SampleOptions } from "./sampling.ts";
+export { atlasDictionaries } from "./atlas.ts";
+export type { AtlasOptions, DictAtlas } from "./atlas.ts";
+export { chooseAtlas, cutAroundPeak, topTokens } from "./atlas_select.ts";
+export type { AtlasChoice, AtlasCounts } from "./atlas_select.ts";
 export { featureFiles, samplesFromFiles } from "./feature_files.ts";
 export type {
   FeatureFiles,

@@ -163,6 +163,12 @@ export async function scoreFeature(
       });
       return sim.length ? pearson(sim, act) : null;
     };
+    out.heldOut = held.map(({ f, top }, i) => ({
+      role: top ? "top" : "random",
+      at: (top ? sample.top : sample.random).indexOf(f),
+      simulated: sims[i].map((v) => (v === 0 ? 0 : Number(v.toPrecision(4)))),
+      score: pearson(sims[i], f.acts),
+    }));
     out.score = corr(() => true);
     out.topScore = corr((top) => top);
     out.randomScore = corr((top) => !top);

@@ -80,8 +80,9 @@ export function assertStoredFeatures(
   const s0 = samples.samples[0];
   assert.deepEqual(validate("featureIndex", index), []);
   assert.equal(index.backend, score.backend);
-  assert.deepEqual(index.features.map((f) => f.index), samples.samples.map((s) => s.index));
-  assert.equal(index.features[0].score, score.score);
+  assert.deepEqual(index.features.map((f) => f.index), samples.summaries.map((s) => s.index), "every feature");
+  assert.deepEqual(index.sampled, samples.samples.map((s) => s.index));
+  assert.equal(index.features[s0.index].score, score.score);
   assert.equal(stats.density.length, samples.summaries.length);
   assert.deepEqual(stats.maxActivation, samples.summaries.map((s) => Number(s.maxActivation.toPrecision(5))));
   assert.deepEqual(validate("featureDetail", detail), []);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Fragment, Histogram, Neighbour } from "@saelab/runs";
+import type { Fragment, HeldOutSimulation, Histogram, Neighbour } from "@saelab/runs";
 
 /** One feature's data for the protocol, as written to `features/<dict>/<i>.json`. */
 export interface FeatureSample {
@@ -205,6 +205,8 @@ export interface FeatureScore {
   fuzzing?: FuzzingScore | null;
   /** How each held-out fragment was simulated, in the (shuffled) order they were shown, when the simulator said. */
   simulated?: { role: "top" | "random"; method: SimulationMethod }[];
+  /** Each held-out fragment: its list, its place in it and the simulated activations, in the order simulated. */
+  heldOut?: HeldOutSimulation[];
   /** Why the feature could not be scored (too few fragments, an unparseable answer, …). */
   error?: string;
 }

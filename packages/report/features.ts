@@ -77,3 +77,37 @@ export function paginate<T>(items: readonly T[], options: { page: number; perPag
   const page = Math.min(pages, Math.max(1, Math.floor(options.page) || 1));
   return { items: items.slice((page - 1) * perPage, page * perPage), page, pages, perPage, total: items.length };
 }
+
+/** Longest search text accepted. */
+export const MAX_SEARCH_LENGTH = 100;
+
+/**
+ * Features matching a search: a number (optionally after `#`) matches that feature index; any text matches,
+ * case-insensitively, a substring of a feature's top tokens (spaces at their ends ignored) or explanation.
+ * A number matches both ways (the index first).
+ *
+ * @param features Summaries.
+ * @param query The search text (trimmed; empty matches every feature).
+ * @returns The matching summaries, the exact index match first, the rest in the given order.
+ * @example
+ * ```ts
+ * import { searchFeatures } from "@saelab/report";
+ * const f = [{ index: 0, density: 0.1, maxActivation: 2, topTokens: [" the"] },
+ *   { index: 1, density: 0.3, maxActivation: 1, explanation: "Fires on The." }];
+ * searchFeatures(f, "THE").map((x) => x.index); // [0, 1]
+ * searchFeatures(f, "#1").map((x) => x.index); // [1]
+ * ```
+ */
+export function searchFeatures(features: readonly FeatureSummary[], query: string): FeatureSummary[] {
+  const q = query.trim().toLowerCase();
+  if (!q) return [...features];
+  const number = /^#?\d{1,9}$/.test(q) ? Number(q.replace("#", "")) : null;
+  const exact = number === null ? [] : features.filter((f) => f.index === number);
+  const text = q.replace(/^#(?=\d+$)/, "");
+  const rest = features.filter((f) =>
+    f.index !== number &&
+    ((f.explanation?.toLowerCase().includes(text) ?? false) ||
+      (f.topTokens ?? []).some((t) => t.trim().toLowerCase().includes(text.trim())))
+  );
+  return [...exact, ...(q.startsWith("#") ? [] : rest)];
+}

@@ -43,24 +43,54 @@ export function visibleToken(token: string): string {
  * // '<span class="frag"><span class="tok a0" ...> a</span><span class="tok a10" ...> b</span></span>'
  * ```
  */
-export function shadedTokensHtml(fragment: Fragment, options: { max: number }): Html {
+export function shadedTokensHtml(fragment: Fragment, options: { max: number; peak?: number }): Html {
   const max = options.max > 0 ? options.max : Math.max(1e-12, ...fragment.acts);
   const spans = fragment.tokens.map((tok, i) => {
     const a = fragment.acts[i] ?? 0;
     const level = a <= 0 ? 0 : Math.max(1, Math.min(SHADE_LEVELS, Math.round((a / max) * SHADE_LEVELS)));
     const value = Number.isFinite(a) ? a.toFixed(3) : String(a);
-    return markup`<span class="tok a${level}" title="${JSON.stringify(tok)} → ${value}" data-act="${value}">${
-      visibleToken(tok)
-    }</span>`;
+    return markup`<span class="tok a${level}${i === options.peak ? " peak-tok" : ""}" title="${
+      JSON.stringify(tok)
+    } → ${value}" data-act="${value}">${visibleToken(tok)}</span>`;
   });
   return markup`<span class="frag">${spans}</span>`;
 }
 
 /**
- * A list of fragments with their peak activation.
+ * A fragment cut around its peak token (`fragment.peak`, else the first largest activation): `window` tokens
+ * on each side, fewer at the ends.
+ *
+ * @param fragment Tokens and activations.
+ * @param window Tokens kept on each side of the peak (default: all).
+ * @returns The cut fragment with `peak` set to the peak's position in it.
+ * @example
+ * ```ts
+ * import { centreOnPeak } from "@saelab/report";
+ * centreOnPeak({ tokens: ["a", "b", "c"], acts: [0, 2, 1] }, 0).tokens; // ["b"]
+ * ```
+ */
+export function centreOnPeak(fragment: Fragment, window = Infinity): Fragment {
+  let peak = fragment.peak ?? -1;
+  if (!(peak >= 0 && peak < fragment.acts.length)) {
+    peak = 0;
+    fragment.acts.forEach((a, t) => (a > fragment.acts[peak] ? (peak = t) : 0));
+  }
+  const from = Math.max(0, peak - window), to = Math.min(fragment.tokens.length, peak + window + 1);
+  if (from === 0 && to === fragment.tokens.length) return { ...fragment, peak };
+  return {
+    ...fragment,
+    tokens: fragment.tokens.slice(from, to),
+    acts: fragment.acts.slice(from, to),
+    ...(fragment.start !== undefined ? { start: fragment.start + from } : {}),
+    peak: peak - from,
+  };
+}
+
+/**
+ * A list of fragments with their peak activation, each centred on its peak token (outlined, class `peak-tok`).
  *
  * @param fragments Fragments.
- * @param options Shading maximum.
+ * @param options Shading maximum; tokens kept on each side of the peak (default: all).
  * @returns HTML.
  * @example
  * ```ts
@@ -68,12 +98,15 @@ export function shadedTokensHtml(fragment: Fragment, options: { max: number }): 
  * fragmentsHtml([], { max: 1 }); // '<p class="empty">No fragments.</p>'
  * ```
  */
-export function fragmentsHtml(fragments: readonly Fragment[], options: { max: number }): Html {
+export function fragmentsHtml(fragments: readonly Fragment[], options: { max: number; window?: number }): Html {
   if (fragments.length === 0) return markup`<p class="empty">No fragments.</p>`;
-  const items = fragments.map((fr) => {
+  const items = fragments.map((whole) => {
+    const fr = centreOnPeak(whole, options.window);
     const peak = Math.max(...fr.acts, 0);
     const src = fr.doc && markup` title="${fr.doc}${fr.start !== undefined ? ` @${fr.start}` : ""}"`;
-    return markup`<li><span class="peak"${src}>${f(peak)}</span>${shadedTokensHtml(fr, options)}</li>`;
+    return markup`<li><span class="peak"${src}>${f(peak)}</span>${
+      shadedTokensHtml(fr, { max: options.max, peak: peak > 0 ? fr.peak : undefined })
+    }</li>`;
   });
   return markup`<ol class="fragments">${items}</ol>`;
 }
@@ -97,7 +130,7 @@ const SORT_LABELS: Record<FeatureSortKey, string> = {
  * The feature browser table with sortable headers (clicking the current key flips the order).
  *
  * @param page The page of summaries.
- * @param options Current sort and links.
+ * @param options Current sort, links, and the features sampled for scoring (marked "scored").
  * @returns HTML.
  * @example
  * ```ts ignore
@@ -106,7 +139,7 @@ const SORT_LABELS: Record<FeatureSortKey, string> = {
  */
 export function featureTableHtml(
   page: Page<FeatureSummary>,
-  options: { sort: FeatureSortKey; order: SortOrder; links: FeatureTableLinks },
+  options: { sort: FeatureSortKey; order: SortOrder; links: FeatureTableLinks; sampled?: ReadonlySet<number> },
 ): Html {
   const header = (key: FeatureSortKey) => {
     const active = key === options.sort;
@@ -125,11 +158,28 @@ export function featureTableHtml(
         label: "feature",
         header: header("index"),
         numeric: true,
-        cell: (s) => markup`<a href="${options.links.feature(s.index)}">#${s.index}</a>`,
+        cell: (s) =>
+          markup`<a href="${options.links.feature(s.index)}">#${s.index}</a>${
+            options.sampled?.has(s.index) &&
+            markup` <span class="badge sampled" title="sampled for scoring">scored</span>`
+          }`,
       },
       {
         label: "explanation",
-        cell: (s) => s.explanation || markup`<span class="muted">not explained</span>`,
+        cell: (s) =>
+          s.explanation ||
+          markup`<span class="muted">${
+            options.sampled && !options.sampled.has(s.index) ? "not sampled" : "not explained"
+          }</span>`,
+      },
+      {
+        label: "top tokens",
+        cell: (s) =>
+          markup`${
+            (s.topTokens ?? []).slice(0, 4).map((t) =>
+              markup`<code class="token" title="${JSON.stringify(t)}">${visibleToken(t)}</code> `
+            )
+          }`,
       },
       { label: "score", header: header("score"), numeric: true, cell: (s) => f(s.score) },
       { label: "density", header: header("density"), numeric: true, cell: (s) => f(s.density) },

@@ -22,5 +22,7 @@ export * from "./features.ts";
 export * from "./html.ts";
 export * from "./html_run.ts";
 export * from "./html_feature.ts";
+export * from "./html_atlas.ts";
+export * from "./specs_features.ts";
 export * from "./verdict.ts";
 export { markdownHtml } from "./markdown.ts";

@@ -15,13 +15,15 @@ import {
   nearestRows,
   unitRows,
 } from "./_demo_data.ts";
-import { RUN_FILES, safeJoin, validateId } from "./paths.ts";
+import { demoAtlasEntry } from "./_demo_atlas.ts";
+import { ATLAS_SHARD_SIZE, RUN_FILES, safeJoin, validateId } from "./paths.ts";
 import { writeBytesAtomic, writeJsonAtomic } from "@saelab/core/fs";
 import { appendJsonLines } from "./write.ts";
 import { RUN_FORMAT_VERSION } from "./run_types.ts";
 import type { MetricRow, RunJson, RunStatus } from "./run_types.ts";
 import type { DictEval, SaeCfg } from "./dict_types.ts";
 import type { FeatureIndex } from "./feature_types.ts";
+import type { AtlasEntry } from "./atlas_types.ts";
 import type { CircuitsJson, PatchJson, ScoresJson } from "./result_types.ts";
 
 /** Options of {@linkcode makeDemoRun}. */
@@ -233,6 +235,7 @@ export async function makeDemoRun(
   for (const [dict, kind, method, meanScore] of scored) {
     const dec = decoders.get(dict)!;
     const index: FeatureIndex = { dict, method, tokens: TOKENS, backend: "synthetic", features: [] };
+    const atlases: AtlasEntry[] = [];
     for (let i = 0; i < dec.length / D_IN; i++) {
       const f = demoFeature(rng, { dict, index: i, meanScore, tokens: TOKENS });
       const row = dec.subarray(i * D_IN, (i + 1) * D_IN);
@@ -243,8 +246,17 @@ export async function makeDemoRun(
       };
       await writeJsonAtomic(at(RUN_FILES.features, dict, `${i}.json`), detail);
       const { index: idx, density, maxActivation, meanActivation, explanation, score } = f;
-      index.features.push({ index: idx, density, maxActivation, meanActivation, explanation, score });
+      const atlas = demoAtlasEntry(f);
+      atlases.push(atlas);
+      const topTokens = atlas.topTokens.map((t) => t.token);
+      index.features.push({ index: idx, density, maxActivation, meanActivation, explanation, score, topTokens });
     }
+    for (let first = 0; first < atlases.length; first += ATLAS_SHARD_SIZE) {
+      const shard = { dict, first, features: atlases.slice(first, first + ATLAS_SHARD_SIZE) };
+      await writeJsonAtomic(at(RUN_FILES.features, dict, RUN_FILES.atlas, `${first / ATLAS_SHARD_SIZE}.json`), shard);
+    }
+    index.sampled = index.features.map((s) => s.index);
+    index.atlasShard = ATLAS_SHARD_SIZE;
     await writeJsonAtomic(at(RUN_FILES.features, dict, RUN_FILES.featureIndex), index);
     const xs = index.features.map((s) => s.score!);
     const b = bootstrapMean(rng, xs, { resamples: 1000 });

@@ -22,6 +22,7 @@ function kindOf(rel: string): FileKind | "weights" | "metrics" {
   if (rel.endsWith("/sae_weights.safetensors")) return "weights";
   if (/^features\/[^/]+\/index\.json$/.test(rel)) return "featureIndex";
   if (/^features\/[^/]+\/\d+\.json$/.test(rel)) return "featureDetail";
+  if (/^features\/[^/]+\/atlas\/\d+\.json$/.test(rel)) return "atlasShard";
   throw new Error(`unexpected file ${rel}`);
 }
 

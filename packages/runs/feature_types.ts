@@ -19,6 +19,8 @@ export interface FeatureSummary {
   explanation?: string;
   /** Correlation score of the explanation's simulation with the true activations, in [-1, 1]. */
   score?: number;
+  /** Tokens it fires on most strongly (from the atlas), largest activation first. */
+  topTokens?: string[];
 }
 
 /** `features/<dict>/index.json`. */
@@ -33,6 +35,10 @@ export interface FeatureIndex {
   backend?: string;
   /** One summary per feature that was harvested (not necessarily all `d_sae`). */
   features: FeatureSummary[];
+  /** Features sampled for explanation and scoring (each has a detail file). */
+  sampled?: number[];
+  /** Features per atlas shard, when `atlas/` was written. */
+  atlasShard?: number;
 }
 
 /** A text window with the feature's activation on each token. */
@@ -45,6 +51,8 @@ export interface Fragment {
   doc?: string;
   /** Position of the first token inside the document. */
   start?: number;
+  /** Position in `tokens` of the token the fragment was cut around (its peak activation). */
+  peak?: number;
 }
 
 /** Histogram of the feature's non-zero activations. */
@@ -71,6 +79,8 @@ export interface LogitEffects {
   positive: TokenValue[];
   /** Tokens whose logits fall most, most negative first. */
   negative: TokenValue[];
+  /** Histogram of the effect over the whole vocabulary. */
+  histogram?: Histogram;
 }
 
 /** A feature of the same dictionary with a similar decoder direction. */
@@ -131,6 +141,20 @@ export interface FeatureResult {
   fuzzing?: FeatureFuzzing | null;
   /** How each held-out fragment was simulated, in the order shown, when the simulator said. */
   simulated?: { role: "top" | "random"; method: "expected-value" | "sampled" }[];
+  /** Each held-out fragment: its list and place in it (`top[at]`, `random[at]`) and the simulated activations. */
+  heldOut?: HeldOutSimulation[];
   /** Why the feature could not be scored. */
   error?: string;
+}
+
+/** One held-out fragment of the simulation score: which fragment, and what the simulator predicted per token. */
+export interface HeldOutSimulation {
+  /** The list the fragment is in. */
+  role: "top" | "random";
+  /** Its place in that list. */
+  at: number;
+  /** Simulated activation per token (the true ones are the fragment's `acts`). */
+  simulated: number[];
+  /** Correlation of simulated and true activations on this fragment alone (0 when either is constant). */
+  score: number;
 }

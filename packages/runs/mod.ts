@@ -11,6 +11,7 @@
  *   baselines/<name>/           same layout, cfg.method = pca | ica | neurons | random
  *   features/<dict>/index.json  FeatureIndex: one FeatureSummary per feature
  *   features/<dict>/<i>.json    FeatureDetail: fragments, histogram, logit effects, neighbours
+ *   features/<dict>/atlas/<s>.json AtlasShard: every feature's statistics, top and interval fragments, top tokens
  *   scores.json                 ScoresJson: per dictionary mean score, 95% bootstrap interval, backend, n
  *   patch.json                  PatchJson: feature-patching curves
  *   circuits.json               CircuitsJson: feature graph across layers
@@ -31,9 +32,20 @@ export * from "./run_types.ts";
 export type * from "./dict_types.ts";
 export type * from "./feature_types.ts";
 export type * from "./result_types.ts";
+export type * from "./atlas_types.ts";
 export type * from "./stage.ts";
 export { noProgress } from "@saelab/core";
-export { ID_PATTERN, isValidId, makeRunId, resolveInside, RUN_FILES, safeJoin, validateId } from "./paths.ts";
+export { pickAtlasEntry, readAtlasShard, readFeatureAtlas } from "./read_atlas.ts";
+export {
+  ATLAS_SHARD_SIZE,
+  ID_PATTERN,
+  isValidId,
+  makeRunId,
+  resolveInside,
+  RUN_FILES,
+  safeJoin,
+  validateId,
+} from "./paths.ts";
 export { appendJsonLines, appendMetrics, createRun, setRunStatus, setStage, updateRun } from "./write.ts";
 /** The atomic writers of `@saelab/core/fs`, re-exported for the stages. */
 export { writeBytesAtomic, writeJsonAtomic, writeTextAtomic } from "@saelab/core/fs";

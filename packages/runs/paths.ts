@@ -23,7 +23,11 @@ export const RUN_FILES = {
   weights: "sae_weights.safetensors",
   eval: "eval.json",
   featureIndex: "index.json",
+  atlas: "atlas",
 } as const;
+
+/** Features per atlas shard (`features/<dict>/atlas/<shard>.json`). */
+export const ATLAS_SHARD_SIZE = 64;
 
 /**
  * Whether `id` is a valid run id or dictionary name.

@@ -126,6 +126,7 @@ const summaryFields: Record<string, Check> = {
   meanActivation: opt(num()),
   explanation: opt(str()),
   score: opt(num({ min: -1, max: 1 })),
+  topTokens: opt(arr(str())),
 };
 
 const featureIndex: Check = obj({
@@ -134,10 +135,12 @@ const featureIndex: Check = obj({
   tokens: nonneg,
   backend: opt(str()),
   features: arr(obj(summaryFields)),
+  sampled: opt(arr(count)),
+  atlasShard: opt(num({ int: true, min: 1 })),
 });
 
 const fragment: Check = all(
-  obj({ tokens: arr(str()), acts: arr(num()), doc: opt(str()), start: opt(count) }),
+  obj({ tokens: arr(str()), acts: arr(num()), doc: opt(str()), start: opt(count), peak: opt(count) }),
   where((f: { tokens: unknown[]; acts: unknown[] }) =>
     Array.isArray(f?.tokens) && Array.isArray(f?.acts) && f.tokens.length !== f.acts.length
       ? `${f.tokens.length} tokens but ${f.acts.length} activations`
@@ -175,13 +178,35 @@ const featureDetail: Check = obj({
     detection: opt(nullable(obj({ accuracy: frac, auc: nullable(frac), n: count }))),
     fuzzing: opt(nullable(fuzzing)),
     simulated: opt(simulated),
+    heldOut: opt(arr(obj({
+      role: oneOf(["top", "random"]),
+      at: count,
+      simulated: arr(num()),
+      score: num({ min: -1, max: 1 }),
+    }))),
     error: opt(str()),
   }))),
   top: arr(fragment),
   random: arr(fragment),
   histogram,
-  logits: opt(obj({ positive: arr(tokenValue), negative: arr(tokenValue) })),
+  logits: opt(obj({ positive: arr(tokenValue), negative: arr(tokenValue), histogram: opt(histogram) })),
   neighbours: opt(arr(obj({ index: count, cosine: num({ min: -1.0001, max: 1.0001 }) }))),
+});
+
+const atlasShard: Check = obj({
+  dict: id,
+  first: count,
+  features: arr(obj({
+    index: count,
+    density: frac,
+    maxActivation: num(),
+    meanActivation: num(),
+    fragments: count,
+    histogram,
+    top: arr(fragment),
+    intervals: arr(obj({ low: num(), high: num(), share: frac, fragments: arr(fragment) })),
+    topTokens: arr(obj({ token: str(), max: num(), count })),
+  })),
 });
 
 const interval: Check = all(
@@ -260,6 +285,7 @@ export type FileKind =
   | "dictEval"
   | "featureIndex"
   | "featureDetail"
+  | "atlasShard"
   | "scores"
   | "patch"
   | "circuits"
@@ -273,6 +299,7 @@ const CHECKS: Record<FileKind, Check> = {
   dictEval,
   featureIndex,
   featureDetail,
+  atlasShard,
   scores,
   patch,
   circuits,
@@ -283,7 +310,7 @@ const CHECKS: Record<FileKind, Check> = {
  * Check a parsed file against its format.
  *
  * @param kind Which file it is (`"run"`, `"metricRow"`, `"saeCfg"`, `"dictEval"`, `"featureIndex"`,
- *   `"featureDetail"`, `"scores"`, `"patch"`, `"circuits"`, `"toy"`).
+ *   `"featureDetail"`, `"atlasShard"`, `"scores"`, `"patch"`, `"circuits"`, `"toy"`).
  * @param value The parsed JSON.
  * @returns Problems, each `path: why`; empty when the value conforms.
  * @example

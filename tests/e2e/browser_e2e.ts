@@ -17,6 +17,8 @@ import { CHROMIUM, FLAGS, watch } from "./_browser.ts";
 import { createGpu } from "@saelab/gpu";
 import { makeDemoRun } from "@saelab/runs";
 import { startServer } from "@saelab/server";
+import { testDeps } from "@saelab/runs/testing";
+import { score } from "../../tasks/score.ts";
 import { makePipelineRun } from "./_pipeline_run.ts";
 
 const gpu = await createGpu();
@@ -107,6 +109,13 @@ Deno.test({
       await page.click("nav.pagination a.next");
       await page.waitForURL(/page=2/);
       assert.equal(await page.locator("nav.pagination a.current").textContent(), "2");
+      // The search box (sent by /static/app.js: the CSP allows no form submission) finds a feature by index.
+      await page.fill("#feature-search", "#5");
+      await page.press("#feature-search", "Enter");
+      await page.waitForURL(/[?&]q=%235/);
+      await visit(page, page.url(), "04b-features-search");
+      assert.equal(await page.locator("table.features tbody tr").count(), 1);
+      assert.equal(await page.locator("table.features tbody tr a").first().textContent(), "#5");
 
       await visit(page, u(`/runs/${id}/dicts/r4_a3e-3/features/5`), "05-feature");
       const tok = page.locator("ol.fragments .tok.a10").first();
@@ -115,6 +124,10 @@ Deno.test({
       assert.match(tip, /^"\d+\.\d{3}"$/, "hovering a token shows its activation");
       assert.ok((await page.locator(".logit-pair table").count()) === 2);
       assert.ok((await page.locator("table.neighbours tbody tr").count()) > 0);
+      // Fragments are centred on their outlined peak token; examples from four activation intervals follow.
+      assert.ok((await page.locator("#top ol.fragments .tok.peak-tok").count()) > 0);
+      assert.equal(await page.locator("#intervals h3").count(), 4);
+      await page.locator("#intervals").screenshot({ path: join(SHOTS, "05b-feature-intervals.png") });
 
       // A member without harvested features: a not-sampled page with neighbours and an MMCS partner that lands.
       await visit(page, u(`/runs/${id}/dicts/r2_a3e-3/features/0`), "06-feature-not-sampled");
@@ -146,6 +159,8 @@ Deno.test({
     let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | null = null;
     try {
       const id = await makePipelineRun(runs, { gpu, work: join(work, "inputs") });
+      // Score a sample of 8 features per dictionary, so that most features are outside the sample.
+      await score({ run: id, features: 8 }, testDeps(runs), { gpu });
       server = await startServer({ runsDir: runs, port: 0 });
       context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
@@ -177,9 +192,50 @@ Deno.test({
       await page.locator("table.features tbody tr a").first().click();
       await page.waitForURL(new RegExp(`/runs/${id}/dicts/${dict.replaceAll(".", "\\.")}/features/\\d+$`));
       const feature = await visit(page, page.url(), "14-pipeline-feature");
-      assert.deepEqual(feature.svg, ["chart-histogram"]);
+      assert.ok(feature.svg.includes("chart-histogram"), `charts drawn: ${feature.svg}`);
       assert.ok((await page.locator("ol.fragments .tok").count()) > 0, "the feature page shows shaded fragments");
       assert.ok((await page.locator("table.neighbours tbody tr").count()) > 0, "nearest features are listed");
+      // The score breakdown names the token-lookup backend for what it is and shows simulated against true.
+      const breakdown = await page.textContent("#score") ?? "";
+      assert.ok(breakdown.includes("token-lookup simulator") && breakdown.includes("not"), breakdown.slice(0, 200));
+      assert.ok((await page.locator("#score ol.held-out li").count()) > 0, "held-out fragments are shown");
+      await page.locator("#score").screenshot({ path: join(SHOTS, "14b-pipeline-score-breakdown.png") });
+
+      // A feature that was not sampled has a page with data from the same held-out pass.
+      const api = await (await fetch(u(`/api/runs/${id}/dicts/${dict}?sort=index&per=1000`))).json();
+      const sampled = new Set<number>(api.sampled);
+      const other = api.features.find((f: { index: number; density: number }) =>
+        !sampled.has(f.index) && f.density > 0
+      );
+      assert.ok(other, "a firing feature outside the sample");
+      const plain = await visit(
+        page,
+        u(`/runs/${id}/dicts/${dict}/features/${other.index}`),
+        "15-pipeline-not-sampled",
+      );
+      assert.ok((await page.textContent("h1"))?.includes("not sampled"));
+      assert.deepEqual(plain.svg, ["chart-histogram"]);
+      assert.ok((await page.locator("#top ol.fragments .tok.peak-tok").count()) > 0, "centred top fragments");
+      assert.equal(await page.locator("#intervals h3").count(), 4, "four activation intervals");
+      assert.ok((await page.locator("#top-tokens tbody tr").count()) > 0, "top tokens");
+
+      // Search by one of its top tokens from the dictionary page's box.
+      const token = (other.topTokens as string[]).find((t) => t.trim().length > 0)!.trim();
+      await visit(page, u(`/runs/${id}/dicts/${dict}`), "16-pipeline-browser");
+      assert.equal(await page.locator("#chart-density").count(), 1, "the log10 density histogram");
+      await page.fill("#feature-search", token);
+      await page.press("#feature-search", "Enter");
+      await page.waitForURL(/[?&]q=/);
+      await visit(page, page.url(), "17-pipeline-search");
+      const matched = await page.locator("table.features tbody tr").count();
+      const search =
+        await (await fetch(u(`/api/runs/${id}/dicts/${dict}/search?q=${encodeURIComponent(token)}&per=1000`)))
+          .json();
+      assert.equal(matched, Math.min(50, search.total), "the page lists the matches");
+      assert.ok(
+        search.features.some((f: { index: number }) => f.index === other.index),
+        `searching ${JSON.stringify(token)} finds #${other.index}`,
+      );
     } finally {
       await context?.close();
       await server?.shutdown();

@@ -1,6 +1,20 @@
 // Renders every chart container on the page: <div class="chart" data-spec="ID"> takes its vega-lite
 // specification from <script type="application/json" id="ID">. Marks each container
 // data-rendered="true" or "error" so that tests and people can tell what happened.
+// The feature browser's search box: the CSP forbids form submission (form-action 'none'), so the
+// query is sent as a plain navigation to the same page.
+(function () {
+  "use strict";
+  document.querySelectorAll("form.search").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      const q = form.querySelector("input[name=q]").value.trim();
+      const url = new URL(form.getAttribute("action"), location.href);
+      if (q) url.searchParams.set("q", q);
+      location.assign(url.pathname + url.search);
+    });
+  });
+})();
 (function () {
   "use strict";
   const options = {
