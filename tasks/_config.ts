@@ -177,6 +177,15 @@ export const harvestEntries = {
   corpusTokens: int("most corpus tokens tokenised to draw windows from", { default: 4_000_000, min: 1 }),
   seed: int("seed of window order, batch order and initial weights", { default: 0, min: 0 }),
   reharvest: flag("check every activation chunk of the run and harvest again only those that are corrupted or missing"),
+  queue: text(
+    "Redis URL of a BullMQ queue, redis://HOST:PORT[/DB]: the harvest's shards and each sweep member are jobs " +
+      "run by the `deno task worker` processes on that queue, which must see this runs folder at the same path " +
+      "(default: everything in this process)",
+  ),
+  chunkRows: int("rows per activation chunk file: what a Ctrl-C can lose, and a queue shard's unit (default 8192)", {
+    min: 1,
+  }),
+  shardRows: int("rows per harvest shard on the --queue (default: a quarter of the rows, whole chunks)", { min: 1 }),
 };
 
 /** What α means for the jumprelu members, in the help of `--l1`. */
@@ -351,11 +360,6 @@ export const trainSchema = v.strictObject({
   }),
   lossWindows: int("held-out windows for the spliced loss (0 skips it)", { default: 8, min: 0 }),
   skip: names("stages to leave out", { choices: SKIPPABLE, default: [], empty: true }),
-  queue: text(
-    "Redis URL of a BullMQ queue, redis://HOST:PORT[/DB]: each sweep member is trained as a job by the " +
-      "`deno task worker` processes on that queue, which must see this runs folder at the same path " +
-      "(default: every member in this process)",
-  ),
 }) satisfies OptionsSchema;
 
 /** The schema of `harvest` alone. */

@@ -1,7 +1,8 @@
 /**
  * Work beyond one process: the main job's sweep members as jobs on a BullMQ queue in Redis
  * (`deno task train --queue redis://HOST:PORT`), run by any number of `deno task worker` processes that
- * see the same runs folder (a shared file system path).
+ * see the same runs folder (a shared file system path). The harvest's shards are jobs on the same queue
+ * (`_queue_harvest.ts`), followed by the same {@linkcode followJobs}; `docs/SCALE.md` says what moves where.
  *
  * The coordinator (the `train` command) holds the run's lock, enqueues one job per member (job id
  * `<run>:train:<member>`, so enqueueing twice is a no-op), follows them, and when every member's part is
@@ -141,12 +142,128 @@ export async function markPartDone(dir: string, step: number): Promise<void> {
   await writeTextAtomic(`${dir}/${PART_DONE}`, JSON.stringify({ step }) + "\n");
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
+/** Wait `ms`, or until `signal` aborts (then reject with its reason). */
+export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => (signal.removeEventListener("abort", stop), resolve()), ms);
     const stop = () => (clearTimeout(t), reject(signal.reason));
     signal.addEventListener("abort", stop, { once: true });
   });
+
+/** One job a coordinator follows: a part of a stage, done once its files on disk say so. */
+export interface QueuedPart<D> {
+  /** The part's name (its folder in `queue/`). */
+  name: string;
+  /** What it is, for messages (`member untied_r1`, `shard 0-3`). */
+  what: string;
+  /** The BullMQ job id (unique per run and part). */
+  jobId: string;
+  /** The job's data. */
+  data: D;
+  /** The part's size in the progress bar's unit (the job's numeric progress counts up to it). */
+  total: number;
+  /** Whether the part's files say it is done (the truth; the queue is a hint). */
+  done(): Promise<boolean>;
+}
+
+/**
+ * Enqueue one job per part and follow them until every part is done: a job Redis lost (restarted without
+ * persistence, or removed) is enqueued again, a job that failed {@linkcode JOB_ATTEMPTS} times fails the
+ * stage, and one progress bar adds up every worker's progress.
+ *
+ * @param run The run (its lock held by this process).
+ * @param options The job name (`train`, `harvest`), the parts, the queue URL, the progress bar's label and
+ *   unit, the stage reporter and its unit, what to say when a job completed but its part is not done, and how often to
+ *   poll (default 500 ms).
+ * @returns Nothing; afterwards every part is done.
+ * @throws {Error} When a job failed {@linkcode JOB_ATTEMPTS} times, or completed without its part done.
+ * @example
+ * ```ts ignore
+ * await followJobs(run, { job: "harvest", parts, url, label: "harvest (queue)", unit: "tok", incomplete });
+ * ```
+ */
+export async function followJobs<D, R>(
+  run: RunHandle,
+  options: {
+    job: string;
+    parts: readonly QueuedPart<D>[];
+    url: string;
+    label: string;
+    unit: string;
+    stageUnit: string;
+    stage?: StageReporter;
+    incomplete: (part: QueuedPart<D>, result: R | undefined) => string;
+    pollMs?: number;
+  },
+): Promise<void> {
+  const { log, signal, progress } = run.deps;
+  const { parts, job: jobName } = options;
+  const queue = new Queue<D, R>(QUEUE_NAME, { connection: queueConnection(options.url) });
+  queue.on("error", () => {}); // ioredis reconnects; the calls below wait for it
+  try {
+    const pending = new Set(parts);
+    const doneOf = new Map<QueuedPart<D>, number>();
+    const total = parts.reduce((n, p) => n + p.total, 0);
+    let first = true;
+    let lastLog = "";
+    while (pending.size > 0) {
+      signal.throwIfAborted();
+      const counts = { active: 0, waiting: 0 };
+      for (const part of [...pending]) {
+        if (await part.done()) {
+          pending.delete(part);
+          doneOf.set(part, part.total);
+          continue;
+        }
+        let job = await queue.getJob(part.jobId);
+        const state = job ? await job.getState() : "missing";
+        if (job && first && (state === "failed" || state === "completed")) {
+          await job.remove(); // a rerun retries what failed before, or a part whose files were removed
+          job = undefined;
+        }
+        if (!job || state === "unknown") {
+          // deno-lint-ignore no-explicit-any
+          await queue.add(jobName as any, part.data as any, {
+            jobId: part.jobId,
+            attempts: JOB_ATTEMPTS,
+            backoff: { type: "fixed", delay: 1000 },
+            removeOnComplete: false,
+            removeOnFail: false,
+          });
+          counts.waiting++;
+          continue;
+        }
+        if (state === "failed") {
+          throw new Error(
+            `${jobName}: the queue job of ${part.what} failed ${job.attemptsMade} times: ${job.failedReason}` +
+              ` (the run is kept; rerun with --run ${run.id} --queue ${options.url} to retry it)`,
+          );
+        }
+        if (state === "completed" && !(await part.done())) {
+          const result = job.returnvalue;
+          await job.remove();
+          throw new Error(options.incomplete(part, result));
+        }
+        if (state === "active") counts.active++;
+        else counts.waiting++;
+        doneOf.set(part, typeof job.progress === "number" ? job.progress : doneOf.get(part) ?? 0);
+      }
+      first = false;
+      const done = [...doneOf.values()].reduce((a, b) => a + b, 0);
+      const info = `${parts.length - pending.size}/${parts.length} ${jobName} jobs done, ${counts.active} running, ` +
+        `${counts.waiting} waiting`;
+      progress({ label: options.label, done, total, unit: options.unit, info });
+      options.stage?.update({ done, total, unit: options.stageUnit });
+      if (info !== lastLog && counts.active + counts.waiting > 0 && pending.size > 0) {
+        log.debug(`${jobName}: ${info}`);
+        lastLog = info;
+      }
+      if (pending.size > 0) await sleep(options.pollMs ?? 500, signal);
+    }
+  } finally {
+    await queue.close();
+  }
+}
 
 /**
  * Train the run's sweep on the queue: one job per member, followed until every part is done, then the
@@ -167,81 +284,33 @@ export async function trainOnQueue(
   options: { config: PipelineConfig; d: number; url: string; stage?: StageReporter; pollMs?: number },
 ): Promise<void> {
   const { config, d } = options;
-  const { log, signal, progress } = run.deps;
   const specs = memberSpecs(config, d);
   const names = specs.map(specName);
-  const connection = queueConnection(options.url);
-  const queue = new Queue<TrainJobData, TrainJobResult>(QUEUE_NAME, { connection });
-  queue.on("error", () => {}); // ioredis reconnects; the calls below wait for it
-  try {
-    await splitRunState(run, specs);
-    const pending = new Set(names);
-    const steps = new Map<string, number>();
-    let first = true;
-    let lastLog = "";
-    while (pending.size > 0) {
-      signal.throwIfAborted();
-      const counts = { active: 0, waiting: 0 };
-      for (const name of [...pending]) {
-        if (await partDone(run, name, config.steps)) {
-          pending.delete(name);
-          steps.set(name, config.steps);
-          continue;
-        }
-        const id = trainJobId(run.id, name);
-        let job = await queue.getJob(id);
-        const state = job ? await job.getState() : "missing";
-        if (job && first && (state === "failed" || state === "completed")) {
-          await job.remove(); // a rerun retries what failed before, or a part whose files were removed
-          job = undefined;
-        }
-        if (!job || state === "unknown") {
-          await queue.add("train", { runsDir: run.deps.runsDir, runId: run.id, members: [name] }, {
-            jobId: id,
-            attempts: JOB_ATTEMPTS,
-            backoff: { type: "fixed", delay: 1000 },
-            removeOnComplete: false,
-            removeOnFail: false,
-          });
-          counts.waiting++;
-          continue;
-        }
-        if (state === "failed") {
-          throw new Error(
-            `train: the queue job of member ${name} failed ${job.attemptsMade} times: ${job.failedReason}` +
-              ` (the run is kept; rerun with --run ${run.id} --queue ${options.url} to retry it)`,
-          );
-        }
-        if (state === "completed" && !(await partDone(run, name, config.steps))) {
-          const step = job.returnvalue?.step ?? 0;
-          await job.remove();
-          throw new Error(
-            `train: member ${name} stopped at step ${step} of ${config.steps} (its job's time budget, ` +
-              `--train-seconds ${config.trainSeconds}, ran out); rerun with --run ${run.id} to train on`,
-          );
-        }
-        if (state === "active") counts.active++;
-        else counts.waiting++;
-        steps.set(name, typeof job.progress === "number" ? job.progress : steps.get(name) ?? 0);
-      }
-      first = false;
-      const done = [...steps.values()].reduce((a, b) => a + b, 0);
-      const total = names.length * config.steps;
-      const info = `${names.length - pending.size}/${names.length} members done, ${counts.active} jobs running, ` +
-        `${counts.waiting} waiting`;
-      progress({ label: "train (queue)", done, total, unit: "step", info });
-      options.stage?.update({ done, total, unit: "member steps" });
-      if (info !== lastLog && counts.active + counts.waiting > 0 && pending.size > 0) {
-        log.debug(`train: ${info}`);
-        lastLog = info;
-      }
-      if (pending.size > 0) await sleep(options.pollMs ?? 500, signal);
-    }
-    await mergeParts(run, specs);
-    log.info(`train: ${names.length} members trained on the queue ${options.url}; parts merged`);
-  } finally {
-    await queue.close();
-  }
+  queueConnection(options.url); // a bad URL fails before any work
+  await splitRunState(run, specs);
+  const parts = names.map((name): QueuedPart<TrainJobData> => ({
+    name,
+    what: `member ${name}`,
+    jobId: trainJobId(run.id, name),
+    data: { runsDir: run.deps.runsDir, runId: run.id, members: [name] },
+    total: config.steps,
+    done: () => partDone(run, name, config.steps),
+  }));
+  await followJobs<TrainJobData, TrainJobResult>(run, {
+    job: "train",
+    parts,
+    url: options.url,
+    label: "train (queue)",
+    unit: "step",
+    stageUnit: "member steps",
+    stage: options.stage,
+    pollMs: options.pollMs,
+    incomplete: (part, result) =>
+      `train: ${part.what} stopped at step ${result?.step ?? 0} of ${config.steps} (its job's time budget, ` +
+      `--train-seconds ${config.trainSeconds}, ran out); rerun with --run ${run.id} to train on`,
+  });
+  await mergeParts(run, specs);
+  run.deps.log.info(`train: ${names.length} members trained on the queue ${options.url}; parts merged`);
 }
 
 /**

@@ -81,25 +81,23 @@ export function resolveHook(
   return { hook: name, layer };
 }
 
+/** What a harvest needs besides the run folder: the model on the GPU, the hook and the windows. */
+export type PipelineInputs = Omit<Pipeline, "config" | "run">;
+
 /**
- * Choose and load the model, resolve the hook, prepare the windows and open the run folder (also set
- * as `ctx.run`).
+ * Choose and load the model, resolve the hook and prepare the windows of a configuration — what the
+ * coordinator and a queue worker (from the run's stored configuration) both load.
  *
  * @param ctx The stage's context (its GPU context is used).
- * @param config The checked configuration.
- * @param options Which runs have nothing left to do for the calling stage (see `openRun`).
- * @returns The pipeline; dispose it when done.
+ * @param config The checked configuration (or a run's stored one: `model` a folder, `hook` a full name).
+ * @returns The inputs; dispose them when done.
  * @example
  * ```ts ignore
- * const p = await setupPipeline(ctx, config);
- * try { ... } finally { p.dispose(); }
+ * const inputs = await loadInputs(ctx, run.json.config as unknown as PipelineConfig);
+ * try { ... } finally { inputs.dispose(); }
  * ```
  */
-export async function setupPipeline(
-  ctx: RunContext,
-  config: PipelineConfig,
-  options: { finished?: (run: RunJson) => boolean } = {},
-): Promise<Pipeline> {
+export async function loadInputs(ctx: RunContext, config: PipelineConfig): Promise<PipelineInputs> {
   const deps = ctx;
   const source = await resolveModel({ model: config.model });
   deps.log.info(
@@ -108,9 +106,8 @@ export async function setupPipeline(
     }`,
   );
   const gpu = await ctx.gpu();
-  let model: NeoxModel | null = null;
+  const model = await loadModel(gpu, source.dir);
   try {
-    model = await loadModel(gpu, source.dir);
     const { hook, layer } = resolveHook(config.hook, {
       layer: config.layer,
       names: hookNames(model.config),
@@ -132,6 +129,35 @@ export async function setupPipeline(
     deps.log.debug(
       `Corpus: ${windows.documents} documents, ${windows.tokens} tokens, ${windows.harvest.count} windows`,
     );
+    return { source, gpu, model, hook, layer, contextLength, windows, dispose: () => model.dispose() };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Choose and load the model, resolve the hook, prepare the windows and open the run folder (also set
+ * as `ctx.run`).
+ *
+ * @param ctx The stage's context (its GPU context is used).
+ * @param config The checked configuration.
+ * @param options Which runs have nothing left to do for the calling stage (see `openRun`).
+ * @returns The pipeline; dispose it when done.
+ * @example
+ * ```ts ignore
+ * const p = await setupPipeline(ctx, config);
+ * try { ... } finally { p.dispose(); }
+ * ```
+ */
+export async function setupPipeline(
+  ctx: RunContext,
+  config: PipelineConfig,
+  options: { finished?: (run: RunJson) => boolean } = {},
+): Promise<Pipeline> {
+  const inputs = await loadInputs(ctx, config);
+  try {
+    const { source, hook, layer, contextLength } = inputs;
     const stored: Record<string, unknown> = {
       ...config,
       model: source.dir,
@@ -140,31 +166,17 @@ export async function setupPipeline(
       layer,
       context: contextLength,
     };
-    const run = await openRun(deps, {
+    const run = await openRun(ctx, {
       requested: config.run,
       config: stored,
       model: source.info,
       hook,
       finished: options.finished,
     });
-    const m = model;
     ctx.run = run;
-    return {
-      config,
-      source,
-      gpu,
-      model: m,
-      hook,
-      layer,
-      contextLength,
-      windows,
-      run,
-      dispose() {
-        m.dispose();
-      },
-    };
+    return { ...inputs, config, run };
   } catch (e) {
-    model?.dispose();
+    inputs.dispose();
     throw e;
   }
 }

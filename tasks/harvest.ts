@@ -6,7 +6,9 @@
  * with `--reharvest` every chunk is checked and only those that fail are harvested again.
  *
  * Options: `harvestSchema` in `_config.ts` (`model`, `corpus`, `hook`, `layer`, `tokens`, `heldOutFraction`,
- * `harvestBatch`, `dtype`, `seed`, `run`, …). `deno task train` runs this stage first.
+ * `harvestBatch`, `dtype`, `seed`, `run`, …). `deno task train` runs this stage first. With `--queue` the
+ * harvest's shards are jobs for `deno task worker` processes (`_queue_harvest.ts`), and the store is the
+ * same bytes.
  *
  * @module
  */
@@ -27,28 +29,12 @@ import { harvestSchema, resolveConfig } from "./_config.ts";
 import { readRunJson, reharvestHint } from "./_run.ts";
 import { defineStage, runPipeline, runStage, type StageReporter, type Step } from "./_runtime.ts";
 import { type Pipeline, setupPipeline } from "./_setup.ts";
+import { harvestOnQueue, harvestOptions as shardOptions } from "./_queue_harvest.ts";
 
 export { STORE_DIR } from "./_dict_stage.ts";
 
-/** Rows per chunk: a Ctrl-C loses at most this many rows of work. */
-const CHUNK_ROWS = 8192;
-
-/** The harvest's settings for `@saelab/activations` (the same for a harvest and a repair). */
-function harvestOptions(p: Pipeline, dir: string) {
-  const { config } = p;
-  return {
-    hook: p.hook,
-    dir,
-    batchSize: config.harvestBatch,
-    maxTokens: config.tokens,
-    dtype: config.dtype,
-    heldOutFraction: config.heldOutFraction,
-    splitSeed: 0,
-    chunkRows: CHUNK_ROWS,
-    modelName: p.source.info.name,
-    signal: p.run.deps.signal,
-  };
-}
+/** The harvest's settings for `@saelab/activations` (the same for a harvest, a repair and a queue shard). */
+const harvestOptions = (p: Pipeline, dir: string) => shardOptions(p, dir, p.run.deps.signal);
 
 /**
  * Check a finished store before it is used: its held-out chunks (all chunks with `--reharvest`, which
@@ -112,18 +98,25 @@ async function harvestInto(p: Pipeline, stage: StageReporter): Promise<Activatio
   const { run } = p;
   const dir = run.path(STORE_DIR);
   const started = performance.now();
-  const result = await harvest(p.model, p.windows.harvest, {
-    ...harvestOptions(p, dir),
-    onProgress: (h) => {
-      run.deps.progress({ label: "harvest", done: h.rows, total: h.rowsTotal, unit: "tok" });
-      stage.update({ done: h.rows, total: h.rowsTotal, unit: "tokens" });
-    },
-  });
-  const m = result.manifest;
+  let rowsWritten = 0;
+  if (p.config.queue) {
+    ({ rows: rowsWritten } = await harvestOnQueue(p, { url: p.config.queue, shardRows: p.config.shardRows, stage }));
+  } else {
+    const result = await harvest(p.model, p.windows.harvest, {
+      ...harvestOptions(p, dir),
+      onProgress: (h) => {
+        run.deps.progress({ label: "harvest", done: h.rows, total: h.rowsTotal, unit: "tok" });
+        stage.update({ done: h.rows, total: h.rowsTotal, unit: "tokens" });
+      },
+    });
+    rowsWritten = result.rowsWritten;
+  }
+  const m = (await readManifest(dir))!;
   const seconds = (performance.now() - started) / 1000;
-  const rate = result.rowsWritten > 0 ? ` (${Math.round(result.rowsWritten / seconds)} tok/s)` : "";
+  const rate = rowsWritten > 0 ? ` (${Math.round(rowsWritten / seconds)} tok/s)` : "";
   run.deps.log.info(
-    `harvest: ${m.rows.train} training + ${m.rows.heldout} held-out rows of ${p.hook}, width ${m.d}${rate}`,
+    `harvest: ${m.rows.train} training + ${m.rows.heldout} held-out rows of ${p.hook}, width ${m.d}${rate}` +
+      (p.config.queue ? ` (queue ${p.config.queue})` : ""),
   );
   if (p.config.reharvest) await checkStore(p, dir);
   return await openChecked(run.id, dir);

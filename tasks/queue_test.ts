@@ -5,21 +5,16 @@
  * installs it); without it these tests are skipped and say so.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { createGpu } from "@saelab/gpu";
-import { readRun, RUN_FILES, type StageDeps } from "@saelab/runs";
+import { readRun, RUN_FILES } from "@saelab/runs";
 import { PARTS_DIR } from "./_queue.ts";
 import { readMetricRows } from "./_train.ts";
 import { train } from "./train.ts";
-
-const REDIS = await new Deno.Command("redis-server", { args: ["--version"], stdout: "null", stderr: "null" })
-  .output().then((o) => o.success, () => false);
-if (!REDIS) console.warn("queue_test: redis-server is not installed (apt-get install redis-server); skipped");
+import { deps, exists, REDIS, startRedis, worker } from "./_queue_testing.ts";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 
-const MAIN = fileURLToPath(new URL("../apps/cli/main.ts", import.meta.url));
 const config = {
   tokens: 2048,
   corpusTokens: 30_000,
@@ -35,64 +30,6 @@ const config = {
   lossWindows: 0,
   skip: ["baselines", "score"],
 };
-
-function deps(runsDir: string, signal = new AbortController().signal): StageDeps {
-  const log = { info: () => {}, warn: () => {}, debug: () => {} };
-  return { runsDir, progress: () => {}, signal, log, verbose: false };
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** A child process whose output is kept (so its pipes never fill). */
-function spawn(cmd: string, args: string[]) {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
-  let out = "";
-  const drain = (s: typeof child.stdout) =>
-    s.pipeThrough(new TextDecoderStream()).pipeTo(new WritableStream({ write: (t) => void (out += t) }));
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  return {
-    child,
-    output: () => out,
-    async kill(signal: Deno.Signal = "SIGTERM") {
-      try {
-        child.kill(signal);
-      } catch { /* exited */ }
-      await child.status;
-      await drained;
-    },
-  };
-}
-
-async function startRedis() {
-  const port = freePort();
-  const redis = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ]);
-  for (let i = 0; i < 100 && !redis.output().includes("Ready to accept connections"); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.ok(redis.output().includes("Ready to accept connections"), redis.output());
-  return { url: `redis://127.0.0.1:${port}`, port, stop: () => redis.kill() };
-}
-
-const worker = (url: string, runsDir: string) =>
-  spawn(Deno.execPath(), ["run", "-A", MAIN, "worker", "--queue", url, "--runs", runsDir, "--lock-seconds", "2"]);
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
 
 /** The pid holding a part's lock once the part has a checkpoint, or null. */
 async function busyWorker(runDir: string): Promise<number | null> {

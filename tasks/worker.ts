@@ -1,28 +1,42 @@
 /**
  * `deno task worker --queue redis://HOST:PORT [--concurrency N]`: run the jobs a coordinator
  * (`deno task train --queue …`) puts on the project's BullMQ queue, until Ctrl-C. Every worker must see
- * the runs folder at the path the job names (a shared file system). A job trains one part of a run's
- * sweep (`SweepPart` in `_train.ts`) and checkpoints it in the run folder, so a job handed to another
+ * the runs folder at the path the job names (a shared file system). A `train` job trains one part of a
+ * run's sweep (`SweepPart` in `_train.ts`) and checkpoints it in the run folder, so a job handed to another
  * worker — after this one was killed, once BullMQ's stalled-job check sees its lock expire — resumes
- * where this one stopped. See `_queue.ts` for what is safe and why.
+ * where this one stopped. A `harvest` job harvests one shard of a run's store (`_queue_harvest.ts`),
+ * with the model and windows loaded from the run's stored configuration, and goes on after the shard's
+ * last written range. See `_queue.ts` for what is safe and why.
  *
  * @module
  */
 import * as v from "valibot";
 import { DelayedError, type Job, Worker } from "bullmq";
-import { openStore } from "@saelab/activations";
+import { harvestRange, openStore, planStore, type RangeChunks } from "@saelab/activations";
 import { STORE_DIR } from "./_dict_stage.ts";
 import type { PipelineConfig } from "./_config.ts";
 import { acquireRunLock, releaseRunLock, RunLockedError } from "./_lock.ts";
 import {
   markPartDone,
+  PART_DONE,
   partDone,
   PARTS_DIR,
   QUEUE_NAME,
   queueConnection,
+  sleep,
   type TrainJobData,
   type TrainJobResult,
 } from "./_queue.ts";
+import {
+  type HarvestJobData,
+  type HarvestJobResult,
+  harvestOptions,
+  readShardRanges,
+  SHARD_RANGES,
+  shardName,
+  writeShardRanges,
+} from "./_queue_harvest.ts";
+import { loadInputs, type PipelineInputs } from "./_setup.ts";
 import { jobRun } from "./_run.ts";
 import { defineStage, type RunContext } from "./_runtime.ts";
 import { int, num, type OptionsSchema, text, UsageError } from "./_schema.ts";
@@ -42,13 +56,6 @@ export const workerSchema = v.strictObject({
 
 /** Parts this process works on (a second job of the same part waits for the first). */
 const busy = new Set<string>();
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => (signal.removeEventListener("abort", stop), resolve()), ms);
-    const stop = () => (clearTimeout(t), reject(signal.reason));
-    signal.addEventListener("abort", stop, { once: true });
-  });
 
 /** Take a part's lock, waiting while another job (here or in a live process) holds it. */
 async function lockPart(ctx: RunContext, dir: string, part: string): Promise<void> {
@@ -108,6 +115,76 @@ async function trainJob(ctx: RunContext, job: Job<TrainJobData, TrainJobResult>)
   }
 }
 
+/** The model and windows of the last run whose shards this process harvested (loading them is slow). */
+let inputs: { key: string; inputs: Promise<PipelineInputs> } | null = null;
+
+function runInputs(ctx: RunContext, key: string, config: PipelineConfig): Promise<PipelineInputs> {
+  if (inputs?.key !== key) {
+    inputs?.inputs.then((i) => i.dispose(), () => {});
+    inputs = { key, inputs: loadInputs(ctx, config) };
+    inputs.inputs.catch(() => (inputs = null));
+  }
+  return inputs.inputs;
+}
+
+/** Harvest one shard of a run's store (see `_queue_harvest.ts`). */
+async function harvestJob(ctx: RunContext, job: Job<HarvestJobData, HarvestJobResult>): Promise<HarvestJobResult> {
+  const { runsDir, runId, ranges: [from, to], configHash } = job.data;
+  const run = await jobRun({ ...ctx, runsDir }, runId);
+  const config = run.json.config as unknown as PipelineConfig;
+  const part = shardName([from, to]);
+  const partsDir = run.path(PARTS_DIR);
+  const dir = run.path(PARTS_DIR, part);
+  const storeDir = run.path(STORE_DIR);
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.mkdir(storeDir, { recursive: true });
+  await lockPart(ctx, partsDir, part);
+  try {
+    const done = await readShardRanges(`${dir}/${PART_DONE}`, { store: storeDir, configHash });
+    const rowsIn = (ranges: readonly RangeChunks[]) =>
+      ranges.reduce((n, r) => n + Object.values(r.chunks).reduce((m, c) => m + c!.rows, 0), 0);
+    if (done) return { rows: rowsIn(done) }; // a job enqueued again after Redis lost it
+    const p = await runInputs(ctx, `${runsDir}/${runId}`, config);
+    const options = harvestOptions({ ...p, config }, storeDir, ctx.signal);
+    const store = await planStore(p.model, p.windows.harvest, options);
+    if (store.configHash !== configHash) {
+      throw new Error(
+        `worker: the windows or settings this worker prepared for run ${runId} differ from the coordinator's ` +
+          `(settings hash ${store.configHash.slice(0, 12)}, not ${configHash.slice(0, 12)}): does it see the same ` +
+          `corpus and model?`,
+      );
+    }
+    // the ranges a killed job of this shard wrote, from its first on
+    const written: RangeChunks[] = [];
+    for (const r of (await readShardRanges(`${dir}/${SHARD_RANGES}`, { store: storeDir, configHash })) ?? []) {
+      if (r.range !== from + written.length || r.range >= to) break;
+      written.push(r);
+    }
+    let taken = rowsIn(written), reported = 0;
+    for (let i = from + written.length; i < to; i++) {
+      written.push(
+        await harvestRange(p.model, p.windows.harvest, {
+          ...options,
+          plan: store.plan,
+          range: i,
+          onBatch: (n) => {
+            taken += n;
+            if (performance.now() - reported < 1000) return;
+            reported = performance.now();
+            job.updateProgress(taken).catch(() => {}); // progress is a hint; the shard's files are the truth
+          },
+        }),
+      );
+      await writeShardRanges(`${dir}/${SHARD_RANGES}`, { configHash, ranges: written });
+    }
+    await writeShardRanges(`${dir}/${PART_DONE}`, { configHash, ranges: written });
+    return { rows: rowsIn(written) };
+  } finally {
+    busy.delete(`${partsDir}/${part}`);
+    await releaseRunLock(partsDir, part);
+  }
+}
+
 /** The `worker` stage: run queue jobs until Ctrl-C (or `--jobs` of them). */
 export const workerStage = defineStage({
   name: "worker",
@@ -121,13 +198,14 @@ export const workerStage = defineStage({
     let stopped!: () => void;
     const stop = new Promise<void>((resolve) => (stopped = resolve));
     ctx.signal.addEventListener("abort", () => stopped(), { once: true });
-    const worker = new Worker<TrainJobData, TrainJobResult>(
+    const worker = new Worker<TrainJobData | HarvestJobData, TrainJobResult | HarvestJobResult>(
       QUEUE_NAME,
       async (job, token) => {
         log.info(`worker: job ${job.id} (attempt ${job.attemptsMade + 1})`);
         try {
-          if (job.name !== "train") throw new Error(`worker: unknown job type ${JSON.stringify(job.name)}`);
-          return await trainJob(ctx, job);
+          if (job.name === "train") return await trainJob(ctx, job as Job<TrainJobData, TrainJobResult>);
+          if (job.name === "harvest") return await harvestJob(ctx, job as Job<HarvestJobData, HarvestJobResult>);
+          throw new Error(`worker: unknown job type ${JSON.stringify(job.name)}`);
         } catch (e) {
           if (ctx.signal.aborted && token) {
             // stopped by Ctrl-C: back to the queue without using up an attempt (the part is checkpointed)
@@ -156,6 +234,8 @@ export const workerStage = defineStage({
     log.info(`worker: waiting for jobs on ${config.queue} (queue ${QUEUE_NAME}, concurrency ${config.concurrency})`);
     await stop;
     await worker.close();
+    await inputs?.inputs.then((i) => i.dispose(), () => {});
+    inputs = null;
     return { message: `worker: ${finished} job${finished === 1 ? "" : "s"} done` };
   },
 });

@@ -41,7 +41,7 @@ export const STAGES: Record<string, StageEntry> = {
       "deno task train --ratios 1,2,4,8 --l1 1e-4,3e-4,1e-3,3e-3,1e-2 --steps 2000 --train-seconds 3600",
       "deno task train --model models/pythia-70m-deduped --layer 3 --corpus data/texts --tokens 500000",
       "deno task train --config sweep.json --run sweep-1",
-      "deno task train --queue redis://127.0.0.1:6379   # members as jobs for `deno task worker` processes",
+      "deno task train --queue redis://127.0.0.1:6379   # harvest shards and members as jobs for `deno task worker`",
     ],
     file: new URL("../../tasks/train.ts", import.meta.url),
     load: () => import("../../tasks/train.ts").then((m) => ({ stage: m.trainStage as Stage })),
@@ -51,6 +51,7 @@ export const STAGES: Record<string, StageEntry> = {
     examples: [
       "deno task harvest --hook blocks.1.hook_resid_post --tokens 200000",
       "deno task harvest --model models/pythia-70m-deduped --layer 3 --hook mlp.hook_post --corpus data/texts",
+      "deno task harvest --tokens 2000000 --queue redis://127.0.0.1:6379 --shard-rows 250000   # shards as jobs",
     ],
     file: new URL("../../tasks/harvest.ts", import.meta.url),
     load: () => import("../../tasks/harvest.ts").then((m) => ({ stage: m.harvestStage as Stage })),
@@ -146,7 +147,8 @@ export const STAGES: Record<string, StageEntry> = {
     load: () => import("../../tasks/steer.ts").then((m) => ({ stage: m.steerStage as Stage })),
   },
   worker: {
-    describe: "run the jobs `deno task train --queue` puts on a BullMQ queue in Redis, until Ctrl-C",
+    describe:
+      "run the jobs `deno task train --queue` and `harvest --queue` put on a BullMQ queue in Redis, until Ctrl-C",
     examples: [
       "deno task worker --queue redis://127.0.0.1:6379",
       "deno task worker --queue redis://gpu-box:6379/1 --concurrency 2 --runs /shared/runs",

@@ -29,6 +29,7 @@ import { indexPage, runPage } from "./pages_run.ts";
 import { type DictReach, featurePage, messagePage, unsampledFeaturePage } from "./pages_feature.ts";
 import { browserPage } from "./pages_browser.ts";
 import { mountToy } from "./pages_toy.ts";
+import { mountLive } from "./live.ts";
 import { closestRows, readDecoder } from "./pages_decoder.ts";
 import { hostGuard, LOOPBACK_HOSTS } from "./host.ts";
 
@@ -119,7 +120,7 @@ export function createApp(options: AppOptions): Hono {
     hostGuard({ hosts: options.hosts ?? LOOPBACK_HOSTS, port: options.port, requireHost: options.requireHost }),
   );
 
-  app.use("*", responseCache({ ttlMs: options.cacheMs ?? 1000, now: options.now, skip: ["/static/"] }));
+  app.use("*", responseCache({ ttlMs: options.cacheMs ?? 1000, now: options.now, skip: ["/static/", "/live/"] }));
 
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
@@ -319,6 +320,7 @@ export function createApp(options: AppOptions): Hono {
   });
 
   mountToy(app, { runsDir, guarded });
+  mountLive(app, { runsDir, guarded });
 
   // Static assets: looked up by exact name in memory, never on disk by URL.
   app.get("/static/*", async (c) => {

@@ -47,6 +47,7 @@ import type {
 } from "@saelab/runs";
 import { dictHref, featureHref, runHref } from "./params.ts";
 import { toyLinkHtml } from "./pages_toy.ts";
+import { liveLinkHtml } from "./live.ts";
 
 /** The runs index page. */
 export function indexPage(runs: readonly RunSummary[], options: { runsDir: string }): Html {
@@ -323,6 +324,7 @@ ${
     );
   }
   if (b.toy.status !== "missing") sections.push(toyLinkHtml(id));
+  if (run?.model.path && b.dicts.length > 0) sections.push(liveLinkHtml(id));
   if (run && evals.some((e) => e.eval.kind === "sae")) sections.push(verdictHtml(run, evals, scores));
   const charts = sections.some((x) => x.includes(`class="chart"`));
   return pageHtml(joinHtml(sections, "\n"), { title: id, crumbs: [["runs", "/"], [id]], charts });

@@ -8,7 +8,15 @@ import {
   tokenizeDocuments,
   type TokenWindows,
 } from "@saelab/corpus";
-import { allocRows, harvest, type HarvestOptions, type Manifest, openStore, type RowBlock } from "@saelab/activations";
+import {
+  allocRows,
+  harvest,
+  type HarvestOptions,
+  type Manifest,
+  openStore,
+  planHarvest,
+  type RowBlock,
+} from "@saelab/activations";
 import { fakeActivation, fakeModel } from "./_testing.ts";
 
 const gpu = await createGpu();
@@ -232,7 +240,9 @@ Deno.test("progress is reported after each batch", () =>
       hook: "blocks.0.hook_resid_post",
       onProgress: (p) => seen.push(p.rows),
     });
-    assert.equal(seen.length, Math.ceil(windows.count / base.batchSize));
+    assert.equal(seen.length, model.forwards, "one report per forward pass");
+    const plan = planHarvest(windows, base); // batches start at each commit point
+    assert.equal(seen.length, plan.ranges.reduce((n, r) => n + Math.ceil((r.to - r.from) / base.batchSize), 0));
     assert.equal(seen.at(-1), windows.ownedTokens);
     assert.ok(seen.every((r, i) => i === 0 || r > seen[i - 1]));
   }));

@@ -18,6 +18,10 @@
  * @module
  */
 export { harvest } from "./harvest.ts";
+export { chunkFile, harvestRange, planHarvest } from "./plan.ts";
+export type { HarvestPlan, HarvestRange, PlannedChunk, RangeChunks } from "./plan.ts";
+export { assembleManifest, planStore } from "./shards.ts";
+export type { StorePlan } from "./shards.ts";
 export type { HarvestOptions, HarvestProgress, HarvestResult } from "./harvest.ts";
 export { hookLayer, readHook } from "./model.ts";
 export type { ForwardOptions, HookedModel, ReadHook } from "./model.ts";
@@ -29,7 +33,7 @@ export { sequentialBatches, shuffledBatches, shuffledBatchesSync } from "./batch
 export type { ActivationBatch, RowSource, ShuffleOptions } from "./batches.ts";
 export { allocRows, StoreError } from "./chunks.ts";
 export type { RowBlock } from "./chunks.ts";
-export { MANIFEST_FILE, readManifest } from "./manifest.ts";
+export { MANIFEST_FILE, readManifest, writeManifest } from "./manifest.ts";
 /** The stable JSON hash of `@saelab/core/hash`, re-exported for existing callers. */
 export { hashJson } from "@saelab/core/hash";
 export type { ChunkEntry, Manifest, StoreDType, StoreSplit } from "./manifest.ts";

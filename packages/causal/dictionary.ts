@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Dictionary } from "@saelab/sae";
+import type { Dictionary } from "@saelab/dictionary/portable";
 
 export type { Dictionary };
 

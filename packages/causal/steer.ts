@@ -17,7 +17,7 @@
  */
 import type { Tensor } from "@saelab/gpu";
 import { fill, matmul } from "@saelab/kernels";
-import type { Hook, NeoxModel } from "@saelab/neox"; // types only: @saelab/neox/mod.ts reads files
+import type { Hook, NeoxModel } from "@saelab/neox/portable";
 import type { Dictionary } from "./dictionary.ts";
 import { hookPlace } from "./_hook.ts";
 

@@ -13,34 +13,21 @@
  */
 import { join } from "node:path";
 import { openSafetensors, writeSafetensors } from "@saelab/safetensors";
-import { type DictKind, type SaeCfg, writeJsonAtomic } from "@saelab/runs";
-import { LinearDictionary } from "./linear.ts";
-import { parseSaeLensCfg, SAELENS_LIMITS } from "./saelens_cfg.ts";
+import { type DictKind, writeJsonAtomic } from "@saelab/runs";
+import type { LinearDictionary } from "./linear.ts";
+import { parseSaeLensCfg } from "./saelens_cfg.ts";
 import { checkPayloadSha256 } from "./verify.ts";
+import {
+  dictionaryFromSaeLens,
+  SAELENS_FILES,
+  type SaeLensCfg,
+  saeLensCfgFromText,
+  type SaeLensTensors,
+  saeLensTensorsFrom,
+} from "./_saelens_read.ts";
 
-/** File names inside a SAELens folder. */
-export const SAELENS_FILES = Object.freeze({ cfg: "cfg.json", weights: "sae_weights.safetensors" });
-
-/** `cfg.json` as SAELens v6 reads it: the run format's {@linkcode SaeCfg} (more fields are kept). */
-export type SaeLensCfg = SaeCfg;
-
-/** The four tensors of a SAELens folder (host, SAELens layout). */
-export interface SaeLensTensors {
-  /** `[dIn, dDict]`. */
-  W_enc: Float32Array;
-  /** `[dDict]` (Gated: the gate bias, written as `b_gate`). */
-  b_enc: Float32Array;
-  /** `[dDict, dIn]`. */
-  W_dec: Float32Array;
-  /** `[dIn]`. */
-  b_dec: Float32Array;
-  /** JumpReLU SAEs only: the thresholds `θ [dDict]` (codes `p · [p > θ_j]`). */
-  threshold?: Float32Array;
-  /** Gated SAEs only: `r_mag [dDict]` (`W_mag = exp(r_mag) ⊙ W_gate`). */
-  r_mag?: Float32Array;
-  /** Gated SAEs only: `b_mag [dDict]`. */
-  b_mag?: Float32Array;
-}
+export { SAELENS_FILES } from "./_saelens_read.ts";
+export type { SaeLensCfg, SaeLensTensors } from "./_saelens_read.ts";
 
 /** The names and shapes of the tensors of a folder of an architecture, in file order. */
 function tensorShapes(architecture: unknown, d: number, n: number): [string, keyof SaeLensTensors, number[]][] {
@@ -127,27 +114,8 @@ export async function readSaeLensCfg(dir: string): Promise<SaeLensCfg> {
   } catch (e) {
     throw new TypeError(`Cannot read ${path}: it is missing or unreadable (${(e as Error).message})`, { cause: e });
   }
-  let cfg: unknown;
-  try {
-    cfg = JSON.parse(text);
-  } catch (e) {
-    throw new TypeError(`Cannot read ${path}: it is not valid JSON (${(e as Error).message})`, { cause: e });
-  }
-  if (typeof cfg !== "object" || cfg === null || Array.isArray(cfg)) {
-    throw new RangeError(`Cannot read ${path}: it is not a JSON object`);
-  }
-  const c = cfg as SaeLensCfg;
-  for (const [key, limit] of [["d_in", SAELENS_LIMITS.dIn], ["d_sae", SAELENS_LIMITS.dSae]] as const) {
-    if (!Number.isInteger(c[key]) || c[key] < 1 || c[key] > limit) {
-      throw new RangeError(
-        `Cannot read ${path}: ${key} is missing or not an integer from 1 to ${limit} (got ${JSON.stringify(c[key])})`,
-      );
-    }
-  }
-  return c;
+  return saeLensCfgFromText(text, path);
 }
-
-const FLOAT_DTYPES = ["F32", "F16", "BF16", "F64"];
 
 /**
  * Read the tensors of a SAELens folder, checking each one's dtype (a float type; F16/BF16/F64 are
@@ -167,36 +135,10 @@ const FLOAT_DTYPES = ["F32", "F16", "BF16", "F64"];
  * ```
  */
 export async function readSaeLensTensors(dir: string, cfg: SaeLensCfg): Promise<SaeLensTensors> {
-  const { d_in: dIn, d_sae: dDict } = cfg;
   const path = join(dir, SAELENS_FILES.weights);
   using file = await openSafetensors(path);
   await checkPayloadSha256(file, path);
-  const get = async (tensor: string, shape: number[]) => {
-    if (!file.has(tensor)) throw new RangeError(`Cannot load ${path}: it has no tensor ${tensor}`);
-    const { shape: got, dtype } = file.info(tensor);
-    if (!FLOAT_DTYPES.includes(dtype)) {
-      throw new RangeError(`Cannot load ${path}: ${tensor} has dtype ${dtype}, expected one of ${FLOAT_DTYPES}`);
-    }
-    if (got.length !== shape.length || got.some((v, i) => v !== shape[i])) {
-      throw new RangeError(
-        `Cannot load ${dir}: ${tensor} has shape [${got.join(", ")}], expected [${shape.join(", ")}] ` +
-          `(d_in ${dIn}, d_sae ${dDict} in ${SAELENS_FILES.cfg})`,
-      );
-    }
-    const values = await file.getFloat32(tensor);
-    const bad = values.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new RangeError(`Cannot load ${path}: ${tensor}[${bad}] is ${values[bad]}`);
-    return values;
-  };
-  const gated = cfg.architecture === "gated";
-  return {
-    W_enc: await get("W_enc", [dIn, dDict]),
-    b_enc: await get(gated ? "b_gate" : "b_enc", [dDict]),
-    ...(gated ? { r_mag: await get("r_mag", [dDict]), b_mag: await get("b_mag", [dDict]) } : {}),
-    W_dec: await get("W_dec", [dDict, dIn]),
-    b_dec: file.has("b_dec") ? await get("b_dec", [dIn]) : new Float32Array(dIn),
-    ...(cfg.architecture === "jumprelu" ? { threshold: await get("threshold", [dDict]) } : {}),
-  };
+  return await saeLensTensorsFrom(file, cfg, { path, dir });
 }
 
 /** Facts written into `cfg.json` beside the dictionary's own. */
@@ -261,7 +203,8 @@ export async function saveDictionary(
 
 /**
  * Read a SAELens folder as a {@linkcode LinearDictionary} — the one reader of SAELens folders
- * (`loadSae` in `@saelab/sae` binds its result to a GPU). `cfg.json` is checked by
+ * (`loadSae` in `@saelab/sae` binds its result to a GPU; browsers read the same files through
+ * `loadDictionaryFrom` of `@saelab/dictionary/portable`). `cfg.json` is checked by
  * {@linkcode parseSaeLensCfg} with SAELens' defaults (`apply_b_dec_to_input` true,
  * `normalize_activations` `"none"`); `apply_b_dec_to_input` is folded into the encoder bias
  * (`b_e − W_encᵀ b_dec`); `topk` architectures (k in `activation_fn_kwargs.k` or `k`, 1 … d_sae)
@@ -289,35 +232,6 @@ export async function loadDictionary(
   const name = options.name ?? dir.replace(/[\\/]+$/, "").split(/[\\/]/).pop()!;
   const cfg = await readSaeLensCfg(dir);
   const settings = parseSaeLensCfg(cfg, { file: join(dir, SAELENS_FILES.cfg) });
-  const { dIn, dSae: dDict, k } = settings;
   const t = await readSaeLensTensors(dir, cfg);
-  const encoder = new Float32Array(dDict * dIn);
-  const bias = new Float32Array(dDict);
-  for (let j = 0; j < dDict; j++) {
-    let shift = 0;
-    for (let i = 0; i < dIn; i++) {
-      const w = t.W_enc[i * dDict + j];
-      encoder[j * dIn + i] = w;
-      shift += w * t.b_dec[i];
-    }
-    bias[j] = t.b_enc[j] - (settings.applyBDecToInput ? shift : 0);
-    // Gated: the magnitude path reads W_enc x' = p − b_gate; with b_dec folded into the bias, b_mag takes its share
-    if (t.r_mag && t.b_mag && settings.applyBDecToInput) t.b_mag[j] -= Math.exp(t.r_mag[j]) * shift;
-  }
-  const saelab = (cfg.saelab ?? {}) as Record<string, unknown>;
-  return new LinearDictionary({
-    name,
-    kind: (options.kind ?? "sae") === "sae" ? "sae" : typeof cfg.method === "string" ? cfg.method : "baseline",
-    dIn,
-    dDict,
-    encoder,
-    encoderBias: bias,
-    decoder: t.W_dec,
-    decoderBias: t.b_dec,
-    activation: settings.activation,
-    k,
-    ...(t.threshold ? { threshold: t.threshold } : {}),
-    ...(t.r_mag && t.b_mag ? { gate: { rMag: t.r_mag, bMag: t.b_mag } } : {}),
-    info: saelab,
-  });
+  return dictionaryFromSaeLens(cfg, t, { name, kind: options.kind, settings });
 }

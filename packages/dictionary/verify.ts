@@ -9,20 +9,9 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { openSafetensors, type SafetensorsFile } from "@saelab/safetensors";
+import { CheckpointError } from "./errors.ts";
 
-/** A checkpoint file that cannot be used: truncated, altered (its SHA-256 differs), or holding NaN/Inf. */
-export class CheckpointError extends Error {
-  override name = "CheckpointError";
-
-  /**
-   * @param message What could not be done and why, naming the file.
-   * @param file The file.
-   * @param options Standard error options (`cause`).
-   */
-  constructor(message: string, readonly file: string, options?: ErrorOptions) {
-    super(message, options);
-  }
-}
+export { CheckpointError } from "./errors.ts";
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 

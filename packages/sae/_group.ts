@@ -344,7 +344,7 @@ export class MemberGroup {
       tileMatmul(gpu, "encode", { a: x.xt, b: wEnc, ...common, outputs: [t.c, t.ct, mark.fired] });
     }
     buildKList(gpu, t.ct, { list: this.#listD, k: n, m: rows, members });
-    const bdec = this.layout.bdec >= 0; // never with nested levels (SaeSpec refuses b_dec for them)
+    const bdec = this.layout.bdec >= 0; // never with nested levels (the sweep refuses b_dec for them: trainsDecoderBias)
     // training steps of nested kinds decode every level; other passes only the whole dictionary
     const levels = mark.training ? this.#nested : null;
     if (levels) {

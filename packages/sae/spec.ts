@@ -170,9 +170,6 @@ export function resolveSpec(spec: SaeSpec): Required<SaeSpec> {
     );
   }
   const decoderBias = spec.decoderBias ?? false;
-  if (decoderBias && prefixes.length > 0) {
-    throw new RangeError(`Cannot build a ${kind} SAE with a decoder bias: its nested levels decode without one`);
-  }
   return { kind, dIn, dDict, l1, k, decoderBias, l1Penalty, prefixes, auxK, auxAlpha, deadWindow };
 }
 

@@ -91,6 +91,7 @@ export interface SweepOptions {
  * ```ts
  * import { trainsDecoderBias } from "@saelab/sae";
  * if (!trainsDecoderBias("tied")) throw new Error("the shared path");
+ * if (trainsDecoderBias("gated") || trainsDecoderBias("matryoshka")) throw new Error("stages or levels of their own");
  * ```
  */
 export function trainsDecoderBias(kind: SaeKind): boolean {

@@ -14,7 +14,8 @@ import { TINY_SWEEP, writeTinyInputs } from "../_tiny_inputs.ts";
  * Run the main job on a tiny model and corpus into `runsDir`, baselines and scoring included.
  *
  * @param runsDir folder that receives the run
- * @param options `gpu`: the context to run on; `work`: folder for the corpus and model; `id`: the run id
+ * @param options `gpu`: the context to run on; `work`: folder for the corpus and model; `id`: the run id;
+ *   `model`: a model folder to use instead of the tiny random one
  * @returns the run id
  * @example
  * ```ts ignore
@@ -23,12 +24,12 @@ import { TINY_SWEEP, writeTinyInputs } from "../_tiny_inputs.ts";
  */
 export async function makePipelineRun(
   runsDir: string,
-  options: { gpu: Gpu; work: string; id?: string },
+  options: { gpu: Gpu; work: string; id?: string; model?: string },
 ): Promise<string> {
   const { corpus, model } = await writeTinyInputs(options.work, { maxPositions: 64 });
   const config = {
     run: options.id ?? "pipeline",
-    model,
+    model: options.model ?? model,
     corpus,
     tokens: 1024,
     context: 64,

@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Page } from "playwright-core";
+import { CHROMIUM, FLAGS, watch } from "./_browser.ts";
 import { createGpu } from "@saelab/gpu";
 import { makeDemoRun } from "@saelab/runs";
 import { startServer } from "@saelab/server";
@@ -23,33 +24,8 @@ import { makePipelineRun } from "./_pipeline_run.ts";
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SHOTS = join(ROOT, ".cache", "e2e");
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-/** Watch a page for console errors, uncaught exceptions and failed requests. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
-  });
-  return problems;
-}
 
 /** Open a page, wait until every chart container reports, and check each holds a drawing. */
 async function visit(page: Page, url: string, shot: string): Promise<{ charts: string[]; svg: string[] }> {
@@ -88,7 +64,7 @@ Deno.test({
     const server = await startServer({ runsDir: runs, port: 0 });
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
-      args: FLAGS,
+      args: [...FLAGS],
       viewport: { width: 1360, height: 900 },
     });
     try {
@@ -188,7 +164,7 @@ Deno.test({
       server = await startServer({ runsDir: runs, port: 0 });
       context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
-        args: FLAGS,
+        args: [...FLAGS],
         viewport: { width: 1360, height: 900 },
       });
       const page = await context.newPage();
