@@ -137,3 +137,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "Ctrl-C on the coordinator leaves the run interrupted and the jobs running; a rerun follows them to the end",
+  ignore: !REDIS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const redis = await startRedis();
+    const w = worker(redis.url, dir);
+    const small = { ...config, kinds: ["untied"], ratios: [1, 2], steps: 120 };
+    try {
+      await train({ ...small, run: "one" }, deps(dir), { gpu });
+      const stop = new AbortController();
+      const first = train({ ...small, run: "cut", queue: redis.url }, deps(dir, stop.signal), { gpu });
+      for (let i = 0; i < 2400 && (await busyWorker(`${dir}/cut`)) === null; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      stop.abort(new DOMException("Interrupted", "AbortError"));
+      await assert.rejects(first);
+      const cut = (await readRun(dir, "cut"))!.run!;
+      assert.equal(cut.status, "interrupted");
+      assert.equal(cut.stages.train.status, "interrupted");
+      await train({ ...small, run: "cut", queue: redis.url }, deps(dir), { gpu });
+      assert.equal((await readRun(dir, "cut"))!.run!.status, "done");
+      for (const m of ["untied_r1_a1.0e-3", "untied_r2_a1.0e-3"]) {
+        const file = `${RUN_FILES.saes}/${m}/sae_weights.safetensors`;
+        const [a, b] = [await Deno.readFile(`${dir}/cut/${file}`), await Deno.readFile(`${dir}/one/${file}`)];
+        assert.ok(a.length === b.length && a.every((byte, i) => byte === b[i]), `${m}: ${file} differs`);
+      }
+    } finally {
+      await w.kill();
+      await redis.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { Binding, Gpu } from "@saelab/gpu";
-import { bindingOf, commonMode, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
+import type { Gpu } from "@saelab/gpu";
+import { bindingOf, commonMode, type OperandMode } from "./sae_operands.ts";
 import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 import type { SelectInputs, SelectOutputs } from "./sae_stats_kernels.ts";
 

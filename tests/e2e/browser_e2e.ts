@@ -82,6 +82,7 @@ Deno.test({
         "chart-curves",
         "chart-dead",
         "chart-frontier",
+        "chart-kinds",
         "chart-methods",
         "chart-mmcs",
         "chart-patch",
@@ -176,7 +177,7 @@ Deno.test({
       // The run has metrics, evaluated members (two ratios at one α), baselines and scores: each of
       // those charts is on the page and drawn as SVG; patching and circuits were not run, so are absent.
       const run = await visit(page, u(`/runs/${id}`), "12-pipeline-run");
-      const expected = ["chart-curves", "chart-dead", "chart-frontier", "chart-methods", "chart-mmcs"];
+      const expected = ["chart-curves", "chart-dead", "chart-frontier", "chart-kinds", "chart-methods", "chart-mmcs"];
       assert.deepEqual(run.charts.sort(), expected);
       assert.deepEqual(run.svg.sort(), expected);
       assert.equal(await page.locator(".banner.synthetic").count(), 0);
