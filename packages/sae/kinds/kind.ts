@@ -65,7 +65,8 @@ export interface NestedLevels {
  * @example
  * ```ts
  * import { levelWidths } from "./kind.ts";
- * const spec = { kind: "untied" as const, dIn: 4, dDict: 8, l1: 0, k: 0, decoderBias: false, prefixes: [] };
+ * const spec = { kind: "untied" as const, dIn: 4, dDict: 8, l1: 0, k: 0, decoderBias: false, l1Penalty: "paper" as const,
+ *   prefixes: [] };
  * const w = levelWidths({ ...spec, auxK: 0, auxAlpha: 1 / 32, deadWindow: 1e7 });
  * if (w.join() !== "8") throw new Error(w.join());
  * ```
