@@ -70,8 +70,12 @@ export function rowStats(
  */
 export const LOOP_BUDGET = 65535;
 
-/** Invocations of a `sae_topk` workgroup, which owns 4 rows of one member. */
-const TOPK_WG = 64;
+/**
+ * Invocations of a `sae_topk` workgroup, which owns 4 rows of one member: with 8 (one SIMD group on
+ * llvmpipe) a selection costs the CPU time one invocation per 4 rows did where that still worked
+ * (64 cost about 1.5× more), and rows of up to 63,520 features fit {@linkcode LOOP_BUDGET}.
+ */
+const TOPK_WG = 8;
 
 const TOPK = programsByMode((mode) => {
   const w = operandWgsl(mode);
