@@ -19,3 +19,12 @@ Deno.test("jumpReluCodes keeps p where p > θ of its column (float64 reference) 
   using bad = gpu.zeros([n - 1]);
   assert.throws(() => jumpReluCodes(gpu, x, bad), /threshold \[12\] must hold one value per column of x \[7, 13\]/);
 });
+
+Deno.test("jumpReluCodes covers batches of more than 65535 workgroups (4096 × 2048, float64 reference)", async () => {
+  const rows = 4096, n = 2048;
+  const hx = randomFloats(rows * n, 7, -1, 1), ht = randomFloats(n, 8, 0, 0.6);
+  using x = gpu.upload(hx, [rows, n]);
+  using t = gpu.upload(ht, [n]);
+  using y = jumpReluCodes(gpu, x, t);
+  assertClose(await y.read(), Float64Array.from(hx, (v, e) => (v > ht[e % n] ? v : 0)), { atol: 0, rtol: 0 });
+});

@@ -10,9 +10,9 @@ const EXACT = { atol: 0, rtol: 0 };
 /** Float64 BatchTopK by sorting: codes of one member's batch, and its smallest kept positive code. */
 function batchTopkRef(p: ArrayLike<number>, kept: number): { codes: Float64Array; least: number } {
   const relu = Float64Array.from(p, (v) => Math.max(v, 0));
-  const cut = [...relu].sort((a, b) => b - a)[kept - 1];
+  const cut = Float64Array.from(relu).sort()[relu.length - kept];
   const codes = relu.map((v) => (v >= cut ? v : 0));
-  const least = Math.min(...codes.filter((v) => v > 0));
+  const least = codes.reduce((m, v) => (v > 0 && v < m ? v : m), Infinity);
   return { codes, least };
 }
 
@@ -58,6 +58,42 @@ for (const mode of ["texture", "storage"] as OperandMode[]) {
     assert.equal(rowCounts.reduce((a, b) => a + b, 0), k * rows, "k·rows codes in all");
     assert.ok(new Set(rowCounts).size > 1, "rows keep different numbers of codes");
     for (const t of [p, c, ct]) t.destroy();
+  });
+
+  Deno.test(`sae_batch_topk keeps exactly k·rows codes of large batches, ties included${named}`, async () => {
+    // batches of 4096 × 2048 and more are where one workgroup per member ran out of llvmpipe's 65535
+    // loop iterations per invocation and left the last blocks unwritten
+    const cases = [[4096, 2048, 82], [36, 2052, 1], [36, 2052, 256], [64, 8192, 328]];
+    for (const [rows, n, k] of cases) {
+      const hp = randomFloats(rows * n, rows + n + k, -1, 1);
+      const kth = Float32Array.from(hp).sort()[rows * n - k * rows];
+      // the cut three more times, in place of values below it near the batch's end: all kept
+      for (let e = rows * n - 1, ties = 0; ties < 3; e--) if (hp[e] < kth) hp[e] = kth, ties++;
+      const p = createMatrix(gpu, mode, { shape: [1, rows, n], label: "test.p" });
+      p.write(gpu, hp, 0);
+      const c = createMatrix(gpu, mode, { shape: [1, rows, n], label: "test.c" });
+      const ct = createMatrix(gpu, mode, { shape: [1, n, rows], label: "test.ct" });
+      c.write(gpu, new Float32Array(rows * n).fill(9), 0); // stale codes must all be overwritten
+      using fired = gpu.zeros([n], "u32", "test.fired");
+      using theta = gpu.upload(Float32Array.from([0.5]), [1], "test.theta");
+      batchTopkSelect(gpu, { p, state: theta }, { c, ct, fired, rows, n, k, members: 1, step: 3, lr: 0.5 });
+      const want = batchTopkRef(hp, k * rows);
+      const gotC = await c.read(gpu, 0), gotCt = await ct.read(gpu, 0);
+      const at = `rows ${rows}, n ${n}, k ${k}`;
+      assert.equal(gotC.filter((v) => v > 0).length, k * rows + 3, `codes kept, ${at}`);
+      assertClose(gotC, want.codes, EXACT, `codes, ${at}`);
+      const wantCt = new Float64Array(n * rows);
+      for (let b = 0; b < rows; b++) for (let j = 0; j < n; j++) wantCt[j * rows + b] = want.codes[b * n + j];
+      assertClose(gotCt, wantCt, EXACT, `transposed codes, ${at}`);
+      const gotFired = await fired.read();
+      for (let j = 0; j < n; j++) {
+        let any = false;
+        for (let b = 0; b < rows && !any; b++) any = want.codes[b * n + j] > 0;
+        if (gotFired[j] !== (any ? 3 : 0)) assert.fail(`fired mark of feature ${j}, ${at}`);
+      }
+      assertClose(await theta.read(), [0.25 + 0.5 * want.least], { atol: 1e-7, rtol: 1e-6 }, `θ, ${at}`);
+      for (const t of [p, c, ct]) t.destroy();
+    }
   });
 }
 

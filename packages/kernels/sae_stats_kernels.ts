@@ -1,6 +1,7 @@
 /**
- * Per-row statistics of a step (squared error, L0, L1) and the TopK
- * selection. No workgroup memory: each invocation owns its rows.
+ * Per-row statistics of a step (squared error, L0, L1), one invocation per row, and the TopK
+ * selection, one workgroup per 4 rows (its invocations share each row's counting passes, so the
+ * loop iterations of one invocation stay within {@linkcode LOOP_BUDGET} for wide rows).
  *
  * @module
  */
@@ -62,42 +63,72 @@ export function rowStats(
   });
 }
 
+/**
+ * The loop iterations one invocation may run, all its loops together, before llvmpipe ends every loop
+ * of the shader early (`LP_MAX_TGSI_LOOP_ITERATIONS`, shared by all loops of an invocation): past it
+ * a kernel silently stops computing. The selection kernels split their rows so they stay below it.
+ */
+export const LOOP_BUDGET = 65535;
+
+/**
+ * Invocations of a `sae_topk` workgroup, which owns 4 rows of one member: with 8 (one SIMD group on
+ * llvmpipe) a selection costs the CPU time one invocation per 4 rows did where that still worked
+ * (64 cost about 1.5× more), and rows of up to 63,520 features fit {@linkcode LOOP_BUDGET}.
+ */
+const TOPK_WG = 8;
+
 const TOPK = programsByMode((mode) => {
   const w = operandWgsl(mode);
-  return perMemberProgram({
+  const rowsOf = (f: (r: number) => string) => [0, 1, 2, 3].map(f).join("\n      ");
+  return {
     name: "sae_topk",
-    key: modeKey(mode),
-    uniforms: `rows: u32, n: u32, k: u32, step: u32${w.fields(["tp", "oc", "oct"])}`,
-    bindings: [
-      w.decl("tp", "read"),
-      w.decl("oc", "write"),
-      w.decl("oct", "write"),
-      "var<storage, read_write> fired: array<u32>",
-    ],
-    helpers: `// order-preserving map of f32 to u32
+    key: modeKey(mode, "wg4rows"),
+    code: () =>
+      `struct U { rows: u32, n: u32, k: u32, step: u32${w.fields(["tp", "oc", "oct"])} }
+@group(0) @binding(0) ${w.decl("tp", "read")};
+@group(0) @binding(1) ${w.decl("oc", "write")};
+@group(0) @binding(2) ${w.decl("oct", "write")};
+@group(0) @binding(3) var<storage, read_write> fired: array<u32>;
+@group(0) @binding(4) var<uniform> u: U;
+var<workgroup> total: array<atomic<u32>, 4>;
+
+// order-preserving map of f32 to u32
 fn key(v: vec4f) -> vec4u {
   let b = bitcast<vec4u>(v);
   return b ^ select(vec4u(0x80000000u), vec4u(0xffffffffu), v < vec4f(0.0));
 }
-// the key of the k-th largest value of row b, built bit by bit from the top
-fn threshold(b: u32, z: u32) -> u32 {
-  var t = 0u;
+
+@compute @workgroup_size(${TOPK_WG})
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let l = lid.x;
+  let b4 = wid.x;
+  let z = wid.y;
+  let b = b4 * 4u;
+  let n4 = u.n / 4u;
+  // the keys of the k-th largest values of rows b..b+3, built bit by bit from the top; each
+  // invocation counts every ${TOPK_WG}th vec4 of the rows and the workgroup sums the counts
+  var t = vec4u(0u);
   for (var bit = 31i; bit >= 0i; bit--) {
-    let cand = t | (1u << u32(bit));
-    var count = 0u;
-    for (var j4 = 0u; j4 < u.n / 4u; j4++) {
-      count += dot(select(vec4u(0u), vec4u(1u), key(${
-      w.load("tp", { x: "j4", y: "b", layer: "z" })
-    }) >= vec4u(cand)), vec4u(1u));
+    let cand = t | vec4u(1u << u32(bit));
+    if (l < 4u) { atomicStore(&total[l], 0u); }
+    workgroupBarrier();
+    var count = vec4u(0u);
+    for (var j4 = l; j4 < n4; j4 += ${TOPK_WG}u) {
+      ${
+        rowsOf((r) =>
+          `count[${r}] += dot(select(vec4u(0u), vec4u(1u), key(${
+            w.load("tp", { x: "j4", y: `b + ${r}u`, layer: "z" })
+          }) >= vec4u(cand[${r}])), vec4u(1u));`
+        )
+      }
     }
-    if (count >= u.k) { t = cand; }
+    ${[0, 1, 2, 3].map((r) => `atomicAdd(&total[${r}], count[${r}]);`).join("\n    ")}
+    workgroupBarrier();
+    let sums = vec4u(atomicLoad(&total[0]), atomicLoad(&total[1]), atomicLoad(&total[2]), atomicLoad(&total[3]));
+    t = select(t, cand, sums >= vec4u(u.k));
+    workgroupBarrier();
   }
-  return t;
-}`,
-    item: ["b4", "u.rows / 4u"],
-    body: `let b = b4 * 4u;
-  let t = vec4u(threshold(b, z), threshold(b + 1u, z), threshold(b + 2u, z), threshold(b + 3u, z));
-  for (var j4 = 0u; j4 < u.n / 4u; j4++) {
+  for (var j4 = l; j4 < n4; j4 += ${TOPK_WG}u) {
     var v: array<vec4f, 4>;
     for (var r = 0u; r < 4u; r++) {
       let p = ${w.load("tp", { x: "j4", y: "b + r", layer: "z" })};
@@ -109,8 +140,9 @@ fn threshold(b: u32, z: u32) -> u32 {
       ${w.store("oct", { x: "b4", y: "j4 * 4u + c", layer: "z" }, "col")}
       if (any(col > vec4f(0.0))) { fired[z * u.n + j4 * 4u + c] = u.step; }
     }
-  }`,
-  });
+  }
+}`,
+  };
 });
 
 /** What a selection kernel reads: each member's raw pre-activations `P [rows, n]`, and a kind's state (thresholds). */
@@ -160,11 +192,17 @@ export function topkSelect(
   inputs: SelectInputs,
   out: SelectOutputs,
 ): void {
-  const { p } = inputs, { c, ct } = out;
-  dispatchMembers(gpu, TOPK(commonMode("sae_topk", [p, c, ct])), {
+  const { p } = inputs, { c, ct, n } = out;
+  const perPass = Math.ceil(n / 4 / TOPK_WG);
+  if (33 * perPass + 32 > LOOP_BUDGET) {
+    throw new RangeError(
+      `Cannot run sae_topk: ${n} features per row need more than the ${LOOP_BUDGET} loop iterations an ` +
+        `invocation may run on software adapters; use fewer features`,
+    );
+  }
+  gpu.dispatch(TOPK(commonMode("sae_topk", [p, c, ct])), {
     bindings: [bindingOf(p), bindingOf(c), bindingOf(ct), out.fired],
-    uniforms: withOperandSizes(new Uint32Array([out.rows, out.n, out.k, out.step]), [p, c, ct]),
-    items: out.rows / 4,
-    members: out.members,
+    uniforms: withOperandSizes(new Uint32Array([out.rows, n, out.k, out.step]), [p, c, ct]),
+    workgroups: [out.rows / 4, out.members, 1],
   });
 }
