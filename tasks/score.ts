@@ -46,7 +46,14 @@ import {
 } from "@saelab/autointerp";
 import { type LinearDictionary, loadDictionary } from "@saelab/baselines";
 import * as v from "valibot";
-import { type DictEntry, listDicts, RUN_FILES, type StageDeps, type StageResult } from "@saelab/runs";
+import {
+  type DictEntry,
+  listDicts,
+  type LogitEffects,
+  RUN_FILES,
+  type StageDeps,
+  type StageResult,
+} from "@saelab/runs";
 import { featureLogits, HAS_STORE, readSplit, runReadout, runStore, tokenDecoder } from "./_dict_stage.ts";
 import { readFeatureFiles, storedAtlas, writeAtlasFiles, writeFeatureFiles } from "./_features_io.ts";
 import { mergeScores } from "./_scores_io.ts";
@@ -138,6 +145,9 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
     if (kept) atlases.set(name, kept);
   }
   const noAtlas = entries.filter((e) => !atlases.has(e.name));
+  const readout = await runReadout(run, deps);
+  // logit effects of every feature, from the atlas pass when it ran (else computed for the scored features only)
+  const atlasLogits = new Map<string, Map<number, LogitEffects>>();
   const t0 = performance.now();
   let tAtlas = t0, atlasSeconds = 0;
   if (noAtlas.length) {
@@ -151,9 +161,12 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
     const built = await atlasDictionaries(prepared.gpu, prepared.dicts, {
       ...prepared.options,
       seed,
+      unembed: readout?.unembed,
       onProgress: (e) => deps.progress({ ...e, label: `score: ${e.label}`, unit: "feat" }),
     });
     for (const a of built) {
+      const withLogits = a.entries.flatMap((x) => (x.logits ? [[x.index, x.logits] as const] : []));
+      if (withLogits.length) atlasLogits.set(a.dict, new Map(withLogits));
       const atlasShard = await writeAtlasFiles(featuresDir, a);
       atlases.set(a.dict, {
         topTokens: new Map(a.entries.map((x) => [x.index, x.topTokens.map((t) => t.token)])),
@@ -170,7 +183,6 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
   const t1 = performance.now();
   let scoring = 0, writing = 0;
   const results: Record<string, DictScoreDetail> = {};
-  const readout = await runReadout(run, deps);
   for (const e of entries) {
     const { samples, previous } = ready.get(e.name)!;
     const label = `score ${e.name}`;
@@ -188,7 +200,8 @@ async function scoreRun(ctx: RunContext, config: ScoreConfig): Promise<StageResu
       scores,
       previous,
       sampling: { key, weights: weights.get(e.name), ...common },
-      logits: readout ? await featureLogits(readout, folderOf(run, e), samples.samples.map((f) => f.index)) : undefined,
+      logits: atlasLogits.get(e.name) ??
+        (readout ? await featureLogits(readout, folderOf(run, e), samples.samples.map((f) => f.index)) : undefined),
       ...atlases.get(e.name),
     });
     writing += performance.now() - s1;

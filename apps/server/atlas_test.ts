@@ -57,6 +57,12 @@ Deno.test("a not-sampled feature's page shows its atlas: statistics, centred top
   assert.equal((html.match(/<h3>Interval /g) ?? []).length, a.intervals.length);
   for (const t of a.topTokens) assert.ok(html.includes(`title="${JSON.stringify(t.token).replaceAll('"', "&quot;")}"`));
   assert.ok(!html.includes('id="score"'), "no score breakdown for a feature that was not scored");
+  // its logit effects come from the atlas: every listed token with its value
+  assert.ok(a.logits.positive.length > 0 && a.logits.negative.length > 0);
+  const card = html.slice(html.indexOf("<h2>Logit effects</h2>"));
+  assert.ok(card.length < html.length, "a logit effects card");
+  for (const t of [...a.logits.positive, ...a.logits.negative]) assert.ok(card.includes(t.token), t.token);
+  assert.ok(!card.includes("Not available"));
 });
 
 Deno.test("a scored feature's page names its backend and shows the score breakdown", async () => {

@@ -15,7 +15,7 @@ import {
   pageHtml,
   scoreBreakdownHtml,
 } from "@saelab/report";
-import type { AtlasEntry, FeatureDetail, FeatureIndex, Neighbour } from "@saelab/runs";
+import type { AtlasEntry, FeatureDetail, FeatureIndex, LogitEffects, Neighbour } from "@saelab/runs";
 import { activationHistogramHtml, atlasSectionsHtml, atlasStatsHtml, FRAGMENT_WINDOW } from "./pages_atlas.ts";
 import { dictHref, featureHref, runHref } from "./params.ts";
 
@@ -36,6 +36,21 @@ function partnerHtml(id: string, partner: Partner | undefined): Html {
 <a href="${featureHref(id, partner.dict, partner.index)}">#${partner.index}</a>, decoder cosine ${
     formatNumber(partner.cosine)
   }.</p></section>`;
+}
+
+function logitsCard(logits: LogitEffects | undefined): Html {
+  return markup`<section class="card"><h2>Logit effects</h2>
+${
+    logits
+      ? markup`<p class="lead">Direct effect of the decoder direction on the logits through the final LayerNorm weight
+and the unembedding.</p>${logitEffectsHtml(logits)}${
+        logits.histogram &&
+        markup`<div class="charts">${chartHtml("logit-histogram", logitHistogramSpec(logits.histogram))}</div>`
+      }`
+      : markup`<p class="empty">Not available: the hook is not in the residual stream, or the model's unembedding
+could not be read when the features were harvested.</p>`
+  }
+</section>`;
 }
 
 /** Where a dictionary's features can be reached: its size and whether it has a feature browser. */
@@ -118,18 +133,7 @@ ${atlas ? atlasSectionsHtml(atlas, { top: false }) : markup``}
 <div class="grid2">
 <section class="card"><h2>Activation histogram</h2>
 <div class="charts">${activationHistogramHtml(f.histogram)}</div></section>
-<section class="card"><h2>Logit effects</h2>
-${
-    f.logits
-      ? markup`<p class="lead">Direct effect of the decoder direction on the logits through the unembedding.</p>${
-        logitEffectsHtml(f.logits)
-      }${
-        f.logits.histogram &&
-        markup`<div class="charts">${chartHtml("logit-histogram", logitHistogramSpec(f.logits.histogram))}</div>`
-      }`
-      : markup`<p class="empty">Not available: the model's unembedding was not available when the features were harvested.</p>`
-  }
-</section></div>
+${logitsCard(f.logits ?? atlas?.logits)}</div>
 <section class="card"><h2>Nearest features by decoder cosine</h2>
 ${
     f.neighbours
@@ -182,7 +186,7 @@ export function unsampledFeaturePage(
     } features of <code>${dict}</code> were${
       reach.browsable && markup`; <a href="${dictHref(id, dict)}">browse them</a>`
     }): its statistics, fragments, intervals and top tokens come from the same pass over the held-out tokens as
-theirs; it has no explanation, score or logit effects.</p>`
+theirs${atlas.logits ? ", its logit effects from its decoder direction" : ""}; it has no explanation or score.</p>`
     : index
     ? markup`<p>This feature was not sampled for explanation and scoring: the run holds fragments, histograms,
 logit effects and neighbours for ${known.size} of ${reach.size ?? "?"} features of <code>${dict}</code>${
@@ -197,8 +201,9 @@ feature beyond the dictionary's weights (<code>d_sae</code> = ${reach.size ?? "?
 ${stats}${why}</section>
 ${
     atlas
-      ? markup`${atlasSectionsHtml(atlas, { top: true })}<section class="card"><h2>Activation histogram</h2>
-<div class="charts">${activationHistogramHtml(atlas.histogram)}</div></section>`
+      ? markup`${atlasSectionsHtml(atlas, { top: true })}<div class="grid2"><section class="card">
+<h2>Activation histogram</h2><div class="charts">${activationHistogramHtml(atlas.histogram)}</div></section>
+${logitsCard(atlas.logits)}</div>`
       : markup``
   }
 ${

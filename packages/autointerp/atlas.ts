@@ -5,7 +5,8 @@
  * all held-out tokens, the top fragments by peak, examples from equal-width intervals of `[0, max]`
  * (SAEDashboard's "activation quantiles"; here a fragment belongs to the interval of its peak, the top
  * fragments are not repeated, and an interval's share counts all held-out tokens from the histogram), each
- * fragment cut around its peak token, and the tokens with the largest activations among those fragments.
+ * fragment cut around its peak token, the tokens with the largest activations among those fragments, and (given
+ * the model's read-out) the decoder direction's logit effects ({@linkcode logitEffectsGpu}).
  *
  * @module
  */
@@ -17,6 +18,8 @@ import { groupDictionaries } from "./_groups.ts";
 import { mapStats, passOne, type PassOptions, passTwo, sliceColumns } from "./_passes.ts";
 import type { FragmentSet } from "./fragments.ts";
 import { selectFeatures } from "./select.ts";
+import type { Unembedding } from "./logit_effects.ts";
+import { logitEffectsGpu } from "./logit_effects_gpu.ts";
 import { type AtlasCounts, chooseAtlas, cutAroundPeak, topTokens } from "./atlas_select.ts";
 
 /** Options of {@linkcode atlasDictionaries}. */
@@ -29,6 +32,11 @@ export interface AtlasOptions extends AtlasCounts, Omit<PassOptions, "set"> {
   documents?: readonly string[];
   /** Tokens kept before and after each fragment's peak. Default 12 each. */
   window?: { before?: number; after?: number };
+  /**
+   * The model's final LayerNorm weight and unembedding: every feature of a dictionary of the model's width then
+   * gets its logit effects (10 tokens of each sign, 32 bins). Absent: no logit effects.
+   */
+  unembed?: Unembedding;
 }
 
 /** One dictionary's atlas. */
@@ -159,5 +167,12 @@ export async function atlasDictionaries(
       })
     );
   }
-  return dicts.map((d) => results.get(d.name)!);
+  const atlases = dicts.map((d) => results.get(d.name)!);
+  const { unembed } = options;
+  if (unembed) {
+    const wide = dicts.flatMap((d, i) => (d.dIn === unembed.d ? [i] : []));
+    const effects = await logitEffectsGpu(gpu, wide.map((i) => dicts[i].decoder), { unembed, decode: text, k: 10 });
+    wide.forEach((i, w) => atlases[i].entries.forEach((e) => e.logits = effects[w][e.index]));
+  }
+  return atlases;
 }

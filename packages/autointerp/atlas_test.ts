@@ -3,7 +3,14 @@ import { seededRandom } from "@saelab/core";
 import { createGpu } from "@saelab/gpu";
 import { LinearDictionary } from "@saelab/baselines";
 import { validate } from "@saelab/runs";
-import { atlasDictionaries, buildFragments, chooseAtlas, cutAroundPeak, topTokens } from "@saelab/autointerp";
+import {
+  atlasDictionaries,
+  buildFragments,
+  chooseAtlas,
+  cutAroundPeak,
+  logitEffects,
+  topTokens,
+} from "@saelab/autointerp";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
@@ -39,6 +46,14 @@ function dict(name: string, f: number, k = 0): LinearDictionary {
   });
 }
 const dicts = [dict("a", 11), dict("b", 6), dict("c", 9, 3)];
+// a dyadic read-out (γ powers of two): the logit effects are exact in float32 too
+const VOCAB = 40;
+const unembed = {
+  vocab: VOCAB,
+  d: D,
+  weight: dyadic(VOCAB * D, 1 / 4),
+  gamma: Float32Array.from([1, 2, 0.5, 1, 4, 0.25]),
+};
 const counts = { top: 4, intervals: 4, perInterval: 2, seed: 3 };
 const window = { before: 2, after: 3 };
 // small blocks and slices: several blocks of fragments and several slices of features per group
@@ -48,6 +63,7 @@ const out = await atlasDictionaries(gpu, dicts, {
   window,
   decode: (id) => `t${id}`,
   blockValues: 4 * 10 * L * 3,
+  unembed,
 });
 
 Deno.test("every feature's atlas entry matches a float64 CPU reference", () => {
@@ -131,6 +147,20 @@ Deno.test("every feature's atlas entry matches a float64 CPU reference", () => {
     });
     const shard = { dict: d.name, first: 0, features: JSON.parse(JSON.stringify(got.entries)) };
     assert.deepEqual(validate("atlasShard", shard), []);
+  });
+});
+
+Deno.test("with the model's read-out every feature's atlas entry has the CPU logitEffects' lists", () => {
+  dicts.forEach((d, g) => {
+    for (const e of out[g].entries) {
+      const row = d.decoder.subarray(e.index * D, (e.index + 1) * D);
+      const ref = logitEffects(row, unembed, { decode: (id) => `t${id}`, k: 10 });
+      assert.ok(e.logits, `${d.name} #${e.index} has logit effects`);
+      // exact values on both sides, so the lists (ties to the lower id) agree exactly
+      assert.deepEqual([e.logits.positive, e.logits.negative], [ref.positive, ref.negative], `${d.name} #${e.index}`);
+      assert.deepEqual(e.logits.histogram!.edges, ref.histogram!.edges);
+      assert.equal(e.logits.histogram!.counts.reduce((a, b) => a + b, 0), VOCAB);
+    }
   });
 });
 

@@ -116,9 +116,40 @@ export function logitEffects(
       ids.splice(at, 0, t);
       if (ids.length > k) ids.pop();
     }
-    return ids.map((t) => ({ token: decode(t), value: Number(eff[t].toPrecision(5)) }));
+    return ids.map((t) => ({ token: decode(t), value: roundEffect(eff[t]) }));
   };
   return { positive: pick(1), negative: pick(-1), histogram: effectHistogram(eff, options.bins ?? 32) };
+}
+
+/**
+ * An effect as the feature files store it (5 significant digits).
+ *
+ * @param v The effect.
+ * @returns It rounded.
+ * @example
+ * ```ts ignore
+ * roundEffect(1.234567); // 1.2346
+ * ```
+ */
+export function roundEffect(v: number): number {
+  return Number(v.toPrecision(5));
+}
+
+/**
+ * The `bins + 1` edges of the effect histogram over `[lo, hi]` (a constant row: `[lo, lo + 1]`).
+ *
+ * @param lo Smallest effect.
+ * @param hi Largest effect.
+ * @param bins Bin count.
+ * @returns The edges, rounded as the effects are.
+ * @example
+ * ```ts ignore
+ * effectEdges(-1, 1, 2); // [-1, 0, 1]
+ * ```
+ */
+export function effectEdges(lo: number, hi: number, bins: number): number[] {
+  if (!(hi > lo)) hi = lo + 1;
+  return Array.from({ length: bins + 1 }, (_, b) => roundEffect(lo + ((hi - lo) * b) / bins));
 }
 
 /** Equal-width histogram of the effects over `[min, max]` (the maximum falls in the last bin). */
@@ -131,6 +162,5 @@ function effectHistogram(eff: Float64Array, bins: number): Histogram {
   if (!(hi > lo)) hi = lo + 1;
   const counts = new Array(bins).fill(0);
   for (const v of eff) counts[Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo)) * bins))]++;
-  const edges = Array.from({ length: bins + 1 }, (_, b) => Number((lo + ((hi - lo) * b) / bins).toPrecision(5)));
-  return { edges, counts };
+  return { edges: effectEdges(lo, hi, bins), counts };
 }

@@ -90,4 +90,6 @@ export { attachReferences, describeScore, mergeScoreData, SIMULATION_DESCRIPTION
 export type { DictScoreDetail, ReferenceOptions, ScoreReference, ScoreReferences, ScoresFile } from "./compare.ts";
 export { scoreSummaryLines } from "./score_text.ts";
 export { isResidualHook, loadUnembedding, logitEffects } from "./logit_effects.ts";
+export { logitEffectsGpu } from "./logit_effects_gpu.ts";
+export type { LogitEffectsGpuOptions } from "./logit_effects_gpu.ts";
 export type { Unembedding } from "./logit_effects.ts";

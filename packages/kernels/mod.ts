@@ -24,6 +24,8 @@ export type { RowNormalizeBackwardOptions, RowNormalizeSaved } from "./row_norma
 export { nonzeroCount } from "./nonzero_count.ts";
 export type { NonzeroCountOptions } from "./nonzero_count.ts";
 export { topK, topKBackward } from "./top_k.ts";
+export { NO_ID, ROW_EXTREMES_MAX_BINS, ROW_EXTREMES_MAX_K, rowExtremes } from "./row_extremes.ts";
+export type { RowExtremes, RowExtremesOptions } from "./row_extremes.ts";
 export { layerNorm } from "./layer_norm.ts";
 export type { LayerNormOptions } from "./layer_norm.ts";
 export { gelu } from "./gelu.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Fragment, Histogram } from "./feature_types.ts";
+import type { Fragment, Histogram, LogitEffects } from "./feature_types.ts";
 
 /** A token that a feature fires on, among the fragments its atlas entry holds. */
 export interface TopToken {
@@ -52,6 +52,11 @@ export interface AtlasEntry {
   intervals: ActivationInterval[];
   /** Tokens with the largest activations among the fragments above, largest first. */
   topTokens: TopToken[];
+  /**
+   * Direct effect of the decoder direction on the logits through the final LayerNorm weight and the unembedding
+   * (absent when the hook is not in the residual stream or the model's unembedding could not be read).
+   */
+  logits?: LogitEffects;
 }
 
 /** `features/<dict>/atlas/<shard>.json`. */

@@ -246,7 +246,7 @@ export async function makeDemoRun(
       };
       await writeJsonAtomic(at(RUN_FILES.features, dict, `${i}.json`), detail);
       const { index: idx, density, maxActivation, meanActivation, explanation, score } = f;
-      const atlas = demoAtlasEntry(f);
+      const atlas: AtlasEntry = { ...demoAtlasEntry(f), logits: detail.logits };
       atlases.push(atlas);
       const topTokens = atlas.topTokens.map((t) => t.token);
       index.features.push({ index: idx, density, maxActivation, meanActivation, explanation, score, topTokens });

@@ -156,6 +156,7 @@ const histogram: Check = all(
   ),
 );
 const tokenValue: Check = obj({ token: str(), value: num() });
+const logitEffects: Check = obj({ positive: arr(tokenValue), negative: arr(tokenValue), histogram: opt(histogram) });
 
 const fuzzing: Check = obj({
   balancedAccuracy: frac,
@@ -189,7 +190,7 @@ const featureDetail: Check = obj({
   top: arr(fragment),
   random: arr(fragment),
   histogram,
-  logits: opt(obj({ positive: arr(tokenValue), negative: arr(tokenValue), histogram: opt(histogram) })),
+  logits: opt(logitEffects),
   neighbours: opt(arr(obj({ index: count, cosine: num({ min: -1.0001, max: 1.0001 }) }))),
 });
 
@@ -206,6 +207,7 @@ const atlasShard: Check = obj({
     top: arr(fragment),
     intervals: arr(obj({ low: num(), high: num(), share: frac, fragments: arr(fragment) })),
     topTokens: arr(obj({ token: str(), max: num(), count })),
+    logits: opt(logitEffects),
   })),
 });
 
