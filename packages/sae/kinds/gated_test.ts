@@ -19,6 +19,7 @@ import { loadTrainState, saveTrainState } from "../train_state.ts";
 import { toReferenceParams } from "../reference_train.ts";
 import { Rng } from "../_random.ts";
 import { resolveSpec, type SaeSpec } from "../spec.ts";
+import { assertCodes, assertFollows, trainBoth } from "../_test_support.ts";
 import { gated, gatedCodes, SAELENS_GATED_DEFAULTS } from "./gated.ts";
 
 /**
@@ -157,29 +158,12 @@ const batches = Array.from({ length: STEPS }, () => Float32Array.from({ length: 
 for (const operands of ["texture", "storage"] as const) {
   Deno.test(`gated: the GPU trainer (${operands} operands) follows the float64 reference trainer`, async () => {
     const specs = [1e-3, 3e-2, 0.3].map((l1) => ({ kind: "gated" as const, dIn: D, dDict: N, l1 }));
-    const trainer = new SweepTrainer(gpu, specs, {
-      batchSize: ROWS,
-      seed: 5,
-      logEvery: 0,
-      adam: { lr: 1e-2 },
-      operands,
-    });
-    assert.equal(trainer.operands, operands);
-    const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 5 + i }), { lr: 1e-2 }));
-    for (const x of batches) {
-      trainer.step(x);
-      refs.forEach((r) => r.trainStep(x));
-    }
-    const got = await trainer.weights();
-    trainer.dispose();
-    const tol = { atol: 5e-6, rtol: 1e-4 };
-    specs.forEach((_, i) => {
-      const want = refs[i].toWeights();
+    const { got, refs } = await trainBoth(gpu, { specs, batches, lr: 1e-2, seed: 5, operands });
+    for (const ref of refs) {
+      const want = ref.toWeights();
       assert.ok(want.rMag!.some((v) => v !== 0) && want.bMag!.some((v) => v !== 0), "r_mag and b_mag have moved");
-      for (const key of ["encoder", "encoderBias", "decoder", "rMag", "bMag"] as const) {
-        assertClose(got[i][key]!, want[key]!, tol, `${key} of member ${i}`);
-      }
-    });
+    }
+    assertFollows(got, { refs, keys: ["encoder", "encoderBias", "decoder", "rMag", "bMag"] });
   });
 }
 
@@ -212,11 +196,7 @@ Deno.test("gated: its SAELens folder holds SAELens' gated tensors and loads back
     assert.ok(want.some((c, e) => Math.abs(c - gateOnly[e]) > 1e-3), "r_mag changes the codes");
     const dict = await loadDictionary(folder);
     assert.ok(dict.gate, "loaded as a gated dictionary");
-    assertClose(dict.encodeHost(x), want, { atol: 1e-5, rtol: 1e-5 }, "host codes");
-    using onGpu = dict.bind(gpu);
-    using xs = gpu.upload(x, [ROWS, D]);
-    using codes = onGpu.encode(xs);
-    assertClose(await codes.read(), want, { atol: 1e-5, rtol: 1e-5 }, "GPU codes");
+    await assertCodes(dict, { x, want, gpu });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
