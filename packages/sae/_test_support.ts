@@ -169,3 +169,30 @@ export async function assertCodes(
   using codes = onGpu.encode(xs);
   assertClose(await codes.read(), want, tol, "GPU codes");
 }
+
+/**
+ * `count` batches of `rows` standard normal rows of width `d`, drawn in order from `rng`.
+ *
+ * @param rng The stream the rows come from.
+ * @param options `count`, `rows` and `d`.
+ * @returns The batches, each `[rows, d]` row-major.
+ */
+export function normalBatches(rng: Rng, options: { count: number; rows: number; d: number }): Float32Array[] {
+  const { count, rows, d } = options;
+  return Array.from({ length: count }, () => Float32Array.from({ length: rows * d }, () => rng.normal()));
+}
+
+/**
+ * Runs `fn` with a fresh temporary folder, removed after it whatever happens.
+ *
+ * @param fn What to do in the folder.
+ * @returns What `fn` returns.
+ */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir();
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

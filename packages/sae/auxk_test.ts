@@ -13,7 +13,7 @@ import {
   toReferenceParams,
 } from "./mod.ts";
 import { Rng } from "./_random.ts";
-import { assertFollows, trainBoth } from "./_test_support.ts";
+import { assertFollows, normalBatches, trainBoth } from "./_test_support.ts";
 
 Deno.test("AuxK settings: off by default, the paper's α_aux and window, only for kinds with a fixed k", () => {
   const s = resolveSpec({ kind: "topk", dIn: 8, dDict: 32, l1: 0, k: 4 });
@@ -73,7 +73,7 @@ const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 const D = 8, N = 32, ROWS = 16, STEPS = 8;
 const rng = new Rng(41);
-const batches = Array.from({ length: STEPS }, () => Float32Array.from({ length: ROWS * D }, () => rng.normal()));
+const batches = normalBatches(rng, { count: STEPS, rows: ROWS, d: D });
 
 for (const operands of ["texture", "storage"] as const) {
   Deno.test(`AuxK: the GPU trainer (${operands} operands) follows the float64 reference with dead latents`, async () => {
@@ -103,7 +103,7 @@ for (const operands of ["texture", "storage"] as const) {
 Deno.test("AuxK and nested levels on the large tiles (16-row k-lists) follow the float64 reference", async () => {
   const d = 256, n = 256, rows = 256;
   const r = new Rng(43);
-  const xs = Array.from({ length: 2 }, () => Float32Array.from({ length: rows * d }, () => r.normal()));
+  const xs = normalBatches(r, { count: 2, rows, d });
   const aux = { auxK: 16, auxAlpha: 0.25, deadWindow: 0 }; // every latent that did not fire this step is dead
   const specs: SaeSpec[] = [
     { kind: "topk", dIn: d, dDict: n, l1: 0, k: 4, ...aux },

@@ -13,7 +13,7 @@ import {
   trainsDecoderBias,
 } from "./mod.ts";
 import { Rng } from "./_random.ts";
-import { assertFollows, stepInLockstep } from "./_test_support.ts";
+import { assertFollows, stepInLockstep, withTempDir } from "./_test_support.ts";
 
 const gpu = await createGpu();
 addEventListener("unload", () => gpu.destroy());
@@ -116,8 +116,7 @@ Deno.test("a training state keeps b_dec and its moments, and a resumed sweep tra
   const first = new SweepTrainer(gpu, spec, { batchSize: 8, seed: 1, logEvery: 0 });
   for (const x of data.slice(0, 2)) first.step(x);
   const { m, v, step, fired } = await first.optimizerState();
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = `${dir}/state.safetensors`;
     await saveTrainState(path, {
       step,
@@ -143,9 +142,7 @@ Deno.test("a training state keeps b_dec and its moments, and a resumed sweep tra
     resumed.dispose();
     assertClose(got[0].decoderBias!, want[0].decoderBias!, { atol: 1e-6, rtol: 1e-5 }, "b_dec after a resume");
     assertClose(got[0].encoder, want[0].encoder, { atol: 1e-6, rtol: 1e-5 }, "encoder after a resume");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a decoder bias is refused for gated members, whose encoder has stages of its own", () => {

@@ -13,7 +13,7 @@ import {
   toSaeLensTensors,
 } from "./mod.ts";
 import { Rng } from "./_random.ts";
-import { assertFollows, stepInLockstep } from "./_test_support.ts";
+import { assertFollows, normalBatches, stepInLockstep } from "./_test_support.ts";
 
 const gpu = await createGpu();
 addEventListener("unload", () => gpu.destroy());
@@ -21,10 +21,7 @@ addEventListener("unload", () => gpu.destroy());
 const d = 8;
 const tol = { atol: 2e-6, rtol: 1e-4 };
 
-function batches(count: number, rows: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => Float32Array.from({ length: rows * d }, () => rng.normal()));
-}
+const batches = (count: number, rows: number, seed: number) => normalBatches(new Rng(seed), { count, rows, d });
 
 for (const operands of ["texture", "storage"] as const) {
   Deno.test(`L1 warm-up: the GPU sweep matches the float64 reference ramping α from 0 (${operands} operands)`, async () => {

@@ -14,7 +14,7 @@ import {
   SweepTrainer,
 } from "../mod.ts";
 import { resolveSpec } from "../spec.ts";
-import { assertCodes, assertFollows, trainBoth } from "../_test_support.ts";
+import { assertCodes, assertFollows, trainBoth, withTempDir } from "../_test_support.ts";
 import { batchtopk, TOPK_THRESHOLD_LR } from "./batchtopk.ts";
 
 let state = 5;
@@ -71,8 +71,7 @@ Deno.test("batchtopk: its SAELens folder is a JumpReLU SAE that loads back to th
   for (const x of batches) ref.trainStep(x);
   const w = ref.toWeights();
   w.threshold = 0.2; // large enough to cut codes that ReLU keeps
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const source = { hookName: "blocks.0.hook_resid_post", modelName: "m" };
     await saveSae(join(dir, "b"), w, { source, steps: STEPS });
     const cfg = await readSaeLensCfg(join(dir, "b"));
@@ -87,16 +86,13 @@ Deno.test("batchtopk: its SAELens folder is a JumpReLU SAE that loads back to th
     const relu = referenceForward(spec, { ...ref.params, threshold: 0 }, x).codes;
     assert.ok(relu.filter((c) => c > 0).length > want.filter((c) => c > 0).length, "θ cuts some ReLU codes");
     await assertCodes(dict, { x, want, gpu });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("batchtopk: the learned θ survives a training state and a resumed trainer keeps it", async () => {
   const spec = { kind: "batchtopk" as const, dIn: D, dDict: N, l1: 0, k: 4 };
   const w = { ...initWeights(spec, { seed: 1 }), threshold: 0.375 };
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "state.safetensors");
     const zero = initWeights(spec);
     const names = [specName(spec)];
@@ -106,7 +102,5 @@ Deno.test("batchtopk: the learned θ survives a training state and a resumed tra
     const trainer = new SweepTrainer(gpu, [spec], { batchSize: ROWS, weights: back.weights, logEvery: 0 });
     assert.equal((await trainer.weights())[0].threshold, 0.375, "the GPU trainer starts from the saved θ");
     trainer.dispose();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

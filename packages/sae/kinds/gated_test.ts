@@ -19,7 +19,7 @@ import { loadTrainState, saveTrainState } from "../train_state.ts";
 import { toReferenceParams } from "../reference_train.ts";
 import { Rng } from "../_random.ts";
 import { resolveSpec, type SaeSpec } from "../spec.ts";
-import { assertCodes, assertFollows, trainBoth } from "../_test_support.ts";
+import { assertCodes, assertFollows, normalBatches, trainBoth, withTempDir } from "../_test_support.ts";
 import { gated, gatedCodes, SAELENS_GATED_DEFAULTS } from "./gated.ts";
 
 /**
@@ -153,7 +153,7 @@ const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 const D = 8, N = 32, ROWS = 16, STEPS = 6;
 const stream = new Rng(17);
-const batches = Array.from({ length: STEPS }, () => Float32Array.from({ length: ROWS * D }, () => stream.normal()));
+const batches = normalBatches(stream, { count: STEPS, rows: ROWS, d: D });
 
 for (const operands of ["texture", "storage"] as const) {
   Deno.test(`gated: the GPU trainer (${operands} operands) follows the float64 reference trainer`, async () => {
@@ -172,8 +172,7 @@ Deno.test("gated: its SAELens folder holds SAELens' gated tensors and loads back
   const ref = new ReferenceTrainer(initWeights(spec, { seed: 3 }), { lr: 1e-2 });
   for (const x of batches) ref.trainStep(x);
   const w = ref.toWeights();
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const folder = join(dir, "g");
     await saveSae(folder, w, { source: { hookName: "blocks.0.hook_resid_post", modelName: "m" }, steps: STEPS });
     const cfg = await readSaeLensCfg(folder);
@@ -197,9 +196,7 @@ Deno.test("gated: its SAELens folder holds SAELens' gated tensors and loads back
     const dict = await loadDictionary(folder);
     assert.ok(dict.gate, "loaded as a gated dictionary");
     await assertCodes(dict, { x, want, gpu });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("gated: r_mag and b_mag and their moments survive a training state", async () => {
@@ -209,8 +206,7 @@ Deno.test("gated: r_mag and b_mag and their moments survive a training state", a
   w.bMag!.fill(-0.5);
   const m = initWeights(spec);
   m.rMag![3] = 7;
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "state.safetensors");
     const names = [specName(spec)];
     await saveTrainState(path, { step: 3, scale: 1, names, weights: [w], m: [m], v: [initWeights(spec)] });
@@ -222,9 +218,7 @@ Deno.test("gated: r_mag and b_mag and their moments survive a training state", a
     const got = (await trainer.weights())[0];
     trainer.dispose();
     assert.deepEqual([got.rMag![0], got.bMag![0]], [0.25, -0.5], "the GPU trainer starts from the saved values");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("gated: resampling a dead feature resets its r_mag, b_mag and their moments, and leaves the others", async () => {

@@ -17,7 +17,7 @@ import {
   toReferenceParams,
 } from "../mod.ts";
 import { resolveSpec } from "../spec.ts";
-import { assertCodes, assertFollows, trainBoth } from "../_test_support.ts";
+import { assertCodes, assertFollows, trainBoth, withTempDir } from "../_test_support.ts";
 import { jumprelu, JUMPRELU_BANDWIDTH, JUMPRELU_INIT_THRESHOLD } from "./jumprelu.ts";
 
 let state = 17;
@@ -176,8 +176,7 @@ Deno.test("jumprelu: its SAELens folder holds θ as threshold [d_sae] and loads 
   for (const x of batches) ref.trainStep(x);
   const trained = ref.toWeights();
   trained.logThreshold = trained.logThreshold!.map((v, j) => v + (j % 4 === 0 ? 1 : 0)); // some θ large enough to cut
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const source = { hookName: "blocks.0.hook_resid_post", modelName: "m" };
     await saveSae(join(dir, "j"), trained, { source, steps: STEPS });
     const cfg = await readSaeLensCfg(join(dir, "j"));
@@ -188,7 +187,12 @@ Deno.test("jumprelu: its SAELens folder holds θ as threshold [d_sae] and loads 
     const { kind: _, saelab: __, ...foreign } = cfg;
     assert.equal(kindOfCfg(foreign)?.name, "jumprelu", "SAELens' fields alone name the kind");
     const t = await readSaeLensTensors(join(dir, "j"), cfg);
-    assertClose(t.threshold!, Array.from(trained.logThreshold, Math.exp), { atol: 0, rtol: 1e-6 }, "threshold = exp ℓ");
+    assertClose(
+      t.threshold!,
+      Array.from(trained.logThreshold!, Math.exp),
+      { atol: 0, rtol: 1e-6 },
+      "threshold = exp ℓ",
+    );
     const dict = await loadDictionary(join(dir, "j"));
     const x = batches[1];
     const params = toReferenceParams(trained);
@@ -196,9 +200,7 @@ Deno.test("jumprelu: its SAELens folder holds θ as threshold [d_sae] and loads 
     const relu = Float64Array.from(referenceForward(trained.spec, params, x).pre, (v) => Math.max(v, 0));
     assert.ok(relu.filter((c) => c > 0).length > want.filter((c) => c > 0).length + 4, "θ cuts some ReLU codes");
     await assertCodes(dict, { x, want, gpu });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("jumprelu: log θ and its Adam moments survive a training state, and a resumed trainer keeps them", async () => {
@@ -208,8 +210,7 @@ Deno.test("jumprelu: log θ and its Adam moments survive a training state, and a
   const saved = { weights: await trainer.weights(), ...(await trainer.optimizerState()) };
   trainer.dispose();
   assert.ok(saved.m[0].logThreshold!.some((v) => v !== 0), "the first moment of log θ has moved");
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "state.safetensors");
     const names = [specName(w.spec)];
     await saveTrainState(path, { step: 1, scale: 1, names, weights: saved.weights, m: saved.m, v: saved.v });
@@ -227,7 +228,5 @@ Deno.test("jumprelu: log θ and its Adam moments survive a training state, and a
     assert.deepEqual((await resumed.weights())[0].logThreshold, saved.weights[0].logThreshold);
     assert.deepEqual((await resumed.optimizerState()).m[0].logThreshold, saved.m[0].logThreshold);
     resumed.dispose();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -14,7 +14,7 @@ import {
   toReferenceParams,
 } from "../mod.ts";
 import { resolveSpec, type SaeSpec } from "../spec.ts";
-import { assertCodes, assertFollows, trainBoth } from "../_test_support.ts";
+import { assertCodes, assertFollows, normalBatches, trainBoth, withTempDir } from "../_test_support.ts";
 import { Rng } from "../_random.ts";
 import { matryoshka, MATRYOSHKA_FRACTIONS, nestedPrefixes } from "./matryoshka.ts";
 
@@ -148,7 +148,7 @@ const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 const D = 8, N = 32, ROWS = 16, STEPS = 6;
 const rng = new Rng(21);
-const batches = Array.from({ length: STEPS }, () => Float32Array.from({ length: ROWS * D }, () => rng.normal()));
+const batches = normalBatches(rng, { count: STEPS, rows: ROWS, d: D });
 
 for (const operands of ["texture", "storage"] as const) {
   Deno.test(`matryoshka: the GPU trainer (${operands} operands) follows the float64 reference, θ included`, async () => {
@@ -180,8 +180,7 @@ Deno.test("matryoshka: its SAELens folder is a JumpReLU SAE with its widths, loa
   for (const x of batches) ref.trainStep(x);
   const w = ref.toWeights();
   w.threshold = 0.2;
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const source = { hookName: "blocks.0.hook_resid_post", modelName: "m" };
     await saveSae(join(dir, "m"), w, { source, steps: STEPS });
     const cfg = await readSaeLensCfg(join(dir, "m"));
@@ -199,7 +198,5 @@ Deno.test("matryoshka: its SAELens folder is a JumpReLU SAE with its widths, loa
     const want = referenceForward(spec, { ...ref.params, threshold: Math.fround(0.2) }, x).codes;
     assert.ok(want.some((c) => c > 0));
     await assertCodes(dict, { x, want });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
