@@ -86,6 +86,100 @@ export async function startRedis() {
 export const worker = (url: string, runsDir: string) =>
   spawn(Deno.execPath(), ["run", "-A", MAIN, "worker", "--queue", url, "--runs", runsDir, "--lock-seconds", "2"]);
 
+/** A started Redis ({@linkcode startRedis}). */
+export type Redis = Awaited<ReturnType<typeof startRedis>>;
+/** A `deno task worker` child ({@linkcode worker}). */
+export type Worker = ReturnType<typeof worker>;
+
+/** The sweep settings the queue tests and `bench:scale` share: two kinds at R 1 and 2, one α, no loss windows. */
+export const QUEUE_SWEEP = Object.freeze({
+  corpusTokens: 30_000,
+  context: 32,
+  kinds: ["untied", "tied"],
+  ratios: [1, 2],
+  l1: [1e-3],
+  lossWindows: 0,
+});
+
+/** Runs `fn` with a Redis from {@linkcode startRedis}, stopped after it whatever happens. */
+export async function withRedis<T>(fn: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = await startRedis();
+  try {
+    return await fn(redis);
+  } finally {
+    await redis.stop();
+  }
+}
+
+/**
+ * Runs `fn` with a fresh temporary runs folder and `count` workers on the queue at `url`; after it, whatever
+ * happens, the workers are stopped and the folder removed.
+ */
+export async function withWorkers<T>(
+  options: { url: string; count: number; prefix?: string },
+  fn: (q: { dir: string; workers: Worker[] }) => Promise<T>,
+): Promise<T> {
+  const dir = await Deno.makeTempDir(options.prefix ? { prefix: options.prefix } : {});
+  const workers: Worker[] = [];
+  try {
+    for (let i = 0; i < options.count; i++) workers.push(worker(options.url, dir));
+    return await fn({ dir, workers });
+  } finally {
+    for (const w of workers) await w.kill();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** {@linkcode withWorkers} on a Redis of its own ({@linkcode withRedis}): everything torn down after `fn`. */
+export function withQueue<T>(
+  count: number,
+  fn: (q: { dir: string; workers: Worker[]; redis: Redis }) => Promise<T>,
+): Promise<T> {
+  return withRedis((redis) => withWorkers({ url: redis.url, count }, (q) => fn({ ...q, redis })));
+}
+
+/**
+ * A test on {@linkcode withQueue} with `count` workers, skipped where `redis-server` is missing. The workers'
+ * children and pipes outlive a test's own ops, so Deno's resource and op sanitizers are off.
+ */
+export function queueTest(
+  name: string,
+  count: number,
+  fn: (q: { dir: string; workers: Worker[]; redis: Redis }) => Promise<void>,
+): void {
+  Deno.test({ name, ignore: !REDIS, sanitizeResources: false, sanitizeOps: false, fn: () => withQueue(count, fn) });
+}
+
+/**
+ * Polls `busy` (every `pollMs`, at most `tries` times, until `stop` says so) for the pid of a worker holding
+ * a job, and kills that worker with SIGKILL.
+ *
+ * @returns The killed worker's pid, or null if none was caught holding a job.
+ */
+export async function killBusyWorker(
+  workers: Worker[],
+  options: { busy: () => Promise<number | null>; pollMs: number; tries?: number; stop?: () => boolean },
+): Promise<number | null> {
+  const { busy, pollMs, tries = Infinity, stop = () => false } = options;
+  for (let i = 0; i < tries && !stop(); i++) {
+    const pid = await busy();
+    const w = workers.find((w) => w.child.pid === pid);
+    if (w) {
+      await w.kill("SIGKILL");
+      return pid;
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return null;
+}
+
+/** Asserts that two files hold the same bytes; the message names `what`, both sizes and the first differing byte. */
+export async function assertSameBytes(a: string, b: string, what: string): Promise<void> {
+  const [x, y] = [await Deno.readFile(a), await Deno.readFile(b)];
+  const at = x.findIndex((byte, i) => byte !== y[i]);
+  assert.ok(x.length === y.length && at === -1, `${what} differs (sizes ${x.length}, ${y.length}; byte ${at})`);
+}
+
 /** Whether a path exists. */
 export async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);

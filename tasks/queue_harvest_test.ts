@@ -11,7 +11,7 @@ import { PART_DONE, PARTS_DIR } from "./_queue.ts";
 import { SHARD_RANGES } from "./_queue_harvest.ts";
 import { STORE_DIR } from "./_dict_stage.ts";
 import { run as harvest } from "./harvest.ts";
-import { deps, exists, REDIS, startRedis, worker } from "./_queue_testing.ts";
+import { assertSameBytes, deps, exists, killBusyWorker, queueTest } from "./_queue_testing.ts";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
@@ -46,117 +46,69 @@ async function sameStore(dir: string, a: string, b: string): Promise<number> {
   assert.deepEqual(mb, ma, "manifests");
   assert.ok(ma.complete);
   const files = [...ma.chunks, ...ma.heldOutChunks].map((c: { file: string }) => c.file);
-  for (const f of files) {
-    const [x, y] = [
-      await Deno.readFile(`${dir}/${a}/${STORE_DIR}/${f}`),
-      await Deno.readFile(`${dir}/${b}/${STORE_DIR}/${f}`),
-    ];
-    assert.ok(x.length === y.length && x.every((v, i) => v === y[i]), `${f} differs`);
-  }
+  for (const f of files) await assertSameBytes(`${dir}/${a}/${STORE_DIR}/${f}`, `${dir}/${b}/${STORE_DIR}/${f}`, f);
   return files.length;
 }
 
-Deno.test({
-  name: "a harvest by two queue workers, one killed mid-shard, has the chunks and manifest of one process's",
-  ignore: !REDIS,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    const redis = await startRedis();
-    const workers = [worker(redis.url, dir), worker(redis.url, dir)];
-    try {
-      await harvest({ ...config, run: "one" }, deps(dir), { gpu });
-      const coordinator = harvest({ ...config, run: "queued", queue: redis.url }, deps(dir), { gpu });
-      let killed: number | null = null;
-      let finished = false;
-      coordinator.finally(() => (finished = true)).catch(() => {});
-      const watch = (async () => {
-        while (!finished && killed === null) {
-          const pid = await midShard(`${dir}/queued`);
-          const w = workers.find((w) => w.child.pid === pid);
-          if (w) {
-            killed = pid;
-            await w.kill("SIGKILL");
-          } else await new Promise((r) => setTimeout(r, 20));
-        }
-      })();
-      await coordinator;
-      await watch;
-      assert.ok(killed !== null, "a worker was killed while it held a shard half written");
-      assert.equal((await readRun(dir, "queued"))!.run!.stages.harvest.status, "done");
-      const chunks = await sameStore(dir, "one", "queued");
-      assert.ok(chunks >= 8, `${chunks} chunks`);
-    } finally {
-      for (const w of workers) await w.kill();
-      await redis.stop();
-      await Deno.remove(dir, { recursive: true });
-    }
+queueTest(
+  "a harvest by two queue workers, one killed mid-shard, has the chunks and manifest of one process's",
+  2,
+  async ({ dir, workers, redis }) => {
+    await harvest({ ...config, run: "one" }, deps(dir), { gpu });
+    const coordinator = harvest({ ...config, run: "queued", queue: redis.url }, deps(dir), { gpu });
+    let finished = false;
+    coordinator.finally(() => (finished = true)).catch(() => {});
+    const busy = () => midShard(`${dir}/queued`);
+    const watch = killBusyWorker(workers, { busy, pollMs: 20, stop: () => finished });
+    await coordinator;
+    const killed = await watch;
+    assert.ok(killed !== null, "a worker was killed while it held a shard half written");
+    assert.equal((await readRun(dir, "queued"))!.run!.stages.harvest.status, "done");
+    const chunks = await sameStore(dir, "one", "queued");
+    assert.ok(chunks >= 8, `${chunks} chunks`);
   },
-});
+);
 
-Deno.test({
-  name: "a shard job that fails 3 times fails the harvest stage with its error, and a rerun retries it",
-  ignore: !REDIS,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    const redis = await startRedis();
-    const w = worker(redis.url, dir);
+queueTest(
+  "a shard job that fails 3 times fails the harvest stage with its error, and a rerun retries it",
+  1,
+  async ({ dir, redis }) => {
     const small = { ...config, tokens: 1024, shardRows: 100_000, run: "bad", queue: redis.url };
-    try {
-      // the run's parts folder is a file: every attempt of a shard's job fails to create its folder in it
-      await Deno.mkdir(`${dir}/bad`, { recursive: true });
-      await Deno.writeTextFile(`${dir}/bad/${PARTS_DIR}`, "not a folder");
-      await assert.rejects(() => harvest(small, deps(dir), { gpu }), (e: Error) => {
-        assert.match(e.message, /harvest: the queue job of shard 0-\d+ .* failed 3 times: .*queue/);
-        return true;
-      });
-      const run = (await readRun(dir, "bad"))!.run!;
-      assert.equal(run.stages.harvest.status, "failed");
-      await Deno.remove(`${dir}/bad/${PARTS_DIR}`);
-      await harvest(small, deps(dir), { gpu });
-      assert.equal((await readRun(dir, "bad"))!.run!.stages.harvest.status, "done");
-    } finally {
-      await w.kill();
-      await redis.stop();
-      await Deno.remove(dir, { recursive: true });
-    }
+    // the run's parts folder is a file: every attempt of a shard's job fails to create its folder in it
+    await Deno.mkdir(`${dir}/bad`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/bad/${PARTS_DIR}`, "not a folder");
+    await assert.rejects(() => harvest(small, deps(dir), { gpu }), (e: Error) => {
+      assert.match(e.message, /harvest: the queue job of shard 0-\d+ .* failed 3 times: .*queue/);
+      return true;
+    });
+    const run = (await readRun(dir, "bad"))!.run!;
+    assert.equal(run.stages.harvest.status, "failed");
+    await Deno.remove(`${dir}/bad/${PARTS_DIR}`);
+    await harvest(small, deps(dir), { gpu });
+    assert.equal((await readRun(dir, "bad"))!.run!.stages.harvest.status, "done");
   },
-});
+);
 
-Deno.test({
-  name: "a Redis restarted mid-harvest (its jobs lost) is refilled by the coordinator, which finishes",
-  ignore: !REDIS,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    const redis = await startRedis();
-    const w = worker(redis.url, dir);
-    try {
-      await harvest({ ...config, run: "one" }, deps(dir), { gpu });
-      const coordinator = harvest({ ...config, run: "queued", queue: redis.url }, deps(dir), { gpu });
-      let restarted = false, finished = false, doneBefore = 0;
-      coordinator.finally(() => (finished = true)).catch(() => {});
-      while (!finished && !restarted) {
-        const parts = await Array.fromAsync(Deno.readDir(`${dir}/queued/${PARTS_DIR}`)).catch(() => []);
-        if (parts.length > 0) {
-          for (const e of parts) if (await exists(`${dir}/queued/${PARTS_DIR}/${e.name}/${PART_DONE}`)) doneBefore++;
-          await redis.restart();
-          restarted = true;
-        } else await new Promise((r) => setTimeout(r, 20));
-      }
-      await coordinator;
-      assert.ok(restarted, "Redis was restarted while the harvest ran");
-      const shards = (await Array.fromAsync(Deno.readDir(`${dir}/queued/${PARTS_DIR}`))).length;
-      assert.ok(shards >= 2 && doneBefore < shards, `${doneBefore} of ${shards} shards done before the restart`);
-      await sameStore(dir, "one", "queued");
-    } finally {
-      await w.kill();
-      await redis.stop();
-      await Deno.remove(dir, { recursive: true });
+queueTest(
+  "a Redis restarted mid-harvest (its jobs lost) is refilled by the coordinator, which finishes",
+  1,
+  async ({ dir, redis }) => {
+    await harvest({ ...config, run: "one" }, deps(dir), { gpu });
+    const coordinator = harvest({ ...config, run: "queued", queue: redis.url }, deps(dir), { gpu });
+    let restarted = false, finished = false, doneBefore = 0;
+    coordinator.finally(() => (finished = true)).catch(() => {});
+    while (!finished && !restarted) {
+      const parts = await Array.fromAsync(Deno.readDir(`${dir}/queued/${PARTS_DIR}`)).catch(() => []);
+      if (parts.length > 0) {
+        for (const e of parts) if (await exists(`${dir}/queued/${PARTS_DIR}/${e.name}/${PART_DONE}`)) doneBefore++;
+        await redis.restart();
+        restarted = true;
+      } else await new Promise((r) => setTimeout(r, 20));
     }
+    await coordinator;
+    assert.ok(restarted, "Redis was restarted while the harvest ran");
+    const shards = (await Array.fromAsync(Deno.readDir(`${dir}/queued/${PARTS_DIR}`))).length;
+    assert.ok(shards >= 2 && doneBefore < shards, `${doneBefore} of ${shards} shards done before the restart`);
+    await sameStore(dir, "one", "queued");
   },
-});
+);

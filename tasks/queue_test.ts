@@ -10,24 +10,19 @@ import { readRun, RUN_FILES } from "@saelab/runs";
 import { PARTS_DIR } from "./_queue.ts";
 import { readMetricRows } from "./_train.ts";
 import { train } from "./train.ts";
-import { deps, exists, REDIS, startRedis, worker } from "./_queue_testing.ts";
+import { assertSameBytes, deps, exists, killBusyWorker, QUEUE_SWEEP, queueTest } from "./_queue_testing.ts";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 
 const config = {
+  ...QUEUE_SWEEP,
   tokens: 2048,
-  corpusTokens: 30_000,
-  context: 32,
   heldOutFraction: 0.3,
-  kinds: ["untied", "tied"],
-  ratios: [1, 2],
-  l1: [1e-3],
   steps: 80,
   batchSize: 32,
   logEvery: 5,
   checkpointSeconds: 0.2,
-  lossWindows: 0,
   skip: ["baselines", "score"],
 };
 
@@ -49,128 +44,79 @@ async function busyWorker(runDir: string): Promise<number | null> {
   return null;
 }
 
-Deno.test({
-  name: "a sweep trained by two queue workers, one killed mid-job, equals the same sweep trained in one process",
-  ignore: !REDIS,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    const redis = await startRedis();
-    const workers = [worker(redis.url, dir), worker(redis.url, dir)];
-    try {
-      await train({ ...config, run: "one" }, deps(dir), { gpu });
-      const coordinator = train({ ...config, run: "queued", queue: redis.url }, deps(dir), { gpu });
-      let killed: number | null = null;
-      const watch = (async () => {
-        for (let i = 0; i < 1200 && killed === null; i++) {
-          const pid = await busyWorker(`${dir}/queued`);
-          const w = workers.find((w) => w.child.pid === pid);
-          if (w) {
-            killed = pid;
-            await w.kill("SIGKILL");
-          } else await new Promise((r) => setTimeout(r, 50));
-        }
-      })();
-      await coordinator;
-      await watch;
-      assert.ok(killed !== null, "a worker was killed while it held a part");
-      const run = (await readRun(dir, "queued"))!.run!;
-      assert.equal(run.status, "done");
-      assert.equal(run.stages.train.status, "done");
-      const one = (await readRun(dir, "one"))!.run!;
-      const members = (await Array.fromAsync(Deno.readDir(`${dir}/one/${RUN_FILES.saes}`))).map((e) => e.name).sort();
-      assert.equal(members.length, 4);
-      for (const m of members) {
-        const file = `${RUN_FILES.saes}/${m}/sae_weights.safetensors`;
-        const [q, o] = [await Deno.readFile(`${dir}/queued/${file}`), await Deno.readFile(`${dir}/one/${file}`)];
-        const at = q.findIndex((byte, i) => byte !== o[i]);
-        assert.ok(
-          q.length === o.length && at === -1,
-          `${m}: ${file} differs (sizes ${q.length}, ${o.length}; byte ${at})`,
-        );
-        const evalOf = async (id: string) =>
-          JSON.parse(await Deno.readTextFile(`${dir}/${id}/${RUN_FILES.saes}/${m}/${RUN_FILES.eval}`));
-        const [a, b] = [await evalOf("one"), await evalOf("queued")];
-        assert.equal(b.fvu, a.fvu, `${m} fvu`);
-        assert.equal(b.l0, a.l0, `${m} l0`);
-      }
-      const rows = (id: string) => readMetricRows(`${dir}/${id}/${RUN_FILES.metrics}`);
-      assert.deepEqual(await rows("queued"), await rows("one"), "metrics rows, in the order one process logs them");
-      assert.equal(Object.keys(one.stages).join(), Object.keys(run.stages).join());
-    } finally {
-      for (const w of workers) await w.kill();
-      await redis.stop();
-      await Deno.remove(dir, { recursive: true });
+queueTest(
+  "a sweep trained by two queue workers, one killed mid-job, equals the same sweep trained in one process",
+  2,
+  async ({ dir, workers, redis }) => {
+    await train({ ...config, run: "one" }, deps(dir), { gpu });
+    const coordinator = train({ ...config, run: "queued", queue: redis.url }, deps(dir), { gpu });
+    const watch = killBusyWorker(workers, { busy: () => busyWorker(`${dir}/queued`), pollMs: 50, tries: 1200 });
+    await coordinator;
+    const killed = await watch;
+    assert.ok(killed !== null, "a worker was killed while it held a part");
+    const run = (await readRun(dir, "queued"))!.run!;
+    assert.equal(run.status, "done");
+    assert.equal(run.stages.train.status, "done");
+    const one = (await readRun(dir, "one"))!.run!;
+    const members = (await Array.fromAsync(Deno.readDir(`${dir}/one/${RUN_FILES.saes}`))).map((e) => e.name).sort();
+    assert.equal(members.length, 4);
+    for (const m of members) {
+      const file = `${RUN_FILES.saes}/${m}/sae_weights.safetensors`;
+      await assertSameBytes(`${dir}/queued/${file}`, `${dir}/one/${file}`, `${m}: ${file}`);
+      const evalOf = async (id: string) =>
+        JSON.parse(await Deno.readTextFile(`${dir}/${id}/${RUN_FILES.saes}/${m}/${RUN_FILES.eval}`));
+      const [a, b] = [await evalOf("one"), await evalOf("queued")];
+      assert.equal(b.fvu, a.fvu, `${m} fvu`);
+      assert.equal(b.l0, a.l0, `${m} l0`);
     }
+    const rows = (id: string) => readMetricRows(`${dir}/${id}/${RUN_FILES.metrics}`);
+    assert.deepEqual(await rows("queued"), await rows("one"), "metrics rows, in the order one process logs them");
+    assert.equal(Object.keys(one.stages).join(), Object.keys(run.stages).join());
   },
-});
+);
 
-Deno.test({
-  name: "a queue job that fails 3 times fails the train stage with its error, and a rerun retries it",
-  ignore: !REDIS,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    const redis = await startRedis();
-    const w = worker(redis.url, dir);
+queueTest(
+  "a queue job that fails 3 times fails the train stage with its error, and a rerun retries it",
+  1,
+  async ({ dir, redis }) => {
     const small = { ...config, kinds: ["untied"], ratios: [1], steps: 10, run: "bad", queue: redis.url };
-    try {
-      // the member's part folder is a file: every attempt of its job fails to create it
-      await Deno.mkdir(`${dir}/bad/${PARTS_DIR}`, { recursive: true });
-      await Deno.writeTextFile(`${dir}/bad/${PARTS_DIR}/untied_r1_a1.0e-3`, "not a folder");
-      await assert.rejects(() => train(small, deps(dir), { gpu }), (e: Error) => {
-        assert.match(e.message, /queue job of member untied_r1_a1\.0e-3 failed 3 times: .*untied_r1_a1\.0e-3/);
-        return true;
-      });
-      const run = (await readRun(dir, "bad"))!.run!;
-      assert.equal(run.stages.train.status, "failed");
-      assert.match(run.error!, /failed 3 times/);
-      await Deno.remove(`${dir}/bad/${PARTS_DIR}/untied_r1_a1.0e-3`);
-      await train(small, deps(dir), { gpu });
-      assert.equal((await readRun(dir, "bad"))!.run!.status, "done");
-    } finally {
-      await w.kill();
-      await redis.stop();
-      await Deno.remove(dir, { recursive: true });
-    }
+    // the member's part folder is a file: every attempt of its job fails to create it
+    await Deno.mkdir(`${dir}/bad/${PARTS_DIR}`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/bad/${PARTS_DIR}/untied_r1_a1.0e-3`, "not a folder");
+    await assert.rejects(() => train(small, deps(dir), { gpu }), (e: Error) => {
+      assert.match(e.message, /queue job of member untied_r1_a1\.0e-3 failed 3 times: .*untied_r1_a1\.0e-3/);
+      return true;
+    });
+    const run = (await readRun(dir, "bad"))!.run!;
+    assert.equal(run.stages.train.status, "failed");
+    assert.match(run.error!, /failed 3 times/);
+    await Deno.remove(`${dir}/bad/${PARTS_DIR}/untied_r1_a1.0e-3`);
+    await train(small, deps(dir), { gpu });
+    assert.equal((await readRun(dir, "bad"))!.run!.status, "done");
   },
-});
+);
 
-Deno.test({
-  name: "Ctrl-C on the coordinator leaves the run interrupted and the jobs running; a rerun follows them to the end",
-  ignore: !REDIS,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    const redis = await startRedis();
-    const w = worker(redis.url, dir);
+queueTest(
+  "Ctrl-C on the coordinator leaves the run interrupted and the jobs running; a rerun follows them to the end",
+  1,
+  async ({ dir, redis }) => {
     const small = { ...config, kinds: ["untied"], ratios: [1, 2], steps: 120 };
-    try {
-      await train({ ...small, run: "one" }, deps(dir), { gpu });
-      const stop = new AbortController();
-      const first = train({ ...small, run: "cut", queue: redis.url }, deps(dir, stop.signal), { gpu });
-      for (let i = 0; i < 2400 && (await busyWorker(`${dir}/cut`)) === null; i++) {
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      stop.abort(new DOMException("Interrupted", "AbortError"));
-      await assert.rejects(first);
-      const cut = (await readRun(dir, "cut"))!.run!;
-      assert.equal(cut.status, "interrupted");
-      assert.equal(cut.stages.train.status, "interrupted");
-      await train({ ...small, run: "cut", queue: redis.url }, deps(dir), { gpu });
-      assert.equal((await readRun(dir, "cut"))!.run!.status, "done");
-      for (const m of ["untied_r1_a1.0e-3", "untied_r2_a1.0e-3"]) {
-        const file = `${RUN_FILES.saes}/${m}/sae_weights.safetensors`;
-        const [a, b] = [await Deno.readFile(`${dir}/cut/${file}`), await Deno.readFile(`${dir}/one/${file}`)];
-        assert.ok(a.length === b.length && a.every((byte, i) => byte === b[i]), `${m}: ${file} differs`);
-      }
-    } finally {
-      await w.kill();
-      await redis.stop();
-      await Deno.remove(dir, { recursive: true });
+    await train({ ...small, run: "one" }, deps(dir), { gpu });
+    const stop = new AbortController();
+    const first = train({ ...small, run: "cut", queue: redis.url }, deps(dir, stop.signal), { gpu });
+    for (let i = 0; i < 2400 && (await busyWorker(`${dir}/cut`)) === null; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    stop.abort(new DOMException("Interrupted", "AbortError"));
+    await assert.rejects(first);
+    const cut = (await readRun(dir, "cut"))!.run!;
+    assert.equal(cut.status, "interrupted");
+    assert.equal(cut.stages.train.status, "interrupted");
+    await train({ ...small, run: "cut", queue: redis.url }, deps(dir), { gpu });
+    assert.equal((await readRun(dir, "cut"))!.run!.status, "done");
+    for (const m of ["untied_r1_a1.0e-3", "untied_r2_a1.0e-3"]) {
+      const file = `${RUN_FILES.saes}/${m}/sae_weights.safetensors`;
+      await assertSameBytes(`${dir}/cut/${file}`, `${dir}/one/${file}`, `${m}: ${file}`);
     }
   },
-});
+);

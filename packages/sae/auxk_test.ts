@@ -10,10 +10,10 @@ import {
   resolveSpec,
   type SaeSpec,
   specName,
-  SweepTrainer,
   toReferenceParams,
 } from "./mod.ts";
 import { Rng } from "./_random.ts";
+import { assertFollows, normalBatches, trainBoth } from "./_test_support.ts";
 
 Deno.test("AuxK settings: off by default, the paper's α_aux and window, only for kinds with a fixed k", () => {
   const s = resolveSpec({ kind: "topk", dIn: 8, dDict: 32, l1: 0, k: 4 });
@@ -73,7 +73,7 @@ const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 const D = 8, N = 32, ROWS = 16, STEPS = 8;
 const rng = new Rng(41);
-const batches = Array.from({ length: STEPS }, () => Float32Array.from({ length: ROWS * D }, () => rng.normal()));
+const batches = normalBatches(rng, { count: STEPS, rows: ROWS, d: D });
 
 for (const operands of ["texture", "storage"] as const) {
   Deno.test(`AuxK: the GPU trainer (${operands} operands) follows the float64 reference with dead latents`, async () => {
@@ -85,30 +85,12 @@ for (const operands of ["texture", "storage"] as const) {
       { kind: "matryoshka", dIn: D, dDict: N, l1: 0, k: 2, ...aux },
       { kind: "topk", dIn: D, dDict: N, l1: 0, k: 2 },
     ];
-    const trainer = new SweepTrainer(gpu, specs, {
-      batchSize: ROWS,
-      seed: 5,
-      logEvery: 0,
-      adam: { lr: 1e-2 },
-      operands,
-    });
-    const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 5 + i }), { lr: 1e-2 }));
-    const auxLoss = specs.map(() => 0);
-    for (const x of batches) {
-      trainer.step(x);
-      refs.forEach((r, i) => auxLoss[i] += r.trainStep(x).aux);
-    }
-    const got = await trainer.weights();
-    trainer.dispose();
-    const tol = { atol: 5e-6, rtol: 1e-4 };
+    const { got, refs, losses } = await trainBoth(gpu, { specs, batches, lr: 1e-2, seed: 5, operands });
     specs.forEach((s, i) => {
-      assert.equal(auxLoss[i] > 0, (s.auxK ?? 0) > 0, `member ${i}: AuxK acts exactly when asked`);
-      const want = refs[i].toWeights();
-      assertClose(got[i].encoder, want.encoder, tol, `encoder of member ${i}`);
-      assertClose(got[i].encoderBias, want.encoderBias, tol, `encoder bias of member ${i}`);
-      assertClose(got[i].decoder!, want.decoder!, tol, `decoder of member ${i}`);
-      if (want.threshold !== undefined) assertClose([got[i].threshold!], [want.threshold], tol, `θ of member ${i}`);
+      const auxLoss = losses.reduce((sum, step) => sum + step[i].aux, 0);
+      assert.equal(auxLoss > 0, (s.auxK ?? 0) > 0, `member ${i}: AuxK acts exactly when asked`);
     });
+    assertFollows(got, { refs, keys: ["encoder", "encoderBias", "decoder"], ifPresent: ["threshold"] });
     const plain = new ReferenceTrainer(initWeights({ ...specs[0], auxK: 0 }, { seed: 5 }), { lr: 1e-2 });
     for (const x of batches) plain.trainStep(x);
     assert.ok(
@@ -121,24 +103,13 @@ for (const operands of ["texture", "storage"] as const) {
 Deno.test("AuxK and nested levels on the large tiles (16-row k-lists) follow the float64 reference", async () => {
   const d = 256, n = 256, rows = 256;
   const r = new Rng(43);
-  const xs = Array.from({ length: 2 }, () => Float32Array.from({ length: rows * d }, () => r.normal()));
+  const xs = normalBatches(r, { count: 2, rows, d });
   const aux = { auxK: 16, auxAlpha: 0.25, deadWindow: 0 }; // every latent that did not fire this step is dead
   const specs: SaeSpec[] = [
     { kind: "topk", dIn: d, dDict: n, l1: 0, k: 4, ...aux },
     { kind: "matryoshka", dIn: d, dDict: n, l1: 0, k: 4, ...aux },
   ];
-  const trainer = new SweepTrainer(gpu, specs, { batchSize: rows, seed: 8, logEvery: 0, adam: { lr: 1e-3 } });
-  const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 8 + i }), { lr: 1e-3 }));
-  for (const x of xs) {
-    trainer.step(x);
-    refs.forEach((ref) => assert.ok(ref.trainStep(x).aux > 0, "AuxK acts"));
-  }
-  const got = await trainer.weights();
-  trainer.dispose();
-  specs.forEach((_, i) => {
-    const want = refs[i].toWeights();
-    const tol = { atol: 5e-6, rtol: 1e-4 };
-    assertClose(got[i].encoder, want.encoder, tol, `encoder of member ${i}`);
-    assertClose(got[i].decoder!, want.decoder!, tol, `decoder of member ${i}`);
-  });
+  const { got, refs, losses } = await trainBoth(gpu, { specs, batches: xs, lr: 1e-3, seed: 8 });
+  for (const step of losses) for (const loss of step) assert.ok(loss.aux > 0, "AuxK acts");
+  assertFollows(got, { refs, keys: ["encoder", "decoder"] });
 });

@@ -13,6 +13,7 @@ import {
   toSaeLensTensors,
 } from "./mod.ts";
 import { Rng } from "./_random.ts";
+import { assertFollows, normalBatches, stepInLockstep } from "./_test_support.ts";
 
 const gpu = await createGpu();
 addEventListener("unload", () => gpu.destroy());
@@ -20,10 +21,7 @@ addEventListener("unload", () => gpu.destroy());
 const d = 8;
 const tol = { atol: 2e-6, rtol: 1e-4 };
 
-function batches(count: number, rows: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => Float32Array.from({ length: rows * d }, () => rng.normal()));
-}
+const batches = (count: number, rows: number, seed: number) => normalBatches(new Rng(seed), { count, rows, d });
 
 for (const operands of ["texture", "storage"] as const) {
   Deno.test(`L1 warm-up: the GPU sweep matches the float64 reference ramping α from 0 (${operands} operands)`, async () => {
@@ -45,19 +43,13 @@ for (const operands of ["texture", "storage"] as const) {
     });
     const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 2 + i }), { l1WarmupSteps: warm }));
     const plain = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 2 + i })));
-    const want: number[][] = [];
-    for (const x of data) {
-      trainer.step(x);
-      want.push(refs.map((r) => r.trainStep(x).loss));
-      for (const r of plain) r.trainStep(x);
-    }
-    await trainer.settle();
-    const got = await trainer.weights();
+    const { got, losses } = await stepInLockstep(trainer, { refs, batches: data });
+    for (const x of data) for (const r of plain) r.trainStep(x);
+    const want = losses.map((step) => step.map((s) => s.loss));
+    const member = (i: number) => trainer.names[i];
+    assertFollows(got, { refs, keys: ["encoder", "encoderBias"], ifPresent: ["decoder"], tol, member });
     specs.forEach((_, i) => {
       const w = refs[i].toWeights();
-      assertClose(got[i].encoder, w.encoder, tol, `${trainer.names[i]} encoder`);
-      assertClose(got[i].encoderBias, w.encoderBias, tol, `${trainer.names[i]} encoder bias`);
-      if (w.decoder) assertClose(got[i].decoder!, w.decoder, tol, `${trainer.names[i]} decoder`);
       // the warm-up changed the training: without it the encoder bias ends elsewhere
       const p = plain[i].toWeights().encoderBias;
       assert.ok(w.encoderBias.some((v, j) => Math.abs(v - p[j]) > 1e-4), `${trainer.names[i]}: warm-up has an effect`);
@@ -106,19 +98,9 @@ for (const operands of ["texture", "storage"] as const) {
     }));
     trainer.groups.forEach(({ group, members }) => group.write("params", members.map((i) => scaled[i])));
     const refs = scaled.map((w) => new ReferenceTrainer(w));
-    const want: { loss: number; l1: number }[][] = [];
-    for (const x of data) {
-      trainer.step(x);
-      want.push(refs.map((r) => r.trainStep(x)));
-    }
-    await trainer.settle();
-    const got = await trainer.weights();
-    specs.forEach((_, i) => {
-      const w = refs[i].toWeights();
-      assertClose(got[i].encoder, w.encoder, tol, `${trainer.names[i]} encoder`);
-      assertClose(got[i].encoderBias, w.encoderBias, tol, `${trainer.names[i]} encoder bias`);
-      assertClose(got[i].decoder!, w.decoder!, tol, `${trainer.names[i]} decoder`);
-    });
+    const { got, losses: want } = await stepInLockstep(trainer, { refs, batches: data });
+    const member = (i: number) => trainer.names[i];
+    assertFollows(got, { refs, keys: ["encoder", "encoderBias", "decoder"], tol, member });
     // the paper's member keeps unit-norm directions; the decoder-norm members' rows keep (changed) norms of their own
     const norm = (w: Float32Array, j: number) => Math.hypot(...w.subarray(j * d, (j + 1) * d));
     assert.ok(Math.abs(norm(got[0].decoder!, 2) - norm(scaled[0].decoder!, 2)) > 1e-4, "decoder-norm rows move");

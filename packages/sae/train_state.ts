@@ -49,13 +49,7 @@ function put(
   w: SaeWeights,
 ): void {
   const { dIn, dDict } = w.spec;
-  const bad = nonFinite({
-    encoder: w.encoder,
-    encoderBias: w.encoderBias,
-    decoder: w.decoder,
-    decoderBias: w.decoderBias,
-    ...featureArrays(w),
-  });
+  const bad = nonFiniteWeight(w);
   if (bad) throw new RangeError(`Cannot save a training state: ${prefix}.${bad} holds NaN or Inf`);
   out[`${prefix}.encoder`] = { dtype: "F32", shape: [dDict, dIn], data: w.encoder };
   out[`${prefix}.encoderBias`] = { dtype: "F32", shape: [dDict], data: w.encoderBias };
@@ -70,6 +64,12 @@ function put(
     }
     out[`${prefix}.threshold`] = { dtype: "F32", shape: [1], data: Float32Array.of(w.threshold) };
   }
+}
+
+/** The name of the first of `w`'s arrays (encoder, biases, decoder, the kind's own) holding NaN or Inf, or null. */
+function nonFiniteWeight(w: SaeWeights): string | null {
+  const { encoder, encoderBias, decoder, decoderBias } = w;
+  return nonFinite({ encoder, encoderBias, decoder, decoderBias, ...featureArrays(w) });
 }
 
 /** The kind's per-feature parameter arrays of `w` (Gated: `rMag`, `bMag`), by name. */
@@ -164,14 +164,7 @@ export async function loadTrainState(path: string, options: LoadTrainStateOption
     }
     for (const [which, list] of [["w", state.weights], ["m", state.m], ["v", state.v]] as const) {
       for (let i = 0; i < list.length; i++) {
-        const w = list[i];
-        const bad = nonFinite({
-          encoder: w.encoder,
-          encoderBias: w.encoderBias,
-          decoder: w.decoder,
-          decoderBias: w.decoderBias,
-          ...featureArrays(w),
-        });
+        const bad = nonFiniteWeight(list[i]);
         if (bad) {
           throw new CheckpointError(
             `Cannot resume from ${path}: ${which}.${i}.${bad} (${names[i]}) holds NaN or Inf; ${REMEDY}`,

@@ -11,7 +11,7 @@ import { loadavg } from "node:os";
 import { createGpu } from "@saelab/gpu";
 import { readRun } from "@saelab/runs";
 import { train } from "../train.ts";
-import { deps, REDIS, startRedis, worker } from "../_queue_testing.ts";
+import { deps, QUEUE_SWEEP, REDIS, withRedis, withWorkers } from "../_queue_testing.ts";
 
 if (!REDIS) {
   console.error("bench:scale: redis-server is not installed (apt-get install redis-server)");
@@ -19,28 +19,21 @@ if (!REDIS) {
 }
 const gpu = await createGpu();
 const config = {
+  ...QUEUE_SWEEP,
   tokens: 8192,
-  corpusTokens: 30_000,
-  context: 32,
   heldOutFraction: 0.2,
   harvestBatch: 8,
   chunkRows: 512,
   shardRows: 2048,
-  kinds: ["untied", "tied"],
-  ratios: [1, 2],
-  l1: [1e-3],
   steps: 60,
   batchSize: 64,
-  lossWindows: 0,
   checkpointSeconds: 5,
   skip: ["baselines", "score", "spliced"],
 };
 const members = config.kinds.length * config.ratios.length * config.l1.length;
 
-async function measure(workers: number, redisUrl: string) {
-  const dir = await Deno.makeTempDir({ prefix: "scale-bench-" });
-  const procs = Array.from({ length: workers }, () => worker(redisUrl, dir));
-  try {
+function measure(workers: number, redisUrl: string) {
+  return withWorkers({ url: redisUrl, count: workers, prefix: "scale-bench-" }, async ({ dir, workers: procs }) => {
     for (const p of procs) {
       for (let i = 0; i < 600 && !p.output().includes("waiting for jobs"); i++) {
         await new Promise((r) => setTimeout(r, 50));
@@ -66,14 +59,10 @@ async function measure(workers: number, redisUrl: string) {
         vectorsPerSecond: Math.round(members * config.steps * config.batchSize / trainSeconds),
       },
     };
-  } finally {
-    for (const p of procs) await p.kill();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
-const redis = await startRedis();
-try {
+await withRedis(async (redis) => {
   const results = [];
   for (const n of [0, 1, 2]) results.push(await measure(n, redis.url));
   console.log(JSON.stringify(
@@ -94,7 +83,4 @@ try {
     null,
     1,
   ));
-} finally {
-  await redis.stop();
-  gpu.destroy();
-}
+}).finally(() => gpu.destroy());

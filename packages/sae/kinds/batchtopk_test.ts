@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assertClose, createGpu } from "@saelab/gpu";
+import { createGpu } from "@saelab/gpu";
 import { loadDictionary, readSaeLensCfg, readSaeLensTensors } from "@saelab/dictionary";
 import {
   initWeights,
@@ -14,6 +14,7 @@ import {
   SweepTrainer,
 } from "../mod.ts";
 import { resolveSpec } from "../spec.ts";
+import { assertCodes, assertFollows, trainBoth, withTempDir } from "../_test_support.ts";
 import { batchtopk, TOPK_THRESHOLD_LR } from "./batchtopk.ts";
 
 let state = 5;
@@ -58,30 +59,9 @@ const batches = Array.from({ length: STEPS }, () => Float32Array.from({ length: 
 for (const operands of ["texture", "storage"] as const) {
   Deno.test(`batchtopk: the GPU trainer (${operands} operands) follows the float64 reference, θ included`, async () => {
     const specs = [3, 3, 6].map((k) => ({ kind: "batchtopk" as const, dIn: D, dDict: N, l1: 0, k }));
-    const trainer = new SweepTrainer(gpu, specs, {
-      batchSize: ROWS,
-      seed: 11,
-      logEvery: 0,
-      adam: { lr: 1e-2 },
-      operands,
-    });
-    assert.equal(trainer.operands, operands);
-    const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 11 + i }), { lr: 1e-2 }));
-    for (const x of batches) {
-      trainer.step(x);
-      refs.forEach((r) => r.trainStep(x));
-    }
-    const got = await trainer.weights();
-    trainer.dispose();
-    const tol = { atol: 5e-6, rtol: 1e-4 };
-    specs.forEach((_, i) => {
-      const want = refs[i].toWeights();
-      assert.ok(want.threshold! > 0, "θ has moved off 0");
-      assertClose([got[i].threshold!], [want.threshold!], tol, `θ of member ${i}`);
-      assertClose(got[i].encoder, want.encoder, tol, `encoder of member ${i}`);
-      assertClose(got[i].encoderBias, want.encoderBias, tol, `encoder bias of member ${i}`);
-      assertClose(got[i].decoder!, want.decoder!, tol, `decoder of member ${i}`);
-    });
+    const { got, refs } = await trainBoth(gpu, { specs, batches, lr: 1e-2, seed: 11, operands });
+    for (const ref of refs) assert.ok(ref.toWeights().threshold! > 0, "θ has moved off 0");
+    assertFollows(got, { refs, keys: ["threshold", "encoder", "encoderBias", "decoder"] });
   });
 }
 
@@ -91,8 +71,7 @@ Deno.test("batchtopk: its SAELens folder is a JumpReLU SAE that loads back to th
   for (const x of batches) ref.trainStep(x);
   const w = ref.toWeights();
   w.threshold = 0.2; // large enough to cut codes that ReLU keeps
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const source = { hookName: "blocks.0.hook_resid_post", modelName: "m" };
     await saveSae(join(dir, "b"), w, { source, steps: STEPS });
     const cfg = await readSaeLensCfg(join(dir, "b"));
@@ -106,21 +85,14 @@ Deno.test("batchtopk: its SAELens folder is a JumpReLU SAE that loads back to th
     const want = referenceForward(spec, { ...ref.params, threshold: Math.fround(0.2) }, x).codes;
     const relu = referenceForward(spec, { ...ref.params, threshold: 0 }, x).codes;
     assert.ok(relu.filter((c) => c > 0).length > want.filter((c) => c > 0).length, "θ cuts some ReLU codes");
-    assertClose(dict.encodeHost(x), want, { atol: 1e-5, rtol: 1e-5 }, "host codes");
-    using onGpu = dict.bind(gpu);
-    using xs = gpu.upload(x, [ROWS, D]);
-    using codes = onGpu.encode(xs);
-    assertClose(await codes.read(), want, { atol: 1e-5, rtol: 1e-5 }, "GPU codes");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    await assertCodes(dict, { x, want, gpu });
+  });
 });
 
 Deno.test("batchtopk: the learned θ survives a training state and a resumed trainer keeps it", async () => {
   const spec = { kind: "batchtopk" as const, dIn: D, dDict: N, l1: 0, k: 4 };
   const w = { ...initWeights(spec, { seed: 1 }), threshold: 0.375 };
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "state.safetensors");
     const zero = initWeights(spec);
     const names = [specName(spec)];
@@ -130,7 +102,5 @@ Deno.test("batchtopk: the learned θ survives a training state and a resumed tra
     const trainer = new SweepTrainer(gpu, [spec], { batchSize: ROWS, weights: back.weights, logEvery: 0 });
     assert.equal((await trainer.weights())[0].threshold, 0.375, "the GPU trainer starts from the saved θ");
     trainer.dispose();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

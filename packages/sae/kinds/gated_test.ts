@@ -19,6 +19,7 @@ import { loadTrainState, saveTrainState } from "../train_state.ts";
 import { toReferenceParams } from "../reference_train.ts";
 import { Rng } from "../_random.ts";
 import { resolveSpec, type SaeSpec } from "../spec.ts";
+import { assertCodes, assertFollows, normalBatches, trainBoth, withTempDir } from "../_test_support.ts";
 import { gated, gatedCodes, SAELENS_GATED_DEFAULTS } from "./gated.ts";
 
 /**
@@ -152,34 +153,17 @@ const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 const D = 8, N = 32, ROWS = 16, STEPS = 6;
 const stream = new Rng(17);
-const batches = Array.from({ length: STEPS }, () => Float32Array.from({ length: ROWS * D }, () => stream.normal()));
+const batches = normalBatches(stream, { count: STEPS, rows: ROWS, d: D });
 
 for (const operands of ["texture", "storage"] as const) {
   Deno.test(`gated: the GPU trainer (${operands} operands) follows the float64 reference trainer`, async () => {
     const specs = [1e-3, 3e-2, 0.3].map((l1) => ({ kind: "gated" as const, dIn: D, dDict: N, l1 }));
-    const trainer = new SweepTrainer(gpu, specs, {
-      batchSize: ROWS,
-      seed: 5,
-      logEvery: 0,
-      adam: { lr: 1e-2 },
-      operands,
-    });
-    assert.equal(trainer.operands, operands);
-    const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 5 + i }), { lr: 1e-2 }));
-    for (const x of batches) {
-      trainer.step(x);
-      refs.forEach((r) => r.trainStep(x));
-    }
-    const got = await trainer.weights();
-    trainer.dispose();
-    const tol = { atol: 5e-6, rtol: 1e-4 };
-    specs.forEach((_, i) => {
-      const want = refs[i].toWeights();
+    const { got, refs } = await trainBoth(gpu, { specs, batches, lr: 1e-2, seed: 5, operands });
+    for (const ref of refs) {
+      const want = ref.toWeights();
       assert.ok(want.rMag!.some((v) => v !== 0) && want.bMag!.some((v) => v !== 0), "r_mag and b_mag have moved");
-      for (const key of ["encoder", "encoderBias", "decoder", "rMag", "bMag"] as const) {
-        assertClose(got[i][key]!, want[key]!, tol, `${key} of member ${i}`);
-      }
-    });
+    }
+    assertFollows(got, { refs, keys: ["encoder", "encoderBias", "decoder", "rMag", "bMag"] });
   });
 }
 
@@ -188,8 +172,7 @@ Deno.test("gated: its SAELens folder holds SAELens' gated tensors and loads back
   const ref = new ReferenceTrainer(initWeights(spec, { seed: 3 }), { lr: 1e-2 });
   for (const x of batches) ref.trainStep(x);
   const w = ref.toWeights();
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const folder = join(dir, "g");
     await saveSae(folder, w, { source: { hookName: "blocks.0.hook_resid_post", modelName: "m" }, steps: STEPS });
     const cfg = await readSaeLensCfg(folder);
@@ -212,14 +195,8 @@ Deno.test("gated: its SAELens folder holds SAELens' gated tensors and loads back
     assert.ok(want.some((c, e) => Math.abs(c - gateOnly[e]) > 1e-3), "r_mag changes the codes");
     const dict = await loadDictionary(folder);
     assert.ok(dict.gate, "loaded as a gated dictionary");
-    assertClose(dict.encodeHost(x), want, { atol: 1e-5, rtol: 1e-5 }, "host codes");
-    using onGpu = dict.bind(gpu);
-    using xs = gpu.upload(x, [ROWS, D]);
-    using codes = onGpu.encode(xs);
-    assertClose(await codes.read(), want, { atol: 1e-5, rtol: 1e-5 }, "GPU codes");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    await assertCodes(dict, { x, want, gpu });
+  });
 });
 
 Deno.test("gated: r_mag and b_mag and their moments survive a training state", async () => {
@@ -229,8 +206,7 @@ Deno.test("gated: r_mag and b_mag and their moments survive a training state", a
   w.bMag!.fill(-0.5);
   const m = initWeights(spec);
   m.rMag![3] = 7;
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "state.safetensors");
     const names = [specName(spec)];
     await saveTrainState(path, { step: 3, scale: 1, names, weights: [w], m: [m], v: [initWeights(spec)] });
@@ -242,9 +218,7 @@ Deno.test("gated: r_mag and b_mag and their moments survive a training state", a
     const got = (await trainer.weights())[0];
     trainer.dispose();
     assert.deepEqual([got.rMag![0], got.bMag![0]], [0.25, -0.5], "the GPU trainer starts from the saved values");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("gated: resampling a dead feature resets its r_mag, b_mag and their moments, and leaves the others", async () => {

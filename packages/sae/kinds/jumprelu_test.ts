@@ -17,6 +17,7 @@ import {
   toReferenceParams,
 } from "../mod.ts";
 import { resolveSpec } from "../spec.ts";
+import { assertCodes, assertFollows, trainBoth, withTempDir } from "../_test_support.ts";
 import { jumprelu, JUMPRELU_BANDWIDTH, JUMPRELU_INIT_THRESHOLD } from "./jumprelu.ts";
 
 let state = 17;
@@ -159,32 +160,13 @@ for (const [operands, bandwidth] of [["texture", undefined], ["storage", 2e-3]] 
   Deno.test(`jumprelu: the GPU trainer (${named}) follows the float64 reference, log θ included`, async () => {
     const l1s = [1e-3, 1e-3, 3e-2];
     const weights = startingWeights([11, 12, 13], l1s);
-    const trainer = new SweepTrainer(gpu, weights.map((w) => w.spec), {
-      batchSize: ROWS,
-      weights,
-      logEvery: 0,
-      adam: { lr: 1e-2 },
-      operands,
-      thresholds: { bandwidth },
-    });
-    assert.equal(trainer.operands, operands);
-    const refs = weights.map((w) => new ReferenceTrainer(w, { lr: 1e-2, bandwidth }));
-    for (const x of batches) {
-      trainer.step(x);
-      refs.forEach((r) => r.trainStep(x));
-    }
-    const got = await trainer.weights();
-    trainer.dispose();
-    const tol = { atol: 5e-6, rtol: 1e-4 };
+    const { got, refs } = await trainBoth(gpu, { weights, batches, lr: 1e-2, operands, bandwidth });
     weights.forEach((w0, i) => {
       const want = refs[i].toWeights();
       const moved = want.logThreshold!.filter((v, j) => Math.abs(v - w0.logThreshold![j]) > 1e-3).length;
       assert.ok(moved === N, `every log θ of member ${i} has moved (${moved} of ${N})`);
-      assertClose(got[i].logThreshold!, want.logThreshold!, tol, `log θ of member ${i}`);
-      assertClose(got[i].encoder, want.encoder, tol, `encoder of member ${i}`);
-      assertClose(got[i].encoderBias, want.encoderBias, tol, `encoder bias of member ${i}`);
-      assertClose(got[i].decoder!, want.decoder!, tol, `decoder of member ${i}`);
     });
+    assertFollows(got, { refs, keys: ["logThreshold", "encoder", "encoderBias", "decoder"] });
   });
 }
 
@@ -194,8 +176,7 @@ Deno.test("jumprelu: its SAELens folder holds θ as threshold [d_sae] and loads 
   for (const x of batches) ref.trainStep(x);
   const trained = ref.toWeights();
   trained.logThreshold = trained.logThreshold!.map((v, j) => v + (j % 4 === 0 ? 1 : 0)); // some θ large enough to cut
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const source = { hookName: "blocks.0.hook_resid_post", modelName: "m" };
     await saveSae(join(dir, "j"), trained, { source, steps: STEPS });
     const cfg = await readSaeLensCfg(join(dir, "j"));
@@ -206,21 +187,20 @@ Deno.test("jumprelu: its SAELens folder holds θ as threshold [d_sae] and loads 
     const { kind: _, saelab: __, ...foreign } = cfg;
     assert.equal(kindOfCfg(foreign)?.name, "jumprelu", "SAELens' fields alone name the kind");
     const t = await readSaeLensTensors(join(dir, "j"), cfg);
-    assertClose(t.threshold!, Array.from(trained.logThreshold, Math.exp), { atol: 0, rtol: 1e-6 }, "threshold = exp ℓ");
+    assertClose(
+      t.threshold!,
+      Array.from(trained.logThreshold!, Math.exp),
+      { atol: 0, rtol: 1e-6 },
+      "threshold = exp ℓ",
+    );
     const dict = await loadDictionary(join(dir, "j"));
     const x = batches[1];
     const params = toReferenceParams(trained);
     const want = referenceForward(trained.spec, params, x).codes;
     const relu = Float64Array.from(referenceForward(trained.spec, params, x).pre, (v) => Math.max(v, 0));
     assert.ok(relu.filter((c) => c > 0).length > want.filter((c) => c > 0).length + 4, "θ cuts some ReLU codes");
-    assertClose(dict.encodeHost(x), want, { atol: 1e-5, rtol: 1e-5 }, "host codes");
-    using onGpu = dict.bind(gpu);
-    using xs = gpu.upload(x, [ROWS, D]);
-    using codes = onGpu.encode(xs);
-    assertClose(await codes.read(), want, { atol: 1e-5, rtol: 1e-5 }, "GPU codes");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    await assertCodes(dict, { x, want, gpu });
+  });
 });
 
 Deno.test("jumprelu: log θ and its Adam moments survive a training state, and a resumed trainer keeps them", async () => {
@@ -230,8 +210,7 @@ Deno.test("jumprelu: log θ and its Adam moments survive a training state, and a
   const saved = { weights: await trainer.weights(), ...(await trainer.optimizerState()) };
   trainer.dispose();
   assert.ok(saved.m[0].logThreshold!.some((v) => v !== 0), "the first moment of log θ has moved");
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = join(dir, "state.safetensors");
     const names = [specName(w.spec)];
     await saveTrainState(path, { step: 1, scale: 1, names, weights: saved.weights, m: saved.m, v: saved.v });
@@ -249,7 +228,5 @@ Deno.test("jumprelu: log θ and its Adam moments survive a training state, and a
     assert.deepEqual((await resumed.weights())[0].logThreshold, saved.weights[0].logThreshold);
     assert.deepEqual((await resumed.optimizerState()).m[0].logThreshold, saved.m[0].logThreshold);
     resumed.dispose();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -11,10 +11,10 @@ import {
   ReferenceTrainer,
   saveSae,
   specName,
-  SweepTrainer,
   toReferenceParams,
 } from "../mod.ts";
 import { resolveSpec, type SaeSpec } from "../spec.ts";
+import { assertCodes, assertFollows, normalBatches, trainBoth, withTempDir } from "../_test_support.ts";
 import { Rng } from "../_random.ts";
 import { matryoshka, MATRYOSHKA_FRACTIONS, nestedPrefixes } from "./matryoshka.ts";
 
@@ -148,7 +148,7 @@ const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 const D = 8, N = 32, ROWS = 16, STEPS = 6;
 const rng = new Rng(21);
-const batches = Array.from({ length: STEPS }, () => Float32Array.from({ length: ROWS * D }, () => rng.normal()));
+const batches = normalBatches(rng, { count: STEPS, rows: ROWS, d: D });
 
 for (const operands of ["texture", "storage"] as const) {
   Deno.test(`matryoshka: the GPU trainer (${operands} operands) follows the float64 reference, θ included`, async () => {
@@ -158,30 +158,12 @@ for (const operands of ["texture", "storage"] as const) {
       { kind: "matryoshka", dIn: D, dDict: N, l1: 0, k: 4, prefixes: [3, 12] },
       { kind: "batchtopk", dIn: D, dDict: N, l1: 0, k: 3 },
     ];
-    const trainer = new SweepTrainer(gpu, specs, {
-      batchSize: ROWS,
-      seed: 11,
-      logEvery: 0,
-      adam: { lr: 1e-2 },
-      operands,
-    });
-    const refs = specs.map((s, i) => new ReferenceTrainer(initWeights(s, { seed: 11 + i }), { lr: 1e-2 }));
-    for (const x of batches) {
-      trainer.step(x);
-      refs.forEach((r) => r.trainStep(x));
-    }
-    const got = await trainer.weights();
-    trainer.dispose();
-    const tol = { atol: 5e-6, rtol: 1e-4 };
+    const { got, refs } = await trainBoth(gpu, { specs, batches, lr: 1e-2, seed: 11, operands });
     specs.forEach((s, i) => {
-      const want = refs[i].toWeights();
-      assert.ok(want.threshold! > 0, "θ has moved off 0");
-      assertClose([got[i].threshold!], [want.threshold!], tol, `θ of member ${i}`);
-      assertClose(got[i].encoder, want.encoder, tol, `encoder of member ${i}`);
-      assertClose(got[i].encoderBias, want.encoderBias, tol, `encoder bias of member ${i}`);
-      assertClose(got[i].decoder!, want.decoder!, tol, `decoder of member ${i}`);
+      assert.ok(refs[i].toWeights().threshold! > 0, "θ has moved off 0");
       assert.deepEqual(got[i].spec.prefixes, resolveSpec(s).prefixes);
     });
+    assertFollows(got, { refs, keys: ["threshold", "encoder", "encoderBias", "decoder"] });
     // the nested loss moves the weights: a BatchTopK SAE from the same start ends elsewhere
     const plain = new ReferenceTrainer(initWeights({ ...specs[0], kind: "batchtopk" }, { seed: 11 }), { lr: 1e-2 });
     for (const x of batches) plain.trainStep(x);
@@ -198,8 +180,7 @@ Deno.test("matryoshka: its SAELens folder is a JumpReLU SAE with its widths, loa
   for (const x of batches) ref.trainStep(x);
   const w = ref.toWeights();
   w.threshold = 0.2;
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const source = { hookName: "blocks.0.hook_resid_post", modelName: "m" };
     await saveSae(join(dir, "m"), w, { source, steps: STEPS });
     const cfg = await readSaeLensCfg(join(dir, "m"));
@@ -216,8 +197,6 @@ Deno.test("matryoshka: its SAELens folder is a JumpReLU SAE with its widths, loa
     const x = batches[0];
     const want = referenceForward(spec, { ...ref.params, threshold: Math.fround(0.2) }, x).codes;
     assert.ok(want.some((c) => c > 0));
-    assertClose(dict.encodeHost(x), want, { atol: 1e-5, rtol: 1e-5 }, "host codes");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    await assertCodes(dict, { x, want });
+  });
 });
