@@ -35,6 +35,12 @@ Deno.test("the choice without ground truth: best MMCS between sizes among health
   assert.equal(chooseToyMember(unhealthy, d), "dead", "no healthy member: best MMCS between sizes");
   assert.equal(chooseToyMember([members[3]], d), "largest", "no pair at all: the first member");
   assert.throws(() => chooseToyMember([], d), /no members/);
+  const live = [
+    member("r1", 1, 1e-2, { mmcsBetween: 0.73, mmcsBetweenAlive: 0.74 }),
+    member("r2", 2, 1e-2, { mmcsBetween: 0.72, mmcsBetweenAlive: 0.93 }), // its partner's dead latents cost it
+  ];
+  assert.equal(chooseToyMember(live, d), "r2", "ranked by MMCS over the larger dictionary's live latents");
+  assert.equal(chooseToyMember(live.map(({ mmcsBetweenAlive: _, ...m }) => m), d), "r1", "older files: all latents");
 });
 
 Deno.test({
