@@ -17,11 +17,21 @@ import {
   setRunStatus,
   TOY_RECOVERED,
   type ToyJson,
+  type ToyJsonKind,
   type ToyJsonMember,
   writeJsonAtomic,
 } from "@saelab/runs";
-import { KIND_NAMES, LR_SCHEDULE_TEXT, LR_SCHEDULES, runToySweep, type SaeKind, TOY_SWEEP_DEFAULTS } from "@saelab/sae";
-import { checkKindNeeds, L0_ALPHA, resampleSettings, trainSchema } from "./_config.ts";
+import {
+  KIND_NAMES,
+  LR_SCHEDULE_TEXT,
+  LR_SCHEDULES,
+  runToySweep,
+  type SaeKind,
+  TOY_SWEEP_DEFAULTS,
+  toyDefaultAuxK,
+  toyDefaultK,
+} from "@saelab/sae";
+import { L0_ALPHA, resampleSettings, trainSchema } from "./_config.ts";
 import { openRun, readRunJson, type RunHandle } from "./_run.ts";
 import { defineStage, runPipeline, type StageReporter, type Step, UsageError } from "./_runtime.ts";
 import { flag, int, num, type OptionsSchema, text, withDefault } from "./_schema.ts";
@@ -43,11 +53,30 @@ export const toySchema = v.strictObject({
         `${(i.input as string[]).find((k) => !TOY_KINDS.includes(k))} has no toy sweep; use ${TOY_KINDS.join(", ")}`,
     ),
   ),
-  k: train.k,
-  prefixes: train.prefixes,
-  auxK: train.auxK,
+  k: int(
+    "codes kept per row by topk (each row), batchtopk and matryoshka (k·B over a batch of B rows), one " +
+      "member per ratio, no L1 term (default: --mean-active rounded, as many codes as true features are active in " +
+      "a row on average)",
+    { min: 1 },
+  ),
+  prefixes: withDefault(train.prefixes, {
+    default: [...D.prefixes],
+    describe: "matryoshka: nested dictionary prefixes as fractions of d_sae, the whole dictionary always the last " +
+      `level (default: ${D.prefixes.join(",")}: one inner level, as the toy's features have no hierarchy and each ` +
+      "level costs recovery here; train's default is 0.125,0.25,0.5)",
+  }),
+  auxK: int(
+    "AuxK (Gao et al. 2024) for the kinds that need --k: each row's k_aux largest pre-activations among dead " +
+      "latents reconstruct the residual (0: off; default: d/2, sparsify's d_in/2; on here because without it the " +
+      "toy's fixed-k members leave latents dead that never learn a feature; train's default is 0)",
+    { min: 0 },
+  ),
   auxAlpha: train.auxAlpha,
-  deadWindow: train.deadWindow,
+  deadWindow: int(
+    "training vectors without firing after which a latent is dead for AuxK (default: 100 steps' rows, 100·--batch-size; " +
+      "the paper's 10M tokens is more than a toy member sees)",
+    { min: 0 },
+  ),
   ratios: withDefault(train.ratios, { default: [...D.ratios] }),
   l1: withDefault(train.l1, { default: [...D.l1], describe: `L1 coefficients α; ${L0_ALPHA}` }),
   jumpreluBandwidth: withDefault(train.jumpreluBandwidth, { default: D.thresholds.bandwidth }),
@@ -96,7 +125,6 @@ export const TOY_MODEL = {
 
 /** Cross-field checks the schema cannot make; a failure is a usage error naming the flags. */
 function checkSizes(config: ToyConfig): void {
-  checkKindNeeds({ kinds: config.kinds as SaeKind[], k: config.k });
   const features = config.features ?? 2 * config.d;
   if (config.meanActive > features) {
     throw new UsageError(`Invalid --mean-active: ${config.meanActive} is more than the ${features} true features`);
@@ -144,9 +172,14 @@ const toyStep: Step<ToyState> = {
         seed: config.seed,
       },
       kinds: config.kinds as SaeKind[],
-      k: config.k,
+      k: config.k ?? toyDefaultK(config.meanActive),
       prefixes: config.prefixes,
-      ...(config.auxK ? { auxk: { auxK: config.auxK, auxAlpha: config.auxAlpha, deadWindow: config.deadWindow } } : {}),
+      auxk: {
+        ...toyDefaultAuxK(config.d, config.batchSize),
+        ...(config.auxK === undefined ? {} : { auxK: config.auxK }),
+        ...(config.deadWindow === undefined ? {} : { deadWindow: config.deadWindow }),
+        ...(config.auxAlpha === undefined ? {} : { auxAlpha: config.auxAlpha }),
+      },
       ratios: config.ratios,
       l1: config.l1,
       steps: config.steps,
@@ -202,16 +235,18 @@ export function formatToy(toy: ToyJson): string {
   const chance = (list: ToyJson["truthChance"], r: number) => list?.find((c) => c.ratio === r)?.value;
   const withChance = (x: number | null, c: number | undefined) =>
     x === null ? "–" : `${fixed(x, 3)}${c === undefined ? "" : ` (${fixed(c, 3)})`}`;
-  const head = ["member", "L0", "dead", "MMCS-truth (chance)", "MMCS-between (chance)"];
+  const head = ["member", "L0", "dead", "MMCS-truth (chance)", "MMCS-between (chance)", "between, live"];
   const rows = toy.members.map((m: ToyJsonMember) => [
     `${m.name}${m.name === toy.chosen ? " *" : ""}`,
     fixed(m.l0, 2),
     `${fixed(100 * m.deadFraction, 1)}%`,
     withChance(m.mmcsTruth, chance(toy.truthChance, m.ratio)),
     withChance(m.mmcsBetween, chance(toy.betweenChance, m.ratio)),
+    m.mmcsBetweenAlive === undefined || m.mmcsBetweenAlive === null ? "–" : fixed(m.mmcsBetweenAlive, 3),
   ]);
   const chosen = toy.members.find((m) => m.name === toy.chosen);
   const lines = [padTable([head, ...rows])];
+  if (toy.kinds && toy.kinds.length > 0) lines.push("", ...formatToyKinds(toy.kinds), "");
   if (chosen) {
     lines.push(`chosen: ${chosen.name} (MMCS to truth ${fixed(chosen.mmcsTruth, 2)})`);
     if (!(chosen.mmcsTruth >= TOY_RECOVERED)) {
@@ -225,6 +260,41 @@ export function formatToy(toy: ToyJson): string {
     if (best.name !== chosen.name) lines.push(`best with ground truth: ${best.name} (${fixed(best.mmcsTruth, 3)})`);
   }
   return lines.join("\n");
+}
+
+/**
+ * Per kind of a toy sweep: the member chosen without ground truth (the choice rule over that kind's members)
+ * with its MMCS to the truth and chance level, the kind's best member by the truth, and whether the choice
+ * picked well; then how many kinds recovered the features.
+ *
+ * @param kinds `toy.json`'s `kinds`.
+ * @returns Lines of text.
+ * @example
+ * ```ts
+ * import { formatToyKinds } from "./toy.ts";
+ * const k = { kind: "topk", chosen: "topk_r2_k5", chosenMmcsTruth: 0.95, chance: 0.4, best: "topk_r4_k5" };
+ * const text = formatToyKinds([{ ...k, bestMmcsTruth: 0.97, recovered: true, pickedWell: true }]).join("\n");
+ * if (!text.includes("1 of 1 kinds")) throw new Error(text);
+ * ```
+ */
+export function formatToyKinds(kinds: readonly ToyJsonKind[]): string[] {
+  const head = ["kind", "chosen (no ground truth)", "MMCS-truth (chance)", "best by the truth", "MMCS-truth", "picked"];
+  const rows = kinds.map((k) => [
+    k.kind,
+    k.chosen,
+    `${fixed(k.chosenMmcsTruth, 3)}${k.chance === null ? "" : ` (${fixed(k.chance, 3)})`}`,
+    k.best,
+    fixed(k.bestMmcsTruth, 3),
+    k.pickedWell ? (k.chosen === k.best ? "the best" : "well") : "poorly",
+  ]);
+  const recovered = kinds.filter((k) => k.recovered).map((k) => k.kind);
+  const missed = kinds.filter((k) => !k.recovered).map((k) => k.kind);
+  return [
+    padTable([head, ...rows]),
+    `${recovered.length} of ${kinds.length} kinds recovered the features by the per-kind choice (MMCS to truth ≥ ${TOY_RECOVERED})${
+      missed.length ? `; not: ${missed.join(", ")}` : ""
+    }.`,
+  ];
 }
 
 /** The `toy` stage: train a sweep on toy data with known features and write `toy.json`. */

@@ -31,12 +31,14 @@ Deno.test("toy: a tiny sweep writes toy.json with every member, a chosen member 
     for (const m of toy.members) {
       assert.deepEqual(
         Object.keys(m).sort(),
-        ["deadFraction", "kind", "l0", "l1", "mmcsBetween", "mmcsTruth", "name", "ratio"],
+        ["deadFraction", "kind", "l0", "l1", "mmcsBetween", "mmcsBetweenAlive", "mmcsTruth", "name", "ratio"],
       );
       assert.ok(m.mmcsTruth > 0 && m.mmcsTruth <= 1 + 1e-6, `${m.name} mmcsTruth ${m.mmcsTruth}`);
       assert.ok(m.deadFraction >= 0 && m.deadFraction <= 1);
       assert.equal(m.mmcsBetween === null, m.ratio === 2, m.name);
+      assert.equal(m.mmcsBetweenAlive === null, m.ratio === 2, m.name);
     }
+    assert.deepEqual(toy.kinds?.map((k) => [k.kind, k.chosen]), [["untied", toy.chosen]], "one kind: the same choice");
     assert.ok(toy.members.some((m) => m.name === toy.chosen), toy.chosen);
     assert.deepEqual(toy.truthChance?.map((c) => c.ratio), [1, 2]);
     assert.deepEqual(toy.betweenChance?.map((c) => c.ratio), [1]);
@@ -53,6 +55,7 @@ Deno.test("toy: a tiny sweep writes toy.json with every member, a chosen member 
     const table = d.messages.join("\n");
     assert.match(table, /MMCS-truth \(chance\)/);
     assert.ok(table.includes(`chosen: ${toy.chosen} (MMCS to truth `), table);
+    assert.match(table, /of 1 kinds recovered the features by the per-kind choice/);
 
     // The same command again reuses toy.json rather than training anew.
     const again = deps(runsDir);
@@ -74,7 +77,7 @@ Deno.test("toy: sizes that cannot be trained are usage errors naming the flag, b
     await refuse({ ratios: [0] }, /--ratios/);
     await refuse({ d: 6, ratios: [1] }, /--ratios: R 1 × --d 6 = 6 features/);
     await refuse({ d: 4, features: 3, meanActive: 5 }, /--mean-active/);
-    await refuse({ kinds: ["topk"] }, /--kinds/);
+    await refuse({ kinds: ["sparse"] }, /--kinds/);
     await refuse({ batchSize: 30 }, /--batch-size/);
     await refuse({ decay: 1.5 }, /--decay/);
     assert.deepEqual([...Deno.readDirSync(runsDir)], []);

@@ -16,6 +16,7 @@ import {
   TOY_RECOVERED,
   type ToyChance,
   type ToyJson,
+  type ToyJsonKind,
   type ToyJsonMember,
 } from "@saelab/runs";
 import { nameParam, runHref } from "./params.ts";
@@ -94,6 +95,45 @@ ${
       : markup`<div class="banner failed"><strong>The no-ground-truth choice did not
 recover the features:</strong> MMCS with the truth ${fixed(chosen.mmcsTruth)} is below ${TOY_RECOVERED}.</div>`
   }`;
+}
+
+/** Per kind: its member chosen without ground truth against its best one (absent in older `toy.json`). */
+function kindsHtml(toy: ToyJson) {
+  if (!toy.kinds || toy.kinds.length === 0) return "";
+  const row = (k: ToyJsonKind) =>
+    markup`
+      <tr>
+        <td>${k.kind}</td>
+        <td><code>${k.chosen}</code></td>
+        <td class="num">${fixed(k.chosenMmcsTruth)}</td>
+        <td class="num muted">${fixed(k.chance)}</td>
+        <td><code>${k.best}</code></td>
+        <td class="num">${fixed(k.bestMmcsTruth)}</td>
+        <td>${k.recovered ? "recovered" : "not recovered"}; ${k.pickedWell ? "picked well" : "picked poorly"}</td>
+      </tr>
+    `;
+  return markup`
+    <section class="card"><h2>Per kind</h2>
+      <p class="lead">The choice rule run over each kind's members alone, against that kind's best member by the
+      ground truth. Recovered: MMCS with the truth ≥ ${TOY_RECOVERED}.</p>
+      <div class="table-wrap">
+        <table class="data toy-kinds">
+          <thead>
+            <tr>
+              <th>kind</th>
+              <th>chosen without ground truth</th>
+              <th class="num">MMCS truth</th>
+              <th class="num" title="the same for random unit vectors of the same sizes">chance</th>
+              <th>best by the ground truth</th>
+              <th class="num">MMCS truth</th>
+              <th>verdict</th>
+            </tr>
+          </thead>
+          <tbody>${toy.kinds.map(row)}</tbody>
+        </table>
+      </div>
+    </section>
+  `;
 }
 
 function membersHtml(toy: ToyJson) {
@@ -188,7 +228,8 @@ export async function toyPage(id: string, file: FileResult<ToyJson>): Promise<Ht
       String(
         data.choose.maxL0Fraction,
       )
-    }·d, the highest MMCS with the next-larger dictionary; ties go to the smaller R, then the larger α.</p>
+    }·d, the highest MMCS with the next-larger dictionary (over its live latents where measured); ties go to the
+smaller R, then the larger α.</p>
     `
     : "";
   const body = markup`<section class="card"><h1>Ground truth: ${id}</h1>
@@ -197,6 +238,7 @@ export async function toyPage(id: string, file: FileResult<ToyJson>): Promise<Ht
 recovers the true features is measured against the directions that made the data.</p>
 ${verdictHtml(data)}
 ${settingsHtml(data)}</section>
+${kindsHtml(data)}
 <section class="card"><h2>MMCS against α</h2>${
     charts.length ? markup`<div class="charts">${raw(charts.join(""))}</div>` : markup`<p class="empty">No member has
 α > 0.</p>`

@@ -31,6 +31,19 @@ await makeDemoRun(runs, 4, { id: "broken" });
 await Deno.writeTextFile(join(runs, "toy", "toy.json"), JSON.stringify(toyJson(0.95)));
 await Deno.writeTextFile(join(runs, "low", "toy.json"), JSON.stringify(toyJson(0.55)));
 await Deno.writeTextFile(join(runs, "broken", "toy.json"), JSON.stringify({ ...toyJson(0.95), chosen: "nobody" }));
+await makeDemoRun(runs, 5, { id: "kinds" });
+const kindEntry = {
+  chosenMmcsTruth: 0.7,
+  chance: 0.3631,
+  best: "untied_r2_a1.0e-3",
+  bestMmcsTruth: 0.98,
+  recovered: false,
+  pickedWell: false,
+};
+await Deno.writeTextFile(
+  join(runs, "kinds", "toy.json"),
+  JSON.stringify({ ...toyJson(0.95), kinds: [{ ...kindEntry, kind: "untied", chosen: "untied_r1_a1.0e-2" }] }),
+);
 globalThis.addEventListener("unload", () => Deno.removeSync(runs, { recursive: true }));
 
 const { assets } = await loadAssets();
@@ -79,6 +92,14 @@ Deno.test("toy page: two charts, the members with chance levels, the chosen one 
 
 Deno.test("toy page: says plainly when the chosen member did not recover the features", async () => {
   assert.match(await page("/runs/low/toy"), /did not\s+recover the features/);
+});
+
+Deno.test("toy page: per kind, the chosen member against the best, and whether the choice picked well", async () => {
+  const html = await page("/runs/kinds/toy");
+  assert.match(html, /<h2>Per kind<\/h2>/);
+  assert.match(html, /<td>untied<\/td>\s*<td><code>untied_r1_a1\.0e-2<\/code><\/td>\s*<td class="num">0\.700<\/td>/);
+  assert.match(html, /not recovered; picked poorly/);
+  assert.doesNotMatch(await page("/runs/toy/toy"), /Per kind/, "older files without kinds: no table");
 });
 
 Deno.test("toy API: the file as written; 404 without toy.json; invalid files explained", async () => {

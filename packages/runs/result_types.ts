@@ -157,6 +157,11 @@ export interface ToyJsonMember {
   mmcsTruth: number;
   /** MMCS with the member of the same kind and α at the next-larger R; null for the largest. */
   mmcsBetween: number | null;
+  /**
+   * The same mean over the next-larger member's live latents only (those that fire on the held-out rows); null for
+   * the largest; absent in files written before it was measured.
+   */
+  mmcsBetweenAlive?: number | null;
 }
 
 /** A chance level of `toy.json` for one ratio R: the statistic for random unit vectors of the same sizes. */
@@ -167,12 +172,34 @@ export interface ToyChance {
   value: number;
 }
 
+/** What one kind of a toy sweep recovered: its member chosen without ground truth against its best one. */
+export interface ToyJsonKind {
+  /** SAE variant. */
+  kind: string;
+  /** The member of this kind that the choice rule (no ground truth) picks. */
+  chosen: string;
+  /** Its MMCS with the true features. */
+  chosenMmcsTruth: number;
+  /** Chance level of that MMCS at its ratio (null when the sweep has none for it). */
+  chance: number | null;
+  /** The member of this kind with the highest MMCS with the true features (known only with ground truth). */
+  best: string;
+  /** Its MMCS with the true features. */
+  bestMmcsTruth: number;
+  /** Whether the chosen member recovered the features (MMCS with the truth ≥ 0.9). */
+  recovered: boolean;
+  /** Whether the choice picked well: the chosen member recovered the features, or none of this kind did and it is the best. */
+  pickedWell: boolean;
+}
+
 /** `toy.json`: the ground-truth toy sweep, and the member the signals without ground truth pick. */
 export interface ToyJson {
   /** Per member, in order kind, R, α. */
   members: ToyJsonMember[];
   /** Name of the member chosen by MMCS between sizes, dead features and L0. */
   chosen: string;
+  /** Per kind, in sweep order: its chosen and best members (absent in files written before kinds were compared). */
+  kinds?: ToyJsonKind[];
   /** Chance level of `mmcsTruth` per R. */
   truthChance?: ToyChance[];
   /** Chance level of `mmcsBetween` per R. */

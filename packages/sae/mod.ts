@@ -70,6 +70,7 @@ export * from "./metrics.ts";
 export * from "./evaluate.ts";
 export * from "./toy.ts";
 export * from "./toy_sweep.ts";
+export * from "./toy_choice.ts";
 export { decodeRows, encodeRows, reconstructRows } from "@saelab/dictionary";
 export type { Dictionary } from "@saelab/dictionary";
 export * from "./sae_dictionary.ts";

@@ -9,7 +9,7 @@
  */
 import type { Gpu } from "@saelab/gpu";
 import type { OperandChoice, OperandMode } from "@saelab/kernels";
-import type { ToyChance, ToyJsonMember } from "@saelab/runs";
+import type { ToyChance, ToyJsonKind, ToyJsonMember } from "@saelab/runs";
 import { mmcs, mmcsChance, mmcsLargerToSmaller } from "./metrics.ts";
 import { referenceForward } from "./reference.ts";
 import { toReferenceParams } from "./reference_train.ts";
@@ -22,6 +22,7 @@ import { resampleDead, type ResampleOptions } from "./resample.ts";
 import { DECODER_BIAS_ROWS, type DecoderBiasInit, geometricMedian } from "./geometric_median.ts";
 import { learningRate, type LrScheduleOptions } from "./schedule.ts";
 import { ToyData, type ToyOptions } from "./toy.ts";
+import { CHOOSE_DEFAULTS, type ChooseOptions, chooseToyMember, compareToyKinds } from "./toy_choice.ts";
 import { featureDirections, type SaeWeights } from "./weights.ts";
 
 /** Settings of {@linkcode runToySweep}; every field has a default. */
@@ -30,11 +31,22 @@ export interface ToySweepOptions {
   toy?: Partial<ToyOptions>;
   /** SAE variants (as `--kinds`). Default `["untied"]`. */
   kinds?: readonly SaeKind[];
-  /** Codes kept per row (`--k`) of the kinds that need one (TopK, BatchTopK): one member per ratio, α 0. */
+  /**
+   * Codes kept per row (`--k`) of the kinds that need one (TopK, BatchTopK, Matryoshka): one member per ratio,
+   * α 0. Default the toy's `meanActive` rounded ({@linkcode toyDefaultK}): as many codes as true features are
+   * active in a row on average.
+   */
   k?: number;
-  /** Nested prefixes of the kinds with nested levels (matryoshka), as fractions of `dDict` (as `--prefixes`); default the kind's. */
+  /**
+   * Nested prefixes of the kinds with nested levels (matryoshka), as fractions of `dDict` (as `--prefixes`).
+   * Default `TOY_SWEEP_DEFAULTS.prefixes` (one inner level at half the dictionary): the toy's features have no
+   * hierarchy, and each inner level costs recovery (the kind's doc has the numbers).
+   */
   prefixes?: readonly number[];
-  /** AuxK settings of the kinds that need `k` (as `--aux-k`, `--aux-alpha`, `--dead-window`); default off. */
+  /**
+   * AuxK settings of the kinds that need `k` (as `--aux-k`, `--aux-alpha`, `--dead-window`; `auxK` 0: off). Default
+   * {@linkcode toyDefaultAuxK}: on, as the toy's fixed-k members otherwise leave latents dead that never learn a feature.
+   */
   auxk?: Pick<SaeSpec, "auxK" | "auxAlpha" | "deadWindow">;
   /** Dictionary ratios R = dDict / d (as `--ratios`). Default 1, 2, 4. */
   ratios?: readonly number[];
@@ -101,8 +113,10 @@ export type ChanceLevel = ToyChance;
 export interface ToySweepResult {
   /** Per member, in order kind, R, α. */
   members: ToyMember[];
-  /** The member {@linkcode chooseToyMember} picks. */
+  /** The member {@linkcode chooseToyMember} picks over every member. */
   chosen: string;
+  /** Per kind: the member the same rule picks among that kind's members, and its best ({@linkcode compareToyKinds}). */
+  kinds: ToyJsonKind[];
   /** Chance level of `mmcsTruth` per R: `mmcsChance({ nSmall: R·d, nLarge: features })`. */
   truthChance: ChanceLevel[];
   /** Chance level of `mmcsBetween` per R: `mmcsChance({ nSmall: R·d, nLarge: R'·d })`, R' the next-larger ratio. */
@@ -111,6 +125,12 @@ export interface ToySweepResult {
   toy: Required<ToyOptions>;
   /** How the members were trained. */
   training: {
+    /** Codes kept per row by the fixed-k kinds. */
+    k: number;
+    /** Nested prefixes of the nested kinds, as fractions of `dDict`. */
+    prefixes: number[];
+    /** AuxK settings of the fixed-k kinds (`auxK` 0: off). */
+    auxk: Pick<SaeSpec, "auxK" | "auxAlpha" | "deadWindow">;
     steps: number;
     batchSize: number;
     lr: number;
@@ -131,24 +151,13 @@ export interface ToySweepResult {
   choose: Required<ChooseOptions>;
 }
 
-/** Thresholds of {@linkcode chooseToyMember}. */
-export interface ChooseOptions {
-  /** Most dead features a candidate may have, as a fraction. Default 0.1. */
-  maxDead?: number;
-  /** Fewest mean active features per row. Default 1. */
-  minL0?: number;
-  /** Most mean active features per row, as a fraction of d. Default 0.5. */
-  maxL0Fraction?: number;
-}
-
-const CHOOSE_DEFAULTS: Required<ChooseOptions> = Object.freeze({ maxDead: 0.1, minL0: 1, maxL0Fraction: 0.5 });
-
 /** The defaults of {@linkcode runToySweep}, as documented on {@linkcode ToySweepOptions}. */
 export const TOY_SWEEP_DEFAULTS = Object.freeze({
   toy: Object.freeze({ d: 32, features: 64, meanActive: 5, decay: 0.99, correlated: false, seed: 0 }),
   kinds: Object.freeze(["untied"] as const),
   ratios: Object.freeze([1, 2, 4]),
   l1: Object.freeze([1e-3, 3e-3, 1e-2, 3e-2]),
+  prefixes: Object.freeze([0.5]),
   steps: 1600,
   batchSize: 256,
   lr: 3e-3,
@@ -159,41 +168,38 @@ export const TOY_SWEEP_DEFAULTS = Object.freeze({
 });
 
 /**
- * The member the signals available without ground truth pick. Deterministic:
- * 1. candidates are members with an MMCS to a larger dictionary (`mmcsBetween` not null), at most
- *    `maxDead` dead features, and a non-degenerate L0: `minL0 ≤ l0 ≤ maxL0Fraction · d`;
- * 2. the candidate with the highest `mmcsBetween` wins; ties go to the smaller R, then the larger α,
- *    then the name;
- * 3. when no member passes step 1's dead and L0 filters, the same order over every member with an
- *    `mmcsBetween`; when none has one, the first member.
+ * The `k` of the fixed-k kinds when none is given: the toy's mean number of active true features per row,
+ * rounded, at least 1.
  *
- * @param members The sweep's members.
- * @param d The input dimension (for the L0 bound).
- * @param options Thresholds.
- * @returns The chosen member's name.
- * @throws {RangeError} When `members` is empty.
+ * @param meanActive `ToyOptions.meanActive`.
+ * @returns Codes kept per row.
  * @example
  * ```ts
- * import { chooseToyMember } from "@saelab/sae";
- * const m = { kind: "untied" as const, l1: 1e-3, l0: 5, deadFraction: 0 };
- * const name = chooseToyMember([
- *   { ...m, name: "a", ratio: 1, mmcsTruth: 0.6, mmcsBetween: 0.7 },
- *   { ...m, name: "b", ratio: 2, mmcsTruth: 0.95, mmcsBetween: 0.9 },
- *   { ...m, name: "c", ratio: 4, mmcsTruth: 0.97, mmcsBetween: null },
- * ], 32);
- * if (name !== "b") throw new Error(name);
+ * import { toyDefaultK } from "@saelab/sae";
+ * if (toyDefaultK(5) !== 5 || toyDefaultK(0.2) !== 1) throw new Error();
  * ```
  */
-export function chooseToyMember(members: readonly ToyMember[], d: number, options: ChooseOptions = {}): string {
-  if (members.length === 0) throw new RangeError("Cannot choose a toy member: the sweep has no members");
-  const { maxDead, minL0, maxL0Fraction } = { ...CHOOSE_DEFAULTS, ...options };
-  const paired = members.filter((m) => m.mmcsBetween !== null);
-  const healthy = paired.filter((m) => m.deadFraction <= maxDead && m.l0 >= minL0 && m.l0 <= maxL0Fraction * d);
-  const pool = healthy.length > 0 ? healthy : paired;
-  if (pool.length === 0) return members[0].name;
-  const order = (a: ToyMember, b: ToyMember) =>
-    (b.mmcsBetween! - a.mmcsBetween!) || (a.ratio - b.ratio) || (b.l1 - a.l1) || a.name.localeCompare(b.name);
-  return [...pool].sort(order)[0].name;
+export function toyDefaultK(meanActive: number): number {
+  return Math.max(1, Math.round(meanActive));
+}
+
+/**
+ * The AuxK settings of the fixed-k kinds on the toy when none are given: `k_aux = d/2` (sparsify's default,
+ * d_in/2) and a dead window of 100 steps' rows (`100 · batchSize` vectors: the paper's 10M tokens is more than a
+ * toy member sees, so no latent would ever count as dead); `auxAlpha` the kind's (1/32, the paper's).
+ *
+ * @param d Toy dimension.
+ * @param batchSize Rows per step.
+ * @returns `auxK` and `deadWindow`.
+ * @example
+ * ```ts
+ * import { toyDefaultAuxK } from "@saelab/sae";
+ * const a = toyDefaultAuxK(32, 256);
+ * if (a.auxK !== 16 || a.deadWindow !== 25600) throw new Error(JSON.stringify(a));
+ * ```
+ */
+export function toyDefaultAuxK(d: number, batchSize: number): { auxK: number; deadWindow: number } {
+  return { auxK: Math.max(1, Math.floor(d / 2)), deadWindow: 100 * batchSize };
 }
 
 /**
@@ -212,8 +218,7 @@ export function chooseToyMember(members: readonly ToyMember[], d: number, option
  * @param gpu The context.
  * @param options Toy data, grid, training and the choice rule; see {@linkcode TOY_SWEEP_DEFAULTS}.
  * @returns The members, the chosen one, chance levels and settings (`toy.json`).
- * @throws {RangeError} When a ratio gives a dictionary size that is not a multiple of 4, a kind is unknown, or a
- *   kind needs `k` and none is given.
+ * @throws {RangeError} When a ratio gives a dictionary size that is not a multiple of 4 or a kind is unknown.
  * @example
  * ```ts ignore
  * import { createGpu } from "@saelab/gpu";
@@ -232,15 +237,17 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   const heldOutRows = options.heldOutRows ?? D.heldOutRows, seed = options.seed ?? D.seed;
   const chanceTrials = options.chanceTrials ?? D.chanceTrials;
   const decoderBias = options.decoderBias ?? "none";
+  const k = options.k ?? toyDefaultK(toyOptions.meanActive), prefixes = options.prefixes ?? D.prefixes;
+  const auxk = options.auxk ?? toyDefaultAuxK(d, batchSize);
   const specs = toySpecs(d, {
     kinds,
     ratios,
     alphas,
-    k: options.k,
+    k,
     l1Penalty: options.l1Penalty,
     decoderBias,
-    prefixes: options.prefixes,
-    auxk: options.auxk,
+    prefixes,
+    auxk,
   });
   options.signal?.throwIfAborted();
 
@@ -286,10 +293,12 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
   }
 
   const heldOut = toy.batch(heldOutRows).x;
+  const activities = weights.map((w) => activity(w, heldOut));
   const members: ToyMember[] = specs.map((spec, i) => {
-    const { l0, deadFraction } = activity(weights[i], heldOut);
+    const { l0, deadFraction } = activities[i];
     const larger = nextLarger(specs, i);
     const dirs = featureDirections(weights[i]);
+    const largerDirs = larger < 0 ? null : featureDirections(weights[larger]);
     return {
       name: specName(spec),
       kind: spec.kind,
@@ -298,22 +307,31 @@ export async function runToySweep(gpu: Gpu, options: ToySweepOptions = {}): Prom
       l0,
       deadFraction,
       mmcsTruth: mmcs(toy.features, dirs, d),
-      mmcsBetween: larger < 0 ? null : mmcsLargerToSmaller(dirs, featureDirections(weights[larger]), d),
+      mmcsBetween: largerDirs === null ? null : mmcsLargerToSmaller(dirs, largerDirs, d),
+      mmcsBetweenAlive: largerDirs === null ? null : mmcsOverAlive(dirs, largerDirs, {
+        d,
+        fired: activities[larger].fired,
+      }),
     };
   });
   const chance = (nSmall: number, nLarge: number, at: number) =>
     mmcsChance({ dIn: d, nSmall, nLarge, seed: seed + at, trials: chanceTrials });
   const choose = { ...CHOOSE_DEFAULTS, ...options.choose };
+  const truthChance = ratios.map((ratio, i) => ({ ratio, value: chance(ratio * d, toyOptions.features, i) }));
   return {
     members,
     chosen: chooseToyMember(members, d, choose),
-    truthChance: ratios.map((ratio, i) => ({ ratio, value: chance(ratio * d, toyOptions.features, i) })),
+    kinds: compareToyKinds(members, { d, truthChance, choose }),
+    truthChance,
     betweenChance: ratios.slice(0, -1).map((ratio, i) => ({
       ratio,
       value: chance(ratio * d, ratios[i + 1] * d, ratios.length + i),
     })),
     toy: toyOptions,
     training: {
+      k,
+      prefixes: [...prefixes],
+      auxk,
       steps,
       batchSize,
       lr,
@@ -337,10 +355,10 @@ function toySpecs(
     kinds: readonly string[];
     ratios: readonly number[];
     alphas: readonly number[];
-    k?: number;
+    k: number;
     l1Penalty?: L1Penalty;
     decoderBias?: DecoderBiasInit;
-    prefixes?: readonly number[];
+    prefixes: readonly number[];
     auxk?: Pick<SaeSpec, "auxK" | "auxAlpha" | "deadWindow">;
   },
 ): SaeSpec[] {
@@ -352,9 +370,6 @@ function toySpecs(
       );
     }
     const needsK = KINDS[kind].needs.includes("k");
-    if (needsK && grid.k === undefined) {
-      throw new RangeError(`Cannot run the toy sweep: kind ${kind} needs k (codes kept per row)`);
-    }
     for (const ratio of grid.ratios) {
       const dDict = ratio * d;
       if (!Number.isInteger(dDict) || dDict % 4 !== 0) {
@@ -364,7 +379,7 @@ function toySpecs(
         ? { decoderBias: true }
         : {};
       const nested = KINDS[kind].nested;
-      const prefixes = nested && grid.prefixes ? { prefixes: nested.prefixes(dDict, grid.prefixes) } : {};
+      const prefixes = nested && grid.prefixes.length > 0 ? { prefixes: nested.prefixes(dDict, grid.prefixes) } : {};
       if (needsK) specs.push({ kind, dIn: d, dDict, l1: 0, k: grid.k, ...prefixes, ...grid.auxk, ...bias });
       else {
         const penalty = kind === "untied" && grid.l1Penalty && grid.l1Penalty !== "paper"
@@ -387,8 +402,25 @@ function nextLarger(specs: readonly SaeSpec[], i: number): number {
   return best;
 }
 
-/** L0 and dead fraction on held-out rows, by the float64 reference forward pass. */
-function activity(w: SaeWeights, x: Float32Array): { l0: number; deadFraction: number } {
+/**
+ * MMCS between sizes over the larger dictionary's live latents only: the mean over the rows of `large` whose
+ * latent fired on the held-out rows of the best cosine with a row of `small` (0 when none fired). A dead
+ * latent's direction is its random initialisation, not a learned feature, so it says nothing of agreement.
+ */
+function mmcsOverAlive(small: Float32Array, large: Float32Array, o: { d: number; fired: Uint8Array }): number {
+  const { d, fired } = o;
+  const alive = fired.reduce((n, f) => n + f, 0);
+  if (alive === 0) return 0;
+  const rows = new Float32Array(alive * d);
+  let r = 0;
+  fired.forEach((f, j) => {
+    if (f) rows.set(large.subarray(j * d, (j + 1) * d), d * r++);
+  });
+  return mmcs(rows, small, d);
+}
+
+/** L0, dead fraction and which latents fired on held-out rows, by the float64 reference forward pass. */
+function activity(w: SaeWeights, x: Float32Array): { l0: number; deadFraction: number; fired: Uint8Array } {
   const { dIn, dDict } = w.spec;
   const params = toReferenceParams(w);
   const fired = new Uint8Array(dDict);
@@ -404,5 +436,5 @@ function activity(w: SaeWeights, x: Float32Array): { l0: number; deadFraction: n
       }
     }
   }
-  return { l0: active / rows, deadFraction: fired.reduce((n, f) => n + (f ? 0 : 1), 0) / dDict };
+  return { l0: active / rows, deadFraction: fired.reduce((n, f) => n + (f ? 0 : 1), 0) / dDict, fired };
 }

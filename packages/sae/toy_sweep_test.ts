@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createGpu } from "@saelab/gpu";
-import { chooseToyMember, mmcsChance, runToySweep, TOY_SWEEP_DEFAULTS, type ToyMember } from "./mod.ts";
+import { chooseToyMember, KIND_NAMES, mmcsChance, runToySweep, TOY_SWEEP_DEFAULTS, type ToyMember } from "./mod.ts";
 
 const gpu = await createGpu();
 
@@ -35,6 +35,12 @@ Deno.test("the choice without ground truth: best MMCS between sizes among health
   assert.equal(chooseToyMember(unhealthy, d), "dead", "no healthy member: best MMCS between sizes");
   assert.equal(chooseToyMember([members[3]], d), "largest", "no pair at all: the first member");
   assert.throws(() => chooseToyMember([], d), /no members/);
+  const live = [
+    member("r1", 1, 1e-2, { mmcsBetween: 0.73, mmcsBetweenAlive: 0.74 }),
+    member("r2", 2, 1e-2, { mmcsBetween: 0.72, mmcsBetweenAlive: 0.93 }), // its partner's dead latents cost it
+  ];
+  assert.equal(chooseToyMember(live, d), "r2", "ranked by MMCS over the larger dictionary's live latents");
+  assert.equal(chooseToyMember(live.map(({ mmcsBetweenAlive: _, ...m }) => m), d), "r1", "older files: all latents");
 });
 
 Deno.test({
@@ -110,11 +116,58 @@ Deno.test("toy sweep: an aborted signal stops it; bad grids are refused", async 
   );
   assert.equal(calls, 2, "stops at the next check after the abort");
   await assert.rejects(() => runToySweep(gpu, { toy: { d: 6 }, ratios: [1] }), /not a multiple of 4/);
-  await assert.rejects(() => runToySweep(gpu, { kinds: ["topk"] }), /kind topk needs k/);
   await assert.rejects(
     () => runToySweep(gpu, { kinds: ["sparse" as "untied"] }),
     /"sparse" is not one of untied, tied/,
   );
+});
+
+Deno.test({
+  name:
+    "toy sweep: every kind with the toy's defaults (k from the mean active features, its prefixes) recovers planted features far above chance",
+  sanitizeResources: false,
+  fn: async () => {
+    const d = 16, meanActive = 3;
+    const result = await runToySweep(gpu, {
+      toy: { d, features: 32, meanActive, seed: 3 },
+      kinds: KIND_NAMES,
+      ratios: [2, 4],
+      l1: [1e-2],
+      steps: 400,
+      batchSize: 128,
+      lr: 1e-2,
+      heldOutRows: 1024,
+      chanceTrials: 2,
+    });
+    assert.equal(result.training.k, meanActive, "the fixed-k kinds keep --mean-active codes by default");
+    assert.deepEqual(result.training.prefixes, [...TOY_SWEEP_DEFAULTS.prefixes]);
+    assert.deepEqual(result.kinds.map((k) => k.kind), [...KIND_NAMES], "one entry per kind, in sweep order");
+    const margins = result.kinds.map((k) => {
+      const own = result.members.filter((m) => m.kind === k.kind);
+      const chosen = own.find((m) => m.name === k.chosen)!;
+      assert.ok(chosen, `${k.kind}: chosen ${k.chosen} is one of its own members`);
+      assert.equal(chooseToyMember(own, d), k.chosen, `${k.kind}: the rule over the kind's members only`);
+      assert.equal(k.bestMmcsTruth, Math.max(...own.map((m) => m.mmcsTruth)));
+      const chance = result.truthChance.find((c) => c.ratio === chosen.ratio)!.value;
+      assert.equal(k.chance, chance);
+      return { kind: k.kind, chosen: k.chosenMmcsTruth, best: k.bestMmcsTruth, chance };
+    });
+    console.log(
+      margins.map((m) =>
+        `${m.kind}: chosen ${m.chosen.toFixed(3)}, best ${m.best.toFixed(3)}, chance ${m.chance.toFixed(3)}`
+      ),
+    );
+    for (const m of margins) {
+      assert.ok(
+        m.best >= m.chance + 0.2,
+        `${m.kind}: best MMCS with the truth ${m.best} is not 0.2 above chance ${m.chance}`,
+      );
+      assert.ok(
+        m.chosen >= m.chance + 0.15,
+        `${m.kind}: chosen MMCS with the truth ${m.chosen} is not 0.15 above chance ${m.chance}`,
+      );
+    }
+  },
 });
 
 globalThis.addEventListener("unload", () => gpu.destroy());

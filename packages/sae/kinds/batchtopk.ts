@@ -9,7 +9,9 @@
  * data (`deno task toy --kinds batchtopk --k 5`, d 32, 64 true features) R 4 reached MMCS 0.897 to
  * the truth after the default 1600 steps (56.3% of its latents dead on held-out rows) and 0.919 after
  * `--steps 3200`, R 8 0.961 (`--ratios 2,4,8`); with AuxK (`--aux-k 16 --dead-window 25600`, see
- * `referenceAuxK`) R 4 reached 0.908 with 50.8% dead.
+ * `referenceAuxK`) R 4 reached 0.908 with 50.8% dead. `deno task toy` turns AuxK on by default for the
+ * fixed-k kinds (`toyDefaultAuxK`: k_aux d/2, a dead window of 100 steps' rows) and keeps `k` = the toy's
+ * mean active features (`toyDefaultK`).
  *
  * @module
  */

@@ -17,7 +17,8 @@
  * On the toy data (`deno task toy --kinds matryoshka --k 5`: d 32, 64 true features of nearly equal
  * frequency, no hierarchy among them) the nesting costs recovery: with the default prefixes R 4
  * reached MMCS 0.778 to the truth (chance 0.439; BatchTopK 0.897), R 8 0.838 after `--steps 3200`;
- * with one inner level (`--prefixes 0.5`) R 8 reached 0.910 (chance 0.480).
+ * with one inner level (`--prefixes 0.5`) R 8 reached 0.910 (chance 0.480). `deno task toy` therefore
+ * nests one inner level at 1/2 by default (`TOY_SWEEP_DEFAULTS.prefixes`); `train` keeps 1/8, 1/4, 1/2.
  *
  * @module
  */
