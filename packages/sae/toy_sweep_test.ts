@@ -52,11 +52,11 @@ Deno.test({
       toy: { d: 16, features: 32, meanActive: 3, seed: 2 },
       kinds: ["untied"],
       ratios: [2, 4],
-      l1: [1e-2],
-      steps: 150,
+      l1: [3e-3, 1e-2],
+      steps: 600,
       batchSize: 128,
       lr: 1e-2,
-      heldOutRows: 1024,
+      heldOutRows: 2048,
       chanceTrials: 2,
       onProgress: (done, total) => {
         assert.equal(total, 600);
@@ -132,11 +132,11 @@ Deno.test({
       toy: { d, features: 32, meanActive, seed: 3 },
       kinds: KIND_NAMES,
       ratios: [2, 4],
-      l1: [3e-3, 1e-2],
-      steps: 600,
+      l1: [1e-2],
+      steps: 150,
       batchSize: 128,
       lr: 1e-2,
-      heldOutRows: 2048,
+      heldOutRows: 1024,
       chanceTrials: 2,
     });
     assert.equal(result.training.k, meanActive, "the fixed-k kinds keep --mean-active codes by default");
