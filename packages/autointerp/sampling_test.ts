@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { seededRandom } from "@saelab/core";
 import { createGpu } from "@saelab/gpu";
-import { LinearDictionary } from "@saelab/baselines";
 import {
-  buildFragments,
   type DictSamples,
   featureFiles,
   sampleDictionaries,
@@ -12,40 +9,13 @@ import {
 } from "@saelab/autointerp";
 import { groupDictionaries } from "./_groups.ts";
 import { assertStoredFeatures, featureScore } from "@saelab/autointerp/testing";
+import { dyadicFixture } from "./_dyadic_testing.ts";
 
 const gpu = await createGpu();
 globalThis.addEventListener("unload", () => gpu.destroy());
 
-// Dyadic inputs, weights and biases: every pre-activation is exact in float32 and never exactly 0,
-// so the GPU and the float64 CPU reference agree bit for bit.
-const random = seededRandom(9);
-const dyadic = (n: number, scale: number, offset = 0) =>
-  Float32Array.from({ length: n }, () => (Math.floor(random() * 9) - 4) * scale + offset);
-const D = 6, L = 8, DOCS = 5, PER_DOC = 70;
-const n = DOCS * PER_DOC;
-const rows = {
-  rows: n,
-  d: D,
-  x: dyadic(n * D, 1 / 8),
-  doc: Int32Array.from({ length: n }, (_, i) => Math.floor(i / PER_DOC)),
-  pos: Int32Array.from({ length: n }, (_, i) => i % PER_DOC),
-  token: Int32Array.from({ length: n }, () => Math.floor(random() * 30)),
-};
-const set = buildFragments(rows, { length: L }); // 8 fragments per document, 40 in all
-
-function dict(name: string, f: number, k = 0): LinearDictionary {
-  return new LinearDictionary({
-    name,
-    kind: k ? "pca_topk" : "sae",
-    dIn: D,
-    dDict: f,
-    encoder: dyadic(f * D, 1 / 8),
-    encoderBias: dyadic(f, 1 / 16, -1 / 128),
-    decoder: dyadic(f * D, 1 / 8),
-    decoderBias: new Float32Array(D),
-    k,
-  });
-}
+// dyadic inputs, weights and biases: the GPU and the float64 CPU reference agree bit for bit
+const { D, L, set, dict } = dyadicFixture({ seed: 9, perDoc: 70 }); // 8 fragments per document, 40 in all
 const dicts = [dict("a", 10), dict("b", 7), dict("c", 9, 3)];
 const options = { features: 5, top: 6, random: 4, negatives: 3, seed: 2, decode: (id: number) => `t${id}` };
 const out = await sampleDictionaries(gpu, dicts, { set, ...options, blockValues: 700 }); // several blocks
