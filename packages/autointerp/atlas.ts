@@ -13,14 +13,14 @@
 import type { Gpu } from "@saelab/gpu";
 import { HIST_BINS } from "@saelab/kernels";
 import type { LinearDictionary } from "@saelab/baselines";
-import type { AtlasEntry, FeatureSummary, Fragment } from "@saelab/runs";
+import { type AtlasEntry, centreOnPeak, type FeatureSummary, type Fragment } from "@saelab/runs";
 import { groupDictionaries } from "./_groups.ts";
 import { mapStats, passOne, type PassOptions, passTwo, sliceColumns } from "./_passes.ts";
 import type { FragmentSet } from "./fragments.ts";
 import { selectFeatures } from "./select.ts";
 import type { Unembedding } from "./logit_effects.ts";
 import { logitEffectsGpu } from "./logit_effects_gpu.ts";
-import { type AtlasCounts, chooseAtlas, cutAroundPeak, topTokens } from "./atlas_select.ts";
+import { type AtlasCounts, chooseAtlas, topTokens } from "./atlas_select.ts";
 
 /** Options of {@linkcode atlasDictionaries}. */
 export interface AtlasOptions extends AtlasCounts, Omit<PassOptions, "set"> {
@@ -76,6 +76,7 @@ export async function atlasDictionaries(
     }
   }
   const L = set.length;
+  const cut = { before: options.window?.before ?? 12, after: options.window?.after ?? 12 };
   const groups = groupDictionaries(dicts, Math.max(1, Math.floor((1 << 24) / Math.max(1, set.count))));
   const decoded = new Map<number, string>();
   const text = (id: number) => {
@@ -132,7 +133,7 @@ export async function atlasDictionaries(
               low: q.low,
               high: q.high,
               share: active ? inBand / active : 0,
-              fragments: fragments.map((fr) => cutAroundPeak(fr, options.window)),
+              fragments: fragments.map((fr) => centreOnPeak(fr, cut)),
             };
           });
           entries[g].push({
@@ -146,7 +147,7 @@ export async function atlasDictionaries(
               counts,
               zeros: Math.round(set.count * L * (1 - summary.density)),
             },
-            top: top.map((fr) => cutAroundPeak(fr, options.window)),
+            top: top.map((fr) => centreOnPeak(fr, cut)),
             intervals,
             topTokens: topTokens([...top, ...examples]),
           });

@@ -89,36 +89,6 @@ export function chooseAtlas(stats: FragmentStats, dict: string, options: AtlasCo
 }
 
 /**
- * Cut a fragment around its peak token (the first largest activation): `before` tokens before it and `after`
- * after it, fewer at the fragment's ends; `peak` is its position in the cut and `start` moves with the cut.
- *
- * @param fragment Tokens and activations.
- * @param options Tokens kept before and after the peak (default 12 each).
- * @returns The cut fragment with `peak` set.
- * @example
- * ```ts
- * import { cutAroundPeak } from "@saelab/autointerp";
- * const c = cutAroundPeak({ tokens: ["a", "b", "c", "d"], acts: [0, 0, 3, 1], start: 10 }, { before: 1, after: 0 });
- * if (c.tokens.join("") !== "bc" || c.peak !== 1 || c.start !== 11) throw new Error();
- * ```
- */
-export function cutAroundPeak(fragment: Fragment, options: { before?: number; after?: number } = {}): Fragment {
-  let peak = 0;
-  fragment.acts.forEach((a, t) => {
-    if (a > fragment.acts[peak]) peak = t;
-  });
-  const from = Math.max(0, peak - (options.before ?? 12));
-  const to = Math.min(fragment.tokens.length, peak + (options.after ?? 12) + 1);
-  return {
-    ...fragment,
-    tokens: fragment.tokens.slice(from, to),
-    acts: fragment.acts.slice(from, to),
-    ...(fragment.start !== undefined ? { start: fragment.start + from } : {}),
-    peak: peak - from,
-  };
-}
-
-/**
  * The tokens with the largest activations among fragments, each once with its largest activation and the
  * number of positions where it is non-zero.
  *

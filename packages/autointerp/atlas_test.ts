@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createGpu } from "@saelab/gpu";
-import { validate } from "@saelab/runs";
-import { atlasDictionaries, chooseAtlas, cutAroundPeak, logitEffects, topTokens } from "@saelab/autointerp";
+import { atlasDictionaries, chooseAtlas, logitEffects, topTokens } from "@saelab/autointerp";
+import { centreOnPeak, validate } from "@saelab/runs";
 import { dyadicFixture } from "./_dyadic_testing.ts";
 
 const gpu = await createGpu();
@@ -138,7 +138,7 @@ Deno.test("the CPU helpers: intervals must divide the histogram, cuts keep the p
     sum: new Float32Array(1),
   };
   assert.throws(() => chooseAtlas(stats, "d", { intervals: 5 }), /5 intervals do not divide/);
-  const cut = cutAroundPeak({ tokens: ["a", "b", "c"], acts: [5, 1, 0] }, { before: 4, after: 1 });
+  const cut = centreOnPeak({ tokens: ["a", "b", "c"], acts: [5, 1, 0] }, { before: 4, after: 1 });
   assert.deepEqual([cut.tokens, cut.peak], [["a", "b"], 0]);
   assert.deepEqual(topTokens([{ tokens: ["x", "y"], acts: [1, 3] }, { tokens: ["x"], acts: [2] }]), [
     { token: "y", max: 3, count: 1 },

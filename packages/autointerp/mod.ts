@@ -74,7 +74,7 @@ export { sampleDictionaries } from "./sampling.ts";
 export type { DictSamples, SampleOptions } from "./sampling.ts";
 export { atlasDictionaries } from "./atlas.ts";
 export type { AtlasOptions, DictAtlas } from "./atlas.ts";
-export { chooseAtlas, cutAroundPeak, topTokens } from "./atlas_select.ts";
+export { chooseAtlas, topTokens } from "./atlas_select.ts";
 export type { AtlasChoice, AtlasCounts } from "./atlas_select.ts";
 export { featureFiles, samplesFromFiles } from "./feature_files.ts";
 export type {

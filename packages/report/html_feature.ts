@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FeatureSummary, Fragment, LogitEffects, Neighbour } from "@saelab/runs";
+import { centreOnPeak, type FeatureSummary, type Fragment, type LogitEffects, type Neighbour } from "@saelab/runs";
 import { tokenText } from "@saelab/tokenizer";
 import { type Html, markup, tableHtml } from "./html.ts";
 import { FEATURE_SORT_KEYS, type FeatureSortKey, type Page, type SortOrder } from "./features.ts";
@@ -57,36 +57,6 @@ export function shadedTokensHtml(fragment: Fragment, options: { max: number; pea
 }
 
 /**
- * A fragment cut around its peak token (`fragment.peak`, else the first largest activation): `window` tokens
- * on each side, fewer at the ends.
- *
- * @param fragment Tokens and activations.
- * @param window Tokens kept on each side of the peak (default: all).
- * @returns The cut fragment with `peak` set to the peak's position in it.
- * @example
- * ```ts
- * import { centreOnPeak } from "@saelab/report";
- * centreOnPeak({ tokens: ["a", "b", "c"], acts: [0, 2, 1] }, 0).tokens; // ["b"]
- * ```
- */
-export function centreOnPeak(fragment: Fragment, window = Infinity): Fragment {
-  let peak = fragment.peak ?? -1;
-  if (!(peak >= 0 && peak < fragment.acts.length)) {
-    peak = 0;
-    fragment.acts.forEach((a, t) => (a > fragment.acts[peak] ? (peak = t) : 0));
-  }
-  const from = Math.max(0, peak - window), to = Math.min(fragment.tokens.length, peak + window + 1);
-  if (from === 0 && to === fragment.tokens.length) return { ...fragment, peak };
-  return {
-    ...fragment,
-    tokens: fragment.tokens.slice(from, to),
-    acts: fragment.acts.slice(from, to),
-    ...(fragment.start !== undefined ? { start: fragment.start + from } : {}),
-    peak: peak - from,
-  };
-}
-
-/**
  * A list of fragments with their peak activation, each centred on its peak token (outlined, class `peak-tok`).
  *
  * @param fragments Fragments.
@@ -101,7 +71,7 @@ export function centreOnPeak(fragment: Fragment, window = Infinity): Fragment {
 export function fragmentsHtml(fragments: readonly Fragment[], options: { max: number; window?: number }): Html {
   if (fragments.length === 0) return markup`<p class="empty">No fragments.</p>`;
   const items = fragments.map((whole) => {
-    const fr = centreOnPeak(whole, options.window);
+    const fr = centreOnPeak(whole, { before: options.window, after: options.window });
     const peak = Math.max(...fr.acts, 0);
     const src = fr.doc && markup` title="${fr.doc}${fr.start !== undefined ? ` @${fr.start}` : ""}"`;
     return markup`<li><span class="peak"${src}>${f(peak)}</span>${

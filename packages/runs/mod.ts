@@ -36,6 +36,7 @@ export type * from "./atlas_types.ts";
 export type * from "./stage.ts";
 export { noProgress } from "@saelab/core";
 export { pickAtlasEntry, readAtlasShard, readFeatureAtlas } from "./read_atlas.ts";
+export { centreOnPeak } from "./fragment.ts";
 export {
   ATLAS_SHARD_SIZE,
   ID_PATTERN,
