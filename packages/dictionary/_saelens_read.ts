@@ -32,6 +32,11 @@ export interface SaeLensTensors {
   r_mag?: Float32Array;
   /** Gated SAEs only: `b_mag [dDict]`. */
   b_mag?: Float32Array;
+  /**
+   * Folders written before SAELens 6: `scaling_factor [dDict]` (`finetuning_scaling_factor`), multiplying the codes
+   * before decoding. Absent when the file has none or it is all ones.
+   */
+  scaling_factor?: Float32Array;
 }
 
 /**
@@ -76,8 +81,9 @@ const FLOAT_DTYPES = ["F32", "F16", "BF16", "F64"];
 /**
  * Read the tensors of a SAELens weights file, checking each one's dtype (a float type; F16/BF16/F64
  * are converted to F32), its exact shape (a transposed `W_enc` is refused) and that its values are
- * finite. A missing `b_dec` reads as zeros; a `gated` file's `b_gate` is read as `b_enc`. The
- * payload's SHA-256 is the caller's to check.
+ * finite. A missing `b_dec` reads as zeros; a `gated` file's `b_gate` is read as `b_enc`; a legacy
+ * `scaling_factor` (or `finetuning_scaling_factor`) tensor is kept unless it is all ones, as SAELens' loaders
+ * drop it then. The payload's SHA-256 is the caller's to check.
  *
  * @param file The open weights file.
  * @param cfg Its `cfg.json` (for the sizes).
@@ -114,6 +120,8 @@ export async function saeLensTensorsFrom(
     return values;
   };
   const gated = cfg.architecture === "gated";
+  const scaleName = ["scaling_factor", "finetuning_scaling_factor"].find((n) => file.has(n));
+  const scale = scaleName ? await get(scaleName, [dDict]) : undefined;
   return {
     W_enc: await get("W_enc", [dIn, dDict]),
     b_enc: await get(gated ? "b_gate" : "b_enc", [dDict]),
@@ -121,17 +129,23 @@ export async function saeLensTensorsFrom(
     W_dec: await get("W_dec", [dDict, dIn]),
     b_dec: file.has("b_dec") ? await get("b_dec", [dIn]) : new Float32Array(dIn),
     ...(cfg.architecture === "jumprelu" ? { threshold: await get("threshold", [dDict]) } : {}),
+    ...(scale && scale.some((v) => v !== 1) ? { scaling_factor: scale } : {}),
   };
 }
 
 /**
  * The {@linkcode LinearDictionary} of a SAELens folder's config and tensors: `W_enc` transposed to
- * rows, `apply_b_dec_to_input` folded into the encoder bias (`b_e − W_encᵀ b_dec`).
+ * rows, `apply_b_dec_to_input` folded into the encoder bias (`b_e − W_encᵀ b_dec`), a legacy
+ * `scaling_factor` s folded into the decoder (row j times s_j: the same reconstructions, the same codes), and
+ * TopK's `rescale_acts_by_decoder_norm` folded as SAELens' `fold_W_dec_norm` folds it (encoder row and bias
+ * times ‖W_dec_j‖, decoder row divided by it: the codes SAELens' `encode` returns, the same reconstructions).
  *
  * @param cfg The `cfg.json`.
  * @param t Its tensors.
  * @param options `name`, `kind` (`"sae"`, or a baseline's: kind from `cfg.method`) and the checked `settings`.
  * @returns The dictionary.
+ * @throws {RangeError} When `rescale_acts_by_decoder_norm` is set and a decoder row is zero (its codes are
+ *   undefined in SAELens too), or it is set together with a legacy scaling factor.
  * @example
  * ```ts ignore
  * const dict = dictionaryFromSaeLens(cfg, tensors, { name: "pca", kind: "baseline", settings });
@@ -157,6 +171,34 @@ export function dictionaryFromSaeLens(
     // Gated: the magnitude path reads W_enc x' = p − b_gate; with b_dec folded into the bias, b_mag takes its share
     if (t.r_mag && t.b_mag && settings.applyBDecToInput) t.b_mag[j] -= Math.exp(t.r_mag[j]) * shift;
   }
+  const decoder = t.scaling_factor || settings.rescaleByDecoderNorm ? Float32Array.from(t.W_dec) : t.W_dec;
+  if (t.scaling_factor) {
+    if (settings.rescaleByDecoderNorm) {
+      throw new RangeError(
+        `Cannot load ${name}: rescale_acts_by_decoder_norm together with a legacy scaling_factor is not supported`,
+      );
+    }
+    for (let j = 0; j < dDict; j++) {
+      for (let i = 0; i < dIn; i++) decoder[j * dIn + i] *= t.scaling_factor[j];
+    }
+  }
+  if (settings.rescaleByDecoderNorm) {
+    for (let j = 0; j < dDict; j++) {
+      let sq = 0;
+      for (let i = 0; i < dIn; i++) sq += decoder[j * dIn + i] ** 2;
+      const norm = Math.sqrt(sq);
+      if (!(norm > 0)) {
+        throw new RangeError(
+          `Cannot load ${name}: W_dec row ${j} is zero, so rescale_acts_by_decoder_norm cannot be applied`,
+        );
+      }
+      bias[j] *= norm;
+      for (let i = 0; i < dIn; i++) {
+        encoder[j * dIn + i] *= norm;
+        decoder[j * dIn + i] /= norm;
+      }
+    }
+  }
   const saelab = (cfg.saelab ?? {}) as Record<string, unknown>;
   return new LinearDictionary({
     name,
@@ -165,7 +207,7 @@ export function dictionaryFromSaeLens(
     dDict,
     encoder,
     encoderBias: bias,
-    decoder: t.W_dec,
+    decoder,
     decoderBias: t.b_dec,
     activation: settings.activation,
     k,

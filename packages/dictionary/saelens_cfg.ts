@@ -31,6 +31,12 @@ export interface SaeLensSettings {
   k: number;
   /** Whether `b_dec` is subtracted from the input before encoding (SAELens' default: true). */
   applyBDecToInput: boolean;
+  /**
+   * TopK only, `rescale_acts_by_decoder_norm` (SAELens v6 `TopKSAEConfig`, default false): pre-activations are
+   * multiplied by each decoder row's norm before selection and codes divided by it before decoding. The reader
+   * folds it into the weights (as SAELens' `fold_W_dec_norm` does), which keeps codes and reconstructions.
+   */
+  rescaleByDecoderNorm: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -45,7 +51,7 @@ const isObject = (x: unknown): x is Json => typeof x === "object" && x !== null 
  * @returns The settings.
  * @throws {RangeError} For a missing, mistyped or out-of-range field (named), or a value this
  *   project's reader cannot reproduce (another architecture or activation, input normalisation,
- *   `rescale_acts_by_decoder_norm`).
+ *   `rescale_acts_by_decoder_norm` on an architecture other than `topk`).
  * @example
  * ```ts
  * import { parseSaeLensCfg } from "./saelens_cfg.ts";
@@ -82,7 +88,11 @@ export function parseSaeLensCfg(raw: unknown, options: { file: string }): SaeLen
     return v as boolean;
   };
   const architecture = text("architecture", "standard");
-  const fn = text("activation_fn_str", architecture === "topk" ? "topk" : "relu");
+  // SAELens 5 writes activation_fn_str; its pre-6 conversion renames it activation_fn
+  const fnField = raw.activation_fn_str === undefined && raw.activation_fn !== undefined
+    ? "activation_fn"
+    : "activation_fn_str";
+  const fn = text(fnField, architecture === "topk" ? "topk" : "relu");
   const jumprelu = architecture === "jumprelu" && fn === "relu";
   const gated = architecture === "gated" && fn === "relu";
   if (
@@ -101,9 +111,15 @@ export function parseSaeLensCfg(raw: unknown, options: { file: string }): SaeLen
     ? "expected_average_only_in"
     : text("normalize_activations", "none");
   if (norm !== "none") fail("normalize_activations", `${JSON.stringify(norm)} is not supported (only "none")`);
-  if (flag("rescale_acts_by_decoder_norm", false)) fail("rescale_acts_by_decoder_norm", "true is not supported");
+  const rescaleByDecoderNorm = flag("rescale_acts_by_decoder_norm", false);
   const applyBDecToInput = flag("apply_b_dec_to_input", true);
   const topk = architecture === "topk" || fn === "topk";
+  if (rescaleByDecoderNorm && !topk) {
+    fail(
+      "rescale_acts_by_decoder_norm",
+      `true is not supported for architecture ${JSON.stringify(architecture)} (SAELens v6 defines it for topk only)`,
+    );
+  }
   let k = 0;
   if (topk) {
     const kwargs = raw.activation_fn_kwargs ?? {};
@@ -139,5 +155,6 @@ export function parseSaeLensCfg(raw: unknown, options: { file: string }): SaeLen
     activation,
     k,
     applyBDecToInput,
+    rescaleByDecoderNorm,
   };
 }

@@ -107,7 +107,7 @@ Deno.test("cfg.json fields are typed and bounded, each refusal naming cfg.json a
     [{ d_in: D, d_sae: F, normalize_activations: true }, /normalize_activations "expected_average_only_in"/],
     [{ d_in: D, d_sae: F, normalize_activations: "layer_norm" }, /normalize_activations "layer_norm" is not supported/],
     [{ d_in: D, d_sae: F, normalize_activations: 3 }, /normalize_activations must be a string/],
-    [{ ...topk, k: 2, rescale_acts_by_decoder_norm: true }, /rescale_acts_by_decoder_norm true is not supported/],
+    [{ d_in: D, d_sae: F, rescale_acts_by_decoder_norm: true }, /rescale_acts_by_decoder_norm true is not supported/],
     [{ ...topk, k: 2, rescale_acts_by_decoder_norm: "no" }, /rescale_acts_by_decoder_norm must be true or false/],
     [{ d_in: D, d_sae: F, architecture: 7 }, /architecture must be a string, got 7/],
     [{ d_in: D, d_sae: F, architecture: "gated", activation_fn_str: "topk" }, /architecture "gated" with/],
