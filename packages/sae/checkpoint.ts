@@ -58,6 +58,13 @@ export interface MemberFacts {
 }
 
 /**
+ * The SAELens version whose `cfg.json` layout member folders follow, written as `metadata.sae_lens_version`:
+ * SAELens reads a cfg without one (or older than 6) through its pre-6 conversion, which rebuilds `metadata` from
+ * top-level fields and drops the kinds' own entries (`training_architecture`, …).
+ */
+export const SAELENS_FORMAT_VERSION = "6.0.0";
+
+/**
  * The `cfg.json` of a sweep member: SAELens v6 fields (the kind's from the registry) and the sweep's own.
  *
  * @param weights The member (for its spec).
@@ -95,6 +102,7 @@ export function memberCfg(weights: SaeWeights, options: { source: SaeSource } & 
     l1_coefficient: spec.l1,
     metadata: {
       ...(own.metadata as object | undefined),
+      sae_lens_version: SAELENS_FORMAT_VERSION,
       model_name: src.modelName,
       hook_name: src.hookName,
       ...hookLayer,

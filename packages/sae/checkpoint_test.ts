@@ -42,6 +42,8 @@ for (
       assert.equal(cfg.hook_layer, 1);
       assert.equal(cfg.model_name, "tiny");
       assert.equal(cfg.apply_b_dec_to_input, true);
+      // SAELens reads the nested metadata only from a cfg that says it is in the v6 layout
+      assert.equal((cfg.metadata as { sae_lens_version?: string }).sae_lens_version, "6.0.0");
       assert.equal(cfg.architecture, spec.kind === "topk" ? "topk" : "standard");
       using f = await openSafetensors(join(dir, "sae_weights.safetensors"));
       assert.deepEqual(f.info("W_enc").shape, [8, 12]);
