@@ -1,8 +1,9 @@
 /**
  * The toy sweep on a BullMQ queue: `toy --queue` with two `deno task worker` processes, one killed
  * mid-job, writes the `toy.json` of the same sweep in one process, byte for byte, and its parts hold the
- * members' weights of the whole sweep; a job that fails 3 times fails the toy stage with its error; a bad
- * `--queue` is a usage error. Needs `redis-server` for the queue tests; without it they are skipped and say so.
+ * members' weights of the whole sweep; a job that fails 3 times fails the toy stage with its error; Ctrl-C
+ * on the coordinator and a Redis restart mid-run are resumed; a bad `--queue` is a usage error. Needs
+ * `redis-server` for the queue tests; without it they are skipped and say so.
  */
 import assert from "node:assert/strict";
 import { createGpu } from "@saelab/gpu";
@@ -112,6 +113,26 @@ queueTest(
     assert.equal((await readRun(dir, "cut"))!.run!.stages.toy.status, "done");
     assert.equal((await Deno.stat(doneFile(names[0]))).mtime!.getTime(), before, "a member done is not trained again");
     await assertSameBytes(`${dir}/cut/${RUN_FILES.toy}`, `${dir}/one/${RUN_FILES.toy}`, RUN_FILES.toy);
+  },
+);
+
+queueTest(
+  "a Redis restarted mid-toy (its jobs lost) is refilled by the toy coordinator, which writes the same toy.json",
+  1,
+  async ({ dir, redis }) => {
+    await runStage(toyStage, { ...config, run: "one" }, { deps: deps(dir), gpu });
+    const coordinator = runStage(toyStage, { ...config, run: "lost", queue: redis.url }, { deps: deps(dir), gpu });
+    let finished = false, restarted = false;
+    coordinator.finally(() => (finished = true)).catch(() => {});
+    while (!finished && !restarted) {
+      if ((await midJob(`${dir}/lost`)) !== null) {
+        await redis.restart();
+        restarted = true;
+      } else await new Promise((r) => setTimeout(r, 20));
+    }
+    await coordinator;
+    assert.ok(restarted, "Redis was restarted while a member trained");
+    await assertSameBytes(`${dir}/lost/${RUN_FILES.toy}`, `${dir}/one/${RUN_FILES.toy}`, RUN_FILES.toy);
   },
 );
 
