@@ -1,8 +1,9 @@
 /**
  * Work beyond one process: the main job's sweep members as jobs on a BullMQ queue in Redis
  * (`deno task train --queue redis://HOST:PORT`), run by any number of `deno task worker` processes that
- * see the same runs folder (a shared file system path). The harvest's shards are jobs on the same queue
- * (`_queue_harvest.ts`), followed by the same {@linkcode followJobs}; `docs/SCALE.md` says what moves where.
+ * see the same runs folder (a shared file system path). The harvest's shards (`_queue_harvest.ts`) and the
+ * toy sweep's members (`_queue_toy.ts`) are jobs on the same queue, followed by the same
+ * {@linkcode followJobs}; `docs/SCALE.md` says what moves where.
  *
  * The coordinator (the `train` command) holds the run's lock, enqueues one job per member (job id
  * `<run>:train:<member>`, so enqueueing twice is a no-op), follows them, and when every member's part is
@@ -172,7 +173,7 @@ export interface QueuedPart<D> {
  * stage, and one progress bar adds up every worker's progress.
  *
  * @param run The run (its lock held by this process).
- * @param options The job name (`train`, `harvest`), the parts, the queue URL, the progress bar's label and
+ * @param options The job name (`train`, `harvest`, `toy`), the parts, the queue URL, the progress bar's label and
  *   unit, the stage reporter and its unit, what to say when a job completed but its part is not done, and how often to
  *   poll (default 500 ms).
  * @returns Nothing; afterwards every part is done.

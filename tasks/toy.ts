@@ -5,7 +5,9 @@
  * as `train`) is trained on them, and per member the MMCS with the true features, the MMCS with the
  * next-larger dictionary, L0 and the dead fraction go to `runs/<id>/toy.json`, with the member that the
  * signals available without ground truth pick (`chosen`). The terminal shows a table of the members with
- * their chance levels, and whether the choice recovered the features.
+ * their chance levels, and whether the choice recovered the features. With `--queue redis://HOST:PORT` each
+ * member is a job for `deno task worker` processes (`_queue_toy.ts`) and this process computes what needs all
+ * members, writing the `toy.json` one process writes.
  *
  * @module
  */
@@ -22,6 +24,7 @@ import {
   writeJsonAtomic,
 } from "@saelab/runs";
 import {
+  assembleToySweep,
   KIND_NAMES,
   LR_SCHEDULE_TEXT,
   LR_SCHEDULES,
@@ -30,6 +33,7 @@ import {
   TOY_SWEEP_DEFAULTS,
   toyDefaultAuxK,
   toyDefaultK,
+  type ToySweepOptions,
 } from "@saelab/sae";
 import { L0_ALPHA, resampleSettings, trainSchema } from "./_config.ts";
 import { openRun, readRunJson, type RunHandle } from "./_run.ts";
@@ -37,6 +41,8 @@ import { defineStage, runPipeline, type StageReporter, type Step, UsageError } f
 import { flag, int, num, type OptionsSchema, text, withDefault } from "./_schema.ts";
 import { padTable, trainingLine } from "./_summary.ts";
 import { resampledText } from "./_train.ts";
+import { queueConnection } from "./_queue.ts";
+import { toyOnQueue } from "./_queue_toy.ts";
 
 const D = TOY_SWEEP_DEFAULTS;
 const train = trainSchema.entries;
@@ -110,6 +116,11 @@ export const toySchema = v.strictObject({
   }),
   correlated: flag("correlate the feature frequencies within a batch"),
   seed: int("seed of the true features, the data stream and the initial weights", { default: D.seed, min: 0 }),
+  queue: text(
+    "Redis URL of a BullMQ queue, redis://HOST:PORT[/DB]: each member is a job run by the `deno task worker` " +
+      "processes on that queue, which must see this runs folder at the same path; toy.json is the bytes one " +
+      "process writes (not with --resample)",
+  ),
 }) satisfies OptionsSchema;
 
 /** The configuration of `toy`. */
@@ -125,6 +136,15 @@ export const TOY_MODEL = {
 
 /** Cross-field checks the schema cannot make; a failure is a usage error naming the flags. */
 function checkSizes(config: ToyConfig): void {
+  if (config.queue !== undefined) {
+    queueConnection(config.queue);
+    if (config.resample) {
+      throw new UsageError(
+        "Invalid --resample with --queue: resampling draws the rows of every member from one random stream, so " +
+          "members trained apart on the queue would not be the sweep's; drop one of them",
+      );
+    }
+  }
   const features = config.features ?? 2 * config.d;
   if (config.meanActive > features) {
     throw new UsageError(`Invalid --mean-active: ${config.meanActive} is more than the ${features} true features`);
@@ -160,53 +180,83 @@ const toyStep: Step<ToyState> = {
   },
   async run(state, stage: StageReporter) {
     const { run, config } = state;
-    const gpu = await state.gpu();
-    const resample = resampleSettings(config);
-    const result = await runToySweep(gpu, {
-      toy: {
-        d: config.d,
-        features: config.features ?? 2 * config.d,
-        meanActive: config.meanActive,
-        decay: config.decay,
-        correlated: config.correlated,
-        seed: config.seed,
-      },
-      kinds: config.kinds as SaeKind[],
-      k: config.k ?? toyDefaultK(config.meanActive),
-      prefixes: config.prefixes,
-      auxk: {
-        ...toyDefaultAuxK(config.d, config.batchSize),
-        ...(config.auxK === undefined ? {} : { auxK: config.auxK }),
-        ...(config.deadWindow === undefined ? {} : { deadWindow: config.deadWindow }),
-        ...(config.auxAlpha === undefined ? {} : { auxAlpha: config.auxAlpha }),
-      },
-      ratios: config.ratios,
-      l1: config.l1,
-      steps: config.steps,
-      batchSize: config.batchSize,
-      lr: config.lr,
-      lrSchedule: {
-        schedule: config.lrSchedule,
-        warmupSteps: config.lrWarmupSteps,
-        decaySteps: config.lrDecaySteps,
-      },
-      l1WarmupSteps: config.l1WarmupSteps,
-      l1Penalty: config.l1Penalty,
-      decoderBias: config.decoderBias,
-      ...(resample ? { resample: { ...resample, seed: config.seed } } : {}),
+    const hooks: ToyHooks = {
       onResample: (step, resampled) => run.deps.log.info(`toy: ${resampledText(step, resampled)}`),
-      thresholds: { bandwidth: config.jumpreluBandwidth, initThreshold: config.jumpreluInitThreshold },
-      seed: config.seed,
       signal: run.deps.signal,
       onProgress: (done, total) => {
         run.deps.progress({ label: "toy", done, total, unit: "step" });
         stage.update({ done, total, unit: "steps" });
       },
-    });
+    };
+    const result = config.queue
+      ? assembleToySweep(
+        await toyOnQueue(run, { sweep: toySweepOptions(config), url: config.queue, stage }),
+        toySweepOptions(config),
+      )
+      : await runToySweep(await state.gpu(), toySweepOptions(config, hooks));
     await writeJsonAtomic(run.path(RUN_FILES.toy), result);
     state.result = result;
   },
 };
+
+/** The callbacks of a toy sweep in one process. */
+export type ToyHooks = Pick<ToySweepOptions, "onResample" | "signal" | "onProgress">;
+
+/**
+ * The toy sweep's settings from `toy`'s configuration: what the in-process sweep and every queue worker
+ * (from the run's stored configuration) train.
+ *
+ * @param config The configuration (`features` filled in or not).
+ * @param hooks Callbacks and the signal (none on the queue's coordinator).
+ * @returns The options of `runToySweep` / `trainToyMembers`.
+ * @example
+ * ```ts
+ * import { toySweepOptions } from "./toy.ts";
+ * const o = toySweepOptions({ d: 8, meanActive: 3, batchSize: 32, kinds: ["topk"], seed: 2 } as never);
+ * if (o.toy?.features !== 16 || o.k !== 3 || o.auxk?.auxK !== 4) throw new Error(JSON.stringify(o));
+ * ```
+ */
+export function toySweepOptions(config: ToyConfig, hooks: ToyHooks = {}): ToySweepOptions {
+  const resample = resampleSettings(config);
+  return {
+    toy: {
+      d: config.d,
+      features: config.features ?? 2 * config.d,
+      meanActive: config.meanActive,
+      decay: config.decay,
+      correlated: config.correlated,
+      seed: config.seed,
+    },
+    kinds: config.kinds as SaeKind[],
+    k: config.k ?? toyDefaultK(config.meanActive),
+    prefixes: config.prefixes,
+    auxk: {
+      ...toyDefaultAuxK(config.d, config.batchSize),
+      ...(config.auxK === undefined ? {} : { auxK: config.auxK }),
+      ...(config.deadWindow === undefined ? {} : { deadWindow: config.deadWindow }),
+      ...(config.auxAlpha === undefined ? {} : { auxAlpha: config.auxAlpha }),
+    },
+    ratios: config.ratios,
+    l1: config.l1,
+    steps: config.steps,
+    batchSize: config.batchSize,
+    lr: config.lr,
+    lrSchedule: {
+      schedule: config.lrSchedule,
+      warmupSteps: config.lrWarmupSteps,
+      decaySteps: config.lrDecaySteps,
+    },
+    l1WarmupSteps: config.l1WarmupSteps,
+    l1Penalty: config.l1Penalty,
+    decoderBias: config.decoderBias,
+    ...(resample ? { resample: { ...resample, seed: config.seed } } : {}),
+    ...(hooks.onResample ? { onResample: hooks.onResample } : {}),
+    thresholds: { bandwidth: config.jumpreluBandwidth, initThreshold: config.jumpreluInitThreshold },
+    seed: config.seed,
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+  };
+}
 
 const fixed = (x: number, digits: number) => Number.isFinite(x) ? x.toFixed(digits) : "–";
 

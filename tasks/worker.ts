@@ -1,18 +1,23 @@
 /**
  * `deno task worker --queue redis://HOST:PORT [--concurrency N]`: run the jobs a coordinator
- * (`deno task train --queue …`) puts on the project's BullMQ queue, until Ctrl-C. Every worker must see
- * the runs folder at the path the job names (a shared file system). A `train` job trains one part of a
+ * (`deno task train --queue …`, `harvest --queue …`, `toy --queue …`) puts on the project's BullMQ queue,
+ * until Ctrl-C. Every worker must see the runs folder at the path the job names (a shared file system).
+ * A `train` job trains one part of a
  * run's sweep (`SweepPart` in `_train.ts`) and checkpoints it in the run folder, so a job handed to another
  * worker — after this one was killed, once BullMQ's stalled-job check sees its lock expire — resumes
  * where this one stopped. A `harvest` job harvests one shard of a run's store (`_queue_harvest.ts`),
  * with the model and windows loaded from the run's stored configuration, and goes on after the shard's
- * last written range. See `_queue.ts` for what is safe and why.
+ * last written range. A `toy` job trains members of a run's toy sweep (`_queue_toy.ts`) from the run's
+ * stored settings and the toy data's seed, and writes each member's weights and measures as its part; a
+ * toy job handed to another worker trains its members again from step 0. See `_queue.ts` for what is safe
+ * and why.
  *
  * @module
  */
 import * as v from "valibot";
 import { DelayedError, type Job, Worker } from "bullmq";
 import { harvestRange, openStore, planStore, type RangeChunks } from "@saelab/activations";
+import { toySweepPlan, trainToyMembers } from "@saelab/sae";
 import { STORE_DIR } from "./_dict_stage.ts";
 import type { PipelineConfig } from "./_config.ts";
 import { acquireRunLock, releaseRunLock, RunLockedError } from "./_lock.ts";
@@ -37,7 +42,16 @@ import {
   writeShardRanges,
 } from "./_queue_harvest.ts";
 import { loadInputs, type PipelineInputs } from "./_setup.ts";
-import { jobRun } from "./_run.ts";
+import {
+  toyConfigHash,
+  type ToyJobData,
+  type ToyJobResult,
+  toyPartDone,
+  toyPartName,
+  writeToyPart,
+} from "./_queue_toy.ts";
+import { jobRun, type RunHandle } from "./_run.ts";
+import { type ToyConfig, toySweepOptions } from "./toy.ts";
 import { defineStage, type RunContext } from "./_runtime.ts";
 import { int, num, type OptionsSchema, text, UsageError } from "./_schema.ts";
 import { trainSweep } from "./_train.ts";
@@ -57,20 +71,32 @@ export const workerSchema = v.strictObject({
 /** Parts this process works on (a second job of the same part waits for the first). */
 const busy = new Set<string>();
 
-/** Take a part's lock, waiting while another job (here or in a live process) holds it. */
-async function lockPart(ctx: RunContext, dir: string, part: string): Promise<void> {
-  const key = `${dir}/${part}`;
+/**
+ * Run `fn` holding a part's lock (in `queue/` of the run), waiting while another job (here or in a live
+ * process) holds it; the part's folder is made first.
+ */
+async function withPart<T>(ctx: RunContext, run: RunHandle, part: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const partsDir = run.path(PARTS_DIR);
+  const dir = run.path(PARTS_DIR, part);
+  await Deno.mkdir(dir, { recursive: true });
+  const key = `${partsDir}/${part}`;
   for (;;) {
     if (!busy.has(key)) {
       try {
-        await acquireRunLock(dir, part, { log: ctx.log });
+        await acquireRunLock(partsDir, part, { log: ctx.log });
         busy.add(key);
-        return;
+        break;
       } catch (e) {
         if (!(e instanceof RunLockedError)) throw e;
       }
     }
     await sleep(500, ctx.signal);
+  }
+  try {
+    return await fn(dir);
+  } finally {
+    busy.delete(key);
+    await releaseRunLock(partsDir, part);
   }
 }
 
@@ -79,13 +105,8 @@ async function trainJob(ctx: RunContext, job: Job<TrainJobData, TrainJobResult>)
   const { runsDir, runId, members } = job.data;
   const run = await jobRun({ ...ctx, runsDir }, runId);
   const config = run.json.config as unknown as PipelineConfig & { context: number };
-  const part = members.join("+");
-  const partsDir = run.path(PARTS_DIR);
-  const dir = run.path(PARTS_DIR, part);
-  await Deno.mkdir(dir, { recursive: true });
-  await lockPart(ctx, partsDir, part);
-  try {
-    if (await partDone(run, part, config.steps)) return { step: config.steps };
+  return await withPart(ctx, run, members.join("+"), async (dir) => {
+    if (await partDone(run, members.join("+"), config.steps)) return { step: config.steps };
     const store = await openStore(run.path(STORE_DIR));
     let reported = 0;
     const out = await trainSweep(run, store, {
@@ -109,10 +130,7 @@ async function trainJob(ctx: RunContext, job: Job<TrainJobData, TrainJobResult>)
     out.trainer.dispose();
     if (out.steps >= config.steps) await markPartDone(dir, out.steps);
     return { step: out.steps };
-  } finally {
-    busy.delete(`${partsDir}/${part}`);
-    await releaseRunLock(partsDir, part);
-  }
+  });
 }
 
 /** The model and windows of the last run whose shards this process harvested (loading them is slow). */
@@ -132,14 +150,9 @@ async function harvestJob(ctx: RunContext, job: Job<HarvestJobData, HarvestJobRe
   const { runsDir, runId, ranges: [from, to], configHash } = job.data;
   const run = await jobRun({ ...ctx, runsDir }, runId);
   const config = run.json.config as unknown as PipelineConfig;
-  const part = shardName([from, to]);
-  const partsDir = run.path(PARTS_DIR);
-  const dir = run.path(PARTS_DIR, part);
   const storeDir = run.path(STORE_DIR);
-  await Deno.mkdir(dir, { recursive: true });
   await Deno.mkdir(storeDir, { recursive: true });
-  await lockPart(ctx, partsDir, part);
-  try {
+  return await withPart(ctx, run, shardName([from, to]), async (dir) => {
     const done = await readShardRanges(`${dir}/${PART_DONE}`, { store: storeDir, configHash });
     const rowsIn = (ranges: readonly RangeChunks[]) =>
       ranges.reduce((n, r) => n + Object.values(r.chunks).reduce((m, c) => m + c!.rows, 0), 0);
@@ -179,10 +192,42 @@ async function harvestJob(ctx: RunContext, job: Job<HarvestJobData, HarvestJobRe
     }
     await writeShardRanges(`${dir}/${PART_DONE}`, { configHash, ranges: written });
     return { rows: rowsIn(written) };
-  } finally {
-    busy.delete(`${partsDir}/${part}`);
-    await releaseRunLock(partsDir, part);
-  }
+  });
+}
+
+/** Train one part of a run's toy sweep (see `_queue_toy.ts`). */
+async function toyJob(ctx: RunContext, job: Job<ToyJobData, ToyJobResult>): Promise<ToyJobResult> {
+  const { runsDir, runId, members, configHash } = job.data;
+  const run = await jobRun({ ...ctx, runsDir }, runId);
+  const config = run.json.config as unknown as ToyConfig;
+  return await withPart(ctx, run, toyPartName(members), async (dir) => {
+    if (await toyPartDone(dir, configHash)) return { members: members.length }; // enqueued again after Redis lost it
+    let reported = 0;
+    const sweep = toySweepOptions(config, {
+      signal: ctx.signal,
+      onProgress: (done) => {
+        if (performance.now() - reported < 1000) return;
+        reported = performance.now();
+        job.updateProgress(done).catch(() => {}); // progress is a hint; the part's files are the truth
+      },
+    });
+    if (toyConfigHash(sweep) !== configHash) {
+      throw new Error(
+        `worker: the toy settings of run ${runId} in its run.json differ from the coordinator's (settings hash ` +
+          `${toyConfigHash(sweep).slice(0, 12)}, not ${configHash.slice(0, 12)}): was the run changed meanwhile?`,
+      );
+    }
+    const names = toySweepPlan(sweep).names;
+    const unknown = members.filter((m) => !names.includes(m));
+    if (unknown.length > 0) throw new RangeError(`worker: ${unknown.join(", ")} is not a member of run ${runId}'s toy`);
+    const trained = await trainToyMembers(await ctx.gpu(), {
+      ...sweep,
+      members: members.map((m) => names.indexOf(m)),
+      optimizer: true,
+    });
+    await writeToyPart(dir, { configHash, steps: sweep.steps!, trained });
+    return { members: members.length };
+  });
 }
 
 /** The `worker` stage: run queue jobs until Ctrl-C (or `--jobs` of them). */
@@ -198,13 +243,17 @@ export const workerStage = defineStage({
     let stopped!: () => void;
     const stop = new Promise<void>((resolve) => (stopped = resolve));
     ctx.signal.addEventListener("abort", () => stopped(), { once: true });
-    const worker = new Worker<TrainJobData | HarvestJobData, TrainJobResult | HarvestJobResult>(
+    const worker = new Worker<
+      TrainJobData | HarvestJobData | ToyJobData,
+      TrainJobResult | HarvestJobResult | ToyJobResult
+    >(
       QUEUE_NAME,
       async (job, token) => {
         log.info(`worker: job ${job.id} (attempt ${job.attemptsMade + 1})`);
         try {
           if (job.name === "train") return await trainJob(ctx, job as Job<TrainJobData, TrainJobResult>);
           if (job.name === "harvest") return await harvestJob(ctx, job as Job<HarvestJobData, HarvestJobResult>);
+          if (job.name === "toy") return await toyJob(ctx, job as Job<ToyJobData, ToyJobResult>);
           throw new Error(`worker: unknown job type ${JSON.stringify(job.name)}`);
         } catch (e) {
           if (ctx.signal.aborted && token) {

@@ -69,6 +69,8 @@ export * from "./sweep_log.ts";
 export * from "./metrics.ts";
 export * from "./evaluate.ts";
 export * from "./toy.ts";
+export * from "./toy_plan.ts";
+export * from "./toy_members.ts";
 export * from "./toy_sweep.ts";
 export * from "./toy_choice.ts";
 export { decodeRows, encodeRows, reconstructRows } from "@saelab/dictionary";
