@@ -251,7 +251,7 @@ function recipeEntries() {
     resample: flag(
       "resample dead features (Bricken et al. 2023): every --resample-every steps, each feature that has not fired " +
         "for --resample-dead-after steps is re-initialised toward an input drawn ∝ its squared error², encoder " +
-        "row at 0.2 × the mean alive norm, bias 0, its Adam moments reset (the paper: no resampling, the default)",
+        "row at 0.2 × the mean alive norm, bias 0, its Adam moments reset (the paper: no resampling, the default; not with --queue)",
     ),
     resampleEvery: int(
       `steps between resamplings with --resample (default ${RESAMPLE_DEFAULTS.every}: Bricken et al. 2023 resample ` +
@@ -394,6 +394,7 @@ export function applyPreset<T extends Partial<PresetValues> & { preset?: typeof 
   const own = (k: string) => (options as Record<string, unknown>)[k] !== undefined;
   const gridGiven = own("kinds") || own("ratios") || own("l1");
   checkKindNeeds(options as { kinds?: readonly SaeKind[]; k?: number });
+  checkQueueResample(options as { queue?: string; resample?: boolean });
   for (const [k, value] of Object.entries(preset)) {
     if (k === "extra" && gridGiven) out[k] = [];
     else if (k === "kindLr" && own("lr") && !own("kindLr")) out[k] = {}; // --lr alone sets every member's rate
@@ -425,6 +426,28 @@ export const DEFAULTS: Readonly<PipelineConfig> = Object.freeze(resolveConfig({}
  */
 export function resolveConfig(raw: Record<string, unknown>): PipelineConfig {
   return applyPreset(parseOptions(trainSchema, raw)) as PipelineConfig;
+}
+
+/**
+ * Refuse `--resample` with `--queue` (in `train` and `toy`): resampling draws the rows of every member from one
+ * random stream, so members trained apart on the queue would not be the ones one process trains.
+ *
+ * @param config `queue` and `resample`.
+ * @returns Nothing.
+ * @throws {UsageError} Naming both flags.
+ * @example
+ * ```ts
+ * import { checkQueueResample } from "./_config.ts";
+ * checkQueueResample({ queue: "redis://127.0.0.1:6379", resample: false });
+ * ```
+ */
+export function checkQueueResample(config: { queue?: string; resample?: boolean }): void {
+  if (config.queue !== undefined && config.resample) {
+    throw new UsageError(
+      "Invalid --resample with --queue: resampling draws the rows of every member from one random stream, so " +
+        "members trained apart on the queue would not be the sweep's; drop one of them",
+    );
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { PRESETS, resolveConfig } from "./_config.ts";
+import { UsageError } from "./_schema.ts";
 
 Deno.test("kindLr: the default preset's per-kind peaks, dropped by an explicit --lr, set from kind=rate lists or objects", () => {
   assert.deepEqual(resolveConfig({}).kindLr, PRESETS.default.kindLr);
@@ -37,4 +38,13 @@ Deno.test("jumprelu's bandwidth and initial threshold default to SAELens' and re
   for (const bad of [{ jumpreluBandwidth: 0 }, { jumpreluInitThreshold: -1 }]) {
     assert.throws(() => resolveConfig(bad), /not > 0/, JSON.stringify(bad));
   }
+});
+
+Deno.test("train refuses --resample with --queue (members trained apart would not share the resampling stream)", () => {
+  assert.throws(
+    () => resolveConfig({ queue: "redis://127.0.0.1:6379", resample: true }),
+    (e) => e instanceof UsageError && /Invalid --resample with --queue/.test(e.message),
+  );
+  assert.equal(resolveConfig({ queue: "redis://127.0.0.1:6379" }).queue, "redis://127.0.0.1:6379");
+  assert.equal(resolveConfig({ resample: true }).resample, true);
 });

@@ -35,7 +35,7 @@ import {
   toyDefaultK,
   type ToySweepOptions,
 } from "@saelab/sae";
-import { L0_ALPHA, resampleSettings, trainSchema } from "./_config.ts";
+import { checkQueueResample, L0_ALPHA, resampleSettings, trainSchema } from "./_config.ts";
 import { openRun, readRunJson, type RunHandle } from "./_run.ts";
 import { defineStage, runPipeline, type StageReporter, type Step, UsageError } from "./_runtime.ts";
 import { flag, int, num, type OptionsSchema, text, withDefault } from "./_schema.ts";
@@ -138,12 +138,7 @@ export const TOY_MODEL = {
 function checkSizes(config: ToyConfig): void {
   if (config.queue !== undefined) {
     queueConnection(config.queue);
-    if (config.resample) {
-      throw new UsageError(
-        "Invalid --resample with --queue: resampling draws the rows of every member from one random stream, so " +
-          "members trained apart on the queue would not be the sweep's; drop one of them",
-      );
-    }
+    checkQueueResample(config);
   }
   const features = config.features ?? 2 * config.d;
   if (config.meanActive > features) {
