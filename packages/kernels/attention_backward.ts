@@ -12,8 +12,9 @@
  * writes `dq_i` and `δ_i`; `attention_backward_kv`, one invocation per (b, h, key j),
  * walks the queries that see key `j` and writes `dk_j`, `dv_j`. Every element of
  * `dqkv` has exactly one writer. Bindings: `qkv`, `z`, `dz`, `lse`, `dqkv`, `delta`,
- * uniforms `{ rows, seq, heads, headSize, scale, causal }`. Workgroup size 64; the head
- * size is bounded by a compile-time bucket (16…256) of private storage.
+ * uniforms `{ rows, seq, heads, headSize, scale, causal }`. Workgroup size 64. As in the
+ * forward, the head size is compiled in (one pipeline per head size, so the loops over it
+ * unroll into registers) and head sizes that are multiples of 4 are read as `vec4`s.
  *
  * @module
  */
@@ -39,44 +40,60 @@ export interface AttentionBackwardOptions {
 
 const WG = 64;
 
-const HEADER = `
-@group(0) @binding(0) var<storage, read> qkv: array<f32>;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read> dz: array<f32>;
+/** Bindings and uniforms of both kernels; `T` is `f32` or `vec4<f32>` (head sizes that are multiples of 4). */
+function header(lanes: 1 | 4): string {
+  return `
+alias T = ${lanes === 4 ? "vec4<f32>" : "f32"};
+@group(0) @binding(0) var<storage, read> qkv: array<T>;
+@group(0) @binding(1) var<storage, read> z: array<T>;
+@group(0) @binding(2) var<storage, read> dz: array<T>;
 @group(0) @binding(3) var<storage, read> lse: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dqkv: array<T>;
 @group(0) @binding(5) var<storage, read_write> delta: array<f32>;
 struct U { rows: u32, seq: u32, heads: u32, headSize: u32, scale: f32, causal: u32 }
-@group(0) @binding(6) var<uniform> u: U;`;
+@group(0) @binding(6) var<uniform> u: U;
 
-/** Entry point and index arithmetic shared by both kernels: \`id\` enumerates (b, h, i) with i fastest. */
-const MAIN = `${headRowMain(WG)}
-  let hs = u.headSize;
-  let width = 3u * u.heads * hs;
-  let row0 = b * u.seq;
-  let head0 = h * 3u * hs;`;
-
-/** A kernel of this file: the shared bindings and entry, then `body`, which ends `main`. */
-function program(name: string, bucket: number, body: string): Program {
-  return { name, key: `hs${bucket}`, code: () => `${HEADER}\n\n${MAIN}${body}\n}` };
+fn dotT(a: T, b: T) -> f32 { return ${lanes === 4 ? "dot(a, b)" : "a * b"}; }`;
 }
 
-function queries(bucket: number): Program {
+/**
+ * A kernel of this file: the shared bindings and entry (`id` enumerates (b, h, i) with i fastest),
+ * then `body`, which ends `main`. The head size is compiled in (`hs`, in units of `T`), so the
+ * loops over it unroll and the per-invocation vectors stay in registers.
+ */
+function program(name: string, headSize: number, body: string): Program {
+  const lanes = headSize % 4 === 0 ? 4 : 1;
+  return {
+    name,
+    key: `hs${headSize}|x${lanes}`,
+    code: () =>
+      `${header(lanes)}
+
+${headRowMain(WG)}
+  const hs = ${headSize / lanes}u;
+  let width = 3u * u.heads * hs;
+  let row0 = b * u.seq;
+  let head0 = h * 3u * hs;${body}
+}`,
+  };
+}
+
+function queries(headSize: number): Program {
   return program(
     "attention_backward_q",
-    bucket,
+    headSize,
     `
   let q0 = (row0 + i) * width + head0;
   let z0 = (row0 + i) * u.heads * hs + h * hs;
-  var q: array<f32, ${bucket}>;
-  var g: array<f32, ${bucket}>;
-  var dq: array<f32, ${bucket}>;
+  var q: array<T, hs>;
+  var g: array<T, hs>;
+  var dq: array<T, hs>;
   var d = 0.0;
   for (var e = 0u; e < hs; e++) {
     q[e] = qkv[q0 + e] * u.scale;
     g[e] = dz[z0 + e];
-    d += g[e] * z[z0 + e];
-    dq[e] = 0.0;
+    d += dotT(g[e], z[z0 + e]);
+    dq[e] = T(0.0);
   }
   let m = lse[id];
   let last = select(u.seq, i + 1u, u.causal != 0u);
@@ -85,7 +102,7 @@ function queries(bucket: number): Program {
     let v0 = k0 + hs;
     var s = 0.0;
     var dp = 0.0;
-    for (var e = 0u; e < hs; e++) { s += q[e] * qkv[k0 + e]; dp += g[e] * qkv[v0 + e]; }
+    for (var e = 0u; e < hs; e++) { s += dotT(q[e], qkv[k0 + e]); dp += dotT(g[e], qkv[v0 + e]); }
     let ds = exp(s - m) * (dp - d);
     for (var e = 0u; e < hs; e++) { dq[e] += ds * qkv[k0 + e]; }
   }
@@ -94,20 +111,20 @@ function queries(bucket: number): Program {
   );
 }
 
-function keys(bucket: number): Program {
+function keys(headSize: number): Program {
   return program(
     "attention_backward_kv",
-    bucket,
+    headSize,
     `
   let j = i;
   _ = z[0]; // one bind group layout for both kernels
   let k0 = (row0 + j) * width + head0 + hs;
   let v0 = k0 + hs;
-  var k: array<f32, ${bucket}>;
-  var v: array<f32, ${bucket}>;
-  var dk: array<f32, ${bucket}>;
-  var dv: array<f32, ${bucket}>;
-  for (var e = 0u; e < hs; e++) { k[e] = qkv[k0 + e] * u.scale; v[e] = qkv[v0 + e]; dk[e] = 0.0; dv[e] = 0.0; }
+  var k: array<T, hs>;
+  var v: array<T, hs>;
+  var dk: array<T, hs>;
+  var dv: array<T, hs>;
+  for (var e = 0u; e < hs; e++) { k[e] = qkv[k0 + e] * u.scale; v[e] = qkv[v0 + e]; dk[e] = T(0.0); dv[e] = T(0.0); }
   let first = select(0u, j, u.causal != 0u);
   let stat0 = (b * u.heads + h) * u.seq;
   for (var qi = first; qi < u.seq; qi++) {
@@ -115,7 +132,7 @@ function keys(bucket: number): Program {
     let z0 = (row0 + qi) * u.heads * hs + h * hs;
     var s = 0.0;
     var dp = 0.0;
-    for (var e = 0u; e < hs; e++) { s += qkv[q0 + e] * k[e]; dp += dz[z0 + e] * v[e]; }
+    for (var e = 0u; e < hs; e++) { s += dotT(qkv[q0 + e], k[e]); dp += dotT(dz[z0 + e], v[e]); }
     let p = exp(s - lse[stat0 + qi]);
     let ds = p * (dp - delta[stat0 + qi]) * u.scale;
     for (var e = 0u; e < hs; e++) { dk[e] += ds * qkv[q0 + e]; dv[e] += p * dz[z0 + e]; }
@@ -167,8 +184,6 @@ export function attentionBackward(
   const scale = checkNumber(k, "scale", options.scale ?? 1 / Math.sqrt(headSize));
   const dqkv = outTensor(gpu, k, options.out, qkv.shape);
   if (dqkv.buffer === qkv.buffer) throw new RangeError(`Cannot run ${k}: out must not be qkv`);
-  let bucket = 16;
-  while (bucket < headSize) bucket *= 2;
   const rows = batch * heads * seq;
   const delta = gpu.empty([Math.max(rows, 1)], "f32", "attentionBackward.delta");
   const run = {
@@ -177,8 +192,8 @@ export function attentionBackward(
       .u32(options.causal === false ? 0 : 1).bytes(),
     workgroups: grid(Math.ceil(rows / WG)),
   };
-  gpu.dispatch(queries(bucket), run);
-  gpu.dispatch(keys(bucket), run);
+  gpu.dispatch(queries(headSize), run);
+  gpu.dispatch(keys(headSize), run);
   delta.dispose();
   return dqkv;
 }
