@@ -43,6 +43,131 @@ fn total(v: f32, l: u32) -> f32 {
 }`;
 }
 
+/**
+ * How a row kernel reduces a row: `"workgroup"`, one workgroup per row whose invocations share
+ * the row and meet in {@linkcode workgroupSum}'s tree (what a discrete GPU prefers); `"serial"`,
+ * one invocation per row that walks the same strided partial sums and the same tree by itself,
+ * with no barrier. Both add the same numbers in the same order, so their results are bit-identical;
+ * on CPU software adapters, where every barrier switches all of a workgroup's invocations,
+ * `"serial"` is many times faster.
+ */
+export type RowMode = "workgroup" | "serial";
+
+/** One sum of a {@linkcode rowFrame}: the `let` it defines and the term added per element `i`. */
+export interface RowSum {
+  /** Name of the `let` holding the row's total. */
+  name: string;
+  /** WGSL expression of the element index `i` (and of the `pre` statements). */
+  term: string;
+}
+
+/** The WGSL pieces of a row kernel in a {@linkcode RowMode}; see {@linkcode rowFrame}. */
+export interface RowFrame {
+  /** Module-scope declarations (the workgroup scratch or the serial tree). */
+  decls: string;
+  /** Statements opening `main`: `let row = …;` and the return past `rows` (a uniform `u.rows`). */
+  row: string;
+  /** Opening of a loop over the row's elements `i < n` that this invocation handles (close with `}`). */
+  each: (n: string) => string;
+  /** Condition of the invocation that writes per-row values once. */
+  leader: string;
+  /** Statements defining each sum's `let` from the row's elements `i < n`, `pre` run before the terms. */
+  sums: (n: string, terms: readonly RowSum[], pre?: string) => string;
+  /** Workgroups to dispatch for `rows` rows (a {@linkcode grid} count). */
+  groups: (rows: number) => number;
+}
+
+/**
+ * The frame of a row kernel (reductions over the last dimension, such as LayerNorm) in either
+ * {@linkcode RowMode}, so one kernel body serves both; `main` must declare {@linkcode GRID_ARGS}.
+ *
+ * @param mode `"workgroup"` or `"serial"`.
+ * @param wg The workgroup size (a power of two); in `"serial"` mode also the number of strided partials.
+ * @returns The frame's pieces.
+ * @example
+ * ```ts
+ * import { rowFrame } from "./_wgsl.ts";
+ * const f = rowFrame("serial", 64);
+ * console.log(f.sums("u.width", [{ name: "s", term: "x[i]" }]).includes("serialTotal(&s_p)")); // true
+ * ```
+ */
+export function rowFrame(mode: RowMode, wg: number): RowFrame {
+  if (mode === "workgroup") {
+    return {
+      decls: workgroupSum(wg),
+      row: "let row = wid.y * nwg.x + wid.x;\n  if (row >= u.rows) { return; }",
+      each: (n) => `for (var i = lid; i < ${n}; i += ${wg}u) {`,
+      leader: "lid == 0u",
+      sums: (n, terms, pre = "") =>
+        `${terms.map((t) => `var ${t.name}_s = 0.0;`).join(" ")}
+  for (var i = lid; i < ${n}; i += ${wg}u) { ${pre} ${terms.map((t) => `${t.name}_s += ${t.term};`).join(" ")} }
+  ${terms.map((t) => `let ${t.name} = total(${t.name}_s, lid);`).join("\n  ")}`,
+      groups: (rows) => rows,
+    };
+  }
+  if (!Number.isInteger(Math.log2(wg))) {
+    throw new RangeError(`Cannot build a serial row sum: ${wg} is not a power of two`);
+  }
+  return {
+    decls: `fn serialTotal(p: ptr<function, array<f32, ${wg}>>) -> f32 {
+  for (var k = ${wg / 2}u; k > 0u; k >>= 1u) {
+    for (var l = 0u; l < k; l++) { (*p)[l] += (*p)[l + k]; }
+  }
+  return (*p)[0];
+}`,
+    row: `let row = ${LINEAR_ID(wg)};\n  if (row >= u.rows) { return; }`,
+    each: (n) => `for (var i = 0u; i < ${n}; i++) {`,
+    leader: "true",
+    sums: (n, terms, pre = "") =>
+      `${terms.map((t) => `var ${t.name}_p: array<f32, ${wg}>;`).join(" ")}
+  for (var l = 0u; l < ${wg}u; l++) {
+    ${terms.map((t) => `var ${t.name}_s = 0.0;`).join(" ")}
+    for (var i = l; i < ${n}; i += ${wg}u) { ${pre} ${terms.map((t) => `${t.name}_s += ${t.term};`).join(" ")} }
+    ${terms.map((t) => `${t.name}_p[l] = ${t.name}_s;`).join(" ")}
+  }
+  ${terms.map((t) => `let ${t.name} = serialTotal(&${t.name}_p);`).join("\n  ")}`,
+    groups: (rows) => Math.ceil(rows / wg),
+  };
+}
+
+/**
+ * The {@linkcode RowMode} for rows of `n` elements per invocation loop: `"serial"` on CPU software
+ * adapters while each invocation's loops stay well inside llvmpipe's 65,535 iterations (rows of up
+ * to 4096 elements), `"workgroup"` otherwise.
+ *
+ * @param gpu The GPU context.
+ * @param n Elements per row, as the kernel loops over them.
+ * @returns The mode.
+ * @example
+ * ```ts ignore
+ * const mode = rowMode(gpu, width / 4);
+ * ```
+ */
+export function rowMode(gpu: Gpu, n: number): RowMode {
+  return gpu.isSoftware && n <= SERIAL_ROW_MAX ? "serial" : "workgroup";
+}
+
+/**
+ * Check a kernel's `mode` option.
+ *
+ * @param kernel The kernel's name, for the message.
+ * @param mode The option's value.
+ * @returns The mode, or `undefined` when not given.
+ * @throws {TypeError} For anything but `"workgroup"` or `"serial"`.
+ * @example
+ * ```ts
+ * import { checkRowMode } from "./_wgsl.ts";
+ * console.log(checkRowMode("layerNorm", "serial")); // "serial"
+ * ```
+ */
+export function checkRowMode(kernel: string, mode: unknown): RowMode | undefined {
+  if (mode === undefined || mode === "workgroup" || mode === "serial") return mode;
+  throw new TypeError(`Cannot run ${kernel}: mode must be "workgroup" or "serial", got ${String(mode)}`);
+}
+
+/** Longest row (in loop elements) a `"serial"` row kernel takes: 4 passes of 4096 plus the trees stay far under 65,535. */
+export const SERIAL_ROW_MAX = 4096;
+
 /** A storage buffer of a {@linkcode perItemProgram}: name, access and element type. */
 export type ItemBuffer = readonly [name: string, access: "read" | "read_write", type: "f32" | "u32" | "i32"];
 

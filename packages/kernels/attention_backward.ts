@@ -12,14 +12,16 @@
  * writes `dq_i` and `δ_i`; `attention_backward_kv`, one invocation per (b, h, key j),
  * walks the queries that see key `j` and writes `dk_j`, `dv_j`. Every element of
  * `dqkv` has exactly one writer. Bindings: `qkv`, `z`, `dz`, `lse`, `dqkv`, `delta`,
- * uniforms `{ rows, seq, heads, headSize, scale, causal }`. Workgroup size 64; the head
- * size is bounded by a compile-time bucket (16…256) of private storage.
+ * uniforms `{ rows, seq, heads, headSize, scale, causal }`. Workgroup size 64. As in the
+ * forward, the head size is compiled in (one pipeline per head size, so the loops over it
+ * unroll into registers) and head sizes that are multiples of 4 are read as `vec4`s; on
+ * CPU software adapters `qkv` and `dz` are read from staged textures (`rowBinding`).
  *
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { checkNumber, checkSameShape, checkTensor, fmtShape, grid, outTensor, Uniforms } from "./_util.ts";
-import { checkHeads, headRowMain } from "./attention.ts";
+import { checkHeads, headRowMain, rowBinding, rowSource } from "./attention.ts";
 
 /** Options of {@linkcode attentionBackward}. */
 export interface AttentionBackwardOptions {
@@ -39,88 +41,114 @@ export interface AttentionBackwardOptions {
 
 const WG = 64;
 
-const HEADER = `
-@group(0) @binding(0) var<storage, read> qkv: array<f32>;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read> dz: array<f32>;
-@group(0) @binding(3) var<storage, read> lse: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
-@group(0) @binding(5) var<storage, read_write> delta: array<f32>;
-struct U { rows: u32, seq: u32, heads: u32, headSize: u32, scale: f32, causal: u32 }
-@group(0) @binding(6) var<uniform> u: U;`;
-
-/** Entry point and index arithmetic shared by both kernels: \`id\` enumerates (b, h, i) with i fastest. */
-const MAIN = `${headRowMain(WG)}
-  let hs = u.headSize;
-  let width = 3u * u.heads * hs;
-  let row0 = b * u.seq;
-  let head0 = h * 3u * hs;`;
-
-/** A kernel of this file: the shared bindings and entry, then `body`, which ends `main`. */
-function program(name: string, bucket: number, body: string): Program {
-  return { name, key: `hs${bucket}`, code: () => `${HEADER}\n\n${MAIN}${body}\n}` };
+/** Where the kernels read `qkv` and `dz`: wrap shifts of their staged textures, `undefined` for buffers. */
+interface Sources {
+  qkv: number | undefined;
+  dz: number | undefined;
 }
 
-function queries(bucket: number): Program {
+/**
+ * A kernel of this file: the shared bindings and entry (`id` enumerates (b, h, i) with i fastest),
+ * then `body`, which ends `main`. `T` is `f32` or `vec4<f32>` (head sizes that are multiples of 4);
+ * the head size is compiled in (`hs`, in units of `T`), so the loops over it unroll and the
+ * per-invocation vectors stay in registers. `ld(row, col)` reads `qkv`, `ldz(row, col)` reads `dz`.
+ */
+function program(name: string, headSize: number, sources: Sources, body: string): Program {
+  const lanes = headSize % 4 === 0 ? 4 : 1;
+  const where = (shift: number | undefined) => (shift === undefined ? "b" : `t${shift}`);
+  return {
+    name,
+    key: `hs${headSize}|x${lanes}|${where(sources.qkv)}|${where(sources.dz)}`,
+    code: () => `
+alias T = ${lanes === 4 ? "vec4<f32>" : "f32"};
+const hs = ${headSize / lanes}u;
+struct U { rows: u32, seq: u32, heads: u32, headSize: u32, scale: f32, causal: u32 }
+@group(0) @binding(6) var<uniform> u: U;
+${rowSource({ name: "qkv", fn: "ld", binding: 0, width: "3u * u.heads * hs" }, sources.qkv)}
+@group(0) @binding(1) var<storage, read> z: array<T>;
+${rowSource({ name: "dz", fn: "ldz", binding: 2, width: "u.heads * hs" }, sources.dz)}
+@group(0) @binding(3) var<storage, read> lse: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dqkv: array<T>;
+@group(0) @binding(5) var<storage, read_write> delta: array<f32>;
+
+fn dotT(a: T, b: T) -> f32 { return ${lanes === 4 ? "dot(a, b)" : "a * b"}; }
+
+${headRowMain(WG)}
+  let width = 3u * u.heads * hs;
+  let row0 = b * u.seq;
+  let head0 = h * 3u * hs;${body}
+}`,
+  };
+}
+
+function queries(headSize: number, sources: Sources): Program {
   return program(
     "attention_backward_q",
-    bucket,
+    headSize,
+    sources,
     `
-  let q0 = (row0 + i) * width + head0;
-  let z0 = (row0 + i) * u.heads * hs + h * hs;
-  var q: array<f32, ${bucket}>;
-  var g: array<f32, ${bucket}>;
-  var dq: array<f32, ${bucket}>;
+  let r = row0 + i;
+  let z0 = r * u.heads * hs + h * hs;
+  var q: array<T, hs>;
+  var g: array<T, hs>;
+  var dq: array<T, hs>;
   var d = 0.0;
   for (var e = 0u; e < hs; e++) {
-    q[e] = qkv[q0 + e] * u.scale;
-    g[e] = dz[z0 + e];
-    d += g[e] * z[z0 + e];
-    dq[e] = 0.0;
+    q[e] = ld(r, head0 + e) * u.scale;
+    g[e] = ldz(r, h * hs + e);
+    d += dotT(g[e], z[z0 + e]);
+    dq[e] = T(0.0);
   }
   let m = lse[id];
   let last = select(u.seq, i + 1u, u.causal != 0u);
   for (var j = 0u; j < last; j++) {
-    let k0 = (row0 + j) * width + head0 + hs;
-    let v0 = k0 + hs;
+    let kj = row0 + j;
     var s = 0.0;
     var dp = 0.0;
-    for (var e = 0u; e < hs; e++) { s += q[e] * qkv[k0 + e]; dp += g[e] * qkv[v0 + e]; }
+    for (var e = 0u; e < hs; e++) {
+      s += dotT(q[e], ld(kj, head0 + hs + e));
+      dp += dotT(g[e], ld(kj, head0 + 2u * hs + e));
+    }
     let ds = exp(s - m) * (dp - d);
-    for (var e = 0u; e < hs; e++) { dq[e] += ds * qkv[k0 + e]; }
+    for (var e = 0u; e < hs; e++) { dq[e] += ds * ld(kj, head0 + hs + e); }
   }
+  let q0 = r * width + head0;
   for (var e = 0u; e < hs; e++) { dqkv[q0 + e] = dq[e] * u.scale; }
   delta[id] = d;`,
   );
 }
 
-function keys(bucket: number): Program {
+function keys(headSize: number, sources: Sources): Program {
   return program(
     "attention_backward_kv",
-    bucket,
+    headSize,
+    sources,
     `
-  let j = i;
+  let r = row0 + i;
   _ = z[0]; // one bind group layout for both kernels
-  let k0 = (row0 + j) * width + head0 + hs;
-  let v0 = k0 + hs;
-  var k: array<f32, ${bucket}>;
-  var v: array<f32, ${bucket}>;
-  var dk: array<f32, ${bucket}>;
-  var dv: array<f32, ${bucket}>;
-  for (var e = 0u; e < hs; e++) { k[e] = qkv[k0 + e] * u.scale; v[e] = qkv[v0 + e]; dk[e] = 0.0; dv[e] = 0.0; }
-  let first = select(0u, j, u.causal != 0u);
+  var k: array<T, hs>;
+  var v: array<T, hs>;
+  var dk: array<T, hs>;
+  var dv: array<T, hs>;
+  for (var e = 0u; e < hs; e++) {
+    k[e] = ld(r, head0 + hs + e) * u.scale;
+    v[e] = ld(r, head0 + 2u * hs + e);
+    dk[e] = T(0.0);
+    dv[e] = T(0.0);
+  }
+  let first = select(0u, i, u.causal != 0u);
   let stat0 = (b * u.heads + h) * u.seq;
   for (var qi = first; qi < u.seq; qi++) {
-    let q0 = (row0 + qi) * width + head0;
-    let z0 = (row0 + qi) * u.heads * hs + h * hs;
+    let rq = row0 + qi;
     var s = 0.0;
     var dp = 0.0;
-    for (var e = 0u; e < hs; e++) { s += qkv[q0 + e] * k[e]; dp += dz[z0 + e] * v[e]; }
+    for (var e = 0u; e < hs; e++) { s += dotT(ld(rq, head0 + e), k[e]); dp += dotT(ldz(rq, h * hs + e), v[e]); }
     let p = exp(s - lse[stat0 + qi]);
     let ds = p * (dp - delta[stat0 + qi]) * u.scale;
-    for (var e = 0u; e < hs; e++) { dk[e] += ds * qkv[q0 + e]; dv[e] += p * dz[z0 + e]; }
+    for (var e = 0u; e < hs; e++) { dk[e] += ds * ld(rq, head0 + e); dv[e] += p * ldz(rq, h * hs + e); }
   }
-  for (var e = 0u; e < hs; e++) { dqkv[k0 + e] = dk[e]; dqkv[v0 + e] = dv[e]; }`,
+  let k0 = r * width + head0 + hs;
+  for (var e = 0u; e < hs; e++) { dqkv[k0 + e] = dk[e]; dqkv[k0 + hs + e] = dv[e]; }`,
   );
 }
 
@@ -167,18 +195,20 @@ export function attentionBackward(
   const scale = checkNumber(k, "scale", options.scale ?? 1 / Math.sqrt(headSize));
   const dqkv = outTensor(gpu, k, options.out, qkv.shape);
   if (dqkv.buffer === qkv.buffer) throw new RangeError(`Cannot run ${k}: out must not be qkv`);
-  let bucket = 16;
-  while (bucket < headSize) bucket *= 2;
   const rows = batch * heads * seq;
   const delta = gpu.empty([Math.max(rows, 1)], "f32", "attentionBackward.delta");
+  const lanes = headSize % 4 === 0 ? 4 : 1;
+  const tq = rowBinding(gpu, qkv, { lanes, slot: "attention.qkv" });
+  const tdz = rowBinding(gpu, dz, { lanes, slot: "attention.dz" });
+  const sources = { qkv: tq.shift, dz: tdz.shift };
   const run = {
-    bindings: [qkv, z, dz, lse, dqkv, delta],
+    bindings: [tq.binding, z, tdz.binding, lse, dqkv, delta],
     uniforms: new Uniforms().u32(rows).u32(seq).u32(heads).u32(headSize).f32(scale)
       .u32(options.causal === false ? 0 : 1).bytes(),
     workgroups: grid(Math.ceil(rows / WG)),
   };
-  gpu.dispatch(queries(bucket), run);
-  gpu.dispatch(keys(bucket), run);
+  gpu.dispatch(queries(headSize, sources), run);
+  gpu.dispatch(keys(headSize, sources), run);
   delta.dispose();
   return dqkv;
 }

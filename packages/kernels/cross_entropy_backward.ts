@@ -4,14 +4,16 @@
  * rows whose target is negative (ignored). `scale` is usually `1 / (rows counted)`.
  *
  * Bindings: `logits` (read-write when `out` is `logits`, in place), `targets` (i32),
- * `lse` (from the forward's `lse` option), `out`, uniforms `{ n, vocab, scale }` (`n` = N·V).
- * One invocation per element; workgroup size 256.
+ * `lse` (from the forward's `lse` option), `out`, uniforms `{ rows, width, scale }` (`width`:
+ * the row in units of `vec4` when the vocabulary is a multiple of 4, else of `f32`).
+ * One invocation per `vec4` (or element); workgroup size 256, workgroups along the row in x and one row
+ * per workgroup in y (and z past 65,535 rows), so no invocation divides by the vocabulary
+ * (integer division has no vector instruction on CPU adapters and dominated the kernel there).
  *
  * @module
  */
-import type { Gpu, Tensor } from "@saelab/gpu";
-import { checkNumber, checkTensor, fmtShape, outTensor, Uniforms } from "./_util.ts";
-import { dispatchPerItem } from "./_wgsl.ts";
+import type { Gpu, Program, Tensor } from "@saelab/gpu";
+import { bindOperands, checkNumber, checkTensor, fmtShape, MAX_GROUPS_X, outTensor, Uniforms } from "./_util.ts";
 import { checkLogitsTargets } from "./cross_entropy.ts";
 
 /** Options of {@linkcode crossEntropyBackward}. */
@@ -58,25 +60,47 @@ export function crossEntropyBackward(
   if (lse.size !== rows) throw new RangeError(`Cannot run ${k}: lse ${fmtShape(lse.shape)} must have ${rows} entries`);
   const scale = checkNumber(k, "scale", options.scale);
   const out = outTensor(gpu, k, options.out, logits.shape);
-  const total = rows * vocab;
-  dispatchPerItem(gpu, {
+  // rows whose length is a multiple of 4 are read and written as vec4s
+  const lanes = vocab % 4 === 0 ? 4 : 1;
+  const T = lanes === 4 ? "vec4<f32>" : "f32";
+  const bound = bindOperands(k, [
+    { name: "logits", tensor: logits, access: "read" },
+    { name: "targets", tensor: targets, access: "read" },
+    { name: "lse", tensor: lse, access: "read" },
+    { name: "out", tensor: out, access: "write" },
+  ], { elementType: (n) => (n === "targets" ? "i32" : n === "lse" ? "f32" : T) });
+  const $ = (name: string) => bound.ref(name);
+  const cols = lanes === 4 ? "4u * c + vec4<u32>(0u, 1u, 2u, 3u)" : "c";
+  const program: Program = {
     name: "cross_entropy_backward",
-    wg: WG,
-    operands: [
-      { name: "logits", tensor: logits, access: "read" },
-      { name: "targets", tensor: targets, access: "read" },
-      { name: "lse", tensor: lse, access: "read" },
-      { name: "out", tensor: out, access: "write" },
-    ],
-    elementType: (n) => (n === "targets" ? "i32" : "f32"),
-    uniforms: "vocab: u32, scale: f32",
-    body: `let n = i / u.vocab;
-  let t = $targets[n];
-  var g = 0.0;
+    key: `wg${WG}|x${lanes}|${bound.key}`,
+    code: () => `
+${bound.declarations}
+struct U { rows: u32, width: u32, scale: f32 }
+@group(0) @binding(${bound.buffers.length}) var<uniform> u: U;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n = wid.z * nwg.y + wid.y;
+  let c = wid.x * ${WG}u + lid;
+  if (n >= u.rows || c >= u.width) { return; }
+  let i = n * u.width + c;
+  let t = ${$("targets")}[n];
+  var g = ${T}(0.0);
   if (t >= 0) {
-    g = exp($logits[i] - $lse[n]) - select(0.0, 1.0, u32(t) == i % u.vocab);
+    g = exp(${$("logits")}[i] - ${$("lse")}[n]) - select(${T}(0.0), ${T}(1.0), ${cols} == ${
+      lanes === 4 ? "vec4<u32>(u32(t))" : "u32(t)"
+    });
   }
-  $out[i] = u.scale * g;`,
-  }, { uniforms: new Uniforms().u32(total).u32(vocab).f32(scale), count: total });
+  ${$("out")}[i] = u.scale * g;
+}`,
+  };
+  if (rows === 0 || vocab === 0) return out;
+  const rowGroups = Math.min(rows, MAX_GROUPS_X);
+  gpu.dispatch(program, {
+    bindings: bound.buffers,
+    uniforms: new Uniforms().u32(rows).u32(vocab / lanes).f32(scale).bytes(),
+    workgroups: [Math.ceil(vocab / lanes / WG), rowGroups, Math.ceil(rows / rowGroups)],
+  });
   return out;
 }

@@ -22,6 +22,24 @@ Deno.test("crossEntropy matches the reference; negative targets are ignored", as
   }
 });
 
+Deno.test("crossEntropy gives bit-identical losses with a workgroup or an invocation per row", async () => {
+  for (const [rows, vocab] of [[3, 2], [70, 300], [9, 4096]]) {
+    const hl = randomFloats(rows * vocab, rows * vocab, -12, 12);
+    using logits = gpu.upload(hl, [rows, vocab]);
+    using targets = gpu.upload(Int32Array.from({ length: rows }, (_, r) => (r % 4 === 3 ? -1 : (r * 7) % vocab)), [
+      rows,
+    ]);
+    const run = async (mode: "workgroup" | "serial") => {
+      using lse = gpu.empty([rows]);
+      using loss = crossEntropy(gpu, logits, targets, { lse, mode });
+      return [await loss.read(), await lse.read()];
+    };
+    const [a, b] = [await run("workgroup"), await run("serial")];
+    assertClose(a[0], crossEntropyRef(hl, await targets.read(), vocab).loss, TOL, `workgroup ${rows}x${vocab}`);
+    assert.deepEqual(b, a, `${rows}x${vocab}: serial and workgroup rows differ`);
+  }
+});
+
 Deno.test("crossEntropy is stable for large logits and gives NaN for a target past the vocabulary", async () => {
   using logits = gpu.upload(new Float32Array([1000, 0, -1000, 88, 90, 89]), [2, 3]);
   using targets = gpu.upload(new Int32Array([1, 3]), [2]);

@@ -6,13 +6,15 @@
  * `{ rows, width, eps }`. One workgroup of 64 invocations per row: a shared-memory
  * sum gives the mean, a second one the variance of the centred values (two passes,
  * so large means do not cancel), then each invocation writes its strided elements.
+ * On CPU software adapters one invocation per row adds the same partial sums in the same
+ * order without barriers (`rowFrame` of `_wgsl.ts`), so the result is bit-identical.
  * Rows whose width is a multiple of 4 are read as `vec4`s.
  *
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { checkNumber, checkRows, checkTensor, fmtShape, grid, GRID_ARGS, outTensor, Uniforms } from "./_util.ts";
-import { workgroupSum } from "./_wgsl.ts";
+import { checkRowMode, rowFrame, type RowMode, rowMode } from "./_wgsl.ts";
 
 /** Options of {@linkcode layerNorm}. */
 export interface LayerNormOptions {
@@ -24,17 +26,23 @@ export interface LayerNormOptions {
   eps?: number;
   /** Write here (shape of `x`, another tensor) instead of a new tensor. */
   out?: Tensor<"f32">;
+  /**
+   * A workgroup per row or an invocation per row (bit-identical results). Default: an invocation
+   * per row on CPU software adapters (for rows of up to 4096 loads), a workgroup per row elsewhere.
+   */
+  mode?: RowMode;
 }
 
 const WG = 64;
 
 /** Rows whose width is a multiple of 4 are read as `vec4`s (`lanes` 4). */
-function program(lanes: 1 | 4): Program {
+function program(lanes: 1 | 4, mode: RowMode): Program {
   const T = lanes === 4 ? "vec4<f32>" : "f32";
   const sum = lanes === 4 ? "dot(v, vec4<f32>(1.0))" : "v";
+  const f = rowFrame(mode, WG);
   return {
     name: "layer_norm",
-    key: `wg${WG}|x${lanes}`,
+    key: `wg${WG}|x${lanes}|${mode}`,
     code: () => `
 alias T = ${T};
 @group(0) @binding(0) var<storage, read> x: array<T>;
@@ -43,23 +51,20 @@ alias T = ${T};
 @group(0) @binding(3) var<storage, read_write> y: array<T>;
 struct U { rows: u32, width: u32, eps: f32 }
 @group(0) @binding(4) var<uniform> u: U;
-${workgroupSum(WG)}
+${f.decls}
 
 fn hsum(v: T) -> f32 { return ${sum}; }
 
 @compute @workgroup_size(${WG})
 fn main(${GRID_ARGS}) {
-  let row = wid.y * nwg.x + wid.x;
-  if (row >= u.rows) { return; }
+  ${f.row}
   let n = u.width / ${lanes}u;
   let o = row * n;
-  var s = 0.0;
-  for (var i = lid; i < n; i += ${WG}u) { s += hsum(x[o + i]); }
-  let mean = total(s, lid) / f32(u.width);
-  var q = 0.0;
-  for (var i = lid; i < n; i += ${WG}u) { let d = x[o + i] - mean; q += hsum(d * d); }
-  let inv = inverseSqrt(total(q, lid) / f32(u.width) + u.eps);
-  for (var i = lid; i < n; i += ${WG}u) { y[o + i] = (x[o + i] - mean) * inv * w[i] + b[i]; }
+  ${f.sums("n", [{ name: "s", term: "hsum(x[o + i])" }])}
+  let mean = s / f32(u.width);
+  ${f.sums("n", [{ name: "q", term: "hsum(d * d)" }], "let d = x[o + i] - mean;")}
+  let inv = inverseSqrt(q / f32(u.width) + u.eps);
+  ${f.each("n")} y[o + i] = (x[o + i] - mean) * inv * w[i] + b[i]; }
 }`,
   };
 }
@@ -98,10 +103,12 @@ export function layerNorm(gpu: Gpu, x: Tensor<"f32">, options: LayerNormOptions)
   const eps = checkNumber(k, "eps", options.eps ?? 1e-5);
   const y = outTensor(gpu, k, options.out, x.shape);
   if (y.buffer === x.buffer) throw new RangeError(`Cannot run ${k}: out must not be x`);
-  gpu.dispatch(program(width % 4 === 0 ? 4 : 1), {
+  const lanes = width % 4 === 0 ? 4 : 1;
+  const mode = checkRowMode(k, options.mode) ?? rowMode(gpu, width / lanes);
+  gpu.dispatch(program(lanes, mode), {
     bindings: [x, options.weight, options.bias, y],
     uniforms: new Uniforms().u32(rows).u32(width).f32(eps).bytes(),
-    workgroups: grid(rows),
+    workgroups: grid(rowFrame(mode, WG).groups(rows)),
   });
   return y;
 }

@@ -7,7 +7,9 @@
  *
  * Two kernels, no atomics. `layer_norm_backward_rows`: one workgroup of 64 per row
  * recomputes mean and rstd (two passes, as the forward), writes `dx` (or adds it to
- * `dx` with `accumulate`) and the row's `(mean, rstd)` to a scratch `[rows, 2]`.
+ * `dx` with `accumulate`) and the row's `(mean, rstd)` to a scratch `[rows, 2]`; on CPU
+ * software adapters one invocation per row adds the same numbers in the same order without
+ * barriers (`rowFrame` of `_wgsl.ts`).
  * `layer_norm_backward_cols`: one invocation per column walks the rows in order for
  * `dweight` and `dbias`, so each parameter gradient has one writer and a fixed
  * summation order. Bindings: `x`, `weight`, `dy`, `dx`, `stats`, uniforms
@@ -28,7 +30,7 @@ import {
   outTensor,
   Uniforms,
 } from "./_util.ts";
-import { perItemProgram, workgroupSum } from "./_wgsl.ts";
+import { checkRowMode, perItemProgram, rowFrame, type RowMode, rowMode } from "./_wgsl.ts";
 
 /** Options of {@linkcode layerNormBackward}. */
 export interface LayerNormBackwardOptions {
@@ -44,6 +46,11 @@ export interface LayerNormBackwardOptions {
   dweight?: Tensor<"f32">;
   /** Write the shift gradient here `[D]`. Default: a new tensor. */
   dbias?: Tensor<"f32">;
+  /**
+   * A workgroup per row or an invocation per row for `dx` (bit-identical results). Default: an
+   * invocation per row on CPU software adapters (rows of up to 4096), a workgroup per row elsewhere.
+   */
+  mode?: RowMode;
 }
 
 /** Gradients of LayerNorm; the caller owns the tensors it did not pass in. */
@@ -58,10 +65,12 @@ export interface LayerNormGrads {
 
 const WG = 64;
 
-const ROWS: Program = {
-  name: "layer_norm_backward_rows",
-  key: `wg${WG}`,
-  code: () => `
+function rowsProgram(mode: RowMode): Program {
+  const f = rowFrame(mode, WG);
+  return {
+    name: "layer_norm_backward_rows",
+    key: `wg${WG}|${mode}`,
+    code: () => `
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
@@ -69,40 +78,38 @@ const ROWS: Program = {
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 struct U { rows: u32, width: u32, eps: f32, accumulate: u32 }
 @group(0) @binding(5) var<uniform> u: U;
-${workgroupSum(WG)}
+${f.decls}
 
 @compute @workgroup_size(${WG})
 fn main(${GRID_ARGS}) {
-  let row = wid.y * nwg.x + wid.x;
-  if (row >= u.rows) { return; }
+  ${f.row}
   let o = row * u.width;
   let n = f32(u.width);
-  var s = 0.0;
-  for (var i = lid; i < u.width; i += ${WG}u) { s += x[o + i]; }
-  let mean = total(s, lid) / n;
-  var q = 0.0;
-  for (var i = lid; i < u.width; i += ${WG}u) { let d = x[o + i] - mean; q += d * d; }
-  let rstd = inverseSqrt(total(q, lid) / n + u.eps);
-  var sg = 0.0;
-  var sgx = 0.0;
-  for (var i = lid; i < u.width; i += ${WG}u) {
-    let g = dy[o + i] * w[i];
-    sg += g;
-    sgx += g * (x[o + i] - mean) * rstd;
-  }
-  let mg = total(sg, lid) / n;
-  let mgx = total(sgx, lid) / n;
-  for (var i = lid; i < u.width; i += ${WG}u) {
+  ${f.sums("u.width", [{ name: "s", term: "x[o + i]" }])}
+  let mean = s / n;
+  ${f.sums("u.width", [{ name: "q", term: "d * d" }], "let d = x[o + i] - mean;")}
+  let rstd = inverseSqrt(q / n + u.eps);
+  ${
+      f.sums(
+        "u.width",
+        [{ name: "sg", term: "g" }, { name: "sgx", term: "g * (x[o + i] - mean) * rstd" }],
+        "let g = dy[o + i] * w[i];",
+      )
+    }
+  let mg = sg / n;
+  let mgx = sgx / n;
+  ${f.each("u.width")}
     let xh = (x[o + i] - mean) * rstd;
     let v = rstd * (dy[o + i] * w[i] - mg - xh * mgx);
     dx[o + i] = select(v, dx[o + i] + v, u.accumulate != 0u);
   }
-  if (lid == 0u) {
+  if (${f.leader}) {
     stats[2u * row] = mean;
     stats[2u * row + 1u] = rstd;
   }
 }`,
-};
+  };
+}
 
 /** One invocation per column `c < width` (the item count `n`). */
 const COLS = perItemProgram({
@@ -174,10 +181,11 @@ export function layerNormBackward(
   const dweight = outTensor(gpu, k, options.dweight, [width], { name: "dweight" });
   const dbias = outTensor(gpu, k, options.dbias, [width], { name: "dbias" });
   const stats = gpu.empty([Math.max(rows, 1), 2], "f32", "layerNormBackward.stats");
-  gpu.dispatch(ROWS, {
+  const mode = checkRowMode(k, options.mode) ?? rowMode(gpu, width);
+  gpu.dispatch(rowsProgram(mode), {
     bindings: [x, weight, dy, dx, stats],
     uniforms: new Uniforms().u32(rows).u32(width).f32(eps).u32(options.accumulate ? 1 : 0).bytes(),
-    workgroups: grid(rows),
+    workgroups: grid(rowFrame(mode, WG).groups(rows)),
   });
   dispatchLinear(gpu, COLS, {
     bindings: [x, dy, stats, dweight, dbias],

@@ -41,6 +41,21 @@ Deno.test("layerNormBackward matches the reference, and accumulates into dx", as
   }
 });
 
+Deno.test("layerNormBackward gives bit-identical gradients with a workgroup or an invocation per row", async () => {
+  for (const [rows, width] of [[3, 7], [65, 128], [5, 1030]]) {
+    const hx = randomFloats(rows * width, rows + width, -3, 3).map((v, i) => 2 * Math.floor(i / width) + v);
+    using x = gpu.upload(hx, [rows, width]);
+    using dy = gpu.upload(randomFloats(rows * width, 5), [rows, width]);
+    using weight = gpu.upload(randomFloats(width, 6, 0.5, 1.5), [width]);
+    const a = layerNormBackward(gpu, x, dy, { weight, mode: "workgroup" });
+    const b = layerNormBackward(gpu, x, dy, { weight, mode: "serial" });
+    for (const name of ["dx", "dweight", "dbias"] as const) {
+      assert.deepEqual(await b[name].read(), await a[name].read(), `${name} [${rows}, ${width}]`);
+    }
+    for (const t of [...Object.values(a), ...Object.values(b)]) t.dispose();
+  }
+});
+
 Deno.test("layerNormBackward rejects bad arguments", () => {
   using x = gpu.zeros([2, 4]);
   using dy = gpu.zeros([2, 3]);

@@ -26,6 +26,28 @@ Deno.test("layerNorm matches the reference on awkward shapes", async () => {
   }
 });
 
+Deno.test("layerNorm gives bit-identical rows with a workgroup or an invocation per row", async () => {
+  for (const shape of [[3, 1], [5, 7], [33, 128], [9, 512], [4, 1000], [2, 4100]]) {
+    const width = shape[1], n = shape[0] * width;
+    const hx = randomFloats(n, n + 1, -3, 3).map((v, i) => 4 * Math.floor(i / width) + v);
+    using x = gpu.upload(hx, shape);
+    using weight = gpu.upload(randomFloats(width, 2, 0.5, 1.5), [width]);
+    using bias = gpu.upload(randomFloats(width, 3), [width]);
+    using a = layerNorm(gpu, x, { weight, bias, mode: "workgroup" });
+    using b = layerNorm(gpu, x, { weight, bias, mode: "serial" });
+    const [ha, hb] = [await a.read(), await b.read()];
+    assertClose(ha, layerNormRef(hx, width, { weight: await weight.read(), bias: await bias.read() }), {
+      atol: 1e-5,
+      rtol: 1e-4,
+    }, `layerNorm [${shape}] workgroup`);
+    assert.deepEqual(hb, ha, `layerNorm [${shape}]: serial and workgroup rows differ`);
+  }
+  using x = gpu.zeros([2, 4]);
+  using w = gpu.zeros([4]);
+  // deno-lint-ignore no-explicit-any
+  assert.throws(() => layerNorm(gpu, x, { weight: w, bias: w, mode: "warp" as any }), { name: "TypeError" });
+});
+
 Deno.test("layerNorm writes into out and rejects bad arguments", async () => {
   const hx = randomFloats(12, 3);
   using x = gpu.upload(hx, [3, 4]);

@@ -28,6 +28,7 @@ export { NO_ID, ROW_EXTREMES_MAX_BINS, ROW_EXTREMES_MAX_K, rowExtremes } from ".
 export type { RowExtremes, RowExtremesOptions } from "./row_extremes.ts";
 export { layerNorm } from "./layer_norm.ts";
 export type { LayerNormOptions } from "./layer_norm.ts";
+export type { RowMode } from "./_wgsl.ts";
 export { gelu } from "./gelu.ts";
 export type { GeluOptions } from "./gelu.ts";
 export { rotary } from "./rotary.ts";
