@@ -25,6 +25,8 @@ import {
 } from "@saelab/runs";
 import {
   assembleToySweep,
+  CHOOSE_DEFAULTS,
+  type ChooseOptions,
   KIND_NAMES,
   LR_SCHEDULE_TEXT,
   LR_SCHEDULES,
@@ -84,6 +86,13 @@ export const toySchema = v.strictObject({
     { min: 0 },
   ),
   ratios: withDefault(train.ratios, { default: [...D.ratios] }),
+  partnerRatio: num(
+    "ratio of one more dictionary per kind and α, trained only as the largest --ratios member's comparison " +
+      "(its MMCS between sizes), never a candidate of the choice (0: none, the largest member cannot be chosen; " +
+      "default: twice the largest --ratios; an extension of the paper's code, which compares each dictionary with " +
+      "the next-larger one: the toy's fixed-k and jumprelu members recover the truth only at the largest default R)",
+    { min: 0 },
+  ),
   l1: withDefault(train.l1, { default: [...D.l1], describe: `L1 coefficients α; ${L0_ALPHA}` }),
   jumpreluBandwidth: withDefault(train.jumpreluBandwidth, { default: D.thresholds.bandwidth }),
   jumpreluInitThreshold: withDefault(train.jumpreluInitThreshold, {
@@ -149,6 +158,16 @@ function checkSizes(config: ToyConfig): void {
     if (!Number.isInteger(n) || n % 4 !== 0) {
       throw new UsageError(
         `Invalid --ratios: R ${r} × --d ${config.d} = ${n} features, not a whole multiple of 4`,
+      );
+    }
+  }
+  const partner = config.partnerRatio;
+  if (partner !== undefined && partner !== 0) {
+    const n = partner * config.d, largest = Math.max(...config.ratios);
+    if (!(partner > largest) || !Number.isInteger(n) || n % 4 !== 0) {
+      throw new UsageError(
+        `Invalid --partner-ratio: ${partner} must be above the largest --ratios (${largest}) and R × --d ${config.d} ` +
+          `= ${n} a whole multiple of 4`,
       );
     }
   }
@@ -232,6 +251,7 @@ export function toySweepOptions(config: ToyConfig, hooks: ToyHooks = {}): ToySwe
       ...(config.auxAlpha === undefined ? {} : { auxAlpha: config.auxAlpha }),
     },
     ratios: config.ratios,
+    ...(config.partnerRatio === undefined ? {} : { partnerRatio: config.partnerRatio }),
     l1: config.l1,
     steps: config.steps,
     batchSize: config.batchSize,
@@ -280,7 +300,15 @@ export function formatToy(toy: ToyJson): string {
   const chance = (list: ToyJson["truthChance"], r: number) => list?.find((c) => c.ratio === r)?.value;
   const withChance = (x: number | null, c: number | undefined) =>
     x === null ? "–" : `${fixed(x, 3)}${c === undefined ? "" : ` (${fixed(c, 3)})`}`;
-  const head = ["member", "L0", "dead", "MMCS-truth (chance)", "MMCS-between (chance)", "between, live"];
+  const head = [
+    "member",
+    "L0",
+    "dead",
+    "MMCS-truth (chance)",
+    "MMCS-between (chance)",
+    "between, live",
+    "larger live / size",
+  ];
   const rows = toy.members.map((m: ToyJsonMember) => [
     `${m.name}${m.name === toy.chosen ? " *" : ""}`,
     fixed(m.l0, 2),
@@ -288,9 +316,18 @@ export function formatToy(toy: ToyJson): string {
     withChance(m.mmcsTruth, chance(toy.truthChance, m.ratio)),
     withChance(m.mmcsBetween, chance(toy.betweenChance, m.ratio)),
     m.mmcsBetweenAlive === undefined || m.mmcsBetweenAlive === null ? "–" : fixed(m.mmcsBetweenAlive, 3),
+    m.largerAlive === undefined || m.largerAlive === null ? "–" : `${m.largerAlive}/${m.ratio * Number(toy.toy?.d)}`,
   ]);
   const chosen = toy.members.find((m) => m.name === toy.chosen);
   const lines = [padTable([head, ...rows])];
+  if (toy.members.some((m) => typeof m.largerAlive === "number")) {
+    const c = { ...CHOOSE_DEFAULTS, ...toy.choose } as Required<ChooseOptions>;
+    lines.push(
+      `Choice: highest \`between, live\` among members with at most ${100 * c.maxDead}% dead latents, or whose ` +
+        "dead latents are spare (larger live ≤ size: the larger dictionary uses no more latents than this one has), " +
+        `and L0 from ${c.minL0} to ${c.maxL0Fraction}·d.`,
+    );
+  }
   if (toy.kinds && toy.kinds.length > 0) lines.push("", ...formatToyKinds(toy.kinds), "");
   if (chosen) {
     lines.push(`chosen: ${chosen.name} (MMCS to truth ${fixed(chosen.mmcsTruth, 2)})`);

@@ -31,17 +31,33 @@ Deno.test("toy: a tiny sweep writes toy.json with every member, a chosen member 
     for (const m of toy.members) {
       assert.deepEqual(
         Object.keys(m).sort(),
-        ["deadFraction", "kind", "l0", "l1", "mmcsBetween", "mmcsBetweenAlive", "mmcsTruth", "name", "ratio"],
+        [
+          "deadFraction",
+          "kind",
+          "l0",
+          "l1",
+          "largerAlive",
+          "mmcsBetween",
+          "mmcsBetweenAlive",
+          "mmcsTruth",
+          "name",
+          "ratio",
+        ],
       );
       assert.ok(m.mmcsTruth > 0 && m.mmcsTruth <= 1 + 1e-6, `${m.name} mmcsTruth ${m.mmcsTruth}`);
       assert.ok(m.deadFraction >= 0 && m.deadFraction <= 1);
-      assert.equal(m.mmcsBetween === null, m.ratio === 2, m.name);
-      assert.equal(m.mmcsBetweenAlive === null, m.ratio === 2, m.name);
+      // R 2 is compared with the comparison-only partner at R 4 (twice the largest), which is no member
+      assert.ok(m.mmcsBetween !== null && m.mmcsBetweenAlive !== null, m.name);
+      assert.ok(m.largerAlive! >= 0 && m.largerAlive! <= 2 * m.ratio * 8, `${m.name} largerAlive ${m.largerAlive}`);
     }
+    const partner = toy.training?.partner as { ratio: number; members: { name: string; ratio: number }[] };
+    assert.equal(partner.ratio, 4);
+    assert.deepEqual(partner.members.map((m) => m.ratio), [4, 4]);
+    assert.ok(partner.members.every((m) => !toy.members.some((n) => n.name === m.name)));
     assert.deepEqual(toy.kinds?.map((k) => [k.kind, k.chosen]), [["untied", toy.chosen]], "one kind: the same choice");
     assert.ok(toy.members.some((m) => m.name === toy.chosen), toy.chosen);
     assert.deepEqual(toy.truthChance?.map((c) => c.ratio), [1, 2]);
-    assert.deepEqual(toy.betweenChance?.map((c) => c.ratio), [1]);
+    assert.deepEqual(toy.betweenChance?.map((c) => c.ratio), [1, 2]);
     assert.equal(toy.toy?.d, 8);
     assert.equal(toy.toy?.features, 16);
     assert.equal(toy.training?.steps, 60);
@@ -80,6 +96,8 @@ Deno.test("toy: sizes that cannot be trained are usage errors naming the flag, b
     await refuse({ kinds: ["sparse"] }, /--kinds/);
     await refuse({ batchSize: 30 }, /--batch-size/);
     await refuse({ decay: 1.5 }, /--decay/);
+    await refuse({ ratios: [1, 2], partnerRatio: 2 }, /--partner-ratio: 2 must be above the largest --ratios \(2\)/);
+    await refuse({ d: 8, ratios: [1], partnerRatio: 1.25 }, /--partner-ratio: 1.25 .* = 10 a whole multiple of 4/);
     assert.deepEqual([...Deno.readDirSync(runsDir)], []);
   });
 });

@@ -162,6 +162,11 @@ export interface ToyJsonMember {
    * the largest; absent in files written before it was measured.
    */
   mmcsBetweenAlive?: number | null;
+  /**
+   * How many latents of that next-larger member fire on the held-out rows; null for the largest; absent in files
+   * written before it was measured.
+   */
+  largerAlive?: number | null;
 }
 
 /** A chance level of `toy.json` for one ratio R: the statistic for random unit vectors of the same sizes. */

@@ -263,6 +263,7 @@ const toy: Check = all(
         mmcsTruth: cosine,
         mmcsBetween: nullable(cosine),
         mmcsBetweenAlive: opt(nullable(cosine)),
+        largerAlive: opt(nullable(nonneg)),
       }),
       { minLength: 1 },
     ),

@@ -22,9 +22,32 @@ export interface ChooseOptions {
 export const CHOOSE_DEFAULTS: Required<ChooseOptions> = Object.freeze({ maxDead: 0.1, minL0: 1, maxL0Fraction: 0.5 });
 
 /**
+ * Whether a member's dead latents are spare room rather than features it failed to learn: its next-larger
+ * dictionary, given more latents, has no more live ones (`largerAlive`, those that fire on the held-out rows) than
+ * this member has latents (`ratio · d`). The data then holds no more directions that a dictionary of this size
+ * could have learned, so the dead latents cost nothing (dead latents appear once a dictionary exceeds the number of
+ * true features; on the toy the fixed-k, JumpReLU and gated kinds leave 40–50% of R 4 dead while recovering the
+ * truth at MMCS 0.94–0.99). False when `largerAlive` was not measured (older files). No ground truth is used.
+ *
+ * @param member The member.
+ * @param d The input dimension.
+ * @returns Whether its dead latents are spare.
+ * @example
+ * ```ts
+ * import { spareDead } from "@saelab/sae";
+ * const m = { ratio: 4, deadFraction: 0.46 };
+ * if (!spareDead({ ...m, largerAlive: 85 }, 32) || spareDead({ ...m, largerAlive: 129 }, 32)) throw new Error();
+ * ```
+ */
+export function spareDead(member: Pick<ToyJsonMember, "ratio" | "largerAlive">, d: number): boolean {
+  return typeof member.largerAlive === "number" && member.largerAlive <= member.ratio * d;
+}
+
+/**
  * The member the signals available without ground truth pick. Deterministic:
  * 1. candidates are members with an MMCS to a larger dictionary (`mmcsBetween` not null), at most
- *    `maxDead` dead features, and a non-degenerate L0: `minL0 ≤ l0 ≤ maxL0Fraction · d`;
+ *    `maxDead` dead features unless those are spare ({@linkcode spareDead}), and a non-degenerate L0:
+ *    `minL0 ≤ l0 ≤ maxL0Fraction · d`;
  * 2. the candidate with the highest MMCS with the next-larger dictionary wins — over that dictionary's live
  *    latents (`mmcsBetweenAlive`) where measured, else over all of them (`mmcsBetween`, the paper code's
  *    mean): a dead latent keeps its random initial direction, so counting it punishes a member for its
@@ -54,7 +77,9 @@ export function chooseToyMember(members: readonly ToyJsonMember[], d: number, op
   if (members.length === 0) throw new RangeError("Cannot choose a toy member: the sweep has no members");
   const { maxDead, minL0, maxL0Fraction } = { ...CHOOSE_DEFAULTS, ...options };
   const paired = members.filter((m) => m.mmcsBetween !== null);
-  const healthy = paired.filter((m) => m.deadFraction <= maxDead && m.l0 >= minL0 && m.l0 <= maxL0Fraction * d);
+  const healthy = paired.filter((m) =>
+    (m.deadFraction <= maxDead || spareDead(m, d)) && m.l0 >= minL0 && m.l0 <= maxL0Fraction * d
+  );
   const pool = healthy.length > 0 ? healthy : paired;
   if (pool.length === 0) return members[0].name;
   const between = (m: ToyJsonMember) => m.mmcsBetweenAlive ?? m.mmcsBetween!;

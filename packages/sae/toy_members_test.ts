@@ -28,12 +28,13 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const plan = toySweepPlan(options);
-    assert.equal(plan.specs.length, 8);
+    assert.equal(plan.specs.length, 12, "8 members, then 4 comparison-only partners at R 4");
+    assert.equal(plan.members, 8);
     const whole = await trainToyMembers(gpu, options);
     const parts = [
       await trainToyMembers(gpu, { ...options, members: [5] }),
       await trainToyMembers(gpu, { ...options, members: [3, 0] }),
-      await trainToyMembers(gpu, { ...options, members: [1, 2, 4, 6, 7], optimizer: true }),
+      await trainToyMembers(gpu, { ...options, members: [1, 2, 4, 6, 7, 8, 9, 10, 11], optimizer: true }),
     ];
     assert.deepEqual(parts[1].members.map((m) => m.index), [0, 3], "in sweep order");
     const apart = parts.flatMap((p) => p.members).sort((a, b) => a.index - b.index);
@@ -60,5 +61,5 @@ Deno.test("toy members: a subset with resampling, and an index beyond the sweep,
     () => trainToyMembers(gpu, { ...options, members: [0], resample: { every: 10, deadAfter: 5 } }),
     /resampling: it draws the rows of every member from one random stream/,
   );
-  await assert.rejects(() => trainToyMembers(gpu, { ...options, members: [8] }), /toy member 8: the sweep has 8/);
+  await assert.rejects(() => trainToyMembers(gpu, { ...options, members: [12] }), /toy member 12: the sweep has 12/);
 });

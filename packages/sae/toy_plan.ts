@@ -42,6 +42,15 @@ export interface ToySweepOptions {
   auxk?: Pick<SaeSpec, "auxK" | "auxAlpha" | "deadWindow">;
   /** Dictionary ratios R = dDict / d (as `--ratios`). Default 1, 2, 4. */
   ratios?: readonly number[];
+  /**
+   * Ratio of one more dictionary per kind and α, trained with the others but used only as the comparison of the
+   * largest member (its `mmcsBetween`), never a member or a candidate of the choice (as `--partner-ratio`; 0: none,
+   * the largest member then has no MMCS between sizes and cannot be chosen). Default twice the largest ratio
+   * ({@linkcode toyDefaultPartnerRatio}). The paper's code compares each dictionary with the next-larger one, so its
+   * largest is never a candidate; on the toy the fixed-k and JumpReLU kinds recover the truth only at R 4 (seed 0:
+   * MMCS 0.94–0.99, 0.83–0.92 at R 2), so without a partner their choice could not reach it.
+   */
+  partnerRatio?: number;
   /** L1 coefficients α (as `--l1`). Default 1e-3, 3e-3, 1e-2, 3e-2. */
   l1?: readonly number[];
   /** Optimiser steps; every member sees every batch. Default 1600 (409,600 vectors). */
@@ -121,6 +130,22 @@ export function toyDefaultK(meanActive: number): number {
 }
 
 /**
+ * The ratio of the comparison-only dictionary when none is given: twice the largest ratio (the next size of the
+ * doubling grid 1, 2, 4).
+ *
+ * @param ratios The sweep's ratios.
+ * @returns The partner's ratio.
+ * @example
+ * ```ts
+ * import { toyDefaultPartnerRatio } from "@saelab/sae";
+ * if (toyDefaultPartnerRatio([1, 2, 4]) !== 8) throw new Error();
+ * ```
+ */
+export function toyDefaultPartnerRatio(ratios: readonly number[]): number {
+  return 2 * Math.max(...ratios);
+}
+
+/**
  * The AuxK settings of the fixed-k kinds on the toy when none are given: `k_aux = d/2` (sparsify's default,
  * d_in/2) and a dead window of 100 steps' rows (`100 · batchSize` vectors: the paper's 10M tokens is more than a
  * toy member sees, so no latent would ever count as dead); `auxAlpha` the kind's (1/32, the paper's).
@@ -143,8 +168,15 @@ export function toyDefaultAuxK(d: number, batchSize: number): { auxK: number; de
 export interface ToySweepPlan {
   /** The toy data's settings. */
   toy: Required<ToyOptions>;
-  /** The members, in order kind, R, α (member i starts from the weights of seed + i). */
+  /**
+   * What is trained, in order kind, R, α (dictionary i starts from the weights of seed + i): the `members`
+   * first, then the comparison-only partners at `partnerRatio`.
+   */
   specs: SaeSpec[];
+  /** How many of `specs` are members (the rest are partners). */
+  members: number;
+  /** The partners' ratio (0: none). */
+  partnerRatio: number;
   /** Their names ({@linkcode specName}). */
   names: string[];
   /** Dictionary ratios, ascending. */
@@ -174,12 +206,14 @@ export interface ToySweepPlan {
  *
  * @param options The sweep's settings (callbacks and the signal are not read).
  * @returns The settings and the members, in order kind, R, α.
- * @throws {RangeError} When a ratio gives a dictionary size that is not a multiple of 4 or a kind is unknown.
+ * @throws {RangeError} When a ratio gives a dictionary size that is not a multiple of 4, a kind is unknown, or the
+ * partner ratio is not above the largest ratio.
  * @example
  * ```ts
  * import { toySweepPlan } from "@saelab/sae";
  * const plan = toySweepPlan({ toy: { d: 8 }, ratios: [2, 1], l1: [1e-3] });
- * if (plan.names.join() !== "untied_r1_a1.0e-3,untied_r2_a1.0e-3") throw new Error(plan.names.join());
+ * const names = "untied_r1_a1.0e-3,untied_r2_a1.0e-3,untied_r4_a1.0e-3";
+ * if (plan.names.join() !== names || plan.members !== 2 || plan.partnerRatio !== 4) throw new Error(plan.names.join());
  * ```
  */
 export function toySweepPlan(options: ToySweepOptions = {}): ToySweepPlan {
@@ -191,19 +225,29 @@ export function toySweepPlan(options: ToySweepOptions = {}): ToySweepPlan {
   const decoderBias = options.decoderBias ?? "none";
   const k = options.k ?? toyDefaultK(toy.meanActive), prefixes = [...(options.prefixes ?? D.prefixes)];
   const auxk = options.auxk ?? toyDefaultAuxK(d, batchSize);
-  const specs = toySpecs(d, {
+  const partnerRatio = options.partnerRatio ?? toyDefaultPartnerRatio(ratios);
+  if (partnerRatio !== 0 && !(partnerRatio > ratios.at(-1)!)) {
+    throw new RangeError(
+      `Cannot run the toy sweep: partner ratio ${partnerRatio} is not above the largest ratio ${ratios.at(-1)}`,
+    );
+  }
+  const grid = {
     kinds,
-    ratios,
     alphas: options.l1 ?? D.l1,
     k,
     l1Penalty: options.l1Penalty,
     decoderBias,
     prefixes,
     auxk,
-  });
+  };
+  const own = toySpecs(d, { ...grid, ratios });
+  // partners last: the members keep their seeds (seed + i)
+  const specs = [...own, ...(partnerRatio === 0 ? [] : toySpecs(d, { ...grid, ratios: [partnerRatio] }))];
   return {
     toy,
     specs,
+    members: own.length,
+    partnerRatio,
     names: specs.map(specName),
     ratios,
     k,

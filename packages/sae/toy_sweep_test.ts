@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createGpu } from "@saelab/gpu";
+import { TOY_RECOVERED } from "@saelab/runs";
 import { chooseToyMember, KIND_NAMES, mmcsChance, runToySweep, TOY_SWEEP_DEFAULTS, type ToyMember } from "./mod.ts";
 
 const gpu = await createGpu();
@@ -41,6 +42,17 @@ Deno.test("the choice without ground truth: best MMCS between sizes among health
   ];
   assert.equal(chooseToyMember(live, d), "r2", "ranked by MMCS over the larger dictionary's live latents");
   assert.equal(chooseToyMember(live.map(({ mmcsBetweenAlive: _, ...m }) => m), d), "r1", "older files: all latents");
+  const spare = [
+    member("r2", 2, 0, { mmcsBetween: 0.6, mmcsBetweenAlive: 0.84, deadFraction: 0.2, largerAlive: 69 }),
+    member("r4", 4, 0, { mmcsBetween: 0.6, mmcsBetweenAlive: 0.89, deadFraction: 0.46, largerAlive: 85 }),
+    member("r1", 1, 0, { mmcsBetween: 0.6, mmcsBetweenAlive: 0.71, deadFraction: 0.06, largerAlive: 51 }),
+  ];
+  assert.equal(chooseToyMember(spare, d), "r4", "dead latents are spare where the larger one has no more live ones");
+  assert.equal(
+    chooseToyMember(spare.map((m) => m.name === "r4" ? { ...m, largerAlive: 129 } : m), d),
+    "r1",
+    "R 2's 20% dead are not spare (its larger partner uses 69 > 64 latents), nor R 4's when 129 > 128",
+  );
 });
 
 Deno.test({
@@ -58,6 +70,7 @@ Deno.test({
       lr: 1e-2,
       heldOutRows: 2048,
       chanceTrials: 2,
+      partnerRatio: 0,
       onProgress: (done, total) => {
         assert.equal(total, 600);
         progress.push(done);
@@ -77,7 +90,7 @@ Deno.test({
     const best = Math.max(...result.members.map((m) => m.mmcsTruth));
     assert.ok(best >= 0.9, `best MMCS with the truth ${best} < 0.9`);
     const chosen = result.members.find((m) => m.name === result.chosen)!;
-    assert.equal(chosen.ratio, 2, "only R = 2 has a larger partner");
+    assert.equal(chosen.ratio, 2, "only R = 2 has a larger partner (no comparison-only partner here)");
     assert.ok(chosen.mmcsTruth >= 0.9, `chosen ${chosen.name} has MMCS with the truth ${chosen.mmcsTruth}`);
     for (const m of result.members) {
       assert.equal(m.mmcsBetween === null, m.ratio === 4);
@@ -116,6 +129,10 @@ Deno.test("toy sweep: an aborted signal stops it; bad grids are refused", async 
   );
   assert.equal(calls, 2, "stops at the next check after the abort");
   await assert.rejects(() => runToySweep(gpu, { toy: { d: 6 }, ratios: [1] }), /not a multiple of 4/);
+  await assert.rejects(
+    () => runToySweep(gpu, { toy: { d: 8 }, ratios: [1, 2], partnerRatio: 2 }),
+    /partner ratio 2 is not above the largest ratio 2/,
+  );
   await assert.rejects(
     () => runToySweep(gpu, { kinds: ["sparse" as "untied"] }),
     /"sparse" is not one of untied, tied/,
@@ -157,6 +174,37 @@ Deno.test({
         `${m.kind}: chosen ${m.chosen.toFixed(3)}, best ${m.best.toFixed(3)}, chance ${m.chance.toFixed(3)}`
       ),
     );
+  },
+});
+
+Deno.test({
+  name:
+    "toy sweep: per kind, the member chosen without ground truth recovers the truth (MMCS ≥ 0.9) for untied, tied, topk and jumprelu, R 4 compared with the comparison-only partner at R 8",
+  sanitizeResources: false,
+  fn: async () => {
+    const d = 16;
+    const result = await runToySweep(gpu, {
+      toy: { d, features: 32, meanActive: 3, seed: 3 },
+      kinds: ["untied", "tied", "topk", "jumprelu"],
+      ratios: [2, 4],
+      l1: [1e-2],
+      steps: 600,
+      batchSize: 128,
+      lr: 1e-2,
+      heldOutRows: 1024,
+      chanceTrials: 2,
+    });
+    const partner = result.training.partner!;
+    assert.equal(partner.ratio, 8, "twice the largest ratio");
+    assert.deepEqual(partner.members.map((m) => m.kind), ["untied", "tied", "topk", "jumprelu"]);
+    assert.ok(!result.members.some((m) => m.ratio === 8), "the partners are no members");
+    for (const m of result.members) assert.ok(m.mmcsBetween !== null && m.largerAlive !== null, m.name);
+    console.log(result.kinds.map((k) => `${k.kind}: chosen ${k.chosen} ${k.chosenMmcsTruth.toFixed(3)}`));
+    for (const k of result.kinds) {
+      assert.ok(k.recovered && k.chosenMmcsTruth >= TOY_RECOVERED, `${k.kind}: ${k.chosen} ${k.chosenMmcsTruth}`);
+    }
+    const topk = result.members.find((m) => m.name === result.kinds.find((k) => k.kind === "topk")!.chosen)!;
+    assert.equal(topk.ratio, 4, "topk recovers only at R 4, whose only comparison is the partner");
   },
 });
 

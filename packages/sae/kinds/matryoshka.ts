@@ -19,6 +19,11 @@
  * reached MMCS 0.778 to the truth (chance 0.439; BatchTopK 0.897), R 8 0.838 after `--steps 3200`;
  * with one inner level (`--prefixes 0.5`) R 8 reached 0.910 (chance 0.480). `deno task toy` therefore
  * nests one inner level at 1/2 by default (`TOY_SWEEP_DEFAULTS.prefixes`); `train` keeps 1/8, 1/4, 1/2.
+ * Without a hierarchy the inner level learns every feature it can and recovers about as a BatchTopK
+ * dictionary of its own size does (seed 0, `deno task toy --kinds topk,batchtopk,matryoshka,jumprelu
+ * --ratios 1,2,4,8`: matryoshka R 4, inner 64 latents, 0.833, BatchTopK R 2 0.829; matryoshka R 8
+ * 0.917, BatchTopK R 4 0.938; with `--prefixes 0.75` R 4 0.887, with `--aux-alpha 0.5` R 4 0.864),
+ * so on `deno task toy`'s ratios 1, 2, 4 it stays below MMCS 0.9.
  *
  * @module
  */
