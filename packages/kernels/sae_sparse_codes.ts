@@ -16,7 +16,9 @@
  * The lists live in fixed-capacity buffers of `capacity` entries per member. A step takes the sparse
  * path when every member's total is at most `limit` (≤ capacity): {@linkcode sparseGate} returns a
  * {@linkcode DispatchGate} whose dispatches record `sae_sparse_arm`, one invocation that reads the
- * totals and writes the dispatch's workgroups, or zeros, into an indirect buffer. Dense-path dispatches
+ * totals and writes the dispatch's workgroups, or zeros, into an indirect buffer (a step that repeats
+ * the previous step's gated dispatches at its batch size arms them all in one dispatch right after the
+ * scan, so a step adds three small dispatches, not one per gated dispatch). Dense-path dispatches
  * run when some total is over the limit (the capacity would overflow, or the codes are too dense for
  * the sparse kernels to win), sparse ones otherwise; so an overflow never loses a code, it falls back.
  *
@@ -27,7 +29,7 @@ import { type DispatchGate, dispatchMembers, perMemberProgram } from "./_wgsl.ts
 import { bindingOf, commonMode, type MatrixOperand } from "./sae_operands.ts";
 import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
-/** Indirect-argument slots of one {@linkcode SparseCodes}, reused in turn (the queue runs them in order). */
+/** Indirect-argument slots of one {@linkcode SparseCodes}: the most gated dispatches between two list builds. */
 const SLOTS = 64;
 
 /** Firing lists of the codes of one group, and its gate state. */
@@ -60,8 +62,23 @@ export interface SparseCodes {
   rows: number;
   n: number;
   members: number;
-  /** Next indirect slot. */
-  slot: number;
+  /** Gate bookkeeping (see {@linkcode sparseGate}). */
+  gates: GateLog;
+}
+
+/** A gated dispatch as its arm sees it: workgroups, path (0 dense, 1 sparse, 2 sparse per entry), entries. */
+type GateEntry = readonly [x: number, y: number, z: number, mode: number, per: number];
+
+/**
+ * The gates of the step being recorded, in order (slot k for the k-th), and per batch size the sequence
+ * of the last step with it: a step that repeats it arms every slot in one dispatch after the scan.
+ */
+interface GateLog {
+  rows: number;
+  recording: GateEntry[];
+  planned: readonly GateEntry[] | null;
+  changed: boolean;
+  plans: Map<number, readonly GateEntry[]>;
 }
 
 /**
@@ -106,7 +123,7 @@ export function allocSparseCodes(
     rows,
     n,
     members,
-    slot: 0,
+    gates: { rows: 0, recording: [], planned: null, changed: false, plans: new Map() },
   };
 }
 
@@ -226,9 +243,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
 
 const ARM: Program = {
   name: "sae_sparse_arm",
-  key: "v1",
+  key: `s${SLOTS}`,
   code: () =>
-    `struct U { x: u32, y: u32, z: u32, mode: u32, per: u32, members: u32, limit: u32, slot: u32 }
+    `struct U { count: u32, members: u32, limit: u32, first: u32, e: array<vec4u, ${2 * SLOTS}> }
 @group(0) @binding(0) var<storage, read> totals: array<u32>;
 @group(0) @binding(1) var<storage, read_write> args: array<u32>;
 @group(0) @binding(2) var<uniform> u: U;
@@ -241,16 +258,21 @@ fn main() {
     if (t > u.limit) { sparse = 0u; }
     most = max(most, t);
   }
-  var a = vec3u(u.x, u.y, u.z);
-  if ((u.mode == 0u) == (sparse == 1u)) { a = vec3u(0u); }
-  else if (u.mode == 2u) {
-    let need = (most + u.per - 1u) / u.per;
-    a = vec3u(min(need, 65535u), (need + 65534u) / 65535u, u.z);
+  for (var k = 0u; k < u.count; k++) {
+    let g = u.e[2u * k];
+    let per = u.e[2u * k + 1u].x;
+    var a = g.xyz;
+    if ((g.w == 0u) == (sparse == 1u)) { a = vec3u(0u); }
+    else if (g.w == 2u) {
+      let need = (most + per - 1u) / per;
+      a = vec3u(min(need, 65535u), (need + 65534u) / 65535u, g.z);
+    }
+    let slot = u.first + k;
+    args[4u * slot] = a.x;
+    args[4u * slot + 1u] = a.y;
+    args[4u * slot + 2u] = a.z;
+    args[4u * slot + 3u] = sparse;
   }
-  args[4u * u.slot] = a.x;
-  args[4u * u.slot + 1u] = a.y;
-  args[4u * u.slot + 2u] = a.z;
-  args[4u * u.slot + 3u] = sparse;
 }`,
 };
 
@@ -282,6 +304,12 @@ export function buildSparseCodes(
   const mode = commonMode("sae_sparse_count", [c, ct]);
   const uniforms = withOperandSizes(new Uint32Array([rows, n, codes.capacity]), [c, ct]);
   const items = rows + n;
+  const log = codes.gates;
+  if (log.recording.length > 0 && (log.changed || !log.plans.has(log.rows))) log.plans.set(log.rows, log.recording);
+  log.rows = rows;
+  log.recording = [];
+  log.planned = log.plans.get(rows) ?? null;
+  log.changed = false;
   dispatchMembers(gpu, COUNT(mode), {
     bindings: [bindingOf(c), bindingOf(ct), codes.counts],
     uniforms,
@@ -293,6 +321,8 @@ export function buildSparseCodes(
     uniforms: new Uint32Array([items, rows]),
     workgroups: [1, members, 1],
   });
+  // a step that repeats the last one's gates at this batch size: every slot armed at once
+  if (log.planned) arm(gpu, codes, { first: 0, entries: log.planned });
   const { starts, totals, rowIdx, rowVal, colIdx, colVal, colFeat } = codes;
   dispatchMembers(gpu, FILL(mode), {
     bindings: [bindingOf(c), bindingOf(ct), starts, totals, rowIdx, rowVal, colIdx, colVal, colFeat],
@@ -326,15 +356,27 @@ export function sparseGate(
   perEntry?: number,
 ): DispatchGate {
   return (workgroups) => {
-    const slot = codes.slot;
-    codes.slot = (slot + 1) % SLOTS;
+    const log = codes.gates;
+    const slot = log.recording.length;
+    if (slot >= SLOTS) {
+      throw new RangeError(`Cannot gate a dispatch: more than ${SLOTS} gated dispatches since the lists were built`);
+    }
     const [x, y = 1, z = 1] = workgroups;
-    const mode = path === "dense" ? 0 : perEntry ? 2 : 1;
-    gpu.dispatch(ARM, {
-      bindings: [codes.totals, codes.args],
-      uniforms: new Uint32Array([x, y, z, mode, perEntry ?? 1, codes.members, codes.limit, slot]),
-      workgroups: [1],
-    });
+    const entry: GateEntry = [x, y, z, path === "dense" ? 0 : perEntry ? 2 : 1, perEntry ?? 1];
+    log.recording.push(entry);
+    const armed = log.planned?.[slot];
+    if (!armed || armed.some((v, i) => v !== entry[i])) {
+      log.changed = true;
+      arm(gpu, codes, { first: slot, entries: [entry] });
+    }
     return { buffer: codes.args, offset: slot * 16 };
   };
+}
+
+/** Record one `sae_sparse_arm` that writes the slots from `first` on for `entries`. */
+function arm(gpu: Gpu, codes: SparseCodes, at: { first: number; entries: readonly GateEntry[] }): void {
+  const u = new Uint32Array(4 + 8 * SLOTS);
+  u.set([at.entries.length, codes.members, codes.limit, at.first]);
+  at.entries.forEach(([x, y, z, mode, per], k) => u.set([x, y, z, mode, per], 4 + 8 * k));
+  gpu.dispatch(ARM, { bindings: [codes.totals, codes.args], uniforms: u, workgroups: [1] });
 }

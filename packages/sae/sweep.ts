@@ -81,7 +81,7 @@ export interface SweepOptions {
   /**
    * The most non-zero codes, as a fraction of `batch · dDict`, at which a member's step runs its decoder and
    * gradient matmuls over the firing lists instead of the dense k-list matmuls (the GPU decides each step).
-   * Default `SPARSE_LIMIT` (1/8); 0: always dense.
+   * Default `SPARSE_LIMIT` (1/4); 0: always dense.
    */
   sparseLimit?: number;
 }
