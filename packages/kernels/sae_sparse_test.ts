@@ -227,6 +227,24 @@ for (const mode of ["texture", "storage"] as const) {
     });
     assert.ok((await tg.read(gpu, 0)).some((v) => v !== 7), "the sparse decoder ran");
     assert.deepEqual([...await dst2.read(gpu, 0)], new Array(rows * n).fill(0), "the dense dispatch skipped");
+    // the next build at this batch size arms its gates in one dispatch: denser codes now flip it to dense
+    const dense = c.map((v, e) => (v !== 0 ? v : (e % 3) + 1));
+    tc.write(gpu, dense, 0);
+    tct.write(gpu, transpose(dense, rows, n), 0);
+    tg.write(gpu, sentinel, 0);
+    buildSparseCodes(gpu, { c: tc, ct: tct }, { codes: fits, rows, n, members: 1 });
+    sparseRowsMatmul(gpu, "decode", { ...decode, codes: fits, gate: sparseGate(gpu, fits, "sparse") });
+    packTexture(gpu, src, dst2, {
+      offset: 0,
+      stride: rows * n,
+      rows,
+      cols: n,
+      layers: 1,
+      gate: sparseGate(gpu, fits, "dense"),
+    });
+    assert.equal(fits.gates.planned?.length, 3, "the repeated step used the plan of the first");
+    assert.deepEqual([...await tg.read(gpu, 0)], [...sentinel], "dense codes: the sparse decoder skipped");
+    assert.deepEqual([...await dst2.read(gpu, 0)], new Array(rows * n).fill(3), "dense codes: the dense dispatch ran");
     for (const t of [tc, tct, tdh, txe, tg, dst, dst2]) t.destroy();
     src.dispose();
     disposeSparseCodes(sc);
