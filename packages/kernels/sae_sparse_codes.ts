@@ -15,7 +15,7 @@
  *
  * The lists live in fixed-capacity buffers of `capacity` entries per member. A step takes the sparse
  * path when every member's total is at most `limit` (≤ capacity): {@linkcode sparseGate} returns a
- * {@linkcode DispatchGate} whose dispatches record `sae_sparse_arm`, one invocation that reads the
+ * `DispatchGate` (`sae_sparse_gate.ts`) whose dispatches record `sae_sparse_arm`, one invocation that reads the
  * totals and writes the dispatch's workgroups, or zeros, into an indirect buffer (a step that repeats
  * the previous step's gated dispatches at its batch size arms them all in one dispatch right after the
  * scan, so a step adds three small dispatches, not one per gated dispatch). Dense-path dispatches
@@ -25,12 +25,10 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import { type DispatchGate, dispatchMembers, perMemberProgram } from "./_wgsl.ts";
+import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
+import { armPlanned, beginGates, GATE_SLOTS, type GateLog, newGateLog, sparseGate } from "./sae_sparse_gate.ts";
 import { bindingOf, commonMode, type MatrixOperand } from "./sae_operands.ts";
 import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
-
-/** Indirect-argument slots of one {@linkcode SparseCodes}: the most gated dispatches between two list builds. */
-const SLOTS = 64;
 
 /** Firing lists of the codes of one group, and its gate state. */
 export interface SparseCodes {
@@ -52,7 +50,7 @@ export interface SparseCodes {
   colFeat: Tensor<"u32">;
   /** CSC `[Z][capacity]`: the pre-activation gradient `∂P` of each entry (`sae_sparse_matmul.ts`). */
   dp: Tensor<"f32">;
-  /** Indirect workgroup counts, {@linkcode SLOTS} slots of 4 u32 (x, y, z, sparse?). */
+  /** Indirect workgroup counts, `GATE_SLOTS` slots of 4 u32 (x, y, z, sparse?). */
   args: GPUBuffer;
   /** Entries per member. */
   capacity: number;
@@ -64,21 +62,6 @@ export interface SparseCodes {
   members: number;
   /** Gate bookkeeping (see {@linkcode sparseGate}). */
   gates: GateLog;
-}
-
-/** A gated dispatch as its arm sees it: workgroups, path (0 dense, 1 sparse, 2 sparse per entry), entries. */
-type GateEntry = readonly [x: number, y: number, z: number, mode: number, per: number];
-
-/**
- * The gates of the step being recorded, in order (slot k for the k-th), and per batch size the sequence
- * of the last step with it: a step that repeats it arms every slot in one dispatch after the scan.
- */
-interface GateLog {
-  rows: number;
-  recording: GateEntry[];
-  planned: readonly GateEntry[] | null;
-  changed: boolean;
-  plans: Map<number, readonly GateEntry[]>;
 }
 
 /**
@@ -104,7 +87,7 @@ export function allocSparseCodes(
   const entries = members * capacity;
   const args = gpu.device.createBuffer({
     label: `${label}.args`,
-    size: SLOTS * 16,
+    size: GATE_SLOTS * 16,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.INDIRECT | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
   return {
@@ -123,7 +106,7 @@ export function allocSparseCodes(
     rows,
     n,
     members,
-    gates: { rows: 0, recording: [], planned: null, changed: false, plans: new Map() },
+    gates: newGateLog(),
   };
 }
 
@@ -241,41 +224,6 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
 }`,
 };
 
-const ARM: Program = {
-  name: "sae_sparse_arm",
-  key: `s${SLOTS}`,
-  code: () =>
-    `struct U { count: u32, members: u32, limit: u32, first: u32, e: array<vec4u, ${2 * SLOTS}> }
-@group(0) @binding(0) var<storage, read> totals: array<u32>;
-@group(0) @binding(1) var<storage, read_write> args: array<u32>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(1)
-fn main() {
-  var sparse = 1u;
-  var most = 0u;
-  for (var z = 0u; z < u.members; z++) {
-    let t = totals[z];
-    if (t > u.limit) { sparse = 0u; }
-    most = max(most, t);
-  }
-  for (var k = 0u; k < u.count; k++) {
-    let g = u.e[2u * k];
-    let per = u.e[2u * k + 1u].x;
-    var a = g.xyz;
-    if ((g.w == 0u) == (sparse == 1u)) { a = vec3u(0u); }
-    else if (g.w == 2u) {
-      let need = (most + per - 1u) / per;
-      a = vec3u(min(need, 65535u), (need + 65534u) / 65535u, g.z);
-    }
-    let slot = u.first + k;
-    args[4u * slot] = a.x;
-    args[4u * slot + 1u] = a.y;
-    args[4u * slot + 2u] = a.z;
-    args[4u * slot + 3u] = sparse;
-  }
-}`,
-};
-
 /**
  * Record the counts, offsets and (when the step is sparse) the lists of the codes.
  *
@@ -304,12 +252,7 @@ export function buildSparseCodes(
   const mode = commonMode("sae_sparse_count", [c, ct]);
   const uniforms = withOperandSizes(new Uint32Array([rows, n, codes.capacity]), [c, ct]);
   const items = rows + n;
-  const log = codes.gates;
-  if (log.recording.length > 0 && (log.changed || !log.plans.has(log.rows))) log.plans.set(log.rows, log.recording);
-  log.rows = rows;
-  log.recording = [];
-  log.planned = log.plans.get(rows) ?? null;
-  log.changed = false;
+  beginGates(codes.gates, rows);
   dispatchMembers(gpu, COUNT(mode), {
     bindings: [bindingOf(c), bindingOf(ct), codes.counts],
     uniforms,
@@ -321,8 +264,7 @@ export function buildSparseCodes(
     uniforms: new Uint32Array([items, rows]),
     workgroups: [1, members, 1],
   });
-  // a step that repeats the last one's gates at this batch size: every slot armed at once
-  if (log.planned) arm(gpu, codes, { first: 0, entries: log.planned });
+  armPlanned(gpu, codes);
   const { starts, totals, rowIdx, rowVal, colIdx, colVal, colFeat } = codes;
   dispatchMembers(gpu, FILL(mode), {
     bindings: [bindingOf(c), bindingOf(ct), starts, totals, rowIdx, rowVal, colIdx, colVal, colFeat],
@@ -331,52 +273,4 @@ export function buildSparseCodes(
     members,
     gate: sparseGate(gpu, codes, "sparse"),
   });
-}
-
-/**
- * A gate for dispatches of one path: `"dense"` ones run only when some member has more than
- * `codes.limit` non-zero codes, `"sparse"` ones only when none has. With `perEntry`, a sparse
- * dispatch runs `ceil(most / perEntry)` workgroups (most: the largest member's total), spread over
- * x and y as `[min(k, 65535), ceil(k / 65535), z]`, instead of its own x and y.
- *
- * @param gpu The context.
- * @param codes Lists whose totals decide (after {@linkcode buildSparseCodes}).
- * @param path The path the gated dispatches belong to.
- * @param perEntry Sparse only: entries one workgroup takes.
- * @returns The gate; each call records one `sae_sparse_arm`.
- * @example
- * ```ts ignore
- * tileMatmul(gpu, "store", { ...args, gate: sparseGate(gpu, codes, "dense") });
- * ```
- */
-export function sparseGate(
-  gpu: Gpu,
-  codes: SparseCodes,
-  path: "dense" | "sparse",
-  perEntry?: number,
-): DispatchGate {
-  return (workgroups) => {
-    const log = codes.gates;
-    const slot = log.recording.length;
-    if (slot >= SLOTS) {
-      throw new RangeError(`Cannot gate a dispatch: more than ${SLOTS} gated dispatches since the lists were built`);
-    }
-    const [x, y = 1, z = 1] = workgroups;
-    const entry: GateEntry = [x, y, z, path === "dense" ? 0 : perEntry ? 2 : 1, perEntry ?? 1];
-    log.recording.push(entry);
-    const armed = log.planned?.[slot];
-    if (!armed || armed.some((v, i) => v !== entry[i])) {
-      log.changed = true;
-      arm(gpu, codes, { first: slot, entries: [entry] });
-    }
-    return { buffer: codes.args, offset: slot * 16 };
-  };
-}
-
-/** Record one `sae_sparse_arm` that writes the slots from `first` on for `entries`. */
-function arm(gpu: Gpu, codes: SparseCodes, at: { first: number; entries: readonly GateEntry[] }): void {
-  const u = new Uint32Array(4 + 8 * SLOTS);
-  u.set([at.entries.length, codes.members, codes.limit, at.first]);
-  at.entries.forEach(([x, y, z, mode, per], k) => u.set([x, y, z, mode, per], 4 + 8 * k));
-  gpu.dispatch(ARM, { bindings: [codes.totals, codes.args], uniforms: u, workgroups: [1] });
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { assertClose, createGpu } from "@saelab/gpu";
-import { allocSparseCodes, buildSparseCodes, disposeSparseCodes, sparseGate } from "./sae_sparse_codes.ts";
+import { allocSparseCodes, buildSparseCodes, disposeSparseCodes } from "./sae_sparse_codes.ts";
+import { sparseGate } from "./sae_sparse_gate.ts";
 import { sparseCodeGrad, sparseRowsMatmul } from "./sae_sparse_matmul.ts";
 import { createMatrix, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
 import { packTexture } from "./sae_prep_kernels.ts";
