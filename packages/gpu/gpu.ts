@@ -50,6 +50,11 @@ export interface DispatchOptions {
   uniforms?: ArrayBufferView | ArrayBuffer;
   /** Workgroup counts `[x, y?, z?]`. */
   workgroups: readonly number[];
+  /**
+   * Take the workgroup counts from the GPU instead: three u32 at `offset` bytes of `buffer` (a buffer
+   * with `INDIRECT` usage), written by earlier work; `workgroups` is still checked and may be 0 to skip.
+   */
+  indirect?: { buffer: GPUBuffer; offset: number };
 }
 
 const MAX_WORKGROUPS = 65535;
@@ -292,7 +297,8 @@ export class Gpu {
     const pass = this.encoder().beginComputePass({ label: program.name });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(x, y, z);
+    if (options.indirect) pass.dispatchWorkgroupsIndirect(options.indirect.buffer, options.indirect.offset);
+    else pass.dispatchWorkgroups(x, y, z);
     pass.end();
     if (++this.#pending >= this.#maxPending) this.flush();
   }

@@ -358,11 +358,44 @@ fn main(@builtin(global_invocation_id) g: vec3u) {
 export function dispatchMembers(
   gpu: Gpu,
   program: Program,
-  run: { bindings: readonly Binding[]; uniforms: ArrayBufferView | ArrayBuffer; items: number; members: number },
+  run: {
+    bindings: readonly Binding[];
+    uniforms: ArrayBufferView | ArrayBuffer;
+    items: number;
+    members: number;
+    gate?: DispatchGate;
+  },
 ): void {
+  const workgroups = [Math.ceil(run.items / PER_MEMBER_WG), run.members, 1];
   gpu.dispatch(program, {
     bindings: run.bindings,
     uniforms: run.uniforms,
-    workgroups: [Math.ceil(run.items / PER_MEMBER_WG), run.members, 1],
+    workgroups,
+    ...gatedBy(run.gate, workgroups),
   });
+}
+
+/**
+ * A dispatch that runs or not as the GPU decides: given the workgroups it would run, it records
+ * whatever sets them (or zeros) into an indirect buffer and returns where (`sae_sparse_codes.ts`).
+ */
+export type DispatchGate = (workgroups: readonly number[]) => { buffer: GPUBuffer; offset: number };
+
+/**
+ * The `indirect` option of a gated dispatch (none without a gate).
+ *
+ * @param gate The gate, if any.
+ * @param workgroups The workgroups the dispatch runs when the gate lets it.
+ * @returns `{ indirect }` or `{}`.
+ * @example
+ * ```ts
+ * import { gatedBy } from "./_wgsl.ts";
+ * console.log(gatedBy(undefined, [4, 1, 1])); // {}
+ * ```
+ */
+export function gatedBy(
+  gate: DispatchGate | undefined,
+  workgroups: readonly number[],
+): { indirect?: { buffer: GPUBuffer; offset: number } } {
+  return gate ? { indirect: gate(workgroups) } : {};
 }

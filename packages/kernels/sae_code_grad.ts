@@ -19,6 +19,7 @@
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
 import type { KList } from "./sae_k_lists.ts";
+import { type DispatchGate, gatedBy } from "./_wgsl.ts";
 import { bindingOf, commonMode, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
 import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
@@ -102,7 +103,7 @@ const PROGRAMS = programsByMode((mode, key): Program => ({
 export function codeGradSparse(
   gpu: Gpu,
   inputs: { g: MatrixOperand; dh: MatrixOperand; c: MatrixOperand; list: KList; alphas: Binding; weights?: Binding },
-  out: { dp: Binding; rows: number; n: number; d: number; members: number },
+  out: { dp: Binding; rows: number; n: number; d: number; members: number; gate?: DispatchGate },
 ): void {
   const { list } = inputs;
   const ROWS = list.tm;
@@ -114,6 +115,7 @@ export function codeGradSparse(
   const u = new ArrayBuffer(24);
   new Uint32Array(u).set([out.rows, out.n, out.d, list.stride, list.tiles]);
   new Float32Array(u)[5] = 1 / out.rows;
+  const workgroups = [Math.ceil(out.n / (LANES * FEATS)), Math.ceil(out.rows / ROWS), out.members];
   gpu.dispatch(prog, {
     bindings: [
       bindingOf(g),
@@ -126,6 +128,7 @@ export function codeGradSparse(
       ...(inputs.weights ? [inputs.weights] : []),
     ],
     uniforms: withOperandSizes(u, [g, dh, c]),
-    workgroups: [Math.ceil(out.n / (LANES * FEATS)), Math.ceil(out.rows / ROWS), out.members],
+    workgroups,
+    ...gatedBy(out.gate, workgroups),
   });
 }

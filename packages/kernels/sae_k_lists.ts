@@ -12,7 +12,7 @@
  * @module
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
-import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
+import { type DispatchGate, dispatchMembers, perMemberProgram } from "./_wgsl.ts";
 import { bindingOf, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
 import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
@@ -100,7 +100,11 @@ function program(tm: number, mode: OperandMode): Program {
  * buildKList(gpu, ct, { list, k: n, m: rows, members });
  * ```
  */
-export function buildKList(gpu: Gpu, at: MatrixOperand, out: { list: KList; k: number; m: number; members: number }) {
+export function buildKList(
+  gpu: Gpu,
+  at: MatrixOperand,
+  out: { list: KList; k: number; m: number; members: number; gate?: DispatchGate },
+) {
   const { list, k, m } = out;
   const tiles = Math.ceil(m / list.tm);
   if (k > list.stride || tiles > list.tiles) {
@@ -113,5 +117,6 @@ export function buildKList(gpu: Gpu, at: MatrixOperand, out: { list: KList; k: n
     uniforms: withOperandSizes(new Uint32Array([k, m, list.tiles, list.stride]), [at]),
     items: tiles,
     members: out.members,
+    gate: out.gate,
   });
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
-import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
+import { type DispatchGate, dispatchMembers, perMemberProgram } from "./_wgsl.ts";
 import { bindingOf, commonMode, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
 import {
   modeKey,
@@ -161,7 +161,7 @@ export function packTexture(
   gpu: Gpu,
   src: Binding,
   dst: MatrixOperand,
-  at: { offset: number; stride: number; rows: number; cols: number; layers: number },
+  at: { offset: number; stride: number; rows: number; cols: number; layers: number; gate?: DispatchGate },
 ): void {
   const cols4 = at.cols / 4;
   dispatchMembers(gpu, PACK(modeOf(dst)), {
@@ -169,5 +169,6 @@ export function packTexture(
     uniforms: withOperandSizes(new Uint32Array([at.rows, cols4, at.offset / 4, at.stride / 4]), [dst]),
     items: at.rows * cols4,
     members: at.layers,
+    gate: at.gate,
   });
 }

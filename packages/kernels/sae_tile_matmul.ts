@@ -35,6 +35,7 @@
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { MatrixTexture } from "./sae_textures.ts";
 import type { KList } from "./sae_k_lists.ts";
+import { type DispatchGate, gatedBy } from "./_wgsl.ts";
 import { bindingOf, commonMode, MatrixBuffer, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
 import { modeKey, type OperandWgsl, operandWgsl, withOperandSizes } from "./sae_operand_wgsl.ts";
 
@@ -266,6 +267,8 @@ export interface TileMatmulArgs {
   step?: number;
   /** `decode`: factor on `acc − X`. */
   scale?: number;
+  /** Runs only when the gate lets it (the dense path of a step that may go sparse: `sae_sparse_codes.ts`). */
+  gate?: DispatchGate;
 }
 
 /**
@@ -326,10 +329,12 @@ export function tileMatmul(gpu: Gpu, epilogue: Epilogue, args: TileMatmulArgs): 
   w[10] = list?.stride ?? 0;
   w[11] = list?.tiles ?? 0;
   const outputs = args.outputs.map((o) => (isOperand(o) ? bindingOf(o) : o));
+  const workgroups = [Math.ceil(n / (tile.tn * tile.wx)), Math.ceil(m / (tile.tm * tile.wy)), members];
   gpu.dispatch(prog, {
     bindings: [bindingOf(a), bindingOf(b), ...outputs, ...(list ? [list.indices, list.counts] : [])],
     uniforms: withOperandSizes(u, [a, b, ...known]),
-    workgroups: [Math.ceil(n / (tile.tn * tile.wx)), Math.ceil(m / (tile.tm * tile.wy)), members],
+    workgroups,
+    ...gatedBy(args.gate, workgroups),
   });
 }
 

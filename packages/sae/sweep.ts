@@ -78,6 +78,12 @@ export interface SweepOptions {
    * `initThreshold` of members that start from fresh weights. Default: the kind's (SAELens' 0.001 and 0.001).
    */
   thresholds?: ThresholdOptions;
+  /**
+   * The most non-zero codes, as a fraction of `batch · dDict`, at which a member's step runs its decoder and
+   * gradient matmuls over the firing lists instead of the dense k-list matmuls (the GPU decides each step).
+   * Default `SPARSE_LIMIT` (1/4); 0: always dense.
+   */
+  sparseLimit?: number;
 }
 
 /**
@@ -227,6 +233,7 @@ export class SweepTrainer {
           batch,
           operands: mode,
           bandwidth: options.thresholds?.bandwidth,
+          sparseLimit: options.sparseLimit,
         });
         this.#groups.push({ group, members });
         this.#stats.push(gpu.zeros([members.length * batch * 4], "f32", "sae.row_stats"));

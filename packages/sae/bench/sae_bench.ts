@@ -29,7 +29,7 @@
  */
 import { parseArgs } from "node:util";
 import { createGpu } from "@saelab/gpu";
-import { initWeights, KIND_NAMES, KINDS, type SaeKind, type SaeSpec, type StepLog, SweepTrainer } from "@saelab/sae";
+import { KIND_NAMES, KINDS, type SaeKind, type SaeSpec, type StepLog, SweepTrainer } from "@saelab/sae";
 import {
   compare,
   loadAverage,
@@ -39,6 +39,7 @@ import {
   runTorchPeer,
   timing,
 } from "../../../bench/torch_peer.ts";
+import { sparseWeights } from "./_sparse_weights.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -84,24 +85,6 @@ function randomBatch(rows: number, d: number): Float32Array {
   return Float32Array.from({ length: rows * d }, () => Math.random() * 2 - 1);
 }
 
-/** Encoder biases at minus the (1 − fire) quantile of each feature's pre-activation on sample rows. */
-function sparseWeights(spec: SaeSpec, sample: Float32Array, fire: number) {
-  const w = initWeights(spec, { seed: 1 });
-  const { dIn: d, dDict: n } = spec;
-  const rows = sample.length / d;
-  const pre = new Float32Array(rows);
-  for (let j = 0; j < n; j++) {
-    for (let b = 0; b < rows; b++) {
-      let acc = 0;
-      for (let i = 0; i < d; i++) acc += w.encoder[j * d + i] * sample[b * d + i];
-      pre[b] = acc;
-    }
-    pre.sort();
-    w.encoderBias[j] = -pre[Math.floor((1 - fire) * (rows - 1))];
-  }
-  return w;
-}
-
 const gpu = await createGpu();
 
 /** Our seconds per step over the rounds, and the code density of the last step. */
@@ -109,7 +92,7 @@ async function ours(c: (typeof CASES)[number]) {
   const spec = caseSpec(c);
   const data = [randomBatch(c.batch, c.d), randomBatch(c.batch, c.d)];
   const sample = data[0].subarray(0, Math.min(256, c.batch) * c.d);
-  const weights = c.sparse ? [sparseWeights(spec, sample, FIRE)] : undefined;
+  const weights = c.sparse ? [sparseWeights(spec, { sample, fire: FIRE })] : undefined;
   const total = 1 + ROUNDS * c.steps;
   let l0 = NaN;
   const trainer = new SweepTrainer(gpu, [spec], {
