@@ -57,7 +57,15 @@ for (const kind of KIND_NAMES) {
       const source = { hookName: "blocks.1.hook_resid_post", modelName: "m" };
       const own = KINDS[kind].saelens.cfg(resolveSpec(spec));
       const metadata = own.metadata
-        ? { metadata: { ...own.metadata, model_name: "m", hook_name: source.hookName, hook_layer: 1 } }
+        ? {
+          metadata: {
+            ...own.metadata,
+            sae_lens_version: "6.0.0",
+            model_name: "m",
+            hook_name: source.hookName,
+            hook_layer: 1,
+          },
+        }
         : {};
       await checkDictionary(gpu, {
         dictionary: saeDictionary(w),
