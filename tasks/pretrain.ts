@@ -4,7 +4,7 @@
  * as a Hugging Face folder that `loadModel` reads. Rerunning resumes from the
  * folder's `checkpoint/` (the tokenizer is reused); Ctrl-C writes a checkpoint first.
  *
- * Config (defaults in brackets): `out` [fixtures/models/sotu-neox], `steps` [1400],
+ * Config (defaults in brackets): `out` [fixtures/models/sotu-neox], `steps` [3200],
  * `seed` [0], `batch` [8], `lr` [0.002], `warmup` [50], `minLrRatio` [0.1],
  * `weightDecay` [0.1], `maxGradNorm` [1], `contextLength` [128], `vocabSize` [4096],
  * `hiddenSize` [128], `layers` [4], `heads` [4], `logEvery` [10], `evalEvery` [100],
@@ -28,7 +28,7 @@ export const CHECK_WINDOWS = 16;
 /** The options of `pretrain`. */
 export const pretrainSchema = v.strictObject({
   out: text("output model folder", { default: "fixtures/models/sotu-neox" }),
-  steps: int("optimiser steps", { default: 1400, min: 1 }),
+  steps: int("optimiser steps", { default: 3200, min: 1 }),
   seed: int("random seed", { default: 0, min: 0 }),
   batch: int("windows per step", { default: 8, min: 1 }),
   contextLength: int("tokens per window", { default: 128, min: 2 }),

@@ -52,6 +52,16 @@ export interface CardFacts {
 
 const f3 = (v: number) => v.toFixed(3);
 
+/** The model's margin over the bigram baseline in words: the reference level the pipeline's ΔCE is read against. */
+function marginText(e: CardFacts["evaluation"]): string {
+  const margin = e.bigram - e.model;
+  const perplexity = (1 - Math.exp(-margin)) * 100;
+  return margin > 0
+    ? `The model is ${f3(margin)} nats per token below the bigram baseline (${perplexity.toFixed(1)}% lower ` +
+      "perplexity): a reconstruction whose ΔCE exceeds that margin leaves the model no better than a bigram table."
+    : `The model is not better than the bigram baseline: ${f3(-margin)} nats per token above it.`;
+}
+
 /**
  * The card as Markdown.
  *
@@ -116,6 +126,8 @@ predictions.
 | this model | **${f3(e.model)}** | ${ppl(e.model)} |
 | bigram (interpolated Witten–Bell over the unigram) | ${f3(e.bigram)} | ${ppl(e.bigram)} |
 | unigram (add-one) | ${f3(e.unigram)} | ${ppl(e.unigram)} |
+
+${marginText(e)}
 
 The numbers are in \`training.json\` beside this card with the loss curve; \`packages/pretrain/model_test.ts\`
 reloads the committed folder through \`loadModel\` and checks the loss on the first held-out windows.

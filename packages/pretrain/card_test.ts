@@ -47,4 +47,6 @@ Deno.test("modelCard says it is not Pythia and puts the model's loss beside both
   assert.match(card, /\| bigram .* \| 4\.500 \| 90\.0 \|/);
   assert.match(card, /\| unigram .* \| 6\.500 \| 665\.1 \|/);
   assert.match(card, /10240 tokens seen/);
+  // 4.5 − 4.1234 = 0.3766 nats; 1 − e^−0.3766 = 31.4% lower perplexity
+  assert.match(card, /0\.377 nats per token below the bigram baseline \(31\.4% lower perplexity\)/);
 });
