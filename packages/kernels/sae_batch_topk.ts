@@ -17,7 +17,7 @@
  */
 import type { Gpu, Program } from "@saelab/gpu";
 import { bindingOf, commonMode, type OperandMode } from "./sae_operands.ts";
-import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
+import { modeKey, operandWgsl, programsByMode, withOperandSizes, writeSelectedCodes } from "./sae_operand_wgsl.ts";
 import type { SelectInputs, SelectOutputs } from "./sae_stats_kernels.ts";
 
 /** Invocations per workgroup of the passes over the batch. */
@@ -132,6 +132,13 @@ fn main(${ARGS}) {
 
 const WRITE = programsByMode((mode: OperandMode) => {
   const w = operandWgsl(mode);
+  // the codes at or above the cut, and the smallest kept code's bits (the threshold's update reads it)
+  const codes = writeSelectedCodes(
+    w,
+    "select(vec4f(0.0), relu4(p), relu4(p) >= vec4f(cut))",
+    `let bits = select(vec4u(0xffffffffu), bitcast<vec4u>(v[r]), v[r] > vec4f(0.0));
+    least = min(least, min(min(bits.x, bits.y), min(bits.z, bits.w)));`,
+  );
   return {
     name: "sae_batch_topk_write",
     key: modeKey(mode),
@@ -153,19 +160,7 @@ fn main(${ARGS}) {
   let cut = bitcast<f32>(atomicLoad(&sel[z * ${STATE}u + ${KEY}u]));
   var least = 0xffffffffu;
   ${BLOCKS}
-    var v: array<vec4f, 4>;
-    for (var r = 0u; r < 4u; r++) {
-      let a = relu4(${w.load("tp", { x: "j4", y: "b + r", layer: "z" })});
-      v[r] = select(vec4f(0.0), a, a >= vec4f(cut));
-      ${w.store("oc", { x: "j4", y: "b + r", layer: "z" }, "v[r]")}
-      let bits = select(vec4u(0xffffffffu), bitcast<vec4u>(v[r]), v[r] > vec4f(0.0));
-      least = min(least, min(min(bits.x, bits.y), min(bits.z, bits.w)));
-    }
-    for (var c = 0u; c < 4u; c++) {
-      let col = vec4f(v[0][c], v[1][c], v[2][c], v[3][c]);
-      ${w.store("oct", { x: "b4", y: "j4 * 4u + c", layer: "z" }, "col")}
-      if (any(col > vec4f(0.0))) { fired[z * u.n + j4 * 4u + c] = u.step; }
-    }
+    ${codes}
   }
   atomicMin(&smallest, least);
   workgroupBarrier();

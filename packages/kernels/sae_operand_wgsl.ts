@@ -152,3 +152,34 @@ export function storeTransposed(
     )
   ).join("\n  ");
 }
+
+/**
+ * WGSL that writes the selected codes of one 4×4 block, as every selection kernel does: for the four rows
+ * `b + r` it loads the vec4 `p` of raw pre-activations at `(j4, b + r)` of `tp`, keeps `value` (a vec4f
+ * expression of `p` and `r`) in `v[r]` and stores it in `oc`; then it stores the block's columns in `oct`
+ * at `(b4, j4·4 + c)` and marks `fired[z·n + j4·4 + c] = u.step` for each column with a positive code.
+ * It expects `j4`, `b`, `b4` and `z` in scope and uniforms `n` and `step`.
+ *
+ * @param w The operand mode's builders.
+ * @param value The code kept from `p`, e.g. `select(vec4f(0.0), p, p > theta)`.
+ * @param perRow Statements run for each row after its store (reading `v[r]`). Default none.
+ * @returns The statements.
+ * @example
+ * ```ts ignore
+ * writeSelectedCodes(operandWgsl("texture"), "select(vec4f(0.0), p, p > theta)");
+ * ```
+ */
+export function writeSelectedCodes(w: OperandWgsl, value: string, perRow = ""): string {
+  return `var v: array<vec4f, 4>;
+  for (var r = 0u; r < 4u; r++) {
+    let p = ${w.load("tp", { x: "j4", y: "b + r", layer: "z" })};
+    v[r] = ${value};
+    ${w.store("oc", { x: "j4", y: "b + r", layer: "z" }, "v[r]")}
+    ${perRow}
+  }
+  for (var c = 0u; c < 4u; c++) {
+    let col = vec4f(v[0][c], v[1][c], v[2][c], v[3][c]);
+    ${w.store("oct", { x: "b4", y: "j4 * 4u + c", layer: "z" }, "col")}
+    if (any(col > vec4f(0.0))) { fired[z * u.n + j4 * 4u + c] = u.step; }
+  }`;
+}

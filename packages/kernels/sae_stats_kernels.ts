@@ -8,7 +8,7 @@
 import type { Binding, Gpu } from "@saelab/gpu";
 import { dispatchMembers, perMemberProgram } from "./_wgsl.ts";
 import { bindingOf, commonMode, type MatrixOperand } from "./sae_operands.ts";
-import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
+import { modeKey, operandWgsl, programsByMode, withOperandSizes, writeSelectedCodes } from "./sae_operand_wgsl.ts";
 
 const STATS = programsByMode((mode) => {
   const w = operandWgsl(mode);
@@ -129,17 +129,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     workgroupBarrier();
   }
   for (var j4 = l; j4 < n4; j4 += ${TOPK_WG}u) {
-    var v: array<vec4f, 4>;
-    for (var r = 0u; r < 4u; r++) {
-      let p = ${w.load("tp", { x: "j4", y: "b + r", layer: "z" })};
-      v[r] = select(vec4f(0.0), max(p, vec4f(0.0)), key(p) >= vec4u(t[r]));
-      ${w.store("oc", { x: "j4", y: "b + r", layer: "z" }, "v[r]")}
-    }
-    for (var c = 0u; c < 4u; c++) {
-      let col = vec4f(v[0][c], v[1][c], v[2][c], v[3][c]);
-      ${w.store("oct", { x: "b4", y: "j4 * 4u + c", layer: "z" }, "col")}
-      if (any(col > vec4f(0.0))) { fired[z * u.n + j4 * 4u + c] = u.step; }
-    }
+    ${writeSelectedCodes(w, "select(vec4f(0.0), max(p, vec4f(0.0)), key(p) >= vec4u(t[r]))")}
   }
 }`,
   };
