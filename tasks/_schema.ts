@@ -283,7 +283,9 @@ export function positionals() {
 /**
  * Another stage's option with this stage's default (and, when given, its own line of help and the subset
  * of choices it shows): the same value type, checks and messages, so that a flag means the same in every
- * stage that reads it. Narrowing `choices` changes only the help; add a check for it.
+ * stage that reads it. Narrowing `choices` changes only the help; add a check for it. Without a new line of
+ * help the option's own is kept less the defaults it states ({@linkcode dropStatedDefaults}): the help shows
+ * the new one.
  *
  * @param schema The option, e.g. an entry of another stage's schema.
  * @param options The new default, and a line of help and choices to show instead of the option's own.
@@ -306,9 +308,31 @@ export function withDefault<S extends Field>(
   const copy = () => (Array.isArray(fallback) ? [...fallback] : fallback);
   return field(v.optional(schema, copy) as unknown as v.GenericSchema<v.InferInput<S>, NonNullable<v.InferOutput<S>>>, {
     ...info,
-    describe: options.describe ?? info.describe,
+    describe: options.describe ?? dropStatedDefaults(info.describe),
     choices: options.choices ?? info.choices,
   });
+}
+
+/**
+ * A line of help less the defaults it states: a whole `(default: …)` aside, or a leading `default: …;` clause of
+ * an aside, with the presets' values that follow it (`default: 1024; --preset paper: 512`).
+ *
+ * @param describe A line of help.
+ * @returns The line without them.
+ * @example
+ * ```ts
+ * import { dropStatedDefaults } from "./_schema.ts";
+ * if (dropStatedDefaults("steps (default: 1600; --preset paper: 320)") !== "steps") throw new Error();
+ * if (dropStatedDefaults("kinds (default: a; --preset paper: a,b; c need --k)") !== "kinds (c need --k)") {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export function dropStatedDefaults(describe: string): string {
+  const clause = String.raw`default: [^;()]*(?:; --preset [\w-]+: [^;()]*)*`;
+  return describe
+    .replace(new RegExp(String.raw`\s*\(${clause}\)`, "g"), "")
+    .replace(new RegExp(String.raw`\(${clause}; `, "g"), "(");
 }
 
 /** `batchSize` → `batch-size`. */
