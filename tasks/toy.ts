@@ -13,6 +13,7 @@
  */
 import * as v from "valibot";
 import type { Gpu } from "@saelab/gpu";
+import { toyChoiceRuleText, toyLargerAliveText } from "@saelab/report";
 import {
   readToy,
   RUN_FILES,
@@ -26,7 +27,6 @@ import {
 import {
   assembleToySweep,
   CHOOSE_DEFAULTS,
-  type ChooseOptions,
   KIND_NAMES,
   LR_SCHEDULE_TEXT,
   LR_SCHEDULES,
@@ -316,17 +316,12 @@ export function formatToy(toy: ToyJson): string {
     withChance(m.mmcsTruth, chance(toy.truthChance, m.ratio)),
     withChance(m.mmcsBetween, chance(toy.betweenChance, m.ratio)),
     m.mmcsBetweenAlive === undefined || m.mmcsBetweenAlive === null ? "–" : fixed(m.mmcsBetweenAlive, 3),
-    m.largerAlive === undefined || m.largerAlive === null ? "–" : `${m.largerAlive}/${m.ratio * Number(toy.toy?.d)}`,
+    toyLargerAliveText(toy, m),
   ]);
   const chosen = toy.members.find((m) => m.name === toy.chosen);
   const lines = [padTable([head, ...rows])];
   if (toy.members.some((m) => typeof m.largerAlive === "number")) {
-    const c = { ...CHOOSE_DEFAULTS, ...toy.choose } as Required<ChooseOptions>;
-    lines.push(
-      `Choice: highest \`between, live\` among members with at most ${100 * c.maxDead}% dead latents, or whose ` +
-        "dead latents are spare (larger live ≤ size: the larger dictionary uses no more latents than this one has), " +
-        `and L0 from ${c.minL0} to ${c.maxL0Fraction}·d.`,
-    );
+    lines.push(toyChoiceRuleText({ ...CHOOSE_DEFAULTS, ...toy.choose }, { spareRecorded: true })!);
   }
   if (toy.kinds && toy.kinds.length > 0) lines.push("", ...formatToyKinds(toy.kinds), "");
   if (chosen) {

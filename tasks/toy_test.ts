@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createGpu } from "@saelab/gpu";
+import { toyChoiceRuleText } from "@saelab/report";
 import { readToy } from "@saelab/runs";
 import { runStage, UsageError } from "./_runtime.ts";
 import { formatToy, TOY_MODEL, toyStage } from "./toy.ts";
@@ -115,6 +116,22 @@ Deno.test("toy: the table says plainly when the chosen member did not recover th
   const high = formatToy({ members, chosen: "b" });
   assert.match(high, /chosen: b \(MMCS to truth 0\.97\)/);
   assert.doesNotMatch(high, /did not recover/);
+});
+
+Deno.test("toy: the table's larger live / size and rule sentence are the ground-truth page's", () => {
+  const m = { kind: "untied", l1: 3e-3, l0: 5, deadFraction: 0.45 };
+  const choose = { maxDead: 0.1, minL0: 1, maxL0Fraction: 0.5 };
+  const members = [
+    { ...m, name: "a", ratio: 1, mmcsTruth: 0.6, mmcsBetween: 0.8, mmcsBetweenAlive: 0.85, largerAlive: 41 },
+    { ...m, name: "b", ratio: 2, mmcsTruth: 0.97, mmcsBetween: 0.7, mmcsBetweenAlive: 0.9, largerAlive: 57 },
+  ];
+  const text = formatToy({ members, chosen: "b", toy: { d: 32 }, choose });
+  assert.match(text, /larger live \/ size/);
+  assert.match(text, /0\.850\s+41\/32\n/);
+  assert.match(text, /0\.900\s+57\/64\n/);
+  assert.ok(text.includes(toyChoiceRuleText(choose, { spareRecorded: true })!), text);
+  const older = formatToy({ members: members.map(({ largerAlive: _, ...rest }) => rest), chosen: "b" });
+  assert.doesNotMatch(older, /Choice:/);
 });
 
 Deno.test("toy: `deno task toy --ratios 0` exits 2 naming the flag", async () => {

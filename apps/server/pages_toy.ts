@@ -1,7 +1,8 @@
 /**
  * The ground-truth page of a run (`/runs/<id>/toy`) and its JSON (`/api/runs/<id>/toy`): the toy sweep of
  * `toy.json`, MMCS with the true features and MMCS between dictionary sizes against α (one line per R),
- * and a table of the members with the one chosen without ground truth marked and the chance levels shown.
+ * a table of the members with the one chosen without ground truth marked, the chance levels and the larger
+ * dictionary's live latents shown, and the comparison-only partner dictionaries (`pages_toy_tables.ts`).
  *
  * @module
  */
@@ -10,16 +11,9 @@ import { raw } from "hono/html";
 import { type Html, markup } from "@saelab/report";
 import { HTTPException } from "hono/http-exception";
 import { chartHtml, pageHtml, toyBetweenSpec, toyTruthSpec } from "@saelab/report";
-import {
-  type FileResult,
-  readToy,
-  TOY_RECOVERED,
-  type ToyChance,
-  type ToyJson,
-  type ToyJsonKind,
-  type ToyJsonMember,
-} from "@saelab/runs";
+import { type FileResult, readToy, TOY_RECOVERED, type ToyJson } from "@saelab/runs";
 import { nameParam, runHref } from "./params.ts";
+import { chanceAt, fixed, kindsHtml, membersHtml, partnerHtml } from "./pages_toy_tables.ts";
 
 /** URL of a run's ground-truth page. */
 export const toyHref = (id: string): string => `${runHref(id)}/toy`;
@@ -44,11 +38,6 @@ export function toyLinkHtml(id: string): Html {
     </section>
   `;
 }
-
-const fixed = (x: number | null | undefined, digits = 3) =>
-  typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "–";
-const alpha = (x: number) => (x === 0 ? "0" : x.toExponential(1));
-const chanceAt = (list: readonly ToyChance[] | undefined, ratio: number) => list?.find((c) => c.ratio === ratio)?.value;
 
 function settingsHtml(toy: ToyJson) {
   const t = toy.toy ?? {}, tr = toy.training ?? {};
@@ -97,91 +86,6 @@ recover the features:</strong> MMCS with the truth ${fixed(chosen.mmcsTruth)} is
   }`;
 }
 
-/** Per kind: its member chosen without ground truth against its best one (absent in older `toy.json`). */
-function kindsHtml(toy: ToyJson) {
-  if (!toy.kinds || toy.kinds.length === 0) return "";
-  const row = (k: ToyJsonKind) =>
-    markup`
-      <tr>
-        <td>${k.kind}</td>
-        <td><code>${k.chosen}</code></td>
-        <td class="num">${fixed(k.chosenMmcsTruth)}</td>
-        <td class="num muted">${fixed(k.chance)}</td>
-        <td><code>${k.best}</code></td>
-        <td class="num">${fixed(k.bestMmcsTruth)}</td>
-        <td>${k.recovered ? "recovered" : "not recovered"}; ${k.pickedWell ? "picked well" : "picked poorly"}</td>
-      </tr>
-    `;
-  return markup`
-    <section class="card"><h2>Per kind</h2>
-      <p class="lead">The choice rule run over each kind's members alone, against that kind's best member by the
-      ground truth. Recovered: MMCS with the truth ≥ ${TOY_RECOVERED}.</p>
-      <div class="table-wrap">
-        <table class="data toy-kinds">
-          <thead>
-            <tr>
-              <th>kind</th>
-              <th>chosen without ground truth</th>
-              <th class="num">MMCS truth</th>
-              <th class="num" title="the same for random unit vectors of the same sizes">chance</th>
-              <th>best by the ground truth</th>
-              <th class="num">MMCS truth</th>
-              <th>verdict</th>
-            </tr>
-          </thead>
-          <tbody>${toy.kinds.map(row)}</tbody>
-        </table>
-      </div>
-    </section>
-  `;
-}
-
-function membersHtml(toy: ToyJson) {
-  const row = (m: ToyJsonMember) =>
-    markup`
-      <tr${m.name === toy.chosen ? raw(` class="chosen"`) : ""}>
-        <td><code>${m.name}</code>${
-      m.name === toy.chosen
-        ? markup`
-            <span class="tag">chosen</span>
-          `
-        : ""
-    }</td>
-        <td>${m.kind}</td>
-        <td class="num">${m.ratio}</td>
-        <td class="num">${alpha(m.l1)}</td>
-        <td class="num">${fixed(m.l0, 2)}</td>
-        <td class="num">${fixed(100 * m.deadFraction, 1)}%</td>
-        <td class="num">${fixed(m.mmcsTruth)}</td>
-        <td class="num muted">${fixed(chanceAt(toy.truthChance, m.ratio))}</td>
-        <td class="num">${fixed(m.mmcsBetween)}</td>
-        <td class="num muted">${m.mmcsBetween === null ? "–" : fixed(chanceAt(toy.betweenChance, m.ratio))}</td>
-        </tr>
-    `;
-  return markup`
-    <div class="table-wrap">
-      <table class="data toy">
-        <thead>
-          <tr>
-            <th>member</th>
-            <th>kind</th>
-            <th class="num">R</th>
-            <th class="num">α</th>
-            <th class="num">L0</th>
-            <th class="num">dead</th>
-            <th class="num" title="mean over the true features of the best cosine with a learned feature">MMCS truth</th>
-            <th class="num" title="the same for random unit vectors of the same sizes">chance</th>
-            <th class="num"
-              title="mean over the next-larger dictionary (same kind and α) of the best cosine">MMCS between</th>
-            <th class="num" title="the same for random unit vectors of the same sizes">chance</th>
-          </tr>
-        </thead>
-        <tbody>${toy.members.map(row)}</tbody>
-      </table>
-    </div>
-  `;
-}
-
 /**
  * The ground-truth page of a run.
  *
@@ -216,22 +120,6 @@ export async function toyPage(id: string, file: FileResult<ToyJson>): Promise<Ht
     truth ? chartHtml("toy-truth", truth, { title: "MMCS with the true features" }) : "",
     between ? chartHtml("toy-between", between, { title: "MMCS between dictionary sizes" }) : "",
   ].filter((c) => c !== "");
-  const rule = data.choose
-    ? markup`
-      <p
-        class="muted">Choice rule: among members with a larger partner, at most ${
-      fixed(
-        100 * Number(data.choose.maxDead),
-        0,
-      )
-    }% dead features and ${String(data.choose.minL0)} ≤ L0 ≤ ${
-      String(
-        data.choose.maxL0Fraction,
-      )
-    }·d, the highest MMCS with the next-larger dictionary (over its live latents where measured); ties go to the
-smaller R, then the larger α.</p>
-    `
-    : "";
   const body = markup`<section class="card"><h1>Ground truth: ${id}</h1>
 <p class="lead">A sweep trained on toy activations made from known feature directions in superposition
 (more true features than dimensions, sparse non-negative coefficients, decaying frequencies). How well each member
@@ -245,7 +133,7 @@ ${kindsHtml(data)}
   }</section>
 <section class="card"><h2>Members</h2>
 <p class="lead">Chance: the same statistic for random unit vectors of the same sizes.</p>
-${membersHtml(data)}${rule}</section>`;
+${membersHtml(data)}${partnerHtml(data)}</section>`;
   return pageHtml(await body, { title: `${id} · ground truth`, crumbs, charts: charts.length > 0 });
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeDemoRun, type ToyJson } from "@saelab/runs";
+import { toyChoiceRuleText } from "@saelab/report";
 import { createApp, CSP, loadAssets } from "./mod.ts";
 
 const CRAFTED = `untied_r1</td><script>alert("x")</script>`;
@@ -44,6 +45,50 @@ await Deno.writeTextFile(
   join(runs, "kinds", "toy.json"),
   JSON.stringify({ ...toyJson(0.95), kinds: [{ ...kindEntry, kind: "untied", chosen: "untied_r1_a1.0e-2" }] }),
 );
+// A file as `toy` now writes it: live-latent MMCS, the larger dictionary's live latents, and the partners at R 4.
+const partnerToy: ToyJson = {
+  ...toyJson(0.95),
+  members: toyJson(0.95).members.map((m) => ({
+    ...m,
+    mmcsBetween: m.mmcsBetween ?? (m.l1 === 1e-3 ? 0.93 : 0.88),
+    mmcsBetweenAlive: m.l1 === 1e-3 ? 0.9712 : 0.9013,
+    largerAlive: m.ratio === 1 ? 41 : m.l1 === 1e-3 ? 57 : 66,
+  })),
+  betweenChance: [{ ratio: 1, value: 0.3517 }, { ratio: 2, value: 0.3811 }],
+  training: {
+    ...toyJson(0.95).training,
+    partner: {
+      ratio: 4,
+      members: [
+        {
+          kind: "untied",
+          name: "untied_r4_a1.0e-3",
+          ratio: 4,
+          l1: 1e-3,
+          l0: 6.25,
+          deadFraction: 0.5547,
+          mmcsTruth: 0.9871,
+        },
+        {
+          kind: "untied",
+          name: "untied_r4_a1.0e-2",
+          ratio: 4,
+          l1: 1e-2,
+          l0: 3.5,
+          deadFraction: 0.4219,
+          mmcsTruth: 0.8634,
+        },
+      ],
+    },
+  },
+};
+await makeDemoRun(runs, 6, { id: "partner" });
+await Deno.writeTextFile(join(runs, "partner", "toy.json"), JSON.stringify(partnerToy));
+await makeDemoRun(runs, 7, { id: "nopartner" });
+await Deno.writeTextFile(
+  join(runs, "nopartner", "toy.json"),
+  JSON.stringify({ ...partnerToy, training: { ...partnerToy.training, partner: null } }),
+);
 globalThis.addEventListener("unload", () => Deno.removeSync(runs, { recursive: true }));
 
 const { assets } = await loadAssets();
@@ -55,6 +100,12 @@ const page = async (path: string, status = 200) => {
   assert.equal(res.headers.get("content-security-policy"), CSP);
   return await res.text();
 };
+/** Text as the page escapes it. */
+const escaped = (text: string) =>
+  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(
+    /'/g,
+    "&#39;",
+  );
 const json = async (path: string, status = 200) => {
   const res = await app.request(path);
   assert.equal(res.status, status, path);
@@ -100,6 +151,44 @@ Deno.test("toy page: per kind, the chosen member against the best, and whether t
   assert.match(html, /<td>untied<\/td>\s*<td><code>untied_r1_a1\.0e-2<\/code><\/td>\s*<td class="num">0\.700<\/td>/);
   assert.match(html, /not recovered; picked poorly/);
   assert.doesNotMatch(await page("/runs/toy/toy"), /Per kind/, "older files without kinds: no table");
+});
+
+Deno.test("toy page: the partners at their ratio, plainly a comparison only, and each member's larger live / size", async () => {
+  const html = await page("/runs/partner/toy");
+  assert.match(html, /<h2>Partners \(comparison only\)<\/h2>/);
+  assert.match(html, /One dictionary per kind and α at R 4,/);
+  assert.match(html, /a comparison only, not a candidate: the choice never picks one/);
+  // Each partner with its own numbers, beside the largest member it was compared with.
+  assert.match(
+    html,
+    /<td><code>untied_r4_a1\.0e-3<\/code><\/td>\s*<td>untied<\/td>\s*<td class="num">4<\/td>\s*<td class="num">1\.0e-3<\/td>\s*<td class="num">6\.25<\/td>\s*<td class="num">55\.5%<\/td>\s*<td class="num">0\.987<\/td>\s*<td><code>untied_r2_a1\.0e-3<\/code><\/td>/,
+  );
+  assert.match(
+    html,
+    /<td><code>untied_r4_a1\.0e-2<\/code><\/td>[^]*?<td class="num">0\.863<\/td>\s*<td><code>untied_r2_a1\.0e-2<\/code>/,
+  );
+  // The partners are not members: four member rows, as before.
+  assert.equal([...html.matchAll(/<tr( class="chosen")?>\s*<td><code>untied_r4/g)].length, 2);
+  assert.equal([...html.matchAll(/<tr( class="chosen")?>\s*<td>/g)].length, 4 + 2);
+  // Members: between, live and larger live / size (size = R · d, d 32), as the terminal table prints them.
+  assert.match(html, /<th[^>]*>between, live<\/th>\s*<th[^>]*>larger live \/ size<\/th>/);
+  assert.match(html, /<td class="num">0\.901<\/td>\s*<td class="num">41\/32<\/td>\s*<\/tr>/);
+  assert.match(html, /<td class="num">0\.971<\/td>\s*<td class="num">57\/64<\/td>\s*<\/tr>/);
+  assert.match(html, /<td class="num">0\.901<\/td>\s*<td class="num">66\/64<\/td>\s*<\/tr>/);
+  // The rule, in the words the terminal prints, with the spare-dead exception.
+  const rule = toyChoiceRuleText(partnerToy.choose, { spareRecorded: true })!;
+  assert.ok(html.includes(escaped(rule)), "the page's rule is the terminal's");
+  assert.match(rule, /at most 10% dead latents unless they are spare \(larger live ≤ size/);
+  assert.match(await page("/runs/nopartner/toy"), /No comparison-only partner dictionaries were trained/);
+});
+
+Deno.test("toy page: older files without partners or larger live still render, saying what is not recorded", async () => {
+  const html = await page("/runs/toy/toy");
+  assert.match(html, /Comparison-only partner dictionaries: not recorded in this toy\.json\./);
+  assert.doesNotMatch(html, /Partners \(comparison only\)/);
+  assert.match(html, /<td class="num">–<\/td>\s*<td class="num">–<\/td>\s*<\/tr>/, "no between, live nor larger live");
+  assert.ok(html.includes(escaped(toyChoiceRuleText(toyJson(0.95).choose, { spareRecorded: false })!)));
+  assert.match(html, /does not record larger live: no member&#39;s dead latents counted as spare/);
 });
 
 Deno.test("toy API: the file as written; 404 without toy.json; invalid files explained", async () => {

@@ -16,6 +16,7 @@ export { alphaLabel, ratioLabel, VEGA_LITE_SCHEMA } from "./_spec_base.ts";
 export * from "./specs_sweep.ts";
 export * from "./specs_results.ts";
 export * from "./specs_toy.ts";
+export * from "./toy_text.ts";
 export * from "./kinds.ts";
 export * from "./specs_kinds.ts";
 export * from "./features.ts";

@@ -197,6 +197,18 @@ export interface ToyJsonKind {
   pickedWell: boolean;
 }
 
+/**
+ * The comparison-only dictionaries of a toy sweep (`toy --partner-ratio`): one per kind and α at a ratio above the
+ * largest member's, trained with the members only so that the largest has a next-larger dictionary to be compared
+ * with (its MMCS between sizes and `largerAlive`). Never a candidate of the choice.
+ */
+export interface ToyJsonPartner {
+  /** Their ratio R = d_sae / d. */
+  ratio: number;
+  /** Per kind and α: name, L0, dead fraction and MMCS with the truth (for inspection; no choice reads them). */
+  members: Omit<ToyJsonMember, "mmcsBetween" | "mmcsBetweenAlive" | "largerAlive">[];
+}
+
 /** `toy.json`: the ground-truth toy sweep, and the member the signals without ground truth pick. */
 export interface ToyJson {
   /** Per member, in order kind, R, α. */
@@ -211,8 +223,11 @@ export interface ToyJson {
   betweenChance?: ToyChance[];
   /** The toy data's settings (`d`, `features`, `meanActive`, `decay`, `correlated`, `seed`). */
   toy?: Record<string, unknown>;
-  /** How the members were trained (`steps`, `batchSize`, `lr`, `vectors`, `heldOutRows`). */
-  training?: Record<string, unknown>;
+  /**
+   * How the members were trained (`steps`, `batchSize`, `lr`, `vectors`, `heldOutRows`, …) and the comparison-only
+   * `partner` dictionaries (null: none trained; absent in files written before they were).
+   */
+  training?: Record<string, unknown> & { partner?: ToyJsonPartner | null };
   /** The thresholds of the choice rule. */
   choose?: Record<string, unknown>;
 }

@@ -250,17 +250,20 @@ const circuits: Check = obj({
 
 const chance: Check = arr(obj({ ratio: num({ min: 0 }), value: num({ min: -1, max: 1 }) }));
 const cosine: Check = num({ min: -1.0001, max: 1.0001 });
+const toyMeasured = {
+  name: str(true),
+  kind: str(true),
+  ratio: num({ min: 0 }),
+  l1: nonneg,
+  l0: nonneg,
+  deadFraction: frac,
+  mmcsTruth: cosine,
+};
 const toy: Check = all(
   obj({
     members: arr(
       obj({
-        name: str(true),
-        kind: str(true),
-        ratio: num({ min: 0 }),
-        l1: nonneg,
-        l0: nonneg,
-        deadFraction: frac,
-        mmcsTruth: cosine,
+        ...toyMeasured,
         mmcsBetween: nullable(cosine),
         mmcsBetweenAlive: opt(nullable(cosine)),
         largerAlive: opt(nullable(nonneg)),
@@ -281,7 +284,9 @@ const toy: Check = all(
     truthChance: opt(chance),
     betweenChance: opt(chance),
     toy: opt(rec(any)),
-    training: opt(rec(any)),
+    training: opt(
+      all(rec(any), obj({ partner: opt(nullable(obj({ ratio: num({ min: 0 }), members: arr(obj(toyMeasured)) }))) })),
+    ),
     choose: opt(rec(any)),
   }),
   where((t: { members: { name: unknown }[]; chosen: unknown }) =>

@@ -70,4 +70,12 @@ Deno.test("validate checks toy.json: member fields, cosine ranges, and a chosen 
   assert.ok(bad.some((p) => p.includes("members[0].mmcsTruth")), bad.join("; "));
   assert.ok(validate("toy", { members: [], chosen: "a" }).length > 0);
   assert.ok(validate("toy", { chosen: "a" }).length > 0);
+  const { mmcsBetween: _, ...partner } = { ...m, name: "a_partner", ratio: 4 };
+  const training = (p: unknown) => validate("toy", { ...toy, training: { steps: 10, partner: p } });
+  assert.deepEqual(training({ ratio: 4, members: [partner] }), []);
+  assert.deepEqual(training(null), [], "null: no partner trained");
+  assert.deepEqual(validate("toy", { ...toy, training: { steps: 10 } }), [], "older files: no partner field");
+  const badPartner = training({ ratio: 4, members: [{ ...partner, mmcsTruth: 2 }] });
+  assert.ok(badPartner.some((p) => p.includes("training.partner.members[0].mmcsTruth")), badPartner.join("; "));
+  assert.ok(training({ members: [partner] }).length > 0, "a partner without its ratio");
 });
