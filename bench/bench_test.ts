@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { KIND_NAMES } from "@saelab/sae";
-import { compare, runTorchPeer, timing } from "./torch_peer.ts";
+import { compare, runTorchPeer, type Timing, timing } from "./torch_peer.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -141,5 +141,54 @@ Deno.test({
       assert.ok(r.median > 0 && Number.isFinite(r.median));
     }
     assert.ok((peer.results[0].l0 as number) < 16, "fewer than all 16 features fire with the bias set");
+  },
+});
+
+/** The product of the matmul bench's inputs (element i of a: sin(0.37 i + 1), of b: sin(0.37 i + 2)), in float64. */
+function benchProduct(s: { m: number; k: number; n: number; transposeA: boolean; transposeB: boolean }): number[][] {
+  const input = (count: number, seed: number) =>
+    Array.from({ length: count }, (_, i) => Math.fround(Math.sin(i * 0.37 + seed)));
+  const [a, b] = [input(s.m * s.k, 1), input(s.k * s.n, 2)];
+  const at = (i: number, p: number) => (s.transposeA ? a[p * s.m + i] : a[i * s.k + p]);
+  const bt = (p: number, j: number) => (s.transposeB ? b[j * s.k + p] : b[p * s.n + j]);
+  return Array.from({ length: s.m }, (_, i) =>
+    Array.from({ length: s.n }, (_, j) => {
+      let sum = 0;
+      for (let p = 0; p < s.k; p++) sum += at(i, p) * bt(p, j);
+      return sum;
+    }));
+}
+
+Deno.test({
+  name: "the PyTorch peer's matmul reads the transposes as views of the bench's storage",
+  ignore: !torchImports,
+  fn: async () => {
+    const shapes = [
+      { m: 3, k: 5, n: 4, transposeA: false, transposeB: false },
+      { m: 3, k: 5, n: 4, transposeA: true, transposeB: false }, // as [b×f]ᵀ·[b×d]
+      { m: 3, k: 5, n: 4, transposeA: false, transposeB: true },
+      { m: 6, k: 2, n: 7, transposeA: true, transposeB: true },
+    ];
+    const peer = await runTorchPeer(shapes.map((s) => ({ kind: "matmul", ...s, rounds: 2, steps: 3 })), {
+      python: "/usr/bin/python3",
+      install: false,
+    });
+    if (!peer.available) throw new Error(peer.error);
+    for (const [i, s] of shapes.entries()) {
+      const r: Timing & Record<string, unknown> = peer.results[i];
+      assert.equal(r.seconds.length, 2);
+      const gflops = r.gflops as number;
+      assert.ok(gflops > 0 && Number.isFinite(gflops), "a positive rate");
+      assert.ok(Math.abs(gflops - 2 * s.m * s.n * s.k / r.median / 1e9) <= 1e-9 * gflops, "2·m·n·k over the median");
+      const c = benchProduct(s);
+      const want = [c[0][0], c[0][s.n - 1], c[s.m - 1][0], c[s.m - 1][s.n - 1]];
+      const got = r.corners as number[];
+      for (const [j, w] of want.entries()) {
+        assert.ok(
+          Math.abs(got[j] - w) <= 1e-5 + 1e-5 * Math.abs(w),
+          `${JSON.stringify(s)} corner ${j}: ${got[j]} vs ${w}`,
+        );
+      }
+    }
   },
 });

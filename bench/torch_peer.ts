@@ -15,7 +15,7 @@
  */
 
 /** One case in the peer's request (see `torch_peer.py` for the fields of each kind). */
-export type PeerCase = { kind: "sae" | "neox_forward" | "neox_train" } & Record<string, unknown>;
+export type PeerCase = { kind: "sae" | "neox_forward" | "neox_train" | "matmul" } & Record<string, unknown>;
 
 /** Seconds per step of every measured round, and their median. */
 export interface Timing {
