@@ -11,11 +11,16 @@ import { compare, runTorchPeer, type Timing, timing } from "./torch_peer.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** A stand-in for python3: `-c …` succeeds; `script request` reports 0.5 s per step for every case. */
+/**
+ * A stand-in for python3: `-c …` succeeds; `script request` reports 0.5 s per step for every case and keeps the
+ * request beside itself in `request.json`.
+ */
 const FAKE = `#!/usr/bin/env python3
-import json, sys
+import json, os, sys
 if sys.argv[1] == "-c":
     sys.exit(0)
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "request.json"), "w") as f:
+    f.write(sys.argv[2])
 cases = json.loads(sys.argv[2])["cases"]
 print(json.dumps({"torch": "fake", "threads": 2, "blas": [],
   "results": [{"seconds": [0.5] * c["rounds"], "median": 0.5, "l0": 1.0} for c in cases]}))
@@ -29,9 +34,9 @@ async function fakePython(): Promise<string> {
   return path;
 }
 
-async function runBench(script: string, python: string): Promise<Record<string, unknown>> {
+async function runBench(script: string, python: string, extra: string[] = []): Promise<Record<string, unknown>> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, script), "--tiny", "--rounds", "2"],
+    args: ["run", "-A", join(ROOT, script), "--tiny", "--rounds", "2", ...extra],
     env: { SAELAB_TORCH_PYTHON: python },
     stdout: "piped",
     stderr: "piped",
@@ -103,6 +108,63 @@ Deno.test("bench:neox prints both rates and their ratio per case", async () => {
 Deno.test("bench:pretrain prints both rates and their ratio", async () => {
   const json = await runBench("packages/pretrain/bench/pretrain_bench.ts", await fakePython());
   checkCases(json, 1, () => 8 * 16);
+});
+
+interface MatmulRow {
+  m: number;
+  k: number;
+  n: number;
+  default: string;
+  fastest: string;
+  pytorch_cpu: { gflops: number; best: number; ms: number; steps: number; rounds: number } | { error: string };
+  defaultOverPytorch: number | null;
+  fastestOverPytorch: number | null;
+}
+
+Deno.test("bench:kernels' matmul bench compares our default and fastest kernels with PyTorch per shape", async () => {
+  const python = await fakePython();
+  const json = await runBench("packages/kernels/bench/matmul_bench.ts", python, ["--skip", "tfjs"]);
+  const shapes = json.shapes as Record<string, MatmulRow>;
+  assert.equal(Object.keys(shapes).length, 3);
+  const request = JSON.parse(await Deno.readTextFile(join(python, "..", "request.json")));
+  assert.deepEqual(
+    request.cases,
+    Object.entries(shapes).map(([name, { m, k, n }]) => ({
+      kind: "matmul",
+      ...{ m, k, n, transposeA: name.includes("ᵀ"), transposeB: false },
+      rounds: 2,
+      steps: 2,
+    })),
+    "the peer multiplies the same shapes with the same transposes, in order",
+  );
+  const flops = new Map(Object.entries(shapes).map(([name, s]) => [name, 2 * s.m * s.n * s.k]));
+  const shapeOf = (c: Case) => Object.keys(shapes).find((name) => c.name.endsWith(` ${name}`))!;
+  checkCases(json, (json.cases as Case[]).length, (c) => flops.get(shapeOf(c))! / 1e6);
+  const cases = json.cases as Case[];
+  for (const [name, s] of Object.entries(shapes)) {
+    const rate = +(flops.get(name)! / 0.5 / 1e9).toFixed(2); // every fake round takes 0.5 s
+    assert.deepEqual(s.pytorch_cpu, { gflops: rate, best: rate, ms: 500, steps: 2, rounds: 2 }, `${name}: the peer`);
+    const row = (kernel: string) => cases.find((c) => c.name === `${kernel} ${name}`);
+    assert.ok(row(s.default), `${name}: a case for the default kernel`);
+    assert.equal(s.defaultOverPytorch, row(s.default)!.ratio, `${name}: the default kernel's ratio`);
+    assert.equal(s.fastestOverPytorch, row(s.fastest)!.ratio, `${name}: the fastest kernel's ratio`);
+    const ours = ["naive", "tiled", "texture"].map((k) => (s as unknown as Record<string, { ms: number }>)[k].ms);
+    assert.equal((s as unknown as Record<string, { ms: number }>)[s.fastest].ms, Math.min(...ours), `${name}: fastest`);
+  }
+});
+
+Deno.test("the matmul bench without the peer still prints our figures and says why", async () => {
+  const json = await runBench("packages/kernels/bench/matmul_bench.ts", "/nonexistent/python3", [
+    "--skip",
+    "naive,tfjs,torch",
+  ]);
+  assert.match((json.peer as { error: string }).error, /--skip torch/);
+  for (const s of Object.values(json.shapes as Record<string, MatmulRow & { tiled: { gflops: number } }>)) {
+    assert.ok(s.tiled.gflops > 0, "our rate");
+    assert.match((s.pytorch_cpu as { error: string }).error, /--skip torch/);
+    assert.deepEqual([s.defaultOverPytorch, s.fastestOverPytorch], [null, null]);
+  }
+  for (const c of json.cases as Case[]) assert.deepEqual([c.ours > 0, c.pytorch, c.ratio], [true, null, null]);
 });
 
 Deno.test("a peer that cannot run gives null figures and says why", async () => {
