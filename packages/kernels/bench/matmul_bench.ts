@@ -69,8 +69,8 @@ const KERNELS = ["naive", "tiled", "texture", "tfjs_webgpu"] as const;
 type Kernel = (typeof KERNELS)[number];
 const ROUNDS = Number(args.rounds ?? 3);
 const SECONDS_PER_MEASUREMENT = args.tiny ? 0.05 : 2;
-/** Calls per round of the PyTorch peer (about a second per round with OpenBLAS on 2 cores). */
-const PEER_STEPS = args.tiny ? 2 : 5;
+/** Calls per round of the PyTorch peer (its calls are far shorter than ours, so a round holds several). */
+const PEER_STEPS = args.tiny ? 2 : 20;
 
 /** One timed configuration: `step` records one call, `sync` waits for everything recorded. */
 interface Case {
