@@ -16,6 +16,12 @@ its kind and shape:
 - {"kind": "neox_train", "config", "batch", "seq", "rounds", "steps"}
   one pretraining step: the forward to the logits, the mean next-token cross-entropy over B·(T−1) positions,
   the backward pass, global-norm clipping to 1 and AdamW (2e-3, 0.9/0.95, 1e-8, decay 0.1 on every matrix).
+- {"kind": "matmul", "m", "k", "n", "transposeA", "transposeB", "rounds", "steps"}
+  one `torch.matmul(a, b, out=c)` into a preallocated [m×n] result, 2·m·n·k flops, as
+  `packages/kernels/bench/matmul_bench.ts` calls our kernels: a is stored [k×m] when transposeA (else [m×k]) and
+  b [n×k] when transposeB (else [k×n]), and the transposes are views of that storage (`.T`), not copies. The inputs
+  are the benchmark's: element i of a is sin(0.37 i + 1), of b sin(0.37 i + 2). The result adds "gflops" (at the
+  median) and "corners", the product's entries [c[0,0], c[0,n−1], c[m−1,0], c[m−1,n−1]], to check the layout.
 
 Each case runs once to warm up, then `rounds` measurements of `steps` steps (1 for forwards); the result holds
 every round's seconds per step and their median.
@@ -168,7 +174,27 @@ def neox_train_case(case):
     return result
 
 
-CASES = {"sae": sae_case, "neox_forward": neox_forward_case, "neox_train": neox_train_case}
+def bench_values(count, seed):
+    """matmul_bench.ts's inputs: sin(0.37 i + seed) in float32."""
+    return torch.sin(torch.arange(count, dtype=torch.float64) * 0.37 + seed).float()
+
+
+def matmul_case(case):
+    m, k, n = case["m"], case["k"], case["n"]
+    a = bench_values(m * k, 1).view(k, m).T if case["transposeA"] else bench_values(m * k, 1).view(m, k)
+    b = bench_values(k * n, 2).view(n, k).T if case["transposeB"] else bench_values(k * n, 2).view(k, n)
+    out = torch.empty(m, n)
+
+    def step():
+        torch.matmul(a, b, out=out)
+
+    result = timed(step, case["rounds"], case["steps"])
+    result["gflops"] = 2 * m * n * k / result["median"] / 1e9
+    result["corners"] = [float(out[i, j]) for i, j in ((0, 0), (0, n - 1), (m - 1, 0), (m - 1, n - 1))]
+    return result
+
+
+CASES = {"sae": sae_case, "neox_forward": neox_forward_case, "neox_train": neox_train_case, "matmul": matmul_case}
 
 
 def blas_libraries():

@@ -15,7 +15,7 @@
  */
 
 /** One case in the peer's request (see `torch_peer.py` for the fields of each kind). */
-export type PeerCase = { kind: "sae" | "neox_forward" | "neox_train" } & Record<string, unknown>;
+export type PeerCase = { kind: "sae" | "neox_forward" | "neox_train" | "matmul" } & Record<string, unknown>;
 
 /** Seconds per step of every measured round, and their median. */
 export interface Timing {
@@ -42,7 +42,8 @@ export type PeerReport =
 export const PEER_UNSET = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] as const;
 
 const SCRIPT = new URL("./torch_peer.py", import.meta.url).pathname;
-const NAME = "PyTorch on the CPU";
+/** The peer's name in every report. */
+export const PEER_NAME = "PyTorch on the CPU";
 
 /**
  * The median of some numbers.
@@ -207,18 +208,18 @@ async function findPython(options: PeerOptions): Promise<{ python: string } | { 
  */
 export async function runTorchPeer(cases: PeerCase[], options: PeerOptions = {}): Promise<PeerReport> {
   const found = await findPython(options);
-  if ("error" in found) return { available: false, name: NAME, error: found.error };
+  if ("error" in found) return { available: false, name: PEER_NAME, error: found.error };
   const { python } = found;
   const request = JSON.stringify({ threads: options.threads ?? 2, seed: 1, cases });
   const run = await output(python, [SCRIPT, request], peerEnv(options.threads ?? 2));
   if (!run.ok) {
-    return { available: false, name: NAME, error: `${SCRIPT} failed: ${run.stderr.trim().split("\n").at(-1)}` };
+    return { available: false, name: PEER_NAME, error: `${SCRIPT} failed: ${run.stderr.trim().split("\n").at(-1)}` };
   }
   try {
     const report = JSON.parse(run.stdout);
     return {
       available: true,
-      name: NAME,
+      name: PEER_NAME,
       python,
       torch: report.torch,
       threads: report.threads,
@@ -226,7 +227,7 @@ export async function runTorchPeer(cases: PeerCase[], options: PeerOptions = {})
       results: report.results,
     };
   } catch {
-    return { available: false, name: NAME, error: `${SCRIPT} printed no JSON: ${run.stdout.slice(0, 200)}` };
+    return { available: false, name: PEER_NAME, error: `${SCRIPT} printed no JSON: ${run.stdout.slice(0, 200)}` };
   }
 }
 

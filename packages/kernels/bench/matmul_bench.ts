@@ -1,7 +1,8 @@
 /**
  * Matmul benchmark: GFLOP/s (2·m·n·k per call) on the SAE shapes for each
- * kernel of `matmul` — naive, storage-tiled, texture — and for TensorFlow.js's
- * WebGPU backend (`tf.matMul`) on the same adapter in the same run.
+ * kernel of `matmul` — naive, storage-tiled, texture — for TensorFlow.js's
+ * WebGPU backend (`tf.matMul`) on the same adapter, and for PyTorch on the
+ * CPU (`torch.matmul` in `bench/torch_peer.py`, 2 threads), all in the same run.
  *
  * Shapes (batch 4096, d_in 512, d_sae 2048):
  * - `[4096×512]·[512×2048]`   encoder forward, x·W_enc;
@@ -16,16 +17,29 @@
  * (one call per measurement where a call takes longer than two seconds), and
  * the median and the best of the rounds are reported.
  *
- * Run: `deno run -A packages/kernels/bench/matmul_bench.ts [--skip naive,tfjs]`
- * (prints one JSON object; progress goes to stderr).
+ * PyTorch runs after our rounds, once the adapter is destroyed (so that a
+ * software adapter's threads are idle), on the same shapes, inputs and
+ * transposes (views of the same storage): one warm-up call, then the same
+ * number of rounds of a fixed number of calls. Each shape's row gives its
+ * GFLOP/s and the ratio of our default kernel and of our fastest one to it;
+ * `cases` holds those comparisons with both sides' seconds per call, and
+ * `loadAverage` the load before our side and after the peer's.
+ *
+ * Run: `deno run -A packages/kernels/bench/matmul_bench.ts [--skip naive,tfjs,torch] [--rounds R] [--tiny]`
+ * (`--skip`: leave out those kernels, TensorFlow.js or the PyTorch peer; `--tiny`: the same three products
+ * at batch 64, d_in 8, d_sae 32 and short measurements, for tests). Prints one JSON object; progress goes
+ * to stderr.
  *
  * @module
  */
 import process from "node:process";
+import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { createGpu, type Gpu, type Tensor } from "@saelab/gpu";
 import { matmul, type MatmulVariant, matmulVariant } from "../matmul.ts";
+import { type Comparison, loadAverage, peerSummary } from "../../../bench/torch_peer.ts";
+import { matmulPeer, peerColumns } from "./_matmul_peer.ts";
 
 interface Shape {
   name: string;
@@ -36,15 +50,27 @@ interface Shape {
   transposeB: boolean;
 }
 
-const SHAPES: Shape[] = [
-  { name: "[4096×512]·[512×2048]", m: 4096, k: 512, n: 2048, transposeA: false, transposeB: false },
-  { name: "[4096×2048]ᵀ·[4096×512]", m: 2048, k: 4096, n: 512, transposeA: true, transposeB: false },
-  { name: "[4096×2048]·[2048×512]", m: 4096, k: 2048, n: 512, transposeA: false, transposeB: false },
-];
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: { skip: { type: "string" }, rounds: { type: "string" }, tiny: { type: "boolean" } },
+});
+
+/** The three products of an SAE step at batch `b`, input width `d` and dictionary size `f`. */
+function saeShapes(b: number, d: number, f: number): Shape[] {
+  return [
+    { name: `[${b}×${d}]·[${d}×${f}]`, m: b, k: d, n: f, transposeA: false, transposeB: false },
+    { name: `[${b}×${f}]ᵀ·[${b}×${d}]`, m: f, k: b, n: d, transposeA: true, transposeB: false },
+    { name: `[${b}×${f}]·[${f}×${d}]`, m: b, k: f, n: d, transposeA: false, transposeB: false },
+  ];
+}
+
+const SHAPES = args.tiny ? saeShapes(64, 8, 32) : saeShapes(4096, 512, 2048);
 const KERNELS = ["naive", "tiled", "texture", "tfjs_webgpu"] as const;
 type Kernel = (typeof KERNELS)[number];
-const ROUNDS = 3;
-const SECONDS_PER_MEASUREMENT = 2;
+const ROUNDS = Number(args.rounds ?? 3);
+const SECONDS_PER_MEASUREMENT = args.tiny ? 0.05 : 2;
+/** Calls per round of the PyTorch peer (its calls are far shorter than ours, so a round holds several). */
+const PEER_STEPS = args.tiny ? 2 : 20;
 
 /** One timed configuration: `step` records one call, `sync` waits for everything recorded. */
 interface Case {
@@ -170,10 +196,9 @@ function summary(c: Case, iterations: number, cores: number) {
 }
 
 async function main(): Promise<void> {
-  const skipAt = Deno.args.indexOf("--skip");
-  const skip = skipAt >= 0 ? (Deno.args[skipAt + 1] ?? "").split(",") : [];
+  const skip = (args.skip ?? "").split(",");
   const kernels = KERNELS.filter((k) => !skip.includes(k) && !(k === "tfjs_webgpu" && skip.includes("tfjs")));
-  const loadBefore = Deno.loadavg();
+  const loadBefore = loadAverage();
   const cores = navigator.hardwareConcurrency;
   const gpu = await createGpu();
   const owned: Tensor[] = [];
@@ -196,8 +221,15 @@ async function main(): Promise<void> {
     }
   }
   const iterations = await run(cases);
+  for (const t of owned) t.dispose();
+  for (const f of cleanup) f();
+  const info = gpu.adapter.info;
+  gpu.destroy();
+  const torch = await matmulPeer(SHAPES, { rounds: ROUNDS, steps: PEER_STEPS, skip: skip.includes("torch") });
+  const loadAfter = loadAverage();
   const shapes: Record<string, Record<string, unknown>> = {};
-  for (const s of SHAPES) {
+  const comparisons: Comparison[] = [];
+  for (const [i, s] of SHAPES.entries()) {
     const row: Record<string, unknown> = {
       m: s.m,
       k: s.k,
@@ -210,26 +242,33 @@ async function main(): Promise<void> {
     const rate = (k: string) => (row[k] as { gflops?: number } | undefined)?.gflops;
     const [best, peer] = [rate(defaults[s.name]), rate("tfjs_webgpu")];
     if (best !== undefined && peer !== undefined) row.defaultOverTfjs = Math.round((best / peer) * 10) / 10;
+    const ours = cases.filter((c) => c.shape === s && c.kernel !== "tfjs_webgpu");
+    const columns = peerColumns(s, { peer: torch, index: i, steps: PEER_STEPS, ours, defaultKernel: defaults[s.name] });
+    Object.assign(row, columns.fields);
+    comparisons.push(...columns.cases);
     shapes[s.name] = row;
   }
-  for (const t of owned) t.dispose();
-  for (const f of cleanup) f();
-  const info = gpu.adapter.info;
-  gpu.destroy();
   console.log(JSON.stringify(
     {
       bench: "matmul",
+      date: new Date().toISOString(),
       backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
       adapter: { software: gpu.isSoftware, vendor: info?.vendor ?? "", description: info?.description ?? "" },
-      // other processes share the CPU that runs a software adapter: 1-minute load averages before and after
-      loadAverage: [loadBefore[0], Deno.loadavg()[0]],
+      // other processes share the CPU that runs a software adapter: before our side, after the peer's
+      loadAverage: { before: loadBefore, after: loadAfter },
       cores,
       unit: "GFLOP/s",
+      peer: peerSummary(torch),
       notes: "gflops: median wall-clock rate; best: fastest round; cpuMs: process CPU time per call (all " +
         "threads); cpuNormalisedGflops: flops / (cpuMs / cores), the rate the CPU work would give with " +
-        "the cores to itself (a software adapter shares them with every other process)",
+        "the cores to itself (a software adapter shares them with every other process); pytorch_cpu: " +
+        "torch.matmul on the CPU, run after our rounds; fastest: our kernel with the highest median rate; " +
+        "defaultOverPytorch, fastestOverPytorch: our rate ÷ PyTorch's (null when the peer did not run); " +
+        "cases: those comparisons in MFLOP/s with both sides' seconds per call (the fastest kernel's row " +
+        "only where it is not the default)",
       targets: { gflops: 20, timesTfjs: 10 },
       shapes,
+      cases: comparisons,
     },
     null,
     2,
