@@ -63,3 +63,23 @@ Deno.test("toy members: a subset with resampling, and an index beyond the sweep,
   );
   await assert.rejects(() => trainToyMembers(gpu, { ...options, members: [12] }), /toy member 12: the sweep has 12/);
 });
+
+Deno.test({
+  name:
+    "toy members: a matryoshka member recovers the default toy's truth at R 4 (MMCS ≥ 0.9), its encoder started as its decoder",
+  sanitizeResources: false,
+  fn: async () => {
+    // `deno task toy`'s data, steps, batch and prefixes; with the encoder drawn apart from the decoder this member
+    // reached 0.835 (its inner level left a third of its latents dead), with the transposed start 0.933
+    const { members } = await trainToyMembers(gpu, {
+      kinds: ["matryoshka"],
+      ratios: [4],
+      partnerRatio: 0,
+      heldOutRows: 1024,
+      seed: 0,
+    });
+    const [m] = members;
+    assert.equal(m.name, "matryoshka_r4_k5_m64_aux16");
+    assert.ok(m.mmcsTruth >= 0.9, `MMCS with the truth ${m.mmcsTruth}`);
+  },
+});

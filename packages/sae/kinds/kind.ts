@@ -337,7 +337,7 @@ export function fixedKFields(
       return k;
     },
     nameTail: (spec) => `k${spec.k}`,
-    init: untiedInit,
+    init: transposeInit,
   };
 }
 
@@ -348,6 +348,24 @@ export function fixedKFields(
  */
 export function reluCfg(): KindCfg {
   return { architecture: "standard", activation_fn_str: "relu" };
+}
+
+/**
+ * Initial weights of the fixed-k kinds: one Xavier-uniform decoder, and the encoder a copy of it, so that each
+ * latent's encoder row starts as its decoder row (`W_enc = W_decᵀ` in the `[d_in, d_sae]` orientation). Gao et
+ * al. (2024) initialise TopK SAEs this way against dead latents, and SAELens' training SAEs start every kind so.
+ * The paper's kinds keep {@linkcode untiedInit}, as its code.
+ *
+ * @param _spec The member's spec (the draws do not depend on it).
+ * @param xavier Draws one Xavier-uniform `[dDict, dIn]` matrix from the seeded stream.
+ * @returns The encoder and the decoder, equal and not shared.
+ */
+export function transposeInit(
+  _spec: Required<SaeSpec>,
+  xavier: () => Float32Array,
+): { encoder: Float32Array; decoder: Float32Array } {
+  const decoder = xavier();
+  return { encoder: decoder.slice(), decoder };
 }
 
 /**

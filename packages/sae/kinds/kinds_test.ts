@@ -121,3 +121,17 @@ Deno.test("the registry refuses unknown kinds and cfgs of no kind", () => {
   const other = { architecture: "jumprelu", metadata: { training_architecture: "p_anneal" } };
   assert.equal(kindOfCfg({ d_in: 4, d_sae: 8, ...other }), undefined, "a JumpReLU SAE trained as no kind here");
 });
+
+Deno.test("the fixed-k kinds start each encoder row as its decoder row (Gao et al. 2024); the paper's kinds draw both", () => {
+  for (const kind of KIND_NAMES) {
+    const spec: SaeSpec = { kind, dIn: 4, dDict: 8, l1: 1e-3, ...(KINDS[kind].needs.includes("k") ? { k: 2 } : {}) };
+    const w = initWeights(spec, { seed: 3 });
+    if (w.decoder === null) continue;
+    const same = w.encoder.every((v, i) => v === w.decoder![i]);
+    assert.equal(same, KINDS[kind].needs.includes("k"), `${kind}: encoder ${same ? "equals" : "differs from"} decoder`);
+    if (same) {
+      w.encoder[0] += 1;
+      assert.notEqual(w.encoder[0], w.decoder[0], `${kind}: encoder and decoder share a buffer`);
+    }
+  }
+});
