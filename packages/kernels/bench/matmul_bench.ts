@@ -39,16 +39,7 @@ import "@tensorflow/tfjs-backend-webgpu";
 import { createGpu, type Gpu, type Tensor } from "@saelab/gpu";
 import { matmul, type MatmulVariant, matmulVariant } from "../matmul.ts";
 import { type Comparison, loadAverage, peerSummary } from "../../../bench/torch_peer.ts";
-import { matmulPeer, peerColumns } from "./_matmul_peer.ts";
-
-interface Shape {
-  name: string;
-  m: number;
-  k: number;
-  n: number;
-  transposeA: boolean;
-  transposeB: boolean;
-}
+import { matmulPeer, type MatmulShape as Shape, peerColumns } from "./_matmul_peer.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
