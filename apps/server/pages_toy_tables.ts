@@ -14,6 +14,34 @@ export const fixed = (x: number | null | undefined, digits = 3): string =>
   typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "–";
 const alpha = (x: number) => (x === 0 ? "0" : x.toExponential(1));
 
+/**
+ * The cells every dictionary of the toy has measured, a member or a partner: kind, R, α, L0, dead fraction and
+ * MMCS with the truth beside its chance level.
+ */
+function measuredCells(
+  m: Pick<ToyJsonMember, "kind" | "ratio" | "l1" | "l0" | "deadFraction" | "mmcsTruth">,
+  chance?: number,
+) {
+  return markup`
+        <td>${m.kind}</td>
+        <td class="num">${m.ratio}</td>
+        <td class="num">${alpha(m.l1)}</td>
+        <td class="num">${fixed(m.l0, 2)}</td>
+        <td class="num">${fixed(100 * m.deadFraction, 1)}%</td>
+        <td class="num">${fixed(m.mmcsTruth)}</td>
+        <td class="num muted">${fixed(chance)}</td>`;
+}
+
+/** The header cells of {@linkcode measuredCells}. */
+const MEASURED_HEAD = markup`
+            <th>kind</th>
+            <th class="num">R</th>
+            <th class="num">α</th>
+            <th class="num">L0</th>
+            <th class="num">dead</th>
+            <th class="num" title="mean over the true features of the best cosine with a learned feature">MMCS truth</th>
+            <th class="num" title="the same for random unit vectors of the same sizes">chance</th>`;
+
 /** The chance level of `list` at `ratio`, if it has one. */
 export const chanceAt = (list: readonly ToyChance[] | undefined, ratio: number): number | undefined =>
   list?.find((c) => c.ratio === ratio)?.value;
@@ -93,14 +121,7 @@ export function membersHtml(toy: ToyJson): Html {
             <span class="tag">chosen</span>
           `
         : ""
-    }</td>
-        <td>${m.kind}</td>
-        <td class="num">${m.ratio}</td>
-        <td class="num">${alpha(m.l1)}</td>
-        <td class="num">${fixed(m.l0, 2)}</td>
-        <td class="num">${fixed(100 * m.deadFraction, 1)}%</td>
-        <td class="num">${fixed(m.mmcsTruth)}</td>
-        <td class="num muted">${fixed(chanceAt(toy.truthChance, m.ratio))}</td>
+    }</td>${measuredCells(m, chanceAt(toy.truthChance, m.ratio))}
         <td class="num">${fixed(m.mmcsBetween)}</td>
         <td class="num muted">${m.mmcsBetween === null ? "–" : fixed(chanceAt(toy.betweenChance, m.ratio))}</td>
         <td class="num">${fixed(m.mmcsBetweenAlive)}</td>
@@ -115,14 +136,7 @@ export function membersHtml(toy: ToyJson): Html {
       <table class="data toy">
         <thead>
           <tr>
-            <th>member</th>
-            <th>kind</th>
-            <th class="num">R</th>
-            <th class="num">α</th>
-            <th class="num">L0</th>
-            <th class="num">dead</th>
-            <th class="num" title="mean over the true features of the best cosine with a learned feature">MMCS truth</th>
-            <th class="num" title="the same for random unit vectors of the same sizes">chance</th>
+            <th>member</th>${MEASURED_HEAD}
             <th class="num"
               title="mean over the next-larger dictionary (same kind and α) of the best cosine">MMCS between</th>
             <th class="num" title="the same for random unit vectors of the same sizes">chance</th>
@@ -140,7 +154,8 @@ export function membersHtml(toy: ToyJson): Html {
 
 /**
  * The comparison-only partner dictionaries (`training.partner`): their ratio, and per kind and α the partner's
- * L0, dead fraction and MMCS with the truth beside the largest member it was compared with. Said plainly when
+ * L0, dead fraction and MMCS with the truth and its chance level (`–` in files that do not record it) beside the
+ * largest member it was compared with. Said plainly when
  * none were trained, and when the file (older) does not record them.
  *
  * @param toy `toy.json`.
@@ -170,13 +185,7 @@ largest members have no larger dictionary to compare with, so none of them can b
     const with_ = largestOf(p);
     return markup`
       <tr>
-        <td><code>${p.name}</code></td>
-        <td>${p.kind}</td>
-        <td class="num">${p.ratio}</td>
-        <td class="num">${alpha(p.l1)}</td>
-        <td class="num">${fixed(p.l0, 2)}</td>
-        <td class="num">${fixed(100 * p.deadFraction, 1)}%</td>
-        <td class="num">${fixed(p.mmcsTruth)}</td>
+        <td><code>${p.name}</code></td>${measuredCells(p, partner.truthChance)}
         <td>${with_ ? markup`<code>${with_.name}</code>` : "–"}</td>
       </tr>
     `;
@@ -191,13 +200,7 @@ largest members have no larger dictionary to compare with, so none of them can b
         <table class="data toy-partner">
           <thead>
             <tr>
-              <th>partner</th>
-              <th>kind</th>
-              <th class="num">R</th>
-              <th class="num">α</th>
-              <th class="num">L0</th>
-              <th class="num">dead</th>
-              <th class="num" title="mean over the true features of the best cosine with a learned feature">MMCS truth</th>
+              <th>partner</th>${MEASURED_HEAD}
               <th>compared with</th>
             </tr>
           </thead>

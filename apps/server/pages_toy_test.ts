@@ -59,6 +59,7 @@ const partnerToy: ToyJson = {
     ...toyJson(0.95).training,
     partner: {
       ratio: 4,
+      truthChance: 0.4567,
       members: [
         {
           kind: "untied",
@@ -161,11 +162,11 @@ Deno.test("toy page: the partners at their ratio, plainly a comparison only, and
   // Each partner with its own numbers, beside the largest member it was compared with.
   assert.match(
     html,
-    /<td><code>untied_r4_a1\.0e-3<\/code><\/td>\s*<td>untied<\/td>\s*<td class="num">4<\/td>\s*<td class="num">1\.0e-3<\/td>\s*<td class="num">6\.25<\/td>\s*<td class="num">55\.5%<\/td>\s*<td class="num">0\.987<\/td>\s*<td><code>untied_r2_a1\.0e-3<\/code><\/td>/,
+    /<td><code>untied_r4_a1\.0e-3<\/code><\/td>\s*<td>untied<\/td>\s*<td class="num">4<\/td>\s*<td class="num">1\.0e-3<\/td>\s*<td class="num">6\.25<\/td>\s*<td class="num">55\.5%<\/td>\s*<td class="num">0\.987<\/td>\s*<td class="num muted">0\.457<\/td>\s*<td><code>untied_r2_a1\.0e-3<\/code><\/td>/,
   );
   assert.match(
     html,
-    /<td><code>untied_r4_a1\.0e-2<\/code><\/td>[^]*?<td class="num">0\.863<\/td>\s*<td><code>untied_r2_a1\.0e-2<\/code>/,
+    /<td><code>untied_r4_a1\.0e-2<\/code><\/td>[^]*?<td class="num">0\.863<\/td>\s*<td class="num muted">0\.457<\/td>\s*<td><code>untied_r2_a1\.0e-2<\/code>/,
   );
   // The partners are not members: four member rows, as before.
   assert.equal([...html.matchAll(/<tr( class="chosen")?>\s*<td><code>untied_r4/g)].length, 2);

@@ -205,6 +205,8 @@ export interface ToyJsonKind {
 export interface ToyJsonPartner {
   /** Their ratio R = d_sae / d. */
   ratio: number;
+  /** Chance level of their MMCS with the truth (absent in files written before it was recorded). */
+  truthChance?: number;
   /** Per kind and α: name, L0, dead fraction and MMCS with the truth (for inspection; no choice reads them). */
   members: Omit<ToyJsonMember, "mmcsBetween" | "mmcsBetweenAlive" | "largerAlive">[];
 }

@@ -285,7 +285,14 @@ const toy: Check = all(
     betweenChance: opt(chance),
     toy: opt(rec(any)),
     training: opt(
-      all(rec(any), obj({ partner: opt(nullable(obj({ ratio: num({ min: 0 }), members: arr(obj(toyMeasured)) }))) })),
+      all(
+        rec(any),
+        obj({
+          partner: opt(
+            nullable(obj({ ratio: num({ min: 0 }), truthChance: opt(cosine), members: arr(obj(toyMeasured)) })),
+          ),
+        }),
+      ),
     ),
     choose: opt(rec(any)),
   }),

@@ -74,6 +74,9 @@ Deno.test("validate checks toy.json: member fields, cosine ranges, and a chosen 
   const training = (p: unknown) => validate("toy", { ...toy, training: { steps: 10, partner: p } });
   assert.deepEqual(training({ ratio: 4, members: [partner] }), []);
   assert.deepEqual(training(null), [], "null: no partner trained");
+  assert.deepEqual(training({ ratio: 4, truthChance: 0.45, members: [partner] }), [], "with its chance level");
+  const badChance = training({ ratio: 4, truthChance: 3, members: [partner] });
+  assert.ok(badChance.some((p) => p.includes("training.partner.truthChance")), badChance.join("; "));
   assert.deepEqual(validate("toy", { ...toy, training: { steps: 10 } }), [], "older files: no partner field");
   const badPartner = training({ ratio: 4, members: [{ ...partner, mmcsTruth: 2 }] });
   assert.ok(badPartner.some((p) => p.includes("training.partner.members[0].mmcsTruth")), badPartner.join("; "));

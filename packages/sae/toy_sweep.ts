@@ -57,11 +57,13 @@ export interface ToySweepResult {
     /** Codes kept per row by the fixed-k kinds. */
     k: number;
     /**
-     * The comparison-only dictionaries (`ToySweepOptions.partnerRatio`): their ratio and, per kind and α, their
-     * name, L0, dead fraction and MMCS with the truth (for inspection; no choice reads them); null: none.
+     * The comparison-only dictionaries (`ToySweepOptions.partnerRatio`): their ratio, the chance level of their MMCS
+     * with the truth (`mmcsChance({ nSmall: ratio·d, nLarge: features })`, as `truthChance`) and, per kind and α,
+     * their name, L0, dead fraction and MMCS with the truth (for inspection; no choice reads them); null: none.
      */
     partner: {
       ratio: number;
+      truthChance: number;
       members: Omit<ToyMember, "mmcsBetween" | "mmcsBetweenAlive" | "largerAlive">[];
     } | null;
     /** Nested prefixes of the nested kinds, as fractions of `dDict`. */
@@ -190,7 +192,11 @@ export function assembleToySweep(trained: ToyMembersTrained, options: ToySweepOp
     toy: plan.toy,
     training: {
       k: plan.k,
-      partner: partnerRatio === 0 ? null : { ratio: partnerRatio, members: partners },
+      partner: partnerRatio === 0 ? null : {
+        ratio: partnerRatio,
+        truthChance: chance(partnerRatio * d, plan.toy.features, 2 * ratios.length),
+        members: partners,
+      },
       prefixes: [...plan.prefixes],
       auxk: plan.auxk,
       steps,

@@ -196,6 +196,11 @@ Deno.test({
     });
     const partner = result.training.partner!;
     assert.equal(partner.ratio, 8, "twice the largest ratio");
+    assert.equal(
+      partner.truthChance,
+      mmcsChance({ dIn: d, nSmall: 8 * d, nLarge: 32, seed: 2 * 2, trials: 2 }),
+      "the partners' MMCS with the truth has its chance level, as the members' (the sweep seed 0, after their seeds)",
+    );
     assert.deepEqual(partner.members.map((m) => m.kind), ["untied", "tied", "topk", "jumprelu"]);
     assert.ok(!result.members.some((m) => m.ratio === 8), "the partners are no members");
     for (const m of result.members) assert.ok(m.mmcsBetween !== null && m.largerAlive !== null, m.name);
