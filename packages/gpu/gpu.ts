@@ -128,6 +128,7 @@ export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
       "maxStorageBuffersPerShaderStage",
       "maxTextureDimension2D",
       "maxTextureArrayLayers",
+      "maxStorageTexturesPerShaderStage",
     ] as const
   ) wanted[name] = adapter.limits[name];
   const features: GPUFeatureName[] = [];

@@ -16,7 +16,7 @@
  * @module
  */
 import type { Gpu, Program } from "@saelab/gpu";
-import { bindingOf, commonMode, type OperandMode } from "./sae_operands.ts";
+import { bindingOf, commonMode, type KernelMode } from "./sae_operands.ts";
 import { modeKey, operandWgsl, programsByMode, withOperandSizes, writeSelectedCodes } from "./sae_operand_wgsl.ts";
 import type { SelectInputs, SelectOutputs } from "./sae_stats_kernels.ts";
 
@@ -95,7 +95,7 @@ const THETA = perMember(
   "@group(0) @binding(1) var<storage, read_write> theta: array<f32>;",
 );
 
-const HIST = programsByMode((mode: OperandMode) => {
+const HIST = programsByMode((mode: KernelMode) => {
   const w = operandWgsl(mode);
   return {
     name: "sae_batch_topk_hist",
@@ -130,7 +130,7 @@ fn main(${ARGS}) {
   };
 });
 
-const WRITE = programsByMode((mode: OperandMode) => {
+const WRITE = programsByMode((mode: KernelMode) => {
   const w = operandWgsl(mode);
   // the codes at or above the cut, and the smallest kept code's bits (the threshold's update reads it)
   const codes = writeSelectedCodes(

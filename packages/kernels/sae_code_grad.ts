@@ -20,13 +20,13 @@
 import type { Binding, Gpu, Program } from "@saelab/gpu";
 import type { KList } from "./sae_k_lists.ts";
 import { type DispatchGate, gatedBy } from "./_wgsl.ts";
-import { bindingOf, commonMode, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
+import { bindingOf, commonMode, type KernelMode, type MatrixOperand } from "./sae_operands.ts";
 import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 const FEATS = 16, LANES = 8;
 const XYZW = ["x", "y", "z", "w"];
 
-function code(ROWS: number, mode: OperandMode, weighted: boolean): string {
+function code(ROWS: number, mode: KernelMode, weighted: boolean): string {
   const w = operandWgsl(mode);
   const rows = Array.from({ length: ROWS }, (_, r) => r);
   const feats = Array.from({ length: FEATS }, (_, q) => q);

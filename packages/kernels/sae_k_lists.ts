@@ -13,7 +13,7 @@
  */
 import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { type DispatchGate, dispatchMembers, perMemberProgram } from "./_wgsl.ts";
-import { bindingOf, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
+import { bindingOf, type KernelMode, type MatrixOperand, modeOf } from "./sae_operands.ts";
 import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** The k-lists of one operand, bound by `tileMatmul`'s `list`. */
@@ -59,7 +59,7 @@ export function allocKList(
 
 const PROGRAMS = programsByMode((mode, tm) => program(Number(tm), mode));
 
-function program(tm: number, mode: OperandMode): Program {
+function program(tm: number, mode: KernelMode): Program {
   const w = operandWgsl(mode);
   const loads = Array.from(
     { length: tm / 4 },

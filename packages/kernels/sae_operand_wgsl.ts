@@ -7,12 +7,12 @@
  *
  * @module
  */
-import { type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
+import { type KernelMode, type MatrixOperand, modeOf } from "./sae_operands.ts";
 
 /** WGSL of matrix operands in one mode. */
 export interface OperandWgsl {
   /** The mode. */
-  readonly mode: OperandMode;
+  readonly mode: KernelMode;
   /** A binding declaration (without attributes) of operand `name`, read or written. */
   decl(name: string, access: "read" | "write"): string;
   /** The vec4f at texel `(x, y)` of `layer`. */
@@ -23,14 +23,27 @@ export interface OperandWgsl {
   fields(names: readonly string[]): string;
 }
 
+const textureStore: OperandWgsl["store"] = (name, at, value) =>
+  `textureStore(${name}, vec2u(${at.x}, ${at.y}), ${at.layer}, ${value});`;
+
+/** Textures read as read-only storage textures (WGSL `readonly_and_readwrite_storage_textures`). */
 const TEXTURE_WGSL: OperandWgsl = {
   mode: "texture",
+  decl: (name, access) => `var ${name}: texture_storage_2d_array<rgba32float, ${access}>`,
+  load: (name, at) => `textureLoad(${name}, vec2u(${at.x}, ${at.y}), ${at.layer})`,
+  store: textureStore,
+  fields: () => "",
+};
+
+/** Textures read as sampled textures (mip level 0). */
+const SAMPLED_WGSL: OperandWgsl = {
+  mode: "sampled",
   decl: (name, access) =>
     access === "read"
       ? `var ${name}: texture_2d_array<f32>`
       : `var ${name}: texture_storage_2d_array<rgba32float, write>`,
   load: (name, at) => `textureLoad(${name}, vec2u(${at.x}, ${at.y}), ${at.layer}, 0)`,
-  store: (name, at, value) => `textureStore(${name}, vec2u(${at.x}, ${at.y}), ${at.layer}, ${value});`,
+  store: textureStore,
   fields: () => "",
 };
 
@@ -48,7 +61,7 @@ const STORAGE_WGSL: OperandWgsl = {
 /**
  * The WGSL builders of one operand mode.
  *
- * @param mode `"texture"` or `"storage"`.
+ * @param mode `"texture"`, `"sampled"` or `"storage"`.
  * @returns Declarations, loads, stores and size fields.
  * @example
  * ```ts
@@ -57,8 +70,8 @@ const STORAGE_WGSL: OperandWgsl = {
  * // tc[((z) * u.tc_r + (b)) * u.tc_c4 + (j4)]
  * ```
  */
-export function operandWgsl(mode: OperandMode): OperandWgsl {
-  return mode === "storage" ? STORAGE_WGSL : TEXTURE_WGSL;
+export function operandWgsl(mode: KernelMode): OperandWgsl {
+  return mode === "storage" ? STORAGE_WGSL : mode === "sampled" ? SAMPLED_WGSL : TEXTURE_WGSL;
 }
 
 /**
@@ -76,7 +89,7 @@ export function withOperandSizes(
   base: ArrayBuffer | Uint32Array,
   operands: readonly MatrixOperand[],
 ): ArrayBuffer | Uint32Array {
-  if (operands.length === 0 || modeOf(operands[0]) === "texture") return base;
+  if (operands.length === 0 || modeOf(operands[0]) !== "storage") return base;
   const head = base instanceof ArrayBuffer
     ? new Uint8Array(base)
     : new Uint8Array(base.buffer, base.byteOffset, base.byteLength);
@@ -99,8 +112,8 @@ export function withOperandSizes(
  * ```
  */
 export function programsByMode<P>(
-  build: (mode: OperandMode, key: string) => P,
-): (mode: OperandMode, key?: string) => P {
+  build: (mode: KernelMode, key: string) => P,
+): (mode: KernelMode, key?: string) => P {
   const cache = new Map<string, P>();
   return (mode, key = "") => {
     const k = `${mode}/${key}`;
@@ -111,19 +124,21 @@ export function programsByMode<P>(
 }
 
 /**
- * The program key of a mode: texture programs keep `key`, storage ones add `/storage`.
+ * The program key of a mode: texture programs keep `key`, sampled and storage ones add `/sampled`
+ * or `/storage`.
  *
- * @param mode The operand mode.
+ * @param mode The kernel mode.
  * @param key The key of the texture program. Default `"v1"`.
  * @returns The key.
  * @example
  * ```ts
  * import { modeKey } from "./sae_operand_wgsl.ts";
- * console.log(modeKey("texture", "tm8"), modeKey("storage", "tm8")); // tm8 tm8/storage
+ * console.log(modeKey("texture", "tm8"), modeKey("sampled", "tm8"), modeKey("storage", "tm8"));
+ * // tm8 tm8/sampled tm8/storage
  * ```
  */
-export function modeKey(mode: OperandMode, key = "v1"): string {
-  return mode === "storage" ? `${key}/storage` : key;
+export function modeKey(mode: KernelMode, key = "v1"): string {
+  return mode === "texture" ? key : `${key}/${mode}`;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import type { Binding, Gpu, Program } from "@saelab/gpu";
 import { type DispatchGate, dispatchMembers, perMemberProgram } from "./_wgsl.ts";
-import { bindingOf, commonMode, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
+import { bindingOf, commonMode, type KernelMode, type MatrixOperand, modeOf } from "./sae_operands.ts";
 import {
   modeKey,
   type OperandWgsl,
@@ -79,7 +79,7 @@ export function prepInput(
 function packProgram(
   name: string,
   spec: { uniforms: string; item: readonly [string, string]; body: (w: OperandWgsl) => string },
-): (mode: OperandMode) => Program {
+): (mode: KernelMode) => Program {
   return programsByMode((mode) => {
     const w = operandWgsl(mode);
     return perMemberProgram({

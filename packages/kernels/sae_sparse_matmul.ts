@@ -23,7 +23,7 @@
 import type { Binding, Gpu, Program } from "@saelab/gpu";
 import { type DispatchGate, gatedBy } from "./_wgsl.ts";
 import type { SparseCodes } from "./sae_sparse_codes.ts";
-import { bindingOf, commonMode, MatrixBuffer, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
+import { bindingOf, commonMode, type KernelMode, MatrixBuffer, type MatrixOperand } from "./sae_operands.ts";
 import { MatrixTexture } from "./sae_textures.ts";
 import { modeKey, operandWgsl, programsByMode, withOperandSizes } from "./sae_operand_wgsl.ts";
 
@@ -62,7 +62,7 @@ function perLane(c4: number): number {
   return Math.ceil(c4 / (LANES * blocks));
 }
 
-function rowsCode(ep: SparseEpilogue, csc: boolean, V: number, mode: OperandMode): string {
+function rowsCode(ep: SparseEpilogue, csc: boolean, V: number, mode: KernelMode): string {
   const w = operandWgsl(mode);
   const vs = Array.from({ length: V }, (_, v) => v);
   // the feature lists' starts are offset by the member's total: only they bind `totals`

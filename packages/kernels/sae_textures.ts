@@ -11,6 +11,33 @@
  * @module
  */
 import type { Gpu } from "@saelab/gpu";
+import { textureLoadsSupported } from "./_matmul_texture.ts";
+
+/**
+ * The most textures one SAE kernel binds (the gated kind's selection: 5). Kernels read texture
+ * operands as read-only storage textures only where the device allows this many storage textures
+ * per shader stage (`maxStorageTexturesPerShaderStage`, 4 unless a device asks for more;
+ * `createGpu` asks for the adapter's: 36 on llvmpipe through Vulkan, 4 on Chromium's SwiftShader).
+ */
+export const MAX_TEXTURE_OPERANDS = 5;
+
+/**
+ * How the SAE kernels read texture operands on this device: `"storage"` (read-only storage
+ * textures, about 1.4× faster loads on llvmpipe) where WGSL has them and the device allows
+ * {@linkcode MAX_TEXTURE_OPERANDS} storage textures per stage, else `"sampled"`.
+ *
+ * @param gpu The context (its device's limits are read).
+ * @returns `"storage"` or `"sampled"`.
+ * @example
+ * ```ts ignore
+ * console.log(textureReads(gpu)); // "storage" on llvmpipe through Vulkan
+ * ```
+ */
+export function textureReads(gpu: Pick<Gpu, "limits">): "storage" | "sampled" {
+  return textureLoadsSupported() && gpu.limits.maxStorageTexturesPerShaderStage >= MAX_TEXTURE_OPERANDS
+    ? "storage"
+    : "sampled";
+}
 
 /**
  * A 2D-array texture holding `layers` matrices of `[rows, cols]` floats.
@@ -22,6 +49,8 @@ import type { Gpu } from "@saelab/gpu";
 export class MatrixTexture {
   /** Always `"texture"` (see `MatrixBuffer` for storage operands). */
   readonly mode = "texture" as const;
+  /** How kernels read it, fixed by its device ({@linkcode textureReads}). */
+  readonly reads: "storage" | "sampled";
   /** The texture. */
   readonly texture: GPUTexture;
   /** Rows per layer. */
@@ -56,6 +85,7 @@ export class MatrixTexture {
     this.rows = rows;
     this.cols = cols;
     this.layers = layers;
+    this.reads = textureReads(gpu);
     this.texture = gpu.device.createTexture({
       label,
       // at least two layers: the GL backend treats a one-layer texture as 2D, not as an array

@@ -36,7 +36,7 @@ import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { MatrixTexture } from "./sae_textures.ts";
 import type { KList } from "./sae_k_lists.ts";
 import { type DispatchGate, gatedBy } from "./_wgsl.ts";
-import { bindingOf, commonMode, MatrixBuffer, type MatrixOperand, modeOf, type OperandMode } from "./sae_operands.ts";
+import { bindingOf, commonMode, type KernelMode, MatrixBuffer, type MatrixOperand, modeOf } from "./sae_operands.ts";
 import { modeKey, type OperandWgsl, operandWgsl, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** Register tile (rows m × columns n per invocation) and workgroup size (along n, m). */
@@ -167,7 +167,7 @@ function tail(ep: Epilogue, { tm: TM, tn: TN }: TileConfig, w: OperandWgsl): str
   return lines.join("\n  ");
 }
 
-function program(ep: Epilogue, list: boolean, tile: TileConfig, mode: OperandMode): Program {
+function program(ep: Epilogue, list: boolean, tile: TileConfig, mode: KernelMode): Program {
   const { tm: TM, tn: TN, wx: WX, wy: WY } = tile;
   const w = operandWgsl(mode);
   const rows = Array.from({ length: TM }, (_, r) => r);
