@@ -52,6 +52,7 @@ interface Case {
   ours: number;
   pytorch: number | null;
   ratio: number | null;
+  ratioFastest: number | null;
   seconds: { ours: { seconds: number[]; median: number }; pytorch: { median: number } | null };
 }
 
@@ -69,6 +70,8 @@ function checkCases(json: Record<string, unknown>, count: number, work: (c: Case
     assert.ok(c.ours > 0 && Number.isFinite(c.ours), `${c.name}: our rate`);
     assert.equal(c.pytorch, Math.round(work(c) / 0.5), `${c.name}: the peer's rate is its work over 0.5 s`);
     assert.equal(c.ratio, +(0.5 / c.seconds.ours.median).toFixed(2), `${c.name}: ratio`);
+    const fastest = Math.min(...c.seconds.ours.seconds);
+    assert.equal(c.ratioFastest, +(0.5 / fastest).toFixed(2), `${c.name}: the fastest rounds' ratio`);
   }
 }
 
@@ -164,7 +167,9 @@ Deno.test("the matmul bench without the peer still prints our figures and says w
     assert.match((s.pytorch_cpu as { error: string }).error, /--skip torch/);
     assert.deepEqual([s.defaultOverPytorch, s.fastestOverPytorch], [null, null]);
   }
-  for (const c of json.cases as Case[]) assert.deepEqual([c.ours > 0, c.pytorch, c.ratio], [true, null, null]);
+  for (const c of json.cases as Case[]) {
+    assert.deepEqual([c.ours > 0, c.pytorch, c.ratio, c.ratioFastest], [true, null, null, null]);
+  }
 });
 
 Deno.test("a peer that cannot run gives null figures and says why", async () => {
@@ -172,7 +177,7 @@ Deno.test("a peer that cannot run gives null figures and says why", async () => 
   assert.equal(peer.available, false);
   assert.match(peer.available ? "" : peer.error, /nonexistent.*cannot import torch/);
   const row = compare("x", { unit: "tokens/s", work: 8, ours: timing([0.25, 0.5]), pytorch: null });
-  assert.deepEqual([row.ours, row.pytorch, row.ratio], [16, null, null]);
+  assert.deepEqual([row.ours, row.pytorch, row.ratio, row.ratioFastest], [16, null, null, null]);
 });
 
 const torchImports = await new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch"] }).output()

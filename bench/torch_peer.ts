@@ -97,6 +97,11 @@ export interface Comparison {
   pytorch: number | null;
   /** `ours / pytorch`, or `null`. */
   ratio: number | null;
+  /**
+   * The fastest rounds' ratio, PyTorch's fewest seconds per step ÷ ours, or `null`: where the machine's load moves
+   * between rounds (and a median of few rounds lands on either side of it), the rounds each side ran least disturbed.
+   */
+  ratioFastest: number | null;
   /** Both sides' rounds. */
   seconds: { ours: Timing; pytorch: Timing | null };
 }
@@ -106,12 +111,12 @@ export interface Comparison {
  *
  * @param name The case.
  * @param options `unit`, `work` (units per step: vectors or tokens), `ours`, `pytorch` (absent: the peer did not run).
- * @returns Both rates and their ratio.
+ * @returns Both rates, their ratio and the ratio of the fastest rounds.
  * @example
  * ```ts
  * import { compare, timing } from "./torch_peer.ts";
- * const c = compare("x", { unit: "tokens/s", work: 10, ours: timing([0.5]), pytorch: timing([1]) });
- * if (c.ratio !== 2) throw new Error("ratio");
+ * const c = compare("x", { unit: "tokens/s", work: 10, ours: timing([0.5, 0.4, 0.6]), pytorch: timing([1, 0.6, 2]) });
+ * if (c.ratio !== 2 || c.ratioFastest !== 1.5) throw new Error("ratio");
  * ```
  */
 export function compare(
@@ -127,6 +132,7 @@ export function compare(
     ours: rate(ours),
     pytorch: peer ? rate(peer) : null,
     ratio: peer ? +(peer.median / ours.median).toFixed(2) : null,
+    ratioFastest: peer ? +(Math.min(...peer.seconds) / Math.min(...ours.seconds)).toFixed(2) : null,
     seconds: { ours, pytorch: peer },
   };
 }

@@ -134,7 +134,8 @@ console.log(JSON.stringify(
     date: new Date().toISOString(),
     loadAverage: { before: loadBefore, after: loadAfter },
     peer: peerSummary(peer),
-    notes: "cases: tokens per second at the median seconds per forward over the rounds; ratio: ours ÷ pytorch",
+    notes:
+      "cases: tokens per second at the median seconds per forward over the rounds; ratio: ours ÷ pytorch; ratioFastest: the same from each side's fastest round",
     cases,
   },
   null,

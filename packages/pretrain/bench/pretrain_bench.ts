@@ -102,7 +102,8 @@ console.log(JSON.stringify(
     rounds: ROUNDS,
     gradNorm: +gradNorm.toPrecision(4),
     peer: peerSummary(peer),
-    notes: "ours and pytorch: tokens per second at the median seconds per step over the rounds; ratio: ours ÷ pytorch",
+    notes:
+      "ours and pytorch: tokens per second at the median seconds per step over the rounds; ratio: ours ÷ pytorch; ratioFastest: the same from each side's fastest round",
     cases: [row],
   },
   null,

@@ -191,7 +191,8 @@ console.log(JSON.stringify(
     loadAverage: { before: loadBefore, after: loadAfter },
     rounds: ROUNDS,
     peer: peerSummary(peer),
-    notes: "ours and pytorch: work per second at the median seconds per step over the rounds; ratio: ours ÷ pytorch; " +
+    notes:
+      "ours and pytorch: work per second at the median seconds per step over the rounds; ratio: ours ÷ pytorch; ratioFastest: the same from each side's fastest round; " +
       "kinds: our vectors/s per registered SAE kind (weights at initialisation), vsUntied: ÷ the untied kind's rate " +
       "at the same shape (the PyTorch peer runs the untied cases only)",
     cases,
