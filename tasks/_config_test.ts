@@ -30,10 +30,10 @@ Deno.test("the default preset's schedule decays over every step after the warm-u
   assert.equal(resolveConfig({ preset: "paper" }).lrSchedule, "constant");
 });
 
-Deno.test("jumprelu's bandwidth and initial threshold default to SAELens' and refuse values that are not > 0", () => {
+Deno.test("jumprelu's bandwidth defaults to SAELens', its initial threshold to 0.1, and both refuse values not > 0", () => {
   const c = resolveConfig({});
   assert.equal(c.jumpreluBandwidth, 0.001, "SAELens' jumprelu_bandwidth");
-  assert.equal(c.jumpreluInitThreshold, 0.001, "SAELens' jumprelu_init_threshold");
+  assert.equal(c.jumpreluInitThreshold, 0.1, "from SAELens' 0.001 the default run's jumprelu members stay dense");
   assert.equal(resolveConfig({ jumpreluInitThreshold: 0.5 }).jumpreluInitThreshold, 0.5);
   for (const bad of [{ jumpreluBandwidth: 0 }, { jumpreluInitThreshold: -1 }]) {
     assert.throws(() => resolveConfig(bad), /not > 0/, JSON.stringify(bad));

@@ -60,7 +60,12 @@ export type {
   SelectKernel,
   ThresholdOptions,
 } from "./kinds/kind.ts";
-export { JUMPRELU_BANDWIDTH, JUMPRELU_INIT_THRESHOLD, SAELENS_L0_COEFFICIENT } from "./kinds/jumprelu.ts";
+export {
+  JUMPRELU_BANDWIDTH,
+  JUMPRELU_INIT_THRESHOLD,
+  JUMPRELU_START_THRESHOLD,
+  SAELENS_L0_COEFFICIENT,
+} from "./kinds/jumprelu.ts";
 export * from "./weights.ts";
 export * from "./reference.ts";
 export * from "./reference_train.ts";

@@ -8,7 +8,7 @@
 import type { OperandChoice } from "@saelab/kernels";
 import { isSaeKind, KIND_NAMES, KINDS } from "./kinds/mod.ts";
 import type { ThresholdOptions } from "./kinds/kind.ts";
-import { JUMPRELU_BANDWIDTH } from "./kinds/jumprelu.ts";
+import { JUMPRELU_BANDWIDTH, JUMPRELU_START_THRESHOLD } from "./kinds/jumprelu.ts";
 import { type L1Penalty, type SaeKind, type SaeSpec, specName } from "./spec.ts";
 import { trainsDecoderBias } from "./sweep.ts";
 import type { ResampleOptions } from "./resample.ts";
@@ -107,7 +107,7 @@ export const TOY_SWEEP_DEFAULTS = Object.freeze({
   steps: 1600,
   batchSize: 256,
   lr: 3e-3,
-  thresholds: Object.freeze({ bandwidth: JUMPRELU_BANDWIDTH, initThreshold: 0.1 }),
+  thresholds: Object.freeze({ bandwidth: JUMPRELU_BANDWIDTH, initThreshold: JUMPRELU_START_THRESHOLD }),
   heldOutRows: 8192,
   seed: 0,
   chanceTrials: 4,
