@@ -195,9 +195,12 @@ export function bindingOf(t: MatrixOperand): GPUBindingResource | Tensor<"f32"> 
  * ```
  */
 export function commonMode(kernel: string, operands: readonly MatrixOperand[]): KernelMode {
-  const mode = modeOf(operands[0]);
-  if (operands.some((t) => modeOf(t) !== mode)) {
-    throw new TypeError(`Cannot run ${kernel}: its operands mix textures and storage buffers`);
+  const modes = operands.map(modeOf);
+  if (modes.some((m) => m !== modes[0])) {
+    const what = modes.includes("storage")
+      ? "textures and storage buffers"
+      : "textures read as storage textures and as sampled ones (made on devices with other limits)";
+    throw new TypeError(`Cannot run ${kernel}: its operands mix ${what}`);
   }
-  return mode;
+  return modes[0];
 }

@@ -36,7 +36,7 @@ import type { Gpu, Program, Tensor } from "@saelab/gpu";
 import { MatrixTexture } from "./sae_textures.ts";
 import type { KList } from "./sae_k_lists.ts";
 import { type DispatchGate, gatedBy } from "./_wgsl.ts";
-import { bindingOf, commonMode, type KernelMode, MatrixBuffer, type MatrixOperand, modeOf } from "./sae_operands.ts";
+import { bindingOf, commonMode, type KernelMode, MatrixBuffer, type MatrixOperand } from "./sae_operands.ts";
 import { modeKey, type OperandWgsl, operandWgsl, withOperandSizes } from "./sae_operand_wgsl.ts";
 
 /** Register tile (rows m × columns n per invocation) and workgroup size (along n, m). */
@@ -314,9 +314,7 @@ export function tileMatmul(gpu: Gpu, epilogue: Epilogue, args: TileMatmulArgs): 
     return null;
   });
   const known = matrices.filter((o): o is MatrixOperand => o !== null);
-  if (known.some((o) => modeOf(o) !== mode)) {
-    throw new TypeError(`Cannot run sae_matmul: its operands mix textures and storage buffers`);
-  }
+  commonMode("sae_matmul", [a, b, ...known]);
   const key = `${epilogue}/${!!list}/${tile.tm}x${tile.tn}/${tile.wx}x${tile.wy}/${mode}`;
   let prog = PROGRAMS.get(key);
   if (!prog) PROGRAMS.set(key, prog = program(epilogue, !!list, tile, mode));

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { assertClose, createGpu } from "@saelab/gpu";
+import { assertClose, createGpu, Gpu } from "@saelab/gpu";
 import { createMatrix, type MatrixOperand, type OperandMode } from "./sae_operands.ts";
 import { LARGE_TILE, SMALL_TILE, tileMatmul } from "./sae_tile_matmul.ts";
+import { textureReads } from "./sae_textures.ts";
 import { allocKList, buildKList } from "./sae_k_lists.ts";
 import { randomFloats } from "./_testing.ts";
 
@@ -191,6 +192,22 @@ Deno.test("sae_matmul refuses operands that mix textures and storage buffers", (
     () => tileMatmul(gpu, "decode", { a: s.ta, b: s.tb, m: M, n: N, k: K, members: Z, outputs: [t.ta, s.tb] }),
     /mix textures and storage buffers/,
   );
+});
+
+Deno.test("sae_matmul refuses textures that kernels would read in two ways (storage and sampled)", async () => {
+  if (textureReads(gpu) !== "storage") return; // every texture here is read sampled: nothing to mix
+  // a device at WebGPU's default of 4 storage textures per stage reads its textures sampled
+  const plain = new Gpu(gpu.adapter, await gpu.adapter.requestDevice());
+  const sampled = createMatrix(plain, "texture", { shape: [Z, K, N], label: "sampled.tb" });
+  try {
+    assert.throws(
+      () => tileMatmul(gpu, "store", { a: operands[0].ta, b: sampled, m: M, n: N, k: K, members: Z, outputs: [] }),
+      /mix textures read as storage textures and as sampled ones/,
+    );
+  } finally {
+    sampled.destroy();
+    plain.destroy();
+  }
 });
 
 globalThis.addEventListener("unload", () => {

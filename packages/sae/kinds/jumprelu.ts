@@ -15,7 +15,8 @@
  * mean over all elements, as for every kind here (SAELens sums over the `d_in` dimensions), so
  * SAELens' `l0_coefficient` (default 1) is `α · d_in` here — `α = 1/d_in` is SAELens' default; the
  * decoder rows are unit length in every forward pass, as for every kind here; no L0 warm-up, no
- * pre-activation noise; `train` and `toy` start `θ` at {@linkcode JUMPRELU_START_THRESHOLD} (0.1), not 0.001. `ε` and the initial `θ` are settings of the trainers (`SweepOptions.thresholds`;
+ * pre-activation noise; `train` and `toy` start `θ` at {@linkcode JUMPRELU_START_THRESHOLD} (0.1), not
+ * 0.001. `ε` and the initial `θ` are settings of the trainers (`SweepOptions.thresholds`;
  * `--jumprelu-bandwidth`, `--jumprelu-init-threshold`). Written for SAELens as a `jumprelu` SAE whose
  * `threshold` tensor holds `θ`, with `l0_coefficient = α · d_in` in its cfg (SAELens' name and units).
  *
