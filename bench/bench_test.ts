@@ -259,3 +259,17 @@ Deno.test({
     }
   },
 });
+
+Deno.test("the multiply-add ceiling bench prints each unroll's rate and the best of them", async () => {
+  const json = await runBench("packages/kernels/bench/ceiling_bench.ts", "/nonexistent/python3");
+  const cases = json.cases as { unroll: number; gflops: number; best: number; seconds: number[] }[];
+  assert.deepEqual(cases.map((c) => c.unroll), [1, 2, 4, 8, 16, 32]);
+  const work = json.work as { flops: number; invocations: number; iterations: number; accumulators: number };
+  assert.equal(work.flops, 2 * 4 * work.accumulators * work.iterations * work.invocations);
+  for (const c of cases) {
+    assert.equal(c.seconds.length, 2, `unroll ${c.unroll}: one time per round`);
+    const rate = (s: number) => Math.round(work.flops / s / 1e7) / 100;
+    assert.equal(c.best, rate(Math.min(...c.seconds)), `unroll ${c.unroll}: best is the fastest round`);
+  }
+  assert.equal((json.best as { gflops: number }).gflops, Math.max(...cases.map((c) => c.gflops)));
+});
